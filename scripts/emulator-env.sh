@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Creates .venv/ with the pinned emulator (moto's server) unless it is already there.
+# Sourced by test.sh, demo.sh and bench.sh; prints the path of moto_server.
+set -euo pipefail
+MOTO_VERSION="5.2.5"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+if ! "$venv/bin/moto_server" --help >/dev/null 2>&1 || ! "$venv/bin/python" -c "import moto,sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  echo "setting up the emulator: moto[server]==$MOTO_VERSION in $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
+fi
+export MOTO_SERVER="$venv/bin/moto_server"

@@ -1,0 +1,186 @@
+//! The document operations of one target: read the default version, create, update and
+//! promote, wait until Active; and SDK errors → a report's error code.
+
+use std::time::Duration;
+
+use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::operation::get_document::GetDocumentError;
+use aws_sdk_ssm::operation::update_document::UpdateDocumentError;
+use aws_sdk_ssm::types::{DocumentFormat, DocumentStatus, DocumentType};
+use serde_json::Value;
+
+use crate::error::TargetError;
+use crate::preferences::{diff, sha256_hex};
+
+/// What a target holds now: its default version.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub version: String,
+    pub content: String,
+    /// `None` when the content is not JSON (a YAML document): it then always differs.
+    pub value: Option<Value>,
+}
+
+impl Current {
+    pub fn sha256(&self) -> String {
+        sha256_hex(self.content.as_bytes())
+    }
+}
+
+/// The version now in force after a write.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub version: String,
+    pub content_sha256: String,
+}
+
+/// Reads the default version; `None` when the document does not exist.
+pub async fn read(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<Current>, TargetError> {
+    match ssm.get_document().name(name).send().await {
+        Ok(out) => {
+            let content = out.content.unwrap_or_default();
+            Ok(Some(Current {
+                version: out.document_version.unwrap_or_default(),
+                value: serde_json::from_str(&content).ok(),
+                content,
+            }))
+        }
+        Err(e) if matches!(e.as_service_error(), Some(GetDocumentError::InvalidDocument(_))) => Ok(None),
+        Err(e) => Err(target_error(e)),
+    }
+}
+
+/// Creates the document (its first version is its default) and waits until it is Active.
+pub async fn create(ssm: &aws_sdk_ssm::Client, name: &str, content: &str) -> Result<Written, TargetError> {
+    let out = ssm
+        .create_document()
+        .name(name)
+        .content(content)
+        .document_type(DocumentType::Session)
+        .document_format(DocumentFormat::Json)
+        .send()
+        .await
+        .map_err(target_error)?;
+    let desc = out.document_description;
+    let version = desc.as_ref().and_then(|d| d.document_version.clone()).unwrap_or_else(|| "1".into());
+    wait_active(ssm, name, &version, desc.as_ref().and_then(|d| d.status.as_ref())).await?;
+    Ok(Written { version, content_sha256: sha256_hex(content.as_bytes()) })
+}
+
+/// Adds a version with `content`, waits until it is Active and makes it the default — without
+/// that last step the console and new sessions keep the old preferences. When an older version
+/// already holds this content (`DuplicateDocumentContent`), that version is promoted instead.
+pub async fn update(ssm: &aws_sdk_ssm::Client, name: &str, content: &str, desired: &Value) -> Result<Written, TargetError> {
+    let sent = ssm
+        .update_document()
+        .name(name)
+        .content(content)
+        .document_version("$LATEST")
+        .document_format(DocumentFormat::Json)
+        .send()
+        .await;
+    let written = match sent {
+        Ok(out) => {
+            let desc = out.document_description;
+            let version = desc.as_ref().and_then(|d| d.document_version.clone()).unwrap_or_default();
+            wait_active(ssm, name, &version, desc.as_ref().and_then(|d| d.status.as_ref())).await?;
+            Written { version, content_sha256: sha256_hex(content.as_bytes()) }
+        }
+        Err(e) if matches!(e.as_service_error(), Some(UpdateDocumentError::DuplicateDocumentContent(_))) => {
+            find_version(ssm, name, desired).await?
+        }
+        Err(e) => return Err(target_error(e)),
+    };
+    ssm.update_document_default_version()
+        .name(name)
+        .document_version(&written.version)
+        .send()
+        .await
+        .map_err(target_error)?;
+    Ok(written)
+}
+
+/// The newest version whose content equals `desired`. ListDocumentVersions carries no content
+/// (and the emulator lacks it), so walk the versions down from the latest with GetDocument.
+async fn find_version(ssm: &aws_sdk_ssm::Client, name: &str, desired: &Value) -> Result<Written, TargetError> {
+    let desc = ssm.describe_document().name(name).send().await.map_err(target_error)?;
+    let latest: u32 = desc.document.and_then(|d| d.latest_version).and_then(|v| v.parse().ok()).unwrap_or(0);
+    for v in (1..=latest).rev() {
+        let version = v.to_string();
+        let out = ssm.get_document().name(name).document_version(&version).send().await.map_err(target_error)?;
+        let content = out.content.unwrap_or_default();
+        if serde_json::from_str::<Value>(&content).is_ok_and(|c| diff(desired, &c).is_empty()) {
+            return Ok(Written { version, content_sha256: sha256_hex(content.as_bytes()) });
+        }
+    }
+    Err(TargetError::new("DuplicateDocumentContent", "SSM says a version already holds this content, but none was found"))
+}
+
+/// SSM answers a write with the version's status; poll only while it is not yet Active.
+async fn wait_active(ssm: &aws_sdk_ssm::Client, name: &str, version: &str, status: Option<&DocumentStatus>) -> Result<(), TargetError> {
+    let mut status = status.cloned();
+    let mut delay = Duration::from_millis(200);
+    // About 30 s in all: a session document turns Active within a second or two.
+    for _ in 0..15 {
+        match &status {
+            Some(DocumentStatus::Active) | None => return Ok(()),
+            Some(DocumentStatus::Failed) => break,
+            Some(_) => {}
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(3));
+        let out = ssm.describe_document().name(name).document_version(version).send().await.map_err(target_error)?;
+        status = out.document.and_then(|d| d.status);
+    }
+    Err(TargetError::new(
+        "DocumentNotActive",
+        format!("version {version} is {} instead of Active", status.map(|s| s.as_str().to_string()).unwrap_or_default()),
+    ))
+}
+
+/// An SDK error as a report's `error_code` and `error_message`: the service's own code where it
+/// sent one (including STS's, when assuming the account's role failed), else the failure's kind.
+pub fn target_error<E, R>(err: SdkError<E, R>) -> TargetError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if let Some(code) = err.as_service_error().and_then(|e| e.code()) {
+        let message = err.as_service_error().and_then(|e| e.message()).unwrap_or("").to_string();
+        return TargetError::new(code, message);
+    }
+    if let Some(e) = assume_role_error(&err) {
+        return e;
+    }
+    let code = match &err {
+        SdkError::TimeoutError(_) => "Timeout",
+        SdkError::DispatchFailure(d) if d.is_timeout() => "Timeout",
+        SdkError::DispatchFailure(d) if d.is_io() => "ConnectionError",
+        SdkError::DispatchFailure(_) => "DispatchFailure",
+        SdkError::ResponseError(_) => "ResponseError",
+        SdkError::ConstructionFailure(_) => "ConstructionFailure",
+        _ => "ServiceError",
+    };
+    TargetError::new(code, DisplayErrorContext(&err).to_string())
+}
+
+/// The STS error behind a credentials failure, found in the error's source chain.
+fn assume_role_error(err: &(dyn std::error::Error + 'static)) -> Option<TargetError> {
+    type AssumeRoleSdkError = aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(sts) = e.downcast_ref::<AssumeRoleSdkError>() {
+            let inner = target_error_ref(sts);
+            return Some(TargetError::new(inner.code, format!("cannot assume the account's role: {}", inner.message)));
+        }
+        cur = e.source();
+    }
+    None
+}
+
+fn target_error_ref(err: &aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>) -> TargetError {
+    match err.as_service_error().and_then(|e| e.code()) {
+        Some(code) => TargetError::new(code, err.as_service_error().and_then(|e| e.message()).unwrap_or("")),
+        None => TargetError::new("AssumeRoleFailed", DisplayErrorContext(err).to_string()),
+    }
+}

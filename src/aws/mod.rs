@@ -1,0 +1,4 @@
+//! AWS access: credentials and clients (session), and the document operations (document).
+
+pub mod document;
+pub mod session;

@@ -1,0 +1,184 @@
+//! Credentials and clients: the base config from the standard chain, one role (or chain of
+//! roles) per account assumed through the SDK's AssumeRoleProvider, and per-region SSM clients
+//! that share that account's cached credentials.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_ssm::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_ssm::config::{ConfigBag, Intercept, RuntimeComponents, SharedCredentialsProvider};
+
+use crate::inventory::Account;
+use crate::target::{AccountId, Region, Target};
+
+/// Where and as whom to connect, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    pub role_name: String,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// The base config plus one credentials provider per account.
+pub struct Session {
+    base: SdkConfig,
+    accounts: HashMap<AccountId, SharedCredentialsProvider>,
+}
+
+/// A target's client, with a count of the HTTP attempts its calls made (the report's `attempts`).
+#[derive(Clone)]
+pub struct TargetClient {
+    pub ssm: aws_sdk_ssm::Client,
+    attempts: Arc<AtomicU32>,
+}
+
+impl TargetClient {
+    pub fn attempts(&self) -> u32 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug)]
+struct CountAttempts(Arc<AtomicU32>);
+
+impl Intercept for CountAttempts {
+    fn name(&self) -> &'static str {
+        "CountAttempts"
+    }
+    fn read_before_attempt(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_ssm::error::BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// `ssm-prefs-$USER`, so CloudTrail names the operator; only the characters STS allows.
+pub fn default_session_name() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "operator".into());
+    let clean: String = user.chars().filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c)).collect();
+    let mut name = format!("ssm-prefs-{}", if clean.is_empty() { "operator" } else { &clean });
+    name.truncate(64);
+    name
+}
+
+impl Session {
+    /// Builds every account's credentials provider. Makes no AWS call: STS is called lazily,
+    /// once per account, by the identity cache the regional clients share.
+    pub async fn new(opts: &SessionOptions, accounts: &[Arc<Account>]) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(profile) = &opts.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &opts.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let mut base = loader.load().await;
+        if base.region().is_none() {
+            // STS needs a region to sign with; the global partition's home region is the safe default.
+            base = base.into_builder().region(aws_config::Region::from_static("us-east-1")).build();
+        }
+        let partition = base
+            .region()
+            .and_then(|r| Region::parse(r.as_ref()).ok())
+            .map(|r| r.partition())
+            .unwrap_or("aws");
+        let session_name = opts.session_name.clone().unwrap_or_else(default_session_name);
+        let mut providers = HashMap::new();
+        for account in accounts {
+            if providers.contains_key(&account.id) {
+                continue;
+            }
+            let provider = account_credentials(&base, opts, account, partition, &session_name).await;
+            providers.insert(account.id.clone(), provider);
+        }
+        Self { base, accounts: providers }
+    }
+
+    /// A client for one target. Every client of an account shares its credentials provider, and
+    /// all share the base config's identity cache and HTTP connection pool.
+    pub fn client(&self, target: &Target) -> TargetClient {
+        let attempts = Arc::new(AtomicU32::new(0));
+        let creds = self.accounts.get(target.account_id()).expect("session built for every selected account").clone();
+        let conf = aws_sdk_ssm::config::Builder::from(&self.base)
+            .region(aws_config::Region::new(target.region.as_str()))
+            .credentials_provider(creds)
+            .interceptor(CountAttempts(attempts.clone()))
+            .build();
+        TargetClient { ssm: aws_sdk_ssm::Client::from_conf(conf), attempts }
+    }
+}
+
+/// The account's named profile, then each role of its chain in turn (the default role when
+/// the inventory names none and no profile is given).
+async fn account_credentials(
+    base: &SdkConfig,
+    opts: &SessionOptions,
+    account: &Account,
+    partition: &str,
+    session_name: &str,
+) -> SharedCredentialsProvider {
+    let mut current: Option<SharedCredentialsProvider> = account.profile.as_ref().map(|p| {
+        SharedCredentialsProvider::new(aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(p).build())
+    });
+    let roles: Vec<String> = if !account.roles.is_empty() {
+        account.roles.clone()
+    } else if current.is_none() {
+        vec![opts.role_name.clone()]
+    } else {
+        vec![]
+    };
+    let external_id = account.external_id.clone().or_else(|| opts.external_id.clone());
+    let last = roles.len().saturating_sub(1);
+    for (i, role) in roles.iter().enumerate() {
+        let arn = role_arn(role, partition, &account.id);
+        let mut builder = AssumeRoleProvider::builder(arn).session_name(session_name).configure(base);
+        // The external id guards the target account's role: the last hop of a chain.
+        if i == last {
+            if let Some(id) = &external_id {
+                builder = builder.external_id(id);
+            }
+        }
+        let provider = match current.take() {
+            Some(prev) => builder.build_from_provider(prev).await,
+            None => builder.build().await,
+        };
+        current = Some(SharedCredentialsProvider::new(provider));
+    }
+    current.expect("at least one role or a profile")
+}
+
+/// A role name becomes this account's role ARN; a full ARN is used as written.
+pub fn role_arn(role: &str, partition: &str, account: &AccountId) -> String {
+    if role.starts_with("arn:") {
+        role.to_string()
+    } else {
+        format!("arn:{partition}:iam::{account}:role/{}", role.trim_start_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_become_arns() {
+        let id = AccountId::parse("012345678901").unwrap();
+        assert_eq!(role_arn("Admin", "aws-cn", &id), "arn:aws-cn:iam::012345678901:role/Admin");
+        assert_eq!(role_arn("arn:aws:iam::111111111111:role/X", "aws", &id), "arn:aws:iam::111111111111:role/X");
+    }
+
+    #[test]
+    fn session_name_is_sts_safe() {
+        let n = default_session_name();
+        assert!(n.starts_with("ssm-prefs-") && n.len() <= 64);
+    }
+}

@@ -1,0 +1,140 @@
+//! The command line, raw (clap derive): the flags of DESIGN §2, with help that reads like the README.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const ABOUT: &str = "Roll out AWS Session Manager preferences (the SSM-SessionManagerRunShell document) to every account and region of an organization, then prove every target holds them.";
+
+const AFTER_HELP: &str = "\
+Typical use:
+  ssm-prefs validate -p prefs.json -i accounts.yml     check files; no AWS call
+  ssm-prefs plan     -p prefs.json -i accounts.yml     preview every target; read-only
+  ssm-prefs apply    -p prefs.json -i accounts.yml     show the plan, confirm, write
+
+Exit codes: 0 every target succeeded; 1 at least one target failed; 2 bad usage or
+input (nothing was sent to AWS); 130 interrupted.";
+
+#[derive(Debug, Parser)]
+#[command(name = "ssm-prefs", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the preferences file and, with -i, the inventory and selection. Makes no AWS call.
+    #[command(after_help = "Exit code 0 when the files are valid (warnings are printed), 2 with every problem found.")]
+    Validate(ValidateArgs),
+    /// Preview: read every target and report would-create, would-update or unchanged. Writes nothing.
+    #[command(after_help = "Exit code 0 when every target could be read, 1 when any failed, 2 for bad input.")]
+    Plan(RunArgs),
+    /// Show the plan, ask for confirmation, then create or update the document in every target.
+    #[command(
+        after_help = "Without a terminal on stdin (CI), --yes is required.\nExit code 0 when every target succeeded, 1 when any failed, 2 for bad input, 130 when interrupted."
+    )]
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub prefs: PrefsArgs,
+    /// Inventory file (YAML, c7n-org accounts.yml compatible, or CSV)
+    #[arg(short = 'i', long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub prefs: PrefsArgs,
+    /// Inventory file (YAML, c7n-org accounts.yml compatible, or CSV)
+    #[arg(short = 'i', long, value_name = "FILE")]
+    pub inventory: PathBuf,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Apply without asking (required when stdin is not a terminal)
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PrefsArgs {
+    /// Preferences JSON (the document content; {account_id}, {account_name}, {region}, {partition} and inventory vars are filled per target)
+    #[arg(short = 'p', long, value_name = "FILE")]
+    pub preferences: PathBuf,
+    /// Session document to manage
+    #[arg(long, value_name = "NAME", default_value = "SSM-SessionManagerRunShell")]
+    pub document_name: String,
+    /// Keep inputs a target has that the preferences file does not set
+    #[arg(long)]
+    pub merge: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Regions, comma-separated, overriding the inventory's
+    #[arg(short = 'r', long, value_name = "LIST", value_delimiter = ',')]
+    pub regions: Option<Vec<String>>,
+    /// Only these accounts (ids or names, comma-separated)
+    #[arg(short = 'a', long, value_name = "LIST", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Leave out these accounts (ids or names, comma-separated)
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub not_accounts: Vec<String>,
+    /// Only accounts carrying this tag; repeat to require several
+    #[arg(short = 't', long = "tag", value_name = "KEY:VALUE")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// Role assumed in each account, when the inventory gives none
+    #[arg(long, value_name = "NAME", default_value = "OrganizationAccountAccessRole")]
+    pub role_name: String,
+    /// External id for AssumeRole, when the inventory gives none (never printed)
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Role session name seen in CloudTrail [default: ssm-prefs-$USER]
+    #[arg(long, value_name = "NAME")]
+    pub session_name: Option<String>,
+    /// Named profile for the base credentials
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send every AWS call here (an emulator such as moto); AWS_ENDPOINT_URL works too
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Targets in flight at once
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// CSV report [default: reports/<command>-<UTC timestamp>.csv]
+    #[arg(short = 'o', long = "report", value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Only errors and the final summary line
+    #[arg(short = 'q', long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// A log line for every target as it finishes
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// No progress bars even on a terminal
+    #[arg(long)]
+    pub no_progress: bool,
+}

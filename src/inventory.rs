@@ -1,0 +1,491 @@
+//! Inventory files (c7n-org `accounts.yml`-compatible YAML, or CSV) → accounts, and the
+//! selection flags (-a, --not-accounts, -t, -r) → the final target list.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{InputError, Problem};
+use crate::suggest::did_you_mean;
+use crate::target::{AccountId, Region, Target};
+use crate::yaml::{self, Node};
+
+/// One account as the inventory describes it.
+#[derive(Debug, Clone, Default)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    /// The account's own regions, else the file's default; `None` when neither says.
+    pub regions: Option<Vec<Region>>,
+    /// Roles to assume in turn (names or ARNs); empty means `--role-name`.
+    pub roles: Vec<String>,
+    pub external_id: Option<String>,
+    /// A named profile whose credentials are used (before any role).
+    pub profile: Option<String>,
+    pub tags: Vec<String>,
+    pub vars: BTreeMap<String, String>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub org_id: Option<String>,
+    pub line: usize,
+}
+
+impl Default for AccountId {
+    fn default() -> Self {
+        AccountId::parse("000000000000").expect("valid")
+    }
+}
+
+#[derive(Debug)]
+pub struct Inventory {
+    pub path: PathBuf,
+    pub accounts: Vec<Arc<Account>>,
+    pub warnings: Vec<Problem>,
+}
+
+/// The selection flags, raw from the command line.
+#[derive(Debug, Default, Clone)]
+pub struct Selection {
+    pub accounts: Vec<String>,
+    pub not_accounts: Vec<String>,
+    pub tags: Vec<String>,
+    pub regions: Option<Vec<String>>,
+}
+
+const TOP_KEYS: &[&str] = &["accounts", "vars", "role", "regions"];
+const ACCOUNT_KEYS: &[&str] = &[
+    "account_id",
+    "name",
+    "regions",
+    "role",
+    "external_id",
+    "tags",
+    "vars",
+    "profile",
+    "email",
+    "display_name",
+    "org_id",
+    "org-id",
+];
+const CSV_COLUMNS: &[&str] = &["account_id", "name", "regions", "role", "external_id", "tags"];
+
+/// Loads an inventory, YAML or CSV by extension, collecting every problem in the file.
+pub fn load(path: &Path) -> Result<Inventory, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read { path: path.into(), source })?;
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let mut p = Parsed { path: path.to_path_buf(), accounts: vec![], problems: vec![], warnings: vec![] };
+    match ext.as_str() {
+        "yml" | "yaml" => parse_yaml(&text, &mut p),
+        "csv" => parse_csv(&text, &mut p),
+        other => {
+            return Err(InputError::one(
+                path,
+                None,
+                format!("unknown inventory format {other:?}: use a .yml, .yaml or .csv file"),
+            ));
+        }
+    }
+    if p.problems.is_empty() {
+        check_duplicates(&mut p);
+    }
+    if p.problems.is_empty() && p.accounts.is_empty() {
+        p.problems.push(Problem::at(path, None, "the inventory lists no accounts"));
+    }
+    if !p.problems.is_empty() {
+        return Err(InputError::Problems(p.problems));
+    }
+    Ok(Inventory { path: p.path, accounts: p.accounts.into_iter().map(Arc::new).collect(), warnings: p.warnings })
+}
+
+struct Parsed {
+    path: PathBuf,
+    accounts: Vec<Account>,
+    problems: Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+impl Parsed {
+    fn problem(&mut self, line: usize, msg: impl Into<String>) {
+        self.problems.push(Problem::at(&self.path, Some(line), msg));
+    }
+    fn warn(&mut self, line: usize, msg: impl Into<String>) {
+        self.warnings.push(Problem::at(&self.path, Some(line), msg));
+    }
+}
+
+fn parse_yaml(text: &str, p: &mut Parsed) {
+    let root = match yaml::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            p.problems.push(Problem {
+                file: p.path.clone(),
+                line: Some(e.line),
+                column: Some(e.column),
+                message: format!("invalid YAML: {}", e.message),
+            });
+            return;
+        }
+    };
+    let Node::Map { entries, .. } = root else {
+        p.problem(root.line(), format!("the inventory must be a mapping with an `accounts:` list, not {}", root.kind()));
+        return;
+    };
+    let mut default_role = vec![];
+    let mut default_regions = None;
+    let mut default_vars = BTreeMap::new();
+    let mut accounts = None;
+    for (key, node) in &entries {
+        match key.as_str() {
+            "accounts" => accounts = Some(node),
+            "role" => default_role = roles(node, p),
+            "regions" => default_regions = Some(regions(node, p)),
+            "vars" => default_vars = vars(node, p),
+            "subscriptions" | "projects" => p.problem(
+                node.line(),
+                format!("`{key}` is c7n-org's Azure/GCP form: ssm-prefs needs AWS `accounts:`"),
+            ),
+            other => p.problem(
+                node.line(),
+                format!("unknown top-level key `{other}`{} (allowed: {})", did_you_mean(other, TOP_KEYS.iter().copied()), TOP_KEYS.join(", ")),
+            ),
+        }
+    }
+    let Some(accounts) = accounts else {
+        p.problems.push(Problem::at(&p.path, Some(1), "no `accounts:` list: the inventory names no account"));
+        return;
+    };
+    let Node::Seq { items, .. } = accounts else {
+        if !accounts.is_null() {
+            p.problem(accounts.line(), format!("`accounts` must be a list, not {}", accounts.kind()));
+        }
+        return;
+    };
+    for item in items {
+        if let Some(mut account) = yaml_account(item, p) {
+            if account.roles.is_empty() {
+                account.roles = default_role.clone();
+            }
+            if account.regions.is_none() {
+                account.regions = default_regions.clone();
+            }
+            for (k, v) in &default_vars {
+                account.vars.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            p.accounts.push(account);
+        }
+    }
+}
+
+fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
+    let Node::Map { entries, line } = node else {
+        p.problem(node.line(), format!("each account must be a mapping with an `account_id`, not {}", node.kind()));
+        return None;
+    };
+    let mut a = Account { line: *line, ..Default::default() };
+    let mut id = None;
+    for (key, value) in entries {
+        match key.as_str() {
+            "account_id" => match scalar(value) {
+                // The text as written: an unquoted 012345678901 keeps its leading zero.
+                Some(text) => match AccountId::parse(text) {
+                    Ok(parsed) => id = Some(parsed),
+                    Err(e) => p.problem(value.line(), e),
+                },
+                None => p.problem(value.line(), format!("account_id must be 12 digits, not {}", value.kind())),
+            },
+            "name" => a.name = string(value, key, p).unwrap_or_default(),
+            "regions" => a.regions = Some(regions(value, p)),
+            "role" => a.roles = roles(value, p),
+            "external_id" => a.external_id = string(value, key, p),
+            "profile" => a.profile = string(value, key, p),
+            "email" => a.email = string(value, key, p),
+            "display_name" => a.display_name = string(value, key, p),
+            "org_id" | "org-id" => a.org_id = string(value, key, p),
+            "tags" => a.tags = string_list(value, key, p),
+            "vars" => a.vars = vars(value, p),
+            other => p.warn(
+                value.line(),
+                format!("unknown account key `{other}` is ignored{}", did_you_mean(other, ACCOUNT_KEYS.iter().copied())),
+            ),
+        }
+    }
+    let Some(id) = id else {
+        if !entries.iter().any(|(k, _)| k == "account_id") {
+            p.problem(*line, "account has no `account_id`");
+        }
+        return None;
+    };
+    a.id = id;
+    if a.name.is_empty() {
+        a.name = a.display_name.clone().unwrap_or_else(|| a.id.to_string());
+    }
+    Some(a)
+}
+
+fn scalar(node: &Node) -> Option<&str> {
+    match node {
+        Node::Scalar { text, .. } => Some(text),
+        _ => None,
+    }
+}
+
+fn string(node: &Node, key: &str, p: &mut Parsed) -> Option<String> {
+    match node {
+        n if n.is_null() => None,
+        Node::Scalar { text, .. } => Some(text.clone()),
+        other => {
+            p.problem(other.line(), format!("`{key}` must be a single value, not {}", other.kind()));
+            None
+        }
+    }
+}
+
+fn string_list(node: &Node, key: &str, p: &mut Parsed) -> Vec<String> {
+    match node {
+        n if n.is_null() => vec![],
+        Node::Seq { items, .. } => items.iter().filter_map(|i| string(i, key, p)).collect(),
+        other => {
+            p.problem(other.line(), format!("`{key}` must be a list, not {}", other.kind()));
+            vec![]
+        }
+    }
+}
+
+fn regions(node: &Node, p: &mut Parsed) -> Vec<Region> {
+    let names: Vec<(String, usize)> = match node {
+        // A single region written without brackets is accepted too.
+        Node::Scalar { text, .. } if !node.is_null() => vec![(text.clone(), node.line())],
+        Node::Seq { items, .. } => items
+            .iter()
+            .filter_map(|i| string(i, "regions", p).map(|s| (s, i.line())))
+            .collect(),
+        n if n.is_null() => vec![],
+        other => {
+            p.problem(other.line(), format!("`regions` must be a list, not {}", other.kind()));
+            vec![]
+        }
+    };
+    let mut out: Vec<Region> = vec![];
+    for (name, line) in names {
+        match Region::parse(&name) {
+            Ok(r) if out.contains(&r) => p.warn(line, format!("region {r} is listed twice")),
+            Ok(r) => out.push(r),
+            Err(e) => p.problem(line, e),
+        }
+    }
+    out
+}
+
+fn roles(node: &Node, p: &mut Parsed) -> Vec<String> {
+    let list = match node {
+        Node::Seq { .. } => string_list(node, "role", p),
+        _ => string(node, "role", p).into_iter().collect(),
+    };
+    for role in &list {
+        if let Err(e) = check_role(role) {
+            p.problem(node.line(), e);
+        }
+    }
+    list
+}
+
+/// A role is a name (`OrganizationAccountAccessRole`, optionally with a path) or a full IAM role ARN.
+pub fn check_role(role: &str) -> Result<(), String> {
+    if role.starts_with("arn:") {
+        let parts: Vec<&str> = role.splitn(6, ':').collect();
+        let ok = parts.len() == 6
+            && parts[2] == "iam"
+            && parts[4].len() == 12
+            && parts[4].bytes().all(|b| b.is_ascii_digit())
+            && parts[5].starts_with("role/")
+            && parts[5].len() > 5;
+        return if ok {
+            Ok(())
+        } else {
+            Err(format!("role {role:?} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"))
+        };
+    }
+    let ok = !role.is_empty()
+        && role.len() <= 64 + 512
+        && role.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_/".contains(&b));
+    if ok { Ok(()) } else { Err(format!("role {role:?} is not a valid IAM role name")) }
+}
+
+fn vars(node: &Node, p: &mut Parsed) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    match node {
+        n if n.is_null() => {}
+        Node::Map { entries, .. } => {
+            for (k, v) in entries {
+                match v {
+                    Node::Scalar { text, .. } => {
+                        out.insert(k.clone(), text.clone());
+                    }
+                    other => p.warn(other.line(), format!("var `{k}` is {}: only single values can fill a placeholder", other.kind())),
+                }
+            }
+        }
+        other => p.problem(other.line(), format!("`vars` must be a mapping, not {}", other.kind())),
+    }
+    out
+}
+
+fn parse_csv(text: &str, p: &mut Parsed) {
+    // Spreadsheets save a UTF-8 byte-order mark; it is not part of the first column's name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            p.problem(1, format!("invalid CSV header: {e}"));
+            return;
+        }
+    };
+    let mut columns = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        if CSV_COLUMNS.contains(&h) {
+            if columns.insert(h.to_string(), i).is_some() {
+                p.problem(1, format!("column `{h}` appears twice"));
+            }
+        } else {
+            p.problem(
+                1,
+                format!("unknown column `{h}`{} (allowed: {})", did_you_mean(h, CSV_COLUMNS.iter().copied()), CSV_COLUMNS.join(", ")),
+            );
+        }
+    }
+    if !columns.contains_key("account_id") {
+        p.problem(1, "the header has no `account_id` column");
+        return;
+    }
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|pos| pos.line() as usize).unwrap_or(0);
+                let msg = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("row has {len} cells but the header has {expected_len}")
+                    }
+                    _ => format!("invalid CSV: {e}"),
+                };
+                p.problem(line, msg);
+                continue;
+            }
+        };
+        let line = record.position().map(|pos| pos.line() as usize).unwrap_or(0);
+        let cell = |name: &str| columns.get(name).and_then(|&i| record.get(i)).filter(|s| !s.is_empty());
+        let split = |s: &str| s.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect::<Vec<_>>();
+        let id = match AccountId::parse(cell("account_id").unwrap_or("")) {
+            Ok(id) => id,
+            Err(e) => {
+                p.problem(line, e);
+                continue;
+            }
+        };
+        let mut a = Account { id, line, ..Default::default() };
+        a.name = cell("name").map(String::from).unwrap_or_else(|| a.id.to_string());
+        if let Some(r) = cell("regions") {
+            let mut out: Vec<Region> = vec![];
+            for name in split(r) {
+                match Region::parse(&name) {
+                    Ok(r) if out.contains(&r) => p.warn(line, format!("region {r} is listed twice")),
+                    Ok(r) => out.push(r),
+                    Err(e) => p.problem(line, e),
+                }
+            }
+            a.regions = Some(out);
+        }
+        if let Some(r) = cell("role") {
+            a.roles = split(r);
+            for role in &a.roles {
+                if let Err(e) = check_role(role) {
+                    p.problem(line, e);
+                }
+            }
+        }
+        a.external_id = cell("external_id").map(String::from);
+        a.tags = cell("tags").map(split).unwrap_or_default();
+        p.accounts.push(a);
+    }
+}
+
+fn check_duplicates(p: &mut Parsed) {
+    let mut seen: HashMap<&AccountId, usize> = HashMap::new();
+    let mut dups = vec![];
+    for a in &p.accounts {
+        if let Some(first) = seen.insert(&a.id, a.line) {
+            dups.push((a.line, format!("account {} is listed twice (first at line {first})", a.id)));
+        }
+    }
+    for (line, msg) in dups {
+        p.problem(line, msg);
+    }
+}
+
+/// Applies the selection flags and expands accounts × regions into targets, in file order.
+pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputError> {
+    let mut problems = vec![];
+    let usage = |flag: &str, msg: String| Problem::at(Path::new(flag), None, msg);
+    let override_regions = match &sel.regions {
+        None => None,
+        Some(list) => {
+            let mut out = vec![];
+            for name in list.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+                if name == "all" {
+                    problems.push(usage("-r", "`all` (the regions each account has enabled) is not supported yet: list the regions".into()));
+                    continue;
+                }
+                match Region::parse(name) {
+                    Ok(r) if !out.contains(&r) => out.push(r),
+                    Ok(_) => {}
+                    Err(e) => problems.push(usage("-r", e)),
+                }
+            }
+            Some(out)
+        }
+    };
+    let matches = |a: &Account, wanted: &str| a.id.as_str() == wanted || a.name == wanted;
+    for (flag, list) in [("-a", &sel.accounts), ("--not-accounts", &sel.not_accounts)] {
+        for wanted in list {
+            if !inv.accounts.iter().any(|a| matches(a, wanted)) {
+                let hint = did_you_mean(wanted, inv.accounts.iter().map(|a| a.name.as_str()));
+                problems.push(usage(flag, format!("no account {wanted:?} in {}{hint}", inv.path.display())));
+            }
+        }
+    }
+    for tag in &sel.tags {
+        if !tag.contains(':') {
+            problems.push(usage("-t", format!("tag {tag:?} must be KEY:VALUE")));
+        }
+    }
+    let mut targets = vec![];
+    for account in &inv.accounts {
+        if !sel.accounts.is_empty() && !sel.accounts.iter().any(|w| matches(account, w)) {
+            continue;
+        }
+        if sel.not_accounts.iter().any(|w| matches(account, w)) {
+            continue;
+        }
+        if !sel.tags.iter().all(|t| account.tags.contains(t)) {
+            continue;
+        }
+        let regions = match (&override_regions, &account.regions) {
+            (Some(r), _) => r,
+            (None, Some(r)) => r,
+            (None, None) => {
+                problems.push(Problem::at(
+                    &inv.path,
+                    Some(account.line),
+                    format!("account {} has no regions: add `regions:` to it or to the top of the file, or pass -r", account.id),
+                ));
+                continue;
+            }
+        };
+        targets.extend(regions.iter().map(|r| Target { account: account.clone(), region: r.clone() }));
+    }
+    if problems.is_empty() && targets.is_empty() {
+        problems.push(Problem::at(&inv.path, None, "the selection is empty: no account and region match the flags given"));
+    }
+    if problems.is_empty() { Ok(targets) } else { Err(InputError::Problems(problems)) }
+}

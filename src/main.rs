@@ -1,0 +1,39 @@
+//! Entry point: parse the command line, run the command, map the outcome to an exit code.
+
+mod aws;
+mod cli;
+mod commands;
+mod error;
+mod inventory;
+mod preferences;
+mod report;
+mod rollout;
+mod runner;
+mod suggest;
+mod target;
+mod yaml;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::commands::Ended;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Validate(args) => commands::validate(args),
+        Command::Plan(args) => commands::plan(args).await,
+        Command::Apply(args) => commands::apply(args).await,
+    };
+    match result {
+        Ok(Ended::Success) => ExitCode::SUCCESS,
+        Ok(Ended::Failures) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The CSV report of DESIGN §4: one row per target, written and flushed as each target finishes.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// What the run did (or would do) to a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    None,
+}
+
+/// A target's final state. Apply, plan and audit each use their own subset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Created,
+    Updated,
+    WouldCreate,
+    WouldUpdate,
+    Unchanged,
+    Failed,
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Updated => "updated",
+            Status::WouldCreate => "would-create",
+            Status::WouldUpdate => "would-update",
+            Status::Unchanged => "unchanged",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    /// Whether this status makes the run's exit code 1.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Status::Failed | Status::Skipped)
+    }
+}
+
+/// One report row; field order is the column order of DESIGN §4.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportRow {
+    pub account_id: String,
+    pub account_name: String,
+    pub region: String,
+    pub document_name: String,
+    pub action: Action,
+    pub status: Status,
+    pub previous_version: String,
+    pub document_version: String,
+    pub content_sha256: String,
+    pub changed_inputs: String,
+    pub error_code: String,
+    pub error_message: String,
+    pub attempts: u32,
+    pub started_at: String,
+    pub duration_ms: u64,
+}
+
+/// Appends rows to the report file, flushing each one so a crash loses no finished target.
+pub struct CsvReport {
+    path: PathBuf,
+    writer: csv::Writer<File>,
+}
+
+impl CsvReport {
+    pub fn create(path: &Path) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = File::create(path)?;
+        // The buffer holds a whole row, so each flush is a single write: no torn rows.
+        let mut writer = csv::WriterBuilder::new().has_headers(false).buffer_capacity(64 * 1024).from_writer(file);
+        writer.write_record(COLUMNS)?;
+        writer.flush()?;
+        Ok(Self { path: path.to_path_buf(), writer })
+    }
+
+    pub fn write(&mut self, row: &ReportRow) -> std::io::Result<()> {
+        self.writer.serialize(row)?;
+        self.writer.flush()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+pub const COLUMNS: [&str; 15] = [
+    "account_id",
+    "account_name",
+    "region",
+    "document_name",
+    "action",
+    "status",
+    "previous_version",
+    "document_version",
+    "content_sha256",
+    "changed_inputs",
+    "error_code",
+    "error_message",
+    "attempts",
+    "started_at",
+    "duration_ms",
+];
+
+/// `reports/<command>-<UTC timestamp>.csv`
+pub fn default_path(command: &str) -> PathBuf {
+    let stamp = aws_sdk_ssm::primitives::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default();
+    let stamp: String = stamp.chars().take(19).filter(|c| c.is_ascii_digit() || *c == 'T').collect();
+    PathBuf::from("reports").join(format!("{command}-{stamp}Z.csv"))
+}
+
+/// RFC 3339 UTC, to the millisecond.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let dt = aws_sdk_ssm::primitives::DateTime::from(t);
+    let whole = aws_sdk_ssm::primitives::DateTime::from_secs(dt.secs())
+        .fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default();
+    format!("{}.{:03}Z", whole.trim_end_matches('Z'), dt.subsec_nanos() / 1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_matches_the_row_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let mut report = CsvReport::create(&path).unwrap();
+        let row = ReportRow {
+            account_id: "012345678901".into(),
+            account_name: "a".into(),
+            region: "us-east-1".into(),
+            document_name: "SSM-SessionManagerRunShell".into(),
+            action: Action::Create,
+            status: Status::Created,
+            previous_version: String::new(),
+            document_version: "1".into(),
+            content_sha256: "ab".into(),
+            changed_inputs: "s3BucketName".into(),
+            error_code: String::new(),
+            error_message: String::new(),
+            attempts: 2,
+            started_at: rfc3339(std::time::SystemTime::UNIX_EPOCH),
+            duration_ms: 5,
+        };
+        report.write(&row).unwrap();
+        let mut r = csv::Reader::from_path(&path).unwrap();
+        assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), COLUMNS);
+        let back: ReportRow = r.deserialize().next().unwrap().unwrap();
+        assert_eq!(back, row);
+        assert_eq!(back.started_at, "1970-01-01T00:00:00.000Z");
+    }
+}

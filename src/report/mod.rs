@@ -1,0 +1,5 @@
+//! Renderers of a run: the CSV report, the live progress, and the end-of-run summary.
+
+pub mod csv;
+pub mod progress;
+pub mod summary;

@@ -1,0 +1,161 @@
+//! Run statistics (the one source of counts for the progress bar, the summary and the exit
+//! code), and the text of the plan's change summary and the end-of-run summary.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::preferences::Change;
+use crate::report::csv::{ReportRow, Status};
+
+#[derive(Debug, Default)]
+pub struct RunStats {
+    pub total: usize,
+    pub finished: usize,
+    pub by_status: BTreeMap<Status, usize>,
+    pub by_region: BTreeMap<String, BTreeMap<Status, usize>>,
+    /// error code → (count, first message seen)
+    pub errors: HashMap<String, (usize, String)>,
+}
+
+impl RunStats {
+    pub fn new(total: usize) -> Self {
+        Self { total, ..Default::default() }
+    }
+
+    pub fn record(&mut self, row: &ReportRow) {
+        self.finished += 1;
+        *self.by_status.entry(row.status).or_default() += 1;
+        *self.by_region.entry(row.region.clone()).or_default().entry(row.status).or_default() += 1;
+        if !row.error_code.is_empty() {
+            let e = self.errors.entry(row.error_code.clone()).or_insert((0, row.error_message.clone()));
+            e.0 += 1;
+        }
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.by_status.get(&status).copied().unwrap_or(0)
+    }
+
+    /// Whether any target failed or was skipped: exit code 1.
+    pub fn any_failure(&self) -> bool {
+        self.by_status.iter().any(|(s, n)| s.is_failure() && *n > 0)
+    }
+
+    /// "created 3 · unchanged 10 · failed 1"
+    pub fn counts_line(&self) -> String {
+        self.by_status.iter().map(|(s, n)| format!("{} {n}", s.as_str())).collect::<Vec<_>>().join(" · ")
+    }
+
+    /// The end-of-run summary: counts per status and region, the commonest errors, where the
+    /// report is, and how long it took.
+    pub fn render(&self, command: &str, report: &std::path::Path, elapsed: Duration) -> String {
+        let mut s = String::new();
+        let secs = elapsed.as_secs_f64();
+        let rate = if secs > 0.0 { self.finished as f64 / secs } else { 0.0 };
+        let _ = writeln!(s, "\n{command}: {} targets in {secs:.1}s ({rate:.1}/s): {}", self.finished, self.counts_line());
+        let statuses: Vec<Status> = self.by_status.keys().copied().collect();
+        if self.by_region.len() > 1 {
+            let _ = write!(s, "  {:<16}", "region");
+            for st in &statuses {
+                let _ = write!(s, " {:>12}", st.as_str());
+            }
+            s.push('\n');
+            for (region, counts) in &self.by_region {
+                let _ = write!(s, "  {region:<16}");
+                for st in &statuses {
+                    let _ = write!(s, " {:>12}", counts.get(st).copied().unwrap_or(0));
+                }
+                s.push('\n');
+            }
+        }
+        if !self.errors.is_empty() {
+            let mut errors: Vec<_> = self.errors.iter().collect();
+            errors.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+            let _ = writeln!(s, "  most common errors:");
+            for (code, (n, msg)) in errors.iter().take(5) {
+                let _ = writeln!(s, "  {n:>6} × {code}: {}", truncate(msg, 120));
+            }
+        }
+        let _ = writeln!(s, "  report: {}", report.display());
+        s
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max { s.to_string() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
+}
+
+/// Groups identical changes across targets: "412 targets: s3BucketName DOC-EXAMPLE-BUCKET → org-session-logs".
+#[derive(Debug, Default)]
+pub struct ChangeSummary {
+    creates: usize,
+    groups: HashMap<(String, String, String), usize>,
+}
+
+impl ChangeSummary {
+    pub fn add_create(&mut self) {
+        self.creates += 1;
+    }
+
+    pub fn add_update(&mut self, changes: &[Change]) {
+        for c in changes {
+            *self.groups.entry((c.key.clone(), show(&c.from), show(&c.to))).or_default() += 1;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.creates == 0 && self.groups.is_empty()
+    }
+
+    pub fn render(&self, max_lines: usize) -> String {
+        let mut s = String::new();
+        if self.creates > 0 {
+            let n = self.creates;
+            let _ = writeln!(s, "  {n} target{}: no document yet → create it", if n == 1 { "" } else { "s" });
+        }
+        let mut groups: Vec<_> = self.groups.iter().collect();
+        groups.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for ((key, from, to), n) in groups.iter().take(max_lines) {
+            let _ = writeln!(s, "  {n} target{}: {key} {from} → {to}", if **n == 1 { "" } else { "s" });
+        }
+        if groups.len() > max_lines {
+            let _ = writeln!(s, "  … and {} more distinct changes (see the report's changed_inputs)", groups.len() - max_lines);
+        }
+        s
+    }
+}
+
+/// A value as a person reads it: strings bare, absent as "(unset)".
+fn show(v: &Option<Value>) -> String {
+    match v {
+        None => "(unset)".into(),
+        Some(Value::String(s)) if s.is_empty() => "\"\"".into(),
+        Some(Value::String(s)) => truncate(s, 60),
+        Some(other) => truncate(&other.to_string(), 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_identical_changes() {
+        let mut cs = ChangeSummary::default();
+        let c = Change {
+            key: "s3BucketName".into(),
+            from: Some(Value::String("DOC-EXAMPLE-BUCKET".into())),
+            to: Some(Value::String("org-session-logs".into())),
+        };
+        for _ in 0..412 {
+            cs.add_update(std::slice::from_ref(&c));
+        }
+        cs.add_create();
+        let text = cs.render(10);
+        assert!(text.contains("412 targets: s3BucketName DOC-EXAMPLE-BUCKET → org-session-logs"), "{text}");
+        assert!(text.contains("1 target: no document yet"), "{text}");
+    }
+}

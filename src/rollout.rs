@@ -1,0 +1,170 @@
+//! The steps of one target for `plan` and `apply`: read its default version, decide by
+//! comparing parsed JSON, and (apply) create or update-and-promote. Each ends as one row.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use serde_json::Value;
+
+use crate::aws::document::{self, Current};
+use crate::aws::session::TargetClient;
+use crate::error::TargetError;
+use crate::preferences::{Change, MAX_CONTENT_BYTES, Preferences, changed_keys, diff, to_content};
+use crate::report::csv::{Action, ReportRow, Status, rfc3339};
+use crate::target::Target;
+
+/// What every target of a run shares.
+pub struct Job {
+    pub prefs: Preferences,
+    pub document_name: String,
+    pub merge: bool,
+}
+
+/// A target read and decided, ready for its write.
+pub struct Planned {
+    pub target: Target,
+    pub client: TargetClient,
+    pub current: Option<Current>,
+    pub desired: Value,
+    pub content: String,
+    pub changes: Vec<Change>,
+    pub action: Action,
+    started_at: SystemTime,
+    started: Instant,
+}
+
+/// One finished target: its row, and the changes behind it for the summary.
+pub struct Outcome {
+    pub row: ReportRow,
+    pub changes: Vec<Change>,
+}
+
+/// Reads the target and decides what it needs. A failure is already the target's final row.
+pub async fn read_and_decide(job: Arc<Job>, target: Target, client: TargetClient) -> Result<Planned, Outcome> {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let fail = |e: TargetError, client: &TargetClient| {
+        Outcome { row: error_row(&job, &target, &e, client.attempts(), started_at, started), changes: vec![] }
+    };
+    let current = match document::read(&client.ssm, &job.document_name).await {
+        Ok(c) => c,
+        Err(e) => return Err(fail(e, &client)),
+    };
+    let desired = match job.prefs.desired(&target, current.as_ref().and_then(|c| c.value.as_ref()), job.merge) {
+        Ok(d) => d,
+        Err(msg) => return Err(fail(TargetError::new("InvalidContent", msg), &client)),
+    };
+    let content = to_content(&desired);
+    if content.len() > MAX_CONTENT_BYTES {
+        let msg = format!("rendered content is {} bytes, over SSM's {MAX_CONTENT_BYTES}", content.len());
+        return Err(fail(TargetError::new("InvalidContent", msg), &client));
+    }
+    let (action, changes) = decide(&desired, current.as_ref());
+    Ok(Planned { target, client, current, desired, content, changes, action, started_at, started })
+}
+
+fn decide(desired: &Value, current: Option<&Current>) -> (Action, Vec<Change>) {
+    match current {
+        None => {
+            // A new document: every input it sets is a change; the fixed fields are not.
+            let mut empty = desired.clone();
+            if let Some(inputs) = empty.get_mut("inputs").and_then(Value::as_object_mut) {
+                inputs.clear();
+            }
+            (Action::Create, diff(desired, &empty))
+        }
+        Some(Current { value: None, .. }) => {
+            (Action::Update, vec![Change { key: "content".into(), from: None, to: Some(desired.clone()) }])
+        }
+        Some(Current { value: Some(v), .. }) => {
+            let changes = diff(desired, v);
+            (if changes.is_empty() { Action::None } else { Action::Update }, changes)
+        }
+    }
+}
+
+impl Planned {
+    /// The plan's row: what apply would do.
+    pub fn plan_outcome(&self, job: &Job) -> Outcome {
+        let status = match self.action {
+            Action::Create => Status::WouldCreate,
+            Action::Update => Status::WouldUpdate,
+            Action::None => Status::Unchanged,
+        };
+        let version = self.current.as_ref().map(|c| c.version.clone()).unwrap_or_default();
+        let sha = self.current.as_ref().map(Current::sha256).unwrap_or_default();
+        self.outcome(job, status, version, sha)
+    }
+
+    /// Writes what the plan decided and returns the apply row.
+    pub async fn apply(mut self, job: Arc<Job>) -> Outcome {
+        // The row times the write, not the wait for the operator's confirmation.
+        self.started_at = SystemTime::now();
+        self.started = Instant::now();
+        let ssm = &self.client.ssm;
+        let name = &job.document_name;
+        let result = match self.action {
+            Action::None => {
+                let version = self.current.as_ref().map(|c| c.version.clone()).unwrap_or_default();
+                let sha = self.current.as_ref().map(Current::sha256).unwrap_or_default();
+                return self.outcome(&job, Status::Unchanged, version, sha);
+            }
+            Action::Create => document::create(ssm, name, &self.content).await.map(|w| (Status::Created, w)),
+            Action::Update => document::update(ssm, name, &self.content, &self.desired).await.map(|w| (Status::Updated, w)),
+        };
+        match result {
+            Ok((status, written)) => self.outcome(&job, status, written.version, written.content_sha256),
+            Err(e) => {
+                let mut row = error_row(&job, &self.target, &e, self.client.attempts(), self.started_at, self.started);
+                row.action = self.action;
+                row.previous_version = self.current.as_ref().map(|c| c.version.clone()).unwrap_or_default();
+                row.changed_inputs = changed_keys(&self.changes);
+                Outcome { row, changes: self.changes }
+            }
+        }
+    }
+
+    fn outcome(&self, job: &Job, status: Status, version: String, sha: String) -> Outcome {
+        let row = ReportRow {
+            action: self.action,
+            status,
+            previous_version: self.current.as_ref().map(|c| c.version.clone()).unwrap_or_default(),
+            document_version: version,
+            content_sha256: sha,
+            changed_inputs: changed_keys(&self.changes),
+            attempts: self.client.attempts(),
+            ..base_row(job, &self.target, self.started_at, self.started)
+        };
+        Outcome { row, changes: self.changes.clone() }
+    }
+}
+
+fn base_row(job: &Job, target: &Target, started_at: SystemTime, started: Instant) -> ReportRow {
+    ReportRow {
+        account_id: target.account.id.to_string(),
+        account_name: target.account.name.clone(),
+        region: target.region.to_string(),
+        document_name: job.document_name.clone(),
+        action: Action::None,
+        status: Status::Failed,
+        previous_version: String::new(),
+        document_version: String::new(),
+        content_sha256: String::new(),
+        changed_inputs: String::new(),
+        error_code: String::new(),
+        error_message: String::new(),
+        attempts: 0,
+        started_at: rfc3339(started_at),
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+fn error_row(job: &Job, target: &Target, e: &TargetError, attempts: u32, started_at: SystemTime, started: Instant) -> ReportRow {
+    ReportRow {
+        status: Status::Failed,
+        error_code: e.code.clone(),
+        error_message: e.message.clone(),
+        attempts,
+        ..base_row(job, target, started_at, started)
+    }
+}

@@ -1,0 +1,151 @@
+//! Target identity: AccountId (always 12 digits), Region (a known AWS region) and their partition.
+
+use std::fmt;
+
+/// A 12-digit AWS account id. Kept as text so leading zeros survive.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// Parses an account id as written, explaining the usual ways it goes wrong.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err("account_id is empty".into());
+        }
+        if !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("account_id {t:?} is not 12 digits: it has characters other than digits"));
+        }
+        if t.len() < 12 {
+            return Err(format!(
+                "account_id {t:?} has {} digits, not 12 (did a spreadsheet drop {} leading zero{}? write it quoted, as \"{:0>12}\")",
+                t.len(),
+                12 - t.len(),
+                if 12 - t.len() == 1 { "" } else { "s" },
+                t
+            ));
+        }
+        if t.len() > 12 {
+            return Err(format!("account_id {t:?} has {} digits, not 12", t.len()));
+        }
+        Ok(Self(t.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// (region, partition, enabled by default) for every region the tool knows.
+const REGIONS: &[(&str, &str, bool)] = &[
+    ("us-east-1", "aws", true),
+    ("us-east-2", "aws", true),
+    ("us-west-1", "aws", true),
+    ("us-west-2", "aws", true),
+    ("ca-central-1", "aws", true),
+    ("sa-east-1", "aws", true),
+    ("eu-west-1", "aws", true),
+    ("eu-west-2", "aws", true),
+    ("eu-west-3", "aws", true),
+    ("eu-central-1", "aws", true),
+    ("eu-north-1", "aws", true),
+    ("ap-south-1", "aws", true),
+    ("ap-northeast-1", "aws", true),
+    ("ap-northeast-2", "aws", true),
+    ("ap-northeast-3", "aws", true),
+    ("ap-southeast-1", "aws", true),
+    ("ap-southeast-2", "aws", true),
+    ("af-south-1", "aws", false),
+    ("ap-east-1", "aws", false),
+    ("ap-east-2", "aws", false),
+    ("ap-south-2", "aws", false),
+    ("ap-southeast-3", "aws", false),
+    ("ap-southeast-4", "aws", false),
+    ("ap-southeast-5", "aws", false),
+    ("ap-southeast-6", "aws", false),
+    ("ap-southeast-7", "aws", false),
+    ("ca-west-1", "aws", false),
+    ("eu-central-2", "aws", false),
+    ("eu-south-1", "aws", false),
+    ("eu-south-2", "aws", false),
+    ("il-central-1", "aws", false),
+    ("me-central-1", "aws", false),
+    ("me-south-1", "aws", false),
+    ("mx-central-1", "aws", false),
+    ("cn-north-1", "aws-cn", true),
+    ("cn-northwest-1", "aws-cn", true),
+    ("us-gov-west-1", "aws-us-gov", true),
+    ("us-gov-east-1", "aws-us-gov", true),
+];
+
+/// A known AWS region name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Region(&'static str);
+
+impl Region {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        match REGIONS.iter().find(|(name, _, _)| name.eq_ignore_ascii_case(t)) {
+            Some((name, _, _)) => Ok(Self(name)),
+            None => {
+                let hint = crate::suggest::did_you_mean(t, REGIONS.iter().map(|r| r.0));
+                Err(format!("unknown region {t:?}{hint}"))
+            }
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+
+    /// The partition whose ARNs and endpoints this region uses.
+    pub fn partition(&self) -> &'static str {
+        REGIONS.iter().find(|r| r.0 == self.0).map(|r| r.1).unwrap_or("aws")
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// One (account, region): the unit that gets one report row.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub account: std::sync::Arc<crate::inventory::Account>,
+    pub region: Region,
+}
+
+impl Target {
+    pub fn account_id(&self) -> &AccountId {
+        &self.account.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids() {
+        assert_eq!(AccountId::parse("012345678901").unwrap().as_str(), "012345678901");
+        let e = AccountId::parse("12345678901").unwrap_err();
+        assert!(e.contains("11 digits") && e.contains("\"012345678901\""), "{e}");
+        assert!(AccountId::parse("1234-5678-9012").unwrap_err().contains("other than digits"));
+    }
+
+    #[test]
+    fn regions_and_partitions() {
+        assert_eq!(Region::parse("eu-west-1").unwrap().partition(), "aws");
+        assert_eq!(Region::parse("cn-north-1").unwrap().partition(), "aws-cn");
+        assert_eq!(Region::parse("us-gov-west-1").unwrap().partition(), "aws-us-gov");
+        assert!(Region::parse("us-east-3").unwrap_err().contains("did you mean"));
+    }
+}
