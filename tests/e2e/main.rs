@@ -1,0 +1,7 @@
+//! The one integration-test binary: a module per area (each extra tests/*.rs file would link
+//! the whole SDK again).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod harness;

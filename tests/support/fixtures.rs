@@ -1,0 +1,131 @@
+//! Fixtures: unique account ids per test, files in a temp dir, the real binary run with fake
+//! credentials, and SDK clients that read the emulator's state back.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_config::BehaviorVersion;
+use aws_config::sts::AssumeRoleProvider;
+
+/// Fake base credentials; tests assert that none of them is ever printed or reported.
+pub const ACCESS_KEY: &str = "AKIAFAKEBASEKEY00042";
+pub const SECRET_KEY: &str = "fakeBaseSecretKeyThatMustNeverBePrinted42";
+pub const SESSION_TOKEN: &str = "FakeBaseSessionTokenThatMustNeverBePrinted42";
+
+/// The AWS page's example preferences: what someone saved by hand.
+pub const AWS_PAGE_EXAMPLE: &str = r#"{ "schemaVersion": "1.0", "description": "Document to hold regional settings for Session Manager", "sessionType": "Standard_Stream", "inputs": { "s3BucketName": "DOC-EXAMPLE-BUCKET", "s3KeyPrefix": "MyBucketPrefix", "s3EncryptionEnabled": true, "cloudWatchLogGroupName": "MyLogGroupName", "cloudWatchEncryptionEnabled": true, "kmsKeyId": "MyKMSKeyID", "runAsEnabled": true, "runAsDefaultUser": "MyDefaultRunAsUser" } }"#;
+
+/// `n` account ids that no other test of this binary uses (the emulator is shared).
+pub fn accounts(n: usize) -> Vec<String> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let start = NEXT.fetch_add(n as u64, Ordering::SeqCst);
+    (0..n as u64).map(|i| format!("{:012}", 100_000_000_000 + start + i)).collect()
+}
+
+/// A temp dir for a test's files.
+pub struct Dir(pub tempfile::TempDir);
+
+impl Dir {
+    pub fn new() -> Dir {
+        Dir(tempfile::tempdir().unwrap())
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+}
+
+/// The binary's result, with its output as text.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs the real binary with fake base credentials and no access to the user's AWS files.
+pub fn ssm_prefs<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_ssm-prefs"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("USER", "tester")
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/ssm-prefs-test/config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/ssm-prefs-test/credentials")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ssm-prefs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Rows of a CSV report, as header → value maps.
+pub fn read_report(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("report {}: {e}", path.display()));
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers.iter().zip(rec.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+        })
+        .collect()
+}
+
+/// An SSM client acting inside `account` on the emulator (straight, not through a proxy).
+pub async fn ssm_in(endpoint: &str, account: &str, region: &str) -> aws_sdk_ssm::Client {
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new("AKIATESTREADER000001", "reader", None, None, "test"))
+        .load()
+        .await;
+    let role = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/TestReader"))
+        .session_name("test-reader")
+        .configure(&base)
+        .build()
+        .await;
+    let conf = aws_sdk_ssm::config::Builder::from(&base)
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(role)
+        .build();
+    aws_sdk_ssm::Client::from_conf(conf)
+}
+
+/// The default version's (version, content) of a document, or None when it does not exist.
+pub async fn default_doc(client: &aws_sdk_ssm::Client, name: &str) -> Option<(String, String)> {
+    match client.get_document().name(name).send().await {
+        Ok(o) => Some((o.document_version.unwrap_or_default(), o.content.unwrap_or_default())),
+        Err(e) => {
+            let code = e.as_service_error().and_then(|s| aws_sdk_ssm::error::ProvideErrorMetadata::code(s).map(String::from));
+            assert_eq!(code.as_deref(), Some("InvalidDocument"), "unexpected error reading {name}: {e:?}");
+            None
+        }
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
