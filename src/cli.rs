@@ -25,10 +25,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the preferences file and, with -i, the inventory and selection. Makes no AWS call.
-    #[command(after_help = "Exit code 0 when the files are valid (warnings are printed), 2 with every problem found.")]
+    #[command(
+        after_help = "Exit code 0 when the files are valid (warnings are printed), 2 with every problem found."
+    )]
     Validate(ValidateArgs),
     /// Preview: read every target and report would-create, would-update or unchanged. Writes nothing.
-    #[command(after_help = "Exit code 0 when every target could be read, 1 when any failed, 2 for bad input.")]
+    #[command(
+        after_help = "Exit code 0 when every target could be read, 1 when any failed, 2 for bad input."
+    )]
     Plan(RunArgs),
     /// Show the plan, ask for confirmation, then create or update the document in every target.
     #[command(
@@ -78,7 +82,11 @@ pub struct PrefsArgs {
     #[arg(short = 'p', long, value_name = "FILE")]
     pub preferences: PathBuf,
     /// Session document to manage
-    #[arg(long, value_name = "NAME", default_value = "SSM-SessionManagerRunShell")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "SSM-SessionManagerRunShell"
+    )]
     pub document_name: String,
     /// Keep inputs a target has that the preferences file does not set
     #[arg(long)]
@@ -104,7 +112,11 @@ pub struct SelectArgs {
 #[derive(Debug, Args)]
 pub struct AwsArgs {
     /// Role assumed in each account, when the inventory gives none
-    #[arg(long, value_name = "NAME", default_value = "OrganizationAccountAccessRole")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "OrganizationAccountAccessRole"
+    )]
     pub role_name: String,
     /// External id for AssumeRole, when the inventory gives none (never printed)
     #[arg(long, value_name = "ID")]

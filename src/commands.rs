@@ -41,7 +41,11 @@ struct Inputs {
     inventory_path: PathBuf,
 }
 
-fn load_inputs(prefs: &PrefsArgs, inventory: &Path, select: &SelectArgs) -> Result<Inputs, InputError> {
+fn load_inputs(
+    prefs: &PrefsArgs,
+    inventory: &Path,
+    select: &SelectArgs,
+) -> Result<Inputs, InputError> {
     // Both files are checked before either error is reported, so one run shows every problem.
     let prefs = preferences::load(&prefs.preferences);
     let inv = inventory::load(inventory);
@@ -66,7 +70,11 @@ fn load_inputs(prefs: &PrefsArgs, inventory: &Path, select: &SelectArgs) -> Resu
     if !unfillable.is_empty() {
         return Err(InputError::Problems(unfillable));
     }
-    Ok(Inputs { prefs, targets, inventory_path: inv.path })
+    Ok(Inputs {
+        prefs,
+        targets,
+        inventory_path: inv.path,
+    })
 }
 
 pub fn validate(args: &ValidateArgs) -> Result<Ended, InputError> {
@@ -81,13 +89,22 @@ pub fn validate(args: &ValidateArgs) -> Result<Ended, InputError> {
                 );
             }
         }
-        println!("{}: valid ({} warnings)", prefs.path.display(), prefs.warnings.len());
+        println!(
+            "{}: valid ({} warnings)",
+            prefs.path.display(),
+            prefs.warnings.len()
+        );
         return Ok(Ended::Success);
     };
     let inputs = load_inputs(&args.prefs, inventory, &args.select)?;
-    let accounts: std::collections::BTreeSet<_> = inputs.targets.iter().map(|t| t.account_id()).collect();
+    let accounts: std::collections::BTreeSet<_> =
+        inputs.targets.iter().map(|t| t.account_id()).collect();
     let regions = region_totals(&inputs.targets);
-    println!("{}: valid ({} warnings)", inputs.prefs.path.display(), inputs.prefs.warnings.len());
+    println!(
+        "{}: valid ({} warnings)",
+        inputs.prefs.path.display(),
+        inputs.prefs.warnings.len()
+    );
     println!(
         "{}: {} accounts × {} regions = {} targets",
         inputs.inventory_path.display(),
@@ -131,7 +148,8 @@ fn verbosity(out: &OutputArgs) -> Verbosity {
 
 fn open_report(out: &OutputArgs, command: &str) -> Result<CsvReport, InputError> {
     let path = out.report.clone().unwrap_or_else(|| default_path(command));
-    CsvReport::create(&path).map_err(|e| InputError::Usage(format!("cannot create the report {}: {e}", path.display())))
+    CsvReport::create(&path)
+        .map_err(|e| InputError::Usage(format!("cannot create the report {}: {e}", path.display())))
 }
 
 /// The reporters of one phase: stats, CSV, progress and the change summary, fed per outcome.
@@ -147,7 +165,13 @@ impl Sinks {
     fn new(label: &str, targets: &[Target], out: &OutputArgs, csv: Option<CsvReport>) -> Self {
         Self {
             stats: RunStats::new(targets.len()),
-            progress: Progress::new(label, &region_totals(targets), targets.len(), verbosity(out), out.no_progress),
+            progress: Progress::new(
+                label,
+                &region_totals(targets),
+                targets.len(),
+                verbosity(out),
+                out.no_progress,
+            ),
             csv,
             changes: ChangeSummary::default(),
             write_error: None,
@@ -164,7 +188,10 @@ impl Sinks {
         if let Some(csv) = self.csv.as_mut() {
             if let Err(e) = csv.write(&o.row) {
                 if self.write_error.is_none() {
-                    self.progress.println(&format!("error: cannot write the report {}: {e}", csv.path().display()));
+                    self.progress.println(&format!(
+                        "error: cannot write the report {}: {e}",
+                        csv.path().display()
+                    ));
                 }
                 self.write_error.get_or_insert(e);
             }
@@ -193,7 +220,11 @@ async fn run_reads(
 }
 
 fn make_job(inputs: Inputs, prefs: &PrefsArgs) -> (Arc<Job>, Vec<Target>) {
-    let job = Job { prefs: inputs.prefs, document_name: prefs.document_name.clone(), merge: prefs.merge };
+    let job = Job {
+        prefs: inputs.prefs,
+        document_name: prefs.document_name.clone(),
+        merge: prefs.merge,
+    };
     (Arc::new(job), inputs.targets)
 }
 
@@ -218,12 +249,25 @@ pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
 
 fn unique_accounts(targets: &[Target]) -> Vec<Arc<inventory::Account>> {
     let mut seen = std::collections::HashSet::new();
-    targets.iter().filter(|t| seen.insert(t.account_id().clone())).map(|t| t.account.clone()).collect()
+    targets
+        .iter()
+        .filter(|t| seen.insert(t.account_id().clone()))
+        .map(|t| t.account.clone())
+        .collect()
 }
 
 fn finish(sinks: Sinks, command: &str, started: Instant) -> Result<Ended, InputError> {
-    let Sinks { stats, progress, changes, write_error, csv } = sinks;
-    let report = csv.as_ref().map(|c| c.path().to_path_buf()).unwrap_or_default();
+    let Sinks {
+        stats,
+        progress,
+        changes,
+        write_error,
+        csv,
+    } = sinks;
+    let report = csv
+        .as_ref()
+        .map(|c| c.path().to_path_buf())
+        .unwrap_or_default();
     let report = report.as_path();
     progress.finish();
     if !changes.is_empty() && command == "plan" {
@@ -235,14 +279,20 @@ fn finish(sinks: Sinks, command: &str, started: Instant) -> Result<Ended, InputE
         eprintln!("error: the report {} is incomplete: {e}", report.display());
         return Ok(Ended::Failures);
     }
-    Ok(if stats.any_failure() { Ended::Failures } else { Ended::Success })
+    Ok(if stats.any_failure() {
+        Ended::Failures
+    } else {
+        Ended::Success
+    })
 }
 
 pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     let run = &args.run;
     let interactive = std::io::stdin().is_terminal();
     if !args.yes && !interactive {
-        return Err(InputError::Usage("apply needs --yes when stdin is not a terminal (nothing was sent to AWS)".into()));
+        return Err(InputError::Usage(
+            "apply needs --yes when stdin is not a terminal (nothing was sent to AWS)".into(),
+        ));
     }
     let inputs = load_inputs(&run.prefs, &run.inventory, &run.select)?;
     let csv = open_report(&run.output, "apply")?;
@@ -255,21 +305,36 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     let mut planned = vec![];
     let mut read_failures = vec![];
     let mut preview = Sinks::new("reading", &targets, &run.output, None);
-    run_reads(&job, &session, targets.clone(), run.aws.concurrency, |r| match r {
-        Ok(p) => {
-            preview.record(&p.plan_outcome(&job));
-            planned.push(p);
-        }
-        Err(failed) => {
-            preview.record(&failed);
-            read_failures.push(failed);
-        }
-    })
+    run_reads(
+        &job,
+        &session,
+        targets.clone(),
+        run.aws.concurrency,
+        |r| match r {
+            Ok(p) => {
+                preview.record(&p.plan_outcome(&job));
+                planned.push(p);
+            }
+            Err(failed) => {
+                preview.record(&failed);
+                read_failures.push(failed);
+            }
+        },
+    )
     .await;
-    let Sinks { stats: read_stats, progress, changes, .. } = preview;
+    let Sinks {
+        stats: read_stats,
+        progress,
+        changes,
+        ..
+    } = preview;
     progress.finish();
     let to_write = planned.iter().filter(|p| p.action != Action::None).count();
-    println!("plan: {} targets: {}", read_stats.finished, read_stats.counts_line());
+    println!(
+        "plan: {} targets: {}",
+        read_stats.finished,
+        read_stats.counts_line()
+    );
     if !changes.is_empty() {
         print!("changes:\n{}", changes.render(12));
     }
@@ -287,15 +352,30 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
         sinks.record(failed);
     }
     let apply_job = job.clone();
-    runner::run(planned, run.aws.concurrency as usize, |p| p.apply(apply_job.clone()), |o| sinks.record(&o)).await;
+    runner::run(
+        planned,
+        run.aws.concurrency as usize,
+        |p| p.apply(apply_job.clone()),
+        |o| sinks.record(&o),
+    )
+    .await;
     finish(sinks, "apply", started)
 }
 
 /// Asks on the terminal; anything but y/yes declines.
 fn confirm(n: usize) -> Result<bool, InputError> {
-    eprint!("Write the preferences to {n} target{}? [y/N] ", if n == 1 { "" } else { "s" });
+    eprint!(
+        "Write the preferences to {n} target{}? [y/N] ",
+        if n == 1 { "" } else { "s" }
+    );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| InputError::Usage(format!("cannot read the answer: {e}")))?;
-    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| InputError::Usage(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }

@@ -15,7 +15,12 @@ pub struct Problem {
 
 impl Problem {
     pub fn at(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
-        Self { file: file.to_path_buf(), line, column: None, message: message.into() }
+        Self {
+            file: file.to_path_buf(),
+            line,
+            column: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -41,7 +46,10 @@ pub enum InputError {
     #[error("{0}")]
     Usage(String),
     #[error("cannot read {}: {source}", .path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl InputError {
@@ -54,7 +62,8 @@ fn render_problems(problems: &[Problem]) -> String {
     match problems {
         [one] => one.to_string(),
         many => {
-            let mut files: Vec<String> = many.iter().map(|p| p.file.display().to_string()).collect();
+            let mut files: Vec<String> =
+                many.iter().map(|p| p.file.display().to_string()).collect();
             files.dedup();
             let mut s = format!("{} has {} problems:", files.join(", "), many.len());
             for p in many {
@@ -74,7 +83,10 @@ pub struct TargetError {
 
 impl TargetError {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: one_line(&message.into()) }
+        Self {
+            code: code.into(),
+            message: one_line(&message.into()),
+        }
     }
 }
 

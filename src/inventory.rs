@@ -67,13 +67,32 @@ const ACCOUNT_KEYS: &[&str] = &[
     "org_id",
     "org-id",
 ];
-const CSV_COLUMNS: &[&str] = &["account_id", "name", "regions", "role", "external_id", "tags"];
+const CSV_COLUMNS: &[&str] = &[
+    "account_id",
+    "name",
+    "regions",
+    "role",
+    "external_id",
+    "tags",
+];
 
 /// Loads an inventory, YAML or CSV by extension, collecting every problem in the file.
 pub fn load(path: &Path) -> Result<Inventory, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read { path: path.into(), source })?;
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let mut p = Parsed { path: path.to_path_buf(), accounts: vec![], problems: vec![], warnings: vec![] };
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut p = Parsed {
+        path: path.to_path_buf(),
+        accounts: vec![],
+        problems: vec![],
+        warnings: vec![],
+    };
     match ext.as_str() {
         "yml" | "yaml" => parse_yaml(&text, &mut p),
         "csv" => parse_csv(&text, &mut p),
@@ -89,12 +108,17 @@ pub fn load(path: &Path) -> Result<Inventory, InputError> {
         check_duplicates(&mut p);
     }
     if p.problems.is_empty() && p.accounts.is_empty() {
-        p.problems.push(Problem::at(path, None, "the inventory lists no accounts"));
+        p.problems
+            .push(Problem::at(path, None, "the inventory lists no accounts"));
     }
     if !p.problems.is_empty() {
         return Err(InputError::Problems(p.problems));
     }
-    Ok(Inventory { path: p.path, accounts: p.accounts.into_iter().map(Arc::new).collect(), warnings: p.warnings })
+    Ok(Inventory {
+        path: p.path,
+        accounts: p.accounts.into_iter().map(Arc::new).collect(),
+        warnings: p.warnings,
+    })
 }
 
 struct Parsed {
@@ -127,7 +151,13 @@ fn parse_yaml(text: &str, p: &mut Parsed) {
         }
     };
     let Node::Map { entries, .. } = root else {
-        p.problem(root.line(), format!("the inventory must be a mapping with an `accounts:` list, not {}", root.kind()));
+        p.problem(
+            root.line(),
+            format!(
+                "the inventory must be a mapping with an `accounts:` list, not {}",
+                root.kind()
+            ),
+        );
         return;
     };
     let mut default_role = vec![];
@@ -146,17 +176,28 @@ fn parse_yaml(text: &str, p: &mut Parsed) {
             ),
             other => p.problem(
                 node.line(),
-                format!("unknown top-level key `{other}`{} (allowed: {})", did_you_mean(other, TOP_KEYS.iter().copied()), TOP_KEYS.join(", ")),
+                format!(
+                    "unknown top-level key `{other}`{} (allowed: {})",
+                    did_you_mean(other, TOP_KEYS.iter().copied()),
+                    TOP_KEYS.join(", ")
+                ),
             ),
         }
     }
     let Some(accounts) = accounts else {
-        p.problems.push(Problem::at(&p.path, Some(1), "no `accounts:` list: the inventory names no account"));
+        p.problems.push(Problem::at(
+            &p.path,
+            Some(1),
+            "no `accounts:` list: the inventory names no account",
+        ));
         return;
     };
     let Node::Seq { items, .. } = accounts else {
         if !accounts.is_null() {
-            p.problem(accounts.line(), format!("`accounts` must be a list, not {}", accounts.kind()));
+            p.problem(
+                accounts.line(),
+                format!("`accounts` must be a list, not {}", accounts.kind()),
+            );
         }
         return;
     };
@@ -178,10 +219,19 @@ fn parse_yaml(text: &str, p: &mut Parsed) {
 
 fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
     let Node::Map { entries, line } = node else {
-        p.problem(node.line(), format!("each account must be a mapping with an `account_id`, not {}", node.kind()));
+        p.problem(
+            node.line(),
+            format!(
+                "each account must be a mapping with an `account_id`, not {}",
+                node.kind()
+            ),
+        );
         return None;
     };
-    let mut a = Account { line: *line, ..Default::default() };
+    let mut a = Account {
+        line: *line,
+        ..Default::default()
+    };
     let mut id = None;
     for (key, value) in entries {
         match key.as_str() {
@@ -191,7 +241,10 @@ fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
                     Ok(parsed) => id = Some(parsed),
                     Err(e) => p.problem(value.line(), e),
                 },
-                None => p.problem(value.line(), format!("account_id must be 12 digits, not {}", value.kind())),
+                None => p.problem(
+                    value.line(),
+                    format!("account_id must be 12 digits, not {}", value.kind()),
+                ),
             },
             "name" => a.name = string(value, key, p).unwrap_or_default(),
             "regions" => a.regions = Some(regions(value, p)),
@@ -205,7 +258,10 @@ fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
             "vars" => a.vars = vars(value, p),
             other => p.warn(
                 value.line(),
-                format!("unknown account key `{other}` is ignored{}", did_you_mean(other, ACCOUNT_KEYS.iter().copied())),
+                format!(
+                    "unknown account key `{other}` is ignored{}",
+                    did_you_mean(other, ACCOUNT_KEYS.iter().copied())
+                ),
             ),
         }
     }
@@ -234,7 +290,10 @@ fn string(node: &Node, key: &str, p: &mut Parsed) -> Option<String> {
         n if n.is_null() => None,
         Node::Scalar { text, .. } => Some(text.clone()),
         other => {
-            p.problem(other.line(), format!("`{key}` must be a single value, not {}", other.kind()));
+            p.problem(
+                other.line(),
+                format!("`{key}` must be a single value, not {}", other.kind()),
+            );
             None
         }
     }
@@ -245,7 +304,10 @@ fn string_list(node: &Node, key: &str, p: &mut Parsed) -> Vec<String> {
         n if n.is_null() => vec![],
         Node::Seq { items, .. } => items.iter().filter_map(|i| string(i, key, p)).collect(),
         other => {
-            p.problem(other.line(), format!("`{key}` must be a list, not {}", other.kind()));
+            p.problem(
+                other.line(),
+                format!("`{key}` must be a list, not {}", other.kind()),
+            );
             vec![]
         }
     }
@@ -261,7 +323,10 @@ fn regions(node: &Node, p: &mut Parsed) -> Vec<Region> {
             .collect(),
         n if n.is_null() => vec![],
         other => {
-            p.problem(other.line(), format!("`regions` must be a list, not {}", other.kind()));
+            p.problem(
+                other.line(),
+                format!("`regions` must be a list, not {}", other.kind()),
+            );
             vec![]
         }
     };
@@ -302,13 +367,21 @@ pub fn check_role(role: &str) -> Result<(), String> {
         return if ok {
             Ok(())
         } else {
-            Err(format!("role {role:?} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"))
+            Err(format!(
+                "role {role:?} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"
+            ))
         };
     }
     let ok = !role.is_empty()
         && role.len() <= 64 + 512
-        && role.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_/".contains(&b));
-    if ok { Ok(()) } else { Err(format!("role {role:?} is not a valid IAM role name")) }
+        && role
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_/".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("role {role:?} is not a valid IAM role name"))
+    }
 }
 
 fn vars(node: &Node, p: &mut Parsed) -> BTreeMap<String, String> {
@@ -321,11 +394,20 @@ fn vars(node: &Node, p: &mut Parsed) -> BTreeMap<String, String> {
                     Node::Scalar { text, .. } => {
                         out.insert(k.clone(), text.clone());
                     }
-                    other => p.warn(other.line(), format!("var `{k}` is {}: only single values can fill a placeholder", other.kind())),
+                    other => p.warn(
+                        other.line(),
+                        format!(
+                            "var `{k}` is {}: only single values can fill a placeholder",
+                            other.kind()
+                        ),
+                    ),
                 }
             }
         }
-        other => p.problem(other.line(), format!("`vars` must be a mapping, not {}", other.kind())),
+        other => p.problem(
+            other.line(),
+            format!("`vars` must be a mapping, not {}", other.kind()),
+        ),
     }
     out
 }
@@ -333,7 +415,9 @@ fn vars(node: &Node, p: &mut Parsed) -> BTreeMap<String, String> {
 fn parse_csv(text: &str, p: &mut Parsed) {
     // Spreadsheets save a UTF-8 byte-order mark; it is not part of the first column's name.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -350,7 +434,11 @@ fn parse_csv(text: &str, p: &mut Parsed) {
         } else {
             p.problem(
                 1,
-                format!("unknown column `{h}`{} (allowed: {})", did_you_mean(h, CSV_COLUMNS.iter().copied()), CSV_COLUMNS.join(", ")),
+                format!(
+                    "unknown column `{h}`{} (allowed: {})",
+                    did_you_mean(h, CSV_COLUMNS.iter().copied()),
+                    CSV_COLUMNS.join(", ")
+                ),
             );
         }
     }
@@ -364,7 +452,9 @@ fn parse_csv(text: &str, p: &mut Parsed) {
             Err(e) => {
                 let line = e.position().map(|pos| pos.line() as usize).unwrap_or(0);
                 let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
                         format!("row has {len} cells but the header has {expected_len}")
                     }
                     _ => format!("invalid CSV: {e}"),
@@ -373,9 +463,23 @@ fn parse_csv(text: &str, p: &mut Parsed) {
                 continue;
             }
         };
-        let line = record.position().map(|pos| pos.line() as usize).unwrap_or(0);
-        let cell = |name: &str| columns.get(name).and_then(|&i| record.get(i)).filter(|s| !s.is_empty());
-        let split = |s: &str| s.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect::<Vec<_>>();
+        let line = record
+            .position()
+            .map(|pos| pos.line() as usize)
+            .unwrap_or(0);
+        let cell = |name: &str| {
+            columns
+                .get(name)
+                .and_then(|&i| record.get(i))
+                .filter(|s| !s.is_empty())
+        };
+        let split = |s: &str| {
+            s.split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
         let id = match AccountId::parse(cell("account_id").unwrap_or("")) {
             Ok(id) => id,
             Err(e) => {
@@ -383,13 +487,21 @@ fn parse_csv(text: &str, p: &mut Parsed) {
                 continue;
             }
         };
-        let mut a = Account { id, line, ..Default::default() };
-        a.name = cell("name").map(String::from).unwrap_or_else(|| a.id.to_string());
+        let mut a = Account {
+            id,
+            line,
+            ..Default::default()
+        };
+        a.name = cell("name")
+            .map(String::from)
+            .unwrap_or_else(|| a.id.to_string());
         if let Some(r) = cell("regions") {
             let mut out: Vec<Region> = vec![];
             for name in split(r) {
                 match Region::parse(&name) {
-                    Ok(r) if out.contains(&r) => p.warn(line, format!("region {r} is listed twice")),
+                    Ok(r) if out.contains(&r) => {
+                        p.warn(line, format!("region {r} is listed twice"))
+                    }
                     Ok(r) => out.push(r),
                     Err(e) => p.problem(line, e),
                 }
@@ -415,7 +527,10 @@ fn check_duplicates(p: &mut Parsed) {
     let mut dups = vec![];
     for a in &p.accounts {
         if let Some(first) = seen.insert(&a.id, a.line) {
-            dups.push((a.line, format!("account {} is listed twice (first at line {first})", a.id)));
+            dups.push((
+                a.line,
+                format!("account {} is listed twice (first at line {first})", a.id),
+            ));
         }
     }
     for (line, msg) in dups {
@@ -431,7 +546,12 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputErro
         None => None,
         Some(list) => {
             let mut out = vec![];
-            for name in list.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+            for name in list
+                .iter()
+                .flat_map(|s| s.split(','))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 if name == "all" {
                     problems.push(usage("-r", "`all` (the regions each account has enabled) is not supported yet: list the regions".into()));
                     continue;
@@ -450,7 +570,10 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputErro
         for wanted in list {
             if !inv.accounts.iter().any(|a| matches(a, wanted)) {
                 let hint = did_you_mean(wanted, inv.accounts.iter().map(|a| a.name.as_str()));
-                problems.push(usage(flag, format!("no account {wanted:?} in {}{hint}", inv.path.display())));
+                problems.push(usage(
+                    flag,
+                    format!("no account {wanted:?} in {}{hint}", inv.path.display()),
+                ));
             }
         }
     }
@@ -482,10 +605,21 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputErro
                 continue;
             }
         };
-        targets.extend(regions.iter().map(|r| Target { account: account.clone(), region: r.clone() }));
+        targets.extend(regions.iter().map(|r| Target {
+            account: account.clone(),
+            region: r.clone(),
+        }));
     }
     if problems.is_empty() && targets.is_empty() {
-        problems.push(Problem::at(&inv.path, None, "the selection is empty: no account and region match the flags given"));
+        problems.push(Problem::at(
+            &inv.path,
+            None,
+            "the selection is empty: no account and region match the flags given",
+        ));
     }
-    if problems.is_empty() { Ok(targets) } else { Err(InputError::Problems(problems)) }
+    if problems.is_empty() {
+        Ok(targets)
+    } else {
+        Err(InputError::Problems(problems))
+    }
 }

@@ -21,12 +21,27 @@ const BOOL_INPUTS: &[&str] = &[
     "cloudWatchStreamingEnabled",
     "runAsEnabled",
 ];
-const STRING_INPUTS: &[&str] = &["s3BucketName", "s3KeyPrefix", "cloudWatchLogGroupName", "kmsKeyId", "runAsDefaultUser"];
+const STRING_INPUTS: &[&str] = &[
+    "s3BucketName",
+    "s3KeyPrefix",
+    "cloudWatchLogGroupName",
+    "kmsKeyId",
+    "runAsDefaultUser",
+];
 /// (input, minimum, maximum, empty allowed): minutes, written as strings.
-const RANGE_INPUTS: &[(&str, u32, u32, bool)] = &[("idleSessionTimeout", 1, 60, false), ("maxSessionDuration", 1, 1440, true)];
+const RANGE_INPUTS: &[(&str, u32, u32, bool)] = &[
+    ("idleSessionTimeout", 1, 60, false),
+    ("maxSessionDuration", 1, 1440, true),
+];
 const TOP_KEYS: &[&str] = &["schemaVersion", "description", "sessionType", "inputs"];
 /// Values copied from the AWS page's example that nobody means to deploy.
-const EXAMPLE_VALUES: &[&str] = &["DOC-EXAMPLE-BUCKET", "MyBucketPrefix", "MyLogGroupName", "MyKMSKeyID", "MyDefaultRunAsUser"];
+const EXAMPLE_VALUES: &[&str] = &[
+    "DOC-EXAMPLE-BUCKET",
+    "MyBucketPrefix",
+    "MyLogGroupName",
+    "MyKMSKeyID",
+    "MyDefaultRunAsUser",
+];
 /// Placeholders every target can fill.
 pub const BUILTIN_PLACEHOLDERS: &[&str] = &["account_id", "account_name", "region", "partition"];
 
@@ -62,63 +77,117 @@ pub struct Change {
 
 /// Loads and validates a preferences file, reporting every problem at once.
 pub fn load(path: &Path) -> Result<Preferences, InputError> {
-    let bytes = std::fs::read(path).map_err(|source| InputError::Read { path: path.into(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| InputError::Read {
+        path: path.into(),
+        source,
+    })?;
     let file_sha256 = sha256_hex(&bytes);
-    let text = String::from_utf8(bytes).map_err(|_| InputError::one(path, None, "the preferences file is not UTF-8 text"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| InputError::one(path, None, "the preferences file is not UTF-8 text"))?;
     let (doc, placeholders, warnings) = check(path, &text).map_err(InputError::Problems)?;
-    Ok(Preferences { path: path.to_path_buf(), doc, file_sha256, placeholders, warnings })
+    Ok(Preferences {
+        path: path.to_path_buf(),
+        doc,
+        file_sha256,
+        placeholders,
+        warnings,
+    })
 }
 
 type Checked = (Value, Vec<(String, usize)>, Vec<Problem>);
 
 /// Parse, then validate: every problem in the file, not just the first.
 pub fn check(path: &Path, text: &str) -> Result<Checked, Vec<Problem>> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| vec![json_syntax_problem(path, text, &e)])?;
+    let doc: Value =
+        serde_json::from_str(text).map_err(|e| vec![json_syntax_problem(path, text, &e)])?;
     let mut problems = vec![];
     let mut warnings = vec![];
     let line_of = |key: &str| line_of_key(text, key);
-    let mut problem = |line: Option<usize>, msg: String| problems.push(Problem::at(path, line, msg));
+    let mut problem =
+        |line: Option<usize>, msg: String| problems.push(Problem::at(path, line, msg));
 
     if text.len() > MAX_CONTENT_BYTES {
-        problem(None, format!("the file is {} bytes: SSM documents are limited to {MAX_CONTENT_BYTES} bytes (64 KB)", text.len()));
+        problem(
+            None,
+            format!(
+                "the file is {} bytes: SSM documents are limited to {MAX_CONTENT_BYTES} bytes (64 KB)",
+                text.len()
+            ),
+        );
     }
     let Value::Object(top) = &doc else {
-        return Err(vec![Problem::at(path, Some(1), "the preferences must be a JSON object with schemaVersion, sessionType and inputs")]);
+        return Err(vec![Problem::at(
+            path,
+            Some(1),
+            "the preferences must be a JSON object with schemaVersion, sessionType and inputs",
+        )]);
     };
     for key in top.keys() {
         if !TOP_KEYS.contains(&key.as_str()) {
-            problem(line_of(key), format!("unknown top-level key {key:?}{}", did_you_mean(key, TOP_KEYS.iter().copied())));
+            problem(
+                line_of(key),
+                format!(
+                    "unknown top-level key {key:?}{}",
+                    did_you_mean(key, TOP_KEYS.iter().copied())
+                ),
+            );
         }
     }
     match top.get("schemaVersion") {
         Some(Value::String(v)) if v == "1.0" => {}
-        Some(other) => problem(line_of("schemaVersion"), format!("schemaVersion must be \"1.0\", not {other}")),
-        None => problem(Some(1), "schemaVersion is missing: session documents use \"1.0\"".into()),
+        Some(other) => problem(
+            line_of("schemaVersion"),
+            format!("schemaVersion must be \"1.0\", not {other}"),
+        ),
+        None => problem(
+            Some(1),
+            "schemaVersion is missing: session documents use \"1.0\"".into(),
+        ),
     }
     match top.get("sessionType") {
         Some(Value::String(v)) if v == "Standard_Stream" => {}
         Some(other) => problem(
             line_of("sessionType"),
-            format!("sessionType must be \"Standard_Stream\" (Session Manager preferences), not {other}"),
+            format!(
+                "sessionType must be \"Standard_Stream\" (Session Manager preferences), not {other}"
+            ),
         ),
-        None => problem(Some(1), "sessionType is missing: Session Manager preferences use \"Standard_Stream\"".into()),
+        None => problem(
+            Some(1),
+            "sessionType is missing: Session Manager preferences use \"Standard_Stream\"".into(),
+        ),
     }
     if let Some(d) = top.get("description").filter(|d| !d.is_string()) {
-        problem(line_of("description"), format!("description must be a string, not {d}"));
+        problem(
+            line_of("description"),
+            format!("description must be a string, not {d}"),
+        );
     }
     match top.get("inputs") {
-        Some(Value::Object(inputs)) => check_inputs(inputs, &line_of, &mut problem, &mut |line, msg| {
-            warnings.push(Problem::at(path, line, msg))
-        }),
-        Some(other) => problem(line_of("inputs"), format!("inputs must be an object, not {other}")),
-        None => problem(Some(1), "inputs is missing: it holds the preferences".into()),
+        Some(Value::Object(inputs)) => {
+            check_inputs(inputs, &line_of, &mut problem, &mut |line, msg| {
+                warnings.push(Problem::at(path, line, msg))
+            })
+        }
+        Some(other) => problem(
+            line_of("inputs"),
+            format!("inputs must be an object, not {other}"),
+        ),
+        None => problem(
+            Some(1),
+            "inputs is missing: it holds the preferences".into(),
+        ),
     }
     let placeholders = find_placeholders(&doc).into_iter().map(|p| {
         let line = line_of_text(text, &format!("{{{p}}}")).unwrap_or(1);
         (p, line)
     });
     let placeholders = placeholders.collect();
-    if problems.is_empty() { Ok((doc, placeholders, warnings)) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok((doc, placeholders, warnings))
+    } else {
+        Err(problems)
+    }
 }
 
 fn check_inputs(
@@ -132,13 +201,19 @@ fn check_inputs(
         let k = key.as_str();
         if BOOL_INPUTS.contains(&k) {
             if !value.is_boolean() {
-                problem(line, format!("{key} must be true or false (a JSON boolean, unquoted), not {value}"));
+                problem(
+                    line,
+                    format!("{key} must be true or false (a JSON boolean, unquoted), not {value}"),
+                );
             }
         } else if STRING_INPUTS.contains(&k) {
             match value {
-                Value::String(s) if EXAMPLE_VALUES.contains(&s.as_str()) => {
-                    warn(line, format!("{key} is {s:?}, the AWS page's example value: replace it with your own"))
-                }
+                Value::String(s) if EXAMPLE_VALUES.contains(&s.as_str()) => warn(
+                    line,
+                    format!(
+                        "{key} is {s:?}, the AWS page's example value: replace it with your own"
+                    ),
+                ),
                 Value::String(_) => {}
                 other => problem(line, format!("{key} must be a string, not {other}")),
             }
@@ -148,30 +223,64 @@ fn check_inputs(
                 Value::String(s) if has_placeholder(s) => {}
                 Value::String(s) => match s.parse::<u32>() {
                     Ok(n) if (min..=max).contains(&n) => {}
-                    _ => problem(line, format!("{key} must be a whole number of minutes from {min} to {max}, written as a string; {s:?} is not")),
+                    _ => problem(
+                        line,
+                        format!(
+                            "{key} must be a whole number of minutes from {min} to {max}, written as a string; {s:?} is not"
+                        ),
+                    ),
                 },
-                Value::Number(n) => problem(line, format!("{key} must be a string such as \"{n}\" (in quotes), not the number {n}")),
-                other => problem(line, format!("{key} must be a string of minutes from {min} to {max}, not {other}")),
+                Value::Number(n) => problem(
+                    line,
+                    format!(
+                        "{key} must be a string such as \"{n}\" (in quotes), not the number {n}"
+                    ),
+                ),
+                other => problem(
+                    line,
+                    format!("{key} must be a string of minutes from {min} to {max}, not {other}"),
+                ),
             }
         } else if k == "shellProfile" {
             match value {
                 Value::Object(profile) => {
                     for (os, cmd) in profile {
                         if os != "windows" && os != "linux" {
-                            problem(line_of(os), format!("shellProfile has only \"windows\" and \"linux\", not {os:?}"));
+                            problem(
+                                line_of(os),
+                                format!(
+                                    "shellProfile has only \"windows\" and \"linux\", not {os:?}"
+                                ),
+                            );
                         } else if !cmd.is_string() {
-                            problem(line_of(os), format!("shellProfile.{os} must be a string of commands, not {cmd}"));
+                            problem(
+                                line_of(os),
+                                format!(
+                                    "shellProfile.{os} must be a string of commands, not {cmd}"
+                                ),
+                            );
                         }
                     }
                 }
-                other => problem(line, format!("shellProfile must be an object with \"windows\" and/or \"linux\", not {other}")),
+                other => problem(
+                    line,
+                    format!(
+                        "shellProfile must be an object with \"windows\" and/or \"linux\", not {other}"
+                    ),
+                ),
             }
         } else {
-            problem(line, format!("unknown input {key:?}{}", did_you_mean(key, known_inputs())));
+            problem(
+                line,
+                format!("unknown input {key:?}{}", did_you_mean(key, known_inputs())),
+            );
         }
     }
     if inputs.get("runAsEnabled") == Some(&Value::Bool(true)) {
-        let user = inputs.get("runAsDefaultUser").and_then(Value::as_str).unwrap_or("");
+        let user = inputs
+            .get("runAsDefaultUser")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if user.is_empty() {
             problem(line_of("runAsEnabled"), "runAsEnabled is true but runAsDefaultUser is empty: name the OS user sessions run as".into());
         }
@@ -181,11 +290,17 @@ fn check_inputs(
 /// A serde_json syntax error, pointed at the line a person has to fix.
 fn json_syntax_problem(path: &Path, text: &str, e: &serde_json::Error) -> Problem {
     let full = e.to_string();
-    let msg = full.rsplit_once(" at line ").map(|(m, _)| m.to_string()).unwrap_or(full);
+    let msg = full
+        .rsplit_once(" at line ")
+        .map(|(m, _)| m.to_string())
+        .unwrap_or(full);
     let (mut line, mut column) = (e.line(), e.column());
     let message = if msg.starts_with("trailing comma") {
         // serde_json points at the closing brace; the comma to delete is before it.
-        if let Some((l, c)) = offset_of(text, line, column).and_then(|o| text[..o].rfind(',')).map(|o| line_col(text, o)) {
+        if let Some((l, c)) = offset_of(text, line, column)
+            .and_then(|o| text[..o].rfind(','))
+            .map(|o| line_col(text, o))
+        {
             (line, column) = (l, c);
         }
         "invalid JSON: trailing comma after the last entry; delete it (the AWS page's own warning: the last line of a section must not end with a comma)".to_string()
@@ -194,11 +309,20 @@ fn json_syntax_problem(path: &Path, text: &str, e: &serde_json::Error) -> Proble
     } else {
         format!("invalid JSON: {msg}")
     };
-    Problem { file: path.to_path_buf(), line: Some(line), column: Some(column), message }
+    Problem {
+        file: path.to_path_buf(),
+        line: Some(line),
+        column: Some(column),
+        message,
+    }
 }
 
 fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
-    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     Some((start + column.saturating_sub(1)).min(text.len()))
 }
 
@@ -279,11 +403,21 @@ impl Preferences {
     pub fn unfillable(&self, targets: &[Target]) -> Vec<Problem> {
         let mut out = vec![];
         for (name, line) in &self.placeholders {
-            let missing: Vec<&Target> = targets.iter().filter(|t| placeholder_value(t, name).is_none()).collect();
+            let missing: Vec<&Target> = targets
+                .iter()
+                .filter(|t| placeholder_value(t, name).is_none())
+                .collect();
             if let Some(first) = missing.first() {
-                let mut accounts: Vec<String> = missing.iter().map(|t| format!("{} ({})", t.account.id, t.account.name)).collect();
+                let mut accounts: Vec<String> = missing
+                    .iter()
+                    .map(|t| format!("{} ({})", t.account.id, t.account.name))
+                    .collect();
                 accounts.dedup();
-                let more = if accounts.len() > 3 { format!(" and {} more", accounts.len() - 3) } else { String::new() };
+                let more = if accounts.len() > 3 {
+                    format!(" and {} more", accounts.len() - 3)
+                } else {
+                    String::new()
+                };
                 accounts.truncate(3);
                 out.push(Problem::at(
                     &self.path,
@@ -302,17 +436,21 @@ impl Preferences {
 
     /// The content this target should hold: placeholders filled, and with `merge`, the
     /// target's own inputs that the file does not set kept.
-    pub fn desired(&self, target: &Target, current: Option<&Value>, merge: bool) -> Result<Value, String> {
+    pub fn desired(
+        &self,
+        target: &Target,
+        current: Option<&Value>,
+        merge: bool,
+    ) -> Result<Value, String> {
         let mut doc = self.doc.clone();
         render(&mut doc, target)?;
-        if merge {
-            if let (Some(Value::Object(cur)), Some(Value::Object(want))) =
+        if merge
+            && let (Some(Value::Object(cur)), Some(Value::Object(want))) =
                 (current.and_then(|c| c.get("inputs")), doc.get_mut("inputs"))
-            {
-                for (k, v) in cur {
-                    if !want.contains_key(k) {
-                        want.insert(k.clone(), v.clone());
-                    }
+        {
+            for (k, v) in cur {
+                if !want.contains_key(k) {
+                    want.insert(k.clone(), v.clone());
                 }
             }
         }
@@ -327,7 +465,8 @@ fn render(v: &mut Value, target: &Target) -> Result<(), String> {
             let mut last = 0;
             for (a, b) in placeholders_in(s) {
                 let name = &s[a + 1..b - 1];
-                let value = placeholder_value(target, name).ok_or_else(|| format!("placeholder {{{name}}} has no value"))?;
+                let value = placeholder_value(target, name)
+                    .ok_or_else(|| format!("placeholder {{{name}}} has no value"))?;
                 out.push_str(&s[last..a]);
                 out.push_str(&value);
                 last = b;
@@ -348,7 +487,10 @@ pub fn to_content(doc: &Value) -> String {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The fields and inputs that differ; empty means the target already holds the desired content.
@@ -358,25 +500,50 @@ pub fn diff(desired: &Value, current: &Value) -> Vec<Change> {
         return if desired == current {
             vec![]
         } else {
-            vec![Change { key: "content".into(), from: Some(current.clone()), to: Some(desired.clone()) }]
+            vec![Change {
+                key: "content".into(),
+                from: Some(current.clone()),
+                to: Some(desired.clone()),
+            }]
         };
     };
     let mut changes = vec![];
     let empty = Map::new();
     for key in union(want, have) {
         if key == "inputs" {
-            let w = want.get("inputs").and_then(Value::as_object).unwrap_or(&empty);
-            let h = have.get("inputs").and_then(Value::as_object).unwrap_or(&empty);
+            let w = want
+                .get("inputs")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            let h = have
+                .get("inputs")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
             for k in union(w, h) {
                 if w.get(k) != h.get(k) {
-                    changes.push(Change { key: k.clone(), from: h.get(k).cloned(), to: w.get(k).cloned() });
+                    changes.push(Change {
+                        key: k.clone(),
+                        from: h.get(k).cloned(),
+                        to: w.get(k).cloned(),
+                    });
                 }
             }
-            if want.get("inputs").is_some() != have.get("inputs").is_some() && w.is_empty() && h.is_empty() {
-                changes.push(Change { key: "inputs".into(), from: have.get("inputs").cloned(), to: want.get("inputs").cloned() });
+            if want.get("inputs").is_some() != have.get("inputs").is_some()
+                && w.is_empty()
+                && h.is_empty()
+            {
+                changes.push(Change {
+                    key: "inputs".into(),
+                    from: have.get("inputs").cloned(),
+                    to: want.get("inputs").cloned(),
+                });
             }
         } else if want.get(key) != have.get(key) {
-            changes.push(Change { key: key.clone(), from: have.get(key).cloned(), to: want.get(key).cloned() });
+            changes.push(Change {
+                key: key.clone(),
+                from: have.get(key).cloned(),
+                to: want.get(key).cloned(),
+            });
         }
     }
     changes
@@ -390,7 +557,11 @@ fn union<'a>(a: &'a Map<String, Value>, b: &'a Map<String, Value>) -> Vec<&'a St
 
 /// `changed_inputs` column: the keys, `;`-separated.
 pub fn changed_keys(changes: &[Change]) -> String {
-    changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>().join(";")
+    changes
+        .iter()
+        .map(|c| c.key.as_str())
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 #[cfg(test)]
@@ -410,7 +581,8 @@ mod tests {
 
     #[test]
     fn trailing_comma_points_at_the_comma() {
-        let text = "{\n \"schemaVersion\": \"1.0\",\n \"inputs\": {\n  \"s3BucketName\": \"x\",\n }\n}";
+        let text =
+            "{\n \"schemaVersion\": \"1.0\",\n \"inputs\": {\n  \"s3BucketName\": \"x\",\n }\n}";
         let p = &problems(text)[0];
         assert_eq!(p.line, Some(4));
         assert!(p.message.contains("trailing comma"), "{}", p.message);
@@ -419,7 +591,9 @@ mod tests {
     #[test]
     fn diff_ignores_order_and_whitespace() {
         let a: Value = serde_json::from_str(r#"{"a":1,"inputs":{"x":"1","y":true}}"#).unwrap();
-        let b: Value = serde_json::from_str("{ \"inputs\" : { \"y\" : true, \"x\" : \"1\" },\n \"a\" : 1 }").unwrap();
+        let b: Value =
+            serde_json::from_str("{ \"inputs\" : { \"y\" : true, \"x\" : \"1\" },\n \"a\" : 1 }")
+                .unwrap();
         assert!(diff(&a, &b).is_empty());
         let c: Value = serde_json::from_str(r#"{"a":1,"inputs":{"x":"2"}}"#).unwrap();
         assert_eq!(changed_keys(&diff(&a, &c)), "x;y");
@@ -428,6 +602,6 @@ mod tests {
     #[test]
     fn placeholders_skip_shell_syntax() {
         let found: Vec<_> = placeholders_in("{region}-${HOME}-{x y}-{account_id}").collect();
-        assert_eq!(found, vec![(0, 8), (25, 37)]);
+        assert_eq!(found, vec![(0, 8), (23, 35)]);
     }
 }

@@ -40,27 +40,49 @@ pub struct Outcome {
 }
 
 /// Reads the target and decides what it needs. A failure is already the target's final row.
-pub async fn read_and_decide(job: Arc<Job>, target: Target, client: TargetClient) -> Result<Planned, Outcome> {
+pub async fn read_and_decide(
+    job: Arc<Job>,
+    target: Target,
+    client: TargetClient,
+) -> Result<Planned, Outcome> {
     let started_at = SystemTime::now();
     let started = Instant::now();
-    let fail = |e: TargetError, client: &TargetClient| {
-        Outcome { row: error_row(&job, &target, &e, client.attempts(), started_at, started), changes: vec![] }
+    let fail = |e: TargetError, client: &TargetClient| Outcome {
+        row: error_row(&job, &target, &e, client.attempts(), started_at, started),
+        changes: vec![],
     };
     let current = match document::read(&client.ssm, &job.document_name).await {
         Ok(c) => c,
         Err(e) => return Err(fail(e, &client)),
     };
-    let desired = match job.prefs.desired(&target, current.as_ref().and_then(|c| c.value.as_ref()), job.merge) {
+    let desired = match job.prefs.desired(
+        &target,
+        current.as_ref().and_then(|c| c.value.as_ref()),
+        job.merge,
+    ) {
         Ok(d) => d,
         Err(msg) => return Err(fail(TargetError::new("InvalidContent", msg), &client)),
     };
     let content = to_content(&desired);
     if content.len() > MAX_CONTENT_BYTES {
-        let msg = format!("rendered content is {} bytes, over SSM's {MAX_CONTENT_BYTES}", content.len());
+        let msg = format!(
+            "rendered content is {} bytes, over SSM's {MAX_CONTENT_BYTES}",
+            content.len()
+        );
         return Err(fail(TargetError::new("InvalidContent", msg), &client));
     }
     let (action, changes) = decide(&desired, current.as_ref());
-    Ok(Planned { target, client, current, desired, content, changes, action, started_at, started })
+    Ok(Planned {
+        target,
+        client,
+        current,
+        desired,
+        content,
+        changes,
+        action,
+        started_at,
+        started,
+    })
 }
 
 fn decide(desired: &Value, current: Option<&Current>) -> (Action, Vec<Change>) {
@@ -73,12 +95,24 @@ fn decide(desired: &Value, current: Option<&Current>) -> (Action, Vec<Change>) {
             }
             (Action::Create, diff(desired, &empty))
         }
-        Some(Current { value: None, .. }) => {
-            (Action::Update, vec![Change { key: "content".into(), from: None, to: Some(desired.clone()) }])
-        }
+        Some(Current { value: None, .. }) => (
+            Action::Update,
+            vec![Change {
+                key: "content".into(),
+                from: None,
+                to: Some(desired.clone()),
+            }],
+        ),
         Some(Current { value: Some(v), .. }) => {
             let changes = diff(desired, v);
-            (if changes.is_empty() { Action::None } else { Action::Update }, changes)
+            (
+                if changes.is_empty() {
+                    Action::None
+                } else {
+                    Action::Update
+                },
+                changes,
+            )
         }
     }
 }
@@ -91,8 +125,16 @@ impl Planned {
             Action::Update => Status::WouldUpdate,
             Action::None => Status::Unchanged,
         };
-        let version = self.current.as_ref().map(|c| c.version.clone()).unwrap_or_default();
-        let sha = self.current.as_ref().map(Current::sha256).unwrap_or_default();
+        let version = self
+            .current
+            .as_ref()
+            .map(|c| c.version.clone())
+            .unwrap_or_default();
+        let sha = self
+            .current
+            .as_ref()
+            .map(Current::sha256)
+            .unwrap_or_default();
         self.outcome(job, status, version, sha)
     }
 
@@ -105,21 +147,49 @@ impl Planned {
         let name = &job.document_name;
         let result = match self.action {
             Action::None => {
-                let version = self.current.as_ref().map(|c| c.version.clone()).unwrap_or_default();
-                let sha = self.current.as_ref().map(Current::sha256).unwrap_or_default();
+                let version = self
+                    .current
+                    .as_ref()
+                    .map(|c| c.version.clone())
+                    .unwrap_or_default();
+                let sha = self
+                    .current
+                    .as_ref()
+                    .map(Current::sha256)
+                    .unwrap_or_default();
                 return self.outcome(&job, Status::Unchanged, version, sha);
             }
-            Action::Create => document::create(ssm, name, &self.content).await.map(|w| (Status::Created, w)),
-            Action::Update => document::update(ssm, name, &self.content, &self.desired).await.map(|w| (Status::Updated, w)),
+            Action::Create => document::create(ssm, name, &self.content)
+                .await
+                .map(|w| (Status::Created, w)),
+            Action::Update => document::update(ssm, name, &self.content, &self.desired)
+                .await
+                .map(|w| (Status::Updated, w)),
         };
         match result {
-            Ok((status, written)) => self.outcome(&job, status, written.version, written.content_sha256),
+            Ok((status, written)) => {
+                self.outcome(&job, status, written.version, written.content_sha256)
+            }
             Err(e) => {
-                let mut row = error_row(&job, &self.target, &e, self.client.attempts(), self.started_at, self.started);
+                let mut row = error_row(
+                    &job,
+                    &self.target,
+                    &e,
+                    self.client.attempts(),
+                    self.started_at,
+                    self.started,
+                );
                 row.action = self.action;
-                row.previous_version = self.current.as_ref().map(|c| c.version.clone()).unwrap_or_default();
+                row.previous_version = self
+                    .current
+                    .as_ref()
+                    .map(|c| c.version.clone())
+                    .unwrap_or_default();
                 row.changed_inputs = changed_keys(&self.changes);
-                Outcome { row, changes: self.changes }
+                Outcome {
+                    row,
+                    changes: self.changes,
+                }
             }
         }
     }
@@ -128,14 +198,21 @@ impl Planned {
         let row = ReportRow {
             action: self.action,
             status,
-            previous_version: self.current.as_ref().map(|c| c.version.clone()).unwrap_or_default(),
+            previous_version: self
+                .current
+                .as_ref()
+                .map(|c| c.version.clone())
+                .unwrap_or_default(),
             document_version: version,
             content_sha256: sha,
             changed_inputs: changed_keys(&self.changes),
             attempts: self.client.attempts(),
             ..base_row(job, &self.target, self.started_at, self.started)
         };
-        Outcome { row, changes: self.changes.clone() }
+        Outcome {
+            row,
+            changes: self.changes.clone(),
+        }
     }
 }
 
@@ -159,7 +236,14 @@ fn base_row(job: &Job, target: &Target, started_at: SystemTime, started: Instant
     }
 }
 
-fn error_row(job: &Job, target: &Target, e: &TargetError, attempts: u32, started_at: SystemTime, started: Instant) -> ReportRow {
+fn error_row(
+    job: &Job,
+    target: &Target,
+    e: &TargetError,
+    attempts: u32,
+    started_at: SystemTime,
+    started: Instant,
+) -> ReportRow {
     ReportRow {
         status: Status::Failed,
         error_code: e.code.clone(),

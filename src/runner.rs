@@ -8,8 +8,12 @@ use futures::StreamExt;
 
 /// Runs `work` over `items` with at most `concurrency` in flight, calling `on_done` with each
 /// result as it finishes, on the caller's task.
-pub async fn run<I, O, F, Fut>(items: Vec<I>, concurrency: usize, work: F, mut on_done: impl FnMut(O))
-where
+pub async fn run<I, O, F, Fut>(
+    items: Vec<I>,
+    concurrency: usize,
+    work: F,
+    mut on_done: impl FnMut(O),
+) where
     I: Send + 'static,
     O: Send + 'static,
     F: Fn(I) -> Fut,

@@ -19,7 +19,9 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -31,7 +33,10 @@ mod tests {
     #[test]
     fn suggests_close_words_only() {
         let keys = ["s3BucketName", "kmsKeyId"];
-        assert_eq!(super::did_you_mean("s3BucketNmae", keys), " (did you mean \"s3BucketName\"?)");
+        assert_eq!(
+            super::did_you_mean("s3BucketNmae", keys),
+            " (did you mean \"s3BucketName\"?)"
+        );
         assert_eq!(super::did_you_mean("completelyDifferent", keys), "");
     }
 }

@@ -14,7 +14,9 @@ impl AccountId {
             return Err("account_id is empty".into());
         }
         if !t.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("account_id {t:?} is not 12 digits: it has characters other than digits"));
+            return Err(format!(
+                "account_id {t:?} is not 12 digits: it has characters other than digits"
+            ));
         }
         if t.len() < 12 {
             return Err(format!(
@@ -91,7 +93,10 @@ pub struct Region(&'static str);
 impl Region {
     pub fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
-        match REGIONS.iter().find(|(name, _, _)| name.eq_ignore_ascii_case(t)) {
+        match REGIONS
+            .iter()
+            .find(|(name, _, _)| name.eq_ignore_ascii_case(t))
+        {
             Some((name, _, _)) => Ok(Self(name)),
             None => {
                 let hint = crate::suggest::did_you_mean(t, REGIONS.iter().map(|r| r.0));
@@ -106,7 +111,11 @@ impl Region {
 
     /// The partition whose ARNs and endpoints this region uses.
     pub fn partition(&self) -> &'static str {
-        REGIONS.iter().find(|r| r.0 == self.0).map(|r| r.1).unwrap_or("aws")
+        REGIONS
+            .iter()
+            .find(|r| r.0 == self.0)
+            .map(|r| r.1)
+            .unwrap_or("aws")
     }
 }
 
@@ -135,17 +144,34 @@ mod tests {
 
     #[test]
     fn account_ids() {
-        assert_eq!(AccountId::parse("012345678901").unwrap().as_str(), "012345678901");
+        assert_eq!(
+            AccountId::parse("012345678901").unwrap().as_str(),
+            "012345678901"
+        );
         let e = AccountId::parse("12345678901").unwrap_err();
-        assert!(e.contains("11 digits") && e.contains("\"012345678901\""), "{e}");
-        assert!(AccountId::parse("1234-5678-9012").unwrap_err().contains("other than digits"));
+        assert!(
+            e.contains("11 digits") && e.contains("\"012345678901\""),
+            "{e}"
+        );
+        assert!(
+            AccountId::parse("1234-5678-9012")
+                .unwrap_err()
+                .contains("other than digits")
+        );
     }
 
     #[test]
     fn regions_and_partitions() {
         assert_eq!(Region::parse("eu-west-1").unwrap().partition(), "aws");
         assert_eq!(Region::parse("cn-north-1").unwrap().partition(), "aws-cn");
-        assert_eq!(Region::parse("us-gov-west-1").unwrap().partition(), "aws-us-gov");
-        assert!(Region::parse("us-east-3").unwrap_err().contains("did you mean"));
+        assert_eq!(
+            Region::parse("us-gov-west-1").unwrap().partition(),
+            "aws-us-gov"
+        );
+        assert!(
+            Region::parse("us-east-3")
+                .unwrap_err()
+                .contains("did you mean")
+        );
     }
 }

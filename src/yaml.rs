@@ -7,10 +7,20 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 #[derive(Debug, Clone)]
 pub enum Node {
     /// Text as written; `quoted` tells `"null"` from `null`.
-    Scalar { text: String, quoted: bool, line: usize },
-    Seq { items: Vec<Node>, line: usize },
+    Scalar {
+        text: String,
+        quoted: bool,
+        line: usize,
+    },
+    Seq {
+        items: Vec<Node>,
+        line: usize,
+    },
     /// Entries in file order; keys are scalars' text.
-    Map { entries: Vec<(String, Node)>, line: usize },
+    Map {
+        entries: Vec<(String, Node)>,
+        line: usize,
+    },
 }
 
 impl Node {
@@ -35,6 +45,7 @@ impl Node {
 }
 
 /// Parse error with its 1-based line and column.
+#[derive(Debug)]
 pub struct YamlError {
     pub line: usize,
     pub column: usize,
@@ -53,7 +64,10 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
     if let Some(err) = builder.error {
         return Err(err);
     }
-    Ok(builder.root.unwrap_or(Node::Map { entries: vec![], line: 1 }))
+    Ok(builder.root.unwrap_or(Node::Map {
+        entries: vec![],
+        line: 1,
+    }))
 }
 
 #[derive(Default)]
@@ -108,23 +122,45 @@ impl MarkedEventReceiver for Builder {
             }
             Event::SequenceStart(anchor, _) => {
                 self.open_anchors.push(anchor);
-                self.stack.push((Node::Seq { items: vec![], line }, None));
+                self.stack.push((
+                    Node::Seq {
+                        items: vec![],
+                        line,
+                    },
+                    None,
+                ));
             }
             Event::MappingStart(anchor, _) => {
                 self.open_anchors.push(anchor);
-                self.stack.push((Node::Map { entries: vec![], line }, None));
+                self.stack.push((
+                    Node::Map {
+                        entries: vec![],
+                        line,
+                    },
+                    None,
+                ));
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let (Some((node, _)), Some(anchor)) = (self.stack.pop(), self.open_anchors.pop()) {
+                if let (Some((node, _)), Some(anchor)) = (self.stack.pop(), self.open_anchors.pop())
+                {
                     self.push_value(node, anchor);
                 }
             }
             Event::Alias(id) => {
-                let found = self.anchors.iter().rev().find(|(a, _)| *a == id).map(|(_, n)| n.clone());
+                let found = self
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| *a == id)
+                    .map(|(_, n)| n.clone());
                 match found {
                     Some(node) => self.push_value(node, 0),
                     None => {
-                        self.error.get_or_insert(YamlError { line, column: mark.col() + 1, message: "unknown alias".into() });
+                        self.error.get_or_insert(YamlError {
+                            line,
+                            column: mark.col() + 1,
+                            message: "unknown alias".into(),
+                        });
                     }
                 }
             }
@@ -140,9 +176,15 @@ mod tests {
     #[test]
     fn keeps_text_and_lines() {
         let n = parse("accounts:\n  - account_id: 012345678901\n    regions: &r [us-east-1]\n  - account_id: '1'\n    regions: *r\n").unwrap();
-        let Node::Map { entries, .. } = n else { panic!() };
-        let Node::Seq { items, .. } = &entries[0].1 else { panic!() };
-        let Node::Map { entries: a, line } = &items[0] else { panic!() };
+        let Node::Map { entries, .. } = n else {
+            panic!()
+        };
+        let Node::Seq { items, .. } = &entries[0].1 else {
+            panic!()
+        };
+        let Node::Map { entries: a, line } = &items[0] else {
+            panic!()
+        };
         assert_eq!(*line, 2);
         match &a[0].1 {
             Node::Scalar { text, quoted, line } => {
@@ -150,7 +192,9 @@ mod tests {
             }
             _ => panic!(),
         }
-        let Node::Map { entries: b, .. } = &items[1] else { panic!() };
+        let Node::Map { entries: b, .. } = &items[1] else {
+            panic!()
+        };
         assert!(matches!(&b[1].1, Node::Seq { items, .. } if items.len() == 1));
     }
 

@@ -45,13 +45,24 @@ pub async fn read(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<Curren
                 content,
             }))
         }
-        Err(e) if matches!(e.as_service_error(), Some(GetDocumentError::InvalidDocument(_))) => Ok(None),
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(GetDocumentError::InvalidDocument(_))
+            ) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(target_error(e)),
     }
 }
 
 /// Creates the document (its first version is its default) and waits until it is Active.
-pub async fn create(ssm: &aws_sdk_ssm::Client, name: &str, content: &str) -> Result<Written, TargetError> {
+pub async fn create(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    content: &str,
+) -> Result<Written, TargetError> {
     let out = ssm
         .create_document()
         .name(name)
@@ -62,15 +73,32 @@ pub async fn create(ssm: &aws_sdk_ssm::Client, name: &str, content: &str) -> Res
         .await
         .map_err(target_error)?;
     let desc = out.document_description;
-    let version = desc.as_ref().and_then(|d| d.document_version.clone()).unwrap_or_else(|| "1".into());
-    wait_active(ssm, name, &version, desc.as_ref().and_then(|d| d.status.as_ref())).await?;
-    Ok(Written { version, content_sha256: sha256_hex(content.as_bytes()) })
+    let version = desc
+        .as_ref()
+        .and_then(|d| d.document_version.clone())
+        .unwrap_or_else(|| "1".into());
+    wait_active(
+        ssm,
+        name,
+        &version,
+        desc.as_ref().and_then(|d| d.status.as_ref()),
+    )
+    .await?;
+    Ok(Written {
+        version,
+        content_sha256: sha256_hex(content.as_bytes()),
+    })
 }
 
 /// Adds a version with `content`, waits until it is Active and makes it the default — without
 /// that last step the console and new sessions keep the old preferences. When an older version
 /// already holds this content (`DuplicateDocumentContent`), that version is promoted instead.
-pub async fn update(ssm: &aws_sdk_ssm::Client, name: &str, content: &str, desired: &Value) -> Result<Written, TargetError> {
+pub async fn update(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    content: &str,
+    desired: &Value,
+) -> Result<Written, TargetError> {
     let sent = ssm
         .update_document()
         .name(name)
@@ -82,11 +110,28 @@ pub async fn update(ssm: &aws_sdk_ssm::Client, name: &str, content: &str, desire
     let written = match sent {
         Ok(out) => {
             let desc = out.document_description;
-            let version = desc.as_ref().and_then(|d| d.document_version.clone()).unwrap_or_default();
-            wait_active(ssm, name, &version, desc.as_ref().and_then(|d| d.status.as_ref())).await?;
-            Written { version, content_sha256: sha256_hex(content.as_bytes()) }
+            let version = desc
+                .as_ref()
+                .and_then(|d| d.document_version.clone())
+                .unwrap_or_default();
+            wait_active(
+                ssm,
+                name,
+                &version,
+                desc.as_ref().and_then(|d| d.status.as_ref()),
+            )
+            .await?;
+            Written {
+                version,
+                content_sha256: sha256_hex(content.as_bytes()),
+            }
         }
-        Err(e) if matches!(e.as_service_error(), Some(UpdateDocumentError::DuplicateDocumentContent(_))) => {
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(UpdateDocumentError::DuplicateDocumentContent(_))
+            ) =>
+        {
             find_version(ssm, name, desired).await?
         }
         Err(e) => return Err(target_error(e)),
@@ -102,22 +147,52 @@ pub async fn update(ssm: &aws_sdk_ssm::Client, name: &str, content: &str, desire
 
 /// The newest version whose content equals `desired`. ListDocumentVersions carries no content
 /// (and the emulator lacks it), so walk the versions down from the latest with GetDocument.
-async fn find_version(ssm: &aws_sdk_ssm::Client, name: &str, desired: &Value) -> Result<Written, TargetError> {
-    let desc = ssm.describe_document().name(name).send().await.map_err(target_error)?;
-    let latest: u32 = desc.document.and_then(|d| d.latest_version).and_then(|v| v.parse().ok()).unwrap_or(0);
+async fn find_version(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    desired: &Value,
+) -> Result<Written, TargetError> {
+    let desc = ssm
+        .describe_document()
+        .name(name)
+        .send()
+        .await
+        .map_err(target_error)?;
+    let latest: u32 = desc
+        .document
+        .and_then(|d| d.latest_version)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     for v in (1..=latest).rev() {
         let version = v.to_string();
-        let out = ssm.get_document().name(name).document_version(&version).send().await.map_err(target_error)?;
+        let out = ssm
+            .get_document()
+            .name(name)
+            .document_version(&version)
+            .send()
+            .await
+            .map_err(target_error)?;
         let content = out.content.unwrap_or_default();
         if serde_json::from_str::<Value>(&content).is_ok_and(|c| diff(desired, &c).is_empty()) {
-            return Ok(Written { version, content_sha256: sha256_hex(content.as_bytes()) });
+            return Ok(Written {
+                version,
+                content_sha256: sha256_hex(content.as_bytes()),
+            });
         }
     }
-    Err(TargetError::new("DuplicateDocumentContent", "SSM says a version already holds this content, but none was found"))
+    Err(TargetError::new(
+        "DuplicateDocumentContent",
+        "SSM says a version already holds this content, but none was found",
+    ))
 }
 
 /// SSM answers a write with the version's status; poll only while it is not yet Active.
-async fn wait_active(ssm: &aws_sdk_ssm::Client, name: &str, version: &str, status: Option<&DocumentStatus>) -> Result<(), TargetError> {
+async fn wait_active(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    version: &str,
+    status: Option<&DocumentStatus>,
+) -> Result<(), TargetError> {
     let mut status = status.cloned();
     let mut delay = Duration::from_millis(200);
     // About 30 s in all: a session document turns Active within a second or two.
@@ -129,12 +204,21 @@ async fn wait_active(ssm: &aws_sdk_ssm::Client, name: &str, version: &str, statu
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(3));
-        let out = ssm.describe_document().name(name).document_version(version).send().await.map_err(target_error)?;
+        let out = ssm
+            .describe_document()
+            .name(name)
+            .document_version(version)
+            .send()
+            .await
+            .map_err(target_error)?;
         status = out.document.and_then(|d| d.status);
     }
     Err(TargetError::new(
         "DocumentNotActive",
-        format!("version {version} is {} instead of Active", status.map(|s| s.as_str().to_string()).unwrap_or_default()),
+        format!(
+            "version {version} is {} instead of Active",
+            status.map(|s| s.as_str().to_string()).unwrap_or_default()
+        ),
     ))
 }
 
@@ -146,7 +230,11 @@ where
     R: std::fmt::Debug + 'static,
 {
     if let Some(code) = err.as_service_error().and_then(|e| e.code()) {
-        let message = err.as_service_error().and_then(|e| e.message()).unwrap_or("").to_string();
+        let message = err
+            .as_service_error()
+            .and_then(|e| e.message())
+            .unwrap_or("")
+            .to_string();
         return TargetError::new(code, message);
     }
     if let Some(e) = assume_role_error(&err) {
@@ -166,21 +254,32 @@ where
 
 /// The STS error behind a credentials failure, found in the error's source chain.
 fn assume_role_error(err: &(dyn std::error::Error + 'static)) -> Option<TargetError> {
-    type AssumeRoleSdkError = aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>;
+    type AssumeRoleSdkError =
+        aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(sts) = e.downcast_ref::<AssumeRoleSdkError>() {
             let inner = target_error_ref(sts);
-            return Some(TargetError::new(inner.code, format!("cannot assume the account's role: {}", inner.message)));
+            return Some(TargetError::new(
+                inner.code,
+                format!("cannot assume the account's role: {}", inner.message),
+            ));
         }
         cur = e.source();
     }
     None
 }
 
-fn target_error_ref(err: &aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>) -> TargetError {
+fn target_error_ref(
+    err: &aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>,
+) -> TargetError {
     match err.as_service_error().and_then(|e| e.code()) {
-        Some(code) => TargetError::new(code, err.as_service_error().and_then(|e| e.message()).unwrap_or("")),
+        Some(code) => TargetError::new(
+            code,
+            err.as_service_error()
+                .and_then(|e| e.message())
+                .unwrap_or(""),
+        ),
         None => TargetError::new("AssumeRoleFailed", DisplayErrorContext(err).to_string()),
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use aws_config::identity::IdentityCache;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ssm::config::interceptors::BeforeTransmitInterceptorContextRef;
@@ -63,9 +64,17 @@ impl Intercept for CountAttempts {
 
 /// `ssm-prefs-$USER`, so CloudTrail names the operator; only the characters STS allows.
 pub fn default_session_name() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "operator".into());
-    let clean: String = user.chars().filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c)).collect();
-    let mut name = format!("ssm-prefs-{}", if clean.is_empty() { "operator" } else { &clean });
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "operator".into());
+    let clean: String = user
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c))
+        .collect();
+    let mut name = format!(
+        "ssm-prefs-{}",
+        if clean.is_empty() { "operator" } else { &clean }
+    );
     name.truncate(64);
     name
 }
@@ -74,7 +83,12 @@ impl Session {
     /// Builds every account's credentials provider. Makes no AWS call: STS is called lazily,
     /// once per account, by the identity cache the regional clients share.
     pub async fn new(opts: &SessionOptions, accounts: &[Arc<Account>]) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        // One cache partition per account: the SDK's default of 64 partitions would evict
+        // accounts mid-run in a large fleet and assume their roles again.
+        let cache = IdentityCache::lazy()
+            .max_partitions(accounts.len() + 8)
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).identity_cache(cache);
         if let Some(profile) = &opts.profile {
             loader = loader.profile_name(profile);
         }
@@ -84,36 +98,56 @@ impl Session {
         let mut base = loader.load().await;
         if base.region().is_none() {
             // STS needs a region to sign with; the global partition's home region is the safe default.
-            base = base.into_builder().region(aws_config::Region::from_static("us-east-1")).build();
+            base = base
+                .into_builder()
+                .region(aws_config::Region::from_static("us-east-1"))
+                .build();
         }
         let partition = base
             .region()
             .and_then(|r| Region::parse(r.as_ref()).ok())
             .map(|r| r.partition())
             .unwrap_or("aws");
-        let session_name = opts.session_name.clone().unwrap_or_else(default_session_name);
+        let session_name = opts
+            .session_name
+            .clone()
+            .unwrap_or_else(default_session_name);
         let mut providers = HashMap::new();
         for account in accounts {
             if providers.contains_key(&account.id) {
                 continue;
             }
-            let provider = account_credentials(&base, opts, account, partition, &session_name).await;
+            let provider =
+                account_credentials(&base, opts, account, partition, &session_name).await;
             providers.insert(account.id.clone(), provider);
         }
-        Self { base, accounts: providers }
+        Self {
+            base,
+            accounts: providers,
+        }
     }
 
     /// A client for one target. Every client of an account shares its credentials provider, and
     /// all share the base config's identity cache and HTTP connection pool.
     pub fn client(&self, target: &Target) -> TargetClient {
         let attempts = Arc::new(AtomicU32::new(0));
-        let creds = self.accounts.get(target.account_id()).expect("session built for every selected account").clone();
-        let conf = aws_sdk_ssm::config::Builder::from(&self.base)
+        let creds = self
+            .accounts
+            .get(target.account_id())
+            .expect("session built for every selected account")
+            .clone();
+        let mut conf = aws_sdk_ssm::config::Builder::from(&self.base);
+        // `set_` keeps the account's provider (and its cache partition) as it is; the plain
+        // `credentials_provider` would wrap it anew, giving every client its own AssumeRole.
+        conf.set_credentials_provider(Some(creds));
+        let conf = conf
             .region(aws_config::Region::new(target.region.as_str()))
-            .credentials_provider(creds)
             .interceptor(CountAttempts(attempts.clone()))
             .build();
-        TargetClient { ssm: aws_sdk_ssm::Client::from_conf(conf), attempts }
+        TargetClient {
+            ssm: aws_sdk_ssm::Client::from_conf(conf),
+            attempts,
+        }
     }
 }
 
@@ -127,7 +161,11 @@ async fn account_credentials(
     session_name: &str,
 ) -> SharedCredentialsProvider {
     let mut current: Option<SharedCredentialsProvider> = account.profile.as_ref().map(|p| {
-        SharedCredentialsProvider::new(aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(p).build())
+        SharedCredentialsProvider::new(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(p)
+                .build(),
+        )
     });
     let roles: Vec<String> = if !account.roles.is_empty() {
         account.roles.clone()
@@ -136,11 +174,16 @@ async fn account_credentials(
     } else {
         vec![]
     };
-    let external_id = account.external_id.clone().or_else(|| opts.external_id.clone());
+    let external_id = account
+        .external_id
+        .clone()
+        .or_else(|| opts.external_id.clone());
     let last = roles.len().saturating_sub(1);
     for (i, role) in roles.iter().enumerate() {
         let arn = role_arn(role, partition, &account.id);
-        let mut builder = AssumeRoleProvider::builder(arn).session_name(session_name).configure(base);
+        let mut builder = AssumeRoleProvider::builder(arn)
+            .session_name(session_name)
+            .configure(base);
         // The external id guards the target account's role: the last hop of a chain.
         if i == last {
             if let Some(id) = &external_id {
@@ -161,7 +204,10 @@ pub fn role_arn(role: &str, partition: &str, account: &AccountId) -> String {
     if role.starts_with("arn:") {
         role.to_string()
     } else {
-        format!("arn:{partition}:iam::{account}:role/{}", role.trim_start_matches('/'))
+        format!(
+            "arn:{partition}:iam::{account}:role/{}",
+            role.trim_start_matches('/')
+        )
     }
 }
 
@@ -172,8 +218,14 @@ mod tests {
     #[test]
     fn role_names_become_arns() {
         let id = AccountId::parse("012345678901").unwrap();
-        assert_eq!(role_arn("Admin", "aws-cn", &id), "arn:aws-cn:iam::012345678901:role/Admin");
-        assert_eq!(role_arn("arn:aws:iam::111111111111:role/X", "aws", &id), "arn:aws:iam::111111111111:role/X");
+        assert_eq!(
+            role_arn("Admin", "aws-cn", &id),
+            "arn:aws-cn:iam::012345678901:role/Admin"
+        );
+        assert_eq!(
+            role_arn("arn:aws:iam::111111111111:role/X", "aws", &id),
+            "arn:aws:iam::111111111111:role/X"
+        );
     }
 
     #[test]

@@ -79,10 +79,16 @@ impl CsvReport {
         }
         let file = File::create(path)?;
         // The buffer holds a whole row, so each flush is a single write: no torn rows.
-        let mut writer = csv::WriterBuilder::new().has_headers(false).buffer_capacity(64 * 1024).from_writer(file);
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .buffer_capacity(64 * 1024)
+            .from_writer(file);
         writer.write_record(COLUMNS)?;
         writer.flush()?;
-        Ok(Self { path: path.to_path_buf(), writer })
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer,
+        })
     }
 
     pub fn write(&mut self, row: &ReportRow) -> std::io::Result<()> {
@@ -118,7 +124,11 @@ pub fn default_path(command: &str) -> PathBuf {
     let stamp = aws_sdk_ssm::primitives::DateTime::from(std::time::SystemTime::now())
         .fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime)
         .unwrap_or_default();
-    let stamp: String = stamp.chars().take(19).filter(|c| c.is_ascii_digit() || *c == 'T').collect();
+    let stamp: String = stamp
+        .chars()
+        .take(19)
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .collect();
     PathBuf::from("reports").join(format!("{command}-{stamp}Z.csv"))
 }
 
@@ -128,7 +138,11 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
     let whole = aws_sdk_ssm::primitives::DateTime::from_secs(dt.secs())
         .fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime)
         .unwrap_or_default();
-    format!("{}.{:03}Z", whole.trim_end_matches('Z'), dt.subsec_nanos() / 1_000_000)
+    format!(
+        "{}.{:03}Z",
+        whole.trim_end_matches('Z'),
+        dt.subsec_nanos() / 1_000_000
+    )
 }
 
 #[cfg(test)]

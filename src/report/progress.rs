@@ -20,8 +20,16 @@ pub enum Verbosity {
 }
 
 enum Mode {
-    Bars { multi: MultiProgress, overall: ProgressBar, regions: BTreeMap<String, ProgressBar> },
-    Plain { last: Instant, started: Instant, label: String },
+    Bars {
+        multi: MultiProgress,
+        overall: ProgressBar,
+        regions: BTreeMap<String, ProgressBar>,
+    },
+    Plain {
+        last: Instant,
+        started: Instant,
+        label: String,
+    },
     Silent,
 }
 
@@ -34,11 +42,21 @@ const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 impl Progress {
     /// Bars only when stderr is a terminal and they are wanted.
-    pub fn new(label: &str, region_totals: &BTreeMap<String, usize>, total: usize, verbosity: Verbosity, no_bars: bool) -> Self {
+    pub fn new(
+        label: &str,
+        region_totals: &BTreeMap<String, usize>,
+        total: usize,
+        verbosity: Verbosity,
+        no_bars: bool,
+    ) -> Self {
         let mode = if verbosity == Verbosity::Quiet {
             Mode::Silent
         } else if no_bars || !std::io::stderr().is_terminal() {
-            Mode::Plain { last: Instant::now(), started: Instant::now(), label: label.to_string() }
+            Mode::Plain {
+                last: Instant::now(),
+                started: Instant::now(),
+                label: label.to_string(),
+            }
         } else {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
             let style = ProgressStyle::with_template(
@@ -46,18 +64,30 @@ impl Progress {
             )
             .expect("valid template")
             .progress_chars("=> ");
-            let overall = multi.add(ProgressBar::new(total as u64).with_style(style).with_prefix(label.to_string()));
+            let overall = multi.add(
+                ProgressBar::new(total as u64)
+                    .with_style(style)
+                    .with_prefix(label.to_string()),
+            );
             let region_style = ProgressStyle::with_template("{prefix:>15} [{bar:30}] {pos}/{len}")
                 .expect("valid template")
                 .progress_chars("=> ");
             let regions = region_totals
                 .iter()
                 .map(|(r, n)| {
-                    let bar = multi.add(ProgressBar::new(*n as u64).with_style(region_style.clone()).with_prefix(r.clone()));
+                    let bar = multi.add(
+                        ProgressBar::new(*n as u64)
+                            .with_style(region_style.clone())
+                            .with_prefix(r.clone()),
+                    );
                     (r.clone(), bar)
                 })
                 .collect();
-            Mode::Bars { multi, overall, regions }
+            Mode::Bars {
+                multi,
+                overall,
+                regions,
+            }
         };
         Self { mode, verbosity }
     }
@@ -66,7 +96,13 @@ impl Progress {
     pub fn finished(&mut self, row: &ReportRow, stats: &RunStats) {
         let failed = row.status.is_failure();
         if self.verbosity == Verbosity::Verbose || (failed && self.verbosity != Verbosity::Quiet) {
-            let mut line = format!("{} {}/{} ({})", row.status.as_str(), row.account_id, row.region, row.account_name);
+            let mut line = format!(
+                "{} {}/{} ({})",
+                row.status.as_str(),
+                row.account_id,
+                row.region,
+                row.account_name
+            );
             if !row.error_code.is_empty() {
                 line.push_str(&format!(": {}: {}", row.error_code, row.error_message));
             } else if !row.changed_inputs.is_empty() {
@@ -75,14 +111,20 @@ impl Progress {
             self.println(&line);
         }
         match &mut self.mode {
-            Mode::Bars { overall, regions, .. } => {
+            Mode::Bars {
+                overall, regions, ..
+            } => {
                 overall.inc(1);
                 overall.set_message(stats.counts_line());
                 if let Some(bar) = regions.get(&row.region) {
                     bar.inc(1);
                 }
             }
-            Mode::Plain { last, started, label } => {
+            Mode::Plain {
+                last,
+                started,
+                label,
+            } => {
                 if last.elapsed() >= PLAIN_EVERY {
                     *last = Instant::now();
                     let secs = started.elapsed().as_secs_f64();
@@ -109,7 +151,12 @@ impl Progress {
 
     /// Removes the bars so the summary prints on a clean screen.
     pub fn finish(self) {
-        if let Mode::Bars { multi, overall, regions } = self.mode {
+        if let Mode::Bars {
+            multi,
+            overall,
+            regions,
+        } = self.mode
+        {
             overall.finish_and_clear();
             regions.values().for_each(ProgressBar::finish_and_clear);
             let _ = multi.clear();

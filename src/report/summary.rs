@@ -22,15 +22,26 @@ pub struct RunStats {
 
 impl RunStats {
     pub fn new(total: usize) -> Self {
-        Self { total, ..Default::default() }
+        Self {
+            total,
+            ..Default::default()
+        }
     }
 
     pub fn record(&mut self, row: &ReportRow) {
         self.finished += 1;
         *self.by_status.entry(row.status).or_default() += 1;
-        *self.by_region.entry(row.region.clone()).or_default().entry(row.status).or_default() += 1;
+        *self
+            .by_region
+            .entry(row.region.clone())
+            .or_default()
+            .entry(row.status)
+            .or_default() += 1;
         if !row.error_code.is_empty() {
-            let e = self.errors.entry(row.error_code.clone()).or_insert((0, row.error_message.clone()));
+            let e = self
+                .errors
+                .entry(row.error_code.clone())
+                .or_insert((0, row.error_message.clone()));
             e.0 += 1;
         }
     }
@@ -46,7 +57,11 @@ impl RunStats {
 
     /// "created 3 · unchanged 10 · failed 1"
     pub fn counts_line(&self) -> String {
-        self.by_status.iter().map(|(s, n)| format!("{} {n}", s.as_str())).collect::<Vec<_>>().join(" · ")
+        self.by_status
+            .iter()
+            .map(|(s, n)| format!("{} {n}", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(" · ")
     }
 
     /// The end-of-run summary: counts per status and region, the commonest errors, where the
@@ -54,8 +69,17 @@ impl RunStats {
     pub fn render(&self, command: &str, report: &std::path::Path, elapsed: Duration) -> String {
         let mut s = String::new();
         let secs = elapsed.as_secs_f64();
-        let rate = if secs > 0.0 { self.finished as f64 / secs } else { 0.0 };
-        let _ = writeln!(s, "\n{command}: {} targets in {secs:.1}s ({rate:.1}/s): {}", self.finished, self.counts_line());
+        let rate = if secs > 0.0 {
+            self.finished as f64 / secs
+        } else {
+            0.0
+        };
+        let _ = writeln!(
+            s,
+            "\n{command}: {} targets in {secs:.1}s ({rate:.1}/s): {}",
+            self.finished,
+            self.counts_line()
+        );
         let statuses: Vec<Status> = self.by_status.keys().copied().collect();
         if self.by_region.len() > 1 {
             let _ = write!(s, "  {:<16}", "region");
@@ -85,7 +109,11 @@ impl RunStats {
 }
 
 fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_string() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    }
 }
 
 /// Groups identical changes across targets: "412 targets: s3BucketName DOC-EXAMPLE-BUCKET → org-session-logs".
@@ -102,7 +130,10 @@ impl ChangeSummary {
 
     pub fn add_update(&mut self, changes: &[Change]) {
         for c in changes {
-            *self.groups.entry((c.key.clone(), show(&c.from), show(&c.to))).or_default() += 1;
+            *self
+                .groups
+                .entry((c.key.clone(), show(&c.from), show(&c.to)))
+                .or_default() += 1;
         }
     }
 
@@ -114,15 +145,27 @@ impl ChangeSummary {
         let mut s = String::new();
         if self.creates > 0 {
             let n = self.creates;
-            let _ = writeln!(s, "  {n} target{}: no document yet → create it", if n == 1 { "" } else { "s" });
+            let _ = writeln!(
+                s,
+                "  {n} target{}: no document yet → create it",
+                if n == 1 { "" } else { "s" }
+            );
         }
         let mut groups: Vec<_> = self.groups.iter().collect();
         groups.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         for ((key, from, to), n) in groups.iter().take(max_lines) {
-            let _ = writeln!(s, "  {n} target{}: {key} {from} → {to}", if **n == 1 { "" } else { "s" });
+            let _ = writeln!(
+                s,
+                "  {n} target{}: {key} {from} → {to}",
+                if **n == 1 { "" } else { "s" }
+            );
         }
         if groups.len() > max_lines {
-            let _ = writeln!(s, "  … and {} more distinct changes (see the report's changed_inputs)", groups.len() - max_lines);
+            let _ = writeln!(
+                s,
+                "  … and {} more distinct changes (see the report's changed_inputs)",
+                groups.len() - max_lines
+            );
         }
         s
     }
@@ -155,7 +198,10 @@ mod tests {
         }
         cs.add_create();
         let text = cs.render(10);
-        assert!(text.contains("412 targets: s3BucketName DOC-EXAMPLE-BUCKET → org-session-logs"), "{text}");
+        assert!(
+            text.contains("412 targets: s3BucketName DOC-EXAMPLE-BUCKET → org-session-logs"),
+            "{text}"
+        );
         assert!(text.contains("1 target: no document yet"), "{text}");
     }
 }

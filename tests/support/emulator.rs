@@ -24,14 +24,23 @@ pub fn emulator() -> &'static Emulator {
 fn start() -> Emulator {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".venv/bin/python");
-    assert!(python.exists(), "the emulator is not installed ({} is missing): {FIX}", python.display());
+    assert!(
+        python.exists(),
+        "the emulator is not installed ({} is missing): {FIX}",
+        python.display()
+    );
     let mut child = Command::new(&python)
         .arg(root.join("tests/support/emulator.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start the emulator with {}: {e}: {FIX}", python.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start the emulator with {}: {e}: {FIX}",
+                python.display()
+            )
+        });
     let stdout = child.stdout.take().expect("piped");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -53,5 +62,9 @@ fn start() -> Emulator {
         std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
     }
     let stdin = child.stdin.take().expect("piped");
-    Emulator { url: format!("http://127.0.0.1:{port}"), _child: Mutex::new(child), _stdin: Mutex::new(stdin) }
+    Emulator {
+        url: format!("http://127.0.0.1:{port}"),
+        _child: Mutex::new(child),
+        _stdin: Mutex::new(stdin),
+    }
 }

@@ -20,7 +20,9 @@ pub const AWS_PAGE_EXAMPLE: &str = r#"{ "schemaVersion": "1.0", "description": "
 pub fn accounts(n: usize) -> Vec<String> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let start = NEXT.fetch_add(n as u64, Ordering::SeqCst);
-    (0..n as u64).map(|i| format!("{:012}", 100_000_000_000 + start + i)).collect()
+    (0..n as u64)
+        .map(|i| format!("{:012}", 100_000_000_000 + start + i))
+        .collect()
 }
 
 /// A temp dir for a test's files.
@@ -69,7 +71,10 @@ where
         .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_CONFIG_FILE", "/nonexistent/ssm-prefs-test/config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/ssm-prefs-test/credentials")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/ssm-prefs-test/credentials",
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(Stdio::null())
         .output()
@@ -83,12 +88,17 @@ where
 
 /// Rows of a CSV report, as header → value maps.
 pub fn read_report(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("report {}: {e}", path.display()));
+    let mut r =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("report {}: {e}", path.display()));
     let headers = r.headers().unwrap().clone();
     r.records()
         .map(|rec| {
             let rec = rec.unwrap();
-            headers.iter().zip(rec.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
         })
         .collect()
 }
@@ -98,7 +108,13 @@ pub async fn ssm_in(endpoint: &str, account: &str, region: &str) -> aws_sdk_ssm:
     let base = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new("AKIATESTREADER000001", "reader", None, None, "test"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "AKIATESTREADER000001",
+            "reader",
+            None,
+            None,
+            "test",
+        ))
         .load()
         .await;
     let role = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/TestReader"))
@@ -116,10 +132,19 @@ pub async fn ssm_in(endpoint: &str, account: &str, region: &str) -> aws_sdk_ssm:
 /// The default version's (version, content) of a document, or None when it does not exist.
 pub async fn default_doc(client: &aws_sdk_ssm::Client, name: &str) -> Option<(String, String)> {
     match client.get_document().name(name).send().await {
-        Ok(o) => Some((o.document_version.unwrap_or_default(), o.content.unwrap_or_default())),
+        Ok(o) => Some((
+            o.document_version.unwrap_or_default(),
+            o.content.unwrap_or_default(),
+        )),
         Err(e) => {
-            let code = e.as_service_error().and_then(|s| aws_sdk_ssm::error::ProvideErrorMetadata::code(s).map(String::from));
-            assert_eq!(code.as_deref(), Some("InvalidDocument"), "unexpected error reading {name}: {e:?}");
+            let code = e
+                .as_service_error()
+                .and_then(|s| aws_sdk_ssm::error::ProvideErrorMetadata::code(s).map(String::from));
+            assert_eq!(
+                code.as_deref(),
+                Some("InvalidDocument"),
+                "unexpected error reading {name}: {e:?}"
+            );
             None
         }
     }
@@ -127,5 +152,8 @@ pub async fn default_doc(client: &aws_sdk_ssm::Client, name: &str) -> Option<(St
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
