@@ -17,10 +17,15 @@ async fn assumed_roles_act_in_separate_accounts() {
         .send()
         .await
         .expect("create in the first account");
-    let (version, content) = default_doc(&a, "HarnessDoc").await.expect("the first account has it");
+    let (version, content) = default_doc(&a, "HarnessDoc")
+        .await
+        .expect("the first account has it");
     assert_eq!(version, "1");
     assert_eq!(content, AWS_PAGE_EXAMPLE);
-    assert!(default_doc(&b, "HarnessDoc").await.is_none(), "the second account must not see the first's document");
+    assert!(
+        default_doc(&b, "HarnessDoc").await.is_none(),
+        "the second account must not see the first's document"
+    );
     // And the same account in another region does not have it either.
     let a_other_region = ssm_in(url, &ids[0], "us-west-2").await;
     assert!(default_doc(&a_other_region, "HarnessDoc").await.is_none());
