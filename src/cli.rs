@@ -39,6 +39,11 @@ pub enum Command {
         after_help = "Without a terminal on stdin (CI), --yes is required.\nExit code 0 when every target succeeded, 1 when any failed, 2 for bad input, 130 when interrupted."
     )]
     Apply(ApplyArgs),
+    /// Prove every target holds the preferences: compliant, drifted (naming each differing input), missing or failed. Read-only.
+    #[command(
+        after_help = "Also flags a target whose latest version was never made its default version.\nExit code 0 only when every target is compliant; 1 otherwise; 2 for bad input."
+    )]
+    Audit(RunArgs),
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +79,41 @@ pub struct ApplyArgs {
     /// Apply without asking (required when stdin is not a terminal)
     #[arg(long)]
     pub yes: bool,
+    /// Stop starting targets once more than N (or N% of the targets) have failed; the rest are skipped
+    #[arg(long, value_name = "N|N%", value_parser = parse_max_failures)]
+    pub max_failures: Option<MaxFailures>,
+}
+
+/// Failure tolerance, as CloudFormation StackSets' FailureToleranceCount / Percentage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxFailures {
+    Count(usize),
+    Percent(f64),
+}
+
+impl MaxFailures {
+    /// Whether `failed` failures out of `total` targets exceed the tolerance.
+    pub fn exceeded(self, failed: usize, total: usize) -> bool {
+        match self {
+            MaxFailures::Count(n) => failed > n,
+            MaxFailures::Percent(p) => failed as f64 > total as f64 * p / 100.0,
+        }
+    }
+}
+
+fn parse_max_failures(s: &str) -> Result<MaxFailures, String> {
+    let bad = || format!("{s:?} is not a count (3) or a percentage (10%)");
+    match s.strip_suffix('%') {
+        Some(p) => match p.trim().parse::<f64>() {
+            Ok(v) if (0.0..=100.0).contains(&v) => Ok(MaxFailures::Percent(v)),
+            _ => Err(bad()),
+        },
+        None => s
+            .trim()
+            .parse::<usize>()
+            .map(MaxFailures::Count)
+            .map_err(|_| bad()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +173,12 @@ pub struct AwsArgs {
     /// Targets in flight at once
     #[arg(short = 'c', long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub concurrency: u32,
+    /// Attempts per AWS call, retries included (the SDK's standard retry mode, with backoff)
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// Seconds one AWS call may take, retries included; a slower call fails its target with Timeout
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub operation_timeout: f64,
 }
 
 #[derive(Debug, Args)]

@@ -5,18 +5,20 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::aws::session::{Session, SessionOptions};
-use crate::cli::{ApplyArgs, AwsArgs, OutputArgs, PrefsArgs, RunArgs, SelectArgs, ValidateArgs};
+use crate::cli::{
+    ApplyArgs, AwsArgs, MaxFailures, OutputArgs, PrefsArgs, RunArgs, SelectArgs, ValidateArgs,
+};
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, Selection};
 use crate::preferences::{self, BUILTIN_PLACEHOLDERS, Preferences};
-use crate::report::csv::{Action, CsvReport, default_path};
-use crate::report::progress::{Progress, Verbosity};
+use crate::report::csv::{Action, CsvReport, Status, default_path};
+use crate::report::progress::{Printer, Progress, Verbosity};
 use crate::report::summary::{ChangeSummary, RunStats};
 use crate::rollout::{self, Job, Outcome, Planned};
-use crate::runner;
+use crate::runner::{self, Control, StopReason};
 use crate::target::Target;
 
 /// How a command ended, when its input was good.
@@ -26,6 +28,8 @@ pub enum Ended {
     Success,
     /// At least one target failed or was skipped, or the operator declined (exit 1).
     Failures,
+    /// Ctrl-C (exit 130).
+    Interrupted,
 }
 
 fn warn_all(warnings: &[Problem]) {
@@ -133,6 +137,8 @@ fn session_options(aws: &AwsArgs) -> SessionOptions {
         session_name: aws.session_name.clone(),
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),
+        max_attempts: aws.max_attempts,
+        operation_timeout: Duration::from_secs_f64(aws.operation_timeout.max(0.1)),
     }
 }
 
@@ -180,10 +186,11 @@ impl Sinks {
 
     fn record(&mut self, o: &Outcome) {
         self.stats.record(&o.row);
-        match o.row.action {
-            Action::Create if !o.row.status.is_failure() => self.changes.add_create(),
-            Action::Update if !o.row.status.is_failure() => self.changes.add_update(&o.changes),
-            _ => {}
+        match (o.row.action, o.row.status) {
+            (_, Status::Failed | Status::Skipped) => {}
+            (Action::Create, _) => self.changes.add_create(),
+            (Action::Update, _) => self.changes.add_update(&o.changes),
+            (Action::None, _) => {}
         }
         if let Some(csv) = self.csv.as_mut() {
             if let Err(e) = csv.write(&o.row) {
@@ -198,45 +205,132 @@ impl Sinks {
         }
         self.progress.finished(&o.row, &self.stats);
     }
+
+    /// Clears the bars and prints the summary; the outcome follows from the same stats.
+    fn finish(
+        self,
+        command: &str,
+        elapsed: Duration,
+        control: &Control,
+        change_title: Option<&str>,
+    ) -> Ended {
+        let Sinks {
+            stats,
+            progress,
+            changes,
+            write_error,
+            csv,
+        } = self;
+        progress.finish();
+        if let (Some(title), false) = (change_title, changes.is_empty()) {
+            print!("{title}:\n{}", changes.render(12));
+        }
+        let report = csv
+            .as_ref()
+            .map(|c| c.path().to_path_buf())
+            .unwrap_or_default();
+        print!("{}", stats.render(command, &report, elapsed));
+        let _ = std::io::stdout().flush();
+        if let Some(e) = &write_error {
+            eprintln!("error: the report {} is incomplete: {e}", report.display());
+        }
+        match control.stopped() {
+            Some(StopReason::Interrupted) => Ended::Interrupted,
+            _ if stats.any_failure() || write_error.is_some() => Ended::Failures,
+            _ => Ended::Success,
+        }
+    }
 }
 
-async fn run_reads(
-    job: &Arc<Job>,
-    session: &Session,
+/// Everything a run over targets needs, built after the inputs are checked.
+struct Run {
+    job: Arc<Job>,
     targets: Vec<Target>,
-    concurrency: u32,
-    mut on_done: impl FnMut(Result<Planned, Outcome>),
-) {
-    runner::run(
-        targets,
-        concurrency as usize,
-        |t| {
-            let client = session.client(&t);
-            rollout::read_and_decide(job.clone(), t, client)
-        },
-        |r| on_done(r),
+    session: Session,
+    control: Arc<Control>,
+    started: Instant,
+}
+
+async fn start_run(args: &RunArgs, command: &str) -> Result<(Run, CsvReport), InputError> {
+    let inputs = load_inputs(&args.prefs, &args.inventory, &args.select)?;
+    let csv = open_report(&args.output, command)?;
+    let started = Instant::now();
+    let session = Session::new(
+        &session_options(&args.aws),
+        &unique_accounts(&inputs.targets),
     )
     .await;
-}
-
-fn make_job(inputs: Inputs, prefs: &PrefsArgs) -> (Arc<Job>, Vec<Target>) {
     let job = Job {
         prefs: inputs.prefs,
-        document_name: prefs.document_name.clone(),
-        merge: prefs.merge,
+        document_name: args.prefs.document_name.clone(),
+        merge: args.prefs.merge,
     };
-    (Arc::new(job), inputs.targets)
+    let control = Arc::new(Control::default());
+    Ok((
+        Run {
+            job: Arc::new(job),
+            targets: inputs.targets,
+            session,
+            control,
+            started,
+        },
+        csv,
+    ))
 }
 
+impl Run {
+    /// Phase of reads (plan, and apply's first phase): every target read and decided.
+    async fn reads(&self, concurrency: u32, mut on_done: impl FnMut(Result<Planned, Outcome>)) {
+        let job = &self.job;
+        runner::run(
+            self.targets.clone(),
+            concurrency as usize,
+            &self.control,
+            |t| rollout::read_and_decide(job.clone(), t.clone(), self.session.client(&t)),
+            |t, reason| Err(rollout::skipped(job, &t, reason)),
+            |t| Err(rollout::interrupted(job, t)),
+            |r| on_done(r),
+        )
+        .await;
+    }
+}
+
+/// Ctrl-C: the first stops new targets and lets those in flight finish (for at most
+/// `grace`); the second, or the end of the grace, abandons them.
+fn listen_for_interrupts(
+    control: Arc<Control>,
+    printer: Printer,
+    grace: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        control.stop(StopReason::Interrupted);
+        printer.println(&format!(
+            "interrupted: no new target starts; waiting up to {}s for those in flight (Ctrl-C again to abandon them)",
+            grace.as_secs()
+        ));
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => printer.println("interrupted again: abandoning the targets in flight"),
+            _ = tokio::time::sleep(grace) => printer.println("targets still in flight after the grace period: abandoning them"),
+        }
+        control.abandon();
+    })
+}
+
+const INTERRUPT_GRACE: Duration = Duration::from_secs(30);
+
 pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
-    let inputs = load_inputs(&args.prefs, &args.inventory, &args.select)?;
-    let csv = open_report(&args.output, "plan")?;
-    let started = Instant::now();
-    let accounts: Vec<_> = unique_accounts(&inputs.targets);
-    let session = Session::new(&session_options(&args.aws), &accounts).await;
-    let (job, targets) = make_job(inputs, &args.prefs);
-    let mut sinks = Sinks::new("plan", &targets, &args.output, Some(csv));
-    run_reads(&job, &session, targets, args.aws.concurrency, |r| {
+    let (run, csv) = start_run(args, "plan").await?;
+    let mut sinks = Sinks::new("plan", &run.targets, &args.output, Some(csv));
+    let listener = listen_for_interrupts(
+        run.control.clone(),
+        sinks.progress.printer(),
+        INTERRUPT_GRACE,
+    );
+    let job = run.job.clone();
+    run.reads(args.aws.concurrency, |r| {
         let outcome = match r {
             Ok(p) => p.plan_outcome(&job),
             Err(failed) => failed,
@@ -244,84 +338,66 @@ pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
         sinks.record(&outcome)
     })
     .await;
-    finish(sinks, "plan", started)
+    listener.abort();
+    Ok(sinks.finish("plan", run.started.elapsed(), &run.control, Some("changes")))
 }
 
-fn unique_accounts(targets: &[Target]) -> Vec<Arc<inventory::Account>> {
-    let mut seen = std::collections::HashSet::new();
-    targets
-        .iter()
-        .filter(|t| seen.insert(t.account_id().clone()))
-        .map(|t| t.account.clone())
-        .collect()
-}
-
-fn finish(sinks: Sinks, command: &str, started: Instant) -> Result<Ended, InputError> {
-    let Sinks {
-        stats,
-        progress,
-        changes,
-        write_error,
-        csv,
-    } = sinks;
-    let report = csv
-        .as_ref()
-        .map(|c| c.path().to_path_buf())
-        .unwrap_or_default();
-    let report = report.as_path();
-    progress.finish();
-    if !changes.is_empty() && command == "plan" {
-        print!("changes:\n{}", changes.render(12));
-    }
-    print!("{}", stats.render(command, report, started.elapsed()));
-    let _ = std::io::stdout().flush();
-    if let Some(e) = write_error {
-        eprintln!("error: the report {} is incomplete: {e}", report.display());
-        return Ok(Ended::Failures);
-    }
-    Ok(if stats.any_failure() {
-        Ended::Failures
-    } else {
-        Ended::Success
-    })
+pub async fn audit(args: &RunArgs) -> Result<Ended, InputError> {
+    let (run, csv) = start_run(args, "audit").await?;
+    let mut sinks = Sinks::new("audit", &run.targets, &args.output, Some(csv));
+    let listener = listen_for_interrupts(
+        run.control.clone(),
+        sinks.progress.printer(),
+        INTERRUPT_GRACE,
+    );
+    let job = &run.job;
+    runner::run(
+        run.targets.clone(),
+        args.aws.concurrency as usize,
+        &run.control,
+        |t| rollout::audit(job.clone(), t.clone(), run.session.client(&t)),
+        |t, reason| rollout::skipped(job, &t, reason),
+        |t| rollout::interrupted(job, t),
+        |o| sinks.record(&o),
+    )
+    .await;
+    listener.abort();
+    Ok(sinks.finish("audit", run.started.elapsed(), &run.control, Some("drift")))
 }
 
 pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
-    let run = &args.run;
+    let opts = &args.run;
     let interactive = std::io::stdin().is_terminal();
     if !args.yes && !interactive {
         return Err(InputError::Usage(
             "apply needs --yes when stdin is not a terminal (nothing was sent to AWS)".into(),
         ));
     }
-    let inputs = load_inputs(&run.prefs, &run.inventory, &run.select)?;
-    let csv = open_report(&run.output, "apply")?;
-    let started = Instant::now();
-    let accounts = unique_accounts(&inputs.targets);
-    let session = Session::new(&session_options(&run.aws), &accounts).await;
-    let (job, targets) = make_job(inputs, &run.prefs);
+    let (run, csv) = start_run(opts, "apply").await?;
+    let job = &run.job;
 
     // Phase 1: read every target and decide, as `plan` does.
     let mut planned = vec![];
     let mut read_failures = vec![];
-    let mut preview = Sinks::new("reading", &targets, &run.output, None);
-    run_reads(
-        &job,
-        &session,
-        targets.clone(),
-        run.aws.concurrency,
-        |r| match r {
-            Ok(p) => {
-                preview.record(&p.plan_outcome(&job));
-                planned.push(p);
-            }
-            Err(failed) => {
-                preview.record(&failed);
-                read_failures.push(failed);
-            }
-        },
-    )
+    let mut preview = Sinks::new("reading", &run.targets, &opts.output, None);
+    let listener = listen_for_interrupts(
+        run.control.clone(),
+        preview.progress.printer(),
+        INTERRUPT_GRACE,
+    );
+    run.reads(opts.aws.concurrency, |r| match r {
+        Ok(p) => {
+            preview.record(&p.plan_outcome(job));
+            planned.push(p);
+        }
+        Err(failed) => {
+            preview.record(&failed);
+            read_failures.push(failed);
+        }
+    })
     .await;
+    // The run's time leaves out the operator's time at the prompt.
+    let read_elapsed = run.started.elapsed();
     let Sinks {
         stats: read_stats,
         progress,
@@ -329,6 +405,14 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
         ..
     } = preview;
     progress.finish();
+    if run.control.stopped().is_some() {
+        // Interrupted while reading: nothing was written. Every target is reported skipped.
+        let mut sinks = Sinks::new("apply", &run.targets, &opts.output, Some(csv));
+        for t in &run.targets {
+            sinks.record(&rollout::skipped(job, t, StopReason::Interrupted));
+        }
+        return Ok(sinks.finish("apply", read_elapsed, &run.control, None));
+    }
     let to_write = planned.iter().filter(|p| p.action != Action::None).count();
     println!(
         "plan: {} targets: {}",
@@ -338,44 +422,117 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     if !changes.is_empty() {
         print!("changes:\n{}", changes.render(12));
     }
-    if to_write > 0 && !args.yes && !confirm(to_write)? {
-        let path = csv.path().to_path_buf();
-        drop(csv);
-        let _ = std::fs::remove_file(path);
-        eprintln!("apply cancelled: nothing was written");
-        return Ok(Ended::Failures);
+    if to_write > 0 && !args.yes {
+        listener.abort();
+        match confirm(to_write).await {
+            Confirmed::Yes => {}
+            answer => {
+                let path = csv.path().to_path_buf();
+                drop(csv);
+                let _ = std::fs::remove_file(path);
+                eprintln!("apply cancelled: nothing was written");
+                return Ok(if answer == Confirmed::Interrupted {
+                    Ended::Interrupted
+                } else {
+                    Ended::Failures
+                });
+            }
+        }
+    } else {
+        listener.abort();
     }
 
     // Phase 2: write, and report every target, the unreadable ones first.
-    let mut sinks = Sinks::new("apply", &targets, &run.output, Some(csv));
+    let writes_started = Instant::now();
+    let mut sinks = Sinks::new("apply", &run.targets, &opts.output, Some(csv));
+    let listener = listen_for_interrupts(
+        run.control.clone(),
+        sinks.progress.printer(),
+        INTERRUPT_GRACE,
+    );
+    let total = run.targets.len();
+    let max_failures = args.max_failures;
+    let check_tolerance = |stats: &RunStats| {
+        if let Some(m) = max_failures {
+            if m.exceeded(stats.count(Status::Failed), total) {
+                run.control.stop(StopReason::MaxFailures);
+            }
+        }
+    };
     for failed in &read_failures {
         sinks.record(failed);
     }
-    let apply_job = job.clone();
+    check_tolerance(&sinks.stats);
     runner::run(
         planned,
-        run.aws.concurrency as usize,
-        |p| p.apply(apply_job.clone()),
-        |o| sinks.record(&o),
+        opts.aws.concurrency as usize,
+        &run.control,
+        |p| p.apply(job.clone()),
+        |p, reason| p.skipped(job, reason),
+        |p| p.interrupted(job),
+        |o| {
+            sinks.record(&o);
+            check_tolerance(&sinks.stats);
+        },
     )
     .await;
-    finish(sinks, "apply", started)
+    listener.abort();
+    if run.control.stopped() == Some(StopReason::MaxFailures) {
+        sinks.progress.println(&format!(
+            "stopped: more than {} targets failed; the targets not started are reported skipped",
+            match max_failures {
+                Some(MaxFailures::Count(n)) => n.to_string(),
+                Some(MaxFailures::Percent(p)) => format!("{p}%"),
+                None => String::new(),
+            }
+        ));
+    }
+    Ok(sinks.finish(
+        "apply",
+        read_elapsed + writes_started.elapsed(),
+        &run.control,
+        None,
+    ))
 }
 
-/// Asks on the terminal; anything but y/yes declines.
-fn confirm(n: usize) -> Result<bool, InputError> {
+#[derive(Debug, PartialEq, Eq)]
+enum Confirmed {
+    Yes,
+    No,
+    Interrupted,
+}
+
+/// Asks on the terminal; anything but y/yes declines, and Ctrl-C at the prompt interrupts.
+async fn confirm(n: usize) -> Confirmed {
     eprint!(
         "Write the preferences to {n} target{}? [y/N] ",
         if n == 1 { "" } else { "s" }
     );
     let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| InputError::Usage(format!("cannot read the answer: {e}")))?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
+    let read = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer)
+    });
+    tokio::select! {
+        answer = read => match answer {
+            Ok(Ok(a)) if matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes") => Confirmed::Yes,
+            _ => Confirmed::No,
+        },
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!();
+            Confirmed::Interrupted
+        }
+    }
+}
+
+fn unique_accounts(targets: &[Target]) -> Vec<Arc<inventory::Account>> {
+    let mut seen = std::collections::HashSet::new();
+    targets
+        .iter()
+        .filter(|t| seen.insert(t.account_id().clone()))
+        .map(|t| t.account.clone())
+        .collect()
 }

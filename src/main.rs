@@ -27,10 +27,12 @@ async fn main() -> ExitCode {
         Command::Validate(args) => commands::validate(args),
         Command::Plan(args) => commands::plan(args).await,
         Command::Apply(args) => commands::apply(args).await,
+        Command::Audit(args) => commands::audit(args).await,
     };
     match result {
         Ok(Ended::Success) => ExitCode::SUCCESS,
         Ok(Ended::Failures) => ExitCode::from(1),
+        Ok(Ended::Interrupted) => ExitCode::from(130),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

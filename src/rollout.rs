@@ -11,6 +11,7 @@ use crate::aws::session::TargetClient;
 use crate::error::TargetError;
 use crate::preferences::{Change, MAX_CONTENT_BYTES, Preferences, changed_keys, diff, to_content};
 use crate::report::csv::{Action, ReportRow, Status, rfc3339};
+use crate::runner::StopReason;
 use crate::target::Target;
 
 /// What every target of a run shares.
@@ -251,4 +252,184 @@ fn error_row(
         attempts,
         ..base_row(job, target, started_at, started)
     }
+}
+
+/// A target that never started: the run stopped first.
+pub fn skipped(job: &Job, target: &Target, reason: StopReason) -> Outcome {
+    let now = (SystemTime::now(), Instant::now());
+    let row = ReportRow {
+        status: Status::Skipped,
+        ..stop_row(job, target, reason, now)
+    };
+    Outcome {
+        row,
+        changes: vec![],
+    }
+}
+
+/// A target abandoned in flight by a second Ctrl-C: what it did is unknown, so it failed.
+pub fn interrupted(job: &Job, target: &Target) -> Outcome {
+    let now = (SystemTime::now(), Instant::now());
+    let row = ReportRow {
+        status: Status::Failed,
+        error_message:
+            "abandoned in flight by a second interrupt: its state is unknown; run again to converge"
+                .into(),
+        ..stop_row(job, target, StopReason::Interrupted, now)
+    };
+    Outcome {
+        row,
+        changes: vec![],
+    }
+}
+
+fn stop_row(
+    job: &Job,
+    target: &Target,
+    reason: StopReason,
+    (at, started): (SystemTime, Instant),
+) -> ReportRow {
+    let (code, message) = match reason {
+        StopReason::MaxFailures => (
+            "MaxFailuresExceeded",
+            "not started: the run stopped after more failures than --max-failures allows",
+        ),
+        StopReason::Interrupted => ("Interrupted", "not started: the run was interrupted"),
+    };
+    ReportRow {
+        error_code: code.into(),
+        error_message: message.into(),
+        ..base_row(job, target, at, started)
+    }
+}
+
+impl Planned {
+    /// The write never started: the row keeps what the plan found.
+    pub fn skipped(self, job: &Job, reason: StopReason) -> Outcome {
+        let mut o = skipped(job, &self.target, reason);
+        self.annotate(&mut o.row);
+        o
+    }
+
+    /// The write was abandoned in flight.
+    pub fn interrupted(&self, job: &Job) -> Outcome {
+        let mut o = interrupted(job, &self.target);
+        self.annotate(&mut o.row);
+        o
+    }
+
+    fn annotate(&self, row: &mut ReportRow) {
+        row.action = self.action;
+        row.previous_version = self
+            .current
+            .as_ref()
+            .map(|c| c.version.clone())
+            .unwrap_or_default();
+        row.changed_inputs = changed_keys(&self.changes);
+        row.attempts = self.client.attempts();
+    }
+}
+
+/// Audits one target: is its default version the desired content? Also notices a latest
+/// version that was never promoted to default.
+pub async fn audit(job: Arc<Job>, target: Target, client: TargetClient) -> Outcome {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let result = audit_steps(&job, &target, &client).await;
+    let base = base_row(&job, &target, started_at, started);
+    let changes = result
+        .as_ref()
+        .ok()
+        .and_then(Option::as_ref)
+        .map(|f| f.changes.clone())
+        .unwrap_or_default();
+    let row = match result {
+        Err(e) => ReportRow {
+            error_code: e.code,
+            error_message: e.message,
+            ..base
+        },
+        Ok(None) => ReportRow {
+            status: Status::Missing,
+            action: Action::Create,
+            ..base
+        },
+        Ok(Some(found)) => {
+            let status = if found.changes.is_empty() {
+                Status::Compliant
+            } else {
+                Status::Drifted
+            };
+            let action = if found.changes.is_empty() {
+                Action::None
+            } else {
+                Action::Update
+            };
+            let (error_code, error_message) = found.unpromoted.unwrap_or_default();
+            ReportRow {
+                status,
+                action,
+                document_version: found.current.version.clone(),
+                content_sha256: found.current.sha256(),
+                changed_inputs: changed_keys(&found.changes),
+                error_code,
+                error_message,
+                ..base
+            }
+        }
+    };
+    let row = ReportRow {
+        attempts: client.attempts(),
+        ..row
+    };
+    Outcome { row, changes }
+}
+
+struct Found {
+    current: Current,
+    changes: Vec<Change>,
+    /// (code, message) when the latest version is not the default.
+    unpromoted: Option<(String, String)>,
+}
+
+async fn audit_steps(
+    job: &Job,
+    target: &Target,
+    client: &TargetClient,
+) -> Result<Option<Found>, TargetError> {
+    let ssm = &client.ssm;
+    let name = &job.document_name;
+    let Some(versions) = document::versions(ssm, name).await? else {
+        return Ok(None);
+    };
+    let current = document::read_version(ssm, name, &versions.default_version).await?;
+    let desired = job
+        .prefs
+        .desired(target, current.value.as_ref(), job.merge)
+        .map_err(|m| TargetError::new("InvalidContent", m))?;
+    let (_, changes) = decide(&desired, Some(&current));
+    let mut unpromoted = None;
+    if versions.latest_version != versions.default_version {
+        let latest = document::read_version(ssm, name, &versions.latest_version).await?;
+        let holds_desired = latest
+            .value
+            .as_ref()
+            .is_some_and(|v| diff(&desired, v).is_empty());
+        let (d, l) = (&versions.default_version, &versions.latest_version);
+        let message = if holds_desired {
+            format!(
+                "version {l} holds the desired preferences but was never made the default: sessions still use version {d}"
+            )
+        } else {
+            format!(
+                "the latest version {l} differs from the default version {d} and was never promoted"
+            )
+        };
+        unpromoted = Some(("UnpromotedVersion".to_string(), message));
+    }
+    Ok(Some(Found {
+        current,
+        changes,
+        unpromoted,
+    }))
 }

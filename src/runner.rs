@@ -1,17 +1,75 @@
 //! Bounded concurrent fan-out: at most N items in flight, each on its own task, finished in
-//! whatever order they finish (no item waits behind a slow one). It emits each result as an
-//! event to the caller's callback and never prints.
+//! whatever order they finish (no item waits behind a slow one). Results go to the caller's
+//! callback as they come; it never prints. A `Control` stops new items from starting
+//! (failure tolerance, first Ctrl-C) or abandons the ones in flight (second Ctrl-C).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
+use futures::future::Either;
+use tokio::sync::watch;
+
+/// Why a run stopped starting new items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    MaxFailures,
+    Interrupted,
+}
+
+/// Shared switches of a run.
+pub struct Control {
+    stop: AtomicBool,
+    reason: std::sync::Mutex<Option<StopReason>>,
+    abandon: watch::Sender<bool>,
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Self {
+            stop: AtomicBool::new(false),
+            reason: Default::default(),
+            abandon: watch::channel(false).0,
+        }
+    }
+}
+
+impl Control {
+    /// No new item starts; the first reason given is kept.
+    pub fn stop(&self, reason: StopReason) {
+        self.reason
+            .lock()
+            .expect("not poisoned")
+            .get_or_insert(reason);
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// In-flight items end now, with their `abandoned` result.
+    pub fn abandon(&self) {
+        self.stop(StopReason::Interrupted);
+        self.abandon.send_replace(true);
+    }
+
+    pub fn stopped(&self) -> Option<StopReason> {
+        if self.stop.load(Ordering::SeqCst) {
+            *self.reason.lock().expect("not poisoned")
+        } else {
+            None
+        }
+    }
+}
 
 /// Runs `work` over `items` with at most `concurrency` in flight, calling `on_done` with each
-/// result as it finishes, on the caller's task.
+/// result as it finishes, on the caller's task. Once stopped, items not yet started get
+/// `skipped(item)`; when abandoned, items in flight get the `abandoned` result made for them
+/// when they started.
 pub async fn run<I, O, F, Fut>(
     items: Vec<I>,
     concurrency: usize,
+    control: &Control,
     work: F,
+    skipped: impl Fn(I, StopReason) -> O,
+    abandoned: impl Fn(&I) -> O,
     mut on_done: impl FnMut(O),
 ) where
     I: Send + 'static,
@@ -19,10 +77,23 @@ pub async fn run<I, O, F, Fut>(
     F: Fn(I) -> Fut,
     Fut: Future<Output = O> + Send + 'static,
 {
-    // `buffer_unordered` pulls the next item only when a slot frees, so items are started
-    // lazily and memory holds only what is in flight.
+    // `buffer_unordered` pulls the next item only when a slot frees, so items start lazily,
+    // see the stop switch as it is when their turn comes, and memory holds only what is in flight.
     let mut results = futures::stream::iter(items)
-        .map(|item| tokio::spawn(work(item)))
+        .map(|item| match control.stopped() {
+            Some(reason) => Either::Left(futures::future::ready(Ok(skipped(item, reason)))),
+            None => {
+                let fallback = abandoned(&item);
+                let mut abandon = control.abandon.subscribe();
+                let fut = work(item);
+                Either::Right(tokio::spawn(async move {
+                    tokio::select! {
+                        out = fut => out,
+                        _ = abandon.wait_for(|a| *a) => fallback,
+                    }
+                }))
+            }
+        })
         .buffer_unordered(concurrency.max(1));
     while let Some(joined) = results.next().await {
         match joined {
@@ -35,22 +106,60 @@ pub async fn run<I, O, F, Fut>(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use std::time::Duration;
+
+    async fn sleep_for(ms: u64) -> String {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        format!("done {ms}")
+    }
 
     #[tokio::test]
     async fn slow_items_do_not_hold_back_fast_ones() {
         let mut order = vec![];
-        let items = vec![300u64, 10, 10, 10];
-        super::run(
-            items,
+        let control = Control::default();
+        run(
+            vec![300u64, 10, 10, 10],
             2,
-            |ms| async move {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-                ms
-            },
-            |ms| order.push(ms),
+            &control,
+            sleep_for,
+            |_, _| unreachable!(),
+            |_| "abandoned".into(),
+            |o| order.push(o),
         )
         .await;
-        assert_eq!(order, vec![10, 10, 10, 300]);
+        assert_eq!(order, vec!["done 10", "done 10", "done 10", "done 300"]);
+    }
+
+    #[tokio::test]
+    async fn stop_skips_the_rest_and_abandon_ends_those_in_flight() {
+        let control = Control::default();
+        let mut out = vec![];
+        run(
+            vec![1u64, 5000, 2, 3, 4],
+            2,
+            &control,
+            sleep_for,
+            |i, r| format!("skipped {i} {r:?}"),
+            |i| format!("abandoned {i}"),
+            |o: String| {
+                if o == "done 1" {
+                    control.stop(StopReason::MaxFailures);
+                }
+                if o.starts_with("skipped 4") {
+                    control.abandon();
+                }
+                out.push(o)
+            },
+        )
+        .await;
+        let want = [
+            "done 1",
+            "skipped 2 MaxFailures",
+            "skipped 3 MaxFailures",
+            "skipped 4 MaxFailures",
+            "abandoned 5000",
+        ];
+        assert_eq!(out, want);
     }
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::operation::describe_document::DescribeDocumentError;
 use aws_sdk_ssm::operation::get_document::GetDocumentError;
 use aws_sdk_ssm::operation::update_document::UpdateDocumentError;
 use aws_sdk_ssm::types::{DocumentFormat, DocumentStatus, DocumentType};
@@ -282,4 +283,60 @@ fn target_error_ref(
         ),
         None => TargetError::new("AssumeRoleFailed", DisplayErrorContext(err).to_string()),
     }
+}
+
+/// The document's default and latest versions.
+#[derive(Debug, Clone)]
+pub struct Versions {
+    pub default_version: String,
+    pub latest_version: String,
+}
+
+/// DescribeDocument; `None` when the document does not exist.
+pub async fn versions(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+) -> Result<Option<Versions>, TargetError> {
+    match ssm.describe_document().name(name).send().await {
+        Ok(out) => {
+            let d = out.document;
+            let get = |f: fn(&aws_sdk_ssm::types::DocumentDescription) -> Option<&str>| {
+                d.as_ref().and_then(f).unwrap_or_default().to_string()
+            };
+            Ok(Some(Versions {
+                default_version: get(|d| d.default_version()),
+                latest_version: get(|d| d.latest_version()),
+            }))
+        }
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(DescribeDocumentError::InvalidDocument(_))
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(target_error(e)),
+    }
+}
+
+/// One version's content.
+pub async fn read_version(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    version: &str,
+) -> Result<Current, TargetError> {
+    let out = ssm
+        .get_document()
+        .name(name)
+        .document_version(version)
+        .send()
+        .await
+        .map_err(target_error)?;
+    let content = out.content.unwrap_or_default();
+    Ok(Current {
+        version: out.document_version.unwrap_or_default(),
+        value: serde_json::from_str(&content).ok(),
+        content,
+    })
 }

@@ -7,9 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_config::identity::IdentityCache;
+use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ssm::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_ssm::config::retry::RetryPartition;
 use aws_sdk_ssm::config::{ConfigBag, Intercept, RuntimeComponents, SharedCredentialsProvider};
 
 use crate::inventory::Account;
@@ -23,6 +26,8 @@ pub struct SessionOptions {
     pub session_name: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    pub max_attempts: u32,
+    pub operation_timeout: std::time::Duration,
 }
 
 /// The base config plus one credentials provider per account.
@@ -95,6 +100,16 @@ impl Session {
         if let Some(url) = &opts.endpoint_url {
             loader = loader.endpoint_url(url);
         }
+        // Retries and timeouts are the SDK's own: standard mode with jittered backoff, and an
+        // attempt timeout short enough that a hung attempt is retried within the call's budget.
+        loader = loader
+            .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts.max(1)))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(opts.operation_timeout)
+                    .operation_attempt_timeout(opts.operation_timeout / 3)
+                    .build(),
+            );
         let mut base = loader.load().await;
         if base.region().is_none() {
             // STS needs a region to sign with; the global partition's home region is the safe default.
@@ -142,6 +157,13 @@ impl Session {
         conf.set_credentials_provider(Some(creds));
         let conf = conf
             .region(aws_config::Region::new(target.region.as_str()))
+            // AWS throttles per account and region: so does the retry token bucket, rather than
+            // one bucket per region that a single throttled account would drain for all.
+            .retry_partition(RetryPartition::new(format!(
+                "ssm-prefs/{}/{}",
+                target.account_id(),
+                target.region
+            )))
             .interceptor(CountAttempts(attempts.clone()))
             .build();
         TargetClient {

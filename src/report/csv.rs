@@ -25,6 +25,9 @@ pub enum Status {
     Unchanged,
     Failed,
     Skipped,
+    Compliant,
+    Drifted,
+    Missing,
 }
 
 impl Status {
@@ -37,12 +40,18 @@ impl Status {
             Status::Unchanged => "unchanged",
             Status::Failed => "failed",
             Status::Skipped => "skipped",
+            Status::Compliant => "compliant",
+            Status::Drifted => "drifted",
+            Status::Missing => "missing",
         }
     }
 
     /// Whether this status makes the run's exit code 1.
     pub fn is_failure(self) -> bool {
-        matches!(self, Status::Failed | Status::Skipped)
+        matches!(
+            self,
+            Status::Failed | Status::Skipped | Status::Drifted | Status::Missing
+        )
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::report::csv::ReportRow;
 use crate::report::summary::RunStats;
@@ -60,9 +60,12 @@ impl Progress {
         } else {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
             let style = ProgressStyle::with_template(
-                "{prefix:>15.bold} [{bar:30.cyan/blue}] {pos}/{len} {per_sec:>9} ETA {eta:>4} {msg}",
+                "{prefix:>15.bold} [{bar:30.cyan/blue}] {pos}/{len} {rate:>9} ETA {eta:>4} {msg}",
             )
             .expect("valid template")
+            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1}/s", s.per_sec());
+            })
             .progress_chars("=> ");
             let overall = multi.add(
                 ProgressBar::new(total as u64)
@@ -143,10 +146,15 @@ impl Progress {
 
     /// A log line that does not tear the bars.
     pub fn println(&self, line: &str) {
-        match &self.mode {
-            Mode::Bars { multi, .. } => multi.suspend(|| eprintln!("{line}")),
-            _ => eprintln!("{line}"),
-        }
+        self.printer().println(line)
+    }
+
+    /// A handle that prints through the bars from another task (the interrupt listener).
+    pub fn printer(&self) -> Printer {
+        Printer(match &self.mode {
+            Mode::Bars { multi, .. } => Some(multi.clone()),
+            _ => None,
+        })
     }
 
     /// Removes the bars so the summary prints on a clean screen.
@@ -160,6 +168,19 @@ impl Progress {
             overall.finish_and_clear();
             regions.values().for_each(ProgressBar::finish_and_clear);
             let _ = multi.clear();
+        }
+    }
+}
+
+/// Prints a line above the bars, or plainly when there are none.
+#[derive(Clone)]
+pub struct Printer(Option<MultiProgress>);
+
+impl Printer {
+    pub fn println(&self, line: &str) {
+        match &self.0 {
+            Some(multi) => multi.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
         }
     }
 }
