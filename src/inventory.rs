@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::error::{InputError, Problem};
 use crate::suggest::did_you_mean;
 use crate::target::{AccountId, Region, Target};
-use crate::yaml::{self, Node};
+use crate::yaml::{self, Entry, Node};
 
 /// One account as the inventory describes it.
 #[derive(Debug, Clone, Default)]
@@ -104,14 +104,15 @@ pub fn load(path: &Path) -> Result<Inventory, InputError> {
             ));
         }
     }
-    if p.problems.is_empty() {
-        check_duplicates(&mut p);
-    }
+    // Duplicates among the accounts that did parse are worth knowing even when others did not.
+    check_duplicates(&mut p);
     if p.problems.is_empty() && p.accounts.is_empty() {
         p.problems
             .push(Problem::at(path, None, "the inventory lists no accounts"));
     }
     if !p.problems.is_empty() {
+        // In file order, as someone fixing them reads the file.
+        p.problems.sort_by_key(|problem| problem.line.unwrap_or(0));
         return Err(InputError::Problems(p.problems));
     }
     Ok(Inventory {
@@ -164,18 +165,29 @@ fn parse_yaml(text: &str, p: &mut Parsed) {
     let mut default_regions = None;
     let mut default_vars = BTreeMap::new();
     let mut accounts = None;
-    for (key, node) in &entries {
+    let mut other_cloud = false;
+    for Entry {
+        key,
+        key_line,
+        value: node,
+    } in &entries
+    {
         match key.as_str() {
-            "accounts" => accounts = Some(node),
+            "accounts" => accounts = Some((node, *key_line)),
             "role" => default_role = roles(node, p),
             "regions" => default_regions = Some(regions(node, p)),
             "vars" => default_vars = vars(node, p),
-            "subscriptions" | "projects" => p.problem(
-                node.line(),
-                format!("`{key}` is c7n-org's Azure/GCP form: ssm-prefs needs AWS `accounts:`"),
-            ),
+            "subscriptions" | "projects" | "tenancies" => {
+                other_cloud = true;
+                p.problem(
+                    *key_line,
+                    format!(
+                        "`{key}` is c7n-org's form for Azure, GCP or OCI: ssm-prefs needs AWS `accounts:` with `account_id`s"
+                    ),
+                )
+            }
             other => p.problem(
-                node.line(),
+                *key_line,
                 format!(
                     "unknown top-level key `{other}`{} (allowed: {})",
                     did_you_mean(other, TOP_KEYS.iter().copied()),
@@ -184,23 +196,33 @@ fn parse_yaml(text: &str, p: &mut Parsed) {
             ),
         }
     }
-    let Some(accounts) = accounts else {
-        p.problems.push(Problem::at(
-            &p.path,
-            Some(1),
-            "no `accounts:` list: the inventory names no account",
-        ));
-        return;
-    };
-    let Node::Seq { items, .. } = accounts else {
-        if !accounts.is_null() {
-            p.problem(
-                accounts.line(),
-                format!("`accounts` must be a list, not {}", accounts.kind()),
-            );
+    let Some((accounts, accounts_line)) = accounts else {
+        if !other_cloud {
+            p.problems.push(Problem::at(
+                &p.path,
+                Some(1),
+                "no `accounts:` list: the inventory names no account",
+            ));
         }
         return;
     };
+    let items = match accounts {
+        Node::Seq { items, .. } => items.as_slice(),
+        n if n.is_null() => &[],
+        other => {
+            p.problem(
+                accounts_line,
+                format!("`accounts` must be a list, not {}", other.kind()),
+            );
+            return;
+        }
+    };
+    if items.is_empty() {
+        p.problem(
+            accounts_line,
+            "`accounts:` is empty: the inventory lists no accounts",
+        );
+    }
     for item in items {
         if let Some(mut account) = yaml_account(item, p) {
             if account.roles.is_empty() {
@@ -233,7 +255,12 @@ fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
         ..Default::default()
     };
     let mut id = None;
-    for (key, value) in entries {
+    for Entry {
+        key,
+        key_line,
+        value,
+    } in entries
+    {
         match key.as_str() {
             "account_id" => match scalar(value) {
                 // The text as written: an unquoted 012345678901 keeps its leading zero.
@@ -247,7 +274,15 @@ fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
                 ),
             },
             "name" => a.name = string(value, key, p).unwrap_or_default(),
-            "regions" => a.regions = Some(regions(value, p)),
+            "regions" => {
+                a.regions = Some(regions(value, p));
+                if matches!(value, Node::Seq { items, .. } if items.is_empty()) {
+                    p.warn(
+                        *key_line,
+                        "`regions: []` gives this account no targets unless -r is given",
+                    );
+                }
+            }
             "role" => a.roles = roles(value, p),
             "external_id" => a.external_id = string(value, key, p),
             "profile" => a.profile = string(value, key, p),
@@ -257,7 +292,7 @@ fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
             "tags" => a.tags = string_list(value, key, p),
             "vars" => a.vars = vars(value, p),
             other => p.warn(
-                value.line(),
+                *key_line,
                 format!(
                     "unknown account key `{other}` is ignored{}",
                     did_you_mean(other, ACCOUNT_KEYS.iter().copied())
@@ -266,7 +301,7 @@ fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
         }
     }
     let Some(id) = id else {
-        if !entries.iter().any(|(k, _)| k == "account_id") {
+        if !entries.iter().any(|e| e.key == "account_id") {
             p.problem(*line, "account has no `account_id`");
         }
         return None;
@@ -341,17 +376,24 @@ fn regions(node: &Node, p: &mut Parsed) -> Vec<Region> {
     out
 }
 
+/// One role, or a list of roles to assume in turn; each checked on its own line.
 fn roles(node: &Node, p: &mut Parsed) -> Vec<String> {
-    let list = match node {
-        Node::Seq { .. } => string_list(node, "role", p),
-        _ => string(node, "role", p).into_iter().collect(),
+    let list: Vec<(String, usize)> = match node {
+        Node::Seq { items, .. } => items
+            .iter()
+            .filter_map(|i| string(i, "role", p).map(|s| (s, i.line())))
+            .collect(),
+        _ => string(node, "role", p)
+            .map(|s| (s, node.line()))
+            .into_iter()
+            .collect(),
     };
-    for role in &list {
+    for (role, line) in &list {
         if let Err(e) = check_role(role) {
-            p.problem(node.line(), e);
+            p.problem(*line, e);
         }
     }
-    list
+    list.into_iter().map(|(role, _)| role).collect()
 }
 
 /// A role is a name (`OrganizationAccountAccessRole`, optionally with a path) or a full IAM role ARN.
@@ -389,7 +431,10 @@ fn vars(node: &Node, p: &mut Parsed) -> BTreeMap<String, String> {
     match node {
         n if n.is_null() => {}
         Node::Map { entries, .. } => {
-            for (k, v) in entries {
+            for Entry {
+                key: k, value: v, ..
+            } in entries
+            {
                 match v {
                     Node::Scalar { text, .. } => {
                         out.insert(k.clone(), text.clone());
@@ -415,8 +460,14 @@ fn vars(node: &Node, p: &mut Parsed) -> BTreeMap<String, String> {
 fn parse_csv(text: &str, p: &mut Parsed) {
     // Spreadsheets save a UTF-8 byte-order mark; it is not part of the first column's name.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // The csv crate counts a CRLF row's line before its LF, which puts every problem one
+    // line too early; with LF only its line numbers are the file's.
+    let text = text.replace("\r\n", "\n");
+    // Flexible: a row with the wrong number of cells is reported here, with what went wrong.
+    // Cells are trimmed here rather than by the reader, so a newline that an unclosed quote
+    // swallowed is still there to explain the row.
     let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
+        .flexible(true)
         .from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
@@ -426,7 +477,7 @@ fn parse_csv(text: &str, p: &mut Parsed) {
         }
     };
     let mut columns = HashMap::new();
-    for (i, h) in headers.iter().enumerate() {
+    for (i, h) in headers.iter().map(str::trim).enumerate() {
         if CSV_COLUMNS.contains(&h) {
             if columns.insert(h.to_string(), i).is_some() {
                 p.problem(1, format!("column `{h}` appears twice"));
@@ -446,20 +497,13 @@ fn parse_csv(text: &str, p: &mut Parsed) {
         p.problem(1, "the header has no `account_id` column");
         return;
     }
+    let mut rows = 0;
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map(|pos| pos.line() as usize).unwrap_or(0);
-                let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => {
-                        format!("row has {len} cells but the header has {expected_len}")
-                    }
-                    _ => format!("invalid CSV: {e}"),
-                };
-                p.problem(line, msg);
+                p.problem(line, format!("invalid CSV: {e}"));
                 continue;
             }
         };
@@ -467,10 +511,30 @@ fn parse_csv(text: &str, p: &mut Parsed) {
             .position()
             .map(|pos| pos.line() as usize)
             .unwrap_or(0);
+        // Spreadsheets export trailing rows of empty cells (`,,,,`): they name no account.
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        rows += 1;
+        if record.len() != headers.len() {
+            let msg = if record.iter().any(|c| c.contains('\n')) {
+                "a quote (\") opened in this row is never closed, so the lines after it were read as one cell: close or remove it".to_string()
+            } else {
+                format!(
+                    "row has {} cells but the header has {} ({})",
+                    record.len(),
+                    headers.len(),
+                    headers.iter().map(str::trim).collect::<Vec<_>>().join(",")
+                )
+            };
+            p.problem(line, msg);
+            continue;
+        }
         let cell = |name: &str| {
             columns
                 .get(name)
                 .and_then(|&i| record.get(i))
+                .map(str::trim)
                 .filter(|s| !s.is_empty())
         };
         let split = |s: &str| {
@@ -520,17 +584,22 @@ fn parse_csv(text: &str, p: &mut Parsed) {
         a.tags = cell("tags").map(split).unwrap_or_default();
         p.accounts.push(a);
     }
+    if rows == 0 {
+        p.problem(1, "the CSV has a header but no account rows");
+    }
 }
 
 fn check_duplicates(p: &mut Parsed) {
     let mut seen: HashMap<&AccountId, usize> = HashMap::new();
     let mut dups = vec![];
     for a in &p.accounts {
-        if let Some(first) = seen.insert(&a.id, a.line) {
+        if let Some(&first) = seen.get(&a.id) {
             dups.push((
                 a.line,
                 format!("account {} is listed twice (first at line {first})", a.id),
             ));
+        } else {
+            seen.insert(&a.id, a.line);
         }
     }
     for (line, msg) in dups {
@@ -569,7 +638,12 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputErro
     for (flag, list) in [("-a", &sel.accounts), ("--not-accounts", &sel.not_accounts)] {
         for wanted in list {
             if !inv.accounts.iter().any(|a| matches(a, wanted)) {
-                let hint = did_you_mean(wanted, inv.accounts.iter().map(|a| a.name.as_str()));
+                let hint = did_you_mean(
+                    wanted,
+                    inv.accounts
+                        .iter()
+                        .flat_map(|a| [a.name.as_str(), a.id.as_str()]),
+                );
                 problems.push(usage(
                     flag,
                     format!("no account {wanted:?} in {}{hint}", inv.path.display()),
@@ -580,6 +654,21 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputErro
     for tag in &sel.tags {
         if !tag.contains(':') {
             problems.push(usage("-t", format!("tag {tag:?} must be KEY:VALUE")));
+        } else if !inv.accounts.iter().any(|a| a.tags.contains(tag)) {
+            let hint = did_you_mean(
+                tag,
+                inv.accounts
+                    .iter()
+                    .flat_map(|a| &a.tags)
+                    .map(String::as_str),
+            );
+            problems.push(usage(
+                "-t",
+                format!(
+                    "the selection is empty: no account in {} carries the tag {tag:?}{hint}",
+                    inv.path.display()
+                ),
+            ));
         }
     }
     let mut targets = vec![];
@@ -611,15 +700,83 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputErro
         }));
     }
     if problems.is_empty() && targets.is_empty() {
+        let mut flags = vec![];
+        if !sel.accounts.is_empty() {
+            flags.push(format!("-a {}", sel.accounts.join(",")));
+        }
+        if !sel.not_accounts.is_empty() {
+            flags.push(format!("--not-accounts {}", sel.not_accounts.join(",")));
+        }
+        flags.extend(sel.tags.iter().map(|t| format!("-t {t}")));
+        let why = match &override_regions {
+            Some(r) if r.is_empty() => "-r names no region".to_string(),
+            _ if flags.is_empty() => "every account has an empty `regions:` list".to_string(),
+            _ => format!(
+                "none of the {} accounts is left after {}",
+                inv.accounts.len(),
+                flags.join(" ")
+            ),
+        };
         problems.push(Problem::at(
             &inv.path,
             None,
-            "the selection is empty: no account and region match the flags given",
+            format!("the selection is empty: {why}"),
         ));
     }
     if problems.is_empty() {
         Ok(targets)
     } else {
         Err(InputError::Problems(problems))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(name: &str, text: &str) -> Parsed {
+        let mut p = Parsed {
+            path: PathBuf::from(name),
+            accounts: vec![],
+            problems: vec![],
+            warnings: vec![],
+        };
+        if name.ends_with(".csv") {
+            parse_csv(text, &mut p);
+        } else {
+            parse_yaml(text, &mut p);
+        }
+        check_duplicates(&mut p);
+        p.problems.sort_by_key(|problem| problem.line.unwrap_or(0));
+        p
+    }
+
+    fn lines(problems: &[Problem]) -> Vec<usize> {
+        problems.iter().map(|p| p.line.unwrap_or(0)).collect()
+    }
+
+    #[test]
+    fn csv_with_bom_and_crlf_keeps_the_file_s_line_numbers() {
+        let p = parse(
+            "i.csv",
+            "\u{feff}account_id,name\r\n111111111111,a\r\n12345,b\r\n111111111111,c\r\n",
+        );
+        assert_eq!(lines(&p.problems), [3, 4], "{:?}", p.problems);
+        assert!(p.problems[1].message.contains("first at line 2"));
+    }
+
+    #[test]
+    fn yaml_problems_are_on_the_key_or_item_they_are_about() {
+        let text = "accounts:\n  - account_id: '111111111111'\n    role:\n      - Hub\n      - arn:aws:iam::1:role/X\n    regoins:\n      - us-east-1\nsubscription:\n  - x\n";
+        let p = parse("i.yml", text);
+        assert_eq!(lines(&p.problems), [5, 8], "{:?}", p.problems);
+        assert_eq!(lines(&p.warnings), [6], "{:?}", p.warnings);
+    }
+
+    #[test]
+    fn duplicates_are_reported_beside_other_problems() {
+        let text = "accounts:\n  - account_id: '111111111111'\n  - account_id: '1'\n  - account_id: '111111111111'\n";
+        let p = parse("i.yml", text);
+        assert_eq!(lines(&p.problems), [3, 4], "{:?}", p.problems);
     }
 }

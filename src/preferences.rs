@@ -1,7 +1,7 @@
 //! The preferences JSON: load and validate it, render it per target, compare it with what a
 //! target holds (parsed JSON, never bytes), and name the inputs that differ.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -102,16 +102,27 @@ pub fn check(path: &Path, text: &str) -> Result<Checked, Vec<Problem>> {
         serde_json::from_str(text).map_err(|e| vec![json_syntax_problem(path, text, &e)])?;
     let mut problems = vec![];
     let mut warnings = vec![];
-    let line_of = |key: &str| line_of_key(text, key);
+    let keys = KeyLines::scan(text);
+    let line_of = |key: &str| keys.line(&[key]);
     let mut problem =
         |line: Option<usize>, msg: String| problems.push(Problem::at(path, line, msg));
 
-    if text.len() > MAX_CONTENT_BYTES {
+    for (key_path, first, again) in &keys.duplicates {
+        problem(
+            Some(*again),
+            format!(
+                "{} is set twice (lines {first} and {again}): JSON keeps only the last one, silently; delete one",
+                key_path.join(".")
+            ),
+        );
+    }
+    // What is sent is the parsed document pretty-printed, not the file's bytes.
+    let size = to_content(&doc).len();
+    if size > MAX_CONTENT_BYTES {
         problem(
             None,
             format!(
-                "the file is {} bytes: SSM documents are limited to {MAX_CONTENT_BYTES} bytes (64 KB)",
-                text.len()
+                "the content is {size} bytes as sent to SSM: SSM documents are limited to {MAX_CONTENT_BYTES} bytes (64 KB)"
             ),
         );
     }
@@ -164,11 +175,12 @@ pub fn check(path: &Path, text: &str) -> Result<Checked, Vec<Problem>> {
         );
     }
     match top.get("inputs") {
-        Some(Value::Object(inputs)) => {
-            check_inputs(inputs, &line_of, &mut problem, &mut |line, msg| {
-                warnings.push(Problem::at(path, line, msg))
-            })
-        }
+        Some(Value::Object(inputs)) => check_inputs(
+            inputs,
+            &|key_path| keys.line(key_path),
+            &mut problem,
+            &mut |line, msg| warnings.push(Problem::at(path, line, msg)),
+        ),
         Some(other) => problem(
             line_of("inputs"),
             format!("inputs must be an object, not {other}"),
@@ -192,12 +204,12 @@ pub fn check(path: &Path, text: &str) -> Result<Checked, Vec<Problem>> {
 
 fn check_inputs(
     inputs: &Map<String, Value>,
-    line_of: &dyn Fn(&str) -> Option<usize>,
+    line_of: &dyn Fn(&[&str]) -> Option<usize>,
     problem: &mut dyn FnMut(Option<usize>, String),
     warn: &mut dyn FnMut(Option<usize>, String),
 ) {
     for (key, value) in inputs {
-        let line = line_of(key);
+        let line = line_of(&["inputs", key]);
         let k = key.as_str();
         if BOOL_INPUTS.contains(&k) {
             if !value.is_boolean() {
@@ -247,14 +259,14 @@ fn check_inputs(
                     for (os, cmd) in profile {
                         if os != "windows" && os != "linux" {
                             problem(
-                                line_of(os),
+                                line_of(&["inputs", "shellProfile", os]),
                                 format!(
                                     "shellProfile has only \"windows\" and \"linux\", not {os:?}"
                                 ),
                             );
                         } else if !cmd.is_string() {
                             problem(
-                                line_of(os),
+                                line_of(&["inputs", "shellProfile", os]),
                                 format!(
                                     "shellProfile.{os} must be a string of commands, not {cmd}"
                                 ),
@@ -282,7 +294,7 @@ fn check_inputs(
             .and_then(Value::as_str)
             .unwrap_or("");
         if user.is_empty() {
-            problem(line_of("runAsEnabled"), "runAsEnabled is true but runAsDefaultUser is empty: name the OS user sessions run as".into());
+            problem(line_of(&["inputs", "runAsEnabled"]), "runAsEnabled is true but runAsDefaultUser is empty: name the OS user sessions run as".into());
         }
     }
 }
@@ -333,8 +345,88 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn line_of_key(text: &str, key: &str) -> Option<usize> {
-    line_of_text(text, &format!("\"{key}\""))
+/// Where each key of a (valid) JSON text is written, by its path of keys, and the keys written
+/// twice in one object, which serde_json resolves silently by keeping the last.
+struct KeyLines {
+    lines: HashMap<Vec<String>, usize>,
+    /// (path, first line, line of the repeat)
+    duplicates: Vec<(Vec<String>, usize, usize)>,
+}
+
+impl KeyLines {
+    fn scan(text: &str) -> Self {
+        /// An open object (its keys so far, and the key whose value is being read) or array.
+        enum Frame {
+            Object(HashMap<String, usize>, Option<String>),
+            Array,
+        }
+        let mut out = KeyLines {
+            lines: HashMap::new(),
+            duplicates: vec![],
+        };
+        let bytes = text.as_bytes();
+        let mut stack: Vec<Frame> = vec![];
+        let (mut i, mut line, mut expect_key) = (0, 1, false);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => line += 1,
+                b'{' => {
+                    stack.push(Frame::Object(HashMap::new(), None));
+                    expect_key = true;
+                }
+                b'[' => {
+                    stack.push(Frame::Array);
+                    expect_key = false;
+                }
+                b'}' | b']' => {
+                    stack.pop();
+                    expect_key = false;
+                }
+                b',' => expect_key = matches!(stack.last(), Some(Frame::Object(..))),
+                b'"' => {
+                    // Valid JSON: a string ends at the first quote not escaped, on this line.
+                    let start = i;
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    if expect_key {
+                        let key: String =
+                            serde_json::from_str(&text[start..=i.min(text.len() - 1)])
+                                .unwrap_or_default();
+                        let mut path: Vec<String> = stack
+                            .iter()
+                            .take(stack.len().saturating_sub(1))
+                            .map(|f| match f {
+                                Frame::Object(_, Some(k)) => k.clone(),
+                                _ => "[]".to_string(),
+                            })
+                            .collect();
+                        path.push(key.clone());
+                        if let Some(Frame::Object(seen, current)) = stack.last_mut() {
+                            match seen.get(&key) {
+                                Some(&first) => out.duplicates.push((path.clone(), first, line)),
+                                None => {
+                                    seen.insert(key.clone(), line);
+                                }
+                            }
+                            *current = Some(key);
+                        }
+                        out.lines.entry(path).or_insert(line);
+                        expect_key = false;
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        out
+    }
+
+    fn line(&self, path: &[&str]) -> Option<usize> {
+        let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        self.lines.get(&path).copied()
+    }
 }
 
 fn line_of_text(text: &str, needle: &str) -> Option<usize> {
@@ -577,6 +669,17 @@ mod tests {
     #[test]
     fn accepts_a_valid_file() {
         assert!(check(Path::new("p.json"), OK).is_ok());
+    }
+
+    #[test]
+    fn key_lines_follow_the_path_and_catch_repeats() {
+        let text = "{\n \"description\": \"d\",\n \"inputs\": {\n  \"a\\\"\": 1,\n  \"description\": 2,\n  \"description\": 3\n }\n}";
+        let keys = KeyLines::scan(text);
+        assert_eq!(keys.line(&["description"]), Some(2));
+        assert_eq!(keys.line(&["inputs", "a\""]), Some(4));
+        assert_eq!(keys.line(&["inputs", "description"]), Some(5));
+        let path = vec!["inputs".to_string(), "description".to_string()];
+        assert_eq!(keys.duplicates, vec![(path, 5, 6)]);
     }
 
     #[test]

@@ -18,9 +18,18 @@ pub enum Node {
     },
     /// Entries in file order; keys are scalars' text.
     Map {
-        entries: Vec<(String, Node)>,
+        entries: Vec<Entry>,
         line: usize,
     },
+}
+
+/// One `key: value` of a mapping. The key keeps its own line: a block value (a list or a
+/// mapping) starts on a later line than its key, and a problem with the key belongs on the key's.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: String,
+    pub key_line: usize,
+    pub value: Node,
 }
 
 impl Node {
@@ -72,8 +81,8 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
 
 #[derive(Default)]
 struct Builder {
-    /// Open collections; a map's pending key waits in `Option<String>`.
-    stack: Vec<(Node, Option<String>)>,
+    /// Open collections; a map's pending key (text, line) waits in the `Option`.
+    stack: Vec<(Node, Option<(String, usize)>)>,
     anchors: Vec<(usize, Node)>,
     /// Anchor ids of open collections, to register them when they close.
     open_anchors: Vec<usize>,
@@ -94,16 +103,20 @@ impl Builder {
             }
             Some((Node::Seq { items, .. }, _)) => items.push(node),
             Some((Node::Map { entries, .. }, pending)) => match pending.take() {
-                Some(key) => entries.push((key, node)),
+                Some((key, key_line)) => entries.push(Entry {
+                    key,
+                    key_line,
+                    value: node,
+                }),
                 None => match node {
-                    Node::Scalar { text, .. } => *pending = Some(text),
+                    Node::Scalar { text, line, .. } => *pending = Some((text, line)),
                     other => {
                         self.error.get_or_insert(YamlError {
                             line: other.line(),
                             column: 1,
                             message: "a mapping key must be a single value".into(),
                         });
-                        *pending = Some(String::new());
+                        *pending = Some((String::new(), other.line()));
                     }
                 },
             },
@@ -179,14 +192,18 @@ mod tests {
         let Node::Map { entries, .. } = n else {
             panic!()
         };
-        let Node::Seq { items, .. } = &entries[0].1 else {
+        assert_eq!(
+            (entries[0].key.as_str(), entries[0].key_line),
+            ("accounts", 1)
+        );
+        let Node::Seq { items, line: 2 } = &entries[0].value else {
             panic!()
         };
         let Node::Map { entries: a, line } = &items[0] else {
             panic!()
         };
         assert_eq!(*line, 2);
-        match &a[0].1 {
+        match &a[0].value {
             Node::Scalar { text, quoted, line } => {
                 assert_eq!((text.as_str(), *quoted, *line), ("012345678901", false, 2))
             }
@@ -195,7 +212,7 @@ mod tests {
         let Node::Map { entries: b, .. } = &items[1] else {
             panic!()
         };
-        assert!(matches!(&b[1].1, Node::Seq { items, .. } if items.len() == 1));
+        assert!(matches!(&b[1].value, Node::Seq { items, .. } if items.len() == 1));
     }
 
     #[test]
