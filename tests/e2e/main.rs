@@ -4,5 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod faults;
 mod harness;
 mod rollout;
+mod validate;

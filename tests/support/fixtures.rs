@@ -5,8 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::collections::BTreeMap;
+
 use aws_config::BehaviorVersion;
 use aws_config::sts::AssumeRoleProvider;
+use serde_json::{Value, json};
+
+use crate::support::proxy::Proxy;
 
 /// Fake base credentials; tests assert that none of them is ever printed or reported.
 pub const ACCESS_KEY: &str = "AKIAFAKEBASEKEY00042";
@@ -156,4 +161,107 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+// Shared steps of the end-to-end tests.
+
+pub const DOC: &str = "SSM-SessionManagerRunShell";
+pub const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+
+pub fn desired() -> Value {
+    json!({
+        "schemaVersion": "1.0",
+        "description": "Org-wide Session Manager preferences",
+        "sessionType": "Standard_Stream",
+        "inputs": {
+            "s3BucketName": "org-session-logs",
+            "s3KeyPrefix": "sessions",
+            "s3EncryptionEnabled": true,
+            "cloudWatchLogGroupName": "/org/session-manager",
+            "cloudWatchEncryptionEnabled": true,
+            "kmsKeyId": "alias/session-manager",
+            "runAsEnabled": false,
+            "runAsDefaultUser": "",
+            "idleSessionTimeout": "20"
+        }
+    })
+}
+
+pub fn inventory(ids: &[String], regions: &[&str]) -> String {
+    let mut s = format!("regions: [{}]\naccounts:\n", regions.join(", "));
+    for (i, id) in ids.iter().enumerate() {
+        s.push_str(&format!("  - account_id: \"{id}\"\n    name: acct-{i}\n"));
+    }
+    s
+}
+
+pub async fn seed(url: &str, account: &str, region: &str, name: &str, content: &str) {
+    ssm_in(url, account, region)
+        .await
+        .create_document()
+        .name(name)
+        .content(content)
+        .document_type(aws_sdk_ssm::types::DocumentType::Session)
+        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+        .send()
+        .await
+        .expect("seed a document");
+}
+
+/// Every target's default (version, content), read back through the SDK.
+pub async fn read_all(
+    url: &str,
+    ids: &[String],
+    regions: &[&str],
+    name: &str,
+) -> BTreeMap<(String, String), Option<(String, String)>> {
+    let mut out = BTreeMap::new();
+    for id in ids {
+        for r in regions {
+            let client = ssm_in(url, id, r).await;
+            out.insert(
+                (id.clone(), r.to_string()),
+                default_doc(&client, name).await,
+            );
+        }
+    }
+    out
+}
+
+pub fn rows_by_target(
+    report: &std::path::Path,
+) -> BTreeMap<(String, String), BTreeMap<String, String>> {
+    let rows = read_report(report);
+    let n = rows.len();
+    let by: BTreeMap<_, _> = rows
+        .into_iter()
+        .map(|r| ((r["account_id"].clone(), r["region"].clone()), r))
+        .collect();
+    assert_eq!(by.len(), n, "a target appears in more than one row");
+    by
+}
+
+pub fn run(
+    cmd: &str,
+    proxy: &Proxy,
+    inv: &std::path::Path,
+    prefs: &std::path::Path,
+    report: &std::path::Path,
+    extra: &[&str],
+) -> Run {
+    let mut args = vec![
+        cmd,
+        "-i",
+        inv.to_str().unwrap(),
+        "-p",
+        prefs.to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+    ];
+    args.extend(["--endpoint-url", proxy.url.as_str()]);
+    if cmd == "apply" {
+        args.push("--yes");
+    }
+    args.extend(extra);
+    ssm_prefs(args)
 }

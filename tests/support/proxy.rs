@@ -1,9 +1,10 @@
 //! A proxy between the binary and the emulator that counts requests by operation, records
-//! the AssumeRole parameters STS received, and can deny AssumeRole into chosen accounts.
+//! the AssumeRole parameters STS received, and injects faults: AccessDenied for chosen
+//! accounts' roles, throttling, 5xx, connection resets, slow answers, a rejected region.
 
 use std::collections::{BTreeMap, HashSet};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -20,6 +21,8 @@ pub struct Seen {
     /// Form parameters of query-protocol requests (STS).
     pub params: BTreeMap<String, String>,
     pub headers: Vec<(String, String)>,
+    /// The region the request was signed for.
+    pub region: String,
     /// The response body, kept for AssumeRole (to check its secrets never leak).
     pub response: String,
 }
@@ -28,6 +31,8 @@ pub struct Seen {
 struct State {
     seen: Vec<Seen>,
     deny_assume_role: HashSet<String>,
+    faults: Faults,
+    rng: Rng,
 }
 
 pub struct Proxy {
@@ -84,6 +89,11 @@ impl Proxy {
         }
     }
 
+    /// From now on, inject these faults.
+    pub fn set_faults(&self, faults: Faults) {
+        self.state.lock().unwrap().faults = faults;
+    }
+
     /// AssumeRole into this account is answered with AccessDenied.
     pub fn deny_assume_role(&self, account_id: &str) {
         self.state
@@ -125,11 +135,36 @@ impl Proxy {
     }
 }
 
+/// Faults the proxy injects, each for a fraction of requests or for chosen targets.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Fraction of requests answered `ThrottlingException` (STS: `Throttling`), HTTP 400.
+    pub throttle: f64,
+    /// Fraction of SSM requests answered 500 or 503.
+    pub server_error: f64,
+    /// Fraction of SSM requests whose connection is dropped without an answer.
+    pub reset: f64,
+    /// SSM requests signed for this region are answered `UnrecognizedClientException`.
+    pub reject_region: Option<String>,
+    /// These SSM operations are answered `AccessDeniedException`.
+    pub deny_operations: Vec<String>,
+    /// These operations are answered only after this delay.
+    pub slow: Option<(Vec<String>, Duration)>,
+    /// Every request waits this long first (real AWS's round trip, for the benchmark).
+    pub latency: Duration,
+}
+
+enum Verdict {
+    Forward,
+    Answer(u16, &'static str, String),
+    Reset,
+}
+
 async fn handle(
     req: Request<Incoming>,
     state: Arc<Mutex<State>>,
     upstream: String,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
     let (parts, body) = req.into_parts();
     let body = body
         .collect()
@@ -141,6 +176,7 @@ async fn handle(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let is_ssm = target.starts_with("AmazonSSM.");
     let params = form(&body);
     let operation = match target.rsplit_once('.') {
         Some((_, op)) => op.to_string(),
@@ -149,57 +185,161 @@ async fn handle(
             .cloned()
             .unwrap_or_else(|| format!("{} {}", parts.method, parts.uri.path())),
     };
-    let headers = parts
+    let headers: Vec<(String, String)> = parts
         .headers
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let denied = operation == "AssumeRole" && {
-        let st = state.lock().unwrap();
+    // SigV4's credential scope names the region: .../20260101/eu-west-1/ssm/aws4_request
+    let region = headers
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .and_then(|(_, v)| v.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(2))
+        .unwrap_or("")
+        .to_string();
+    let (verdict, delay) = {
+        let mut st = state.lock().unwrap();
+        let f = st.faults.clone();
         let arn = params.get("RoleArn").cloned().unwrap_or_default();
-        st.deny_assume_role
-            .iter()
-            .any(|a| arn.contains(&format!(":{a}:")))
-    };
-    let mut seen = Seen {
-        operation,
-        params: params.clone(),
-        headers,
-        response: String::new(),
-    };
-    if denied {
-        state.lock().unwrap().seen.push(seen);
-        let arn = params.get("RoleArn").cloned().unwrap_or_default();
-        let xml = format!(
-            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code>\
-             <Message>User: arn:aws:iam::123456789012:user/test is not authorized to perform: sts:AssumeRole on resource: {arn}</Message>\
-             </Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-        );
-        return Ok(Response::builder()
-            .status(403)
-            .header("content-type", "text/xml")
-            .body(Full::new(Bytes::from(xml)))
-            .unwrap());
-    }
-    let resp = forward(parts, body, &upstream).await.unwrap_or_else(|e| {
-        Response::builder()
-            .status(502)
-            .body(Full::new(Bytes::from(format!("proxy: {e}"))))
-            .unwrap()
-    });
-    if seen.operation == "AssumeRole" {
-        let (parts, body) = resp.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
+        let denied = operation == "AssumeRole"
+            && st
+                .deny_assume_role
+                .iter()
+                .any(|a| arn.contains(&format!(":{a}:")));
+        let mut roll = || st.rng.next();
+        let verdict = if denied {
+            Verdict::Answer(
+                403,
+                "text/xml",
+                sts_error(
+                    "AccessDenied",
+                    &format!(
+                        "User: arn:aws:iam::123456789012:user/test is not authorized to perform: sts:AssumeRole on resource: {arn}"
+                    ),
+                ),
+            )
+        } else if f.throttle > 0.0 && roll() < f.throttle {
+            if is_ssm {
+                Verdict::Answer(
+                    400,
+                    "application/x-amz-json-1.1",
+                    ssm_error("ThrottlingException", "Rate exceeded"),
+                )
+            } else {
+                Verdict::Answer(400, "text/xml", sts_error("Throttling", "Rate exceeded"))
+            }
+        } else if is_ssm && f.reject_region.as_deref() == Some(region.as_str()) {
+            Verdict::Answer(
+                400,
+                "application/x-amz-json-1.1",
+                ssm_error(
+                    "UnrecognizedClientException",
+                    "The security token included in the request is invalid.",
+                ),
+            )
+        } else if is_ssm && f.deny_operations.contains(&operation) {
+            Verdict::Answer(
+                400,
+                "application/x-amz-json-1.1",
+                ssm_error(
+                    "AccessDeniedException",
+                    &format!("not authorized to perform ssm:{operation}"),
+                ),
+            )
+        } else if is_ssm && f.server_error > 0.0 && roll() < f.server_error {
+            let status = if roll() < 0.5 { 500 } else { 503 };
+            Verdict::Answer(
+                status,
+                "application/x-amz-json-1.1",
+                ssm_error("InternalServerError", "injected"),
+            )
+        } else if is_ssm && f.reset > 0.0 && roll() < f.reset {
+            Verdict::Reset
+        } else {
+            Verdict::Forward
+        };
+        let slow = f
+            .slow
+            .as_ref()
+            .filter(|(ops, _)| ops.contains(&operation))
+            .map(|(_, d)| *d)
             .unwrap_or_default();
-        seen.response = String::from_utf8_lossy(&bytes).into_owned();
-        state.lock().unwrap().seen.push(seen);
-        return Ok(Response::from_parts(parts, Full::new(bytes)));
+        (verdict, f.latency + slow)
+    };
+    // Counted on arrival, so a test sees a request that is still being answered.
+    let index = {
+        let mut st = state.lock().unwrap();
+        st.seen.push(Seen {
+            operation: operation.clone(),
+            params,
+            headers,
+            region,
+            response: String::new(),
+        });
+        st.seen.len() - 1
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
-    state.lock().unwrap().seen.push(seen);
-    Ok(resp)
+    let resp = match verdict {
+        Verdict::Answer(status, ctype, body) => Response::builder()
+            .status(status)
+            .header("content-type", ctype)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap(),
+        // An error from the service makes hyper drop the connection: the client sees a reset.
+        Verdict::Reset => return Err("injected connection reset".into()),
+        Verdict::Forward => forward(parts, body, &upstream).await.unwrap_or_else(|e| {
+            Response::builder()
+                .status(502)
+                .body(Full::new(Bytes::from(format!("proxy: {e}"))))
+                .unwrap()
+        }),
+    };
+    if operation != "AssumeRole" {
+        return Ok(resp);
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    if let Some(seen) = state.lock().unwrap().seen.get_mut(index) {
+        seen.response = String::from_utf8_lossy(&bytes).into_owned();
+    }
+    Ok(Response::from_parts(parts, Full::new(bytes)))
+}
+
+fn ssm_error(code: &str, message: &str) -> String {
+    format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}")
+}
+
+fn sts_error(code: &str, message: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code>\
+         <Message>{message}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+    )
+}
+
+/// A small deterministic generator, so a fault test sees the same faults every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl Default for Rng {
+    fn default() -> Self {
+        Rng(0x9E37_79B9_7F4A_7C15)
+    }
 }
 
 async fn forward(

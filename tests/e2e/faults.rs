@@ -1,0 +1,416 @@
+//! Reliability through the fault-injecting proxy: throttling, 5xx, resets, a rejected
+//! region, failure tolerance, timeouts, interrupts and kills. Each test checks the
+//! emulator's final state and the report, not just the exit code.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::emulator::emulator;
+use crate::support::fixtures::*;
+use crate::support::proxy::{Faults, Proxy};
+
+struct Fleet {
+    url: String,
+    ids: Vec<String>,
+    regions: Vec<&'static str>,
+    dir: Dir,
+    inv: std::path::PathBuf,
+    prefs: std::path::PathBuf,
+    proxy: Proxy,
+}
+
+fn fleet(accounts_n: usize, regions: &[&'static str]) -> Fleet {
+    let url = emulator().url.clone();
+    let ids = accounts(accounts_n);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, regions));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    Fleet {
+        url,
+        ids,
+        regions: regions.to_vec(),
+        dir,
+        inv,
+        prefs,
+        proxy,
+    }
+}
+
+impl Fleet {
+    fn apply(&self, report: &str, extra: &[&str]) -> (Run, std::path::PathBuf) {
+        let path = self.dir.path(report);
+        (
+            run("apply", &self.proxy, &self.inv, &self.prefs, &path, extra),
+            path,
+        )
+    }
+
+    /// Every target holds the desired content as its default version, as the report says.
+    async fn assert_converged(&self, report: &std::path::Path) {
+        let rows = rows_by_target(report);
+        assert_eq!(rows.len(), self.ids.len() * self.regions.len());
+        for ((id, region), found) in read_all(&self.url, &self.ids, &self.regions, DOC).await {
+            let (version, content) =
+                found.unwrap_or_else(|| panic!("{id}/{region} has no document"));
+            assert_eq!(serde_json::from_str::<Value>(&content).unwrap(), desired());
+            let row = &rows[&(id.clone(), region.clone())];
+            assert!(
+                ["created", "updated", "unchanged"].contains(&row["status"].as_str()),
+                "{row:?}"
+            );
+            assert_eq!(row["document_version"], version);
+            assert_eq!(row["content_sha256"], sha256_hex(content.as_bytes()));
+        }
+    }
+
+    fn args<'a>(&'a self, report: &'a std::path::Path) -> Vec<&'a str> {
+        vec![
+            "apply",
+            "--yes",
+            "-i",
+            self.inv.to_str().unwrap(),
+            "-p",
+            self.prefs.to_str().unwrap(),
+            "-o",
+            report.to_str().unwrap(),
+            "--endpoint-url",
+            self.proxy.url.as_str(),
+        ]
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn thirty_percent_throttling_still_converges() {
+    let f = fleet(8, &["us-east-1", "eu-west-1"]);
+    f.proxy.set_faults(Faults {
+        throttle: 0.3,
+        ..Default::default()
+    });
+    let (out, report) = f.apply("apply.csv", &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    f.assert_converged(&report).await;
+    // The attempts column shows the retries some targets needed.
+    let rows = read_report(&report);
+    let attempts: u32 = rows
+        .iter()
+        .map(|r| r["attempts"].parse::<u32>().unwrap())
+        .sum();
+    let minimum: u32 = rows
+        .iter()
+        .map(|r| if r["status"] == "created" { 2 } else { 1 })
+        .sum();
+    assert!(
+        attempts > minimum,
+        "no retries recorded: {attempts} attempts for {} rows",
+        rows.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_and_resets_are_retried() {
+    let f = fleet(6, &["us-east-1", "eu-west-1"]);
+    f.proxy.set_faults(Faults {
+        server_error: 0.2,
+        reset: 0.1,
+        ..Default::default()
+    });
+    let (out, report) = f.apply("apply.csv", &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    f.assert_converged(&report).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_region_fails_only_its_rows() {
+    let f = fleet(4, &["us-east-1", "eu-west-1"]);
+    f.proxy.set_faults(Faults {
+        reject_region: Some("eu-west-1".into()),
+        ..Default::default()
+    });
+    let (out, report) = f.apply("apply.csv", &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), 8);
+    let state = read_all(&f.url, &f.ids, &f.regions, DOC).await;
+    for ((id, region), row) in rows {
+        if region == "eu-west-1" {
+            assert_eq!(
+                (row["status"].as_str(), row["error_code"].as_str()),
+                ("failed", "UnrecognizedClientException")
+            );
+            assert!(state[&(id, region)].is_none());
+        } else {
+            assert_eq!(row["status"], "created");
+            assert!(state[&(id, region)].is_some());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_failures_stops_starting_targets() {
+    let f = fleet(10, &["us-east-1"]);
+    // Reads succeed; every create is denied, so each target fails at its write.
+    f.proxy.set_faults(Faults {
+        deny_operations: vec!["CreateDocument".into()],
+        ..Default::default()
+    });
+    let (out, report) = f.apply("apply.csv", &["--max-failures", "3", "-c", "1"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), 10, "every target has its row");
+    let failed = rows.iter().filter(|r| r["status"] == "failed").count();
+    let skipped: Vec<_> = rows.iter().filter(|r| r["status"] == "skipped").collect();
+    assert_eq!(
+        (failed, skipped.len()),
+        (4, 6),
+        "stops once more than 3 failed"
+    );
+    assert!(
+        skipped
+            .iter()
+            .all(|r| r["error_code"] == "MaxFailuresExceeded" && r["action"] == "create")
+    );
+    assert_eq!(
+        f.proxy.count("CreateDocument"),
+        4,
+        "no target started after the tolerance was exceeded"
+    );
+    assert!(
+        out.stderr.contains("more than 3 targets failed"),
+        "{}",
+        out.stderr
+    );
+    // A percentage works the same way: 20% of 10 is 2, so the third failure stops it.
+    let (out, report) = f.apply("apply2.csv", &["--max-failures", "20%", "-c", "1"]);
+    assert_eq!(out.code, 1);
+    let failed = read_report(&report)
+        .iter()
+        .filter(|r| r["status"] == "failed")
+        .count();
+    assert_eq!(failed, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_answers_time_out_instead_of_hanging() {
+    let f = fleet(2, &["us-east-1"]);
+    f.proxy.set_faults(Faults {
+        slow: Some((vec!["GetDocument".into()], Duration::from_secs(30))),
+        ..Default::default()
+    });
+    let started = Instant::now();
+    let (out, report) = f.apply(
+        "apply.csv",
+        &["--operation-timeout", "2", "--max-attempts", "2"],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "failed" && r["error_code"] == "Timeout"),
+        "{rows:?}"
+    );
+}
+
+/// Starts the binary in the background, as a user's terminal would.
+fn spawn(f: &Fleet, report: &std::path::Path, extra: &[&str]) -> std::process::Child {
+    let mut args = f.args(report);
+    args.extend(extra);
+    Command::new(env!("CARGO_BIN_EXE_ssm-prefs"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/c")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// Waits until the report has at least `n` data rows.
+fn wait_for_rows(report: &std::path::Path, n: usize, limit: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        let lines = std::fs::read_to_string(report)
+            .map(|s| s.lines().count())
+            .unwrap_or(0);
+        if lines > n {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the report did not reach {n} rows in {limit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_interrupt_finishes_in_flight_and_skips_the_rest() {
+    let f = fleet(12, &["us-east-1"]);
+    f.proxy.set_faults(Faults {
+        slow: Some((vec!["CreateDocument".into()], Duration::from_millis(700))),
+        ..Default::default()
+    });
+    let report = f.dir.path("apply.csv");
+    let child = spawn(&f, &report, &["-c", "2"]);
+    wait_for_rows(&report, 2, Duration::from_secs(30));
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), 12, "every target has a row");
+    let state = read_all(&f.url, &f.ids, &f.regions, DOC).await;
+    let mut created = 0;
+    for ((id, region), row) in &rows {
+        match row["status"].as_str() {
+            "created" => {
+                created += 1;
+                assert!(state[&(id.clone(), region.clone())].is_some());
+            }
+            "skipped" => {
+                assert_eq!(row["error_code"], "Interrupted");
+                assert!(
+                    state[&(id.clone(), region.clone())].is_none(),
+                    "a skipped target was written"
+                );
+            }
+            other => panic!("unexpected status {other}: {row:?}"),
+        }
+    }
+    assert!((2..12).contains(&created), "{created} created");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn second_interrupt_abandons_in_flight_targets() {
+    let f = fleet(6, &["us-east-1"]);
+    f.proxy.set_faults(Faults {
+        slow: Some((vec!["CreateDocument".into()], Duration::from_secs(20))),
+        ..Default::default()
+    });
+    let report = f.dir.path("apply.csv");
+    let child = spawn(&f, &report, &["-c", "2"]);
+    // Wait until the writes are in flight (the reads are fast).
+    let started = Instant::now();
+    while f.proxy.count("CreateDocument") < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "writes never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "abandoning took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), 6);
+    let abandoned = rows
+        .iter()
+        .filter(|r| r["status"] == "failed" && r["error_code"] == "Interrupted")
+        .count();
+    let skipped = rows.iter().filter(|r| r["status"] == "skipped").count();
+    assert_eq!((abandoned, skipped), (2, 4), "{rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_kill_the_report_is_whole_and_a_rerun_converges() {
+    let f = fleet(16, &["us-east-1"]);
+    f.proxy.set_faults(Faults {
+        slow: Some((vec!["CreateDocument".into()], Duration::from_millis(400))),
+        ..Default::default()
+    });
+    let report = f.dir.path("killed.csv");
+    let mut child = spawn(&f, &report, &["-c", "2"]);
+    wait_for_rows(&report, 3, Duration::from_secs(30));
+    signal(&child, "-KILL");
+    let _ = child.wait();
+    // Every row written before the kill parses whole.
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.ends_with('\n'), "a torn last row");
+    let rows = read_report(&report);
+    assert!(!rows.is_empty() && rows.len() < 16, "{} rows", rows.len());
+    for row in &rows {
+        assert_eq!(row.len(), 15);
+        assert_eq!(row["status"], "created");
+        assert!(!row["content_sha256"].is_empty() && row["duration_ms"].parse::<u64>().is_ok());
+    }
+    f.proxy.set_faults(Faults::default());
+    let (out, rerun) = f.apply("rerun.csv", &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    f.assert_converged(&rerun).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_applies_at_once_both_end_correctly() {
+    let f = fleet(6, &["us-east-1", "eu-west-1"]);
+    for id in &f.ids {
+        for r in &f.regions {
+            seed(&f.url, id, r, DOC, AWS_PAGE_EXAMPLE).await;
+        }
+    }
+    let (r1, r2) = (f.dir.path("one.csv"), f.dir.path("two.csv"));
+    let a = spawn(&f, &r1, &[]);
+    let b = spawn(&f, &r2, &[]);
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    assert_eq!(
+        b.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
+    f.assert_converged(&r1).await;
+    // No target is left with an unpromoted latest version.
+    for id in &f.ids {
+        for r in &f.regions {
+            let d = ssm_in(&f.url, id, r)
+                .await
+                .describe_document()
+                .name(DOC)
+                .send()
+                .await
+                .unwrap()
+                .document
+                .unwrap();
+            assert_eq!(d.default_version(), d.latest_version(), "{id}/{r}");
+        }
+    }
+}
