@@ -44,6 +44,28 @@ pub enum Command {
         after_help = "Also flags a target whose latest version was never made its default version.\nExit code 0 only when every target is compliant; 1 otherwise; 2 for bad input."
     )]
     Audit(RunArgs),
+    /// Undo an apply: promote each target's recorded previous version back to default, or delete a document that apply created — only where the target still holds what that apply wrote.
+    #[command(
+        after_help = "A target changed since the apply is skipped with the reason. Roles and external ids come from -i when given, else from the credential options.\nExit code 0 when every target was restored, 1 when any was skipped or failed, 2 for bad input, 130 when interrupted."
+    )]
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The CSV report of the apply to undo
+    #[arg(long, value_name = "APPLY_REPORT.csv")]
+    pub from: PathBuf,
+    /// Inventory for the accounts' roles and external ids (optional)
+    #[arg(short = 'i', long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Roll back without asking (required when stdin is not a terminal)
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +88,9 @@ pub struct RunArgs {
     pub inventory: PathBuf,
     #[command(flatten)]
     pub select: SelectArgs,
+    /// Only the targets whose status was failed or skipped in this earlier report
+    #[arg(long, value_name = "REPORT.csv")]
+    pub retry_failed: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]

@@ -1,7 +1,7 @@
 //! Each subcommand end to end: parse, then validate the inputs (stopping before any AWS call
 //! on a problem), then act, wiring the runner's results to the reporters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,17 +9,18 @@ use std::time::{Duration, Instant};
 
 use crate::aws::session::{Session, SessionOptions};
 use crate::cli::{
-    ApplyArgs, AwsArgs, MaxFailures, OutputArgs, PrefsArgs, RunArgs, SelectArgs, ValidateArgs,
+    ApplyArgs, AwsArgs, MaxFailures, OutputArgs, PrefsArgs, RollbackArgs, RunArgs, SelectArgs,
+    ValidateArgs,
 };
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, Selection};
 use crate::preferences::{self, BUILTIN_PLACEHOLDERS, Preferences};
-use crate::report::csv::{Action, CsvReport, Status, default_path};
+use crate::report::csv::{self as report_csv, Action, CsvReport, Status, default_path};
 use crate::report::progress::{Printer, Progress, Verbosity};
 use crate::report::summary::{ChangeSummary, RunStats};
-use crate::rollout::{self, Job, Outcome, Planned};
+use crate::rollout::{self, Job, Outcome, Planned, Undo};
 use crate::runner::{self, Control, StopReason};
-use crate::target::Target;
+use crate::target::{AccountId, Region, Target};
 
 /// How a command ended, when its input was good.
 #[derive(Debug, PartialEq, Eq)]
@@ -190,18 +191,18 @@ impl Sinks {
             (_, Status::Failed | Status::Skipped) => {}
             (Action::Create, _) => self.changes.add_create(),
             (Action::Update, _) => self.changes.add_update(&o.changes),
-            (Action::None, _) => {}
+            (Action::None | Action::Restore | Action::Delete, _) => {}
         }
-        if let Some(csv) = self.csv.as_mut() {
-            if let Err(e) = csv.write(&o.row) {
-                if self.write_error.is_none() {
-                    self.progress.println(&format!(
-                        "error: cannot write the report {}: {e}",
-                        csv.path().display()
-                    ));
-                }
-                self.write_error.get_or_insert(e);
+        if let Some(csv) = self.csv.as_mut()
+            && let Err(e) = csv.write(&o.row)
+        {
+            if self.write_error.is_none() {
+                self.progress.println(&format!(
+                    "error: cannot write the report {}: {e}",
+                    csv.path().display()
+                ));
             }
+            self.write_error.get_or_insert(e);
         }
         self.progress.finished(&o.row, &self.stats);
     }
@@ -252,14 +253,21 @@ struct Run {
 }
 
 async fn start_run(args: &RunArgs, command: &str) -> Result<(Run, CsvReport), InputError> {
-    let inputs = load_inputs(&args.prefs, &args.inventory, &args.select)?;
+    let mut inputs = load_inputs(&args.prefs, &args.inventory, &args.select)?;
+    if let Some(report) = &args.retry_failed {
+        inputs.targets = retry_only(report, inputs.targets, &args.prefs.document_name)?;
+    }
     let csv = open_report(&args.output, command)?;
+    let accounts = unique_accounts(&inputs.targets);
+    println!(
+        "{command}: {} targets in {} accounts; preferences {} (sha256 {})",
+        inputs.targets.len(),
+        accounts.len(),
+        inputs.prefs.path.display(),
+        inputs.prefs.file_sha256
+    );
     let started = Instant::now();
-    let session = Session::new(
-        &session_options(&args.aws),
-        &unique_accounts(&inputs.targets),
-    )
-    .await;
+    let session = Session::new(&session_options(&args.aws), &accounts).await;
     let job = Job {
         prefs: inputs.prefs,
         document_name: args.prefs.document_name.clone(),
@@ -280,16 +288,16 @@ async fn start_run(args: &RunArgs, command: &str) -> Result<(Run, CsvReport), In
 
 impl Run {
     /// Phase of reads (plan, and apply's first phase): every target read and decided.
-    async fn reads(&self, concurrency: u32, mut on_done: impl FnMut(Result<Planned, Outcome>)) {
+    async fn reads(&self, concurrency: u32, on_done: impl FnMut(Result<Planned, Box<Outcome>>)) {
         let job = &self.job;
         runner::run(
             self.targets.clone(),
             concurrency as usize,
             &self.control,
             |t| rollout::read_and_decide(job.clone(), t.clone(), self.session.client(&t)),
-            |t, reason| Err(rollout::skipped(job, &t, reason)),
-            |t| Err(rollout::interrupted(job, t)),
-            |r| on_done(r),
+            |t, reason| Err(Box::new(rollout::skipped(job, &t, reason))),
+            |t| Err(Box::new(rollout::interrupted(job, t))),
+            on_done,
         )
         .await;
     }
@@ -333,7 +341,7 @@ pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
     run.reads(args.aws.concurrency, |r| {
         let outcome = match r {
             Ok(p) => p.plan_outcome(&job),
-            Err(failed) => failed,
+            Err(failed) => *failed,
         };
         sinks.record(&outcome)
     })
@@ -362,7 +370,12 @@ pub async fn audit(args: &RunArgs) -> Result<Ended, InputError> {
     )
     .await;
     listener.abort();
-    Ok(sinks.finish("audit", run.started.elapsed(), &run.control, Some("drift")))
+    Ok(sinks.finish(
+        "audit",
+        run.started.elapsed(),
+        &run.control,
+        Some("drift (found → desired)"),
+    ))
 }
 
 pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
@@ -392,7 +405,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
         }
         Err(failed) => {
             preview.record(&failed);
-            read_failures.push(failed);
+            read_failures.push(*failed);
         }
     })
     .await;
@@ -424,7 +437,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     }
     if to_write > 0 && !args.yes {
         listener.abort();
-        match confirm(to_write).await {
+        match confirm("Write the preferences to", to_write).await {
             Confirmed::Yes => {}
             answer => {
                 let path = csv.path().to_path_buf();
@@ -453,10 +466,8 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     let total = run.targets.len();
     let max_failures = args.max_failures;
     let check_tolerance = |stats: &RunStats| {
-        if let Some(m) = max_failures {
-            if m.exceeded(stats.count(Status::Failed), total) {
-                run.control.stop(StopReason::MaxFailures);
-            }
+        if max_failures.is_some_and(|m| m.exceeded(stats.count(Status::Failed), total)) {
+            run.control.stop(StopReason::MaxFailures);
         }
     };
     for failed in &read_failures {
@@ -503,11 +514,8 @@ enum Confirmed {
 }
 
 /// Asks on the terminal; anything but y/yes declines, and Ctrl-C at the prompt interrupts.
-async fn confirm(n: usize) -> Confirmed {
-    eprint!(
-        "Write the preferences to {n} target{}? [y/N] ",
-        if n == 1 { "" } else { "s" }
-    );
+async fn confirm(what: &str, n: usize) -> Confirmed {
+    eprint!("{what} {n} target{}? [y/N] ", if n == 1 { "" } else { "s" });
     let _ = std::io::stderr().flush();
     let read = tokio::task::spawn_blocking(|| {
         let mut answer = String::new();
@@ -535,4 +543,202 @@ fn unique_accounts(targets: &[Target]) -> Vec<Arc<inventory::Account>> {
         .filter(|t| seen.insert(t.account_id().clone()))
         .map(|t| t.account.clone())
         .collect()
+}
+
+/// `--retry-failed`: keeps the targets whose status was failed or skipped in an earlier report.
+fn retry_only(
+    report: &Path,
+    targets: Vec<Target>,
+    document: &str,
+) -> Result<Vec<Target>, InputError> {
+    let rows = report_csv::read(report)?;
+    if let Some(other) = rows.iter().find(|r| r.document_name != document) {
+        return Err(InputError::one(
+            report,
+            None,
+            format!(
+                "the report is for document {:?}, not {document:?}: pass --document-name {}",
+                other.document_name, other.document_name
+            ),
+        ));
+    }
+    let wanted: HashSet<(String, String)> = rows
+        .iter()
+        .filter(|r| matches!(r.status, Status::Failed | Status::Skipped))
+        .map(|r| (r.account_id.clone(), r.region.clone()))
+        .collect();
+    if wanted.is_empty() {
+        return Err(InputError::one(
+            report,
+            None,
+            "no target failed or was skipped in this report: nothing to retry",
+        ));
+    }
+    let selected: Vec<Target> = targets
+        .into_iter()
+        .filter(|t| wanted.contains(&(t.account_id().to_string(), t.region.to_string())))
+        .collect();
+    if selected.len() < wanted.len() {
+        eprintln!(
+            "warning: {}: {} of its {} failed or skipped targets are outside the inventory and selection given",
+            report.display(),
+            wanted.len() - selected.len(),
+            wanted.len()
+        );
+    }
+    if selected.is_empty() {
+        return Err(InputError::one(
+            report,
+            None,
+            "none of its failed or skipped targets is in the inventory and selection given",
+        ));
+    }
+    Ok(selected)
+}
+
+/// `rollback --from`: undo what an apply created or updated, where nobody changed it since.
+pub async fn rollback(args: &RollbackArgs) -> Result<Ended, InputError> {
+    if !args.yes && !std::io::stdin().is_terminal() {
+        return Err(InputError::Usage(
+            "rollback needs --yes when stdin is not a terminal (nothing was sent to AWS)".into(),
+        ));
+    }
+    let rows = report_csv::read(&args.from)?;
+    if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| {
+        !matches!(
+            r.status,
+            Status::Created
+                | Status::Updated
+                | Status::Unchanged
+                | Status::Failed
+                | Status::Skipped
+        )
+    }) {
+        return Err(InputError::one(
+            &args.from,
+            Some(i + 2),
+            format!(
+                "not an apply report: status {:?} comes from another command",
+                r.status.as_str()
+            ),
+        ));
+    }
+    let inventory = args.inventory.as_deref().map(inventory::load).transpose()?;
+    if let Some(inv) = &inventory {
+        warn_all(&inv.warnings);
+    }
+    let mut accounts: HashMap<String, Arc<inventory::Account>> = HashMap::new();
+    let mut undos = vec![];
+    let mut problems = vec![];
+    for (i, row) in rows.into_iter().enumerate() {
+        if !matches!(row.status, Status::Created | Status::Updated) {
+            continue;
+        }
+        let line = Some(i + 2);
+        let account = match accounts.get(&row.account_id) {
+            Some(a) => a.clone(),
+            None => {
+                let found = match &inventory {
+                    Some(inv) => inv
+                        .accounts
+                        .iter()
+                        .find(|a| a.id.as_str() == row.account_id)
+                        .cloned()
+                        .ok_or_else(|| {
+                            format!(
+                                "account {} is not in the inventory {}",
+                                row.account_id,
+                                inv.path.display()
+                            )
+                        }),
+                    None => AccountId::parse(&row.account_id).map(|id| {
+                        Arc::new(inventory::Account {
+                            id,
+                            name: row.account_name.clone(),
+                            ..Default::default()
+                        })
+                    }),
+                };
+                match found {
+                    Ok(a) => {
+                        accounts.insert(row.account_id.clone(), a.clone());
+                        a
+                    }
+                    Err(e) => {
+                        problems.push(Problem::at(&args.from, line, e));
+                        continue;
+                    }
+                }
+            }
+        };
+        match Region::parse(&row.region) {
+            Ok(region) => undos.push(Undo {
+                target: Target { account, region },
+                applied: row,
+            }),
+            Err(e) => problems.push(Problem::at(&args.from, line, e)),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(InputError::Problems(problems));
+    }
+    if undos.is_empty() {
+        return Err(InputError::one(
+            &args.from,
+            None,
+            "nothing to roll back: that apply created or updated no target",
+        ));
+    }
+    let csv = open_report(&args.output, "rollback")?;
+    let started = Instant::now();
+    let session = Session::new(
+        &session_options(&args.aws),
+        &accounts.values().cloned().collect::<Vec<_>>(),
+    )
+    .await;
+    let deletes = undos
+        .iter()
+        .filter(|u| u.applied.status == Status::Created)
+        .count();
+    println!(
+        "rollback: {} targets: {} to restore their previous default version, {deletes} to delete (created by that apply)",
+        undos.len(),
+        undos.len() - deletes
+    );
+    if !args.yes {
+        match confirm("Roll back", undos.len()).await {
+            Confirmed::Yes => {}
+            answer => {
+                let path = csv.path().to_path_buf();
+                drop(csv);
+                let _ = std::fs::remove_file(path);
+                eprintln!("rollback cancelled: nothing was written");
+                return Ok(if answer == Confirmed::Interrupted {
+                    Ended::Interrupted
+                } else {
+                    Ended::Failures
+                });
+            }
+        }
+    }
+    let targets: Vec<Target> = undos.iter().map(|u| u.target.clone()).collect();
+    let control = Arc::new(Control::default());
+    let mut sinks = Sinks::new("rollback", &targets, &args.output, Some(csv));
+    let listener =
+        listen_for_interrupts(control.clone(), sinks.progress.printer(), INTERRUPT_GRACE);
+    runner::run(
+        undos,
+        args.aws.concurrency as usize,
+        &control,
+        |u| {
+            let client = session.client(&u.target);
+            rollout::rollback(u, client)
+        },
+        |u, reason| u.stopped(reason, false),
+        |u| u.stopped(StopReason::Interrupted, true),
+        |o| sinks.record(&o),
+    )
+    .await;
+    listener.abort();
+    Ok(sinks.finish("rollback", started.elapsed(), &control, None))
 }

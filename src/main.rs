@@ -28,6 +28,7 @@ async fn main() -> ExitCode {
         Command::Plan(args) => commands::plan(args).await,
         Command::Apply(args) => commands::apply(args).await,
         Command::Audit(args) => commands::audit(args).await,
+        Command::Rollback(args) => commands::rollback(args).await,
     };
     match result {
         Ok(Ended::Success) => ExitCode::SUCCESS,

@@ -40,17 +40,20 @@ pub struct Outcome {
     pub changes: Vec<Change>,
 }
 
-/// Reads the target and decides what it needs. A failure is already the target's final row.
+/// Reads the target and decides what it needs. A failure is already the target's final row
+/// (boxed: a row is large beside the happy path's `Planned`).
 pub async fn read_and_decide(
     job: Arc<Job>,
     target: Target,
     client: TargetClient,
-) -> Result<Planned, Outcome> {
+) -> Result<Planned, Box<Outcome>> {
     let started_at = SystemTime::now();
     let started = Instant::now();
-    let fail = |e: TargetError, client: &TargetClient| Outcome {
-        row: error_row(&job, &target, &e, client.attempts(), started_at, started),
-        changes: vec![],
+    let fail = |e: TargetError, client: &TargetClient| {
+        Box::new(Outcome {
+            row: error_row(&job, &target, &e, client.attempts(), started_at, started),
+            changes: vec![],
+        })
     };
     let current = match document::read(&client.ssm, &job.document_name).await {
         Ok(c) => c,
@@ -124,7 +127,7 @@ impl Planned {
         let status = match self.action {
             Action::Create => Status::WouldCreate,
             Action::Update => Status::WouldUpdate,
-            Action::None => Status::Unchanged,
+            Action::None | Action::Restore | Action::Delete => Status::Unchanged,
         };
         let version = self
             .current
@@ -147,7 +150,8 @@ impl Planned {
         let ssm = &self.client.ssm;
         let name = &job.document_name;
         let result = match self.action {
-            Action::None => {
+            // Plan and apply decide only create, update or nothing; restore and delete are rollback's.
+            Action::None | Action::Restore | Action::Delete => {
                 let version = self
                     .current
                     .as_ref()
@@ -223,17 +227,9 @@ fn base_row(job: &Job, target: &Target, started_at: SystemTime, started: Instant
         account_name: target.account.name.clone(),
         region: target.region.to_string(),
         document_name: job.document_name.clone(),
-        action: Action::None,
-        status: Status::Failed,
-        previous_version: String::new(),
-        document_version: String::new(),
-        content_sha256: String::new(),
-        changed_inputs: String::new(),
-        error_code: String::new(),
-        error_message: String::new(),
-        attempts: 0,
         started_at: rfc3339(started_at),
         duration_ms: started.elapsed().as_millis() as u64,
+        ..empty_row()
     }
 }
 
@@ -256,39 +252,18 @@ fn error_row(
 
 /// A target that never started: the run stopped first.
 pub fn skipped(job: &Job, target: &Target, reason: StopReason) -> Outcome {
-    let now = (SystemTime::now(), Instant::now());
-    let row = ReportRow {
-        status: Status::Skipped,
-        ..stop_row(job, target, reason, now)
-    };
-    Outcome {
-        row,
-        changes: vec![],
-    }
+    skipped_row(
+        base_row(job, target, SystemTime::now(), Instant::now()),
+        reason,
+    )
 }
 
-/// A target abandoned in flight by a second Ctrl-C: what it did is unknown, so it failed.
+/// A target abandoned in flight by a second Ctrl-C.
 pub fn interrupted(job: &Job, target: &Target) -> Outcome {
-    let now = (SystemTime::now(), Instant::now());
-    let row = ReportRow {
-        status: Status::Failed,
-        error_message:
-            "abandoned in flight by a second interrupt: its state is unknown; run again to converge"
-                .into(),
-        ..stop_row(job, target, StopReason::Interrupted, now)
-    };
-    Outcome {
-        row,
-        changes: vec![],
-    }
+    interrupted_row(base_row(job, target, SystemTime::now(), Instant::now()))
 }
 
-fn stop_row(
-    job: &Job,
-    target: &Target,
-    reason: StopReason,
-    (at, started): (SystemTime, Instant),
-) -> ReportRow {
+fn skipped_row(base: ReportRow, reason: StopReason) -> Outcome {
     let (code, message) = match reason {
         StopReason::MaxFailures => (
             "MaxFailuresExceeded",
@@ -296,10 +271,31 @@ fn stop_row(
         ),
         StopReason::Interrupted => ("Interrupted", "not started: the run was interrupted"),
     };
-    ReportRow {
+    let row = ReportRow {
+        status: Status::Skipped,
         error_code: code.into(),
         error_message: message.into(),
-        ..base_row(job, target, at, started)
+        ..base
+    };
+    Outcome {
+        row,
+        changes: vec![],
+    }
+}
+
+/// What an abandoned target did is unknown, so it failed.
+fn interrupted_row(base: ReportRow) -> Outcome {
+    let row = ReportRow {
+        status: Status::Failed,
+        error_code: "Interrupted".into(),
+        error_message:
+            "abandoned in flight by a second interrupt: its state is unknown; run again to converge"
+                .into(),
+        ..base
+    };
+    Outcome {
+        row,
+        changes: vec![],
     }
 }
 
@@ -432,4 +428,153 @@ async fn audit_steps(
         changes,
         unpromoted,
     }))
+}
+
+/// One target to roll back: an `apply` report row that created or updated it.
+pub struct Undo {
+    pub target: Target,
+    pub applied: ReportRow,
+}
+
+/// Restores what the apply changed — but only where the target still holds exactly what that
+/// apply wrote (same default version, same content hash); otherwise it is skipped with why.
+pub async fn rollback(undo: Undo, client: TargetClient) -> Outcome {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let applied = &undo.applied;
+    let result = rollback_steps(applied, &client).await;
+    let base = ReportRow {
+        account_id: applied.account_id.clone(),
+        account_name: applied.account_name.clone(),
+        region: applied.region.clone(),
+        document_name: applied.document_name.clone(),
+        action: if applied.status == Status::Created {
+            Action::Delete
+        } else {
+            Action::Restore
+        },
+        previous_version: applied.document_version.clone(),
+        attempts: client.attempts(),
+        started_at: rfc3339(started_at),
+        duration_ms: started.elapsed().as_millis() as u64,
+        ..empty_row()
+    };
+    let row = match result {
+        Ok(RolledBack::Deleted) => ReportRow {
+            status: Status::Deleted,
+            ..base
+        },
+        Ok(RolledBack::Restored(current)) => ReportRow {
+            status: Status::Restored,
+            document_version: current.version.clone(),
+            content_sha256: current.sha256(),
+            ..base
+        },
+        Ok(RolledBack::Changed(why)) => ReportRow {
+            status: Status::Skipped,
+            error_code: "ChangedSinceApply".into(),
+            error_message: why,
+            ..base
+        },
+        Err(e) => ReportRow {
+            status: Status::Failed,
+            error_code: e.code,
+            error_message: e.message,
+            ..base
+        },
+    };
+    Outcome {
+        row,
+        changes: vec![],
+    }
+}
+
+impl Undo {
+    /// Never started (`abandoned`: cut off in flight) — the row says so.
+    pub fn stopped(&self, reason: StopReason, abandoned: bool) -> Outcome {
+        let row = ReportRow {
+            account_id: self.applied.account_id.clone(),
+            account_name: self.applied.account_name.clone(),
+            region: self.applied.region.clone(),
+            document_name: self.applied.document_name.clone(),
+            previous_version: self.applied.document_version.clone(),
+            started_at: rfc3339(SystemTime::now()),
+            ..empty_row()
+        };
+        let mut o = if abandoned {
+            interrupted_row(row)
+        } else {
+            skipped_row(row, reason)
+        };
+        o.row.action = if self.applied.status == Status::Created {
+            Action::Delete
+        } else {
+            Action::Restore
+        };
+        o
+    }
+}
+
+enum RolledBack {
+    Deleted,
+    Restored(Current),
+    Changed(String),
+}
+
+async fn rollback_steps(
+    applied: &ReportRow,
+    client: &TargetClient,
+) -> Result<RolledBack, TargetError> {
+    let ssm = &client.ssm;
+    let name = &applied.document_name;
+    let Some(versions) = document::versions(ssm, name).await? else {
+        return Ok(RolledBack::Changed("the document no longer exists".into()));
+    };
+    if versions.default_version != applied.document_version {
+        return Ok(RolledBack::Changed(format!(
+            "the default version is now {}, not {} as the apply left it",
+            versions.default_version, applied.document_version
+        )));
+    }
+    let current = document::read_version(ssm, name, &versions.default_version).await?;
+    if current.sha256() != applied.content_sha256 {
+        return Ok(RolledBack::Changed(
+            "the default version's content differs from what the apply wrote".into(),
+        ));
+    }
+    if applied.status == Status::Created {
+        // Deleting removes every version: not if someone added one after the apply.
+        if versions.latest_version != applied.document_version {
+            return Ok(RolledBack::Changed(format!(
+                "version {} was added after the apply created the document",
+                versions.latest_version
+            )));
+        }
+        document::delete(ssm, name).await?;
+        return Ok(RolledBack::Deleted);
+    }
+    document::promote(ssm, name, &applied.previous_version).await?;
+    Ok(RolledBack::Restored(
+        document::read_version(ssm, name, &applied.previous_version).await?,
+    ))
+}
+
+fn empty_row() -> ReportRow {
+    ReportRow {
+        account_id: String::new(),
+        account_name: String::new(),
+        region: String::new(),
+        document_name: String::new(),
+        action: Action::None,
+        status: Status::Failed,
+        previous_version: String::new(),
+        document_version: String::new(),
+        content_sha256: String::new(),
+        changed_inputs: String::new(),
+        error_code: String::new(),
+        error_message: String::new(),
+        attempts: 0,
+        started_at: String::new(),
+        duration_ms: 0,
+    }
 }

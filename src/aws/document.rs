@@ -137,12 +137,7 @@ pub async fn update(
         }
         Err(e) => return Err(target_error(e)),
     };
-    ssm.update_document_default_version()
-        .name(name)
-        .document_version(&written.version)
-        .send()
-        .await
-        .map_err(target_error)?;
+    promote(ssm, name, &written.version).await?;
     Ok(written)
 }
 
@@ -339,4 +334,29 @@ pub async fn read_version(
         value: serde_json::from_str(&content).ok(),
         content,
     })
+}
+
+/// Makes `version` the default version.
+pub async fn promote(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    version: &str,
+) -> Result<(), TargetError> {
+    ssm.update_document_default_version()
+        .name(name)
+        .document_version(version)
+        .send()
+        .await
+        .map_err(target_error)?;
+    Ok(())
+}
+
+/// Deletes the document, all its versions.
+pub async fn delete(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<(), TargetError> {
+    ssm.delete_document()
+        .name(name)
+        .send()
+        .await
+        .map_err(target_error)?;
+    Ok(())
 }

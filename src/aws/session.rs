@@ -207,10 +207,10 @@ async fn account_credentials(
             .session_name(session_name)
             .configure(base);
         // The external id guards the target account's role: the last hop of a chain.
-        if i == last {
-            if let Some(id) = &external_id {
-                builder = builder.external_id(id);
-            }
+        if i == last
+            && let Some(id) = &external_id
+        {
+            builder = builder.external_id(id);
         }
         let provider = match current.take() {
             Some(prev) => builder.build_from_provider(prev).await,

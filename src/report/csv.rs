@@ -12,6 +12,10 @@ pub enum Action {
     Create,
     Update,
     None,
+    /// rollback: make the recorded previous version the default again
+    Restore,
+    /// rollback: delete a document the apply created
+    Delete,
 }
 
 /// A target's final state. Apply, plan and audit each use their own subset.
@@ -28,6 +32,8 @@ pub enum Status {
     Compliant,
     Drifted,
     Missing,
+    Restored,
+    Deleted,
 }
 
 impl Status {
@@ -43,6 +49,8 @@ impl Status {
             Status::Compliant => "compliant",
             Status::Drifted => "drifted",
             Status::Missing => "missing",
+            Status::Restored => "restored",
+            Status::Deleted => "deleted",
         }
     }
 
@@ -152,6 +160,52 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
         whole.trim_end_matches('Z'),
         dt.subsec_nanos() / 1_000_000
     )
+}
+
+/// Reads a report this tool wrote (for `rollback --from` and `--retry-failed`). Anything
+/// else — another tool's CSV, a damaged row — is an input error naming the file and line.
+pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
+    use crate::error::{InputError, Problem};
+    let mut reader = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(source) => InputError::Read {
+            path: path.into(),
+            source,
+        },
+        other => InputError::one(path, None, format!("cannot read the report: {other:?}")),
+    })?;
+    let headers = reader.headers().map_err(|e| {
+        InputError::one(
+            path,
+            Some(1),
+            format!("cannot read the report's header: {e}"),
+        )
+    })?;
+    if headers.iter().collect::<Vec<_>>() != COLUMNS {
+        return Err(InputError::one(
+            path,
+            Some(1),
+            "not an ssm-prefs report: the header differs from account_id,account_name,region,…,duration_ms",
+        ));
+    }
+    let mut rows = vec![];
+    let mut problems = vec![];
+    for (i, row) in reader.deserialize::<ReportRow>().enumerate() {
+        match row {
+            Ok(r) => rows.push(r),
+            Err(e) => {
+                let line = e.position().map(|p| p.line() as usize).unwrap_or(i + 2);
+                problems.push(Problem::at(
+                    path,
+                    Some(line),
+                    format!("damaged report row: {e}"),
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(InputError::Problems(problems));
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -1,0 +1,367 @@
+//! After the rollout: `audit` finds exactly what changed behind the tool's back, `rollback`
+//! returns every target to its prior default, and `--retry-failed` touches only the failed.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::support::emulator::emulator;
+use crate::support::fixtures::*;
+use crate::support::proxy::{Faults, Proxy};
+
+async fn update(url: &str, account: &str, region: &str, content: &str, promote: bool) -> String {
+    let ssm = ssm_in(url, account, region).await;
+    let out = ssm
+        .update_document()
+        .name(DOC)
+        .content(content)
+        .document_version("$LATEST")
+        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+        .send()
+        .await
+        .expect("update behind the tool's back");
+    let version = out.document_description.unwrap().document_version.unwrap();
+    if promote {
+        ssm.update_document_default_version()
+            .name(DOC)
+            .document_version(&version)
+            .send()
+            .await
+            .unwrap();
+    }
+    version
+}
+
+fn with_inputs(changes: Value, remove: &[&str]) -> String {
+    let mut doc = desired();
+    let inputs = doc["inputs"].as_object_mut().unwrap();
+    for (k, v) in changes.as_object().unwrap() {
+        inputs.insert(k.clone(), v.clone());
+    }
+    for k in remove {
+        inputs.remove(*k);
+    }
+    doc.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_names_every_kind_of_drift() {
+    let url = emulator().url.clone();
+    let ids = accounts(6);
+    let regions = ["us-east-1", "eu-west-1"];
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    let out = run("apply", &proxy, &inv, &prefs, &dir.path("apply.csv"), &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    // Behind the tool's back:
+    // 0/us-east-1: two inputs changed, one removed, and promoted: drifted.
+    update(
+        &url,
+        &ids[0],
+        "us-east-1",
+        &with_inputs(
+            json!({"s3BucketName": "someone-else", "idleSessionTimeout": "60"}),
+            &["kmsKeyId"],
+        ),
+        true,
+    )
+    .await;
+    // 1/us-east-1: deleted: missing.
+    ssm_in(&url, &ids[1], "us-east-1")
+        .await
+        .delete_document()
+        .name(DOC)
+        .send()
+        .await
+        .unwrap();
+    // 2/us-east-1: a different version added but never promoted: still compliant, flagged.
+    update(
+        &url,
+        &ids[2],
+        "us-east-1",
+        &with_inputs(json!({"s3BucketName": "pending"}), &[]),
+        false,
+    )
+    .await;
+    // 3/eu-west-1: changed and promoted, then the desired content added back unpromoted.
+    update(
+        &url,
+        &ids[3],
+        "eu-west-1",
+        &with_inputs(
+            json!({"runAsEnabled": true, "runAsDefaultUser": "root"}),
+            &[],
+        ),
+        true,
+    )
+    .await;
+    let same_again = serde_json::to_string_pretty(&desired()).unwrap() + "\n";
+    update(&url, &ids[3], "eu-west-1", &same_again, false).await;
+
+    let report = dir.path("audit.csv");
+    proxy.clear();
+    let out = run("audit", &proxy, &inv, &prefs, &report, &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), 12);
+    let key = |i: usize, r: &str| (ids[i].clone(), r.to_string());
+    let expect: BTreeMap<_, _> = [
+        (
+            key(0, "us-east-1"),
+            ("drifted", "s3BucketName;kmsKeyId;idleSessionTimeout", ""),
+        ),
+        (key(1, "us-east-1"), ("missing", "", "")),
+        (key(2, "us-east-1"), ("compliant", "", "UnpromotedVersion")),
+        (
+            key(3, "eu-west-1"),
+            (
+                "drifted",
+                "runAsEnabled;runAsDefaultUser",
+                "UnpromotedVersion",
+            ),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    for (k, row) in &rows {
+        let (status, changed, code) = expect.get(k).copied().unwrap_or(("compliant", "", ""));
+        let mut got: Vec<&str> = row["changed_inputs"]
+            .split(';')
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut want: Vec<&str> = changed.split(';').filter(|s| !s.is_empty()).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(
+            (row["status"].as_str(), got, row["error_code"].as_str()),
+            (status, want, code),
+            "{k:?}: {row:?}"
+        );
+    }
+    let flagged = &rows[&key(3, "eu-west-1")]["error_message"];
+    assert!(
+        flagged.contains("holds the desired preferences but was never made the default"),
+        "{flagged}"
+    );
+    // The hash is of what was found in force.
+    let (_, content) = default_doc(&ssm_in(&url, &ids[0], "us-east-1").await, DOC)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows[&key(0, "us-east-1")]["content_sha256"],
+        sha256_hex(content.as_bytes())
+    );
+    assert_eq!(proxy.writes(), 0, "audit is read-only");
+    assert!(
+        out.stdout
+            .contains("s3BucketName someone-else → org-session-logs"),
+        "{}",
+        out.stdout
+    );
+
+    // A fleet that is all compliant audits with exit 0.
+    let out = run(
+        "audit",
+        &proxy,
+        &inv,
+        &prefs,
+        &dir.path("ok.csv"),
+        &["-a", "acct-4,acct-5"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        read_report(&dir.path("ok.csv"))
+            .iter()
+            .all(|r| r["status"] == "compliant")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
+    let url = emulator().url.clone();
+    let ids = accounts(4);
+    let regions = ["us-east-1", "eu-west-1"];
+    // Accounts 0 and 1 had the AWS page's example; 2 and 3 had nothing.
+    for id in &ids[..2] {
+        for r in regions {
+            seed(&url, id, r, DOC, AWS_PAGE_EXAMPLE).await;
+        }
+    }
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    let apply_report = dir.path("apply.csv");
+    let out = run("apply", &proxy, &inv, &prefs, &apply_report, &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    // Someone changes one target after the apply: rollback must leave it alone.
+    let theirs = with_inputs(json!({"s3BucketName": "changed-later"}), &[]);
+    update(&url, &ids[1], "eu-west-1", &theirs, true).await;
+
+    let report = dir.path("rollback.csv");
+    proxy.clear();
+    let out = ssm_prefs([
+        "rollback",
+        "--from",
+        apply_report.to_str().unwrap(),
+        "--yes",
+        "-o",
+        report.to_str().unwrap(),
+        "--endpoint-url",
+        proxy.url.as_str(),
+    ]);
+    assert_eq!(out.code, 1, "one target was skipped: {}", out.all());
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), 8);
+    let state = read_all(&url, &ids, &regions, DOC).await;
+    for ((id, region), row) in &rows {
+        let i = ids.iter().position(|x| x == id).unwrap();
+        let found = &state[&(id.clone(), region.clone())];
+        if i == 1 && region == "eu-west-1" {
+            assert_eq!(
+                (row["status"].as_str(), row["error_code"].as_str()),
+                ("skipped", "ChangedSinceApply")
+            );
+            let (_, c) = found.as_ref().unwrap();
+            assert_eq!(
+                c, &theirs,
+                "a target changed after the apply is left as it is"
+            );
+        } else if i < 2 {
+            assert_eq!(
+                (row["status"].as_str(), row["action"].as_str()),
+                ("restored", "restore"),
+                "{row:?}"
+            );
+            let (version, c) = found.as_ref().unwrap();
+            assert_eq!(
+                (version.as_str(), c.as_str()),
+                ("1", AWS_PAGE_EXAMPLE),
+                "the prior default is back"
+            );
+            assert_eq!(
+                row["content_sha256"],
+                sha256_hex(AWS_PAGE_EXAMPLE.as_bytes())
+            );
+        } else {
+            assert_eq!(
+                (row["status"].as_str(), row["action"].as_str()),
+                ("deleted", "delete"),
+                "{row:?}"
+            );
+            assert!(found.is_none(), "a document the apply created is gone");
+        }
+    }
+    // A foreign file is an input error, before any AWS call.
+    proxy.clear();
+    let foreign = dir.write("foreign.csv", "id,name\n1,2\n");
+    let out = ssm_prefs([
+        "rollback",
+        "--from",
+        foreign.to_str().unwrap(),
+        "--yes",
+        "--endpoint-url",
+        proxy.url.as_str(),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("foreign.csv:1") && out.stderr.contains("not an ssm-prefs report"),
+        "{}",
+        out.stderr
+    );
+    let out = ssm_prefs([
+        "rollback",
+        "--from",
+        report.to_str().unwrap(),
+        "--yes",
+        "--endpoint-url",
+        proxy.url.as_str(),
+    ]);
+    assert_eq!(
+        out.code,
+        2,
+        "a rollback report is not an apply report: {}",
+        out.all()
+    );
+    assert!(out.stderr.contains("not an apply report"), "{}", out.stderr);
+    assert!(proxy.seen().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_failed_touches_only_the_failed_targets() {
+    let url = emulator().url.clone();
+    let ids = accounts(4);
+    let regions = ["us-east-1", "eu-west-1"];
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    proxy.set_faults(Faults {
+        reject_region: Some("eu-west-1".into()),
+        ..Default::default()
+    });
+    let first = dir.path("first.csv");
+    let out = run("apply", &proxy, &inv, &prefs, &first, &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+
+    proxy.set_faults(Faults::default());
+    proxy.clear();
+    let retry = dir.path("retry.csv");
+    let out = run(
+        "apply",
+        &proxy,
+        &inv,
+        &prefs,
+        &retry,
+        &["--retry-failed", first.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = rows_by_target(&retry);
+    assert_eq!(rows.len(), 4, "only the failed targets");
+    assert!(
+        rows.iter()
+            .all(|((_, r), row)| r == "eu-west-1" && row["status"] == "created")
+    );
+    // Only eu-west-1 was read or written.
+    assert!(
+        proxy
+            .seen()
+            .iter()
+            .filter(|s| s.operation != "AssumeRole")
+            .all(|s| s.region == "eu-west-1")
+    );
+    let first_rows = rows_by_target(&first);
+    for ((id, region), found) in read_all(&url, &ids, &regions, DOC).await {
+        let (version, _) = found.expect("every target converged");
+        let row = if region == "eu-west-1" {
+            &rows[&(id, region)]
+        } else {
+            &first_rows[&(id, region)]
+        };
+        assert_eq!(row["document_version"], version);
+    }
+    // Plan and audit take it too; a report with nothing failed is an input error.
+    let out = run(
+        "audit",
+        &proxy,
+        &inv,
+        &prefs,
+        &dir.path("a.csv"),
+        &["--retry-failed", first.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(read_report(&dir.path("a.csv")).len(), 4);
+    let out = run(
+        "plan",
+        &proxy,
+        &inv,
+        &prefs,
+        &dir.path("p.csv"),
+        &["--retry-failed", retry.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("nothing to retry"), "{}", out.stderr);
+}
