@@ -220,4 +220,7 @@ pub struct OutputArgs {
     /// No progress bars even on a terminal
     #[arg(long)]
     pub no_progress: bool,
+    /// Also write a self-contained HTML report (metadata, counts, accounts × regions matrix, filterable table)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }

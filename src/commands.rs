@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::aws::session::{Session, SessionOptions};
 use crate::cli::{
@@ -15,7 +15,8 @@ use crate::cli::{
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, Selection};
 use crate::preferences::{self, BUILTIN_PLACEHOLDERS, Preferences};
-use crate::report::csv::{self as report_csv, Action, CsvReport, Status, default_path};
+use crate::report::csv::{self as report_csv, Action, CsvReport, ReportRow, Status, default_path, rfc3339};
+use crate::report::html::{self, RunMeta};
 use crate::report::progress::{Printer, Progress, Verbosity};
 use crate::report::summary::{ChangeSummary, RunStats};
 use crate::rollout::{self, Job, Outcome, Planned, Undo};
@@ -161,6 +162,8 @@ fn open_report(out: &OutputArgs, command: &str) -> Result<CsvReport, InputError>
 
 /// The reporters of one phase: stats, CSV, progress and the change summary, fed per outcome.
 struct Sinks {
+    /// With --html: where, the run's metadata, and every row (the page needs them all).
+    html: Option<(PathBuf, RunMeta, Vec<ReportRow>)>,
     stats: RunStats,
     progress: Progress,
     csv: Option<CsvReport>,
@@ -182,11 +185,22 @@ impl Sinks {
             csv,
             changes: ChangeSummary::default(),
             write_error: None,
+            html: None,
         }
+    }
+
+    fn with_html(mut self, path: Option<&PathBuf>, meta: Option<RunMeta>) -> Self {
+        if let (Some(path), Some(meta)) = (path, meta) {
+            self.html = Some((path.clone(), meta, vec![]));
+        }
+        self
     }
 
     fn record(&mut self, o: &Outcome) {
         self.stats.record(&o.row);
+        if let Some((_, _, rows)) = self.html.as_mut() {
+            rows.push(o.row.clone());
+        }
         match (o.row.action, o.row.status) {
             (_, Status::Failed | Status::Skipped) => {}
             (Action::Create, _) => self.changes.add_create(),
@@ -221,6 +235,7 @@ impl Sinks {
             changes,
             write_error,
             csv,
+            html,
         } = self;
         progress.finish();
         if let (Some(title), false) = (change_title, changes.is_empty()) {
@@ -231,13 +246,24 @@ impl Sinks {
             .map(|c| c.path().to_path_buf())
             .unwrap_or_default();
         print!("{}", stats.render(command, &report, elapsed));
+        let mut html_error = false;
+        if let Some((path, mut meta, rows)) = html {
+            meta.ended_at = rfc3339(SystemTime::now());
+            match html::write(&path, &meta, &rows) {
+                Ok(()) => println!("  html: {}", path.display()),
+                Err(e) => {
+                    eprintln!("error: cannot write the HTML report {}: {e}", path.display());
+                    html_error = true;
+                }
+            }
+        }
         let _ = std::io::stdout().flush();
         if let Some(e) = &write_error {
             eprintln!("error: the report {} is incomplete: {e}", report.display());
         }
         match control.stopped() {
             Some(StopReason::Interrupted) => Ended::Interrupted,
-            _ if stats.any_failure() || write_error.is_some() => Ended::Failures,
+            _ if stats.any_failure() || write_error.is_some() || html_error => Ended::Failures,
             _ => Ended::Success,
         }
     }
@@ -245,6 +271,8 @@ impl Sinks {
 
 /// Everything a run over targets needs, built after the inputs are checked.
 struct Run {
+    /// The HTML report's header, when --html asked for one.
+    meta: Option<RunMeta>,
     job: Arc<Job>,
     targets: Vec<Target>,
     session: Session,
@@ -267,7 +295,21 @@ async fn start_run(args: &RunArgs, command: &str) -> Result<(Run, CsvReport), In
         inputs.prefs.file_sha256
     );
     let started = Instant::now();
+    let started_at = rfc3339(SystemTime::now());
     let session = Session::new(&session_options(&args.aws), &accounts).await;
+    let meta = match &args.output.html {
+        Some(_) => Some(RunMeta {
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            command: redacted_command_line(),
+            caller_arn: session.caller_arn().await,
+            started_at,
+            ended_at: String::new(),
+            preferences_path: inputs.prefs.path.display().to_string(),
+            preferences_sha256: inputs.prefs.file_sha256.clone(),
+            document_name: args.prefs.document_name.clone(),
+        }),
+        None => None,
+    };
     let job = Job {
         prefs: inputs.prefs,
         document_name: args.prefs.document_name.clone(),
@@ -276,6 +318,7 @@ async fn start_run(args: &RunArgs, command: &str) -> Result<(Run, CsvReport), In
     let control = Arc::new(Control::default());
     Ok((
         Run {
+            meta,
             job: Arc::new(job),
             targets: inputs.targets,
             session,
@@ -331,7 +374,8 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(30);
 
 pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
     let (run, csv) = start_run(args, "plan").await?;
-    let mut sinks = Sinks::new("plan", &run.targets, &args.output, Some(csv));
+    let mut sinks = Sinks::new("plan", &run.targets, &args.output, Some(csv))
+        .with_html(args.output.html.as_ref(), run.meta.clone());
     let listener = listen_for_interrupts(
         run.control.clone(),
         sinks.progress.printer(),
@@ -352,7 +396,8 @@ pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
 
 pub async fn audit(args: &RunArgs) -> Result<Ended, InputError> {
     let (run, csv) = start_run(args, "audit").await?;
-    let mut sinks = Sinks::new("audit", &run.targets, &args.output, Some(csv));
+    let mut sinks = Sinks::new("audit", &run.targets, &args.output, Some(csv))
+        .with_html(args.output.html.as_ref(), run.meta.clone());
     let listener = listen_for_interrupts(
         run.control.clone(),
         sinks.progress.printer(),
@@ -420,7 +465,8 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     progress.finish();
     if run.control.stopped().is_some() {
         // Interrupted while reading: nothing was written. Every target is reported skipped.
-        let mut sinks = Sinks::new("apply", &run.targets, &opts.output, Some(csv));
+        let mut sinks = Sinks::new("apply", &run.targets, &opts.output, Some(csv))
+        .with_html(opts.output.html.as_ref(), run.meta.clone());
         for t in &run.targets {
             sinks.record(&rollout::skipped(job, t, StopReason::Interrupted));
         }
@@ -457,7 +503,8 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
 
     // Phase 2: write, and report every target, the unreadable ones first.
     let writes_started = Instant::now();
-    let mut sinks = Sinks::new("apply", &run.targets, &opts.output, Some(csv));
+    let mut sinks = Sinks::new("apply", &run.targets, &opts.output, Some(csv))
+        .with_html(opts.output.html.as_ref(), run.meta.clone());
     let listener = listen_for_interrupts(
         run.control.clone(),
         sinks.progress.printer(),
@@ -741,4 +788,25 @@ pub async fn rollback(args: &RollbackArgs) -> Result<Ended, InputError> {
     .await;
     listener.abort();
     Ok(sinks.finish("rollback", started.elapsed(), &control, None))
+}
+
+/// The command line as typed, for the HTML report, with external ids replaced: they are
+/// shared secrets between the hub and the member accounts.
+fn redacted_command_line() -> String {
+    let mut out = vec![];
+    let mut hide_next = false;
+    for arg in std::env::args() {
+        if hide_next {
+            out.push("<redacted>".to_string());
+            hide_next = false;
+        } else if arg == "--external-id" {
+            hide_next = true;
+            out.push(arg);
+        } else if arg.starts_with("--external-id=") {
+            out.push("--external-id=<redacted>".into());
+        } else {
+            out.push(arg);
+        }
+    }
+    out.join(" ")
 }

@@ -142,6 +142,15 @@ impl Session {
         }
     }
 
+    /// The ARN the base credentials act as (STS GetCallerIdentity), for the HTML report's
+    /// header; on failure, why it is unknown.
+    pub async fn caller_arn(&self) -> String {
+        match aws_sdk_sts::Client::new(&self.base).get_caller_identity().send().await {
+            Ok(out) => out.arn.unwrap_or_default(),
+            Err(e) => format!("unknown ({})", crate::aws::document::target_error(e).code),
+        }
+    }
+
     /// A client for one target. Every client of an account shares its credentials provider, and
     /// all share the base config's identity cache and HTTP connection pool.
     pub fn client(&self, target: &Target) -> TargetClient {
