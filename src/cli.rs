@@ -49,6 +49,48 @@ pub enum Command {
         after_help = "A target changed since the apply is skipped with the reason. Roles and external ids come from -i when given, else from the credential options.\nExit code 0 when every target was restored, 1 when any was skipped or failed, 2 for bad input, 130 when interrupted."
     )]
     Rollback(RollbackArgs),
+    /// Write an inventory from AWS Organizations: every ACTIVE account (under the given OUs, or all), with name, tags and OU path.
+    #[command(
+        after_help = "The file loads in ssm-prefs and in c7n-org alike: a role ARN on every account, only `accounts` at the top.\nRun it with credentials for the management account (or a delegated administrator)."
+    )]
+    Discover(DiscoverArgs),
+    /// Work with reports: `report merge` joins the reports of `--shard K/N` runs into one.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Only accounts under these OUs (recursively); repeat or comma-separate
+    #[arg(long = "ou", value_name = "OU_ID", value_delimiter = ',')]
+    pub ous: Vec<String>,
+    /// List the management account too (it usually lacks the member role)
+    #[arg(long)]
+    pub include_management: bool,
+    /// Regions to write on every account (else the inventory leaves them to -r)
+    #[arg(short = 'r', long, value_name = "LIST", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Where to write the inventory [default: standard output]
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Join shard reports into one, refusing a target twice or reports of different runs' kinds
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard reports
+    #[arg(value_name = "REPORT.csv", required = true, num_args = 1..)]
+    pub reports: Vec<PathBuf>,
+    /// The merged report
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -160,7 +202,7 @@ pub struct PrefsArgs {
 
 #[derive(Debug, Args)]
 pub struct SelectArgs {
-    /// Regions, comma-separated, overriding the inventory's
+    /// Regions, comma-separated, overriding the inventory's; `all` = the regions each account has enabled
     #[arg(short = 'r', long, value_name = "LIST", value_delimiter = ',')]
     pub regions: Option<Vec<String>>,
     /// Only these accounts (ids or names, comma-separated)
@@ -172,6 +214,9 @@ pub struct SelectArgs {
     /// Only accounts carrying this tag; repeat to require several
     #[arg(short = 't', long = "tag", value_name = "KEY:VALUE")]
     pub tags: Vec<String>,
+    /// Only shard K of N: a deterministic, balanced share of the accounts (for a CI matrix)
+    #[arg(long, value_name = "K/N", value_parser = crate::inventory::parse_shard)]
+    pub shard: Option<(usize, usize)>,
 }
 
 #[derive(Debug, Args)]

@@ -7,15 +7,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::aws::regions;
 use crate::aws::session::{Session, SessionOptions};
 use crate::cli::{
-    ApplyArgs, AwsArgs, MaxFailures, OutputArgs, PrefsArgs, RollbackArgs, RunArgs, SelectArgs,
-    ValidateArgs,
+    ApplyArgs, AwsArgs, DiscoverArgs, MaxFailures, OutputArgs, PrefsArgs, ReportCommand,
+    RollbackArgs, RunArgs, SelectArgs, ValidateArgs,
 };
-use crate::error::{InputError, Problem};
+use crate::discover;
+use crate::error::{InputError, Problem, TargetError};
 use crate::inventory::{self, Selection};
 use crate::preferences::{self, BUILTIN_PLACEHOLDERS, Preferences};
-use crate::report::csv::{self as report_csv, Action, CsvReport, ReportRow, Status, default_path, rfc3339};
+use crate::report::csv::{
+    self as report_csv, Action, CsvReport, ReportRow, Status, default_path, rfc3339,
+};
 use crate::report::html::{self, RunMeta};
 use crate::report::progress::{Printer, Progress, Verbosity};
 use crate::report::summary::{ChangeSummary, RunStats};
@@ -44,6 +48,8 @@ fn warn_all(warnings: &[Problem]) {
 struct Inputs {
     prefs: Preferences,
     targets: Vec<Target>,
+    /// `-r all`: accounts whose regions are listed when the run starts.
+    all_regions: Vec<Arc<inventory::Account>>,
     inventory_path: PathBuf,
 }
 
@@ -70,15 +76,25 @@ fn load_inputs(
         not_accounts: select.not_accounts.clone(),
         tags: select.tags.clone(),
         regions: select.regions.clone(),
+        shard: select.shard,
     };
-    let targets = inventory::select(&inv, &selection)?;
-    let unfillable = prefs.unfillable(&targets);
+    let selected = inventory::select(&inv, &selection)?;
+    // Placeholders depend on the account, not the region: an `-r all` account is checked
+    // through a stand-in target.
+    let mut check = selected.targets.clone();
+    let stand_in = Region::parse("us-east-1").expect("a known region");
+    check.extend(selected.all_regions.iter().map(|a| Target {
+        account: a.clone(),
+        region: stand_in.clone(),
+    }));
+    let unfillable = prefs.unfillable(&check);
     if !unfillable.is_empty() {
         return Err(InputError::Problems(unfillable));
     }
     Ok(Inputs {
         prefs,
-        targets,
+        targets: selected.targets,
+        all_regions: selected.all_regions,
         inventory_path: inv.path,
     })
 }
@@ -120,6 +136,12 @@ pub fn validate(args: &ValidateArgs) -> Result<Ended, InputError> {
     );
     for (region, n) in &regions {
         println!("  {region:<16} {n:>6} targets");
+    }
+    if !inputs.all_regions.is_empty() {
+        println!(
+            "  and {} accounts with -r all: their targets are the regions each has enabled, listed when a run starts",
+            inputs.all_regions.len()
+        );
     }
     Ok(Ended::Success)
 }
@@ -252,7 +274,10 @@ impl Sinks {
             match html::write(&path, &meta, &rows) {
                 Ok(()) => println!("  html: {}", path.display()),
                 Err(e) => {
-                    eprintln!("error: cannot write the HTML report {}: {e}", path.display());
+                    eprintln!(
+                        "error: cannot write the HTML report {}: {e}",
+                        path.display()
+                    );
                     html_error = true;
                 }
             }
@@ -274,7 +299,12 @@ struct Run {
     /// The HTML report's header, when --html asked for one.
     meta: Option<RunMeta>,
     job: Arc<Job>,
+    /// The targets to run.
     targets: Vec<Target>,
+    /// Rows decided before the run (regions not enabled, or not listable).
+    pre: Vec<Outcome>,
+    /// Every target that gets a row: `targets` and those of `pre`.
+    listed: Vec<Target>,
     session: Session,
     control: Arc<Control>,
     started: Instant,
@@ -283,20 +313,48 @@ struct Run {
 async fn start_run(args: &RunArgs, command: &str) -> Result<(Run, CsvReport), InputError> {
     let mut inputs = load_inputs(&args.prefs, &args.inventory, &args.select)?;
     if let Some(report) = &args.retry_failed {
-        inputs.targets = retry_only(report, inputs.targets, &args.prefs.document_name)?;
+        // The report names concrete regions, so `-r all` accounts need no listing here.
+        let mut candidates = std::mem::take(&mut inputs.targets);
+        for account in std::mem::take(&mut inputs.all_regions) {
+            candidates.extend(Region::all().map(|region| Target {
+                account: account.clone(),
+                region,
+            }));
+        }
+        inputs.targets = retry_only(report, candidates, &args.prefs.document_name)?;
     }
     let csv = open_report(&args.output, command)?;
-    let accounts = unique_accounts(&inputs.targets);
+    let mut accounts = unique_accounts(&inputs.targets);
+    accounts.extend(inputs.all_regions.iter().cloned());
     println!(
-        "{command}: {} targets in {} accounts; preferences {} (sha256 {})",
+        "{command}: {} targets in {} accounts{}; preferences {} (sha256 {})",
         inputs.targets.len(),
         accounts.len(),
+        if inputs.all_regions.is_empty() {
+            ""
+        } else {
+            ", and the regions enabled in the accounts of -r all"
+        },
         inputs.prefs.path.display(),
         inputs.prefs.file_sha256
     );
     let started = Instant::now();
     let started_at = rfc3339(SystemTime::now());
     let session = Session::new(&session_options(&args.aws), &accounts).await;
+    // One set of credentials reaches one partition: refuse, before any call, a run that mixes.
+    if let Some(t) = inputs
+        .targets
+        .iter()
+        .find(|t| t.region.partition() != session.partition())
+    {
+        return Err(InputError::Usage(format!(
+            "target {}/{} is in partition {}, but the base credentials' region is in {}: run each partition separately, with credentials (and AWS_REGION) for it",
+            t.account.id,
+            t.region,
+            t.region.partition(),
+            session.partition()
+        )));
+    }
     let meta = match &args.output.html {
         Some(_) => Some(RunMeta {
             tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -310,23 +368,128 @@ async fn start_run(args: &RunArgs, command: &str) -> Result<(Run, CsvReport), In
         }),
         None => None,
     };
-    let job = Job {
+    let job = Arc::new(Job {
         prefs: inputs.prefs,
         document_name: args.prefs.document_name.clone(),
         merge: args.prefs.merge,
-    };
+    });
+    let (targets, pre) = resolve_regions(
+        &session,
+        &job,
+        inputs.targets,
+        &inputs.all_regions,
+        args.aws.concurrency,
+    )
+    .await;
+    let mut listed = targets.clone();
+    listed.extend(pre.iter().map(|(t, _)| t.clone()));
     let control = Arc::new(Control::default());
     Ok((
         Run {
             meta,
-            job: Arc::new(job),
-            targets: inputs.targets,
+            job,
+            targets,
+            pre: pre.into_iter().map(|(_, o)| o).collect(),
+            listed,
             session,
             control,
             started,
         },
         csv,
     ))
+}
+
+/// Asks the accounts that need it which regions they have enabled: every `-r all` account,
+/// and those with an opt-in region named explicitly. Returns the targets to run and the rows
+/// of those that will not run (a region not enabled: skipped; a listing that failed: failed).
+async fn resolve_regions(
+    session: &Session,
+    job: &Job,
+    targets: Vec<Target>,
+    all: &[Arc<inventory::Account>],
+    concurrency: u32,
+) -> (Vec<Target>, Vec<(Target, Outcome)>) {
+    let mut ask: Vec<Arc<inventory::Account>> = all.to_vec();
+    ask.extend(unique_accounts(
+        &targets
+            .iter()
+            .filter(|t| t.region.opt_in())
+            .cloned()
+            .collect::<Vec<_>>(),
+    ));
+    if ask.is_empty() {
+        return (targets, vec![]);
+    }
+    let mut enabled: HashMap<AccountId, Result<Vec<String>, TargetError>> = HashMap::new();
+    runner::run(
+        ask,
+        concurrency as usize,
+        &Control::default(),
+        |a| {
+            let client = session.account_client(&a.id);
+            async move { (a.id.clone(), regions::enabled(&client).await) }
+        },
+        |a, _| {
+            (
+                a.id.clone(),
+                Err(TargetError::new("Interrupted", "not asked")),
+            )
+        },
+        |a| {
+            (
+                a.id.clone(),
+                Err(TargetError::new("Interrupted", "not asked")),
+            )
+        },
+        |(id, r)| {
+            enabled.insert(id, r);
+        },
+    )
+    .await;
+    let mut run = vec![];
+    let mut pre = vec![];
+    for t in targets {
+        match enabled.get(t.account_id()) {
+            Some(Ok(list)) if !list.iter().any(|r| r == t.region.as_str()) => {
+                let o = rollout::region_not_enabled(job, &t);
+                pre.push((t, o));
+            }
+            Some(Err(e)) if t.region.opt_in() => {
+                let o = rollout::regions_unknown(job, &t, e);
+                pre.push((t, o));
+            }
+            _ => run.push(t),
+        }
+    }
+    for account in all {
+        match &enabled[&account.id] {
+            Ok(list) => run.extend(
+                Region::all()
+                    .filter(|r| {
+                        r.partition() == session.partition() && list.iter().any(|n| n == r.as_str())
+                    })
+                    .map(|region| Target {
+                        account: account.clone(),
+                        region,
+                    }),
+            ),
+            // Without the list, the account's regions are unknown: a failed row for each region
+            // every account has, so the gap shows in the report instead of vanishing.
+            Err(e) => {
+                for region in
+                    Region::all().filter(|r| r.partition() == session.partition() && !r.opt_in())
+                {
+                    let t = Target {
+                        account: account.clone(),
+                        region,
+                    };
+                    let o = rollout::regions_unknown(job, &t, e);
+                    pre.push((t, o));
+                }
+            }
+        }
+    }
+    (run, pre)
 }
 
 impl Run {
@@ -374,8 +537,11 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(30);
 
 pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
     let (run, csv) = start_run(args, "plan").await?;
-    let mut sinks = Sinks::new("plan", &run.targets, &args.output, Some(csv))
+    let mut sinks = Sinks::new("plan", &run.listed, &args.output, Some(csv))
         .with_html(args.output.html.as_ref(), run.meta.clone());
+    for o in &run.pre {
+        sinks.record(o);
+    }
     let listener = listen_for_interrupts(
         run.control.clone(),
         sinks.progress.printer(),
@@ -396,8 +562,11 @@ pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
 
 pub async fn audit(args: &RunArgs) -> Result<Ended, InputError> {
     let (run, csv) = start_run(args, "audit").await?;
-    let mut sinks = Sinks::new("audit", &run.targets, &args.output, Some(csv))
+    let mut sinks = Sinks::new("audit", &run.listed, &args.output, Some(csv))
         .with_html(args.output.html.as_ref(), run.meta.clone());
+    for o in &run.pre {
+        sinks.record(o);
+    }
     let listener = listen_for_interrupts(
         run.control.clone(),
         sinks.progress.printer(),
@@ -436,8 +605,11 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
 
     // Phase 1: read every target and decide, as `plan` does.
     let mut planned = vec![];
-    let mut read_failures = vec![];
-    let mut preview = Sinks::new("reading", &run.targets, &opts.output, None);
+    let mut read_failures = run.pre.clone();
+    let mut preview = Sinks::new("reading", &run.listed, &opts.output, None);
+    for o in &run.pre {
+        preview.record(o);
+    }
     let listener = listen_for_interrupts(
         run.control.clone(),
         preview.progress.printer(),
@@ -465,8 +637,11 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     progress.finish();
     if run.control.stopped().is_some() {
         // Interrupted while reading: nothing was written. Every target is reported skipped.
-        let mut sinks = Sinks::new("apply", &run.targets, &opts.output, Some(csv))
-        .with_html(opts.output.html.as_ref(), run.meta.clone());
+        let mut sinks = Sinks::new("apply", &run.listed, &opts.output, Some(csv))
+            .with_html(opts.output.html.as_ref(), run.meta.clone());
+        for o in &run.pre {
+            sinks.record(o);
+        }
         for t in &run.targets {
             sinks.record(&rollout::skipped(job, t, StopReason::Interrupted));
         }
@@ -503,14 +678,14 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
 
     // Phase 2: write, and report every target, the unreadable ones first.
     let writes_started = Instant::now();
-    let mut sinks = Sinks::new("apply", &run.targets, &opts.output, Some(csv))
+    let mut sinks = Sinks::new("apply", &run.listed, &opts.output, Some(csv))
         .with_html(opts.output.html.as_ref(), run.meta.clone());
     let listener = listen_for_interrupts(
         run.control.clone(),
         sinks.progress.printer(),
         INTERRUPT_GRACE,
     );
-    let total = run.targets.len();
+    let total = run.listed.len();
     let max_failures = args.max_failures;
     let check_tolerance = |stats: &RunStats| {
         if max_failures.is_some_and(|m| m.exceeded(stats.count(Status::Failed), total)) {
@@ -809,4 +984,78 @@ fn redacted_command_line() -> String {
         }
     }
     out.join(" ")
+}
+
+/// `discover`: the organization as an inventory file.
+pub async fn discover(args: &DiscoverArgs) -> Result<Ended, InputError> {
+    let mut regions = vec![];
+    for name in &args.regions {
+        regions.push(Region::parse(name).map_err(|e| InputError::Usage(format!("-r: {e}")))?);
+    }
+    if let Some(path) = &args.output {
+        // Fail on an unwritable path before asking AWS anything.
+        std::fs::write(path, "")
+            .map_err(|e| InputError::Usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    let session = Session::new(&session_options(&args.aws), &[]).await;
+    let found =
+        match discover::walk(&session.organizations(), &args.ous, args.include_management).await {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!(
+                    "error: cannot read the organization: {}: {}",
+                    e.code, e.message
+                );
+                return Ok(Ended::Failures);
+            }
+        };
+    let source = if args.ous.is_empty() {
+        "the whole organization".to_string()
+    } else {
+        format!("OUs {}", args.ous.join(", "))
+    };
+    let yaml = discover::to_yaml(
+        &found,
+        |id| {
+            AccountId::parse(id)
+                .map(|id| session.role_arn(&args.aws.role_name, &id))
+                .unwrap_or_default()
+        },
+        &regions,
+        &source,
+    );
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, yaml)
+                .map_err(|e| InputError::Usage(format!("cannot write {}: {e}", path.display())))?;
+            eprintln!(
+                "discover: {} ACTIVE accounts written to {} ({} SUSPENDED left out)",
+                found.accounts.len(),
+                path.display(),
+                found.suspended.len()
+            );
+        }
+        None => print!("{yaml}"),
+    }
+    Ok(Ended::Success)
+}
+
+/// `report merge`: the shard reports as one.
+pub fn report(cmd: &ReportCommand) -> Result<Ended, InputError> {
+    let ReportCommand::Merge(args) = cmd;
+    let rows = report_csv::merge(&args.reports)?;
+    let mut out = CsvReport::create(&args.output)
+        .map_err(|e| InputError::Usage(format!("cannot create {}: {e}", args.output.display())))?;
+    for row in &rows {
+        out.write(row).map_err(|e| {
+            InputError::Usage(format!("cannot write {}: {e}", args.output.display()))
+        })?;
+    }
+    println!(
+        "merged {} reports: {} targets into {}",
+        args.reports.len(),
+        rows.len(),
+        args.output.display()
+    );
+    Ok(Ended::Success)
 }

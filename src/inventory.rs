@@ -50,6 +50,52 @@ pub struct Selection {
     pub not_accounts: Vec<String>,
     pub tags: Vec<String>,
     pub regions: Option<Vec<String>>,
+    /// `--shard K/N`: (K, N), 1-based.
+    pub shard: Option<(usize, usize)>,
+}
+
+/// What a selection resolves to before any AWS call.
+#[derive(Debug, Default)]
+pub struct Selected {
+    pub targets: Vec<Target>,
+    /// With `-r all`: accounts whose targets are the regions each has enabled, known only
+    /// once the run asks the account (Account ListRegions).
+    pub all_regions: Vec<Arc<Account>>,
+}
+
+/// Parses `K/N` for `--shard`.
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("{s:?} is not K/N with 1 <= K <= N (for example 2/8)");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n) = (
+        k.trim().parse::<usize>().map_err(|_| bad())?,
+        n.trim().parse::<usize>().map_err(|_| bad())?,
+    );
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// The accounts of shard K of N: accounts go whole to one shard (their credentials are
+/// assumed once), largest first to the shard with the fewest targets so far, ties by id —
+/// deterministic for a given inventory and selection, and balanced by targets.
+fn shard_accounts(
+    weights: &[(AccountId, usize)],
+    (k, n): (usize, usize),
+) -> std::collections::HashSet<AccountId> {
+    let mut order: Vec<&(AccountId, usize)> = weights.iter().collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut load = vec![0usize; n];
+    let mut mine = std::collections::HashSet::new();
+    for (id, w) in order {
+        let shard = (0..n).min_by_key(|&i| (load[i], i)).expect("n >= 1");
+        load[shard] += (*w).max(1);
+        if shard == k - 1 {
+            mine.insert(id.clone());
+        }
+    }
+    mine
 }
 
 const TOP_KEYS: &[&str] = &["accounts", "vars", "role", "regions"];
@@ -608,23 +654,29 @@ fn check_duplicates(p: &mut Parsed) {
 }
 
 /// Applies the selection flags and expands accounts × regions into targets, in file order.
-pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputError> {
+pub fn select(inv: &Inventory, sel: &Selection) -> Result<Selected, InputError> {
     let mut problems = vec![];
     let usage = |flag: &str, msg: String| Problem::at(Path::new(flag), None, msg);
+    let names: Vec<&str> = sel
+        .regions
+        .iter()
+        .flatten()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let all_regions = names.contains(&"all");
+    if all_regions && names.len() > 1 {
+        problems.push(usage(
+            "-r",
+            "`all` stands alone: it means every region each account has enabled".into(),
+        ));
+    }
     let override_regions = match &sel.regions {
         None => None,
-        Some(list) => {
+        Some(_) => {
             let mut out = vec![];
-            for name in list
-                .iter()
-                .flat_map(|s| s.split(','))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
-                if name == "all" {
-                    problems.push(usage("-r", "`all` (the regions each account has enabled) is not supported yet: list the regions".into()));
-                    continue;
-                }
+            for name in names.iter().copied().filter(|n| *n != "all") {
                 match Region::parse(name) {
                     Ok(r) if !out.contains(&r) => out.push(r),
                     Ok(_) => {}
@@ -671,15 +723,38 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputErro
             ));
         }
     }
-    let mut targets = vec![];
-    for account in &inv.accounts {
-        if !sel.accounts.is_empty() && !sel.accounts.iter().any(|w| matches(account, w)) {
+    let chosen: Vec<&Arc<Account>> = inv
+        .accounts
+        .iter()
+        .filter(|a| sel.accounts.is_empty() || sel.accounts.iter().any(|w| matches(a, w)))
+        .filter(|a| !sel.not_accounts.iter().any(|w| matches(a, w)))
+        .filter(|a| sel.tags.iter().all(|t| a.tags.contains(t)))
+        .collect();
+    let in_shard = sel.shard.map(|shard| {
+        let weights: Vec<(AccountId, usize)> = chosen
+            .iter()
+            .map(|a| {
+                (
+                    a.id.clone(),
+                    override_regions
+                        .as_ref()
+                        .or(a.regions.as_ref())
+                        .map_or(1, Vec::len),
+                )
+            })
+            .collect();
+        shard_accounts(&weights, shard)
+    });
+    let mut selected = Selected::default();
+    for account in chosen {
+        if in_shard
+            .as_ref()
+            .is_some_and(|mine| !mine.contains(&account.id))
+        {
             continue;
         }
-        if sel.not_accounts.iter().any(|w| matches(account, w)) {
-            continue;
-        }
-        if !sel.tags.iter().all(|t| account.tags.contains(t)) {
+        if all_regions {
+            selected.all_regions.push(account.clone());
             continue;
         }
         let regions = match (&override_regions, &account.regions) {
@@ -694,12 +769,12 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputErro
                 continue;
             }
         };
-        targets.extend(regions.iter().map(|r| Target {
+        selected.targets.extend(regions.iter().map(|r| Target {
             account: account.clone(),
             region: r.clone(),
         }));
     }
-    if problems.is_empty() && targets.is_empty() {
+    if problems.is_empty() && selected.targets.is_empty() && selected.all_regions.is_empty() {
         let mut flags = vec![];
         if !sel.accounts.is_empty() {
             flags.push(format!("-a {}", sel.accounts.join(",")));
@@ -708,6 +783,9 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputErro
             flags.push(format!("--not-accounts {}", sel.not_accounts.join(",")));
         }
         flags.extend(sel.tags.iter().map(|t| format!("-t {t}")));
+        if let Some((k, n)) = sel.shard {
+            flags.push(format!("--shard {k}/{n}"));
+        }
         let why = match &override_regions {
             Some(r) if r.is_empty() => "-r names no region".to_string(),
             _ if flags.is_empty() => "every account has an empty `regions:` list".to_string(),
@@ -724,7 +802,7 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Vec<Target>, InputErro
         ));
     }
     if problems.is_empty() {
-        Ok(targets)
+        Ok(selected)
     } else {
         Err(InputError::Problems(problems))
     }

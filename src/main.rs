@@ -3,6 +3,7 @@
 mod aws;
 mod cli;
 mod commands;
+mod discover;
 mod error;
 mod inventory;
 mod preferences;
@@ -29,6 +30,8 @@ async fn main() -> ExitCode {
         Command::Apply(args) => commands::apply(args).await,
         Command::Audit(args) => commands::audit(args).await,
         Command::Rollback(args) => commands::rollback(args).await,
+        Command::Discover(args) => commands::discover(args).await,
+        Command::Report(cmd) => commands::report(cmd),
     };
     match result {
         Ok(Ended::Success) => ExitCode::SUCCESS,

@@ -35,6 +35,7 @@ pub struct Planned {
 }
 
 /// One finished target: its row, and the changes behind it for the summary.
+#[derive(Clone)]
 pub struct Outcome {
     pub row: ReportRow,
     pub changes: Vec<Change>,
@@ -256,6 +257,37 @@ pub fn skipped(job: &Job, target: &Target, reason: StopReason) -> Outcome {
         base_row(job, target, SystemTime::now(), Instant::now()),
         reason,
     )
+}
+
+/// An explicitly named region the account has not enabled: nothing to do there, and no failure.
+pub fn region_not_enabled(job: &Job, target: &Target) -> Outcome {
+    let row = ReportRow {
+        status: Status::Skipped,
+        error_code: "RegionNotEnabled".into(),
+        error_message: format!(
+            "region {} is not enabled in account {} (Account ListRegions): enable it, or leave it out",
+            target.region, target.account.id
+        ),
+        ..base_row(job, target, SystemTime::now(), Instant::now())
+    };
+    Outcome {
+        row,
+        changes: vec![],
+    }
+}
+
+/// The account's enabled regions could not be listed, so this target's fate is unknown.
+pub fn regions_unknown(job: &Job, target: &Target, e: &TargetError) -> Outcome {
+    let row = ReportRow {
+        status: Status::Failed,
+        error_code: e.code.clone(),
+        error_message: format!("cannot list the account's enabled regions: {}", e.message),
+        ..base_row(job, target, SystemTime::now(), Instant::now())
+    };
+    Outcome {
+        row,
+        changes: vec![],
+    }
 }
 
 /// A target abandoned in flight by a second Ctrl-C.

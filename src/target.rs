@@ -109,6 +109,16 @@ impl Region {
         self.0
     }
 
+    /// Every known region, in the table's order.
+    pub fn all() -> impl Iterator<Item = Region> {
+        REGIONS.iter().map(|r| Region(r.0))
+    }
+
+    /// An opt-in region: an account has it only once someone enabled it.
+    pub fn opt_in(&self) -> bool {
+        REGIONS.iter().find(|r| r.0 == self.0).is_some_and(|r| !r.2)
+    }
+
     /// The partition whose ARNs and endpoints this region uses.
     pub fn partition(&self) -> &'static str {
         REGIONS

@@ -33,6 +33,8 @@ pub struct SessionOptions {
 /// The base config plus one credentials provider per account.
 pub struct Session {
     base: SdkConfig,
+    /// The partition of the base region: every target must be in it.
+    partition: &'static str,
     accounts: HashMap<AccountId, SharedCredentialsProvider>,
 }
 
@@ -138,14 +140,46 @@ impl Session {
         }
         Self {
             base,
+            partition,
             accounts: providers,
         }
+    }
+
+    pub fn partition(&self) -> &'static str {
+        self.partition
+    }
+
+    /// An Account API client acting inside the account (for ListRegions).
+    pub fn account_client(&self, account: &AccountId) -> aws_sdk_account::Client {
+        let creds = self
+            .accounts
+            .get(account)
+            .expect("session built for every selected account")
+            .clone();
+        let mut conf = aws_sdk_account::config::Builder::from(&self.base);
+        conf.set_credentials_provider(Some(creds));
+        aws_sdk_account::Client::from_conf(conf.build())
+    }
+
+    /// An Organizations client with the base credentials (the caller is in the management or
+    /// a delegated administrator account).
+    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        aws_sdk_organizations::Client::new(&self.base)
+    }
+
+    /// The role ARN for an account and role name in the base partition.
+    pub fn role_arn(&self, role: &str, account: &AccountId) -> String {
+        role_arn(role, self.partition, account)
     }
 
     /// The ARN the base credentials act as (STS GetCallerIdentity), for the HTML report's
     /// header; on failure, why it is unknown.
     pub async fn caller_arn(&self) -> String {
-        match aws_sdk_sts::Client::new(&self.base).get_caller_identity().send().await {
+        match aws_sdk_sts::Client::new(&self.base)
+            .get_caller_identity()
+            .send()
+            .await
+        {
             Ok(out) => out.arn.unwrap_or_default(),
             Err(e) => format!("unknown ({})", crate::aws::document::target_error(e).code),
         }

@@ -208,6 +208,82 @@ pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
     Ok(rows)
 }
 
+/// The command a status can come from: a merge refuses reports of different kinds.
+fn kinds(status: Status) -> &'static [&'static str] {
+    match status {
+        Status::Created | Status::Updated => &["apply"],
+        Status::WouldCreate | Status::WouldUpdate => &["plan"],
+        Status::Unchanged => &["apply", "plan"],
+        Status::Compliant | Status::Drifted | Status::Missing => &["audit"],
+        Status::Restored | Status::Deleted => &["rollback"],
+        Status::Failed | Status::Skipped => &["apply", "plan", "audit", "rollback"],
+    }
+}
+
+/// Joins shard reports: every target once, all of one kind of run and one document, sorted
+/// by account and region.
+pub fn merge(paths: &[PathBuf]) -> Result<Vec<ReportRow>, crate::error::InputError> {
+    use crate::error::{InputError, Problem};
+    let mut rows: Vec<ReportRow> = vec![];
+    let mut seen: std::collections::HashMap<(String, String), &Path> =
+        std::collections::HashMap::new();
+    let mut possible: Vec<&str> = vec!["apply", "plan", "audit", "rollback"];
+    let mut problems = vec![];
+    for path in paths {
+        for (i, row) in read(path)?.into_iter().enumerate() {
+            let line = Some(i + 2);
+            let key = (row.account_id.clone(), row.region.clone());
+            if let Some(first) = seen.get(&key) {
+                problems.push(Problem::at(
+                    path,
+                    line,
+                    format!(
+                        "{}/{} is also in {}: shards must not overlap",
+                        key.0,
+                        key.1,
+                        first.display()
+                    ),
+                ));
+                continue;
+            }
+            seen.insert(key, path);
+            let before = possible.clone();
+            possible.retain(|k| kinds(row.status).contains(k));
+            if possible.is_empty() {
+                problems.push(Problem::at(
+                    path,
+                    line,
+                    format!(
+                        "status {:?} is not from the same kind of run as the rows before it ({})",
+                        row.status.as_str(),
+                        before.join(" or ")
+                    ),
+                ));
+                possible = before;
+            }
+            if let Some(first) = rows
+                .first()
+                .filter(|f| f.document_name != row.document_name)
+            {
+                problems.push(Problem::at(
+                    path,
+                    line,
+                    format!(
+                        "document {:?} differs from {:?}: these reports are of different runs",
+                        row.document_name, first.document_name
+                    ),
+                ));
+            }
+            rows.push(row);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(InputError::Problems(problems));
+    }
+    rows.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -607,10 +607,10 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
-            "select: -r all is not supported yet",
+            "select: -r all mixed with named regions",
             &[],
-            &with(PI, &["-r", "all"]),
-            &["-r:", "`all`", "not supported"],
+            &with(PI, &["-r", "all,us-east-1"]),
+            &["-r:", "`all` stands alone"],
         ),
     ]
 }

@@ -1,0 +1,236 @@
+//! `discover`: an inventory from AWS Organizations — every ACTIVE account under the given OUs
+//! (or the whole organization), with its name, tags and OU path — written as YAML that both
+//! ssm-prefs and c7n-org accept (a role on every account; only `accounts` at the top level).
+
+use std::fmt::Write as _;
+
+use aws_sdk_organizations::Client;
+use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
+
+use crate::aws::document::target_error;
+use crate::error::TargetError;
+use crate::target::Region;
+
+/// One account found, with where it sits in the organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    /// `Root/Production/Payments`
+    pub ou_path: String,
+    pub tags: Vec<String>,
+}
+
+/// What the walk found: the accounts to list, and what was left out.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub accounts: Vec<Found>,
+    pub suspended: Vec<String>,
+    pub management: Option<String>,
+}
+
+/// Walks the organization from its roots, or from the given OUs, depth first.
+pub async fn walk(
+    org: &Client,
+    ous: &[String],
+    include_management: bool,
+) -> Result<Discovery, TargetError> {
+    let management = org
+        .describe_organization()
+        .send()
+        .await
+        .map_err(target_error)?
+        .organization
+        .and_then(|o| o.master_account_id);
+    let mut starts: Vec<(String, String)> = vec![];
+    if ous.is_empty() {
+        let pages = org
+            .list_roots()
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(target_error)?;
+        let roots = pages.into_iter().flat_map(|p| p.roots.unwrap_or_default());
+        for root in roots {
+            starts.push((
+                root.id.unwrap_or_default(),
+                root.name.unwrap_or_else(|| "Root".into()),
+            ));
+        }
+    } else {
+        for ou in ous {
+            let described = org
+                .describe_organizational_unit()
+                .organizational_unit_id(ou)
+                .send()
+                .await
+                .map_err(target_error)?;
+            let name = described
+                .organizational_unit
+                .and_then(|o| o.name)
+                .unwrap_or_else(|| ou.clone());
+            starts.push((ou.clone(), name));
+        }
+    }
+    let mut found = Discovery {
+        management: management.clone(),
+        ..Default::default()
+    };
+    let mut stack = starts;
+    while let Some((parent, path)) = stack.pop() {
+        let children: Vec<_> = org
+            .list_organizational_units_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(target_error)?
+            .into_iter()
+            .flat_map(|p| p.organizational_units.unwrap_or_default())
+            .collect();
+        // Pushed in reverse so the walk visits OUs in the order the API lists them.
+        for ou in children.into_iter().rev() {
+            let name = ou.name.unwrap_or_default();
+            stack.push((ou.id.unwrap_or_default(), format!("{path}/{name}")));
+        }
+        let accounts: Vec<_> = org
+            .list_accounts_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(target_error)?
+            .into_iter()
+            .flat_map(|p| p.accounts.unwrap_or_default())
+            .collect();
+        for account in accounts {
+            let id = account.id.clone().unwrap_or_default();
+            if !is_active(&account) {
+                found.suspended.push(id);
+                continue;
+            }
+            if !include_management && management.as_deref() == Some(id.as_str()) {
+                continue;
+            }
+            let tags = org
+                .list_tags_for_resource()
+                .resource_id(&id)
+                .into_paginator()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(target_error)?
+                .into_iter()
+                .flat_map(|p| p.tags.unwrap_or_default())
+                .map(|t| format!("{}:{}", t.key, t.value))
+                .chain([format!("ou:{path}")])
+                .collect();
+            found.accounts.push(Found {
+                name: account.name.clone().unwrap_or_else(|| id.clone()),
+                email: account.email.clone().unwrap_or_default(),
+                id,
+                ou_path: path.clone(),
+                tags,
+            });
+        }
+    }
+    found.accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    found.suspended.sort();
+    Ok(found)
+}
+
+/// ACTIVE by the newer `State` where the API sends it, else by the older `Status`.
+fn is_active(a: &Account) -> bool {
+    match (a.state(), a.status()) {
+        (Some(state), _) => *state == AccountState::Active,
+        (None, Some(status)) => *status == AccountStatus::Active,
+        (None, None) => true,
+    }
+}
+
+/// The inventory YAML. Every value is quoted, so ids keep their zeros and names stay strings.
+pub fn to_yaml(
+    d: &Discovery,
+    role_arn: impl Fn(&str) -> String,
+    regions: &[Region],
+    source: &str,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Written by `ssm-prefs discover` from AWS Organizations ({source})."
+    );
+    let _ = writeln!(s, "# {} ACTIVE accounts.", d.accounts.len());
+    if !d.suspended.is_empty() {
+        let _ = writeln!(
+            s,
+            "# Left out: {} SUSPENDED accounts ({}).",
+            d.suspended.len(),
+            d.suspended.join(", ")
+        );
+    }
+    if let Some(m) = &d.management {
+        if !d.accounts.iter().any(|a| &a.id == m) {
+            let _ = writeln!(
+                s,
+                "# Left out: the management account {m} (pass --include-management to list it)."
+            );
+        }
+    }
+    let _ = writeln!(s, "accounts:");
+    for a in &d.accounts {
+        let _ = writeln!(s, "  - account_id: {}", quote(&a.id));
+        let _ = writeln!(s, "    name: {}", quote(&a.name));
+        if !a.email.is_empty() {
+            let _ = writeln!(s, "    email: {}", quote(&a.email));
+        }
+        let _ = writeln!(s, "    role: {}", quote(&role_arn(&a.id)));
+        if !regions.is_empty() {
+            let list: Vec<String> = regions.iter().map(|r| quote(r.as_str())).collect();
+            let _ = writeln!(s, "    regions: [{}]", list.join(", "));
+        }
+        let tags: Vec<String> = a.tags.iter().map(|t| quote(t)).collect();
+        let _ = writeln!(s, "    tags: [{}]", tags.join(", "));
+    }
+    s
+}
+
+/// A double-quoted YAML scalar (JSON string syntax is valid YAML).
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("a string always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_quotes_everything_and_notes_what_is_left_out() {
+        let d = Discovery {
+            accounts: vec![Found {
+                id: "012345678901".into(),
+                name: "pay: \"prod\"".into(),
+                email: "a@b.c".into(),
+                ou_path: "Root/Prod".into(),
+                tags: vec!["env:prod".into(), "ou:Root/Prod".into()],
+            }],
+            suspended: vec!["111111111111".into()],
+            management: Some("999999999999".into()),
+        };
+        let y = to_yaml(
+            &d,
+            |id| format!("arn:aws:iam::{id}:role/R"),
+            &[],
+            "whole organization",
+        );
+        assert!(y.contains("account_id: \"012345678901\""));
+        assert!(y.contains("name: \"pay: \\\"prod\\\"\""));
+        assert!(y.contains("1 SUSPENDED accounts (111111111111)"));
+        assert!(y.contains("management account 999999999999"));
+        assert!(y.contains("tags: [\"env:prod\", \"ou:Root/Prod\"]"));
+    }
+}
