@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/emulator-env.sh
+# The HTML report's browser test opens pages in Debian's headless Chromium (CI runs this as root
+# on a fresh machine; elsewhere, install it once yourself).
+command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 # No real AWS: the tests send everything to 127.0.0.1, and these keep stray SDK lookups local.
 export AWS_EC2_METADATA_DISABLED=true
 cargo test --locked "$@"

@@ -7,5 +7,6 @@ mod support;
 mod audit;
 mod faults;
 mod harness;
+mod html;
 mod rollout;
 mod validate;

@@ -1,0 +1,505 @@
+//! `--html`: the page of a real audit, opened in headless Chromium. The matrix has one cell per
+//! target with its status, the filter works, user data stays text, nothing is fetched, and a
+//! 17,000-target page opens in seconds.
+//!
+//! The renderer is private to the binary, so the pages come from the real binary against the
+//! emulator. A 17,000-target audit against moto would take minutes, so the large page is the
+//! small page with its embedded data replaced by 17,000 synthetic rows of the same shape
+//! (documented in src/report/html.rs); the Rust side's size and speed at that scale are a unit
+//! test there.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::emulator::emulator;
+use crate::support::fixtures::*;
+use crate::support::proxy::Proxy;
+
+const CSP: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">";
+const DATA_OPEN: &str = "<script type=\"application/json\" id=\"data\">";
+/// An account name that runs script if any part of the page treats data as markup.
+const EVIL: &str = "</script><img src=x onerror=document.body.setAttribute('data-pwned',1)>";
+
+/// Debian's Chromium; its absence fails the test (CI installs it in scripts/test.sh).
+fn chromium() -> PathBuf {
+    let fixed = PathBuf::from("/usr/bin/chromium");
+    if fixed.exists() {
+        return fixed;
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("chromium"))
+                .find(|p| p.exists())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "chromium is not installed, and the HTML report's browser test needs it: run \
+                 `apt-get update && apt-get install -y chromium` as root (scripts/test.sh does \
+                 this on a fresh machine)"
+            )
+        })
+}
+
+/// What headless Chromium printed for a page, and how long it took from start to exit.
+struct Browsed {
+    stdout: String,
+    took: Duration,
+}
+
+/// Opens `url` in a fresh headless Chromium with no network features, lets its scripts run,
+/// and returns what `extra` (`--dump-dom` or `--screenshot=…`) produced.
+fn browse(url: &str, extra: &[&str]) -> Browsed {
+    let profile = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start chromium: {e}"));
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish {url} within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = started.elapsed();
+    let stdout = reader.join().unwrap();
+    let stderr = err_reader.join().unwrap();
+    assert!(
+        status.success(),
+        "chromium failed on {url} ({status}):\n{stderr}"
+    );
+    Browsed { stdout, took }
+}
+
+fn file_url(path: &Path, fragment: &str) -> String {
+    format!("file://{}{fragment}", path.display())
+}
+
+/// The DOM after the page's scripts ran.
+fn dom(path: &Path, fragment: &str) -> (String, Duration) {
+    let b = browse(&file_url(path, fragment), &["--dump-dom"]);
+    assert!(
+        b.stdout.contains("data-render-ms="),
+        "the page's script did not finish (a JS error?):\n{}",
+        &b.stdout[..b.stdout.len().min(3000)]
+    );
+    (b.stdout, b.took)
+}
+
+/// The attributes of every element whose class attribute starts with `class_prefix`.
+fn elements(dom: &str, tag: &str, class_prefix: &str) -> Vec<BTreeMap<String, String>> {
+    let open = format!("<{tag} class=\"{class_prefix}");
+    let mut out = vec![];
+    let mut rest = dom;
+    while let Some(at) = rest.find(&open) {
+        let tag_text = &rest[at + tag.len() + 1..];
+        let end = tag_text.find('>').expect("a closed tag");
+        out.push(attributes(&tag_text[..end]));
+        rest = &tag_text[end..];
+    }
+    out
+}
+
+/// `name="value"` pairs of a serialized tag (values of Chromium's serializer are quoted).
+fn attributes(tag: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut rest = tag.trim();
+    while let Some(eq) = rest.find("=\"") {
+        let name = rest[..eq].trim().to_string();
+        let value_end = rest[eq + 2..].find('"').expect("a closed value");
+        let value = &rest[eq + 2..eq + 2 + value_end];
+        out.insert(name, value.replace("&quot;", "\"").replace("&amp;", "&"));
+        rest = &rest[eq + 2 + value_end + 1..];
+    }
+    out
+}
+
+/// The first value of `attr` in the DOM, as a number.
+fn attr_number(dom: &str, attr: &str) -> u64 {
+    let key = format!("{attr}=\"");
+    let at = dom
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {attr} in the DOM"));
+    let rest = &dom[at + key.len()..];
+    rest[..rest.find('"').unwrap()].parse().unwrap()
+}
+
+/// The page without its embedded data and without the text of `known` values: what is left is
+/// the page's own markup, CSS and JS.
+fn own_code(page: &str, known: &[&str]) -> String {
+    let start = page.find(DATA_OPEN).expect("the data block") + DATA_OPEN.len();
+    let end = start + page[start..].find("</script>").unwrap();
+    let mut own = format!("{}{}", &page[..start], &page[end..]);
+    for k in known {
+        own = own.replace(k, "");
+    }
+    own
+}
+
+fn data_block(page: &str) -> (usize, usize) {
+    let start = page.find(DATA_OPEN).expect("the data block") + DATA_OPEN.len();
+    (start, start + page[start..].find("</script>").unwrap())
+}
+
+async fn drift(url: &str, account: &str, region: &str) {
+    let mut doc = desired();
+    doc["inputs"]["s3BucketName"] = json!("someone-else");
+    doc["inputs"]["idleSessionTimeout"] = json!("60");
+    let ssm = ssm_in(url, account, region).await;
+    let out = ssm
+        .update_document()
+        .name(DOC)
+        .content(doc.to_string())
+        .document_version("$LATEST")
+        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+        .send()
+        .await
+        .expect("update behind the tool's back");
+    let version = out.document_description.unwrap().document_version.unwrap();
+    ssm.update_document_default_version()
+        .name(DOC)
+        .document_version(version)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_html_report_in_a_browser() {
+    chromium(); // before any emulator work: fail fast, with the fix
+    let url = emulator().url.clone();
+    let ids = accounts(6);
+    let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+    let dir = Dir::new();
+    let names: Vec<String> = (0..ids.len())
+        .map(|i| match i {
+            2 => EVIL.to_string(),
+            _ => format!("payments-{i}"),
+        })
+        .collect();
+    let mut inv = format!("regions: [{}]\naccounts:\n", regions.join(", "));
+    for (id, name) in ids.iter().zip(&names) {
+        inv.push_str(&format!(
+            "  - account_id: \"{id}\"\n    name: {}\n",
+            serde_json::to_string(name).unwrap()
+        ));
+    }
+    let inv = dir.write("inv.yml", &inv);
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    let out = run("apply", &proxy, &inv, &prefs, &dir.path("apply.csv"), &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    // Behind the tool's back: two drifted, two missing, and one account we can no longer enter.
+    drift(&url, &ids[0], "us-east-1").await;
+    drift(&url, &ids[2], "eu-west-1").await;
+    for (i, region) in [(1, "us-east-1"), (3, "ap-southeast-2")] {
+        ssm_in(&url, &ids[i], region)
+            .await
+            .delete_document()
+            .name(DOC)
+            .send()
+            .await
+            .unwrap();
+    }
+    proxy.deny_assume_role(&ids[5]);
+
+    let report = dir.path("audit.csv");
+    let html_path = dir.path("out/audit.html");
+    let out = run(
+        "audit",
+        &proxy,
+        &inv,
+        &prefs,
+        &report,
+        &["--html", html_path.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), ids.len() * regions.len());
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for row in rows.values() {
+        *by_status.entry(row["status"].as_str()).or_default() += 1;
+    }
+    assert_eq!(
+        by_status,
+        BTreeMap::from([
+            ("compliant", 11),
+            ("drifted", 2),
+            ("failed", 3),
+            ("missing", 2)
+        ]),
+        "the fleet has the mix this test is about"
+    );
+
+    // The file: a strict CSP first in <head>, and nothing that could fetch. Data we put in
+    // (the endpoint URL on the command line, the names) is the only text allowed to look like it.
+    let page = std::fs::read_to_string(&html_path).expect("the --html file");
+    let head = &page[page.find("<head>").expect("a head") + "<head>".len()..];
+    assert!(head.trim_start().starts_with(CSP), "the CSP comes first");
+    let own = own_code(&page, &[proxy.url.as_str()]).to_lowercase();
+    for bad in [
+        "http://",
+        "https://",
+        "src=",
+        "href=",
+        "url(",
+        "@import",
+        "<link",
+        "<img",
+        "<iframe",
+        "<object",
+        "<embed",
+        "fetch(",
+        "xmlhttprequest",
+        "websocket",
+        "import(",
+    ] {
+        assert!(!own.contains(bad), "the page's own code contains {bad:?}");
+    }
+    let (start, end) = data_block(&page);
+    assert!(
+        !page[start..end].contains(['<', '>']),
+        "the embedded data cannot close its script element"
+    );
+    assert_eq!(
+        page.matches("<script").count(),
+        2,
+        "only the page's own scripts"
+    );
+    assert!(page.contains(&format!("<b>{}</b> targets", rows.len())));
+
+    // After the scripts ran: one matrix cell per target, with its status, and the data as text.
+    let (dump, _) = dom(&html_path, "");
+    assert!(
+        !dump.contains("data-pwned=\""),
+        "an account name ran as script"
+    );
+    assert!(!dump.contains("<img"), "an account name became markup");
+    assert!(
+        dump.contains("&lt;/script&gt;&lt;img src=x onerror="),
+        "the hostile name is shown as text"
+    );
+    let cells = elements(&dump, "div", "cell ");
+    assert_eq!(cells.len(), rows.len(), "one cell per target");
+    let mut seen = BTreeMap::new();
+    for c in &cells {
+        let key = (c["data-account"].clone(), c["data-region"].clone());
+        let row = rows
+            .get(&key)
+            .unwrap_or_else(|| panic!("a cell for no target: {c:?}"));
+        let classes: Vec<&str> = c["class"].split_whitespace().collect();
+        assert!(
+            classes.contains(&format!("status-{}", row["status"]).as_str()),
+            "{key:?}: {c:?} vs {}",
+            row["status"]
+        );
+        assert_eq!(
+            classes.iter().filter(|k| k.starts_with("status-")).count(),
+            1
+        );
+        // The hover text names the target, its status and what changed.
+        let title = &c["title"];
+        assert!(
+            title.contains(&key.0) && title.contains(&key.1) && title.contains(&row["status"]),
+            "{title}"
+        );
+        if row["status"] == "drifted" {
+            assert!(title.contains("s3BucketName"), "{title}");
+        }
+        if row["status"] == "failed" {
+            assert!(title.contains(&row["error_code"]), "{title}");
+        }
+        assert!(seen.insert(key, ()).is_none(), "two cells for one target");
+    }
+    assert_eq!(
+        elements(&dump, "tr", "row").len(),
+        rows.len(),
+        "a small fleet's table shows every row"
+    );
+
+    // The filter, driven through the URL fragment the page honours.
+    for (fragment, want) in [
+        ("#filter=drifted", by_status["drifted"]),
+        ("#status=missing", by_status["missing"]),
+        ("#status=failed", by_status["failed"]),
+        ("#filter=payments-4%20eu-west-1", 1),
+        ("#filter=PAYMENTS-4+Ap-Southeast-2", 1),
+        ("#filter=payments&status=drifted", 1),
+        ("#filter=no-such-thing", 0),
+    ] {
+        let (dump, _) = dom(&html_path, fragment);
+        let shown = elements(&dump, "tr", "row");
+        assert_eq!(shown.len(), want, "{fragment}: rows shown");
+        assert_eq!(
+            attr_number(&dump, "data-matching"),
+            want as u64,
+            "{fragment}"
+        );
+        let dim = elements(&dump, "div", "cell ")
+            .iter()
+            .filter(|c| c["class"].split_whitespace().any(|k| k == "dim"))
+            .count();
+        assert_eq!(
+            dim,
+            rows.len() - want,
+            "{fragment}: the matrix dims what does not match"
+        );
+    }
+
+    // A look at it: the screenshot is kept in the test's dir; with SSM_PREFS_UPDATE_SCREENSHOT=1
+    // it also replaces docs/img/audit-report.png (so ordinary runs leave the tree clean).
+    let shot = dir.path("audit-report.png");
+    let selected = format!("#select={}:us-east-1", ids[0]);
+    let b = browse(
+        &file_url(&html_path, &selected),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1400,1000",
+        ],
+    );
+    let png = std::fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot ({e}): {}", b.stdout));
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 20_000);
+    if std::env::var_os("SSM_PREFS_UPDATE_SCREENSHOT").is_some() {
+        let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/img/audit-report.png");
+        std::fs::create_dir_all(keep.parent().unwrap()).unwrap();
+        std::fs::copy(&shot, &keep).unwrap();
+        eprintln!("screenshot: {}", keep.display());
+    }
+
+    // At scale: this page with 17,000 synthetic targets (1,000 accounts × 17 regions) in place
+    // of its data, same shape: columns, a string table, rows of indices.
+    let big = with_synthetic_rows(&page, 1000, 17);
+    let big_path = dir.path("big.html");
+    std::fs::write(&big_path, &big).unwrap();
+    let (empty, baseline) = dom(
+        &dir.write("empty.html", &with_synthetic_rows(&page, 1, 1)),
+        "",
+    );
+    assert_eq!(elements(&empty, "div", "cell ").len(), 1);
+    let (dump, took) = dom(&big_path, "");
+    let script_ms = attr_number(&dump, "data-render-ms");
+    let ready_ms = attr_number(&dump, "data-ready-ms");
+    eprintln!(
+        "17,000 targets: {} bytes ({:.2} MB); chromium {took:?} for the page vs {baseline:?} for a \
+         one-target page; the page's script {script_ms} ms, ready {ready_ms} ms after navigation",
+        big.len(),
+        big.len() as f64 / 1e6,
+    );
+    assert!(big.len() < 5_000_000, "{} bytes", big.len());
+    assert_eq!(elements(&dump, "div", "cell ").len(), 17_000);
+    assert_eq!(attr_number(&dump, "data-matching"), 17_000);
+    let shown = elements(&dump, "tr", "row").len();
+    assert!(
+        (1..=1000).contains(&shown),
+        "the table shows a first page, not 17,000 rows: {shown}"
+    );
+    assert!(ready_ms < 10_000, "the page took {ready_ms} ms to be ready");
+}
+
+/// `page` with its embedded data replaced by `accounts × regions` synthetic rows, every status
+/// of an audit present and long error messages on the failed ones.
+fn with_synthetic_rows(page: &str, accounts: usize, regions: usize) -> String {
+    let (start, end) = data_block(page);
+    let data: Value = serde_json::from_str(&page[start..end]).expect("data is JSON");
+    let columns: Vec<String> = serde_json::from_value(data["columns"].clone()).unwrap();
+    let mut strings: Vec<String> = vec![];
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut intern = |s: String| -> Value {
+        let next = index.len();
+        let i = *index.entry(s.clone()).or_insert_with(|| {
+            strings.push(s);
+            next
+        });
+        json!(i)
+    };
+    let region_names: Vec<String> = (0..regions).map(|g| format!("zz-region-{g}")).collect();
+    let mut rows = vec![];
+    for a in 0..accounts {
+        for (g, region) in region_names.iter().enumerate() {
+            let id = format!("{:012}", 900_000_000_000usize + a);
+            let status = ["compliant", "compliant", "drifted", "missing", "failed"][(a + g) % 5];
+            let row: Vec<Value> = columns
+                .iter()
+                .map(|c| match c.as_str() {
+                    "attempts" => json!(1),
+                    "duration_ms" => json!(40 + (a * 7 + g) % 400),
+                    c => intern(match c {
+                        "account_id" => id.clone(),
+                        "account_name" => format!("team-{a}-prod"),
+                        "region" => region.clone(),
+                        "document_name" => DOC.into(),
+                        "action" => "none".into(),
+                        "status" => status.into(),
+                        "previous_version" | "document_version" => "3".into(),
+                        "content_sha256" => format!("{:064x}", (a * 31 + g) % 97),
+                        "changed_inputs" if status == "drifted" => {
+                            "s3BucketName;idleSessionTimeout".into()
+                        }
+                        "error_code" if status == "failed" => "AccessDenied".into(),
+                        "error_message" if status == "failed" => format!(
+                            "User: arn:aws:sts::{id}:assumed-role/Hub/ssm-prefs is not authorized to perform: ssm:GetDocument"
+                        ),
+                        "started_at" => format!(
+                            "2025-01-02T03:{:02}:{:02}.{:03}Z",
+                            (a / 60) % 60,
+                            a % 60,
+                            g
+                        ),
+                        _ => String::new(),
+                    }),
+                })
+                .collect();
+            rows.push(Value::Array(row));
+        }
+    }
+    let mut new = data.clone();
+    new["rows"] = Value::Array(rows);
+    new["strings"] = json!(strings);
+    // As the renderer does: no `<`, `>` or `&` in the block.
+    let text = new
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    format!("{}{}{}", &page[..start], text, &page[end..])
+}
