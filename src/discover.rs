@@ -173,13 +173,13 @@ pub fn to_yaml(
             d.suspended.join(", ")
         );
     }
-    if let Some(m) = &d.management {
-        if !d.accounts.iter().any(|a| &a.id == m) {
-            let _ = writeln!(
-                s,
-                "# Left out: the management account {m} (pass --include-management to list it)."
-            );
-        }
+    if let Some(m) = &d.management
+        && !d.accounts.iter().any(|a| &a.id == m)
+    {
+        let _ = writeln!(
+            s,
+            "# Left out: the management account {m} (pass --include-management to list it)."
+        );
     }
     let _ = writeln!(s, "accounts:");
     for a in &d.accounts {

@@ -90,7 +90,13 @@ impl TargetError {
     }
 }
 
-/// Report cells and log lines are single-line.
+/// Report cells and log lines are single-line, and short enough to read.
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
 }
+
+const MAX_MESSAGE_CHARS: usize = 400;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::operation::describe_document::DescribeDocumentError;
 use aws_sdk_ssm::operation::get_document::GetDocumentError;
@@ -220,10 +221,9 @@ async fn wait_active(
 
 /// An SDK error as a report's `error_code` and `error_message`: the service's own code where it
 /// sent one (including STS's, when assuming the account's role failed), else the failure's kind.
-pub fn target_error<E, R>(err: SdkError<E, R>) -> TargetError
+pub fn target_error<E>(err: SdkError<E, HttpResponse>) -> TargetError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     if let Some(code) = err.as_service_error().and_then(|e| e.code()) {
         let message = err
@@ -235,6 +235,12 @@ where
     }
     if let Some(e) = assume_role_error(&err) {
         return e;
+    }
+    // A service error without a code (a body the SDK could not parse): name it by its HTTP
+    // status, and keep the message to the error's own words rather than the raw response.
+    if let SdkError::ServiceError(ctx) = &err {
+        let status = ctx.raw().status().as_u16();
+        return TargetError::new(format!("HTTP{status}"), ctx.err().to_string());
     }
     let code = match &err {
         SdkError::TimeoutError(_) => "Timeout",

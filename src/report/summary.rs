@@ -13,6 +13,8 @@ use crate::report::csv::{ReportRow, Status};
 #[derive(Debug, Default)]
 pub struct RunStats {
     pub total: usize,
+    /// Rows that make the exit code 1.
+    failures: usize,
     pub finished: usize,
     pub by_status: BTreeMap<Status, usize>,
     pub by_region: BTreeMap<String, BTreeMap<Status, usize>>,
@@ -30,6 +32,10 @@ impl RunStats {
 
     pub fn record(&mut self, row: &ReportRow) {
         self.finished += 1;
+        // A region the account never enabled holds nothing to protect: reported, not a failure.
+        if row.status.is_failure() && row.error_code != "RegionNotEnabled" {
+            self.failures += 1;
+        }
         *self.by_status.entry(row.status).or_default() += 1;
         *self
             .by_region
@@ -52,7 +58,7 @@ impl RunStats {
 
     /// Whether any target failed or was skipped: exit code 1.
     pub fn any_failure(&self) -> bool {
-        self.by_status.iter().any(|(s, n)| s.is_failure() && *n > 0)
+        self.failures > 0
     }
 
     /// "created 3 · unchanged 10 · failed 1"

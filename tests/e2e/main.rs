@@ -8,5 +8,6 @@ mod audit;
 mod faults;
 mod harness;
 mod html;
+mod org;
 mod rollout;
 mod validate;

@@ -33,6 +33,10 @@ struct State {
     deny_assume_role: HashSet<String>,
     faults: Faults,
     rng: Rng,
+    /// Access key id → account, learnt from AssumeRole answers.
+    keys: std::collections::HashMap<String, String>,
+    /// Account → regions it has enabled, for the Account API's ListRegions (moto lacks it).
+    enabled_regions: std::collections::HashMap<String, Vec<String>>,
 }
 
 pub struct Proxy {
@@ -87,6 +91,16 @@ impl Proxy {
             state,
             _stop: stop,
         }
+    }
+
+    /// Answers Account ListRegions for this account with these regions (moto lacks the API).
+    pub fn set_enabled_regions(&self, account: &str, regions: &[&str]) {
+        let regions = regions.iter().map(|r| r.to_string()).collect();
+        self.state
+            .lock()
+            .unwrap()
+            .enabled_regions
+            .insert(account.to_string(), regions);
     }
 
     /// From now on, inject these faults.
@@ -178,6 +192,9 @@ async fn handle(
         .unwrap_or("");
     let is_ssm = target.starts_with("AmazonSSM.");
     let params = form(&body);
+    if parts.uri.path() == "/listRegions" {
+        return Ok(list_regions(&parts, &state));
+    }
     let operation = match target.rsplit_once('.') {
         Some((_, op)) => op.to_string(),
         None => params
@@ -306,9 +323,21 @@ async fn handle(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    if let Some(seen) = state.lock().unwrap().seen.get_mut(index) {
+    let mut st = state.lock().unwrap();
+    if let Some(seen) = st.seen.get_mut(index) {
         seen.response = String::from_utf8_lossy(&bytes).into_owned();
+        let account = seen
+            .params
+            .get("RoleArn")
+            .and_then(|a| a.split(':').nth(4))
+            .unwrap_or("")
+            .to_string();
+        let key = between(&seen.response, "<AccessKeyId>", "</AccessKeyId>")
+            .unwrap_or("")
+            .to_string();
+        st.keys.insert(key, account);
     }
+    drop(st);
     Ok(Response::from_parts(parts, Full::new(bytes)))
 }
 
@@ -412,4 +441,72 @@ impl Proxy {
         }
         out
     }
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let end = text[start..].find(close)? + start;
+    Some(&text[start..end])
+}
+
+/// Account ListRegions, as the Account API answers it, for the account whose assumed-role
+/// credentials signed the request. Each region is listed as ENABLED_BY_DEFAULT or ENABLED.
+fn list_regions(
+    parts: &hyper::http::request::Parts,
+    state: &Arc<Mutex<State>>,
+) -> Response<Full<Bytes>> {
+    let auth = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let key = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split('/').next())
+        .unwrap_or("");
+    let mut st = state.lock().unwrap();
+    let account = st.keys.get(key).cloned().unwrap_or_default();
+    st.seen.push(Seen {
+        operation: "ListRegions".into(),
+        params: [("Account".to_string(), account.clone())].into(),
+        headers: vec![],
+        region: String::new(),
+        response: String::new(),
+    });
+    let Some(regions) = st.enabled_regions.get(&account) else {
+        let body = serde_json::json!({"message": format!("no ListRegions answer set for account {account:?}")}).to_string();
+        return Response::builder()
+            .status(403)
+            .header("x-amzn-errortype", "AccessDeniedException")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+    };
+    let items: Vec<String> = regions
+        .iter()
+        .map(|r| {
+            let opt_in = [
+                "af-south-1",
+                "ap-east-1",
+                "me-south-1",
+                "eu-south-1",
+                "ap-southeast-3",
+                "il-central-1",
+            ]
+            .contains(&r.as_str());
+            let status = if opt_in {
+                "ENABLED"
+            } else {
+                "ENABLED_BY_DEFAULT"
+            };
+            format!("{{\"RegionName\":\"{r}\",\"RegionOptStatus\":\"{status}\"}}")
+        })
+        .collect();
+    let body = format!("{{\"Regions\":[{}]}}", items.join(","));
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
 }

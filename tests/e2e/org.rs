@@ -1,0 +1,419 @@
+//! Organization scale: `discover` from the emulator's Organizations API, `-r all` through
+//! Account ListRegions (answered by the test proxy, since the emulator lacks that API), and
+//! `--shard K/N` with `report merge`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_organizations::types::{OrganizationFeatureSet, Tag};
+
+use crate::support::emulator::emulator;
+use crate::support::fixtures::*;
+use crate::support::proxy::Proxy;
+
+const DEFAULT_REGIONS: [&str; 17] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+];
+
+async fn organizations(url: &str) -> aws_sdk_organizations::Client {
+    // The same fake base credentials as the binary's: moto puts both in its default account.
+    let conf = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_organizations::Client::new(&conf)
+}
+
+/// An organization of 3 OUs (one nested) and 40 member accounts, 2 of them suspended.
+/// Returns (ou ids by name, active account ids by OU name).
+async fn build_org(url: &str) -> (BTreeMap<String, String>, BTreeMap<String, Vec<String>>) {
+    let org = organizations(url).await;
+    org.create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("create the organization");
+    let root = org.list_roots().send().await.unwrap().roots.unwrap()[0]
+        .id
+        .clone()
+        .unwrap();
+    let mut ous: BTreeMap<String, String> = BTreeMap::new();
+    for (name, parent) in [
+        ("Production", None),
+        ("Development", None),
+        ("Payments", Some("Production")),
+    ] {
+        let parent_id = parent
+            .map(|p: &str| ous[p].clone())
+            .unwrap_or_else(|| root.clone());
+        let ou = org
+            .create_organizational_unit()
+            .parent_id(parent_id)
+            .name(name)
+            .send()
+            .await
+            .unwrap();
+        ous.insert(
+            name.to_string(),
+            ou.organizational_unit.unwrap().id.unwrap(),
+        );
+    }
+    let mut active: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for i in 0..40 {
+        let ou_name = ["Production", "Payments", "Development"][i % 3];
+        let created = org
+            .create_account()
+            .account_name(format!("{}-{i:02}", ou_name.to_lowercase()))
+            .email(format!("aws+{i}@example.com"))
+            .send()
+            .await
+            .unwrap();
+        let id = created.create_account_status.unwrap().account_id.unwrap();
+        org.move_account()
+            .account_id(&id)
+            .source_parent_id(&root)
+            .destination_parent_id(&ous[ou_name])
+            .send()
+            .await
+            .unwrap();
+        org.tag_resource()
+            .resource_id(&id)
+            .tags(
+                Tag::builder()
+                    .key("env")
+                    .value(if ou_name == "Development" {
+                        "dev"
+                    } else {
+                        "prod"
+                    })
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        if i == 4 || i == 5 {
+            org.close_account().account_id(&id).send().await.unwrap();
+        } else {
+            active.entry(ou_name.to_string()).or_default().push(id);
+        }
+    }
+    (ous, active)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discover_writes_an_inventory_that_apply_rolls_out() {
+    let url = emulator().url.clone();
+    let (ous, active) = build_org(&url).await;
+    let all: BTreeSet<String> = active.values().flatten().cloned().collect();
+    assert_eq!(all.len(), 38);
+    let dir = Dir::new();
+    let inv = dir.path("org.yml");
+    let proxy = Proxy::start(&url);
+    let out = ssm_prefs([
+        "discover",
+        "-o",
+        inv.to_str().unwrap(),
+        "--endpoint-url",
+        proxy.url.as_str(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let text = std::fs::read_to_string(&inv).unwrap();
+    assert!(text.contains("# Left out: 2 SUSPENDED accounts"), "{text}");
+    assert!(
+        text.contains("ou:Root/Production/Payments") && text.contains("env:prod"),
+        "{text}"
+    );
+    // c7n-org's shape: only `accounts` at the top, a role ARN on every account.
+    assert!(
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with(' '))
+            .all(|l| l == "accounts:"),
+        "{text}"
+    );
+    assert_eq!(text.matches("role: \"arn:aws:iam::").count(), 38);
+    let listed: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- account_id: \""))
+        .map(|l| l.trim_end_matches('"').to_string())
+        .collect();
+    assert_eq!(
+        listed, all,
+        "every ACTIVE member account, no suspended one, not the management account"
+    );
+
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let out = ssm_prefs([
+        "validate",
+        "-p",
+        prefs.to_str().unwrap(),
+        "-i",
+        inv.to_str().unwrap(),
+        "-r",
+        "us-east-1",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("38 accounts × 1 regions = 38 targets"),
+        "{}",
+        out.stdout
+    );
+    let report = dir.path("apply.csv");
+    let out = run("apply", &proxy, &inv, &prefs, &report, &["-r", "us-east-1"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), 38);
+    let ids: Vec<String> = all.iter().cloned().collect();
+    for ((id, region), found) in read_all(&url, &ids, &["us-east-1"], DOC).await {
+        let (version, _) = found.unwrap_or_else(|| panic!("{id} has no document"));
+        assert_eq!(rows[&(id, region)]["document_version"], version);
+    }
+
+    // --ou limits the walk to that OU and those below it.
+    let prod = dir.path("prod.yml");
+    let out = ssm_prefs([
+        "discover",
+        "--ou",
+        &ous["Production"],
+        "-o",
+        prod.to_str().unwrap(),
+        "--endpoint-url",
+        proxy.url.as_str(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let text = std::fs::read_to_string(&prod).unwrap();
+    let want: BTreeSet<&String> = active["Production"]
+        .iter()
+        .chain(&active["Payments"])
+        .collect();
+    let got: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- account_id: \""))
+        .map(|l| l.trim_end_matches('"').to_string())
+        .collect();
+    assert_eq!(got.iter().collect::<BTreeSet<_>>(), want);
+    assert!(!text.contains("ou:Root/Development"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn regions_all_follows_each_accounts_enabled_regions() {
+    let url = emulator().url.clone();
+    let ids = accounts(3);
+    let dir = Dir::new();
+    // No regions in the file: -r decides.
+    let inv = dir.write(
+        "inv.yml",
+        &format!(
+            "accounts:\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n",
+            ids[0], ids[1], ids[2]
+        ),
+    );
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    let mut with_opt_in: Vec<&str> = DEFAULT_REGIONS.to_vec();
+    with_opt_in.push("af-south-1");
+    proxy.set_enabled_regions(&ids[0], &with_opt_in);
+    proxy.set_enabled_regions(&ids[1], &DEFAULT_REGIONS);
+    // ids[2] gets no answer: ListRegions is denied there.
+
+    let report = dir.path("all.csv");
+    let out = run(
+        "apply",
+        &proxy,
+        &inv,
+        &prefs,
+        &report,
+        &["-r", "all", "-a", &format!("{},{}", ids[0], ids[1])],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = rows_by_target(&report);
+    let regions_of = |id: &str| {
+        rows.keys()
+            .filter(|(a, _)| a == id)
+            .map(|(_, r)| r.clone())
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(
+        regions_of(&ids[0]),
+        with_opt_in.iter().map(|r| r.to_string()).collect()
+    );
+    assert_eq!(
+        regions_of(&ids[1]),
+        DEFAULT_REGIONS.iter().map(|r| r.to_string()).collect()
+    );
+    assert!(rows.values().all(|r| r["status"] == "created"));
+    let state = read_all(&url, &ids[..1], &["af-south-1"], DOC).await;
+    assert!(
+        state.values().all(Option::is_some),
+        "the enabled opt-in region was rolled out"
+    );
+    assert_eq!(proxy.count("ListRegions"), 2, "one ListRegions per account");
+
+    // Named explicitly: an opt-in region an account has not enabled is skipped, not failed;
+    // where the list cannot be had, the opt-in region fails with the reason.
+    let report = dir.path("named.csv");
+    let out = run(
+        "plan",
+        &proxy,
+        &inv,
+        &prefs,
+        &report,
+        &["-r", "us-east-1,af-south-1"],
+    );
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), 6);
+    let row = |i: usize, r: &str| rows[&(ids[i].clone(), r.to_string())].clone();
+    assert_eq!(row(0, "af-south-1")["status"], "unchanged");
+    assert_eq!(
+        (
+            row(1, "af-south-1")["status"].as_str(),
+            row(1, "af-south-1")["error_code"].as_str()
+        ),
+        ("skipped", "RegionNotEnabled")
+    );
+    assert_eq!(
+        (
+            row(2, "af-south-1")["status"].as_str(),
+            row(2, "af-south-1")["error_code"].as_str()
+        ),
+        ("failed", "AccessDeniedException")
+    );
+    assert_eq!(row(2, "us-east-1")["status"], "would-create");
+    assert_eq!(
+        out.code,
+        1,
+        "only the unlistable account's opt-in region fails: {}",
+        out.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_cover_every_target_once_and_merge_into_the_whole() {
+    let url = emulator().url.clone();
+    let ids = accounts(11);
+    let dir = Dir::new();
+    let mut inv = String::from("accounts:\n");
+    for (i, id) in ids.iter().enumerate() {
+        let regions = &["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"][..1 + i % 4];
+        inv.push_str(&format!(
+            "  - account_id: \"{id}\"\n    regions: [{}]\n",
+            regions.join(", ")
+        ));
+    }
+    let inv = dir.write("inv.yml", &inv);
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    for id in &ids[..3] {
+        seed(&url, id, "us-east-1", DOC, AWS_PAGE_EXAMPLE).await;
+    }
+    let proxy = Proxy::start(&url);
+    let whole = dir.path("whole.csv");
+    let out = run("plan", &proxy, &inv, &prefs, &whole, &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    let mut shards = vec![];
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut sizes = vec![];
+    for k in 1..=3 {
+        let path = dir.path(&format!("shard{k}.csv"));
+        let out = run(
+            "plan",
+            &proxy,
+            &inv,
+            &prefs,
+            &path,
+            &["--shard", &format!("{k}/3")],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        let rows = read_report(&path);
+        sizes.push(rows.len());
+        let accounts: BTreeSet<_> = rows.iter().map(|r| r["account_id"].clone()).collect();
+        for r in rows {
+            *seen
+                .entry((r["account_id"].clone(), r["region"].clone()))
+                .or_default() += 1;
+        }
+        // A whole account per shard: its credentials are assumed in one shard only.
+        assert!(proxy.seen().is_empty() || accounts.len() <= 11);
+        shards.push(path);
+    }
+    let whole_rows = rows_by_target(&whole);
+    assert_eq!(seen.len(), whole_rows.len(), "shards cover every target");
+    assert!(seen.values().all(|&n| n == 1), "no target in two shards");
+    let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+    assert!(max - min <= 4, "balanced by targets: {sizes:?}");
+
+    let merged = dir.path("merged.csv");
+    let mut args = vec!["report".to_string(), "merge".into()];
+    args.extend(shards.iter().map(|p| p.to_str().unwrap().to_string()));
+    args.extend(["-o".into(), merged.to_str().unwrap().to_string()]);
+    let out = ssm_prefs(&args);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let strip = |rows: BTreeMap<(String, String), BTreeMap<String, String>>| {
+        rows.into_iter()
+            .map(|(k, mut r)| {
+                for timing in ["started_at", "duration_ms", "attempts"] {
+                    r.remove(timing);
+                }
+                (k, r)
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        strip(rows_by_target(&merged)),
+        strip(whole_rows),
+        "the merged report is the unsharded run's"
+    );
+
+    // Overlapping shards, or reports of different kinds of run, are refused.
+    let out = ssm_prefs([
+        "report",
+        "merge",
+        shards[0].to_str().unwrap(),
+        shards[0].to_str().unwrap(),
+        "-o",
+        dir.path("x.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("shards must not overlap"),
+        "{}",
+        out.stderr
+    );
+    let applied = dir.path("apply.csv");
+    let out = run("apply", &proxy, &inv, &prefs, &applied, &["--shard", "1/3"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let out = ssm_prefs([
+        "report",
+        "merge",
+        applied.to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+        "-o",
+        dir.path("y.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("not from the same kind of run"),
+        "{}",
+        out.stderr
+    );
+}
