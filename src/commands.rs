@@ -517,8 +517,15 @@ fn listen_for_interrupts(
     grace: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
+        // A CI job being cancelled sends SIGTERM: it gets the same orderly stop as Ctrl-C.
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
             return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
         }
         control.stop(StopReason::Interrupted);
         printer.println(&format!(
@@ -527,6 +534,7 @@ fn listen_for_interrupts(
         ));
         tokio::select! {
             _ = tokio::signal::ctrl_c() => printer.println("interrupted again: abandoning the targets in flight"),
+            _ = term.recv() => printer.println("terminated again: abandoning the targets in flight"),
             _ = tokio::time::sleep(grace) => printer.println("targets still in flight after the grace period: abandoning them"),
         }
         control.abandon();

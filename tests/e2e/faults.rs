@@ -414,3 +414,33 @@ async fn two_applies_at_once_both_end_correctly() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_like_the_first_interrupt() {
+    let f = fleet(6, &["us-east-1"]);
+    f.proxy.set_faults(Faults {
+        slow: Some((vec!["CreateDocument".into()], Duration::from_millis(700))),
+        ..Default::default()
+    });
+    let report = f.dir.path("apply.csv");
+    let child = spawn(&f, &report, &["-c", "1"]);
+    wait_for_rows(&report, 1, Duration::from_secs(30));
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), 6, "every target has a row");
+    assert!(
+        rows.iter()
+            .any(|r| r["status"] == "skipped" && r["error_code"] == "Interrupted")
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "created" || r["status"] == "skipped")
+    );
+}
