@@ -397,6 +397,8 @@ pub async fn audit(job: Arc<Job>, target: Target, client: TargetClient) -> Outco
             ReportRow {
                 status,
                 action,
+                // Audit changes nothing: the default before the run is the one found.
+                previous_version: found.current.version.clone(),
                 document_version: found.current.version.clone(),
                 content_sha256: found.current.sha256(),
                 changed_inputs: changed_keys(&found.changes),
