@@ -493,6 +493,27 @@ async fn resolve_regions(
 }
 
 impl Run {
+    /// The reporters of a phase that writes the report, with the rows decided before the run
+    /// already in it, and Ctrl-C listened for.
+    fn report_sinks(
+        &self,
+        label: &str,
+        out: &OutputArgs,
+        csv: CsvReport,
+    ) -> (Sinks, tokio::task::JoinHandle<()>) {
+        let mut sinks = Sinks::new(label, &self.listed, out, Some(csv))
+            .with_html(out.html.as_ref(), self.meta.clone());
+        for o in &self.pre {
+            sinks.record(o);
+        }
+        let listener = listen_for_interrupts(
+            self.control.clone(),
+            sinks.progress.printer(),
+            INTERRUPT_GRACE,
+        );
+        (sinks, listener)
+    }
+
     /// Phase of reads (plan, and apply's first phase): every target read and decided.
     async fn reads(&self, concurrency: u32, on_done: impl FnMut(Result<Planned, Box<Outcome>>)) {
         let job = &self.job;
@@ -545,16 +566,7 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(30);
 
 pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
     let (run, csv) = start_run(args, "plan").await?;
-    let mut sinks = Sinks::new("plan", &run.listed, &args.output, Some(csv))
-        .with_html(args.output.html.as_ref(), run.meta.clone());
-    for o in &run.pre {
-        sinks.record(o);
-    }
-    let listener = listen_for_interrupts(
-        run.control.clone(),
-        sinks.progress.printer(),
-        INTERRUPT_GRACE,
-    );
+    let (mut sinks, listener) = run.report_sinks("plan", &args.output, csv);
     let job = run.job.clone();
     run.reads(args.aws.concurrency, |r| {
         let outcome = match r {
@@ -570,16 +582,7 @@ pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
 
 pub async fn audit(args: &RunArgs) -> Result<Ended, InputError> {
     let (run, csv) = start_run(args, "audit").await?;
-    let mut sinks = Sinks::new("audit", &run.listed, &args.output, Some(csv))
-        .with_html(args.output.html.as_ref(), run.meta.clone());
-    for o in &run.pre {
-        sinks.record(o);
-    }
-    let listener = listen_for_interrupts(
-        run.control.clone(),
-        sinks.progress.printer(),
-        INTERRUPT_GRACE,
-    );
+    let (mut sinks, listener) = run.report_sinks("audit", &args.output, csv);
     let job = &run.job;
     runner::run(
         run.targets.clone(),
@@ -613,7 +616,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
 
     // Phase 1: read every target and decide, as `plan` does.
     let mut planned = vec![];
-    let mut read_failures = run.pre.clone();
+    let mut read_failures = vec![];
     let mut preview = Sinks::new("reading", &run.listed, &opts.output, None);
     for o in &run.pre {
         preview.record(o);
@@ -645,11 +648,8 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     progress.finish();
     if run.control.stopped().is_some() {
         // Interrupted while reading: nothing was written. Every target is reported skipped.
-        let mut sinks = Sinks::new("apply", &run.listed, &opts.output, Some(csv))
-            .with_html(opts.output.html.as_ref(), run.meta.clone());
-        for o in &run.pre {
-            sinks.record(o);
-        }
+        let (mut sinks, listener) = run.report_sinks("apply", &opts.output, csv);
+        listener.abort();
         for t in &run.targets {
             sinks.record(&rollout::skipped(job, t, StopReason::Interrupted));
         }
@@ -686,13 +686,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
 
     // Phase 2: write, and report every target, the unreadable ones first.
     let writes_started = Instant::now();
-    let mut sinks = Sinks::new("apply", &run.listed, &opts.output, Some(csv))
-        .with_html(opts.output.html.as_ref(), run.meta.clone());
-    let listener = listen_for_interrupts(
-        run.control.clone(),
-        sinks.progress.printer(),
-        INTERRUPT_GRACE,
-    );
+    let (mut sinks, listener) = run.report_sinks("apply", &opts.output, csv);
     let total = run.listed.len();
     let max_failures = args.max_failures;
     let check_tolerance = |stats: &RunStats| {

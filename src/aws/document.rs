@@ -38,7 +38,22 @@ pub struct Written {
 
 /// Reads the default version; `None` when the document does not exist.
 pub async fn read(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<Current>, TargetError> {
-    match ssm.get_document().name(name).send().await {
+    get(ssm, name, None).await
+}
+
+/// GetDocument of one version (the default when `None`); `None` when the document is missing.
+async fn get(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    version: Option<&str>,
+) -> Result<Option<Current>, TargetError> {
+    match ssm
+        .get_document()
+        .name(name)
+        .set_document_version(version.map(String::from))
+        .send()
+        .await
+    {
         Ok(out) => {
             let content = out.content.unwrap_or_default();
             Ok(Some(Current {
@@ -161,19 +176,15 @@ async fn find_version(
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     for v in (1..=latest).rev() {
-        let version = v.to_string();
-        let out = ssm
-            .get_document()
-            .name(name)
-            .document_version(&version)
-            .send()
-            .await
-            .map_err(target_error)?;
-        let content = out.content.unwrap_or_default();
-        if serde_json::from_str::<Value>(&content).is_ok_and(|c| diff(desired, &c).is_empty()) {
+        let found = read_version(ssm, name, &v.to_string()).await?;
+        if found
+            .value
+            .as_ref()
+            .is_some_and(|c| diff(desired, c).is_empty())
+        {
             return Ok(Written {
-                version,
-                content_sha256: sha256_hex(content.as_bytes()),
+                content_sha256: found.sha256(),
+                version: found.version,
             });
         }
     }
@@ -327,18 +338,11 @@ pub async fn read_version(
     name: &str,
     version: &str,
 ) -> Result<Current, TargetError> {
-    let out = ssm
-        .get_document()
-        .name(name)
-        .document_version(version)
-        .send()
-        .await
-        .map_err(target_error)?;
-    let content = out.content.unwrap_or_default();
-    Ok(Current {
-        version: out.document_version.unwrap_or_default(),
-        value: serde_json::from_str(&content).ok(),
-        content,
+    get(ssm, name, Some(version)).await?.ok_or_else(|| {
+        TargetError::new(
+            "InvalidDocument",
+            format!("version {version} of {name} does not exist"),
+        )
     })
 }
 
