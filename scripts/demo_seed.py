@@ -1,0 +1,108 @@
+"""Demo helper run by scripts/demo.sh with the emulator's Python (.venv: moto brings boto3
+and PyYAML). Talks only to the emulator given by --endpoint-url.
+
+  seed   make the first N accounts of the inventory look as if someone had saved the AWS
+         page's example preferences in the console: assume
+         arn:aws:iam::<ACCOUNT>:role/OrganizationAccountAccessRole and create the
+         SSM-SessionManagerRunShell Session document (JSON) in us-east-1 there.
+  show   print what those accounts hold afterwards (default and latest version, bucket),
+         read back from the emulator, so the demo shows state and not just exit codes.
+"""
+import argparse
+import json
+import sys
+
+import boto3
+import yaml
+
+DOCUMENT = "SSM-SessionManagerRunShell"
+ROLE = "OrganizationAccountAccessRole"
+REGION = "us-east-1"
+
+# The example of "Create Session Manager preferences (command line)", step 2, verbatim.
+AWS_PAGE_EXAMPLE = {
+    "schemaVersion": "1.0",
+    "description": "Document to hold regional settings for Session Manager",
+    "sessionType": "Standard_Stream",
+    "inputs": {
+        "s3BucketName": "DOC-EXAMPLE-BUCKET",
+        "s3KeyPrefix": "MyBucketPrefix",
+        "s3EncryptionEnabled": True,
+        "cloudWatchLogGroupName": "MyLogGroupName",
+        "cloudWatchEncryptionEnabled": True,
+        "kmsKeyId": "MyKMSKeyID",
+        "runAsEnabled": True,
+        "runAsDefaultUser": "MyDefaultRunAsUser",
+    },
+}
+
+
+def first_accounts(inventory, count):
+    """The first `count` account ids of a YAML inventory, as written.
+
+    BaseLoader keeps every scalar a string, so an unquoted 012345678901 keeps its leading zero
+    (YAML 1.1 would read some such ids as octal numbers)."""
+    with open(inventory, encoding="utf-8") as f:
+        doc = yaml.load(f, Loader=yaml.BaseLoader)
+    accounts = (doc or {}).get("accounts") or []
+    ids = [str(a["account_id"]).strip() for a in accounts if isinstance(a, dict) and "account_id" in a]
+    if not ids:
+        sys.exit(f"demo_seed: {inventory} lists no account_id")
+    return ids[:count]
+
+
+def ssm_in(account, endpoint):
+    """An SSM client acting inside `account`, through AssumeRole as the rollout would."""
+    sts = boto3.client("sts", region_name=REGION, endpoint_url=endpoint)
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="ssm-prefs-demo-seed"
+    )["Credentials"]
+    return boto3.client(
+        "ssm",
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def seed(accounts, endpoint):
+    content = json.dumps(AWS_PAGE_EXAMPLE, indent=2)
+    for account in accounts:
+        ssm = ssm_in(account, endpoint)
+        try:
+            ssm.create_document(
+                Name=DOCUMENT, Content=content, DocumentType="Session", DocumentFormat="JSON"
+            )
+            print(f"  {account} {REGION}: created {DOCUMENT} v1 with the AWS page's example (DOC-EXAMPLE-BUCKET)")
+        except ssm.exceptions.DocumentAlreadyExists:
+            print(f"  {account} {REGION}: {DOCUMENT} already exists, left as it is")
+
+
+def show(accounts, endpoint):
+    for account in accounts:
+        ssm = ssm_in(account, endpoint)
+        desc = ssm.describe_document(Name=DOCUMENT)["Document"]
+        doc = ssm.get_document(Name=DOCUMENT)  # the default version
+        inputs = json.loads(doc["Content"]).get("inputs", {})
+        print(
+            f"  {account} {REGION}: default version {desc['DefaultVersion']} of {desc['LatestVersion']},"
+            f" s3BucketName={inputs.get('s3BucketName')!r}"
+            f" s3KeyPrefix={inputs.get('s3KeyPrefix')!r} runAsEnabled={inputs.get('runAsEnabled')}"
+        )
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("action", choices=["seed", "show"])
+    ap.add_argument("--endpoint-url", required=True)
+    ap.add_argument("--inventory", required=True)
+    ap.add_argument("--count", type=int, default=5)
+    args = ap.parse_args()
+    accounts = first_accounts(args.inventory, args.count)
+    (seed if args.action == "seed" else show)(accounts, args.endpoint_url)
+
+
+if __name__ == "__main__":
+    main()
