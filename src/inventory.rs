@@ -120,6 +120,7 @@ const CSV_COLUMNS: &[&str] = &[
     "role",
     "external_id",
     "tags",
+    "vars",
 ];
 
 /// Loads an inventory, YAML or CSV by extension, collecting every problem in the file.
@@ -628,6 +629,18 @@ fn parse_csv(text: &str, p: &mut Parsed) {
         }
         a.external_id = cell("external_id").map(String::from);
         a.tags = cell("tags").map(split).unwrap_or_default();
+        // `key=value;key=value`: the placeholders' values, as an account's `vars:` in YAML.
+        for pair in cell("vars").map(split).unwrap_or_default() {
+            match pair.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => {
+                    a.vars.insert(k.trim().to_string(), v.trim().to_string());
+                }
+                _ => p.problem(
+                    line,
+                    format!("vars cell {pair:?} is not key=value (separate several with `;`)"),
+                ),
+            }
+        }
         p.accounts.push(a);
     }
     if rows == 0 {

@@ -32,6 +32,8 @@ pub struct Planned {
     pub action: Action,
     started_at: SystemTime,
     started: Instant,
+    /// How long the read took: an apply row's duration is read plus write, not the wait between.
+    read_time: std::time::Duration,
 }
 
 /// One finished target: its row, and the changes behind it for the summary.
@@ -87,6 +89,7 @@ pub async fn read_and_decide(
         action,
         started_at,
         started,
+        read_time: started.elapsed(),
     })
 }
 
@@ -145,9 +148,11 @@ impl Planned {
 
     /// Writes what the plan decided and returns the apply row.
     pub async fn apply(mut self, job: Arc<Job>) -> Outcome {
-        // The row times the write, not the wait for the operator's confirmation.
-        self.started_at = SystemTime::now();
-        self.started = Instant::now();
+        // The row's duration is the read's plus the write's, leaving out the time between the
+        // phases (the operator's confirmation): count from a start moved up to now.
+        self.started = Instant::now()
+            .checked_sub(self.read_time)
+            .unwrap_or_else(Instant::now);
         let ssm = &self.client.ssm;
         let name = &job.document_name;
         let result = match self.action {

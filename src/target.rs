@@ -20,7 +20,7 @@ impl AccountId {
         }
         if t.len() < 12 {
             return Err(format!(
-                "account_id {t:?} has {} digits, not 12 (did a spreadsheet drop {} leading zero{}? write it quoted, as \"{:0>12}\")",
+                "account_id {t:?} has {} digits, not 12 (did a spreadsheet drop {} leading zero{}? it would be {:0>12}: quote it in YAML, format the column as text in a spreadsheet)",
                 t.len(),
                 12 - t.len(),
                 if 12 - t.len() == 1 { "" } else { "s" },
@@ -160,7 +160,7 @@ mod tests {
         );
         let e = AccountId::parse("12345678901").unwrap_err();
         assert!(
-            e.contains("11 digits") && e.contains("\"012345678901\""),
+            e.contains("11 digits") && e.contains("012345678901: quote it"),
             "{e}"
         );
         assert!(

@@ -104,7 +104,7 @@ impl RunStats {
         if !self.errors.is_empty() {
             let mut errors: Vec<_> = self.errors.iter().collect();
             errors.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
-            let _ = writeln!(s, "  most common errors:");
+            let _ = writeln!(s, "  most common error codes and notes:");
             for (code, (n, msg)) in errors.iter().take(5) {
                 let _ = writeln!(s, "  {n:>6} × {code}: {}", truncate(msg, 120));
             }

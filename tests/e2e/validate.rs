@@ -318,7 +318,7 @@ fn cases() -> Vec<Case> {
                 "inv.yml:3:",
                 "11 digits",
                 "leading zero",
-                "\"012345678901\"",
+                "012345678901: quote it in YAML",
             ],
         ),
         case(
@@ -989,7 +989,7 @@ fn counts(run: &Run) -> String {
 #[test]
 fn the_shipped_inventories_and_preferences_validate() {
     let dir = Dir::new();
-    // Only built-in placeholders: the CSV form has no vars.
+    // Only built-in placeholders here; the example preferences come below.
     let p = dir.write("p.json", &ok_prefs());
     let p = p.to_str().unwrap();
     let yml = ssm_prefs([
@@ -1076,6 +1076,26 @@ fn the_shipped_inventories_and_preferences_validate() {
         &repo_file("inventories/example.yml"),
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
+    // The CSV's `vars` column (key=value;key=value) fills them too.
+    let run = ssm_prefs([
+        "validate",
+        "-p",
+        &prefs,
+        "-i",
+        &repo_file("inventories/example.csv"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let bad = dir.write(
+        "bad-vars.csv",
+        "account_id,regions,vars\n012345678901,us-east-1,log_bucket\n",
+    );
+    let run = ssm_prefs(["validate", "-p", &prefs, "-i", bad.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("bad-vars.csv:2") && run.stderr.contains("not key=value"),
+        "{}",
+        run.stderr
+    );
     let run = ssm_prefs([
         "validate",
         "-p",
