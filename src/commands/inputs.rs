@@ -1,0 +1,142 @@
+//! The checked inputs of a run: preferences, inventory, selection (and `--retry-failed`)
+//! resolved to targets before any AWS call.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::cli::{PrefsArgs, SelectArgs};
+use crate::error::{InputError, Problem};
+use crate::inventory::{self, Selection};
+use crate::preferences::{self, Preferences};
+use crate::report::csv::{self as report_csv, Status};
+use crate::target::{Region, Target};
+
+pub(super) fn warn_all(warnings: &[Problem]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// The checked inputs of a run: preferences, and the targets the selection resolves to.
+pub(super) struct Inputs {
+    pub(super) prefs: Preferences,
+    pub(super) targets: Vec<Target>,
+    /// `-r all`: accounts whose regions are listed when the run starts.
+    pub(super) all_regions: Vec<Arc<inventory::Account>>,
+    pub(super) inventory_path: PathBuf,
+}
+
+pub(super) fn load_inputs(
+    prefs: &PrefsArgs,
+    inventory: &Path,
+    select: &SelectArgs,
+) -> Result<Inputs, InputError> {
+    // Both files are checked before either error is reported, so one run shows every problem.
+    let prefs = preferences::load(&prefs.preferences);
+    let inv = inventory::load(inventory);
+    let (prefs, inv) = match (prefs, inv) {
+        (Ok(p), Ok(i)) => (p, i),
+        (Err(InputError::Problems(mut a)), Err(InputError::Problems(b))) => {
+            a.extend(b);
+            return Err(InputError::Problems(a));
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
+    warn_all(&prefs.warnings);
+    warn_all(&inv.warnings);
+    let selection = Selection {
+        accounts: select.accounts.clone(),
+        not_accounts: select.not_accounts.clone(),
+        tags: select.tags.clone(),
+        regions: select.regions.clone(),
+        shard: select.shard,
+    };
+    let selected = inventory::select(&inv, &selection)?;
+    // Placeholders depend on the account, not the region: an `-r all` account is checked
+    // through a stand-in target.
+    let mut check = selected.targets.clone();
+    let stand_in = Region::parse("us-east-1").expect("a known region");
+    check.extend(selected.all_regions.iter().map(|a| Target {
+        account: a.clone(),
+        region: stand_in.clone(),
+    }));
+    let unfillable = prefs.unfillable(&check);
+    if !unfillable.is_empty() {
+        return Err(InputError::Problems(unfillable));
+    }
+    Ok(Inputs {
+        prefs,
+        targets: selected.targets,
+        all_regions: selected.all_regions,
+        inventory_path: inv.path,
+    })
+}
+
+pub(super) fn region_totals(targets: &[Target]) -> BTreeMap<String, usize> {
+    let mut totals = BTreeMap::new();
+    for t in targets {
+        *totals.entry(t.region.to_string()).or_insert(0) += 1;
+    }
+    totals
+}
+
+pub(super) fn unique_accounts(targets: &[Target]) -> Vec<Arc<inventory::Account>> {
+    let mut seen = std::collections::HashSet::new();
+    targets
+        .iter()
+        .filter(|t| seen.insert(t.account_id().clone()))
+        .map(|t| t.account.clone())
+        .collect()
+}
+
+/// `--retry-failed`: keeps the targets whose status was failed or skipped in an earlier report.
+pub(super) fn retry_only(
+    report: &Path,
+    targets: Vec<Target>,
+    document: &str,
+) -> Result<Vec<Target>, InputError> {
+    let rows = report_csv::read(report)?;
+    if let Some(other) = rows.iter().find(|r| r.document_name != document) {
+        return Err(InputError::one(
+            report,
+            None,
+            format!(
+                "the report is for document {:?}, not {document:?}: pass --document-name {}",
+                other.document_name, other.document_name
+            ),
+        ));
+    }
+    let wanted: HashSet<(String, String)> = rows
+        .iter()
+        .filter(|r| matches!(r.status, Status::Failed | Status::Skipped))
+        .map(|r| (r.account_id.clone(), r.region.clone()))
+        .collect();
+    if wanted.is_empty() {
+        return Err(InputError::one(
+            report,
+            None,
+            "no target failed or was skipped in this report: nothing to retry",
+        ));
+    }
+    let selected: Vec<Target> = targets
+        .into_iter()
+        .filter(|t| wanted.contains(&(t.account_id().to_string(), t.region.to_string())))
+        .collect();
+    if selected.len() < wanted.len() {
+        eprintln!(
+            "warning: {}: {} of its {} failed or skipped targets are outside the inventory and selection given",
+            report.display(),
+            wanted.len() - selected.len(),
+            wanted.len()
+        );
+    }
+    if selected.is_empty() {
+        return Err(InputError::one(
+            report,
+            None,
+            "none of its failed or skipped targets is in the inventory and selection given",
+        ));
+    }
+    Ok(selected)
+}

@@ -1,0 +1,14 @@
+//! The subcommands, a file each, and what their runs share (inputs, reporting).
+
+mod inputs;
+mod organization;
+mod rollback;
+mod run;
+mod sinks;
+mod validate;
+
+pub use organization::{discover, report};
+pub use rollback::rollback;
+pub use run::{apply, audit, plan};
+pub use sinks::Ended;
+pub use validate::validate;

@@ -1,0 +1,528 @@
+//! `plan`, `apply` and `audit`: the run over targets — session, regions, the phases, the
+//! confirmation prompt and Ctrl-C — wiring the runner's results to the reporters.
+
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::inputs::{load_inputs, retry_only, unique_accounts};
+use super::sinks::{Ended, Sinks, open_report};
+use crate::aws::regions;
+use crate::aws::session::{Session, SessionOptions};
+use crate::cli::{ApplyArgs, AwsArgs, MaxFailures, OutputArgs, RunArgs};
+use crate::error::{InputError, TargetError};
+use crate::inventory;
+use crate::report::csv::{Action, CsvReport, Status, rfc3339};
+use crate::report::html::RunMeta;
+use crate::report::progress::Printer;
+use crate::report::summary::RunStats;
+use crate::rollout::{self, Job, Outcome, Planned};
+use crate::runner::{self, Control, StopReason};
+use crate::target::{AccountId, Region, Target};
+
+pub(super) fn session_options(aws: &AwsArgs) -> SessionOptions {
+    SessionOptions {
+        role_name: aws.role_name.clone(),
+        external_id: aws.external_id.clone(),
+        session_name: aws.session_name.clone(),
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+        max_attempts: aws.max_attempts,
+        operation_timeout: Duration::from_secs_f64(aws.operation_timeout.max(0.1)),
+    }
+}
+
+/// Everything a run over targets needs, built after the inputs are checked.
+pub(super) struct Run {
+    /// The HTML report's header, when --html asked for one.
+    pub(super) meta: Option<RunMeta>,
+    pub(super) job: Arc<Job>,
+    /// The targets to run.
+    pub(super) targets: Vec<Target>,
+    /// Rows decided before the run (regions not enabled, or not listable).
+    pub(super) pre: Vec<Outcome>,
+    /// Every target that gets a row: `targets` and those of `pre`.
+    pub(super) listed: Vec<Target>,
+    pub(super) session: Session,
+    pub(super) control: Arc<Control>,
+    pub(super) started: Instant,
+}
+
+pub(super) async fn start_run(
+    args: &RunArgs,
+    command: &str,
+) -> Result<(Run, CsvReport), InputError> {
+    let mut inputs = load_inputs(&args.prefs, &args.inventory, &args.select)?;
+    if let Some(report) = &args.retry_failed {
+        // The report names concrete regions, so `-r all` accounts need no listing here.
+        let mut candidates = std::mem::take(&mut inputs.targets);
+        for account in std::mem::take(&mut inputs.all_regions) {
+            candidates.extend(Region::all().map(|region| Target {
+                account: account.clone(),
+                region,
+            }));
+        }
+        inputs.targets = retry_only(report, candidates, &args.prefs.document_name)?;
+    }
+    let csv = open_report(&args.output, command)?;
+    let mut accounts = unique_accounts(&inputs.targets);
+    accounts.extend(inputs.all_regions.iter().cloned());
+    println!(
+        "{command}: {} targets in {} accounts{}; preferences {} (sha256 {})",
+        inputs.targets.len(),
+        accounts.len(),
+        if inputs.all_regions.is_empty() {
+            ""
+        } else {
+            ", and the regions enabled in the accounts of -r all"
+        },
+        inputs.prefs.path.display(),
+        inputs.prefs.file_sha256
+    );
+    let started = Instant::now();
+    let started_at = rfc3339(SystemTime::now());
+    let session = Session::new(&session_options(&args.aws), &accounts).await;
+    // One set of credentials reaches one partition: refuse, before any call, a run that mixes.
+    if let Some(t) = inputs
+        .targets
+        .iter()
+        .find(|t| t.region.partition() != session.partition())
+    {
+        return Err(InputError::Usage(format!(
+            "target {}/{} is in partition {}, but the base credentials' region is in {}: run each partition separately, with credentials (and AWS_REGION) for it",
+            t.account.id,
+            t.region,
+            t.region.partition(),
+            session.partition()
+        )));
+    }
+    let meta = match &args.output.html {
+        Some(_) => Some(RunMeta {
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            command: redacted_command_line(),
+            caller_arn: session.caller_arn().await,
+            started_at,
+            ended_at: String::new(),
+            preferences_path: inputs.prefs.path.display().to_string(),
+            preferences_sha256: inputs.prefs.file_sha256.clone(),
+            document_name: args.prefs.document_name.clone(),
+        }),
+        None => None,
+    };
+    let job = Arc::new(Job {
+        prefs: inputs.prefs,
+        document_name: args.prefs.document_name.clone(),
+        merge: args.prefs.merge,
+    });
+    let (targets, pre) = resolve_regions(
+        &session,
+        &job,
+        inputs.targets,
+        &inputs.all_regions,
+        args.aws.concurrency,
+    )
+    .await;
+    let mut listed = targets.clone();
+    listed.extend(pre.iter().map(|(t, _)| t.clone()));
+    let control = Arc::new(Control::default());
+    Ok((
+        Run {
+            meta,
+            job,
+            targets,
+            pre: pre.into_iter().map(|(_, o)| o).collect(),
+            listed,
+            session,
+            control,
+            started,
+        },
+        csv,
+    ))
+}
+
+/// Asks the accounts that need it which regions they have enabled: every `-r all` account,
+/// and those with an opt-in region named explicitly. Returns the targets to run and the rows
+/// of those that will not run (a region not enabled: skipped; a listing that failed: failed).
+pub(super) async fn resolve_regions(
+    session: &Session,
+    job: &Job,
+    targets: Vec<Target>,
+    all: &[Arc<inventory::Account>],
+    concurrency: u32,
+) -> (Vec<Target>, Vec<(Target, Outcome)>) {
+    let mut ask: Vec<Arc<inventory::Account>> = all.to_vec();
+    ask.extend(unique_accounts(
+        &targets
+            .iter()
+            .filter(|t| t.region.opt_in())
+            .cloned()
+            .collect::<Vec<_>>(),
+    ));
+    if ask.is_empty() {
+        return (targets, vec![]);
+    }
+    let mut enabled: HashMap<AccountId, Result<Vec<String>, TargetError>> = HashMap::new();
+    runner::run(
+        ask,
+        concurrency as usize,
+        &Control::default(),
+        |a| {
+            let client = session.account_client(&a.id);
+            async move { (a.id.clone(), regions::enabled(&client).await) }
+        },
+        |a, _| {
+            (
+                a.id.clone(),
+                Err(TargetError::new("Interrupted", "not asked")),
+            )
+        },
+        |a| {
+            (
+                a.id.clone(),
+                Err(TargetError::new("Interrupted", "not asked")),
+            )
+        },
+        |(id, r)| {
+            enabled.insert(id, r);
+        },
+    )
+    .await;
+    let mut run = vec![];
+    let mut pre = vec![];
+    for t in targets {
+        match enabled.get(t.account_id()) {
+            Some(Ok(list)) if !list.iter().any(|r| r == t.region.as_str()) => {
+                let o = rollout::region_not_enabled(job, &t);
+                pre.push((t, o));
+            }
+            Some(Err(e)) if t.region.opt_in() => {
+                let o = rollout::regions_unknown(job, &t, e);
+                pre.push((t, o));
+            }
+            _ => run.push(t),
+        }
+    }
+    for account in all {
+        match &enabled[&account.id] {
+            Ok(list) => run.extend(
+                Region::all()
+                    .filter(|r| {
+                        r.partition() == session.partition() && list.iter().any(|n| n == r.as_str())
+                    })
+                    .map(|region| Target {
+                        account: account.clone(),
+                        region,
+                    }),
+            ),
+            // Without the list, the account's regions are unknown: a failed row for each region
+            // every account has, so the gap shows in the report instead of vanishing.
+            Err(e) => {
+                for region in
+                    Region::all().filter(|r| r.partition() == session.partition() && !r.opt_in())
+                {
+                    let t = Target {
+                        account: account.clone(),
+                        region,
+                    };
+                    let o = rollout::regions_unknown(job, &t, e);
+                    pre.push((t, o));
+                }
+            }
+        }
+    }
+    (run, pre)
+}
+
+impl Run {
+    /// The reporters of a phase that writes the report, with the rows decided before the run
+    /// already in it, and Ctrl-C listened for.
+    pub(super) fn report_sinks(
+        &self,
+        label: &str,
+        out: &OutputArgs,
+        csv: CsvReport,
+    ) -> (Sinks, tokio::task::JoinHandle<()>) {
+        let mut sinks = Sinks::new(label, &self.listed, out, Some(csv))
+            .with_html(out.html.as_ref(), self.meta.clone());
+        for o in &self.pre {
+            sinks.record(o);
+        }
+        let listener = listen_for_interrupts(
+            self.control.clone(),
+            sinks.progress.printer(),
+            INTERRUPT_GRACE,
+        );
+        (sinks, listener)
+    }
+
+    /// Phase of reads (plan, and apply's first phase): every target read and decided.
+    pub(super) async fn reads(
+        &self,
+        concurrency: u32,
+        on_done: impl FnMut(Result<Planned, Box<Outcome>>),
+    ) {
+        let job = &self.job;
+        runner::run(
+            self.targets.clone(),
+            concurrency as usize,
+            &self.control,
+            |t| rollout::read_and_decide(job.clone(), t.clone(), self.session.client(&t)),
+            |t, reason| Err(Box::new(rollout::skipped(job, &t, reason))),
+            |t| Err(Box::new(rollout::interrupted(job, t))),
+            on_done,
+        )
+        .await;
+    }
+}
+
+/// Ctrl-C: the first stops new targets and lets those in flight finish (for at most
+/// `grace`); the second, or the end of the grace, abandons them.
+pub(super) fn listen_for_interrupts(
+    control: Arc<Control>,
+    printer: Printer,
+    grace: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        // A CI job being cancelled sends SIGTERM: it gets the same orderly stop as Ctrl-C.
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        control.stop(StopReason::Interrupted);
+        printer.println(&format!(
+            "interrupted: no new target starts; waiting up to {}s for those in flight (Ctrl-C again to abandon them)",
+            grace.as_secs()
+        ));
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => printer.println("interrupted again: abandoning the targets in flight"),
+            _ = term.recv() => printer.println("terminated again: abandoning the targets in flight"),
+            _ = tokio::time::sleep(grace) => printer.println("targets still in flight after the grace period: abandoning them"),
+        }
+        control.abandon();
+    })
+}
+
+pub(super) const INTERRUPT_GRACE: Duration = Duration::from_secs(30);
+
+pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
+    let (run, csv) = start_run(args, "plan").await?;
+    let (mut sinks, listener) = run.report_sinks("plan", &args.output, csv);
+    let job = run.job.clone();
+    run.reads(args.aws.concurrency, |r| {
+        let outcome = match r {
+            Ok(p) => p.plan_outcome(&job),
+            Err(failed) => *failed,
+        };
+        sinks.record(&outcome)
+    })
+    .await;
+    listener.abort();
+    Ok(sinks.finish("plan", run.started.elapsed(), &run.control, Some("changes")))
+}
+
+pub async fn audit(args: &RunArgs) -> Result<Ended, InputError> {
+    let (run, csv) = start_run(args, "audit").await?;
+    let (mut sinks, listener) = run.report_sinks("audit", &args.output, csv);
+    let job = &run.job;
+    runner::run(
+        run.targets.clone(),
+        args.aws.concurrency as usize,
+        &run.control,
+        |t| rollout::audit(job.clone(), t.clone(), run.session.client(&t)),
+        |t, reason| rollout::skipped(job, &t, reason),
+        |t| rollout::interrupted(job, t),
+        |o| sinks.record(&o),
+    )
+    .await;
+    listener.abort();
+    Ok(sinks.finish(
+        "audit",
+        run.started.elapsed(),
+        &run.control,
+        Some("drift (found → desired)"),
+    ))
+}
+
+pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
+    let opts = &args.run;
+    let interactive = std::io::stdin().is_terminal();
+    if !args.yes && !interactive {
+        return Err(InputError::Usage(
+            "apply needs --yes when stdin is not a terminal (nothing was sent to AWS)".into(),
+        ));
+    }
+    let (run, csv) = start_run(opts, "apply").await?;
+    let job = &run.job;
+
+    // Phase 1: read every target and decide, as `plan` does.
+    let mut planned = vec![];
+    let mut read_failures = vec![];
+    let mut preview = Sinks::new("reading", &run.listed, &opts.output, None);
+    for o in &run.pre {
+        preview.record(o);
+    }
+    let listener = listen_for_interrupts(
+        run.control.clone(),
+        preview.progress.printer(),
+        INTERRUPT_GRACE,
+    );
+    run.reads(opts.aws.concurrency, |r| match r {
+        Ok(p) => {
+            preview.record(&p.plan_outcome(job));
+            planned.push(p);
+        }
+        Err(failed) => {
+            preview.record(&failed);
+            read_failures.push(*failed);
+        }
+    })
+    .await;
+    // The run's time leaves out the operator's time at the prompt.
+    let read_elapsed = run.started.elapsed();
+    let Sinks {
+        stats: read_stats,
+        progress,
+        changes,
+        ..
+    } = preview;
+    progress.finish();
+    if run.control.stopped().is_some() {
+        // Interrupted while reading: nothing was written. Every target is reported skipped.
+        let (mut sinks, listener) = run.report_sinks("apply", &opts.output, csv);
+        listener.abort();
+        for t in &run.targets {
+            sinks.record(&rollout::skipped(job, t, StopReason::Interrupted));
+        }
+        return Ok(sinks.finish("apply", read_elapsed, &run.control, None));
+    }
+    let to_write = planned.iter().filter(|p| p.action != Action::None).count();
+    println!(
+        "plan: {} targets: {}",
+        read_stats.finished,
+        read_stats.counts_line()
+    );
+    if !changes.is_empty() {
+        print!("changes:\n{}", changes.render(12));
+    }
+    if to_write > 0 && !args.yes {
+        listener.abort();
+        match confirm("Write the preferences to", to_write).await {
+            Confirmed::Yes => {}
+            answer => {
+                let path = csv.path().to_path_buf();
+                drop(csv);
+                let _ = std::fs::remove_file(path);
+                eprintln!("apply cancelled: nothing was written");
+                return Ok(if answer == Confirmed::Interrupted {
+                    Ended::Interrupted
+                } else {
+                    Ended::Failures
+                });
+            }
+        }
+    } else {
+        listener.abort();
+    }
+
+    // Phase 2: write, and report every target, the unreadable ones first.
+    let writes_started = Instant::now();
+    let (mut sinks, listener) = run.report_sinks("apply", &opts.output, csv);
+    let total = run.listed.len();
+    let max_failures = args.max_failures;
+    let check_tolerance = |stats: &RunStats| {
+        if max_failures.is_some_and(|m| m.exceeded(stats.count(Status::Failed), total)) {
+            run.control.stop(StopReason::MaxFailures);
+        }
+    };
+    for failed in &read_failures {
+        sinks.record(failed);
+    }
+    check_tolerance(&sinks.stats);
+    runner::run(
+        planned,
+        opts.aws.concurrency as usize,
+        &run.control,
+        |p| p.apply(job.clone()),
+        |p, reason| p.skipped(job, reason),
+        |p| p.interrupted(job),
+        |o| {
+            sinks.record(&o);
+            check_tolerance(&sinks.stats);
+        },
+    )
+    .await;
+    listener.abort();
+    if run.control.stopped() == Some(StopReason::MaxFailures) {
+        sinks.progress.println(&format!(
+            "stopped: more than {} targets failed; the targets not started are reported skipped",
+            match max_failures {
+                Some(MaxFailures::Count(n)) => n.to_string(),
+                Some(MaxFailures::Percent(p)) => format!("{p}%"),
+                None => String::new(),
+            }
+        ));
+    }
+    Ok(sinks.finish(
+        "apply",
+        read_elapsed + writes_started.elapsed(),
+        &run.control,
+        None,
+    ))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Confirmed {
+    Yes,
+    No,
+    Interrupted,
+}
+
+/// Asks on the terminal; anything but y/yes declines, and Ctrl-C at the prompt interrupts.
+pub(super) async fn confirm(what: &str, n: usize) -> Confirmed {
+    eprint!("{what} {n} target{}? [y/N] ", if n == 1 { "" } else { "s" });
+    let _ = std::io::stderr().flush();
+    let read = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer)
+    });
+    tokio::select! {
+        answer = read => match answer {
+            Ok(Ok(a)) if matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes") => Confirmed::Yes,
+            _ => Confirmed::No,
+        },
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!();
+            Confirmed::Interrupted
+        }
+    }
+}
+
+/// The command line as typed, for the HTML report, with external ids replaced: they are
+/// shared secrets between the hub and the member accounts.
+pub(super) fn redacted_command_line() -> String {
+    let mut out = vec![];
+    let mut hide_next = false;
+    for arg in std::env::args() {
+        if hide_next {
+            out.push("<redacted>".to_string());
+            hide_next = false;
+        } else if arg == "--external-id" {
+            hide_next = true;
+            out.push(arg);
+        } else if arg.starts_with("--external-id=") {
+            out.push("--external-id=<redacted>".into());
+        } else {
+            out.push(arg);
+        }
+    }
+    out.join(" ")
+}

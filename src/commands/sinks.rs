@@ -1,0 +1,161 @@
+//! What a run reports to and how it ends: the CSV report, progress, change summary and
+//! HTML page fed per target, and the summary and exit outcome derived from the same stats.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use super::inputs::region_totals;
+use crate::cli::OutputArgs;
+use crate::error::InputError;
+use crate::report::csv::{Action, CsvReport, ReportRow, Status, default_path, rfc3339};
+use crate::report::html::{self, RunMeta};
+use crate::report::progress::{Progress, Verbosity};
+use crate::report::summary::{ChangeSummary, RunStats};
+use crate::rollout::Outcome;
+use crate::runner::{Control, StopReason};
+use crate::target::Target;
+
+/// How a command ended, when its input was good.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// Every target succeeded (exit 0).
+    Success,
+    /// At least one target failed or was skipped, or the operator declined (exit 1).
+    Failures,
+    /// Ctrl-C (exit 130).
+    Interrupted,
+}
+
+pub(super) fn verbosity(out: &OutputArgs) -> Verbosity {
+    if out.quiet {
+        Verbosity::Quiet
+    } else if out.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    }
+}
+
+pub(super) fn open_report(out: &OutputArgs, command: &str) -> Result<CsvReport, InputError> {
+    let path = out.report.clone().unwrap_or_else(|| default_path(command));
+    CsvReport::create(&path)
+        .map_err(|e| InputError::Usage(format!("cannot create the report {}: {e}", path.display())))
+}
+
+/// The reporters of one phase: stats, CSV, progress and the change summary, fed per outcome.
+pub(super) struct Sinks {
+    /// With --html: where, the run's metadata, and every row (the page needs them all).
+    pub(super) html: Option<(PathBuf, RunMeta, Vec<ReportRow>)>,
+    pub(super) stats: RunStats,
+    pub(super) progress: Progress,
+    pub(super) csv: Option<CsvReport>,
+    pub(super) changes: ChangeSummary,
+    pub(super) write_error: Option<std::io::Error>,
+}
+
+impl Sinks {
+    pub(super) fn new(
+        label: &str,
+        targets: &[Target],
+        out: &OutputArgs,
+        csv: Option<CsvReport>,
+    ) -> Self {
+        Self {
+            stats: RunStats::new(targets.len()),
+            progress: Progress::new(
+                label,
+                &region_totals(targets),
+                targets.len(),
+                verbosity(out),
+                out.no_progress,
+            ),
+            csv,
+            changes: ChangeSummary::default(),
+            write_error: None,
+            html: None,
+        }
+    }
+
+    pub(super) fn with_html(mut self, path: Option<&PathBuf>, meta: Option<RunMeta>) -> Self {
+        if let (Some(path), Some(meta)) = (path, meta) {
+            self.html = Some((path.clone(), meta, vec![]));
+        }
+        self
+    }
+
+    pub(super) fn record(&mut self, o: &Outcome) {
+        self.stats.record(&o.row);
+        if let Some((_, _, rows)) = self.html.as_mut() {
+            rows.push(o.row.clone());
+        }
+        match (o.row.action, o.row.status) {
+            (_, Status::Failed | Status::Skipped) => {}
+            (Action::Create, _) => self.changes.add_create(),
+            (Action::Update, _) => self.changes.add_update(&o.changes),
+            (Action::None | Action::Restore | Action::Delete, _) => {}
+        }
+        if let Some(csv) = self.csv.as_mut()
+            && let Err(e) = csv.write(&o.row)
+        {
+            if self.write_error.is_none() {
+                self.progress.println(&format!(
+                    "error: cannot write the report {}: {e}",
+                    csv.path().display()
+                ));
+            }
+            self.write_error.get_or_insert(e);
+        }
+        self.progress.finished(&o.row, &self.stats);
+    }
+
+    /// Clears the bars and prints the summary; the outcome follows from the same stats.
+    pub(super) fn finish(
+        self,
+        command: &str,
+        elapsed: Duration,
+        control: &Control,
+        change_title: Option<&str>,
+    ) -> Ended {
+        let Sinks {
+            stats,
+            progress,
+            changes,
+            write_error,
+            csv,
+            html,
+        } = self;
+        progress.finish();
+        if let (Some(title), false) = (change_title, changes.is_empty()) {
+            print!("{title}:\n{}", changes.render(12));
+        }
+        let report = csv
+            .as_ref()
+            .map(|c| c.path().to_path_buf())
+            .unwrap_or_default();
+        print!("{}", stats.render(command, &report, elapsed));
+        let mut html_error = false;
+        if let Some((path, mut meta, rows)) = html {
+            meta.ended_at = rfc3339(SystemTime::now());
+            match html::write(&path, &meta, &rows) {
+                Ok(()) => println!("  html: {}", path.display()),
+                Err(e) => {
+                    eprintln!(
+                        "error: cannot write the HTML report {}: {e}",
+                        path.display()
+                    );
+                    html_error = true;
+                }
+            }
+        }
+        let _ = std::io::stdout().flush();
+        if let Some(e) = &write_error {
+            eprintln!("error: the report {} is incomplete: {e}", report.display());
+        }
+        match control.stopped() {
+            Some(StopReason::Interrupted) => Ended::Interrupted,
+            _ if stats.any_failure() || write_error.is_some() || html_error => Ended::Failures,
+            _ => Ended::Success,
+        }
+    }
+}
