@@ -24,7 +24,9 @@ pub struct Job {
 /// A target read and decided, ready for its write.
 pub struct Planned {
     pub target: Target,
-    pub client: TargetClient,
+    /// HTTP attempts so far; the client itself is not kept between the phases, so a large
+    /// fleet's planned targets do not each hold one while waiting for their write.
+    attempts: u32,
     pub current: Option<Current>,
     pub desired: Value,
     pub content: String,
@@ -81,7 +83,6 @@ pub async fn read_and_decide(
     let (action, changes) = decide(&desired, current.as_ref());
     Ok(Planned {
         target,
-        client,
         current,
         desired,
         content,
@@ -90,6 +91,7 @@ pub async fn read_and_decide(
         started_at,
         started,
         read_time: started.elapsed(),
+        attempts: client.attempts(),
     })
 }
 
@@ -147,13 +149,13 @@ impl Planned {
     }
 
     /// Writes what the plan decided and returns the apply row.
-    pub async fn apply(mut self, job: Arc<Job>) -> Outcome {
+    pub async fn apply(mut self, job: Arc<Job>, client: TargetClient) -> Outcome {
         // The row's duration is the read's plus the write's, leaving out the time between the
         // phases (the operator's confirmation): count from a start moved up to now.
         self.started = Instant::now()
             .checked_sub(self.read_time)
             .unwrap_or_else(Instant::now);
-        let ssm = &self.client.ssm;
+        let ssm = &client.ssm;
         let name = &job.document_name;
         let result = match self.action {
             // Plan and apply decide only create, update or nothing; restore and delete are rollback's.
@@ -177,6 +179,7 @@ impl Planned {
                 .await
                 .map(|w| (Status::Updated, w)),
         };
+        self.attempts += client.attempts();
         match result {
             Ok((status, written)) => {
                 self.outcome(&job, status, written.version, written.content_sha256)
@@ -186,7 +189,7 @@ impl Planned {
                     &job,
                     &self.target,
                     &e,
-                    self.client.attempts(),
+                    self.attempts,
                     self.started_at,
                     self.started,
                 );
@@ -217,7 +220,7 @@ impl Planned {
             document_version: version,
             content_sha256: sha,
             changed_inputs: changed_keys(&self.changes),
-            attempts: self.client.attempts(),
+            attempts: self.attempts,
             ..base_row(job, &self.target, self.started_at, self.started)
         };
         Outcome {
@@ -359,7 +362,7 @@ impl Planned {
             .map(|c| c.version.clone())
             .unwrap_or_default();
         row.changed_inputs = changed_keys(&self.changes);
-        row.attempts = self.client.attempts();
+        row.attempts = self.attempts;
     }
 }
 

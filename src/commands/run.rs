@@ -448,7 +448,10 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
         planned,
         opts.aws.concurrency as usize,
         &run.control,
-        |p| p.apply(job.clone()),
+        |p| {
+            let client = run.session.client(&p.target);
+            p.apply(job.clone(), client)
+        },
         |p, reason| p.skipped(job, reason),
         |p| p.interrupted(job),
         |o| {
