@@ -123,6 +123,7 @@ pub(super) async fn start_run(
         args.aws.concurrency,
     )
     .await;
+    let targets = runner::interleave(targets, |t| t.account_id().clone());
     let mut listed = targets.clone();
     listed.extend(pre.iter().map(|(t, _)| t.clone()));
     let control = Arc::new(Control::default());
