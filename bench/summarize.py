@@ -17,7 +17,7 @@ CLI = "aws cli loop (fresh)"
 SSM_OPS = ["GetDocument", "CreateDocument", "DescribeDocument", "UpdateDocument",
            "UpdateDocumentDefaultVersion"]
 COLUMNS = [
-    "run", "mode", "latency_ms", "accounts", "regions", "contender", "targets", "concurrency",
+    "run", "commit", "mode", "latency_ms", "accounts", "regions", "contender", "targets", "concurrency",
     "exit_code", "wall_s", "targets_per_s", "assume_role_per_account", "get_per_target",
     "create_per_target", "describe_per_target", "other_ssm_per_target", "ssm_per_target",
     "requests_per_target", "cpu_ms_per_target", "peak_rss_mb", "x_boto3", "x_cli",
@@ -72,6 +72,7 @@ def main():
     ap.add_argument("--tsv", required=True)
     ap.add_argument("--csv", required=True)
     ap.add_argument("--run", required=True)
+    ap.add_argument("--commit", default="unknown")
     ap.add_argument("--mode", required=True)
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--accounts", type=int, required=True)
@@ -90,7 +91,7 @@ def main():
     title = f"{a.accounts} accounts x {a.regions} regions, mode {a.mode}"
     if a.latency_ms:
         title += f", {a.latency_ms} ms added to every request"
-    print(f"\nssm-prefs benchmark ({title}), run {a.run}")
+    print(f"\nssm-prefs benchmark ({title}), run {a.run}, commit {a.commit}")
     head = (f"{'contender':<26} {'targets':>7} {'rc':>3} {'wall s':>8} {'tgt/s':>8} {'AR/acct':>7} "
             f"{'Get/t':>6} {'Create/t':>8} {'Descr/t':>7} {'otherSSM/t':>10} {'SSM/t':>6} {'req/t':>6} "
             f"{'CPU ms/t':>8} {'RSS MB':>7} {'x boto3':>7} {'x CLI':>7}")
@@ -150,7 +151,7 @@ def main():
             w.writerow(COLUMNS)
         for r in rows:
             w.writerow([
-                a.run, a.mode, a.latency_ms, a.accounts, a.regions, r["contender"], r["targets"],
+                a.run, a.commit, a.mode, a.latency_ms, a.accounts, a.regions, r["contender"], r["targets"],
                 r["concurrency"], r["rc"], f"{r['wall']:.3f}", f"{r['tps']:.2f}",
                 f"{r['ar_per_account']:.3f}", f"{r['get']:.3f}", f"{r['create']:.3f}",
                 f"{r['describe']:.3f}", f"{r['other']:.3f}", f"{r['ssm']:.3f}", f"{r['total']:.3f}",

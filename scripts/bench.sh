@@ -237,6 +237,9 @@ measure() {
 
 : > "$work/results.tsv"
 run_id="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+# The code measured: its commit, marked -dirty when the sources differ from it.
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]]; then commit+="-dirty"; fi
 echo "benchmark $run_id: $accounts accounts x $regions regions = $targets targets, concurrency $concurrency, mode $mode" >&2
 
 # 1-3: ssm-prefs on one fresh emulator (the second apply and the audit need the first's state).
@@ -271,5 +274,5 @@ if ((!scale)); then
   stop_stack
 fi
 
-"$py" bench/summarize.py --tsv "$work/results.tsv" --csv bench/results.csv --run "$run_id" \
+"$py" bench/summarize.py --tsv "$work/results.tsv" --csv bench/results.csv --run "$run_id" --commit "$commit" \
   --mode "$mode" --latency-ms "$latency" --accounts "$accounts" --regions "$regions"
