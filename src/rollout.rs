@@ -128,6 +128,11 @@ fn decide(desired: &Value, current: Option<&Current>) -> (Action, Vec<Change>) {
 }
 
 impl Planned {
+    /// Whether apply writes to this target (and so needs a client).
+    pub fn writes(&self) -> bool {
+        matches!(self.action, Action::Create | Action::Update)
+    }
+
     /// The plan's row: what apply would do.
     pub fn plan_outcome(&self, job: &Job) -> Outcome {
         let status = match self.action {
@@ -149,28 +154,34 @@ impl Planned {
     }
 
     /// Writes what the plan decided and returns the apply row.
-    pub async fn apply(mut self, job: Arc<Job>, client: TargetClient) -> Outcome {
+    /// `client` is needed only by a target that writes (see [`Planned::writes`]).
+    pub async fn apply(mut self, job: Arc<Job>, client: Option<TargetClient>) -> Outcome {
         // The row's duration is the read's plus the write's, leaving out the time between the
         // phases (the operator's confirmation): count from a start moved up to now.
         self.started = Instant::now()
             .checked_sub(self.read_time)
             .unwrap_or_else(Instant::now);
+        // Plan and apply decide only create, update or nothing (restore and delete are
+        // rollback's): an unchanged target needs no client and no call.
+        if !self.writes() {
+            let version = self
+                .current
+                .as_ref()
+                .map(|c| c.version.clone())
+                .unwrap_or_default();
+            let sha = self
+                .current
+                .as_ref()
+                .map(Current::sha256)
+                .unwrap_or_default();
+            return self.outcome(&job, Status::Unchanged, version, sha);
+        }
+        let client = client.expect("a client for every target that writes");
         let ssm = &client.ssm;
         let name = &job.document_name;
         let result = match self.action {
-            // Plan and apply decide only create, update or nothing; restore and delete are rollback's.
             Action::None | Action::Restore | Action::Delete => {
-                let version = self
-                    .current
-                    .as_ref()
-                    .map(|c| c.version.clone())
-                    .unwrap_or_default();
-                let sha = self
-                    .current
-                    .as_ref()
-                    .map(Current::sha256)
-                    .unwrap_or_default();
-                return self.outcome(&job, Status::Unchanged, version, sha);
+                unreachable!("returned above: nothing to write")
             }
             Action::Create => document::create(ssm, name, &self.content)
                 .await

@@ -112,6 +112,9 @@ impl Session {
                     .operation_attempt_timeout(opts.operation_timeout / 3)
                     .build(),
             );
+        // One HTTP client for every SDK client of the run: one TLS setup and one connection pool,
+        // instead of a new client (and root-certificate parse) per target.
+        loader = loader.http_client(SharedHttp::new());
         let mut base = loader.load().await;
         if base.region().is_none() {
             // STS needs a region to sign with; the global partition's home region is the safe default.
@@ -273,6 +276,49 @@ pub fn role_arn(role: &str, partition: &str, account: &AccountId) -> String {
             "arn:{partition}:iam::{account}:role/{}",
             role.trim_start_matches('/')
         )
+    }
+}
+
+/// The SDK's default HTTPS client (rustls, aws-lc, proxy settings from the environment), built
+/// once and shared. Without it every `Client::from_conf` would build its own; and the SDK's
+/// check at client construction builds, then drops, a whole TLS connector each time — parsing
+/// every root certificate once per target. Connectors are built on first use and cached by the
+/// inner client, so skipping that check loses nothing.
+#[derive(Debug, Clone)]
+struct SharedHttp(aws_sdk_ssm::config::SharedHttpClient);
+
+impl SharedHttp {
+    fn new() -> Self {
+        use aws_smithy_http_client::proxy::ProxyConfig;
+        use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
+        let client = Builder::new().build_with_connector_fn(|settings, components| {
+            let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ));
+            conn.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                conn.set_sleep_impl(components.sleep_impl());
+            }
+            conn.set_proxy_config(Some(ProxyConfig::from_env()));
+            conn.build()
+        });
+        SharedHttp(client)
+    }
+}
+
+impl aws_sdk_ssm::config::HttpClient for SharedHttp {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
     }
 }
 

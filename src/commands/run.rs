@@ -450,7 +450,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
         opts.aws.concurrency as usize,
         &run.control,
         |p| {
-            let client = run.session.client(&p.target);
+            let client = p.writes().then(|| run.session.client(&p.target));
             p.apply(job.clone(), client)
         },
         |p, reason| p.skipped(job, reason),
