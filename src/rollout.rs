@@ -128,6 +128,14 @@ fn decide(desired: &Value, current: Option<&Current>) -> (Action, Vec<Change>) {
 }
 
 impl Planned {
+    /// The default version and content hash the read found (empty when missing).
+    fn found(&self) -> (String, String) {
+        match &self.current {
+            Some(c) => (c.version.clone(), c.sha256()),
+            None => (String::new(), String::new()),
+        }
+    }
+
     /// Whether apply writes to this target (and so needs a client).
     pub fn writes(&self) -> bool {
         matches!(self.action, Action::Create | Action::Update)
@@ -140,16 +148,7 @@ impl Planned {
             Action::Update => Status::WouldUpdate,
             Action::None | Action::Restore | Action::Delete => Status::Unchanged,
         };
-        let version = self
-            .current
-            .as_ref()
-            .map(|c| c.version.clone())
-            .unwrap_or_default();
-        let sha = self
-            .current
-            .as_ref()
-            .map(Current::sha256)
-            .unwrap_or_default();
+        let (version, sha) = self.found();
         self.outcome(job, status, version, sha)
     }
 
@@ -164,16 +163,7 @@ impl Planned {
         // Plan and apply decide only create, update or nothing (restore and delete are
         // rollback's): an unchanged target needs no client and no call.
         if !self.writes() {
-            let version = self
-                .current
-                .as_ref()
-                .map(|c| c.version.clone())
-                .unwrap_or_default();
-            let sha = self
-                .current
-                .as_ref()
-                .map(Current::sha256)
-                .unwrap_or_default();
+            let (version, sha) = self.found();
             return self.outcome(&job, Status::Unchanged, version, sha);
         }
         let client = client.expect("a client for every target that writes");
