@@ -14,6 +14,11 @@ use crate::report::csv::{Action, ReportRow, Status, rfc3339};
 use crate::runner::StopReason;
 use crate::target::Target;
 
+/// Content this tool serialized parses back: it is `to_content` of a JSON value.
+fn parse_own(content: &str) -> Value {
+    serde_json::from_str(content).expect("content written by to_content is JSON")
+}
+
 /// What every target of a run shares.
 pub struct Job {
     pub prefs: Preferences,
@@ -27,9 +32,12 @@ pub struct Planned {
     /// HTTP attempts so far; the client itself is not kept between the phases, so a large
     /// fleet's planned targets do not each hold one while waiting for their write.
     attempts: u32,
-    pub current: Option<Current>,
-    pub desired: Value,
-    pub content: String,
+    /// The default version and content hash the read found (empty when missing): all a row
+    /// needs of the read, so a large fleet's planned targets stay small until their write.
+    found_version: String,
+    found_sha: String,
+    /// What to write; empty when nothing is to be written.
+    content: String,
     pub changes: Vec<Change>,
     pub action: Action,
     started_at: SystemTime,
@@ -81,11 +89,19 @@ pub async fn read_and_decide(
         return Err(fail(TargetError::new("InvalidContent", msg), &client));
     }
     let (action, changes) = decide(&desired, current.as_ref());
+    let (found_version, found_sha) = match &current {
+        Some(c) => (c.version.clone(), c.sha256()),
+        None => (String::new(), String::new()),
+    };
     Ok(Planned {
         target,
-        current,
-        desired,
-        content,
+        found_version,
+        found_sha,
+        content: if action == Action::None {
+            String::new()
+        } else {
+            content
+        },
         changes,
         action,
         started_at,
@@ -130,10 +146,7 @@ fn decide(desired: &Value, current: Option<&Current>) -> (Action, Vec<Change>) {
 impl Planned {
     /// The default version and content hash the read found (empty when missing).
     fn found(&self) -> (String, String) {
-        match &self.current {
-            Some(c) => (c.version.clone(), c.sha256()),
-            None => (String::new(), String::new()),
-        }
+        (self.found_version.clone(), self.found_sha.clone())
     }
 
     /// Whether apply writes to this target (and so needs a client).
@@ -176,7 +189,7 @@ impl Planned {
             Action::Create => document::create(ssm, name, &self.content)
                 .await
                 .map(|w| (Status::Created, w)),
-            Action::Update => document::update(ssm, name, &self.content, &self.desired)
+            Action::Update => document::update(ssm, name, &self.content, &parse_own(&self.content))
                 .await
                 .map(|w| (Status::Updated, w)),
         };
@@ -195,11 +208,7 @@ impl Planned {
                     self.started,
                 );
                 row.action = self.action;
-                row.previous_version = self
-                    .current
-                    .as_ref()
-                    .map(|c| c.version.clone())
-                    .unwrap_or_default();
+                row.previous_version = self.found_version.clone();
                 row.changed_inputs = changed_keys(&self.changes);
                 Outcome {
                     row,
@@ -213,11 +222,7 @@ impl Planned {
         let row = ReportRow {
             action: self.action,
             status,
-            previous_version: self
-                .current
-                .as_ref()
-                .map(|c| c.version.clone())
-                .unwrap_or_default(),
+            previous_version: self.found_version.clone(),
             document_version: version,
             content_sha256: sha,
             changed_inputs: changed_keys(&self.changes),
@@ -357,11 +362,7 @@ impl Planned {
 
     fn annotate(&self, row: &mut ReportRow) {
         row.action = self.action;
-        row.previous_version = self
-            .current
-            .as_ref()
-            .map(|c| c.version.clone())
-            .unwrap_or_default();
+        row.previous_version = self.found_version.clone();
         row.changed_inputs = changed_keys(&self.changes);
         row.attempts = self.attempts;
     }
