@@ -223,17 +223,7 @@ async fn slow_answers_time_out_instead_of_hanging() {
 fn spawn(f: &Fleet, report: &std::path::Path, extra: &[&str]) -> std::process::Child {
     let mut args = f.args(report);
     args.extend(extra);
-    Command::new(env!("CARGO_BIN_EXE_ssm-prefs"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/nonexistent/c")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null())
+    ssm_prefs_command(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -66,8 +66,23 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_ssm-prefs"))
-        .args(args)
+    let out: Output = ssm_prefs_command(args).output().expect("run ssm-prefs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The binary with fake base credentials, no stdin and no access to the user's AWS files,
+/// for a test to run or to start in the background (and signal).
+pub fn ssm_prefs_command<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssm-prefs"));
+    cmd.args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("USER", "tester")
@@ -81,14 +96,8 @@ where
             "/nonexistent/ssm-prefs-test/credentials",
         )
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run ssm-prefs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .stdin(Stdio::null());
+    cmd
 }
 
 /// Rows of a CSV report, as header → value maps.
