@@ -54,7 +54,7 @@ impl Status {
         }
     }
 
-    /// Whether this status makes the run's exit code 1.
+    /// Whether this status can make the run's exit code 1 (see [`ReportRow::is_failure`]).
     pub fn is_failure(self) -> bool {
         matches!(
             self,
@@ -81,6 +81,14 @@ pub struct ReportRow {
     pub attempts: u32,
     pub started_at: String,
     pub duration_ms: u64,
+}
+
+impl ReportRow {
+    /// Whether this row makes the run's exit code 1. A region the account never enabled holds
+    /// nothing to protect: it is reported `skipped`, not counted as a failure.
+    pub fn is_failure(&self) -> bool {
+        self.status.is_failure() && self.error_code != "RegionNotEnabled"
+    }
 }
 
 /// Appends rows to the report file, flushing each one so a crash loses no finished target.

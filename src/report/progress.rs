@@ -97,7 +97,7 @@ impl Progress {
 
     /// One target finished: advance the bars, and log it if it failed (or always, with -v).
     pub fn finished(&mut self, row: &ReportRow, stats: &RunStats) {
-        let failed = row.status.is_failure();
+        let failed = row.is_failure();
         if self.verbosity == Verbosity::Verbose || (failed && self.verbosity != Verbosity::Quiet) {
             let mut line = format!(
                 "{} {}/{} ({})",

@@ -32,8 +32,7 @@ impl RunStats {
 
     pub fn record(&mut self, row: &ReportRow) {
         self.finished += 1;
-        // A region the account never enabled holds nothing to protect: reported, not a failure.
-        if row.status.is_failure() && row.error_code != "RegionNotEnabled" {
+        if row.is_failure() {
             self.failures += 1;
         }
         *self.by_status.entry(row.status).or_default() += 1;
