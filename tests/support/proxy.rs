@@ -381,8 +381,14 @@ async fn forward(
     tokio::spawn(conn);
     let req = Request::from_parts(parts, Full::new(body));
     let resp = sender.send_request(req).await?;
-    let (parts, body) = resp.into_parts();
+    let (mut parts, body) = resp.into_parts();
     let body = body.collect().await?.to_bytes();
+    // Hop-by-hop headers are the upstream connection's, not the client's (RFC 9110 7.6.1):
+    // moto's `Connection: close` would otherwise make every client reconnect per request,
+    // which AWS's endpoints, keeping connections alive, never do.
+    for name in ["connection", "keep-alive", "transfer-encoding"] {
+        parts.headers.remove(name);
+    }
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 
