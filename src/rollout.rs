@@ -68,7 +68,7 @@ pub async fn read_and_decide(
             changes: vec![],
         })
     };
-    let current = match document::read(&client.ssm, &job.document_name).await {
+    let current = match document::read(&client, &job.document_name).await {
         Ok(c) => c,
         Err(e) => return Err(fail(e, &client)),
     };
@@ -180,7 +180,7 @@ impl Planned {
             return self.outcome(&job, Status::Unchanged, version, sha);
         }
         let client = client.expect("a client for every target that writes");
-        let ssm = &client.ssm;
+        let ssm = &client;
         let name = &job.document_name;
         let result = match self.action {
             Action::None | Action::Restore | Action::Delete => {
@@ -437,7 +437,7 @@ async fn audit_steps(
     target: &Target,
     client: &TargetClient,
 ) -> Result<Option<Found>, TargetError> {
-    let ssm = &client.ssm;
+    let ssm = client;
     let name = &job.document_name;
     let Some(versions) = document::versions(ssm, name).await? else {
         return Ok(None);
@@ -569,7 +569,7 @@ async fn rollback_steps(
     applied: &ReportRow,
     client: &TargetClient,
 ) -> Result<RolledBack, TargetError> {
-    let ssm = &client.ssm;
+    let ssm = client;
     let name = &applied.document_name;
     let Some(versions) = document::versions(ssm, name).await? else {
         return Ok(RolledBack::Changed("the document no longer exists".into()));

@@ -85,7 +85,9 @@ pub async fn run<I, O, F, Fut>(
             None => {
                 let fallback = abandoned(&item);
                 let mut abandon = control.abandon.subscribe();
-                let fut = work(item);
+                // Boxed here, the task holds a pointer: the SDK's futures run to kilobytes,
+                // and spawning one by value copies it several times over.
+                let fut = Box::pin(work(item));
                 Either::Right(tokio::spawn(async move {
                     tokio::select! {
                         out = fut => out,

@@ -11,6 +11,7 @@ use aws_sdk_ssm::operation::update_document::UpdateDocumentError;
 use aws_sdk_ssm::types::{DocumentFormat, DocumentStatus, DocumentType};
 use serde_json::Value;
 
+use crate::aws::session::TargetClient;
 use crate::error::TargetError;
 use crate::preferences::{diff, sha256_hex};
 
@@ -37,20 +38,23 @@ pub struct Written {
 }
 
 /// Reads the default version; `None` when the document does not exist.
-pub async fn read(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<Current>, TargetError> {
+pub async fn read(ssm: &TargetClient, name: &str) -> Result<Option<Current>, TargetError> {
     get(ssm, name, None).await
 }
 
 /// GetDocument of one version (the default when `None`); `None` when the document is missing.
 async fn get(
-    ssm: &aws_sdk_ssm::Client,
+    ssm: &TargetClient,
     name: &str,
     version: Option<&str>,
 ) -> Result<Option<Current>, TargetError> {
     match ssm
+        .ssm()
         .get_document()
         .name(name)
         .set_document_version(version.map(String::from))
+        .customize()
+        .config_override(ssm.scope())
         .send()
         .await
     {
@@ -75,17 +79,16 @@ async fn get(
 }
 
 /// Creates the document (its first version is its default) and waits until it is Active.
-pub async fn create(
-    ssm: &aws_sdk_ssm::Client,
-    name: &str,
-    content: &str,
-) -> Result<Written, TargetError> {
+pub async fn create(ssm: &TargetClient, name: &str, content: &str) -> Result<Written, TargetError> {
     let out = ssm
+        .ssm()
         .create_document()
         .name(name)
         .content(content)
         .document_type(DocumentType::Session)
         .document_format(DocumentFormat::Json)
+        .customize()
+        .config_override(ssm.scope())
         .send()
         .await
         .map_err(target_error)?;
@@ -111,17 +114,20 @@ pub async fn create(
 /// that last step the console and new sessions keep the old preferences. When an older version
 /// already holds this content (`DuplicateDocumentContent`), that version is promoted instead.
 pub async fn update(
-    ssm: &aws_sdk_ssm::Client,
+    ssm: &TargetClient,
     name: &str,
     content: &str,
     desired: &Value,
 ) -> Result<Written, TargetError> {
     let sent = ssm
+        .ssm()
         .update_document()
         .name(name)
         .content(content)
         .document_version("$LATEST")
         .document_format(DocumentFormat::Json)
+        .customize()
+        .config_override(ssm.scope())
         .send()
         .await;
     let written = match sent {
@@ -160,13 +166,16 @@ pub async fn update(
 /// The newest version whose content equals `desired`. ListDocumentVersions carries no content
 /// (and the emulator lacks it), so walk the versions down from the latest with GetDocument.
 async fn find_version(
-    ssm: &aws_sdk_ssm::Client,
+    ssm: &TargetClient,
     name: &str,
     desired: &Value,
 ) -> Result<Written, TargetError> {
     let desc = ssm
+        .ssm()
         .describe_document()
         .name(name)
+        .customize()
+        .config_override(ssm.scope())
         .send()
         .await
         .map_err(target_error)?;
@@ -196,7 +205,7 @@ async fn find_version(
 
 /// SSM answers a write with the version's status; poll only while it is not yet Active.
 async fn wait_active(
-    ssm: &aws_sdk_ssm::Client,
+    ssm: &TargetClient,
     name: &str,
     version: &str,
     status: Option<&DocumentStatus>,
@@ -213,9 +222,12 @@ async fn wait_active(
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(3));
         let out = ssm
+            .ssm()
             .describe_document()
             .name(name)
             .document_version(version)
+            .customize()
+            .config_override(ssm.scope())
             .send()
             .await
             .map_err(target_error)?;
@@ -305,11 +317,16 @@ pub struct Versions {
 }
 
 /// DescribeDocument; `None` when the document does not exist.
-pub async fn versions(
-    ssm: &aws_sdk_ssm::Client,
-    name: &str,
-) -> Result<Option<Versions>, TargetError> {
-    match ssm.describe_document().name(name).send().await {
+pub async fn versions(ssm: &TargetClient, name: &str) -> Result<Option<Versions>, TargetError> {
+    match ssm
+        .ssm()
+        .describe_document()
+        .name(name)
+        .customize()
+        .config_override(ssm.scope())
+        .send()
+        .await
+    {
         Ok(out) => {
             let d = out.document;
             let get = |f: fn(&aws_sdk_ssm::types::DocumentDescription) -> Option<&str>| {
@@ -334,7 +351,7 @@ pub async fn versions(
 
 /// One version's content.
 pub async fn read_version(
-    ssm: &aws_sdk_ssm::Client,
+    ssm: &TargetClient,
     name: &str,
     version: &str,
 ) -> Result<Current, TargetError> {
@@ -347,14 +364,13 @@ pub async fn read_version(
 }
 
 /// Makes `version` the default version.
-pub async fn promote(
-    ssm: &aws_sdk_ssm::Client,
-    name: &str,
-    version: &str,
-) -> Result<(), TargetError> {
-    ssm.update_document_default_version()
+pub async fn promote(ssm: &TargetClient, name: &str, version: &str) -> Result<(), TargetError> {
+    ssm.ssm()
+        .update_document_default_version()
         .name(name)
         .document_version(version)
+        .customize()
+        .config_override(ssm.scope())
         .send()
         .await
         .map_err(target_error)?;
@@ -362,9 +378,12 @@ pub async fn promote(
 }
 
 /// Deletes the document, all its versions.
-pub async fn delete(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<(), TargetError> {
-    ssm.delete_document()
+pub async fn delete(ssm: &TargetClient, name: &str) -> Result<(), TargetError> {
+    ssm.ssm()
+        .delete_document()
         .name(name)
+        .customize()
+        .config_override(ssm.scope())
         .send()
         .await
         .map_err(target_error)?;

@@ -3,8 +3,8 @@
 //! that share that account's cached credentials.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
@@ -30,24 +30,49 @@ pub struct SessionOptions {
     pub operation_timeout: std::time::Duration,
 }
 
-/// The base config plus one credentials provider per account.
+/// The base config plus one credentials provider, and one SSM client, per account.
 pub struct Session {
     base: SdkConfig,
     /// The partition of the base region: every target must be in it.
     partition: &'static str,
-    accounts: HashMap<AccountId, SharedCredentialsProvider>,
+    accounts: HashMap<AccountId, AccountClients>,
 }
 
-/// A target's client, with a count of the HTTP attempts its calls made (the report's `attempts`).
+struct AccountClients {
+    credentials: SharedCredentialsProvider,
+    /// Built on the account's first target and shared by all its regions: building an SDK
+    /// client costs more CPU than a call, so one per target doubled the tool's own work.
+    ssm: OnceLock<aws_sdk_ssm::Client>,
+}
+
+/// A target: its account's SSM client, the region its calls go to, and a count of the HTTP
+/// attempts its calls made (the report's `attempts`).
 #[derive(Clone)]
 pub struct TargetClient {
-    pub ssm: aws_sdk_ssm::Client,
+    ssm: aws_sdk_ssm::Client,
+    region: aws_config::Region,
+    retry_partition: RetryPartition,
     attempts: Arc<AtomicU32>,
 }
 
 impl TargetClient {
     pub fn attempts(&self) -> u32 {
         self.attempts.load(Ordering::Relaxed)
+    }
+
+    /// The account's client; every call on it goes through `customize().config_override(
+    /// target.scope())`, which points it at this target.
+    pub fn ssm(&self) -> &aws_sdk_ssm::Client {
+        &self.ssm
+    }
+
+    /// The per-call settings that make the account's client act on this target: its region,
+    /// its retry partition and its attempt counter.
+    pub fn scope(&self) -> aws_sdk_ssm::config::Builder {
+        aws_sdk_ssm::config::Builder::default()
+            .region(self.region.clone())
+            .retry_partition(self.retry_partition.clone())
+            .interceptor(CountAttempts(self.attempts.clone()))
     }
 }
 
@@ -115,6 +140,12 @@ impl Session {
         // One HTTP client for every SDK client of the run: one TLS setup and one connection pool,
         // instead of a new client (and root-certificate parse) per target.
         loader = loader.http_client(SharedHttp::new());
+        // Stalled-stream protection watches streaming bodies; these calls send and receive a few
+        // kilobytes of JSON, which the timeouts above already bound, so its per-request timers
+        // and wrappers are pure cost.
+        loader = loader.stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+        );
         let mut base = loader.load().await;
         if base.region().is_none() {
             // STS needs a region to sign with; the global partition's home region is the safe default.
@@ -137,9 +168,15 @@ impl Session {
             if providers.contains_key(&account.id) {
                 continue;
             }
-            let provider =
+            let credentials =
                 account_credentials(&base, opts, account, partition, &session_name).await;
-            providers.insert(account.id.clone(), provider);
+            providers.insert(
+                account.id.clone(),
+                AccountClients {
+                    credentials,
+                    ssm: OnceLock::new(),
+                },
+            );
         }
         Self {
             base,
@@ -154,11 +191,7 @@ impl Session {
 
     /// An Account API client acting inside the account (for ListRegions).
     pub fn account_client(&self, account: &AccountId) -> aws_sdk_account::Client {
-        let creds = self
-            .accounts
-            .get(account)
-            .expect("session built for every selected account")
-            .clone();
+        let creds = self.account(account).credentials.clone();
         let mut conf = aws_sdk_account::config::Builder::from(&self.base);
         conf.set_credentials_provider(Some(creds));
         aws_sdk_account::Client::from_conf(conf.build())
@@ -188,33 +221,35 @@ impl Session {
         }
     }
 
-    /// A client for one target. Every client of an account shares its credentials provider, and
-    /// all share the base config's identity cache and HTTP connection pool.
-    pub fn client(&self, target: &Target) -> TargetClient {
-        let attempts = Arc::new(AtomicU32::new(0));
-        let creds = self
-            .accounts
-            .get(target.account_id())
+    fn account(&self, account: &AccountId) -> &AccountClients {
+        self.accounts
+            .get(account)
             .expect("session built for every selected account")
-            .clone();
-        let mut conf = aws_sdk_ssm::config::Builder::from(&self.base);
-        // `set_` keeps the account's provider (and its cache partition) as it is; the plain
-        // `credentials_provider` would wrap it anew, giving every client its own AssumeRole.
-        conf.set_credentials_provider(Some(creds));
-        let conf = conf
-            .region(aws_config::Region::new(target.region.as_str()))
+    }
+
+    /// A client for one target. All targets of an account share its SSM client (and so its
+    /// credentials provider); all clients share the base config's identity cache and HTTP
+    /// connection pool.
+    pub fn client(&self, target: &Target) -> TargetClient {
+        let account = self.account(target.account_id());
+        let ssm = account.ssm.get_or_init(|| {
+            let mut conf = aws_sdk_ssm::config::Builder::from(&self.base);
+            // `set_` keeps the account's provider (and its cache partition) as it is; the plain
+            // `credentials_provider` would wrap it anew, giving every client its own AssumeRole.
+            conf.set_credentials_provider(Some(account.credentials.clone()));
+            aws_sdk_ssm::Client::from_conf(conf.build())
+        });
+        TargetClient {
+            ssm: ssm.clone(),
+            region: aws_config::Region::new(target.region.as_str().to_string()),
             // AWS throttles per account and region: so does the retry token bucket, rather than
             // one bucket per region that a single throttled account would drain for all.
-            .retry_partition(RetryPartition::new(format!(
+            retry_partition: RetryPartition::new(format!(
                 "ssm-prefs/{}/{}",
                 target.account_id(),
                 target.region
-            )))
-            .interceptor(CountAttempts(attempts.clone()))
-            .build();
-        TargetClient {
-            ssm: aws_sdk_ssm::Client::from_conf(conf),
-            attempts,
+            )),
+            attempts: Arc::new(AtomicU32::new(0)),
         }
     }
 }
