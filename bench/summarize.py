@@ -21,7 +21,7 @@ COLUMNS = [
     "exit_code", "wall_s", "targets_per_s", "assume_role_per_account", "get_per_target",
     "create_per_target", "describe_per_target", "other_ssm_per_target", "ssm_per_target",
     "requests_per_target", "cpu_ms_per_target", "peak_rss_mb", "x_boto3", "x_cli",
-    "ideal_makespan_s", "makespan_over_ideal",
+    "ideal_makespan_s", "makespan_over_ideal", "emulators",
 ]
 
 
@@ -77,6 +77,7 @@ def main():
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--accounts", type=int, required=True)
     ap.add_argument("--regions", type=int, required=True)
+    ap.add_argument("--emulators", type=int, default=1)
     a = ap.parse_args()
 
     rows = load(a.tsv)
@@ -88,7 +89,7 @@ def main():
         r["x_boto3"] = r["tps"] / by[BOTO3]["tps"] if ours and BOTO3 in by and by[BOTO3]["tps"] else None
         r["x_cli"] = r["tps"] / by[CLI]["tps"] if ours and CLI in by and by[CLI]["tps"] else None
 
-    title = f"{a.accounts} accounts x {a.regions} regions, mode {a.mode}"
+    title = f"{a.accounts} accounts x {a.regions} regions, mode {a.mode}, {a.emulators} emulator(s)"
     if a.latency_ms:
         title += f", {a.latency_ms} ms added to every request"
     print(f"\nssm-prefs benchmark ({title}), run {a.run}, commit {a.commit}")
@@ -141,10 +142,18 @@ def main():
     new = not os.path.exists(a.csv) or os.path.getsize(a.csv) == 0
     if not new:
         with open(a.csv) as f:
-            if f.readline().strip() != ",".join(COLUMNS):
-                os.replace(a.csv, a.csv + ".old")
-                print(f"(the header of {a.csv} changed: the old file is now {a.csv}.old)")
-                new = True
+            header = f.readline().strip()
+        if header == ",".join(COLUMNS[:-1]):
+            # Written before the emulators column: every run then had one emulator.
+            with open(a.csv) as f:
+                lines = f.read().splitlines()
+            with open(a.csv, "w") as f:
+                f.write(",".join(COLUMNS) + "\n")
+                f.writelines(line + ",1\n" for line in lines[1:])
+        elif header != ",".join(COLUMNS):
+            os.replace(a.csv, a.csv + ".old")
+            print(f"(the header of {a.csv} changed: the old file is now {a.csv}.old)")
+            new = True
     with open(a.csv, "a", newline="") as f:
         w = csv.writer(f)
         if new:
@@ -157,7 +166,7 @@ def main():
                 f"{r['describe']:.3f}", f"{r['other']:.3f}", f"{r['ssm']:.3f}", f"{r['total']:.3f}",
                 f"{r['cpu_ms']:.3f}", f"{r['rss_mb']:.1f}", fmt(r["x_boto3"], ".3f", ""),
                 fmt(r["x_cli"], ".2f", ""), fmt(r["ideal"], ".3f", ""),
-                fmt(r["over_ideal"], ".3f", ""),
+                fmt(r["over_ideal"], ".3f", ""), a.emulators,
             ])
     print(f"\nappended {len(rows)} rows to {a.csv}")
     return 0

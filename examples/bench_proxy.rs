@@ -1,8 +1,9 @@
 //! The benchmark's counting proxy: the test suite's proxy (tests/support/proxy.rs) run as a
 //! process, so scripts/bench.sh can put it in front of a fresh emulator per contender.
 //!
-//!   bench_proxy --upstream http://127.0.0.1:PORT [--latency-ms N]
+//!   bench_proxy --upstream http://127.0.0.1:PORT [--upstream URL ...] [--latency-ms N]
 //!
+//! With several upstreams, each emulator holds a share of the accounts (Proxy::start_sharded).
 //! Prints `ready PROXY_URL CONTROL_URL` once listening. On the control URL,
 //! `GET /__bench/counts` answers the requests seen per operation as a JSON object and
 //! `POST /__bench/reset` forgets them. The control endpoint has a port of its own because
@@ -18,12 +19,15 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 fn main() {
-    let mut upstream = None;
+    let mut upstreams = vec![];
     let mut latency_ms = 0u64;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--upstream" => upstream = args.next(),
+            "--upstream" => upstreams.push(
+                args.next()
+                    .unwrap_or_else(|| usage("--upstream takes a URL")),
+            ),
             "--latency-ms" => {
                 latency_ms = args
                     .next()
@@ -33,8 +37,11 @@ fn main() {
             _ => usage(&format!("unknown argument {a}")),
         }
     }
-    let upstream = upstream.unwrap_or_else(|| usage("--upstream URL is required"));
-    let proxy = proxy::Proxy::start(&upstream);
+    if upstreams.is_empty() {
+        usage("--upstream URL is required");
+    }
+    let upstreams: Vec<&str> = upstreams.iter().map(String::as_str).collect();
+    let proxy = proxy::Proxy::start_sharded(&upstreams);
     proxy.set_faults(proxy::Faults {
         latency: Duration::from_millis(latency_ms),
         ..Default::default()
@@ -78,6 +85,8 @@ fn main() {
 }
 
 fn usage(problem: &str) -> ! {
-    eprintln!("bench_proxy: {problem}\nusage: bench_proxy --upstream URL [--latency-ms N]");
+    eprintln!(
+        "bench_proxy: {problem}\nusage: bench_proxy --upstream URL [--upstream URL ...] [--latency-ms N]"
+    );
     std::process::exit(2)
 }

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Benchmarks ssm-prefs against the local emulator, side by side with the alternatives, in one run:
 #
-#   scripts/bench.sh [--latency MS] [--concurrency N] [--cli-sample N] [ACCOUNTS] [REGIONS]
+#   scripts/bench.sh [--latency MS] [--concurrency N] [--cli-sample N] [--emulators N] [ACCOUNTS] [REGIONS]
 #   scripts/bench.sh --scale            # 1,000 accounts x 17 regions, ssm-prefs only (minutes)
 #
-# Defaults: 200 accounts x 5 regions = 1,000 targets, concurrency 32, a CLI sample of 20;
-# BENCH_TIMEOUT (seconds, default 3600) bounds each contender.
-# Contenders, each on a FRESH emulator (moto) behind a counting proxy (examples/bench_proxy.rs):
+# Defaults: 200 accounts x 5 regions = 1,000 targets, concurrency 32, a CLI sample of 20,
+# 2 emulators; BENCH_TIMEOUT (seconds, default 3600) bounds each contender.
+# Contenders, each on a FRESH emulator (moto) behind a counting proxy (examples/bench_proxy.rs).
+# One moto process answers ~180 requests/s on one core, less than ssm-prefs asks of it: with
+# --emulators N the proxy splits the accounts between N moto processes (every request of an
+# account to the same one), as AWS serves each account and region independently. Every
+# contender gets the same N.
 #   1. ssm-prefs apply --yes on a fresh fleet (creates), 2. apply again (unchanged),
 #   3. ssm-prefs audit  -- 1 to 3 in sequence on one emulator, as they need its state;
 #   4. bench/baseline_boto3.py (ThreadPoolExecutor, same concurrency), fresh emulator;
@@ -22,7 +26,7 @@ usage() {
   exit 2
 }
 
-latency=0 scale=0 concurrency=32 cli_sample=20 contender_timeout="${BENCH_TIMEOUT:-3600}"
+latency=0 scale=0 concurrency=32 cli_sample=20 emulators=2 contender_timeout="${BENCH_TIMEOUT:-3600}"
 positional=()
 while (($#)); do
   case "$1" in
@@ -31,6 +35,7 @@ while (($#)); do
     --scale) scale=1; shift ;;
     --concurrency | -c) concurrency="${2:?--concurrency takes a number}"; shift 2 ;;
     --cli-sample) cli_sample="${2:?--cli-sample takes a number}"; shift 2 ;;
+    --emulators) emulators="${2:?--emulators takes a number}"; shift 2 ;;
     -h | --help) usage ;;
     -*) echo "bench.sh: unknown option $1" >&2; usage ;;
     *) positional+=("$1"); shift ;;
@@ -38,14 +43,14 @@ while (($#)); do
 done
 accounts="${positional[0]:-200}" regions="${positional[1]:-5}"
 if ((scale)); then accounts=1000 regions=17; fi
-for n in "$latency" "$concurrency" "$cli_sample" "$accounts" "$regions" "$contender_timeout"; do
+for n in "$latency" "$concurrency" "$cli_sample" "$emulators" "$accounts" "$regions" "$contender_timeout"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench.sh: '$n' is not a whole number" >&2; exit 2; }
 done
 all_regions=(us-east-1 us-east-2 us-west-1 us-west-2 ca-central-1 sa-east-1 eu-west-1 eu-west-2
   eu-west-3 eu-central-1 eu-north-1 ap-south-1 ap-northeast-1 ap-northeast-2 ap-northeast-3
   ap-southeast-1 ap-southeast-2)
-if ((regions < 1 || regions > ${#all_regions[@]} || accounts < 1 || accounts > 99999 || concurrency < 1)); then
-  echo "bench.sh: ACCOUNTS must be 1..99999, REGIONS 1..${#all_regions[@]}, concurrency >= 1" >&2
+if ((regions < 1 || regions > ${#all_regions[@]} || accounts < 1 || accounts > 99999 || concurrency < 1 || emulators < 1 || emulators > 8)); then
+  echo "bench.sh: ACCOUNTS must be 1..99999, REGIONS 1..${#all_regions[@]}, concurrency >= 1, emulators 1..8" >&2
   exit 2
 fi
 mode=default
@@ -130,7 +135,7 @@ targets=$((accounts * regions))
 
 # --- emulator + proxy per contender -------------------------------------------------------
 stack=0
-emu_pid="" emu_fd="" proxy_pid="" proxy_url="" control_url=""
+emu_pids=() emu_fds=() proxy_pid="" proxy_url="" control_url=""
 
 # Waits (bounded) for a `ready ...` line in a file; prints the line.
 wait_ready() {
@@ -176,29 +181,39 @@ warm_up() {
 
 start_stack() {
   stack=$((stack + 1))
-  local d="$work/stack$stack" port
+  local d="$work/stack$stack" port e fd
+  local -a upstreams=() urls=()
   mkdir -p "$d"
-  mkfifo "$d/emulator.in"
-  # emulator.py exits when its stdin closes: this script holds the fifo's write end.
-  "$py" tests/support/emulator.py < "$d/emulator.in" > "$d/emulator.out" 2> "$d/emulator.out.err" &
-  emu_pid=$!
-  pids+=("$emu_pid")
-  exec {emu_fd}> "$d/emulator.in"
-  port="$(wait_ready "$d/emulator.out" emulator | cut -d' ' -f2)"
-  warm_up "http://127.0.0.1:$port"
-  "$proxy_bin" --upstream "http://127.0.0.1:$port" --latency-ms "$latency" \
+  emu_pids=() emu_fds=()
+  for ((e = 1; e <= emulators; e++)); do
+    mkfifo "$d/emulator$e.in"
+    # emulator.py exits when its stdin closes: this script holds the fifo's write end.
+    "$py" tests/support/emulator.py < "$d/emulator$e.in" > "$d/emulator$e.out" 2> "$d/emulator$e.out.err" &
+    emu_pids+=("$!")
+    pids+=("$!")
+    exec {fd}> "$d/emulator$e.in"
+    emu_fds+=("$fd")
+  done
+  for ((e = 1; e <= emulators; e++)); do
+    port="$(wait_ready "$d/emulator$e.out" emulator | cut -d' ' -f2)"
+    warm_up "http://127.0.0.1:$port"
+    upstreams+=(--upstream "http://127.0.0.1:$port")
+    urls+=("127.0.0.1:$port")
+  done
+  "$proxy_bin" "${upstreams[@]}" --latency-ms "$latency" \
     > "$d/proxy.out" 2> "$d/proxy.out.err" &
   proxy_pid=$!
   pids+=("$proxy_pid")
   read -r _ proxy_url control_url < <(wait_ready "$d/proxy.out" proxy)
-  echo "stack $stack: emulator on 127.0.0.1:$port, proxy $proxy_url (+${latency} ms)" >&2
+  echo "stack $stack: $emulators emulator(s) (${urls[*]}), proxy $proxy_url (+${latency} ms)" >&2
 }
 
 stop_stack() {
+  local fd
   kill "$proxy_pid" 2>/dev/null || true
-  exec {emu_fd}>&-
-  kill "$emu_pid" 2>/dev/null || true
-  wait "$proxy_pid" "$emu_pid" 2>/dev/null || true
+  for fd in "${emu_fds[@]}"; do exec {fd}>&-; done
+  kill "${emu_pids[@]}" 2>/dev/null || true
+  wait "$proxy_pid" "${emu_pids[@]}" 2>/dev/null || true
 }
 
 control() { # METHOD PATH
@@ -240,7 +255,7 @@ run_id="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 # The code measured: its commit, marked -dirty when the sources differ from it.
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]]; then commit+="-dirty"; fi
-echo "benchmark $run_id: $accounts accounts x $regions regions = $targets targets, concurrency $concurrency, mode $mode" >&2
+echo "benchmark $run_id: $accounts accounts x $regions regions = $targets targets, concurrency $concurrency, $emulators emulator(s), mode $mode" >&2
 
 # 1-3: ssm-prefs on one fresh emulator (the second apply and the audit need the first's state).
 start_stack
@@ -275,4 +290,4 @@ if ((!scale)); then
 fi
 
 "$py" bench/summarize.py --tsv "$work/results.tsv" --csv bench/results.csv --run "$run_id" --commit "$commit" \
-  --mode "$mode" --latency-ms "$latency" --accounts "$accounts" --regions "$regions"
+  --mode "$mode" --latency-ms "$latency" --accounts "$accounts" --regions "$regions" --emulators "$emulators"

@@ -57,7 +57,21 @@ impl Proxy {
     /// Starts a proxy to `upstream` (http://host:port) on a thread and runtime of its own, so
     /// tests of any flavour can use it; it stops when dropped.
     pub fn start(upstream: &str) -> Proxy {
-        let upstream = upstream.trim_start_matches("http://").to_string();
+        Self::start_sharded(&[upstream])
+    }
+
+    /// A proxy in front of several emulators, each holding a share of the accounts: every
+    /// request of an account goes to the same one (its AssumeRole by the role's ARN, its calls
+    /// by the access key that AssumeRole issued), so each sees a consistent world. Requests of
+    /// no known account go to the first.
+    pub fn start_sharded(upstreams: &[&str]) -> Proxy {
+        let upstreams: Arc<Vec<String>> = Arc::new(
+            upstreams
+                .iter()
+                .map(|u| u.trim_start_matches("http://").to_string())
+                .collect(),
+        );
+        assert!(!upstreams.is_empty(), "at least one upstream");
         let state = Arc::new(Mutex::new(State::default()));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -77,9 +91,9 @@ impl Proxy {
                         accepted = listener.accept() => match accepted { Ok((s, _)) => s, Err(_) => continue },
                         _ = &mut stopped => break,
                     };
-                    let (st, upstream) = (st.clone(), upstream.clone());
+                    let (st, upstreams) = (st.clone(), upstreams.clone());
                     tokio::spawn(async move {
-                        let service = hyper::service::service_fn(move |req| handle(req, st.clone(), upstream.clone()));
+                        let service = hyper::service::service_fn(move |req| handle(req, st.clone(), upstreams.clone()));
                         let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                     });
                 }
@@ -177,7 +191,7 @@ enum Verdict {
 async fn handle(
     req: Request<Incoming>,
     state: Arc<Mutex<State>>,
-    upstream: String,
+    upstreams: Arc<Vec<String>>,
 ) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
     let (parts, body) = req.into_parts();
     let body = body
@@ -215,10 +229,19 @@ async fn handle(
         .and_then(|c| c.split('/').nth(2))
         .unwrap_or("")
         .to_string();
-    let (verdict, delay) = {
+    let (verdict, delay, upstream) = {
         let mut st = state.lock().unwrap();
         let f = st.faults.clone();
         let arn = params.get("RoleArn").cloned().unwrap_or_default();
+        let account = if operation == "AssumeRole" {
+            arn.split(':').nth(4).map(str::to_string)
+        } else {
+            access_key(&parts).and_then(|k| st.keys.get(k).cloned())
+        };
+        let shard = account
+            .and_then(|a| a.parse::<u64>().ok())
+            .map_or(0, |a| (a % upstreams.len() as u64) as usize);
+        let upstream = upstreams[shard].clone();
         let denied = operation == "AssumeRole"
             && st
                 .deny_assume_role
@@ -282,7 +305,7 @@ async fn handle(
             .filter(|(ops, _)| ops.contains(&operation))
             .map(|(_, d)| *d)
             .unwrap_or_default();
-        (verdict, f.latency + slow)
+        (verdict, f.latency + slow, upstream)
     };
     // Counted on arrival, so a test sees a request that is still being answered.
     let index = {
@@ -449,6 +472,19 @@ impl Proxy {
     }
 }
 
+/// The access key id that signed a request (SigV4's `Credential=KEY/date/region/...`).
+fn access_key(parts: &hyper::http::request::Parts) -> Option<&str> {
+    parts
+        .headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .split("Credential=")
+        .nth(1)?
+        .split('/')
+        .next()
+}
+
 fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
     let start = text.find(open)? + open.len();
     let end = text[start..].find(close)? + start;
@@ -461,16 +497,7 @@ fn list_regions(
     parts: &hyper::http::request::Parts,
     state: &Arc<Mutex<State>>,
 ) -> Response<Full<Bytes>> {
-    let auth = parts
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let key = auth
-        .split("Credential=")
-        .nth(1)
-        .and_then(|c| c.split('/').next())
-        .unwrap_or("");
+    let key = access_key(parts).unwrap_or("");
     let mut st = state.lock().unwrap();
     let account = st.keys.get(key).cloned().unwrap_or_default();
     st.seen.push(Seen {
