@@ -1,6 +1,6 @@
 //! Credentials and clients: the base config from the standard chain, one role (or chain of
-//! roles) per account assumed through the SDK's AssumeRoleProvider, and per-region SSM clients
-//! that share that account's cached credentials.
+//! roles) per account assumed through the SDK's AssumeRoleProvider, and one SSM client per
+//! account that each call points at its target's region.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
