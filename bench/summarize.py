@@ -125,6 +125,11 @@ def main():
     for r in rows:
         if r["contender"].startswith("ssm-prefs"):
             checks.append((f"CPU < 1 ms per target: {r['contender']}", r["cpu_ms"] < 1, f"{r['cpu_ms']:.2f} ms"))
+    if a.mode == "scale":
+        for r in rows:
+            if r["contender"].startswith("ssm-prefs"):
+                checks.append((f"peak RSS < 150 MB at {r['targets']:,} targets: {r['contender']}",
+                               r["rss_mb"] < 150, f"{r['rss_mb']:.1f} MB"))
     if APPLY in by and by[APPLY]["x_boto3"] is not None:
         checks.append((">= 5x boto3 targets/s", by[APPLY]["x_boto3"] >= 5, f"{by[APPLY]['x_boto3']:.2f}x"))
     if APPLY in by and by[APPLY]["x_cli"] is not None:
