@@ -170,19 +170,9 @@ async fn find_version(
     name: &str,
     desired: &Value,
 ) -> Result<Written, TargetError> {
-    let desc = ssm
-        .ssm()
-        .describe_document()
-        .name(name)
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(target_error)?;
-    let latest: u32 = desc
-        .document
-        .and_then(|d| d.latest_version)
-        .and_then(|v| v.parse().ok())
+    let latest: u32 = versions(ssm, name)
+        .await?
+        .and_then(|v| v.latest_version.parse().ok())
         .unwrap_or(0);
     for v in (1..=latest).rev() {
         let found = read_version(ssm, name, &v.to_string()).await?;
