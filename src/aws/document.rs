@@ -172,7 +172,9 @@ async fn find_version(
 ) -> Result<Written, TargetError> {
     let latest: u32 = versions(ssm, name)
         .await?
-        .and_then(|v| v.latest_version.parse().ok())
+        .ok_or_else(|| TargetError::new("InvalidDocument", format!("{name} no longer exists")))?
+        .latest_version
+        .parse()
         .unwrap_or(0);
     for v in (1..=latest).rev() {
         let found = read_version(ssm, name, &v.to_string()).await?;

@@ -63,7 +63,8 @@ impl Proxy {
     /// A proxy in front of several emulators, each holding a share of the accounts: every
     /// request of an account goes to the same one (its AssumeRole by the role's ARN, its calls
     /// by the access key that AssumeRole issued), so each sees a consistent world. Requests of
-    /// no known account go to the first.
+    /// no known account go to the first: base or profile credentials, and anything a test sets
+    /// up straight on an emulator, so only traffic through AssumeRole is spread.
     pub fn start_sharded(upstreams: &[&str]) -> Proxy {
         let upstreams: Arc<Vec<String>> = Arc::new(
             upstreams
@@ -358,7 +359,10 @@ async fn handle(
         let key = between(&seen.response, "<AccessKeyId>", "</AccessKeyId>")
             .unwrap_or("")
             .to_string();
-        st.keys.insert(key, account);
+        // A failed AssumeRole issues no key: an empty one would claim unsigned requests.
+        if !key.is_empty() {
+            st.keys.insert(key, account);
+        }
     }
     drop(st);
     Ok(Response::from_parts(parts, Full::new(bytes)))
