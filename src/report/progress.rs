@@ -23,7 +23,11 @@ enum Mode {
     Bars {
         multi: MultiProgress,
         overall: ProgressBar,
-        regions: BTreeMap<String, ProgressBar>,
+        /// Each region's bar and the targets finished since it was last advanced.
+        regions: BTreeMap<String, (ProgressBar, u64)>,
+        /// Targets finished since the overall bar was last advanced.
+        pending: u64,
+        last_update: Instant,
     },
     Plain {
         last: Instant,
@@ -39,6 +43,9 @@ pub struct Progress {
 }
 
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
+/// The bars' redraw rate: indicatif formats a bar on every update, drawn or not, so the bars
+/// are advanced at most this often rather than once per target.
+const BARS_EVERY: Duration = Duration::from_millis(100);
 
 impl Progress {
     /// Bars only when stderr is a terminal and they are wanted.
@@ -58,7 +65,9 @@ impl Progress {
                 label: label.to_string(),
             }
         } else {
-            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(
+                (1000 / BARS_EVERY.as_millis()) as u8,
+            ));
             let style = ProgressStyle::with_template(
                 "{prefix:>15.bold} [{bar:30.cyan/blue}] {pos}/{len} {rate:>9} ETA {eta:>4} {msg}",
             )
@@ -83,13 +92,15 @@ impl Progress {
                             .with_style(region_style.clone())
                             .with_prefix(r.clone()),
                     );
-                    (r.clone(), bar)
+                    (r.clone(), (bar, 0))
                 })
                 .collect();
             Mode::Bars {
                 multi,
                 overall,
                 regions,
+                pending: 0,
+                last_update: Instant::now(),
             }
         };
         Self { mode, verbosity }
@@ -115,12 +126,23 @@ impl Progress {
         }
         match &mut self.mode {
             Mode::Bars {
-                overall, regions, ..
+                overall,
+                regions,
+                pending,
+                last_update,
+                ..
             } => {
-                overall.inc(1);
-                overall.set_message(stats.counts_line());
-                if let Some(bar) = regions.get(&row.region) {
-                    bar.inc(1);
+                *pending += 1;
+                if let Some((_, n)) = regions.get_mut(&row.region) {
+                    *n += 1;
+                }
+                if last_update.elapsed() >= BARS_EVERY || stats.finished == stats.total {
+                    *last_update = Instant::now();
+                    overall.inc(std::mem::take(pending));
+                    overall.set_message(stats.counts_line());
+                    for (bar, n) in regions.values_mut().filter(|(_, n)| *n > 0) {
+                        bar.inc(std::mem::take(n));
+                    }
                 }
             }
             Mode::Plain {
@@ -163,10 +185,11 @@ impl Progress {
             multi,
             overall,
             regions,
+            ..
         } = self.mode
         {
             overall.finish_and_clear();
-            regions.values().for_each(ProgressBar::finish_and_clear);
+            regions.values().for_each(|(bar, _)| bar.finish_and_clear());
             let _ = multi.clear();
         }
     }
