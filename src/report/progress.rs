@@ -23,10 +23,7 @@ enum Mode {
     Bars {
         multi: MultiProgress,
         overall: ProgressBar,
-        /// Each region's bar and the targets finished since it was last advanced.
-        regions: BTreeMap<String, (ProgressBar, u64)>,
-        /// Targets finished since the overall bar was last advanced.
-        pending: u64,
+        regions: BTreeMap<String, ProgressBar>,
         last_update: Instant,
     },
     Plain {
@@ -92,14 +89,13 @@ impl Progress {
                             .with_style(region_style.clone())
                             .with_prefix(r.clone()),
                     );
-                    (r.clone(), (bar, 0))
+                    (r.clone(), bar)
                 })
                 .collect();
             Mode::Bars {
                 multi,
                 overall,
                 regions,
-                pending: 0,
                 last_update: Instant::now(),
             }
         };
@@ -128,20 +124,21 @@ impl Progress {
             Mode::Bars {
                 overall,
                 regions,
-                pending,
                 last_update,
                 ..
             } => {
-                *pending += 1;
-                if let Some((_, n)) = regions.get_mut(&row.region) {
-                    *n += 1;
-                }
+                // The bars show the stats, which already counted this row.
                 if last_update.elapsed() >= BARS_EVERY || stats.finished == stats.total {
                     *last_update = Instant::now();
-                    overall.inc(std::mem::take(pending));
+                    overall.set_position(stats.finished as u64);
                     overall.set_message(stats.counts_line());
-                    for (bar, n) in regions.values_mut().filter(|(_, n)| *n > 0) {
-                        bar.inc(std::mem::take(n));
+                    for (region, counts) in &stats.by_region {
+                        let done = counts.values().sum::<usize>() as u64;
+                        if let Some(bar) = regions.get(region)
+                            && bar.position() != done
+                        {
+                            bar.set_position(done);
+                        }
                     }
                 }
             }
@@ -189,7 +186,7 @@ impl Progress {
         } = self.mode
         {
             overall.finish_and_clear();
-            regions.values().for_each(|(bar, _)| bar.finish_and_clear());
+            regions.values().for_each(ProgressBar::finish_and_clear);
             let _ = multi.clear();
         }
     }
