@@ -192,18 +192,16 @@ impl Planned {
             return self.outcome(&job, Status::Unchanged, version, sha);
         }
         let client = client.expect("a client for every target that writes");
-        let ssm = &client;
         let name = &job.document_name;
-        let result = match self.action {
-            Action::None | Action::Restore | Action::Delete => {
-                unreachable!("returned above: nothing to write")
-            }
-            Action::Create => document::create(ssm, name, &self.content)
+        // Writing means a create or an update (`writes`).
+        let result = if self.action == Action::Create {
+            document::create(&client, name, &self.content)
                 .await
-                .map(|w| (Status::Created, w)),
-            Action::Update => document::update(ssm, name, &self.content, &parse_own(&self.content))
+                .map(|w| (Status::Created, w))
+        } else {
+            document::update(&client, name, &self.content, &parse_own(&self.content))
                 .await
-                .map(|w| (Status::Updated, w)),
+                .map(|w| (Status::Updated, w))
         };
         self.attempts += client.attempts();
         match result {
@@ -447,9 +445,8 @@ struct Found {
 async fn audit_steps(
     job: &Job,
     target: &Target,
-    client: &TargetClient,
+    ssm: &TargetClient,
 ) -> Result<Option<Found>, TargetError> {
-    let ssm = client;
     let name = &job.document_name;
     let Some(versions) = document::versions(ssm, name).await? else {
         return Ok(None);
@@ -579,9 +576,8 @@ enum RolledBack {
 
 async fn rollback_steps(
     applied: &ReportRow,
-    client: &TargetClient,
+    ssm: &TargetClient,
 ) -> Result<RolledBack, TargetError> {
-    let ssm = client;
     let name = &applied.document_name;
     let Some(versions) = document::versions(ssm, name).await? else {
         return Ok(RolledBack::Changed("the document no longer exists".into()));
