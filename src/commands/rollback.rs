@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::inputs::warn_all;
-use super::run::{Confirmed, INTERRUPT_GRACE, confirm, listen_for_interrupts, session_options};
+use super::run::{INTERRUPT_GRACE, confirm_or_cancel, listen_for_interrupts, session_options};
 use super::sinks::{Ended, Sinks, open_report};
 use crate::aws::session::Session;
 use crate::cli::RollbackArgs;
@@ -126,22 +126,14 @@ pub async fn rollback(args: &RollbackArgs) -> Result<Ended, InputError> {
         undos.len(),
         undos.len() - deletes
     );
-    if !args.yes {
-        match confirm("Roll back", undos.len()).await {
-            Confirmed::Yes => {}
-            answer => {
-                let path = csv.path().to_path_buf();
-                drop(csv);
-                let _ = std::fs::remove_file(path);
-                eprintln!("rollback cancelled: nothing was written");
-                return Ok(if answer == Confirmed::Interrupted {
-                    Ended::Interrupted
-                } else {
-                    Ended::Failures
-                });
-            }
+    let csv = if args.yes {
+        csv
+    } else {
+        match confirm_or_cancel("rollback", "Roll back", undos.len(), csv).await {
+            Ok(csv) => csv,
+            Err(ended) => return Ok(ended),
         }
-    }
+    };
     let targets: Vec<Target> = undos.iter().map(|u| u.target.clone()).collect();
     let control = Arc::new(Control::default());
     let mut sinks = Sinks::new("rollback", &targets, &args.output, Some(csv));

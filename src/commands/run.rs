@@ -244,8 +244,14 @@ impl Run {
         out: &OutputArgs,
         csv: CsvReport,
     ) -> (Sinks, tokio::task::JoinHandle<()>) {
-        let mut sinks = Sinks::new(label, &self.listed, out, Some(csv))
-            .with_html(out.html.as_ref(), self.meta.clone());
+        self.listening(
+            Sinks::new(label, &self.listed, out, Some(csv))
+                .with_html(out.html.as_ref(), self.meta.clone()),
+        )
+    }
+
+    /// `sinks` with the rows decided before the run already in them, and Ctrl-C listened for.
+    fn listening(&self, mut sinks: Sinks) -> (Sinks, tokio::task::JoinHandle<()>) {
         for o in &self.pre {
             sinks.record(o);
         }
@@ -364,15 +370,8 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     // Phase 1: read every target and decide, as `plan` does.
     let mut planned = vec![];
     let mut read_failures = vec![];
-    let mut preview = Sinks::new("reading", &run.listed, &opts.output, None);
-    for o in &run.pre {
-        preview.record(o);
-    }
-    let listener = listen_for_interrupts(
-        run.control.clone(),
-        preview.progress.printer(),
-        INTERRUPT_GRACE,
-    );
+    let (mut preview, listener) =
+        run.listening(Sinks::new("reading", &run.listed, &opts.output, None));
     run.reads(opts.aws.concurrency, |r| match r {
         Ok(p) => {
             preview.record(&p.plan_outcome(job));
@@ -411,25 +410,15 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     if !changes.is_empty() {
         print!("changes:\n{}", changes.render(12));
     }
-    if to_write > 0 && !args.yes {
-        listener.abort();
-        match confirm("Write the preferences to", to_write).await {
-            Confirmed::Yes => {}
-            answer => {
-                let path = csv.path().to_path_buf();
-                drop(csv);
-                let _ = std::fs::remove_file(path);
-                eprintln!("apply cancelled: nothing was written");
-                return Ok(if answer == Confirmed::Interrupted {
-                    Ended::Interrupted
-                } else {
-                    Ended::Failures
-                });
-            }
+    listener.abort();
+    let csv = if to_write > 0 && !args.yes {
+        match confirm_or_cancel("apply", "Write the preferences to", to_write, csv).await {
+            Ok(csv) => csv,
+            Err(ended) => return Ok(ended),
         }
     } else {
-        listener.abort();
-    }
+        csv
+    };
 
     // Phase 2: write, and report every target, the unreadable ones first.
     let writes_started = Instant::now();
@@ -485,6 +474,29 @@ pub(super) enum Confirmed {
     Yes,
     No,
     Interrupted,
+}
+
+/// Asks before `command` writes; on any answer but yes, removes its report (no row was
+/// written), says so and gives the run's end: declined (exit 1) or interrupted (130).
+pub(super) async fn confirm_or_cancel(
+    command: &str,
+    what: &str,
+    n: usize,
+    csv: CsvReport,
+) -> Result<CsvReport, Ended> {
+    let answer = confirm(what, n).await;
+    if answer == Confirmed::Yes {
+        return Ok(csv);
+    }
+    let path = csv.path().to_path_buf();
+    drop(csv);
+    let _ = std::fs::remove_file(path);
+    eprintln!("{command} cancelled: nothing was written");
+    Err(if answer == Confirmed::Interrupted {
+        Ended::Interrupted
+    } else {
+        Ended::Failures
+    })
 }
 
 /// Asks on the terminal; anything but y/yes declines, and Ctrl-C at the prompt interrupts.
