@@ -1066,23 +1066,14 @@ mod proptests {
         let account = (
             prop::option::weighted(0.9, value_for("account_id")),
             prop::collection::vec(
-                entry(vec![
-                    "name",
-                    "regions",
-                    "role",
-                    "external_id",
-                    "tags",
-                    "vars",
-                    "profile",
-                    "email",
-                    "display_name",
-                    "org_id",
-                    "org-id",
-                    "regoins",
-                    "acount_id",
-                    "x",
-                    "account_id",
-                ]),
+                // Every key an account may have (a second account_id among them), and typos.
+                entry(
+                    ACCOUNT_KEYS
+                        .iter()
+                        .copied()
+                        .chain(["regoins", "acount_id", "x"])
+                        .collect(),
+                ),
                 0..5,
             ),
         )
