@@ -1,4 +1,5 @@
-//! The command line, raw (clap derive): the flags of DESIGN §2, with help that reads like the README.
+//! The command line, raw (clap derive): the flags as typed, with help that reads like the
+//! README. Numbers stay text here; `config.rs` checks every range in one place.
 
 use std::path::PathBuf;
 
@@ -147,43 +148,11 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub yes: bool,
     /// Stop starting targets once more than N (or N% of the targets) have failed; the rest are skipped
-    #[arg(long, value_name = "N|N%", value_parser = parse_max_failures)]
-    pub max_failures: Option<MaxFailures>,
+    #[arg(long, value_name = "N|N%", allow_hyphen_values = true)]
+    pub max_failures: Option<String>,
 }
 
-/// Failure tolerance, as CloudFormation StackSets' FailureToleranceCount / Percentage.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum MaxFailures {
-    Count(usize),
-    Percent(f64),
-}
-
-impl MaxFailures {
-    /// Whether `failed` failures out of `total` targets exceed the tolerance.
-    pub fn exceeded(self, failed: usize, total: usize) -> bool {
-        match self {
-            MaxFailures::Count(n) => failed > n,
-            MaxFailures::Percent(p) => failed as f64 > total as f64 * p / 100.0,
-        }
-    }
-}
-
-fn parse_max_failures(s: &str) -> Result<MaxFailures, String> {
-    let bad = || format!("{s:?} is not a count (3) or a percentage (10%)");
-    match s.strip_suffix('%') {
-        Some(p) => match p.trim().parse::<f64>() {
-            Ok(v) if (0.0..=100.0).contains(&v) => Ok(MaxFailures::Percent(v)),
-            _ => Err(bad()),
-        },
-        None => s
-            .trim()
-            .parse::<usize>()
-            .map(MaxFailures::Count)
-            .map_err(|_| bad()),
-    }
-}
-
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PrefsArgs {
     /// Preferences JSON (the document content; {account_id}, {account_name}, {region}, {partition} and inventory vars are filled per target)
     #[arg(short = 'p', long, value_name = "FILE")]
@@ -215,8 +184,8 @@ pub struct SelectArgs {
     #[arg(short = 't', long = "tag", value_name = "KEY:VALUE")]
     pub tags: Vec<String>,
     /// Only shard K of N: a deterministic, balanced share of the accounts (for a CI matrix)
-    #[arg(long, value_name = "K/N", value_parser = crate::inventory::parse_shard)]
-    pub shard: Option<(usize, usize)>,
+    #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -241,14 +210,30 @@ pub struct AwsArgs {
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Targets in flight at once
-    #[arg(short = 'c', long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub concurrency: u32,
+    #[arg(
+        short = 'c',
+        long,
+        value_name = "N",
+        default_value = "32",
+        allow_hyphen_values = true
+    )]
+    pub concurrency: String,
     /// Attempts per AWS call, retries included (the SDK's standard retry mode, with backoff)
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "8",
+        allow_hyphen_values = true
+    )]
+    pub max_attempts: String,
     /// Seconds one AWS call may take, retries included; a slower call fails its target with Timeout
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
-    pub operation_timeout: f64,
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "60",
+        allow_hyphen_values = true
+    )]
+    pub operation_timeout: String,
 }
 
 #[derive(Debug, Args)]

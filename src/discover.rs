@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 
-use crate::aws::document::target_error;
-use crate::error::TargetError;
+use crate::aws::error::target_error;
+use crate::outcome::TargetError;
 use crate::target::Region;
 
 /// One account found, with where it sits in the organization.
@@ -33,6 +33,7 @@ pub struct Discovery {
 /// Walks the organization from its roots, or from the given OUs, depth first.
 pub async fn walk(
     org: &Client,
+    endpoint: &str,
     ous: &[String],
     include_management: bool,
 ) -> Result<Discovery, TargetError> {
@@ -40,7 +41,7 @@ pub async fn walk(
         .describe_organization()
         .send()
         .await
-        .map_err(target_error)?
+        .map_err(|e| target_error(e, endpoint))?
         .organization
         .and_then(|o| o.master_account_id);
     let mut starts: Vec<(String, String)> = vec![];
@@ -51,7 +52,7 @@ pub async fn walk(
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(target_error)?;
+            .map_err(|e| target_error(e, endpoint))?;
         let roots = pages.into_iter().flat_map(|p| p.roots.unwrap_or_default());
         for root in roots {
             starts.push((
@@ -66,7 +67,7 @@ pub async fn walk(
                 .organizational_unit_id(ou)
                 .send()
                 .await
-                .map_err(target_error)?;
+                .map_err(|e| target_error(e, endpoint))?;
             let name = described
                 .organizational_unit
                 .and_then(|o| o.name)
@@ -87,7 +88,7 @@ pub async fn walk(
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(target_error)?
+            .map_err(|e| target_error(e, endpoint))?
             .into_iter()
             .flat_map(|p| p.organizational_units.unwrap_or_default())
             .collect();
@@ -103,7 +104,7 @@ pub async fn walk(
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(target_error)?
+            .map_err(|e| target_error(e, endpoint))?
             .into_iter()
             .flat_map(|p| p.accounts.unwrap_or_default())
             .collect();
@@ -123,7 +124,7 @@ pub async fn walk(
                 .send()
                 .collect::<Result<Vec<_>, _>>()
                 .await
-                .map_err(target_error)?
+                .map_err(|e| target_error(e, endpoint))?
                 .into_iter()
                 .flat_map(|p| p.tags.unwrap_or_default())
                 .map(|t| format!("{}:{}", t.key, t.value))

@@ -1,5 +1,5 @@
 //! The two tiers of errors: input/setup errors stop the run before any AWS call (exit 2);
-//! per-target errors become report rows and never stop the other targets.
+//! per-target errors are data (`outcome::TargetError`): report rows that never stop the others.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -73,30 +73,3 @@ fn render_problems(problems: &[Problem]) -> String {
         }
     }
 }
-
-/// Why one target did not succeed: becomes `error_code` and `error_message` in its row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetError {
-    pub code: String,
-    pub message: String,
-}
-
-impl TargetError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: one_line(&message.into()),
-        }
-    }
-}
-
-/// Report cells and log lines are single-line, and short enough to read.
-fn one_line(s: &str) -> String {
-    let line = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    match line.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line,
-    }
-}
-
-const MAX_MESSAGE_CHARS: usize = 400;

@@ -7,34 +7,8 @@ use std::sync::Arc;
 
 use crate::error::{InputError, Problem};
 use crate::suggest::did_you_mean;
-use crate::target::{AccountId, Region, Target};
+use crate::target::{Account, AccountId, Region, Target};
 use crate::yaml::{self, Entry, Node};
-
-/// One account as the inventory describes it.
-#[derive(Debug, Clone, Default)]
-pub struct Account {
-    pub id: AccountId,
-    pub name: String,
-    /// The account's own regions, else the file's default; `None` when neither says.
-    pub regions: Option<Vec<Region>>,
-    /// Roles to assume in turn (names or ARNs); empty means `--role-name`.
-    pub roles: Vec<String>,
-    pub external_id: Option<String>,
-    /// A named profile whose credentials are used (before any role).
-    pub profile: Option<String>,
-    pub tags: Vec<String>,
-    pub vars: BTreeMap<String, String>,
-    pub email: Option<String>,
-    pub display_name: Option<String>,
-    pub org_id: Option<String>,
-    pub line: usize,
-}
-
-impl Default for AccountId {
-    fn default() -> Self {
-        AccountId::parse("000000000000").expect("valid")
-    }
-}
 
 #[derive(Debug)]
 pub struct Inventory {
@@ -61,20 +35,6 @@ pub struct Selected {
     /// With `-r all`: accounts whose targets are the regions each has enabled, known only
     /// once the run asks the account (Account ListRegions).
     pub all_regions: Vec<Arc<Account>>,
-}
-
-/// Parses `K/N` for `--shard`.
-pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
-    let bad = || format!("{s:?} is not K/N with 1 <= K <= N (for example 2/8)");
-    let (k, n) = s.split_once('/').ok_or_else(bad)?;
-    let (k, n) = (
-        k.trim().parse::<usize>().map_err(|_| bad())?,
-        n.trim().parse::<usize>().map_err(|_| bad())?,
-    );
-    if k == 0 || n == 0 || k > n {
-        return Err(bad());
-    }
-    Ok((k, n))
 }
 
 /// The accounts of shard K of N: accounts go whole to one shard (their credentials are
@@ -297,11 +257,16 @@ fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
         );
         return None;
     };
-    let mut a = Account {
-        line: *line,
-        ..Default::default()
-    };
+    // The fields are gathered first: the account exists only once its id parses, but every
+    // other key is still checked, so one run reports all of an entry's problems.
     let mut id = None;
+    let mut name = String::new();
+    let mut account_regions = None;
+    let mut roles_ = vec![];
+    let (mut external_id, mut profile, mut email, mut display_name, mut org_id) =
+        (None, None, None, None, None);
+    let mut tags = vec![];
+    let mut vars_ = BTreeMap::new();
     for Entry {
         key,
         key_line,
@@ -320,9 +285,9 @@ fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
                     format!("account_id must be 12 digits, not {}", value.kind()),
                 ),
             },
-            "name" => a.name = string(value, key, p).unwrap_or_default(),
+            "name" => name = string(value, key, p).unwrap_or_default(),
             "regions" => {
-                a.regions = Some(regions(value, p));
+                account_regions = Some(regions(value, p));
                 if matches!(value, Node::Seq { items, .. } if items.is_empty()) {
                     p.warn(
                         *key_line,
@@ -330,14 +295,14 @@ fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
                     );
                 }
             }
-            "role" => a.roles = roles(value, p),
-            "external_id" => a.external_id = string(value, key, p),
-            "profile" => a.profile = string(value, key, p),
-            "email" => a.email = string(value, key, p),
-            "display_name" => a.display_name = string(value, key, p),
-            "org_id" | "org-id" => a.org_id = string(value, key, p),
-            "tags" => a.tags = string_list(value, key, p),
-            "vars" => a.vars = vars(value, p),
+            "role" => roles_ = roles(value, p),
+            "external_id" => external_id = string(value, key, p),
+            "profile" => profile = string(value, key, p),
+            "email" => email = string(value, key, p),
+            "display_name" => display_name = string(value, key, p),
+            "org_id" | "org-id" => org_id = string(value, key, p),
+            "tags" => tags = string_list(value, key, p),
+            "vars" => vars_ = vars(value, p),
             other => p.warn(
                 *key_line,
                 format!(
@@ -353,11 +318,22 @@ fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
         }
         return None;
     };
-    a.id = id;
-    if a.name.is_empty() {
-        a.name = a.display_name.clone().unwrap_or_else(|| a.id.to_string());
+    if name.is_empty() {
+        name = display_name.clone().unwrap_or_else(|| id.to_string());
     }
-    Some(a)
+    Some(Account {
+        name,
+        regions: account_regions,
+        roles: roles_,
+        external_id,
+        profile,
+        tags,
+        vars: vars_,
+        email,
+        display_name,
+        org_id,
+        ..Account::new(id, *line)
+    })
 }
 
 fn scalar(node: &Node) -> Option<&str> {
@@ -598,11 +574,7 @@ fn parse_csv(text: &str, p: &mut Parsed) {
                 continue;
             }
         };
-        let mut a = Account {
-            id,
-            line,
-            ..Default::default()
-        };
+        let mut a = Account::new(id, line);
         a.name = cell("name")
             .map(String::from)
             .unwrap_or_else(|| a.id.to_string());

@@ -1,25 +1,14 @@
-//! Entry point: parse the command line, run the command, map the outcome to an exit code.
-
-mod aws;
-mod cli;
-mod commands;
-mod discover;
-mod error;
-mod inventory;
-mod preferences;
-mod report;
-mod rollout;
-mod runner;
-mod suggest;
-mod target;
-mod yaml;
+//! Entry point: parse the command line, check it, run the command, map the outcome to an
+//! exit code.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
-use crate::commands::Ended;
+use ssm_prefs::cli::Cli;
+use ssm_prefs::commands::Ended;
+use ssm_prefs::config::{self, Settings};
+use ssm_prefs::report::printer::Printer;
 
 // The SDK allocates for every header, config layer and type-erased value of every call: with
 // mimalloc the tool spends measurably less CPU per target than with glibc's allocator
@@ -29,23 +18,27 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let printer = Printer::new(config::verbosity(&cli));
+    let settings = match Settings::from_cli(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            printer.error(&e.to_string());
+            return ExitCode::from(2);
+        }
+    };
     // One thread: at ~0.4 ms of CPU per SSM call it serves far more calls than the concurrency
     // keeps in flight against AWS, and nothing wakes across threads (README "Performance").
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("a tokio runtime");
-    let result = runtime.block_on(async {
-        match &cli.command {
-            Command::Validate(args) => commands::validate(args),
-            Command::Plan(args) => commands::plan(args).await,
-            Command::Apply(args) => commands::apply(args).await,
-            Command::Audit(args) => commands::audit(args).await,
-            Command::Rollback(args) => commands::rollback(args).await,
-            Command::Discover(args) => commands::discover(args).await,
-            Command::Report(cmd) => commands::report(cmd),
+    {
+        Ok(r) => r,
+        Err(e) => {
+            printer.error(&format!("cannot start the async runtime: {e}"));
+            return ExitCode::from(2);
         }
-    });
+    };
+    let result = runtime.block_on(ssm_prefs::run(&settings, &printer));
     // Ctrl-C at the confirmation prompt leaves its stdin read (a blocking task) waiting for a
     // line; dropping the runtime would wait with it, so the tool would not exit until Enter.
     runtime.shutdown_background();
@@ -54,7 +47,7 @@ fn main() -> ExitCode {
         Ok(Ended::Failures) => ExitCode::from(1),
         Ok(Ended::Interrupted) => ExitCode::from(130),
         Err(e) => {
-            eprintln!("error: {e}");
+            printer.error(&e.to_string());
             ExitCode::from(2)
         }
     }

@@ -723,7 +723,7 @@ mod proptests {
 
     use super::*;
     use crate::error::InputError;
-    use crate::inventory::Account;
+    use crate::target::Account;
     use crate::target::{AccountId, Region};
 
     const CASES: u32 = 256;
@@ -1214,13 +1214,12 @@ mod proptests {
         )
             .prop_map(|(id, name, region, bucket, idle)| Target {
                 account: Arc::new(Account {
-                    id: AccountId::parse(&id).expect("12 digits"),
                     name,
                     vars: BTreeMap::from([
                         ("log_bucket".to_string(), bucket),
                         ("idle_minutes".to_string(), idle.to_string()),
                     ]),
-                    ..Default::default()
+                    ..Account::new(AccountId::parse(&id).expect("12 digits"), 0)
                 }),
                 region: Region::parse(region).expect("a known region"),
             })

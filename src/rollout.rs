@@ -8,10 +8,8 @@ use serde_json::Value;
 
 use crate::aws::document::{self, Current};
 use crate::aws::session::TargetClient;
-use crate::error::TargetError;
+use crate::outcome::{Action, Outcome, Reason, ReportRow, Status, StopReason, TargetError};
 use crate::preferences::{Change, MAX_CONTENT_BYTES, Preferences, changed_keys, diff, to_content};
-use crate::report::csv::{Action, ReportRow, Status, rfc3339};
-use crate::runner::StopReason;
 use crate::target::Target;
 
 /// Content this tool serialized parses back: it is `to_content` of a JSON value.
@@ -51,13 +49,6 @@ pub struct Planned {
     read_time: std::time::Duration,
 }
 
-/// One finished target: its row, and the changes behind it for the summary.
-#[derive(Clone)]
-pub struct Outcome {
-    pub row: ReportRow,
-    pub changes: Vec<Change>,
-}
-
 /// Reads the target and decides what it needs. A failure is already the target's final row
 /// (boxed: a row is large beside the happy path's `Planned`).
 pub async fn read_and_decide(
@@ -68,10 +59,14 @@ pub async fn read_and_decide(
     let started_at = SystemTime::now();
     let started = Instant::now();
     let fail = |e: TargetError, client: &TargetClient| {
-        Box::new(Outcome {
-            row: error_row(&job, &target, &e, client.attempts(), started_at, started),
-            changes: vec![],
-        })
+        Box::new(Outcome::of(error_row(
+            &job,
+            &target,
+            &e,
+            client.attempts(),
+            started_at,
+            started,
+        )))
     };
     let current = match document::read(&client, &job.document_name).await {
         Ok(c) => c,
@@ -83,7 +78,7 @@ pub async fn read_and_decide(
         job.merge,
     ) {
         Ok(d) => d,
-        Err(msg) => return Err(fail(TargetError::new("InvalidContent", msg), &client)),
+        Err(msg) => return Err(fail(TargetError::new(Reason::InvalidContent, msg), &client)),
     };
     let content = to_content(&desired);
     if content.len() > MAX_CONTENT_BYTES {
@@ -91,7 +86,7 @@ pub async fn read_and_decide(
             "rendered content is {} bytes, over SSM's {MAX_CONTENT_BYTES}",
             content.len()
         );
-        return Err(fail(TargetError::new("InvalidContent", msg), &client));
+        return Err(fail(TargetError::new(Reason::InvalidContent, msg), &client));
     }
     let (action, mut changes) = decide(&desired, current.as_ref());
     let changed_inputs = changed_keys(&changes);
@@ -247,15 +242,7 @@ impl Planned {
 }
 
 fn base_row(job: &Job, target: &Target, started_at: SystemTime, started: Instant) -> ReportRow {
-    ReportRow {
-        account_id: target.account.id.to_string(),
-        account_name: target.account.name.clone(),
-        region: target.region.to_string(),
-        document_name: job.document_name.clone(),
-        started_at: rfc3339(started_at),
-        duration_ms: started.elapsed().as_millis() as u64,
-        ..empty_row()
-    }
+    ReportRow::new(&job.document_name, target, started_at, started)
 }
 
 fn error_row(
@@ -267,17 +254,15 @@ fn error_row(
     started: Instant,
 ) -> ReportRow {
     ReportRow {
-        status: Status::Failed,
-        error_code: e.code.clone(),
-        error_message: e.message.clone(),
         attempts,
         ..base_row(job, target, started_at, started)
     }
+    .with_error(Status::Failed, e)
 }
 
 /// A target that never started: the run stopped first.
 pub fn skipped(job: &Job, target: &Target, reason: StopReason) -> Outcome {
-    skipped_row(
+    Outcome::skipped(
         base_row(job, target, SystemTime::now(), Instant::now()),
         reason,
     )
@@ -285,74 +270,32 @@ pub fn skipped(job: &Job, target: &Target, reason: StopReason) -> Outcome {
 
 /// An explicitly named region the account has not enabled: nothing to do there, and no failure.
 pub fn region_not_enabled(job: &Job, target: &Target) -> Outcome {
-    let row = ReportRow {
-        status: Status::Skipped,
-        error_code: "RegionNotEnabled".into(),
-        error_message: format!(
+    let e = TargetError::new(
+        Reason::RegionNotEnabled,
+        format!(
             "region {} is not enabled in account {} (Account ListRegions): enable it, or leave it out",
             target.region, target.account.id
         ),
-        ..base_row(job, target, SystemTime::now(), Instant::now())
-    };
-    Outcome {
-        row,
-        changes: vec![],
-    }
+    );
+    Outcome::of(
+        base_row(job, target, SystemTime::now(), Instant::now()).with_error(Status::Skipped, &e),
+    )
 }
 
 /// The account's enabled regions could not be listed, so this target's fate is unknown.
 pub fn regions_unknown(job: &Job, target: &Target, e: &TargetError) -> Outcome {
-    let row = ReportRow {
-        status: Status::Failed,
-        error_code: e.code.clone(),
-        error_message: format!("cannot list the account's enabled regions: {}", e.message),
-        ..base_row(job, target, SystemTime::now(), Instant::now())
-    };
-    Outcome {
-        row,
-        changes: vec![],
-    }
+    let e = TargetError::new(
+        e.reason.clone(),
+        format!("cannot list the account's enabled regions: {}", e.message),
+    );
+    Outcome::of(
+        base_row(job, target, SystemTime::now(), Instant::now()).with_error(Status::Failed, &e),
+    )
 }
 
 /// A target abandoned in flight by a second Ctrl-C.
 pub fn interrupted(job: &Job, target: &Target) -> Outcome {
-    interrupted_row(base_row(job, target, SystemTime::now(), Instant::now()))
-}
-
-fn skipped_row(base: ReportRow, reason: StopReason) -> Outcome {
-    let (code, message) = match reason {
-        StopReason::MaxFailures => (
-            "MaxFailuresExceeded",
-            "not started: the run stopped after more failures than --max-failures allows",
-        ),
-        StopReason::Interrupted => ("Interrupted", "not started: the run was interrupted"),
-    };
-    let row = ReportRow {
-        status: Status::Skipped,
-        error_code: code.into(),
-        error_message: message.into(),
-        ..base
-    };
-    Outcome {
-        row,
-        changes: vec![],
-    }
-}
-
-/// What an abandoned target did is unknown, so it failed.
-fn interrupted_row(base: ReportRow) -> Outcome {
-    let row = ReportRow {
-        status: Status::Failed,
-        error_code: "Interrupted".into(),
-        error_message:
-            "abandoned in flight by a second interrupt: its state is unknown; run again to converge"
-                .into(),
-        ..base
-    };
-    Outcome {
-        row,
-        changes: vec![],
-    }
+    Outcome::interrupted(base_row(job, target, SystemTime::now(), Instant::now()))
 }
 
 impl Planned {
@@ -392,11 +335,7 @@ pub async fn audit(job: Arc<Job>, target: Target, client: TargetClient) -> Outco
         .map(|f| f.changes.clone())
         .unwrap_or_default();
     let row = match result {
-        Err(e) => ReportRow {
-            error_code: e.code,
-            error_message: e.message,
-            ..base
-        },
+        Err(e) => base.with_error(Status::Failed, &e),
         Ok(None) => ReportRow {
             status: Status::Missing,
             action: Action::Create,
@@ -413,7 +352,10 @@ pub async fn audit(job: Arc<Job>, target: Target, client: TargetClient) -> Outco
             } else {
                 Action::Update
             };
-            let (error_code, error_message) = found.unpromoted.unwrap_or_default();
+            let (error_code, error_message) = match found.unpromoted {
+                Some(note) => (Some(note.reason), note.message),
+                None => (None, String::new()),
+            };
             ReportRow {
                 status,
                 action,
@@ -438,8 +380,8 @@ pub async fn audit(job: Arc<Job>, target: Target, client: TargetClient) -> Outco
 struct Found {
     current: Current,
     changes: Vec<Change>,
-    /// (code, message) when the latest version is not the default.
-    unpromoted: Option<(String, String)>,
+    /// A note when the latest version is not the default.
+    unpromoted: Option<TargetError>,
 }
 
 async fn audit_steps(
@@ -455,7 +397,7 @@ async fn audit_steps(
     let desired = job
         .prefs
         .desired(target, current.value.as_ref(), job.merge)
-        .map_err(|m| TargetError::new("InvalidContent", m))?;
+        .map_err(|m| TargetError::new(Reason::InvalidContent, m))?;
     let (_, changes) = decide(&desired, Some(&current));
     let mut unpromoted = None;
     if versions.latest_version != versions.default_version {
@@ -474,7 +416,7 @@ async fn audit_steps(
                 "the latest version {l} differs from the default version {d} and was never promoted"
             )
         };
-        unpromoted = Some(("UnpromotedVersion".to_string(), message));
+        unpromoted = Some(TargetError::new(Reason::UnpromotedVersion, message));
     }
     Ok(Some(Found {
         current,
@@ -497,20 +439,8 @@ pub async fn rollback(undo: Undo, client: TargetClient) -> Outcome {
     let applied = &undo.applied;
     let result = rollback_steps(applied, &client).await;
     let base = ReportRow {
-        account_id: applied.account_id.clone(),
-        account_name: applied.account_name.clone(),
-        region: applied.region.clone(),
-        document_name: applied.document_name.clone(),
-        action: if applied.status == Status::Created {
-            Action::Delete
-        } else {
-            Action::Restore
-        },
-        previous_version: applied.document_version.clone(),
         attempts: client.attempts(),
-        started_at: rfc3339(started_at),
-        duration_ms: started.elapsed().as_millis() as u64,
-        ..empty_row()
+        ..undo.row(started_at, started)
     };
     let row = match result {
         Ok(RolledBack::Deleted) => ReportRow {
@@ -523,48 +453,44 @@ pub async fn rollback(undo: Undo, client: TargetClient) -> Outcome {
             content_sha256: current.sha256(),
             ..base
         },
-        Ok(RolledBack::Changed(why)) => ReportRow {
-            status: Status::Skipped,
-            error_code: "ChangedSinceApply".into(),
-            error_message: why,
-            ..base
-        },
-        Err(e) => ReportRow {
-            status: Status::Failed,
-            error_code: e.code,
-            error_message: e.message,
-            ..base
-        },
+        Ok(RolledBack::Changed(why)) => base.with_error(
+            Status::Skipped,
+            &TargetError::new(Reason::ChangedSinceApply, why),
+        ),
+        Err(e) => base.with_error(Status::Failed, &e),
     };
-    Outcome {
-        row,
-        changes: vec![],
-    }
+    Outcome::of(row)
 }
 
 impl Undo {
+    /// The row of this target's rollback before any step: the apply's version is the one
+    /// it found, and the action undoes the apply's.
+    fn row(&self, started_at: SystemTime, started: Instant) -> ReportRow {
+        ReportRow {
+            account_name: self.applied.account_name.clone(),
+            action: if self.applied.status == Status::Created {
+                Action::Delete
+            } else {
+                Action::Restore
+            },
+            previous_version: self.applied.document_version.clone(),
+            ..ReportRow::new(
+                &self.applied.document_name,
+                &self.target,
+                started_at,
+                started,
+            )
+        }
+    }
+
     /// Never started (`abandoned`: cut off in flight) — the row says so.
     pub fn stopped(&self, reason: StopReason, abandoned: bool) -> Outcome {
-        let row = ReportRow {
-            account_id: self.applied.account_id.clone(),
-            account_name: self.applied.account_name.clone(),
-            region: self.applied.region.clone(),
-            document_name: self.applied.document_name.clone(),
-            previous_version: self.applied.document_version.clone(),
-            started_at: rfc3339(SystemTime::now()),
-            ..empty_row()
-        };
-        let mut o = if abandoned {
-            interrupted_row(row)
+        let row = self.row(SystemTime::now(), Instant::now());
+        if abandoned {
+            Outcome::interrupted(row)
         } else {
-            skipped_row(row, reason)
-        };
-        o.row.action = if self.applied.status == Status::Created {
-            Action::Delete
-        } else {
-            Action::Restore
-        };
-        o
+            Outcome::skipped(row, reason)
+        }
     }
 }
 
@@ -609,24 +535,4 @@ async fn rollback_steps(
     Ok(RolledBack::Restored(
         document::read_version(ssm, name, &applied.previous_version).await?,
     ))
-}
-
-fn empty_row() -> ReportRow {
-    ReportRow {
-        account_id: String::new(),
-        account_name: String::new(),
-        region: String::new(),
-        document_name: String::new(),
-        action: Action::None,
-        status: Status::Failed,
-        previous_version: String::new(),
-        document_version: String::new(),
-        content_sha256: String::new(),
-        changed_inputs: String::new(),
-        error_code: String::new(),
-        error_message: String::new(),
-        attempts: 0,
-        started_at: String::new(),
-        duration_ms: 0,
-    }
 }

@@ -10,12 +10,7 @@ use futures::StreamExt;
 use futures::future::Either;
 use tokio::sync::watch;
 
-/// Why a run stopped starting new items.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    MaxFailures,
-    Interrupted,
-}
+use crate::outcome::StopReason;
 
 /// Shared switches of a run.
 pub struct Control {

@@ -5,27 +5,12 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
     let w = word.to_ascii_lowercase();
     let best = candidates
         .into_iter()
-        .map(|c| (levenshtein(&w, &c.to_ascii_lowercase()), c))
+        .map(|c| (strsim::levenshtein(&w, &c.to_ascii_lowercase()), c))
         .min_by_key(|(d, _)| *d);
     match best {
         Some((d, c)) if d <= (w.len().max(3) / 3).max(2) => format!(" (did you mean {c:?}?)"),
         _ => String::new(),
     }
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
-//! Target identity: AccountId (always 12 digits), Region (a known AWS region) and their partition.
+//! Target identity: AccountId (always 12 digits), Region (a known AWS region, with its
+//! partition), the Account an inventory describes, and the Target (account × region).
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// A 12-digit AWS account id. Kept as text so leading zeros survive.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -135,10 +138,51 @@ impl fmt::Display for Region {
     }
 }
 
+/// One account as the inventory describes it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    /// The account's own regions, else the file's default; `None` when neither says.
+    pub regions: Option<Vec<Region>>,
+    /// Roles to assume in turn (names or ARNs); empty means `--role-name`.
+    pub roles: Vec<String>,
+    pub external_id: Option<String>,
+    /// A named profile whose credentials are used (before any role).
+    pub profile: Option<String>,
+    pub tags: Vec<String>,
+    pub vars: BTreeMap<String, String>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub org_id: Option<String>,
+    /// Where the inventory defines it (0 when it comes from elsewhere, such as a report).
+    pub line: usize,
+}
+
+impl Account {
+    /// An account known by its id alone, named by it: the inventory's keys fill the rest.
+    pub fn new(id: AccountId, line: usize) -> Self {
+        Self {
+            name: id.to_string(),
+            id,
+            regions: None,
+            roles: vec![],
+            external_id: None,
+            profile: None,
+            tags: vec![],
+            vars: BTreeMap::new(),
+            email: None,
+            display_name: None,
+            org_id: None,
+            line,
+        }
+    }
+}
+
 /// One (account, region): the unit that gets one report row.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub account: std::sync::Arc<crate::inventory::Account>,
+    pub account: Arc<Account>,
     pub region: Region,
 }
 

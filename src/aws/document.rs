@@ -1,10 +1,8 @@
 //! The document operations of one target: read the default version, create, update and
-//! promote, wait until Active; and SDK errors → a report's error code.
+//! promote, wait until Active, delete.
 
 use std::time::Duration;
 
-use aws_sdk_ssm::config::http::HttpResponse;
-use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::operation::describe_document::DescribeDocumentError;
 use aws_sdk_ssm::operation::get_document::GetDocumentError;
 use aws_sdk_ssm::operation::update_document::UpdateDocumentError;
@@ -12,7 +10,7 @@ use aws_sdk_ssm::types::{DocumentFormat, DocumentStatus, DocumentType};
 use serde_json::Value;
 
 use crate::aws::session::TargetClient;
-use crate::error::TargetError;
+use crate::outcome::{Reason, TargetError};
 use crate::preferences::{diff, sha256_hex};
 
 /// What a target holds now: its default version.
@@ -74,7 +72,7 @@ async fn get(
         {
             Ok(None)
         }
-        Err(e) => Err(target_error(e)),
+        Err(e) => Err(ssm.error(e)),
     }
 }
 
@@ -91,7 +89,7 @@ pub async fn create(ssm: &TargetClient, name: &str, content: &str) -> Result<Wri
         .config_override(ssm.scope())
         .send()
         .await
-        .map_err(target_error)?;
+        .map_err(|e| ssm.error(e))?;
     let desc = out.document_description;
     let version = desc
         .as_ref()
@@ -157,7 +155,7 @@ pub async fn update(
         {
             find_version(ssm, name, desired).await?
         }
-        Err(e) => return Err(target_error(e)),
+        Err(e) => return Err(ssm.error(e)),
     };
     promote(ssm, name, &written.version).await?;
     Ok(written)
@@ -172,7 +170,7 @@ async fn find_version(
 ) -> Result<Written, TargetError> {
     let latest: u32 = versions(ssm, name)
         .await?
-        .ok_or_else(|| TargetError::new("InvalidDocument", format!("{name} no longer exists")))?
+        .ok_or_else(|| TargetError::new(Reason::from_code("InvalidDocument"), format!("{name} no longer exists")))?
         .latest_version
         .parse()
         .unwrap_or(0);
@@ -190,7 +188,7 @@ async fn find_version(
         }
     }
     Err(TargetError::new(
-        "DuplicateDocumentContent",
+        Reason::from_code("DuplicateDocumentContent"),
         "SSM says a version already holds this content, but none was found",
     ))
 }
@@ -222,83 +220,16 @@ async fn wait_active(
             .config_override(ssm.scope())
             .send()
             .await
-            .map_err(target_error)?;
+            .map_err(|e| ssm.error(e))?;
         status = out.document.and_then(|d| d.status);
     }
     Err(TargetError::new(
-        "DocumentNotActive",
+        Reason::DocumentNotActive,
         format!(
             "version {version} is {} instead of Active",
             status.map(|s| s.as_str().to_string()).unwrap_or_default()
         ),
     ))
-}
-
-/// An SDK error as a report's `error_code` and `error_message`: the service's own code where it
-/// sent one (including STS's, when assuming the account's role failed), else the failure's kind.
-pub fn target_error<E>(err: SdkError<E, HttpResponse>) -> TargetError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    if let Some(code) = err.as_service_error().and_then(|e| e.code()) {
-        let message = err
-            .as_service_error()
-            .and_then(|e| e.message())
-            .unwrap_or("")
-            .to_string();
-        return TargetError::new(code, message);
-    }
-    if let Some(e) = assume_role_error(&err) {
-        return e;
-    }
-    // A service error without a code (a body the SDK could not parse): name it by its HTTP
-    // status, and keep the message to the error's own words rather than the raw response.
-    if let SdkError::ServiceError(ctx) = &err {
-        let status = ctx.raw().status().as_u16();
-        return TargetError::new(format!("HTTP{status}"), ctx.err().to_string());
-    }
-    let code = match &err {
-        SdkError::TimeoutError(_) => "Timeout",
-        SdkError::DispatchFailure(d) if d.is_timeout() => "Timeout",
-        SdkError::DispatchFailure(d) if d.is_io() => "ConnectionError",
-        SdkError::DispatchFailure(_) => "DispatchFailure",
-        SdkError::ResponseError(_) => "ResponseError",
-        SdkError::ConstructionFailure(_) => "ConstructionFailure",
-        _ => "ServiceError",
-    };
-    TargetError::new(code, DisplayErrorContext(&err).to_string())
-}
-
-/// The STS error behind a credentials failure, found in the error's source chain.
-fn assume_role_error(err: &(dyn std::error::Error + 'static)) -> Option<TargetError> {
-    type AssumeRoleSdkError =
-        aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>;
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if let Some(sts) = e.downcast_ref::<AssumeRoleSdkError>() {
-            let inner = target_error_ref(sts);
-            return Some(TargetError::new(
-                inner.code,
-                format!("cannot assume the account's role: {}", inner.message),
-            ));
-        }
-        cur = e.source();
-    }
-    None
-}
-
-fn target_error_ref(
-    err: &aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>,
-) -> TargetError {
-    match err.as_service_error().and_then(|e| e.code()) {
-        Some(code) => TargetError::new(
-            code,
-            err.as_service_error()
-                .and_then(|e| e.message())
-                .unwrap_or(""),
-        ),
-        None => TargetError::new("AssumeRoleFailed", DisplayErrorContext(err).to_string()),
-    }
 }
 
 /// The document's default and latest versions.
@@ -337,7 +268,7 @@ pub async fn versions(ssm: &TargetClient, name: &str) -> Result<Option<Versions>
         {
             Ok(None)
         }
-        Err(e) => Err(target_error(e)),
+        Err(e) => Err(ssm.error(e)),
     }
 }
 
@@ -349,7 +280,7 @@ pub async fn read_version(
 ) -> Result<Current, TargetError> {
     get(ssm, name, Some(version)).await?.ok_or_else(|| {
         TargetError::new(
-            "InvalidDocument",
+            Reason::from_code("InvalidDocument"),
             format!("version {version} of {name} does not exist"),
         )
     })
@@ -365,7 +296,7 @@ pub async fn promote(ssm: &TargetClient, name: &str, version: &str) -> Result<()
         .config_override(ssm.scope())
         .send()
         .await
-        .map_err(target_error)?;
+        .map_err(|e| ssm.error(e))?;
     Ok(())
 }
 
@@ -378,6 +309,6 @@ pub async fn delete(ssm: &TargetClient, name: &str) -> Result<(), TargetError> {
         .config_override(ssm.scope())
         .send()
         .await
-        .map_err(target_error)?;
+        .map_err(|e| ssm.error(e))?;
     Ok(())
 }

@@ -1,5 +1,7 @@
-//! AWS access: credentials and clients (session), and the document operations (document).
+//! AWS access: credentials and clients (session), the document calls (document), enabled
+//! regions (regions), and SDK errors → a row's reason (error).
 
 pub mod document;
+pub mod error;
 pub mod regions;
 pub mod session;

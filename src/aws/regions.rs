@@ -3,11 +3,15 @@
 
 use aws_sdk_account::types::RegionOptStatus;
 
-use crate::aws::document::target_error;
-use crate::error::TargetError;
+use crate::aws::error::target_error;
+use crate::outcome::TargetError;
 
-/// The names of the regions this account has enabled, as AWS lists them.
-pub async fn enabled(account: &aws_sdk_account::Client) -> Result<Vec<String>, TargetError> {
+/// The names of the regions this account has enabled, as AWS lists them (`endpoint` names
+/// where the calls go, for errors).
+pub async fn enabled(
+    account: &aws_sdk_account::Client,
+    endpoint: &str,
+) -> Result<Vec<String>, TargetError> {
     let regions = account
         .list_regions()
         .region_opt_status_contains(RegionOptStatus::Enabled)
@@ -17,7 +21,7 @@ pub async fn enabled(account: &aws_sdk_account::Client) -> Result<Vec<String>, T
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(target_error)?;
+        .map_err(|e| target_error(e, endpoint))?;
     Ok(regions
         .into_iter()
         // The filter is also applied here: a client must not trust that a server filtered.
@@ -70,7 +74,7 @@ mod tests {
                     .build()
             });
         let client = mock_client!(aws_sdk_account, RuleMode::MatchAny, [&first, &second]);
-        let got = super::enabled(&client).await.unwrap();
+        let got = super::enabled(&client, "mock").await.unwrap();
         assert_eq!(got, vec!["us-east-1", "af-south-1", "eu-west-1"]);
         assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
     }
@@ -92,7 +96,7 @@ mod tests {
             )
         });
         let client = mock_client!(aws_sdk_account, [&denied]);
-        let e = super::enabled(&client).await.unwrap_err();
-        assert_eq!(e.code, "AccessDeniedException");
+        let e = super::enabled(&client, "mock").await.unwrap_err();
+        assert_eq!(e.reason.to_string(), "AccessDeniedException");
     }
 }

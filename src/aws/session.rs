@@ -15,8 +15,12 @@ use aws_sdk_ssm::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_ssm::config::retry::RetryPartition;
 use aws_sdk_ssm::config::{ConfigBag, Intercept, RuntimeComponents, SharedCredentialsProvider};
 
-use crate::inventory::Account;
-use crate::target::{AccountId, Region, Target};
+use aws_sdk_ssm::config::http::HttpResponse;
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
+
+use crate::aws::error::target_error;
+use crate::outcome::TargetError;
+use crate::target::{Account, AccountId, Region, Target};
 
 /// Where and as whom to connect, from the command line.
 #[derive(Debug, Clone, Default)]
@@ -53,11 +57,21 @@ pub struct TargetClient {
     region: aws_config::Region,
     retry_partition: RetryPartition,
     attempts: Arc<AtomicU32>,
+    /// Where its calls go, as an error message names it.
+    endpoint: Arc<str>,
 }
 
 impl TargetClient {
     pub fn attempts(&self) -> u32 {
         self.attempts.load(Ordering::Relaxed)
+    }
+
+    /// A failed call of this target as its row's error.
+    pub fn error<E>(&self, err: SdkError<E, HttpResponse>) -> TargetError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        target_error(err, &self.endpoint)
     }
 
     /// The account's client; every call on it goes through `customize().config_override(
@@ -189,6 +203,16 @@ impl Session {
         self.partition
     }
 
+    /// Where a service's calls go, as an error message names it: the `--endpoint-url` (or
+    /// `AWS_ENDPOINT_URL`) when one is set, else the service's endpoint in the region.
+    pub fn endpoint(&self, service: &str, region: Option<&Region>) -> String {
+        match (self.base.endpoint_url(), region) {
+            (Some(url), _) => url.to_string(),
+            (None, Some(region)) => format!("the {service} endpoint in {region}"),
+            (None, None) => format!("the {service} endpoint"),
+        }
+    }
+
     /// An Account API client acting inside the account (for ListRegions).
     pub fn account_client(&self, account: &AccountId) -> aws_sdk_account::Client {
         let creds = self.account(account).credentials.clone();
@@ -217,7 +241,10 @@ impl Session {
             .await
         {
             Ok(out) => out.arn.unwrap_or_default(),
-            Err(e) => format!("unknown ({})", crate::aws::document::target_error(e).code),
+            Err(e) => format!(
+                "unknown ({})",
+                target_error(e, &self.endpoint("STS", None)).reason
+            ),
         }
     }
 
@@ -250,6 +277,7 @@ impl Session {
                 target.region
             )),
             attempts: Arc::new(AtomicU32::new(0)),
+            endpoint: self.endpoint("SSM", Some(&target.region)).into(),
         }
     }
 }

@@ -5,16 +5,18 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cli::{PrefsArgs, SelectArgs};
+use crate::cli::PrefsArgs;
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, Selection};
+use crate::outcome::Status;
 use crate::preferences::{self, Preferences};
-use crate::report::csv::{self as report_csv, Status};
-use crate::target::{Region, Target};
+use crate::report::csv as report_csv;
+use crate::report::printer::Printer;
+use crate::target::{Account, Region, Target};
 
-pub(super) fn warn_all(warnings: &[Problem]) {
+pub(super) fn warn_all(printer: &Printer, warnings: &[Problem]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        printer.warn(&w.to_string());
     }
 }
 
@@ -23,14 +25,15 @@ pub(super) struct Inputs {
     pub(super) prefs: Preferences,
     pub(super) targets: Vec<Target>,
     /// `-r all`: accounts whose regions are listed when the run starts.
-    pub(super) all_regions: Vec<Arc<inventory::Account>>,
+    pub(super) all_regions: Vec<Arc<Account>>,
     pub(super) inventory_path: PathBuf,
 }
 
 pub(super) fn load_inputs(
+    printer: &Printer,
     prefs: &PrefsArgs,
     inventory: &Path,
-    select: &SelectArgs,
+    selection: &Selection,
 ) -> Result<Inputs, InputError> {
     // Both files are checked before either error is reported, so one run shows every problem.
     let prefs = preferences::load(&prefs.preferences);
@@ -43,16 +46,9 @@ pub(super) fn load_inputs(
         }
         (Err(e), _) | (_, Err(e)) => return Err(e),
     };
-    warn_all(&prefs.warnings);
-    warn_all(&inv.warnings);
-    let selection = Selection {
-        accounts: select.accounts.clone(),
-        not_accounts: select.not_accounts.clone(),
-        tags: select.tags.clone(),
-        regions: select.regions.clone(),
-        shard: select.shard,
-    };
-    let selected = inventory::select(&inv, &selection)?;
+    warn_all(printer, &prefs.warnings);
+    warn_all(printer, &inv.warnings);
+    let selected = inventory::select(&inv, selection)?;
     // Placeholders depend on the account, not the region: an `-r all` account is checked
     // through a stand-in target.
     let mut check = selected.targets.clone();
@@ -81,7 +77,7 @@ pub(super) fn region_totals(targets: &[Target]) -> BTreeMap<String, usize> {
     totals
 }
 
-pub(super) fn unique_accounts(targets: &[Target]) -> Vec<Arc<inventory::Account>> {
+pub(super) fn unique_accounts(targets: &[Target]) -> Vec<Arc<Account>> {
     let mut seen = std::collections::HashSet::new();
     targets
         .iter()
@@ -92,6 +88,7 @@ pub(super) fn unique_accounts(targets: &[Target]) -> Vec<Arc<inventory::Account>
 
 /// `--retry-failed`: keeps the targets whose status was failed or skipped in an earlier report.
 pub(super) fn retry_only(
+    printer: &Printer,
     report: &Path,
     targets: Vec<Target>,
     document: &str,
@@ -124,12 +121,12 @@ pub(super) fn retry_only(
         .filter(|t| wanted.contains(&(t.account_id().to_string(), t.region.to_string())))
         .collect();
     if selected.len() < wanted.len() {
-        eprintln!(
-            "warning: {}: {} of its {} failed or skipped targets are outside the inventory and selection given",
+        printer.warn(&format!(
+            "{}: {} of its {} failed or skipped targets are outside the inventory and selection given",
             report.display(),
             wanted.len() - selected.len(),
             wanted.len()
-        );
+        ));
     }
     if selected.is_empty() {
         return Err(InputError::one(

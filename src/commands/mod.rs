@@ -7,7 +7,7 @@ mod run;
 mod sinks;
 mod validate;
 
-pub use organization::{discover, report};
+pub use organization::{discover, merge};
 pub use rollback::rollback;
 pub use run::{apply, audit, plan};
 pub use sinks::Ended;

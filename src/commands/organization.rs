@@ -1,37 +1,48 @@
 //! `discover` (an inventory from AWS Organizations) and `report merge` (shard reports joined).
 
-use super::run::session_options;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
 use super::sinks::Ended;
 use crate::aws::session::Session;
-use crate::cli::{DiscoverArgs, ReportCommand};
+use crate::config;
 use crate::discover;
 use crate::error::InputError;
-use crate::report::csv::{self as report_csv, CsvReport};
-use crate::target::{AccountId, Region};
+use crate::files::Replacement;
+use crate::report::csv as report_csv;
+use crate::report::printer::{Printer, count};
+use crate::target::AccountId;
 
 /// `discover`: the organization as an inventory file.
-pub async fn discover(args: &DiscoverArgs) -> Result<Ended, InputError> {
-    let mut regions = vec![];
-    for name in &args.regions {
-        regions.push(Region::parse(name).map_err(|e| InputError::Usage(format!("-r: {e}")))?);
-    }
-    if let Some(path) = &args.output {
-        // Fail on an unwritable path before asking AWS anything.
-        std::fs::write(path, "")
-            .map_err(|e| InputError::Usage(format!("cannot write {}: {e}", path.display())))?;
-    }
-    let session = Session::new(&session_options(&args.aws), &[]).await;
-    let found =
-        match discover::walk(&session.organizations(), &args.ous, args.include_management).await {
-            Ok(found) => found,
-            Err(e) => {
-                eprintln!(
-                    "error: cannot read the organization: {}: {}",
-                    e.code, e.message
-                );
-                return Ok(Ended::Failures);
-            }
-        };
+pub async fn discover(printer: &Printer, args: &config::Discover) -> Result<Ended, InputError> {
+    // The file is replaced only once the whole organization was read: a failed read leaves
+    // the inventory that was there. Opened now, so an unwritable path fails before any call.
+    let mut out = match &args.output {
+        Some(path) => Some(
+            Replacement::create(path)
+                .map_err(|e| InputError::Usage(format!("cannot write {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let session = Session::new(&args.aws.session, &[]).await;
+    let endpoint = session.endpoint("Organizations", None);
+    let found = match discover::walk(
+        &session.organizations(),
+        &endpoint,
+        &args.ous,
+        args.include_management,
+    )
+    .await
+    {
+        Ok(found) => found,
+        Err(e) => {
+            printer.error(&format!(
+                "cannot read the organization: {}: {}",
+                e.reason, e.message
+            ));
+            return Ok(Ended::Failures);
+        }
+    };
     let source = if args.ous.is_empty() {
         "the whole organization".to_string()
     } else {
@@ -41,44 +52,40 @@ pub async fn discover(args: &DiscoverArgs) -> Result<Ended, InputError> {
         &found,
         |id| {
             AccountId::parse(id)
-                .map(|id| session.role_arn(&args.aws.role_name, &id))
+                .map(|id| session.role_arn(&args.role_name, &id))
                 .unwrap_or_default()
         },
-        &regions,
+        &args.regions,
         &source,
     );
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, yaml)
+    match (out.take(), &args.output) {
+        (Some(mut file), Some(path)) => {
+            file.file()
+                .write_all(yaml.as_bytes())
+                .and_then(|()| file.commit())
                 .map_err(|e| InputError::Usage(format!("cannot write {}: {e}", path.display())))?;
-            eprintln!(
-                "discover: {} ACTIVE accounts written to {} ({} SUSPENDED left out)",
-                found.accounts.len(),
+            printer.note(&format!(
+                "discover: {} written to {} ({} SUSPENDED left out)",
+                count(found.accounts.len(), "ACTIVE account"),
                 path.display(),
                 found.suspended.len()
-            );
+            ));
         }
-        None => print!("{yaml}"),
+        _ => printer.product(&yaml),
     }
     Ok(Ended::Success)
 }
 
-/// `report merge`: the shard reports as one.
-pub fn report(cmd: &ReportCommand) -> Result<Ended, InputError> {
-    let ReportCommand::Merge(args) = cmd;
-    let rows = report_csv::merge(&args.reports)?;
-    let mut out = CsvReport::create(&args.output)
-        .map_err(|e| InputError::Usage(format!("cannot create {}: {e}", args.output.display())))?;
-    for row in &rows {
-        out.write(row).map_err(|e| {
-            InputError::Usage(format!("cannot write {}: {e}", args.output.display()))
-        })?;
-    }
-    println!(
-        "merged {} reports: {} targets into {}",
-        args.reports.len(),
-        rows.len(),
-        args.output.display()
-    );
+/// `report merge`: the shard reports as one, written whole or not at all.
+pub fn merge(printer: &Printer, reports: &[PathBuf], output: &Path) -> Result<Ended, InputError> {
+    let rows = report_csv::merge(reports)?;
+    report_csv::write_whole(output, &rows)
+        .map_err(|e| InputError::Usage(format!("cannot write {}: {e}", output.display())))?;
+    printer.out(&format!(
+        "merged {}: {} into {}\n",
+        count(reports.len(), "report"),
+        count(rows.len(), "target"),
+        output.display()
+    ));
     Ok(Ended::Success)
 }

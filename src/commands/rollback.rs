@@ -3,22 +3,25 @@
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use super::inputs::warn_all;
-use super::run::{INTERRUPT_GRACE, confirm_or_cancel, listen_for_interrupts, session_options};
+use super::run::{INTERRUPT_GRACE, confirm_or_cancel, listen_for_interrupts, redacted_command_line};
 use super::sinks::{Ended, Sinks, open_report};
 use crate::aws::session::Session;
-use crate::cli::RollbackArgs;
+use crate::config;
 use crate::error::{InputError, Problem};
 use crate::inventory;
-use crate::report::csv::{self as report_csv, Status};
+use crate::outcome::{Status, StopReason, rfc3339};
+use crate::report::csv as report_csv;
+use crate::report::html::RunMeta;
+use crate::report::printer::{Printer, count};
 use crate::rollout::{self, Undo};
-use crate::runner::{self, Control, StopReason};
-use crate::target::{AccountId, Region, Target};
+use crate::runner::{self, Control};
+use crate::target::{Account, AccountId, Region, Target};
 
 /// `rollback --from`: undo what an apply created or updated, where nobody changed it since.
-pub async fn rollback(args: &RollbackArgs) -> Result<Ended, InputError> {
+pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ended, InputError> {
     if !args.yes && !std::io::stdin().is_terminal() {
         return Err(InputError::Usage(
             "rollback needs --yes when stdin is not a terminal (nothing was sent to AWS)".into(),
@@ -46,9 +49,9 @@ pub async fn rollback(args: &RollbackArgs) -> Result<Ended, InputError> {
     }
     let inventory = args.inventory.as_deref().map(inventory::load).transpose()?;
     if let Some(inv) = &inventory {
-        warn_all(&inv.warnings);
+        warn_all(printer, &inv.warnings);
     }
-    let mut accounts: HashMap<String, Arc<inventory::Account>> = HashMap::new();
+    let mut accounts: HashMap<String, Arc<Account>> = HashMap::new();
     let mut undos = vec![];
     let mut problems = vec![];
     for (i, row) in rows.into_iter().enumerate() {
@@ -73,10 +76,9 @@ pub async fn rollback(args: &RollbackArgs) -> Result<Ended, InputError> {
                             )
                         }),
                     None => AccountId::parse(&row.account_id).map(|id| {
-                        Arc::new(inventory::Account {
-                            id,
+                        Arc::new(Account {
                             name: row.account_name.clone(),
-                            ..Default::default()
+                            ..Account::new(id, 0)
                         })
                     }),
                 };
@@ -112,8 +114,9 @@ pub async fn rollback(args: &RollbackArgs) -> Result<Ended, InputError> {
     }
     let csv = open_report(&args.output, "rollback")?;
     let started = Instant::now();
+    let started_at = rfc3339(SystemTime::now());
     let session = Session::new(
-        &session_options(&args.aws),
+        &args.aws.session,
         &accounts.values().cloned().collect::<Vec<_>>(),
     )
     .await;
@@ -121,27 +124,47 @@ pub async fn rollback(args: &RollbackArgs) -> Result<Ended, InputError> {
         .iter()
         .filter(|u| u.applied.status == Status::Created)
         .count();
-    println!(
-        "rollback: {} targets: {} to restore their previous default version, {deletes} to delete (created by that apply)",
-        undos.len(),
+    printer.out(&format!(
+        "rollback: {}: {} to restore their previous default version, {deletes} to delete (created by that apply)\n",
+        count(undos.len(), "target"),
         undos.len() - deletes
-    );
+    ));
     let csv = if args.yes {
         csv
     } else {
-        match confirm_or_cancel("rollback", "Roll back", undos.len(), csv).await {
+        match confirm_or_cancel(printer, "rollback", "Roll back", undos.len(), csv).await {
             Ok(csv) => csv,
             Err(ended) => return Ok(ended),
         }
     };
+    // The page names what was undone: the apply report's path stands where a run over an
+    // inventory names its preferences file.
+    let meta = match &args.output.html {
+        Some(_) => Some(RunMeta {
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            command: redacted_command_line(),
+            caller_arn: session.caller_arn().await,
+            started_at,
+            ended_at: String::new(),
+            preferences_path: args.from.display().to_string(),
+            preferences_sha256: crate::preferences::sha256_hex(
+                &std::fs::read(&args.from).unwrap_or_default(),
+            ),
+            document_name: undos
+                .first()
+                .map(|u| u.applied.document_name.clone())
+                .unwrap_or_default(),
+        }),
+        None => None,
+    };
     let targets: Vec<Target> = undos.iter().map(|u| u.target.clone()).collect();
     let control = Arc::new(Control::default());
-    let mut sinks = Sinks::new("rollback", &targets, &args.output, Some(csv));
-    let listener =
-        listen_for_interrupts(control.clone(), sinks.progress.printer(), INTERRUPT_GRACE);
+    let mut sinks = Sinks::new("rollback", &targets, &args.output, printer, Some(csv))
+        .with_html(args.output.html.as_ref(), meta);
+    let listener = listen_for_interrupts(control.clone(), printer.clone(), INTERRUPT_GRACE);
     runner::run(
         undos,
-        args.aws.concurrency as usize,
+        args.aws.concurrency,
         &control,
         |u| {
             let client = session.client(&u.target);

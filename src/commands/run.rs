@@ -2,36 +2,24 @@
 //! confirmation prompt and Ctrl-C — wiring the runner's results to the reporters.
 
 use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::inputs::{load_inputs, retry_only, unique_accounts};
 use super::sinks::{Ended, Sinks, open_report};
 use crate::aws::regions;
-use crate::aws::session::{Session, SessionOptions};
-use crate::cli::{ApplyArgs, AwsArgs, MaxFailures, OutputArgs, RunArgs};
-use crate::error::{InputError, TargetError};
-use crate::inventory;
-use crate::report::csv::{Action, CsvReport, Status, rfc3339};
+use crate::aws::session::Session;
+use crate::config::{self, Output};
+use crate::error::InputError;
+use crate::outcome::{Action, Outcome, Reason, Status, StopReason, TargetError, rfc3339};
+use crate::report::csv::CsvReport;
 use crate::report::html::RunMeta;
-use crate::report::progress::Printer;
+use crate::report::printer::{Printer, count};
 use crate::report::summary::RunStats;
-use crate::rollout::{self, Job, Outcome, Planned};
-use crate::runner::{self, Control, StopReason};
-use crate::target::{AccountId, Region, Target};
-
-pub(super) fn session_options(aws: &AwsArgs) -> SessionOptions {
-    SessionOptions {
-        role_name: aws.role_name.clone(),
-        external_id: aws.external_id.clone(),
-        session_name: aws.session_name.clone(),
-        profile: aws.profile.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-        max_attempts: aws.max_attempts,
-        operation_timeout: Duration::from_secs_f64(aws.operation_timeout.max(0.1)),
-    }
-}
+use crate::rollout::{self, Job, Planned};
+use crate::runner::{self, Control};
+use crate::target::{Account, AccountId, Region, Target};
 
 /// Everything a run over targets needs, built after the inputs are checked.
 pub(super) struct Run {
@@ -47,13 +35,17 @@ pub(super) struct Run {
     pub(super) session: Session,
     pub(super) control: Arc<Control>,
     pub(super) started: Instant,
+    pub(super) printer: Printer,
 }
 
+/// Checks the inputs, builds the session and opens the report — in that order, so a run
+/// that stops for bad input (exit 2) leaves no report behind.
 pub(super) async fn start_run(
-    args: &RunArgs,
+    printer: &Printer,
+    args: &config::Run,
     command: &str,
 ) -> Result<(Run, CsvReport), InputError> {
-    let mut inputs = load_inputs(&args.prefs, &args.inventory, &args.select)?;
+    let mut inputs = load_inputs(printer, &args.prefs, &args.inventory, &args.select)?;
     if let Some(report) = &args.retry_failed {
         // The report names concrete regions, so `-r all` accounts need no listing here.
         let mut candidates = std::mem::take(&mut inputs.targets);
@@ -63,26 +55,13 @@ pub(super) async fn start_run(
                 region,
             }));
         }
-        inputs.targets = retry_only(report, candidates, &args.prefs.document_name)?;
+        inputs.targets = retry_only(printer, report, candidates, &args.prefs.document_name)?;
     }
-    let csv = open_report(&args.output, command)?;
     let mut accounts = unique_accounts(&inputs.targets);
     accounts.extend(inputs.all_regions.iter().cloned());
-    println!(
-        "{command}: {} targets in {} accounts{}; preferences {} (sha256 {})",
-        inputs.targets.len(),
-        accounts.len(),
-        if inputs.all_regions.is_empty() {
-            ""
-        } else {
-            ", and the regions enabled in the accounts of -r all"
-        },
-        inputs.prefs.path.display(),
-        inputs.prefs.file_sha256
-    );
     let started = Instant::now();
     let started_at = rfc3339(SystemTime::now());
-    let session = Session::new(&session_options(&args.aws), &accounts).await;
+    let session = Session::new(&args.aws.session, &accounts).await;
     // One set of credentials reaches one partition: refuse, before any call, a run that mixes.
     if let Some(t) = inputs
         .targets
@@ -97,6 +76,19 @@ pub(super) async fn start_run(
             session.partition()
         )));
     }
+    let csv = open_report(&args.output, command)?;
+    printer.out(&format!(
+        "{command}: {} in {}{}; preferences {} (sha256 {})\n",
+        count(inputs.targets.len(), "target"),
+        count(accounts.len(), "account"),
+        if inputs.all_regions.is_empty() {
+            ""
+        } else {
+            ", and the regions enabled in the accounts of -r all"
+        },
+        inputs.prefs.path.display(),
+        inputs.prefs.file_sha256
+    ));
     let meta = match &args.output.html {
         Some(_) => Some(RunMeta {
             tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -137,6 +129,7 @@ pub(super) async fn start_run(
             session,
             control,
             started,
+            printer: printer.clone(),
         },
         csv,
     ))
@@ -149,10 +142,10 @@ pub(super) async fn resolve_regions(
     session: &Session,
     job: &Job,
     targets: Vec<Target>,
-    all: &[Arc<inventory::Account>],
-    concurrency: u32,
+    all: &[Arc<Account>],
+    concurrency: usize,
 ) -> (Vec<Target>, Vec<(Target, Outcome)>) {
-    let mut ask: Vec<Arc<inventory::Account>> = all.to_vec();
+    let mut ask: Vec<Arc<Account>> = all.to_vec();
     ask.extend(unique_accounts(
         &targets
             .iter()
@@ -164,26 +157,24 @@ pub(super) async fn resolve_regions(
         return (targets, vec![]);
     }
     let mut enabled: HashMap<AccountId, Result<Vec<String>, TargetError>> = HashMap::new();
+    let endpoint = session.endpoint("Account API", None);
+    let not_asked = |a: &Arc<Account>| {
+        (
+            a.id.clone(),
+            Err(TargetError::new(Reason::Interrupted, "not asked")),
+        )
+    };
     runner::run(
         ask,
-        concurrency as usize,
+        concurrency,
         &Control::default(),
         |a| {
             let client = session.account_client(&a.id);
-            async move { (a.id.clone(), regions::enabled(&client).await) }
+            let endpoint = endpoint.clone();
+            async move { (a.id.clone(), regions::enabled(&client, &endpoint).await) }
         },
-        |a, _| {
-            (
-                a.id.clone(),
-                Err(TargetError::new("Interrupted", "not asked")),
-            )
-        },
-        |a| {
-            (
-                a.id.clone(),
-                Err(TargetError::new("Interrupted", "not asked")),
-            )
-        },
+        |a, _| not_asked(&a),
+        not_asked,
         |(id, r)| {
             enabled.insert(id, r);
         },
@@ -238,41 +229,41 @@ pub(super) async fn resolve_regions(
 impl Run {
     /// The reporters of a phase that writes the report, with the rows decided before the run
     /// already in it, and Ctrl-C listened for.
+    /// `shown`: apply's reading phase already printed the rows decided before the run.
     pub(super) fn report_sinks(
         &self,
         label: &str,
-        out: &OutputArgs,
+        out: &Output,
         csv: CsvReport,
+        shown: bool,
     ) -> (Sinks, tokio::task::JoinHandle<()>) {
         self.listening(
-            Sinks::new(label, &self.listed, out, Some(csv))
+            Sinks::new(label, &self.listed, out, &self.printer, Some(csv))
                 .with_html(out.html.as_ref(), self.meta.clone()),
+            shown,
         )
     }
 
     /// `sinks` with the rows decided before the run already in them, and Ctrl-C listened for.
-    fn listening(&self, mut sinks: Sinks) -> (Sinks, tokio::task::JoinHandle<()>) {
+    fn listening(&self, mut sinks: Sinks, shown: bool) -> (Sinks, tokio::task::JoinHandle<()>) {
         for o in &self.pre {
-            sinks.record(o);
+            sinks.record_as(o, !shown);
         }
-        let listener = listen_for_interrupts(
-            self.control.clone(),
-            sinks.progress.printer(),
-            INTERRUPT_GRACE,
-        );
+        let listener =
+            listen_for_interrupts(self.control.clone(), self.printer.clone(), INTERRUPT_GRACE);
         (sinks, listener)
     }
 
     /// Phase of reads (plan, and apply's first phase): every target read and decided.
     pub(super) async fn reads(
         &self,
-        concurrency: u32,
+        concurrency: usize,
         on_done: impl FnMut(Result<Planned, Box<Outcome>>),
     ) {
         let job = &self.job;
         runner::run(
             self.targets.clone(),
-            concurrency as usize,
+            concurrency,
             &self.control,
             |t| rollout::read_and_decide(job.clone(), t.clone(), self.session.client(&t)),
             |t, reason| Err(Box::new(rollout::skipped(job, &t, reason))),
@@ -302,14 +293,14 @@ pub(super) fn listen_for_interrupts(
             _ = term.recv() => {}
         }
         control.stop(StopReason::Interrupted);
-        printer.println(&format!(
+        printer.note(&format!(
             "interrupted: no new target starts; waiting up to {}s for those in flight (Ctrl-C again to abandon them)",
             grace.as_secs()
         ));
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => printer.println("interrupted again: abandoning the targets in flight"),
-            _ = term.recv() => printer.println("terminated again: abandoning the targets in flight"),
-            _ = tokio::time::sleep(grace) => printer.println("targets still in flight after the grace period: abandoning them"),
+            _ = tokio::signal::ctrl_c() => printer.note("interrupted again: abandoning the targets in flight"),
+            _ = term.recv() => printer.note("terminated again: abandoning the targets in flight"),
+            _ = tokio::time::sleep(grace) => printer.note("targets still in flight after the grace period: abandoning them"),
         }
         control.abandon();
     })
@@ -317,9 +308,9 @@ pub(super) fn listen_for_interrupts(
 
 pub(super) const INTERRUPT_GRACE: Duration = Duration::from_secs(30);
 
-pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
-    let (run, csv) = start_run(args, "plan").await?;
-    let (mut sinks, listener) = run.report_sinks("plan", &args.output, csv);
+pub async fn plan(printer: &Printer, args: &config::Run) -> Result<Ended, InputError> {
+    let (run, csv) = start_run(printer, args, "plan").await?;
+    let (mut sinks, listener) = run.report_sinks("plan", &args.output, csv, false);
     let job = run.job.clone();
     run.reads(args.aws.concurrency, |r| {
         let outcome = match r {
@@ -333,13 +324,13 @@ pub async fn plan(args: &RunArgs) -> Result<Ended, InputError> {
     Ok(sinks.finish("plan", run.started.elapsed(), &run.control, Some("changes")))
 }
 
-pub async fn audit(args: &RunArgs) -> Result<Ended, InputError> {
-    let (run, csv) = start_run(args, "audit").await?;
-    let (mut sinks, listener) = run.report_sinks("audit", &args.output, csv);
+pub async fn audit(printer: &Printer, args: &config::Run) -> Result<Ended, InputError> {
+    let (run, csv) = start_run(printer, args, "audit").await?;
+    let (mut sinks, listener) = run.report_sinks("audit", &args.output, csv, false);
     let job = &run.job;
     runner::run(
         run.targets.clone(),
-        args.aws.concurrency as usize,
+        args.aws.concurrency,
         &run.control,
         |t| rollout::audit(job.clone(), t.clone(), run.session.client(&t)),
         |t, reason| rollout::skipped(job, &t, reason),
@@ -356,7 +347,7 @@ pub async fn audit(args: &RunArgs) -> Result<Ended, InputError> {
     ))
 }
 
-pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
+pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, InputError> {
     let opts = &args.run;
     let interactive = std::io::stdin().is_terminal();
     if !args.yes && !interactive {
@@ -364,14 +355,17 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
             "apply needs --yes when stdin is not a terminal (nothing was sent to AWS)".into(),
         ));
     }
-    let (run, csv) = start_run(opts, "apply").await?;
+    let (run, csv) = start_run(printer, opts, "apply").await?;
     let job = &run.job;
 
     // Phase 1: read every target and decide, as `plan` does.
     let mut planned = vec![];
     let mut read_failures = vec![];
     let (mut preview, listener) =
-        run.listening(Sinks::new("reading", &run.listed, &opts.output, None));
+        run.listening(
+        Sinks::new("reading", &run.listed, &opts.output, printer, None),
+        false,
+    );
     run.reads(opts.aws.concurrency, |r| match r {
         Ok(p) => {
             preview.record(&p.plan_outcome(job));
@@ -394,7 +388,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     progress.finish();
     if run.control.stopped().is_some() {
         // Interrupted while reading: nothing was written. Every target is reported skipped.
-        let (mut sinks, listener) = run.report_sinks("apply", &opts.output, csv);
+        let (mut sinks, listener) = run.report_sinks("apply", &opts.output, csv, true);
         listener.abort();
         for t in &run.targets {
             sinks.record(&rollout::skipped(job, t, StopReason::Interrupted));
@@ -402,17 +396,17 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
         return Ok(sinks.finish("apply", read_elapsed, &run.control, None));
     }
     let to_write = planned.iter().filter(|p| p.action != Action::None).count();
-    println!(
-        "plan: {} targets: {}",
-        read_stats.finished,
+    printer.out(&format!(
+        "plan: {}: {}\n",
+        count(read_stats.finished, "target"),
         read_stats.counts_line()
-    );
+    ));
     if !changes.is_empty() {
-        print!("changes:\n{}", changes.render(12));
+        printer.out(&format!("changes:\n{}", changes.render(12)));
     }
     listener.abort();
     let csv = if to_write > 0 && !args.yes {
-        match confirm_or_cancel("apply", "Write the preferences to", to_write, csv).await {
+        match confirm_or_cancel(printer, "apply", "Write the preferences to", to_write, csv).await {
             Ok(csv) => csv,
             Err(ended) => return Ok(ended),
         }
@@ -422,7 +416,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
 
     // Phase 2: write, and report every target, the unreadable ones first.
     let writes_started = Instant::now();
-    let (mut sinks, listener) = run.report_sinks("apply", &opts.output, csv);
+    let (mut sinks, listener) = run.report_sinks("apply", &opts.output, csv, true);
     let total = run.listed.len();
     let max_failures = args.max_failures;
     let check_tolerance = |stats: &RunStats| {
@@ -430,13 +424,14 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
             run.control.stop(StopReason::MaxFailures);
         }
     };
+    // Printed as they were read; recorded again for the report without a second line.
     for failed in &read_failures {
-        sinks.record(failed);
+        sinks.record_as(failed, false);
     }
     check_tolerance(&sinks.stats);
     runner::run(
         planned,
-        opts.aws.concurrency as usize,
+        opts.aws.concurrency,
         &run.control,
         |p| {
             let client = p.writes().then(|| run.session.client(&p.target));
@@ -451,14 +446,9 @@ pub async fn apply(args: &ApplyArgs) -> Result<Ended, InputError> {
     )
     .await;
     listener.abort();
-    if run.control.stopped() == Some(StopReason::MaxFailures) {
-        sinks.progress.println(&format!(
-            "stopped: more than {} targets failed; the targets not started are reported skipped",
-            match max_failures {
-                Some(MaxFailures::Count(n)) => n.to_string(),
-                Some(MaxFailures::Percent(p)) => format!("{p}%"),
-                None => String::new(),
-            }
+    if let (Some(StopReason::MaxFailures), Some(max)) = (run.control.stopped(), max_failures) {
+        printer.note(&format!(
+            "stopped: more than {max} targets failed; the targets not started are reported skipped"
         ));
     }
     Ok(sinks.finish(
@@ -479,19 +469,20 @@ pub(super) enum Confirmed {
 /// Asks before `command` writes; on any answer but yes, removes its report (no row was
 /// written), says so and gives the run's end: declined (exit 1) or interrupted (130).
 pub(super) async fn confirm_or_cancel(
+    printer: &Printer,
     command: &str,
     what: &str,
     n: usize,
     csv: CsvReport,
 ) -> Result<CsvReport, Ended> {
-    let answer = confirm(what, n).await;
+    let answer = confirm(printer, what, n).await;
     if answer == Confirmed::Yes {
         return Ok(csv);
     }
     let path = csv.path().to_path_buf();
     drop(csv);
     let _ = std::fs::remove_file(path);
-    eprintln!("{command} cancelled: nothing was written");
+    printer.last_word(&format!("{command} cancelled: nothing was written"));
     Err(if answer == Confirmed::Interrupted {
         Ended::Interrupted
     } else {
@@ -500,9 +491,8 @@ pub(super) async fn confirm_or_cancel(
 }
 
 /// Asks on the terminal; anything but y/yes declines, and Ctrl-C at the prompt interrupts.
-pub(super) async fn confirm(what: &str, n: usize) -> Confirmed {
-    eprint!("{what} {n} target{}? [y/N] ", if n == 1 { "" } else { "s" });
-    let _ = std::io::stderr().flush();
+pub(super) async fn confirm(printer: &Printer, what: &str, n: usize) -> Confirmed {
+    printer.ask(&format!("{what} {}? [y/N] ", count(n, "target")));
     let read = tokio::task::spawn_blocking(|| {
         let mut answer = String::new();
         std::io::stdin()
@@ -516,7 +506,7 @@ pub(super) async fn confirm(what: &str, n: usize) -> Confirmed {
             _ => Confirmed::No,
         },
         _ = tokio::signal::ctrl_c() => {
-            eprintln!();
+            printer.ask("\n");
             Confirmed::Interrupted
         }
     }
@@ -527,7 +517,8 @@ pub(super) async fn confirm(what: &str, n: usize) -> Confirmed {
 pub(super) fn redacted_command_line() -> String {
     let mut out = vec![];
     let mut hide_next = false;
-    for arg in std::env::args() {
+    // Lossy: a non-UTF-8 argument (a path) must not panic the page's header.
+    for arg in std::env::args_os().map(|a| a.to_string_lossy().into_owned()) {
         if hide_next {
             out.push("<redacted>".to_string());
             hide_next = false;

@@ -1,19 +1,19 @@
 //! What a run reports to and how it ends: the CSV report, progress, change summary and
 //! HTML page fed per target, and the summary and exit outcome derived from the same stats.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::inputs::region_totals;
-use crate::cli::OutputArgs;
+use crate::config::Output;
 use crate::error::InputError;
-use crate::report::csv::{Action, CsvReport, ReportRow, Status, default_path, rfc3339};
+use crate::outcome::{Action, Outcome, ReportRow, Status, StopReason, rfc3339};
+use crate::report::csv::{CsvReport, default_path};
 use crate::report::html::{self, RunMeta};
-use crate::report::progress::{Progress, Verbosity};
+use crate::report::printer::{Printer, Verbosity};
+use crate::report::progress::Progress;
 use crate::report::summary::{ChangeSummary, RunStats};
-use crate::rollout::Outcome;
-use crate::runner::{Control, StopReason};
+use crate::runner::Control;
 use crate::target::Target;
 
 /// How a command ended, when its input was good.
@@ -27,17 +27,7 @@ pub enum Ended {
     Interrupted,
 }
 
-pub(super) fn verbosity(out: &OutputArgs) -> Verbosity {
-    if out.quiet {
-        Verbosity::Quiet
-    } else if out.verbose {
-        Verbosity::Verbose
-    } else {
-        Verbosity::Normal
-    }
-}
-
-pub(super) fn open_report(out: &OutputArgs, command: &str) -> Result<CsvReport, InputError> {
+pub(super) fn open_report(out: &Output, command: &str) -> Result<CsvReport, InputError> {
     let path = out.report.clone().unwrap_or_else(|| default_path(command));
     CsvReport::create(&path)
         .map_err(|e| InputError::Usage(format!("cannot create the report {}: {e}", path.display())))
@@ -52,13 +42,15 @@ pub(super) struct Sinks {
     pub(super) csv: Option<CsvReport>,
     pub(super) changes: ChangeSummary,
     pub(super) write_error: Option<std::io::Error>,
+    pub(super) printer: Printer,
 }
 
 impl Sinks {
     pub(super) fn new(
         label: &str,
         targets: &[Target],
-        out: &OutputArgs,
+        out: &Output,
+        printer: &Printer,
         csv: Option<CsvReport>,
     ) -> Self {
         Self {
@@ -67,13 +59,14 @@ impl Sinks {
                 label,
                 &region_totals(targets),
                 targets.len(),
-                verbosity(out),
+                printer,
                 out.no_progress,
             ),
             csv,
             changes: ChangeSummary::default(),
             write_error: None,
             html: None,
+            printer: printer.clone(),
         }
     }
 
@@ -85,6 +78,12 @@ impl Sinks {
     }
 
     pub(super) fn record(&mut self, o: &Outcome) {
+        self.record_as(o, true);
+    }
+
+    /// Records an outcome; `log`: whether it gets its per-target line (not when an earlier
+    /// phase printed it).
+    pub(super) fn record_as(&mut self, o: &Outcome, log: bool) {
         self.stats.record(&o.row);
         if let Some((_, _, rows)) = self.html.as_mut() {
             rows.push(o.row.clone());
@@ -99,14 +98,17 @@ impl Sinks {
             && let Err(e) = csv.write(&o.row)
         {
             if self.write_error.is_none() {
-                self.progress.println(&format!(
-                    "error: cannot write the report {}: {e}",
+                self.printer.error(&format!(
+                    "cannot write the report {}: {e}",
                     csv.path().display()
                 ));
             }
             self.write_error.get_or_insert(e);
         }
-        self.progress.finished(&o.row, &self.stats);
+        if log {
+            self.printer.target(&o.row);
+        }
+        self.progress.finished(&self.stats);
     }
 
     /// Clears the bars and prints the summary; the outcome follows from the same stats.
@@ -124,33 +126,42 @@ impl Sinks {
             write_error,
             csv,
             html,
+            printer,
         } = self;
         progress.finish();
-        if let (Some(title), false) = (change_title, changes.is_empty()) {
-            print!("{title}:\n{}", changes.render(12));
-        }
         let report = csv
             .as_ref()
             .map(|c| c.path().to_path_buf())
             .unwrap_or_default();
-        print!("{}", stats.render(command, &report, elapsed));
+        printer.held_back(&report);
+        if let (Some(title), false) = (change_title, changes.is_empty()) {
+            printer.out(&format!("{title}:\n{}", changes.render(12)));
+        }
+        if printer.verbosity() == Verbosity::Quiet {
+            printer.summary_line(&format!(
+                "{}; report: {}",
+                stats.headline(command, elapsed),
+                report.display()
+            ));
+        } else {
+            printer.out(&stats.render(command, &report, elapsed));
+        }
         let mut html_error = false;
         if let Some((path, mut meta, rows)) = html {
             meta.ended_at = rfc3339(SystemTime::now());
             match html::write(&path, &meta, &rows) {
-                Ok(()) => println!("  html: {}", path.display()),
+                Ok(()) => printer.out(&format!("  html: {}\n", path.display())),
                 Err(e) => {
-                    eprintln!(
-                        "error: cannot write the HTML report {}: {e}",
+                    printer.error(&format!(
+                        "cannot write the HTML report {}: {e}",
                         path.display()
-                    );
+                    ));
                     html_error = true;
                 }
             }
         }
-        let _ = std::io::stdout().flush();
         if let Some(e) = &write_error {
-            eprintln!("error: the report {} is incomplete: {e}", report.display());
+            printer.error(&format!("the report {} is incomplete: {e}", report.display()));
         }
         match control.stopped() {
             Some(StopReason::Interrupted) => Ended::Interrupted,

@@ -2,53 +2,55 @@
 
 use super::inputs::{load_inputs, region_totals, warn_all};
 use super::sinks::Ended;
-use crate::cli::ValidateArgs;
+use crate::config;
 use crate::error::InputError;
 use crate::preferences::{self, BUILTIN_PLACEHOLDERS};
+use crate::report::printer::{Printer, count, plural};
 
-pub fn validate(args: &ValidateArgs) -> Result<Ended, InputError> {
+pub fn validate(printer: &Printer, args: &config::Validate) -> Result<Ended, InputError> {
     let Some(inventory) = &args.inventory else {
         let prefs = preferences::load(&args.prefs.preferences)?;
-        warn_all(&prefs.warnings);
+        warn_all(printer, &prefs.warnings);
         for (name, line) in &prefs.placeholders {
             if !BUILTIN_PLACEHOLDERS.contains(&name.as_str()) {
-                eprintln!(
-                    "warning: {}:{line}: placeholder {{{name}}} must come from inventory vars: pass -i to check every target has it",
+                printer.warn(&format!(
+                    "{}:{line}: placeholder {{{name}}} must come from inventory vars: pass -i to check every target has it",
                     prefs.path.display()
-                );
+                ));
             }
         }
-        println!(
-            "{}: valid ({} warnings)",
+        printer.out(&format!(
+            "{}: valid ({})\n",
             prefs.path.display(),
-            prefs.warnings.len()
-        );
+            count(prefs.warnings.len(), "warning")
+        ));
         return Ok(Ended::Success);
     };
-    let inputs = load_inputs(&args.prefs, inventory, &args.select)?;
+    let inputs = load_inputs(printer, &args.prefs, inventory, &args.select)?;
     let accounts: std::collections::BTreeSet<_> =
         inputs.targets.iter().map(|t| t.account_id()).collect();
     let regions = region_totals(&inputs.targets);
-    println!(
-        "{}: valid ({} warnings)",
+    let mut text = format!(
+        "{}: valid ({})\n",
         inputs.prefs.path.display(),
-        inputs.prefs.warnings.len()
+        count(inputs.prefs.warnings.len(), "warning")
     );
-    println!(
-        "{}: {} accounts × {} regions = {} targets",
+    text.push_str(&format!(
+        "{}: {} × {} = {}\n",
         inputs.inventory_path.display(),
-        accounts.len(),
-        regions.len(),
-        inputs.targets.len()
-    );
+        count(accounts.len(), "account"),
+        count(regions.len(), "region"),
+        count(inputs.targets.len(), "target")
+    ));
     for (region, n) in &regions {
-        println!("  {region:<16} {n:>6} targets");
+        text.push_str(&format!("  {region:<16} {n:>6} {}\n", plural(*n, "target")));
     }
     if !inputs.all_regions.is_empty() {
-        println!(
-            "  and {} accounts with -r all: their targets are the regions each has enabled, listed when a run starts",
-            inputs.all_regions.len()
-        );
+        text.push_str(&format!(
+            "  and {} with -r all: their targets are the regions each has enabled, listed when a run starts\n",
+            count(inputs.all_regions.len(), "account")
+        ));
     }
+    printer.out(&text);
     Ok(Ended::Success)
 }

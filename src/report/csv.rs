@@ -1,95 +1,11 @@
-//! The CSV report of DESIGN §4: one row per target, written and flushed as each target finishes.
+//! The CSV report (README "Report"): one row per target, written and flushed as each target
+//! finishes; read back for `rollback --from` and `--retry-failed`, and joined by `report merge`.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-/// What the run did (or would do) to a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Create,
-    Update,
-    None,
-    /// rollback: make the recorded previous version the default again
-    Restore,
-    /// rollback: delete a document the apply created
-    Delete,
-}
-
-/// A target's final state. Apply, plan and audit each use their own subset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    Created,
-    Updated,
-    WouldCreate,
-    WouldUpdate,
-    Unchanged,
-    Failed,
-    Skipped,
-    Compliant,
-    Drifted,
-    Missing,
-    Restored,
-    Deleted,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Created => "created",
-            Status::Updated => "updated",
-            Status::WouldCreate => "would-create",
-            Status::WouldUpdate => "would-update",
-            Status::Unchanged => "unchanged",
-            Status::Failed => "failed",
-            Status::Skipped => "skipped",
-            Status::Compliant => "compliant",
-            Status::Drifted => "drifted",
-            Status::Missing => "missing",
-            Status::Restored => "restored",
-            Status::Deleted => "deleted",
-        }
-    }
-
-    /// Whether this status can make the run's exit code 1 (see [`ReportRow::is_failure`]).
-    pub fn is_failure(self) -> bool {
-        matches!(
-            self,
-            Status::Failed | Status::Skipped | Status::Drifted | Status::Missing
-        )
-    }
-}
-
-/// One report row; field order is the column order of DESIGN §4.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReportRow {
-    pub account_id: String,
-    pub account_name: String,
-    pub region: String,
-    pub document_name: String,
-    pub action: Action,
-    pub status: Status,
-    pub previous_version: String,
-    pub document_version: String,
-    pub content_sha256: String,
-    pub changed_inputs: String,
-    pub error_code: String,
-    pub error_message: String,
-    pub attempts: u32,
-    pub started_at: String,
-    pub duration_ms: u64,
-}
-
-impl ReportRow {
-    /// Whether this row makes the run's exit code 1. A region the account never enabled holds
-    /// nothing to protect: it is reported `skipped`, not counted as a failure.
-    pub fn is_failure(&self) -> bool {
-        self.status.is_failure() && self.error_code != "RegionNotEnabled"
-    }
-}
+use crate::files::Replacement;
+use crate::outcome::ReportRow;
 
 /// Appends rows to the report file, flushing each one so a crash loses no finished target.
 pub struct CsvReport {
@@ -126,6 +42,22 @@ impl CsvReport {
     }
 }
 
+/// Writes `rows` as the whole report at `path`: complete, or the file is left as it was.
+pub fn write_whole(path: &Path, rows: &[ReportRow]) -> std::io::Result<()> {
+    let mut out = Replacement::create(path)?;
+    {
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(out.file());
+        writer.write_record(COLUMNS)?;
+        for row in rows {
+            writer.serialize(row)?;
+        }
+        writer.flush()?;
+    }
+    out.commit()
+}
+
 pub const COLUMNS: [&str; 15] = [
     "account_id",
     "account_name",
@@ -155,19 +87,6 @@ pub fn default_path(command: &str) -> PathBuf {
         .filter(|c| c.is_ascii_digit() || *c == 'T')
         .collect();
     PathBuf::from("reports").join(format!("{command}-{stamp}Z.csv"))
-}
-
-/// RFC 3339 UTC, to the millisecond.
-pub fn rfc3339(t: std::time::SystemTime) -> String {
-    let dt = aws_sdk_ssm::primitives::DateTime::from(t);
-    let whole = aws_sdk_ssm::primitives::DateTime::from_secs(dt.secs())
-        .fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_default();
-    format!(
-        "{}.{:03}Z",
-        whole.trim_end_matches('Z'),
-        dt.subsec_nanos() / 1_000_000
-    )
 }
 
 /// Reads a report this tool wrote (for `rollback --from` and `--retry-failed`). Anything
@@ -216,18 +135,6 @@ pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
     Ok(rows)
 }
 
-/// The command a status can come from: a merge refuses reports of different kinds.
-fn kinds(status: Status) -> &'static [&'static str] {
-    match status {
-        Status::Created | Status::Updated => &["apply"],
-        Status::WouldCreate | Status::WouldUpdate => &["plan"],
-        Status::Unchanged => &["apply", "plan"],
-        Status::Compliant | Status::Drifted | Status::Missing => &["audit"],
-        Status::Restored | Status::Deleted => &["rollback"],
-        Status::Failed | Status::Skipped => &["apply", "plan", "audit", "rollback"],
-    }
-}
-
 /// Joins shard reports: every target once, all of one kind of run and one document, sorted
 /// by account and region.
 pub fn merge(paths: &[PathBuf]) -> Result<Vec<ReportRow>, crate::error::InputError> {
@@ -256,7 +163,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<ReportRow>, crate::error::InputErr
             }
             seen.insert(key, path);
             let before = possible.clone();
-            possible.retain(|k| kinds(row.status).contains(k));
+            possible.retain(|k| row.status.commands().contains(k));
             if possible.is_empty() {
                 problems.push(Problem::at(
                     path,
@@ -295,6 +202,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<ReportRow>, crate::error::InputErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::{Action, Status, rfc3339};
 
     #[test]
     fn header_matches_the_row_fields() {
@@ -312,7 +220,7 @@ mod tests {
             document_version: "1".into(),
             content_sha256: "ab".into(),
             changed_inputs: "s3BucketName".into(),
-            error_code: String::new(),
+            error_code: None,
             error_message: String::new(),
             attempts: 2,
             started_at: rfc3339(std::time::SystemTime::UNIX_EPOCH),

@@ -1,6 +1,8 @@
-//! Renderers of a run: the CSV report, the live progress, and the end-of-run summary.
+//! Renderers of a run's model: the CSV report, the HTML page, the live progress, the
+//! end-of-run summary, and the printer every line of output goes through.
 
 pub mod csv;
 pub mod html;
+pub mod printer;
 pub mod progress;
 pub mod summary;

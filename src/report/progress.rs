@@ -1,6 +1,6 @@
-//! Live progress, the only user of indicatif: on a terminal an overall bar (position, rate,
-//! ETA, counts per status) and a bar per region; elsewhere a plain line every few seconds.
-//! Every other line printed during a run goes through here so bars never tear.
+//! Live progress, the only user of indicatif's bars: on a terminal an overall bar (position,
+//! rate, ETA, counts per status) and a bar per region; elsewhere a plain line every few
+//! seconds. The printer prints every other line around the bars, so they never tear.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -8,16 +8,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::report::csv::ReportRow;
+use crate::report::printer::{Printer, Verbosity, plural};
 use crate::report::summary::RunStats;
-
-/// How much to print while the run goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verbosity {
-    Quiet,
-    Normal,
-    Verbose,
-}
 
 enum Mode {
     Bars {
@@ -36,7 +28,7 @@ enum Mode {
 
 pub struct Progress {
     mode: Mode,
-    verbosity: Verbosity,
+    printer: Printer,
 }
 
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
@@ -50,10 +42,10 @@ impl Progress {
         label: &str,
         region_totals: &BTreeMap<String, usize>,
         total: usize,
-        verbosity: Verbosity,
+        printer: &Printer,
         no_bars: bool,
     ) -> Self {
-        let mode = if verbosity == Verbosity::Quiet {
+        let mode = if printer.verbosity() == Verbosity::Quiet {
             Mode::Silent
         } else if no_bars || !std::io::stderr().is_terminal() {
             Mode::Plain {
@@ -92,6 +84,7 @@ impl Progress {
                     (r.clone(), bar)
                 })
                 .collect();
+            printer.set_bars(Some(multi.clone()));
             Mode::Bars {
                 multi,
                 overall,
@@ -99,27 +92,14 @@ impl Progress {
                 last_update: Instant::now(),
             }
         };
-        Self { mode, verbosity }
+        Self {
+            mode,
+            printer: printer.clone(),
+        }
     }
 
-    /// One target finished: advance the bars, and log it if it failed (or always, with -v).
-    pub fn finished(&mut self, row: &ReportRow, stats: &RunStats) {
-        let failed = row.is_failure();
-        if self.verbosity == Verbosity::Verbose || (failed && self.verbosity != Verbosity::Quiet) {
-            let mut line = format!(
-                "{} {}/{} ({})",
-                row.status.as_str(),
-                row.account_id,
-                row.region,
-                row.account_name
-            );
-            if !row.error_code.is_empty() {
-                line.push_str(&format!(": {}: {}", row.error_code, row.error_message));
-            } else if !row.changed_inputs.is_empty() {
-                line.push_str(&format!(": {}", row.changed_inputs));
-            }
-            self.println(&line);
-        }
+    /// One more target finished: advance the bars to the stats.
+    pub fn finished(&mut self, stats: &RunStats) {
         match &mut self.mode {
             Mode::Bars {
                 overall,
@@ -150,30 +130,18 @@ impl Progress {
                 if last.elapsed() >= PLAIN_EVERY {
                     *last = Instant::now();
                     let secs = started.elapsed().as_secs_f64();
-                    eprintln!(
-                        "{label}: {}/{} targets ({:.1}/s): {}",
+                    self.printer.note(&format!(
+                        "{label}: {}/{} {} ({:.1}/s): {}",
                         stats.finished,
                         stats.total,
+                        plural(stats.total, "target"),
                         stats.finished as f64 / secs.max(0.001),
                         stats.counts_line()
-                    );
+                    ));
                 }
             }
             Mode::Silent => {}
         }
-    }
-
-    /// A log line that does not tear the bars.
-    pub fn println(&self, line: &str) {
-        self.printer().println(line)
-    }
-
-    /// A handle that prints through the bars from another task (the interrupt listener).
-    pub fn printer(&self) -> Printer {
-        Printer(match &self.mode {
-            Mode::Bars { multi, .. } => Some(multi.clone()),
-            _ => None,
-        })
     }
 
     /// Removes the bars so the summary prints on a clean screen.
@@ -188,19 +156,7 @@ impl Progress {
             overall.finish_and_clear();
             regions.values().for_each(ProgressBar::finish_and_clear);
             let _ = multi.clear();
-        }
-    }
-}
-
-/// Prints a line above the bars, or plainly when there are none.
-#[derive(Clone)]
-pub struct Printer(Option<MultiProgress>);
-
-impl Printer {
-    pub fn println(&self, line: &str) {
-        match &self.0 {
-            Some(multi) => multi.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+            self.printer.set_bars(None);
         }
     }
 }

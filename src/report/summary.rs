@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::preferences::Change;
-use crate::report::csv::{ReportRow, Status};
+use crate::outcome::{Reason, ReportRow, Status};
+use crate::report::printer::count;
 
 #[derive(Debug, Default)]
 pub struct RunStats {
@@ -19,7 +20,7 @@ pub struct RunStats {
     pub by_status: BTreeMap<Status, usize>,
     pub by_region: BTreeMap<String, BTreeMap<Status, usize>>,
     /// error code → (count, first message seen)
-    pub errors: HashMap<String, (usize, String)>,
+    pub errors: HashMap<Reason, (usize, String)>,
 }
 
 impl RunStats {
@@ -42,10 +43,10 @@ impl RunStats {
             .or_default()
             .entry(row.status)
             .or_default() += 1;
-        if !row.error_code.is_empty() {
+        if let Some(code) = &row.error_code {
             let e = self
                 .errors
-                .entry(row.error_code.clone())
+                .entry(code.clone())
                 .or_insert((0, row.error_message.clone()));
             e.0 += 1;
         }
@@ -69,22 +70,26 @@ impl RunStats {
             .join(" · ")
     }
 
-    /// The end-of-run summary: counts per status and region, the commonest errors, where the
-    /// report is, and how long it took.
-    pub fn render(&self, command: &str, report: &std::path::Path, elapsed: Duration) -> String {
-        let mut s = String::new();
+    /// The summary in one line: how many targets, how long, the counts per status.
+    pub fn headline(&self, command: &str, elapsed: Duration) -> String {
         let secs = elapsed.as_secs_f64();
         let rate = if secs > 0.0 {
             self.finished as f64 / secs
         } else {
             0.0
         };
-        let _ = writeln!(
-            s,
-            "\n{command}: {} targets in {secs:.1}s ({rate:.1}/s): {}",
-            self.finished,
+        format!(
+            "{command}: {} in {secs:.1}s ({rate:.1}/s): {}",
+            count(self.finished, "target"),
             self.counts_line()
-        );
+        )
+    }
+
+    /// The end-of-run summary: the headline, counts per status and region, the commonest
+    /// errors, and where the report is.
+    pub fn render(&self, command: &str, report: &std::path::Path, elapsed: Duration) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "\n{}", self.headline(command, elapsed));
         let statuses: Vec<Status> = self.by_status.keys().copied().collect();
         if self.by_region.len() > 1 {
             let _ = write!(s, "  {:<16}", "region");
@@ -150,20 +155,12 @@ impl ChangeSummary {
         let mut s = String::new();
         if self.creates > 0 {
             let n = self.creates;
-            let _ = writeln!(
-                s,
-                "  {n} target{}: no document yet → create it",
-                if n == 1 { "" } else { "s" }
-            );
+            let _ = writeln!(s, "  {}: no document yet → create it", count(n, "target"));
         }
         let mut groups: Vec<_> = self.groups.iter().collect();
         groups.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         for ((key, from, to), n) in groups.iter().take(max_lines) {
-            let _ = writeln!(
-                s,
-                "  {n} target{}: {key} {from} → {to}",
-                if **n == 1 { "" } else { "s" }
-            );
+            let _ = writeln!(s, "  {}: {key} {from} → {to}", count(**n, "target"));
         }
         if groups.len() > max_lines {
             let _ = writeln!(

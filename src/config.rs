@@ -1,0 +1,323 @@
+//! Parsed flags → validated settings, in one step before anything runs: every number
+//! range-checked once, with one message naming the flag (exit 2, no AWS call).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::aws::session::SessionOptions;
+use crate::cli::{
+    ApplyArgs, AwsArgs, Cli, Command, DiscoverArgs, OutputArgs, PrefsArgs, ReportCommand,
+    RollbackArgs, RunArgs, SelectArgs, ValidateArgs,
+};
+use crate::error::InputError;
+use crate::inventory::Selection;
+use crate::report::printer::Verbosity;
+use crate::target::Region;
+
+/// What to run, with every flag checked.
+pub enum Settings {
+    Validate(Validate),
+    Plan(Run),
+    Apply(Apply),
+    Audit(Run),
+    Rollback(Rollback),
+    Discover(Discover),
+    Merge { reports: Vec<PathBuf>, output: PathBuf },
+}
+
+pub struct Validate {
+    pub prefs: PrefsArgs,
+    pub inventory: Option<PathBuf>,
+    pub select: Selection,
+}
+
+/// `plan` and `audit`, and the run of `apply`.
+pub struct Run {
+    pub prefs: PrefsArgs,
+    pub inventory: PathBuf,
+    pub select: Selection,
+    pub retry_failed: Option<PathBuf>,
+    pub aws: Aws,
+    pub output: Output,
+}
+
+pub struct Apply {
+    pub run: Run,
+    pub yes: bool,
+    pub max_failures: Option<MaxFailures>,
+}
+
+pub struct Rollback {
+    pub from: PathBuf,
+    pub inventory: Option<PathBuf>,
+    pub aws: Aws,
+    pub output: Output,
+    pub yes: bool,
+}
+
+pub struct Discover {
+    pub ous: Vec<String>,
+    pub include_management: bool,
+    pub regions: Vec<Region>,
+    pub output: Option<PathBuf>,
+    pub aws: Aws,
+    pub role_name: String,
+}
+
+/// How to reach AWS, and how many targets at once.
+pub struct Aws {
+    pub session: SessionOptions,
+    pub concurrency: usize,
+}
+
+/// Where the run reports, and how much it prints.
+pub struct Output {
+    pub report: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub verbosity: Verbosity,
+    pub no_progress: bool,
+}
+
+/// Failure tolerance, as CloudFormation StackSets' FailureToleranceCount / Percentage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxFailures {
+    Count(usize),
+    Percent(f64),
+}
+
+impl MaxFailures {
+    /// Whether `failed` failures out of `total` targets exceed the tolerance.
+    pub fn exceeded(self, failed: usize, total: usize) -> bool {
+        match self {
+            MaxFailures::Count(n) => failed > n,
+            MaxFailures::Percent(p) => failed as f64 > total as f64 * p / 100.0,
+        }
+    }
+}
+
+impl std::fmt::Display for MaxFailures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxFailures::Count(n) => write!(f, "{n}"),
+            MaxFailures::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_cli(cli: &Cli) -> Result<Settings, InputError> {
+        Ok(match &cli.command {
+            Command::Validate(a) => Settings::Validate(validate(a)?),
+            Command::Plan(a) => Settings::Plan(run(a)?),
+            Command::Audit(a) => Settings::Audit(run(a)?),
+            Command::Apply(a) => Settings::Apply(apply(a)?),
+            Command::Rollback(a) => Settings::Rollback(rollback(a)?),
+            Command::Discover(a) => Settings::Discover(discover(a)?),
+            Command::Report(ReportCommand::Merge(m)) => Settings::Merge {
+                reports: m.reports.clone(),
+                output: m.output.clone(),
+            },
+        })
+    }
+}
+
+/// How much the command asks to print, known before its flags are checked (so a flag's
+/// error is printed as `-q` asked).
+pub fn verbosity(cli: &Cli) -> Verbosity {
+    let out = match &cli.command {
+        Command::Plan(a) | Command::Audit(a) => Some(&a.output),
+        Command::Apply(a) => Some(&a.run.output),
+        Command::Rollback(a) => Some(&a.output),
+        _ => None,
+    };
+    out.map(output_verbosity).unwrap_or(Verbosity::Default)
+}
+
+fn output_verbosity(out: &OutputArgs) -> Verbosity {
+    if out.quiet {
+        Verbosity::Quiet
+    } else if out.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Default
+    }
+}
+
+fn validate(a: &ValidateArgs) -> Result<Validate, InputError> {
+    Ok(Validate {
+        prefs: a.prefs.clone(),
+        inventory: a.inventory.clone(),
+        select: selection(&a.select)?,
+    })
+}
+
+fn run(a: &RunArgs) -> Result<Run, InputError> {
+    Ok(Run {
+        prefs: a.prefs.clone(),
+        inventory: a.inventory.clone(),
+        select: selection(&a.select)?,
+        retry_failed: a.retry_failed.clone(),
+        aws: aws(&a.aws)?,
+        output: output(&a.output),
+    })
+}
+
+fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
+    Ok(Apply {
+        run: run(&a.run)?,
+        yes: a.yes,
+        max_failures: a
+            .max_failures
+            .as_deref()
+            .map(|s| parse_max_failures(s).map_err(flag("--max-failures")))
+            .transpose()?,
+    })
+}
+
+fn rollback(a: &RollbackArgs) -> Result<Rollback, InputError> {
+    Ok(Rollback {
+        from: a.from.clone(),
+        inventory: a.inventory.clone(),
+        aws: aws(&a.aws)?,
+        output: output(&a.output),
+        yes: a.yes,
+    })
+}
+
+fn discover(a: &DiscoverArgs) -> Result<Discover, InputError> {
+    let regions = a
+        .regions
+        .iter()
+        .map(|name| Region::parse(name).map_err(flag("-r")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Discover {
+        ous: a.ous.clone(),
+        include_management: a.include_management,
+        regions,
+        output: a.output.clone(),
+        aws: aws(&a.aws)?,
+        role_name: a.aws.role_name.clone(),
+    })
+}
+
+fn selection(s: &SelectArgs) -> Result<Selection, InputError> {
+    Ok(Selection {
+        accounts: s.accounts.clone(),
+        not_accounts: s.not_accounts.clone(),
+        tags: s.tags.clone(),
+        regions: s.regions.clone(),
+        shard: s
+            .shard
+            .as_deref()
+            .map(|v| parse_shard(v).map_err(flag("--shard")))
+            .transpose()?,
+    })
+}
+
+fn aws(a: &AwsArgs) -> Result<Aws, InputError> {
+    let concurrency = whole(&a.concurrency, 1, 1024).map_err(flag("--concurrency"))?;
+    let max_attempts = whole(&a.max_attempts, 1, 20).map_err(flag("--max-attempts"))?;
+    let operation_timeout =
+        seconds(&a.operation_timeout, 3600.0).map_err(flag("--operation-timeout"))?;
+    Ok(Aws {
+        session: SessionOptions {
+            role_name: a.role_name.clone(),
+            external_id: a.external_id.clone(),
+            session_name: a.session_name.clone(),
+            profile: a.profile.clone(),
+            endpoint_url: a.endpoint_url.clone(),
+            max_attempts: max_attempts as u32,
+            operation_timeout,
+        },
+        concurrency,
+    })
+}
+
+fn output(o: &OutputArgs) -> Output {
+    Output {
+        report: o.report.clone(),
+        html: o.html.clone(),
+        verbosity: output_verbosity(o),
+        no_progress: o.no_progress,
+    }
+}
+
+/// Prefixes a value's problem with the flag it was given to.
+fn flag(name: &'static str) -> impl Fn(String) -> InputError {
+    move |problem| InputError::Usage(format!("{name}: {problem}"))
+}
+
+fn whole(text: &str, min: usize, max: usize) -> Result<usize, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n >= min as i64 && n <= max as i64 => Ok(n as usize),
+        _ => Err(format!(
+            "{text:?} is not a whole number from {min} to {max}"
+        )),
+    }
+}
+
+/// Seconds, finite and above zero (a float's `inf` and `nan` parse, and would panic later).
+fn seconds(text: &str, max: f64) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= max => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds above 0 and at most {max}"
+        )),
+    }
+}
+
+/// `N` failures or `N%` of the targets; 0 stops at the first failure.
+fn parse_max_failures(s: &str) -> Result<MaxFailures, String> {
+    let bad = || format!("{s:?} is not a count (3) or a percentage from 0% to 100% (10%)");
+    match s.trim().strip_suffix('%') {
+        Some(p) => match p.trim().parse::<f64>() {
+            Ok(v) if (0.0..=100.0).contains(&v) => Ok(MaxFailures::Percent(v)),
+            _ => Err(bad()),
+        },
+        None => s
+            .trim()
+            .parse::<usize>()
+            .map(MaxFailures::Count)
+            .map_err(|_| bad()),
+    }
+}
+
+/// `K/N` for `--shard`, with 1 <= K <= N.
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("{s:?} is not K/N with 1 <= K <= N (for example 2/8)");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n) = (
+        k.trim().parse::<usize>().map_err(|_| bad())?,
+        n.trim().parse::<usize>().map_err(|_| bad())?,
+    );
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_out_of_range_are_refused() {
+        for bad in ["inf", "nan", "-1", "0", "1025", "2.5", ""] {
+            assert!(whole(bad, 1, 1024).is_err(), "{bad}");
+        }
+        assert_eq!(whole(" 32 ", 1, 1024), Ok(32));
+        for bad in ["inf", "-inf", "nan", "-1", "0", "1e30"] {
+            assert!(seconds(bad, 3600.0).is_err(), "{bad}");
+        }
+        assert_eq!(seconds("0.5", 3600.0), Ok(Duration::from_millis(500)));
+        for bad in ["inf", "nan", "-1", "101%", "-1%", "nan%", "x"] {
+            assert!(parse_max_failures(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_max_failures("0"), Ok(MaxFailures::Count(0)));
+        assert_eq!(parse_max_failures("10%"), Ok(MaxFailures::Percent(10.0)));
+        for bad in ["0/2", "3/2", "1/0", "-1/2", "inf", "1"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_shard("2/8"), Ok((2, 8)));
+    }
+}

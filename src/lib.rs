@@ -1,0 +1,37 @@
+//! ssm-prefs as a library: the binary (`src/main.rs`), the tests and the bench tools all use
+//! it. README "Where things live" names what each module owns.
+
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod discover;
+pub mod error;
+pub mod files;
+pub mod inventory;
+pub mod outcome;
+pub mod preferences;
+pub mod report;
+pub mod rollout;
+pub mod runner;
+pub mod suggest;
+pub mod target;
+pub mod yaml;
+
+use crate::commands::Ended;
+use crate::config::Settings;
+use crate::error::InputError;
+use crate::report::printer::Printer;
+
+/// Runs one command with checked settings: every line it prints goes through `printer`.
+pub async fn run(settings: &Settings, printer: &Printer) -> Result<Ended, InputError> {
+    match settings {
+        Settings::Validate(s) => commands::validate(printer, s),
+        Settings::Plan(s) => commands::plan(printer, s).await,
+        Settings::Apply(s) => commands::apply(printer, s).await,
+        Settings::Audit(s) => commands::audit(printer, s).await,
+        Settings::Rollback(s) => commands::rollback(printer, s).await,
+        Settings::Discover(s) => commands::discover(printer, s).await,
+        Settings::Merge { reports, output } => commands::merge(printer, reports, output),
+    }
+}

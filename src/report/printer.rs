@@ -1,0 +1,237 @@
+//! The one way output leaves the tool, with the verbosity rules in one place: what `-q`,
+//! the default and `-v` print, lines that never tear the progress bars, a screenful of
+//! per-target lines at fleet scale, and a closed pipe that silences output instead of a panic.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use indicatif::MultiProgress;
+
+use crate::outcome::ReportRow;
+
+/// How much to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Errors, warnings and one final summary line.
+    Quiet,
+    /// The run's header, plan, change list and summary, and the first failed targets.
+    Default,
+    /// Also a line for every target as it finishes.
+    Verbose,
+}
+
+/// Per-target lines the default verbosity prints before it points at the report instead.
+pub const TARGET_LINES: usize = 20;
+
+/// A cheap handle: every part of a run (and the interrupt listener's task) prints through a
+/// clone of the same printer.
+#[derive(Clone)]
+pub struct Printer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    verbosity: Verbosity,
+    /// The bars on screen, which every line is printed around.
+    bars: Mutex<Option<MultiProgress>>,
+    target_lines: AtomicUsize,
+    held_back: AtomicUsize,
+    stdout_closed: AtomicBool,
+    stderr_closed: AtomicBool,
+}
+
+#[derive(Clone, Copy)]
+enum Stream {
+    Out,
+    Err,
+}
+
+impl Printer {
+    pub fn new(verbosity: Verbosity) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                verbosity,
+                bars: Mutex::new(None),
+                target_lines: AtomicUsize::new(0),
+                held_back: AtomicUsize::new(0),
+                stdout_closed: AtomicBool::new(false),
+                stderr_closed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    pub fn verbosity(&self) -> Verbosity {
+        self.inner.verbosity
+    }
+
+    fn quiet(&self) -> bool {
+        self.inner.verbosity == Verbosity::Quiet
+    }
+
+    /// A result or summary on stdout (lines end in `\n`); nothing with `-q`.
+    pub fn out(&self, text: &str) {
+        if !self.quiet() {
+            self.write(Stream::Out, text);
+        }
+    }
+
+    /// What a command exists to print (an inventory to stdout): printed even with `-q`.
+    pub fn product(&self, text: &str) {
+        self.write(Stream::Out, text);
+    }
+
+    /// The one line `-q` keeps: the run's final summary.
+    pub fn summary_line(&self, line: &str) {
+        self.write(Stream::Out, &format!("{line}\n"));
+    }
+
+    /// A message about the run on stderr (progress, interrupts); nothing with `-q`.
+    pub fn note(&self, line: &str) {
+        if !self.quiet() {
+            self.write(Stream::Err, &format!("{line}\n"));
+        }
+    }
+
+    /// The last word of a run that ended without a summary (a declined prompt), on stderr:
+    /// printed even with `-q`.
+    pub fn last_word(&self, line: &str) {
+        self.write(Stream::Err, &format!("{line}\n"));
+    }
+
+    /// A problem that does not stop the run: always printed.
+    pub fn warn(&self, line: &str) {
+        self.write(Stream::Err, &format!("warning: {line}\n"));
+    }
+
+    /// A problem of the run itself: always printed.
+    pub fn error(&self, line: &str) {
+        self.write(Stream::Err, &format!("error: {line}\n"));
+    }
+
+    /// A question on stderr, the answer typed on the same line.
+    pub fn ask(&self, question: &str) {
+        self.write(Stream::Err, question);
+    }
+
+    /// One finished target: with `-v` every target; by default the first [`TARGET_LINES`]
+    /// failed ones (the rest are counted for [`Printer::held_back`]); with `-q` none.
+    pub fn target(&self, row: &ReportRow) {
+        let failed = row.is_failure();
+        match self.inner.verbosity {
+            Verbosity::Quiet => return,
+            Verbosity::Default if !failed => return,
+            Verbosity::Default
+                if self.inner.target_lines.fetch_add(1, Ordering::Relaxed) >= TARGET_LINES =>
+            {
+                self.inner.held_back.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            _ => {}
+        }
+        let mut line = format!(
+            "{} {}/{} ({})",
+            row.status.as_str(),
+            row.account_id,
+            row.region,
+            row.account_name
+        );
+        if let Some(code) = &row.error_code {
+            line.push_str(&format!(": {code}: {}", row.error_message));
+        } else if !row.changed_inputs.is_empty() {
+            line.push_str(&format!(": {}", row.changed_inputs));
+        }
+        self.note(&line);
+    }
+
+    /// Says how many per-target lines were held back, once, pointing at the report.
+    pub fn held_back(&self, report: &std::path::Path) {
+        let n = self.inner.held_back.swap(0, Ordering::Relaxed);
+        if n > 0 {
+            self.note(&format!(
+                "… and {n} more failed or skipped {}: see the report {} (-v prints every target)",
+                plural(n, "target"),
+                report.display()
+            ));
+        }
+    }
+
+    /// The bars now on screen (`None` once cleared): lines are printed around them.
+    pub(crate) fn set_bars(&self, bars: Option<MultiProgress>) {
+        *self.inner.bars.lock().expect("not poisoned") = bars;
+    }
+
+    /// Writes and flushes; a stream that fails (a closed pipe: `| head`) is not written again,
+    /// and the run goes on to finish its report.
+    fn write(&self, stream: Stream, text: &str) {
+        let closed = match stream {
+            Stream::Out => &self.inner.stdout_closed,
+            Stream::Err => &self.inner.stderr_closed,
+        };
+        if closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let put = || -> std::io::Result<()> {
+            match stream {
+                Stream::Out => {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(text.as_bytes())?;
+                    out.flush()
+                }
+                Stream::Err => {
+                    let mut err = std::io::stderr().lock();
+                    err.write_all(text.as_bytes())?;
+                    err.flush()
+                }
+            }
+        };
+        let bars = self.inner.bars.lock().expect("not poisoned").clone();
+        let result = match bars {
+            Some(multi) => multi.suspend(put),
+            None => put(),
+        };
+        if result.is_err() {
+            closed.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// "1 target", "2 targets".
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        noun.to_string()
+    } else {
+        format!("{noun}s")
+    }
+}
+
+/// "1 target", "2 targets", with the count.
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {}", plural(n, noun))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn singulars() {
+        assert_eq!(count(1, "target"), "1 target");
+        assert_eq!(count(0, "account"), "0 accounts");
+        assert_eq!(count(2, "account"), "2 accounts");
+    }
+
+    #[test]
+    fn the_default_holds_back_failures_past_a_screenful() {
+        let p = Printer::new(Verbosity::Default);
+        let failed = ReportRow {
+            account_id: "012345678901".into(),
+            region: "us-east-1".into(),
+            ..ReportRow::empty()
+        };
+        for _ in 0..TARGET_LINES + 7 {
+            p.target(&failed);
+        }
+        assert_eq!(p.inner.held_back.load(Ordering::Relaxed), 7);
+    }
+}
