@@ -174,7 +174,7 @@ async fn discover_writes_an_inventory_that_apply_rolls_out() {
     ]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
-        out.stdout.contains("38 accounts × 1 regions = 38 targets"),
+        out.stdout.contains("38 accounts × 1 region = 38 targets"),
         "{}",
         out.stdout
     );

@@ -869,7 +869,7 @@ accounts:
         ]);
         assert_eq!(run.code, 0, "{}", run.all());
         assert!(
-            run.stdout.contains("1 accounts × 3 regions = 3 targets"),
+            run.stdout.contains("1 account × 3 regions = 3 targets"),
             "{}",
             run.stdout
         );
@@ -933,11 +933,11 @@ fn selection_flags_change_the_counts() {
         (&["-t", "env:prod"], "2 accounts × 2 regions = 3 targets"),
         (
             &["-t", "team:payments", "-t", "env:dev"],
-            "1 accounts × 2 regions = 2 targets",
+            "1 account × 2 regions = 2 targets",
         ),
         (
             &["-r", "ap-southeast-2"],
-            "3 accounts × 1 regions = 3 targets",
+            "3 accounts × 1 region = 3 targets",
         ),
         (
             &["-r", "us-east-1,us-west-2,us-east-1"],
@@ -952,7 +952,7 @@ fn selection_flags_change_the_counts() {
                 "-r",
                 "eu-west-1",
             ],
-            "1 accounts × 1 regions = 1 targets",
+            "1 account × 1 region = 1 target",
         ),
     ];
     for (flags, want) in table {
@@ -979,7 +979,7 @@ fn counts(run: &Run) -> String {
     let line = run
         .stdout
         .lines()
-        .find(|l| l.contains(" targets") && l.contains('×'));
+        .find(|l| l.contains(" target") && l.contains('×'));
     let line = line.unwrap_or_else(|| panic!("no counts in:\n{}", run.all()));
     line.split_once(": ")
         .map(|(_, c)| c.to_string())
