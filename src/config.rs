@@ -22,7 +22,10 @@ pub enum Settings {
     Audit(Run),
     Rollback(Rollback),
     Discover(Discover),
-    Merge { reports: Vec<PathBuf>, output: PathBuf },
+    Merge {
+        reports: Vec<PathBuf>,
+        output: PathBuf,
+    },
 }
 
 pub struct Validate {

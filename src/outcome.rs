@@ -361,10 +361,9 @@ impl Outcome {
                 Reason::MaxFailuresExceeded,
                 "not started: the run stopped after more failures than --max-failures allows",
             ),
-            StopReason::Interrupted => TargetError::new(
-                Reason::Interrupted,
-                "not started: the run was interrupted",
-            ),
+            StopReason::Interrupted => {
+                TargetError::new(Reason::Interrupted, "not started: the run was interrupted")
+            }
         };
         Self::of(row.with_error(Status::Skipped, &e))
     }

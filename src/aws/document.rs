@@ -170,7 +170,12 @@ async fn find_version(
 ) -> Result<Written, TargetError> {
     let latest: u32 = versions(ssm, name)
         .await?
-        .ok_or_else(|| TargetError::new(Reason::from_code("InvalidDocument"), format!("{name} no longer exists")))?
+        .ok_or_else(|| {
+            TargetError::new(
+                Reason::from_code("InvalidDocument"),
+                format!("{name} no longer exists"),
+            )
+        })?
         .latest_version
         .parse()
         .unwrap_or(0);

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::inputs::warn_all;
-use super::run::{INTERRUPT_GRACE, confirm_or_cancel, listen_for_interrupts, redacted_command_line};
+use super::run::{
+    INTERRUPT_GRACE, confirm_or_cancel, listen_for_interrupts, redacted_command_line,
+};
 use super::sinks::{Ended, Sinks, open_report};
 use crate::aws::session::Session;
 use crate::config;

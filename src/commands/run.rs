@@ -361,8 +361,7 @@ pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, Inp
     // Phase 1: read every target and decide, as `plan` does.
     let mut planned = vec![];
     let mut read_failures = vec![];
-    let (mut preview, listener) =
-        run.listening(
+    let (mut preview, listener) = run.listening(
         Sinks::new("reading", &run.listed, &opts.output, printer, None),
         false,
     );

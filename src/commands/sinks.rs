@@ -161,7 +161,10 @@ impl Sinks {
             }
         }
         if let Some(e) = &write_error {
-            printer.error(&format!("the report {} is incomplete: {e}", report.display()));
+            printer.error(&format!(
+                "the report {} is incomplete: {e}",
+                report.display()
+            ));
         }
         match control.stopped() {
             Some(StopReason::Interrupted) => Ended::Interrupted,

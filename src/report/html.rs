@@ -550,6 +550,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::print_stderr)] // the measurement, for whoever runs the test
     fn a_fleet_of_17000_targets_stays_small_and_quick() {
         let regions = [
             "us-east-1",

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::preferences::Change;
 use crate::outcome::{Reason, ReportRow, Status};
+use crate::preferences::Change;
 use crate::report::printer::count;
 
 #[derive(Debug, Default)]
