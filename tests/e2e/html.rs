@@ -20,7 +20,7 @@ use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::proxy::Proxy;
 
-const CSP: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">";
+use ssm_prefs::report::html::CSP;
 const DATA_OPEN: &str = "<script type=\"application/json\" id=\"data\">";
 /// An account name that runs script if any part of the page treats data as markup.
 const EVIL: &str = "</script><img src=x onerror=document.body.setAttribute('data-pwned',1)>";

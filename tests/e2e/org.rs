@@ -11,25 +11,13 @@ use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::proxy::Proxy;
 
-const DEFAULT_REGIONS: [&str; 17] = [
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
-    "ca-central-1",
-    "sa-east-1",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "eu-central-1",
-    "eu-north-1",
-    "ap-south-1",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-southeast-1",
-    "ap-southeast-2",
-];
+/// The commercial partition's regions every account has (the tool's own table).
+fn default_regions() -> Vec<&'static str> {
+    ssm_prefs::target::Region::all()
+        .filter(|r| r.partition() == "aws" && !r.opt_in())
+        .map(|r| r.as_str())
+        .collect()
+}
 
 async fn organizations(url: &str) -> aws_sdk_organizations::Client {
     // The same fake base credentials as the binary's: moto puts both in its default account.
@@ -230,10 +218,10 @@ async fn regions_all_follows_each_accounts_enabled_regions() {
     );
     let prefs = dir.write("prefs.json", &desired().to_string());
     let proxy = Proxy::start(&url);
-    let mut with_opt_in: Vec<&str> = DEFAULT_REGIONS.to_vec();
+    let mut with_opt_in: Vec<&str> = default_regions();
     with_opt_in.push("af-south-1");
     proxy.set_enabled_regions(&ids[0], &with_opt_in);
-    proxy.set_enabled_regions(&ids[1], &DEFAULT_REGIONS);
+    proxy.set_enabled_regions(&ids[1], &default_regions());
     // ids[2] gets no answer: ListRegions is denied there.
 
     let report = dir.path("all.csv");
@@ -259,7 +247,7 @@ async fn regions_all_follows_each_accounts_enabled_regions() {
     );
     assert_eq!(
         regions_of(&ids[1]),
-        DEFAULT_REGIONS.iter().map(|r| r.to_string()).collect()
+        default_regions().iter().map(|r| r.to_string()).collect()
     );
     assert!(rows.values().all(|r| r["status"] == "created"));
     let state = read_all(&url, &ids[..1], &["af-south-1"], DOC).await;

@@ -164,13 +164,7 @@ pub async fn default_doc(client: &aws_sdk_ssm::Client, name: &str) -> Option<(St
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use ssm_prefs::preferences::sha256_hex;
 
 // Shared steps of the end-to-end tests.
 
