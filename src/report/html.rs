@@ -550,7 +550,6 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::print_stderr)] // the measurement, for whoever runs the test
     fn a_fleet_of_17000_targets_stays_small_and_quick() {
         let regions = [
             "us-east-1",
@@ -588,11 +587,6 @@ mod tests {
         let started = std::time::Instant::now();
         let page = render(&meta(), &rows);
         let took = started.elapsed();
-        eprintln!(
-            "17,000 rows: {} bytes ({:.2} MB), rendered in {took:?}",
-            page.len(),
-            page.len() as f64 / 1e6
-        );
         assert!(page.len() < 5_000_000, "{} bytes", page.len());
         assert!(took.as_secs_f64() < 5.0, "render took {took:?}");
         assert_eq!(embedded(&page).len(), 17_000);
