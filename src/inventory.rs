@@ -775,8 +775,8 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Selected, InputError> 
             Some(r) if r.is_empty() => "-r names no region".to_string(),
             _ if flags.is_empty() => "every account has an empty `regions:` list".to_string(),
             _ => format!(
-                "none of the {} accounts is left after {}",
-                inv.accounts.len(),
+                "none of the {} is left after {}",
+                crate::report::printer::count(inv.accounts.len(), "account"),
                 flags.join(" ")
             ),
         };

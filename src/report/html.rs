@@ -26,7 +26,7 @@ use std::path::Path;
 use crate::files;
 use crate::outcome::{ReportRow, Status};
 use crate::report::csv::COLUMNS;
-use crate::report::printer::count;
+use crate::report::printer::{count, plural};
 
 /// Who ran what, when, with which preferences: the page's header for an auditor.
 #[derive(Debug, Clone, Default)]
@@ -181,10 +181,11 @@ pub fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
     // Counts.
     let _ = writeln!(
         p,
-        "<section id=\"summary\" aria-label=\"summary\">\n<div class=\"card total\"><b>{}</b> targets<small>{} accounts × {} regions</small></div>",
+        "<section id=\"summary\" aria-label=\"summary\">\n<div class=\"card total\"><b>{}</b> {}<small>{} × {}</small></div>",
         rows.len(),
-        accounts.len(),
-        regions.len()
+        plural(rows.len(), "target"),
+        count(accounts.len(), "account"),
+        count(regions.len(), "region")
     );
     for s in STATUSES {
         let Some(n) = counts.get(&s) else { continue };
