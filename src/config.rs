@@ -169,11 +169,7 @@ fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
     Ok(Apply {
         run: run(&a.run)?,
         yes: a.yes,
-        max_failures: a
-            .max_failures
-            .as_deref()
-            .map(|s| parse_max_failures(s).map_err(flag("--max-failures")))
-            .transpose()?,
+        max_failures: optional(&a.max_failures, "--max-failures", parse_max_failures)?,
     })
 }
 
@@ -209,11 +205,7 @@ fn selection(s: &SelectArgs) -> Result<Selection, InputError> {
         not_accounts: s.not_accounts.clone(),
         tags: s.tags.clone(),
         regions: s.regions.clone(),
-        shard: s
-            .shard
-            .as_deref()
-            .map(|v| parse_shard(v).map_err(flag("--shard")))
-            .transpose()?,
+        shard: optional(&s.shard, "--shard", parse_shard)?,
     })
 }
 
@@ -243,6 +235,18 @@ fn output(o: &OutputArgs) -> Output {
         verbosity: output_verbosity(o),
         no_progress: o.no_progress,
     }
+}
+
+/// An optional flag's value, parsed when given.
+fn optional<T>(
+    value: &Option<String>,
+    name: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, InputError> {
+    value
+        .as_deref()
+        .map(|v| parse(v).map_err(flag(name)))
+        .transpose()
 }
 
 /// Prefixes a value's problem with the flag it was given to.

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::inputs::warn_all;
-use super::run::{
-    INTERRUPT_GRACE, confirm_or_cancel, listen_for_interrupts, redacted_command_line,
-};
+use super::run::{INTERRUPT_GRACE, confirm_or_cancel, listen_for_interrupts, page_meta};
 use super::sinks::{Ended, Sinks, open_report};
 use crate::aws::session::Session;
 use crate::config;
@@ -16,7 +14,6 @@ use crate::error::{InputError, Problem};
 use crate::inventory;
 use crate::outcome::{Status, StopReason, rfc3339};
 use crate::report::csv as report_csv;
-use crate::report::html::RunMeta;
 use crate::report::printer::{Printer, count};
 use crate::rollout::{self, Undo};
 use crate::runner::{self, Control};
@@ -141,24 +138,20 @@ pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ende
     };
     // The page names what was undone: the apply report's path stands where a run over an
     // inventory names its preferences file.
-    let meta = match &args.output.html {
-        Some(_) => Some(RunMeta {
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            command: redacted_command_line(),
-            caller_arn: session.caller_arn().await,
-            started_at,
-            ended_at: String::new(),
-            preferences_path: args.from.display().to_string(),
-            preferences_sha256: crate::preferences::sha256_hex(
-                &std::fs::read(&args.from).unwrap_or_default(),
-            ),
-            document_name: undos
-                .first()
-                .map(|u| u.applied.document_name.clone())
-                .unwrap_or_default(),
-        }),
-        None => None,
-    };
+    let meta = page_meta(
+        &args.output,
+        &session,
+        started_at,
+        (
+            args.from.display().to_string(),
+            crate::preferences::sha256_hex(&std::fs::read(&args.from).unwrap_or_default()),
+        ),
+        undos
+            .first()
+            .map(|u| u.applied.document_name.as_str())
+            .unwrap_or_default(),
+    )
+    .await;
     let targets: Vec<Target> = undos.iter().map(|u| u.target.clone()).collect();
     let control = Arc::new(Control::default());
     let mut sinks = Sinks::new("rollback", &targets, &args.output, printer, Some(csv))

@@ -89,19 +89,17 @@ pub(super) async fn start_run(
         inputs.prefs.path.display(),
         inputs.prefs.file_sha256
     ));
-    let meta = match &args.output.html {
-        Some(_) => Some(RunMeta {
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            command: redacted_command_line(),
-            caller_arn: session.caller_arn().await,
-            started_at,
-            ended_at: String::new(),
-            preferences_path: inputs.prefs.path.display().to_string(),
-            preferences_sha256: inputs.prefs.file_sha256.clone(),
-            document_name: args.prefs.document_name.clone(),
-        }),
-        None => None,
-    };
+    let meta = page_meta(
+        &args.output,
+        &session,
+        started_at,
+        (
+            inputs.prefs.path.display().to_string(),
+            inputs.prefs.file_sha256.clone(),
+        ),
+        &args.prefs.document_name,
+    )
+    .await;
     let job = Arc::new(Job {
         prefs: inputs.prefs,
         document_name: args.prefs.document_name.clone(),
@@ -133,6 +131,28 @@ pub(super) async fn start_run(
         },
         csv,
     ))
+}
+
+/// With `--html`, the page's header: who runs what, since when, on which input file (path
+/// and SHA-256) and document.
+pub(super) async fn page_meta(
+    out: &Output,
+    session: &Session,
+    started_at: String,
+    (input_path, input_sha256): (String, String),
+    document_name: &str,
+) -> Option<RunMeta> {
+    out.html.as_ref()?;
+    Some(RunMeta {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        command: redacted_command_line(),
+        caller_arn: session.caller_arn().await,
+        started_at,
+        ended_at: String::new(),
+        preferences_path: input_path,
+        preferences_sha256: input_sha256,
+        document_name: document_name.to_string(),
+    })
 }
 
 /// Asks the accounts that need it which regions they have enabled: every `-r all` account,
