@@ -9,9 +9,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use hyper::{Request, Response, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+/// The upstream side: one pool of connections across the emulators, as an AWS client keeps.
+/// A connection is reused only if the upstream keeps it open: moto's server closes each one
+/// after its answer (`Connection: close`), so against moto the pool still connects per request.
+type Upstream = Client<HttpConnector, Full<Bytes>>;
 
 /// One request the proxy saw.
 #[derive(Debug, Clone)]
@@ -87,14 +94,18 @@ impl Proxy {
                 .unwrap();
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(listener).unwrap();
+                // The timer lets the pool drop connections left idle past its timeout.
+                let client: Upstream = Client::builder(TokioExecutor::new())
+                    .pool_timer(TokioTimer::new())
+                    .build(HttpConnector::new());
                 loop {
                     let stream = tokio::select! {
                         accepted = listener.accept() => match accepted { Ok((s, _)) => s, Err(_) => continue },
                         _ = &mut stopped => break,
                     };
-                    let (st, upstreams) = (st.clone(), upstreams.clone());
+                    let (st, upstreams, client) = (st.clone(), upstreams.clone(), client.clone());
                     tokio::spawn(async move {
-                        let service = hyper::service::service_fn(move |req| handle(req, st.clone(), upstreams.clone()));
+                        let service = hyper::service::service_fn(move |req| handle(req, st.clone(), upstreams.clone(), client.clone()));
                         let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                     });
                 }
@@ -193,6 +204,7 @@ async fn handle(
     req: Request<Incoming>,
     state: Arc<Mutex<State>>,
     upstreams: Arc<Vec<String>>,
+    client: Upstream,
 ) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
     let (parts, body) = req.into_parts();
     let body = body
@@ -331,12 +343,14 @@ async fn handle(
             .unwrap(),
         // An error from the service makes hyper drop the connection: the client sees a reset.
         Verdict::Reset => return Err("injected connection reset".into()),
-        Verdict::Forward => forward(parts, body, &upstream).await.unwrap_or_else(|e| {
-            Response::builder()
-                .status(502)
-                .body(Full::new(Bytes::from(format!("proxy: {e}"))))
-                .unwrap()
-        }),
+        Verdict::Forward => forward(&client, parts, body, &upstream)
+            .await
+            .unwrap_or_else(|e| {
+                Response::builder()
+                    .status(502)
+                    .body(Full::new(Bytes::from(format!("proxy: {e}"))))
+                    .unwrap()
+            }),
     };
     if operation != "AssumeRole" {
         return Ok(resp);
@@ -398,63 +412,41 @@ impl Default for Rng {
     }
 }
 
+/// Hop-by-hop headers belong to one connection, not to the message (RFC 9110 7.6.1).
+const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "transfer-encoding"];
+
 async fn forward(
-    parts: hyper::http::request::Parts,
+    client: &Upstream,
+    mut parts: hyper::http::request::Parts,
     body: Bytes,
     upstream: &str,
 ) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
-    let stream = TcpStream::connect(upstream).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
+    // The client's request names only the path; the pool needs the upstream to pick a connection.
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    parts.uri = format!("http://{upstream}{path}").parse::<Uri>()?;
+    // The client's connection to the proxy is not the pooled one to the upstream: its
+    // `Connection: close` must not close a connection other requests share.
+    for name in HOP_BY_HOP {
+        parts.headers.remove(*name);
+    }
     let req = Request::from_parts(parts, Full::new(body));
-    let resp = sender.send_request(req).await?;
+    let resp = client.request(req).await?;
     let (mut parts, body) = resp.into_parts();
     let body = body.collect().await?.to_bytes();
-    // Hop-by-hop headers are the upstream connection's, not the client's (RFC 9110 7.6.1):
-    // moto's `Connection: close` would otherwise make every client reconnect per request,
-    // which AWS's endpoints, keeping connections alive, never do.
-    for name in ["connection", "keep-alive", "transfer-encoding"] {
-        parts.headers.remove(name);
+    // Likewise the other way: moto's `Connection: close` would otherwise make every client
+    // reconnect per request, which AWS's endpoints, keeping connections alive, never do.
+    for name in HOP_BY_HOP {
+        parts.headers.remove(*name);
     }
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 
-/// `a=b&c=d` with percent-decoding, for query-protocol bodies.
+/// The form parameters of a query-protocol body (`a=b&c=d`); JSON-protocol bodies have none.
 fn form(body: &[u8]) -> BTreeMap<String, String> {
-    let text = String::from_utf8_lossy(body);
-    if text.starts_with('{') {
+    if body.starts_with(b"{") {
         return BTreeMap::new();
     }
-    text.split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(body).into_owned().collect()
 }
 
 impl Proxy {
