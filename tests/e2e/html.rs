@@ -8,7 +8,7 @@
 //! (documented in src/report/html.rs); the Rust side's size and speed at that scale are a unit
 //! test there.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -502,4 +502,156 @@ fn with_synthetic_rows(page: &str, accounts: usize, regions: usize) -> String {
         .replace('>', "\\u003e")
         .replace('&', "\\u0026");
     format!("{}{}{}", &page[..start], text, &page[end..])
+}
+
+/// `rollback --html`: after an apply that created some documents and updated others, the
+/// rollback's page lists every rolled-back target with its status (`deleted` where the apply
+/// created the document, `restored` where it updated it), in the matrix and in the table,
+/// and the emulator shows the rollback really happened.
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_html_report_in_a_browser() {
+    chromium(); // before any emulator work: fail fast, with the fix
+    let url = emulator().url.clone();
+    let ids = accounts(3);
+    let regions = ["us-east-1", "eu-west-1"];
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    // The first account holds the AWS page's example: apply updates it, rollback restores it.
+    for region in regions {
+        seed(&url, &ids[0], region, DOC, AWS_PAGE_EXAMPLE).await;
+    }
+    let proxy = Proxy::start(&url);
+    let applied = dir.path("apply.csv");
+    let out = run("apply", &proxy, &inv, &prefs, &applied, &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let apply_rows = rows_by_target(&applied);
+    let expected: BTreeMap<(String, String), &str> = apply_rows
+        .iter()
+        .map(|(k, r)| {
+            let want = match r["status"].as_str() {
+                "updated" => "restored",
+                "created" => "deleted",
+                other => panic!("the apply left {other} at {k:?}: {r:?}"),
+            };
+            (k.clone(), want)
+        })
+        .collect();
+    assert_eq!(expected.values().filter(|s| **s == "restored").count(), 2);
+    assert_eq!(expected.values().filter(|s| **s == "deleted").count(), 4);
+
+    proxy.clear();
+    let report = dir.path("rollback.csv");
+    let page_path = dir.path("out/rollback.html");
+    let out = ssm_prefs([
+        "rollback",
+        "--from",
+        applied.to_str().unwrap(),
+        "--yes",
+        "-o",
+        report.to_str().unwrap(),
+        "--html",
+        page_path.to_str().unwrap(),
+        "--endpoint-url",
+        proxy.url.as_str(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), expected.len(), "{rows:?}");
+    for (key, want) in &expected {
+        assert_eq!(rows[key]["status"], *want, "{key:?}: {:?}", rows[key]);
+    }
+
+    // The emulator: updated targets have their earlier version back as default, created
+    // ones no document at all.
+    for ((id, region), found) in read_all(&url, &ids, &regions, DOC).await {
+        let key = (id.clone(), region.clone());
+        match expected[&key] {
+            "restored" => {
+                let (version, content) =
+                    found.unwrap_or_else(|| panic!("{key:?}: restored, yet no document"));
+                assert_eq!(version, apply_rows[&key]["previous_version"], "{key:?}");
+                assert_eq!(
+                    content, AWS_PAGE_EXAMPLE,
+                    "{key:?}: the seeded content is back"
+                );
+                assert_eq!(rows[&key]["document_version"], version, "{key:?}");
+            }
+            _ => assert!(found.is_none(), "{key:?}: deleted, yet {found:?}"),
+        }
+    }
+    assert_eq!(proxy.count("UpdateDocumentDefaultVersion"), 2);
+    assert_eq!(proxy.count("DeleteDocument"), 4);
+
+    // The page: written, the same strict CSP first, and the rollback's own counts.
+    let page = std::fs::read_to_string(&page_path).unwrap_or_else(|e| {
+        panic!(
+            "no --html page at {} ({e}):\n{}",
+            page_path.display(),
+            out.all()
+        )
+    });
+    let head = &page[page.find("<head>").expect("a head") + "<head>".len()..];
+    assert!(head.trim_start().starts_with(CSP), "the CSP comes first");
+    assert!(
+        page.contains("ssm-prefs rollback report"),
+        "the page names the command"
+    );
+    assert!(page.contains(&format!("<b>{}</b> targets", rows.len())));
+    for (status, n) in [("restored", 2), ("deleted", 4)] {
+        assert!(
+            page.contains(&format!("data-status=\"{status}\"><b>{n}</b>")),
+            "a count card: {n} {status}"
+        );
+    }
+    assert!(
+        page.contains(applied.to_str().unwrap()),
+        "the page names the apply report it undid"
+    );
+
+    // After the scripts ran: one matrix cell and one table row per rolled-back target.
+    let (dump, _) = dom(&page_path, "");
+    let cells = elements(&dump, "div", "cell ");
+    assert_eq!(cells.len(), expected.len(), "one cell per target");
+    let mut seen = BTreeSet::new();
+    for c in &cells {
+        let key = (c["data-account"].clone(), c["data-region"].clone());
+        let want = expected
+            .get(&key)
+            .unwrap_or_else(|| panic!("a cell for no rolled-back target: {c:?}"));
+        let classes: Vec<&str> = c["class"].split_whitespace().collect();
+        assert!(
+            classes.contains(&format!("status-{want}").as_str()),
+            "{key:?}: {c:?}, want {want}"
+        );
+        assert!(c["title"].contains(&format!("status: {want}")), "{c:?}");
+        assert!(seen.insert(key), "two cells for one target");
+    }
+    let table: Vec<&str> = dump
+        .split("<tr class=\"row")
+        .skip(1)
+        .map(|r| &r[..r.find("</tr>").expect("a closed row")])
+        .collect();
+    assert_eq!(table.len(), expected.len(), "the table shows every row");
+    for ((id, region), want) in &expected {
+        let matching = table
+            .iter()
+            .filter(|r| {
+                r.contains(&format!(">{id}<"))
+                    && r.contains(&format!(">{region}<"))
+                    && r.contains(&format!("class=\"status-{want}\""))
+            })
+            .count();
+        assert_eq!(
+            matching,
+            1,
+            "{id}/{region}: one table row with status {want}:\n{}",
+            table.join("\n")
+        );
+    }
+    // The status filter, through the fragment.
+    for (fragment, want) in [("#status=deleted", 4), ("#status=restored", 2)] {
+        let (dump, _) = dom(&page_path, fragment);
+        assert_eq!(elements(&dump, "tr", "row").len(), want, "{fragment}");
+    }
 }

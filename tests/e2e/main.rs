@@ -8,6 +8,7 @@
 mod support;
 
 mod audit;
+mod cli;
 mod faults;
 mod harness;
 mod html;

@@ -1,0 +1,1401 @@
+//! The command line as an operator meets it, through the real binary: every numeric flag
+//! range-checked before any AWS call, a closed stdout, `-q`, one Ctrl-C on a large fleet,
+//! a failing `discover -o`, a refused connection, the one-partition check, singular counts;
+//! and a guard on the layout of src/ (one printer, no import cycle).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use serde_json::Value;
+
+use crate::support::emulator::emulator;
+use crate::support::fixtures::*;
+use crate::support::proxy::{Faults, Proxy};
+
+/// A fleet of fresh accounts, its files, and a counting proxy in front of the emulator.
+struct Fleet {
+    url: String,
+    ids: Vec<String>,
+    regions: Vec<&'static str>,
+    dir: Dir,
+    inv: PathBuf,
+    prefs: PathBuf,
+    proxy: Proxy,
+}
+
+fn fleet(n: usize, regions: &[&'static str]) -> Fleet {
+    let url = emulator().url.clone();
+    let ids = accounts(n);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, regions));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    Fleet {
+        url,
+        ids,
+        regions: regions.to_vec(),
+        dir,
+        inv,
+        prefs,
+        proxy,
+    }
+}
+
+impl Fleet {
+    fn targets(&self) -> usize {
+        self.ids.len() * self.regions.len()
+    }
+
+    /// `COMMAND -i INV -p PREFS -o REPORT --endpoint-url PROXY` (+ `--yes` for apply).
+    fn args(&self, command: &str, report: &Path) -> Vec<String> {
+        let mut args: Vec<String> = vec![
+            command.into(),
+            "-i".into(),
+            path_str(&self.inv),
+            "-p".into(),
+            path_str(&self.prefs),
+            "-o".into(),
+            path_str(report),
+            "--endpoint-url".into(),
+            self.proxy.url.clone(),
+        ];
+        if command == "apply" {
+            args.push("--yes".into());
+        }
+        args
+    }
+
+    fn run(&self, command: &str, report: &Path, extra: &[&str]) -> Run {
+        let mut args = self.args(command, report);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        ssm_prefs(&args)
+    }
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_str().expect("a UTF-8 temp path").to_string()
+}
+
+/// What a finished child printed, read while it ran (so a full pipe never blocks it).
+struct Finished {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Finished {
+    fn all(&self) -> String {
+        format!(
+            "--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout, self.stderr
+        )
+    }
+}
+
+/// Waits for `child` at most `limit` (then kills it and fails), reading whatever of its
+/// stdout and stderr is still piped.
+fn finish(mut child: Child, limit: Duration, what: &str) -> Finished {
+    fn reader<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<String> {
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut s);
+            }
+            String::from_utf8_lossy(&s).into_owned()
+        })
+    }
+    let out = reader(child.stdout.take());
+    let err = reader(child.stderr.take());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{what}: still running after {limit:?}; stderr so far:\n{}",
+                err.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Finished {
+        code: status.code(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Lines of output, blank ones included.
+fn lines(text: &str) -> usize {
+    text.lines().count()
+}
+
+// 1. Every numeric flag is range-checked before anything runs.
+
+/// Runs `args`, expecting exit 2 with one `error: FLAG: ...` line, no AWS call and no file
+/// at `must_not_exist`.
+fn assert_refused(args: &[String], flag: &str, proxy: &Proxy, must_not_exist: &Path) {
+    let out = ssm_prefs(args);
+    let shown = format!(
+        "ssm-prefs {}\n--- exit {} ---\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        args.join(" "),
+        out.code,
+        out.stdout,
+        out.stderr
+    );
+    assert_eq!(out.code, 2, "exit 2 for a bad {flag}:\n{shown}");
+    assert!(!out.all().contains("panicked"), "a panic:\n{shown}");
+    let err_lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        err_lines.len(),
+        1,
+        "a single line on stderr for a bad {flag}:\n{shown}"
+    );
+    assert!(
+        err_lines[0].starts_with(&format!("error: {flag}: ")),
+        "the line names the flag ({flag}):\n{shown}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout before anything ran:\n{shown}"
+    );
+    assert!(
+        proxy.seen().is_empty(),
+        "a bad {flag} made AWS calls: {:?}\n{shown}",
+        proxy.counts()
+    );
+    assert!(
+        !must_not_exist.exists(),
+        "a bad {flag} left {} behind:\n{shown}",
+        must_not_exist.display()
+    );
+}
+
+#[test]
+fn numeric_flags_out_of_range_exit_2_before_any_call() {
+    let f = fleet(2, &["us-east-1"]);
+    let report = f.dir.path("never.csv");
+    let bad_numbers = ["inf", "nan", "-1", "0"];
+    let per_flag: Vec<(&str, Vec<&str>)> = vec![
+        ("--concurrency", bad_numbers.to_vec()),
+        ("--max-attempts", bad_numbers.to_vec()),
+        ("--operation-timeout", bad_numbers.to_vec()),
+        (
+            "--shard",
+            vec!["inf", "nan", "-1", "0", "0/2", "3/2", "1/0", "-1/2"],
+        ),
+    ];
+    let mut checked = 0;
+    for command in ["plan", "audit", "apply"] {
+        for (flag, values) in &per_flag {
+            for value in values {
+                let mut args = f.args(command, &report);
+                args.extend([flag.to_string(), value.to_string()]);
+                assert_refused(&args, flag, &f.proxy, &report);
+                checked += 1;
+            }
+        }
+    }
+    // apply's tolerance: 0 is valid (stop at the first failure), these are not.
+    for value in ["inf", "nan", "-1", "101%", "-1%", "nan%", "inf%"] {
+        let mut args = f.args("apply", &report);
+        args.extend(["--max-failures".to_string(), value.to_string()]);
+        assert_refused(&args, "--max-failures", &f.proxy, &report);
+        checked += 1;
+    }
+    // rollback and discover take the same AWS flags, checked the same way.
+    let from = f.dir.write(
+        "apply-report.csv",
+        "account_id,account_name,region,document_name,action,status,previous_version,document_version,content_sha256,changed_inputs,error_code,error_message,attempts,started_at,duration_ms\n",
+    );
+    let inventory_out = f.dir.path("never.yml");
+    for (flag, values) in &per_flag[..3] {
+        for value in values {
+            let rollback: Vec<String> = [
+                "rollback",
+                "--from",
+                &path_str(&from),
+                "--yes",
+                "-o",
+                &path_str(&report),
+                "--endpoint-url",
+                &f.proxy.url,
+                flag,
+                value,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            assert_refused(&rollback, flag, &f.proxy, &report);
+            let discover: Vec<String> = [
+                "discover",
+                "-o",
+                &path_str(&inventory_out),
+                "--endpoint-url",
+                &f.proxy.url,
+                flag,
+                value,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            assert_refused(&discover, flag, &f.proxy, &inventory_out);
+            checked += 2;
+        }
+    }
+    assert_eq!(checked, 3 * (12 + 8) + 7 + 24);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_failures_zero_is_accepted() {
+    let f = fleet(2, &["us-east-1", "eu-west-1"]);
+    let report = f.dir.path("apply.csv");
+    let out = f.run("apply", &report, &["--max-failures", "0"]);
+    assert_eq!(
+        out.code,
+        0,
+        "--max-failures 0 is valid and this apply has no failure:\n{}",
+        out.all()
+    );
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), f.targets(), "{rows:?}");
+    let state = read_all(&f.url, &f.ids, &f.regions, DOC).await;
+    for (target, found) in state {
+        let row = &rows[&target];
+        assert_eq!(row["status"], "created", "{target:?}: {row:?}");
+        let (version, content) =
+            found.unwrap_or_else(|| panic!("{target:?} has no document after apply"));
+        assert_eq!(serde_json::from_str::<Value>(&content).unwrap(), desired());
+        assert_eq!(row["document_version"], version);
+    }
+}
+
+// 2. A closed stdout never panics.
+
+#[test]
+fn plan_with_a_closed_stdout_finishes_its_report() {
+    let f = fleet(3, &["us-east-1", "eu-west-1"]);
+    let report = f.dir.path("plan.csv");
+    let mut child = ssm_prefs_command(f.args("plan", &report))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ssm-prefs");
+    // The read end closes before the tool's first line.
+    drop(child.stdout.take());
+    let out = finish(child, Duration::from_secs(60), "plan with stdout closed");
+    assert!(!out.stderr.contains("panicked"), "{}", out.all());
+    assert_ne!(out.code, Some(101), "a panic's exit code:\n{}", out.all());
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let rows = rows_by_target(&report);
+    assert_eq!(
+        rows.len(),
+        f.targets(),
+        "one row per target though stdout was closed: {rows:?}"
+    );
+    assert!(
+        rows.values().all(|r| r["status"] == "would-create"),
+        "{rows:?}"
+    );
+    assert_eq!(f.proxy.writes(), 0, "plan wrote: {:?}", f.proxy.counts());
+}
+
+#[test]
+fn plan_piped_into_head_does_not_panic() {
+    let f = fleet(3, &["us-east-1", "eu-west-1"]);
+    let report = f.dir.path("plan.csv");
+    let args = f.args("plan", &report);
+    let line = std::iter::once(env!("CARGO_BIN_EXE_ssm-prefs").to_string())
+        .chain(args)
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let script = format!("set +o pipefail; {line} | head -1");
+    // The binary's fake credentials and isolation, for bash to pass on.
+    let inner = ssm_prefs_command(["plan"]);
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", &script]).env_clear();
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bash");
+    let out = finish(child, Duration::from_secs(60), "plan | head -1");
+    assert!(!out.stderr.contains("panicked"), "{script}\n{}", out.all());
+    assert_eq!(out.code, Some(0), "head's exit:\n{script}\n{}", out.all());
+    assert_eq!(
+        lines(&out.stdout),
+        1,
+        "head kept the first line:\n{}",
+        out.all()
+    );
+    assert!(
+        out.stdout.starts_with("plan: "),
+        "the first line is the plan's header:\n{}",
+        out.all()
+    );
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), f.targets(), "the report is complete: {rows:?}");
+}
+
+/// Temporary credentials of a fresh account on the emulator: the emulator files what they
+/// sign (Organizations included) under that account, so this test's organization is its own.
+async fn credentials_in(url: &str, account: &str) -> [(String, String); 3] {
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "AKIATESTREADER000001",
+            "reader",
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    let out = aws_sdk_sts::Client::new(&base)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/OrgAdmin"))
+        .role_session_name("cli-test")
+        .send()
+        .await
+        .expect("assume a role in a fresh account");
+    let c = out.credentials.expect("credentials");
+    [
+        ("AWS_ACCESS_KEY_ID".into(), c.access_key_id),
+        ("AWS_SECRET_ACCESS_KEY".into(), c.secret_access_key),
+        ("AWS_SESSION_TOKEN".into(), c.session_token),
+    ]
+}
+
+/// An Organizations client signing with `creds`.
+async fn organizations_as(
+    url: &str,
+    creds: &[(String, String); 3],
+) -> aws_sdk_organizations::Client {
+    let conf = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            creds[0].1.clone(),
+            creds[1].1.clone(),
+            Some(creds[2].1.clone()),
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_organizations::Client::new(&conf)
+}
+
+/// `discover` run as the account of `creds` (instead of the fixtures' base credentials).
+fn discover_command(creds: &[(String, String); 3], args: &[&str]) -> Command {
+    let mut cmd = ssm_prefs_command(std::iter::once("discover").chain(args.iter().copied()));
+    for (k, v) in creds {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discover_with_a_closed_stdout_does_not_panic() {
+    let url = emulator().url.clone();
+    let management = accounts(1).remove(0);
+    let creds = credentials_in(&url, &management).await;
+    let org = organizations_as(&url, &creds).await;
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("an organization of this test's own account");
+    for i in 0..3 {
+        org.create_account()
+            .account_name(format!("member-{i}"))
+            .email(format!("member+{i}@example.com"))
+            .send()
+            .await
+            .expect("a member account");
+    }
+    // With stdout open, discover prints the inventory there: that is the write that fails.
+    let open = discover_command(&creds, &["--endpoint-url", &url])
+        .output()
+        .unwrap();
+    let (open_out, open_err) = (
+        String::from_utf8_lossy(&open.stdout),
+        String::from_utf8_lossy(&open.stderr),
+    );
+    assert_eq!(open.status.code(), Some(0), "{open_out}\n{open_err}");
+    assert!(
+        open_out.contains("accounts:") && open_out.matches("- account_id: ").count() == 3,
+        "discover prints the inventory to stdout:\n{open_out}\n{open_err}"
+    );
+
+    let mut child = discover_command(&creds, &["--endpoint-url", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = finish(
+        child,
+        Duration::from_secs(60),
+        "discover with stdout closed",
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.all());
+    assert_ne!(out.code, Some(101), "a panic's exit code:\n{}", out.all());
+    assert!(out.code.is_some(), "killed by a signal:\n{}", out.all());
+}
+
+// 3. -q
+
+#[test]
+fn quiet_apply_prints_only_the_summary_line() {
+    let f = fleet(3, &["us-east-1", "eu-west-1"]);
+    let report = f.dir.path("apply.csv");
+    let out = f.run("apply", &report, &["-q"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let all: Vec<&str> = out.stdout.lines().chain(out.stderr.lines()).collect();
+    assert!(
+        all.len() <= 2,
+        "-q printed {} lines:\n{}",
+        all.len(),
+        out.all()
+    );
+    let report_path = path_str(&report);
+    assert!(
+        all.iter()
+            .any(|l| l.contains(&report_path) && l.contains("apply")),
+        "-q keeps the summary line naming the report {report_path}:\n{}",
+        out.all()
+    );
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), f.targets());
+    assert!(rows.values().all(|r| r["status"] == "created"), "{rows:?}");
+}
+
+// 4. One Ctrl-C on a large fleet: a screenful, not a line per target.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_interrupt_on_900_targets_prints_a_screenful_and_reports_every_target() {
+    let f = fleet(300, &["us-east-1", "eu-west-1", "ap-southeast-2"]);
+    assert_eq!(f.targets(), 900);
+    f.proxy.set_faults(Faults {
+        slow: Some((vec!["GetDocument".into()], Duration::from_millis(400))),
+        ..Default::default()
+    });
+    let report = f.dir.path("apply.csv");
+    let mut args = f.args("apply", &report);
+    args.extend(["-c".into(), "4".into()]);
+    let started = Instant::now();
+    let mut child = ssm_prefs_command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reads have started (and, at 400 ms each, 4 at a time, are far from done).
+    while f.proxy.count("GetDocument") == 0 {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let out = finish(child, Duration::from_secs(10), "apply killed");
+            panic!(
+                "no GetDocument within 30 s: {:?}\n{}",
+                f.proxy.counts(),
+                out.all()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -INT");
+    let out = finish(child, Duration::from_secs(40), "apply after one Ctrl-C");
+    assert_eq!(out.code, Some(130), "{}", out.all());
+    let printed = lines(&out.stdout) + lines(&out.stderr);
+    assert!(
+        printed <= 40,
+        "one Ctrl-C on 900 targets printed {printed} lines:\n{}",
+        out.all()
+    );
+    assert!(!out.all().contains("panicked"), "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), 900, "a row for every target");
+    let targets: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r["account_id"].clone(), r["region"].clone()))
+        .collect();
+    assert_eq!(targets.len(), 900, "every target exactly once");
+    let want: BTreeSet<(String, String)> = f
+        .ids
+        .iter()
+        .flat_map(|id| f.regions.iter().map(|r| (id.clone(), r.to_string())))
+        .collect();
+    assert_eq!(targets, want, "the report's targets are the fleet's");
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "skipped" && r["error_code"] == "Interrupted"),
+        "interrupted while reading: every target skipped, Interrupted: {:?}",
+        rows.iter()
+            .filter(|r| r["status"] != "skipped" || r["error_code"] != "Interrupted")
+            .take(5)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        f.proxy.writes(),
+        0,
+        "an interrupt while reading writes nothing: {:?}",
+        f.proxy.counts()
+    );
+    // What the screen says about the targets adds up: each skipped target is either shown
+    // on its own line, once, or counted once in the `… and N more` line.
+    let shown: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("skipped "))
+        .collect();
+    let distinct: BTreeSet<&&str> = shown.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        shown.len(),
+        "a target's line printed twice:\n{}",
+        out.all()
+    );
+    let held_back: usize = out
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("… and "))
+        .filter_map(|l| l.split(' ').next()?.parse::<usize>().ok())
+        .sum();
+    assert!(
+        shown.len() + held_back <= 900,
+        "the output accounts for {} skipped targets ({} shown + {held_back} held back) of 900: \
+         a target counted twice (once while reading, again in the report phase?):\n{}",
+        shown.len() + held_back,
+        shown.len(),
+        out.all()
+    );
+}
+
+// 6. A failing `discover -o FILE` leaves FILE as it was.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_discover_leaves_the_inventory_as_it_was() {
+    let url = emulator().url.clone();
+    // An account in no organization: Organizations answers AWSOrganizationsNotInUseException.
+    let loner = accounts(1).remove(0);
+    let creds = credentials_in(&url, &loner).await;
+    let throttled = Proxy::start(&url);
+    throttled.set_faults(Faults {
+        throttle: 1.0,
+        ..Default::default()
+    });
+    let cases: Vec<(&str, String, bool)> = vec![
+        ("an account in no organization", url.clone(), true),
+        ("nothing listening", "http://127.0.0.1:9".into(), false),
+        ("every request throttled", throttled.url.clone(), false),
+    ];
+    let old = b"# hand-edited, kept\naccounts:\n  - account_id: \"012345678901\"\n    name: \"keep-me\"\n";
+    for (case, endpoint, as_loner) in cases {
+        let dir = Dir::new();
+        let inv = dir.path("org.yml");
+        std::fs::write(&inv, old).unwrap();
+        let args = [
+            "-o",
+            inv.to_str().unwrap(),
+            "--endpoint-url",
+            &endpoint,
+            "--max-attempts",
+            "1",
+        ];
+        let mut cmd = if as_loner {
+            discover_command(&creds, &args)
+        } else {
+            ssm_prefs_command(std::iter::once("discover").chain(args))
+        };
+        let child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = finish(child, Duration::from_secs(60), case);
+        assert_eq!(out.code, Some(1), "{case}: exit 1\n{}", out.all());
+        assert!(!out.all().contains("panicked"), "{case}:\n{}", out.all());
+        assert!(
+            out.stderr.contains("cannot read the organization"),
+            "{case}: says what failed:\n{}",
+            out.all()
+        );
+        assert_eq!(
+            std::fs::read(&inv).unwrap(),
+            old,
+            "{case}: the inventory changed:\n{}",
+            out.all()
+        );
+        let left: Vec<String> = std::fs::read_dir(dir.0.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            left,
+            vec!["org.yml".to_string()],
+            "{case}: nothing beside the inventory (no temporary file)"
+        );
+    }
+    assert!(
+        throttled.count("DescribeOrganization") > 0,
+        "the throttled case reached the proxy: {:?}",
+        throttled.counts()
+    );
+}
+
+// 7. A connection failure is one line saying where and why.
+
+#[test]
+fn a_refused_connection_is_one_line_saying_where_and_why() {
+    let ids = accounts(2);
+    let regions = ["us-east-1", "eu-west-1"];
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let report = dir.path("plan.csv");
+    let out = ssm_prefs([
+        "plan",
+        "-i",
+        inv.to_str().unwrap(),
+        "-p",
+        prefs.to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "--max-attempts",
+        "1",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    for noise in ["DispatchFailure(", "ConnectorError", "panicked"] {
+        assert!(
+            !out.all().contains(noise),
+            "the output shows the SDK's {noise:?}:\n{}",
+            out.all()
+        );
+    }
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), ids.len() * regions.len(), "{rows:?}");
+    for row in &rows {
+        assert_eq!(row["status"], "failed", "{row:?}");
+        assert!(
+            row["error_message"]
+                .contains("cannot connect to http://127.0.0.1:9: connection refused"),
+            "where and why: {row:?}"
+        );
+        assert_eq!(row["error_code"], "ConnectionError", "{row:?}");
+        for noise in ["DispatchFailure(", "ConnectorError", "\n"] {
+            assert!(!row["error_message"].contains(noise), "{noise:?}: {row:?}");
+        }
+    }
+}
+
+// 8. Exit 2 after the inputs pass but before any call leaves no report.
+
+#[test]
+fn the_one_partition_check_leaves_no_report() {
+    let f = fleet(2, &["us-east-1"]);
+    let report = f.dir.path("plan.csv");
+    let out = ssm_prefs_command(f.args("plan", &report))
+        .env("AWS_REGION", "cn-north-1")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    let shown = format!("--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(
+        stderr.contains("partition"),
+        "names the partition problem:\n{shown}"
+    );
+    assert!(!report.exists(), "exit 2 left a report behind:\n{shown}");
+    assert!(
+        f.proxy.seen().is_empty(),
+        "calls before the partition check: {:?}\n{shown}",
+        f.proxy.counts()
+    );
+}
+
+// 9. Singulars.
+
+/// Occurrences of `n noun`s (e.g. `1 targets`) not part of a larger number (`11 targets`).
+fn counted_plurals(text: &str, phrase: &str) -> Vec<String> {
+    let mut found = vec![];
+    for (at, _) in text.match_indices(phrase) {
+        let before = text[..at].chars().next_back();
+        if !before.is_some_and(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+            found.push(text[line_start..line_end].to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn one_target_in_one_account_is_singular() {
+    let f = fleet(1, &["us-east-1"]);
+    let mut outputs = vec![];
+    let validate = ssm_prefs([
+        "validate",
+        "-p",
+        f.prefs.to_str().unwrap(),
+        "-i",
+        f.inv.to_str().unwrap(),
+    ]);
+    assert_eq!(validate.code, 0, "{}", validate.all());
+    outputs.push(("validate", validate));
+    for command in ["plan", "apply", "audit"] {
+        let report = f.dir.path(&format!("{command}.csv"));
+        let out = f.run(command, &report, &[]);
+        assert_eq!(out.code, 0, "{command}:\n{}", out.all());
+        assert!(
+            out.stdout.contains("1 target in 1 account"),
+            "{command}'s header:\n{}",
+            out.all()
+        );
+        assert_eq!(read_report(&report).len(), 1);
+        outputs.push((command, out));
+    }
+    let rollback = ssm_prefs([
+        "rollback",
+        "--from",
+        f.dir.path("apply.csv").to_str().unwrap(),
+        "--yes",
+        "-o",
+        f.dir.path("rollback.csv").to_str().unwrap(),
+        "--endpoint-url",
+        &f.proxy.url,
+    ]);
+    assert_eq!(rollback.code, 0, "{}", rollback.all());
+    outputs.push(("rollback", rollback));
+    for (command, out) in &outputs {
+        for phrase in ["1 targets", "1 accounts"] {
+            let bad = counted_plurals(&out.all(), phrase);
+            assert!(
+                bad.is_empty(),
+                "{command} printed {phrase:?} in {bad:?}:\n{}",
+                out.all()
+            );
+        }
+    }
+}
+
+// 10. The layout of src/: one printer, no import cycle.
+
+/// Every .rs file under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn src_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The code with every comment and the contents of every string and char literal blanked
+/// out (newlines kept, so line numbers hold).
+fn code_only(src: &str) -> String {
+    let c: Vec<char> = src.chars().collect();
+    let mut out = String::with_capacity(src.len());
+    let blank = |out: &mut String, ch: char| out.push(if ch == '\n' { '\n' } else { ' ' });
+    let mut i = 0;
+    while i < c.len() {
+        let prev_ident = i > 0 && is_ident(c[i - 1]);
+        if c[i] == '/' && c.get(i + 1) == Some(&'/') {
+            while i < c.len() && c[i] != '\n' {
+                blank(&mut out, c[i]);
+                i += 1;
+            }
+        } else if c[i] == '/' && c.get(i + 1) == Some(&'*') {
+            let mut depth = 0;
+            while i < c.len() {
+                if c[i] == '/' && c.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    out.push_str("  ");
+                    i += 2;
+                } else if c[i] == '*' && c.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    out.push_str("  ");
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    blank(&mut out, c[i]);
+                    i += 1;
+                }
+            }
+        } else if !prev_ident && (c[i] == 'r' || (c[i] == 'b' && c.get(i + 1) == Some(&'r'))) && {
+            let mut j = i + if c[i] == 'b' { 2 } else { 1 };
+            while c.get(j) == Some(&'#') {
+                j += 1;
+            }
+            c.get(j) == Some(&'"')
+        } {
+            // A raw string: r"…", r#"…"#, br"…".
+            let mut j = i + if c[i] == 'b' { 2 } else { 1 };
+            let mut hashes = 0;
+            while c[j] == '#' {
+                hashes += 1;
+                j += 1;
+            }
+            for &ch in &c[i..=j] {
+                out.push(ch);
+            }
+            i = j + 1;
+            loop {
+                if i >= c.len() {
+                    break;
+                }
+                if c[i] == '"' && (0..hashes).all(|h| c.get(i + 1 + h) == Some(&'#')) {
+                    out.push('"');
+                    out.extend(std::iter::repeat_n('#', hashes));
+                    i += 1 + hashes;
+                    break;
+                }
+                blank(&mut out, c[i]);
+                i += 1;
+            }
+        } else if c[i] == '"' {
+            out.push('"');
+            i += 1;
+            while i < c.len() && c[i] != '"' {
+                if c[i] == '\\' && i + 1 < c.len() {
+                    blank(&mut out, c[i]);
+                    i += 1;
+                }
+                blank(&mut out, c[i]);
+                i += 1;
+            }
+            out.push('"');
+            i += 1;
+        } else if c[i] == '\'' {
+            // A char literal ('a', '\n', '\''), or else a lifetime ('a), left as it is.
+            let end = if c.get(i + 1) == Some(&'\\') {
+                (i + 2..c.len()).find(|&j| c[j] == '\'' && j > i + 2)
+            } else if c.get(i + 2) == Some(&'\'') {
+                Some(i + 2)
+            } else {
+                None
+            };
+            match end {
+                Some(end) => {
+                    out.push('\'');
+                    for &ch in &c[i + 1..end] {
+                        blank(&mut out, ch);
+                    }
+                    out.push('\'');
+                    i = end + 1;
+                }
+                None => {
+                    out.push('\'');
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(c[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Every `println!`, `eprintln!`, `print!` and `eprint!` in code (not comments) under `src`
+/// outside report/printer.rs and main.rs, as `file:line: macro`.
+fn prints_outside_the_printer(src: &Path) -> Vec<String> {
+    let allowed = [src.join("report/printer.rs"), src.join("main.rs")];
+    let mut found = vec![];
+    for file in rust_files(src) {
+        if allowed.contains(&file) {
+            continue;
+        }
+        let code = code_only(&std::fs::read_to_string(&file).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            for mac in ["println!", "eprintln!", "print!", "eprint!"] {
+                for (at, _) in line.match_indices(mac) {
+                    if !line[..at].chars().next_back().is_some_and(is_ident) {
+                        found.push(format!(
+                            "src/{}:{}: {mac}",
+                            file.strip_prefix(src).unwrap().display(),
+                            n + 1
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn output_goes_through_the_printer_only() {
+    let found = prints_outside_the_printer(&src_dir());
+    assert!(
+        found.is_empty(),
+        "output outside src/report/printer.rs and src/main.rs (print through the Printer):\n{}",
+        found.join("\n")
+    );
+}
+
+fn skip_ws(s: &[char], i: &mut usize) {
+    while *i < s.len() && s[*i].is_whitespace() {
+        *i += 1;
+    }
+}
+
+fn ident_at(s: &[char], i: &mut usize) -> Option<String> {
+    let start = *i;
+    while *i < s.len() && is_ident(s[*i]) {
+        *i += 1;
+    }
+    (*i > start).then(|| s[start..*i].iter().collect())
+}
+
+/// The rest of a path after `prefix` (just read), from `i`: `::b::c`, `::{c, d::e}`, `::*`.
+/// Every full path it names, as segments (`self` is the prefix; `*` and renames dropped).
+fn rest_of_path(s: &[char], i: &mut usize, prefix: Vec<String>) -> Vec<Vec<String>> {
+    let mut path = prefix;
+    loop {
+        let mut j = *i;
+        skip_ws(s, &mut j);
+        if !(j + 1 < s.len() && s[j] == ':' && s[j + 1] == ':') {
+            break;
+        }
+        j += 2;
+        skip_ws(s, &mut j);
+        *i = j;
+        match s.get(*i) {
+            Some('{') => {
+                *i += 1;
+                return group(s, i, path);
+            }
+            Some('*') => {
+                *i += 1;
+                break;
+            }
+            _ => match ident_at(s, i) {
+                Some(seg) => path.push(seg),
+                None => break,
+            },
+        }
+    }
+    vec![path]
+}
+
+/// The inside of a use group `{a, b::c, self, d as e, {f, g}}` (from after `{` to past `}`).
+fn group(s: &[char], i: &mut usize, prefix: Vec<String>) -> Vec<Vec<String>> {
+    let mut out = vec![];
+    loop {
+        skip_ws(s, i);
+        match s.get(*i) {
+            None => return out,
+            Some('}') => {
+                *i += 1;
+                return out;
+            }
+            Some(',') | Some('*') => *i += 1,
+            Some('{') => {
+                *i += 1;
+                out.extend(group(s, i, prefix.clone()));
+            }
+            _ => match ident_at(s, i) {
+                Some(seg) => {
+                    let mut p = prefix.clone();
+                    if seg != "self" {
+                        p.push(seg);
+                    }
+                    out.extend(rest_of_path(s, i, p));
+                    let mut j = *i;
+                    skip_ws(s, &mut j);
+                    if ident_at(s, &mut j).as_deref() == Some("as") {
+                        skip_ws(s, &mut j);
+                        ident_at(s, &mut j);
+                        *i = j;
+                    }
+                }
+                None => *i += 1,
+            },
+        }
+    }
+}
+
+/// A file's module path: src/a/b.rs and src/a/b/mod.rs are [a, b]; main.rs and lib.rs [].
+fn module_of(src: &Path, file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src).unwrap().with_extension("");
+    let mut segs: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if matches!(segs.last().map(String::as_str), Some("mod")) {
+        segs.pop();
+    }
+    if segs.len() == 1 && (segs[0] == "main" || segs[0] == "lib") {
+        segs.clear();
+    }
+    segs
+}
+
+/// Every absolute module path `file` refers to (`crate::…`, and `super::…` resolved from
+/// where it stands, inline `mod tests { … }` included), with the line it is on.
+fn references(src: &Path, file: &Path) -> Vec<(Vec<String>, usize)> {
+    let code = code_only(&std::fs::read_to_string(file).unwrap());
+    let s: Vec<char> = code.chars().collect();
+    let own = module_of(src, file);
+    let is_main = file == src.join("main.rs");
+    let mut inline: Vec<Option<String>> = vec![];
+    let mut out = vec![];
+    let mut line = 1;
+    let mut i = 0;
+    while i < s.len() {
+        let ch = s[i];
+        if ch == '\n' {
+            line += 1;
+        }
+        if ch == '{' {
+            // `mod name {`: an inline module, which `super` inside it climbs out of.
+            let before: String = s[i.saturating_sub(200)..i].iter().collect();
+            let before = before.trim_end();
+            let name: String = before
+                .chars()
+                .rev()
+                .take_while(|c| is_ident(*c))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let rest = before[..before.len() - name.len()].trim_end();
+            let is_mod = !name.is_empty()
+                && rest.ends_with("mod")
+                && !rest[..rest.len() - 3]
+                    .chars()
+                    .next_back()
+                    .is_some_and(is_ident);
+            inline.push(is_mod.then_some(name));
+            i += 1;
+            continue;
+        }
+        if ch == '}' {
+            inline.pop();
+            i += 1;
+            continue;
+        }
+        let starts_word = i == 0 || !(is_ident(s[i - 1]) || s[i - 1] == ':');
+        if !starts_word || !is_ident(ch) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        let word = ident_at(&s, &mut j).unwrap();
+        let root = match word.as_str() {
+            "crate" => Some(vec![]),
+            "ssm_prefs" if is_main => Some(vec![]),
+            "super" => {
+                let mut here = own.clone();
+                here.extend(inline.iter().flatten().cloned());
+                Some(here)
+            }
+            _ => None,
+        };
+        let Some(base) = root else {
+            i = j;
+            continue;
+        };
+        let start_line = line;
+        let paths = rest_of_path(
+            &s,
+            &mut j,
+            if word == "super" {
+                vec!["super".into()]
+            } else {
+                vec![]
+            },
+        );
+        line += s[i..j].iter().filter(|c| **c == '\n').count();
+        i = j;
+        for p in paths {
+            let mut here = base.clone();
+            let mut p = p.into_iter().peekable();
+            let mut climbed = false;
+            while p.peek().is_some_and(|seg| seg == "super") {
+                p.next();
+                here.pop();
+                climbed = true;
+            }
+            let rest: Vec<String> = p.collect();
+            if rest.is_empty() && !climbed {
+                continue; // `pub(crate)`
+            }
+            if climbed && rest.is_empty() && s[..i].ends_with(&['(', 's', 'u', 'p', 'e', 'r']) {
+                continue; // `pub(super)`
+            }
+            here.extend(rest);
+            out.push((here, start_line));
+        }
+    }
+    out
+}
+
+/// The `pub use` items of a mod.rs: item name → the path it names, relative to the module.
+fn reexports(file: &Path) -> BTreeMap<String, Vec<String>> {
+    let s: Vec<char> = code_only(&std::fs::read_to_string(file).unwrap())
+        .chars()
+        .collect();
+    let mut out = BTreeMap::new();
+    for at in 0..s.len() {
+        if at > 0 && is_ident(s[at - 1]) {
+            continue;
+        }
+        let mut j = at;
+        if ident_at(&s, &mut j).as_deref() != Some("pub") {
+            continue;
+        }
+        skip_ws(&s, &mut j);
+        if ident_at(&s, &mut j).as_deref() != Some("use") {
+            continue;
+        }
+        skip_ws(&s, &mut j);
+        if let Some(first) = ident_at(&s, &mut j) {
+            for p in rest_of_path(&s, &mut j, vec![first]) {
+                if let Some(last) = p.last() {
+                    out.insert(last.clone(), p.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The module file an absolute path names: the deepest of src/a.rs, src/a/b.rs, … that
+/// exists. A mod.rs is passed through to the file of the item it re-exports, else `None`.
+fn resolve(src: &Path, path: &[String], depth: usize) -> Option<PathBuf> {
+    let mut dir = src.to_path_buf();
+    let mut found: Option<(PathBuf, usize)> = None;
+    for (n, seg) in path.iter().enumerate() {
+        let file = dir.join(format!("{seg}.rs"));
+        let mod_rs = dir.join(seg).join("mod.rs");
+        if file.is_file() {
+            found = Some((file, n + 1));
+        } else if mod_rs.is_file() {
+            found = Some((mod_rs, n + 1));
+        } else {
+            break;
+        }
+        dir = dir.join(seg);
+    }
+    let (file, used) = found?;
+    if file.file_name().is_some_and(|n| n == "mod.rs") {
+        let item = path.get(used)?;
+        let target = reexports(&file).get(item)?.clone();
+        if depth > 4 {
+            return None;
+        }
+        let mut abs: Vec<String> = match target.first().map(String::as_str) {
+            Some("crate") => target[1..].to_vec(),
+            Some("self") => [&path[..used], &target[1..]].concat(),
+            _ => [&path[..used], &target[..]].concat(),
+        };
+        abs.extend(path[used + 1..].iter().cloned());
+        return resolve(src, &abs, depth + 1);
+    }
+    Some(file)
+}
+
+/// The files of `src` (mod.rs and lib.rs left out) → the files each refers to, with the
+/// line of the first reference.
+type Graph = BTreeMap<String, BTreeMap<String, usize>>;
+
+fn import_graph(src: &Path) -> Graph {
+    let name = |p: &Path| format!("src/{}", p.strip_prefix(src).unwrap().display());
+    let mut graph = Graph::new();
+    for file in rust_files(src) {
+        let base = file.file_name().unwrap().to_string_lossy().into_owned();
+        if base == "mod.rs" || file == src.join("lib.rs") {
+            continue;
+        }
+        let from = name(&file);
+        let edges = graph.entry(from.clone()).or_default();
+        for (path, line) in references(src, &file) {
+            if let Some(to) = resolve(src, &path, 0) {
+                let to = name(&to);
+                if to != from {
+                    edges.entry(to).or_insert(line);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A cycle of the graph, as `a (line n) → b (line m) → a`, if there is one.
+fn find_cycle(graph: &Graph) -> Option<String> {
+    // Depth-first search; a node met again while on the stack closes a cycle.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Open,
+        Done,
+    }
+    fn visit(
+        node: &str,
+        graph: &Graph,
+        marks: &mut BTreeMap<String, Mark>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        marks.insert(node.to_string(), Mark::Open);
+        stack.push(node.to_string());
+        for next in graph.get(node).into_iter().flat_map(BTreeMap::keys) {
+            match marks.get(next) {
+                Some(Mark::Open) => {
+                    let at = stack.iter().position(|n| n == next).unwrap();
+                    let mut cycle = stack[at..].to_vec();
+                    cycle.push(next.clone());
+                    return Some(cycle);
+                }
+                Some(Mark::Done) => {}
+                None => {
+                    if let Some(c) = visit(next, graph, marks, stack) {
+                        return Some(c);
+                    }
+                }
+            }
+        }
+        stack.pop();
+        marks.insert(node.to_string(), Mark::Done);
+        None
+    }
+    let mut marks = BTreeMap::new();
+    for node in graph.keys() {
+        if marks.contains_key(node) {
+            continue;
+        }
+        if let Some(cycle) = visit(node, graph, &mut marks, &mut vec![]) {
+            let steps: Vec<String> = cycle
+                .windows(2)
+                .map(|w| format!("{} (line {})", w[0], graph[&w[0]][&w[1]]))
+                .collect();
+            return Some(format!("{} → {}", steps.join(" → "), cycle.last().unwrap()));
+        }
+    }
+    None
+}
+
+#[test]
+fn no_import_cycle_between_src_files() {
+    let graph = import_graph(&src_dir());
+    assert!(
+        graph.len() > 20 && graph.values().map(BTreeMap::len).sum::<usize>() > 40,
+        "the graph is too small to be the crate's: {graph:#?}"
+    );
+    // Known edges, so a broken reader cannot pass by finding nothing.
+    for (from, to) in [
+        ("src/commands/run.rs", "src/commands/sinks.rs"),
+        ("src/commands/run.rs", "src/aws/session.rs"),
+        ("src/commands/rollback.rs", "src/commands/run.rs"),
+        ("src/main.rs", "src/commands/sinks.rs"),
+    ] {
+        assert!(
+            graph[from].contains_key(to),
+            "{from} → {to} not found: {:#?}",
+            graph[from]
+        );
+    }
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!("an import cycle between the files of src/: {cycle}");
+    }
+}
+
+/// The guards above fail where they should: on a small crate with a print in a module and
+/// a cycle through a `super::` group and a mod.rs re-export (and none through comments,
+/// strings, `pub(crate)` or an inline test module's `super`).
+#[test]
+fn the_layout_guards_catch_what_they_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    let put = |path: &str, text: &str| {
+        let p = src.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    put("lib.rs", "pub mod a;\npub mod b;\npub mod c;\n");
+    put(
+        "main.rs",
+        "fn main() { println!(\"ok here\"); ssm_prefs::a::x::go(); }\n",
+    );
+    put("report/printer.rs", "pub fn p() { print!(\"ok\"); }\n");
+    put("a/mod.rs", "mod x;\nmod y;\npub use x::go;\n");
+    put(
+        "a/x.rs",
+        "// println!(\"a comment\") and crate::c::loop_back in a comment\n\
+         pub fn go() { let _ = \"eprintln!(crate::c::z)\"; let _ = '\"'; super::y::f(); }\n\
+         #[cfg(test)]\nmod tests { use super::*; }\n",
+    );
+    put(
+        "a/y.rs",
+        "pub(crate) fn f() {\n    eprint!(\"caught\");\n    crate::b::g();\n}\n",
+    );
+    put(
+        "b.rs",
+        "use crate::{c::{self, deep}, a};\npub fn g() { deep(); }\n",
+    );
+    put("c.rs", "pub fn deep() { crate::a::go() }\n");
+    assert_eq!(
+        prints_outside_the_printer(src),
+        vec!["src/a/y.rs:2: eprint!".to_string()]
+    );
+    let graph = import_graph(src);
+    assert_eq!(
+        graph["src/a/x.rs"].keys().collect::<Vec<_>>(),
+        vec!["src/a/y.rs"],
+        "{graph:#?}"
+    );
+    assert_eq!(
+        graph["src/main.rs"].keys().collect::<Vec<_>>(),
+        vec!["src/a/x.rs"],
+        "{graph:#?}"
+    );
+    let cycle = find_cycle(&graph).expect("the cycle a/x → a/y → b → c → a/x");
+    for file in ["src/a/x.rs", "src/a/y.rs", "src/b.rs", "src/c.rs"] {
+        assert!(cycle.contains(file), "{cycle}");
+    }
+    // Without c's call back into a, no cycle.
+    put("c.rs", "pub fn deep() {}\n");
+    assert_eq!(find_cycle(&import_graph(src)), None);
+}
