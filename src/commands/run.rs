@@ -409,8 +409,15 @@ pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, Inp
         // Interrupted while reading: nothing was written. Every target is reported skipped.
         let (mut sinks, listener) = run.report_sinks("apply", &opts.output, csv, true);
         listener.abort();
+        // The targets that had failed or been skipped already got their line while reading.
+        let shown: std::collections::HashSet<(String, String)> = read_failures
+            .iter()
+            .map(|o| (o.row.account_id.clone(), o.row.region.clone()))
+            .collect();
         for t in &run.targets {
-            sinks.record(&rollout::skipped(job, t, StopReason::Interrupted));
+            let o = rollout::skipped(job, t, StopReason::Interrupted);
+            let seen = shown.contains(&(o.row.account_id.clone(), o.row.region.clone()));
+            sinks.record_as(&o, !seen);
         }
         return Ok(sinks.finish("apply", read_elapsed, &run.control, None));
     }
