@@ -135,6 +135,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "REPORT.csv")]
     pub retry_failed: Option<PathBuf>,
     #[command(flatten)]
+    pub preflight: PreflightArgs,
+    #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -186,6 +188,16 @@ pub struct SelectArgs {
     /// Only shard K of N: a deterministic, balanced share of the accounts (for a CI matrix)
     #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
     pub shard: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    /// Make preflight's warnings (e.g. a bucket in another region) and unverified checks (the member role may not look) block a target too
+    #[arg(long)]
+    pub strict: bool,
+    /// Skip preflight: write without checking that the bucket, log group and KMS key the preferences name exist and are usable in each target. One wrong name then turns off Session Manager in every target written
+    #[arg(long, conflicts_with = "strict")]
+    pub no_preflight: bool,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,8 @@ pub struct Run {
     pub inventory: PathBuf,
     pub select: Selection,
     pub retry_failed: Option<PathBuf>,
+    /// Preflight's checks, `Some(strict)`; `None` with `--no-preflight`.
+    pub preflight: Option<bool>,
     pub aws: Aws,
     pub output: Output,
 }
@@ -155,11 +157,13 @@ fn validate(a: &ValidateArgs) -> Result<Validate, InputError> {
 }
 
 fn run(a: &RunArgs) -> Result<Run, InputError> {
+    distinct_outputs(&a.output, &[("--retry-failed", a.retry_failed.as_ref())])?;
     Ok(Run {
         prefs: a.prefs.clone(),
         inventory: a.inventory.clone(),
         select: selection(&a.select)?,
         retry_failed: a.retry_failed.clone(),
+        preflight: (!a.preflight.no_preflight).then_some(a.preflight.strict),
         aws: aws(&a.aws)?,
         output: output(&a.output),
     })
@@ -174,6 +178,7 @@ fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
 }
 
 fn rollback(a: &RollbackArgs) -> Result<Rollback, InputError> {
+    distinct_outputs(&a.output, &[("--from", Some(&a.from))])?;
     Ok(Rollback {
         from: a.from.clone(),
         inventory: a.inventory.clone(),
@@ -237,6 +242,26 @@ fn output(o: &OutputArgs) -> Output {
     }
 }
 
+/// The report and the page are new files: neither may be an input of the run (the apply
+/// report a rollback undoes is its only record) or the other output.
+fn distinct_outputs(out: &OutputArgs, inputs: &[(&str, Option<&PathBuf>)]) -> Result<(), InputError> {
+    let same = |a: &PathBuf, b: &PathBuf| {
+        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    };
+    let outputs = [("-o", out.report.as_ref()), ("--html", out.html.as_ref())];
+    for (i, (name, path)) in outputs.iter().enumerate() {
+        let Some(path) = path else { continue };
+        let mut others = inputs.iter().chain(&outputs[i + 1..]);
+        if let Some((other, _)) = others.find(|(_, p)| p.is_some_and(|p| same(path, p))) {
+            return Err(InputError::Usage(format!(
+                "{name} {} is also given as {other}: the run would overwrite it",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// An optional flag's value, parsed when given.
 fn optional<T>(
     value: &Option<String>,
@@ -266,9 +291,10 @@ fn whole(text: &str, min: usize, max: usize) -> Result<usize, String> {
 /// Seconds, finite and above zero (a float's `inf` and `nan` parse, and would panic later).
 fn seconds(text: &str, max: f64) -> Result<Duration, String> {
     match text.trim().parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 && s <= max => Ok(Duration::from_secs_f64(s)),
+        // At least a millisecond: a smaller timeout fails every call before it is sent.
+        Ok(s) if s.is_finite() && s >= 0.001 && s <= max => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!(
-            "{text:?} is not a number of seconds above 0 and at most {max}"
+            "{text:?} is not a number of seconds from 0.001 to {max}"
         )),
     }
 }
@@ -289,15 +315,15 @@ fn parse_max_failures(s: &str) -> Result<MaxFailures, String> {
     }
 }
 
-/// `K/N` for `--shard`, with 1 <= K <= N.
+/// `K/N` for `--shard`, with 1 <= K <= N <= 10,000 (a CI matrix, not a memory bomb).
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
-    let bad = || format!("{s:?} is not K/N with 1 <= K <= N (for example 2/8)");
+    let bad = || format!("{s:?} is not K/N with 1 <= K <= N <= 10000 (for example 2/8)");
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
     let (k, n) = (
         k.trim().parse::<usize>().map_err(|_| bad())?,
         n.trim().parse::<usize>().map_err(|_| bad())?,
     );
-    if k == 0 || n == 0 || k > n {
+    if k == 0 || n == 0 || k > n || n > 10_000 {
         return Err(bad());
     }
     Ok((k, n))

@@ -27,8 +27,24 @@ impl Replacement {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
-        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let file = File::create(&temp)?;
+        // A name no other run picks (containers may share a pid), created only if new: never
+        // a file or link that was there.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stem: String = name.chars().take(100).collect();
+        let temp = dir.join(format!(".{stem}.{}-{nanos}-{n}.tmp", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        // The file replaced keeps its permissions (an inventory kept private stays private).
+        if let Ok(meta) = std::fs::metadata(dest) {
+            let _ = file.set_permissions(meta.permissions());
+        }
         Ok(Self {
             dest: dest.to_path_buf(),
             temp,

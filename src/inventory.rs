@@ -17,7 +17,7 @@ pub struct Inventory {
     pub warnings: Vec<Problem>,
 }
 
-/// The selection flags, raw from the command line.
+/// The selection flags, as config.rs checked them (names and tags are matched here).
 #[derive(Debug, Default, Clone)]
 pub struct Selection {
     pub accounts: Vec<String>,
@@ -776,7 +776,7 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Selected, InputError> 
             _ if flags.is_empty() => "every account has an empty `regions:` list".to_string(),
             _ => format!(
                 "none of the {} is left after {}",
-                crate::report::printer::count(inv.accounts.len(), "account"),
+                crate::words::count(inv.accounts.len(), "account"),
                 flags.join(" ")
             ),
         };

@@ -1,5 +1,5 @@
-//! ssm-prefs as a library: the binary (`src/main.rs`), the tests and the bench tools all use
-//! it. README "Where things live" names what each module owns.
+//! ssm-prefs as a library: the binary (`src/main.rs`) and the tests use it. README "Where
+//! things live" names what each module owns.
 
 pub mod aws;
 pub mod cli;
@@ -9,13 +9,16 @@ pub mod discover;
 pub mod error;
 pub mod files;
 pub mod inventory;
+pub mod names;
 pub mod outcome;
+pub mod preflight;
 pub mod preferences;
 pub mod report;
 pub mod rollout;
 pub mod runner;
 pub mod suggest;
 pub mod target;
+pub mod words;
 pub mod yaml;
 
 use crate::commands::Ended;

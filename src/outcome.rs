@@ -2,7 +2,6 @@
 //! its `error_code`, and the rule that decides which rows make the exit code 1.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::{Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -51,24 +50,11 @@ pub enum Status {
     Missing,
     Restored,
     Deleted,
+    /// plan and apply: a write was needed, but preflight found it would break sessions.
+    Blocked,
 }
 
 impl Status {
-    pub const ALL: [Status; 12] = [
-        Status::Created,
-        Status::Updated,
-        Status::WouldCreate,
-        Status::WouldUpdate,
-        Status::Unchanged,
-        Status::Failed,
-        Status::Skipped,
-        Status::Compliant,
-        Status::Drifted,
-        Status::Missing,
-        Status::Restored,
-        Status::Deleted,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
@@ -83,6 +69,7 @@ impl Status {
             Status::Missing => "missing",
             Status::Restored => "restored",
             Status::Deleted => "deleted",
+            Status::Blocked => "blocked",
         }
     }
 
@@ -90,7 +77,11 @@ impl Status {
     pub fn is_failure(self) -> bool {
         matches!(
             self,
-            Status::Failed | Status::Skipped | Status::Drifted | Status::Missing
+            Status::Failed
+                | Status::Skipped
+                | Status::Drifted
+                | Status::Missing
+                | Status::Blocked
         )
     }
 
@@ -100,6 +91,7 @@ impl Status {
         match self {
             Status::Created | Status::Updated => &["apply"],
             Status::WouldCreate | Status::WouldUpdate => &["plan"],
+            Status::Blocked => &["apply", "plan"],
             Status::Unchanged => &["apply", "plan"],
             Status::Compliant | Status::Drifted | Status::Missing => &["audit"],
             Status::Restored | Status::Deleted => &["rollback"],
@@ -140,6 +132,26 @@ pub enum Reason {
     AssumeRoleFailed,
     /// A service error without a code.
     ServiceError,
+    /// Preflight: the bucket does not exist, or this account cannot see it.
+    BucketNotFound,
+    /// Preflight: `s3EncryptionEnabled` is true but the bucket has no default encryption.
+    BucketNotEncrypted,
+    /// Preflight: the bucket is in another region than the target.
+    BucketInOtherRegion,
+    /// Preflight: the log group does not exist in the target's region.
+    LogGroupNotFound,
+    /// Preflight: `cloudWatchEncryptionEnabled` is true but the log group has no KMS key.
+    LogGroupNotEncrypted,
+    /// Preflight: no such KMS key (or alias) in the target's region.
+    KmsKeyNotFound,
+    /// Preflight: the key is disabled, pending deletion or otherwise unusable.
+    KmsKeyNotEnabled,
+    /// Preflight: not a symmetric encrypt/decrypt key.
+    KmsKeyNotSymmetric,
+    /// Preflight: the key is in another region than the target.
+    KmsKeyInOtherRegion,
+    /// Preflight: the member role could not run a check (AccessDenied, or another error).
+    CheckUnverified,
     /// A service error without a code, named by its HTTP status.
     Http(u16),
     /// The code AWS answered with: `AccessDenied`, `ThrottlingException`, `InvalidDocument`, …
@@ -147,32 +159,44 @@ pub enum Reason {
 }
 
 impl Reason {
-    const OWN: [(Reason, &'static str); 14] = [
-        (Reason::RegionNotEnabled, "RegionNotEnabled"),
-        (Reason::MaxFailuresExceeded, "MaxFailuresExceeded"),
-        (Reason::Interrupted, "Interrupted"),
-        (Reason::ChangedSinceApply, "ChangedSinceApply"),
-        (Reason::UnpromotedVersion, "UnpromotedVersion"),
-        (Reason::InvalidContent, "InvalidContent"),
-        (Reason::DocumentNotActive, "DocumentNotActive"),
-        (Reason::Timeout, "Timeout"),
-        (Reason::ConnectionError, "ConnectionError"),
-        (Reason::DispatchFailure, "DispatchFailure"),
-        (Reason::ResponseError, "ResponseError"),
-        (Reason::ConstructionFailure, "ConstructionFailure"),
-        (Reason::AssumeRoleFailed, "AssumeRoleFailed"),
-        (Reason::ServiceError, "ServiceError"),
+    /// The tool's own reasons, for reading a code back.
+    const OWN: [Reason; 24] = [
+        Reason::RegionNotEnabled,
+        Reason::MaxFailuresExceeded,
+        Reason::Interrupted,
+        Reason::ChangedSinceApply,
+        Reason::UnpromotedVersion,
+        Reason::InvalidContent,
+        Reason::DocumentNotActive,
+        Reason::Timeout,
+        Reason::ConnectionError,
+        Reason::DispatchFailure,
+        Reason::ResponseError,
+        Reason::ConstructionFailure,
+        Reason::AssumeRoleFailed,
+        Reason::ServiceError,
+        Reason::BucketNotFound,
+        Reason::BucketNotEncrypted,
+        Reason::BucketInOtherRegion,
+        Reason::LogGroupNotFound,
+        Reason::LogGroupNotEncrypted,
+        Reason::KmsKeyNotFound,
+        Reason::KmsKeyNotEnabled,
+        Reason::KmsKeyNotSymmetric,
+        Reason::KmsKeyInOtherRegion,
+        Reason::CheckUnverified,
     ];
 
     /// A code as written in a report or sent by AWS: the tool's own names become their
     /// variant, so a report read back compares equal to the run that wrote it.
     pub fn from_code(code: &str) -> Reason {
-        if let Some((r, _)) = Self::OWN.iter().find(|(_, name)| *name == code) {
+        if let Some(r) = Self::OWN.iter().find(|r| r.to_string() == code) {
             return r.clone();
         }
-        match code.strip_prefix("HTTP").and_then(|n| n.parse().ok()) {
-            Some(status) => Reason::Http(status),
-            None => Reason::Aws(code.to_string()),
+        // Only the form this tool writes (`HTTP503`), so every code reads back as written.
+        match code.strip_prefix("HTTP").and_then(|n| n.parse::<u16>().ok()) {
+            Some(status) if code == format!("HTTP{status}") => Reason::Http(status),
+            _ => Reason::Aws(code.to_string()),
         }
     }
 
@@ -185,25 +209,36 @@ impl Reason {
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Reason::Http(status) => write!(f, "HTTP{status}"),
-            Reason::Aws(code) => f.write_str(code),
-            own => {
-                let name = Self::OWN
-                    .iter()
-                    .find(|(r, _)| r == own)
-                    .map(|(_, n)| *n)
-                    .unwrap_or_default();
-                f.write_str(name)
-            }
-        }
-    }
-}
-
-impl FromStr for Reason {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Reason::from_code(s))
+        // Exhaustive: a new reason cannot be written as an empty code.
+        let name = match self {
+            Reason::Http(status) => return write!(f, "HTTP{status}"),
+            Reason::Aws(code) => return f.write_str(code),
+            Reason::RegionNotEnabled => "RegionNotEnabled",
+            Reason::MaxFailuresExceeded => "MaxFailuresExceeded",
+            Reason::Interrupted => "Interrupted",
+            Reason::ChangedSinceApply => "ChangedSinceApply",
+            Reason::UnpromotedVersion => "UnpromotedVersion",
+            Reason::InvalidContent => "InvalidContent",
+            Reason::DocumentNotActive => "DocumentNotActive",
+            Reason::Timeout => "Timeout",
+            Reason::ConnectionError => "ConnectionError",
+            Reason::DispatchFailure => "DispatchFailure",
+            Reason::ResponseError => "ResponseError",
+            Reason::ConstructionFailure => "ConstructionFailure",
+            Reason::AssumeRoleFailed => "AssumeRoleFailed",
+            Reason::ServiceError => "ServiceError",
+            Reason::BucketNotFound => "BucketNotFound",
+            Reason::BucketNotEncrypted => "BucketNotEncrypted",
+            Reason::BucketInOtherRegion => "BucketInOtherRegion",
+            Reason::LogGroupNotFound => "LogGroupNotFound",
+            Reason::LogGroupNotEncrypted => "LogGroupNotEncrypted",
+            Reason::KmsKeyNotFound => "KmsKeyNotFound",
+            Reason::KmsKeyNotEnabled => "KmsKeyNotEnabled",
+            Reason::KmsKeyNotSymmetric => "KmsKeyNotSymmetric",
+            Reason::KmsKeyInOtherRegion => "KmsKeyInOtherRegion",
+            Reason::CheckUnverified => "CheckUnverified",
+        };
+        f.write_str(name)
     }
 }
 
@@ -247,6 +282,110 @@ fn one_line(s: &str) -> String {
 
 const MAX_MESSAGE_CHARS: usize = 400;
 
+/// How bad a preflight finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Sessions would fail: never written (status `blocked`).
+    Blocking,
+    /// Works in some network setups, not others.
+    Warning,
+    /// The member role could not check it.
+    Unverified,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Blocking => "blocking",
+            Severity::Warning => "warning",
+            Severity::Unverified => "unverified",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Severity> {
+        [Severity::Blocking, Severity::Warning, Severity::Unverified]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// What preflight found wrong with one thing the preferences name (a bucket, a log group, a
+/// key) as seen from one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub reason: Reason,
+    pub severity: Severity,
+    /// The bucket, log group or key it is about.
+    pub subject: String,
+    /// What is wrong and how to fix it (in the row's `error_message`, not in `findings`).
+    pub message: String,
+}
+
+/// A row's findings: in the CSV, `Code(severity) subject` joined by `; `.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings(pub Vec<Finding>);
+
+impl Findings {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn blocking(&self) -> bool {
+        self.0.iter().any(|f| f.severity == Severity::Blocking)
+    }
+}
+
+impl fmt::Display for Findings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, finding) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(
+                f,
+                "{}({}) {}",
+                finding.reason,
+                finding.severity.as_str(),
+                finding.subject
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Findings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Findings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let mut out = vec![];
+        for item in text.split("; ").filter(|i| !i.is_empty()) {
+            let parsed = item.split_once('(').and_then(|(code, rest)| {
+                let (severity, subject) = rest.split_once(") ")?;
+                Some(Finding {
+                    reason: Reason::from_code(code),
+                    severity: Severity::parse(severity)?,
+                    subject: subject.to_string(),
+                    message: String::new(),
+                })
+            });
+            match parsed {
+                Some(f) => out.push(f),
+                None => {
+                    return Err(serde::de::Error::custom(format!(
+                        "findings {item:?} is not `Code(severity) subject`"
+                    )));
+                }
+            }
+        }
+        Ok(Findings(out))
+    }
+}
+
 /// One report row; field order is the column order of the README's "Report" section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportRow {
@@ -265,6 +404,9 @@ pub struct ReportRow {
     pub attempts: u32,
     pub started_at: String,
     pub duration_ms: u64,
+    /// Preflight's findings; absent from reports written before preflight existed.
+    #[serde(default)]
+    pub findings: Findings,
 }
 
 impl ReportRow {
@@ -304,6 +446,7 @@ impl ReportRow {
             attempts: 0,
             started_at: String::new(),
             duration_ms: 0,
+            findings: Findings::default(),
         }
     }
 
@@ -318,9 +461,25 @@ impl ReportRow {
     }
 
     /// Whether this row makes the run's exit code 1: the one failure rule, used by the stats
-    /// (so the summary and the exit code) and the progress log.
+    /// (so the summary and the exit code) and the progress log. A blocking finding is a
+    /// target not done, whatever the document holds: sessions there would fail.
     pub fn is_failure(&self) -> bool {
-        self.status.is_failure() && !self.error_code.as_ref().is_some_and(Reason::excuses_skip)
+        (self.status.is_failure() && !self.error_code.as_ref().is_some_and(Reason::excuses_skip))
+            || self.findings.blocking()
+    }
+
+    /// Puts preflight's findings on the row; where the row has no error of its own, the
+    /// worst finding is its `error_code` and every finding's message its `error_message`.
+    pub fn with_findings(mut self, findings: Findings) -> Self {
+        if self.error_code.is_none()
+            && let Some(worst) = findings.0.iter().min_by_key(|f| f.severity)
+        {
+            self.error_code = Some(worst.reason.clone());
+            let messages: Vec<&str> = findings.0.iter().map(|f| f.message.as_str()).collect();
+            self.error_message = TargetError::new(worst.reason.clone(), messages.join("; ")).message;
+        }
+        self.findings = findings;
+        self
     }
 
     /// The row's `error_code` cell as text ("" when none).
@@ -397,10 +556,13 @@ mod tests {
 
     #[test]
     fn reasons_read_back_as_written() {
-        for (r, name) in Reason::OWN.iter() {
-            assert_eq!(r.to_string(), *name);
-            assert_eq!(Reason::from_code(name), *r);
+        for r in Reason::OWN.iter() {
+            assert_eq!(Reason::from_code(&r.to_string()), *r);
         }
+        assert_eq!(
+            Reason::from_code("HTTP0503"),
+            Reason::Aws("HTTP0503".into())
+        );
         assert_eq!(Reason::from_code("HTTP503"), Reason::Http(503));
         assert_eq!(Reason::Http(503).to_string(), "HTTP503");
         assert_eq!(

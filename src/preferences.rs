@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{InputError, Problem};
+use crate::names;
+use crate::words::count;
 use crate::suggest::did_you_mean;
 use crate::target::Target;
 
@@ -219,7 +221,21 @@ fn check_inputs(
                 );
             }
         } else if STRING_INPUTS.contains(&k) {
+            let broken = value.as_str().and_then(|s| name_problem(k, s));
             match value {
+                // A name AWS would refuse, or that cannot work: an example value too.
+                Value::String(s) if broken.is_some() => problem(
+                    line,
+                    format!(
+                        "{key} {s:?} {}{}",
+                        broken.unwrap_or_default(),
+                        if EXAMPLE_VALUES.contains(&s.as_str()) {
+                            " (it is the AWS page's example value: replace it with your own)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
                 Value::String(s) if EXAMPLE_VALUES.contains(&s.as_str()) => warn(
                     line,
                     format!(
@@ -296,6 +312,37 @@ fn check_inputs(
         if user.is_empty() {
             problem(line_of(&["inputs", "runAsEnabled"]), "runAsEnabled is true but runAsDefaultUser is empty: name the OS user sessions run as".into());
         }
+    }
+}
+
+/// Why a string input's value cannot work, by AWS's naming rules; a value with placeholders
+/// is checked with each placeholder standing for a short valid word (the rendered values are
+/// checked per target once the inventory is known: [`Preferences::invalid_names`]).
+fn name_problem(key: &str, value: &str) -> Option<String> {
+    let templated = has_placeholder(value);
+    let sample = if templated {
+        let mut out = String::new();
+        let mut last = 0;
+        for (a, b) in placeholders_in(value) {
+            out.push_str(&value[last..a]);
+            out.push_str("000");
+            last = b;
+        }
+        out.push_str(&value[last..]);
+        out
+    } else {
+        value.to_string()
+    };
+    match key {
+        "s3BucketName" if !sample.is_empty() => names::bucket_problem(&sample),
+        "cloudWatchLogGroupName" if !sample.is_empty() => names::log_group_problem(&sample),
+        // A whole key id from a placeholder looks like nothing before it is filled.
+        "kmsKeyId" if !sample.is_empty() && !templated => names::kms_key_problem(&sample),
+        "runAsDefaultUser" if sample == "root" => Some(
+            "cannot work: Session Manager does not run sessions as root; name an unprivileged OS user"
+                .into(),
+        ),
+        _ => None,
     }
 }
 
@@ -526,6 +573,51 @@ impl Preferences {
         out
     }
 
+    /// Names that break AWS's rules once rendered for these targets (a per-account bucket
+    /// name with an upper-case account name, say), each naming the first targets affected.
+    pub fn invalid_names(&self, targets: &[Target]) -> Vec<Problem> {
+        let Some(Value::Object(inputs)) = self.doc.get("inputs") else {
+            return vec![];
+        };
+        let templated: Vec<(&String, &str)> = inputs
+            .iter()
+            .filter_map(|(k, v)| v.as_str().filter(|s| has_placeholder(s)).map(|s| (k, s)))
+            .collect();
+        let mut out = vec![];
+        for (key, template) in templated {
+            let mut broken: Vec<(String, String)> = vec![];
+            for t in targets {
+                let mut value = Value::String(template.to_string());
+                if render(&mut value, t).is_err() {
+                    continue; // unfillable, reported on its own
+                }
+                let rendered = value.as_str().unwrap_or_default();
+                if let Some(why) = name_problem(key, rendered) {
+                    broken.push((format!("{}/{}", t.account.id, t.region), format!("{rendered:?} {why}")));
+                }
+            }
+            if let Some((first, why)) = broken.first() {
+                let line = placeholders_in(template)
+                    .next()
+                    .and_then(|(a, b)| {
+                        let name = &template[a + 1..b - 1];
+                        self.placeholders.iter().find(|(n, _)| n == name)
+                    })
+                    .map(|(_, line)| *line);
+                let more = match broken.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", count(n - 1, "target")),
+                };
+                out.push(Problem::at(
+                    &self.path,
+                    line,
+                    format!("{key} for target {first} is {why}{more}"),
+                ));
+            }
+        }
+        out
+    }
+
     /// The content this target should hold: placeholders filled, and with `merge`, the
     /// target's own inputs that the file does not set kept.
     pub fn desired(
@@ -664,7 +756,7 @@ mod tests {
         check(Path::new("p.json"), text).err().unwrap_or_default()
     }
 
-    const OK: &str = r#"{"schemaVersion":"1.0","description":"d","sessionType":"Standard_Stream","inputs":{"s3BucketName":"b","runAsEnabled":false}}"#;
+    const OK: &str = r#"{"schemaVersion":"1.0","description":"d","sessionType":"Standard_Stream","inputs":{"s3BucketName":"logs-b","runAsEnabled":false}}"#;
 
     #[test]
     fn accepts_a_valid_file() {
@@ -1156,6 +1248,17 @@ mod proptests {
                 }
                 for (k, v) in STRING_INPUTS.iter().zip(strings) {
                     if let Some(v) = v {
+                        // A name AWS's rules refuse is another test's subject: stand in a
+                        // valid one.
+                        let v = match name_problem(k, &v) {
+                            Some(_) => match *k {
+                                "s3BucketName" => "org-session-logs".to_string(),
+                                "cloudWatchLogGroupName" => "/ssm/sessions".to_string(),
+                                "kmsKeyId" => "alias/ssm-sessions".to_string(),
+                                _ => "ssm-user".to_string(),
+                            },
+                            None => v,
+                        };
                         inputs.insert(k.to_string(), Value::String(v));
                     }
                 }

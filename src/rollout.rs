@@ -1,5 +1,6 @@
-//! The steps of one target for `plan` and `apply`: read its default version, decide by
-//! comparing parsed JSON, and (apply) create or update-and-promote. Each ends as one row.
+//! The steps of one target: for `plan` and `apply`, read its default version, decide by
+//! comparing parsed JSON, run preflight, and (apply) create or update-and-promote; `audit`
+//! and `rollback`'s steps. Each target ends as one row.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -7,8 +8,12 @@ use std::time::{Instant, SystemTime};
 use serde_json::Value;
 
 use crate::aws::document::{self, Current};
+use crate::aws::resources::CheckClients;
 use crate::aws::session::TargetClient;
-use crate::outcome::{Action, Outcome, Reason, ReportRow, Status, StopReason, TargetError};
+use crate::outcome::{
+    Action, Findings, Outcome, Reason, ReportRow, Status, StopReason, TargetError,
+};
+use crate::preflight::Preflight;
 use crate::preferences::{Change, MAX_CONTENT_BYTES, Preferences, changed_keys, diff, to_content};
 use crate::target::Target;
 
@@ -22,6 +27,23 @@ pub struct Job {
     pub prefs: Preferences,
     pub document_name: String,
     pub merge: bool,
+    /// The checks, unless `--no-preflight`.
+    pub preflight: Option<Preflight>,
+}
+
+impl Job {
+    /// Preflight's findings for `target` holding `desired`; none without preflight.
+    async fn findings(
+        &self,
+        checks: Option<&CheckClients>,
+        target: &Target,
+        desired: &Value,
+    ) -> Findings {
+        match (&self.preflight, checks) {
+            (Some(p), Some(c)) => p.check(c, target, desired).await,
+            _ => Findings::default(),
+        }
+    }
 }
 
 /// A target read and decided, ready for its write.
@@ -38,6 +60,8 @@ pub struct Planned {
     content: String,
     /// The changed inputs' names, as the row lists them.
     changed_inputs: String,
+    /// What preflight found; a blocking finding stops the write.
+    findings: Findings,
     /// Each change's values, kept only for an update: the change summary groups updates by
     /// them, while a create is summarized by its count. A new document's changes are every
     /// input, some kilobytes per target: at 17,000 targets they were most of apply's memory.
@@ -55,6 +79,7 @@ pub async fn read_and_decide(
     job: Arc<Job>,
     target: Target,
     client: TargetClient,
+    checks: Option<CheckClients>,
 ) -> Result<Planned, Box<Outcome>> {
     let started_at = SystemTime::now();
     let started = Instant::now();
@@ -89,6 +114,7 @@ pub async fn read_and_decide(
         return Err(fail(TargetError::new(Reason::InvalidContent, msg), &client));
     }
     let (action, mut changes) = decide(&desired, current.as_ref());
+    let findings = job.findings(checks.as_ref(), &target, &desired).await;
     let changed_inputs = changed_keys(&changes);
     if action == Action::Update {
         changes.shrink_to_fit();
@@ -109,6 +135,7 @@ pub async fn read_and_decide(
             content
         },
         changed_inputs,
+        findings,
         changes,
         action,
         started_at,
@@ -156,14 +183,20 @@ impl Planned {
         (self.found_version.clone(), self.found_sha.clone())
     }
 
-    /// Whether apply writes to this target (and so needs a client).
+    /// Whether apply writes to this target (and so needs a client): a change is needed and
+    /// preflight found nothing that blocks it.
     pub fn writes(&self) -> bool {
+        self.needs_write() && !self.findings.blocking()
+    }
+
+    fn needs_write(&self) -> bool {
         matches!(self.action, Action::Create | Action::Update)
     }
 
     /// The plan's row: what apply would do.
     pub fn plan_outcome(&self, job: &Job) -> Outcome {
         let status = match self.action {
+            _ if self.needs_write() && !self.writes() => Status::Blocked,
             Action::Create => Status::WouldCreate,
             Action::Update => Status::WouldUpdate,
             Action::None | Action::Restore | Action::Delete => Status::Unchanged,
@@ -181,10 +214,15 @@ impl Planned {
             .checked_sub(self.read_time)
             .unwrap_or_else(Instant::now);
         // Plan and apply decide only create, update or nothing (restore and delete are
-        // rollback's): an unchanged target needs no client and no call.
+        // rollback's): an unchanged or blocked target needs no client and no call.
         if !self.writes() {
             let (version, sha) = self.found();
-            return self.outcome(&job, Status::Unchanged, version, sha);
+            let status = if self.needs_write() {
+                Status::Blocked
+            } else {
+                Status::Unchanged
+            };
+            return self.outcome(&job, status, version, sha);
         }
         let client = client.expect("a client for every target that writes");
         let name = &job.document_name;
@@ -216,7 +254,7 @@ impl Planned {
                 row.previous_version = self.found_version.clone();
                 row.changed_inputs = self.changed_inputs;
                 Outcome {
-                    row,
+                    row: row.with_findings(self.findings),
                     changes: self.changes,
                 }
             }
@@ -233,7 +271,8 @@ impl Planned {
             changed_inputs: self.changed_inputs.clone(),
             attempts: self.attempts,
             ..base_row(job, &self.target, self.started_at, self.started)
-        };
+        }
+        .with_findings(self.findings.clone());
         Outcome {
             row,
             changes: self.changes.clone(),
@@ -323,25 +362,33 @@ impl Planned {
 
 /// Audits one target: is its default version the desired content? Also notices a latest
 /// version that was never promoted to default.
-pub async fn audit(job: Arc<Job>, target: Target, client: TargetClient) -> Outcome {
+/// Preflight checks the preferences the target should hold, so a compliant target whose
+/// bucket was deleted carries the finding (and counts as not done).
+pub async fn audit(
+    job: Arc<Job>,
+    target: Target,
+    client: TargetClient,
+    checks: Option<CheckClients>,
+) -> Outcome {
     let started_at = SystemTime::now();
     let started = Instant::now();
-    let result = audit_steps(&job, &target, &client).await;
+    let result = audit_steps(&job, &target, &client, checks.as_ref()).await;
     let base = base_row(&job, &target, started_at, started);
     let changes = result
         .as_ref()
         .ok()
-        .and_then(Option::as_ref)
+        .and_then(|(found, _)| found.as_ref())
         .map(|f| f.changes.clone())
         .unwrap_or_default();
     let row = match result {
         Err(e) => base.with_error(Status::Failed, &e),
-        Ok(None) => ReportRow {
+        Ok((None, findings)) => ReportRow {
             status: Status::Missing,
             action: Action::Create,
             ..base
-        },
-        Ok(Some(found)) => {
+        }
+        .with_findings(findings),
+        Ok((Some(found), findings)) => {
             let status = if found.changes.is_empty() {
                 Status::Compliant
             } else {
@@ -368,6 +415,7 @@ pub async fn audit(job: Arc<Job>, target: Target, client: TargetClient) -> Outco
                 error_message,
                 ..base
             }
+            .with_findings(findings)
         }
     };
     let row = ReportRow {
@@ -388,17 +436,22 @@ async fn audit_steps(
     job: &Job,
     target: &Target,
     ssm: &TargetClient,
-) -> Result<Option<Found>, TargetError> {
+    checks: Option<&CheckClients>,
+) -> Result<(Option<Found>, Findings), TargetError> {
     let name = &job.document_name;
+    let desired = |current: Option<&Value>| {
+        job.prefs
+            .desired(target, current, job.merge)
+            .map_err(|m| TargetError::new(Reason::InvalidContent, m))
+    };
     let Some(versions) = document::versions(ssm, name).await? else {
-        return Ok(None);
+        let desired = desired(None)?;
+        return Ok((None, job.findings(checks, target, &desired).await));
     };
     let current = document::read_version(ssm, name, &versions.default_version).await?;
-    let desired = job
-        .prefs
-        .desired(target, current.value.as_ref(), job.merge)
-        .map_err(|m| TargetError::new(Reason::InvalidContent, m))?;
+    let desired = desired(current.value.as_ref())?;
     let (_, changes) = decide(&desired, Some(&current));
+    let findings = job.findings(checks, target, &desired).await;
     let mut unpromoted = None;
     if versions.latest_version != versions.default_version {
         let latest = document::read_version(ssm, name, &versions.latest_version).await?;
@@ -418,11 +471,14 @@ async fn audit_steps(
         };
         unpromoted = Some(TargetError::new(Reason::UnpromotedVersion, message));
     }
-    Ok(Some(Found {
-        current,
-        changes,
-        unpromoted,
-    }))
+    Ok((
+        Some(Found {
+            current,
+            changes,
+            unpromoted,
+        }),
+        findings,
+    ))
 }
 
 /// One target to roll back: an `apply` report row that created or updated it.

@@ -87,13 +87,17 @@ fn assume_role_error(
                         .and_then(|e| e.message())
                         .unwrap_or(""),
                 ),
+                // The code stays AssumeRoleFailed (what the report always said); the message
+                // says what failed. STS is reached at the same override URL as every service,
+                // or at its own endpoint, not the one the failed call was for.
                 None => {
-                    let t = transport_error(sts, endpoint);
-                    let reason = match t.reason {
-                        Reason::Timeout | Reason::ConnectionError => t.reason,
-                        _ => Reason::AssumeRoleFailed,
+                    let sts_endpoint = if endpoint.contains("://") {
+                        endpoint
+                    } else {
+                        "the STS endpoint"
                     };
-                    TargetError::new(reason, t.message)
+                    let t = transport_error(sts, sts_endpoint);
+                    TargetError::new(Reason::AssumeRoleFailed, t.message)
                 }
             };
             return Some(TargetError::new(

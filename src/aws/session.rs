@@ -19,6 +19,7 @@ use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
 use crate::aws::error::target_error;
+use crate::aws::resources::CheckClients;
 use crate::outcome::TargetError;
 use crate::target::{Account, AccountId, Region, Target};
 
@@ -47,6 +48,12 @@ struct AccountClients {
     /// Built on the account's first target and shared by all its regions: building an SDK
     /// client costs more CPU than a call, so one per target doubled the tool's own work.
     ssm: OnceLock<aws_sdk_ssm::Client>,
+    /// Preflight's clients, built on the account's first check.
+    checks: OnceLock<(
+        aws_sdk_s3::Client,
+        aws_sdk_cloudwatchlogs::Client,
+        aws_sdk_kms::Client,
+    )>,
 }
 
 /// A target: its account's SSM client, the region its calls go to, and a count of the HTTP
@@ -189,6 +196,7 @@ impl Session {
                 AccountClients {
                     credentials,
                     ssm: OnceLock::new(),
+                    checks: OnceLock::new(),
                 },
             );
         }
@@ -278,6 +286,38 @@ impl Session {
             )),
             attempts: Arc::new(AtomicU32::new(0)),
             endpoint: self.endpoint("SSM", Some(&target.region)).into(),
+        }
+    }
+}
+
+impl Session {
+    /// Preflight's clients for one target: its account's S3, CloudWatch Logs and KMS
+    /// clients (built once per account), each call pointed at the region it is about.
+    pub fn checks(&self, target: &Target) -> CheckClients {
+        let account = self.account(target.account_id());
+        let (s3, logs, kms) = account.checks.get_or_init(|| {
+            let mut s3 = aws_sdk_s3::config::Builder::from(&self.base);
+            s3.set_credentials_provider(Some(account.credentials.clone()));
+            // An endpoint override (an emulator) has no per-bucket host names.
+            if self.base.endpoint_url().is_some() {
+                s3.set_force_path_style(Some(true));
+            }
+            let mut logs = aws_sdk_cloudwatchlogs::config::Builder::from(&self.base);
+            logs.set_credentials_provider(Some(account.credentials.clone()));
+            let mut kms = aws_sdk_kms::config::Builder::from(&self.base);
+            kms.set_credentials_provider(Some(account.credentials.clone()));
+            (
+                aws_sdk_s3::Client::from_conf(s3.build()),
+                aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
+                aws_sdk_kms::Client::from_conf(kms.build()),
+            )
+        });
+        CheckClients {
+            s3: s3.clone(),
+            logs: logs.clone(),
+            kms: kms.clone(),
+            region: target.region.clone(),
+            endpoint: self.endpoint("S3, CloudWatch Logs or KMS", Some(&target.region)).into(),
         }
     }
 }

@@ -57,9 +57,11 @@ pub(super) fn load_inputs(
         account: a.clone(),
         region: stand_in.clone(),
     }));
-    let unfillable = prefs.unfillable(&check);
-    if !unfillable.is_empty() {
-        return Err(InputError::Problems(unfillable));
+    let mut problems = prefs.unfillable(&check);
+    // Only the accounts' own regions: an `-r all` account's stand-in region fills no name.
+    problems.extend(prefs.invalid_names(&selected.targets));
+    if !problems.is_empty() {
+        return Err(InputError::Problems(problems));
     }
     Ok(Inputs {
         prefs,

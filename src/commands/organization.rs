@@ -10,7 +10,8 @@ use crate::discover;
 use crate::error::InputError;
 use crate::files::Replacement;
 use crate::report::csv as report_csv;
-use crate::report::printer::{Printer, count};
+use crate::report::printer::Printer;
+use crate::words::count;
 use crate::target::AccountId;
 
 /// `discover`: the organization as an inventory file.
@@ -71,7 +72,14 @@ pub async fn discover(printer: &Printer, args: &config::Discover) -> Result<Ende
                 found.suspended.len()
             ));
         }
-        _ => printer.product(&yaml),
+        _ => {
+            if let Err(e) = printer.product(&yaml) {
+                printer.error(&format!(
+                    "cannot write the inventory to standard output: {e}"
+                ));
+                return Ok(Ended::Failures);
+            }
+        }
     }
     Ok(Ended::Success)
 }

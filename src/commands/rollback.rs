@@ -14,7 +14,8 @@ use crate::error::{InputError, Problem};
 use crate::inventory;
 use crate::outcome::{Status, StopReason, rfc3339};
 use crate::report::csv as report_csv;
-use crate::report::printer::{Printer, count};
+use crate::report::printer::Printer;
+use crate::words::count;
 use crate::rollout::{self, Undo};
 use crate::runner::{self, Control};
 use crate::target::{Account, AccountId, Region, Target};
@@ -26,17 +27,19 @@ pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ende
             "rollback needs --yes when stdin is not a terminal (nothing was sent to AWS)".into(),
         ));
     }
+    // Hashed as read, before anything can change it: the page names exactly this file.
+    let from_sha256 = std::fs::read(&args.from)
+        .map(|bytes| crate::preferences::sha256_hex(&bytes))
+        .map_err(|source| InputError::Read {
+            path: args.from.clone(),
+            source,
+        })?;
     let rows = report_csv::read(&args.from)?;
-    if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| {
-        !matches!(
-            r.status,
-            Status::Created
-                | Status::Updated
-                | Status::Unchanged
-                | Status::Failed
-                | Status::Skipped
-        )
-    }) {
+    if let Some((i, r)) = rows
+        .iter()
+        .enumerate()
+        .find(|(_, r)| !r.status.commands().contains(&"apply"))
+    {
         return Err(InputError::one(
             &args.from,
             Some(i + 2),
@@ -144,7 +147,7 @@ pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ende
         started_at,
         (
             args.from.display().to_string(),
-            crate::preferences::sha256_hex(&std::fs::read(&args.from).unwrap_or_default()),
+            from_sha256,
         ),
         undos
             .first()

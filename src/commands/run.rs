@@ -12,11 +12,13 @@ use crate::aws::regions;
 use crate::aws::session::Session;
 use crate::config::{self, Output};
 use crate::error::InputError;
-use crate::outcome::{Action, Outcome, Reason, Status, StopReason, TargetError, rfc3339};
+use crate::outcome::{Outcome, Reason, Status, StopReason, TargetError, rfc3339};
 use crate::report::csv::CsvReport;
 use crate::report::html::RunMeta;
-use crate::report::printer::{Printer, count};
+use crate::report::printer::Printer;
+use crate::words::count;
 use crate::report::summary::RunStats;
+use crate::preflight::Preflight;
 use crate::rollout::{self, Job, Planned};
 use crate::runner::{self, Control};
 use crate::target::{Account, AccountId, Region, Target};
@@ -104,6 +106,7 @@ pub(super) async fn start_run(
         prefs: inputs.prefs,
         document_name: args.prefs.document_name.clone(),
         merge: args.prefs.merge,
+        preflight: args.preflight.map(Preflight::new),
     });
     let (targets, pre) = resolve_regions(
         &session,
@@ -285,7 +288,10 @@ impl Run {
             self.targets.clone(),
             concurrency,
             &self.control,
-            |t| rollout::read_and_decide(job.clone(), t.clone(), self.session.client(&t)),
+            |t| {
+                let checks = job.preflight.as_ref().map(|_| self.session.checks(&t));
+                rollout::read_and_decide(job.clone(), t.clone(), self.session.client(&t), checks)
+            },
             |t, reason| Err(Box::new(rollout::skipped(job, &t, reason))),
             |t| Err(Box::new(rollout::interrupted(job, t))),
             on_done,
@@ -313,14 +319,14 @@ pub(super) fn listen_for_interrupts(
             _ = term.recv() => {}
         }
         control.stop(StopReason::Interrupted);
-        printer.note(&format!(
+        printer.say(&format!(
             "interrupted: no new target starts; waiting up to {}s for those in flight (Ctrl-C again to abandon them)",
             grace.as_secs()
         ));
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => printer.note("interrupted again: abandoning the targets in flight"),
-            _ = term.recv() => printer.note("terminated again: abandoning the targets in flight"),
-            _ = tokio::time::sleep(grace) => printer.note("targets still in flight after the grace period: abandoning them"),
+            _ = tokio::signal::ctrl_c() => printer.say("interrupted again: abandoning the targets in flight"),
+            _ = term.recv() => printer.say("terminated again: abandoning the targets in flight"),
+            _ = tokio::time::sleep(grace) => printer.say("targets still in flight after the grace period: abandoning them"),
         }
         control.abandon();
     })
@@ -352,7 +358,10 @@ pub async fn audit(printer: &Printer, args: &config::Run) -> Result<Ended, Input
         run.targets.clone(),
         args.aws.concurrency,
         &run.control,
-        |t| rollout::audit(job.clone(), t.clone(), run.session.client(&t)),
+        |t| {
+            let checks = job.preflight.as_ref().map(|_| run.session.checks(&t));
+            rollout::audit(job.clone(), t.clone(), run.session.client(&t), checks)
+        },
         |t, reason| rollout::skipped(job, &t, reason),
         |t| rollout::interrupted(job, t),
         |o| sinks.record(&o),
@@ -402,6 +411,7 @@ pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, Inp
         stats: read_stats,
         progress,
         changes,
+        findings,
         ..
     } = preview;
     progress.finish();
@@ -421,7 +431,7 @@ pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, Inp
         }
         return Ok(sinks.finish("apply", read_elapsed, &run.control, None));
     }
-    let to_write = planned.iter().filter(|p| p.action != Action::None).count();
+    let to_write = planned.iter().filter(|p| p.writes()).count();
     printer.out(&format!(
         "plan: {}: {}\n",
         count(read_stats.finished, "target"),
@@ -430,8 +440,16 @@ pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, Inp
     if !changes.is_empty() {
         printer.out(&format!("changes:\n{}", changes.render(12)));
     }
+    // Before the question: the operator sees what will not be written, and why.
+    if !findings.is_empty() {
+        printer.out(&format!("preflight findings:\n{}", findings.render(12)));
+    }
     listener.abort();
     let csv = if to_write > 0 && !args.yes {
+        // The failures held back must be somewhere to see before the answer.
+        printer.held_back(
+            "them with `ssm-prefs plan … -o FILE` (apply writes its report once you confirm)",
+        );
         match confirm_or_cancel(printer, "apply", "Write the preferences to", to_write, csv).await {
             Ok(csv) => csv,
             Err(ended) => return Ok(ended),
@@ -473,7 +491,7 @@ pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, Inp
     .await;
     listener.abort();
     if let (Some(StopReason::MaxFailures), Some(max)) = (run.control.stopped(), max_failures) {
-        printer.note(&format!(
+        printer.say(&format!(
             "stopped: more than {max} targets failed; the targets not started are reported skipped"
         ));
     }
@@ -508,7 +526,7 @@ pub(super) async fn confirm_or_cancel(
     let path = csv.path().to_path_buf();
     drop(csv);
     let _ = std::fs::remove_file(path);
-    printer.last_word(&format!("{command} cancelled: nothing was written"));
+    printer.say(&format!("{command} cancelled: nothing was written"));
     Err(if answer == Confirmed::Interrupted {
         Ended::Interrupted
     } else {

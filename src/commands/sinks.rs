@@ -12,7 +12,7 @@ use crate::report::csv::{CsvReport, default_path};
 use crate::report::html::{self, RunMeta};
 use crate::report::printer::{Printer, Verbosity};
 use crate::report::progress::Progress;
-use crate::report::summary::{ChangeSummary, RunStats};
+use crate::report::summary::{ChangeSummary, FindingSummary, RunStats};
 use crate::runner::Control;
 use crate::target::Target;
 
@@ -41,6 +41,7 @@ pub(super) struct Sinks {
     pub(super) progress: Progress,
     pub(super) csv: Option<CsvReport>,
     pub(super) changes: ChangeSummary,
+    pub(super) findings: FindingSummary,
     pub(super) write_error: Option<std::io::Error>,
     pub(super) printer: Printer,
 }
@@ -64,6 +65,7 @@ impl Sinks {
             ),
             csv,
             changes: ChangeSummary::default(),
+            findings: FindingSummary::default(),
             write_error: None,
             html: None,
             printer: printer.clone(),
@@ -85,11 +87,12 @@ impl Sinks {
     /// phase printed it).
     pub(super) fn record_as(&mut self, o: &Outcome, log: bool) {
         self.stats.record(&o.row);
+        self.findings.add(&o.row.findings);
         if let Some((_, _, rows)) = self.html.as_mut() {
             rows.push(o.row.clone());
         }
         match (o.row.action, o.row.status) {
-            (_, Status::Failed | Status::Skipped) => {}
+            (_, Status::Failed | Status::Skipped | Status::Blocked) => {}
             (Action::Create, _) => self.changes.add_create(),
             (Action::Update, _) => self.changes.add_update(&o.changes),
             (Action::None | Action::Restore | Action::Delete, _) => {}
@@ -123,6 +126,7 @@ impl Sinks {
             stats,
             progress,
             changes,
+            findings,
             write_error,
             csv,
             html,
@@ -133,9 +137,12 @@ impl Sinks {
             .as_ref()
             .map(|c| c.path().to_path_buf())
             .unwrap_or_default();
-        printer.held_back(&report);
+        printer.held_back(&format!("the report {}", report.display()));
         if let (Some(title), false) = (change_title, changes.is_empty()) {
             printer.out(&format!("{title}:\n{}", changes.render(12)));
+        }
+        if !findings.is_empty() {
+            printer.out(&format!("preflight findings:\n{}", findings.render(12)));
         }
         if printer.verbosity() == Verbosity::Quiet {
             printer.summary_line(&format!(

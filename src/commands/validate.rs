@@ -5,7 +5,8 @@ use super::sinks::Ended;
 use crate::config;
 use crate::error::InputError;
 use crate::preferences::{self, BUILTIN_PLACEHOLDERS};
-use crate::report::printer::{Printer, count, plural};
+use crate::report::printer::Printer;
+use crate::words::{count, plural};
 
 pub fn validate(printer: &Printer, args: &config::Validate) -> Result<Ended, InputError> {
     let Some(inventory) = &args.inventory else {

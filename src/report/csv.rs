@@ -58,7 +58,7 @@ pub fn write_whole(path: &Path, rows: &[ReportRow]) -> std::io::Result<()> {
     out.commit()
 }
 
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 16] = [
     "account_id",
     "account_name",
     "region",
@@ -74,7 +74,11 @@ pub const COLUMNS: [&str; 15] = [
     "attempts",
     "started_at",
     "duration_ms",
+    "findings",
 ];
+
+/// The columns of reports written before preflight: still read, for rollback and retries.
+const COLUMNS_BEFORE_FINDINGS: usize = 15;
 
 /// `reports/<command>-<UTC timestamp>.csv`
 pub fn default_path(command: &str) -> PathBuf {
@@ -107,11 +111,12 @@ pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
             format!("cannot read the report's header: {e}"),
         )
     })?;
-    if headers.iter().collect::<Vec<_>>() != COLUMNS {
+    let header: Vec<&str> = headers.iter().collect();
+    if header != COLUMNS && header != COLUMNS[..COLUMNS_BEFORE_FINDINGS] {
         return Err(InputError::one(
             path,
             Some(1),
-            "not an ssm-prefs report: the header differs from account_id,account_name,region,…,duration_ms",
+            "not an ssm-prefs report: the header differs from account_id,account_name,region,…,findings",
         ));
     }
     let mut rows = vec![];
@@ -225,6 +230,7 @@ mod tests {
             attempts: 2,
             started_at: rfc3339(std::time::SystemTime::UNIX_EPOCH),
             duration_ms: 5,
+            findings: Default::default(),
         };
         report.write(&row).unwrap();
         let mut r = csv::Reader::from_path(&path).unwrap();

@@ -22,6 +22,7 @@
     if (r.previous_version || r.document_version) s.push("version: " + (r.previous_version || "none") + " → " + (r.document_version || "none"));
     if (r.changed_inputs) s.push("changed inputs: " + r.changed_inputs.split(";").join(", "));
     if (r.error_code || r.error_message) s.push("error: " + [r.error_code, r.error_message].filter(Boolean).join(": "));
+    if (r.findings) s.push("preflight: " + r.findings);
     return s.join("\n");
   }
 
@@ -68,6 +69,9 @@
       if (!list) { td.className = "slot none"; td.title = g + ": not a target"; }
       else list.forEach(function (i) {
         var r = rows[i], c = el("div", "cell status-" + r.status, G[r.status] || "?");
+        // A blocking preflight finding marks the cell whatever its status (an audit's
+        // compliant target whose bucket is gone is not done).
+        if (r.findings && r.findings.indexOf("(blocking)") >= 0) c.classList.add("blocking");
         c.dataset.account = r.account_id;
         c.dataset.region = r.region;
         c.dataset.i = i;

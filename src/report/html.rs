@@ -26,7 +26,7 @@ use std::path::Path;
 use crate::files;
 use crate::outcome::{ReportRow, Status};
 use crate::report::csv::COLUMNS;
-use crate::report::printer::{count, plural};
+use crate::words::{count, plural};
 
 /// Who ran what, when, with which preferences: the page's header for an auditor.
 #[derive(Debug, Clone, Default)]
@@ -78,8 +78,9 @@ impl Tone {
 }
 
 /// Every status, worst first: the order of the counts, the legend and the quick filters.
-const STATUSES: [Status; 12] = [
+const STATUSES: [Status; 13] = [
     Status::Failed,
+    Status::Blocked,
     Status::Missing,
     Status::Drifted,
     Status::WouldCreate,
@@ -109,6 +110,7 @@ fn look(s: Status) -> (Tone, &'static str) {
         Status::Failed => (Tone::Bad, "✗"),
         Status::Missing => (Tone::Bad, "∅"),
         Status::Deleted => (Tone::Other, "×"),
+        Status::Blocked => (Tone::Bad, "⊘"),
     }
 }
 
@@ -239,6 +241,7 @@ fn data_json(rows: &[ReportRow]) -> String {
     }
     // The codes as text, made before the index borrows its keys from them.
     let codes: Vec<String> = rows.iter().map(ReportRow::code).collect();
+    let findings: Vec<String> = rows.iter().map(|r| r.findings.to_string()).collect();
     let mut strings: Vec<&str> = vec![];
     let mut index: HashMap<&str, usize> = HashMap::new();
     // The statuses first, so the most repeated values get the shortest indices.
@@ -272,14 +275,16 @@ fn data_json(rows: &[ReportRow]) -> String {
             let i = *index.entry(t).or_insert_with(|| push(t, &mut strings));
             let _ = write!(out, "{i},");
         }
+        let started = *index
+            .entry(r.started_at.as_str())
+            .or_insert_with(|| push(&r.started_at, &mut strings));
+        let found = *index
+            .entry(findings[n].as_str())
+            .or_insert_with(|| push(&findings[n], &mut strings));
         let _ = write!(
             out,
-            "{},{},{}]",
-            r.attempts,
-            *index
-                .entry(r.started_at.as_str())
-                .or_insert_with(|| push(&r.started_at, &mut strings)),
-            r.duration_ms
+            "{},{started},{},{found}]",
+            r.attempts, r.duration_ms
         );
     }
     out.push_str("],\"strings\":");
@@ -380,6 +385,7 @@ mod tests {
             attempts: 1,
             started_at: format!("2025-01-02T03:04:{:02}.{:03}Z", i % 60, i % 1000),
             duration_ms: 40 + i as u64 % 300,
+            findings: Default::default(),
         }
     }
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use indicatif::MultiProgress;
 
 use crate::outcome::ReportRow;
+use crate::words::plural;
 
 /// How much to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +77,15 @@ impl Printer {
         }
     }
 
-    /// What a command exists to print (an inventory to stdout): printed even with `-q`.
-    pub fn product(&self, text: &str) {
-        self.write(Stream::Out, text);
+    /// What a command exists to print (an inventory to stdout): printed even with `-q`. A
+    /// closed pipe is the reader's choice (`| head`); any other failure means the output is
+    /// incomplete, and the command must say so.
+    pub fn product(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// The one line `-q` keeps: the run's final summary.
@@ -93,9 +100,9 @@ impl Printer {
         }
     }
 
-    /// The last word of a run that ended without a summary (a declined prompt), on stderr:
-    /// printed even with `-q`.
-    pub fn last_word(&self, line: &str) {
+    /// The run's own turns on stderr, printed even with `-q`: an interrupt and what the
+    /// next Ctrl-C does, a stop, a cancelled prompt.
+    pub fn say(&self, line: &str) {
         self.write(Stream::Err, &format!("{line}\n"));
     }
 
@@ -144,14 +151,13 @@ impl Printer {
         self.note(&line);
     }
 
-    /// Says how many per-target lines were held back, once, pointing at the report.
-    pub fn held_back(&self, report: &std::path::Path) {
+    /// Says how many per-target lines were held back, once, pointing at where they are.
+    pub fn held_back(&self, where_: &str) {
         let n = self.inner.held_back.swap(0, Ordering::Relaxed);
         if n > 0 {
             self.note(&format!(
-                "… and {n} more failed or skipped {}: see the report {} (-v prints every target)",
-                plural(n, "target"),
-                report.display()
+                "… and {n} more {} not done: see {where_} (-v prints every target)",
+                plural(n, "target")
             ));
         }
     }
@@ -190,36 +196,17 @@ impl Printer {
             Some(multi) => multi.suspend(put),
             None => put(),
         };
+        // Where output cannot go (a closed pipe, a full disk) it is not written again: the
+        // run goes on, and the report holds every row.
         if result.is_err() {
             closed.store(true, Ordering::Relaxed);
         }
     }
 }
 
-/// "1 target", "2 targets".
-pub fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        noun.to_string()
-    } else {
-        format!("{noun}s")
-    }
-}
-
-/// "1 target", "2 targets", with the count.
-pub fn count(n: usize, noun: &str) -> String {
-    format!("{n} {}", plural(n, noun))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn singulars() {
-        assert_eq!(count(1, "target"), "1 target");
-        assert_eq!(count(0, "account"), "0 accounts");
-        assert_eq!(count(2, "account"), "2 accounts");
-    }
 
     #[test]
     fn the_default_holds_back_failures_past_a_screenful() {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::report::printer::{Printer, Verbosity, plural};
+use crate::report::printer::{Printer, Verbosity};
+use crate::words::plural;
 use crate::report::summary::RunStats;
 
 enum Mode {

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::outcome::{Reason, ReportRow, Status};
+use crate::outcome::{Findings, Reason, ReportRow, Severity, Status};
 use crate::preferences::Change;
-use crate::report::printer::count;
+use crate::words::count;
 
 #[derive(Debug, Default)]
 pub struct RunStats {
@@ -166,6 +166,51 @@ impl ChangeSummary {
             let _ = writeln!(
                 s,
                 "  … and {} more distinct changes (see the report's changed_inputs)",
+                groups.len() - max_lines
+            );
+        }
+        s
+    }
+}
+
+/// Groups identical preflight findings across targets: "212 targets: BucketNotEncrypted
+/// (blocking) org-session-logs".
+#[derive(Debug, Default)]
+pub struct FindingSummary {
+    groups: HashMap<(Severity, Reason, String), usize>,
+}
+
+impl FindingSummary {
+    pub fn add(&mut self, findings: &Findings) {
+        for f in &findings.0 {
+            *self
+                .groups
+                .entry((f.severity, f.reason.clone(), f.subject.clone()))
+                .or_default() += 1;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Blocking first, then the most common.
+    pub fn render(&self, max_lines: usize) -> String {
+        let mut groups: Vec<_> = self.groups.iter().collect();
+        groups.sort_by(|a, b| a.0.0.cmp(&b.0.0).then(b.1.cmp(a.1)).then(a.0.cmp(b.0)));
+        let mut s = String::new();
+        for ((severity, reason, subject), n) in groups.iter().take(max_lines) {
+            let _ = writeln!(
+                s,
+                "  {}: {reason} ({}) {subject}",
+                count(**n, "target"),
+                severity.as_str()
+            );
+        }
+        if groups.len() > max_lines {
+            let _ = writeln!(
+                s,
+                "  … and {} more distinct findings (see the report's findings)",
                 groups.len() - max_lines
             );
         }

@@ -1,0 +1,173 @@
+//! The read-only calls preflight makes in a target's account: where an S3 bucket is and
+//! whether it has default encryption, a CloudWatch Logs log group and its KMS key, a KMS key's
+//! state and kind. Each answers what AWS says, or the call's error as a row's error.
+
+use std::sync::Arc;
+
+use aws_sdk_ssm::error::ProvideErrorMetadata;
+
+use crate::aws::error::target_error;
+use crate::outcome::TargetError;
+use crate::target::Region;
+
+/// An account's clients for the checks, pointed at one target's region per call.
+#[derive(Clone)]
+pub struct CheckClients {
+    pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
+    pub(crate) kms: aws_sdk_kms::Client,
+    pub(crate) region: Region,
+    /// Where the calls go, as an error message names it.
+    pub(crate) endpoint: Arc<str>,
+}
+
+impl CheckClients {
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+
+    fn region_override(&self, region: &str) -> aws_config::Region {
+        aws_config::Region::new(region.to_string())
+    }
+}
+
+/// A KMS key as DescribeKey describes it.
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub arn: String,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, …
+    pub state: String,
+    /// `SYMMETRIC_DEFAULT` for the keys Session Manager can use.
+    pub spec: String,
+    /// `ENCRYPT_DECRYPT`; empty when the service leaves it out.
+    pub usage: String,
+}
+
+/// GetBucketLocation: the bucket's region, `None` when there is no such bucket. Sent to the
+/// partition's home region, which answers for every bucket.
+pub async fn bucket_region(c: &CheckClients, bucket: &str) -> Result<Option<String>, TargetError> {
+    let home = match c.region.partition() {
+        "aws-cn" => "cn-north-1",
+        "aws-us-gov" => "us-gov-west-1",
+        _ => "us-east-1",
+    };
+    match c
+        .s3
+        .get_bucket_location()
+        .bucket(bucket)
+        .customize()
+        .config_override(aws_sdk_s3::config::Builder::default().region(c.region_override(home)))
+        .send()
+        .await
+    {
+        // No constraint is us-east-1; `EU` is the old name of eu-west-1.
+        Ok(out) => Ok(Some(
+            match out.location_constraint().map(|l| l.as_str()) {
+                None | Some("") => "us-east-1",
+                Some("EU") => "eu-west-1",
+                Some(other) => other,
+            }
+            .to_string(),
+        )),
+        Err(e) if e.code() == Some("NoSuchBucket") => Ok(None),
+        Err(e) => Err(target_error(e, &c.endpoint)),
+    }
+}
+
+/// GetBucketEncryption, the call the Session Manager agent makes before it writes: whether
+/// the bucket has default encryption. Sent to the bucket's own region.
+pub async fn bucket_encrypted(
+    c: &CheckClients,
+    bucket: &str,
+    region: &str,
+) -> Result<bool, TargetError> {
+    match c
+        .s3
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .customize()
+        .config_override(
+            aws_sdk_s3::config::Builder::default().region(c.region_override(region)),
+        )
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .server_side_encryption_configuration()
+            .is_some_and(|c| !c.rules().is_empty())),
+        Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => Ok(false),
+        Err(e) => Err(target_error(e, &c.endpoint)),
+    }
+}
+
+/// DescribeLogGroups in the target's region: the log group's KMS key (`Some(None)`: the group
+/// exists unencrypted), `None` when there is no such group.
+pub async fn log_group_key(
+    c: &CheckClients,
+    name: &str,
+) -> Result<Option<Option<String>>, TargetError> {
+    // The prefix narrows the pages to this name and longer ones sharing it; the paginator
+    // cannot carry the per-call region, so the pages are walked here, boundedly.
+    let mut token: Option<String> = None;
+    for _ in 0..100 {
+        let page = c
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .set_next_token(token.take())
+            .customize()
+            .config_override(
+                aws_sdk_cloudwatchlogs::config::Builder::default()
+                    .region(c.region_override(c.region.as_str())),
+            )
+            .send()
+            .await
+            .map_err(|e| target_error(e, &c.endpoint))?;
+        if let Some(group) = page
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+        {
+            return Ok(Some(group.kms_key_id().map(String::from)));
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(None)
+}
+
+/// DescribeKey in the target's region (by key id, key ARN, alias name or alias ARN); `None`
+/// when there is no such key or alias.
+pub async fn key(c: &CheckClients, key_id: &str) -> Result<Option<Key>, TargetError> {
+    match c
+        .kms
+        .describe_key()
+        .key_id(key_id)
+        .customize()
+        .config_override(
+            aws_sdk_kms::config::Builder::default().region(c.region_override(c.region.as_str())),
+        )
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.key_metadata().map(|m| Key {
+            arn: m.arn().unwrap_or_default().to_string(),
+            state: m
+                .key_state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            spec: m
+                .key_spec()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            usage: m
+                .key_usage()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+        })),
+        Err(e) if e.code() == Some("NotFoundException") => Ok(None),
+        Err(e) => Err(target_error(e, &c.endpoint)),
+    }
+}

@@ -1,0 +1,162 @@
+//! AWS's naming rules for what the preferences name, checked without a call: S3 bucket names,
+//! CloudWatch Logs log group names, and the four forms a `kmsKeyId` may take. Each returns why
+//! a value breaks the rule, as a fragment that reads after the input's name.
+
+/// S3's rules for general purpose bucket names.
+pub fn bucket_problem(name: &str) -> Option<String> {
+    let len = name.len();
+    if !(3..=63).contains(&len) {
+        return Some(format!("is {len} characters long; S3 bucket names have 3 to 63"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-'))
+    {
+        return Some(format!(
+            "has {c:?}; S3 bucket names have only lowercase letters, digits, dots and hyphens"
+        ));
+    }
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !edge(name.chars().next()) || !edge(name.chars().last()) {
+        return Some("must begin and end with a letter or a digit".into());
+    }
+    if name.contains("..") {
+        return Some("has two dots in a row, which S3 refuses".into());
+    }
+    if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
+        return Some("is formatted as an IP address, which S3 refuses".into());
+    }
+    for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
+        if name.starts_with(prefix) {
+            return Some(format!("starts with {prefix:?}, which S3 reserves"));
+        }
+    }
+    for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] {
+        if name.ends_with(suffix) {
+            return Some(format!("ends with {suffix:?}, which S3 reserves"));
+        }
+    }
+    None
+}
+
+/// CloudWatch Logs' rules for log group names.
+pub fn log_group_problem(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if !(1..=512).contains(&len) {
+        return Some(format!("is {len} characters long; log group names have 1 to 512"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_-/.#".contains(*c)))
+    {
+        return Some(format!(
+            "has {c:?}; log group names have only letters, digits and _ - / . #"
+        ));
+    }
+    if name.starts_with("aws/") {
+        return Some("starts with \"aws/\", which CloudWatch Logs reserves".into());
+    }
+    None
+}
+
+/// The forms KMS accepts for a key: a key id, a key ARN, an alias name or an alias ARN.
+pub fn kms_key_problem(id: &str) -> Option<String> {
+    let ok = match id.strip_prefix("arn:") {
+        Some(arn) => {
+            let parts: Vec<&str> = arn.splitn(5, ':').collect();
+            match parts.as_slice() {
+                [partition, "kms", region, account, resource] => {
+                    !partition.is_empty()
+                        && !region.is_empty()
+                        && account.len() == 12
+                        && account.bytes().all(|b| b.is_ascii_digit())
+                        && (resource.strip_prefix("key/").is_some_and(is_key_id)
+                            || resource.strip_prefix("alias/").is_some_and(is_alias))
+                }
+                _ => false,
+            }
+        }
+        None => is_key_id(id) || id.strip_prefix("alias/").is_some_and(is_alias),
+    };
+    (!ok).then(|| {
+        "is none of the forms KMS accepts: a key id (1234abcd-12ab-34cd-56ef-1234567890ab), a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), an alias name (alias/NAME) or an alias ARN (arn:aws:kms:REGION:ACCOUNT:alias/NAME)".to_string()
+    })
+}
+
+/// A key id: a UUID, or a multi-Region key's `mrk-` and 32 hex digits.
+fn is_key_id(s: &str) -> bool {
+    if let Some(hex) = s.strip_prefix("mrk-") {
+        return hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    }
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn is_alias(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 250
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names() {
+        for ok in ["org-session-logs", "a.b.c", "ssm-logs-012345678901"] {
+            assert_eq!(bucket_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "ab",
+            "Org-Logs",
+            "logs_1",
+            "-logs",
+            "logs-",
+            "a..b",
+            "192.168.1.1",
+            "xn--logs",
+            "logs-s3alias",
+            &"a".repeat(64),
+        ] {
+            assert!(bucket_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn log_group_names() {
+        assert_eq!(log_group_problem("/aws/ssm/sessions#1"), None);
+        for bad in ["", "has space", "sessions:1", "aws/ssm", &"a".repeat(513)] {
+            assert!(log_group_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn kms_key_forms() {
+        for ok in [
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "mrk-1234abcd12ab34cd56ef1234567890ab",
+            "alias/ssm-sessions",
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws-cn:kms:cn-north-1:111122223333:alias/ssm",
+        ] {
+            assert_eq!(kms_key_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "MyKMSKeyID",
+            "alias/",
+            "ssm-sessions",
+            "arn:aws:kms:eu-west-1:1111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:s3:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "1234abcd-12ab-34cd-56ef",
+        ] {
+            assert!(kms_key_problem(bad).is_some(), "{bad}");
+        }
+    }
+}
