@@ -244,7 +244,10 @@ fn output(o: &OutputArgs) -> Output {
 
 /// The report and the page are new files: neither may be an input of the run (the apply
 /// report a rollback undoes is its only record) or the other output.
-fn distinct_outputs(out: &OutputArgs, inputs: &[(&str, Option<&PathBuf>)]) -> Result<(), InputError> {
+fn distinct_outputs(
+    out: &OutputArgs,
+    inputs: &[(&str, Option<&PathBuf>)],
+) -> Result<(), InputError> {
     let same = |a: &PathBuf, b: &PathBuf| {
         a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
     };

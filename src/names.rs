@@ -6,7 +6,9 @@
 pub fn bucket_problem(name: &str) -> Option<String> {
     let len = name.len();
     if !(3..=63).contains(&len) {
-        return Some(format!("is {len} characters long; S3 bucket names have 3 to 63"));
+        return Some(format!(
+            "is {len} characters long; S3 bucket names have 3 to 63"
+        ));
     }
     if let Some(c) = name
         .chars()
@@ -43,7 +45,9 @@ pub fn bucket_problem(name: &str) -> Option<String> {
 pub fn log_group_problem(name: &str) -> Option<String> {
     let len = name.chars().count();
     if !(1..=512).contains(&len) {
-        return Some(format!("is {len} characters long; log group names have 1 to 512"));
+        return Some(format!(
+            "is {len} characters long; log group names have 1 to 512"
+        ));
     }
     if let Some(c) = name
         .chars()

@@ -77,11 +77,7 @@ impl Status {
     pub fn is_failure(self) -> bool {
         matches!(
             self,
-            Status::Failed
-                | Status::Skipped
-                | Status::Drifted
-                | Status::Missing
-                | Status::Blocked
+            Status::Failed | Status::Skipped | Status::Drifted | Status::Missing | Status::Blocked
         )
     }
 
@@ -194,7 +190,10 @@ impl Reason {
             return r.clone();
         }
         // Only the form this tool writes (`HTTP503`), so every code reads back as written.
-        match code.strip_prefix("HTTP").and_then(|n| n.parse::<u16>().ok()) {
+        match code
+            .strip_prefix("HTTP")
+            .and_then(|n| n.parse::<u16>().ok())
+        {
             Some(status) if code == format!("HTTP{status}") => Reason::Http(status),
             _ => Reason::Aws(code.to_string()),
         }
@@ -476,7 +475,8 @@ impl ReportRow {
         {
             self.error_code = Some(worst.reason.clone());
             let messages: Vec<&str> = findings.0.iter().map(|f| f.message.as_str()).collect();
-            self.error_message = TargetError::new(worst.reason.clone(), messages.join("; ")).message;
+            self.error_message =
+                TargetError::new(worst.reason.clone(), messages.join("; ")).message;
         }
         self.findings = findings;
         self

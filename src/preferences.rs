@@ -9,9 +9,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{InputError, Problem};
 use crate::names;
-use crate::words::count;
 use crate::suggest::did_you_mean;
 use crate::target::Target;
+use crate::words::count;
 
 /// SSM rejects document content over 64 KB.
 pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
@@ -593,7 +593,10 @@ impl Preferences {
                 }
                 let rendered = value.as_str().unwrap_or_default();
                 if let Some(why) = name_problem(key, rendered) {
-                    broken.push((format!("{}/{}", t.account.id, t.region), format!("{rendered:?} {why}")));
+                    broken.push((
+                        format!("{}/{}", t.account.id, t.region),
+                        format!("{rendered:?} {why}"),
+                    ));
                 }
             }
             if let Some((first, why)) = broken.first() {

@@ -86,8 +86,14 @@ impl Preflight {
                 .await;
         }
         if let Some(group) = text("cloudWatchLogGroupName") {
-            self.log_group(c, target, group, on("cloudWatchEncryptionEnabled"), &mut found)
-                .await;
+            self.log_group(
+                c,
+                target,
+                group,
+                on("cloudWatchEncryptionEnabled"),
+                &mut found,
+            )
+            .await;
         }
         if let Some(key) = text("kmsKeyId") {
             self.key(c, target, key, &mut found).await;
@@ -143,7 +149,9 @@ impl Preflight {
                     ),
                 ));
             }
-            Err(e) => return found.push(unverified(name, "the bucket", "s3:GetBucketLocation", &e)),
+            Err(e) => {
+                return found.push(unverified(name, "the bucket", "s3:GetBucketLocation", &e));
+            }
         };
         match bucket.encrypted {
             Some(Ok(false)) => found.push(finding(

@@ -13,8 +13,8 @@ use crate::aws::session::TargetClient;
 use crate::outcome::{
     Action, Findings, Outcome, Reason, ReportRow, Status, StopReason, TargetError,
 };
-use crate::preflight::Preflight;
 use crate::preferences::{Change, MAX_CONTENT_BYTES, Preferences, changed_keys, diff, to_content};
+use crate::preflight::Preflight;
 use crate::target::Target;
 
 /// Content this tool serialized parses back: it is `to_content` of a JSON value.

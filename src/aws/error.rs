@@ -87,8 +87,9 @@ fn assume_role_error(
                         .and_then(|e| e.message())
                         .unwrap_or(""),
                 ),
-                // The code stays AssumeRoleFailed (what the report always said); the message
-                // says what failed. STS is reached at the same override URL as every service,
+                // A network failure keeps its own code (Timeout, ConnectionError: what to look
+                // at is the network, not IAM); any other failure without a code from STS is
+                // AssumeRoleFailed. STS is reached at the same override URL as every service,
                 // or at its own endpoint, not the one the failed call was for.
                 None => {
                     let sts_endpoint = if endpoint.contains("://") {
@@ -97,7 +98,11 @@ fn assume_role_error(
                         "the STS endpoint"
                     };
                     let t = transport_error(sts, sts_endpoint);
-                    TargetError::new(Reason::AssumeRoleFailed, t.message)
+                    let reason = match t.reason {
+                        Reason::Timeout | Reason::ConnectionError => t.reason,
+                        _ => Reason::AssumeRoleFailed,
+                    };
+                    TargetError::new(reason, t.message)
                 }
             };
             return Some(TargetError::new(

@@ -86,9 +86,7 @@ pub async fn bucket_encrypted(
         .get_bucket_encryption()
         .bucket(bucket)
         .customize()
-        .config_override(
-            aws_sdk_s3::config::Builder::default().region(c.region_override(region)),
-        )
+        .config_override(aws_sdk_s3::config::Builder::default().region(c.region_override(region)))
         .send()
         .await
     {

@@ -317,7 +317,9 @@ impl Session {
             logs: logs.clone(),
             kms: kms.clone(),
             region: target.region.clone(),
-            endpoint: self.endpoint("S3, CloudWatch Logs or KMS", Some(&target.region)).into(),
+            endpoint: self
+                .endpoint("S3, CloudWatch Logs or KMS", Some(&target.region))
+                .into(),
         }
     }
 }

@@ -11,8 +11,8 @@ use crate::error::InputError;
 use crate::files::Replacement;
 use crate::report::csv as report_csv;
 use crate::report::printer::Printer;
-use crate::words::count;
 use crate::target::AccountId;
+use crate::words::count;
 
 /// `discover`: the organization as an inventory file.
 pub async fn discover(printer: &Printer, args: &config::Discover) -> Result<Ended, InputError> {

@@ -15,10 +15,10 @@ use crate::inventory;
 use crate::outcome::{Status, StopReason, rfc3339};
 use crate::report::csv as report_csv;
 use crate::report::printer::Printer;
-use crate::words::count;
 use crate::rollout::{self, Undo};
 use crate::runner::{self, Control};
 use crate::target::{Account, AccountId, Region, Target};
+use crate::words::count;
 
 /// `rollback --from`: undo what an apply created or updated, where nobody changed it since.
 pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ended, InputError> {
@@ -145,10 +145,7 @@ pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ende
         &args.output,
         &session,
         started_at,
-        (
-            args.from.display().to_string(),
-            from_sha256,
-        ),
+        (args.from.display().to_string(), from_sha256),
         undos
             .first()
             .map(|u| u.applied.document_name.as_str())

@@ -13,15 +13,15 @@ use crate::aws::session::Session;
 use crate::config::{self, Output};
 use crate::error::InputError;
 use crate::outcome::{Outcome, Reason, Status, StopReason, TargetError, rfc3339};
+use crate::preflight::Preflight;
 use crate::report::csv::CsvReport;
 use crate::report::html::RunMeta;
 use crate::report::printer::Printer;
-use crate::words::count;
 use crate::report::summary::RunStats;
-use crate::preflight::Preflight;
 use crate::rollout::{self, Job, Planned};
 use crate::runner::{self, Control};
 use crate::target::{Account, AccountId, Region, Target};
+use crate::words::count;
 
 /// Everything a run over targets needs, built after the inputs are checked.
 pub(super) struct Run {

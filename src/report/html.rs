@@ -281,11 +281,7 @@ fn data_json(rows: &[ReportRow]) -> String {
         let found = *index
             .entry(findings[n].as_str())
             .or_insert_with(|| push(&findings[n], &mut strings));
-        let _ = write!(
-            out,
-            "{},{started},{},{found}]",
-            r.attempts, r.duration_ms
-        );
+        let _ = write!(out, "{},{started},{},{found}]", r.attempts, r.duration_ms);
     }
     out.push_str("],\"strings\":");
     out.push_str(&serde_json::to_string(&strings).expect("strings serialize"));

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::report::printer::{Printer, Verbosity};
-use crate::words::plural;
 use crate::report::summary::RunStats;
+use crate::words::plural;
 
 enum Mode {
     Bars {

@@ -753,20 +753,41 @@ fn a_file_with_several_problems_reports_all_of_them_in_line_order() {
     );
 }
 
+/// Two of the AWS page's example values break AWS's own naming rules (an upper-case bucket
+/// name, a key id of no accepted form): sessions could never use them, so they are errors.
 #[test]
-fn the_aws_page_example_is_valid_but_every_example_value_is_flagged() {
+fn the_aws_page_example_fails_on_the_names_aws_would_refuse() {
     let dir = Dir::new();
     let p = dir.write("page.json", AWS_PAGE_EXAMPLE);
     let run = ssm_prefs(["validate", "-p", p.to_str().unwrap()]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("valid (5 warnings)"), "{}", run.stdout);
-    for value in [
-        "DOC-EXAMPLE-BUCKET",
-        "MyBucketPrefix",
-        "MyLogGroupName",
-        "MyKMSKeyID",
-        "MyDefaultRunAsUser",
+    assert_eq!(run.code, 2, "{}", run.all());
+    for (value, rule) in [
+        ("DOC-EXAMPLE-BUCKET", "S3 bucket names have only lowercase"),
+        ("MyKMSKeyID", "none of the forms KMS accepts"),
     ] {
+        assert!(
+            run.stderr.lines().any(|l| l.contains("page.json:1:")
+                && l.contains(value)
+                && l.contains(rule)
+                && l.contains("example value")),
+            "no problem about {value}:\n{}",
+            run.stderr
+        );
+    }
+}
+
+/// With the two names fixed, every other example value is still flagged, as a warning.
+#[test]
+fn every_other_example_value_is_flagged() {
+    let dir = Dir::new();
+    let fixed = AWS_PAGE_EXAMPLE
+        .replace("DOC-EXAMPLE-BUCKET", "org-session-logs")
+        .replace("MyKMSKeyID", "alias/session-manager");
+    let p = dir.write("page.json", &fixed);
+    let run = ssm_prefs(["validate", "-p", p.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("valid (3 warnings)"), "{}", run.stdout);
+    for value in ["MyBucketPrefix", "MyLogGroupName", "MyDefaultRunAsUser"] {
         let warned = run.stderr.lines().any(|l| {
             l.starts_with("warning: ")
                 && l.contains("page.json:1:")

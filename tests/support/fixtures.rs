@@ -76,7 +76,35 @@ where
 
 /// The binary with fake base credentials, no stdin and no access to the user's AWS files,
 /// for a test to run or to start in the background (and signal).
+///
+/// The rollout tests' fleets name a bucket, log group and key that exist nowhere: `plan`,
+/// `apply` and `audit` run there without preflight (`--no-preflight` is added unless
+/// `--strict` is given), and tests/e2e/preflight.rs, whose fleets hold them, runs it through
+/// [`preflight_command`].
 pub fn ssm_prefs_command<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut args: Vec<std::ffi::OsString> = args
+        .into_iter()
+        .map(|a| a.as_ref().to_os_string())
+        .collect();
+    let runs = args
+        .first()
+        .is_some_and(|c| c == "plan" || c == "apply" || c == "audit");
+    if runs
+        && !args
+            .iter()
+            .any(|a| a == "--strict" || a == "--no-preflight")
+    {
+        args.push("--no-preflight".into());
+    }
+    preflight_command(args)
+}
+
+/// The binary as [`ssm_prefs_command`] runs it, with the arguments exactly as given.
+pub fn preflight_command<I, S>(args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
