@@ -96,7 +96,10 @@ export AWS_EC2_METADATA_DISABLED=true
 export AWS_CONFIG_FILE="$tmp/no-aws-config"
 export AWS_SHARED_CREDENTIALS_FILE="$tmp/no-aws-credentials"
 
-# (e) Some accounts already hold preferences someone saved by hand.
+# (e) What the preferences name exists (preflight checks it in every target), and some
+# accounts already hold preferences someone saved by hand.
+say "the landing zone: the log bucket, and a KMS key and log group in every account and region"
+"$python" scripts/demo_seed.py world --endpoint-url "$endpoint" --inventory "$inventory" 3>&-
 say "seeding: the AWS page's example preferences in the first $seeded accounts of $inventory (us-east-1)"
 "$python" scripts/demo_seed.py seed --endpoint-url "$endpoint" --inventory "$inventory" --count "$seeded" 3>&-
 

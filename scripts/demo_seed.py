@@ -1,6 +1,10 @@
 """Demo helper run by scripts/demo.sh with the emulator's Python (.venv: moto brings boto3
 and PyYAML). Talks only to the emulator given by --endpoint-url.
 
+  world  create what examples/preferences.json names, as a landing zone would have: the
+         bucket {log_bucket} with default encryption (in the first account, standing for a
+         log-archive account), and in every account and region of the inventory a KMS key and
+         the log group /aws/ssm/session-logs encrypted with it, so preflight passes.
   seed   make the first N accounts of the inventory look as if someone had saved the AWS
          page's example preferences in the console: assume
          arn:aws:iam::<ACCOUNT>:role/OrganizationAccountAccessRole and create the
@@ -51,20 +55,59 @@ def first_accounts(inventory, count):
     return ids[:count]
 
 
-def ssm_in(account, endpoint):
-    """An SSM client acting inside `account`, through AssumeRole as the rollout would."""
+def client_in(service, account, endpoint, region=REGION):
+    """A client acting inside `account`, through AssumeRole as the rollout would."""
     sts = boto3.client("sts", region_name=REGION, endpoint_url=endpoint)
     creds = sts.assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="ssm-prefs-demo-seed"
     )["Credentials"]
     return boto3.client(
-        "ssm",
-        region_name=REGION,
+        service,
+        region_name=region,
         endpoint_url=endpoint,
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
     )
+
+
+def ssm_in(account, endpoint):
+    return client_in("ssm", account, endpoint)
+
+
+LOG_GROUP = "/aws/ssm/session-logs"
+
+
+def targets(inventory):
+    """(account id, [regions]) for every account, and the inventory's vars."""
+    with open(inventory, encoding="utf-8") as f:
+        doc = yaml.load(f, Loader=yaml.BaseLoader) or {}
+    default = doc.get("regions") or []
+    out = [(str(a["account_id"]).strip(), a.get("regions") or default) for a in doc.get("accounts") or []]
+    return out, doc.get("vars") or {}
+
+
+def world(inventory, endpoint):
+    accounts, variables = targets(inventory)
+    bucket = variables.get("log_bucket", "org-session-logs")
+    s3 = client_in("s3", accounts[0][0], endpoint)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
+    )
+    print(f"  bucket {bucket} (us-east-1, default encryption) in log-archive account {accounts[0][0]}")
+    groups = 0
+    for account, regions in accounts:
+        for region in regions:
+            key = client_in("kms", account, endpoint, region).create_key(Description="session logs")
+            client_in("logs", account, endpoint, region).create_log_group(
+                logGroupName=LOG_GROUP, kmsKeyId=key["KeyMetadata"]["Arn"]
+            )
+            groups += 1
+    print(f"  log group {LOG_GROUP}, encrypted with its own KMS key, in {groups} account-regions")
 
 
 def seed(accounts, endpoint):
@@ -95,11 +138,13 @@ def show(accounts, endpoint):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["seed", "show"])
+    ap.add_argument("action", choices=["world", "seed", "show"])
     ap.add_argument("--endpoint-url", required=True)
     ap.add_argument("--inventory", required=True)
     ap.add_argument("--count", type=int, default=5)
     args = ap.parse_args()
+    if args.action == "world":
+        return world(args.inventory, args.endpoint_url)
     accounts = first_accounts(args.inventory, args.count)
     (seed if args.action == "seed" else show)(accounts, args.endpoint_url)
 

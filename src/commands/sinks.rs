@@ -141,7 +141,8 @@ impl Sinks {
         if let (Some(title), false) = (change_title, changes.is_empty()) {
             printer.out(&format!("{title}:\n{}", changes.render(12)));
         }
-        if !findings.is_empty() {
+        // Apply showed its findings with its plan, before it wrote (no change title).
+        if change_title.is_some() && !findings.is_empty() {
             printer.out(&format!("preflight findings:\n{}", findings.render(12)));
         }
         if printer.verbosity() == Verbosity::Quiet {
