@@ -38,9 +38,14 @@ def load(path):
     return rows
 
 
+PREFLIGHT = ("GetBucketLocation", "GetBucketEncryption", "DescribeLogGroups", "DescribeKey")
+
+
 def derive(r, latency_ms):
     c, t = r["counts"], r["targets"]
-    ssm = sum(v for k, v in c.items() if k not in ("AssumeRole",))
+    # Preflight's reads are S3, CloudWatch Logs and KMS calls, not SSM.
+    pre = sum(c.get(k, 0) for k in PREFLIGHT)
+    ssm = sum(v for k, v in c.items() if k not in ("AssumeRole",) + PREFLIGHT)
     other = ssm - sum(c.get(k, 0) for k in ("GetDocument", "CreateDocument", "DescribeDocument"))
     total = sum(c.values())
     r.update(
@@ -51,6 +56,7 @@ def derive(r, latency_ms):
         describe=c.get("DescribeDocument", 0) / t,
         other=other / t,
         ssm=ssm / t,
+        pre=pre / t,
         total=total / t,
         total_requests=total,
         cpu_ms=r["cpu"] * 1000 / t,
@@ -94,14 +100,14 @@ def main():
         title += f", {a.latency_ms} ms added to every request"
     print(f"\nssm-prefs benchmark ({title}), run {a.run}, commit {a.commit}")
     head = (f"{'contender':<26} {'targets':>7} {'rc':>3} {'wall s':>8} {'tgt/s':>8} {'AR/acct':>7} "
-            f"{'Get/t':>6} {'Create/t':>8} {'Descr/t':>7} {'otherSSM/t':>10} {'SSM/t':>6} {'req/t':>6} "
+            f"{'Get/t':>6} {'Create/t':>8} {'Descr/t':>7} {'otherSSM/t':>10} {'SSM/t':>6} {'pre/t':>6} {'req/t':>6} "
             f"{'CPU ms/t':>8} {'RSS MB':>7} {'x boto3':>7} {'x CLI':>7}")
     print(head)
     print("-" * len(head))
     for r in rows:
         print(f"{r['contender']:<26} {r['targets']:>7} {r['rc']:>3} {r['wall']:>8.2f} {r['tps']:>8.1f} "
               f"{r['ar_per_account']:>7.2f} {r['get']:>6.2f} {r['create']:>8.2f} {r['describe']:>7.2f} "
-              f"{r['other']:>10.2f} {r['ssm']:>6.2f} {r['total']:>6.2f} {r['cpu_ms']:>8.2f} "
+              f"{r['other']:>10.2f} {r['ssm']:>6.2f} {r['pre']:>6.2f} {r['total']:>6.2f} {r['cpu_ms']:>8.2f} "
               f"{r['rss_mb']:>7.1f} {fmt(r['x_boto3'], '.2f'):>7} {fmt(r['x_cli'], '.1f'):>7}")
 
     if a.latency_ms:
@@ -137,6 +143,12 @@ def main():
     if a.latency_ms and APPLY in by:
         checks.append(("apply makespan within 1.25x of ideal", by[APPLY]["over_ideal"] <= 1.25,
                        f"{by[APPLY]['over_ideal']:.2f}x"))
+    with_pre, without = by.get("ssm-prefs plan (preflight)"), by.get("ssm-prefs plan (no preflight)")
+    if with_pre and without:
+        print(f"\npreflight: {with_pre['total']:.2f} requests per target with it, {without['total']:.2f} without "
+              f"({with_pre['pre']:.2f} of them S3, CloudWatch Logs and KMS reads)")
+        checks.append(("preflight adds at most 2 requests per target", with_pre["total"] - without["total"] <= 2,
+                       f"+{with_pre['total'] - without['total']:.2f}"))
     for r in rows:
         if r["rc"] != 0:
             checks.append((f"{r['contender']} exited 0", False, f"exit {r['rc']}"))

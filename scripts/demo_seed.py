@@ -3,7 +3,7 @@ and PyYAML). Talks only to the emulator given by --endpoint-url.
 
   world  create what examples/preferences.json names, as a landing zone would have: the
          bucket {log_bucket} with default encryption (in the first account, standing for a
-         log-archive account), and in every account and region of the inventory a KMS key and
+         log-archive account; one per account when the name has {account_id}), and in every account and region of the inventory a KMS key and
          the log group /aws/ssm/session-logs encrypted with it, so preflight passes.
   seed   make the first N accounts of the inventory look as if someone had saved the AWS
          page's example preferences in the console: assume
@@ -55,12 +55,18 @@ def first_accounts(inventory, count):
     return ids[:count]
 
 
+_credentials = {}
+
+
 def client_in(service, account, endpoint, region=REGION):
-    """A client acting inside `account`, through AssumeRole as the rollout would."""
-    sts = boto3.client("sts", region_name=REGION, endpoint_url=endpoint)
-    creds = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="ssm-prefs-demo-seed"
-    )["Credentials"]
+    """A client acting inside `account`, through AssumeRole as the rollout would (once per
+    account)."""
+    creds = _credentials.get(account)
+    if creds is None:
+        sts = boto3.client("sts", region_name=REGION, endpoint_url=endpoint)
+        creds = _credentials[account] = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="ssm-prefs-demo-seed"
+        )["Credentials"]
     return boto3.client(
         service,
         region_name=region,
@@ -90,15 +96,21 @@ def targets(inventory):
 def world(inventory, endpoint):
     accounts, variables = targets(inventory)
     bucket = variables.get("log_bucket", "org-session-logs")
-    s3 = client_in("s3", accounts[0][0], endpoint)
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
-        },
-    )
-    print(f"  bucket {bucket} (us-east-1, default encryption) in log-archive account {accounts[0][0]}")
+    # A name with {account_id} is a bucket in every account; else one in the first account,
+    # standing for a log-archive account.
+    owners = [a for a, _ in accounts] if "{account_id}" in bucket else [accounts[0][0]]
+    for owner in owners:
+        name = bucket.replace("{account_id}", owner)
+        s3 = client_in("s3", owner, endpoint)
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+            },
+        )
+    where = "every account" if len(owners) > 1 else f"log-archive account {owners[0]}"
+    print(f"  bucket {bucket} (us-east-1, default encryption) in {where}")
     groups = 0
     for account, regions in accounts:
         for region in regions:

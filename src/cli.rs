@@ -32,7 +32,7 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Preview: read every target and report would-create, would-update or unchanged. Writes nothing.
     #[command(
-        after_help = "Exit code 0 when every target could be read, 1 when any failed, 2 for bad input."
+        after_help = "Exit code 0 when every target could be read and none is blocked by preflight, 1 otherwise, 2 for bad input."
     )]
     Plan(RunArgs),
     /// Show the plan, ask for confirmation, then create or update the document in every target.
@@ -42,7 +42,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Prove every target holds the preferences: compliant, drifted (naming each differing input), missing or failed. Read-only.
     #[command(
-        after_help = "Also flags a target whose latest version was never made its default version.\nExit code 0 only when every target is compliant; 1 otherwise; 2 for bad input."
+        after_help = "Also flags a target whose latest version was never made its default version, and runs preflight on the preferences each target should hold.\nExit code 0 only when every target is compliant with no blocking finding; 1 otherwise; 2 for bad input."
     )]
     Audit(RunArgs),
     /// Undo an apply: promote each target's recorded previous version back to default, or delete a document that apply created — only where the target still holds what that apply wrote.
