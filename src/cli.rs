@@ -131,7 +131,7 @@ pub struct RunArgs {
     pub inventory: PathBuf,
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Only the targets whose status was failed or skipped in this earlier report
+    /// Only the targets whose status was failed, skipped or blocked in this earlier report
     #[arg(long, value_name = "REPORT.csv")]
     pub retry_failed: Option<PathBuf>,
     #[command(flatten)]

@@ -88,7 +88,8 @@ pub(super) fn unique_accounts(targets: &[Target]) -> Vec<Arc<Account>> {
         .collect()
 }
 
-/// `--retry-failed`: keeps the targets whose status was failed or skipped in an earlier report.
+/// `--retry-failed`: keeps the targets whose status was failed, skipped or blocked (by
+/// preflight, since fixed perhaps) in an earlier report.
 pub(super) fn retry_only(
     printer: &Printer,
     report: &Path,
@@ -108,14 +109,14 @@ pub(super) fn retry_only(
     }
     let wanted: HashSet<(String, String)> = rows
         .iter()
-        .filter(|r| matches!(r.status, Status::Failed | Status::Skipped))
+        .filter(|r| matches!(r.status, Status::Failed | Status::Skipped | Status::Blocked))
         .map(|r| (r.account_id.clone(), r.region.clone()))
         .collect();
     if wanted.is_empty() {
         return Err(InputError::one(
             report,
             None,
-            "no target failed or was skipped in this report: nothing to retry",
+            "no target failed, was skipped or was blocked in this report: nothing to retry",
         ));
     }
     let selected: Vec<Target> = targets
@@ -124,7 +125,7 @@ pub(super) fn retry_only(
         .collect();
     if selected.len() < wanted.len() {
         printer.warn(&format!(
-            "{}: {} of its {} failed or skipped targets are outside the inventory and selection given",
+            "{}: {} of its {} failed, skipped or blocked targets are outside the inventory and selection given",
             report.display(),
             wanted.len() - selected.len(),
             wanted.len()
@@ -134,7 +135,7 @@ pub(super) fn retry_only(
         return Err(InputError::one(
             report,
             None,
-            "none of its failed or skipped targets is in the inventory and selection given",
+            "none of its failed, skipped or blocked targets is in the inventory and selection given",
         ));
     }
     Ok(selected)
