@@ -18,6 +18,7 @@ pub mod rollout;
 pub mod runner;
 pub mod suggest;
 pub mod target;
+pub mod waves;
 pub mod words;
 pub mod yaml;
 
