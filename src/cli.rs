@@ -34,7 +34,7 @@ pub enum Command {
     #[command(
         after_help = "Exit code 0 when every target could be read and none is blocked by preflight, 1 otherwise, 2 for bad input."
     )]
-    Plan(RunArgs),
+    Plan(PlanArgs),
     /// Show the plan, ask for confirmation, then create or update the document in every target.
     #[command(
         after_help = "Without a terminal on stdin (CI), --yes is required.\nExit code 0 when every target succeeded, 1 when any failed, 2 for bad input, 130 when interrupted."
@@ -143,9 +143,36 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub waves: WaveArgs,
+}
+
+/// Staged rollout: which accounts go first.
+#[derive(Debug, Args)]
+pub struct WaveArgs {
+    /// Write in cumulative waves of the selected accounts, each read back before the next starts, e.g. 1,10%,50%,100% (plan: print each wave's accounts)
+    #[arg(long, value_name = "SPEC")]
+    pub waves: Option<String>,
+    /// The first wave's accounts (ids or names, comma-separated; in the selection)
+    #[arg(long, value_name = "ACCOUNTS", value_delimiter = ',')]
+    pub canary: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub waves: WaveArgs,
+    /// Bake time between waves, e.g. 90s, 10m, 1h
+    #[arg(long, value_name = "DURATION")]
+    pub wave_wait: Option<String>,
+    /// Ask on the terminal before each next wave, showing the wave's result
+    #[arg(long)]
+    pub pause: bool,
     /// Apply without asking (required when stdin is not a terminal)
     #[arg(long)]
     pub yes: bool,

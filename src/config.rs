@@ -1,18 +1,20 @@
 //! Parsed flags → validated settings, in one step before anything runs: every number
 //! range-checked once, with one message naming the flag (exit 2, no AWS call).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::aws::session::SessionOptions;
 use crate::cli::{
     ApplyArgs, AwsArgs, Cli, Command, DiscoverArgs, OutputArgs, PrefsArgs, ReportCommand,
-    RollbackArgs, RunArgs, SelectArgs, ValidateArgs,
+    RollbackArgs, RunArgs, SelectArgs, ValidateArgs, WaveArgs,
 };
 use crate::error::InputError;
 use crate::inventory::Selection;
 use crate::report::printer::Verbosity;
 use crate::target::Region;
+use crate::waves::{self, Stage};
 
 /// What to run, with every flag checked.
 pub enum Settings {
@@ -42,6 +44,8 @@ pub struct Run {
     pub retry_failed: Option<PathBuf>,
     /// Preflight's checks, `Some(strict)`; `None` with `--no-preflight`.
     pub preflight: Option<bool>,
+    /// `--waves` / `--canary` (plan and apply).
+    pub waves: Option<Waves>,
     pub aws: Aws,
     pub output: Output,
 }
@@ -50,6 +54,18 @@ pub struct Apply {
     pub run: Run,
     pub yes: bool,
     pub max_failures: Option<MaxFailures>,
+    /// `--wave-wait`: the bake time between waves.
+    pub wave_wait: Option<Duration>,
+    /// `--pause`: ask before each next wave.
+    pub pause: bool,
+}
+
+/// The waves asked for: the stages, and the canary accounts as named (resolved against the
+/// selection once it is known).
+pub struct Waves {
+    pub spec: String,
+    pub stages: Vec<Stage>,
+    pub canary: Vec<String>,
 }
 
 pub struct Rollback {
@@ -113,7 +129,10 @@ impl Settings {
     pub fn from_cli(cli: &Cli) -> Result<Settings, InputError> {
         Ok(match &cli.command {
             Command::Validate(a) => Settings::Validate(validate(a)?),
-            Command::Plan(a) => Settings::Plan(run(a)?),
+            Command::Plan(a) => Settings::Plan(Run {
+                waves: waves(&a.waves)?,
+                ..run(&a.run)?
+            }),
             Command::Audit(a) => Settings::Audit(run(a)?),
             Command::Apply(a) => Settings::Apply(apply(a)?),
             Command::Rollback(a) => Settings::Rollback(rollback(a)?),
@@ -130,7 +149,8 @@ impl Settings {
 /// error is printed as `-q` asked).
 pub fn verbosity(cli: &Cli) -> Verbosity {
     let out = match &cli.command {
-        Command::Plan(a) | Command::Audit(a) => Some(&a.output),
+        Command::Plan(a) => Some(&a.run.output),
+        Command::Audit(a) => Some(&a.output),
         Command::Apply(a) => Some(&a.run.output),
         Command::Rollback(a) => Some(&a.output),
         _ => None,
@@ -164,15 +184,32 @@ fn run(a: &RunArgs) -> Result<Run, InputError> {
         select: selection(&a.select)?,
         retry_failed: a.retry_failed.clone(),
         preflight: (!a.preflight.no_preflight).then_some(a.preflight.strict),
+        waves: None,
         aws: aws(&a.aws)?,
         output: output(&a.output),
     })
 }
 
 fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
+    let waves = waves(&a.waves)?;
+    if waves.is_none() && (a.pause || a.wave_wait.is_some()) {
+        return Err(InputError::Usage(
+            "--pause and --wave-wait go with --waves (or --canary): they act between waves".into(),
+        ));
+    }
+    if a.pause && !std::io::stdin().is_terminal() {
+        return Err(InputError::Usage(
+            "--pause asks on the terminal, and stdin is not one: use --wave-wait for an unattended pause".into(),
+        ));
+    }
     Ok(Apply {
-        run: run(&a.run)?,
+        run: Run {
+            waves,
+            ..run(&a.run)?
+        },
         yes: a.yes,
+        wave_wait: optional(&a.wave_wait, "--wave-wait", parse_duration)?,
+        pause: a.pause,
         max_failures: optional(&a.max_failures, "--max-failures", parse_max_failures)?,
     })
 }
@@ -202,6 +239,49 @@ fn discover(a: &DiscoverArgs) -> Result<Discover, InputError> {
         aws: aws(&a.aws)?,
         role_name: a.aws.role_name.clone(),
     })
+}
+
+fn waves(w: &WaveArgs) -> Result<Option<Waves>, InputError> {
+    let spec = match (&w.waves, w.canary.is_empty()) {
+        (Some(spec), _) => spec.clone(),
+        // A canary alone: it, then everyone else.
+        (None, false) => "100%".to_string(),
+        (None, true) => return Ok(None),
+    };
+    let stages = waves::parse_spec(&spec).map_err(flag("--waves"))?;
+    Ok(Some(Waves {
+        spec,
+        stages,
+        canary: w.canary.clone(),
+    }))
+}
+
+/// `90s`, `10m`, `1h`, `1h30m`, or bare seconds; at most a day.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration such as 90s, 10m or 1h (at most 24h)");
+    let mut total = 0f64;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1.0,
+            'm' => 60.0,
+            'h' => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += number.parse::<f64>().map_err(|_| bad())? * unit;
+        number.clear();
+    }
+    if !number.is_empty() {
+        total += number.parse::<f64>().map_err(|_| bad())?;
+    }
+    if !total.is_finite() || total <= 0.0 || total > 86_400.0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(total))
 }
 
 fn selection(s: &SelectArgs) -> Result<Selection, InputError> {
@@ -355,5 +435,10 @@ mod tests {
             assert!(parse_shard(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_shard("2/8"), Ok((2, 8)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        for bad in ["", "0s", "-1m", "10x", "25h", "m"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }

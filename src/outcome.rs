@@ -148,6 +148,10 @@ pub enum Reason {
     KmsKeyInOtherRegion,
     /// Preflight: the member role could not run a check (AccessDenied, or another error).
     CheckUnverified,
+    /// Waves: a written target did not read back as written.
+    VerifyFailed,
+    /// Waves: not started, an earlier wave failed (or the operator stopped at `--pause`).
+    WaveHalted,
     /// A service error without a code, named by its HTTP status.
     Http(u16),
     /// The code AWS answered with: `AccessDenied`, `ThrottlingException`, `InvalidDocument`, …
@@ -156,7 +160,7 @@ pub enum Reason {
 
 impl Reason {
     /// The tool's own reasons, for reading a code back.
-    const OWN: [Reason; 24] = [
+    const OWN: [Reason; 26] = [
         Reason::RegionNotEnabled,
         Reason::MaxFailuresExceeded,
         Reason::Interrupted,
@@ -181,6 +185,8 @@ impl Reason {
         Reason::KmsKeyNotSymmetric,
         Reason::KmsKeyInOtherRegion,
         Reason::CheckUnverified,
+        Reason::VerifyFailed,
+        Reason::WaveHalted,
     ];
 
     /// A code as written in a report or sent by AWS: the tool's own names become their
@@ -236,6 +242,8 @@ impl fmt::Display for Reason {
             Reason::KmsKeyNotSymmetric => "KmsKeyNotSymmetric",
             Reason::KmsKeyInOtherRegion => "KmsKeyInOtherRegion",
             Reason::CheckUnverified => "CheckUnverified",
+            Reason::VerifyFailed => "VerifyFailed",
+            Reason::WaveHalted => "WaveHalted",
         };
         f.write_str(name)
     }
@@ -406,6 +414,9 @@ pub struct ReportRow {
     /// Preflight's findings; absent from reports written before preflight existed.
     #[serde(default)]
     pub findings: Findings,
+    /// With `--waves`, the wave the target's account is in (from 1); absent before waves.
+    #[serde(default)]
+    pub wave: Option<usize>,
 }
 
 impl ReportRow {
@@ -446,6 +457,7 @@ impl ReportRow {
             started_at: String::new(),
             duration_ms: 0,
             findings: Findings::default(),
+            wave: None,
         }
     }
 
@@ -496,6 +508,8 @@ impl ReportRow {
 pub enum StopReason {
     MaxFailures,
     Interrupted,
+    /// `--waves`: a wave did not succeed, or the operator stopped at `--pause`.
+    WaveHalted,
 }
 
 /// One finished target: its row, and the changes behind it for the change summary.
@@ -523,6 +537,10 @@ impl Outcome {
             StopReason::Interrupted => {
                 TargetError::new(Reason::Interrupted, "not started: the run was interrupted")
             }
+            StopReason::WaveHalted => TargetError::new(
+                Reason::WaveHalted,
+                "not started: the rollout halted before this target's wave (an earlier wave did not succeed, or the operator stopped at --pause); --retry-failed on this report continues with it",
+            ),
         };
         Self::of(row.with_error(Status::Skipped, &e))
     }

@@ -299,6 +299,73 @@ fn error_row(
     .with_error(Status::Failed, e)
 }
 
+/// `--waves`' read-back of a target its wave wrote: one DescribeDocument says whether the
+/// default version is still the one written, the latest equals it, and its content is what
+/// was written (SSM's SHA-256 of it; where SSM gives none, the content is read and hashed
+/// here). A target that does not read back right fails with `VerifyFailed`.
+pub async fn verify(job: &Job, o: Outcome, client: TargetClient) -> Outcome {
+    if !matches!(o.row.status, Status::Created | Status::Updated) {
+        return o;
+    }
+    let written = &o.row;
+    let name = &job.document_name;
+    let differs: Result<Option<String>, TargetError> = async {
+        let Some(v) = document::versions(&client, name).await? else {
+            return Ok(Some("the document no longer exists".to_string()));
+        };
+        if v.default_version != written.document_version {
+            return Ok(Some(format!(
+                "the default version is {}, not {} as written",
+                v.default_version, written.document_version
+            )));
+        }
+        if v.latest_version != v.default_version {
+            return Ok(Some(format!(
+                "version {} was added after the write: the latest version is not the default {}",
+                v.latest_version, v.default_version
+            )));
+        }
+        let sha = if v.default_sha256.is_empty() {
+            document::read_version(&client, name, &v.default_version)
+                .await?
+                .sha256()
+        } else {
+            v.default_sha256
+        };
+        Ok((sha != written.content_sha256).then(|| {
+            format!(
+                "version {}'s content (sha256 {sha}) is not what was written (sha256 {})",
+                v.default_version, written.content_sha256
+            )
+        }))
+    }
+    .await;
+    let attempts = o.row.attempts + client.attempts();
+    let failure = match differs {
+        Ok(None) => None,
+        Ok(Some(what)) => Some(format!(
+            "written, but it does not read back as written: {what}"
+        )),
+        Err(e) => Some(format!(
+            "written, but the read-back failed: {}: {}",
+            e.reason, e.message
+        )),
+    };
+    let row = ReportRow { attempts, ..o.row };
+    let row = match failure {
+        None => row,
+        Some(message) => ReportRow {
+            error_code: None,
+            ..row
+        }
+        .with_error(
+            Status::Failed,
+            &TargetError::new(Reason::VerifyFailed, message),
+        ),
+    };
+    Outcome { row, ..o }
+}
+
 /// A target that never started: the run stopped first.
 pub fn skipped(job: &Job, target: &Target, reason: StopReason) -> Outcome {
     Outcome::skipped(

@@ -3,7 +3,10 @@
 //! regions together), and the order is deterministic: the canary accounts first, as named,
 //! then the others in inventory order.
 
-use crate::target::AccountId;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::target::{Account, AccountId};
 
 /// One stage of `--waves`: a count of accounts or a share of them, cumulative.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,7 +22,11 @@ pub fn parse_spec(spec: &str) -> Result<Vec<Stage>, String> {
         let stage = match part.strip_suffix('%') {
             Some(p) => match p.trim().parse::<f64>() {
                 Ok(v) if v > 0.0 && v <= 100.0 => Stage::Percent(v),
-                _ => return Err(format!("{part:?} is not a share from 0% (excluded) to 100%")),
+                _ => {
+                    return Err(format!(
+                        "{part:?} is not a share from 0% (excluded) to 100%"
+                    ));
+                }
             },
             None => match part.parse::<usize>() {
                 Ok(n) if n > 0 => Stage::Accounts(n),
@@ -43,7 +50,11 @@ pub fn parse_spec(spec: &str) -> Result<Vec<Stage>, String> {
 /// The accounts of each wave, in order; empty waves (a share that adds no account) are left
 /// out. `accounts` is the selection in inventory order; `canary` (already checked to be in
 /// it) is the first wave, and the stages then continue from there.
-pub fn split(accounts: &[AccountId], stages: &[Stage], canary: &[AccountId]) -> Vec<Vec<AccountId>> {
+pub fn split(
+    accounts: &[AccountId],
+    stages: &[Stage],
+    canary: &[AccountId],
+) -> Vec<Vec<AccountId>> {
     let total = accounts.len();
     let mut order: Vec<AccountId> = canary.to_vec();
     order.extend(accounts.iter().filter(|a| !canary.contains(a)).cloned());
@@ -66,6 +77,66 @@ pub fn split(accounts: &[AccountId], stages: &[Stage], canary: &[AccountId]) -> 
         }
     }
     waves
+}
+
+/// The run's waves: each wave's accounts, and the wave of every account (from 1).
+#[derive(Debug)]
+pub struct WavePlan {
+    /// `--waves` as given, for the summary.
+    pub spec: String,
+    pub waves: Vec<Vec<Arc<Account>>>,
+    of: HashMap<String, usize>,
+}
+
+impl WavePlan {
+    /// `accounts`: every selected account; they are taken in inventory order. `canary`: ids
+    /// or names, each of which must be selected.
+    pub fn new(
+        spec: &str,
+        stages: &[Stage],
+        canary: &[String],
+        accounts: &[Arc<Account>],
+    ) -> Result<Self, String> {
+        let mut ordered = accounts.to_vec();
+        ordered.sort_by(|a, b| (a.line, &a.id).cmp(&(b.line, &b.id)));
+        let mut chosen: Vec<AccountId> = vec![];
+        for name in canary {
+            let found = ordered
+                .iter()
+                .find(|a| a.id.as_str() == name || a.name == *name)
+                .ok_or_else(|| {
+                    format!(
+                        "--canary {name:?} is not a selected account{}",
+                        crate::suggest::did_you_mean(name, ordered.iter().map(|a| a.name.as_str()))
+                    )
+                })?;
+            if !chosen.contains(&found.id) {
+                chosen.push(found.id.clone());
+            }
+        }
+        let ids: Vec<AccountId> = ordered.iter().map(|a| a.id.clone()).collect();
+        let by_id: HashMap<&AccountId, &Arc<Account>> =
+            ordered.iter().map(|a| (&a.id, a)).collect();
+        let waves: Vec<Vec<Arc<Account>>> = split(&ids, stages, &chosen)
+            .into_iter()
+            .map(|w| w.iter().map(|id| by_id[id].clone()).collect())
+            .collect();
+        let of = waves
+            .iter()
+            .enumerate()
+            .flat_map(|(i, w)| w.iter().map(move |a| (a.id.to_string(), i + 1)))
+            .collect();
+        Ok(Self {
+            spec: spec.to_string(),
+            waves,
+            of,
+        })
+    }
+
+    /// The wave (from 1) an account is in.
+    pub fn wave_of(&self, account_id: &str) -> Option<usize> {
+        self.of.get(account_id).copied()
+    }
 }
 
 #[cfg(test)]
@@ -105,6 +176,9 @@ mod tests {
         for bad in ["", "0", "10%,50%", "1,0%,100%", "x,100%", "150%", "-1,100%"] {
             assert!(parse_spec(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(split(&ids(3), &parse_spec("10%,100%").unwrap(), &[]).len(), 2);
+        assert_eq!(
+            split(&ids(3), &parse_spec("10%,100%").unwrap(), &[]).len(),
+            2
+        );
     }
 }

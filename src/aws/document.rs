@@ -237,11 +237,13 @@ async fn wait_active(
     ))
 }
 
-/// The document's default and latest versions.
+/// The document's default and latest versions, and the SHA-256 of the default version's
+/// content as SSM reports it (empty when SSM gives another kind of hash or none).
 #[derive(Debug, Clone)]
 pub struct Versions {
     pub default_version: String,
     pub latest_version: String,
+    pub default_sha256: String,
 }
 
 /// DescribeDocument; `None` when the document does not exist.
@@ -260,9 +262,17 @@ pub async fn versions(ssm: &TargetClient, name: &str) -> Result<Option<Versions>
             let get = |f: fn(&aws_sdk_ssm::types::DocumentDescription) -> Option<&str>| {
                 d.as_ref().and_then(f).unwrap_or_default().to_string()
             };
+            let sha256 = d.as_ref().is_some_and(|d| {
+                d.hash_type() == Some(&aws_sdk_ssm::types::DocumentHashType::Sha256)
+            });
             Ok(Some(Versions {
                 default_version: get(|d| d.default_version()),
                 latest_version: get(|d| d.latest_version()),
+                default_sha256: if sha256 {
+                    get(|d| d.hash()).to_ascii_lowercase()
+                } else {
+                    String::new()
+                },
             }))
         }
         Err(e)

@@ -21,6 +21,7 @@ use crate::report::summary::RunStats;
 use crate::rollout::{self, Job, Planned};
 use crate::runner::{self, Control};
 use crate::target::{Account, AccountId, Region, Target};
+use crate::waves::WavePlan;
 use crate::words::count;
 
 /// Everything a run over targets needs, built after the inputs are checked.
@@ -38,6 +39,10 @@ pub(super) struct Run {
     pub(super) control: Arc<Control>,
     pub(super) started: Instant,
     pub(super) printer: Printer,
+    /// With `--waves` or `--canary`: the accounts of each wave.
+    pub(super) waves: Option<Arc<WavePlan>>,
+    /// `-c`: targets in flight at once.
+    pub(super) concurrency: usize,
 }
 
 /// Checks the inputs, builds the session and opens the report — in that order, so a run
@@ -78,6 +83,12 @@ pub(super) async fn start_run(
             session.partition()
         )));
     }
+    let waves = match &args.waves {
+        Some(w) => Some(Arc::new(
+            WavePlan::new(&w.spec, &w.stages, &w.canary, &accounts).map_err(InputError::Usage)?,
+        )),
+        None => None,
+    };
     let csv = open_report(&args.output, command)?;
     printer.out(&format!(
         "{command}: {} in {}{}; preferences {} (sha256 {})\n",
@@ -131,6 +142,8 @@ pub(super) async fn start_run(
             control,
             started,
             printer: printer.clone(),
+            waves,
+            concurrency: args.aws.concurrency,
         },
         csv,
     ))
@@ -262,7 +275,8 @@ impl Run {
     ) -> (Sinks, tokio::task::JoinHandle<()>) {
         self.listening(
             Sinks::new(label, &self.listed, out, &self.printer, Some(csv))
-                .with_html(out.html.as_ref(), self.meta.clone()),
+                .with_html(out.html.as_ref(), self.meta.clone())
+                .with_waves(self.waves.clone()),
             shown,
         )
     }
@@ -347,7 +361,35 @@ pub async fn plan(printer: &Printer, args: &config::Run) -> Result<Ended, InputE
     })
     .await;
     listener.abort();
+    if let Some(plan) = &run.waves {
+        printer.out(&wave_accounts(plan));
+    }
     Ok(sinks.finish("plan", run.started.elapsed(), &run.control, Some("changes")))
+}
+
+/// Which accounts each wave holds, for `plan --waves`: the first few names of each.
+fn wave_accounts(plan: &WavePlan) -> String {
+    const NAMES: usize = 8;
+    let n = plan.waves.len();
+    let mut s = format!("the waves apply would write (--waves {}):\n", plan.spec);
+    for (i, wave) in plan.waves.iter().enumerate() {
+        let names: Vec<String> = wave
+            .iter()
+            .take(NAMES)
+            .map(|a| format!("{} ({})", a.name, a.id))
+            .collect();
+        let more = match wave.len().saturating_sub(NAMES) {
+            0 => String::new(),
+            m => format!(", … and {m} more"),
+        };
+        s.push_str(&format!(
+            "  wave {} of {n}, {}: {}{more}\n",
+            i + 1,
+            count(wave.len(), "account"),
+            names.join(", ")
+        ));
+    }
+    s
 }
 
 pub async fn audit(printer: &Printer, args: &config::Run) -> Result<Ended, InputError> {
@@ -473,22 +515,23 @@ pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, Inp
         sinks.record_as(failed, false);
     }
     check_tolerance(&sinks.stats);
-    runner::run(
-        planned,
-        opts.aws.concurrency,
-        &run.control,
-        |p| {
-            let client = p.writes().then(|| run.session.client(&p.target));
-            p.apply(job.clone(), client)
-        },
-        |p, reason| p.skipped(job, reason),
-        |p| p.interrupted(job),
-        |o| {
-            sinks.record(&o);
-            check_tolerance(&sinks.stats);
-        },
-    )
-    .await;
+    match run.waves.clone() {
+        None => {
+            write(&run, planned, &mut sinks, &check_tolerance, false).await;
+        }
+        Some(plan) => {
+            waves(
+                &run,
+                args,
+                &plan,
+                planned,
+                &read_failures,
+                &mut sinks,
+                &check_tolerance,
+            )
+            .await
+        }
+    }
     listener.abort();
     if let (Some(StopReason::MaxFailures), Some(max)) = (run.control.stopped(), max_failures) {
         printer.say(&format!(
@@ -501,6 +544,149 @@ pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, Inp
         &run.control,
         None,
     ))
+}
+
+/// Writes these targets and records each (with `verify`, once read back); returns how many
+/// of them failed.
+async fn write(
+    run: &Run,
+    planned: Vec<Planned>,
+    sinks: &mut Sinks,
+    check_tolerance: &impl Fn(&RunStats),
+    verify: bool,
+) -> usize {
+    let job = &run.job;
+    let mut written = vec![];
+    let mut failed = 0;
+    runner::run(
+        planned,
+        run.concurrency,
+        &run.control,
+        |p| {
+            let client = p.writes().then(|| run.session.client(&p.target));
+            let target = p.target.clone();
+            let write = p.apply(job.clone(), client);
+            async move { (target, write.await) }
+        },
+        |p, reason| (p.target.clone(), p.skipped(job, reason)),
+        |p| (p.target.clone(), p.interrupted(job)),
+        |(target, o)| {
+            if verify {
+                written.push((target, o));
+            } else {
+                failed += usize::from(o.row.status == Status::Failed);
+                sinks.record(&o);
+                check_tolerance(&sinks.stats);
+            }
+        },
+    )
+    .await;
+    if !verify {
+        return failed;
+    }
+    // The read-back: a stop (Ctrl-C) leaves a written target unverified, never unreported.
+    runner::run(
+        written,
+        run.concurrency,
+        &run.control,
+        |(target, o)| {
+            let client = run.session.client(&target);
+            let job = job.clone();
+            async move { rollout::verify(&job, o, client).await }
+        },
+        |(_, o), _| o,
+        |(_, o)| o.clone(),
+        |o| {
+            failed += usize::from(o.row.status == Status::Failed);
+            sinks.record(&o);
+            check_tolerance(&sinks.stats);
+        },
+    )
+    .await;
+    failed
+}
+
+/// `--waves`: each wave written and read back; the next starts only after a wave with no
+/// failed target (or within `--max-failures`), after `--wave-wait`, and with `--pause` once
+/// the operator says so.
+async fn waves(
+    run: &Run,
+    args: &config::Apply,
+    plan: &WavePlan,
+    planned: Vec<Planned>,
+    read_failures: &[Outcome],
+    sinks: &mut Sinks,
+    check_tolerance: &impl Fn(&RunStats),
+) {
+    let printer = &run.printer;
+    let n = plan.waves.len();
+    let wave_of = |account: &str| plan.wave_of(account).unwrap_or(n);
+    let mut by_wave: Vec<Vec<Planned>> = (0..n).map(|_| vec![]).collect();
+    for p in planned {
+        by_wave[wave_of(p.target.account_id().as_str()) - 1].push(p);
+    }
+    let mut read_failed = vec![0usize; n];
+    for o in read_failures {
+        read_failed[wave_of(&o.row.account_id) - 1] += 1;
+    }
+    let mut next_targets: Vec<usize> = by_wave.iter().map(Vec::len).collect();
+    next_targets.push(0);
+    for (i, wave) in by_wave.into_iter().enumerate() {
+        let number = i + 1;
+        if run.control.stopped().is_none() {
+            printer.note(&format!(
+                "wave {number} of {n}: {}, {}",
+                count(plan.waves[i].len(), "account"),
+                count(wave.len(), "target")
+            ));
+        }
+        let failed = write(run, wave, sinks, check_tolerance, true).await + read_failed[i];
+        if number == n || run.control.stopped().is_some() {
+            continue;
+        }
+        let result = sinks
+            .waves
+            .as_ref()
+            .map(|(_, s)| s.counts(number))
+            .unwrap_or_default();
+        printer.note(&format!("wave {number} of {n} done: {result}"));
+        if failed > 0 && args.max_failures.is_none() {
+            run.control.stop(StopReason::WaveHalted);
+            printer.say(&format!(
+                "halted: {} in wave {number} failed; the targets of the later waves are skipped (WaveHalted): fix the failures, then --retry-failed on the report",
+                count(failed, "target")
+            ));
+            continue;
+        }
+        if let Some(wait) = args.wave_wait {
+            printer.note(&format!(
+                "baking: waiting {}s before wave {} (Ctrl-C stops the rollout)",
+                wait.as_secs(),
+                number + 1
+            ));
+            let until = Instant::now() + wait;
+            while Instant::now() < until && run.control.stopped().is_none() {
+                tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
+            }
+        }
+        if args.pause && run.control.stopped().is_none() {
+            let question = format!(
+                "wave {number} of {n}: {result}. Start wave {} of {n}: write",
+                number + 1
+            );
+            match confirm(printer, &question, next_targets[i + 1]).await {
+                Confirmed::Yes => {}
+                Confirmed::No => {
+                    run.control.stop(StopReason::WaveHalted);
+                    printer.say(&format!(
+                        "stopped before wave {}: the targets of the later waves are skipped (WaveHalted)",
+                        number + 1
+                    ));
+                }
+                Confirmed::Interrupted => run.control.stop(StopReason::Interrupted),
+            }
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! HTML page fed per target, and the summary and exit outcome derived from the same stats.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::inputs::region_totals;
@@ -12,9 +13,10 @@ use crate::report::csv::{CsvReport, default_path};
 use crate::report::html::{self, RunMeta};
 use crate::report::printer::{Printer, Verbosity};
 use crate::report::progress::Progress;
-use crate::report::summary::{ChangeSummary, FindingSummary, RunStats};
+use crate::report::summary::{ChangeSummary, FindingSummary, RunStats, WaveSummary};
 use crate::runner::Control;
 use crate::target::Target;
+use crate::waves::WavePlan;
 
 /// How a command ended, when its input was good.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,6 +44,8 @@ pub(super) struct Sinks {
     pub(super) csv: Option<CsvReport>,
     pub(super) changes: ChangeSummary,
     pub(super) findings: FindingSummary,
+    /// With `--waves`: the plan that stamps each row's wave, and each wave's counts.
+    pub(super) waves: Option<(Arc<WavePlan>, WaveSummary)>,
     pub(super) write_error: Option<std::io::Error>,
     pub(super) printer: Printer,
 }
@@ -66,10 +70,16 @@ impl Sinks {
             csv,
             changes: ChangeSummary::default(),
             findings: FindingSummary::default(),
+            waves: None,
             write_error: None,
             html: None,
             printer: printer.clone(),
         }
+    }
+
+    pub(super) fn with_waves(mut self, waves: Option<Arc<WavePlan>>) -> Self {
+        self.waves = waves.map(|w| (w, WaveSummary::default()));
+        self
     }
 
     pub(super) fn with_html(mut self, path: Option<&PathBuf>, meta: Option<RunMeta>) -> Self {
@@ -86,6 +96,17 @@ impl Sinks {
     /// Records an outcome; `log`: whether it gets its per-target line (not when an earlier
     /// phase printed it).
     pub(super) fn record_as(&mut self, o: &Outcome, log: bool) {
+        let stamped;
+        let o = match &mut self.waves {
+            Some((plan, summary)) => {
+                let mut copy = o.clone();
+                copy.row.wave = plan.wave_of(&copy.row.account_id);
+                summary.add(&copy.row);
+                stamped = copy;
+                &stamped
+            }
+            None => o,
+        };
         self.stats.record(&o.row);
         self.findings.add(&o.row.findings);
         if let Some((_, _, rows)) = self.html.as_mut() {
@@ -127,6 +148,7 @@ impl Sinks {
             progress,
             changes,
             findings,
+            waves,
             write_error,
             csv,
             html,
@@ -144,6 +166,14 @@ impl Sinks {
         // Apply showed its findings with its plan, before it wrote (no change title).
         if change_title.is_some() && !findings.is_empty() {
             printer.out(&format!("preflight findings:\n{}", findings.render(12)));
+        }
+        if let Some((plan, summary)) = &waves {
+            let sizes: Vec<usize> = plan.waves.iter().map(Vec::len).collect();
+            printer.out(&format!(
+                "waves (--waves {}):\n{}",
+                plan.spec,
+                summary.render(&sizes)
+            ));
         }
         if printer.verbosity() == Verbosity::Quiet {
             printer.summary_line(&format!(

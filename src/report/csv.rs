@@ -58,7 +58,7 @@ pub fn write_whole(path: &Path, rows: &[ReportRow]) -> std::io::Result<()> {
     out.commit()
 }
 
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     "account_id",
     "account_name",
     "region",
@@ -75,9 +75,11 @@ pub const COLUMNS: [&str; 16] = [
     "started_at",
     "duration_ms",
     "findings",
+    "wave",
 ];
 
-/// The columns of reports written before preflight: still read, for rollback and retries.
+/// The columns of reports written before preflight (then before waves): still read, for
+/// rollback and retries.
 const COLUMNS_BEFORE_FINDINGS: usize = 15;
 
 /// `reports/<command>-<UTC timestamp>.csv`
@@ -112,7 +114,10 @@ pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
         )
     })?;
     let header: Vec<&str> = headers.iter().collect();
-    if header != COLUMNS && header != COLUMNS[..COLUMNS_BEFORE_FINDINGS] {
+    if header != COLUMNS
+        && header != COLUMNS[..COLUMNS_BEFORE_FINDINGS]
+        && header != COLUMNS[..COLUMNS_BEFORE_FINDINGS + 1]
+    {
         return Err(InputError::one(
             path,
             Some(1),
@@ -231,6 +236,7 @@ mod tests {
             started_at: rfc3339(std::time::SystemTime::UNIX_EPOCH),
             duration_ms: 5,
             findings: Default::default(),
+            wave: None,
         };
         report.write(&row).unwrap();
         let mut r = csv::Reader::from_path(&path).unwrap();

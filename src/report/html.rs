@@ -382,6 +382,7 @@ mod tests {
             started_at: format!("2025-01-02T03:04:{:02}.{:03}Z", i % 60, i % 1000),
             duration_ms: 40 + i as u64 % 300,
             findings: Default::default(),
+            wave: None,
         }
     }
 

@@ -173,6 +173,57 @@ impl ChangeSummary {
     }
 }
 
+/// Each wave's counts: "wave 2 of 3 (9 accounts, 27 targets): created 27".
+#[derive(Debug, Default)]
+pub struct WaveSummary {
+    waves: BTreeMap<usize, BTreeMap<Status, usize>>,
+}
+
+impl WaveSummary {
+    pub fn add(&mut self, row: &ReportRow) {
+        if let Some(w) = row.wave {
+            *self
+                .waves
+                .entry(w)
+                .or_default()
+                .entry(row.status)
+                .or_default() += 1;
+        }
+    }
+
+    /// "created 3 · failed 1" for one wave.
+    pub fn counts(&self, wave: usize) -> String {
+        self.waves
+            .get(&wave)
+            .map(|c| {
+                c.iter()
+                    .map(|(st, n)| format!("{} {n}", st.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            })
+            .unwrap_or_default()
+    }
+
+    /// One line a wave, `accounts` giving each wave's number of accounts.
+    pub fn render(&self, accounts: &[usize]) -> String {
+        let mut s = String::new();
+        for (i, n) in accounts.iter().enumerate() {
+            let counts = self.waves.get(&(i + 1));
+            let targets: usize = counts.map(|c| c.values().sum()).unwrap_or(0);
+            let line = self.counts(i + 1);
+            let _ = writeln!(
+                s,
+                "  wave {} of {} ({}, {}): {line}",
+                i + 1,
+                accounts.len(),
+                count(*n, "account"),
+                count(targets, "target")
+            );
+        }
+        s
+    }
+}
+
 /// Groups identical preflight findings across targets: "212 targets: BucketNotEncrypted
 /// (blocking) org-session-logs".
 #[derive(Debug, Default)]
