@@ -203,6 +203,33 @@ pub fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
     }
     p.push_str("</section>\n");
 
+    // With --waves: each wave's counts, in wave order.
+    let mut waves: BTreeMap<usize, (BTreeSet<&str>, BTreeMap<Status, usize>)> = BTreeMap::new();
+    for r in rows {
+        if let Some(w) = r.wave {
+            let (accounts, statuses) = waves.entry(w).or_default();
+            accounts.insert(r.account_id.as_str());
+            *statuses.entry(r.status).or_default() += 1;
+        }
+    }
+    if !waves.is_empty() {
+        p.push_str("<section id=\"waves\" aria-label=\"waves\">\n<h2>Waves</h2>\n<ol>\n");
+        for (w, (accounts, statuses)) in &waves {
+            let line: Vec<String> = statuses
+                .iter()
+                .map(|(st, n)| format!("{} {n}", st.as_str()))
+                .collect();
+            let _ = writeln!(
+                p,
+                "<li value=\"{w}\">{}, {}: {}</li>",
+                count(accounts.len(), "account"),
+                count(statuses.values().sum(), "target"),
+                esc(&line.join(" · "))
+            );
+        }
+        p.push_str("</ol>\n</section>\n");
+    }
+
     // Legend: every status by colour family.
     p.push_str("<section id=\"legend\" aria-label=\"legend\">\n");
     for tone in [Tone::Ok, Tone::Warn, Tone::Bad, Tone::Other] {
@@ -242,6 +269,10 @@ fn data_json(rows: &[ReportRow]) -> String {
     // The codes as text, made before the index borrows its keys from them.
     let codes: Vec<String> = rows.iter().map(ReportRow::code).collect();
     let findings: Vec<String> = rows.iter().map(|r| r.findings.to_string()).collect();
+    let waves: Vec<String> = rows
+        .iter()
+        .map(|r| r.wave.map(|w| w.to_string()).unwrap_or_default())
+        .collect();
     let mut strings: Vec<&str> = vec![];
     let mut index: HashMap<&str, usize> = HashMap::new();
     // The statuses first, so the most repeated values get the shortest indices.
@@ -281,7 +312,14 @@ fn data_json(rows: &[ReportRow]) -> String {
         let found = *index
             .entry(findings[n].as_str())
             .or_insert_with(|| push(&findings[n], &mut strings));
-        let _ = write!(out, "{},{started},{},{found}]", r.attempts, r.duration_ms);
+        let wave = *index
+            .entry(waves[n].as_str())
+            .or_insert_with(|| push(&waves[n], &mut strings));
+        let _ = write!(
+            out,
+            "{},{started},{},{found},{wave}]",
+            r.attempts, r.duration_ms
+        );
     }
     out.push_str("],\"strings\":");
     out.push_str(&serde_json::to_string(&strings).expect("strings serialize"));
