@@ -143,6 +143,11 @@ def main():
     if a.latency_ms and APPLY in by:
         checks.append(("apply makespan within 1.25x of ideal", by[APPLY]["over_ideal"] <= 1.25,
                        f"{by[APPLY]['over_ideal']:.2f}x"))
+    waves = by.get("ssm-prefs apply (waves)")
+    if waves and APPLY in by:
+        extra = waves["ssm"] - by[APPLY]["ssm"]
+        checks.append(("waves: one read-back request per written target", abs(extra - 1) < 0.01,
+                       f"+{extra:.2f} SSM requests per target"))
     with_pre, without = by.get("ssm-prefs plan (preflight)"), by.get("ssm-prefs plan (no preflight)")
     if with_pre and without:
         print(f"\npreflight: {with_pre['total']:.2f} requests per target with it, {without['total']:.2f} without "

@@ -282,6 +282,13 @@ measure "ssm-prefs audit" "$targets" "$accounts" "$concurrency" -- \
 stop_stack
 
 if ((!scale)); then
+  # 3b: the same fresh apply in waves, each read back: one request more per written target.
+  start_stack
+  common=(-i "$inventory" -p "$prefs" --endpoint-url "$proxy_url" -c "$concurrency" --no-progress)
+  measure "ssm-prefs apply (waves)" "$targets" "$accounts" "$concurrency" -- \
+    "$bin" apply --yes "${common[@]}" --no-preflight --waves 1,10%,100% -o "$work/apply-waves.csv"
+  stop_stack
+
   # 4: what a Python engineer would write, same fleet and concurrency, fresh emulator.
   start_stack
   measure "boto3 ThreadPool (fresh)" "$targets" "$accounts" "$concurrency" -- \
