@@ -173,6 +173,9 @@ pub struct ApplyArgs {
     /// Ask on the terminal before each next wave, showing the wave's result
     #[arg(long)]
     pub pause: bool,
+    /// Write each wave region by region in this order (the others after), each region read back before the next
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub region_order: Vec<String>,
     /// Apply without asking (required when stdin is not a terminal)
     #[arg(long)]
     pub yes: bool,

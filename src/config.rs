@@ -58,6 +58,8 @@ pub struct Apply {
     pub wave_wait: Option<Duration>,
     /// `--pause`: ask before each next wave.
     pub pause: bool,
+    /// `--region-order`: the regions written first within each wave, in order.
+    pub region_order: Vec<Region>,
 }
 
 /// The waves asked for: the stages, and the canary accounts as named (resolved against the
@@ -191,7 +193,19 @@ fn run(a: &RunArgs) -> Result<Run, InputError> {
 }
 
 fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
-    let waves = waves(&a.waves)?;
+    let region_order = a
+        .region_order
+        .iter()
+        .map(|name| Region::parse(name).map_err(flag("--region-order")))
+        .collect::<Result<Vec<_>, _>>()?;
+    // A region order alone is one wave, written region by region.
+    let waves = match waves(&a.waves)? {
+        None if !region_order.is_empty() => waves(&WaveArgs {
+            waves: Some("100%".into()),
+            canary: vec![],
+        })?,
+        w => w,
+    };
     if waves.is_none() && (a.pause || a.wave_wait.is_some()) {
         return Err(InputError::Usage(
             "--pause and --wave-wait go with --waves (or --canary): they act between waves".into(),
@@ -210,6 +224,7 @@ fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
         yes: a.yes,
         wave_wait: optional(&a.wave_wait, "--wave-wait", parse_duration)?,
         pause: a.pause,
+        region_order,
         max_failures: optional(&a.max_failures, "--max-failures", parse_max_failures)?,
     })
 }

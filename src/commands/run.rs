@@ -640,7 +640,18 @@ async fn waves(
                 count(wave.len(), "target")
             ));
         }
-        let failed = write(run, wave, sinks, check_tolerance, true).await + read_failed[i];
+        let mut failed = read_failed[i];
+        for (region, batch) in by_region(wave, &args.region_order) {
+            let halted = failed > 0 && args.max_failures.is_none();
+            if halted && run.control.stopped().is_none() {
+                run.control.stop(StopReason::WaveHalted);
+                printer.say(&format!(
+                    "halted: {} in wave {number} failed before region {region}; the targets not started are skipped (WaveHalted)",
+                    count(failed, "target")
+                ));
+            }
+            failed += write(run, batch, sinks, check_tolerance, true).await;
+        }
         if number == n || run.control.stopped().is_some() {
             continue;
         }
@@ -687,6 +698,26 @@ async fn waves(
             }
         }
     }
+}
+
+/// A wave's targets as `--region-order` writes them: a batch per region named (in that
+/// order), then one batch of every other region; without an order, the whole wave.
+fn by_region(wave: Vec<Planned>, order: &[Region]) -> Vec<(String, Vec<Planned>)> {
+    if order.is_empty() {
+        return vec![("(all)".to_string(), wave)];
+    }
+    let mut batches: Vec<(String, Vec<Planned>)> =
+        order.iter().map(|r| (r.to_string(), vec![])).collect();
+    batches.push(("(the others)".to_string(), vec![]));
+    for p in wave {
+        let i = order
+            .iter()
+            .position(|r| *r == p.target.region)
+            .unwrap_or(order.len());
+        batches[i].1.push(p);
+    }
+    batches.retain(|(_, b)| !b.is_empty());
+    batches
 }
 
 #[derive(Debug, PartialEq, Eq)]
