@@ -13,5 +13,6 @@ mod faults;
 mod harness;
 mod html;
 mod org;
+mod preflight;
 mod rollout;
 mod validate;

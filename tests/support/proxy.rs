@@ -1,6 +1,12 @@
 //! A proxy between the binary and the emulator that counts requests by operation, records
 //! the AssumeRole parameters STS received, and injects faults: AccessDenied for chosen
-//! accounts' roles, throttling, 5xx, connection resets, slow answers, a rejected region.
+//! accounts' roles or for chosen operations of chosen accounts, throttling, 5xx, connection
+//! resets, slow answers, a rejected region.
+//!
+//! Operations are named as AWS names them: JSON services (SSM, CloudWatch Logs, KMS,
+//! Organizations) by their `X-Amz-Target`, query services (STS) by their `Action`, and S3,
+//! whose REST requests carry neither, by method, path and sub-resource (`GET /b?location` is
+//! `GetBucketLocation`; path-style addressing, as clients pointed at an emulator use).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -30,6 +36,13 @@ pub struct Seen {
     pub headers: Vec<(String, String)>,
     /// The region the request was signed for.
     pub region: String,
+    /// The service the request was signed for (`ssm`, `sts`, `s3`, `logs`, `kms`, …).
+    pub service: String,
+    /// The account the request acts in: the role's account for AssumeRole, else the account
+    /// whose assumed-role key signed it (empty for base credentials and unsigned requests).
+    pub account: String,
+    /// The request's path and query (`/ssm-logs-1-us-east-1?encryption`).
+    pub path: String,
     /// The response body, kept for AssumeRole (to check its secrets never leak).
     pub response: String,
 }
@@ -59,6 +72,23 @@ pub const WRITES: &[&str] = &[
     "UpdateDocumentDefaultVersion",
     "DeleteDocument",
 ];
+
+impl Seen {
+    /// The bucket an S3 request is about (path-style: the path's first segment).
+    pub fn bucket(&self) -> Option<&str> {
+        if self.service != "s3" {
+            return None;
+        }
+        let path = self.path.split('?').next().unwrap_or("");
+        path.trim_start_matches('/')
+            .split('/')
+            .next()
+            .filter(|b| !b.is_empty())
+    }
+}
+
+/// Services whose requests preflight sends (`--no-preflight` sends none).
+pub const CHECK_SERVICES: &[&str] = &["s3", "logs", "kms"];
 
 impl Proxy {
     /// Starts a proxy to `upstream` (http://host:port) on a thread and runtime of its own, so
@@ -167,6 +197,14 @@ impl Proxy {
             .count()
     }
 
+    /// The requests of this operation, in arrival order.
+    pub fn seen_of(&self, operation: &str) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.operation == operation)
+            .collect()
+    }
+
     pub fn writes(&self) -> usize {
         self.seen()
             .iter()
@@ -188,6 +226,10 @@ pub struct Faults {
     pub reject_region: Option<String>,
     /// These SSM operations are answered `AccessDeniedException`.
     pub deny_operations: Vec<String>,
+    /// (account id, operation): that operation, of any service, is answered AccessDenied in
+    /// that account only, in the service's own error shape (S3: HTTP 403 XML `AccessDenied`;
+    /// JSON services: HTTP 400 `AccessDeniedException`; STS: HTTP 403 XML `AccessDenied`).
+    pub deny_in_account: Vec<(String, String)>,
     /// These operations are answered only after this delay.
     pub slow: Option<(Vec<String>, Duration)>,
     /// Every request waits this long first (real AWS's round trip, for the benchmark).
@@ -222,27 +264,44 @@ async fn handle(
     if parts.uri.path() == "/listRegions" {
         return Ok(list_regions(&parts, &state));
     }
-    let operation = match target.rsplit_once('.') {
-        Some((_, op)) => op.to_string(),
-        None => params
-            .get("Action")
-            .cloned()
-            .unwrap_or_else(|| format!("{} {}", parts.method, parts.uri.path())),
-    };
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    // SigV4's credential scope names the region: .../20260101/eu-west-1/ssm/aws4_request
-    let region = headers
-        .iter()
-        .find(|(k, _)| k == "authorization")
-        .and_then(|(_, v)| v.split("Credential=").nth(1))
-        .and_then(|c| c.split('/').nth(2))
-        .unwrap_or("")
+    // SigV4's credential scope names the region and the service:
+    // Credential=KEY/20260101/eu-west-1/ssm/aws4_request
+    let scope = |i: usize| {
+        headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .and_then(|(_, v)| v.split("Credential=").nth(1))
+            .and_then(|c| c.split(['/', ',']).nth(i))
+            .unwrap_or("")
+            .to_string()
+    };
+    let (region, service) = (scope(2), scope(3));
+    let shape = if !target.is_empty() {
+        Shape::Json
+    } else if service == "s3" && !params.contains_key("Action") {
+        Shape::S3
+    } else {
+        Shape::Query
+    };
+    let operation = match target.rsplit_once('.') {
+        Some((_, op)) => op.to_string(),
+        None if shape == Shape::S3 => s3_operation(&parts.method, &parts.uri),
+        None => params
+            .get("Action")
+            .cloned()
+            .unwrap_or_else(|| format!("{} {}", parts.method, parts.uri.path())),
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
         .to_string();
-    let (verdict, delay, upstream) = {
+    let (verdict, delay, upstream, account) = {
         let mut st = state.lock().unwrap();
         let f = st.faults.clone();
         let arn = params.get("RoleArn").cloned().unwrap_or_default();
@@ -252,6 +311,7 @@ async fn handle(
             access_key(&parts).and_then(|k| st.keys.get(k).cloned())
         };
         let shard = account
+            .as_deref()
             .and_then(|a| a.parse::<u64>().ok())
             .map_or(0, |a| (a % upstreams.len() as u64) as usize);
         let upstream = upstreams[shard].clone();
@@ -260,8 +320,19 @@ async fn handle(
                 .deny_assume_role
                 .iter()
                 .any(|a| arn.contains(&format!(":{a}:")));
+        let denied_here = account.as_deref().is_some_and(|a| {
+            f.deny_in_account
+                .iter()
+                .any(|(acct, op)| acct == a && *op == operation)
+        });
         let mut roll = || st.rng.next();
-        let verdict = if denied {
+        let verdict = if denied_here {
+            let message = format!(
+                "User: arn:aws:sts::{}:assumed-role/test is not authorized to perform: {service}:{operation}",
+                account.as_deref().unwrap_or_default()
+            );
+            shape.access_denied(&message)
+        } else if denied {
             Verdict::Answer(
                 403,
                 "text/xml",
@@ -273,15 +344,7 @@ async fn handle(
                 ),
             )
         } else if f.throttle > 0.0 && roll() < f.throttle {
-            if is_ssm {
-                Verdict::Answer(
-                    400,
-                    "application/x-amz-json-1.1",
-                    ssm_error("ThrottlingException", "Rate exceeded"),
-                )
-            } else {
-                Verdict::Answer(400, "text/xml", sts_error("Throttling", "Rate exceeded"))
-            }
+            shape.throttled()
         } else if is_ssm && f.reject_region.as_deref() == Some(region.as_str()) {
             Verdict::Answer(
                 400,
@@ -318,7 +381,12 @@ async fn handle(
             .filter(|(ops, _)| ops.contains(&operation))
             .map(|(_, d)| *d)
             .unwrap_or_default();
-        (verdict, f.latency + slow, upstream)
+        (
+            verdict,
+            f.latency + slow,
+            upstream,
+            account.unwrap_or_default(),
+        )
     };
     // Counted on arrival, so a test sees a request that is still being answered.
     let index = {
@@ -328,6 +396,9 @@ async fn handle(
             params,
             headers,
             region,
+            service,
+            account,
+            path,
             response: String::new(),
         });
         st.seen.len() - 1
@@ -380,6 +451,103 @@ async fn handle(
     }
     drop(st);
     Ok(Response::from_parts(parts, Full::new(bytes)))
+}
+
+/// A request's protocol, which decides the shape of an error the proxy answers itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// awsJson (`X-Amz-Target`): SSM, CloudWatch Logs, KMS, Organizations.
+    Json,
+    /// awsQuery (`Action=` in the form body): STS.
+    Query,
+    /// REST-XML: S3.
+    S3,
+}
+
+impl Shape {
+    fn access_denied(self, message: &str) -> Verdict {
+        match self {
+            Shape::Json => Verdict::Answer(
+                400,
+                "application/x-amz-json-1.1",
+                ssm_error("AccessDeniedException", message),
+            ),
+            Shape::Query => Verdict::Answer(403, "text/xml", sts_error("AccessDenied", message)),
+            Shape::S3 => Verdict::Answer(403, "application/xml", s3_error("AccessDenied", message)),
+        }
+    }
+
+    fn throttled(self) -> Verdict {
+        match self {
+            Shape::Json => Verdict::Answer(
+                400,
+                "application/x-amz-json-1.1",
+                ssm_error("ThrottlingException", "Rate exceeded"),
+            ),
+            Shape::Query => {
+                Verdict::Answer(400, "text/xml", sts_error("Throttling", "Rate exceeded"))
+            }
+            Shape::S3 => Verdict::Answer(
+                503,
+                "application/xml",
+                s3_error("SlowDown", "Please reduce your request rate."),
+            ),
+        }
+    }
+}
+
+/// An S3 REST request's operation, from its method, path (path-style: `/bucket/key`) and
+/// sub-resource (`?location`, `?encryption`, …); the SDK's `x-id` names it when present.
+fn s3_operation(method: &hyper::Method, uri: &Uri) -> String {
+    let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    if let Some((_, id)) = query.iter().find(|(k, _)| k == "x-id") {
+        return id.clone();
+    }
+    let has = |key: &str| query.iter().any(|(k, _)| k == key);
+    let path = uri.path().trim_start_matches('/');
+    let (bucket, object) = path.split_once('/').unwrap_or((path, ""));
+    let verb = match *method {
+        hyper::Method::GET => "Get",
+        hyper::Method::PUT => "Put",
+        hyper::Method::DELETE => "Delete",
+        hyper::Method::HEAD => "Head",
+        hyper::Method::POST => "Post",
+        _ => "",
+    };
+    let sub = [
+        ("location", "Location"),
+        ("encryption", "Encryption"),
+        ("policy", "Policy"),
+        ("versioning", "Versioning"),
+        ("tagging", "Tagging"),
+        ("acl", "Acl"),
+        ("ownershipControls", "OwnershipControls"),
+    ]
+    .into_iter()
+    .find(|(key, _)| has(key));
+    let named = match (bucket.is_empty(), object.is_empty(), sub, verb) {
+        (true, _, _, "Get") => Some("ListBuckets".to_string()),
+        (false, true, Some((_, name)), "Get" | "Put" | "Delete") => {
+            Some(format!("{verb}Bucket{name}"))
+        }
+        (false, true, None, "Head") => Some("HeadBucket".into()),
+        (false, true, None, "Put") => Some("CreateBucket".into()),
+        (false, true, None, "Delete") => Some("DeleteBucket".into()),
+        (false, true, None, "Get") if has("list-type") => Some("ListObjectsV2".into()),
+        (false, true, None, "Get") => Some("ListObjects".into()),
+        (false, false, None, "Get" | "Put" | "Delete" | "Head") => Some(format!("{verb}Object")),
+        _ => None,
+    };
+    named.unwrap_or_else(|| format!("S3 {method} {}", uri.path()))
+}
+
+fn s3_error(code: &str, message: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message>\
+         <RequestId>0000000000000000</RequestId><HostId>proxy</HostId></Error>"
+    )
 }
 
 fn ssm_error(code: &str, message: &str) -> String {
@@ -501,6 +669,9 @@ fn list_regions(
         params: [("Account".to_string(), account.clone())].into(),
         headers: vec![],
         region: String::new(),
+        service: "account".into(),
+        account: account.clone(),
+        path: parts.uri.path().to_string(),
         response: String::new(),
     });
     let Some(regions) = st.enabled_regions.get(&account) else {
