@@ -16,6 +16,9 @@ pub struct RunStats {
     pub total: usize,
     /// Rows that make the exit code 1.
     failures: usize,
+    /// Rows whose status alone reads as done but whose preflight found something blocking
+    /// (an audit's compliant target whose bucket is gone).
+    blocked_quietly: usize,
     pub finished: usize,
     pub by_status: BTreeMap<Status, usize>,
     pub by_region: BTreeMap<String, BTreeMap<Status, usize>>,
@@ -35,6 +38,9 @@ impl RunStats {
         self.finished += 1;
         if row.is_failure() {
             self.failures += 1;
+        }
+        if row.findings.blocking() && !row.status.is_failure() {
+            self.blocked_quietly += 1;
         }
         *self.by_status.entry(row.status).or_default() += 1;
         *self
@@ -78,8 +84,12 @@ impl RunStats {
         } else {
             0.0
         };
+        let quietly = match self.blocked_quietly {
+            0 => String::new(),
+            n => format!(" ({n} of them not done: a blocking preflight finding)"),
+        };
         format!(
-            "{command}: {} in {secs:.1}s ({rate:.1}/s): {}",
+            "{command}: {} in {secs:.1}s ({rate:.1}/s): {}{quietly}",
             count(self.finished, "target"),
             self.counts_line()
         )
