@@ -24,7 +24,8 @@ fi
 die() { echo "demo: $*" >&2; exit 1; }
 
 command -v cargo >/dev/null || die "cargo is missing: install Rust from https://rustup.rs"
-command -v python3 >/dev/null || die "python3 is missing: the emulator (moto) runs on it"
+# Python 3 with venv, for the emulator (installed only as root on Debian/Ubuntu; else named).
+SSM_PREFS_NEED=python source scripts/prerequisites.sh
 [[ -f "$inventory" ]] || die "$inventory is missing"
 [[ -f "$preferences" ]] || die "$preferences is missing"
 

@@ -25,23 +25,29 @@ const DATA_OPEN: &str = "<script type=\"application/json\" id=\"data\">";
 /// An account name that runs script if any part of the page treats data as markup.
 const EVIL: &str = "</script><img src=x onerror=document.body.setAttribute('data-pwned',1)>";
 
-/// Debian's Chromium; its absence fails the test (CI installs it in scripts/test.sh).
+/// The Chromium or Chrome that scripts/test.sh found (`CHROME`), else one on PATH; its absence
+/// fails the test.
 fn chromium() -> PathBuf {
-    let fixed = PathBuf::from("/usr/bin/chromium");
-    if fixed.exists() {
-        return fixed;
+    if let Some(chrome) = std::env::var_os("CHROME").filter(|c| !c.is_empty()) {
+        return PathBuf::from(chrome);
     }
+    let names = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ];
     std::env::var_os("PATH")
         .and_then(|paths| {
             std::env::split_paths(&paths)
-                .map(|d| d.join("chromium"))
+                .flat_map(|d| names.map(|n| d.join(n)))
                 .find(|p| p.exists())
         })
         .unwrap_or_else(|| {
             panic!(
-                "chromium is not installed, and the HTML report's browser test needs it: run \
-                 `apt-get update && apt-get install -y chromium` as root (scripts/test.sh does \
-                 this on a fresh machine)"
+                "no Chromium or Chrome, and the HTML report's browser test needs one: run \
+                 scripts/test.sh (it finds one, installs Debian's as root, or names what to \
+                 install), or set CHROME to its path"
             )
         })
 }
