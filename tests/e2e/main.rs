@@ -16,3 +16,4 @@ mod org;
 mod preflight;
 mod rollout;
 mod validate;
+mod waves;
