@@ -58,6 +58,21 @@ pub enum Command {
     /// Work with reports: `report merge` joins the reports of `--shard K/N` runs into one.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Print the completion script for bash, zsh, fish, powershell or elvish.
+    #[command(
+        after_help = "Install (then start a new shell):\n  bash  ssm-prefs completions bash > ~/.local/share/bash-completion/completions/ssm-prefs\n  zsh   ssm-prefs completions zsh > DIR/_ssm-prefs   (DIR: a directory on $fpath)\n  fish  ssm-prefs completions fish > ~/.config/fish/completions/ssm-prefs.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): one page with every command and its options.
+    #[command(after_help = "Install: ssm-prefs man > ~/.local/share/man/man1/ssm-prefs.1")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_name = "SHELL", value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

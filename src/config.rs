@@ -28,6 +28,10 @@ pub enum Settings {
         reports: Vec<PathBuf>,
         output: PathBuf,
     },
+    /// `completions SHELL`: the completion script.
+    Completions(clap_complete::Shell),
+    /// `man`: the man page.
+    Man,
 }
 
 pub struct Validate {
@@ -143,6 +147,8 @@ impl Settings {
                 reports: m.reports.clone(),
                 output: m.output.clone(),
             },
+            Command::Completions(a) => Settings::Completions(a.shell),
+            Command::Man => Settings::Man,
         })
     }
 }

@@ -37,5 +37,7 @@ pub async fn run(settings: &Settings, printer: &Printer) -> Result<Ended, InputE
         Settings::Rollback(s) => commands::rollback(printer, s).await,
         Settings::Discover(s) => commands::discover(printer, s).await,
         Settings::Merge { reports, output } => commands::merge(printer, reports, output),
+        Settings::Completions(shell) => commands::completions(printer, *shell),
+        Settings::Man => commands::man(printer),
     }
 }

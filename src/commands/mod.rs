@@ -1,5 +1,6 @@
 //! The subcommands, a file each, and what their runs share (inputs, reporting).
 
+mod help;
 mod inputs;
 mod organization;
 mod rollback;
@@ -7,6 +8,7 @@ mod run;
 mod sinks;
 mod validate;
 
+pub use help::{completions, man};
 pub use organization::{discover, merge};
 pub use rollback::rollback;
 pub use run::{apply, audit, plan};

@@ -15,5 +15,6 @@ mod html;
 mod org;
 mod preflight;
 mod rollout;
+mod toolbox;
 mod validate;
 mod waves;
