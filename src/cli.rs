@@ -310,4 +310,10 @@ pub struct OutputArgs {
     /// Also write a self-contained HTML report (metadata, counts, accounts × regions matrix, filterable table)
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Also write a JUnit XML file for CI test reporters: a test case per target (the account as class, the region as name)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the run's summary as JSON (counts, commonest errors, exit code and why); `-` writes it to stdout and sends everything else to stderr
+    #[arg(long, value_name = "FILE|-")]
+    pub summary_json: Option<PathBuf>,
 }

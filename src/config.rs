@@ -101,8 +101,29 @@ pub struct Aws {
 pub struct Output {
     pub report: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    /// `--junit FILE`: a test case per target, for CI test reporters.
+    pub junit: Option<PathBuf>,
+    /// `--summary-json FILE|-`: the run's summary as JSON.
+    pub summary_json: Option<Destination>,
     pub verbosity: Verbosity,
     pub no_progress: bool,
+}
+
+/// Where a file-or-stdout output goes (`-` is stdout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Destination {
+    fn of(path: &std::path::Path) -> Destination {
+        if path.as_os_str() == "-" {
+            Destination::Stdout
+        } else {
+            Destination::File(path.to_path_buf())
+        }
+    }
 }
 
 /// Failure tolerance, as CloudFormation StackSets' FailureToleranceCount / Percentage.
@@ -166,6 +187,21 @@ pub fn verbosity(cli: &Cli) -> Verbosity {
     out.map(output_verbosity).unwrap_or(Verbosity::Default)
 }
 
+/// Whether the command writes `--summary-json -`: then stdout holds that JSON alone, and the
+/// printer sends every other line to stderr (known before the flags are checked, as
+/// [`verbosity`] is).
+pub fn summary_json_on_stdout(cli: &Cli) -> bool {
+    let out = match &cli.command {
+        Command::Plan(a) => Some(&a.run.output),
+        Command::Audit(a) => Some(&a.output),
+        Command::Apply(a) => Some(&a.run.output),
+        Command::Rollback(a) => Some(&a.output),
+        _ => None,
+    };
+    out.and_then(|o| o.summary_json.as_deref())
+        .is_some_and(|p| Destination::of(p) == Destination::Stdout)
+}
+
 fn output_verbosity(out: &OutputArgs) -> Verbosity {
     if out.quiet {
         Verbosity::Quiet
@@ -185,7 +221,14 @@ fn validate(a: &ValidateArgs) -> Result<Validate, InputError> {
 }
 
 fn run(a: &RunArgs) -> Result<Run, InputError> {
-    distinct_outputs(&a.output, &[("--retry-failed", a.retry_failed.as_ref())])?;
+    distinct_outputs(
+        &a.output,
+        &[
+            ("--retry-failed", a.retry_failed.as_ref()),
+            ("-p", Some(&a.prefs.preferences)),
+            ("-i", Some(&a.inventory)),
+        ],
+    )?;
     Ok(Run {
         prefs: a.prefs.clone(),
         inventory: a.inventory.clone(),
@@ -338,13 +381,15 @@ fn output(o: &OutputArgs) -> Output {
     Output {
         report: o.report.clone(),
         html: o.html.clone(),
+        junit: o.junit.clone(),
+        summary_json: o.summary_json.as_deref().map(Destination::of),
         verbosity: output_verbosity(o),
         no_progress: o.no_progress,
     }
 }
 
-/// The report and the page are new files: neither may be an input of the run (the apply
-/// report a rollback undoes is its only record) or the other output.
+/// The report, the page, the JUnit file and the summary JSON are new files: none may be an
+/// input of the run (the apply report a rollback undoes is its only record) or another output.
 fn distinct_outputs(
     out: &OutputArgs,
     inputs: &[(&str, Option<&PathBuf>)],
@@ -352,7 +397,18 @@ fn distinct_outputs(
     let same = |a: &PathBuf, b: &PathBuf| {
         a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
     };
-    let outputs = [("-o", out.report.as_ref()), ("--html", out.html.as_ref())];
+    if out.junit.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+        return Err(InputError::Usage(
+            "--junit -: the JUnit file is a file (only --summary-json takes - for stdout)".into(),
+        ));
+    }
+    let summary_json = out.summary_json.as_ref().filter(|p| p.as_os_str() != "-");
+    let outputs = [
+        ("-o", out.report.as_ref()),
+        ("--html", out.html.as_ref()),
+        ("--junit", out.junit.as_ref()),
+        ("--summary-json", summary_json),
+    ];
     for (i, (name, path)) in outputs.iter().enumerate() {
         let Some(path) = path else { continue };
         let mut others = inputs.iter().chain(&outputs[i + 1..]);

@@ -19,6 +19,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer::new(config::verbosity(&cli));
+    if config::summary_json_on_stdout(&cli) {
+        printer.keep_stdout_for_product();
+    }
     let settings = match Settings::from_cli(&cli) {
         Ok(s) => s,
         Err(e) => {
@@ -43,9 +46,7 @@ fn main() -> ExitCode {
     // line; dropping the runtime would wait with it, so the tool would not exit until Enter.
     runtime.shutdown_background();
     match result {
-        Ok(Ended::Success) => ExitCode::SUCCESS,
-        Ok(Ended::Failures) => ExitCode::from(1),
-        Ok(Ended::Interrupted) => ExitCode::from(130),
+        Ok(ended) => ExitCode::from(Ended::exit_code(&ended)),
         Err(e) => {
             printer.error(&e.to_string());
             ExitCode::from(2)

@@ -155,7 +155,7 @@ pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ende
     let targets: Vec<Target> = undos.iter().map(|u| u.target.clone()).collect();
     let control = Arc::new(Control::default());
     let mut sinks = Sinks::new("rollback", &targets, &args.output, printer, Some(csv))
-        .with_html(args.output.html.as_ref(), meta);
+        .with_files(&args.output, meta);
     let listener = listen_for_interrupts(control.clone(), printer.clone(), INTERRUPT_GRACE);
     runner::run(
         undos,

@@ -26,7 +26,7 @@ use crate::words::count;
 
 /// Everything a run over targets needs, built after the inputs are checked.
 pub(super) struct Run {
-    /// The HTML report's header, when --html asked for one.
+    /// The run's metadata, when --html, --junit or --summary-json asked for it.
     pub(super) meta: Option<RunMeta>,
     pub(super) job: Arc<Job>,
     /// The targets to run.
@@ -149,8 +149,9 @@ pub(super) async fn start_run(
     ))
 }
 
-/// With `--html`, the page's header: who runs what, since when, on which input file (path
-/// and SHA-256) and document.
+/// With `--html`, `--junit` or `--summary-json`, the run's metadata: who runs what, since
+/// when, on which input file (path and SHA-256) and document. Only the HTML page names the
+/// caller, which costs an STS call.
 pub(super) async fn page_meta(
     out: &Output,
     session: &Session,
@@ -158,11 +159,16 @@ pub(super) async fn page_meta(
     (input_path, input_sha256): (String, String),
     document_name: &str,
 ) -> Option<RunMeta> {
-    out.html.as_ref()?;
+    if out.html.is_none() && out.junit.is_none() && out.summary_json.is_none() {
+        return None;
+    }
     Some(RunMeta {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         command: redacted_command_line(),
-        caller_arn: session.caller_arn().await,
+        caller_arn: match out.html {
+            Some(_) => session.caller_arn().await,
+            None => String::new(),
+        },
         started_at,
         ended_at: String::new(),
         preferences_path: input_path,
@@ -275,7 +281,7 @@ impl Run {
     ) -> (Sinks, tokio::task::JoinHandle<()>) {
         self.listening(
             Sinks::new(label, &self.listed, out, &self.printer, Some(csv))
-                .with_html(out.html.as_ref(), self.meta.clone())
+                .with_files(out, self.meta.clone())
                 .with_waves(self.waves.clone()),
             shown,
         )

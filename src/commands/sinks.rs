@@ -1,19 +1,22 @@
-//! What a run reports to and how it ends: the CSV report, progress, change summary and
-//! HTML page fed per target, and the summary and exit outcome derived from the same stats.
+//! What a run reports to and how it ends: the CSV report, progress, change summary, HTML
+//! page and JUnit file fed per target, and the summary, the summary JSON and the exit outcome
+//! derived from the same stats.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::inputs::region_totals;
-use crate::config::Output;
+use crate::config::{Destination, Output};
 use crate::error::InputError;
+use crate::files;
 use crate::outcome::{Action, Outcome, ReportRow, Status, StopReason, rfc3339};
 use crate::report::csv::{CsvReport, default_path};
 use crate::report::html::{self, RunMeta};
 use crate::report::printer::{Printer, Verbosity};
 use crate::report::progress::Progress;
 use crate::report::summary::{ChangeSummary, FindingSummary, RunStats, WaveSummary};
+use crate::report::{json, junit};
 use crate::runner::Control;
 use crate::target::Target;
 use crate::waves::WavePlan;
@@ -29,6 +32,33 @@ pub enum Ended {
     Interrupted,
 }
 
+impl Ended {
+    /// The process's exit code (README "Exit codes").
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Ended::Success => 0,
+            Ended::Failures => 1,
+            Ended::Interrupted => 130,
+        }
+    }
+}
+
+/// With --html, --junit or --summary-json: the run's metadata, where each goes, and (for the
+/// page and the JUnit file, which list every target) every row.
+pub(super) struct RunFiles {
+    meta: RunMeta,
+    html: Option<PathBuf>,
+    junit: Option<PathBuf>,
+    summary_json: Option<Destination>,
+    rows: Vec<ReportRow>,
+}
+
+impl RunFiles {
+    fn keeps_rows(&self) -> bool {
+        self.html.is_some() || self.junit.is_some()
+    }
+}
+
 pub(super) fn open_report(out: &Output, command: &str) -> Result<CsvReport, InputError> {
     let path = out.report.clone().unwrap_or_else(|| default_path(command));
     CsvReport::create(&path)
@@ -37,8 +67,8 @@ pub(super) fn open_report(out: &Output, command: &str) -> Result<CsvReport, Inpu
 
 /// The reporters of one phase: stats, CSV, progress and the change summary, fed per outcome.
 pub(super) struct Sinks {
-    /// With --html: where, the run's metadata, and every row (the page needs them all).
-    pub(super) html: Option<(PathBuf, RunMeta, Vec<ReportRow>)>,
+    /// The files written whole at the end (--html, --junit, --summary-json).
+    pub(super) files: Option<RunFiles>,
     pub(super) stats: RunStats,
     pub(super) progress: Progress,
     pub(super) csv: Option<CsvReport>,
@@ -72,7 +102,7 @@ impl Sinks {
             findings: FindingSummary::default(),
             waves: None,
             write_error: None,
-            html: None,
+            files: None,
             printer: printer.clone(),
         }
     }
@@ -82,9 +112,18 @@ impl Sinks {
         self
     }
 
-    pub(super) fn with_html(mut self, path: Option<&PathBuf>, meta: Option<RunMeta>) -> Self {
-        if let (Some(path), Some(meta)) = (path, meta) {
-            self.html = Some((path.clone(), meta, vec![]));
+    /// The files `out` asks for, written at the end with `meta` (built when one is asked for).
+    pub(super) fn with_files(mut self, out: &Output, meta: Option<RunMeta>) -> Self {
+        if let Some(meta) = meta
+            && (out.html.is_some() || out.junit.is_some() || out.summary_json.is_some())
+        {
+            self.files = Some(RunFiles {
+                meta,
+                html: out.html.clone(),
+                junit: out.junit.clone(),
+                summary_json: out.summary_json.clone(),
+                rows: vec![],
+            });
         }
         self
     }
@@ -109,8 +148,10 @@ impl Sinks {
         };
         self.stats.record(&o.row);
         self.findings.add(&o.row.findings);
-        if let Some((_, _, rows)) = self.html.as_mut() {
-            rows.push(o.row.clone());
+        if let Some(files) = self.files.as_mut()
+            && files.keeps_rows()
+        {
+            files.rows.push(o.row.clone());
         }
         match (o.row.action, o.row.status) {
             (_, Status::Failed | Status::Skipped | Status::Blocked) => {}
@@ -151,7 +192,7 @@ impl Sinks {
             waves,
             write_error,
             csv,
-            html,
+            files: outputs,
             printer,
         } = self;
         progress.finish();
@@ -184,17 +225,39 @@ impl Sinks {
         } else {
             printer.out(&stats.render(command, &report, elapsed));
         }
-        let mut html_error = false;
-        if let Some((path, mut meta, rows)) = html {
-            meta.ended_at = rfc3339(SystemTime::now());
-            match html::write(&path, &meta, &rows) {
-                Ok(()) => printer.out(&format!("  html: {}\n", path.display())),
-                Err(e) => {
-                    printer.error(&format!(
-                        "cannot write the HTML report {}: {e}",
-                        path.display()
-                    ));
-                    html_error = true;
+        // What went wrong besides the targets, for the exit code and the summary JSON's why.
+        let mut problems: Vec<String> = vec![];
+        let mut outputs = outputs;
+        if let Some(f) = outputs.as_mut() {
+            f.meta.ended_at = rfc3339(SystemTime::now());
+            if let Some(path) = &f.html {
+                match html::write(path, &f.meta, &f.rows) {
+                    Ok(()) => printer.out(&format!("  html: {}\n", path.display())),
+                    Err(e) => {
+                        printer.error(&format!(
+                            "cannot write the HTML report {}: {e}",
+                            path.display()
+                        ));
+                        problems.push("the HTML report could not be written".into());
+                    }
+                }
+            }
+            if let Some(path) = &f.junit {
+                let run = junit::Run {
+                    command,
+                    meta: &f.meta,
+                    report: &report,
+                    elapsed,
+                };
+                match junit::write(path, &run, &f.rows) {
+                    Ok(()) => printer.out(&format!("  junit: {}\n", path.display())),
+                    Err(e) => {
+                        printer.error(&format!(
+                            "cannot write the JUnit file {}: {e}",
+                            path.display()
+                        ));
+                        problems.push("the JUnit file could not be written".into());
+                    }
                 }
             }
         }
@@ -203,11 +266,55 @@ impl Sinks {
                 "the report {} is incomplete: {e}",
                 report.display()
             ));
+            problems.push("the report is incomplete".into());
         }
-        match control.stopped() {
+        let mut ended = match control.stopped() {
             Some(StopReason::Interrupted) => Ended::Interrupted,
-            _ if stats.any_failure() || write_error.is_some() || html_error => Ended::Failures,
+            _ if stats.any_failure() || !problems.is_empty() => Ended::Failures,
             _ => Ended::Success,
+        };
+        if let Some(f) = &outputs
+            && let Some(dest) = &f.summary_json
+        {
+            let why = match ended {
+                Ended::Interrupted => "interrupted".to_string(),
+                _ => {
+                    let mut why: Vec<String> = stats.not_done_line().into_iter().collect();
+                    why.extend(problems);
+                    if why.is_empty() {
+                        "every target succeeded".to_string()
+                    } else {
+                        why.join("; ")
+                    }
+                }
+            };
+            let text = json::render(&json::Run {
+                command,
+                meta: &f.meta,
+                stats: &stats,
+                report: &report,
+                html: f.html.as_deref(),
+                junit: f.junit.as_deref(),
+                exit_code: ended.exit_code(),
+                why: &why,
+                elapsed,
+            });
+            let written = match dest {
+                Destination::Stdout => printer.product(&text),
+                Destination::File(path) => files::replace(path, text.as_bytes())
+                    .map(|()| printer.out(&format!("  summary json: {}\n", path.display()))),
+            };
+            if let Err(e) = written {
+                let name = match dest {
+                    Destination::Stdout => "to stdout".to_string(),
+                    Destination::File(path) => path.display().to_string(),
+                };
+                printer.error(&format!("cannot write the summary JSON {name}: {e}"));
+                if ended == Ended::Success {
+                    ended = Ended::Failures;
+                }
+            }
         }
+        ended
     }
 }

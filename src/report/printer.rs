@@ -40,6 +40,8 @@ struct Inner {
     held_back: AtomicUsize,
     stdout_closed: AtomicBool,
     stderr_closed: AtomicBool,
+    /// `--summary-json -`: stdout holds only the product, so every other line goes to stderr.
+    stdout_for_product: AtomicBool,
 }
 
 #[derive(Clone, Copy)]
@@ -58,12 +60,20 @@ impl Printer {
                 held_back: AtomicUsize::new(0),
                 stdout_closed: AtomicBool::new(false),
                 stderr_closed: AtomicBool::new(false),
+                stdout_for_product: AtomicBool::new(false),
             }),
         }
     }
 
     pub fn verbosity(&self) -> Verbosity {
         self.inner.verbosity
+    }
+
+    /// Keeps stdout for [`Printer::product`] alone (`--summary-json -`, whose JSON must parse):
+    /// from now on, what would go to stdout (the header, the plan, the summary, `-q`'s line)
+    /// goes to stderr.
+    pub fn keep_stdout_for_product(&self) {
+        self.inner.stdout_for_product.store(true, Ordering::Relaxed);
     }
 
     fn quiet(&self) -> bool {
@@ -170,6 +180,10 @@ impl Printer {
     /// Writes and flushes; a stream that fails (a closed pipe: `| head`) is not written again,
     /// and the run goes on to finish its report.
     fn write(&self, stream: Stream, text: &str) {
+        let stream = match stream {
+            Stream::Out if self.inner.stdout_for_product.load(Ordering::Relaxed) => Stream::Err,
+            other => other,
+        };
         let closed = match stream {
             Stream::Out => &self.inner.stdout_closed,
             Stream::Err => &self.inner.stderr_closed,

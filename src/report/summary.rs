@@ -16,6 +16,9 @@ pub struct RunStats {
     pub total: usize,
     /// Rows that make the exit code 1.
     failures: usize,
+    /// Those rows, by status (a done-looking status counts here when its preflight found
+    /// something blocking).
+    not_done: BTreeMap<Status, usize>,
     /// Rows whose status alone reads as done but whose preflight found something blocking
     /// (an audit's compliant target whose bucket is gone).
     blocked_quietly: usize,
@@ -38,6 +41,7 @@ impl RunStats {
         self.finished += 1;
         if row.is_failure() {
             self.failures += 1;
+            *self.not_done.entry(row.status).or_default() += 1;
         }
         if row.findings.blocking() && !row.status.is_failure() {
             self.blocked_quietly += 1;
@@ -65,6 +69,48 @@ impl RunStats {
     /// Whether any target failed or was skipped: exit code 1.
     pub fn any_failure(&self) -> bool {
         self.failures > 0
+    }
+
+    /// How many rows make the exit code 1 (the failure rule of `ReportRow::is_failure`).
+    pub fn not_done(&self) -> usize {
+        self.failures
+    }
+
+    /// Why the run is not a success, from the rows alone: "3 targets not done: failed 1,
+    /// drifted 1, compliant 1 with a blocking preflight finding"; `None` when every target is
+    /// done.
+    pub fn not_done_line(&self) -> Option<String> {
+        if self.failures == 0 {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .not_done
+            .iter()
+            .map(|(st, n)| {
+                if st.is_failure() {
+                    format!("{} {n}", st.as_str())
+                } else {
+                    format!("{} {n} with a blocking preflight finding", st.as_str())
+                }
+            })
+            .collect();
+        Some(format!(
+            "{} not done: {}",
+            count(self.failures, "target"),
+            parts.join(", ")
+        ))
+    }
+
+    /// Every error code (and note) with its count and the first message seen, most common
+    /// first, ties by code.
+    pub fn ranked_errors(&self) -> Vec<(&Reason, usize, &str)> {
+        let mut errors: Vec<_> = self
+            .errors
+            .iter()
+            .map(|(code, (n, msg))| (code, *n, msg.as_str()))
+            .collect();
+        errors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        errors
     }
 
     /// "created 3 · unchanged 10 · failed 1"
@@ -116,10 +162,8 @@ impl RunStats {
             }
         }
         if !self.errors.is_empty() {
-            let mut errors: Vec<_> = self.errors.iter().collect();
-            errors.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
             let _ = writeln!(s, "  most common error codes and notes:");
-            for (code, (n, msg)) in errors.iter().take(5) {
+            for (code, n, msg) in self.ranked_errors().into_iter().take(5) {
                 let _ = writeln!(s, "  {n:>6} × {code}: {}", truncate(msg, 120));
             }
         }

@@ -8,6 +8,7 @@
 mod support;
 
 mod audit;
+mod ci_outputs;
 mod cli;
 mod faults;
 mod harness;

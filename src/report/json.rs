@@ -1,0 +1,189 @@
+//! The run's summary as JSON (`--summary-json`), for CI steps to read without parsing text.
+//!
+//! Every count comes from [`RunStats`], as the printed summary's do. The field names are a
+//! contract (README "JUnit and JSON outputs"): fields are only ever added, under a new
+//! `schema_version` if one changed meaning.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::report::html::RunMeta;
+use crate::report::summary::RunStats;
+
+/// The object's `schema_version`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The run the summary describes.
+pub struct Run<'a> {
+    /// `plan`, `apply`, `audit` or `rollback`.
+    pub command: &'a str,
+    pub meta: &'a RunMeta,
+    pub stats: &'a RunStats,
+    /// The CSV report.
+    pub report: &'a Path,
+    pub html: Option<&'a Path>,
+    pub junit: Option<&'a Path>,
+    pub exit_code: u8,
+    pub why: &'a str,
+    /// The run's time (apply: without the confirmation prompt).
+    pub elapsed: Duration,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    schema_version: u32,
+    tool_version: &'a str,
+    command: &'a str,
+    document: &'a str,
+    /// plan, apply, audit: the preferences file.
+    preferences: Option<Input<'a>>,
+    /// rollback: the apply report undone.
+    from: Option<Input<'a>>,
+    total_targets: usize,
+    not_done: usize,
+    counts: Map<String, Value>,
+    regions: Map<String, Value>,
+    errors: Vec<ErrorCount<'a>>,
+    report: String,
+    html: Option<String>,
+    junit: Option<String>,
+    exit_code: u8,
+    why: &'a str,
+    started_at: &'a str,
+    ended_at: &'a str,
+    duration_ms: u64,
+}
+
+#[derive(Serialize)]
+struct Input<'a> {
+    path: &'a str,
+    sha256: &'a str,
+}
+
+#[derive(Serialize)]
+struct ErrorCount<'a> {
+    code: String,
+    count: usize,
+    first_message: &'a str,
+}
+
+/// Counts per status, in the summary's order, only the statuses some target has.
+fn counts(
+    by_status: &std::collections::BTreeMap<crate::outcome::Status, usize>,
+) -> Map<String, Value> {
+    by_status
+        .iter()
+        .map(|(st, n)| (st.as_str().to_string(), Value::from(*n)))
+        .collect()
+}
+
+/// The object, pretty-printed, with a final newline.
+pub fn render(run: &Run) -> String {
+    let meta = run.meta;
+    let input = Input {
+        path: &meta.preferences_path,
+        sha256: &meta.preferences_sha256,
+    };
+    let (preferences, from) = if run.command == "rollback" {
+        (None, Some(input))
+    } else {
+        (Some(input), None)
+    };
+    let summary = Summary {
+        schema_version: SCHEMA_VERSION,
+        tool_version: &meta.tool_version,
+        command: run.command,
+        document: &meta.document_name,
+        preferences,
+        from,
+        total_targets: run.stats.total,
+        not_done: run.stats.not_done(),
+        counts: counts(&run.stats.by_status),
+        regions: run
+            .stats
+            .by_region
+            .iter()
+            .map(|(region, by_status)| (region.clone(), Value::Object(counts(by_status))))
+            .collect(),
+        errors: run
+            .stats
+            .ranked_errors()
+            .into_iter()
+            .map(|(code, count, first_message)| ErrorCount {
+                code: code.to_string(),
+                count,
+                first_message,
+            })
+            .collect(),
+        report: run.report.display().to_string(),
+        html: run.html.map(|p| p.display().to_string()),
+        junit: run.junit.map(|p| p.display().to_string()),
+        exit_code: run.exit_code,
+        why: run.why,
+        started_at: &meta.started_at,
+        ended_at: &meta.ended_at,
+        duration_ms: run.elapsed.as_millis() as u64,
+    };
+    let mut text = serde_json::to_string_pretty(&summary).expect("plain data serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{Reason, ReportRow, Status, TargetError};
+
+    #[test]
+    fn counts_come_from_the_stats() {
+        let mut stats = RunStats::new(3);
+        let row = |region: &str, status| ReportRow {
+            region: region.into(),
+            status,
+            ..ReportRow::empty()
+        };
+        stats.record(&row("us-east-1", Status::Compliant));
+        stats.record(&row("eu-west-1", Status::Compliant));
+        stats.record(&row("eu-west-1", Status::Failed).with_error(
+            Status::Failed,
+            &TargetError::new(Reason::Aws("AccessDenied".into()), "denied"),
+        ));
+        let meta = RunMeta {
+            document_name: "SSM-SessionManagerRunShell".into(),
+            ..RunMeta::default()
+        };
+        let text = render(&Run {
+            command: "audit",
+            meta: &meta,
+            stats: &stats,
+            report: Path::new("audit.csv"),
+            html: None,
+            junit: Some(Path::new("audit.xml")),
+            exit_code: 1,
+            why: "1 target not done: failed 1",
+            elapsed: Duration::from_millis(1500),
+        });
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v["counts"],
+            serde_json::json!({"failed": 1, "compliant": 2})
+        );
+        assert_eq!(
+            v["regions"]["eu-west-1"],
+            serde_json::json!({"failed": 1, "compliant": 1})
+        );
+        assert_eq!(
+            v["errors"],
+            serde_json::json!([{"code": "AccessDenied", "count": 1, "first_message": "denied"}])
+        );
+        assert_eq!(v["total_targets"], 3);
+        assert_eq!(v["not_done"], 1);
+        assert_eq!(v["html"], Value::Null);
+        assert_eq!(v["junit"], "audit.xml");
+        assert_eq!(v["from"], Value::Null);
+        assert_eq!(v["duration_ms"], 1500);
+    }
+}
