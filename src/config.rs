@@ -69,6 +69,7 @@ pub struct Apply {
 /// The waves asked for: the stages, and the canary accounts as named (resolved against the
 /// selection once it is known).
 pub struct Waves {
+    /// The flags that asked for them, as the summary names the waves.
     pub spec: String,
     pub stages: Vec<Stage>,
     pub canary: Vec<String>,
@@ -252,7 +253,11 @@ fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
         None if !region_order.is_empty() => waves(&WaveArgs {
             waves: Some("100%".into()),
             canary: vec![],
-        })?,
+        })?
+        .map(|w| Waves {
+            spec: format!("--region-order {}", a.region_order.join(",")),
+            ..w
+        }),
         w => w,
     };
     if waves.is_none() && (a.pause || a.wave_wait.is_some()) {
@@ -313,8 +318,16 @@ fn waves(w: &WaveArgs) -> Result<Option<Waves>, InputError> {
         (None, true) => return Ok(None),
     };
     let stages = waves::parse_spec(&spec).map_err(flag("--waves"))?;
+    // What the summary names the waves by: the flags as given.
+    let mut label = vec![];
+    if !w.canary.is_empty() {
+        label.push(format!("--canary {}", w.canary.join(",")));
+    }
+    if let Some(spec) = &w.waves {
+        label.push(format!("--waves {spec}"));
+    }
     Ok(Some(Waves {
-        spec,
+        spec: label.join(" "),
         stages,
         canary: w.canary.clone(),
     }))

@@ -82,7 +82,7 @@ pub fn split(
 /// The run's waves: each wave's accounts, and the wave of every account (from 1).
 #[derive(Debug)]
 pub struct WavePlan {
-    /// `--waves` as given, for the summary.
+    /// The flags that asked for the waves, as given, for the summary.
     pub spec: String,
     pub waves: Vec<Vec<Arc<Account>>>,
     of: HashMap<String, usize>,

@@ -377,7 +377,7 @@ pub async fn plan(printer: &Printer, args: &config::Run) -> Result<Ended, InputE
 fn wave_accounts(plan: &WavePlan) -> String {
     const NAMES: usize = 8;
     let n = plan.waves.len();
-    let mut s = format!("the waves apply would write (--waves {}):\n", plan.spec);
+    let mut s = format!("the waves apply would write ({}):\n", plan.spec);
     for (i, wave) in plan.waves.iter().enumerate() {
         let names: Vec<String> = wave
             .iter()
@@ -784,8 +784,16 @@ pub(super) async fn confirm(printer: &Printer, what: &str, n: usize) -> Confirme
 pub(super) fn redacted_command_line() -> String {
     let mut out = vec![];
     let mut hide_next = false;
-    // Lossy: a non-UTF-8 argument (a path) must not panic the page's header.
-    for arg in std::env::args_os().map(|a| a.to_string_lossy().into_owned()) {
+    // Lossy: a non-UTF-8 argument (a path) must not panic the page's header. The program is
+    // named as a person types it, not by where this machine keeps it.
+    for (i, arg) in std::env::args_os().enumerate() {
+        let arg = match i {
+            0 => std::path::Path::new(&arg)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "ssm-prefs".into()),
+            _ => arg.to_string_lossy().into_owned(),
+        };
         if hide_next {
             out.push("<redacted>".to_string());
             hide_next = false;

@@ -211,7 +211,7 @@ impl Sinks {
         if let Some((plan, summary)) = &waves {
             let sizes: Vec<usize> = plan.waves.iter().map(Vec::len).collect();
             printer.out(&format!(
-                "waves (--waves {}):\n{}",
+                "waves ({}):\n{}",
                 plan.spec,
                 summary.render(&sizes)
             ));

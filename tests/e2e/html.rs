@@ -392,8 +392,8 @@ async fn audit_html_report_in_a_browser() {
         );
     }
 
-    // A look at it: the screenshot is kept in the test's dir; with SSM_PREFS_UPDATE_SCREENSHOT=1
-    // it also replaces docs/img/audit-report.png (so ordinary runs leave the tree clean).
+    // A look at it: the screenshot is kept in the test's dir (the README's picture comes from
+    // the demo's audit, by scripts/screenshot.sh, not from this fixture's hostile names).
     let shot = dir.path("audit-report.png");
     let selected = format!("#select={}:us-east-1", ids[0]);
     let b = browse(
@@ -405,12 +405,6 @@ async fn audit_html_report_in_a_browser() {
     );
     let png = std::fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot ({e}): {}", b.stdout));
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 20_000);
-    if std::env::var_os("SSM_PREFS_UPDATE_SCREENSHOT").is_some() {
-        let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/img/audit-report.png");
-        std::fs::create_dir_all(keep.parent().unwrap()).unwrap();
-        std::fs::copy(&shot, &keep).unwrap();
-        eprintln!("screenshot: {}", keep.display());
-    }
 
     // At scale: this page with 17,000 synthetic targets (1,000 accounts × 17 regions) in place
     // of its data, same shape: columns, a string table, rows of indices.

@@ -16,6 +16,7 @@ mod html;
 mod org;
 mod preflight;
 mod rollout;
+mod setup;
 mod toolbox;
 mod validate;
 mod waves;
