@@ -517,6 +517,9 @@ pub enum StopReason {
 pub struct Outcome {
     pub row: ReportRow,
     pub changes: Vec<Change>,
+    /// The write promoted an older version that already held the content (SSM's
+    /// `DuplicateDocumentContent`): newer versions than the default may then exist.
+    pub reused_version: bool,
 }
 
 impl Outcome {
@@ -524,6 +527,7 @@ impl Outcome {
         Self {
             row,
             changes: vec![],
+            reused_version: false,
         }
     }
 

@@ -238,9 +238,10 @@ impl Planned {
         };
         self.attempts += client.attempts();
         match result {
-            Ok((status, written)) => {
-                self.outcome(&job, status, written.version, written.content_sha256)
-            }
+            Ok((status, written)) => Outcome {
+                reused_version: written.reused,
+                ..self.outcome(&job, status, written.version, written.content_sha256)
+            },
             Err(e) => {
                 let mut row = error_row(
                     &job,
@@ -256,6 +257,7 @@ impl Planned {
                 Outcome {
                     row: row.with_findings(self.findings),
                     changes: self.changes,
+                    reused_version: false,
                 }
             }
         }
@@ -276,6 +278,7 @@ impl Planned {
         Outcome {
             row,
             changes: self.changes.clone(),
+            reused_version: false,
         }
     }
 }
@@ -319,7 +322,8 @@ pub async fn verify(job: &Job, o: Outcome, client: TargetClient) -> Outcome {
                 v.default_version, written.document_version
             )));
         }
-        if v.latest_version != v.default_version {
+        // After a reused older version, versions newer than it were there before the write.
+        if v.latest_version != v.default_version && !o.reused_version {
             return Ok(Some(format!(
                 "version {} was added after the write: the latest version is not the default {}",
                 v.latest_version, v.default_version
@@ -424,6 +428,7 @@ impl Planned {
         row.previous_version = self.found_version.clone();
         row.changed_inputs = self.changed_inputs.clone();
         row.attempts = self.attempts;
+        row.findings = self.findings.clone();
     }
 }
 
@@ -489,7 +494,11 @@ pub async fn audit(
         attempts: client.attempts(),
         ..row
     };
-    Outcome { row, changes }
+    Outcome {
+        row,
+        changes,
+        reused_version: false,
+    }
 }
 
 struct Found {

@@ -30,12 +30,16 @@ impl Default for Control {
 }
 
 impl Control {
-    /// No new item starts; the first reason given is kept.
+    /// No new item starts; the first reason given is kept, except that an interrupt always
+    /// wins (a Ctrl-C after a tolerance stop still ends the run as interrupted: exit 130).
     pub fn stop(&self, reason: StopReason) {
-        self.reason
-            .lock()
-            .expect("not poisoned")
-            .get_or_insert(reason);
+        let mut kept = self.reason.lock().expect("not poisoned");
+        if reason == StopReason::Interrupted {
+            *kept = Some(reason);
+        } else {
+            kept.get_or_insert(reason);
+        }
+        drop(kept);
         self.stop.store(true, Ordering::SeqCst);
     }
 
@@ -43,6 +47,11 @@ impl Control {
     pub fn abandon(&self) {
         self.stop(StopReason::Interrupted);
         self.abandon.send_replace(true);
+    }
+
+    /// Whether the items in flight were told to end now.
+    pub fn abandoned(&self) -> bool {
+        *self.abandon.borrow()
     }
 
     pub fn stopped(&self) -> Option<StopReason> {

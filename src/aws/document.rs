@@ -33,6 +33,8 @@ impl Current {
 pub struct Written {
     pub version: String,
     pub content_sha256: String,
+    /// An older version holding this content was made the default instead of a new one.
+    pub reused: bool,
 }
 
 /// Reads the default version; `None` when the document does not exist.
@@ -105,6 +107,7 @@ pub async fn create(ssm: &TargetClient, name: &str, content: &str) -> Result<Wri
     Ok(Written {
         version,
         content_sha256: sha256_hex(content.as_bytes()),
+        reused: false,
     })
 }
 
@@ -145,6 +148,7 @@ pub async fn update(
             Written {
                 version,
                 content_sha256: sha256_hex(content.as_bytes()),
+                reused: false,
             }
         }
         Err(e)
@@ -189,6 +193,7 @@ async fn find_version(
             return Ok(Written {
                 content_sha256: found.sha256(),
                 version: found.version,
+                reused: true,
             });
         }
     }

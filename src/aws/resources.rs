@@ -104,36 +104,25 @@ pub async fn log_group_key(
     c: &CheckClients,
     name: &str,
 ) -> Result<Option<Option<String>>, TargetError> {
-    // The prefix narrows the pages to this name and longer ones sharing it; the paginator
-    // cannot carry the per-call region, so the pages are walked here, boundedly.
-    let mut token: Option<String> = None;
-    for _ in 0..100 {
-        let page = c
-            .logs
-            .describe_log_groups()
-            .log_group_name_prefix(name)
-            .set_next_token(token.take())
-            .customize()
-            .config_override(
-                aws_sdk_cloudwatchlogs::config::Builder::default()
-                    .region(c.region_override(c.region.as_str())),
-            )
-            .send()
-            .await
-            .map_err(|e| target_error(e, &c.endpoint))?;
-        if let Some(group) = page
-            .log_groups()
-            .iter()
-            .find(|g| g.log_group_name() == Some(name))
-        {
-            return Ok(Some(group.kms_key_id().map(String::from)));
-        }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    Ok(None)
+    // The prefix narrows the answer to this name and longer ones sharing it, in name order:
+    // the name itself, when it exists, is the first of the first page. One call.
+    let page = c
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .customize()
+        .config_override(
+            aws_sdk_cloudwatchlogs::config::Builder::default()
+                .region(c.region_override(c.region.as_str())),
+        )
+        .send()
+        .await
+        .map_err(|e| target_error(e, &c.endpoint))?;
+    Ok(page
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+        .map(|g| g.kms_key_id().map(String::from)))
 }
 
 /// DescribeKey in the target's region (by key id, key ARN, alias name or alias ARN); `None`

@@ -17,7 +17,6 @@ use crate::preflight::Preflight;
 use crate::report::csv::CsvReport;
 use crate::report::html::RunMeta;
 use crate::report::printer::Printer;
-use crate::report::summary::RunStats;
 use crate::rollout::{self, Job, Planned};
 use crate::runner::{self, Control};
 use crate::target::{Account, AccountId, Region, Target};
@@ -84,9 +83,25 @@ pub(super) async fn start_run(
         )));
     }
     let waves = match &args.waves {
-        Some(w) => Some(Arc::new(
-            WavePlan::new(&w.spec, &w.stages, &w.canary, &accounts).map_err(InputError::Usage)?,
-        )),
+        Some(w) => {
+            // A retry holds only what was left: canary accounts done before are not in it.
+            let mut canary = w.canary.clone();
+            if args.retry_failed.is_some() {
+                canary.retain(|c| {
+                    let kept = accounts.iter().any(|a| a.id.as_str() == c || a.name == *c);
+                    if !kept {
+                        printer.warn(&format!(
+                            "--canary {c}: nothing of it to retry; the waves start with the rest"
+                        ));
+                    }
+                    kept
+                });
+            }
+            Some(Arc::new(
+                WavePlan::new(&w.spec, &w.stages, &canary, &accounts)
+                    .map_err(InputError::Usage)?,
+            ))
+        }
         None => None,
     };
     let csv = open_report(&args.output, command)?;
@@ -511,8 +526,9 @@ pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, Inp
     let (mut sinks, listener) = run.report_sinks("apply", &opts.output, csv, true);
     let total = run.listed.len();
     let max_failures = args.max_failures;
-    let check_tolerance = |stats: &RunStats| {
-        if max_failures.is_some_and(|m| m.exceeded(stats.count(Status::Failed), total)) {
+    // Failures so far (recorded, and in wave mode written but not yet read back).
+    let check_tolerance = |failed: usize| {
+        if max_failures.is_some_and(|m| m.exceeded(failed, total)) {
             run.control.stop(StopReason::MaxFailures);
         }
     };
@@ -520,7 +536,7 @@ pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, Inp
     for failed in &read_failures {
         sinks.record_as(failed, false);
     }
-    check_tolerance(&sinks.stats);
+    check_tolerance(sinks.stats.count(Status::Failed));
     match run.waves.clone() {
         None => {
             write(&run, planned, &mut sinks, &check_tolerance, false).await;
@@ -558,7 +574,7 @@ async fn write(
     run: &Run,
     planned: Vec<Planned>,
     sinks: &mut Sinks,
-    check_tolerance: &impl Fn(&RunStats),
+    check_tolerance: &impl Fn(usize),
     verify: bool,
 ) -> usize {
     let job = &run.job;
@@ -577,12 +593,14 @@ async fn write(
         |p, reason| (p.target.clone(), p.skipped(job, reason)),
         |p| (p.target.clone(), p.interrupted(job)),
         |(target, o)| {
+            failed += usize::from(o.row.status == Status::Failed);
             if verify {
+                // Its row waits for the read-back; its failure counts for the tolerance now.
+                check_tolerance(sinks.stats.count(Status::Failed) + failed);
                 written.push((target, o));
             } else {
-                failed += usize::from(o.row.status == Status::Failed);
                 sinks.record(&o);
-                check_tolerance(&sinks.stats);
+                check_tolerance(sinks.stats.count(Status::Failed));
             }
         },
     )
@@ -590,11 +608,24 @@ async fn write(
     if !verify {
         return failed;
     }
-    // The read-back: a stop (Ctrl-C) leaves a written target unverified, never unreported.
+    // The read-back of what was written goes on whatever stopped new writes (a tolerance, a
+    // halt): only the second Ctrl-C leaves a written target unverified, never unreported.
+    let readback = Arc::new(Control::default());
+    let watcher = {
+        let (run_control, readback) = (run.control.clone(), readback.clone());
+        tokio::spawn(async move {
+            while !run_control.abandoned() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            readback.abandon();
+        })
+    };
+    // Counted again as the read-backs end: a write that failed stays failed.
+    failed = 0;
     runner::run(
         written,
         run.concurrency,
-        &run.control,
+        &readback,
         |(target, o)| {
             let client = run.session.client(&target);
             let job = job.clone();
@@ -605,10 +636,11 @@ async fn write(
         |o| {
             failed += usize::from(o.row.status == Status::Failed);
             sinks.record(&o);
-            check_tolerance(&sinks.stats);
+            check_tolerance(sinks.stats.count(Status::Failed));
         },
     )
     .await;
+    watcher.abort();
     failed
 }
 
@@ -622,7 +654,7 @@ async fn waves(
     planned: Vec<Planned>,
     read_failures: &[Outcome],
     sinks: &mut Sinks,
-    check_tolerance: &impl Fn(&RunStats),
+    check_tolerance: &impl Fn(usize),
 ) {
     let printer = &run.printer;
     let n = plan.waves.len();
@@ -631,22 +663,30 @@ async fn waves(
     for p in planned {
         by_wave[wave_of(p.target.account_id().as_str()) - 1].push(p);
     }
+    // What failed before any write (a read, a region list) counts for its wave's result.
     let mut read_failed = vec![0usize; n];
-    for o in read_failures {
-        read_failed[wave_of(&o.row.account_id) - 1] += 1;
+    for o in read_failures.iter().chain(&run.pre) {
+        if o.row.status == Status::Failed {
+            read_failed[wave_of(&o.row.account_id) - 1] += 1;
+        }
     }
-    let mut next_targets: Vec<usize> = by_wave.iter().map(Vec::len).collect();
-    next_targets.push(0);
+    let mut next_writes: Vec<usize> = by_wave
+        .iter()
+        .map(|w| w.iter().filter(|p| p.writes()).count())
+        .collect();
+    next_writes.push(0);
     for (i, wave) in by_wave.into_iter().enumerate() {
         let number = i + 1;
-        if run.control.stopped().is_none() {
+        let started = run.control.stopped().is_none();
+        if started {
             printer.note(&format!(
                 "wave {number} of {n}: {}, {}",
                 count(plan.waves[i].len(), "account"),
                 count(wave.len(), "target")
             ));
         }
-        let mut failed = read_failed[i];
+        // A region of the wave halts the next only on its own writes' failures.
+        let mut failed = 0;
         for (region, batch) in by_region(wave, &args.region_order) {
             let halted = failed > 0 && args.max_failures.is_none();
             if halted && run.control.stopped().is_none() {
@@ -658,15 +698,18 @@ async fn waves(
             }
             failed += write(run, batch, sinks, check_tolerance, true).await;
         }
-        if number == n || run.control.stopped().is_some() {
-            continue;
-        }
+        failed += read_failed[i];
         let result = sinks
             .waves
             .as_ref()
             .map(|(_, s)| s.counts(number))
             .unwrap_or_default();
-        printer.note(&format!("wave {number} of {n} done: {result}"));
+        if started {
+            printer.note(&format!("wave {number} of {n} done: {result}"));
+        }
+        if number == n || run.control.stopped().is_some() {
+            continue;
+        }
         if failed > 0 && args.max_failures.is_none() {
             run.control.stop(StopReason::WaveHalted);
             printer.say(&format!(
@@ -691,7 +734,7 @@ async fn waves(
                 "wave {number} of {n}: {result}. Start wave {} of {n}: write",
                 number + 1
             );
-            match confirm(printer, &question, next_targets[i + 1]).await {
+            match confirm(printer, &question, next_writes[i + 1]).await {
                 Confirmed::Yes => {}
                 Confirmed::No => {
                     run.control.stop(StopReason::WaveHalted);
