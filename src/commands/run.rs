@@ -98,8 +98,7 @@ pub(super) async fn start_run(
                 });
             }
             Some(Arc::new(
-                WavePlan::new(&w.spec, &w.stages, &canary, &accounts)
-                    .map_err(InputError::Usage)?,
+                WavePlan::new(&w.spec, &w.stages, &canary, &accounts).map_err(InputError::Usage)?,
             ))
         }
         None => None,
