@@ -40,7 +40,9 @@ impl Job {
         desired: &Value,
     ) -> Findings {
         match (&self.preflight, checks) {
-            (Some(p), Some(c)) => p.check(c, target, desired).await,
+            // Boxed: the checks' SDK futures run to kilobytes, and inline they would grow every
+            // target's future (allocated and moved per target) even with --no-preflight.
+            (Some(p), Some(c)) => Box::pin(p.check(c, target, desired)).await,
             _ => Findings::default(),
         }
     }
