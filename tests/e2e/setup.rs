@@ -41,7 +41,18 @@ fn test_sh_without_chromium_as_a_user_names_it_and_calls_no_apt_get() {
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     // The temp dir is root's: the user must be able to walk it to run the fake tools.
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
+    // The scripts copied where the user can read them (the checkout may sit under a home
+    // directory only root can enter); test.sh stops at its prerequisites, before anything else.
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join("scripts")).unwrap();
+    for script in ["test.sh", "prerequisites.sh"] {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scripts")
+            .join(script);
+        std::fs::copy(&from, repo.join("scripts").join(script)).unwrap();
+    }
+    std::fs::set_permissions(&repo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root = repo.display();
     let out = Command::new(installed("setpriv"))
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(installed("bash"))
