@@ -809,12 +809,26 @@ pub(super) async fn confirm(printer: &Printer, what: &str, n: usize) -> Confirme
             .read_line(&mut answer)
             .map(|_| answer)
     });
+    // SIGTERM (a cancelled CI job, a `kill`) ends the question as Ctrl-C does: once the run
+    // listens for it, its default action no longer ends the process.
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
     tokio::select! {
         answer = read => match answer {
             Ok(Ok(a)) if matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes") => Confirmed::Yes,
             _ => Confirmed::No,
         },
         _ = tokio::signal::ctrl_c() => {
+            printer.ask("\n");
+            Confirmed::Interrupted
+        }
+        _ = term => {
             printer.ask("\n");
             Confirmed::Interrupted
         }
