@@ -4,6 +4,7 @@
 //! (failure tolerance, first Ctrl-C) or abandons the ones in flight (second Ctrl-C).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
@@ -16,7 +17,8 @@ use crate::outcome::StopReason;
 pub struct Control {
     stop: AtomicBool,
     reason: std::sync::Mutex<Option<StopReason>>,
-    abandon: watch::Sender<bool>,
+    /// Shared with the controls that follow this one (see [`Control::follower`]).
+    abandon: Arc<watch::Sender<bool>>,
 }
 
 impl Default for Control {
@@ -24,7 +26,7 @@ impl Default for Control {
         Self {
             stop: AtomicBool::new(false),
             reason: Default::default(),
-            abandon: watch::channel(false).0,
+            abandon: Arc::new(watch::channel(false).0),
         }
     }
 }
@@ -49,14 +51,22 @@ impl Control {
         self.abandon.send_replace(true);
     }
 
-    /// Whether the items in flight were told to end now.
-    pub fn abandoned(&self) -> bool {
-        *self.abandon.borrow()
+    /// A control for work that must go on after this one stops (the read-back of what was
+    /// written): its own stops are its own, and it is abandoned when this one is.
+    pub fn follower(&self) -> Control {
+        Control {
+            stop: AtomicBool::new(false),
+            reason: Default::default(),
+            abandon: self.abandon.clone(),
+        }
     }
 
     pub fn stopped(&self) -> Option<StopReason> {
         if self.stop.load(Ordering::SeqCst) {
             *self.reason.lock().expect("not poisoned")
+        } else if *self.abandon.borrow() {
+            // A follower whose leader abandoned its items.
+            Some(StopReason::Interrupted)
         } else {
             None
         }
@@ -137,6 +147,17 @@ mod tests {
     async fn sleep_for(ms: u64) -> String {
         tokio::time::sleep(Duration::from_millis(ms)).await;
         format!("done {ms}")
+    }
+
+    #[test]
+    fn a_follower_ignores_the_leaders_stop_but_not_its_abandon() {
+        let leader = Control::default();
+        let follower = leader.follower();
+        leader.stop(StopReason::MaxFailures);
+        assert_eq!(follower.stopped(), None);
+        leader.abandon();
+        assert_eq!(follower.stopped(), Some(StopReason::Interrupted));
+        assert!(*follower.abandon.borrow());
     }
 
     #[test]

@@ -609,16 +609,7 @@ async fn write(
     }
     // The read-back of what was written goes on whatever stopped new writes (a tolerance, a
     // halt): only the second Ctrl-C leaves a written target unverified, never unreported.
-    let readback = Arc::new(Control::default());
-    let watcher = {
-        let (run_control, readback) = (run.control.clone(), readback.clone());
-        tokio::spawn(async move {
-            while !run_control.abandoned() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            readback.abandon();
-        })
-    };
+    let readback = run.control.follower();
     // Counted again as the read-backs end: a write that failed stays failed.
     failed = 0;
     runner::run(
@@ -639,7 +630,6 @@ async fn write(
         },
     )
     .await;
-    watcher.abort();
     failed
 }
 
