@@ -41,21 +41,16 @@ impl<K: Eq + Hash, T: Clone> Cache<K, T> {
     }
 }
 
-/// What the checks learnt of a bucket from one account.
-#[derive(Clone)]
-struct Bucket {
-    region: String,
-    /// Asked only when the preferences turn S3 encryption on.
-    encrypted: Option<Result<bool, TargetError>>,
-}
-
 type Answer<T> = Result<Option<T>, TargetError>;
 
 /// The run's checks and what they found so far.
 pub struct Preflight {
     /// `--strict`: warnings and unverified checks block too.
     strict: bool,
-    buckets: Cache<(AccountId, String, bool), Answer<Bucket>>,
+    /// A bucket's region as one account sees it (`None`: no such bucket).
+    buckets: Cache<(AccountId, String), Answer<String>>,
+    /// Whether it has default encryption, asked only for targets that turn S3 encryption on.
+    encryption: Cache<(AccountId, String), Result<bool, TargetError>>,
     log_groups: Cache<(AccountId, &'static str, String), Answer<Option<String>>>,
     keys: Cache<(AccountId, &'static str, String), Answer<Key>>,
 }
@@ -65,6 +60,7 @@ impl Preflight {
         Self {
             strict,
             buckets: Cache::new(),
+            encryption: Cache::new(),
             log_groups: Cache::new(),
             keys: Cache::new(),
         }
@@ -121,24 +117,14 @@ impl Preflight {
         encryption: bool,
         found: &mut Vec<Finding>,
     ) {
-        let key = (target.account_id().clone(), name.to_string(), encryption);
+        let key = (target.account_id().clone(), name.to_string());
         let answer = self
             .buckets
-            .get(key, || async {
-                let Some(region) = resources::bucket_region(c, name).await? else {
-                    return Ok(None);
-                };
-                let encrypted = if encryption {
-                    Some(resources::bucket_encrypted(c, name, &region).await)
-                } else {
-                    None
-                };
-                Ok(Some(Bucket { region, encrypted }))
-            })
+            .get(key.clone(), || resources::bucket_region(c, name))
             .await;
         let account = target.account_id();
-        let bucket = match answer {
-            Ok(Some(b)) => b,
+        let region = match answer {
+            Ok(Some(region)) => region,
             Ok(None) => {
                 return found.push(finding(
                     Reason::BucketNotFound,
@@ -153,7 +139,16 @@ impl Preflight {
                 return found.push(unverified(name, "the bucket", "s3:GetBucketLocation", &e));
             }
         };
-        match bucket.encrypted {
+        let encrypted = if encryption {
+            Some(
+                self.encryption
+                    .get(key, || resources::bucket_encrypted(c, name, &region))
+                    .await,
+            )
+        } else {
+            None
+        };
+        match encrypted {
             Some(Ok(false)) => found.push(finding(
                 Reason::BucketNotEncrypted,
                 Severity::Blocking,
@@ -170,14 +165,14 @@ impl Preflight {
             )),
             Some(Ok(true)) | None => {}
         }
-        if bucket.region != target.region.as_str() {
+        if region != target.region.as_str() {
             found.push(finding(
                 Reason::BucketInOtherRegion,
                 Severity::Warning,
                 name,
                 format!(
                     "bucket {name} is in {}, not {}: sessions behind an S3 VPC endpoint of {} cannot reach it",
-                    bucket.region, target.region, target.region
+                    region, target.region, target.region
                 ),
             ));
         }
