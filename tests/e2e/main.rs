@@ -17,6 +17,7 @@ mod org;
 mod preflight;
 mod rollout;
 mod setup;
+mod stand_in;
 mod toolbox;
 mod validate;
 mod waves;

@@ -1,0 +1,735 @@
+//! The benchmark's stand-in for AWS (tests/support/stand_in.rs) held to moto and to AWS's API
+//! reference: the same requests through the real SDK clients to both, the answers compared in
+//! shape and meaning; the real binary's apply and audit against it; its throttling answers,
+//! counts and latency.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::types::{DocumentDescription, DocumentFormat, DocumentType, Tag};
+use serde_json::{Value, json};
+
+use crate::support::emulator::emulator;
+use crate::support::fixtures::*;
+use crate::support::stand_in::{DEFAULT_ACCOUNT, Options, Rate, StandIn};
+
+/// An answer reduced to what must agree: `{"ok": fields}` or `{"error": code}`.
+fn outcome<T, E, R>(result: Result<T, SdkError<E, R>>, ok: impl FnOnce(T) -> Value) -> Value
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(out) => json!({ "ok": ok(out) }),
+        Err(e) => match e.as_service_error().and_then(|s| s.code()) {
+            Some(code) => json!({ "error": code }),
+            None => json!({ "not_a_service_error": format!("{e:?}") }),
+        },
+    }
+}
+
+fn tags(tags: &[Tag]) -> Value {
+    let mut pairs: Vec<(String, String)> = tags
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    pairs.sort();
+    json!(pairs)
+}
+
+fn recent(t: Option<&aws_sdk_ssm::primitives::DateTime>) -> bool {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    t.is_some_and(|t| (t.as_secs_f64() - now).abs() < 300.0)
+}
+
+/// A DocumentDescription's fields. PlatformTypes is compared by presence only: moto answers
+/// `["Not Implemented (moto)"]`, SSM the platforms a document's plugins run on.
+fn description(d: Option<&DocumentDescription>) -> Value {
+    let Some(d) = d else {
+        return json!("no description");
+    };
+    json!({
+        "Name": d.name(),
+        "DocumentVersion": d.document_version(),
+        "DefaultVersion": d.default_version(),
+        "LatestVersion": d.latest_version(),
+        "Status": d.status().map(|s| s.as_str()),
+        "Hash": d.hash(),
+        "HashType": d.hash_type().map(|h| h.as_str()),
+        "DocumentType": d.document_type().map(|t| t.as_str()),
+        "DocumentFormat": d.document_format().map(|f| f.as_str()),
+        "SchemaVersion": d.schema_version(),
+        "Owner": d.owner(),
+        "Description": d.description(),
+        "CreatedDate recent": recent(d.created_date()),
+        "PlatformTypes present": !d.platform_types().is_empty(),
+        "Tags": tags(d.tags()),
+    })
+}
+
+fn content(n: u32) -> String {
+    json!({
+        "schemaVersion": "1.0",
+        "description": format!("conformance {n}"),
+        "sessionType": "Standard_Stream",
+        "inputs": {"s3BucketName": format!("bucket-{n}"), "idleSessionTimeout": "20"}
+    })
+    .to_string()
+}
+
+/// The same requests, in the same order, to one endpoint; each step's reduced answer.
+async fn document_sequence(url: &str, a: &str, b: &str) -> Vec<(&'static str, Value)> {
+    let ssm = ssm_in(url, a, "us-east-1").await;
+    let other_region = ssm_in(url, a, "eu-west-1").await;
+    let other_account = ssm_in(url, b, "us-east-1").await;
+    let (one, two, three) = (content(1), content(2), content(3));
+    let mut steps = vec![];
+    let get = |version: Option<&str>| {
+        ssm.get_document()
+            .name(DOC)
+            .set_document_version(version.map(String::from))
+            .send()
+    };
+    let got = |o: aws_sdk_ssm::operation::get_document::GetDocumentOutput| {
+        json!({
+            "Name": o.name(),
+            "DocumentVersion": o.document_version(),
+            "Status": o.status().map(|s| s.as_str()),
+            "Content": o.content(),
+            "DocumentType": o.document_type().map(|t| t.as_str()),
+            "DocumentFormat": o.document_format().map(|f| f.as_str()),
+        })
+    };
+    let create = |text: &str| {
+        ssm.create_document()
+            .name(DOC)
+            .content(text)
+            .document_type(DocumentType::Session)
+            .document_format(DocumentFormat::Json)
+            .tags(
+                Tag::builder()
+                    .key("team")
+                    .value("platform")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    let update = |text: &str, version: &str| {
+        ssm.update_document()
+            .name(DOC)
+            .content(text)
+            .document_version(version)
+            .document_format(DocumentFormat::Json)
+            .send()
+    };
+    let describe = |version: Option<&str>| {
+        ssm.describe_document()
+            .name(DOC)
+            .set_document_version(version.map(String::from))
+            .send()
+    };
+    let described = |o: aws_sdk_ssm::operation::describe_document::DescribeDocumentOutput| {
+        description(o.document())
+    };
+    let list_tags = |id: &str| {
+        ssm.list_tags_for_resource()
+            .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Document)
+            .resource_id(id)
+            .send()
+    };
+    let listed = |o: aws_sdk_ssm::operation::list_tags_for_resource::ListTagsForResourceOutput| {
+        tags(o.tag_list())
+    };
+
+    steps.push(("get, missing", outcome(get(None).await, got)));
+    steps.push((
+        "create",
+        outcome(create(&one).await, |o| {
+            description(o.document_description())
+        }),
+    ));
+    steps.push(("create again", outcome(create(&two).await, |_| json!({}))));
+    steps.push(("get", outcome(get(None).await, got)));
+    steps.push((
+        "get, other region",
+        outcome(other_region.get_document().name(DOC).send().await, |_| {
+            json!({})
+        }),
+    ));
+    steps.push((
+        "get, other account",
+        outcome(other_account.get_document().name(DOC).send().await, |_| {
+            json!({})
+        }),
+    ));
+    steps.push((
+        "update, same content",
+        outcome(update(&one, "$LATEST").await, |o| {
+            description(o.document_description())
+        }),
+    ));
+    steps.push((
+        "update",
+        outcome(update(&two, "$LATEST").await, |o| {
+            description(o.document_description())
+        }),
+    ));
+    steps.push((
+        "update, version 1 is not the latest",
+        outcome(update(&three, "1").await, |_| json!({})),
+    ));
+    steps.push((
+        "update, content of version 1 again",
+        outcome(update(&one, "$LATEST").await, |_| json!({})),
+    ));
+    steps.push((
+        "describe (the default)",
+        outcome(describe(None).await, described),
+    ));
+    steps.push((
+        "describe version 2",
+        outcome(describe(Some("2")).await, described),
+    ));
+    steps.push((
+        "describe version 9",
+        outcome(describe(Some("9")).await, described),
+    ));
+    steps.push(("get version 2", outcome(get(Some("2")).await, got)));
+    steps.push(("get version 9", outcome(get(Some("9")).await, got)));
+    steps.push((
+        "promote version 2",
+        outcome(
+            ssm.update_document_default_version()
+                .name(DOC)
+                .document_version("2")
+                .send()
+                .await,
+            |o| {
+                let d = o.description();
+                json!({
+                    "Name": d.and_then(|d| d.name()),
+                    "DefaultVersion": d.and_then(|d| d.default_version()),
+                })
+            },
+        ),
+    ));
+    steps.push(("get after promote", outcome(get(None).await, got)));
+    steps.push((
+        "describe after promote",
+        outcome(describe(None).await, described),
+    ));
+    let delete = |version: Option<&str>| {
+        ssm.delete_document()
+            .name(DOC)
+            .set_document_version(version.map(String::from))
+            .send()
+    };
+    steps.push((
+        "delete the default version",
+        outcome(delete(Some("2")).await, |_| json!({})),
+    ));
+    steps.push((
+        "delete version 1",
+        outcome(delete(Some("1")).await, |_| json!({})),
+    ));
+    steps.push((
+        "describe deleted version 1",
+        outcome(describe(Some("1")).await, described),
+    ));
+    steps.push((
+        "tag",
+        outcome(
+            ssm.add_tags_to_resource()
+                .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Document)
+                .resource_id(DOC)
+                .tags(
+                    Tag::builder()
+                        .key("team")
+                        .value("security")
+                        .build()
+                        .unwrap(),
+                )
+                .tags(Tag::builder().key("owner").value("ops").build().unwrap())
+                .send()
+                .await,
+            |_| json!({}),
+        ),
+    ));
+    steps.push(("list tags", outcome(list_tags(DOC).await, listed)));
+    steps.push((
+        "untag",
+        outcome(
+            ssm.remove_tags_from_resource()
+                .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Document)
+                .resource_id(DOC)
+                .tag_keys("team")
+                .send()
+                .await,
+            |_| json!({}),
+        ),
+    ));
+    steps.push((
+        "list tags after untag",
+        outcome(list_tags(DOC).await, listed),
+    ));
+    steps.push((
+        "list tags of a missing document",
+        outcome(list_tags("no-such-document").await, listed),
+    ));
+    steps.push((
+        "describe with tags",
+        outcome(describe(None).await, described),
+    ));
+    steps.push(("delete", outcome(delete(None).await, |_| json!({}))));
+    steps.push(("get after delete", outcome(get(None).await, got)));
+    steps.push(("delete again", outcome(delete(None).await, |_| json!({}))));
+    steps.push((
+        "create after delete",
+        outcome(create(&three).await, |o| {
+            description(o.document_description())
+        }),
+    ));
+    steps
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn document_calls_answer_as_moto_does() {
+    let ids = accounts(2);
+    let moto = document_sequence(&emulator().url, &ids[0], &ids[1]).await;
+    let stand_in = StandIn::start();
+    let ours = document_sequence(&stand_in.url, &ids[0], &ids[1]).await;
+    assert_eq!(moto.len(), ours.len());
+    for ((step, want), (_, got)) in moto.iter().zip(&ours) {
+        assert_eq!(
+            got, want,
+            "step {step:?}: the stand-in (left) differs from moto (right)"
+        );
+    }
+    // The sequence means what it says, on both.
+    let by: std::collections::BTreeMap<_, _> = ours.into_iter().collect();
+    assert_eq!(by["get, missing"], json!({"error": "InvalidDocument"}));
+    assert_eq!(
+        by["create again"],
+        json!({"error": "DocumentAlreadyExists"})
+    );
+    assert_eq!(
+        by["update, same content"],
+        json!({"error": "DuplicateDocumentContent"})
+    );
+    assert_eq!(
+        by["update, version 1 is not the latest"],
+        json!({"error": "InvalidDocumentVersion"})
+    );
+    assert_eq!(
+        by["delete the default version"],
+        json!({"error": "InvalidDocumentOperation"})
+    );
+    assert_eq!(
+        by["list tags of a missing document"],
+        json!({"error": "InvalidResourceId"})
+    );
+    let created = &by["create"]["ok"];
+    assert_eq!(created["Hash"], json!(sha256_hex(content(1).as_bytes())));
+    assert_eq!(created["Owner"], json!(ids[0]));
+    assert_eq!(created["Tags"], json!([["team", "platform"]]));
+    assert_eq!(by["describe (the default)"]["ok"]["DocumentVersion"], "1");
+    assert_eq!(by["describe (the default)"]["ok"]["LatestVersion"], "2");
+    assert_eq!(
+        by["describe version 2"]["ok"]["Hash"],
+        json!(sha256_hex(content(2).as_bytes()))
+    );
+    assert_eq!(
+        by["list tags after untag"],
+        json!({"ok": [["owner", "ops"]]})
+    );
+}
+
+/// moto 5.2 lacks ListDocumentVersions (its server answers HTTP 500), so this follows AWS's
+/// API reference instead: every version, its CreatedDate, IsDefaultVersion and Status;
+/// InvalidDocument for a document that does not exist.
+#[tokio::test(flavor = "multi_thread")]
+async fn list_document_versions_answers_as_the_api_reference_says() {
+    let stand_in = StandIn::start();
+    let ssm = ssm_in(&stand_in.url, "210987654321", "eu-west-2").await;
+    let missing = ssm.list_document_versions().name(DOC).send().await;
+    assert_eq!(
+        outcome(missing, |_| json!({})),
+        json!({"error": "InvalidDocument"})
+    );
+    seed(&stand_in.url, "210987654321", "eu-west-2", DOC, &content(1)).await;
+    ssm.update_document()
+        .name(DOC)
+        .content(content(2))
+        .document_version("$LATEST")
+        .send()
+        .await
+        .unwrap();
+    let out = ssm.list_document_versions().name(DOC).send().await.unwrap();
+    let versions: Vec<_> = out
+        .document_versions()
+        .iter()
+        .map(|v| {
+            assert!(recent(v.created_date()), "{v:?}");
+            assert_eq!(v.name(), Some(DOC));
+            (
+                v.document_version().unwrap_or_default().to_string(),
+                v.is_default_version(),
+                v.status().map(|s| s.as_str().to_string()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("1".to_string(), true, Some("Active".to_string())),
+            ("2".to_string(), false, Some("Active".to_string())),
+        ]
+    );
+}
+
+/// AssumeRole and GetCallerIdentity through the SDK's STS client, reduced as above.
+async fn sts_sequence(url: &str, account: &str) -> Vec<(&'static str, Value)> {
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "test",
+        ))
+        .load()
+        .await;
+    let sts = aws_sdk_sts::Client::new(&base);
+    let mut steps = vec![];
+    let me = sts.get_caller_identity().send().await;
+    // The base user's ARN differs: moto says arn:aws:sts::…:user/moto, AWS (and the stand-in)
+    // arn:aws:iam::…:user/NAME; only the account is compared.
+    steps.push((
+        "caller, base",
+        outcome(me, |o| json!({"Account": o.account()})),
+    ));
+    let assumed = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/OrgAccess"))
+        .role_session_name("conformance")
+        .send()
+        .await
+        .expect("AssumeRole");
+    let creds = assumed.credentials().expect("credentials");
+    let user = assumed.assumed_role_user().expect("assumed role user");
+    let expires_in = creds.expiration().as_secs_f64()
+        - SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+    steps.push((
+        "assume role",
+        json!({
+            "AccessKeyId ASIA": creds.access_key_id().starts_with("ASIA"),
+            "AccessKeyId length": creds.access_key_id().len(),
+            "secret and token": !creds.secret_access_key().is_empty() && !creds.session_token().is_empty(),
+            "expires in about an hour": (3000.0..3700.0).contains(&expires_in),
+            "Arn": user.arn(),
+            "AssumedRoleId": user.assumed_role_id().starts_with("AROA")
+                && user.assumed_role_id().ends_with(":conformance"),
+        }),
+    ));
+    let as_role = aws_sdk_sts::config::Builder::from(&base)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            creds.access_key_id(),
+            creds.secret_access_key(),
+            Some(creds.session_token().to_string()),
+            None,
+            "assumed",
+        ))
+        .build();
+    let me = aws_sdk_sts::Client::from_conf(as_role)
+        .get_caller_identity()
+        .send()
+        .await;
+    steps.push((
+        "caller, assumed",
+        outcome(me, |o| json!({"Account": o.account(), "Arn": o.arn()})),
+    ));
+    let bad = sts
+        .assume_role()
+        .role_arn("arn:aws:iam::12345:role/x")
+        .role_session_name("conformance")
+        .send()
+        .await;
+    steps.push(("assume role, bad ARN", outcome(bad, |_| json!({}))));
+    steps
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sts_calls_answer_as_moto_does() {
+    let id = accounts(1).remove(0);
+    let moto = sts_sequence(&emulator().url, &id).await;
+    let stand_in = StandIn::start();
+    let ours = sts_sequence(&stand_in.url, &id).await;
+    for ((step, want), (_, got)) in moto.iter().zip(&ours) {
+        if *step == "assume role, bad ARN" {
+            // moto accepts any ARN; AWS rejects one whose account is not 12 digits.
+            assert_eq!(got, &json!({"error": "ValidationError"}), "{step}");
+            continue;
+        }
+        assert_eq!(
+            got, want,
+            "step {step:?}: the stand-in (left) differs from moto (right)"
+        );
+    }
+    assert_eq!(ours[0].1, json!({"ok": {"Account": DEFAULT_ACCOUNT}}));
+    assert_eq!(
+        ours[2].1["ok"]["Arn"],
+        json!(format!(
+            "arn:aws:sts::{id}:assumed-role/OrgAccess/conformance"
+        ))
+    );
+    assert_eq!(stand_in.count("AssumeRole"), 2);
+    assert_eq!(stand_in.count("GetCallerIdentity"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_applies_and_audits_against_the_stand_in() {
+    let stand_in = StandIn::start();
+    let ids = accounts(6);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &REGIONS));
+    let want = desired();
+    let prefs = dir.write("prefs.json", &serde_json::to_string_pretty(&want).unwrap());
+    let targets = ids.len() * REGIONS.len();
+    let run = |cmd: &str, report: &std::path::Path| {
+        let mut args = vec![
+            cmd,
+            "-i",
+            inv.to_str().unwrap(),
+            "-p",
+            prefs.to_str().unwrap(),
+        ];
+        args.extend([
+            "-o",
+            report.to_str().unwrap(),
+            "--endpoint-url",
+            &stand_in.url,
+        ]);
+        args.extend(["--no-preflight", "--no-progress"]);
+        if cmd == "apply" {
+            args.push("--yes");
+        }
+        ssm_prefs(args)
+    };
+    let statuses = |report: &std::path::Path| {
+        let rows = read_report(report);
+        assert_eq!(rows.len(), targets);
+        rows.into_iter()
+            .map(|r| r["status"].clone())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+
+    let report = dir.path("apply.csv");
+    let out = run("apply", &report);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(statuses(&report), ["created".to_string()].into());
+    let counts = stand_in.counts();
+    assert_eq!(
+        counts.get("AssumeRole"),
+        Some(&(ids.len() as u64)),
+        "{counts:?}"
+    );
+    assert_eq!(
+        counts.get("CreateDocument"),
+        Some(&(targets as u64)),
+        "{counts:?}"
+    );
+    assert!(stand_in.throttled().is_empty());
+
+    stand_in.clear();
+    let report = dir.path("audit.csv");
+    let out = run("audit", &report);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(statuses(&report), ["compliant".to_string()].into());
+    let writes: u64 = [
+        "CreateDocument",
+        "UpdateDocument",
+        "UpdateDocumentDefaultVersion",
+    ]
+    .iter()
+    .map(|op| stand_in.count(op))
+    .sum();
+    assert_eq!(writes, 0, "audit wrote");
+
+    // What was written, read back through the SDK.
+    for ((id, region), doc) in read_all(&stand_in.url, &ids, &REGIONS, DOC).await {
+        let (version, text) = doc.unwrap_or_else(|| panic!("{id}/{region}: no document"));
+        assert_eq!(version, "1");
+        let text = text
+            .replace("{account_id}", &id)
+            .replace("{region}", region.as_str());
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            want,
+            "{id}/{region}"
+        );
+    }
+}
+
+/// One raw HTTP/1.1 request; (status, body).
+fn raw(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    let mut req = format!(
+        "POST / HTTP/1.1\r\nhost: stand-in\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").unwrap().1.to_string();
+    (status, body)
+}
+
+fn assume_role_raw(url: &str, account: &str) -> (u16, String) {
+    let auth = "AWS4-HMAC-SHA256 Credential=AKIABASE/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0";
+    raw(
+        url,
+        &[
+            ("authorization", auth),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        &format!(
+            "Action=AssumeRole&Version=2011-06-15&RoleSessionName=s&RoleArn=arn%3Aaws%3Aiam%3A%3A{account}%3Arole%2FR"
+        ),
+    )
+}
+
+fn get_document_raw(url: &str, key: &str, region: &str) -> (u16, String) {
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/ssm/aws4_request, SignedHeaders=host, Signature=0"
+    );
+    raw(
+        url,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", "AmazonSSM.GetDocument"),
+        ],
+        "{\"Name\":\"SSM-SessionManagerRunShell\"}",
+    )
+}
+
+#[test]
+fn empty_buckets_answer_throttling_in_each_services_shape() {
+    let stand_in = StandIn::start_with(Options {
+        // Slow refills: nothing comes back within the test.
+        ssm_rate: Some(Rate {
+            per_second: 0.01,
+            burst: 2.0,
+        }),
+        sts_rate: Some(Rate {
+            per_second: 0.01,
+            burst: 3.0,
+        }),
+        ..Options::default()
+    });
+    let url = &stand_in.url;
+    for _ in 0..3 {
+        let (status, body) = assume_role_raw(url, "111111111111");
+        assert_eq!(status, 200, "{body}");
+    }
+    // One bucket for all STS calls: another account's AssumeRole is throttled too.
+    let (status, body) = assume_role_raw(url, "222222222222");
+    assert_eq!(status, 400);
+    let rid = body
+        .split("<RequestId>")
+        .nth(1)
+        .and_then(|r| r.split("</RequestId>").next())
+        .unwrap();
+    assert_eq!(
+        body,
+        format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+             <Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>"
+        )
+    );
+
+    // SSM: a bucket per (account, region).
+    let key = "ASIA1111111111110001";
+    for _ in 0..2 {
+        assert_eq!(get_document_raw(url, key, "eu-west-1").0, 400); // InvalidDocument
+    }
+    let (status, body) = get_document_raw(url, key, "eu-west-1");
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            400,
+            "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}"
+        )
+    );
+    let (_, body) = get_document_raw(url, key, "eu-west-2");
+    assert!(
+        body.contains("InvalidDocument"),
+        "another region's bucket: {body}"
+    );
+    let (_, body) = get_document_raw(url, "ASIA2222222222220001", "eu-west-1");
+    assert!(
+        body.contains("InvalidDocument"),
+        "another account's bucket: {body}"
+    );
+
+    let counts = stand_in.bench_counts();
+    let want: std::collections::BTreeMap<String, u64> = [
+        ("AssumeRole", 4),
+        ("GetDocument", 5),
+        ("throttled:AssumeRole", 1),
+        ("throttled:GetDocument", 1),
+        ("bucket:sts", 3),
+        ("bucket:ssm-max", 2),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(counts, want);
+    stand_in.clear();
+    assert_eq!(stand_in.bench_counts().values().sum::<u64>(), 0);
+}
+
+#[test]
+fn latency_delays_every_answer_without_holding_a_thread() {
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(300),
+        ..Options::default()
+    });
+    let started = Instant::now();
+    let url = stand_in.url.clone();
+    let handles: Vec<_> = (0..40)
+        .map(|i| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let t = Instant::now();
+                let key = format!("ASIA{:012}0001", 300_000_000_000u64 + i);
+                get_document_raw(&url, &key, "us-east-1");
+                t.elapsed()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().unwrap() >= Duration::from_millis(300));
+    }
+    // 40 answers of 300 ms each on one worker thread: together, not one after another.
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(stand_in.count("GetDocument"), 40);
+}

@@ -1,0 +1,1071 @@
+//! A fast stand-in for AWS: STS (AssumeRole, GetCallerIdentity) and the SSM document calls,
+//! answered in the services' wire shapes from state held in memory, per (account, region,
+//! document). moto serves ~180 requests/s per process; this serves thousands on one core, so
+//! a benchmark measures the client, not the emulator. Optionally AWS-like: a fixed latency per
+//! request and token buckets (one per account and region for SSM, one for the hub's STS calls)
+//! that answer throttling as the services do. Signatures are not checked, as moto does not.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+
+/// The account of base (non-assumed-role) credentials, as moto's default.
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+
+/// A token bucket's refill rate and size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: f64,
+}
+
+/// SSM's bucket per (account, region) in the AWS-like mode.
+pub const SSM_RATE: Rate = Rate {
+    per_second: 5.0,
+    burst: 10.0,
+};
+
+/// The one bucket all of the hub's STS calls share in the AWS-like mode: tight on purpose, so
+/// a rollout's AssumeRoles (one per account) are what contends.
+pub const STS_RATE: Rate = Rate {
+    per_second: 20.0,
+    burst: 50.0,
+};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Every request waits this long before it is answered (a round trip to AWS).
+    pub latency: Duration,
+    /// SSM's token bucket per (account, region); none: never throttled.
+    pub ssm_rate: Option<Rate>,
+    /// The bucket of all STS calls; none: never throttled.
+    pub sts_rate: Option<Rate>,
+    /// Worker threads of the server's runtime.
+    pub threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            latency: Duration::ZERO,
+            ssm_rate: None,
+            sts_rate: None,
+            threads: 1,
+        }
+    }
+}
+
+impl Options {
+    /// AWS-like: this latency and the default buckets.
+    pub fn aws_like(latency: Duration) -> Options {
+        Options {
+            latency,
+            ssm_rate: Some(SSM_RATE),
+            sts_rate: Some(STS_RATE),
+            ..Options::default()
+        }
+    }
+}
+
+/// The operations counted in fixed slots (no lock on the hot path); others by name.
+const OPS: &[&str] = &[
+    "AssumeRole",
+    "GetCallerIdentity",
+    "GetDocument",
+    "CreateDocument",
+    "UpdateDocument",
+    "DescribeDocument",
+    "UpdateDocumentDefaultVersion",
+    "DeleteDocument",
+    "AddTagsToResource",
+    "ListTagsForResource",
+    "RemoveTagsFromResource",
+    "ListDocumentVersions",
+];
+
+const SHARDS: usize = 64;
+
+struct Counter {
+    requests: [AtomicU64; OPS.len()],
+    throttled: [AtomicU64; OPS.len()],
+    /// Operations outside OPS: name → (requests, throttled).
+    other: Mutex<BTreeMap<String, (u64, u64)>>,
+}
+
+impl Counter {
+    fn add(&self, op: &str, throttled: bool) {
+        match OPS.iter().position(|o| *o == op) {
+            Some(i) => {
+                let slot = if throttled {
+                    &self.throttled[i]
+                } else {
+                    &self.requests[i]
+                };
+                slot.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {
+                let mut other = self.other.lock().unwrap();
+                let e = other.entry(op.to_string()).or_default();
+                if throttled { e.1 += 1 } else { e.0 += 1 }
+            }
+        }
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn full(rate: Rate) -> Bucket {
+        Bucket {
+            tokens: rate.burst,
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, rate: Rate, now: Instant) -> bool {
+        let refill = now.saturating_duration_since(self.last).as_secs_f64() * rate.per_second;
+        self.tokens = (self.tokens + refill).min(rate.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One (account, region): its SSM bucket and documents.
+struct Place {
+    bucket: Option<Bucket>,
+    /// SSM requests the bucket let through since the last clear.
+    admitted: u64,
+    docs: HashMap<String, Doc>,
+}
+
+struct Version {
+    content: String,
+    hash: String,
+    created: f64,
+    format: String,
+    schema_version: String,
+    description: Option<String>,
+}
+
+struct Doc {
+    doc_type: String,
+    versions: BTreeMap<u32, Version>,
+    default: u32,
+    /// Insertion order, as SSM lists them.
+    tags: Vec<(String, String)>,
+}
+
+impl Doc {
+    fn latest(&self) -> u32 {
+        self.versions.keys().next_back().copied().unwrap_or(0)
+    }
+}
+
+/// Who an assumed-role access key belongs to, for GetCallerIdentity.
+struct Principal {
+    account: String,
+    role: String,
+    session: String,
+}
+
+struct Shared {
+    options: Options,
+    counter: Counter,
+    places: Vec<Mutex<HashMap<(String, String), Place>>>,
+    hasher: std::collections::hash_map::RandomState,
+    sts_bucket: Mutex<Bucket>,
+    sts_admitted: AtomicU64,
+    /// The most SSM requests one (account, region) bucket let through since the last clear.
+    ssm_admitted_max: AtomicU64,
+    keys: Mutex<HashMap<String, Principal>>,
+    serial: AtomicU64,
+}
+
+pub struct StandIn {
+    pub url: String,
+    shared: Arc<Shared>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl StandIn {
+    /// No latency, no throttling.
+    pub fn start() -> StandIn {
+        Self::start_with(Options::default())
+    }
+
+    /// Listens on a free loopback port, on a thread and runtime of its own, so tests of any
+    /// flavour can use it; it stops when dropped.
+    pub fn start_with(options: Options) -> StandIn {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::serve(listener, options)
+    }
+
+    pub fn serve(listener: std::net::TcpListener, options: Options) -> StandIn {
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let sts_rate = options.sts_rate.unwrap_or(STS_RATE);
+        let threads = options.threads.max(1);
+        let shared = Arc::new(Shared {
+            counter: Counter {
+                requests: std::array::from_fn(|_| AtomicU64::new(0)),
+                throttled: std::array::from_fn(|_| AtomicU64::new(0)),
+                other: Mutex::default(),
+            },
+            places: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: Default::default(),
+            sts_bucket: Mutex::new(Bucket::full(sts_rate)),
+            sts_admitted: AtomicU64::new(0),
+            ssm_admitted_max: AtomicU64::new(0),
+            keys: Mutex::default(),
+            serial: AtomicU64::new(0),
+            options,
+        });
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let sh = shared.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(listener).unwrap();
+                loop {
+                    let stream = tokio::select! {
+                        accepted = listener.accept() => match accepted { Ok((s, _)) => s, Err(_) => continue },
+                        _ = &mut stopped => break,
+                    };
+                    // Small answers on kept-alive connections: never wait on Nagle.
+                    let _ = stream.set_nodelay(true);
+                    let sh = sh.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |req| handle(req, sh.clone()));
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+            });
+            runtime.shutdown_background();
+        });
+        StandIn {
+            url,
+            shared,
+            _stop: stop,
+        }
+    }
+
+    /// Requests per operation since the last clear, throttled ones included.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.shared.counts(false)
+    }
+
+    /// Requests per operation answered with throttling since the last clear.
+    pub fn throttled(&self) -> BTreeMap<String, u64> {
+        self.shared.counts(true)
+    }
+
+    pub fn count(&self, operation: &str) -> u64 {
+        self.counts().get(operation).copied().unwrap_or(0)
+    }
+
+    /// What the benchmark's control endpoint answers: requests per operation, then
+    /// `throttled:OP` per operation, `bucket:sts` (STS requests let through) and
+    /// `bucket:ssm-max` (the most SSM requests one (account, region) let through).
+    pub fn bench_counts(&self) -> BTreeMap<String, u64> {
+        self.shared.bench_counts()
+    }
+
+    /// Forgets the counts (the documents stay).
+    pub fn clear(&self) {
+        self.shared.clear()
+    }
+}
+
+impl Shared {
+    fn counts(&self, throttled: bool) -> BTreeMap<String, u64> {
+        let c = &self.counter;
+        let slots = if throttled { &c.throttled } else { &c.requests };
+        let mut out = BTreeMap::new();
+        for (op, n) in OPS.iter().zip(slots) {
+            let n = n.load(Ordering::Relaxed);
+            if n > 0 {
+                out.insert(op.to_string(), n);
+            }
+        }
+        for (op, (req, thr)) in c.other.lock().unwrap().iter() {
+            let n = if throttled { *thr } else { *req };
+            if n > 0 {
+                out.insert(op.clone(), n);
+            }
+        }
+        if !throttled {
+            // A throttled request is a request too.
+            for (op, n) in self.counts(true) {
+                *out.entry(op).or_insert(0) += n;
+            }
+        }
+        out
+    }
+
+    fn bench_counts(&self) -> BTreeMap<String, u64> {
+        let mut out = self.counts(false);
+        for (op, n) in self.counts(true) {
+            out.insert(format!("throttled:{op}"), n);
+        }
+        out.insert(
+            "bucket:sts".into(),
+            self.sts_admitted.load(Ordering::Relaxed),
+        );
+        out.insert(
+            "bucket:ssm-max".into(),
+            self.ssm_admitted_max.load(Ordering::Relaxed),
+        );
+        out
+    }
+
+    fn clear(&self) {
+        let c = &self.counter;
+        for n in c.requests.iter().chain(&c.throttled) {
+            n.store(0, Ordering::Relaxed);
+        }
+        c.other.lock().unwrap().clear();
+        self.sts_admitted.store(0, Ordering::Relaxed);
+        self.ssm_admitted_max.store(0, Ordering::Relaxed);
+        for shard in &self.places {
+            for place in shard.lock().unwrap().values_mut() {
+                place.admitted = 0;
+            }
+        }
+    }
+
+    fn shard(&self, account: &str, region: &str) -> &Mutex<HashMap<(String, String), Place>> {
+        &self.places[self.hasher.hash_one((account, region)) as usize % SHARDS]
+    }
+
+    fn request_id(&self) -> String {
+        let n = self.serial.fetch_add(1, Ordering::Relaxed);
+        format!("5ea1d0c0-0000-4000-8000-{n:012x}")
+    }
+}
+
+type Answer = Response<Full<Bytes>>;
+
+async fn handle(req: Request<Incoming>, sh: Arc<Shared>) -> Result<Answer, Infallible> {
+    let (parts, body) = req.into_parts();
+    if parts.uri.path().starts_with("/__bench/") {
+        return Ok(control(&parts, &sh));
+    }
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    // SigV4's credential scope: Credential=KEY/20260101/eu-west-1/ssm/aws4_request
+    let scope: Vec<&str> = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("Credential=").nth(1))
+        .map(|c| {
+            c.split([',', ' '])
+                .next()
+                .unwrap_or("")
+                .split('/')
+                .collect()
+        })
+        .unwrap_or_default();
+    let key = scope.first().copied().unwrap_or("");
+    let region = scope.get(2).copied().unwrap_or("us-east-1");
+    let service = scope.get(3).copied().unwrap_or("");
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let rid = sh.request_id();
+    let answer = if let Some(op) = target.strip_prefix("AmazonSSM.") {
+        pause(&sh).await;
+        ssm(&sh, op, &body, &account_of(key), region, &rid)
+    } else if service == "sts" || (target.is_empty() && body.starts_with(b"Action=")) {
+        let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+        let op = params.get("Action").map_or("", String::as_str);
+        pause(&sh).await;
+        let admitted = sh
+            .options
+            .sts_rate
+            .is_none_or(|rate| sh.sts_bucket.lock().unwrap().take(rate, Instant::now()));
+        sh.counter.add(op, !admitted);
+        if admitted {
+            sh.sts_admitted.fetch_add(1, Ordering::Relaxed);
+            sts(&sh, op, &params, key, &rid)
+        } else {
+            xml(400, sts_error("Throttling", "Rate exceeded", &rid), &rid)
+        }
+    } else {
+        // Preflight's S3, Logs and KMS reads are not served: the bench runs --no-preflight.
+        let op = target.rsplit('.').next().filter(|o| !o.is_empty());
+        sh.counter.add(
+            op.unwrap_or(&format!("{} {}", parts.method, parts.uri.path())),
+            false,
+        );
+        pause(&sh).await;
+        json_error(
+            "UnknownOperationException",
+            &format!("the stand-in does not serve {target:?} of service {service:?}"),
+            &rid,
+        )
+    };
+    Ok(answer)
+}
+
+async fn pause(sh: &Shared) {
+    if !sh.options.latency.is_zero() {
+        tokio::time::sleep(sh.options.latency).await;
+    }
+}
+
+fn place<'a>(
+    shard: &'a mut HashMap<(String, String), Place>,
+    sh: &Shared,
+    account: &str,
+    region: &str,
+) -> &'a mut Place {
+    shard
+        .entry((account.to_string(), region.to_string()))
+        .or_insert_with(|| Place {
+            bucket: sh.options.ssm_rate.map(Bucket::full),
+            admitted: 0,
+            docs: HashMap::new(),
+        })
+}
+
+/// The account of an access key: assumed-role keys carry it (`ASIA` + 12 digits + 4 more),
+/// anything else is the base credentials' account.
+fn account_of(key: &str) -> String {
+    match key.strip_prefix("ASIA") {
+        Some(rest) if rest.len() == 16 && rest[..12].bytes().all(|b| b.is_ascii_digit()) => {
+            rest[..12].to_string()
+        }
+        _ => DEFAULT_ACCOUNT.to_string(),
+    }
+}
+
+fn control(parts: &hyper::http::request::Parts, sh: &Shared) -> Answer {
+    let (status, body) = match (parts.method.as_str(), parts.uri.path()) {
+        ("GET", "/__bench/counts") => (200, serde_json::to_string(&sh.bench_counts()).unwrap()),
+        ("POST", "/__bench/reset") => {
+            sh.clear();
+            (200, "{}".to_string())
+        }
+        _ => (404, "{\"error\":\"unknown path\"}".to_string()),
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+// --- STS (query protocol, XML) ----------------------------------------------------------
+
+const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+fn sts(sh: &Shared, op: &str, params: &HashMap<String, String>, key: &str, rid: &str) -> Answer {
+    match op {
+        "AssumeRole" => assume_role(sh, params, rid),
+        "GetCallerIdentity" => {
+            let (user_id, account, arn) = match sh.keys.lock().unwrap().get(key) {
+                Some(p) => (
+                    format!("{}:{}", role_id(&p.account, &p.role), p.session),
+                    p.account.clone(),
+                    format!(
+                        "arn:aws:sts::{}:assumed-role/{}/{}",
+                        p.account, p.role, p.session
+                    ),
+                ),
+                None => (
+                    "AIDASTANDIN000000001".to_string(),
+                    DEFAULT_ACCOUNT.to_string(),
+                    format!("arn:aws:iam::{DEFAULT_ACCOUNT}:user/stand-in"),
+                ),
+            };
+            xml(
+                200,
+                format!(
+                    "<GetCallerIdentityResponse xmlns=\"{STS_NS}\"><GetCallerIdentityResult>\
+                     <UserId>{}</UserId><Account>{account}</Account><Arn>{}</Arn>\
+                     </GetCallerIdentityResult><ResponseMetadata><RequestId>{rid}</RequestId>\
+                     </ResponseMetadata></GetCallerIdentityResponse>",
+                    escape(&user_id),
+                    escape(&arn)
+                ),
+                rid,
+            )
+        }
+        _ => xml(
+            400,
+            sts_error(
+                "InvalidAction",
+                &format!("Could not find operation {op} for version 2011-06-15"),
+                rid,
+            ),
+            rid,
+        ),
+    }
+}
+
+fn assume_role(sh: &Shared, params: &HashMap<String, String>, rid: &str) -> Answer {
+    let arn = params.get("RoleArn").map_or("", String::as_str);
+    let session = params.get("RoleSessionName").map_or("", String::as_str);
+    // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME
+    let fields: Vec<&str> = arn.splitn(6, ':').collect();
+    let role = fields
+        .get(5)
+        .and_then(|r| r.strip_prefix("role/"))
+        .map(|r| r.rsplit('/').next().unwrap_or(r));
+    let (Some(role), Some(account)) = (
+        role.filter(|r| !r.is_empty()),
+        fields
+            .get(4)
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())),
+    ) else {
+        return xml(
+            400,
+            sts_error("ValidationError", &format!("{arn} is invalid"), rid),
+            rid,
+        );
+    };
+    if session.is_empty() || session.len() > 64 {
+        return xml(
+            400,
+            sts_error(
+                "ValidationError",
+                "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint",
+                rid,
+            ),
+            rid,
+        );
+    }
+    let duration: u64 = params
+        .get("DurationSeconds")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(3600);
+    let n = sh.serial.fetch_add(1, Ordering::Relaxed);
+    let key = format!("ASIA{account}{:04X}", n & 0xFFFF);
+    let secret = format!("standInSecret{n:027}");
+    let token = format!("StandInSessionToken/{account}/{n:016x}");
+    let expiration = iso8601(SystemTime::now() + Duration::from_secs(duration));
+    sh.keys.lock().unwrap().insert(
+        key.clone(),
+        Principal {
+            account: account.to_string(),
+            role: role.to_string(),
+            session: session.to_string(),
+        },
+    );
+    let partition = fields.get(1).copied().unwrap_or("aws");
+    xml(
+        200,
+        format!(
+            "<AssumeRoleResponse xmlns=\"{STS_NS}\"><AssumeRoleResult><Credentials>\
+             <AccessKeyId>{key}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>\
+             <SessionToken>{}</SessionToken><Expiration>{expiration}</Expiration></Credentials>\
+             <AssumedRoleUser><AssumedRoleId>{}:{}</AssumedRoleId>\
+             <Arn>arn:{}:sts::{account}:assumed-role/{}/{}</Arn></AssumedRoleUser>\
+             </AssumeRoleResult><ResponseMetadata><RequestId>{rid}</RequestId></ResponseMetadata>\
+             </AssumeRoleResponse>",
+            escape(&token),
+            role_id(account, role),
+            escape(session),
+            escape(partition),
+            escape(role),
+            escape(session)
+        ),
+        rid,
+    )
+}
+
+/// A role's unique id (AROA + 17 characters), stable per account and role.
+fn role_id(account: &str, role: &str) -> String {
+    let digest = Sha256::digest(format!("{account}/{role}").as_bytes());
+    let id: String = digest
+        .iter()
+        .take(17)
+        .map(|b| (b'A' + b % 26) as char)
+        .collect();
+    format!("AROA{id}")
+}
+
+fn sts_error(code: &str, message: &str, rid: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"{STS_NS}\"><Error><Type>Sender</Type><Code>{code}</Code>\
+         <Message>{}</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>",
+        escape(message)
+    )
+}
+
+fn xml(status: u16, body: String, rid: &str) -> Answer {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/xml")
+        .header("x-amzn-requestid", rid)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+fn escape(s: &str) -> String {
+    if !s.contains(['&', '<', '>', '"', '\'']) {
+        return s.to_string();
+    }
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// `2026-12-01T09:08:24Z`: the civil date of a Unix time (Howard Hinnant's days-to-civil).
+fn iso8601(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+// --- SSM (JSON 1.1) -----------------------------------------------------------------------
+
+/// An SSM error as the service answers it.
+struct Fault(&'static str, String);
+
+fn fault(code: &'static str, message: impl Into<String>) -> Fault {
+    Fault(code, message.into())
+}
+
+fn no_document() -> Fault {
+    fault("InvalidDocument", "The specified document does not exist.")
+}
+
+fn json_error(code: &str, message: &str, rid: &str) -> Answer {
+    json_answer(
+        400,
+        json!({"__type": code, "message": message}).to_string(),
+        rid,
+    )
+}
+
+fn json_answer(status: u16, body: String, rid: &str) -> Answer {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amzn-requestid", rid)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+/// One SSM request: its (account, region) bucket, then the operation, under one lock.
+fn ssm(sh: &Shared, op: &str, body: &[u8], account: &str, region: &str, rid: &str) -> Answer {
+    let input: Option<Value> = serde_json::from_slice(body).ok().filter(Value::is_object);
+    let result = {
+        let mut shard = sh.shard(account, region).lock().unwrap();
+        let place = place(&mut shard, sh, account, region);
+        let admitted = match (sh.options.ssm_rate, place.bucket.as_mut()) {
+            (Some(rate), Some(b)) => b.take(rate, Instant::now()),
+            _ => true,
+        };
+        if admitted {
+            place.admitted += 1;
+            sh.ssm_admitted_max
+                .fetch_max(place.admitted, Ordering::Relaxed);
+            input.map(|input| ssm_op(op, &input, &mut place.docs, account))
+        } else {
+            Some(Err(fault("ThrottlingException", "Rate exceeded")))
+        }
+    };
+    let throttled = matches!(&result, Some(Err(Fault("ThrottlingException", _))));
+    sh.counter.add(op, throttled);
+    match result {
+        Some(Ok(out)) => json_answer(200, out.to_string(), rid),
+        Some(Err(Fault(code, message))) => json_error(code, &message, rid),
+        None => json_error(
+            "SerializationException",
+            "the body is not a JSON object",
+            rid,
+        ),
+    }
+}
+
+fn text<'a>(input: &'a Value, field: &str) -> Option<&'a str> {
+    input.get(field).and_then(Value::as_str)
+}
+
+fn name_of(input: &Value) -> Result<&str, Fault> {
+    let name = text(input, "Name").unwrap_or("");
+    let valid = (3..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+    if valid {
+        Ok(name)
+    } else {
+        Err(fault(
+            "ValidationException",
+            format!("Invalid document name {name}"),
+        ))
+    }
+}
+
+fn ssm_op(
+    op: &str,
+    input: &Value,
+    docs: &mut HashMap<String, Doc>,
+    account: &str,
+) -> Result<Value, Fault> {
+    match op {
+        "GetDocument" => {
+            let name = name_of(input)?;
+            let doc = docs.get(name).ok_or_else(no_document)?;
+            let (n, v) = pick(doc, text(input, "DocumentVersion"))?;
+            Ok(json!({
+                "Name": name,
+                "DocumentVersion": n.to_string(),
+                "Status": "Active",
+                "Content": v.content,
+                "DocumentType": doc.doc_type,
+                "DocumentFormat": v.format,
+            }))
+        }
+        "CreateDocument" => {
+            let name = name_of(input)?;
+            if ["aws-", "amazon", "amzn"]
+                .iter()
+                .any(|p| name.starts_with(p))
+            {
+                return Err(fault(
+                    "ValidationException",
+                    format!("Invalid document name {name}"),
+                ));
+            }
+            let doc_type = text(input, "DocumentType").unwrap_or("Command");
+            const TYPES: &[&str] = &[
+                "Command",
+                "Policy",
+                "Automation",
+                "Session",
+                "Package",
+                "ApplicationConfiguration",
+                "ApplicationConfigurationSchema",
+                "DeploymentStrategy",
+                "ChangeCalendar",
+            ];
+            if !TYPES.contains(&doc_type) {
+                return Err(fault(
+                    "InvalidDocumentType",
+                    format!("Invalid document type {doc_type}"),
+                ));
+            }
+            let version = new_version(input)?;
+            if docs.contains_key(name) {
+                return Err(fault(
+                    "DocumentAlreadyExists",
+                    "The specified document already exists.",
+                ));
+            }
+            let tags: Vec<(String, String)> = tag_list(input.get("Tags"));
+            let doc = Doc {
+                doc_type: doc_type.to_string(),
+                versions: BTreeMap::from([(1, version)]),
+                default: 1,
+                tags,
+            };
+            let out = json!({"DocumentDescription": describe(name, &doc, 1, account)});
+            docs.insert(name.to_string(), doc);
+            Ok(out)
+        }
+        "UpdateDocument" => {
+            let name = name_of(input)?;
+            let version = new_version(input)?;
+            let doc = docs.get_mut(name).ok_or_else(no_document)?;
+            let latest = doc.latest();
+            match text(input, "DocumentVersion") {
+                None | Some("$LATEST") => {}
+                Some(v) if v == latest.to_string() => {}
+                Some(_) => {
+                    return Err(fault(
+                        "InvalidDocumentVersion",
+                        "The document version is not valid or does not exist.",
+                    ));
+                }
+            }
+            if doc.versions.values().any(|v| v.content == version.content) {
+                return Err(fault(
+                    "DuplicateDocumentContent",
+                    "The content of the association document matches another document. \
+                     Change the content of the document and try again.",
+                ));
+            }
+            let n = latest + 1;
+            doc.versions.insert(n, version);
+            Ok(json!({"DocumentDescription": describe(name, doc, n, account)}))
+        }
+        "DescribeDocument" => {
+            let name = name_of(input)?;
+            let doc = docs.get(name).ok_or_else(no_document)?;
+            let (n, _) = pick(doc, text(input, "DocumentVersion"))?;
+            Ok(json!({"Document": describe(name, doc, n, account)}))
+        }
+        "UpdateDocumentDefaultVersion" => {
+            let name = name_of(input)?;
+            let doc = docs.get_mut(name).ok_or_else(no_document)?;
+            let n = text(input, "DocumentVersion")
+                .and_then(|v| v.parse::<u32>().ok())
+                .filter(|n| doc.versions.contains_key(n))
+                .ok_or_else(no_document)?;
+            doc.default = n;
+            Ok(json!({"Description": {"Name": name, "DefaultVersion": n.to_string()}}))
+        }
+        "DeleteDocument" => {
+            let name = name_of(input)?;
+            let doc = docs.get_mut(name).ok_or_else(no_document)?;
+            match text(input, "DocumentVersion") {
+                None => {
+                    docs.remove(name);
+                }
+                Some(v) => {
+                    let (n, _) = pick(doc, Some(v))?;
+                    if n == doc.default {
+                        return Err(fault(
+                            "InvalidDocumentOperation",
+                            "Default version of the document can't be deleted.",
+                        ));
+                    }
+                    doc.versions.remove(&n);
+                }
+            }
+            Ok(json!({}))
+        }
+        "AddTagsToResource" | "ListTagsForResource" | "RemoveTagsFromResource" => {
+            let kind = text(input, "ResourceType").unwrap_or("");
+            if kind != "Document" {
+                return Err(fault(
+                    "InvalidResourceType",
+                    format!("the stand-in tags only documents, not {kind:?}"),
+                ));
+            }
+            let id = text(input, "ResourceId").unwrap_or("");
+            let doc = docs
+                .get_mut(id)
+                .ok_or_else(|| fault("InvalidResourceId", "Invalid Resource Id"))?;
+            match op {
+                "AddTagsToResource" => {
+                    for (k, v) in tag_list(input.get("Tags")) {
+                        match doc.tags.iter_mut().find(|(key, _)| *key == k) {
+                            Some(t) => t.1 = v,
+                            None => doc.tags.push((k, v)),
+                        }
+                    }
+                    Ok(json!({}))
+                }
+                "RemoveTagsFromResource" => {
+                    let keys: Vec<&str> = input
+                        .get("TagKeys")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    doc.tags.retain(|(k, _)| !keys.contains(&k.as_str()));
+                    Ok(json!({}))
+                }
+                _ => Ok(json!({"TagList": tags_json(&doc.tags)})),
+            }
+        }
+        "ListDocumentVersions" => {
+            let name = name_of(input)?;
+            let doc = docs.get(name).ok_or_else(no_document)?;
+            let versions: Vec<Value> = doc
+                .versions
+                .iter()
+                .map(|(n, v)| {
+                    json!({
+                        "Name": name,
+                        "DocumentVersion": n.to_string(),
+                        "CreatedDate": v.created,
+                        "IsDefaultVersion": *n == doc.default,
+                        "DocumentFormat": v.format,
+                        "Status": "Active",
+                    })
+                })
+                .collect();
+            Ok(json!({"DocumentVersions": versions}))
+        }
+        _ => Err(fault(
+            "UnknownOperationException",
+            format!("the stand-in does not serve AmazonSSM.{op}"),
+        )),
+    }
+}
+
+/// The version a request names: a number, `$LATEST`, `$DEFAULT`, or the default when none.
+fn pick<'a>(doc: &'a Doc, version: Option<&str>) -> Result<(u32, &'a Version), Fault> {
+    let n = match version {
+        None | Some("$DEFAULT") => Some(doc.default),
+        Some("$LATEST") => Some(doc.latest()),
+        Some(v) => v.parse::<u32>().ok(),
+    };
+    n.and_then(|n| doc.versions.get(&n).map(|v| (n, v)))
+        .ok_or_else(no_document)
+}
+
+/// A version from a create or update request's Content and DocumentFormat, checked as SSM
+/// checks it: the content parses and names a schemaVersion.
+fn new_version(input: &Value) -> Result<Version, Fault> {
+    let content = text(input, "Content").unwrap_or("");
+    if content.is_empty() {
+        return Err(fault("ValidationException", "Content is required"));
+    }
+    let format = text(input, "DocumentFormat").unwrap_or("JSON");
+    let invalid = || {
+        fault(
+            "InvalidDocumentContent",
+            "The content for the document is not valid.",
+        )
+    };
+    let (schema_version, description) = match format {
+        "JSON" => {
+            let parsed: Value = serde_json::from_str(content).map_err(|_| invalid())?;
+            let schema = match parsed.get("schemaVersion") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other @ Value::Number(_)) => other.to_string(),
+                _ => return Err(invalid()),
+            };
+            let description = text(&parsed, "description").map(String::from);
+            (schema, description)
+        }
+        // Enough YAML for a document's two top-level scalars; the bench writes JSON.
+        "YAML" => {
+            let top = |key: &str| {
+                content.lines().find_map(|l| {
+                    l.strip_prefix(key)
+                        .and_then(|r| r.strip_prefix(':'))
+                        .map(|v| v.trim().trim_matches(['"', '\'']).to_string())
+                })
+            };
+            (
+                top("schemaVersion").ok_or_else(invalid)?,
+                top("description"),
+            )
+        }
+        other => {
+            return Err(fault(
+                "ValidationException",
+                format!("Invalid document format {other}"),
+            ));
+        }
+    };
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    Ok(Version {
+        hash: hex(&Sha256::digest(content.as_bytes())),
+        content: content.to_string(),
+        created: millis as f64 / 1000.0,
+        format: format.to_string(),
+        schema_version,
+        description,
+    })
+}
+
+fn describe(name: &str, doc: &Doc, n: u32, account: &str) -> Value {
+    let v = &doc.versions[&n];
+    let mut d = json!({
+        "Hash": v.hash,
+        "HashType": "Sha256",
+        "Name": name,
+        "Owner": account,
+        "CreatedDate": v.created,
+        "Status": "Active",
+        "DocumentVersion": n.to_string(),
+        "PlatformTypes": ["Windows", "Linux", "MacOS"],
+        "DocumentType": doc.doc_type,
+        "SchemaVersion": v.schema_version,
+        "LatestVersion": doc.latest().to_string(),
+        "DefaultVersion": doc.default.to_string(),
+        "DocumentFormat": v.format,
+    });
+    if let Some(desc) = &v.description {
+        d["Description"] = json!(desc);
+    }
+    if !doc.tags.is_empty() {
+        d["Tags"] = tags_json(&doc.tags);
+    }
+    d
+}
+
+fn tag_list(tags: Option<&Value>) -> Vec<(String, String)> {
+    tags.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| Some((text(t, "Key")?.to_string(), text(t, "Value")?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn tags_json(tags: &[(String, String)]) -> Value {
+    tags.iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_796_112_506);
+        assert_eq!(iso8601(t), "2026-12-01T08:08:26Z");
+    }
+}
