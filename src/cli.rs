@@ -149,6 +149,12 @@ pub struct RunArgs {
     /// Only the targets whose status was failed, skipped or blocked in this earlier report
     #[arg(long, value_name = "REPORT.csv")]
     pub retry_failed: Option<PathBuf>,
+    /// Where the document exists and differs: update it, merge (as --merge), keep it as it is (status kept), or refuse to write one this tool did not write (status blocked, UnmanagedDocument) [default: update]
+    #[arg(long, value_name = "MODE")]
+    pub existing: Option<String>,
+    /// The tag that marks a document as this tool's: put on every document it creates or updates; audit notes documents without it, --existing refuse writes only where it is
+    #[arg(long, value_name = "KEY=VALUE", default_value = "managed-by=ssm-prefs")]
+    pub owner_tag: String,
     #[command(flatten)]
     pub preflight: PreflightArgs,
     #[command(flatten)]
@@ -191,6 +197,9 @@ pub struct ApplyArgs {
     /// Write each wave region by region in this order (the others after), each region read back before the next
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub region_order: Vec<String>,
+    /// When SSM answers that a document has as many versions as it allows, delete its oldest versions beyond the newest N (never the default or the latest) and update again [default N: 100]
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "100", allow_hyphen_values = true)]
+    pub prune_versions: Option<String>,
     /// Apply without asking (required when stdin is not a terminal)
     #[arg(long)]
     pub yes: bool,
@@ -211,7 +220,7 @@ pub struct PrefsArgs {
         default_value = "SSM-SessionManagerRunShell"
     )]
     pub document_name: String,
-    /// Keep inputs a target has that the preferences file does not set
+    /// Keep inputs a target has that the preferences file does not set (plan, apply, audit: --existing merge)
     #[arg(long)]
     pub merge: bool,
 }

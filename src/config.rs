@@ -12,7 +12,9 @@ use crate::cli::{
 };
 use crate::error::InputError;
 use crate::inventory::Selection;
+use crate::lifecycle::{Existing, Mark};
 use crate::report::printer::Verbosity;
+use crate::suggest::did_you_mean;
 use crate::target::Region;
 use crate::waves::{self, Stage};
 
@@ -50,6 +52,12 @@ pub struct Run {
     pub preflight: Option<bool>,
     /// `--waves` / `--canary` (plan and apply).
     pub waves: Option<Waves>,
+    /// `--existing` (with `--merge` as `merge`).
+    pub existing: Existing,
+    /// `--owner-tag`.
+    pub mark: Mark,
+    /// `--prune-versions` (apply): the newest versions to keep at SSM's version cap.
+    pub prune_versions: Option<usize>,
     pub aws: Aws,
     pub output: Output,
 }
@@ -230,6 +238,26 @@ fn run(a: &RunArgs) -> Result<Run, InputError> {
             ("-i", Some(&a.inventory)),
         ],
     )?;
+    let existing = match (
+        optional(&a.existing, "--existing", parse_existing)?,
+        a.prefs.merge,
+    ) {
+        (None, merge) => {
+            if merge {
+                Existing::Merge
+            } else {
+                Existing::Update
+            }
+        }
+        (Some(e), false) => e,
+        (Some(Existing::Merge), true) => Existing::Merge,
+        (Some(e), true) => {
+            return Err(InputError::Usage(format!(
+                "--merge is --existing merge: it cannot go with --existing {}",
+                e.as_str()
+            )));
+        }
+    };
     Ok(Run {
         prefs: a.prefs.clone(),
         inventory: a.inventory.clone(),
@@ -237,6 +265,9 @@ fn run(a: &RunArgs) -> Result<Run, InputError> {
         retry_failed: a.retry_failed.clone(),
         preflight: (!a.preflight.no_preflight).then_some(a.preflight.strict),
         waves: None,
+        existing,
+        mark: Mark::parse(&a.owner_tag).map_err(flag("--owner-tag"))?,
+        prune_versions: None,
         aws: aws(&a.aws)?,
         output: output(&a.output),
     })
@@ -273,6 +304,9 @@ fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
     Ok(Apply {
         run: Run {
             waves,
+            prune_versions: optional(&a.prune_versions, "--prune-versions", |v| {
+                whole(v, 1, 10_000)
+            })?,
             ..run(&a.run)?
         },
         yes: a.yes,
@@ -445,6 +479,16 @@ fn optional<T>(
         .as_deref()
         .map(|v| parse(v).map_err(flag(name)))
         .transpose()
+}
+
+fn parse_existing(s: &str) -> Result<Existing, String> {
+    Existing::parse(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not one of {}{}",
+            Existing::NAMES.join(", "),
+            did_you_mean(s, Existing::NAMES)
+        )
+    })
 }
 
 /// Prefixes a value's problem with the flag it was given to.

@@ -50,8 +50,11 @@ pub enum Status {
     Missing,
     Restored,
     Deleted,
-    /// plan and apply: a write was needed, but preflight found it would break sessions.
+    /// plan and apply: a write was needed, but preflight found it would break sessions, or
+    /// (`--existing refuse`) the document is not this tool's.
     Blocked,
+    /// plan and apply with `--existing keep`: the document differs and is left as it is.
+    Kept,
 }
 
 impl Status {
@@ -70,6 +73,7 @@ impl Status {
             Status::Restored => "restored",
             Status::Deleted => "deleted",
             Status::Blocked => "blocked",
+            Status::Kept => "kept",
         }
     }
 
@@ -87,7 +91,7 @@ impl Status {
         match self {
             Status::Created | Status::Updated => &["apply"],
             Status::WouldCreate | Status::WouldUpdate => &["plan"],
-            Status::Blocked => &["apply", "plan"],
+            Status::Blocked | Status::Kept => &["apply", "plan"],
             Status::Unchanged => &["apply", "plan"],
             Status::Compliant | Status::Drifted | Status::Missing => &["audit"],
             Status::Restored | Status::Deleted => &["rollback"],
@@ -152,6 +156,9 @@ pub enum Reason {
     VerifyFailed,
     /// Waves: not started, an earlier wave failed (or the operator stopped at `--pause`).
     WaveHalted,
+    /// The document does not carry this tool's mark (`--owner-tag`): `--existing refuse`
+    /// blocks the write, audit notes it.
+    UnmanagedDocument,
     /// A service error without a code, named by its HTTP status.
     Http(u16),
     /// The code AWS answered with: `AccessDenied`, `ThrottlingException`, `InvalidDocument`, …
@@ -160,7 +167,7 @@ pub enum Reason {
 
 impl Reason {
     /// The tool's own reasons, for reading a code back.
-    const OWN: [Reason; 26] = [
+    const OWN: [Reason; 27] = [
         Reason::RegionNotEnabled,
         Reason::MaxFailuresExceeded,
         Reason::Interrupted,
@@ -187,6 +194,7 @@ impl Reason {
         Reason::CheckUnverified,
         Reason::VerifyFailed,
         Reason::WaveHalted,
+        Reason::UnmanagedDocument,
     ];
 
     /// A code as written in a report or sent by AWS: the tool's own names become their
@@ -244,6 +252,7 @@ impl fmt::Display for Reason {
             Reason::CheckUnverified => "CheckUnverified",
             Reason::VerifyFailed => "VerifyFailed",
             Reason::WaveHalted => "WaveHalted",
+            Reason::UnmanagedDocument => "UnmanagedDocument",
         };
         f.write_str(name)
     }
@@ -417,6 +426,15 @@ pub struct ReportRow {
     /// With `--waves`, the wave the target's account is in (from 1); absent before waves.
     #[serde(default)]
     pub wave: Option<usize>,
+    /// audit: when the version in force (the default) was created, as SSM reports it.
+    #[serde(default)]
+    pub version_created_at: String,
+    /// audit: who created it where SSM says, else `not reported`.
+    #[serde(default)]
+    pub version_author: String,
+    /// apply with `--prune-versions`: old versions deleted to make room for this write.
+    #[serde(default)]
+    pub pruned_versions: Option<u32>,
 }
 
 impl ReportRow {
@@ -458,6 +476,9 @@ impl ReportRow {
             duration_ms: 0,
             findings: Findings::default(),
             wave: None,
+            version_created_at: String::new(),
+            version_author: String::new(),
+            pruned_versions: None,
         }
     }
 

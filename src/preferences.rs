@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{InputError, Problem};
 use crate::names;
+use crate::sensitive;
 use crate::suggest::did_you_mean;
 use crate::target::Target;
 use crate::words::count;
@@ -243,6 +244,10 @@ fn check_inputs(
                     ),
                 ),
                 Value::String(_) => {}
+                other if sensitive::is_sensitive(k) => problem(
+                    line,
+                    format!("{key} must be a string, not {}", sensitive::kind(other)),
+                ),
                 other => problem(line, format!("{key} must be a string, not {other}")),
             }
         } else if let Some(&(_, min, max, empty_ok)) = RANGE_INPUTS.iter().find(|r| r.0 == k) {
@@ -284,7 +289,8 @@ fn check_inputs(
                             problem(
                                 line_of(&["inputs", "shellProfile", os]),
                                 format!(
-                                    "shellProfile.{os} must be a string of commands, not {cmd}"
+                                    "shellProfile.{os} must be a string of commands, not {}",
+                                    sensitive::kind(cmd)
                                 ),
                             );
                         }
@@ -293,7 +299,8 @@ fn check_inputs(
                 other => problem(
                     line,
                     format!(
-                        "shellProfile must be an object with \"windows\" and/or \"linux\", not {other}"
+                        "shellProfile must be an object with \"windows\" and/or \"linux\", not {}",
+                        sensitive::kind(other)
                     ),
                 ),
             }
@@ -687,11 +694,11 @@ pub fn diff(desired: &Value, current: &Value) -> Vec<Change> {
         return if desired == current {
             vec![]
         } else {
-            vec![Change {
+            vec![sensitive::mask(Change {
                 key: "content".into(),
                 from: Some(current.clone()),
                 to: Some(desired.clone()),
-            }]
+            })]
         };
     };
     let mut changes = vec![];
@@ -733,7 +740,8 @@ pub fn diff(desired: &Value, current: &Value) -> Vec<Change> {
             });
         }
     }
-    changes
+    // Changes are for showing: a sensitive input's values never leave here.
+    changes.into_iter().map(sensitive::mask).collect()
 }
 
 fn union<'a>(a: &'a Map<String, Value>, b: &'a Map<String, Value>) -> Vec<&'a String> {

@@ -1,17 +1,19 @@
 //! The steps of one target: for `plan` and `apply`, read its default version, decide by
-//! comparing parsed JSON, run preflight, and (apply) create or update-and-promote; `audit`
-//! and `rollback`'s steps. Each target ends as one row.
+//! comparing parsed JSON and `--existing`, run preflight, and (apply) create or
+//! update-and-promote; `audit` and `rollback`'s steps. Each target ends as one row.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use serde_json::Value;
 
-use crate::aws::document::{self, Current};
+use crate::aws::document::{self, Current, UpdateOptions};
 use crate::aws::resources::CheckClients;
 use crate::aws::session::TargetClient;
+use crate::lifecycle::{Existing, Mark};
 use crate::outcome::{
-    Action, Findings, Outcome, Reason, ReportRow, Status, StopReason, TargetError,
+    Action, Finding, Findings, Outcome, Reason, ReportRow, Severity, Status, StopReason,
+    TargetError,
 };
 use crate::preferences::{Change, MAX_CONTENT_BYTES, Preferences, changed_keys, diff, to_content};
 use crate::preflight::Preflight;
@@ -26,7 +28,12 @@ fn parse_own(content: &str) -> Value {
 pub struct Job {
     pub prefs: Preferences,
     pub document_name: String,
-    pub merge: bool,
+    /// `--existing`: what to do where the document exists and differs.
+    pub existing: Existing,
+    /// `--owner-tag`: put on every document written; `refuse` writes only where it is.
+    pub mark: Mark,
+    /// `--prune-versions` (apply).
+    pub prune_versions: Option<usize>,
     /// The checks, unless `--no-preflight`.
     pub preflight: Option<Preflight>,
 }
@@ -62,8 +69,13 @@ pub struct Planned {
     content: String,
     /// The changed inputs' names, as the row lists them.
     changed_inputs: String,
-    /// What preflight found; a blocking finding stops the write.
+    /// What preflight found (and `--existing refuse`'s verdict); a blocking finding stops
+    /// the write.
     findings: Findings,
+    /// `--existing keep`: the document differs and stays as it is.
+    kept: bool,
+    /// The document is known to carry the mark already (read for `--existing refuse`).
+    marked: bool,
     /// Each change's values, kept only for an update: the change summary groups updates by
     /// them, while a create is summarized by its count. A new document's changes are every
     /// input, some kilobytes per target: at 17,000 targets they were most of apply's memory.
@@ -102,7 +114,7 @@ pub async fn read_and_decide(
     let desired = match job.prefs.desired(
         &target,
         current.as_ref().and_then(|c| c.value.as_ref()),
-        job.merge,
+        job.existing.merges(),
     ) {
         Ok(d) => d,
         Err(msg) => return Err(fail(TargetError::new(Reason::InvalidContent, msg), &client)),
@@ -115,9 +127,31 @@ pub async fn read_and_decide(
         );
         return Err(fail(TargetError::new(Reason::InvalidContent, msg), &client));
     }
-    let (action, mut changes) = decide(&desired, current.as_ref());
-    let findings = job.findings(checks.as_ref(), &target, &desired).await;
+    let (mut action, mut changes) = decide(&desired, current.as_ref());
     let changed_inputs = changed_keys(&changes);
+    let (mut kept, mut marked, mut refused) = (false, false, None);
+    if action == Action::Update {
+        match job.existing {
+            Existing::Keep => {
+                kept = true;
+                action = Action::None;
+            }
+            Existing::Refuse => {
+                match document::is_marked(&client, &job.document_name, &job.mark, &[]).await {
+                    Ok(true) => marked = true,
+                    Ok(false) => refused = Some(unmanaged(&job)),
+                    Err(e) => return Err(fail(e, &client)),
+                }
+            }
+            Existing::Update | Existing::Merge => {}
+        }
+    }
+    // Nothing is written where the document stays or is refused: nothing to check.
+    let findings = match refused {
+        Some(f) => Findings(vec![f]),
+        None if kept => Findings::default(),
+        None => job.findings(checks.as_ref(), &target, &desired).await,
+    };
     if action == Action::Update {
         changes.shrink_to_fit();
     } else {
@@ -138,6 +172,8 @@ pub async fn read_and_decide(
         },
         changed_inputs,
         findings,
+        kept,
+        marked,
         changes,
         action,
         started_at,
@@ -145,6 +181,19 @@ pub async fn read_and_decide(
         read_time: started.elapsed(),
         attempts: client.attempts(),
     })
+}
+
+/// `--existing refuse`'s verdict on a document without the mark.
+fn unmanaged(job: &Job) -> Finding {
+    Finding {
+        reason: Reason::UnmanagedDocument,
+        severity: Severity::Blocking,
+        subject: job.document_name.clone(),
+        message: format!(
+            "{} exists without the tag {} (someone else made it, or an ssm-prefs older than the tag): --existing refuse leaves it; --existing update or merge takes it over",
+            job.document_name, job.mark
+        ),
+    }
 }
 
 fn decide(desired: &Value, current: Option<&Current>) -> (Action, Vec<Change>) {
@@ -191,6 +240,17 @@ impl Planned {
         self.needs_write() && !self.findings.blocking()
     }
 
+    /// The row's status when nothing is written.
+    fn status_unwritten(&self) -> Status {
+        if self.kept {
+            Status::Kept
+        } else if self.needs_write() {
+            Status::Blocked
+        } else {
+            Status::Unchanged
+        }
+    }
+
     fn needs_write(&self) -> bool {
         matches!(self.action, Action::Create | Action::Update)
     }
@@ -198,10 +258,9 @@ impl Planned {
     /// The plan's row: what apply would do.
     pub fn plan_outcome(&self, job: &Job) -> Outcome {
         let status = match self.action {
-            _ if self.needs_write() && !self.writes() => Status::Blocked,
+            _ if !self.writes() => self.status_unwritten(),
             Action::Create => Status::WouldCreate,
-            Action::Update => Status::WouldUpdate,
-            Action::None | Action::Restore | Action::Delete => Status::Unchanged,
+            _ => Status::WouldUpdate,
         };
         let (version, sha) = self.found();
         self.outcome(job, status, version, sha)
@@ -219,31 +278,41 @@ impl Planned {
         // rollback's): an unchanged or blocked target needs no client and no call.
         if !self.writes() {
             let (version, sha) = self.found();
-            let status = if self.needs_write() {
-                Status::Blocked
-            } else {
-                Status::Unchanged
-            };
+            let status = self.status_unwritten();
             return self.outcome(&job, status, version, sha);
         }
         let client = client.expect("a client for every target that writes");
         let name = &job.document_name;
         // Writing means a create or an update (`writes`).
         let result = if self.action == Action::Create {
-            document::create(&client, name, &self.content)
+            document::create(&client, name, &self.content, &job.mark)
                 .await
                 .map(|w| (Status::Created, w))
         } else {
-            document::update(&client, name, &self.content, &parse_own(&self.content))
-                .await
-                .map(|w| (Status::Updated, w))
+            let opts = UpdateOptions {
+                mark: (!self.marked).then_some(&job.mark),
+                prune: job.prune_versions,
+            };
+            document::update(
+                &client,
+                name,
+                &self.content,
+                &parse_own(&self.content),
+                opts,
+            )
+            .await
+            .map(|w| (Status::Updated, w))
         };
         self.attempts += client.attempts();
         match result {
-            Ok((status, written)) => Outcome {
-                reused_version: written.reused,
-                ..self.outcome(&job, status, written.version, written.content_sha256)
-            },
+            Ok((status, written)) => {
+                let mut o = self.outcome(&job, status, written.version, written.content_sha256);
+                o.row.pruned_versions = (written.pruned > 0).then_some(written.pruned);
+                Outcome {
+                    reused_version: written.reused,
+                    ..o
+                }
+            }
             Err(e) => {
                 let mut row = error_row(
                     &job,
@@ -473,10 +542,18 @@ pub async fn audit(
             } else {
                 Action::Update
             };
-            let (error_code, error_message) = match found.unpromoted {
-                Some(note) => (Some(note.reason), note.message),
-                None => (None, String::new()),
-            };
+            // Notes, not failures: the first gives the code, the message carries both.
+            let notes: Vec<TargetError> = found
+                .unpromoted
+                .into_iter()
+                .chain(found.unmanaged)
+                .collect();
+            let error_code = notes.first().map(|n| n.reason.clone());
+            let error_message = notes
+                .iter()
+                .map(|n| n.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
             ReportRow {
                 status,
                 action,
@@ -487,6 +564,8 @@ pub async fn audit(
                 changed_inputs: changed_keys(&found.changes),
                 error_code,
                 error_message,
+                version_created_at: found.created_at,
+                version_author: found.author.unwrap_or_else(|| NOT_REPORTED.into()),
                 ..base
             }
             .with_findings(findings)
@@ -503,11 +582,19 @@ pub async fn audit(
     }
 }
 
+/// `version_author` where SSM does not say who created the version.
+pub const NOT_REPORTED: &str = "not reported";
+
 struct Found {
     current: Current,
     changes: Vec<Change>,
     /// A note when the latest version is not the default.
     unpromoted: Option<TargetError>,
+    /// A note when the document lacks the mark.
+    unmanaged: Option<TargetError>,
+    /// When the version in force was created, and by whom (where SSM says).
+    created_at: String,
+    author: Option<String>,
 }
 
 async fn audit_steps(
@@ -519,7 +606,7 @@ async fn audit_steps(
     let name = &job.document_name;
     let desired = |current: Option<&Value>| {
         job.prefs
-            .desired(target, current, job.merge)
+            .desired(target, current, job.existing.merges())
             .map_err(|m| TargetError::new(Reason::InvalidContent, m))
     };
     let Some(versions) = document::versions(ssm, name).await? else {
@@ -549,11 +636,23 @@ async fn audit_steps(
         };
         unpromoted = Some(TargetError::new(Reason::UnpromotedVersion, message));
     }
+    let unmanaged = (!document::is_marked(ssm, name, &job.mark, &versions.tags).await?).then(|| {
+        TargetError::new(
+            Reason::UnmanagedDocument,
+            format!(
+                "the document does not carry the tag {}: ssm-prefs did not write it (or wrote it before it tagged)",
+                job.mark
+            ),
+        )
+    });
     Ok((
         Some(Found {
             current,
             changes,
             unpromoted,
+            unmanaged,
+            created_at: versions.created_at,
+            author: versions.author,
         }),
         findings,
     ))

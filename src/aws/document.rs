@@ -1,16 +1,20 @@
 //! The document operations of one target: read the default version, create, update and
-//! promote, wait until Active, delete.
+//! promote, wait until Active, delete; its tags (the ownership mark) and its versions
+//! (listed, pruned at SSM's version cap).
 
 use std::time::Duration;
 
 use aws_sdk_ssm::operation::describe_document::DescribeDocumentError;
 use aws_sdk_ssm::operation::get_document::GetDocumentError;
 use aws_sdk_ssm::operation::update_document::UpdateDocumentError;
-use aws_sdk_ssm::types::{DocumentFormat, DocumentStatus, DocumentType};
+use aws_sdk_ssm::types::{
+    DocumentFormat, DocumentStatus, DocumentType, ResourceTypeForTagging, Tag,
+};
 use serde_json::Value;
 
 use crate::aws::session::TargetClient;
-use crate::outcome::{Reason, TargetError};
+use crate::lifecycle::{self, Mark};
+use crate::outcome::{Reason, TargetError, rfc3339};
 use crate::preferences::{diff, sha256_hex};
 
 /// What a target holds now: its default version.
@@ -35,6 +39,8 @@ pub struct Written {
     pub content_sha256: String,
     /// An older version holding this content was made the default instead of a new one.
     pub reused: bool,
+    /// Old versions deleted first, to make room under SSM's version cap.
+    pub pruned: u32,
 }
 
 /// Reads the default version; `None` when the document does not exist.
@@ -78,8 +84,14 @@ async fn get(
     }
 }
 
-/// Creates the document (its first version is its default) and waits until it is Active.
-pub async fn create(ssm: &TargetClient, name: &str, content: &str) -> Result<Written, TargetError> {
+/// Creates the document (its first version is its default) carrying the mark, and waits
+/// until it is Active.
+pub async fn create(
+    ssm: &TargetClient,
+    name: &str,
+    content: &str,
+    mark: &Mark,
+) -> Result<Written, TargetError> {
     let out = ssm
         .ssm()
         .create_document()
@@ -87,6 +99,7 @@ pub async fn create(ssm: &TargetClient, name: &str, content: &str) -> Result<Wri
         .content(content)
         .document_type(DocumentType::Session)
         .document_format(DocumentFormat::Json)
+        .tags(tag(mark))
         .customize()
         .config_override(ssm.scope())
         .send()
@@ -108,29 +121,65 @@ pub async fn create(ssm: &TargetClient, name: &str, content: &str) -> Result<Wri
         version,
         content_sha256: sha256_hex(content.as_bytes()),
         reused: false,
+        pruned: 0,
     })
 }
 
-/// Adds a version with `content`, waits until it is Active and makes it the default — without
-/// that last step the console and new sessions keep the old preferences. When an older version
-/// already holds this content (`DuplicateDocumentContent`), that version is promoted instead.
+/// How an update treats the document beyond its content.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateOptions<'a> {
+    /// The mark to put on the document first; `None` when it is known to carry it.
+    pub mark: Option<&'a Mark>,
+    /// `--prune-versions`: at SSM's version cap, keep this many newest versions and retry.
+    pub prune: Option<usize>,
+}
+
+/// Marks the document, adds a version with `content`, waits until it is Active and makes it
+/// the default — without that last step the console and new sessions keep the old
+/// preferences. When an older version already holds this content (`DuplicateDocumentContent`),
+/// that version is promoted instead. The mark goes on first: a role that may not tag fails
+/// before anything is written, rather than leaving a write no later `--existing refuse` owns.
 pub async fn update(
     ssm: &TargetClient,
     name: &str,
     content: &str,
     desired: &Value,
+    opts: UpdateOptions<'_>,
 ) -> Result<Written, TargetError> {
-    let sent = ssm
-        .ssm()
-        .update_document()
-        .name(name)
-        .content(content)
-        .document_version("$LATEST")
-        .document_format(DocumentFormat::Json)
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await;
+    if let Some(mark) = opts.mark {
+        add_mark(ssm, name, mark).await?;
+    }
+    let send = || {
+        ssm.ssm()
+            .update_document()
+            .name(name)
+            .content(content)
+            .document_version("$LATEST")
+            .document_format(DocumentFormat::Json)
+            .customize()
+            .config_override(ssm.scope())
+            .send()
+    };
+    let mut pruned = 0;
+    let mut sent = send().await;
+    if let Err(e) = &sent
+        && matches!(
+            e.as_service_error(),
+            Some(UpdateDocumentError::DocumentVersionLimitExceeded(_))
+        )
+    {
+        let Some(keep) = opts.prune else {
+            return Err(TargetError::new(
+                Reason::from_code("DocumentVersionLimitExceeded"),
+                format!(
+                    "{name} has as many versions as SSM allows: rerun with --prune-versions N to delete its oldest versions beyond the newest N (never the default or the latest; without N, {}), or delete old versions yourself",
+                    lifecycle::DEFAULT_KEEP_VERSIONS
+                ),
+            ));
+        };
+        pruned = prune(ssm, name, keep).await?;
+        sent = send().await;
+    }
     let written = match sent {
         Ok(out) => {
             let desc = out.document_description;
@@ -149,6 +198,7 @@ pub async fn update(
                 version,
                 content_sha256: sha256_hex(content.as_bytes()),
                 reused: false,
+                pruned,
             }
         }
         Err(e)
@@ -157,12 +207,144 @@ pub async fn update(
                 Some(UpdateDocumentError::DuplicateDocumentContent(_))
             ) =>
         {
-            find_version(ssm, name, desired).await?
+            Written {
+                pruned,
+                ..find_version(ssm, name, desired).await?
+            }
+        }
+        Err(e) if pruned > 0 => {
+            let e = ssm.error(e);
+            return Err(TargetError::new(
+                e.reason,
+                format!(
+                    "{} old versions were pruned, then the update failed: {}",
+                    pruned, e.message
+                ),
+            ));
         }
         Err(e) => return Err(ssm.error(e)),
     };
     promote(ssm, name, &written.version).await?;
     Ok(written)
+}
+
+/// Deletes the oldest versions beyond the newest `keep`, never the default or the latest,
+/// one `DeleteDocument` with a `DocumentVersion` each; returns how many were deleted.
+async fn prune(ssm: &TargetClient, name: &str, keep: usize) -> Result<u32, TargetError> {
+    let listed = list_versions(ssm, name).await?;
+    let numbers: Vec<u64> = listed.iter().map(|v| v.0).collect();
+    let default = listed.iter().find(|v| v.1).map_or(0, |v| v.0);
+    let latest = numbers.iter().copied().max().unwrap_or(0);
+    let doomed = lifecycle::versions_to_prune(&numbers, default, latest, keep);
+    if doomed.is_empty() {
+        return Err(TargetError::new(
+            Reason::from_code("DocumentVersionLimitExceeded"),
+            format!(
+                "{name} has as many versions as SSM allows ({}), and every one is among the newest {keep} or the default: nothing to prune; pass a smaller --prune-versions",
+                numbers.len()
+            ),
+        ));
+    }
+    let mut deleted = 0;
+    for v in doomed {
+        let sent = ssm
+            .ssm()
+            .delete_document()
+            .name(name)
+            .document_version(v.to_string())
+            .customize()
+            .config_override(ssm.scope())
+            .send()
+            .await;
+        if let Err(e) = sent {
+            let e = ssm.error(e);
+            return Err(TargetError::new(
+                e.reason,
+                format!(
+                    "pruning old versions: {deleted} deleted, then version {v} could not be: {}",
+                    e.message
+                ),
+            ));
+        }
+        deleted += 1;
+    }
+    Ok(deleted)
+}
+
+/// Every version of the document: its number, and whether it is the default.
+async fn list_versions(ssm: &TargetClient, name: &str) -> Result<Vec<(u64, bool)>, TargetError> {
+    let mut out = vec![];
+    let mut token: Option<String> = None;
+    // Bounded: SSM's cap is in the thousands, and a page holds up to 50.
+    for _ in 0..1000 {
+        let page = ssm
+            .ssm()
+            .list_document_versions()
+            .name(name)
+            .max_results(50)
+            .set_next_token(token.take())
+            .customize()
+            .config_override(ssm.scope())
+            .send()
+            .await
+            .map_err(|e| ssm.error(e))?;
+        out.extend(page.document_versions().iter().filter_map(|v| {
+            let n = v.document_version()?.parse().ok()?;
+            Some((n, v.is_default_version()))
+        }));
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+fn tag(mark: &Mark) -> Tag {
+    Tag::builder()
+        .key(&mark.key)
+        .value(&mark.value)
+        .build()
+        .expect("key and value are set")
+}
+
+/// Puts the mark on the document (SSM replaces a tag of the same key).
+pub async fn add_mark(ssm: &TargetClient, name: &str, mark: &Mark) -> Result<(), TargetError> {
+    ssm.ssm()
+        .add_tags_to_resource()
+        .resource_type(ResourceTypeForTagging::Document)
+        .resource_id(name)
+        .tags(tag(mark))
+        .customize()
+        .config_override(ssm.scope())
+        .send()
+        .await
+        .map_err(|e| ssm.error(e))?;
+    Ok(())
+}
+
+/// Whether the document carries the mark. DescribeDocument's own tag list, when the caller
+/// has one that shows the mark, saves the call; otherwise ListTagsForResource decides.
+pub async fn is_marked(
+    ssm: &TargetClient,
+    name: &str,
+    mark: &Mark,
+    described: &[(String, String)],
+) -> Result<bool, TargetError> {
+    if mark.is_on(described.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        return Ok(true);
+    }
+    let out = ssm
+        .ssm()
+        .list_tags_for_resource()
+        .resource_type(ResourceTypeForTagging::Document)
+        .resource_id(name)
+        .customize()
+        .config_override(ssm.scope())
+        .send()
+        .await
+        .map_err(|e| ssm.error(e))?;
+    Ok(mark.is_on(out.tag_list().iter().map(|t| (t.key(), t.value()))))
 }
 
 /// The newest version whose content equals `desired`. ListDocumentVersions carries no content
@@ -194,6 +376,7 @@ async fn find_version(
                 content_sha256: found.sha256(),
                 version: found.version,
                 reused: true,
+                pruned: 0,
             });
         }
     }
@@ -249,6 +432,12 @@ pub struct Versions {
     pub default_version: String,
     pub latest_version: String,
     pub default_sha256: String,
+    /// When the default version was created (RFC 3339), empty when SSM does not say.
+    pub created_at: String,
+    /// Who created it, where SSM fills it in.
+    pub author: Option<String>,
+    /// The document's tags as DescribeDocument lists them.
+    pub tags: Vec<(String, String)>,
 }
 
 /// DescribeDocument; `None` when the document does not exist.
@@ -278,6 +467,26 @@ pub async fn versions(ssm: &TargetClient, name: &str) -> Result<Option<Versions>
                 } else {
                     String::new()
                 },
+                created_at: d
+                    .as_ref()
+                    .and_then(|d| d.created_date())
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+                    .map(rfc3339)
+                    .unwrap_or_default(),
+                author: d
+                    .as_ref()
+                    .and_then(|d| d.author())
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_string),
+                tags: d
+                    .as_ref()
+                    .map(|d| {
+                        d.tags()
+                            .iter()
+                            .map(|t| (t.key().to_string(), t.value().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }))
         }
         Err(e)

@@ -130,7 +130,9 @@ pub(super) async fn start_run(
     let job = Arc::new(Job {
         prefs: inputs.prefs,
         document_name: args.prefs.document_name.clone(),
-        merge: args.prefs.merge,
+        existing: args.existing,
+        mark: args.mark.clone(),
+        prune_versions: args.prune_versions,
         preflight: args.preflight.map(Preflight::new),
     });
     let (targets, pre) = resolve_regions(

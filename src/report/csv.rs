@@ -58,7 +58,7 @@ pub fn write_whole(path: &Path, rows: &[ReportRow]) -> std::io::Result<()> {
     out.commit()
 }
 
-pub const COLUMNS: [&str; 17] = [
+pub const COLUMNS: [&str; 20] = [
     "account_id",
     "account_name",
     "region",
@@ -76,10 +76,13 @@ pub const COLUMNS: [&str; 17] = [
     "duration_ms",
     "findings",
     "wave",
+    "version_created_at",
+    "version_author",
+    "pruned_versions",
 ];
 
-/// The columns of reports written before preflight (then before waves): still read, for
-/// rollback and retries.
+/// The columns of reports written before preflight (then before waves, then before the
+/// lifecycle's three): still read, for rollback and retries.
 const COLUMNS_BEFORE_FINDINGS: usize = 15;
 
 /// `reports/<command>-<UTC timestamp>.csv`
@@ -117,6 +120,7 @@ pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
     if header != COLUMNS
         && header != COLUMNS[..COLUMNS_BEFORE_FINDINGS]
         && header != COLUMNS[..COLUMNS_BEFORE_FINDINGS + 1]
+        && header != COLUMNS[..COLUMNS_BEFORE_FINDINGS + 2]
     {
         return Err(InputError::one(
             path,

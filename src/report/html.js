@@ -23,6 +23,8 @@
     if (r.changed_inputs) s.push("changed inputs: " + r.changed_inputs.split(";").join(", "));
     if (r.error_code || r.error_message) s.push("error: " + [r.error_code, r.error_message].filter(Boolean).join(": "));
     if (r.findings) s.push("preflight: " + r.findings);
+    if (r.version_created_at) s.push("version in force: created " + r.version_created_at + ", author " + r.version_author);
+    if (r.pruned_versions) s.push("old versions pruned: " + r.pruned_versions);
     return s.join("\n");
   }
 

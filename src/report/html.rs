@@ -78,7 +78,7 @@ impl Tone {
 }
 
 /// Every status, worst first: the order of the counts, the legend and the quick filters.
-const STATUSES: [Status; 13] = [
+const STATUSES: [Status; 14] = [
     Status::Failed,
     Status::Blocked,
     Status::Missing,
@@ -90,6 +90,7 @@ const STATUSES: [Status; 13] = [
     Status::Updated,
     Status::Restored,
     Status::Deleted,
+    Status::Kept,
     Status::Unchanged,
     Status::Compliant,
 ];
@@ -111,6 +112,7 @@ fn look(s: Status) -> (Tone, &'static str) {
         Status::Missing => (Tone::Bad, "∅"),
         Status::Deleted => (Tone::Other, "×"),
         Status::Blocked => (Tone::Bad, "⊘"),
+        Status::Kept => (Tone::Other, "◦"),
     }
 }
 
@@ -273,6 +275,10 @@ fn data_json(rows: &[ReportRow]) -> String {
         .iter()
         .map(|r| r.wave.map(|w| w.to_string()).unwrap_or_default())
         .collect();
+    let pruned: Vec<String> = rows
+        .iter()
+        .map(|r| r.pruned_versions.map(|n| n.to_string()).unwrap_or_default())
+        .collect();
     let mut strings: Vec<&str> = vec![];
     let mut index: HashMap<&str, usize> = HashMap::new();
     // The statuses first, so the most repeated values get the shortest indices.
@@ -317,9 +323,18 @@ fn data_json(rows: &[ReportRow]) -> String {
             .or_insert_with(|| push(&waves[n], &mut strings));
         let _ = write!(
             out,
-            "{},{started},{},{found},{wave}]",
+            "{},{started},{},{found},{wave}",
             r.attempts, r.duration_ms
         );
+        for t in [
+            r.version_created_at.as_str(),
+            r.version_author.as_str(),
+            pruned[n].as_str(),
+        ] {
+            let i = *index.entry(t).or_insert_with(|| push(t, &mut strings));
+            let _ = write!(out, ",{i}");
+        }
+        out.push(']');
     }
     out.push_str("],\"strings\":");
     out.push_str(&serde_json::to_string(&strings).expect("strings serialize"));

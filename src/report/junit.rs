@@ -85,6 +85,10 @@ fn details(row: &ReportRow) -> String {
     let wave = row.wave.map(|w| w.to_string()).unwrap_or_default();
     let findings = row.findings.to_string();
     let code = row.code();
+    let pruned = row
+        .pruned_versions
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     let cells = [
         ("status", row.status.as_str()),
         ("action", row.action.as_str()),
@@ -97,6 +101,9 @@ fn details(row: &ReportRow) -> String {
         ("findings", findings.as_str()),
         ("started_at", row.started_at.as_str()),
         ("wave", wave.as_str()),
+        ("version_created_at", row.version_created_at.as_str()),
+        ("version_author", row.version_author.as_str()),
+        ("pruned_versions", pruned.as_str()),
     ];
     let mut s = String::new();
     for (name, value) in cells.into_iter().filter(|(_, v)| !v.is_empty()) {
