@@ -2,11 +2,14 @@
 
 For every (account, region) of the inventory, on a ThreadPoolExecutor of the same
 concurrency as ssm-prefs: assume the account's role (once per account, cached), GetDocument,
-and CreateDocument when it is missing. No update path, no report: the happy path only.
+and CreateDocument when it is missing. No update path: the happy path only. With -o, one CSV
+row per target (account_id, region, status, error), so scripts/bench.sh counts its failures
+as it counts ssm-prefs's.
 
-    python bench/baseline_boto3.py -i inventory.yml -p prefs.json --endpoint-url URL [-c 32]
+    python bench/baseline_boto3.py -i inventory.yml -p prefs.json --endpoint-url URL [-c 32] [-o FILE]
 """
 import argparse
+import csv
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -25,6 +28,7 @@ def main():
     ap.add_argument("--endpoint-url", required=True)
     ap.add_argument("-c", "--concurrency", type=int, default=32)
     ap.add_argument("--role-name", default="OrganizationAccountAccessRole")
+    ap.add_argument("-o", "--report", help="CSV of each target's status")
     args = ap.parse_args()
 
     with open(args.inventory) as f:
@@ -88,16 +92,24 @@ def main():
         )
         return "created"
 
-    results = {}
+    results, rows = {}, []
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         futures = {pool.submit(one, t): t for t in targets}
         for fut in as_completed(futures):
+            error = ""
             try:
                 status = fut.result()
             except Exception as e:  # noqa: BLE001 - one target's failure is reported, not fatal
-                status = "failed"
+                status, error = "failed", str(e)
                 print(f"{futures[fut]}: {e}", file=sys.stderr)
             results[status] = results.get(status, 0) + 1
+            account_id, _, region = futures[fut]
+            rows.append((account_id, region, status, error))
+    if args.report:
+        with open(args.report, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["account_id", "region", "status", "error"])
+            w.writerows(rows)
     print(f"baseline_boto3: {len(targets)} targets: {results}")
     return 1 if results.get("failed") else 0
 

@@ -2,8 +2,14 @@
 
 Input: a TSV with one line per contender:
     contender  targets  accounts  concurrency  wall_s  user_s  sys_s  peak_rss_kb  exit_code  counts_json
+    [failed_targets  server_cpu_s]
 Ratios are computed within this run only: ssm-prefs apply (fresh) against the baselines of
 the same run, never against figures from another run.
+
+The counts are the proxy's or the stand-in's: requests per operation; the stand-in adds
+`throttled:OP` (of those requests, the ones it answered with throttling), `bucket:sts` (STS
+requests its one STS bucket let through) and `bucket:ssm-max` (the most SSM requests one
+(account, region) bucket let through). Keys with a colon are not operations.
 """
 import argparse
 import csv
@@ -22,18 +28,27 @@ COLUMNS = [
     "create_per_target", "describe_per_target", "other_ssm_per_target", "ssm_per_target",
     "requests_per_target", "cpu_ms_per_target", "peak_rss_mb", "x_boto3", "x_cli",
     "ideal_makespan_s", "makespan_over_ideal", "emulators",
+    # Added with the stand-in modes (empty in rows written before them or where not measured).
+    "failed_targets", "throttled_pct", "server_cpu_ms_per_target", "throttle_bound_s",
 ]
+# Rows written under an older header are padded with these (the emulators column came later
+# than the ones before it: those runs had one emulator).
+PAD = {"emulators": "1"}
 
 
 def load(path):
     rows = []
     with open(path) as f:
         for line in f:
-            name, targets, accounts, conc, wall, user, sys_, rss, rc, counts = line.rstrip("\n").split("\t")
+            fields = line.rstrip("\n").split("\t")
+            name, targets, accounts, conc, wall, user, sys_, rss, rc, counts = fields[:10]
+            failed, server = (fields[10:12] + ["", ""])[:2]
             rows.append(dict(
                 contender=name, targets=int(targets), accounts=int(accounts),
                 concurrency=int(conc), wall=float(wall), cpu=float(user) + float(sys_),
                 rss_kb=int(rss), rc=int(rc), counts=json.loads(counts or "{}"),
+                failed=int(failed) if failed else None,
+                server_cpu=float(server) if server else None,
             ))
     return rows
 
@@ -41,13 +56,17 @@ def load(path):
 PREFLIGHT = ("GetBucketLocation", "GetBucketEncryption", "DescribeLogGroups", "DescribeKey")
 
 
-def derive(r, latency_ms):
-    c, t = r["counts"], r["targets"]
+def derive(r, latency_ms, buckets=None):
+    everything, t = r["counts"], r["targets"]
+    c = {k: v for k, v in everything.items() if ":" not in k}
+    throttled = sum(v for k, v in everything.items() if k.startswith("throttled:"))
     # Preflight's reads are S3, CloudWatch Logs and KMS calls, not SSM.
     pre = sum(c.get(k, 0) for k in PREFLIGHT)
     ssm = sum(v for k, v in c.items() if k not in ("AssumeRole",) + PREFLIGHT)
     other = ssm - sum(c.get(k, 0) for k in ("GetDocument", "CreateDocument", "DescribeDocument"))
     total = sum(c.values())
+    # The requests an ideal client sends: it is never throttled, so it sends none of those.
+    admitted = total - throttled
     r.update(
         tps=t / r["wall"] if r["wall"] > 0 else 0.0,
         ar_per_account=c.get("AssumeRole", 0) / r["accounts"],
@@ -59,11 +78,27 @@ def derive(r, latency_ms):
         pre=pre / t,
         total=total / t,
         total_requests=total,
+        admitted=admitted,
+        throttled=throttled,
+        throttled_pct=100 * throttled / total if total else 0.0,
         cpu_ms=r["cpu"] * 1000 / t,
         rss_mb=r["rss_kb"] / 1024,
+        server_ms=r["server_cpu"] * 1000 / t if r["server_cpu"] is not None else None,
+        bound=None,
     )
     if latency_ms:
-        r["ideal"] = total * latency_ms / 1000 / r["concurrency"]
+        r["ideal"] = admitted * latency_ms / 1000 / r["concurrency"]
+        if buckets:
+            # A bucket starts full (burst) and refills at its rate: n requests through it take at
+            # least (n - burst) / rate seconds. The slowest bucket bounds the run, and the last
+            # target through it still makes its chain of requests after that (its AssumeRole and
+            # its SSM calls, one latency each).
+            ssm_rate, ssm_burst, sts_rate, sts_burst = buckets
+            sts_n, ssm_n = everything.get("bucket:sts", 0), everything.get("bucket:ssm-max", 0)
+            bound = max(0.0, (sts_n - sts_burst) / sts_rate, (ssm_n - ssm_burst) / ssm_rate)
+            chain = (1 + ssm / t) * latency_ms / 1000
+            r["bound"] = bound
+            r["ideal"] = max(r["ideal"], bound + chain)
         r["over_ideal"] = r["wall"] / r["ideal"] if r["ideal"] else None
     else:
         r["ideal"] = r["over_ideal"] = None
@@ -84,11 +119,15 @@ def main():
     ap.add_argument("--accounts", type=int, required=True)
     ap.add_argument("--regions", type=int, required=True)
     ap.add_argument("--emulators", type=int, default=1)
+    ap.add_argument("--stand-in", action="store_true",
+                    help="the stand-in served the run: show failures, throttling and its CPU")
+    ap.add_argument("--buckets", help="SSM_RATE,SSM_BURST,STS_RATE,STS_BURST of the stand-in's buckets")
     a = ap.parse_args()
+    buckets = tuple(float(x) for x in a.buckets.split(",")) if a.buckets else None
 
     rows = load(a.tsv)
     for r in rows:
-        derive(r, a.latency_ms)
+        derive(r, a.latency_ms, buckets)
     by = {r["contender"]: r for r in rows}
     for r in rows:
         ours = r["contender"].startswith("ssm-prefs")
@@ -96,6 +135,11 @@ def main():
         r["x_cli"] = r["tps"] / by[CLI]["tps"] if ours and CLI in by and by[CLI]["tps"] else None
 
     title = f"{a.accounts} accounts x {a.regions} regions, mode {a.mode}, {a.emulators} emulator(s)"
+    if a.stand_in:
+        title = f"{a.accounts} accounts x {a.regions} regions, mode {a.mode}, the stand-in"
+        if buckets:
+            title += (f", buckets: SSM {buckets[0]:g}/s burst {buckets[1]:g} per account and region, "
+                      f"STS {buckets[2]:g}/s burst {buckets[3]:g}")
     if a.latency_ms:
         title += f", {a.latency_ms} ms added to every request"
     print(f"\nssm-prefs benchmark ({title}), run {a.run}, commit {a.commit}")
@@ -109,8 +153,26 @@ def main():
               f"{r['ar_per_account']:>7.2f} {r['get']:>6.2f} {r['create']:>8.2f} {r['describe']:>7.2f} "
               f"{r['other']:>10.2f} {r['ssm']:>6.2f} {r['pre']:>6.2f} {r['total']:>6.2f} {r['cpu_ms']:>8.2f} "
               f"{r['rss_mb']:>7.1f} {fmt(r['x_boto3'], '.2f'):>7} {fmt(r['x_cli'], '.1f'):>7}")
+    if a.stand_in:
+        print(f"\n{'contender':<28} {'failed':>6} {'requests':>8} {'throttled':>9} {'thr %':>6} "
+              f"{'stand-in CPU ms/t':>17}")
+        for r in rows:
+            print(f"{r['contender']:<28} {fmt(r['failed'], 'd'):>6} {r['total_requests']:>8} {r['throttled']:>9} "
+                  f"{r['throttled_pct']:>6.2f} {fmt(r['server_ms'], '.3f'):>17}")
+        boto3 = by.get(BOTO3)
+        if boto3 and boto3["targets"] != by.get(APPLY, boto3)["targets"]:
+            print(f"(boto3 ran on a sample: {boto3['accounts']} accounts, {boto3['targets']} targets; "
+                  "targets/s compare, wall seconds do not)")
 
-    if a.latency_ms:
+    if a.latency_ms and buckets:
+        print(f"\nmakespan vs ideal: the larger of (requests let through x {a.latency_ms} ms / concurrency) and the "
+              "slowest bucket's bound, max((let through - burst) / rate), plus one target's chain of requests:")
+        for r in rows:
+            c = r["counts"]
+            print(f"  {r['contender']:<26} {r['admitted']:>6} let through ({c.get('bucket:sts', 0)} STS, at most "
+                  f"{c.get('bucket:ssm-max', 0)} in one SSM bucket): bucket bound {r['bound']:.2f} s, "
+                  f"ideal {r['ideal']:.2f} s, measured {r['wall']:.2f} s, {r['over_ideal']:.2f}x ideal")
+    elif a.latency_ms:
         print(f"\nmakespan vs ideal (total requests x {a.latency_ms} ms / concurrency):")
         for r in rows:
             print(f"  {r['contender']:<26} {r['total_requests']:>6} requests at concurrency {r['concurrency']:>2}: "
@@ -131,7 +193,20 @@ def main():
     for r in rows:
         if r["contender"].startswith("ssm-prefs"):
             checks.append((f"CPU < 1 ms per target: {r['contender']}", r["cpu_ms"] < 1, f"{r['cpu_ms']:.2f} ms"))
-    if a.mode == "scale":
+    if a.stand_in and not a.latency_ms and APPLY in by:
+        r = by[APPLY]
+        checks.append((">= 1,500 new targets/s (stand-in)", r["tps"] >= 1500, f"{r['tps']:.0f}/s"))
+        checks.append(("<= 0.8 ms CPU per new target (stand-in)", r["cpu_ms"] <= 0.8, f"{r['cpu_ms']:.2f} ms"))
+    if buckets:
+        for r in rows:
+            if r["failed"] is not None:
+                checks.append((f"no failed target under throttling: {r['contender']}", r["failed"] == 0,
+                               f"{r['failed']} failed"))
+        for r in rows:
+            if r["contender"].startswith("ssm-prefs"):
+                checks.append((f"< 10% of requests throttled: {r['contender']}", r["throttled_pct"] < 10,
+                               f"{r['throttled_pct']:.1f}%"))
+    if a.mode in ("scale", "stand-in-scale"):
         for r in rows:
             if r["contender"].startswith("ssm-prefs"):
                 checks.append((f"peak RSS < 150 MB at {r['targets']:,} targets: {r['contender']}",
@@ -165,13 +240,16 @@ def main():
     if not new:
         with open(a.csv) as f:
             header = f.readline().strip()
-        if header == ",".join(COLUMNS[:-1]):
-            # Written before the emulators column: every run then had one emulator.
-            with open(a.csv) as f:
-                lines = f.read().splitlines()
-            with open(a.csv, "w") as f:
-                f.write(",".join(COLUMNS) + "\n")
-                f.writelines(line + ",1\n" for line in lines[1:])
+        old = header.split(",")
+        if len(old) < len(COLUMNS) and COLUMNS[:len(old)] == old:
+            # Written before the last columns were added: padded, so old rows keep their place.
+            with open(a.csv, newline="") as f:
+                lines = list(csv.reader(f))[1:]
+            pad = [PAD.get(col, "") for col in COLUMNS[len(old):]]
+            with open(a.csv, "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(COLUMNS)
+                w.writerows(line + pad for line in lines)
         elif header != ",".join(COLUMNS):
             os.replace(a.csv, a.csv + ".old")
             print(f"(the header of {a.csv} changed: the old file is now {a.csv}.old)")
@@ -189,6 +267,8 @@ def main():
                 f"{r['cpu_ms']:.3f}", f"{r['rss_mb']:.1f}", fmt(r["x_boto3"], ".3f", ""),
                 fmt(r["x_cli"], ".2f", ""), fmt(r["ideal"], ".3f", ""),
                 fmt(r["over_ideal"], ".3f", ""), a.emulators,
+                fmt(r["failed"], "d", ""), f"{r['throttled_pct']:.3f}", fmt(r["server_ms"], ".4f", ""),
+                fmt(r["bound"], ".3f", ""),
             ])
     print(f"\nappended {len(rows)} rows to {a.csv}")
     return 0

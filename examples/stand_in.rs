@@ -8,7 +8,7 @@
 //! 20/s). Prints `ready URL CONTROL_URL` once listening (the same server: the control paths
 //! are never counted). `GET /__bench/counts` answers requests per operation as a JSON object,
 //! with `throttled:OP` per operation, `bucket:sts` and `bucket:ssm-max`; `POST /__bench/reset`
-//! forgets the counts. Runs until killed.
+//! forgets the counts and refills the buckets. Runs until killed.
 #![allow(dead_code)]
 // The one-printer rule is the tool's; this bench tool prints its address and usage.
 #![allow(clippy::print_stdout, clippy::print_stderr)]

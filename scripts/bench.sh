@@ -3,6 +3,8 @@
 #
 #   scripts/bench.sh [--latency MS] [--concurrency N] [--cli-sample N] [--emulators N] [ACCOUNTS] [REGIONS]
 #   scripts/bench.sh --scale            # 1,000 accounts x 17 regions, ssm-prefs only (minutes)
+#   scripts/bench.sh --stand-in [--latency MS] [--scale] [--boto3-sample ACCOUNTS] [--stand-in-threads N] ...
+#   scripts/bench.sh --throttle [--rate R --burst B --sts-rate R --sts-burst B] ...  # AWS-like buckets
 #
 # Defaults: 200 accounts x 5 regions = 1,000 targets, concurrency 32, a CLI sample of 20,
 # 2 emulators; BENCH_TIMEOUT (seconds, default 3600) bounds each contender.
@@ -15,6 +17,11 @@
 #   3. ssm-prefs audit  -- 1 to 3 in sequence on one emulator, as they need its state;
 #   4. bench/baseline_boto3.py (ThreadPoolExecutor, same concurrency), fresh emulator;
 #   5. bench/aws_cli_loop.sh (the AWS page's commands in a loop) on a sample, fresh emulator.
+# --stand-in puts examples/stand_in.rs (tests/support/stand_in.rs as a process: STS and SSM in
+# memory, thousands of requests/s) in place of moto and the proxy, so the client is what is
+# measured; contenders 1-4 only (no preflight: the stand-in serves STS and SSM). --throttle is
+# --stand-in with its token buckets on (SSM per account and region, default 5/s burst 10; all
+# STS calls, default 20/s burst 50) and 100 ms latency unless --latency says otherwise.
 # Everything goes to 127.0.0.1 with fake credentials: never to AWS. Prints a table and appends
 # to bench/results.csv; see bench/README.md for the columns.
 set -euo pipefail
@@ -22,16 +29,26 @@ cd "$(dirname "$0")/.."
 root="$PWD"
 
 usage() {
-  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 latency=0 scale=0 concurrency=32 cli_sample=20 emulators=2 contender_timeout="${BENCH_TIMEOUT:-3600}"
+stand_in=0 throttle=0 latency_given=0 boto3_sample="" stand_in_threads=1
+ssm_rate=5 ssm_burst=10 sts_rate=20 sts_burst=50
 positional=()
 while (($#)); do
   case "$1" in
-    --latency) latency="${2:?--latency takes milliseconds}"; shift 2 ;;
-    --latency=*) latency="${1#*=}"; shift ;;
+    --latency) latency="${2:?--latency takes milliseconds}"; latency_given=1; shift 2 ;;
+    --latency=*) latency="${1#*=}"; latency_given=1; shift ;;
+    --stand-in) stand_in=1; shift ;;
+    --throttle) throttle=1 stand_in=1; shift ;;
+    --boto3-sample) boto3_sample="${2:?--boto3-sample takes a number of accounts}"; shift 2 ;;
+    --stand-in-threads) stand_in_threads="${2:?--stand-in-threads takes a number}"; shift 2 ;;
+    --rate) ssm_rate="${2:?--rate takes requests per second}"; shift 2 ;;
+    --burst) ssm_burst="${2:?--burst takes a number of requests}"; shift 2 ;;
+    --sts-rate) sts_rate="${2:?--sts-rate takes requests per second}"; shift 2 ;;
+    --sts-burst) sts_burst="${2:?--sts-burst takes a number of requests}"; shift 2 ;;
     --scale) scale=1; shift ;;
     --concurrency | -c) concurrency="${2:?--concurrency takes a number}"; shift 2 ;;
     --cli-sample) cli_sample="${2:?--cli-sample takes a number}"; shift 2 ;;
@@ -43,9 +60,18 @@ while (($#)); do
 done
 accounts="${positional[0]:-200}" regions="${positional[1]:-5}"
 if ((scale)); then accounts=1000 regions=17; fi
-for n in "$latency" "$concurrency" "$cli_sample" "$emulators" "$accounts" "$regions" "$contender_timeout"; do
+# AWS-like: every request costs a round trip, unless --latency says how long.
+if ((throttle && !latency_given)); then latency=100; fi
+# boto3 at 17,000 targets takes many minutes of its own CPU: a sample of the accounts.
+if [[ -z "$boto3_sample" ]]; then boto3_sample=$accounts; ((scale && stand_in)) && boto3_sample=100; fi
+for n in "$latency" "$concurrency" "$cli_sample" "$emulators" "$accounts" "$regions" "$contender_timeout" \
+  "$boto3_sample" "$stand_in_threads"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench.sh: '$n' is not a whole number" >&2; exit 2; }
 done
+for n in "$ssm_rate" "$ssm_burst" "$sts_rate" "$sts_burst"; do
+  [[ "$n" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "bench.sh: '$n' is not a number" >&2; exit 2; }
+done
+((boto3_sample >= 1 && boto3_sample <= accounts)) || boto3_sample=$accounts
 all_regions=(us-east-1 us-east-2 us-west-1 us-west-2 ca-central-1 sa-east-1 eu-west-1 eu-west-2
   eu-west-3 eu-central-1 eu-north-1 ap-south-1 ap-northeast-1 ap-northeast-2 ap-northeast-3
   ap-southeast-1 ap-southeast-2)
@@ -56,11 +82,17 @@ fi
 mode=default
 ((latency > 0)) && mode=latency
 ((scale)) && mode=scale
+if ((stand_in)); then
+  mode=stand-in
+  ((latency > 0)) && mode=stand-in-latency
+  ((scale)) && mode=stand-in-scale
+  ((throttle)) && mode=throttle
+fi
 
 # --- tools --------------------------------------------------------------------------------
 source scripts/emulator-env.sh
 py="$root/.venv/bin/python"
-if ((!scale)) && ! "$root/.venv/bin/aws" --version >/dev/null 2>&1; then
+if ((!scale && !stand_in)) && ! "$root/.venv/bin/aws" --version >/dev/null 2>&1; then
   # The pin on the installed botocore keeps moto's botocore as it is (newer awscli vendor their own).
   echo "installing awscli into .venv for the CLI contender" >&2
   "$root/.venv/bin/pip" install --quiet --disable-pip-version-check awscli \
@@ -75,10 +107,16 @@ if [[ ! -x /usr/bin/time ]]; then
     exit 2
   fi
 fi
-echo "building ssm-prefs and the bench proxy (release)" >&2
-cargo build --release --locked --quiet --bin ssm-prefs --example bench_proxy
+if ((stand_in)); then
+  echo "building ssm-prefs and the stand-in (release)" >&2
+  cargo build --release --locked --quiet --bin ssm-prefs --example stand_in
+else
+  echo "building ssm-prefs and the bench proxy (release)" >&2
+  cargo build --release --locked --quiet --bin ssm-prefs --example bench_proxy
+fi
 bin="$root/target/release/ssm-prefs"
 proxy_bin="$root/target/release/examples/bench_proxy"
+stand_in_bin="$root/target/release/examples/stand_in"
 
 # --- the run's sandbox, and the trap that stops everything started here --------------------
 work="$(mktemp -d "${TMPDIR:-/tmp}/ssm-prefs-bench.XXXXXX")"
@@ -102,16 +140,25 @@ unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ROLE_ARN AWS_WEB_IDENTI
 
 # --- the fleet ----------------------------------------------------------------------------
 inventory="$work/fleet.yml" prefs="$work/preferences.json"
-{
-  echo "# generated by scripts/bench.sh: $accounts accounts x $regions regions"
-  printf 'regions: [%s]\n' "$(IFS=,; echo "${all_regions[*]:0:regions}" | sed 's/,/, /g')"
-  # For scripts/demo_seed.py world: the bucket each account's preferences name.
-  echo 'vars: {log_bucket: "bench-logs-{account_id}"}'
-  echo "accounts:"
-  for ((i = 1; i <= accounts; i++)); do
-    printf '  - account_id: "%012d"\n    name: bench-%05d\n' $((200000000000 + i)) "$i"
-  done
-} > "$inventory"
+write_inventory() { # FILE ACCOUNTS
+  local i
+  {
+    echo "# generated by scripts/bench.sh: $2 accounts x $regions regions"
+    printf 'regions: [%s]\n' "$(IFS=,; echo "${all_regions[*]:0:regions}" | sed 's/,/, /g')"
+    # For scripts/demo_seed.py world: the bucket each account's preferences name.
+    echo 'vars: {log_bucket: "bench-logs-{account_id}"}'
+    echo "accounts:"
+    for ((i = 1; i <= $2; i++)); do
+      printf '  - account_id: "%012d"\n    name: bench-%05d\n' $((200000000000 + i)) "$i"
+    done
+  } > "$1"
+}
+write_inventory "$inventory" "$accounts"
+boto3_inventory="$inventory"
+if ((boto3_sample < accounts)); then
+  boto3_inventory="$work/fleet-boto3.yml"
+  write_inventory "$boto3_inventory" "$boto3_sample"
+fi
 cat > "$prefs" <<'JSON'
 {
   "schemaVersion": "1.0",
@@ -135,9 +182,13 @@ JSON
 targets=$((accounts * regions))
 "$bin" validate -p "$prefs" -i "$inventory" >&2
 
-# --- emulator + proxy per contender -------------------------------------------------------
+# --- emulator + proxy (or the stand-in) per contender ---------------------------------------
 stack=0
-emu_pids=() emu_fds=() proxy_pid="" proxy_url="" control_url=""
+emu_pids=() emu_fds=() proxy_pid="" proxy_url="" control_url="" server_pid=""
+bucket_args=()
+if ((throttle)); then
+  bucket_args=(--rate "$ssm_rate" --burst "$ssm_burst" --sts-rate "$sts_rate" --sts-burst "$sts_burst")
+fi
 
 # Waits (bounded) for a `ready ...` line in a file; prints the line.
 wait_ready() {
@@ -181,7 +232,21 @@ warm_up() {
   done
 }
 
+# The stand-in in place of emulators and proxy: it counts requests itself, on its own port.
+start_stand_in() {
+  stack=$((stack + 1))
+  local d="$work/stack$stack"
+  mkdir -p "$d"
+  "$stand_in_bin" --latency-ms "$latency" --threads "$stand_in_threads" "${bucket_args[@]}" \
+    > "$d/stand-in.out" 2> "$d/stand-in.out.err" &
+  server_pid=$!
+  pids+=("$server_pid")
+  read -r _ proxy_url control_url < <(wait_ready "$d/stand-in.out" stand-in)
+  echo "stack $stack: $(cat "$d/stand-in.out.err"), at $proxy_url" >&2
+}
+
 start_stack() {
+  if ((stand_in)); then start_stand_in; return; fi
   stack=$((stack + 1))
   local d="$work/stack$stack" port e fd
   local -a upstreams=() urls=()
@@ -212,6 +277,11 @@ start_stack() {
 
 stop_stack() {
   local fd
+  if ((stand_in)); then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    return
+  fi
   kill "$proxy_pid" 2>/dev/null || true
   for fd in "${emu_fds[@]}"; do exec {fd}>&-; done
   kill "${emu_pids[@]}" 2>/dev/null || true
@@ -222,12 +292,32 @@ control() { # METHOD PATH
   curl --noproxy '*' -fsS --max-time 30 -X "$1" "$control_url$2"
 }
 
+# The stand-in's CPU seconds so far (user + system, from /proc), to show it is not the limit.
+clk_tck="$(getconf CLK_TCK 2>/dev/null || echo 100)"
+server_cpu() {
+  if [[ -n "$server_pid" && -r "/proc/$server_pid/stat" ]]; then
+    # The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    sed 's/^.*) //' "/proc/$server_pid/stat" | awk -v hz="$clk_tck" '{ printf "%.3f", ($12 + $13) / hz }'
+  else
+    echo ""
+  fi
+}
+
+# Rows of a report CSV (`-o FILE` among the contender's arguments) whose status is failed.
+failed_in() {
+  local prev="" a report=""
+  for a in "$@"; do [[ "$prev" == -o ]] && report="$a"; prev="$a"; done
+  [[ -n "$report" && -f "$report" ]] || { echo ""; return; }
+  "$py" -c 'import csv, sys; print(sum(r.get("status") == "failed" for r in csv.DictReader(open(sys.argv[1]))))' "$report"
+}
+
 # measure NAME TARGETS ACCOUNTS CONCURRENCY -- COMMAND...: one contender, timed and counted.
 measure() {
-  local name="$1" n="$2" accts="$3" conc="$4" slug rc t0 t1 wall counts user sys rss
+  local name="$1" n="$2" accts="$3" conc="$4" slug rc t0 t1 wall counts user sys rss cpu0 cpu1 server failed
   shift 5
   slug="$(printf '%s' "$name" | tr -c 'a-z0-9' '-')"
   control POST /__bench/reset > /dev/null
+  cpu0="$(server_cpu)"
   echo "running: $name ($n targets)" >&2
   t0="$(date +%s%N)"
   set +e
@@ -238,6 +328,10 @@ measure() {
   t1="$(date +%s%N)"
   wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
   counts="$(control GET /__bench/counts)"
+  cpu1="$(server_cpu)"
+  server=""
+  [[ -n "$cpu0" && -n "$cpu1" ]] && server="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.3f", b - a }')"
+  failed="$(failed_in "$@")"
   user="$(awk -F': ' '/User time \(seconds\)/ { print $2 }' "$work/$slug.time")"
   sys="$(awk -F': ' '/System time \(seconds\)/ { print $2 }' "$work/$slug.time")"
   rss="$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/$slug.time")"
@@ -247,8 +341,8 @@ measure() {
   else
     tail -n 3 "$work/$slug.log" | sed 's/^/    /' >&2
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$n" "$accts" "$conc" "$wall" \
-    "${user:-0}" "${sys:-0}" "${rss:-0}" "$rc" "$counts" >> "$work/results.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$n" "$accts" "$conc" "$wall" \
+    "${user:-0}" "${sys:-0}" "${rss:-0}" "$rc" "$counts" "$failed" "$server" >> "$work/results.tsv"
 }
 
 
@@ -258,6 +352,31 @@ run_id="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]]; then commit+="-dirty"; fi
 echo "benchmark $run_id: $accounts accounts x $regions regions = $targets targets, concurrency $concurrency, $emulators emulator(s), mode $mode" >&2
+
+if ((stand_in)); then
+  # 1-3 on one stand-in (the second apply and the audit need the first's state), 4 on a fresh
+  # one; nobody runs preflight, which the stand-in does not serve.
+  start_stack
+  common=(-i "$inventory" -p "$prefs" --endpoint-url "$proxy_url" -c "$concurrency" --no-progress --no-preflight)
+  measure "ssm-prefs apply (fresh)" "$targets" "$accounts" "$concurrency" -- \
+    "$bin" apply --yes "${common[@]}" -o "$work/apply-fresh.csv"
+  measure "ssm-prefs apply (unchanged)" "$targets" "$accounts" "$concurrency" -- \
+    "$bin" apply --yes "${common[@]}" -o "$work/apply-unchanged.csv"
+  measure "ssm-prefs audit" "$targets" "$accounts" "$concurrency" -- \
+    "$bin" audit "${common[@]}" -o "$work/audit.csv"
+  stop_stack
+  start_stack
+  measure "boto3 ThreadPool (fresh)" $((boto3_sample * regions)) "$boto3_sample" "$concurrency" -- \
+    "$py" bench/baseline_boto3.py -i "$boto3_inventory" -p "$prefs" --endpoint-url "$proxy_url" \
+    -c "$concurrency" -o "$work/boto3.csv"
+  stop_stack
+  extra=(--stand-in)
+  ((throttle)) && extra+=(--buckets "$ssm_rate,$ssm_burst,$sts_rate,$sts_burst")
+  # No emulator in these modes: the CSV's emulators column says 0.
+  "$py" bench/summarize.py --tsv "$work/results.tsv" --csv bench/results.csv --run "$run_id" --commit "$commit" \
+    --mode "$mode" --latency-ms "$latency" --accounts "$accounts" --regions "$regions" --emulators 0 "${extra[@]}"
+  exit 0
+fi
 
 # 1-3: ssm-prefs on one fresh emulator (the second apply and the audit need the first's state).
 # The baselines check nothing before they write, so these run without preflight; its cost is

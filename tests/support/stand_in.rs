@@ -296,7 +296,8 @@ impl StandIn {
         self.shared.bench_counts()
     }
 
-    /// Forgets the counts (the documents stay).
+    /// Forgets the counts and fills every bucket again, so each benchmark contender starts as
+    /// a fresh client would; the documents stay.
     pub fn clear(&self) {
         self.shared.clear()
     }
@@ -352,9 +353,13 @@ impl Shared {
         c.other.lock().unwrap().clear();
         self.sts_admitted.store(0, Ordering::Relaxed);
         self.ssm_admitted_max.store(0, Ordering::Relaxed);
+        if let Some(rate) = self.options.sts_rate {
+            *self.sts_bucket.lock().unwrap() = Bucket::full(rate);
+        }
         for shard in &self.places {
             for place in shard.lock().unwrap().values_mut() {
                 place.admitted = 0;
+                place.bucket = self.options.ssm_rate.map(Bucket::full);
             }
         }
     }
