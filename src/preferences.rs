@@ -694,7 +694,7 @@ pub fn diff(desired: &Value, current: &Value) -> Vec<Change> {
         return if desired == current {
             vec![]
         } else {
-            vec![sensitive::mask(Change {
+            vec![mask(Change {
                 key: "content".into(),
                 from: Some(current.clone()),
                 to: Some(desired.clone()),
@@ -741,7 +741,16 @@ pub fn diff(desired: &Value, current: &Value) -> Vec<Change> {
         }
     }
     // Changes are for showing: a sensitive input's values never leave here.
-    changes.into_iter().map(sensitive::mask).collect()
+    changes.into_iter().map(mask).collect()
+}
+
+/// The change as it may be shown (src/sensitive.rs).
+fn mask(c: Change) -> Change {
+    Change {
+        from: c.from.map(|v| sensitive::shown(&c.key, &v)),
+        to: c.to.map(|v| sensitive::shown(&c.key, &v)),
+        key: c.key,
+    }
 }
 
 fn union<'a>(a: &'a Map<String, Value>, b: &'a Map<String, Value>) -> Vec<&'a String> {
@@ -1502,9 +1511,10 @@ mod proptests {
             let now = changed(was);
             want["inputs"][key] = now.clone();
             let changes = diff(&want, &current);
+            // As shown: a sensitive input's values are masked.
             prop_assert_eq!(
                 changes,
-                vec![Change { key: key.clone(), from: Some(was.clone()), to: Some(now) }]
+                vec![mask(Change { key: key.clone(), from: Some(was.clone()), to: Some(now) })]
             );
 
             // Dropped from the desired content, or found only on the target: also that key alone.

@@ -3,8 +3,7 @@
 //! grouped changes, a report, a message — a short hash of it stands in.
 
 use serde_json::Value;
-
-use crate::preferences::{Change, sha256_hex};
+use sha2::{Digest, Sha256};
 
 /// The inputs shown only as a hash.
 pub const INPUTS: &[&str] = &["shellProfile", "runAsDefaultUser"];
@@ -13,16 +12,51 @@ pub fn is_sensitive(input: &str) -> bool {
     INPUTS.contains(&input)
 }
 
-/// `sha256:` and the first 12 hex digits of the value's compact JSON: equal values still
-/// read equal (so targets group), and nothing of the value can be read back. An empty
-/// string says nothing and stays as it is.
+/// `sha256:` and the first 12 hex digits of the value's compact JSON, keys sorted: equal
+/// values read equal whatever their key order (so targets group), and nothing of the value
+/// can be read back. An empty string says nothing and stays as it is.
 pub fn masked(v: &Value) -> Value {
     match v {
         Value::String(s) if s.is_empty() => v.clone(),
         _ => {
-            let text = serde_json::to_string(v).expect("a JSON value always serializes");
-            Value::String(format!("sha256:{}", &sha256_hex(text.as_bytes())[..12]))
+            let mut text = String::new();
+            canonical(v, &mut text);
+            let hex: String = Sha256::digest(text.as_bytes())[..6]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            Value::String(format!("sha256:{hex}"))
         }
+    }
+}
+
+fn canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
     }
 }
 
@@ -44,21 +78,13 @@ fn mask_inputs_in(v: &Value, is_inputs: bool) -> Value {
     v
 }
 
-/// The change as it may be shown: a sensitive input's values masked, and so are those
-/// inside a whole document or `inputs` object that changed as one.
-pub fn mask(c: Change) -> Change {
-    let show = |v: Option<Value>| -> Option<Value> {
-        let v = v?;
-        Some(match c.key.as_str() {
-            k if is_sensitive(k) => masked(&v),
-            "inputs" => mask_inputs_in(&v, true),
-            _ => mask_inputs_in(&v, false),
-        })
-    };
-    Change {
-        from: show(c.from.clone()),
-        to: show(c.to.clone()),
-        key: c.key,
+/// A changed value as it may be shown, under the change's key: a sensitive input's value
+/// masked, and so are those inside a whole document or `inputs` object that changed as one.
+pub fn shown(key: &str, v: &Value) -> Value {
+    match key {
+        k if is_sensitive(k) => masked(v),
+        "inputs" => mask_inputs_in(v, true),
+        _ => mask_inputs_in(v, false),
     }
 }
 
@@ -82,24 +108,15 @@ mod tests {
     #[test]
     fn sensitive_values_never_survive_masking() {
         let profile = json!({"linux": "export TOKEN=planted-secret"});
-        let c = mask(Change {
-            key: "shellProfile".into(),
-            from: None,
-            to: Some(profile.clone()),
-        });
-        let shown = c.to.unwrap().to_string();
-        assert!(!shown.contains("planted-secret") && shown.starts_with("\"sha256:"));
-        // Equal values mask equally, so grouped changes still group.
-        assert_eq!(masked(&profile), masked(&profile.clone()));
+        let one = shown("shellProfile", &profile).to_string();
+        assert!(!one.contains("planted-secret") && one.starts_with("\"sha256:"));
+        // Equal values mask equally, whatever their key order, so grouped changes group.
+        let a = json!({"linux": "x", "windows": "y"});
+        let b = json!({"windows": "y", "linux": "x"});
+        assert_eq!(masked(&a), masked(&b));
+        assert_ne!(masked(&a), masked(&json!({"linux": "x"})));
         let doc = json!({"schemaVersion": "1.0", "inputs": {"shellProfile": profile, "runAsDefaultUser": "alice", "s3BucketName": "b"}});
-        let whole = mask(Change {
-            key: "content".into(),
-            from: None,
-            to: Some(doc),
-        })
-        .to
-        .unwrap()
-        .to_string();
+        let whole = shown("content", &doc).to_string();
         assert!(!whole.contains("planted-secret") && !whole.contains("alice"));
         assert!(whole.contains("\"b\""));
         assert_eq!(masked(&json!("")), json!(""));

@@ -241,6 +241,9 @@ mod tests {
             duration_ms: 5,
             findings: Default::default(),
             wave: None,
+            version_created_at: "2026-01-02T03:04:05.000Z".into(),
+            version_author: "not reported".into(),
+            pruned_versions: Some(3),
         };
         report.write(&row).unwrap();
         let mut r = csv::Reader::from_path(&path).unwrap();

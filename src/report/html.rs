@@ -436,6 +436,9 @@ mod tests {
             duration_ms: 40 + i as u64 % 300,
             findings: Default::default(),
             wave: None,
+            version_created_at: String::new(),
+            version_author: String::new(),
+            pruned_versions: None,
         }
     }
 

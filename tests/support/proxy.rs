@@ -234,6 +234,9 @@ pub struct Faults {
     pub slow: Option<(Vec<String>, Duration)>,
     /// Every request waits this long first (real AWS's round trip, for the benchmark).
     pub latency: Duration,
+    /// SSM's version cap (moto has none): an UpdateDocument of a document holding this many
+    /// versions or more is answered `DocumentVersionLimitExceeded`.
+    pub version_cap: Option<usize>,
 }
 
 enum Verdict {
@@ -406,6 +409,24 @@ async fn handle(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    let version_cap = state.lock().unwrap().faults.version_cap;
+    let verdict = match (verdict, version_cap) {
+        (Verdict::Forward, Some(cap)) if is_ssm && operation == "UpdateDocument" => {
+            let name = json_name(&body);
+            match document_versions(&client, &parts.headers, &upstream, &name).await {
+                Ok(versions) if versions.len() >= cap => Verdict::Answer(
+                    400,
+                    "application/x-amz-json-1.1",
+                    ssm_error(
+                        "DocumentVersionLimitExceeded",
+                        "The document has too many versions. Delete one or more document versions and try again.",
+                    ),
+                ),
+                _ => Verdict::Forward,
+            }
+        }
+        (v, _) => v,
+    };
     let resp = match verdict {
         Verdict::Answer(status, ctype, body) => Response::builder()
             .status(status)
@@ -414,6 +435,18 @@ async fn handle(
             .unwrap(),
         // An error from the service makes hyper drop the connection: the client sees a reset.
         Verdict::Reset => return Err("injected connection reset".into()),
+        // moto lacks ListDocumentVersions: answered here from its DescribeDocument of each
+        // version, which is what AWS's would list.
+        Verdict::Forward if is_ssm && operation == "ListDocumentVersions" => {
+            let name = json_name(&body);
+            match document_versions(&client, &parts.headers, &upstream, &name).await {
+                Ok(versions) => json_response(
+                    200,
+                    serde_json::json!({ "DocumentVersions": versions }).to_string(),
+                ),
+                Err(resp) => resp,
+            }
+        }
         Verdict::Forward => forward(&client, parts, body, &upstream)
             .await
             .unwrap_or_else(|e| {
@@ -607,6 +640,104 @@ async fn forward(
         parts.headers.remove(*name);
     }
     Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// The `Name` of an SSM request's JSON body.
+fn json_name(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("Name").and_then(|n| n.as_str()).map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn json_response(status: u16, body: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+/// One SSM call of the proxy's own to the upstream, signed as the client's request was
+/// (the emulator checks no signature, only the credentials' account and the region).
+async fn ssm_call(
+    client: &Upstream,
+    headers: &hyper::HeaderMap,
+    upstream: &str,
+    operation: &str,
+    body: serde_json::Value,
+) -> Result<(u16, serde_json::Value), Box<dyn std::error::Error + Send + Sync>> {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri(format!("http://{upstream}/").parse::<Uri>()?);
+    for (k, v) in headers {
+        if !HOP_BY_HOP.contains(&k.as_str()) && k != "content-length" && k != "x-amz-target" {
+            req = req.header(k, v);
+        }
+    }
+    let req = req
+        .header("x-amz-target", format!("AmazonSSM.{operation}"))
+        .body(Full::new(Bytes::from(body.to_string())))?;
+    let resp = client.request(req).await?;
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    Ok((status, serde_json::from_slice(&bytes).unwrap_or_default()))
+}
+
+/// The document's versions as ListDocumentVersions lists them (newest first), from
+/// DescribeDocument of every version number up to the latest; the upstream's answer when
+/// the document does not exist.
+async fn document_versions(
+    client: &Upstream,
+    headers: &hyper::HeaderMap,
+    upstream: &str,
+    name: &str,
+) -> Result<Vec<serde_json::Value>, Response<Full<Bytes>>> {
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| {
+        Response::builder()
+            .status(502)
+            .body(Full::new(Bytes::from(format!("proxy: {e}"))))
+            .unwrap()
+    };
+    let (status, doc) = ssm_call(
+        client,
+        headers,
+        upstream,
+        "DescribeDocument",
+        serde_json::json!({"Name": name}),
+    )
+    .await
+    .map_err(failed)?;
+    if status != 200 {
+        return Err(json_response(status, doc.to_string()));
+    }
+    let field =
+        |d: &serde_json::Value, k: &str| d["Document"][k].as_str().unwrap_or("").to_string();
+    let latest: u64 = field(&doc, "LatestVersion").parse().unwrap_or(0);
+    let default = field(&doc, "DefaultVersion");
+    let mut out = vec![];
+    for v in (1..=latest).rev() {
+        let (status, d) = ssm_call(
+            client,
+            headers,
+            upstream,
+            "DescribeDocument",
+            serde_json::json!({"Name": name, "DocumentVersion": v.to_string()}),
+        )
+        .await
+        .map_err(failed)?;
+        if status == 200 {
+            out.push(serde_json::json!({
+                "Name": name,
+                "DocumentVersion": v.to_string(),
+                "CreatedDate": d["Document"]["CreatedDate"],
+                "IsDefaultVersion": v.to_string() == default,
+                "DocumentFormat": d["Document"]["DocumentFormat"],
+                "Status": d["Document"]["Status"],
+            }));
+        }
+    }
+    Ok(out)
 }
 
 /// The form parameters of a query-protocol body (`a=b&c=d`); JSON-protocol bodies have none.
