@@ -13,6 +13,7 @@ mod cli;
 mod faults;
 mod harness;
 mod html;
+mod lifecycle;
 mod org;
 mod preflight;
 mod rollout;
