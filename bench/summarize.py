@@ -70,6 +70,8 @@ def derive(r, latency_ms, buckets=None):
     r.update(
         tps=t / r["wall"] if r["wall"] > 0 else 0.0,
         ar_per_account=c.get("AssumeRole", 0) / r["accounts"],
+        # A throttled AssumeRole is retried: the same session asked again, not a second one.
+        ar_let_through=(c.get("AssumeRole", 0) - everything.get("throttled:AssumeRole", 0)) / r["accounts"],
         get=c.get("GetDocument", 0) / t,
         create=c.get("CreateDocument", 0) / t,
         describe=c.get("DescribeDocument", 0) / t,
@@ -188,8 +190,13 @@ def main():
         checks.append(("unchanged target = 1 SSM request", abs(r["ssm"] - 1) < 1e-9, f"{r['ssm']:.2f}"))
     for r in rows:
         if r["contender"].startswith("ssm-prefs"):
-            checks.append((f"AssumeRole exactly 1 per account: {r['contender']}",
-                           abs(r["ar_per_account"] - 1) < 1e-9, f"{r['ar_per_account']:.2f}"))
+            if r["throttled"]:
+                checks.append((f"AssumeRole exactly 1 per account, throttled answers aside: {r['contender']}",
+                               abs(r["ar_let_through"] - 1) < 1e-9,
+                               f"{r['ar_let_through']:.2f} ({r['ar_per_account']:.2f} with the retries)"))
+            else:
+                checks.append((f"AssumeRole exactly 1 per account: {r['contender']}",
+                               abs(r["ar_per_account"] - 1) < 1e-9, f"{r['ar_per_account']:.2f}"))
     for r in rows:
         if r["contender"].startswith("ssm-prefs"):
             checks.append((f"CPU < 1 ms per target: {r['contender']}", r["cpu_ms"] < 1, f"{r['cpu_ms']:.2f} ms"))

@@ -351,7 +351,9 @@ run_id="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 # The code measured: its commit, marked -dirty when the sources differ from it.
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]]; then commit+="-dirty"; fi
-echo "benchmark $run_id: $accounts accounts x $regions regions = $targets targets, concurrency $concurrency, $emulators emulator(s), mode $mode" >&2
+served_by="$emulators emulator(s)"
+((stand_in)) && served_by="the stand-in"
+echo "benchmark $run_id: $accounts accounts x $regions regions = $targets targets, concurrency $concurrency, $served_by, mode $mode" >&2
 
 if ((stand_in)); then
   # 1-3 on one stand-in (the second apply and the audit need the first's state), 4 on a fresh
