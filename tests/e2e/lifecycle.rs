@@ -10,8 +10,6 @@ use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::proxy::{Faults, Proxy, WRITES};
 
-type Rows = BTreeMap<(String, String), BTreeMap<String, String>>;
-
 const MARK: (&str, &str) = ("managed-by", "ssm-prefs");
 
 /// What a target of a mixed fleet holds before the run under test.
@@ -394,6 +392,14 @@ async fn existing_refuse_writes_only_where_the_document_is_the_tools() {
     assert_eq!(plan.code, 1, "a blocked target is not done: {}", plan.all());
     assert_eq!(f.proxy.writes(), 0, "{:?}", f.proxy.counts());
     assert_eq!(f.proxy.count("AddTagsToResource"), 0);
+    // Ownership is looked up only where refuse must decide: the four existing documents
+    // that differ, one ListTagsForResource each; never where the document is missing.
+    assert_eq!(
+        f.proxy.count("ListTagsForResource"),
+        4,
+        "{:?}",
+        f.proxy.counts()
+    );
     assert_eq!(f.state().await, before, "plan changed the emulator");
     let rows = rows_by_target(&plan_report);
     for (i, k) in f.targets() {
@@ -619,13 +625,13 @@ fn version_content(n: u64) -> String {
     v.to_string()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn prune_versions_makes_room_at_the_version_cap() {
+/// A fleet of one target holding versions 1..=8 of `version_content`, its default the old
+/// version 2 (so not among the newest), behind a proxy capping documents at 8 versions.
+async fn at_the_cap() -> (Fleet, aws_sdk_ssm::Client) {
     let f = Fleet::new(&[Kind::Missing], &["us-east-1"]).await;
     let (id, r) = (f.ids[0].clone(), "us-east-1");
     let ssm = ssm_in(&f.url, &id, r).await;
-    // Eight versions, the default an old one (2): the cap is reached, and the default is
-    // not among the newest.
+    // Straight on the emulator: the cap is the proxy's, turned on once they exist.
     seed(&f.url, &id, r, DOC, &version_content(1)).await;
     for n in 2..=8 {
         ssm.update_document()
@@ -648,6 +654,13 @@ async fn prune_versions_makes_room_at_the_version_cap() {
         version_cap: Some(8),
         ..Faults::default()
     });
+    (f, ssm)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_versions_makes_room_at_the_version_cap() {
+    let (f, ssm) = at_the_cap().await;
+    let (id, r) = (f.ids[0].clone(), "us-east-1");
     let key = (id.clone(), r.to_string());
 
     // Without --prune-versions: failed, the message says how to make room; nothing deleted.
@@ -804,6 +817,7 @@ async fn audit_shows_when_the_version_in_force_was_made_and_notes_unmanaged() {
     assert_eq!(out.code, 0, "{}", out.all());
     let key = |i: usize| (f.ids[i].clone(), r.to_string());
 
+    f.proxy.clear();
     let html = f.dir.path("audit.html");
     let (out, report) = f.run("audit", "audit.csv", &["--html", html.to_str().unwrap()]);
     assert_eq!(out.code, 1, "missing and drifted: {}", out.all());
@@ -838,6 +852,13 @@ async fn audit_shows_when_the_version_in_force_was_made_and_notes_unmanaged() {
     assert_eq!(outcome(&rows[&key(2)]), ("none", "compliant", ""));
     assert_eq!(outcome(&rows[&key(3)]), ("update", "drifted", ""));
     assert!(page.contains("not reported"));
+    // DescribeDocument lists the tags: only the untagged document needs ListTagsForResource.
+    assert_eq!(
+        f.proxy.count("ListTagsForResource"),
+        1,
+        "{:?}",
+        f.proxy.counts()
+    );
     // The date is the version in force's, not the document's first.
     let ssm = ssm_in(&f.url, &f.ids[2], r).await;
     let first = created_at(&describe(&ssm, Some("1")).await);
@@ -933,14 +954,34 @@ fn every_output(f: &Fleet, label: &str, cmd: &str, extra: &[&str]) -> (Run, Path
     (out, paths[0].clone(), texts)
 }
 
-fn assert_nothing_planted(label: &str, texts: &[String]) {
-    for (n, text) in texts.iter().enumerate() {
-        for secret in PLANTED {
-            assert!(
-                !text.contains(secret),
-                "{label}: output {n} (stdout, stderr, csv, html, junit, json) shows {secret}:\n{text}"
-            );
+/// Where a planted value showed: every leak of a whole test, found before failing, so one
+/// run names them all (command, output, the line that shows it).
+#[derive(Default)]
+struct Leaks(Vec<String>);
+
+impl Leaks {
+    const OUTPUTS: [&str; 6] = ["stdout", "stderr", "CSV", "HTML", "JUnit", "summary JSON"];
+
+    fn check(&mut self, label: &str, texts: &[String]) {
+        for (n, text) in texts.iter().enumerate() {
+            for secret in PLANTED {
+                for line in text.lines().filter(|l| l.contains(secret)) {
+                    let line: String = line.chars().take(200).collect();
+                    self.0.push(format!(
+                        "{label}: {} shows {secret}: {line}",
+                        Self::OUTPUTS[n]
+                    ));
+                }
+            }
         }
+    }
+
+    fn assert_none(self) {
+        assert!(
+            self.0.is_empty(),
+            "sensitive values shown:\n{}",
+            self.0.join("\n")
+        );
     }
 }
 
@@ -964,6 +1005,7 @@ async fn secret_fleet() -> Fleet {
 #[tokio::test(flavor = "multi_thread")]
 async fn sensitive_inputs_are_shown_only_as_a_hash() {
     let f = secret_fleet().await;
+    let mut leaks = Leaks::default();
     let out = ssm_prefs([
         "validate",
         "-p",
@@ -972,11 +1014,11 @@ async fn sensitive_inputs_are_shown_only_as_a_hash() {
         f.inv.to_str().unwrap(),
     ]);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert_nothing_planted("validate", &[out.stdout, out.stderr]);
+    leaks.check("validate", &[out.stdout, out.stderr]);
 
     let (plan, report, texts) = every_output(&f, "plan", "plan", &[]);
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert_nothing_planted("plan", &texts);
+    leaks.check("plan", &texts);
     for line in [
         "3 targets: shellProfile sha256:",
         "3 targets: runAsDefaultUser sha256:",
@@ -992,7 +1034,7 @@ async fn sensitive_inputs_are_shown_only_as_a_hash() {
 
     let (audit, _, texts) = every_output(&f, "audit-before", "audit", &[]);
     assert_eq!(audit.code, 1, "{}", audit.all());
-    assert_nothing_planted("audit before", &texts);
+    leaks.check("audit before", &texts);
     assert!(
         audit.stdout.contains("shellProfile sha256:"),
         "{}",
@@ -1001,7 +1043,7 @@ async fn sensitive_inputs_are_shown_only_as_a_hash() {
 
     let (apply, apply_report, texts) = every_output(&f, "apply", "apply", &[]);
     assert_eq!(apply.code, 0, "{}", apply.all());
-    assert_nothing_planted("apply", &texts);
+    leaks.check("apply", &texts);
     assert!(
         apply.stdout.contains("shellProfile sha256:"),
         "{}",
@@ -1015,56 +1057,118 @@ async fn sensitive_inputs_are_shown_only_as_a_hash() {
 
     let (audit, _, texts) = every_output(&f, "audit-after", "audit", &[]);
     assert_eq!(audit.code, 0, "{}", audit.all());
-    assert_nothing_planted("audit after", &texts);
+    leaks.check("audit after", &texts);
 
     let from = apply_report.to_str().unwrap().to_string();
     let (rollback, _, texts) = every_output(&f, "rollback", "rollback", &["--from", &from]);
     assert_eq!(rollback.code, 0, "{}", rollback.all());
-    assert_nothing_planted("rollback", &texts);
+    leaks.check("rollback", &texts);
 
     // Back to the targets' own values: the drift shows them hashed too.
     let (audit, _, texts) = every_output(&f, "audit-rolled-back", "audit", &[]);
     assert_eq!(audit.code, 1, "{}", audit.all());
-    assert_nothing_planted("audit after rollback", &texts);
+    leaks.check("audit after rollback", &texts);
     assert!(
         audit.stdout.contains("shellProfile sha256:"),
         "{}",
         audit.stdout
     );
+    leaks.assert_none();
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sensitive_inputs_stay_hidden_when_a_target_holds_yaml() {
-    // A document saved as YAML is not JSON: the tool compares it as one whole change of
-    // content, and that change must not show the desired content's sensitive values.
-    let mut f = Fleet::new(&[Kind::Missing], &["us-east-1"]).await;
+async fn sensitive_inputs_stay_hidden_when_a_target_holds_what_is_not_plain_json() {
+    // 0 holds a document saved as YAML (GetDocument answers it as JSON); 1 holds content
+    // the emulator took as JSON (Python reads NaN) and serde_json does not: the tool then
+    // compares it as one whole change of `content`, and that change, like every other, must
+    // not show the desired content's sensitive values.
+    let mut f = Fleet::new(&[Kind::Missing, Kind::Missing], &["us-east-1"]).await;
     f.prefs = f.dir.write(
         "secret-prefs.json",
         &serde_json::to_string_pretty(&secret_prefs()).unwrap(),
     );
     let yaml = "schemaVersion: '1.0'\ndescription: saved as YAML\nsessionType: Standard_Stream\ninputs:\n  s3BucketName: yaml-bucket\n  runAsEnabled: true\n  runAsDefaultUser: old-user-77c\n  shellProfile:\n    linux: export OLD_PROFILE_SECRET_77=1\n";
-    ssm_in(&f.url, &f.ids[0], "us-east-1")
-        .await
-        .create_document()
-        .name(DOC)
-        .content(yaml)
-        .document_type(DocumentType::Session)
-        .document_format(DocumentFormat::Yaml)
-        .send()
-        .await
-        .expect("seed a YAML document");
+    let not_json = r#"{"schemaVersion": "1.0", "description": "not plain JSON", "sessionType": "Standard_Stream", "inputs": {"s3BucketName": "their-bucket", "idleSessionTimeout": NaN}}"#;
+    for (i, content, format) in [
+        (0, yaml, DocumentFormat::Yaml),
+        (1, not_json, DocumentFormat::Json),
+    ] {
+        ssm_in(&f.url, &f.ids[i], "us-east-1")
+            .await
+            .create_document()
+            .name(DOC)
+            .content(content)
+            .document_type(DocumentType::Session)
+            .document_format(format)
+            .send()
+            .await
+            .expect("seed a document");
+    }
+    let key = |i: usize| (f.ids[i].clone(), "us-east-1".to_string());
+    let mut leaks = Leaks::default();
 
     let (plan, report, texts) = every_output(&f, "plan", "plan", &[]);
     assert_eq!(plan.code, 0, "{}", plan.all());
+    let rows = rows_by_target(&report);
+    assert_eq!(rows[&key(0)]["status"], "would-update");
     assert_eq!(
-        rows_by_target(&report)[&(f.ids[0].clone(), "us-east-1".to_string())]["status"],
-        "would-update"
+        (
+            rows[&key(1)]["status"].as_str(),
+            rows[&key(1)]["changed_inputs"].as_str()
+        ),
+        ("would-update", "content"),
+        "content that does not parse differs as a whole"
     );
-    assert_nothing_planted("plan over YAML", &texts);
+    leaks.check("plan", &texts);
     let (audit, _, texts) = every_output(&f, "audit", "audit", &[]);
     assert_eq!(audit.code, 1, "{}", audit.all());
-    assert_nothing_planted("audit over YAML", &texts);
+    leaks.check("audit", &texts);
     let (apply, _, texts) = every_output(&f, "apply", "apply", &[]);
     assert_eq!(apply.code, 0, "{}", apply.all());
-    assert_nothing_planted("apply over YAML", &texts);
+    leaks.check("apply", &texts);
+    for i in 0..2 {
+        let (_, content) = default_doc(&ssm_in(&f.url, &f.ids[i], "us-east-1").await, DOC)
+            .await
+            .unwrap();
+        assert_eq!(parsed(&content), secret_prefs(), "{i}");
+    }
+    leaks.assert_none();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_versions_without_a_number_keeps_the_newest_hundred() {
+    // `--prune-versions` alone means N = 100 (its help: "[default N: 100]"), also when another
+    // flag follows it, as `apply … --prune-versions --yes` writes it. Eight versions are all
+    // among the newest hundred: nothing to prune, and the row says so.
+    let (f, ssm) = at_the_cap().await;
+    let key = (f.ids[0].clone(), "us-east-1".to_string());
+    let report = f.dir.path("bare.csv");
+    let out = ssm_prefs([
+        "apply",
+        "-i",
+        f.inv.to_str().unwrap(),
+        "-p",
+        f.prefs.to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+        "--endpoint-url",
+        f.proxy.url.as_str(),
+        "--prune-versions",
+        "--yes",
+        "--no-preflight",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let row = &rows_by_target(&report)[&key];
+    assert_eq!(
+        outcome(row),
+        ("update", "failed", "DocumentVersionLimitExceeded"),
+        "{row:?}"
+    );
+    assert!(
+        row["error_message"].contains("newest 100")
+            && row["error_message"].contains("nothing to prune"),
+        "{row:?}"
+    );
+    assert_eq!(f.proxy.count("DeleteDocument"), 0);
+    assert_eq!(versions_of(&ssm).await, ((1..=8).collect(), 2));
 }
