@@ -376,6 +376,33 @@ async fn existing_keep_creates_the_missing_and_leaves_the_rest() {
         assert_eq!(counts.get(op), None, "{op}: {counts:?}");
     }
     assert!(out.stdout.contains("kept"), "{}", out.stdout);
+
+    // Rollback of that apply undoes only what it wrote: the created documents go, the kept
+    // ones are not the apply's to touch.
+    f.proxy.clear();
+    let rb = f.dir.path("rollback.csv");
+    let out = ssm_prefs([
+        "rollback",
+        "--from",
+        report.to_str().unwrap(),
+        "--yes",
+        "-o",
+        rb.to_str().unwrap(),
+        "--endpoint-url",
+        f.proxy.url.as_str(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = rows_by_target(&rb);
+    let after = f.state().await;
+    for (i, k) in f.targets() {
+        if f.kinds[i] == Kind::Missing {
+            assert_eq!(rows[&k]["status"], "deleted", "{k:?}: {:?}", rows[&k]);
+            assert_eq!(after[&k].0, None, "{k:?}");
+        } else {
+            assert!(!rows.contains_key(&k), "{k:?}: {:?}", rows[&k]);
+            assert_eq!(after[&k], before[&k], "{k:?}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
