@@ -198,7 +198,14 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub region_order: Vec<String>,
     /// When SSM answers that a document has as many versions as it allows, delete its oldest versions beyond the newest N (never the default or the latest) and update again [default N: 100]
-    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "100", allow_hyphen_values = true)]
+    // Negative numbers only, not every hyphen: a bare flag is followed by the next option.
+    #[arg(
+        long,
+        value_name = "N",
+        num_args = 0..=1,
+        default_missing_value = "100",
+        allow_negative_numbers = true
+    )]
     pub prune_versions: Option<String>,
     /// Apply without asking (required when stdin is not a terminal)
     #[arg(long)]

@@ -17,6 +17,7 @@ use crate::outcome::{
 };
 use crate::preferences::{Change, MAX_CONTENT_BYTES, Preferences, changed_keys, diff, to_content};
 use crate::preflight::Preflight;
+use crate::sensitive;
 use crate::target::Target;
 
 /// Content this tool serialized parses back: it is `to_content` of a JSON value.
@@ -211,7 +212,7 @@ fn decide(desired: &Value, current: Option<&Current>) -> (Action, Vec<Change>) {
             vec![Change {
                 key: "content".into(),
                 from: None,
-                to: Some(desired.clone()),
+                to: Some(sensitive::shown("content", desired)),
             }],
         ),
         Some(Current { value: Some(v), .. }) => {
