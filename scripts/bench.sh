@@ -125,7 +125,8 @@ cleanup() {
   local pid
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  # BENCH_KEEP=1 keeps the run's files (logs, reports, the servers' output) to look into.
+  if [[ -n "${BENCH_KEEP:-}" ]]; then echo "bench.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -327,7 +328,13 @@ measure() {
   set -e
   t1="$(date +%s%N)"
   wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
-  counts="$(control GET /__bench/counts)"
+  if ! counts="$(control GET /__bench/counts)"; then
+    echo "bench.sh: the counts after $name could not be read; the servers' output:" >&2
+    tail -n 20 "$work/stack$stack/"*.err >&2 || true
+    [[ -n "$server_pid" ]] && { kill -0 "$server_pid" 2>/dev/null && echo "(the stand-in is still running)" >&2 || echo "(the stand-in has exited)" >&2; }
+    tail -n 15 "$work/$slug.log" | sed 's/^/    /' >&2
+    exit 1
+  fi
   cpu1="$(server_cpu)"
   server=""
   [[ -n "$cpu0" && -n "$cpu1" ]] && server="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.3f", b - a }')"
