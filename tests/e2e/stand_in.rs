@@ -701,6 +701,10 @@ fn empty_buckets_answer_throttling_in_each_services_shape() {
     assert_eq!(counts, want);
     stand_in.clear();
     assert_eq!(stand_in.bench_counts().values().sum::<u64>(), 0);
+    // A clear fills the buckets again: the next contender starts as a fresh client would.
+    assert_eq!(assume_role_raw(url, "222222222222").0, 200);
+    assert_eq!(get_document_raw(url, key, "eu-west-1").0, 400);
+    assert_eq!(stand_in.throttled().len(), 0);
 }
 
 #[test]
