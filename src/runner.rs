@@ -120,25 +120,6 @@ pub async fn run<I, O, F, Fut>(
     }
 }
 
-/// Reorders items round-robin by `key` (first item of each key, then the second, …), keeping
-/// each key's own order. For targets keyed by account: the items in flight then belong to
-/// different accounts, so one account's first AssumeRole does not hold a window of its own
-/// regions waiting, and the credential fetches overlap with other accounts' work.
-pub fn interleave<I, K: Eq + std::hash::Hash>(items: Vec<I>, key: impl Fn(&I) -> K) -> Vec<I> {
-    let mut seen: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
-    let mut ranked: Vec<(usize, usize, I)> = items
-        .into_iter()
-        .enumerate()
-        .map(|(pos, item)| {
-            let n = seen.entry(key(&item)).or_insert(0);
-            *n += 1;
-            (*n, pos, item)
-        })
-        .collect();
-    ranked.sort_by_key(|(round, pos, _)| (*round, *pos));
-    ranked.into_iter().map(|(_, _, item)| item).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,16 +139,6 @@ mod tests {
         leader.abandon();
         assert_eq!(follower.stopped(), Some(StopReason::Interrupted));
         assert!(*follower.abandon.borrow());
-    }
-
-    #[test]
-    fn interleave_takes_one_of_each_key_per_round() {
-        let items = vec![("a", 1), ("a", 2), ("a", 3), ("b", 1), ("c", 1), ("c", 2)];
-        let got = interleave(items, |(k, _)| *k);
-        assert_eq!(
-            got,
-            vec![("a", 1), ("b", 1), ("c", 1), ("a", 2), ("c", 2), ("a", 3)]
-        );
     }
 
     #[tokio::test]

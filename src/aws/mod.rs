@@ -1,7 +1,9 @@
-//! AWS access: credentials and clients (session), the document calls (document), enabled
+//! AWS access: clients (session), each account's paced and prefetched credentials
+//! (credentials), the document calls (document), enabled
 //! regions (regions), preflight's read-only checks (resources), and SDK errors → a row's
 //! reason (error).
 
+pub mod credentials;
 pub mod document;
 pub mod error;
 pub mod regions;

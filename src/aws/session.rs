@@ -18,6 +18,7 @@ use aws_sdk_ssm::config::{ConfigBag, Intercept, RuntimeComponents, SharedCredent
 use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
+use crate::aws::credentials::{Assumed, Pacer};
 use crate::aws::error::target_error;
 use crate::aws::resources::CheckClients;
 use crate::outcome::TargetError;
@@ -45,6 +46,8 @@ pub struct Session {
 
 struct AccountClients {
     credentials: SharedCredentialsProvider,
+    /// The assumed role behind `credentials`, for fetching ahead (none for a profile alone).
+    assumed: Option<Arc<Assumed>>,
     /// Built on the account's first target and shared by all its regions: building an SDK
     /// client costs more CPU than a call, so one per target doubled the tool's own work.
     ssm: OnceLock<aws_sdk_ssm::Client>,
@@ -184,17 +187,38 @@ impl Session {
             .session_name
             .clone()
             .unwrap_or_else(default_session_name);
+        // The chains' STS clients make one attempt each: `Assumed` retries, through the pacer.
+        let sts_base = base
+            .clone()
+            .into_builder()
+            .retry_config(RetryConfig::standard().with_max_attempts(1))
+            .build();
+        let pacer = Arc::new(Pacer::default());
         let mut providers = HashMap::new();
         for account in accounts {
             if providers.contains_key(&account.id) {
                 continue;
             }
-            let credentials =
-                account_credentials(&base, opts, account, partition, &session_name).await;
+            let (chain, hops) =
+                account_credentials(&sts_base, opts, account, partition, &session_name).await;
+            let assumed = (hops > 0).then(|| {
+                Arc::new(Assumed::new(
+                    chain.clone(),
+                    hops,
+                    pacer.clone(),
+                    opts.max_attempts,
+                    opts.operation_timeout,
+                ))
+            });
             providers.insert(
                 account.id.clone(),
                 AccountClients {
-                    credentials,
+                    credentials: match &assumed {
+                        Some(a) => SharedCredentialsProvider::new(a.clone()
+                            as Arc<dyn aws_credential_types::provider::ProvideCredentials>),
+                        None => chain,
+                    },
+                    assumed,
                     ssm: OnceLock::new(),
                     checks: OnceLock::new(),
                 },
@@ -325,14 +349,14 @@ impl Session {
 }
 
 /// The account's named profile, then each role of its chain in turn (the default role when
-/// the inventory names none and no profile is given).
+/// the inventory names none and no profile is given); and how many roles that is.
 async fn account_credentials(
     base: &SdkConfig,
     opts: &SessionOptions,
     account: &Account,
     partition: &str,
     session_name: &str,
-) -> SharedCredentialsProvider {
+) -> (SharedCredentialsProvider, usize) {
     let mut current: Option<SharedCredentialsProvider> = account.profile.as_ref().map(|p| {
         SharedCredentialsProvider::new(
             aws_config::profile::ProfileFileCredentialsProvider::builder()
@@ -369,7 +393,42 @@ async fn account_credentials(
         };
         current = Some(SharedCredentialsProvider::new(provider));
     }
-    current.expect("at least one role or a profile")
+    (
+        current.expect("at least one role or a profile"),
+        roles.len(),
+    )
+}
+
+impl Session {
+    /// Assumes the accounts' roles ahead of their targets, in this order, `in_flight` at a
+    /// time (the pacer decides when each goes), so a target rarely waits for STS; a failure
+    /// here is left for the target's own call to report. Stops when the handle is dropped.
+    pub fn prefetch(&self, order: &[AccountId], in_flight: usize) -> Prefetch {
+        let mut seen = std::collections::HashSet::new();
+        let assumed: Vec<Arc<Assumed>> = order
+            .iter()
+            .filter(|id| seen.insert((*id).clone()))
+            .filter_map(|id| self.accounts.get(id)?.assumed.clone())
+            .collect();
+        let task = tokio::spawn(async move {
+            use futures::StreamExt;
+            futures::stream::iter(assumed)
+                .for_each_concurrent(in_flight, |a| async move {
+                    let _ = a.fetch().await;
+                })
+                .await;
+        });
+        Prefetch(task)
+    }
+}
+
+/// The running prefetch; dropping it stops it.
+pub struct Prefetch(tokio::task::JoinHandle<()>);
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A role name becomes this account's role ARN; a full ARN is used as written.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::inputs::{load_inputs, retry_only, unique_accounts};
 use super::sinks::{Ended, Sinks, open_report};
 use crate::aws::regions;
-use crate::aws::session::Session;
+use crate::aws::session::{Prefetch, Session};
 use crate::config::{self, Output};
 use crate::error::InputError;
 use crate::outcome::{Outcome, Reason, Status, StopReason, TargetError, rfc3339};
@@ -42,6 +42,8 @@ pub(super) struct Run {
     pub(super) waves: Option<Arc<WavePlan>>,
     /// `-c`: targets in flight at once.
     pub(super) concurrency: usize,
+    /// The accounts' roles assumed ahead of their targets, for as long as the run lasts.
+    pub(super) _prefetch: Prefetch,
 }
 
 /// Checks the inputs, builds the session and opens the report — in that order, so a run
@@ -143,7 +145,10 @@ pub(super) async fn start_run(
         args.aws.concurrency,
     )
     .await;
-    let targets = runner::interleave(targets, |t| t.account_id().clone());
+    // Targets stay account by account, as listed: the prefetch assumes the accounts' roles in
+    // that order, so each role assumed lets all the account's regions start at once.
+    let order: Vec<AccountId> = targets.iter().map(|t| t.account_id().clone()).collect();
+    let prefetch = session.prefetch(&order, (args.aws.concurrency / 2).max(1));
     let mut listed = targets.clone();
     listed.extend(pre.iter().map(|(t, _)| t.clone()));
     let control = Arc::new(Control::default());
@@ -160,6 +165,7 @@ pub(super) async fn start_run(
             printer: printer.clone(),
             waves,
             concurrency: args.aws.concurrency,
+            _prefetch: prefetch,
         },
         csv,
     ))

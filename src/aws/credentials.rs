@@ -1,0 +1,291 @@
+//! Each account's assumed-role credentials: fetched ahead of the account's first target (so
+//! STS's round trips overlap other accounts' work), every AssumeRole of the run paced by one
+//! pacer that learns the hub's STS throttle, and kept until shortly before they expire.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_ssm::error::ProvideErrorMetadata;
+
+type AssumeRoleSdkError =
+    aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>;
+
+/// The slowest pace it backs off to: one AssumeRole every two seconds.
+const MIN_RATE: f64 = 0.5;
+/// How much of the last second's successful rate it keeps at the first throttle.
+const FIRST_CUT: f64 = 0.8;
+/// Each further throttle, at most once per `CUT_EVERY`, keeps this share of the rate.
+const CUT: f64 = 0.75;
+const CUT_EVERY: Duration = Duration::from_millis(500);
+/// Credentials this close to expiry are fetched again.
+const FRESH_FOR: Duration = Duration::from_secs(300);
+
+/// STS throttles the hub account that assumes every role, at a rate it does not publish: no
+/// limit until STS first answers `Throttling`, then a token bucket whose rate starts below
+/// the rate that was just succeeding, is cut while throttling goes on, and grows by about
+/// one call per second each second while calls succeed (additive increase, multiplicative
+/// decrease, as TCP finds a path's capacity).
+#[derive(Debug)]
+pub struct Pacer {
+    state: Mutex<PacerState>,
+}
+
+#[derive(Debug)]
+struct PacerState {
+    /// Calls per second; `None` until the first throttle.
+    rate: Option<f64>,
+    tokens: f64,
+    refilled: Instant,
+    last_cut: Instant,
+    /// When the calls of the last second succeeded.
+    recent: VecDeque<Instant>,
+    throttled: u64,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer {
+            state: Mutex::new(PacerState {
+                rate: None,
+                tokens: 0.0,
+                refilled: Instant::now(),
+                last_cut: Instant::now(),
+                recent: VecDeque::new(),
+                throttled: 0,
+            }),
+        }
+    }
+}
+
+impl Pacer {
+    /// Waits until a call may go.
+    pub async fn acquire(&self) {
+        loop {
+            let wait = {
+                let mut s = self.state.lock().expect("pacer lock");
+                let Some(rate) = s.rate else { return };
+                let now = Instant::now();
+                // At most one second's worth saved up: a burst no larger than STS's own.
+                s.tokens = (s.tokens + now.duration_since(s.refilled).as_secs_f64() * rate)
+                    .min(rate.max(1.0));
+                s.refilled = now;
+                if s.tokens >= 1.0 {
+                    s.tokens -= 1.0;
+                    return;
+                }
+                Duration::from_secs_f64((1.0 - s.tokens) / rate)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    pub fn succeeded(&self) {
+        let mut s = self.state.lock().expect("pacer lock");
+        let now = Instant::now();
+        s.recent.push_back(now);
+        while s
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1))
+        {
+            s.recent.pop_front();
+        }
+        if let Some(rate) = s.rate {
+            s.rate = Some(rate + 1.0 / rate);
+        }
+    }
+
+    pub fn throttled(&self) {
+        let mut s = self.state.lock().expect("pacer lock");
+        let now = Instant::now();
+        s.throttled += 1;
+        match s.rate {
+            None => {
+                s.rate = Some((s.recent.len() as f64 * FIRST_CUT).max(MIN_RATE));
+                s.tokens = 0.0;
+                s.refilled = now;
+                s.last_cut = now;
+            }
+            // Calls in flight when the rate was cut answer throttled too: one cut per window.
+            Some(rate) if now.duration_since(s.last_cut) >= CUT_EVERY => {
+                s.rate = Some((rate * CUT).max(MIN_RATE));
+                s.tokens = 0.0;
+                s.last_cut = now;
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// The current rate (`None`: not throttled yet) and how many throttles it saw.
+    pub fn state(&self) -> (Option<f64>, u64) {
+        let s = self.state.lock().expect("pacer lock");
+        (s.rate, s.throttled)
+    }
+}
+
+/// An account's role (or chain of roles), assumed through the pacer and kept while fresh.
+/// The chain's own STS clients make one attempt each: the retries are here, so every
+/// attempt is paced and every throttle is seen.
+#[derive(Debug)]
+pub struct Assumed {
+    chain: SharedCredentialsProvider,
+    /// STS calls one fetch makes (the roles of the chain).
+    hops: usize,
+    pacer: Arc<Pacer>,
+    /// Attempts for a failure that may pass (a timeout, a 5xx), as `--max-attempts`.
+    max_attempts: u32,
+    /// How long throttles may keep a fetch waiting, as `--operation-timeout`.
+    budget: Duration,
+    held: tokio::sync::Mutex<Option<Credentials>>,
+}
+
+impl Assumed {
+    pub fn new(
+        chain: SharedCredentialsProvider,
+        hops: usize,
+        pacer: Arc<Pacer>,
+        max_attempts: u32,
+        budget: Duration,
+    ) -> Self {
+        Assumed {
+            chain,
+            hops,
+            pacer,
+            max_attempts: max_attempts.max(1),
+            budget,
+            held: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The account's credentials: those held while fresh, else fetched (one fetch at a time
+    /// per account: the account's other callers wait for it).
+    pub async fn fetch(&self) -> provider::Result {
+        let mut held = self.held.lock().await;
+        if let Some(c) = held.as_ref().filter(|c| fresh(c)) {
+            return Ok(c.clone());
+        }
+        let started = Instant::now();
+        let mut failures = 0u32;
+        loop {
+            for _ in 0..self.hops {
+                self.pacer.acquire().await;
+            }
+            match self.chain.provide_credentials().await {
+                Ok(c) => {
+                    self.pacer.succeeded();
+                    *held = Some(c.clone());
+                    return Ok(c);
+                }
+                Err(e) => match kind(&e) {
+                    Kind::Throttled if started.elapsed() < self.budget => self.pacer.throttled(),
+                    Kind::Transient if failures + 1 < self.max_attempts => {
+                        failures += 1;
+                        tokio::time::sleep(backoff(failures)).await;
+                    }
+                    _ => return Err(e),
+                },
+            }
+        }
+    }
+}
+
+impl ProvideCredentials for Assumed {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(self.fetch())
+    }
+}
+
+fn fresh(c: &Credentials) -> bool {
+    c.expiry().is_none_or(|t| t > SystemTime::now() + FRESH_FOR)
+}
+
+/// Jittered exponential backoff from 100 ms, at most 5 s (the SDK's standard mode, scaled
+/// to a call that gates every target of an account).
+fn backoff(failures: u32) -> Duration {
+    let cap = (0.1 * 2f64.powi(failures as i32 - 1)).min(5.0);
+    Duration::from_secs_f64(cap * (0.5 + 0.5 * fastrand_unit()))
+}
+
+/// A number in [0, 1) from the clock's nanoseconds: jitter, not cryptography.
+fn fastrand_unit() -> f64 {
+    let n = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    (n % 1000) as f64 / 1000.0
+}
+
+#[derive(Debug, PartialEq)]
+enum Kind {
+    Throttled,
+    Transient,
+    Final,
+}
+
+/// What the STS error behind a credentials failure says about trying again.
+fn kind(err: &(dyn std::error::Error + 'static)) -> Kind {
+    use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+    use aws_sdk_sts::error::SdkError;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(sts) = e.downcast_ref::<AssumeRoleSdkError>() {
+            return match sts {
+                SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => Kind::Transient,
+                SdkError::ResponseError(_) => Kind::Transient,
+                SdkError::ServiceError(ctx) => {
+                    let code = ctx.err().code().unwrap_or_default();
+                    let status = ctx.raw().status().as_u16();
+                    if THROTTLING_ERRORS.contains(&code) || status == 429 {
+                        Kind::Throttled
+                    } else if TRANSIENT_ERRORS.contains(&code) || (500..600).contains(&status) {
+                        Kind::Transient
+                    } else {
+                        Kind::Final
+                    }
+                }
+                _ => Kind::Final,
+            };
+        }
+        cur = e.source();
+    }
+    Kind::Final
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pacer_starts_unlimited_then_backs_off_and_recovers() {
+        let p = Pacer::default();
+        for _ in 0..40 {
+            p.succeeded();
+        }
+        assert_eq!(p.state().0, None);
+        p.throttled();
+        let first = p.state().0.unwrap();
+        assert!((first - 32.0).abs() < 1e-9, "{first}");
+        // Throttles answered together cut once.
+        p.throttled();
+        p.throttled();
+        assert_eq!(p.state(), (Some(first), 3));
+        for _ in 0..32 {
+            p.succeeded();
+        }
+        let grown = p.state().0.unwrap();
+        assert!(grown > first && grown < first + 1.5, "{grown}");
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= Duration::from_millis(100));
+        assert!(backoff(3) >= Duration::from_millis(200));
+        assert!(backoff(30) <= Duration::from_secs(5));
+    }
+}
