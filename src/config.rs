@@ -181,7 +181,32 @@ impl Settings {
             Command::Man => Settings::Man,
         })
     }
+
+    /// Worker threads for the run: one (a current-thread runtime) up to `-c 128`, where one
+    /// core serves every call in flight and a second thread only adds the cost of waking
+    /// across threads; the machine's cores (at most 4) above it, where one core would be the
+    /// bottleneck (README "Performance" has the measurements behind the threshold).
+    pub fn threads(&self) -> usize {
+        let concurrency = match self {
+            Settings::Plan(r) | Settings::Audit(r) => r.aws.concurrency,
+            Settings::Apply(a) => a.run.aws.concurrency,
+            Settings::Rollback(r) => r.aws.concurrency,
+            Settings::Discover(d) => d.aws.concurrency,
+            _ => 1,
+        };
+        if concurrency <= ONE_THREAD_UP_TO {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(4)
+        }
+    }
 }
+
+/// The highest `-c` that runs on one thread (see [`Settings::threads`]).
+pub const ONE_THREAD_UP_TO: usize = 128;
 
 /// How much the command asks to print, known before its flags are checked (so a flag's
 /// error is printed as `-q` asked).

@@ -29,12 +29,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // One thread: at ~0.4 ms of CPU per SSM call it serves far more calls than the concurrency
-    // keeps in flight against AWS, and nothing wakes across threads (README "Performance").
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // One thread unless the concurrency asks for more than one core's worth of calls
+    // (Settings::threads; README "Performance").
+    let mut builder = match settings.threads() {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             printer.error(&format!("cannot start the async runtime: {e}"));

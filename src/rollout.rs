@@ -66,7 +66,9 @@ pub struct Planned {
     /// needs of the read, so a large fleet's planned targets stay small until their write.
     found_version: String,
     found_sha: String,
-    /// What to write; empty when nothing is to be written.
+    /// What to write, kept only where it depends on what the read found (`--merge`); else
+    /// empty, and rendered again for the write: at 17,000 targets the rendered contents held
+    /// between the phases were a tenth of apply's memory.
     content: String,
     /// The changed inputs' names, as the row lists them.
     changed_inputs: String,
@@ -166,10 +168,10 @@ pub async fn read_and_decide(
         target,
         found_version,
         found_sha,
-        content: if action == Action::None {
-            String::new()
-        } else {
+        content: if action != Action::None && job.existing.merges() {
             content
+        } else {
+            String::new()
         },
         changed_inputs,
         findings,
@@ -284,6 +286,25 @@ impl Planned {
         }
         let client = client.expect("a client for every target that writes");
         let name = &job.document_name;
+        if self.content.is_empty() {
+            // Without --merge the desired content depends on the target alone: it rendered
+            // at the read, so it renders now.
+            match job.prefs.desired(&self.target, None, false) {
+                Ok(d) => self.content = to_content(&d),
+                Err(msg) => {
+                    let e = TargetError::new(Reason::InvalidContent, msg);
+                    let row = error_row(
+                        &job,
+                        &self.target,
+                        &e,
+                        self.attempts,
+                        self.started_at,
+                        self.started,
+                    );
+                    return Outcome::of(row);
+                }
+            }
+        }
         // Writing means a create or an update (`writes`).
         let result = if self.action == Action::Create {
             document::create(&client, name, &self.content, &job.mark)

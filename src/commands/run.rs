@@ -148,7 +148,7 @@ pub(super) async fn start_run(
     // Targets stay account by account, as listed: the prefetch assumes the accounts' roles in
     // that order, so each role assumed lets all the account's regions start at once.
     let order: Vec<AccountId> = targets.iter().map(|t| t.account_id().clone()).collect();
-    let prefetch = session.prefetch(&order, (args.aws.concurrency / 2).max(1));
+    let prefetch = session.prefetch(&order, (args.aws.concurrency / 4).clamp(4, 64));
     let mut listed = targets.clone();
     listed.extend(pre.iter().map(|(t, _)| t.clone()));
     let control = Arc::new(Control::default());
