@@ -737,3 +737,79 @@ fn latency_delays_every_answer_without_holding_a_thread() {
     );
     assert_eq!(stand_in.count("GetDocument"), 40);
 }
+
+/// Under AWS-like throttling — STS's one bucket for the hub far smaller than the fleet's
+/// AssumeRoles, SSM's per account and region — a run at a concurrency that would empty the
+/// buckets finishes every target: the pacer (src/aws/credentials.rs) learns STS's rate and
+/// the throttled calls are retried, not failed; one session per account still.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_fleet_finishes_every_target() {
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(20),
+        ssm_rate: Some(Rate {
+            per_second: 5.0,
+            burst: 10.0,
+        }),
+        sts_rate: Some(Rate {
+            per_second: 10.0,
+            burst: 5.0,
+        }),
+        threads: 1,
+    });
+    let ids = accounts(30);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &REGIONS));
+    let prefs = dir.write(
+        "prefs.json",
+        &serde_json::to_string_pretty(&desired()).unwrap(),
+    );
+    let targets = ids.len() * REGIONS.len();
+    for (cmd, status) in [("apply", "created"), ("audit", "compliant")] {
+        stand_in.clear();
+        let report = dir.path(&format!("{cmd}.csv"));
+        let mut args = vec![
+            cmd,
+            "-i",
+            inv.to_str().unwrap(),
+            "-p",
+            prefs.to_str().unwrap(),
+            "-o",
+            report.to_str().unwrap(),
+            "--endpoint-url",
+            &stand_in.url,
+            "--no-preflight",
+            "--no-progress",
+            "-c",
+            "32",
+        ];
+        if cmd == "apply" {
+            args.push("--yes");
+        }
+        let started = Instant::now();
+        let out = ssm_prefs(args);
+        assert_eq!(out.code, 0, "{cmd}: {}", out.all());
+        let rows = read_report(&report);
+        assert_eq!(rows.len(), targets);
+        assert!(
+            rows.iter().all(|r| r["status"] == status),
+            "{cmd}: {rows:?}"
+        );
+        let throttled = stand_in.throttled();
+        let assumed = stand_in.count("AssumeRole");
+        let refused = throttled.get("AssumeRole").copied().unwrap_or(0);
+        // The bucket bit (30 roles against a burst of 5), and each account got one session.
+        assert!(refused > 0, "{cmd}: STS never throttled: {throttled:?}");
+        assert_eq!(assumed - refused, ids.len() as u64, "{cmd}: {throttled:?}");
+        // Paced, not hammered: a client retrying blindly at -c 32 is refused many times over.
+        assert!(
+            refused * 2 <= assumed,
+            "{cmd}: {refused} of {assumed} AssumeRoles throttled"
+        );
+        // (30 - 5) / 10 per second is the bucket's bound; allow for the pacer's learning.
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{cmd} took {:?}",
+            started.elapsed()
+        );
+    }
+}
