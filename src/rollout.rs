@@ -286,44 +286,33 @@ impl Planned {
         }
         let client = client.expect("a client for every target that writes");
         let name = &job.document_name;
-        if self.content.is_empty() {
-            // Without --merge the desired content depends on the target alone: it rendered
-            // at the read, so it renders now.
-            match job.prefs.desired(&self.target, None, false) {
-                Ok(d) => self.content = to_content(&d),
-                Err(msg) => {
-                    let e = TargetError::new(Reason::InvalidContent, msg);
-                    let row = error_row(
-                        &job,
-                        &self.target,
-                        &e,
-                        self.attempts,
-                        self.started_at,
-                        self.started,
-                    );
-                    return Outcome::of(row);
-                }
-            }
-        }
-        // Writing means a create or an update (`writes`).
-        let result = if self.action == Action::Create {
-            document::create(&client, name, &self.content, &job.mark)
-                .await
-                .map(|w| (Status::Created, w))
+        // Without --merge the desired content depends on the target alone: it rendered at
+        // the read, so it renders now.
+        let content = if self.content.is_empty() {
+            job.prefs
+                .desired(&self.target, None, false)
+                .map(|d| to_content(&d))
+                .map_err(|m| TargetError::new(Reason::InvalidContent, m))
         } else {
-            let opts = UpdateOptions {
-                mark: (!self.marked).then_some(&job.mark),
-                prune: job.prune_versions,
-            };
-            document::update(
-                &client,
-                name,
-                &self.content,
-                &parse_own(&self.content),
-                opts,
-            )
-            .await
-            .map(|w| (Status::Updated, w))
+            Ok(std::mem::take(&mut self.content))
+        };
+        // Writing means a create or an update (`writes`).
+        let result = match content {
+            Err(e) => Err(e),
+            Ok(content) if self.action == Action::Create => {
+                document::create(&client, name, &content, &job.mark)
+                    .await
+                    .map(|w| (Status::Created, w))
+            }
+            Ok(content) => {
+                let opts = UpdateOptions {
+                    mark: (!self.marked).then_some(&job.mark),
+                    prune: job.prune_versions,
+                };
+                document::update(&client, name, &content, &parse_own(&content), opts)
+                    .await
+                    .map(|w| (Status::Updated, w))
+            }
         };
         self.attempts += client.attempts();
         match result {
