@@ -142,8 +142,9 @@ pub async fn read_and_decide(
             Existing::Refuse => {
                 match document::is_marked(&client, &job.document_name, &job.mark, &[]).await {
                     Ok(true) => marked = true,
-                    Ok(false) => refused = Some(unmanaged(&job)),
-                    Err(e) => return Err(fail(e, &client)),
+                    Ok(false) => refused = Some(unmanaged(&job, None)),
+                    // Whose it is cannot be told: refuse writes only where it sees the mark.
+                    Err(e) => refused = Some(unmanaged(&job, Some(e))),
                 }
             }
             Existing::Update | Existing::Merge => {}
@@ -186,16 +187,24 @@ pub async fn read_and_decide(
     })
 }
 
-/// `--existing refuse`'s verdict on a document without the mark.
-fn unmanaged(job: &Job) -> Finding {
+/// `--existing refuse`'s verdict on a document without the mark, or whose tags could not
+/// be read (`unread`).
+fn unmanaged(job: &Job, unread: Option<TargetError>) -> Finding {
+    let message = match unread {
+        None => format!(
+            "{} exists without the tag {} (someone else made it, or an ssm-prefs older than the tag): --existing refuse leaves it; --existing update or merge takes it over",
+            job.document_name, job.mark
+        ),
+        Some(e) => format!(
+            "{} exists and its tags could not be read (ListTagsForResource: {}: {}): --existing refuse writes only where it sees the tag {}",
+            job.document_name, e.reason, e.message, job.mark
+        ),
+    };
     Finding {
         reason: Reason::UnmanagedDocument,
         severity: Severity::Blocking,
         subject: job.document_name.clone(),
-        message: format!(
-            "{} exists without the tag {} (someone else made it, or an ssm-prefs older than the tag): --existing refuse leaves it; --existing update or merge takes it over",
-            job.document_name, job.mark
-        ),
+        message,
     }
 }
 
@@ -319,6 +328,20 @@ impl Planned {
             Ok((status, written)) => {
                 let mut o = self.outcome(&job, status, written.version, written.content_sha256);
                 o.row.pruned_versions = (written.pruned > 0).then_some(written.pruned);
+                // A note, as the content is in force: the document just lacks the mark.
+                if let Some(e) = written.mark_error
+                    && o.row.error_code.is_none()
+                {
+                    let note = TargetError::new(
+                        Reason::UnmanagedDocument,
+                        format!(
+                            "written, but the tag {} could not be put on ({}: {}): --existing refuse will leave this document alone",
+                            job.mark, e.reason, e.message
+                        ),
+                    );
+                    o.row.error_code = Some(note.reason);
+                    o.row.error_message = note.message;
+                }
                 Outcome {
                     reused_version: written.reused,
                     ..o
@@ -647,15 +670,24 @@ async fn audit_steps(
         };
         unpromoted = Some(TargetError::new(Reason::UnpromotedVersion, message));
     }
-    let unmanaged = (!document::is_marked(ssm, name, &job.mark, &versions.tags).await?).then(|| {
-        TargetError::new(
+    // A note either way: what the document holds is the verdict, whoever wrote it.
+    let unmanaged = match document::is_marked(ssm, name, &job.mark, &versions.tags).await {
+        Ok(true) => None,
+        Ok(false) => Some(TargetError::new(
             Reason::UnmanagedDocument,
             format!(
                 "the document does not carry the tag {}: ssm-prefs did not write it (or wrote it before it tagged)",
                 job.mark
             ),
-        )
-    });
+        )),
+        Err(e) => Some(TargetError::new(
+            e.reason,
+            format!(
+                "ownership not checked: the document's tags could not be read (ListTagsForResource): {}",
+                e.message
+            ),
+        )),
+    };
     Ok((
         Some(Found {
             current,

@@ -13,8 +13,9 @@ pub fn is_sensitive(input: &str) -> bool {
 }
 
 /// `sha256:` and the first 12 hex digits of the value's compact JSON, keys sorted: equal
-/// values read equal whatever their key order (so targets group), and nothing of the value
-/// can be read back. An empty string says nothing and stays as it is.
+/// values read equal whatever their key order (so targets group, and plan, apply and audit
+/// agree), and the value is not shown — though, unsalted, a guessed short value can be
+/// confirmed against it. An empty string says nothing and stays as it is.
 pub fn masked(v: &Value) -> Value {
     match v {
         Value::String(s) if s.is_empty() => v.clone(),

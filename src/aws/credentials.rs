@@ -102,6 +102,14 @@ impl Pacer {
         let mut s = self.state.lock().expect("pacer lock");
         let now = Instant::now();
         s.throttled += 1;
+        // Only the last second's successes say what STS lets through now.
+        while s
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1))
+        {
+            s.recent.pop_front();
+        }
         match s.rate {
             None => {
                 s.rate = Some((s.recent.len() as f64 * FIRST_CUT).max(MIN_RATE));
@@ -132,8 +140,6 @@ impl Pacer {
 #[derive(Debug)]
 pub struct Assumed {
     chain: SharedCredentialsProvider,
-    /// STS calls one fetch makes (the roles of the chain).
-    hops: usize,
     pacer: Arc<Pacer>,
     /// Attempts for a failure that may pass (a timeout, a 5xx), as `--max-attempts`.
     max_attempts: u32,
@@ -145,14 +151,12 @@ pub struct Assumed {
 impl Assumed {
     pub fn new(
         chain: SharedCredentialsProvider,
-        hops: usize,
         pacer: Arc<Pacer>,
         max_attempts: u32,
         budget: Duration,
     ) -> Self {
         Assumed {
             chain,
-            hops,
             pacer,
             max_attempts: max_attempts.max(1),
             budget,
@@ -170,9 +174,9 @@ impl Assumed {
         let started = Instant::now();
         let mut failures = 0u32;
         loop {
-            for _ in 0..self.hops {
-                self.pacer.acquire().await;
-            }
+            // One token per fetch, as the rate is learnt per fetch: a chain's earlier hops
+            // are mostly answered from their own cache.
+            self.pacer.acquire().await;
             match self.chain.provide_credentials().await {
                 Ok(c) => {
                     self.pacer.succeeded();
@@ -212,13 +216,12 @@ fn backoff(failures: u32) -> Duration {
     Duration::from_secs_f64(cap * (0.5 + 0.5 * fastrand_unit()))
 }
 
-/// A number in [0, 1) from the clock's nanoseconds: jitter, not cryptography.
+/// A number in [0, 1): jitter, not cryptography (the std hasher's random keys, per call).
 fn fastrand_unit() -> f64 {
-    let n = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    (n % 1000) as f64 / 1000.0
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    (h.finish() % 1_000_000) as f64 / 1_000_000.0
 }
 
 #[derive(Debug, PartialEq)]
@@ -228,33 +231,48 @@ enum Kind {
     Final,
 }
 
-/// What the STS error behind a credentials failure says about trying again.
+/// What the STS error behind a credentials failure says about trying again. The answer
+/// nearest the cause decides: an STS call whose own credentials failed (the hub's, or the
+/// previous hop of a chain) is a dispatch failure wrapping that failure, so the walk goes on
+/// through it; missing or misconfigured base credentials are final.
 fn kind(err: &(dyn std::error::Error + 'static)) -> Kind {
+    use aws_credential_types::provider::error::CredentialsError;
     use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
     use aws_sdk_sts::error::SdkError;
+    let mut verdict = Kind::Final;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
+        if let Some(
+            CredentialsError::CredentialsNotLoaded(_) | CredentialsError::InvalidConfiguration(_),
+        ) = e.downcast_ref::<CredentialsError>()
+        {
+            return Kind::Final;
+        }
         if let Some(sts) = e.downcast_ref::<AssumeRoleSdkError>() {
-            return match sts {
-                SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => Kind::Transient,
-                SdkError::ResponseError(_) => Kind::Transient,
+            match sts {
+                SdkError::TimeoutError(_) | SdkError::ResponseError(_) => verdict = Kind::Transient,
+                SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
+                    verdict = Kind::Transient
+                }
+                // Its cause, further down, decides.
+                SdkError::DispatchFailure(_) => {}
                 SdkError::ServiceError(ctx) => {
                     let code = ctx.err().code().unwrap_or_default();
                     let status = ctx.raw().status().as_u16();
-                    if THROTTLING_ERRORS.contains(&code) || status == 429 {
+                    return if THROTTLING_ERRORS.contains(&code) || status == 429 {
                         Kind::Throttled
                     } else if TRANSIENT_ERRORS.contains(&code) || (500..600).contains(&status) {
                         Kind::Transient
                     } else {
                         Kind::Final
-                    }
+                    };
                 }
-                _ => Kind::Final,
-            };
+                _ => return Kind::Final,
+            }
         }
         cur = e.source();
     }
-    Kind::Final
+    verdict
 }
 
 #[cfg(test)]

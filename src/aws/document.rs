@@ -41,6 +41,8 @@ pub struct Written {
     pub reused: bool,
     /// Old versions deleted first, to make room under SSM's version cap.
     pub pruned: u32,
+    /// Written, but the mark could not be put on (the role may not tag).
+    pub mark_error: Option<TargetError>,
 }
 
 /// Reads the default version; `None` when the document does not exist.
@@ -122,23 +124,23 @@ pub async fn create(
         content_sha256: sha256_hex(content.as_bytes()),
         reused: false,
         pruned: 0,
+        mark_error: None,
     })
 }
 
 /// How an update treats the document beyond its content.
 #[derive(Debug, Clone, Copy)]
 pub struct UpdateOptions<'a> {
-    /// The mark to put on the document first; `None` when it is known to carry it.
+    /// The mark to put on the document once written; `None` when it is known to carry it.
     pub mark: Option<&'a Mark>,
     /// `--prune-versions`: at SSM's version cap, keep this many newest versions and retry.
     pub prune: Option<usize>,
 }
 
-/// Marks the document, adds a version with `content`, waits until it is Active and makes it
-/// the default — without that last step the console and new sessions keep the old
-/// preferences. When an older version already holds this content (`DuplicateDocumentContent`),
-/// that version is promoted instead. The mark goes on first: a role that may not tag fails
-/// before anything is written, rather than leaving a write no later `--existing refuse` owns.
+/// Adds a version with `content`, waits until it is Active, makes it the default — without
+/// that step the console and new sessions keep the old preferences — and marks the document.
+/// When an older version already holds this content (`DuplicateDocumentContent`), that
+/// version is promoted instead.
 pub async fn update(
     ssm: &TargetClient,
     name: &str,
@@ -146,9 +148,6 @@ pub async fn update(
     desired: &Value,
     opts: UpdateOptions<'_>,
 ) -> Result<Written, TargetError> {
-    if let Some(mark) = opts.mark {
-        add_mark(ssm, name, mark).await?;
-    }
     let send = || {
         ssm.ssm()
             .update_document()
@@ -180,51 +179,64 @@ pub async fn update(
         pruned = prune(ssm, name, keep).await?;
         sent = send().await;
     }
-    let written = match sent {
-        Ok(out) => {
-            let desc = out.document_description;
-            let version = desc
-                .as_ref()
-                .and_then(|d| d.document_version.clone())
-                .unwrap_or_default();
-            wait_active(
-                ssm,
-                name,
-                &version,
-                desc.as_ref().and_then(|d| d.status.as_ref()),
-            )
-            .await?;
-            Written {
-                version,
-                content_sha256: sha256_hex(content.as_bytes()),
-                reused: false,
-                pruned,
+    let written: Result<Written, TargetError> = async {
+        let written = match sent {
+            Ok(out) => {
+                let desc = out.document_description;
+                let version = desc
+                    .as_ref()
+                    .and_then(|d| d.document_version.clone())
+                    .unwrap_or_default();
+                wait_active(
+                    ssm,
+                    name,
+                    &version,
+                    desc.as_ref().and_then(|d| d.status.as_ref()),
+                )
+                .await?;
+                Written {
+                    version,
+                    content_sha256: sha256_hex(content.as_bytes()),
+                    reused: false,
+                    pruned,
+                    mark_error: None,
+                }
             }
-        }
-        Err(e)
-            if matches!(
-                e.as_service_error(),
-                Some(UpdateDocumentError::DuplicateDocumentContent(_))
-            ) =>
-        {
-            Written {
-                pruned,
-                ..find_version(ssm, name, desired).await?
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateDocumentError::DuplicateDocumentContent(_))
+                ) =>
+            {
+                Written {
+                    pruned,
+                    ..find_version(ssm, name, desired).await?
+                }
             }
-        }
+            Err(e) => return Err(ssm.error(e)),
+        };
+        promote(ssm, name, &written.version).await?;
+        Ok(written)
+    }
+    .await;
+    let mut written = match written {
+        // The versions are gone whatever failed after: the row says so.
         Err(e) if pruned > 0 => {
-            let e = ssm.error(e);
             return Err(TargetError::new(
                 e.reason,
                 format!(
-                    "{} old versions were pruned, then the update failed: {}",
-                    pruned, e.message
+                    "{pruned} old versions were pruned, then the update failed: {}",
+                    e.message
                 ),
             ));
         }
-        Err(e) => return Err(ssm.error(e)),
+        other => other?,
     };
-    promote(ssm, name, &written.version).await?;
+    // The mark goes on once the content is in force: a write that failed leaves a document
+    // someone else made without it, so a later --existing refuse still leaves that alone.
+    if let Some(mark) = opts.mark {
+        written.mark_error = add_mark(ssm, name, mark).await.err();
+    }
     Ok(written)
 }
 
@@ -366,7 +378,10 @@ async fn find_version(
         .parse()
         .unwrap_or(0);
     for v in (1..=latest).rev() {
-        let found = read_version(ssm, name, &v.to_string()).await?;
+        // A version pruned or deleted earlier leaves a gap.
+        let Some(found) = get(ssm, name, Some(&v.to_string())).await? else {
+            continue;
+        };
         if found
             .value
             .as_ref()
@@ -377,6 +392,7 @@ async fn find_version(
                 version: found.version,
                 reused: true,
                 pruned: 0,
+                mark_error: None,
             });
         }
     }

@@ -204,7 +204,6 @@ impl Session {
             let assumed = (hops > 0).then(|| {
                 Arc::new(Assumed::new(
                     chain.clone(),
-                    hops,
                     pacer.clone(),
                     opts.max_attempts,
                     opts.operation_timeout,

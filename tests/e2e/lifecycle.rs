@@ -1199,3 +1199,85 @@ async fn prune_versions_without_a_number_keeps_the_newest_hundred() {
     assert_eq!(f.proxy.count("DeleteDocument"), 0);
     assert_eq!(versions_of(&ssm).await, ((1..=8).collect(), 2));
 }
+
+/// A member role that may not read or put tags: audit still gives every target its verdict
+/// (the ownership is a note saying it could not be checked), `--existing refuse` writes
+/// nowhere it cannot see the mark (blocked, not failed), and an update whose tag is denied
+/// keeps the content in force and says the document lacks the mark — the tag goes on only
+/// after the write, so a failed write never marks someone else's document as the tool's.
+#[tokio::test(flavor = "multi_thread")]
+async fn denied_tag_calls_leave_verdicts_and_writes_honest() {
+    let f = Fleet::new(&[Kind::Foreign, Kind::Owned], &["us-east-1"]).await;
+    f.proxy.set_faults(Faults {
+        deny_operations: vec!["ListTagsForResource".into(), "AddTagsToResource".into()],
+        ..Faults::default()
+    });
+
+    // Audit: the foreign document's tags cannot be read (DescribeDocument's list lacks the
+    // mark); its row still says what it holds, with the note.
+    let (audit, report) = f.run("audit", "audit.csv", &[]);
+    assert_eq!(audit.code, 1, "drifted targets: {}", audit.all());
+    let rows = rows_by_target(&report);
+    for (i, k) in f.targets() {
+        let row = &rows[&k];
+        assert_eq!(row["status"], "drifted", "{k:?}: {row:?}");
+        if f.kinds[i] == Kind::Foreign {
+            assert_eq!(row["error_code"], "AccessDeniedException", "{row:?}");
+            assert!(
+                row["error_message"].contains("ownership not checked"),
+                "{row:?}"
+            );
+        } else {
+            assert_eq!(
+                row["error_code"], "",
+                "the mark is in DescribeDocument's tags: {row:?}"
+            );
+        }
+    }
+
+    // Refuse: whose the foreign document is cannot be told, so it is not written.
+    let before = f.state().await;
+    let (refuse, report) = f.run("apply", "refuse.csv", &["--existing", "refuse"]);
+    assert_eq!(refuse.code, 1, "{}", refuse.all());
+    let rows = rows_by_target(&report);
+    for (i, k) in f.targets() {
+        let row = &rows[&k];
+        if f.kinds[i] == Kind::Foreign {
+            assert_eq!(
+                outcome(row),
+                ("update", "blocked", "UnmanagedDocument"),
+                "{row:?}"
+            );
+            assert!(
+                row["error_message"].contains("could not be read"),
+                "{row:?}"
+            );
+            assert_eq!(
+                f.state().await[&k],
+                before[&k],
+                "a refused target was written"
+            );
+        }
+    }
+
+    // Update: the content is written and in force; the tag is denied and the row says so.
+    let (update, report) = f.run("apply", "update.csv", &[]);
+    assert_eq!(update.code, 0, "{}", update.all());
+    let rows = rows_by_target(&report);
+    let after = f.state().await;
+    for (i, k) in f.targets() {
+        let row = &rows[&k];
+        assert_eq!(row["status"], "updated", "{row:?}");
+        let (doc, tags) = &after[&k];
+        let (_, content) = doc.as_ref().expect("a document");
+        assert_eq!(parsed(content), desired(), "{k:?}");
+        if f.kinds[i] == Kind::Foreign {
+            assert_eq!(row["error_code"], "UnmanagedDocument", "{row:?}");
+            assert!(
+                row["error_message"].contains("could not be put on"),
+                "{row:?}"
+            );
+            assert!(!tags.contains_key(MARK.0), "{tags:?}");
+        }
+    }
+}
