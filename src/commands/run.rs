@@ -512,7 +512,7 @@ pub async fn apply(printer: &Printer, args: &config::Apply) -> Result<Ended, Inp
     }
     // Before the question: the operator sees what will not be written, and why.
     if !findings.is_empty() {
-        printer.out(&format!("preflight findings:\n{}", findings.render(12)));
+        printer.out(&format!("{}:\n{}", findings.title(), findings.render(12)));
     }
     listener.abort();
     let csv = if to_write > 0 && !args.yes {

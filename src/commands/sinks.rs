@@ -206,7 +206,7 @@ impl Sinks {
         }
         // Apply showed its findings with its plan, before it wrote (no change title).
         if change_title.is_some() && !findings.is_empty() {
-            printer.out(&format!("preflight findings:\n{}", findings.render(12)));
+            printer.out(&format!("{}:\n{}", findings.title(), findings.render(12)));
         }
         if let Some((plan, summary)) = &waves {
             let sizes: Vec<usize> = plan.waves.iter().map(Vec::len).collect();

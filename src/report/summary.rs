@@ -299,6 +299,19 @@ impl FindingSummary {
         self.groups.is_empty()
     }
 
+    /// The block's heading: `--existing refuse`'s verdicts are findings, not preflight's.
+    pub fn title(&self) -> &'static str {
+        if self
+            .groups
+            .keys()
+            .any(|(_, reason, _)| *reason == Reason::UnmanagedDocument)
+        {
+            "findings (preflight, --existing refuse)"
+        } else {
+            "preflight findings"
+        }
+    }
+
     /// Blocking first, then the most common.
     pub fn render(&self, max_lines: usize) -> String {
         let mut groups: Vec<_> = self.groups.iter().collect();
@@ -336,6 +349,21 @@ fn show(v: &Option<Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refuse_verdicts_are_not_called_preflight_findings() {
+        let finding = |reason: Reason| crate::outcome::Finding {
+            reason,
+            severity: Severity::Blocking,
+            subject: "x".into(),
+            message: String::new(),
+        };
+        let mut f = FindingSummary::default();
+        f.add(&Findings(vec![finding(Reason::BucketNotFound)]));
+        assert_eq!(f.title(), "preflight findings");
+        f.add(&Findings(vec![finding(Reason::UnmanagedDocument)]));
+        assert_eq!(f.title(), "findings (preflight, --existing refuse)");
+    }
 
     #[test]
     fn groups_identical_changes() {
