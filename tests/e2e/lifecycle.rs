@@ -119,6 +119,22 @@ impl Fleet {
         )
     }
 
+    /// `rollback --from` this apply report through the proxy; its report in the dir.
+    fn rollback(&self, from: &std::path::Path) -> (Run, PathBuf) {
+        let path = self.dir.path("rollback.csv");
+        let out = ssm_prefs([
+            "rollback",
+            "--from",
+            from.to_str().unwrap(),
+            "--yes",
+            "-o",
+            path.to_str().unwrap(),
+            "--endpoint-url",
+            self.proxy.url.as_str(),
+        ]);
+        (out, path)
+    }
+
     fn targets(&self) -> Vec<(usize, (String, String))> {
         let mut out = vec![];
         for i in 0..self.ids.len() {
@@ -380,17 +396,7 @@ async fn existing_keep_creates_the_missing_and_leaves_the_rest() {
     // Rollback of that apply undoes only what it wrote: the created documents go, the kept
     // ones are not the apply's to touch.
     f.proxy.clear();
-    let rb = f.dir.path("rollback.csv");
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        report.to_str().unwrap(),
-        "--yes",
-        "-o",
-        rb.to_str().unwrap(),
-        "--endpoint-url",
-        f.proxy.url.as_str(),
-    ]);
+    let (out, rb) = f.rollback(&report);
     assert_eq!(out.code, 0, "{}", out.all());
     let rows = rows_by_target(&rb);
     let after = f.state().await;
@@ -758,17 +764,7 @@ async fn prune_versions_makes_room_at_the_version_cap() {
 
     // Rollback from that report: the previous default (2) was kept, so it comes back.
     f.proxy.set_faults(Faults::default());
-    let rb = f.dir.path("rollback.csv");
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        apply_report.to_str().unwrap(),
-        "--yes",
-        "-o",
-        rb.to_str().unwrap(),
-        "--endpoint-url",
-        f.proxy.url.as_str(),
-    ]);
+    let (out, rb) = f.rollback(&apply_report);
     assert_eq!(out.code, 0, "{}", out.all());
     let row = &rows_by_target(&rb)[&key];
     assert_eq!(
