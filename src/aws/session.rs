@@ -401,8 +401,14 @@ async fn account_credentials(
 impl Session {
     /// Assumes the accounts' roles ahead of their targets, in this order, `in_flight` at a
     /// time (the pacer decides when each goes), so a target rarely waits for STS; a failure
-    /// here is left for the target's own call to report. Stops when the handle is dropped.
-    pub fn prefetch(&self, order: &[AccountId], in_flight: usize) -> Prefetch {
+    /// here is left for the target's own call to report. Starts no more once `stopped` says
+    /// the run stopped starting targets, and ends when the handle is dropped.
+    pub fn prefetch(
+        &self,
+        order: &[AccountId],
+        in_flight: usize,
+        stopped: impl Fn() -> bool + Send + Sync + 'static,
+    ) -> Prefetch {
         let mut seen = std::collections::HashSet::new();
         let assumed: Vec<Arc<Assumed>> = order
             .iter()
@@ -412,6 +418,7 @@ impl Session {
         let task = tokio::spawn(async move {
             use futures::StreamExt;
             futures::stream::iter(assumed)
+                .take_while(|_| std::future::ready(!stopped()))
                 .for_each_concurrent(in_flight, |a| async move {
                     let _ = a.fetch().await;
                 })

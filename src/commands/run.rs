@@ -147,11 +147,14 @@ pub(super) async fn start_run(
     .await;
     // Targets stay account by account, as listed: the prefetch assumes the accounts' roles in
     // that order, so each role assumed lets all the account's regions start at once.
+    let control = Arc::new(Control::default());
     let order: Vec<AccountId> = targets.iter().map(|t| t.account_id().clone()).collect();
-    let prefetch = session.prefetch(&order, (args.aws.concurrency / 4).clamp(4, 64));
+    let stop = control.clone();
+    let prefetch = session.prefetch(&order, (args.aws.concurrency / 4).clamp(4, 64), move || {
+        stop.stopped().is_some()
+    });
     let mut listed = targets.clone();
     listed.extend(pre.iter().map(|(t, _)| t.clone()));
-    let control = Arc::new(Control::default());
     Ok((
         Run {
             meta,
