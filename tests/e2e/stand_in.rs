@@ -813,3 +813,63 @@ async fn a_throttled_fleet_finishes_every_target() {
         );
     }
 }
+
+/// A chain of two roles per account (a hub role, then the account's) under a small STS
+/// bucket, with `--max-attempts 1`: a throttled first hop reaches the tool as the second
+/// hop's failure to sign, and is still paced and retried as a throttle (which no attempt
+/// count limits), so every target is done.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_first_hop_of_a_role_chain_is_paced_too() {
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(10),
+        sts_rate: Some(Rate {
+            per_second: 5.0,
+            burst: 3.0,
+        }),
+        ..Options::default()
+    });
+    let ids = accounts(8);
+    let mut inv = format!("regions: [{}]\naccounts:\n", REGIONS[..2].join(", "));
+    for (i, id) in ids.iter().enumerate() {
+        inv.push_str(&format!(
+            "  - account_id: \"{id}\"\n    name: acct-{i}\n    role:\n      - arn:aws:iam::{DEFAULT_ACCOUNT}:role/RolloutHub\n      - arn:aws:iam::{id}:role/Rollout\n"
+        ));
+    }
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inv);
+    let prefs = dir.write(
+        "prefs.json",
+        &serde_json::to_string_pretty(&desired()).unwrap(),
+    );
+    let report = dir.path("apply.csv");
+    let out = ssm_prefs([
+        "apply",
+        "--yes",
+        "-i",
+        inv.to_str().unwrap(),
+        "-p",
+        prefs.to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+        "--endpoint-url",
+        &stand_in.url,
+        "--no-preflight",
+        "--no-progress",
+        "--max-attempts",
+        "1",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), ids.len() * 2);
+    assert!(rows.iter().all(|r| r["status"] == "created"), "{rows:?}");
+    let refused = stand_in.throttled().get("AssumeRole").copied().unwrap_or(0);
+    assert!(refused > 0, "STS never throttled: {:?}", stand_in.counts());
+    // Two hops per account; a chain whose second hop was throttled assumes its first again
+    // (the SDK's chain keeps no credentials between its attempts), never without bound.
+    let assumed = stand_in.count("AssumeRole") - refused;
+    assert!(
+        (2 * ids.len() as u64..=4 * ids.len() as u64).contains(&assumed),
+        "{assumed} AssumeRoles answered: {:?}",
+        stand_in.counts()
+    );
+}
