@@ -206,7 +206,7 @@ impl Settings {
 }
 
 /// The highest `-c` that runs on one thread (see [`Settings::threads`]).
-pub const ONE_THREAD_UP_TO: usize = 128;
+const ONE_THREAD_UP_TO: usize = 128;
 
 /// How much the command asks to print, known before its flags are checked (so a flag's
 /// error is printed as `-q` asked).
@@ -267,13 +267,8 @@ fn run(a: &RunArgs) -> Result<Run, InputError> {
         optional(&a.existing, "--existing", parse_existing)?,
         a.prefs.merge,
     ) {
-        (None, merge) => {
-            if merge {
-                Existing::Merge
-            } else {
-                Existing::Update
-            }
-        }
+        (None, true) => Existing::Merge,
+        (None, false) => Existing::Update,
         (Some(e), false) => e,
         (Some(Existing::Merge), true) => Existing::Merge,
         (Some(e), true) => {
@@ -508,10 +503,11 @@ fn optional<T>(
 
 fn parse_existing(s: &str) -> Result<Existing, String> {
     Existing::parse(s).ok_or_else(|| {
+        let names = Existing::ALL.map(Existing::as_str);
         format!(
             "{s:?} is not one of {}{}",
-            Existing::NAMES.join(", "),
-            did_you_mean(s, Existing::NAMES)
+            names.join(", "),
+            did_you_mean(s, names)
         )
     })
 }

@@ -19,16 +19,15 @@ pub enum Existing {
 }
 
 impl Existing {
-    pub const NAMES: [&'static str; 4] = ["update", "merge", "keep", "refuse"];
+    pub const ALL: [Existing; 4] = [
+        Existing::Update,
+        Existing::Merge,
+        Existing::Keep,
+        Existing::Refuse,
+    ];
 
     pub fn parse(s: &str) -> Option<Existing> {
-        match s {
-            "update" => Some(Existing::Update),
-            "merge" => Some(Existing::Merge),
-            "keep" => Some(Existing::Keep),
-            "refuse" => Some(Existing::Refuse),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
     }
 
     pub fn as_str(self) -> &'static str {

@@ -78,6 +78,20 @@ pub struct Change {
     pub to: Option<Value>,
 }
 
+impl Change {
+    /// A change as it may be shown: changes exist to be shown, so every one is made here,
+    /// with a sensitive input's values (also inside a whole document or `inputs` object)
+    /// masked (src/sensitive.rs).
+    pub fn shown(key: impl Into<String>, from: Option<Value>, to: Option<Value>) -> Change {
+        let key = key.into();
+        Change {
+            from: from.map(|v| sensitive::shown(&key, &v)),
+            to: to.map(|v| sensitive::shown(&key, &v)),
+            key,
+        }
+    }
+}
+
 /// Loads and validates a preferences file, reporting every problem at once.
 pub fn load(path: &Path) -> Result<Preferences, InputError> {
     let bytes = std::fs::read(path).map_err(|source| InputError::Read {
@@ -694,11 +708,11 @@ pub fn diff(desired: &Value, current: &Value) -> Vec<Change> {
         return if desired == current {
             vec![]
         } else {
-            vec![mask(Change {
-                key: "content".into(),
-                from: Some(current.clone()),
-                to: Some(desired.clone()),
-            })]
+            vec![Change::shown(
+                "content",
+                Some(current.clone()),
+                Some(desired.clone()),
+            )]
         };
     };
     let mut changes = vec![];
@@ -715,42 +729,32 @@ pub fn diff(desired: &Value, current: &Value) -> Vec<Change> {
                 .unwrap_or(&empty);
             for k in union(w, h) {
                 if w.get(k) != h.get(k) {
-                    changes.push(Change {
-                        key: k.clone(),
-                        from: h.get(k).cloned(),
-                        to: w.get(k).cloned(),
-                    });
+                    changes.push(Change::shown(
+                        k.clone(),
+                        h.get(k).cloned(),
+                        w.get(k).cloned(),
+                    ));
                 }
             }
             if want.get("inputs").is_some() != have.get("inputs").is_some()
                 && w.is_empty()
                 && h.is_empty()
             {
-                changes.push(Change {
-                    key: "inputs".into(),
-                    from: have.get("inputs").cloned(),
-                    to: want.get("inputs").cloned(),
-                });
+                changes.push(Change::shown(
+                    "inputs",
+                    have.get("inputs").cloned(),
+                    want.get("inputs").cloned(),
+                ));
             }
         } else if want.get(key) != have.get(key) {
-            changes.push(Change {
-                key: key.clone(),
-                from: have.get(key).cloned(),
-                to: want.get(key).cloned(),
-            });
+            changes.push(Change::shown(
+                key.clone(),
+                have.get(key).cloned(),
+                want.get(key).cloned(),
+            ));
         }
     }
-    // Changes are for showing: a sensitive input's values never leave here.
-    changes.into_iter().map(mask).collect()
-}
-
-/// The change as it may be shown (src/sensitive.rs).
-fn mask(c: Change) -> Change {
-    Change {
-        from: c.from.map(|v| sensitive::shown(&c.key, &v)),
-        to: c.to.map(|v| sensitive::shown(&c.key, &v)),
-        key: c.key,
-    }
+    changes
 }
 
 fn union<'a>(a: &'a Map<String, Value>, b: &'a Map<String, Value>) -> Vec<&'a String> {
@@ -1514,7 +1518,7 @@ mod proptests {
             // As shown: a sensitive input's values are masked.
             prop_assert_eq!(
                 changes,
-                vec![mask(Change { key: key.clone(), from: Some(was.clone()), to: Some(now) })]
+                vec![Change::shown(key.clone(), Some(was.clone()), Some(now))]
             );
 
             // Dropped from the desired content, or found only on the target: also that key alone.

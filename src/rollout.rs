@@ -17,7 +17,6 @@ use crate::outcome::{
 };
 use crate::preferences::{Change, MAX_CONTENT_BYTES, Preferences, changed_keys, diff, to_content};
 use crate::preflight::Preflight;
-use crate::sensitive;
 use crate::target::Target;
 
 /// Content this tool serialized parses back: it is `to_content` of a JSON value.
@@ -220,11 +219,7 @@ fn decide(desired: &Value, current: Option<&Current>) -> (Action, Vec<Change>) {
         }
         Some(Current { value: None, .. }) => (
             Action::Update,
-            vec![Change {
-                key: "content".into(),
-                from: None,
-                to: Some(sensitive::shown("content", desired)),
-            }],
+            vec![Change::shown("content", None, Some(desired.clone()))],
         ),
         Some(Current { value: Some(v), .. }) => {
             let changes = diff(desired, v);
@@ -339,8 +334,7 @@ impl Planned {
                             job.mark, e.reason, e.message
                         ),
                     );
-                    o.row.error_code = Some(note.reason);
-                    o.row.error_message = note.message;
+                    o.row = o.row.with_error(status, &note);
                 }
                 Outcome {
                     reused_version: written.reused,
@@ -583,11 +577,14 @@ pub async fn audit(
                 .chain(found.unmanaged)
                 .collect();
             let error_code = notes.first().map(|n| n.reason.clone());
-            let error_message = notes
-                .iter()
-                .map(|n| n.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; ");
+            let error_message = match &error_code {
+                // Joined, still one report cell of at most the usual length.
+                Some(code) => {
+                    let joined: Vec<&str> = notes.iter().map(|n| n.message.as_str()).collect();
+                    TargetError::new(code.clone(), joined.join("; ")).message
+                }
+                None => String::new(),
+            };
             ReportRow {
                 status,
                 action,

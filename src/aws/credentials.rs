@@ -174,8 +174,7 @@ impl Assumed {
         let started = Instant::now();
         let mut failures = 0u32;
         loop {
-            // One token per fetch, as the rate is learnt per fetch: a chain's earlier hops
-            // are mostly answered from their own cache.
+            // One token per fetch, as the rate is learnt per fetch (a chain's hops go together).
             self.pacer.acquire().await;
             match self.chain.provide_credentials().await {
                 Ok(c) => {

@@ -199,9 +199,9 @@ impl Session {
             if providers.contains_key(&account.id) {
                 continue;
             }
-            let (chain, hops) =
+            let (chain, assumes_role) =
                 account_credentials(&sts_base, opts, account, partition, &session_name).await;
-            let assumed = (hops > 0).then(|| {
+            let assumed = assumes_role.then(|| {
                 Arc::new(Assumed::new(
                     chain.clone(),
                     pacer.clone(),
@@ -348,14 +348,15 @@ impl Session {
 }
 
 /// The account's named profile, then each role of its chain in turn (the default role when
-/// the inventory names none and no profile is given); and how many roles that is.
+/// the inventory names none and no profile is given); and whether it assumes a role (a
+/// profile alone does not).
 async fn account_credentials(
     base: &SdkConfig,
     opts: &SessionOptions,
     account: &Account,
     partition: &str,
     session_name: &str,
-) -> (SharedCredentialsProvider, usize) {
+) -> (SharedCredentialsProvider, bool) {
     let mut current: Option<SharedCredentialsProvider> = account.profile.as_ref().map(|p| {
         SharedCredentialsProvider::new(
             aws_config::profile::ProfileFileCredentialsProvider::builder()
@@ -394,7 +395,7 @@ async fn account_credentials(
     }
     (
         current.expect("at least one role or a profile"),
-        roles.len(),
+        !roles.is_empty(),
     )
 }
 
