@@ -504,24 +504,14 @@ async fn the_binary_applies_and_audits_against_the_stand_in() {
     let prefs = dir.write("prefs.json", &serde_json::to_string_pretty(&want).unwrap());
     let targets = ids.len() * REGIONS.len();
     let run = |cmd: &str, report: &std::path::Path| {
-        let mut args = vec![
+        run_at(
             cmd,
-            "-i",
-            inv.to_str().unwrap(),
-            "-p",
-            prefs.to_str().unwrap(),
-        ];
-        args.extend([
-            "-o",
-            report.to_str().unwrap(),
-            "--endpoint-url",
             &stand_in.url,
-        ]);
-        args.extend(["--no-preflight", "--no-progress"]);
-        if cmd == "apply" {
-            args.push("--yes");
-        }
-        ssm_prefs(args)
+            &inv,
+            &prefs,
+            report,
+            &["--no-preflight", "--no-progress"],
+        )
     };
     let statuses = |report: &std::path::Path| {
         let rows = read_report(report);
@@ -767,26 +757,15 @@ async fn a_throttled_fleet_finishes_every_target() {
     for (cmd, status) in [("apply", "created"), ("audit", "compliant")] {
         stand_in.clear();
         let report = dir.path(&format!("{cmd}.csv"));
-        let mut args = vec![
-            cmd,
-            "-i",
-            inv.to_str().unwrap(),
-            "-p",
-            prefs.to_str().unwrap(),
-            "-o",
-            report.to_str().unwrap(),
-            "--endpoint-url",
-            &stand_in.url,
-            "--no-preflight",
-            "--no-progress",
-            "-c",
-            "32",
-        ];
-        if cmd == "apply" {
-            args.push("--yes");
-        }
         let started = Instant::now();
-        let out = ssm_prefs(args);
+        let out = run_at(
+            cmd,
+            &stand_in.url,
+            &inv,
+            &prefs,
+            &report,
+            &["--no-preflight", "--no-progress", "-c", "32"],
+        );
         assert_eq!(out.code, 0, "{cmd}: {}", out.all());
         let rows = read_report(&report);
         assert_eq!(rows.len(), targets);
@@ -842,22 +821,14 @@ async fn a_throttled_first_hop_of_a_role_chain_is_paced_too() {
         &serde_json::to_string_pretty(&desired()).unwrap(),
     );
     let report = dir.path("apply.csv");
-    let out = ssm_prefs([
+    let out = run_at(
         "apply",
-        "--yes",
-        "-i",
-        inv.to_str().unwrap(),
-        "-p",
-        prefs.to_str().unwrap(),
-        "-o",
-        report.to_str().unwrap(),
-        "--endpoint-url",
         &stand_in.url,
-        "--no-preflight",
-        "--no-progress",
-        "--max-attempts",
-        "1",
-    ]);
+        &inv,
+        &prefs,
+        &report,
+        &["--no-preflight", "--no-progress", "--max-attempts", "1"],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     let rows = read_report(&report);
     assert_eq!(rows.len(), ids.len() * 2);

@@ -280,6 +280,18 @@ pub fn run(
     report: &std::path::Path,
     extra: &[&str],
 ) -> Run {
+    run_at(cmd, &proxy.url, inv, prefs, report, extra)
+}
+
+/// As [`run`], with every AWS call sent to `endpoint` (the stand-in, say).
+pub fn run_at(
+    cmd: &str,
+    endpoint: &str,
+    inv: &std::path::Path,
+    prefs: &std::path::Path,
+    report: &std::path::Path,
+    extra: &[&str],
+) -> Run {
     let mut args = vec![
         cmd,
         "-i",
@@ -289,7 +301,7 @@ pub fn run(
         "-o",
         report.to_str().unwrap(),
     ];
-    args.extend(["--endpoint-url", proxy.url.as_str()]);
+    args.extend(["--endpoint-url", endpoint]);
     if cmd == "apply" {
         args.push("--yes");
     }
