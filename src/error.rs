@@ -1,13 +1,29 @@
 //! The two tiers of errors: input/setup errors stop the run before any AWS call (exit 2);
-//! per-target errors are data (`outcome::TargetError`): report rows that never stop the others.
+//! per-target errors are data (`model::TargetError`): report rows that never stop the others.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// One thing wrong with an input file, located as precisely as we can.
+/// Where a problem is: a file (with a line where known), or a flag of the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    File(PathBuf),
+    Flag(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::Flag(flag) => f.write_str(flag),
+        }
+    }
+}
+
+/// One thing wrong with an input, located as precisely as we can.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    pub file: PathBuf,
+    pub origin: Origin,
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
@@ -16,8 +32,18 @@ pub struct Problem {
 impl Problem {
     pub fn at(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
         Self {
-            file: file.to_path_buf(),
+            origin: Origin::File(file.to_path_buf()),
             line,
+            column: None,
+            message: message.into(),
+        }
+    }
+
+    /// A problem with a flag's value.
+    pub fn flag(flag: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            origin: Origin::Flag(flag),
+            line: None,
             column: None,
             message: message.into(),
         }
@@ -26,7 +52,7 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
+        write!(f, "{}", self.origin)?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
             if let Some(col) = self.column {
@@ -40,13 +66,20 @@ impl fmt::Display for Problem {
 /// Anything that must stop the run before the first AWS call. Exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    /// Every problem found in the input files, not just the first.
+    /// Every problem found in the inputs, not just the first.
     #[error("{}", render_problems(.0))]
     Problems(Vec<Problem>),
-    #[error("{0}")]
-    Usage(String),
-    #[error("cannot read {}: {source}", .path.display())]
-    Read {
+    /// A flag's value, or flags that do not go together (`flag`: the one to fix, if one is).
+    #[error("{}{message}", flag.map(|f| format!("{f}: ")).unwrap_or_default())]
+    Usage {
+        flag: Option<&'static str>,
+        message: String,
+    },
+    /// A file the run could not read or create before its first call.
+    #[error("cannot {action} {}: {source}", .path.display())]
+    Io {
+        /// What was tried: "read", "create the report", "write".
+        action: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
@@ -56,16 +89,39 @@ impl InputError {
     pub fn one(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
         Self::Problems(vec![Problem::at(file, line, message)])
     }
+
+    /// Flags that do not go together, or a run that cannot start as asked.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::Usage {
+            flag: None,
+            message: message.into(),
+        }
+    }
+
+    /// A flag's value is wrong.
+    pub fn flag(flag: &'static str, message: impl Into<String>) -> Self {
+        Self::Usage {
+            flag: Some(flag),
+            message: message.into(),
+        }
+    }
+
+    pub fn read(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 fn render_problems(problems: &[Problem]) -> String {
     match problems {
         [one] => one.to_string(),
         many => {
-            let mut files: Vec<String> =
-                many.iter().map(|p| p.file.display().to_string()).collect();
-            files.dedup();
-            let mut s = format!("{} has {} problems:", files.join(", "), many.len());
+            let mut origins: Vec<String> = many.iter().map(|p| p.origin.to_string()).collect();
+            origins.dedup();
+            let mut s = format!("{} has {} problems:", origins.join(", "), many.len());
             for p in many {
                 s.push_str(&format!("\n  {p}"));
             }

@@ -6,13 +6,15 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// A destination being written: its contents go to a hidden temporary file in the same
-/// directory (a rename within one file system is atomic). Dropped without `commit`, the
-/// temporary file is removed and the destination is left as it was.
+use tempfile::NamedTempFile;
+
+/// A destination being written: its contents go to a temporary file in the same directory
+/// (tempfile's: a fresh name, created only if new), persisted by a rename (atomic within one
+/// file system). Dropped without `commit`, the temporary file is removed and the destination
+/// is left as it was.
 pub struct Replacement {
     dest: PathBuf,
-    temp: PathBuf,
-    file: Option<File>,
+    temp: NamedTempFile,
 }
 
 impl Replacement {
@@ -23,58 +25,38 @@ impl Replacement {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "out".into());
-        // A name no other run picks (containers may share a pid), created only if new: never
-        // a file or link that was there.
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let stem: String = name.chars().take(100).collect();
-        let temp = dir.join(format!(".{stem}.{}-{nanos}-{n}.tmp", std::process::id()));
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        // The file replaced keeps its permissions (an inventory kept private stays private).
-        if let Ok(meta) = std::fs::metadata(dest) {
-            let _ = file.set_permissions(meta.permissions());
-        }
+        // The file replaced keeps its permissions (an inventory kept private stays private); a
+        // new one gets a new file's (0666 less the umask), not a temporary file's 0600.
+        let permissions = match std::fs::metadata(dest) {
+            Ok(meta) => meta.permissions(),
+            Err(_) => new_file_permissions(),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".ssm-prefs-")
+            .suffix(".tmp")
+            .permissions(permissions)
+            .tempfile_in(dir)?;
         Ok(Self {
             dest: dest.to_path_buf(),
             temp,
-            file: Some(file),
         })
     }
 
     pub fn file(&mut self) -> &mut File {
-        self.file.as_mut().expect("open until commit")
+        self.temp.as_file_mut()
     }
 
     /// Flushes the contents to disk and moves them into place.
-    pub fn commit(mut self) -> std::io::Result<()> {
-        let file = self.file.take().expect("open until commit");
-        let done = file
-            .sync_all()
-            .and_then(|()| std::fs::rename(&self.temp, &self.dest));
-        if done.is_err() {
-            let _ = std::fs::remove_file(&self.temp);
-        }
-        done
+    pub fn commit(self) -> std::io::Result<()> {
+        self.temp.as_file().sync_all()?;
+        self.temp.persist(&self.dest).map(drop).map_err(|e| e.error)
     }
 }
 
-impl Drop for Replacement {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.temp);
-        }
-    }
+/// The tool is Unix-only (it listens for SIGTERM).
+fn new_file_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o666)
 }
 
 /// Writes `bytes` as the whole of `dest`, atomically.

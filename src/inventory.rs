@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::error::{InputError, Problem};
+use crate::error::{InputError, Origin, Problem};
 use crate::suggest::did_you_mean;
 use crate::target::{Account, AccountId, Region, Target};
 use crate::yaml::{self, Entry, Node};
@@ -17,15 +17,24 @@ pub struct Inventory {
     pub warnings: Vec<Problem>,
 }
 
-/// The selection flags, as config.rs checked them (names and tags are matched here).
+/// The selection flags, as settings.rs checked them (names and tags are matched here).
 #[derive(Debug, Default, Clone)]
 pub struct Selection {
     pub accounts: Vec<String>,
     pub not_accounts: Vec<String>,
+    /// `KEY:VALUE` each.
     pub tags: Vec<String>,
-    pub regions: Option<Vec<String>>,
+    /// `-r`, overriding the inventory's regions.
+    pub regions: Option<Regions>,
     /// `--shard K/N`: (K, N), 1-based.
     pub shard: Option<(usize, usize)>,
+}
+
+/// `-r`: the regions named, or `all`: the regions each account has enabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Regions {
+    All,
+    List(Vec<Region>),
 }
 
 /// What a selection resolves to before any AWS call.
@@ -85,10 +94,7 @@ const CSV_COLUMNS: &[&str] = &[
 
 /// Loads an inventory, YAML or CSV by extension, collecting every problem in the file.
 pub fn load(path: &Path) -> Result<Inventory, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
-        path: path.into(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::read(path, source))?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -150,7 +156,7 @@ fn parse_yaml(text: &str, p: &mut Parsed) {
         Ok(root) => root,
         Err(e) => {
             p.problems.push(Problem {
-                file: p.path.clone(),
+                origin: Origin::File(p.path.clone()),
                 line: Some(e.line),
                 column: Some(e.column),
                 message: format!("invalid YAML: {}", e.message),
@@ -641,35 +647,11 @@ fn check_duplicates(p: &mut Parsed) {
 /// Applies the selection flags and expands accounts × regions into targets, in file order.
 pub fn select(inv: &Inventory, sel: &Selection) -> Result<Selected, InputError> {
     let mut problems = vec![];
-    let usage = |flag: &str, msg: String| Problem::at(Path::new(flag), None, msg);
-    let names: Vec<&str> = sel
-        .regions
-        .iter()
-        .flatten()
-        .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    let all_regions = names.contains(&"all");
-    if all_regions && names.len() > 1 {
-        problems.push(usage(
-            "-r",
-            "`all` stands alone: it means every region each account has enabled".into(),
-        ));
-    }
+    let usage = |flag: &'static str, msg: String| Problem::flag(flag, msg);
+    let all_regions = sel.regions == Some(Regions::All);
     let override_regions = match &sel.regions {
-        None => None,
-        Some(_) => {
-            let mut out = vec![];
-            for name in names.iter().copied().filter(|n| *n != "all") {
-                match Region::parse(name) {
-                    Ok(r) if !out.contains(&r) => out.push(r),
-                    Ok(_) => {}
-                    Err(e) => problems.push(usage("-r", e)),
-                }
-            }
-            Some(out)
-        }
+        Some(Regions::List(list)) => Some(list.clone()),
+        _ => None,
     };
     let matches = |a: &Account, wanted: &str| a.id.as_str() == wanted || a.name == wanted;
     for (flag, list) in [("-a", &sel.accounts), ("--not-accounts", &sel.not_accounts)] {
@@ -689,9 +671,7 @@ pub fn select(inv: &Inventory, sel: &Selection) -> Result<Selected, InputError> 
         }
     }
     for tag in &sel.tags {
-        if !tag.contains(':') {
-            problems.push(usage("-t", format!("tag {tag:?} must be KEY:VALUE")));
-        } else if !inv.accounts.iter().any(|a| a.tags.contains(tag)) {
+        if !inv.accounts.iter().any(|a| a.tags.contains(tag)) {
             let hint = did_you_mean(
                 tag,
                 inv.accounts
@@ -896,7 +876,7 @@ mod proptests {
         // empty line after a final line end, which an editor shows too.
         let lines = 1 + text.replace("\r\n", "\n").matches(['\n', '\r']).count();
         for p in &problems {
-            prop_assert_eq!(&p.file, &path);
+            prop_assert_eq!(&p.origin, &Origin::File(path.clone()));
             prop_assert!(p.to_string().starts_with(&path.display().to_string()));
             if let Some(line) = p.line {
                 prop_assert!(

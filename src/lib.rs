@@ -1,33 +1,32 @@
-//! ssm-prefs as a library: the binary (`src/main.rs`) and the tests use it. README "Where
+//! ssm-prefs as a library: the binary (`src/main.rs`) and the tests use it. docs/development.md "Where
 //! things live" names what each module owns.
 
 pub mod aws;
 pub mod cli;
 pub mod commands;
-pub mod config;
-pub mod discover;
 pub mod error;
+pub mod fanout;
 pub mod files;
 pub mod inventory;
 pub mod lifecycle;
+pub mod model;
 pub mod names;
-pub mod outcome;
 pub mod preferences;
 pub mod preflight;
 pub mod report;
-pub mod rollout;
-pub mod runner;
 pub mod sensitive;
+pub mod settings;
+pub mod steps;
 pub mod suggest;
 pub mod target;
 pub mod waves;
 pub mod words;
 pub mod yaml;
 
-use crate::commands::Ended;
-use crate::config::Settings;
 use crate::error::InputError;
+use crate::model::Ended;
 use crate::report::printer::Printer;
+use crate::settings::Settings;
 
 /// Runs one command with checked settings: every line it prints goes through `printer`.
 pub async fn run(settings: &Settings, printer: &Printer) -> Result<Ended, InputError> {

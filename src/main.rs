@@ -6,31 +6,30 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use ssm_prefs::cli::Cli;
-use ssm_prefs::commands::Ended;
-use ssm_prefs::config::{self, Settings};
 use ssm_prefs::report::printer::Printer;
+use ssm_prefs::settings::{self, Settings};
 
 // The SDK allocates for every header, config layer and type-erased value of every call: with
 // mimalloc the tool spends measurably less CPU per target than with glibc's allocator
-// (scripts/bench.sh, README "Performance").
+// (scripts/bench.sh, docs/operations.md "Performance").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let printer = Printer::new(config::verbosity(&cli));
-    if config::summary_json_on_stdout(&cli) {
+    let printer = Printer::new(settings::verbosity(&cli));
+    if settings::summary_json_on_stdout(&cli) {
         printer.keep_stdout_for_product();
     }
     let settings = match Settings::from_cli(&cli) {
         Ok(s) => s,
         Err(e) => {
             printer.error(&e.to_string());
-            return ExitCode::from(2);
+            return ExitCode::from(ssm_prefs::model::exit_code(&Err(e)));
         }
     };
     // One thread unless the concurrency asks for more than one core's worth of calls
-    // (Settings::threads; README "Performance").
+    // (Settings::threads; docs/operations.md "Performance").
     let mut builder = match settings.threads() {
         1 => tokio::runtime::Builder::new_current_thread(),
         n => {
@@ -50,11 +49,8 @@ fn main() -> ExitCode {
     // Ctrl-C at the confirmation prompt leaves its stdin read (a blocking task) waiting for a
     // line; dropping the runtime would wait with it, so the tool would not exit until Enter.
     runtime.shutdown_background();
-    match result {
-        Ok(ended) => ExitCode::from(Ended::exit_code(&ended)),
-        Err(e) => {
-            printer.error(&e.to_string());
-            ExitCode::from(2)
-        }
+    if let Err(e) = &result {
+        printer.error(&e.to_string());
     }
+    ExitCode::from(ssm_prefs::model::exit_code(&result))
 }

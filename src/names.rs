@@ -1,6 +1,6 @@
-//! AWS's naming rules for what the preferences name, checked without a call: S3 bucket names,
-//! CloudWatch Logs log group names, and the four forms a `kmsKeyId` may take. Each returns why
-//! a value breaks the rule, as a fragment that reads after the input's name.
+//! AWS's naming rules, checked without a call: what the preferences name (S3 bucket names,
+//! CloudWatch Logs log group names, the four forms a `kmsKeyId` may take) and the SSM document
+//! `--document-name` manages. Each says why a value breaks the rule.
 
 /// S3's rules for general purpose bucket names.
 pub fn bucket_problem(name: &str) -> Option<String> {
@@ -108,6 +108,26 @@ fn is_alias(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
 }
 
+/// SSM's rule for a document name (CreateDocument's `Name`): 3 to 128 characters of
+/// `a-z A-Z 0-9 _ - .`.
+pub fn check_document_name(name: &str) -> Result<(), String> {
+    let len = name.chars().count();
+    if !(3..=128).contains(&len) {
+        return Err(format!(
+            "{name:?} is {len} characters long; SSM document names have 3 to 128"
+        ));
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        Some(c) => Err(format!(
+            "{name:?} holds {c:?}; SSM document names hold only letters, digits, '_', '-' and '.'"
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +182,15 @@ mod tests {
         ] {
             assert!(kms_key_problem(bad).is_some(), "{bad}");
         }
+    }
+
+    #[test]
+    fn document_names_follow_ssm() {
+        assert!(check_document_name("SSM-SessionManagerRunShell").is_ok());
+        assert!(check_document_name("a.b_c-1").is_ok());
+        assert!(check_document_name("ab").is_err());
+        assert!(check_document_name(&"a".repeat(129)).is_err());
+        assert!(check_document_name("my doc").is_err());
+        assert!(check_document_name("doc/x").is_err());
     }
 }

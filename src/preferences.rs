@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::error::{InputError, Problem};
+use crate::error::{InputError, Origin, Problem};
 use crate::names;
 use crate::sensitive;
 use crate::suggest::did_you_mean;
@@ -94,10 +94,7 @@ impl Change {
 
 /// Loads and validates a preferences file, reporting every problem at once.
 pub fn load(path: &Path) -> Result<Preferences, InputError> {
-    let bytes = std::fs::read(path).map_err(|source| InputError::Read {
-        path: path.into(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| InputError::read(path, source))?;
     let file_sha256 = sha256_hex(&bytes);
     let text = String::from_utf8(bytes)
         .map_err(|_| InputError::one(path, None, "the preferences file is not UTF-8 text"))?;
@@ -390,7 +387,7 @@ fn json_syntax_problem(path: &Path, text: &str, e: &serde_json::Error) -> Proble
         format!("invalid JSON: {msg}")
     };
     Problem {
-        file: path.to_path_buf(),
+        origin: Origin::File(path.to_path_buf()),
         line: Some(line),
         column: Some(column),
         message,
@@ -695,10 +692,7 @@ pub fn to_content(doc: &Value) -> String {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The fields and inputs that differ; empty means the target already holds the desired content.
@@ -858,7 +852,7 @@ mod proptests {
         prop_assert!(!problems.is_empty(), "an error with no problem in it");
         let lines = text.split('\n').count();
         for p in problems {
-            prop_assert_eq!(&p.file, Path::new(FILE));
+            prop_assert_eq!(&p.origin, &Origin::File(FILE.into()));
             let shown = p.to_string();
             prop_assert!(shown.starts_with("p.json:"), "{}", shown);
             if let Some(line) = p.line {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::aws::resources::{self, CheckClients, Key};
-use crate::outcome::{Finding, Findings, Reason, Severity, TargetError};
+use crate::model::{Finding, Findings, Reason, Severity, TargetError};
 use crate::target::{AccountId, Target};
 
 /// One answer per key, shared by every target that asks: the first asks AWS, the others wait

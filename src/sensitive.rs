@@ -22,11 +22,8 @@ pub fn masked(v: &Value) -> Value {
         _ => {
             let mut text = String::new();
             canonical(v, &mut text);
-            let hex: String = Sha256::digest(text.as_bytes())[..6]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            Value::String(format!("sha256:{hex}"))
+            let short = hex::encode(&Sha256::digest(text.as_bytes())[..6]);
+            Value::String(format!("sha256:{short}"))
         }
     }
 }

@@ -212,15 +212,7 @@ fn fresh(c: &Credentials) -> bool {
 /// to a call that gates every target of an account).
 fn backoff(failures: u32) -> Duration {
     let cap = (0.1 * 2f64.powi(failures as i32 - 1)).min(5.0);
-    Duration::from_secs_f64(cap * (0.5 + 0.5 * fastrand_unit()))
-}
-
-/// A number in [0, 1): jitter, not cryptography (the std hasher's random keys, per call).
-fn fastrand_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0);
-    (h.finish() % 1_000_000) as f64 / 1_000_000.0
+    Duration::from_secs_f64(cap * (0.5 + 0.5 * fastrand::f64()))
 }
 
 #[derive(Debug, PartialEq)]

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::aws::session::TargetClient;
 use crate::lifecycle::{self, Mark};
-use crate::outcome::{Reason, TargetError, rfc3339};
+use crate::model::{Reason, TargetError, rfc3339};
 use crate::preferences::{diff, sha256_hex};
 
 /// What a target holds now: its default version.

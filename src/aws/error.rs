@@ -5,7 +5,7 @@
 use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
-use crate::outcome::{Reason, TargetError};
+use crate::model::{Reason, TargetError};
 
 type AssumeRoleSdkError =
     aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>;

@@ -4,7 +4,7 @@
 use aws_sdk_account::types::RegionOptStatus;
 
 use crate::aws::error::target_error;
-use crate::outcome::TargetError;
+use crate::model::TargetError;
 
 /// The names of the regions this account has enabled, as AWS lists them (`endpoint` names
 /// where the calls go, for errors).

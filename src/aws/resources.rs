@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_sdk_ssm::error::ProvideErrorMetadata;
 
 use crate::aws::error::target_error;
-use crate::outcome::TargetError;
+use crate::model::TargetError;
 use crate::target::Region;
 
 /// An account's clients for the checks, pointed at one target's region per call.

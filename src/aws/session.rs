@@ -21,7 +21,7 @@ use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use crate::aws::credentials::{Assumed, Pacer};
 use crate::aws::error::target_error;
 use crate::aws::resources::CheckClients;
-use crate::outcome::TargetError;
+use crate::model::TargetError;
 use crate::target::{Account, AccountId, Region, Target};
 
 /// Where and as whom to connect, from the command line.

@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cli::PrefsArgs;
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, Selection};
-use crate::outcome::Status;
+use crate::model::Status;
 use crate::preferences::{self, Preferences};
 use crate::report::csv as report_csv;
 use crate::report::printer::Printer;
+use crate::settings::PrefsOptions;
 use crate::target::{Account, Region, Target};
 
 pub(super) fn warn_all(printer: &Printer, warnings: &[Problem]) {
@@ -31,12 +31,12 @@ pub(super) struct Inputs {
 
 pub(super) fn load_inputs(
     printer: &Printer,
-    prefs: &PrefsArgs,
+    prefs: &PrefsOptions,
     inventory: &Path,
     selection: &Selection,
 ) -> Result<Inputs, InputError> {
     // Both files are checked before either error is reported, so one run shows every problem.
-    let prefs = preferences::load(&prefs.preferences);
+    let prefs = preferences::load(&prefs.path);
     let inv = inventory::load(inventory);
     let (prefs, inv) = match (prefs, inv) {
         (Ok(p), Ok(i)) => (p, i),

@@ -1,16 +1,27 @@
-//! The subcommands, a file each, and what their runs share (inputs, reporting).
+//! The subcommands, a file each, and what their runs share: the checked inputs, the set-up of
+//! a run over targets, the reporters it feeds, the prompt and the interrupt listener.
 
-mod help;
+mod apply;
+mod audit;
+mod completions;
+mod discover;
 mod inputs;
-mod organization;
+mod interrupt;
+mod man;
+mod merge;
+mod plan;
+pub(crate) mod prompt;
 mod rollback;
-mod run;
-mod sinks;
+pub(crate) mod setup;
+pub(crate) mod sinks;
 mod validate;
 
-pub use help::{completions, man};
-pub use organization::{discover, merge};
+pub use apply::apply;
+pub use audit::audit;
+pub use completions::completions;
+pub use discover::discover;
+pub use man::man;
+pub use merge::merge;
+pub use plan::plan;
 pub use rollback::rollback;
-pub use run::{apply, audit, plan};
-pub use sinks::Ended;
 pub use validate::validate;

@@ -6,39 +6,38 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::inputs::warn_all;
-use super::run::{INTERRUPT_GRACE, confirm_or_cancel, listen_for_interrupts, page_meta};
-use super::sinks::{Ended, Sinks, open_report};
+use super::interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
+use super::prompt::confirm_or_cancel;
+use super::setup::run_meta;
+use super::sinks::{Sinks, open_report};
 use crate::aws::session::Session;
-use crate::config;
 use crate::error::{InputError, Problem};
+use crate::fanout::{self, Control};
 use crate::inventory;
-use crate::outcome::{Status, StopReason, rfc3339};
+use crate::model::{Command, Ended, Status, StopReason, rfc3339};
 use crate::report::csv as report_csv;
 use crate::report::printer::Printer;
-use crate::rollout::{self, Undo};
-use crate::runner::{self, Control};
+use crate::settings;
+use crate::steps::{self, Undo};
 use crate::target::{Account, AccountId, Region, Target};
 use crate::words::count;
 
 /// `rollback --from`: undo what an apply created or updated, where nobody changed it since.
-pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ended, InputError> {
+pub async fn rollback(printer: &Printer, args: &settings::Rollback) -> Result<Ended, InputError> {
     if !args.yes && !std::io::stdin().is_terminal() {
-        return Err(InputError::Usage(
-            "rollback needs --yes when stdin is not a terminal (nothing was sent to AWS)".into(),
+        return Err(InputError::usage(
+            "rollback needs --yes when stdin is not a terminal (nothing was sent to AWS)",
         ));
     }
     // Hashed as read, before anything can change it: the page names exactly this file.
     let from_sha256 = std::fs::read(&args.from)
         .map(|bytes| crate::preferences::sha256_hex(&bytes))
-        .map_err(|source| InputError::Read {
-            path: args.from.clone(),
-            source,
-        })?;
+        .map_err(|source| InputError::read(&args.from, source))?;
     let rows = report_csv::read(&args.from)?;
     if let Some((i, r)) = rows
         .iter()
         .enumerate()
-        .find(|(_, r)| !r.status.commands().contains(&"apply"))
+        .find(|(_, r)| !r.status.commands().contains(&Command::Apply))
     {
         return Err(InputError::one(
             &args.from,
@@ -114,7 +113,7 @@ pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ende
             "nothing to roll back: that apply created or updated no target",
         ));
     }
-    let csv = open_report(&args.output, "rollback")?;
+    let csv = open_report(&args.output, Command::Rollback)?;
     let started = Instant::now();
     let started_at = rfc3339(SystemTime::now());
     let session = Session::new(
@@ -134,14 +133,15 @@ pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ende
     let csv = if args.yes {
         csv
     } else {
-        match confirm_or_cancel(printer, "rollback", "Roll back", undos.len(), csv).await {
+        match confirm_or_cancel(printer, Command::Rollback, "Roll back", undos.len(), csv).await {
             Ok(csv) => csv,
             Err(ended) => return Ok(ended),
         }
     };
     // The page names what was undone: the apply report's path stands where a run over an
     // inventory names its preferences file.
-    let meta = page_meta(
+    let meta = run_meta(
+        Command::Rollback,
         &args.output,
         &session,
         started_at,
@@ -154,16 +154,16 @@ pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ende
     .await;
     let targets: Vec<Target> = undos.iter().map(|u| u.target.clone()).collect();
     let control = Arc::new(Control::default());
-    let mut sinks = Sinks::new("rollback", &targets, &args.output, printer, Some(csv))
-        .with_files(&args.output, meta);
+    let mut sinks = Sinks::new("rollback", &targets, &args.output, printer, Some(csv), meta)
+        .with_files(&args.output);
     let listener = listen_for_interrupts(control.clone(), printer.clone(), INTERRUPT_GRACE);
-    runner::run(
+    fanout::run(
         undos,
         args.aws.concurrency,
         &control,
         |u| {
             let client = session.client(&u.target);
-            rollout::rollback(u, client)
+            steps::rollback(u, client)
         },
         |u, reason| u.stopped(reason, false),
         |u| u.stopped(StopReason::Interrupted, true),
@@ -171,5 +171,5 @@ pub async fn rollback(printer: &Printer, args: &config::Rollback) -> Result<Ende
     )
     .await;
     listener.abort();
-    Ok(sinks.finish("rollback", started.elapsed(), &control, None))
+    Ok(sinks.finish(started.elapsed(), &control, None))
 }

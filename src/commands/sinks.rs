@@ -1,52 +1,30 @@
-//! What a run reports to and how it ends: the CSV report, progress, change summary, HTML
-//! page and JUnit file fed per target, and the summary, the summary JSON and the exit outcome
-//! derived from the same stats.
+//! What a run reports to: the CSV report, progress, change summary, HTML page and JUnit file
+//! fed per target, the run's events, and at the end the summary and the summary JSON, from
+//! the same stats the run's end (src/model/ending.rs) is decided by.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::inputs::region_totals;
-use crate::config::{Destination, Output};
 use crate::error::InputError;
+use crate::fanout::Control;
 use crate::files;
-use crate::outcome::{Action, Outcome, ReportRow, Status, StopReason, rfc3339};
+use crate::model::{
+    Action, Command, Ended, Outcome, ReportRow, RunEvent, RunMeta, RunStats, Status, rfc3339,
+};
 use crate::report::csv::{CsvReport, default_path};
-use crate::report::html::{self, RunMeta};
 use crate::report::printer::{Printer, Verbosity};
 use crate::report::progress::Progress;
-use crate::report::summary::{ChangeSummary, FindingSummary, RunStats, WaveSummary};
-use crate::report::{json, junit};
-use crate::runner::Control;
+use crate::report::summary::{self, ChangeSummary, FindingSummary, WaveSummary};
+use crate::report::{events, html, json, junit};
+use crate::settings::{Destination, Output};
 use crate::target::Target;
 use crate::waves::WavePlan;
 
-/// How a command ended, when its input was good.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Ended {
-    /// Every target succeeded (exit 0).
-    Success,
-    /// At least one target failed or was skipped, or the operator declined (exit 1).
-    Failures,
-    /// Ctrl-C (exit 130).
-    Interrupted,
-}
-
-impl Ended {
-    /// The process's exit code (README "Exit codes").
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Ended::Success => 0,
-            Ended::Failures => 1,
-            Ended::Interrupted => 130,
-        }
-    }
-}
-
-/// With --html, --junit or --summary-json: the run's metadata, where each goes, and (for the
-/// page and the JUnit file, which list every target) every row.
-pub(super) struct RunFiles {
-    meta: RunMeta,
+/// With --html, --junit or --summary-json: where each goes, and (for the page and the JUnit
+/// file, which list every target) every row.
+pub(crate) struct RunFiles {
     html: Option<PathBuf>,
     junit: Option<PathBuf>,
     summary_json: Option<Destination>,
@@ -59,25 +37,33 @@ impl RunFiles {
     }
 }
 
-pub(super) fn open_report(out: &Output, command: &str) -> Result<CsvReport, InputError> {
-    let path = out.report.clone().unwrap_or_else(|| default_path(command));
-    CsvReport::create(&path)
-        .map_err(|e| InputError::Usage(format!("cannot create the report {}: {e}", path.display())))
+pub(super) fn open_report(out: &Output, command: Command) -> Result<CsvReport, InputError> {
+    let path = out
+        .report
+        .clone()
+        .unwrap_or_else(|| default_path(command.as_str()));
+    CsvReport::create(&path).map_err(|source| InputError::Io {
+        action: "create the report",
+        path: path.clone(),
+        source,
+    })
 }
 
 /// The reporters of one phase: stats, CSV, progress and the change summary, fed per outcome.
-pub(super) struct Sinks {
+pub(crate) struct Sinks {
+    /// What the run is, for every renderer that heads its output with it.
+    pub(crate) meta: RunMeta,
     /// The files written whole at the end (--html, --junit, --summary-json).
-    pub(super) files: Option<RunFiles>,
-    pub(super) stats: RunStats,
-    pub(super) progress: Progress,
-    pub(super) csv: Option<CsvReport>,
-    pub(super) changes: ChangeSummary,
-    pub(super) findings: FindingSummary,
+    pub(crate) files: Option<RunFiles>,
+    pub(crate) stats: RunStats,
+    pub(crate) progress: Progress,
+    pub(crate) csv: Option<CsvReport>,
+    pub(crate) changes: ChangeSummary,
+    pub(crate) findings: FindingSummary,
     /// With `--waves`: the plan that stamps each row's wave, and each wave's counts.
-    pub(super) waves: Option<(Arc<WavePlan>, WaveSummary)>,
-    pub(super) write_error: Option<std::io::Error>,
-    pub(super) printer: Printer,
+    pub(crate) waves: Option<(Arc<WavePlan>, WaveSummary)>,
+    pub(crate) write_error: Option<std::io::Error>,
+    pub(crate) printer: Printer,
 }
 
 impl Sinks {
@@ -87,8 +73,10 @@ impl Sinks {
         out: &Output,
         printer: &Printer,
         csv: Option<CsvReport>,
+        meta: RunMeta,
     ) -> Self {
         Self {
+            meta,
             stats: RunStats::new(targets.len()),
             progress: Progress::new(
                 label,
@@ -112,13 +100,10 @@ impl Sinks {
         self
     }
 
-    /// The files `out` asks for, written at the end with `meta` (built when one is asked for).
-    pub(super) fn with_files(mut self, out: &Output, meta: Option<RunMeta>) -> Self {
-        if let Some(meta) = meta
-            && (out.html.is_some() || out.junit.is_some() || out.summary_json.is_some())
-        {
+    /// The files `out` asks for, written at the end.
+    pub(super) fn with_files(mut self, out: &Output) -> Self {
+        if out.html.is_some() || out.junit.is_some() || out.summary_json.is_some() {
             self.files = Some(RunFiles {
-                meta,
                 html: out.html.clone(),
                 junit: out.junit.clone(),
                 summary_json: out.summary_json.clone(),
@@ -128,13 +113,18 @@ impl Sinks {
         self
     }
 
-    pub(super) fn record(&mut self, o: &Outcome) {
+    /// Renders an event of the run as a whole.
+    pub(crate) fn event(&self, event: &RunEvent) {
+        events::show(&self.printer, event);
+    }
+
+    pub(crate) fn record(&mut self, o: &Outcome) {
         self.record_as(o, true);
     }
 
     /// Records an outcome; `log`: whether it gets its per-target line (not when an earlier
     /// phase printed it).
-    pub(super) fn record_as(&mut self, o: &Outcome, log: bool) {
+    pub(crate) fn record_as(&mut self, o: &Outcome, log: bool) {
         let stamped;
         let o = match &mut self.waves {
             Some((plan, summary)) => {
@@ -179,12 +169,12 @@ impl Sinks {
     /// Clears the bars and prints the summary; the outcome follows from the same stats.
     pub(super) fn finish(
         self,
-        command: &str,
         elapsed: Duration,
         control: &Control,
         change_title: Option<&str>,
     ) -> Ended {
         let Sinks {
+            mut meta,
             stats,
             progress,
             changes,
@@ -219,19 +209,19 @@ impl Sinks {
         if printer.verbosity() == Verbosity::Quiet {
             printer.summary_line(&format!(
                 "{}; report: {}",
-                stats.headline(command, elapsed),
+                summary::headline(&stats, meta.command, elapsed),
                 report.display()
             ));
         } else {
-            printer.out(&stats.render(command, &report, elapsed));
+            printer.out(&summary::render(&stats, meta.command, &report, elapsed));
         }
         // What went wrong besides the targets, for the exit code and the summary JSON's why.
         let mut problems: Vec<String> = vec![];
         let mut outputs = outputs;
+        meta.ended_at = rfc3339(SystemTime::now());
         if let Some(f) = outputs.as_mut() {
-            f.meta.ended_at = rfc3339(SystemTime::now());
             if let Some(path) = &f.html {
-                match html::write(path, &f.meta, &f.rows) {
+                match html::write(path, &meta, &f.rows) {
                     Ok(()) => printer.out(&format!("  html: {}\n", path.display())),
                     Err(e) => {
                         printer.error(&format!(
@@ -243,9 +233,8 @@ impl Sinks {
                 }
             }
             if let Some(path) = &f.junit {
-                let run = junit::Run {
-                    command,
-                    meta: &f.meta,
+                let run = junit::Suite {
+                    meta: &meta,
                     report: &report,
                     elapsed,
                 };
@@ -268,11 +257,7 @@ impl Sinks {
             ));
             problems.push("the report is incomplete".into());
         }
-        let mut ended = match control.stopped() {
-            Some(StopReason::Interrupted) => Ended::Interrupted,
-            _ if stats.any_failure() || !problems.is_empty() => Ended::Failures,
-            _ => Ended::Success,
-        };
+        let mut ended = Ended::of(control.stopped(), &stats, !problems.is_empty());
         if let Some(f) = &outputs
             && let Some(dest) = &f.summary_json
         {
@@ -288,9 +273,8 @@ impl Sinks {
                     }
                 }
             };
-            let text = json::render(&json::Run {
-                command,
-                meta: &f.meta,
+            let text = json::render(&json::Facts {
+                meta: &meta,
                 stats: &stats,
                 report: &report,
                 html: f.html.as_deref(),
@@ -310,9 +294,7 @@ impl Sinks {
                     Destination::File(path) => path.display().to_string(),
                 };
                 printer.error(&format!("cannot write the summary JSON {name}: {e}"));
-                if ended == Ended::Success {
-                    ended = Ended::Failures;
-                }
+                ended = ended.with_problem();
             }
         }
         ended

@@ -1,16 +1,16 @@
 //! `validate`: the files and the selection checked, no AWS call.
 
 use super::inputs::{load_inputs, region_totals, warn_all};
-use super::sinks::Ended;
-use crate::config;
 use crate::error::InputError;
+use crate::model::Ended;
 use crate::preferences::{self, BUILTIN_PLACEHOLDERS};
 use crate::report::printer::Printer;
+use crate::settings;
 use crate::words::{count, plural};
 
-pub fn validate(printer: &Printer, args: &config::Validate) -> Result<Ended, InputError> {
+pub fn validate(printer: &Printer, args: &settings::Validate) -> Result<Ended, InputError> {
     let Some(inventory) = &args.inventory else {
-        let prefs = preferences::load(&args.prefs.preferences)?;
+        let prefs = preferences::load(&args.prefs.path)?;
         warn_all(printer, &prefs.warnings);
         for (name, line) in &prefs.placeholders {
             if !BUILTIN_PLACEHOLDERS.contains(&name.as_str()) {

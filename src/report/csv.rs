@@ -5,7 +5,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::files::Replacement;
-use crate::outcome::ReportRow;
+use crate::model::{COLUMNS, Command, ReportRow};
 
 /// Appends rows to the report file, flushing each one so a crash loses no finished target.
 pub struct CsvReport {
@@ -58,33 +58,6 @@ pub fn write_whole(path: &Path, rows: &[ReportRow]) -> std::io::Result<()> {
     out.commit()
 }
 
-pub const COLUMNS: [&str; 20] = [
-    "account_id",
-    "account_name",
-    "region",
-    "document_name",
-    "action",
-    "status",
-    "previous_version",
-    "document_version",
-    "content_sha256",
-    "changed_inputs",
-    "error_code",
-    "error_message",
-    "attempts",
-    "started_at",
-    "duration_ms",
-    "findings",
-    "wave",
-    "version_created_at",
-    "version_author",
-    "pruned_versions",
-];
-
-/// The columns of reports written before preflight (then before waves, then before the
-/// lifecycle's three): still read, for rollback and retries.
-const COLUMNS_BEFORE_FINDINGS: usize = 15;
-
 /// `reports/<command>-<UTC timestamp>.csv`
 pub fn default_path(command: &str) -> PathBuf {
     let stamp = aws_sdk_ssm::primitives::DateTime::from(std::time::SystemTime::now())
@@ -103,10 +76,7 @@ pub fn default_path(command: &str) -> PathBuf {
 pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
     use crate::error::{InputError, Problem};
     let mut reader = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(source) => InputError::Read {
-            path: path.into(),
-            source,
-        },
+        csv::ErrorKind::Io(source) => InputError::read(path, source),
         other => InputError::one(path, None, format!("cannot read the report: {other:?}")),
     })?;
     let headers = reader.headers().map_err(|e| {
@@ -117,11 +87,7 @@ pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
         )
     })?;
     let header: Vec<&str> = headers.iter().collect();
-    if header != COLUMNS
-        && header != COLUMNS[..COLUMNS_BEFORE_FINDINGS]
-        && header != COLUMNS[..COLUMNS_BEFORE_FINDINGS + 1]
-        && header != COLUMNS[..COLUMNS_BEFORE_FINDINGS + 2]
-    {
+    if header != COLUMNS {
         return Err(InputError::one(
             path,
             Some(1),
@@ -156,7 +122,12 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<ReportRow>, crate::error::InputErr
     let mut rows: Vec<ReportRow> = vec![];
     let mut seen: std::collections::HashMap<(String, String), &Path> =
         std::collections::HashMap::new();
-    let mut possible: Vec<&str> = vec!["apply", "plan", "audit", "rollback"];
+    let mut possible: Vec<Command> = vec![
+        Command::Apply,
+        Command::Plan,
+        Command::Audit,
+        Command::Rollback,
+    ];
     let mut problems = vec![];
     for path in paths {
         for (i, row) in read(path)?.into_iter().enumerate() {
@@ -185,7 +156,11 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<ReportRow>, crate::error::InputErr
                     format!(
                         "status {:?} is not from the same kind of run as the rows before it ({})",
                         row.status.as_str(),
-                        before.join(" or ")
+                        before
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
                     ),
                 ));
                 possible = before;
@@ -216,7 +191,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<ReportRow>, crate::error::InputErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Action, Status, rfc3339};
+    use crate::model::{Action, Status, rfc3339};
 
     #[test]
     fn header_matches_the_row_fields() {

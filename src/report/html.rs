@@ -24,24 +24,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::files;
-use crate::outcome::{ReportRow, Status};
-use crate::report::csv::COLUMNS;
-use crate::words::{count, plural};
+use strum::IntoEnumIterator;
 
-/// Who ran what, when, with which preferences: the page's header for an auditor.
-#[derive(Debug, Clone, Default)]
-pub struct RunMeta {
-    pub tool_version: String,
-    /// The command line as typed, with any external id redacted.
-    pub command: String,
-    /// STS GetCallerIdentity's ARN for the base credentials, or why it is unknown.
-    pub caller_arn: String,
-    pub started_at: String,
-    pub ended_at: String,
-    pub preferences_path: String,
-    pub preferences_sha256: String,
-    pub document_name: String,
-}
+use crate::model::COLUMNS;
+use crate::model::{ReportRow, RunMeta, Status};
+use crate::words::{count, plural};
 
 /// Writes the page for these rows (one per target).
 pub fn write(path: &Path, meta: &RunMeta, rows: &[ReportRow]) -> std::io::Result<()> {
@@ -78,22 +65,31 @@ impl Tone {
 }
 
 /// Every status, worst first: the order of the counts, the legend and the quick filters.
-const STATUSES: [Status; 14] = [
-    Status::Failed,
-    Status::Blocked,
-    Status::Missing,
-    Status::Drifted,
-    Status::WouldCreate,
-    Status::WouldUpdate,
-    Status::Skipped,
-    Status::Created,
-    Status::Updated,
-    Status::Restored,
-    Status::Deleted,
-    Status::Kept,
-    Status::Unchanged,
-    Status::Compliant,
-];
+fn statuses() -> Vec<Status> {
+    let mut all: Vec<Status> = Status::iter().collect();
+    all.sort_by_key(|s| severity_rank(*s));
+    all
+}
+
+/// A status's place in [`statuses`]. Exhaustive, so a new status cannot go unplaced.
+fn severity_rank(s: Status) -> u8 {
+    match s {
+        Status::Failed => 0,
+        Status::Blocked => 1,
+        Status::Missing => 2,
+        Status::Drifted => 3,
+        Status::WouldCreate => 4,
+        Status::WouldUpdate => 5,
+        Status::Skipped => 6,
+        Status::Created => 7,
+        Status::Updated => 8,
+        Status::Restored => 9,
+        Status::Deleted => 10,
+        Status::Kept => 11,
+        Status::Unchanged => 12,
+        Status::Compliant => 13,
+    }
+}
 
 /// A status's colour and the glyph its matrix cell shows (colour alone fails colour-blind
 /// readers and greyscale printouts). Exhaustive, so a new status cannot go unstyled.
@@ -116,14 +112,6 @@ fn look(s: Status) -> (Tone, &'static str) {
     }
 }
 
-/// The subcommand named in the command line (for the title), or "run".
-fn command_name(command: &str) -> &str {
-    command
-        .split_whitespace()
-        .find(|w| matches!(*w, "plan" | "apply" | "audit" | "rollback"))
-        .unwrap_or("run")
-}
-
 /// The whole page as one string.
 pub fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
     let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
@@ -133,7 +121,7 @@ pub fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
     let accounts: BTreeSet<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
     let regions: BTreeSet<&str> = rows.iter().map(|r| r.region.as_str()).collect();
     let data = data_json(rows);
-    let command = command_name(&meta.command);
+    let command = meta.command.as_str();
 
     let mut page = String::with_capacity(data.len() + STYLE.len() + SCRIPT.len() + 16 * 1024);
     let p = &mut page;
@@ -157,19 +145,19 @@ pub fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
         esc(command)
     );
     // A rollback's input is the apply report it undoes, not a preferences file.
-    let (input, input_sha) = if command == "rollback" {
+    let (input, input_sha) = if meta.command.reads_a_report() {
         ("apply report undone", "apply report sha256")
     } else {
         ("preferences", "preferences sha256")
     };
     let items = [
-        ("command", meta.command.as_str(), "wide"),
+        ("command", meta.command_line.as_str(), "wide"),
         ("caller identity", meta.caller_arn.as_str(), ""),
         ("document", meta.document_name.as_str(), ""),
         ("started", meta.started_at.as_str(), ""),
         ("ended", meta.ended_at.as_str(), ""),
-        (input, meta.preferences_path.as_str(), ""),
-        (input_sha, meta.preferences_sha256.as_str(), ""),
+        (input, meta.input_path.as_str(), ""),
+        (input_sha, meta.input_sha256.as_str(), ""),
         ("tool version", meta.tool_version.as_str(), ""),
     ];
     for (label, value, class) in items {
@@ -191,7 +179,7 @@ pub fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
         count(accounts.len(), "account"),
         count(regions.len(), "region")
     );
-    for s in STATUSES {
+    for s in statuses() {
         let Some(n) = counts.get(&s) else { continue };
         let (tone, glyph) = look(s);
         let _ = writeln!(
@@ -241,12 +229,12 @@ pub fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
             tone.class(),
             tone.meaning()
         );
-        for s in STATUSES.iter().filter(|s| look(**s).0 == tone) {
+        for s in statuses().into_iter().filter(|s| look(*s).0 == tone) {
             let _ = write!(
                 p,
                 " <span class=\"chip status-{0}\">{1}</span>&nbsp;{0}",
                 s.as_str(),
-                look(*s).1
+                look(s).1
             );
         }
         p.push_str("</span>\n");
@@ -282,7 +270,7 @@ fn data_json(rows: &[ReportRow]) -> String {
     let mut strings: Vec<&str> = vec![];
     let mut index: HashMap<&str, usize> = HashMap::new();
     // The statuses first, so the most repeated values get the shortest indices.
-    for s in STATUSES {
+    for s in statuses() {
         index.insert(s.as_str(), push(s.as_str(), &mut strings));
     }
     let mut out = String::with_capacity(rows.len() * 96 + 1024);
@@ -338,10 +326,13 @@ fn data_json(rows: &[ReportRow]) -> String {
     }
     out.push_str("],\"strings\":");
     out.push_str(&serde_json::to_string(&strings).expect("strings serialize"));
-    let glyphs: BTreeMap<&str, &str> = STATUSES.iter().map(|s| (s.as_str(), look(*s).1)).collect();
+    let glyphs: BTreeMap<&str, &str> = statuses()
+        .into_iter()
+        .map(|s| (s.as_str(), look(s).1))
+        .collect();
     out.push_str(",\"glyphs\":");
     out.push_str(&serde_json::to_string(&glyphs).expect("strings serialize"));
-    let order: Vec<&str> = STATUSES.iter().map(|s| s.as_str()).collect();
+    let order: Vec<&str> = statuses().into_iter().map(Status::as_str).collect();
     out.push_str(",\"order\":");
     out.push_str(&serde_json::to_string(&order).expect("strings serialize"));
     out.push('}');
@@ -409,7 +400,7 @@ const SCRIPT: &str = include_str!("html.js");
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Action;
+    use crate::model::{Action, Command};
     use serde_json::Value;
 
     fn row(i: usize, region: &str, status: Status) -> ReportRow {
@@ -444,13 +435,15 @@ mod tests {
 
     fn meta() -> RunMeta {
         RunMeta {
+            command: Command::Audit,
             tool_version: "0.1.0".into(),
-            command: "ssm-prefs audit -i inv.yml -p prefs.json --external-id <redacted>".into(),
+            command_line: "ssm-prefs audit -i inv.yml -p prefs.json --external-id <redacted>"
+                .into(),
             caller_arn: "arn:aws:iam::123456789012:user/auditor".into(),
             started_at: "2025-01-02T03:04:05.000Z".into(),
             ended_at: "2025-01-02T03:05:05.000Z".into(),
-            preferences_path: "prefs/a&b.json".into(),
-            preferences_sha256: "ab".repeat(32),
+            input_path: "prefs/a&b.json".into(),
+            input_sha256: "ab".repeat(32),
             document_name: "SSM-SessionManagerRunShell".into(),
         }
     }
@@ -508,7 +501,7 @@ mod tests {
         r.error_message = "AccessDenied: \"quoted\" & 'single' </SCRIPT >".into();
         let mut m = meta();
         m.caller_arn = format!("arn:aws:sts::1:assumed-role/{evil}");
-        m.command =
+        m.command_line =
             "ssm-prefs audit -i \"a b\".yml --external-id <redacted> --html '<b>x</b>'".into();
         let page = render(&m, &[r.clone()]);
 
@@ -595,18 +588,18 @@ mod tests {
 
     #[test]
     fn an_empty_run_still_renders() {
-        let page = render(&RunMeta::default(), &[]);
+        let page = render(&RunMeta::new(Command::Audit), &[]);
         assert!(page.contains("<b>0</b> targets<small>0 accounts × 0 regions</small>"));
         assert!(embedded(&page).is_empty());
     }
 
     #[test]
     fn every_status_has_a_look_and_a_class() {
-        for s in STATUSES {
+        for s in statuses() {
             assert!(STYLE.contains(&format!(".status-{}", s.as_str())) || look(s).0 == Tone::Other);
         }
-        let distinct: BTreeSet<_> = STATUSES.iter().collect();
-        assert_eq!(distinct.len(), STATUSES.len());
+        let distinct: BTreeSet<_> = statuses().into_iter().map(severity_rank).collect();
+        assert_eq!(distinct.len(), statuses().len());
     }
 
     #[test]
@@ -634,7 +627,7 @@ mod tests {
         for (i, r) in rows.iter_mut().enumerate() {
             // Distinct hashes and realistic errors, so the dictionary does not flatter the size.
             if r.status == Status::Failed {
-                r.error_code = Some(crate::outcome::Reason::from_code("AccessDenied"));
+                r.error_code = Some(crate::model::Reason::from_code("AccessDenied"));
                 r.error_message = format!(
                     "User: arn:aws:sts::{}:assumed-role/OrganizationAccountAccessRole/ssm-prefs is not authorized to perform: ssm:GetDocument",
                     r.account_id

@@ -1,7 +1,7 @@
 //! The run's summary as JSON (`--summary-json`), for CI steps to read without parsing text.
 //!
 //! Every count comes from [`RunStats`], as the printed summary's do. The field names are a
-//! contract (README "JUnit and JSON outputs"): fields are only ever added, under a new
+//! contract (docs/usage.md "JUnit and JSON outputs"): fields are only ever added, under a new
 //! `schema_version` if one changed meaning.
 
 use std::path::Path;
@@ -10,16 +10,13 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::report::html::RunMeta;
-use crate::report::summary::RunStats;
+use crate::model::{RunMeta, RunStats};
 
 /// The object's `schema_version`.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The run the summary describes.
-pub struct Run<'a> {
-    /// `plan`, `apply`, `audit` or `rollback`.
-    pub command: &'a str,
+/// What the summary states, besides the run's metadata and stats.
+pub struct Facts<'a> {
     pub meta: &'a RunMeta,
     pub stats: &'a RunStats,
     /// The CSV report.
@@ -72,7 +69,7 @@ struct ErrorCount<'a> {
 
 /// Counts per status, in the summary's order, only the statuses some target has.
 fn counts(
-    by_status: &std::collections::BTreeMap<crate::outcome::Status, usize>,
+    by_status: &std::collections::BTreeMap<crate::model::Status, usize>,
 ) -> Map<String, Value> {
     by_status
         .iter()
@@ -81,13 +78,13 @@ fn counts(
 }
 
 /// The object, pretty-printed, with a final newline.
-pub fn render(run: &Run) -> String {
+pub fn render(run: &Facts) -> String {
     let meta = run.meta;
     let input = Input {
-        path: &meta.preferences_path,
-        sha256: &meta.preferences_sha256,
+        path: &meta.input_path,
+        sha256: &meta.input_sha256,
     };
-    let (preferences, from) = if run.command == "rollback" {
+    let (preferences, from) = if meta.command.reads_a_report() {
         (None, Some(input))
     } else {
         (Some(input), None)
@@ -95,7 +92,7 @@ pub fn render(run: &Run) -> String {
     let summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool_version: &meta.tool_version,
-        command: run.command,
+        command: meta.command.as_str(),
         document: &meta.document_name,
         preferences,
         from,
@@ -135,7 +132,7 @@ pub fn render(run: &Run) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Reason, ReportRow, Status, TargetError};
+    use crate::model::{Command, Reason, ReportRow, Status, TargetError};
 
     #[test]
     fn counts_come_from_the_stats() {
@@ -153,10 +150,9 @@ mod tests {
         ));
         let meta = RunMeta {
             document_name: "SSM-SessionManagerRunShell".into(),
-            ..RunMeta::default()
+            ..RunMeta::new(Command::Audit)
         };
-        let text = render(&Run {
-            command: "audit",
+        let text = render(&Facts {
             meta: &meta,
             stats: &stats,
             report: Path::new("audit.csv"),

@@ -18,8 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::files;
-use crate::outcome::{ReportRow, Status};
-use crate::report::html::RunMeta;
+use crate::model::{ReportRow, RunMeta, Status};
 
 /// What the file says about one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +37,8 @@ fn verdict(row: &ReportRow) -> Verdict {
     }
 }
 
-/// The run the file describes, besides its rows.
-pub struct Run<'a> {
-    /// `plan`, `apply`, `audit` or `rollback`.
-    pub command: &'a str,
+/// The suite the file describes, besides its rows.
+pub struct Suite<'a> {
     pub meta: &'a RunMeta,
     /// The CSV report.
     pub report: &'a Path,
@@ -50,7 +47,7 @@ pub struct Run<'a> {
 }
 
 /// Writes the file whole (a temporary file renamed into place).
-pub fn write(path: &Path, run: &Run, rows: &[ReportRow]) -> std::io::Result<()> {
+pub fn write(path: &Path, run: &Suite, rows: &[ReportRow]) -> std::io::Result<()> {
     files::replace(path, render(run, rows).as_bytes())
 }
 
@@ -123,16 +120,16 @@ fn timestamp(rfc3339: &str) -> String {
 }
 
 /// The whole file.
-pub fn render(run: &Run, rows: &[ReportRow]) -> String {
+pub fn render(run: &Suite, rows: &[ReportRow]) -> String {
     let mut sorted: Vec<&ReportRow> = rows.iter().collect();
     sorted.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
     let verdicts: Vec<Verdict> = sorted.iter().map(|r| verdict(r)).collect();
     let failures = verdicts.iter().filter(|v| **v == Verdict::Failure).count();
     let skipped = verdicts.iter().filter(|v| **v == Verdict::Skipped).count();
     let tests = sorted.len();
-    let name = format!("ssm-prefs {}", run.command);
-    let time = seconds_ms(run.elapsed.as_millis() as u64);
     let meta = run.meta;
+    let name = format!("ssm-prefs {}", meta.command);
+    let time = seconds_ms(run.elapsed.as_millis() as u64);
 
     let mut x = String::with_capacity(512 + rows.len() * 200);
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -148,18 +145,18 @@ pub fn render(run: &Run, rows: &[ReportRow]) -> String {
         attr(&timestamp(&meta.started_at))
     );
     // A rollback's input is the apply report it undoes, as on the HTML page.
-    let (input, input_sha) = if run.command == "rollback" {
+    let (input, input_sha) = if meta.command.reads_a_report() {
         ("apply_report", "apply_report_sha256")
     } else {
         ("preferences", "preferences_sha256")
     };
     let report = run.report.display().to_string();
     let properties = [
-        ("command", run.command),
-        ("command_line", meta.command.as_str()),
+        ("command", meta.command.as_str()),
+        ("command_line", meta.command_line.as_str()),
         ("document", meta.document_name.as_str()),
-        (input, meta.preferences_path.as_str()),
-        (input_sha, meta.preferences_sha256.as_str()),
+        (input, meta.input_path.as_str()),
+        (input_sha, meta.input_sha256.as_str()),
         ("report", report.as_str()),
         ("tool_version", meta.tool_version.as_str()),
         ("started_at", meta.started_at.as_str()),
@@ -261,7 +258,7 @@ fn attr(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Reason, TargetError};
+    use crate::model::{Command, Reason, TargetError};
 
     fn row(account: &str, name: &str, region: &str, status: Status) -> ReportRow {
         ReportRow {
@@ -278,15 +275,14 @@ mod tests {
     fn page(rows: &[ReportRow]) -> String {
         let meta = RunMeta {
             tool_version: "0.1.0".into(),
-            command: "ssm-prefs audit --external-id <redacted>".into(),
+            command_line: "ssm-prefs audit --external-id <redacted>".into(),
             started_at: "2026-01-01T12:00:00.123Z".into(),
             ended_at: "2026-01-01T12:00:05.000Z".into(),
             document_name: "SSM-SessionManagerRunShell".into(),
-            ..RunMeta::default()
+            ..RunMeta::new(Command::Audit)
         };
         render(
-            &Run {
-                command: "audit",
+            &Suite {
                 meta: &meta,
                 report: Path::new("audit.csv"),
                 elapsed: Duration::from_millis(5000),

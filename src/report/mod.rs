@@ -1,8 +1,9 @@
-//! Renderers of a run's model: the CSV report, the HTML page, the JUnit file, the summary
-//! JSON, the live progress, the end-of-run summary, and the printer every line of output goes
-//! through.
+//! Renderers of the run's model (src/model/): the CSV report, the HTML page, the JUnit file,
+//! the summary JSON, the run's events, the live progress and the end-of-run summary, and the
+//! printer every line of output goes through. No renderer imports another.
 
 pub mod csv;
+pub mod events;
 pub mod html;
 pub mod json;
 pub mod junit;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::MultiProgress;
 
-use crate::outcome::ReportRow;
+use crate::model::ReportRow;
 use crate::words::plural;
 
 /// How much to print.

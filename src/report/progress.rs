@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
+use crate::model::RunStats;
 use crate::report::printer::{Printer, Verbosity};
-use crate::report::summary::RunStats;
 use crate::words::plural;
 
 enum Mode {

@@ -1,175 +1,64 @@
-//! Run statistics (the one source of counts for the progress bar, the summary and the exit
-//! code), and the text of the plan's change summary and the end-of-run summary.
+//! The terminal's summaries: the end-of-run summary (from the run's stats), the plan's change
+//! summary, each wave's counts and the preflight findings, grouped across targets.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::outcome::{Findings, Reason, ReportRow, Severity, Status};
+use crate::model::{Command, Findings, Reason, ReportRow, RunStats, Severity, Status};
 use crate::preferences::Change;
 use crate::words::count;
 
-#[derive(Debug, Default)]
-pub struct RunStats {
-    pub total: usize,
-    /// Rows that make the exit code 1.
-    failures: usize,
-    /// Those rows, by status (a done-looking status counts here when its preflight found
-    /// something blocking).
-    not_done: BTreeMap<Status, usize>,
-    /// Rows whose status alone reads as done but whose preflight found something blocking
-    /// (an audit's compliant target whose bucket is gone).
-    blocked_quietly: usize,
-    pub finished: usize,
-    pub by_status: BTreeMap<Status, usize>,
-    pub by_region: BTreeMap<String, BTreeMap<Status, usize>>,
-    /// error code → (count, first message seen)
-    pub errors: HashMap<Reason, (usize, String)>,
+/// The summary in one line: how many targets, how long, the counts per status.
+pub fn headline(stats: &RunStats, command: Command, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    let rate = if secs > 0.0 {
+        stats.finished as f64 / secs
+    } else {
+        0.0
+    };
+    let quietly = match stats.blocked_quietly {
+        0 => String::new(),
+        n => format!(" ({n} of them not done: a blocking preflight finding)"),
+    };
+    format!(
+        "{command}: {} in {secs:.1}s ({rate:.1}/s): {}{quietly}",
+        count(stats.finished, "target"),
+        stats.counts_line()
+    )
 }
 
-impl RunStats {
-    pub fn new(total: usize) -> Self {
-        Self {
-            total,
-            ..Default::default()
+/// The end-of-run summary: the headline, counts per status and region, the commonest
+/// errors, and where the report is.
+pub fn render(stats: &RunStats, command: Command, report: &Path, elapsed: Duration) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "\n{}", headline(stats, command, elapsed));
+    let statuses: Vec<Status> = stats.by_status.keys().copied().collect();
+    if stats.by_region.len() > 1 {
+        let _ = write!(s, "  {:<16}", "region");
+        for st in &statuses {
+            let _ = write!(s, " {:>12}", st.as_str());
         }
-    }
-
-    pub fn record(&mut self, row: &ReportRow) {
-        self.finished += 1;
-        if row.is_failure() {
-            self.failures += 1;
-            *self.not_done.entry(row.status).or_default() += 1;
-        }
-        if row.findings.blocking() && !row.status.is_failure() {
-            self.blocked_quietly += 1;
-        }
-        *self.by_status.entry(row.status).or_default() += 1;
-        *self
-            .by_region
-            .entry(row.region.clone())
-            .or_default()
-            .entry(row.status)
-            .or_default() += 1;
-        if let Some(code) = &row.error_code {
-            let e = self
-                .errors
-                .entry(code.clone())
-                .or_insert((0, row.error_message.clone()));
-            e.0 += 1;
-        }
-    }
-
-    pub fn count(&self, status: Status) -> usize {
-        self.by_status.get(&status).copied().unwrap_or(0)
-    }
-
-    /// Whether any target failed or was skipped: exit code 1.
-    pub fn any_failure(&self) -> bool {
-        self.failures > 0
-    }
-
-    /// How many rows make the exit code 1 (the failure rule of `ReportRow::is_failure`).
-    pub fn not_done(&self) -> usize {
-        self.failures
-    }
-
-    /// Why the run is not a success, from the rows alone: "3 targets not done: failed 1,
-    /// drifted 1, compliant 1 with a blocking preflight finding"; `None` when every target is
-    /// done.
-    pub fn not_done_line(&self) -> Option<String> {
-        if self.failures == 0 {
-            return None;
-        }
-        let parts: Vec<String> = self
-            .not_done
-            .iter()
-            .map(|(st, n)| {
-                if st.is_failure() {
-                    format!("{} {n}", st.as_str())
-                } else {
-                    format!("{} {n} with a blocking preflight finding", st.as_str())
-                }
-            })
-            .collect();
-        Some(format!(
-            "{} not done: {}",
-            count(self.failures, "target"),
-            parts.join(", ")
-        ))
-    }
-
-    /// Every error code (and note) with its count and the first message seen, most common
-    /// first, ties by code.
-    pub fn ranked_errors(&self) -> Vec<(&Reason, usize, &str)> {
-        let mut errors: Vec<_> = self
-            .errors
-            .iter()
-            .map(|(code, (n, msg))| (code, *n, msg.as_str()))
-            .collect();
-        errors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        errors
-    }
-
-    /// "created 3 · unchanged 10 · failed 1"
-    pub fn counts_line(&self) -> String {
-        self.by_status
-            .iter()
-            .map(|(s, n)| format!("{} {n}", s.as_str()))
-            .collect::<Vec<_>>()
-            .join(" · ")
-    }
-
-    /// The summary in one line: how many targets, how long, the counts per status.
-    pub fn headline(&self, command: &str, elapsed: Duration) -> String {
-        let secs = elapsed.as_secs_f64();
-        let rate = if secs > 0.0 {
-            self.finished as f64 / secs
-        } else {
-            0.0
-        };
-        let quietly = match self.blocked_quietly {
-            0 => String::new(),
-            n => format!(" ({n} of them not done: a blocking preflight finding)"),
-        };
-        format!(
-            "{command}: {} in {secs:.1}s ({rate:.1}/s): {}{quietly}",
-            count(self.finished, "target"),
-            self.counts_line()
-        )
-    }
-
-    /// The end-of-run summary: the headline, counts per status and region, the commonest
-    /// errors, and where the report is.
-    pub fn render(&self, command: &str, report: &std::path::Path, elapsed: Duration) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s, "\n{}", self.headline(command, elapsed));
-        let statuses: Vec<Status> = self.by_status.keys().copied().collect();
-        if self.by_region.len() > 1 {
-            let _ = write!(s, "  {:<16}", "region");
+        s.push('\n');
+        for (region, counts) in &stats.by_region {
+            let _ = write!(s, "  {region:<16}");
             for st in &statuses {
-                let _ = write!(s, " {:>12}", st.as_str());
+                let _ = write!(s, " {:>12}", counts.get(st).copied().unwrap_or(0));
             }
             s.push('\n');
-            for (region, counts) in &self.by_region {
-                let _ = write!(s, "  {region:<16}");
-                for st in &statuses {
-                    let _ = write!(s, " {:>12}", counts.get(st).copied().unwrap_or(0));
-                }
-                s.push('\n');
-            }
         }
-        if !self.errors.is_empty() {
-            let _ = writeln!(s, "  most common error codes and notes:");
-            for (code, n, msg) in self.ranked_errors().into_iter().take(5) {
-                let _ = writeln!(s, "  {n:>6} × {code}: {}", truncate(msg, 120));
-            }
-        }
-        let _ = writeln!(s, "  report: {}", report.display());
-        s
     }
+    if !stats.errors.is_empty() {
+        let _ = writeln!(s, "  most common error codes and notes:");
+        for (code, n, msg) in stats.ranked_errors().into_iter().take(5) {
+            let _ = writeln!(s, "  {n:>6} × {code}: {}", truncate(msg, 120));
+        }
+    }
+    let _ = writeln!(s, "  report: {}", report.display());
+    s
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -352,7 +241,7 @@ mod tests {
 
     #[test]
     fn refuse_verdicts_are_not_called_preflight_findings() {
-        let finding = |reason: Reason| crate::outcome::Finding {
+        let finding = |reason: Reason| crate::model::Finding {
             reason,
             severity: Severity::Blocking,
             subject: "x".into(),

@@ -353,7 +353,7 @@ async fn after_a_kill_the_report_is_whole_and_a_rerun_converges() {
     let rows = read_report(&report);
     assert!(!rows.is_empty() && rows.len() < 16, "{} rows", rows.len());
     for row in &rows {
-        assert_eq!(row.len(), ssm_prefs::report::csv::COLUMNS.len());
+        assert_eq!(row.len(), ssm_prefs::model::COLUMNS.len());
         assert_eq!(row["status"], "created");
         assert!(!row["content_sha256"].is_empty() && row["duration_ms"].parse::<u64>().is_ok());
     }

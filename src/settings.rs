@@ -10,9 +10,10 @@ use crate::cli::{
     ApplyArgs, AwsArgs, Cli, Command, DiscoverArgs, OutputArgs, PrefsArgs, ReportCommand,
     RollbackArgs, RunArgs, SelectArgs, ValidateArgs, WaveArgs,
 };
-use crate::error::InputError;
-use crate::inventory::Selection;
+use crate::error::{InputError, Problem};
+use crate::inventory::{Regions, Selection};
 use crate::lifecycle::{Existing, Mark};
+use crate::names;
 use crate::report::printer::Verbosity;
 use crate::suggest::did_you_mean;
 use crate::target::Region;
@@ -21,9 +22,9 @@ use crate::waves::{self, Stage};
 /// What to run, with every flag checked.
 pub enum Settings {
     Validate(Validate),
-    Plan(Run),
+    Plan(Fleet),
     Apply(Apply),
-    Audit(Run),
+    Audit(Fleet),
     Rollback(Rollback),
     Discover(Discover),
     Merge {
@@ -36,15 +37,24 @@ pub enum Settings {
     Man,
 }
 
+/// `-p` and `--document-name`, checked (`--merge` is folded into [`Fleet::existing`]).
+#[derive(Debug, Clone)]
+pub struct PrefsOptions {
+    /// The preferences file.
+    pub path: PathBuf,
+    /// The Session document managed, by SSM's naming rules.
+    pub document_name: String,
+}
+
 pub struct Validate {
-    pub prefs: PrefsArgs,
+    pub prefs: PrefsOptions,
     pub inventory: Option<PathBuf>,
     pub select: Selection,
 }
 
 /// `plan` and `audit`, and the run of `apply`.
-pub struct Run {
-    pub prefs: PrefsArgs,
+pub struct Fleet {
+    pub prefs: PrefsOptions,
     pub inventory: PathBuf,
     pub select: Selection,
     pub retry_failed: Option<PathBuf>,
@@ -63,7 +73,7 @@ pub struct Run {
 }
 
 pub struct Apply {
-    pub run: Run,
+    pub fleet: Fleet,
     pub yes: bool,
     pub max_failures: Option<MaxFailures>,
     /// `--wave-wait`: the bake time between waves.
@@ -165,11 +175,11 @@ impl Settings {
     pub fn from_cli(cli: &Cli) -> Result<Settings, InputError> {
         Ok(match &cli.command {
             Command::Validate(a) => Settings::Validate(validate(a)?),
-            Command::Plan(a) => Settings::Plan(Run {
+            Command::Plan(a) => Settings::Plan(Fleet {
                 waves: waves(&a.waves)?,
-                ..run(&a.run)?
+                ..fleet(&a.run)?
             }),
-            Command::Audit(a) => Settings::Audit(run(a)?),
+            Command::Audit(a) => Settings::Audit(fleet(a)?),
             Command::Apply(a) => Settings::Apply(apply(a)?),
             Command::Rollback(a) => Settings::Rollback(rollback(a)?),
             Command::Discover(a) => Settings::Discover(discover(a)?),
@@ -185,11 +195,11 @@ impl Settings {
     /// Worker threads for the run: one (a current-thread runtime) up to `-c 128`, where one
     /// core serves every call in flight and a second thread only adds the cost of waking
     /// across threads; the machine's cores (at most 4) above it, where one core would be the
-    /// bottleneck (README "Performance" has the measurements behind the threshold).
+    /// bottleneck (docs/operations.md "Performance" has the measurements behind the threshold).
     pub fn threads(&self) -> usize {
         let concurrency = match self {
             Settings::Plan(r) | Settings::Audit(r) => r.aws.concurrency,
-            Settings::Apply(a) => a.run.aws.concurrency,
+            Settings::Apply(a) => a.fleet.aws.concurrency,
             Settings::Rollback(r) => r.aws.concurrency,
             Settings::Discover(d) => d.aws.concurrency,
             _ => 1,
@@ -208,31 +218,31 @@ impl Settings {
 /// The highest `-c` that runs on one thread (see [`Settings::threads`]).
 const ONE_THREAD_UP_TO: usize = 128;
 
-/// How much the command asks to print, known before its flags are checked (so a flag's
-/// error is printed as `-q` asked).
-pub fn verbosity(cli: &Cli) -> Verbosity {
-    let out = match &cli.command {
+/// The output flags of a command that writes a report, raw.
+fn output_args(cli: &Cli) -> Option<&OutputArgs> {
+    match &cli.command {
         Command::Plan(a) => Some(&a.run.output),
         Command::Audit(a) => Some(&a.output),
         Command::Apply(a) => Some(&a.run.output),
         Command::Rollback(a) => Some(&a.output),
         _ => None,
-    };
-    out.map(output_verbosity).unwrap_or(Verbosity::Default)
+    }
+}
+
+/// How much the command asks to print, known before its flags are checked (so a flag's
+/// error is printed as `-q` asked).
+pub fn verbosity(cli: &Cli) -> Verbosity {
+    output_args(cli)
+        .map(output_verbosity)
+        .unwrap_or(Verbosity::Default)
 }
 
 /// Whether the command writes `--summary-json -`: then stdout holds that JSON alone, and the
 /// printer sends every other line to stderr (known before the flags are checked, as
 /// [`verbosity`] is).
 pub fn summary_json_on_stdout(cli: &Cli) -> bool {
-    let out = match &cli.command {
-        Command::Plan(a) => Some(&a.run.output),
-        Command::Audit(a) => Some(&a.output),
-        Command::Apply(a) => Some(&a.run.output),
-        Command::Rollback(a) => Some(&a.output),
-        _ => None,
-    };
-    out.and_then(|o| o.summary_json.as_deref())
+    output_args(cli)
+        .and_then(|o| o.summary_json.as_deref())
         .is_some_and(|p| Destination::of(p) == Destination::Stdout)
 }
 
@@ -248,13 +258,13 @@ fn output_verbosity(out: &OutputArgs) -> Verbosity {
 
 fn validate(a: &ValidateArgs) -> Result<Validate, InputError> {
     Ok(Validate {
-        prefs: a.prefs.clone(),
+        prefs: prefs(&a.prefs)?,
         inventory: a.inventory.clone(),
         select: selection(&a.select)?,
     })
 }
 
-fn run(a: &RunArgs) -> Result<Run, InputError> {
+fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
     distinct_outputs(
         &a.output,
         &[
@@ -272,14 +282,14 @@ fn run(a: &RunArgs) -> Result<Run, InputError> {
         (Some(e), false) => e,
         (Some(Existing::Merge), true) => Existing::Merge,
         (Some(e), true) => {
-            return Err(InputError::Usage(format!(
+            return Err(InputError::usage(format!(
                 "--merge is --existing merge: it cannot go with --existing {}",
                 e.as_str()
             )));
         }
     };
-    Ok(Run {
-        prefs: a.prefs.clone(),
+    Ok(Fleet {
+        prefs: prefs(&a.prefs)?,
         inventory: a.inventory.clone(),
         select: selection(&a.select)?,
         retry_failed: a.retry_failed.clone(),
@@ -312,22 +322,22 @@ fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
         w => w,
     };
     if waves.is_none() && (a.pause || a.wave_wait.is_some()) {
-        return Err(InputError::Usage(
-            "--pause and --wave-wait go with --waves (or --canary): they act between waves".into(),
+        return Err(InputError::usage(
+            "--pause and --wave-wait go with --waves (or --canary): they act between waves",
         ));
     }
     if a.pause && !std::io::stdin().is_terminal() {
-        return Err(InputError::Usage(
-            "--pause asks on the terminal, and stdin is not one: use --wave-wait for an unattended pause".into(),
+        return Err(InputError::usage(
+            "--pause asks on the terminal, and stdin is not one: use --wave-wait for an unattended pause",
         ));
     }
     Ok(Apply {
-        run: Run {
+        fleet: Fleet {
             waves,
             prune_versions: optional(&a.prune_versions, "--prune-versions", |v| {
                 whole(v, 1, 10_000)
             })?,
-            ..run(&a.run)?
+            ..fleet(&a.run)?
         },
         yes: a.yes,
         wave_wait: optional(&a.wave_wait, "--wave-wait", parse_duration)?,
@@ -415,12 +425,57 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(total))
 }
 
+fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
+    Ok(PrefsOptions {
+        path: a.preferences.clone(),
+        document_name: names::check_document_name(&a.document_name)
+            .map(|()| a.document_name.clone())
+            .map_err(flag("--document-name"))?,
+    })
+}
+
 fn selection(s: &SelectArgs) -> Result<Selection, InputError> {
+    let mut problems = vec![];
+    let regions = s.regions.as_ref().map(|given| {
+        let names: Vec<&str> = given
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if names.contains(&"all") {
+            if names.len() > 1 {
+                problems.push(Problem::flag(
+                    "-r",
+                    "`all` stands alone: it means every region each account has enabled",
+                ));
+            }
+            return Regions::All;
+        }
+        let mut list: Vec<Region> = vec![];
+        for name in names {
+            match Region::parse(name) {
+                Ok(r) if !list.contains(&r) => list.push(r),
+                Ok(_) => {}
+                Err(e) => problems.push(Problem::flag("-r", e)),
+            }
+        }
+        Regions::List(list)
+    });
+    for tag in s.tags.iter().filter(|t| !t.contains(':')) {
+        problems.push(Problem::flag(
+            "-t",
+            format!("tag {tag:?} must be KEY:VALUE"),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(InputError::Problems(problems));
+    }
     Ok(Selection {
         accounts: s.accounts.clone(),
         not_accounts: s.not_accounts.clone(),
         tags: s.tags.clone(),
-        regions: s.regions.clone(),
+        regions,
         shard: optional(&s.shard, "--shard", parse_shard)?,
     })
 }
@@ -465,8 +520,8 @@ fn distinct_outputs(
         a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
     };
     if out.junit.as_ref().is_some_and(|p| p.as_os_str() == "-") {
-        return Err(InputError::Usage(
-            "--junit -: the JUnit file is a file (only --summary-json takes - for stdout)".into(),
+        return Err(InputError::usage(
+            "--junit -: the JUnit file is a file (only --summary-json takes - for stdout)",
         ));
     }
     let summary_json = out.summary_json.as_ref().filter(|p| p.as_os_str() != "-");
@@ -480,7 +535,7 @@ fn distinct_outputs(
         let Some(path) = path else { continue };
         let mut others = inputs.iter().chain(&outputs[i + 1..]);
         if let Some((other, _)) = others.find(|(_, p)| p.is_some_and(|p| same(path, p))) {
-            return Err(InputError::Usage(format!(
+            return Err(InputError::usage(format!(
                 "{name} {} is also given as {other}: the run would overwrite it",
                 path.display()
             )));
@@ -514,7 +569,7 @@ fn parse_existing(s: &str) -> Result<Existing, String> {
 
 /// Prefixes a value's problem with the flag it was given to.
 fn flag(name: &'static str) -> impl Fn(String) -> InputError {
-    move |problem| InputError::Usage(format!("{name}: {problem}"))
+    move |problem| InputError::flag(name, problem)
 }
 
 fn whole(text: &str, min: usize, max: usize) -> Result<usize, String> {

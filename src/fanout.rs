@@ -11,7 +11,7 @@ use futures::StreamExt;
 use futures::future::Either;
 use tokio::sync::watch;
 
-use crate::outcome::StopReason;
+use crate::model::StopReason;
 
 /// Shared switches of a run.
 pub struct Control {

@@ -1,15 +1,11 @@
-//! `discover`: an inventory from AWS Organizations — every ACTIVE account under the given OUs
-//! (or the whole organization), with its name, tags and OU path — written as YAML that both
-//! ssm-prefs and c7n-org accept (a role on every account; only `accounts` at the top level).
-
-use std::fmt::Write as _;
+//! AWS Organizations: the walk from the roots (or the given OUs) to every account, with its
+//! name, tags, OU path and state.
 
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 
 use crate::aws::error::target_error;
-use crate::outcome::TargetError;
-use crate::target::Region;
+use crate::model::TargetError;
 
 /// One account found, with where it sits in the organization.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,88 +146,5 @@ fn is_active(a: &Account) -> bool {
         (Some(state), _) => *state == AccountState::Active,
         (None, Some(status)) => *status == AccountStatus::Active,
         (None, None) => true,
-    }
-}
-
-/// The inventory YAML. Every value is quoted, so ids keep their zeros and names stay strings.
-pub fn to_yaml(
-    d: &Discovery,
-    role_arn: impl Fn(&str) -> String,
-    regions: &[Region],
-    source: &str,
-) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# Written by `ssm-prefs discover` from AWS Organizations ({source})."
-    );
-    let _ = writeln!(s, "# {} ACTIVE accounts.", d.accounts.len());
-    if !d.suspended.is_empty() {
-        let _ = writeln!(
-            s,
-            "# Left out: {} SUSPENDED accounts ({}).",
-            d.suspended.len(),
-            d.suspended.join(", ")
-        );
-    }
-    if let Some(m) = &d.management
-        && !d.accounts.iter().any(|a| &a.id == m)
-    {
-        let _ = writeln!(
-            s,
-            "# Left out: the management account {m} (pass --include-management to list it)."
-        );
-    }
-    let _ = writeln!(s, "accounts:");
-    for a in &d.accounts {
-        let _ = writeln!(s, "  - account_id: {}", quote(&a.id));
-        let _ = writeln!(s, "    name: {}", quote(&a.name));
-        if !a.email.is_empty() {
-            let _ = writeln!(s, "    email: {}", quote(&a.email));
-        }
-        let _ = writeln!(s, "    role: {}", quote(&role_arn(&a.id)));
-        if !regions.is_empty() {
-            let list: Vec<String> = regions.iter().map(|r| quote(r.as_str())).collect();
-            let _ = writeln!(s, "    regions: [{}]", list.join(", "));
-        }
-        let tags: Vec<String> = a.tags.iter().map(|t| quote(t)).collect();
-        let _ = writeln!(s, "    tags: [{}]", tags.join(", "));
-    }
-    s
-}
-
-/// A double-quoted YAML scalar (JSON string syntax is valid YAML).
-fn quote(s: &str) -> String {
-    serde_json::to_string(s).expect("a string always serializes")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn yaml_quotes_everything_and_notes_what_is_left_out() {
-        let d = Discovery {
-            accounts: vec![Found {
-                id: "012345678901".into(),
-                name: "pay: \"prod\"".into(),
-                email: "a@b.c".into(),
-                ou_path: "Root/Prod".into(),
-                tags: vec!["env:prod".into(), "ou:Root/Prod".into()],
-            }],
-            suspended: vec!["111111111111".into()],
-            management: Some("999999999999".into()),
-        };
-        let y = to_yaml(
-            &d,
-            |id| format!("arn:aws:iam::{id}:role/R"),
-            &[],
-            "whole organization",
-        );
-        assert!(y.contains("account_id: \"012345678901\""));
-        assert!(y.contains("name: \"pay: \\\"prod\\\"\""));
-        assert!(y.contains("1 SUSPENDED accounts (111111111111)"));
-        assert!(y.contains("management account 999999999999"));
-        assert!(y.contains("tags: [\"env:prod\", \"ou:Root/Prod\"]"));
     }
 }

@@ -1,0 +1,34 @@
+//! `audit`: every target read, read-only, and held to the preferences.
+
+use super::setup::prepare;
+use crate::error::InputError;
+use crate::fanout;
+use crate::model::{Command, Ended};
+use crate::report::printer::Printer;
+use crate::settings;
+use crate::steps;
+
+pub async fn audit(printer: &Printer, args: &settings::Fleet) -> Result<Ended, InputError> {
+    let (run, csv) = prepare(printer, args, Command::Audit).await?;
+    let (mut sinks, listener) = run.report_sinks(&args.output, csv, false);
+    let job = &run.job;
+    fanout::run(
+        run.targets.clone(),
+        args.aws.concurrency,
+        &run.control,
+        |t| {
+            let checks = job.preflight.as_ref().map(|_| run.session.checks(&t));
+            steps::audit(job.clone(), t.clone(), run.session.client(&t), checks)
+        },
+        |t, reason| steps::skipped(job, &t, reason),
+        |t| steps::interrupted(job, t),
+        |o| sinks.record(&o),
+    )
+    .await;
+    listener.abort();
+    Ok(sinks.finish(
+        run.started.elapsed(),
+        &run.control,
+        Some("drift (found → desired)"),
+    ))
+}

@@ -1,0 +1,82 @@
+//! The confirmation prompt before a write (apply, rollback, `--pause` between waves): yes,
+//! no, or Ctrl-C/SIGTERM at the question.
+
+use std::io::BufRead;
+
+use crate::model::{Command, Ended, RunEvent};
+use crate::report::csv::CsvReport;
+use crate::report::events;
+use crate::report::printer::Printer;
+use crate::words::count;
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Confirmed {
+    Yes,
+    No,
+    Interrupted,
+}
+
+/// Asks before `command` writes; on any answer but yes, removes its report (no row was
+/// written), says so and gives the run's end: declined (exit 1) or interrupted (130).
+pub(super) async fn confirm_or_cancel(
+    printer: &Printer,
+    command: Command,
+    what: &str,
+    n: usize,
+    csv: CsvReport,
+) -> Result<CsvReport, Ended> {
+    let answer = confirm(printer, what, n).await;
+    if answer == Confirmed::Yes {
+        return Ok(csv);
+    }
+    let path = csv.path().to_path_buf();
+    drop(csv);
+    let _ = std::fs::remove_file(path);
+    events::show(
+        printer,
+        &RunEvent::Cancelled {
+            command: command.as_str(),
+        },
+    );
+    Err(if answer == Confirmed::Interrupted {
+        Ended::Interrupted
+    } else {
+        Ended::Failures
+    })
+}
+
+/// Asks on the terminal; anything but y/yes declines, and Ctrl-C at the prompt interrupts.
+pub(crate) async fn confirm(printer: &Printer, what: &str, n: usize) -> Confirmed {
+    printer.ask(&format!("{what} {}? [y/N] ", count(n, "target")));
+    let read = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer)
+    });
+    // SIGTERM (a cancelled CI job, a `kill`) ends the question as Ctrl-C does: once the run
+    // listens for it, its default action no longer ends the process.
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        answer = read => match answer {
+            Ok(Ok(a)) if matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes") => Confirmed::Yes,
+            _ => Confirmed::No,
+        },
+        _ = tokio::signal::ctrl_c() => {
+            printer.ask("\n");
+            Confirmed::Interrupted
+        }
+        _ = term => {
+            printer.ask("\n");
+            Confirmed::Interrupted
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! A run over targets set up (plan, apply, audit): the inputs checked, the session built, the
+//! report opened, each account's regions resolved and its role assumed ahead, and the read
+//! phase plan and apply share.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use super::inputs::{load_inputs, retry_only, unique_accounts};
+use super::interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
+use super::sinks::{Sinks, open_report};
+use crate::aws::regions;
+use crate::aws::session::{Prefetch, Session};
+use crate::error::InputError;
+use crate::fanout::{self, Control};
+use crate::model::{Command, Outcome, Reason, RunMeta, TargetError, rfc3339};
+use crate::preflight::Preflight;
+use crate::report::csv::CsvReport;
+use crate::report::printer::Printer;
+use crate::settings::{self, Output};
+use crate::steps::{self, Job, Planned};
+use crate::target::{Account, AccountId, Region, Target};
+use crate::waves::WavePlan;
+use crate::words::count;
+
+/// Everything a run over targets needs, built after the inputs are checked.
+pub(crate) struct Prepared {
+    /// What the run is, for the report's renderers.
+    pub(crate) meta: RunMeta,
+    pub(crate) job: Arc<Job>,
+    /// The targets to run.
+    pub(crate) targets: Vec<Target>,
+    /// Rows decided before the run (regions not enabled, or not listable).
+    pub(crate) pre: Vec<Outcome>,
+    /// Every target that gets a row: `targets` and those of `pre`.
+    pub(crate) listed: Vec<Target>,
+    pub(crate) session: Session,
+    pub(crate) control: Arc<Control>,
+    pub(crate) started: Instant,
+    pub(crate) printer: Printer,
+    /// With `--waves` or `--canary`: the accounts of each wave.
+    pub(crate) waves: Option<Arc<WavePlan>>,
+    /// `-c`: targets in flight at once.
+    pub(crate) concurrency: usize,
+    /// The accounts' roles assumed ahead of their targets, for as long as the run lasts.
+    pub(crate) _prefetch: Prefetch,
+}
+
+/// Checks the inputs, builds the session and opens the report — in that order, so a run
+/// that stops for bad input (exit 2) leaves no report behind.
+pub(super) async fn prepare(
+    printer: &Printer,
+    args: &settings::Fleet,
+    command: Command,
+) -> Result<(Prepared, CsvReport), InputError> {
+    let mut inputs = load_inputs(printer, &args.prefs, &args.inventory, &args.select)?;
+    if let Some(report) = &args.retry_failed {
+        // The report names concrete regions, so `-r all` accounts need no listing here.
+        let mut candidates = std::mem::take(&mut inputs.targets);
+        for account in std::mem::take(&mut inputs.all_regions) {
+            candidates.extend(Region::all().map(|region| Target {
+                account: account.clone(),
+                region,
+            }));
+        }
+        inputs.targets = retry_only(printer, report, candidates, &args.prefs.document_name)?;
+    }
+    let mut accounts = unique_accounts(&inputs.targets);
+    accounts.extend(inputs.all_regions.iter().cloned());
+    let started = Instant::now();
+    let started_at = rfc3339(SystemTime::now());
+    let session = Session::new(&args.aws.session, &accounts).await;
+    // One set of credentials reaches one partition: refuse, before any call, a run that mixes.
+    if let Some(t) = inputs
+        .targets
+        .iter()
+        .find(|t| t.region.partition() != session.partition())
+    {
+        return Err(InputError::usage(format!(
+            "target {}/{} is in partition {}, but the base credentials' region is in {}: run each partition separately, with credentials (and AWS_REGION) for it",
+            t.account.id,
+            t.region,
+            t.region.partition(),
+            session.partition()
+        )));
+    }
+    let waves = match &args.waves {
+        Some(w) => {
+            // A retry holds only what was left: canary accounts done before are not in it.
+            let mut canary = w.canary.clone();
+            if args.retry_failed.is_some() {
+                canary.retain(|c| {
+                    let kept = accounts.iter().any(|a| a.id.as_str() == c || a.name == *c);
+                    if !kept {
+                        printer.warn(&format!(
+                            "--canary {c}: nothing of it to retry; the waves start with the rest"
+                        ));
+                    }
+                    kept
+                });
+            }
+            Some(Arc::new(
+                WavePlan::new(&w.spec, &w.stages, &canary, &accounts).map_err(InputError::usage)?,
+            ))
+        }
+        None => None,
+    };
+    let csv = open_report(&args.output, command)?;
+    printer.out(&format!(
+        "{command}: {} in {}{}; preferences {} (sha256 {})\n",
+        count(inputs.targets.len(), "target"),
+        count(accounts.len(), "account"),
+        if inputs.all_regions.is_empty() {
+            ""
+        } else {
+            ", and the regions enabled in the accounts of -r all"
+        },
+        inputs.prefs.path.display(),
+        inputs.prefs.file_sha256
+    ));
+    let meta = run_meta(
+        command,
+        &args.output,
+        &session,
+        started_at,
+        (
+            inputs.prefs.path.display().to_string(),
+            inputs.prefs.file_sha256.clone(),
+        ),
+        &args.prefs.document_name,
+    )
+    .await;
+    let job = Arc::new(Job {
+        prefs: inputs.prefs,
+        document_name: args.prefs.document_name.clone(),
+        existing: args.existing,
+        mark: args.mark.clone(),
+        prune_versions: args.prune_versions,
+        preflight: args.preflight.map(Preflight::new),
+    });
+    let (targets, pre) = resolve_regions(
+        &session,
+        &job,
+        inputs.targets,
+        &inputs.all_regions,
+        args.aws.concurrency,
+    )
+    .await;
+    // Targets stay account by account, as listed: the prefetch assumes the accounts' roles in
+    // that order, so each role assumed lets all the account's regions start at once.
+    let control = Arc::new(Control::default());
+    let order: Vec<AccountId> = targets.iter().map(|t| t.account_id().clone()).collect();
+    let stop = control.clone();
+    let prefetch = session.prefetch(&order, (args.aws.concurrency / 4).clamp(4, 64), move || {
+        stop.stopped().is_some()
+    });
+    let mut listed = targets.clone();
+    listed.extend(pre.iter().map(|(t, _)| t.clone()));
+    Ok((
+        Prepared {
+            meta,
+            job,
+            targets,
+            pre: pre.into_iter().map(|(_, o)| o).collect(),
+            listed,
+            session,
+            control,
+            started,
+            printer: printer.clone(),
+            waves,
+            concurrency: args.aws.concurrency,
+            _prefetch: prefetch,
+        },
+        csv,
+    ))
+}
+
+/// The run's metadata: who runs what, since when, on which input file (path and SHA-256) and
+/// document. Only the HTML page names the caller, which costs an STS call.
+pub(super) async fn run_meta(
+    command: Command,
+    out: &Output,
+    session: &Session,
+    started_at: String,
+    (input_path, input_sha256): (String, String),
+    document_name: &str,
+) -> RunMeta {
+    RunMeta {
+        command_line: redacted_command_line(),
+        caller_arn: match out.html {
+            Some(_) => session.caller_arn().await,
+            None => String::new(),
+        },
+        started_at,
+        input_path,
+        input_sha256,
+        document_name: document_name.to_string(),
+        ..RunMeta::new(command)
+    }
+}
+
+/// Asks the accounts that need it which regions they have enabled: every `-r all` account,
+/// and those with an opt-in region named explicitly. Returns the targets to run and the rows
+/// of those that will not run (a region not enabled: skipped; a listing that failed: failed).
+pub(super) async fn resolve_regions(
+    session: &Session,
+    job: &Job,
+    targets: Vec<Target>,
+    all: &[Arc<Account>],
+    concurrency: usize,
+) -> (Vec<Target>, Vec<(Target, Outcome)>) {
+    let mut ask: Vec<Arc<Account>> = all.to_vec();
+    ask.extend(unique_accounts(
+        &targets
+            .iter()
+            .filter(|t| t.region.opt_in())
+            .cloned()
+            .collect::<Vec<_>>(),
+    ));
+    if ask.is_empty() {
+        return (targets, vec![]);
+    }
+    let mut enabled: HashMap<AccountId, Result<Vec<String>, TargetError>> = HashMap::new();
+    let endpoint = session.endpoint("Account API", None);
+    let not_asked = |a: &Arc<Account>| {
+        (
+            a.id.clone(),
+            Err(TargetError::new(Reason::Interrupted, "not asked")),
+        )
+    };
+    fanout::run(
+        ask,
+        concurrency,
+        &Control::default(),
+        |a| {
+            let client = session.account_client(&a.id);
+            let endpoint = endpoint.clone();
+            async move { (a.id.clone(), regions::enabled(&client, &endpoint).await) }
+        },
+        |a, _| not_asked(&a),
+        not_asked,
+        |(id, r)| {
+            enabled.insert(id, r);
+        },
+    )
+    .await;
+    let mut run = vec![];
+    let mut pre = vec![];
+    for t in targets {
+        match enabled.get(t.account_id()) {
+            Some(Ok(list)) if !list.iter().any(|r| r == t.region.as_str()) => {
+                let o = steps::region_not_enabled(job, &t);
+                pre.push((t, o));
+            }
+            Some(Err(e)) if t.region.opt_in() => {
+                let o = steps::regions_unknown(job, &t, e);
+                pre.push((t, o));
+            }
+            _ => run.push(t),
+        }
+    }
+    for account in all {
+        match &enabled[&account.id] {
+            Ok(list) => run.extend(
+                Region::all()
+                    .filter(|r| {
+                        r.partition() == session.partition() && list.iter().any(|n| n == r.as_str())
+                    })
+                    .map(|region| Target {
+                        account: account.clone(),
+                        region,
+                    }),
+            ),
+            // Without the list, the account's regions are unknown: a failed row for each region
+            // every account has, so the gap shows in the report instead of vanishing.
+            Err(e) => {
+                for region in
+                    Region::all().filter(|r| r.partition() == session.partition() && !r.opt_in())
+                {
+                    let t = Target {
+                        account: account.clone(),
+                        region,
+                    };
+                    let o = steps::regions_unknown(job, &t, e);
+                    pre.push((t, o));
+                }
+            }
+        }
+    }
+    (run, pre)
+}
+
+impl Prepared {
+    /// The reporters of a phase that writes the report, with the rows decided before the run
+    /// already in it, and Ctrl-C listened for.
+    /// `shown`: apply's reading phase already printed the rows decided before the run.
+    pub(crate) fn report_sinks(
+        &self,
+        out: &Output,
+        csv: CsvReport,
+        shown: bool,
+    ) -> (Sinks, tokio::task::JoinHandle<()>) {
+        let label = self.meta.command.as_str();
+        self.listening(
+            Sinks::new(
+                label,
+                &self.listed,
+                out,
+                &self.printer,
+                Some(csv),
+                self.meta.clone(),
+            )
+            .with_files(out)
+            .with_waves(self.waves.clone()),
+            shown,
+        )
+    }
+
+    /// `sinks` with the rows decided before the run already in them, and Ctrl-C listened for.
+    pub(crate) fn listening(
+        &self,
+        mut sinks: Sinks,
+        shown: bool,
+    ) -> (Sinks, tokio::task::JoinHandle<()>) {
+        for o in &self.pre {
+            sinks.record_as(o, !shown);
+        }
+        let listener =
+            listen_for_interrupts(self.control.clone(), self.printer.clone(), INTERRUPT_GRACE);
+        (sinks, listener)
+    }
+
+    /// Phase of reads (plan, and apply's first phase): every target read and decided.
+    pub(crate) async fn reads(
+        &self,
+        concurrency: usize,
+        on_done: impl FnMut(Result<Planned, Box<Outcome>>),
+    ) {
+        let job = &self.job;
+        fanout::run(
+            self.targets.clone(),
+            concurrency,
+            &self.control,
+            |t| {
+                let checks = job.preflight.as_ref().map(|_| self.session.checks(&t));
+                steps::read_and_decide(job.clone(), t.clone(), self.session.client(&t), checks)
+            },
+            |t, reason| Err(Box::new(steps::skipped(job, &t, reason))),
+            |t| Err(Box::new(steps::interrupted(job, t))),
+            on_done,
+        )
+        .await;
+    }
+}
+
+/// The command line as typed, for the HTML report, with external ids replaced: they are
+/// shared secrets between the hub and the member accounts.
+pub(super) fn redacted_command_line() -> String {
+    let mut out = vec![];
+    let mut hide_next = false;
+    // Lossy: a non-UTF-8 argument (a path) must not panic the page's header. The program is
+    // named as a person types it, not by where this machine keeps it.
+    for (i, arg) in std::env::args_os().enumerate() {
+        let arg = match i {
+            0 => std::path::Path::new(&arg)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "ssm-prefs".into()),
+            _ => arg.to_string_lossy().into_owned(),
+        };
+        if hide_next {
+            out.push("<redacted>".to_string());
+            hide_next = false;
+        } else if arg == "--external-id" {
+            hide_next = true;
+            out.push(arg);
+        } else if arg.starts_with("--external-id=") {
+            out.push("--external-id=<redacted>".into());
+        } else {
+            out.push(arg);
+        }
+    }
+    out.join(" ")
+}

@@ -1,0 +1,48 @@
+//! What happens to a run as a whole, beside its targets' rows: waves starting, verified and
+//! halted, the run stopped or interrupted. The commands emit these; reporters render them.
+
+/// One event of the run; a target's own end is its row, not an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEvent {
+    /// A wave starts writing.
+    WaveStarted {
+        number: usize,
+        of: usize,
+        accounts: usize,
+        targets: usize,
+    },
+    /// A wave's writes are done and read back; `counts` as "created 3 · failed 1".
+    WaveVerified {
+        number: usize,
+        of: usize,
+        counts: String,
+    },
+    /// A region of the wave failed: the wave's later regions are not started.
+    WaveHaltedBeforeRegion {
+        number: usize,
+        failed: usize,
+        region: String,
+    },
+    /// A wave failed: the later waves are not started.
+    WaveHalted { number: usize, failed: usize },
+    /// `--wave-wait`: waiting before the next wave.
+    Baking { seconds: u64, next: usize },
+    /// `--pause`: the operator declined the next wave.
+    DeclinedBeforeWave { next: usize },
+    /// More targets failed than `--max-failures` allows (`max` as the flag was given).
+    MaxFailuresExceeded { max: String },
+    /// Ctrl-C or SIGTERM: no new target starts; those in flight get `grace_seconds`.
+    Interrupted { grace_seconds: u64 },
+    /// A second Ctrl-C, a second SIGTERM, or the grace period's end: abandoned in flight.
+    Abandoned(Abandon),
+    /// The operator declined (or interrupted) the confirmation: nothing was written.
+    Cancelled { command: &'static str },
+}
+
+/// Why the targets in flight were abandoned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abandon {
+    InterruptedAgain,
+    TerminatedAgain,
+    GraceOver,
+}

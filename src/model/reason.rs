@@ -1,0 +1,282 @@
+//! Why a row did not simply succeed: the typed reason behind its `error_code`, the one-line
+//! message beside it, and preflight's findings with their severity.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use strum::{EnumIter, IntoEnumIterator, IntoStaticStr};
+
+/// Why a row did not simply succeed, or what it notes: the report's `error_code`. The tool's
+/// own reasons are variants; a code AWS answered with is kept as AWS spelled it.
+// The variants' names are the codes written (strum): a new reason cannot be written as an
+// empty code, and `own()` lists it for reading back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, IntoStaticStr)]
+pub enum Reason {
+    /// An explicitly named opt-in region the account has not enabled (not a failure).
+    RegionNotEnabled,
+    /// Not started: more targets failed than `--max-failures` allows.
+    MaxFailuresExceeded,
+    /// Not started, or abandoned in flight, because the run was interrupted.
+    Interrupted,
+    /// rollback: the target no longer holds what the apply left.
+    ChangedSinceApply,
+    /// audit: the latest version is not the default version (a note, not a failure).
+    UnpromotedVersion,
+    /// The rendered preferences cannot be written (too large, or not mergeable).
+    InvalidContent,
+    /// A written version did not turn Active.
+    DocumentNotActive,
+    /// A call took longer than `--operation-timeout`.
+    Timeout,
+    /// The endpoint could not be reached (refused, reset, unresolvable).
+    ConnectionError,
+    /// The SDK could not send the request for another reason.
+    DispatchFailure,
+    /// The response could not be read.
+    ResponseError,
+    /// The SDK could not build the request.
+    ConstructionFailure,
+    /// STS failed without a code of its own.
+    AssumeRoleFailed,
+    /// A service error without a code.
+    ServiceError,
+    /// Preflight: the bucket does not exist, or this account cannot see it.
+    BucketNotFound,
+    /// Preflight: `s3EncryptionEnabled` is true but the bucket has no default encryption.
+    BucketNotEncrypted,
+    /// Preflight: the bucket is in another region than the target.
+    BucketInOtherRegion,
+    /// Preflight: the log group does not exist in the target's region.
+    LogGroupNotFound,
+    /// Preflight: `cloudWatchEncryptionEnabled` is true but the log group has no KMS key.
+    LogGroupNotEncrypted,
+    /// Preflight: no such KMS key (or alias) in the target's region.
+    KmsKeyNotFound,
+    /// Preflight: the key is disabled, pending deletion or otherwise unusable.
+    KmsKeyNotEnabled,
+    /// Preflight: not a symmetric encrypt/decrypt key.
+    KmsKeyNotSymmetric,
+    /// Preflight: the key is in another region than the target.
+    KmsKeyInOtherRegion,
+    /// Preflight: the member role could not run a check (AccessDenied, or another error).
+    CheckUnverified,
+    /// Waves: a written target did not read back as written.
+    VerifyFailed,
+    /// Waves: not started, an earlier wave failed (or the operator stopped at `--pause`).
+    WaveHalted,
+    /// The document does not carry this tool's mark (`--owner-tag`): `--existing refuse`
+    /// blocks the write, audit notes it.
+    UnmanagedDocument,
+    /// A service error without a code, named by its HTTP status.
+    Http(u16),
+    /// The code AWS answered with: `AccessDenied`, `ThrottlingException`, `InvalidDocument`, …
+    Aws(String),
+}
+
+impl Reason {
+    /// The tool's own reasons (every variant but AWS's codes), for reading a code back.
+    pub fn own() -> impl Iterator<Item = Reason> {
+        Reason::iter().filter(|r| !matches!(r, Reason::Http(_) | Reason::Aws(_)))
+    }
+
+    /// A code as written in a report or sent by AWS: the tool's own names become their
+    /// variant, so a report read back compares equal to the run that wrote it.
+    pub fn from_code(code: &str) -> Reason {
+        if let Some(r) = Self::own().find(|r| <&str>::from(r) == code) {
+            return r;
+        }
+        // Only the form this tool writes (`HTTP503`), so every code reads back as written.
+        match code
+            .strip_prefix("HTTP")
+            .and_then(|n| n.parse::<u16>().ok())
+        {
+            Some(status) if code == format!("HTTP{status}") => Reason::Http(status),
+            _ => Reason::Aws(code.to_string()),
+        }
+    }
+
+    /// Whether a skipped row with this reason still counts as done: a region the account
+    /// never enabled holds nothing to protect.
+    pub(crate) fn excuses_skip(&self) -> bool {
+        *self == Reason::RegionNotEnabled
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Http(status) => write!(f, "HTTP{status}"),
+            Reason::Aws(code) => f.write_str(code),
+            own => f.write_str(own.into()),
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Reason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        Ok(Reason::from_code(&code))
+    }
+}
+
+/// Why one target did not succeed: becomes `error_code` and `error_message` in its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetError {
+    pub reason: Reason,
+    pub message: String,
+}
+
+impl TargetError {
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: one_line(&message.into()),
+        }
+    }
+}
+
+/// Report cells and log lines are single-line, and short enough to read.
+fn one_line(s: &str) -> String {
+    let line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+const MAX_MESSAGE_CHARS: usize = 400;
+
+/// How bad a preflight finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
+pub enum Severity {
+    /// Sessions would fail: never written (status `blocked`).
+    Blocking,
+    /// Works in some network setups, not others.
+    Warning,
+    /// The member role could not check it.
+    Unverified,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    fn parse(s: &str) -> Option<Severity> {
+        Severity::iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// What preflight found wrong with one thing the preferences name (a bucket, a log group, a
+/// key) as seen from one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub reason: Reason,
+    pub severity: Severity,
+    /// The bucket, log group or key it is about.
+    pub subject: String,
+    /// What is wrong and how to fix it (in the row's `error_message`, not in `findings`).
+    pub message: String,
+}
+
+/// A row's findings: in the CSV, `Code(severity) subject` joined by `; `.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings(pub Vec<Finding>);
+
+impl Findings {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn blocking(&self) -> bool {
+        self.0.iter().any(|f| f.severity == Severity::Blocking)
+    }
+}
+
+impl fmt::Display for Findings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, finding) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(
+                f,
+                "{}({}) {}",
+                finding.reason,
+                finding.severity.as_str(),
+                finding.subject
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Findings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Findings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let mut out = vec![];
+        for item in text.split("; ").filter(|i| !i.is_empty()) {
+            let parsed = item.split_once('(').and_then(|(code, rest)| {
+                let (severity, subject) = rest.split_once(") ")?;
+                Some(Finding {
+                    reason: Reason::from_code(code),
+                    severity: Severity::parse(severity)?,
+                    subject: subject.to_string(),
+                    message: String::new(),
+                })
+            });
+            match parsed {
+                Some(f) => out.push(f),
+                None => {
+                    return Err(serde::de::Error::custom(format!(
+                        "findings {item:?} is not `Code(severity) subject`"
+                    )));
+                }
+            }
+        }
+        Ok(Findings(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_read_back_as_written() {
+        for r in Reason::own() {
+            assert_eq!(Reason::from_code(&r.to_string()), r);
+        }
+        assert_eq!(
+            Reason::from_code("HTTP0503"),
+            Reason::Aws("HTTP0503".into())
+        );
+        assert_eq!(Reason::from_code("HTTP503"), Reason::Http(503));
+        assert_eq!(Reason::Http(503).to_string(), "HTTP503");
+        assert_eq!(
+            Reason::from_code("AccessDenied"),
+            Reason::Aws("AccessDenied".into())
+        );
+    }
+
+    #[test]
+    fn messages_are_one_short_line() {
+        let e = TargetError::new(Reason::Timeout, "a\n  b\tc");
+        assert_eq!(e.message, "a b c");
+        let long = TargetError::new(Reason::Timeout, "x".repeat(1000));
+        assert_eq!(long.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+    }
+}

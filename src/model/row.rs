@@ -1,0 +1,332 @@
+//! The run's model: a target's report row, its status and action, what ended it, and the
+//! rule that decides which rows make the exit code 1.
+
+use std::time::{Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use strum::{EnumIter, IntoStaticStr};
+
+use super::meta::Command;
+use super::reason::{Findings, Reason, TargetError};
+use crate::preferences::Change;
+use crate::target::Target;
+
+/// What the run did (or would do) to a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    None,
+    /// rollback: make the recorded previous version the default again
+    Restore,
+    /// rollback: delete a document the apply created
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// A target's final state. Apply, plan, audit and rollback each use their own subset.
+// `EnumIter`: every status, for the renderers that list them all and the tests that loop over
+// them, so a new status cannot be left out of either.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    IntoStaticStr,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Status {
+    Created,
+    Updated,
+    WouldCreate,
+    WouldUpdate,
+    Unchanged,
+    Failed,
+    Skipped,
+    Compliant,
+    Drifted,
+    Missing,
+    Restored,
+    Deleted,
+    /// plan and apply: a write was needed, but preflight found it would break sessions, or
+    /// (`--existing refuse`) the document is not this tool's.
+    Blocked,
+    /// plan and apply with `--existing keep`: the document differs and is left as it is.
+    Kept,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether this status can make the run's exit code 1 (see [`ReportRow::is_failure`]).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Status::Failed | Status::Skipped | Status::Drifted | Status::Missing | Status::Blocked
+        )
+    }
+
+    /// The commands whose reports can hold this status: a merge refuses reports of
+    /// different kinds, and rollback refuses a report that is not an apply's.
+    pub fn commands(self) -> &'static [Command] {
+        use Command::{Apply, Audit, Plan, Rollback};
+        match self {
+            Status::Created | Status::Updated => &[Apply],
+            Status::WouldCreate | Status::WouldUpdate => &[Plan],
+            Status::Blocked | Status::Kept => &[Apply, Plan],
+            Status::Unchanged => &[Apply, Plan],
+            Status::Compliant | Status::Drifted | Status::Missing => &[Audit],
+            Status::Restored | Status::Deleted => &[Rollback],
+            Status::Failed | Status::Skipped => &[Apply, Plan, Audit, Rollback],
+        }
+    }
+}
+
+/// The report's header: [`ReportRow`]'s fields, in order.
+pub const COLUMNS: [&str; 20] = [
+    "account_id",
+    "account_name",
+    "region",
+    "document_name",
+    "action",
+    "status",
+    "previous_version",
+    "document_version",
+    "content_sha256",
+    "changed_inputs",
+    "error_code",
+    "error_message",
+    "attempts",
+    "started_at",
+    "duration_ms",
+    "findings",
+    "wave",
+    "version_created_at",
+    "version_author",
+    "pruned_versions",
+];
+
+/// One report row; field order is the column order of docs/report.md "The report".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportRow {
+    pub account_id: String,
+    pub account_name: String,
+    pub region: String,
+    pub document_name: String,
+    pub action: Action,
+    pub status: Status,
+    pub previous_version: String,
+    pub document_version: String,
+    pub content_sha256: String,
+    pub changed_inputs: String,
+    pub error_code: Option<Reason>,
+    pub error_message: String,
+    pub attempts: u32,
+    pub started_at: String,
+    pub duration_ms: u64,
+    /// Preflight's findings.
+    pub findings: Findings,
+    /// With `--waves`, the wave the target's account is in (from 1).
+    pub wave: Option<usize>,
+    /// audit: when the version in force (the default) was created, as SSM reports it.
+    pub version_created_at: String,
+    /// audit: who created it where SSM says, else `not reported`.
+    pub version_author: String,
+    /// apply with `--prune-versions`: old versions deleted to make room for this write.
+    pub pruned_versions: Option<u32>,
+}
+
+impl ReportRow {
+    /// A row for `target` with nothing done yet, timed from `started`.
+    pub fn new(
+        document_name: &str,
+        target: &Target,
+        started_at: SystemTime,
+        started: Instant,
+    ) -> Self {
+        Self {
+            account_id: target.account.id.to_string(),
+            account_name: target.account.name.clone(),
+            region: target.region.to_string(),
+            document_name: document_name.to_string(),
+            started_at: rfc3339(started_at),
+            duration_ms: started.elapsed().as_millis() as u64,
+            ..Self::empty()
+        }
+    }
+
+    /// A row with every cell empty, for the steps to fill.
+    pub fn empty() -> Self {
+        Self {
+            account_id: String::new(),
+            account_name: String::new(),
+            region: String::new(),
+            document_name: String::new(),
+            action: Action::None,
+            status: Status::Failed,
+            previous_version: String::new(),
+            document_version: String::new(),
+            content_sha256: String::new(),
+            changed_inputs: String::new(),
+            error_code: None,
+            error_message: String::new(),
+            attempts: 0,
+            started_at: String::new(),
+            duration_ms: 0,
+            findings: Findings::default(),
+            wave: None,
+            version_created_at: String::new(),
+            version_author: String::new(),
+            pruned_versions: None,
+        }
+    }
+
+    /// The row with `status` and the error's reason and message.
+    pub fn with_error(self, status: Status, e: &TargetError) -> Self {
+        Self {
+            status,
+            error_code: Some(e.reason.clone()),
+            error_message: e.message.clone(),
+            ..self
+        }
+    }
+
+    /// Whether this row makes the run's exit code 1: the one failure rule, used by the stats
+    /// (so the summary and the exit code) and the progress log. A blocking finding is a
+    /// target not done, whatever the document holds: sessions there would fail.
+    pub fn is_failure(&self) -> bool {
+        (self.status.is_failure() && !self.error_code.as_ref().is_some_and(Reason::excuses_skip))
+            || self.findings.blocking()
+    }
+
+    /// Puts preflight's findings on the row; where the row has no error of its own, the
+    /// worst finding is its `error_code` and every finding's message its `error_message`.
+    pub fn with_findings(mut self, findings: Findings) -> Self {
+        if self.error_code.is_none()
+            && let Some(worst) = findings.0.iter().min_by_key(|f| f.severity)
+        {
+            self.error_code = Some(worst.reason.clone());
+            let messages: Vec<&str> = findings.0.iter().map(|f| f.message.as_str()).collect();
+            self.error_message =
+                TargetError::new(worst.reason.clone(), messages.join("; ")).message;
+        }
+        self.findings = findings;
+        self
+    }
+
+    /// The row's `error_code` cell as text ("" when none).
+    pub fn code(&self) -> String {
+        self.error_code
+            .as_ref()
+            .map(Reason::to_string)
+            .unwrap_or_default()
+    }
+}
+
+/// Why a run stopped starting new targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    MaxFailures,
+    Interrupted,
+    /// `--waves`: a wave did not succeed, or the operator stopped at `--pause`.
+    WaveHalted,
+}
+
+/// One finished target: its row, and the changes behind it for the change summary.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub row: ReportRow,
+    pub changes: Vec<Change>,
+    /// The write promoted an older version that already held the content (SSM's
+    /// `DuplicateDocumentContent`): newer versions than the default may then exist.
+    pub reused_version: bool,
+}
+
+impl Outcome {
+    pub fn of(row: ReportRow) -> Self {
+        Self {
+            row,
+            changes: vec![],
+            reused_version: false,
+        }
+    }
+
+    /// A target that never started: the run stopped first.
+    pub fn skipped(row: ReportRow, reason: StopReason) -> Self {
+        let e = match reason {
+            StopReason::MaxFailures => TargetError::new(
+                Reason::MaxFailuresExceeded,
+                "not started: the run stopped after more failures than --max-failures allows",
+            ),
+            StopReason::Interrupted => {
+                TargetError::new(Reason::Interrupted, "not started: the run was interrupted")
+            }
+            StopReason::WaveHalted => TargetError::new(
+                Reason::WaveHalted,
+                "not started: the rollout halted before this target's wave (an earlier wave did not succeed, or the operator stopped at --pause); --retry-failed on this report continues with it",
+            ),
+        };
+        Self::of(row.with_error(Status::Skipped, &e))
+    }
+
+    /// A target abandoned in flight by a second Ctrl-C: what it did is unknown, so it failed.
+    pub fn interrupted(row: ReportRow) -> Self {
+        let e = TargetError::new(
+            Reason::Interrupted,
+            "abandoned in flight by a second interrupt: its state is unknown; run again to converge",
+        );
+        Self::of(row.with_error(Status::Failed, &e))
+    }
+}
+
+/// RFC 3339 UTC, to the millisecond.
+pub fn rfc3339(t: SystemTime) -> String {
+    let dt = aws_sdk_ssm::primitives::DateTime::from(t);
+    let whole = aws_sdk_ssm::primitives::DateTime::from_secs(dt.secs())
+        .fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default();
+    format!(
+        "{}.{:03}Z",
+        whole.trim_end_matches('Z'),
+        dt.subsec_nanos() / 1_000_000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_region_not_enabled_is_no_failure() {
+        let skipped = |reason: Reason| ReportRow {
+            status: Status::Skipped,
+            error_code: Some(reason),
+            ..ReportRow::empty()
+        };
+        assert!(!skipped(Reason::RegionNotEnabled).is_failure());
+        assert!(skipped(Reason::Interrupted).is_failure());
+        let compliant_with_note = ReportRow {
+            status: Status::Compliant,
+            error_code: Some(Reason::UnpromotedVersion),
+            ..ReportRow::empty()
+        };
+        assert!(!compliant_with_note.is_failure());
+    }
+}

@@ -1,0 +1,120 @@
+//! The run's statistics: the one source of counts for the progress bar, the summary, the
+//! summary JSON and the exit code.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::reason::Reason;
+use super::row::{ReportRow, Status};
+use crate::words::count;
+
+#[derive(Debug, Default)]
+pub struct RunStats {
+    pub total: usize,
+    /// Rows that make the exit code 1.
+    failures: usize,
+    /// Those rows, by status (a done-looking status counts here when its preflight found
+    /// something blocking).
+    not_done: BTreeMap<Status, usize>,
+    /// Rows whose status alone reads as done but whose preflight found something blocking
+    /// (an audit's compliant target whose bucket is gone).
+    pub(crate) blocked_quietly: usize,
+    pub finished: usize,
+    pub by_status: BTreeMap<Status, usize>,
+    pub by_region: BTreeMap<String, BTreeMap<Status, usize>>,
+    /// error code → (count, first message seen)
+    pub errors: HashMap<Reason, (usize, String)>,
+}
+
+impl RunStats {
+    pub fn new(total: usize) -> Self {
+        Self {
+            total,
+            ..Default::default()
+        }
+    }
+
+    pub fn record(&mut self, row: &ReportRow) {
+        self.finished += 1;
+        if row.is_failure() {
+            self.failures += 1;
+            *self.not_done.entry(row.status).or_default() += 1;
+        }
+        if row.findings.blocking() && !row.status.is_failure() {
+            self.blocked_quietly += 1;
+        }
+        *self.by_status.entry(row.status).or_default() += 1;
+        *self
+            .by_region
+            .entry(row.region.clone())
+            .or_default()
+            .entry(row.status)
+            .or_default() += 1;
+        if let Some(code) = &row.error_code {
+            let e = self
+                .errors
+                .entry(code.clone())
+                .or_insert((0, row.error_message.clone()));
+            e.0 += 1;
+        }
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.by_status.get(&status).copied().unwrap_or(0)
+    }
+
+    /// Whether any target failed or was skipped: exit code 1.
+    pub fn any_failure(&self) -> bool {
+        self.failures > 0
+    }
+
+    /// How many rows make the exit code 1 (the failure rule of `ReportRow::is_failure`).
+    pub fn not_done(&self) -> usize {
+        self.failures
+    }
+
+    /// Why the run is not a success, from the rows alone: "3 targets not done: failed 1,
+    /// drifted 1, compliant 1 with a blocking preflight finding"; `None` when every target is
+    /// done.
+    pub fn not_done_line(&self) -> Option<String> {
+        if self.failures == 0 {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .not_done
+            .iter()
+            .map(|(st, n)| {
+                if st.is_failure() {
+                    format!("{} {n}", st.as_str())
+                } else {
+                    format!("{} {n} with a blocking preflight finding", st.as_str())
+                }
+            })
+            .collect();
+        Some(format!(
+            "{} not done: {}",
+            count(self.failures, "target"),
+            parts.join(", ")
+        ))
+    }
+
+    /// Every error code (and note) with its count and the first message seen, most common
+    /// first, ties by code.
+    pub fn ranked_errors(&self) -> Vec<(&Reason, usize, &str)> {
+        let mut errors: Vec<_> = self
+            .errors
+            .iter()
+            .map(|(code, (n, msg))| (code, *n, msg.as_str()))
+            .collect();
+        errors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        errors
+    }
+
+    /// "created 3 · unchanged 10 · failed 1"
+    pub fn counts_line(&self) -> String {
+        self.by_status
+            .iter()
+            .map(|(s, n)| format!("{} {n}", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}

@@ -1,0 +1,57 @@
+//! The run's events on the terminal: each [`RunEvent`] as the line an operator reads, through
+//! the printer (a note at the default verbosity, a warning-level line where the run stopped).
+
+use crate::model::{Abandon, RunEvent};
+use crate::report::printer::Printer;
+use crate::words::count;
+
+/// Prints one event.
+pub fn show(printer: &Printer, event: &RunEvent) {
+    match event {
+        RunEvent::WaveStarted {
+            number,
+            of,
+            accounts,
+            targets,
+        } => printer.note(&format!(
+            "wave {number} of {of}: {}, {}",
+            count(*accounts, "account"),
+            count(*targets, "target")
+        )),
+        RunEvent::WaveVerified { number, of, counts } => {
+            printer.note(&format!("wave {number} of {of} done: {counts}"))
+        }
+        RunEvent::WaveHaltedBeforeRegion {
+            number,
+            failed,
+            region,
+        } => printer.say(&format!(
+            "halted: {} in wave {number} failed before region {region}; the targets not started are skipped (WaveHalted)",
+            count(*failed, "target")
+        )),
+        RunEvent::WaveHalted { number, failed } => printer.say(&format!(
+            "halted: {} in wave {number} failed; the targets of the later waves are skipped (WaveHalted): fix the failures, then --retry-failed on the report",
+            count(*failed, "target")
+        )),
+        RunEvent::Baking { seconds, next } => printer.note(&format!(
+            "baking: waiting {seconds}s before wave {next} (Ctrl-C stops the rollout)"
+        )),
+        RunEvent::DeclinedBeforeWave { next } => printer.say(&format!(
+            "stopped before wave {next}: the targets of the later waves are skipped (WaveHalted)"
+        )),
+        RunEvent::MaxFailuresExceeded { max } => printer.say(&format!(
+            "stopped: more than {max} targets failed; the targets not started are reported skipped"
+        )),
+        RunEvent::Interrupted { grace_seconds } => printer.say(&format!(
+            "interrupted: no new target starts; waiting up to {grace_seconds}s for those in flight (Ctrl-C again to abandon them)"
+        )),
+        RunEvent::Abandoned(why) => printer.say(match why {
+            Abandon::InterruptedAgain => "interrupted again: abandoning the targets in flight",
+            Abandon::TerminatedAgain => "terminated again: abandoning the targets in flight",
+            Abandon::GraceOver => "targets still in flight after the grace period: abandoning them",
+        }),
+        RunEvent::Cancelled { command } => {
+            printer.say(&format!("{command} cancelled: nothing was written"))
+        }
+    }
+}

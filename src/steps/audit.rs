@@ -1,0 +1,183 @@
+//! A target audited: does its default version hold the preferences; an unpromoted latest
+//! version, the ownership tag and the version's author noted.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use serde_json::Value;
+
+use super::job::*;
+use super::read::*;
+use crate::aws::document::{self, Current};
+use crate::aws::resources::CheckClients;
+use crate::aws::session::TargetClient;
+use crate::model::{Action, Findings, Outcome, Reason, ReportRow, Status, TargetError};
+use crate::preferences::{Change, changed_keys, diff};
+use crate::target::Target;
+
+/// Audits one target: is its default version the desired content? Also notices a latest
+/// version that was never promoted to default.
+/// Preflight checks the preferences the target should hold, so a compliant target whose
+/// bucket was deleted carries the finding (and counts as not done).
+pub async fn audit(
+    job: Arc<Job>,
+    target: Target,
+    client: TargetClient,
+    checks: Option<CheckClients>,
+) -> Outcome {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let result = audit_steps(&job, &target, &client, checks.as_ref()).await;
+    let base = base_row(&job, &target, started_at, started);
+    let changes = result
+        .as_ref()
+        .ok()
+        .and_then(|(found, _)| found.as_ref())
+        .map(|f| f.changes.clone())
+        .unwrap_or_default();
+    let row = match result {
+        Err(e) => base.with_error(Status::Failed, &e),
+        Ok((None, findings)) => ReportRow {
+            status: Status::Missing,
+            action: Action::Create,
+            ..base
+        }
+        .with_findings(findings),
+        Ok((Some(found), findings)) => {
+            let status = if found.changes.is_empty() {
+                Status::Compliant
+            } else {
+                Status::Drifted
+            };
+            let action = if found.changes.is_empty() {
+                Action::None
+            } else {
+                Action::Update
+            };
+            // Notes, not failures: the first gives the code, the message carries both.
+            let notes: Vec<TargetError> = found
+                .unpromoted
+                .into_iter()
+                .chain(found.unmanaged)
+                .collect();
+            let error_code = notes.first().map(|n| n.reason.clone());
+            let error_message = match &error_code {
+                // Joined, still one report cell of at most the usual length.
+                Some(code) => {
+                    let joined: Vec<&str> = notes.iter().map(|n| n.message.as_str()).collect();
+                    TargetError::new(code.clone(), joined.join("; ")).message
+                }
+                None => String::new(),
+            };
+            ReportRow {
+                status,
+                action,
+                // Audit changes nothing: the default before the run is the one found.
+                previous_version: found.current.version.clone(),
+                document_version: found.current.version.clone(),
+                content_sha256: found.current.sha256(),
+                changed_inputs: changed_keys(&found.changes),
+                error_code,
+                error_message,
+                version_created_at: found.created_at,
+                version_author: found.author.unwrap_or_else(|| NOT_REPORTED.into()),
+                ..base
+            }
+            .with_findings(findings)
+        }
+    };
+    let row = ReportRow {
+        attempts: client.attempts(),
+        ..row
+    };
+    Outcome {
+        row,
+        changes,
+        reused_version: false,
+    }
+}
+
+/// `version_author` where SSM does not say who created the version.
+pub const NOT_REPORTED: &str = "not reported";
+
+struct Found {
+    current: Current,
+    changes: Vec<Change>,
+    /// A note when the latest version is not the default.
+    unpromoted: Option<TargetError>,
+    /// A note when the document lacks the mark.
+    unmanaged: Option<TargetError>,
+    /// When the version in force was created, and by whom (where SSM says).
+    created_at: String,
+    author: Option<String>,
+}
+
+async fn audit_steps(
+    job: &Job,
+    target: &Target,
+    ssm: &TargetClient,
+    checks: Option<&CheckClients>,
+) -> Result<(Option<Found>, Findings), TargetError> {
+    let name = &job.document_name;
+    let desired = |current: Option<&Value>| {
+        job.prefs
+            .desired(target, current, job.existing.merges())
+            .map_err(|m| TargetError::new(Reason::InvalidContent, m))
+    };
+    let Some(versions) = document::versions(ssm, name).await? else {
+        let desired = desired(None)?;
+        return Ok((None, job.findings(checks, target, &desired).await));
+    };
+    let current = document::read_version(ssm, name, &versions.default_version).await?;
+    let desired = desired(current.value.as_ref())?;
+    let (_, changes) = decide(&desired, Some(&current));
+    let findings = job.findings(checks, target, &desired).await;
+    let mut unpromoted = None;
+    if versions.latest_version != versions.default_version {
+        let latest = document::read_version(ssm, name, &versions.latest_version).await?;
+        let holds_desired = latest
+            .value
+            .as_ref()
+            .is_some_and(|v| diff(&desired, v).is_empty());
+        let (d, l) = (&versions.default_version, &versions.latest_version);
+        let message = if holds_desired {
+            format!(
+                "version {l} holds the desired preferences but was never made the default: sessions still use version {d}"
+            )
+        } else {
+            format!(
+                "the latest version {l} differs from the default version {d} and was never promoted"
+            )
+        };
+        unpromoted = Some(TargetError::new(Reason::UnpromotedVersion, message));
+    }
+    // A note either way: what the document holds is the verdict, whoever wrote it.
+    let unmanaged = match document::is_marked(ssm, name, &job.mark, &versions.tags).await {
+        Ok(true) => None,
+        Ok(false) => Some(TargetError::new(
+            Reason::UnmanagedDocument,
+            format!(
+                "the document does not carry the tag {}: ssm-prefs did not write it (or wrote it before it tagged)",
+                job.mark
+            ),
+        )),
+        Err(e) => Some(TargetError::new(
+            e.reason,
+            format!(
+                "ownership not checked: the document's tags could not be read (ListTagsForResource): {}",
+                e.message
+            ),
+        )),
+    };
+    Ok((
+        Some(Found {
+            current,
+            changes,
+            unpromoted,
+            unmanaged,
+            created_at: versions.created_at,
+            author: versions.author,
+        }),
+        findings,
+    ))
+}

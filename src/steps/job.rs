@@ -1,0 +1,111 @@
+//! What every target of a run shares (the job), and the rows of targets that never ran their
+//! steps: skipped, abandoned, a region not enabled or not listable.
+
+use std::time::{Instant, SystemTime};
+
+use serde_json::Value;
+
+use crate::aws::resources::CheckClients;
+use crate::lifecycle::{Existing, Mark};
+use crate::model::{Findings, Outcome, Reason, ReportRow, Status, StopReason, TargetError};
+use crate::preferences::Preferences;
+use crate::preflight::Preflight;
+use crate::target::Target;
+
+/// Content this tool serialized parses back: it is `to_content` of a JSON value.
+pub(super) fn parse_own(content: &str) -> Value {
+    serde_json::from_str(content).expect("content written by to_content is JSON")
+}
+
+/// What every target of a run shares.
+pub struct Job {
+    pub prefs: Preferences,
+    pub document_name: String,
+    /// `--existing`: what to do where the document exists and differs.
+    pub existing: Existing,
+    /// `--owner-tag`: put on every document written; `refuse` writes only where it is.
+    pub mark: Mark,
+    /// `--prune-versions` (apply).
+    pub prune_versions: Option<usize>,
+    /// The checks, unless `--no-preflight`.
+    pub preflight: Option<Preflight>,
+}
+
+impl Job {
+    /// Preflight's findings for `target` holding `desired`; none without preflight.
+    pub(super) async fn findings(
+        &self,
+        checks: Option<&CheckClients>,
+        target: &Target,
+        desired: &Value,
+    ) -> Findings {
+        match (&self.preflight, checks) {
+            // Boxed: the checks' SDK futures run to kilobytes, and inline they would grow every
+            // target's future (allocated and moved per target) even with --no-preflight.
+            (Some(p), Some(c)) => Box::pin(p.check(c, target, desired)).await,
+            _ => Findings::default(),
+        }
+    }
+}
+
+pub(super) fn base_row(
+    job: &Job,
+    target: &Target,
+    started_at: SystemTime,
+    started: Instant,
+) -> ReportRow {
+    ReportRow::new(&job.document_name, target, started_at, started)
+}
+
+pub(super) fn error_row(
+    job: &Job,
+    target: &Target,
+    e: &TargetError,
+    attempts: u32,
+    started_at: SystemTime,
+    started: Instant,
+) -> ReportRow {
+    ReportRow {
+        attempts,
+        ..base_row(job, target, started_at, started)
+    }
+    .with_error(Status::Failed, e)
+}
+
+/// A target that never started: the run stopped first.
+pub fn skipped(job: &Job, target: &Target, reason: StopReason) -> Outcome {
+    Outcome::skipped(
+        base_row(job, target, SystemTime::now(), Instant::now()),
+        reason,
+    )
+}
+
+/// An explicitly named region the account has not enabled: nothing to do there, and no failure.
+pub fn region_not_enabled(job: &Job, target: &Target) -> Outcome {
+    let e = TargetError::new(
+        Reason::RegionNotEnabled,
+        format!(
+            "region {} is not enabled in account {} (Account ListRegions): enable it, or leave it out",
+            target.region, target.account.id
+        ),
+    );
+    Outcome::of(
+        base_row(job, target, SystemTime::now(), Instant::now()).with_error(Status::Skipped, &e),
+    )
+}
+
+/// The account's enabled regions could not be listed, so this target's fate is unknown.
+pub fn regions_unknown(job: &Job, target: &Target, e: &TargetError) -> Outcome {
+    let e = TargetError::new(
+        e.reason.clone(),
+        format!("cannot list the account's enabled regions: {}", e.message),
+    );
+    Outcome::of(
+        base_row(job, target, SystemTime::now(), Instant::now()).with_error(Status::Failed, &e),
+    )
+}
+
+/// A target abandoned in flight by a second Ctrl-C.
+pub fn interrupted(job: &Job, target: &Target) -> Outcome {
+    Outcome::interrupted(base_row(job, target, SystemTime::now(), Instant::now()))
+}

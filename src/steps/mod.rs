@@ -1,0 +1,14 @@
+//! The steps of one target, a file per step: read and decide (plan, apply's first phase),
+//! write and read back (apply), audit, rollback. Each target ends as one row; no step prints.
+
+mod audit;
+mod job;
+mod read;
+mod rollback;
+mod write;
+
+pub use audit::{NOT_REPORTED, audit};
+pub use job::{Job, interrupted, region_not_enabled, regions_unknown, skipped};
+pub use read::{Planned, read_and_decide};
+pub use rollback::{Undo, rollback};
+pub use write::verify;

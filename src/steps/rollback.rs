@@ -1,0 +1,121 @@
+//! A target rolled back from an apply's row: its previous version made the default again,
+//! or the document the apply created deleted, where nobody changed it since.
+
+use std::time::{Instant, SystemTime};
+
+use crate::aws::document::{self, Current};
+use crate::aws::session::TargetClient;
+use crate::model::{Action, Outcome, Reason, ReportRow, Status, StopReason, TargetError};
+use crate::target::Target;
+
+/// One target to roll back: an `apply` report row that created or updated it.
+pub struct Undo {
+    pub target: Target,
+    pub applied: ReportRow,
+}
+
+/// Restores what the apply changed — but only where the target still holds exactly what that
+/// apply wrote (same default version, same content hash); otherwise it is skipped with why.
+pub async fn rollback(undo: Undo, client: TargetClient) -> Outcome {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let applied = &undo.applied;
+    let result = rollback_steps(applied, &client).await;
+    let base = ReportRow {
+        attempts: client.attempts(),
+        ..undo.row(started_at, started)
+    };
+    let row = match result {
+        Ok(RolledBack::Deleted) => ReportRow {
+            status: Status::Deleted,
+            ..base
+        },
+        Ok(RolledBack::Restored(current)) => ReportRow {
+            status: Status::Restored,
+            document_version: current.version.clone(),
+            content_sha256: current.sha256(),
+            ..base
+        },
+        Ok(RolledBack::Changed(why)) => base.with_error(
+            Status::Skipped,
+            &TargetError::new(Reason::ChangedSinceApply, why),
+        ),
+        Err(e) => base.with_error(Status::Failed, &e),
+    };
+    Outcome::of(row)
+}
+
+impl Undo {
+    /// The row of this target's rollback before any step: the apply's version is the one
+    /// it found, and the action undoes the apply's.
+    fn row(&self, started_at: SystemTime, started: Instant) -> ReportRow {
+        ReportRow {
+            account_name: self.applied.account_name.clone(),
+            action: if self.applied.status == Status::Created {
+                Action::Delete
+            } else {
+                Action::Restore
+            },
+            previous_version: self.applied.document_version.clone(),
+            ..ReportRow::new(
+                &self.applied.document_name,
+                &self.target,
+                started_at,
+                started,
+            )
+        }
+    }
+
+    /// Never started (`abandoned`: cut off in flight) — the row says so.
+    pub fn stopped(&self, reason: StopReason, abandoned: bool) -> Outcome {
+        let row = self.row(SystemTime::now(), Instant::now());
+        if abandoned {
+            Outcome::interrupted(row)
+        } else {
+            Outcome::skipped(row, reason)
+        }
+    }
+}
+
+enum RolledBack {
+    Deleted,
+    Restored(Current),
+    Changed(String),
+}
+
+async fn rollback_steps(
+    applied: &ReportRow,
+    ssm: &TargetClient,
+) -> Result<RolledBack, TargetError> {
+    let name = &applied.document_name;
+    let Some(versions) = document::versions(ssm, name).await? else {
+        return Ok(RolledBack::Changed("the document no longer exists".into()));
+    };
+    if versions.default_version != applied.document_version {
+        return Ok(RolledBack::Changed(format!(
+            "the default version is now {}, not {} as the apply left it",
+            versions.default_version, applied.document_version
+        )));
+    }
+    let current = document::read_version(ssm, name, &versions.default_version).await?;
+    if current.sha256() != applied.content_sha256 {
+        return Ok(RolledBack::Changed(
+            "the default version's content differs from what the apply wrote".into(),
+        ));
+    }
+    if applied.status == Status::Created {
+        // Deleting removes every version: not if someone added one after the apply.
+        if versions.latest_version != applied.document_version {
+            return Ok(RolledBack::Changed(format!(
+                "version {} was added after the apply created the document",
+                versions.latest_version
+            )));
+        }
+        document::delete(ssm, name).await?;
+        return Ok(RolledBack::Deleted);
+    }
+    document::promote(ssm, name, &applied.previous_version).await?;
+    Ok(RolledBack::Restored(
+        document::read_version(ssm, name, &applied.previous_version).await?,
+    ))
+}
