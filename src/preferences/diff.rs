@@ -1,0 +1,99 @@
+//! What differs between the preferences and what a target holds: parsed values compared
+//! (never bytes), each differing input named, sensitive values shown only as a hash.
+
+use serde_json::{Map, Value};
+
+use crate::sensitive;
+
+/// One input (or top-level field) whose value differs between a target and the desired content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub key: String,
+    pub from: Option<Value>,
+    pub to: Option<Value>,
+}
+
+impl Change {
+    /// A change as it may be shown: changes exist to be shown, so every one is made here,
+    /// with a sensitive input's values (also inside a whole document or `inputs` object)
+    /// masked (src/sensitive.rs).
+    pub fn shown(key: impl Into<String>, from: Option<Value>, to: Option<Value>) -> Change {
+        let key = key.into();
+        Change {
+            from: from.map(|v| sensitive::shown(&key, &v)),
+            to: to.map(|v| sensitive::shown(&key, &v)),
+            key,
+        }
+    }
+}
+
+/// Loads and validates a preferences file, reporting every problem at once.
+
+pub fn diff(desired: &Value, current: &Value) -> Vec<Change> {
+    let (Value::Object(want), Value::Object(have)) = (desired, current) else {
+        return if desired == current {
+            vec![]
+        } else {
+            vec![Change::shown(
+                "content",
+                Some(current.clone()),
+                Some(desired.clone()),
+            )]
+        };
+    };
+    let mut changes = vec![];
+    let empty = Map::new();
+    for key in union(want, have) {
+        if key == "inputs" {
+            let w = want
+                .get("inputs")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            let h = have
+                .get("inputs")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            for k in union(w, h) {
+                if w.get(k) != h.get(k) {
+                    changes.push(Change::shown(
+                        k.clone(),
+                        h.get(k).cloned(),
+                        w.get(k).cloned(),
+                    ));
+                }
+            }
+            if want.get("inputs").is_some() != have.get("inputs").is_some()
+                && w.is_empty()
+                && h.is_empty()
+            {
+                changes.push(Change::shown(
+                    "inputs",
+                    have.get("inputs").cloned(),
+                    want.get("inputs").cloned(),
+                ));
+            }
+        } else if want.get(key) != have.get(key) {
+            changes.push(Change::shown(
+                key.clone(),
+                have.get(key).cloned(),
+                want.get(key).cloned(),
+            ));
+        }
+    }
+    changes
+}
+
+pub(super) fn union<'a>(a: &'a Map<String, Value>, b: &'a Map<String, Value>) -> Vec<&'a String> {
+    let mut keys: Vec<&String> = a.keys().collect();
+    keys.extend(b.keys().filter(|k| !a.contains_key(*k)));
+    keys
+}
+
+/// `changed_inputs` column: the keys, `;`-separated.
+pub fn changed_keys(changes: &[Change]) -> String {
+    changes
+        .iter()
+        .map(|c| c.key.as_str())
+        .collect::<Vec<_>>()
+        .join(";")
+}
