@@ -14,67 +14,8 @@ use serde_json::Value;
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::{Faults, Proxy};
-
-/// A fleet of fresh accounts, its files, and a counting proxy in front of the emulator.
-struct Fleet {
-    url: String,
-    ids: Vec<String>,
-    regions: Vec<&'static str>,
-    dir: Dir,
-    inv: PathBuf,
-    prefs: PathBuf,
-    proxy: Proxy,
-}
-
-fn fleet(n: usize, regions: &[&'static str]) -> Fleet {
-    let url = emulator().url.clone();
-    let ids = accounts(n);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, regions));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
-    Fleet {
-        url,
-        ids,
-        regions: regions.to_vec(),
-        dir,
-        inv,
-        prefs,
-        proxy,
-    }
-}
-
-impl Fleet {
-    fn targets(&self) -> usize {
-        self.ids.len() * self.regions.len()
-    }
-
-    /// `COMMAND -i INV -p PREFS -o REPORT --endpoint-url PROXY` (+ `--yes` for apply).
-    fn args(&self, command: &str, report: &Path) -> Vec<String> {
-        let mut args: Vec<String> = vec![
-            command.into(),
-            "-i".into(),
-            path_str(&self.inv),
-            "-p".into(),
-            path_str(&self.prefs),
-            "-o".into(),
-            path_str(report),
-            "--endpoint-url".into(),
-            self.proxy.url.clone(),
-        ];
-        if command == "apply" {
-            args.push("--yes".into());
-        }
-        args
-    }
-
-    fn run(&self, command: &str, report: &Path, extra: &[&str]) -> Run {
-        let mut args = self.args(command, report);
-        args.extend(extra.iter().map(|s| s.to_string()));
-        ssm_prefs(&args)
-    }
-}
 
 fn path_str(p: &Path) -> String {
     p.to_str().expect("a UTF-8 temp path").to_string()
@@ -180,7 +121,7 @@ fn assert_refused(args: &[String], flag: &str, proxy: &Proxy, must_not_exist: &P
 
 #[test]
 fn numeric_flags_out_of_range_exit_2_before_any_call() {
-    let f = fleet(2, &["us-east-1"]);
+    let f = Fleet::new(2, &["us-east-1"]);
     let report = f.dir.path("never.csv");
     let bad_numbers = ["inf", "nan", "-1", "0"];
     let per_flag: Vec<(&str, Vec<&str>)> = vec![
@@ -255,9 +196,9 @@ fn numeric_flags_out_of_range_exit_2_before_any_call() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn max_failures_zero_is_accepted() {
-    let f = fleet(2, &["us-east-1", "eu-west-1"]);
+    let f = Fleet::new(2, &["us-east-1", "eu-west-1"]);
     let report = f.dir.path("apply.csv");
-    let out = f.run("apply", &report, &["--max-failures", "0"]);
+    let out = f.run_to("apply", &report, &["--max-failures", "0"]);
     assert_eq!(
         out.code,
         0,
@@ -265,7 +206,7 @@ async fn max_failures_zero_is_accepted() {
         out.all()
     );
     let rows = rows_by_target(&report);
-    assert_eq!(rows.len(), f.targets(), "{rows:?}");
+    assert_eq!(rows.len(), f.target_count(), "{rows:?}");
     let state = read_all(&f.url, &f.ids, &f.regions, DOC).await;
     for (target, found) in state {
         let row = &rows[&target];
@@ -281,7 +222,7 @@ async fn max_failures_zero_is_accepted() {
 
 #[test]
 fn plan_with_a_closed_stdout_finishes_its_report() {
-    let f = fleet(3, &["us-east-1", "eu-west-1"]);
+    let f = Fleet::new(3, &["us-east-1", "eu-west-1"]);
     let report = f.dir.path("plan.csv");
     let mut child = ssm_prefs_command(f.args("plan", &report))
         .stdout(Stdio::piped())
@@ -297,7 +238,7 @@ fn plan_with_a_closed_stdout_finishes_its_report() {
     let rows = rows_by_target(&report);
     assert_eq!(
         rows.len(),
-        f.targets(),
+        f.target_count(),
         "one row per target though stdout was closed: {rows:?}"
     );
     assert!(
@@ -309,7 +250,7 @@ fn plan_with_a_closed_stdout_finishes_its_report() {
 
 #[test]
 fn plan_piped_into_head_does_not_panic() {
-    let f = fleet(3, &["us-east-1", "eu-west-1"]);
+    let f = Fleet::new(3, &["us-east-1", "eu-west-1"]);
     let report = f.dir.path("plan.csv");
     let mut args = f.args("plan", &report);
     // As ssm_prefs_command runs it: this fleet names no real bucket.
@@ -350,7 +291,11 @@ fn plan_piped_into_head_does_not_panic() {
         out.all()
     );
     let rows = rows_by_target(&report);
-    assert_eq!(rows.len(), f.targets(), "the report is complete: {rows:?}");
+    assert_eq!(
+        rows.len(),
+        f.target_count(),
+        "the report is complete: {rows:?}"
+    );
 }
 
 /// Temporary credentials of a fresh account on the emulator: the emulator files what they
@@ -465,9 +410,9 @@ async fn discover_with_a_closed_stdout_does_not_panic() {
 
 #[test]
 fn quiet_apply_prints_only_the_summary_line() {
-    let f = fleet(3, &["us-east-1", "eu-west-1"]);
+    let f = Fleet::new(3, &["us-east-1", "eu-west-1"]);
     let report = f.dir.path("apply.csv");
-    let out = f.run("apply", &report, &["-q"]);
+    let out = f.run_to("apply", &report, &["-q"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let all: Vec<&str> = out.stdout.lines().chain(out.stderr.lines()).collect();
     assert!(
@@ -484,7 +429,7 @@ fn quiet_apply_prints_only_the_summary_line() {
         out.all()
     );
     let rows = rows_by_target(&report);
-    assert_eq!(rows.len(), f.targets());
+    assert_eq!(rows.len(), f.target_count());
     assert!(rows.values().all(|r| r["status"] == "created"), "{rows:?}");
 }
 
@@ -492,8 +437,8 @@ fn quiet_apply_prints_only_the_summary_line() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_interrupt_on_900_targets_prints_a_screenful_and_reports_every_target() {
-    let f = fleet(300, &["us-east-1", "eu-west-1", "ap-southeast-2"]);
-    assert_eq!(f.targets(), 900);
+    let f = Fleet::new(300, &["us-east-1", "eu-west-1", "ap-southeast-2"]);
+    assert_eq!(f.target_count(), 900);
     f.proxy.set_faults(Faults {
         slow: Some((vec!["GetDocument".into()], Duration::from_millis(400))),
         ..Default::default()
@@ -716,7 +661,7 @@ fn a_refused_connection_is_one_line_saying_where_and_why() {
 
 #[test]
 fn the_one_partition_check_leaves_no_report() {
-    let f = fleet(2, &["us-east-1"]);
+    let f = Fleet::new(2, &["us-east-1"]);
     let report = f.dir.path("plan.csv");
     let out = ssm_prefs_command(f.args("plan", &report))
         .env("AWS_REGION", "cn-north-1")
@@ -758,7 +703,7 @@ fn counted_plurals(text: &str, phrase: &str) -> Vec<String> {
 
 #[test]
 fn one_target_in_one_account_is_singular() {
-    let f = fleet(1, &["us-east-1"]);
+    let f = Fleet::new(1, &["us-east-1"]);
     let mut outputs = vec![];
     let validate = ssm_prefs([
         "validate",
@@ -771,7 +716,7 @@ fn one_target_in_one_account_is_singular() {
     outputs.push(("validate", validate));
     for command in ["plan", "apply", "audit"] {
         let report = f.dir.path(&format!("{command}.csv"));
-        let out = f.run(command, &report, &[]);
+        let out = f.run_to(command, &report, &[]);
         assert_eq!(out.code, 0, "{command}:\n{}", out.all());
         assert!(
             out.stdout.contains("1 target in 1 account"),
