@@ -61,7 +61,7 @@ find_toolbox() {
   done
   [[ ${#missing[@]} == 0 ]] && return
   if can_apt; then apt_install "${missing[@]}"; return; fi
-  prerequisite_missing "${missing[*]} (the completion script and man page tests run them)" \
+  prerequisite_missing "what the completion script and man page tests run (${missing[*]})" \
     "install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}; macOS: brew install zsh fish groff)"
 }
 
