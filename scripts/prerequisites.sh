@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Sourced by test.sh (and demo.sh for Python): finds what the tests need on this machine —
-# a Chromium or Chrome for the HTML report's browser test, Python 3 with its venv module for
-# the emulator — and exports CHROME. Installs Debian's packages only when it runs as root on
-# Debian or Ubuntu; anywhere else it stops with one line naming what to install.
-# SSM_PREFS_NEED=python limits it to Python (the demo needs no browser).
+# a Chromium or Chrome for the HTML report's browser test, zsh, fish, groff and man for the
+# completion and man page tests, Python 3 with its venv module for the emulator — and exports
+# CHROME. Installs Debian's packages only when it runs as root on Debian or Ubuntu; anywhere
+# else it stops with one line naming what to install.
+# SSM_PREFS_NEED=python limits it to Python (the demo needs no browser and no shells).
 
 prerequisite_missing() { # WHAT INSTALL-HINT
   echo "scripts: $1 is missing: $2" >&2
@@ -51,6 +52,19 @@ find_chrome() {
     "install one (Debian/Ubuntu: sudo apt-get install chromium; macOS: brew install --cask chromium), or set CHROME to its path"
 }
 
+# tests/e2e/toolbox.rs checks the zsh and fish completion scripts with those shells and
+# renders the man page with groff and man; it fails where one is missing.
+find_toolbox() {
+  local tool missing=()
+  for tool in zsh:zsh fish:fish groff:groff man:man-db; do
+    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+  done
+  [[ ${#missing[@]} == 0 ]] && return
+  if can_apt; then apt_install "${missing[@]}"; return; fi
+  prerequisite_missing "what the completion script and man page tests run (${missing[*]})" \
+    "install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}; macOS: brew install zsh fish groff)"
+}
+
 find_python_venv() {
   if ! command -v python3 >/dev/null; then
     if can_apt; then apt_install python3 python3-venv; return; fi
@@ -68,5 +82,6 @@ find_python_venv() {
 if [[ "${SSM_PREFS_NEED:-all}" != python ]]; then
   find_chrome
   export CHROME
+  find_toolbox
 fi
 find_python_venv

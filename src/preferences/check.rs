@@ -41,8 +41,6 @@ pub(super) const EXAMPLE_VALUES: &[&str] = &[
     "MyKMSKeyID",
     "MyDefaultRunAsUser",
 ];
-/// Placeholders every target can fill.
-
 pub(super) fn known_inputs() -> impl Iterator<Item = &'static str> {
     BOOL_INPUTS
         .iter()

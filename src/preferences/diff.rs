@@ -27,8 +27,8 @@ impl Change {
     }
 }
 
-/// Loads and validates a preferences file, reporting every problem at once.
-
+/// The fields and inputs that differ; empty means the target already holds the desired content.
+/// Compares parsed values, so key order and whitespace never count.
 pub fn diff(desired: &Value, current: &Value) -> Vec<Change> {
     let (Value::Object(want), Value::Object(have)) = (desired, current) else {
         return if desired == current {

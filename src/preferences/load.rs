@@ -14,6 +14,7 @@ use crate::words::count;
 /// SSM rejects document content over 64 KB.
 pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
 
+/// Placeholders every target can fill.
 pub const BUILTIN_PLACEHOLDERS: &[&str] = &["account_id", "account_name", "region", "partition"];
 
 /// A validated preferences file.
@@ -29,6 +30,7 @@ pub struct Preferences {
     pub warnings: Vec<Problem>,
 }
 
+/// Loads and validates a preferences file, reporting every problem at once.
 pub fn load(path: &Path) -> Result<Preferences, InputError> {
     let bytes = std::fs::read(path).map_err(|source| InputError::read(path, source))?;
     let file_sha256 = sha256_hex(&bytes);
@@ -183,9 +185,6 @@ pub fn to_content(doc: &Value) -> String {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
-
-/// The fields and inputs that differ; empty means the target already holds the desired content.
-/// Compares parsed values, so key order and whitespace never count.
 
 #[cfg(test)]
 mod tests {

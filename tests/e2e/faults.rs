@@ -5,86 +5,13 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
-use crate::support::proxy::{Faults, Proxy};
-
-struct Fleet {
-    url: String,
-    ids: Vec<String>,
-    regions: Vec<&'static str>,
-    dir: Dir,
-    inv: std::path::PathBuf,
-    prefs: std::path::PathBuf,
-    proxy: Proxy,
-}
-
-fn fleet(accounts_n: usize, regions: &[&'static str]) -> Fleet {
-    let url = emulator().url.clone();
-    let ids = accounts(accounts_n);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, regions));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
-    Fleet {
-        url,
-        ids,
-        regions: regions.to_vec(),
-        dir,
-        inv,
-        prefs,
-        proxy,
-    }
-}
-
-impl Fleet {
-    fn apply(&self, report: &str, extra: &[&str]) -> (Run, std::path::PathBuf) {
-        let path = self.dir.path(report);
-        (
-            run("apply", &self.proxy, &self.inv, &self.prefs, &path, extra),
-            path,
-        )
-    }
-
-    /// Every target holds the desired content as its default version, as the report says.
-    async fn assert_converged(&self, report: &std::path::Path) {
-        let rows = rows_by_target(report);
-        assert_eq!(rows.len(), self.ids.len() * self.regions.len());
-        for ((id, region), found) in read_all(&self.url, &self.ids, &self.regions, DOC).await {
-            let (version, content) =
-                found.unwrap_or_else(|| panic!("{id}/{region} has no document"));
-            assert_eq!(serde_json::from_str::<Value>(&content).unwrap(), desired());
-            let row = &rows[&(id.clone(), region.clone())];
-            assert!(
-                ["created", "updated", "unchanged"].contains(&row["status"].as_str()),
-                "{row:?}"
-            );
-            assert_eq!(row["document_version"], version);
-            assert_eq!(row["content_sha256"], sha256_hex(content.as_bytes()));
-        }
-    }
-
-    fn args<'a>(&'a self, report: &'a std::path::Path) -> Vec<&'a str> {
-        vec![
-            "apply",
-            "--yes",
-            "-i",
-            self.inv.to_str().unwrap(),
-            "-p",
-            self.prefs.to_str().unwrap(),
-            "-o",
-            report.to_str().unwrap(),
-            "--endpoint-url",
-            self.proxy.url.as_str(),
-        ]
-    }
-}
+use crate::support::fleet::Fleet;
+use crate::support::proxy::Faults;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn thirty_percent_throttling_still_converges() {
-    let f = fleet(8, &["us-east-1", "eu-west-1"]);
+    let f = Fleet::new(8, &["us-east-1", "eu-west-1"]);
     f.proxy.set_faults(Faults {
         throttle: 0.3,
         ..Default::default()
@@ -111,7 +38,7 @@ async fn thirty_percent_throttling_still_converges() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn server_errors_and_resets_are_retried() {
-    let f = fleet(6, &["us-east-1", "eu-west-1"]);
+    let f = Fleet::new(6, &["us-east-1", "eu-west-1"]);
     f.proxy.set_faults(Faults {
         server_error: 0.2,
         reset: 0.1,
@@ -124,7 +51,7 @@ async fn server_errors_and_resets_are_retried() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_region_fails_only_its_rows() {
-    let f = fleet(4, &["us-east-1", "eu-west-1"]);
+    let f = Fleet::new(4, &["us-east-1", "eu-west-1"]);
     f.proxy.set_faults(Faults {
         reject_region: Some("eu-west-1".into()),
         ..Default::default()
@@ -150,7 +77,7 @@ async fn a_rejected_region_fails_only_its_rows() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn max_failures_stops_starting_targets() {
-    let f = fleet(10, &["us-east-1"]);
+    let f = Fleet::new(10, &["us-east-1"]);
     // Reads succeed; every create is denied, so each target fails at its write.
     f.proxy.set_faults(Faults {
         deny_operations: vec!["CreateDocument".into()],
@@ -194,7 +121,7 @@ async fn max_failures_stops_starting_targets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_answers_time_out_instead_of_hanging() {
-    let f = fleet(2, &["us-east-1"]);
+    let f = Fleet::new(2, &["us-east-1"]);
     f.proxy.set_faults(Faults {
         slow: Some((vec!["GetDocument".into()], Duration::from_secs(30))),
         ..Default::default()
@@ -221,8 +148,8 @@ async fn slow_answers_time_out_instead_of_hanging() {
 
 /// Starts the binary in the background, as a user's terminal would.
 fn spawn(f: &Fleet, report: &std::path::Path, extra: &[&str]) -> std::process::Child {
-    let mut args = f.args(report);
-    args.extend(extra);
+    let mut args = f.args("apply", report);
+    args.extend(extra.iter().map(|a| a.to_string()));
     ssm_prefs_command(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -256,7 +183,7 @@ fn wait_for_rows(report: &std::path::Path, n: usize, limit: Duration) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn first_interrupt_finishes_in_flight_and_skips_the_rest() {
-    let f = fleet(12, &["us-east-1"]);
+    let f = Fleet::new(12, &["us-east-1"]);
     f.proxy.set_faults(Faults {
         slow: Some((vec!["CreateDocument".into()], Duration::from_millis(700))),
         ..Default::default()
@@ -294,7 +221,7 @@ async fn first_interrupt_finishes_in_flight_and_skips_the_rest() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn second_interrupt_abandons_in_flight_targets() {
-    let f = fleet(6, &["us-east-1"]);
+    let f = Fleet::new(6, &["us-east-1"]);
     f.proxy.set_faults(Faults {
         slow: Some((vec!["CreateDocument".into()], Duration::from_secs(20))),
         ..Default::default()
@@ -337,7 +264,7 @@ async fn second_interrupt_abandons_in_flight_targets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_a_kill_the_report_is_whole_and_a_rerun_converges() {
-    let f = fleet(16, &["us-east-1"]);
+    let f = Fleet::new(16, &["us-east-1"]);
     f.proxy.set_faults(Faults {
         slow: Some((vec!["CreateDocument".into()], Duration::from_millis(400))),
         ..Default::default()
@@ -365,7 +292,7 @@ async fn after_a_kill_the_report_is_whole_and_a_rerun_converges() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_applies_at_once_both_end_correctly() {
-    let f = fleet(6, &["us-east-1", "eu-west-1"]);
+    let f = Fleet::new(6, &["us-east-1", "eu-west-1"]);
     for id in &f.ids {
         for r in &f.regions {
             seed(&f.url, id, r, DOC, AWS_PAGE_EXAMPLE).await;
@@ -407,7 +334,7 @@ async fn two_applies_at_once_both_end_correctly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_like_the_first_interrupt() {
-    let f = fleet(6, &["us-east-1"]);
+    let f = Fleet::new(6, &["us-east-1"]);
     f.proxy.set_faults(Faults {
         slow: Some((vec!["CreateDocument".into()], Duration::from_millis(700))),
         ..Default::default()
@@ -442,15 +369,15 @@ async fn sigterm_stops_like_the_first_interrupt() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_at_the_prompt_exits_at_once_and_writes_nothing() {
     use std::io::{Read, Write};
-    let f = fleet(2, &["us-east-1"]);
+    let f = Fleet::new(2, &["us-east-1"]);
     let report = f.dir.path("prompt.csv");
-    let mut args = f.args(&report);
+    let mut args = f.args("apply", &report);
     args.retain(|a| *a != "--yes");
     // As ssm_prefs_command runs it: this fleet names no real bucket.
-    args.push("--no-preflight");
+    args.push("--no-preflight".into());
     let inner = ssm_prefs_command(&args);
     let line = std::iter::once(env!("CARGO_BIN_EXE_ssm-prefs"))
-        .chain(args.iter().copied())
+        .chain(args.iter().map(String::as_str))
         .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
         .collect::<Vec<_>>()
         .join(" ");

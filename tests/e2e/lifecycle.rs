@@ -8,20 +8,10 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
-use crate::support::proxy::{Faults, Proxy, WRITES};
+use crate::support::fleet::{Fleet, Kind};
+use crate::support::proxy::{Faults, Proxy};
 
 const MARK: (&str, &str) = ("managed-by", "ssm-prefs");
-
-/// What a target of a mixed fleet holds before the run under test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// No document.
-    Missing,
-    /// A document someone else made in the console: untagged, with an input of its own.
-    Foreign,
-    /// A document an earlier apply of this tool wrote (so tagged), with older preferences.
-    Owned,
-}
 
 /// The foreign document: differs from `desired()` and sets an input the file does not.
 fn foreign_content() -> String {
@@ -46,37 +36,13 @@ fn old_prefs() -> Value {
     v
 }
 
-struct Fleet {
-    url: String,
-    ids: Vec<String>,
-    regions: Vec<&'static str>,
-    kinds: Vec<Kind>,
-    dir: Dir,
-    inv: PathBuf,
-    prefs: PathBuf,
-    proxy: Proxy,
-}
-
+/// lifecycle.rs's steps on the shared fleet.
 impl Fleet {
     /// One account per kind given, each in every region; the owned ones written by a real
     /// apply of `old_prefs()` (so tagged as the tool tags), the foreign ones through the SDK.
-    async fn new(kinds: &[Kind], regions: &[&'static str]) -> Fleet {
-        let url = emulator().url.clone();
-        let ids = accounts(kinds.len());
-        let dir = Dir::new();
-        let inv = dir.write("inv.yml", &inventory(&ids, regions));
-        let prefs = dir.write("prefs.json", &desired().to_string());
-        let proxy = Proxy::start(&url);
-        let fleet = Fleet {
-            url,
-            ids,
-            regions: regions.to_vec(),
-            kinds: kinds.to_vec(),
-            dir,
-            inv,
-            prefs,
-            proxy,
-        };
+    async fn of_kinds(kinds: &[Kind], regions: &[&'static str]) -> Fleet {
+        let mut fleet = Fleet::new(kinds.len(), regions);
+        fleet.kinds = kinds.to_vec();
         for (i, kind) in kinds.iter().enumerate() {
             if *kind == Kind::Foreign {
                 for r in regions {
@@ -110,41 +76,6 @@ impl Fleet {
         assert_eq!(out.code, 0, "the earlier rollout: {}", out.all());
     }
 
-    /// `cmd` with the fleet's files through the proxy; its report in the dir.
-    fn run(&self, cmd: &str, report: &str, extra: &[&str]) -> (Run, PathBuf) {
-        let path = self.dir.path(report);
-        (
-            run(cmd, &self.proxy, &self.inv, &self.prefs, &path, extra),
-            path,
-        )
-    }
-
-    /// `rollback --from` this apply report through the proxy; its report in the dir.
-    fn rollback(&self, from: &std::path::Path) -> (Run, PathBuf) {
-        let path = self.dir.path("rollback.csv");
-        let out = ssm_prefs([
-            "rollback",
-            "--from",
-            from.to_str().unwrap(),
-            "--yes",
-            "-o",
-            path.to_str().unwrap(),
-            "--endpoint-url",
-            self.proxy.url.as_str(),
-        ]);
-        (out, path)
-    }
-
-    fn targets(&self) -> Vec<(usize, (String, String))> {
-        let mut out = vec![];
-        for i in 0..self.ids.len() {
-            for r in &self.regions {
-                out.push((i, (self.ids[i].clone(), r.to_string())));
-            }
-        }
-        out
-    }
-
     /// Every target's default (version, content) and tags, straight from the emulator.
     async fn state(&self) -> BTreeMap<(String, String), (Option<(String, String)>, Tags)> {
         let mut out = BTreeMap::new();
@@ -159,19 +90,6 @@ impl Fleet {
             out.insert((id, r), (doc, tags));
         }
         out
-    }
-
-    /// The write operations (AddTagsToResource included) the proxy saw in this account.
-    fn writes_in(&self, account: &str) -> Vec<String> {
-        self.proxy
-            .seen()
-            .into_iter()
-            .filter(|s| s.account == account)
-            .filter(|s| {
-                WRITES.contains(&s.operation.as_str()) || s.operation == "AddTagsToResource"
-            })
-            .map(|s| s.operation)
-            .collect()
     }
 }
 
@@ -217,7 +135,7 @@ fn parsed(content: &str) -> Value {
 /// `update` and `merge` both take over every document and tag it; they differ only in the
 /// foreign document's own input.
 async fn takes_over(flag: &[&str], merged: bool) {
-    let f = Fleet::new(
+    let f = Fleet::of_kinds(
         &[Kind::Missing, Kind::Foreign, Kind::Owned],
         &["us-east-1", "eu-west-1"],
     )
@@ -321,7 +239,7 @@ async fn merge_flag_is_existing_merge() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn existing_keep_creates_the_missing_and_leaves_the_rest() {
-    let f = Fleet::new(
+    let f = Fleet::of_kinds(
         &[Kind::Missing, Kind::Foreign, Kind::Owned],
         &["us-east-1", "eu-west-1"],
     )
@@ -413,7 +331,7 @@ async fn existing_keep_creates_the_missing_and_leaves_the_rest() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn existing_refuse_writes_only_where_the_document_is_the_tools() {
-    let f = Fleet::new(
+    let f = Fleet::of_kinds(
         &[Kind::Missing, Kind::Foreign, Kind::Owned],
         &["us-east-1", "eu-west-1"],
     )
@@ -502,7 +420,7 @@ async fn existing_refuse_writes_only_where_the_document_is_the_tools() {
 async fn a_custom_owner_tag_is_the_one_put_on_and_looked_for() {
     // 0 missing; 1 made by another pipeline carrying team=platform; 2 written by this tool
     // with its default mark, which is not the custom one.
-    let f = Fleet::new(&[Kind::Missing, Kind::Missing, Kind::Owned], &["us-east-1"]).await;
+    let f = Fleet::of_kinds(&[Kind::Missing, Kind::Missing, Kind::Owned], &["us-east-1"]).await;
     let r = "us-east-1";
     ssm_in(&f.url, &f.ids[1], r)
         .await
@@ -661,7 +579,7 @@ fn version_content(n: u64) -> String {
 /// A fleet of one target holding versions 1..=8 of `version_content`, its default the old
 /// version 2 (so not among the newest), behind a proxy capping documents at 8 versions.
 async fn at_the_cap() -> (Fleet, aws_sdk_ssm::Client) {
-    let f = Fleet::new(&[Kind::Missing], &["us-east-1"]).await;
+    let f = Fleet::of_kinds(&[Kind::Missing], &["us-east-1"]).await;
     let (id, r) = (f.ids[0].clone(), "us-east-1");
     let ssm = ssm_in(&f.url, &id, r).await;
     // Straight on the emulator: the cap is the proxy's, turned on once they exist.
@@ -829,7 +747,7 @@ async fn describe(
 async fn audit_shows_when_the_version_in_force_was_made_and_notes_unmanaged() {
     // 0 missing; 1 foreign but holding the desired content; 2 the tool's, compliant, its
     // default the second version; 3 the tool's, drifted.
-    let f = Fleet::new(
+    let f = Fleet::of_kinds(
         &[Kind::Missing, Kind::Missing, Kind::Owned, Kind::Owned],
         &["us-east-1"],
     )
@@ -1009,7 +927,7 @@ impl Leaks {
 }
 
 async fn secret_fleet() -> Fleet {
-    let mut f = Fleet::new(
+    let mut f = Fleet::of_kinds(
         &[Kind::Missing, Kind::Missing, Kind::Missing],
         &["us-east-1", "eu-west-1"],
     )
@@ -1105,7 +1023,7 @@ async fn sensitive_inputs_stay_hidden_when_a_target_holds_what_is_not_plain_json
     // the emulator took as JSON (Python reads NaN) and serde_json does not: the tool then
     // compares it as one whole change of `content`, and that change, like every other, must
     // not show the desired content's sensitive values.
-    let mut f = Fleet::new(&[Kind::Missing, Kind::Missing], &["us-east-1"]).await;
+    let mut f = Fleet::of_kinds(&[Kind::Missing, Kind::Missing], &["us-east-1"]).await;
     f.prefs = f.dir.write(
         "secret-prefs.json",
         &serde_json::to_string_pretty(&secret_prefs()).unwrap(),
@@ -1203,7 +1121,7 @@ async fn prune_versions_without_a_number_keeps_the_newest_hundred() {
 /// after the write, so a failed write never marks someone else's document as the tool's.
 #[tokio::test(flavor = "multi_thread")]
 async fn denied_tag_calls_leave_verdicts_and_writes_honest() {
-    let f = Fleet::new(&[Kind::Foreign, Kind::Owned], &["us-east-1"]).await;
+    let f = Fleet::of_kinds(&[Kind::Foreign, Kind::Owned], &["us-east-1"]).await;
     f.proxy.set_faults(Faults {
         deny_operations: vec!["ListTagsForResource".into(), "AddTagsToResource".into()],
         ..Faults::default()

@@ -5,73 +5,23 @@
 //! report's rows, the `wave` column included.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::{Faults, Proxy};
 
 const R: &str = "us-east-1";
 
-struct Fleet {
-    url: String,
-    ids: Vec<String>,
-    regions: Vec<&'static str>,
-    dir: Dir,
-    inv: PathBuf,
-    prefs: PathBuf,
-    proxy: Proxy,
-}
-
-fn fleet(n: usize, regions: &[&'static str]) -> Fleet {
-    let url = emulator().url.clone();
-    let ids = accounts(n);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, regions));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
-    Fleet {
-        url,
-        ids,
-        regions: regions.to_vec(),
-        dir,
-        inv,
-        prefs,
-        proxy,
-    }
-}
-
 type Rows = BTreeMap<(String, String), BTreeMap<String, String>>;
 
+/// waves.rs's steps on the shared fleet.
 impl Fleet {
-    /// `cmd` (plan, apply — with --yes — or audit) through the proxy, its report in the dir.
-    fn run(&self, cmd: &str, report: &str, extra: &[&str]) -> (Run, PathBuf) {
-        let path = self.dir.path(report);
-        (
-            run(cmd, &self.proxy, &self.inv, &self.prefs, &path, extra),
-            path,
-        )
-    }
-
-    /// The arguments of `cmd`, for a test that starts the binary itself.
-    fn args<'a>(&'a self, cmd: &'a str, report: &'a Path) -> Vec<&'a str> {
-        vec![
-            cmd,
-            "-i",
-            self.inv.to_str().unwrap(),
-            "-p",
-            self.prefs.to_str().unwrap(),
-            "-o",
-            report.to_str().unwrap(),
-            "--endpoint-url",
-            self.proxy.url.as_str(),
-        ]
-    }
-
+    /// Account `i`'s target in the one region `R`.
     fn key(&self, i: usize) -> (String, String) {
         (self.ids[i].clone(), R.to_string())
     }
@@ -81,21 +31,6 @@ impl Fleet {
         (0..self.ids.len())
             .map(|i| rows[&self.key(i)]["wave"].clone())
             .collect()
-    }
-
-    /// An audit of the whole fleet: every target compliant, exit 0.
-    fn assert_audit_compliant(&self, report: &str) {
-        let (out, path) = self.run("audit", report, &[]);
-        assert_eq!(out.code, 0, "{}", out.all());
-        let rows = rows_by_target(&path);
-        assert_eq!(rows.len(), self.ids.len() * self.regions.len());
-        for (k, row) in &rows {
-            assert_eq!(
-                (row["status"].as_str(), row["error_code"].as_str()),
-                ("compliant", ""),
-                "{k:?}: {row:?}"
-            );
-        }
     }
 }
 
@@ -227,7 +162,7 @@ fn wait_for_rows(report: &Path, n: usize, limit: Duration) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn forty_accounts_go_in_waves_of_one_nine_and_thirty() {
-    let f = fleet(40, &[R]);
+    let f = Fleet::new(40, &[R]);
     let (out, report) = f.run("apply", "apply.csv", &["--waves", "1,25%,100%"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let rows = rows_by_target(&report);
@@ -277,7 +212,7 @@ async fn forty_accounts_go_in_waves_of_one_nine_and_thirty() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_wave_halts_the_later_waves_and_a_retry_finishes_them() {
-    let f = fleet(40, &[R]);
+    let f = Fleet::new(40, &[R]);
     // Account 4 is in wave 2 (accounts 1 to 9): its write is denied, its reads are not.
     let bad = f.ids[4].clone();
     f.proxy.set_faults(Faults {
@@ -361,7 +296,7 @@ async fn a_failing_wave_halts_the_later_waves_and_a_retry_finishes_them() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_changed_before_its_read_back_fails_verify_and_halts() {
-    let f = fleet(4, &[R]);
+    let f = Fleet::new(4, &[R]);
     // The read-back (the only DescribeDocument of a fresh fleet) answers 3 s late: time to
     // change the first wave's two targets on the emulator while the apply waits.
     f.proxy.set_faults(Faults {
@@ -370,7 +305,7 @@ async fn a_target_changed_before_its_read_back_fails_verify_and_halts() {
     });
     let report = f.dir.path("apply.csv");
     let mut args = f.args("apply", &report);
-    args.extend(["--yes", "--waves", "2,100%"]);
+    args.extend(["--waves", "2,100%"].map(String::from));
     let mut child = ssm_prefs_command(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -482,7 +417,7 @@ async fn a_target_changed_before_its_read_back_fails_verify_and_halts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_canary_goes_first_by_name_or_by_id() {
-    let f = fleet(6, &[R]);
+    let f = Fleet::new(6, &[R]);
     // A canary alone: it, then everyone else.
     let (out, report) = f.run("apply", "canary.csv", &["--canary", "acct-4"]);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -552,7 +487,7 @@ async fn the_canary_goes_first_by_name_or_by_id() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pause_without_a_terminal_is_a_usage_error() {
-    let f = fleet(2, &[R]);
+    let f = Fleet::new(2, &[R]);
     let (out, report) = f.run("apply", "apply.csv", &["--waves", "1,100%", "--pause"]);
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
@@ -567,22 +502,25 @@ async fn pause_without_a_terminal_is_a_usage_error() {
 #[tokio::test(flavor = "multi_thread")]
 async fn no_at_the_wave_question_stops_before_the_next_wave() {
     use std::io::{Read, Write};
-    let f = fleet(3, &[R]);
+    let f = Fleet::new(3, &[R]);
     let report = f.dir.path("pause.csv");
     let mut args = f.args("apply", &report);
-    // --yes: the first question (write N targets?) is not asked; the wave question is.
-    args.extend([
-        "--yes",
-        "--no-progress",
-        "--waves",
-        "1,100%",
-        "--pause",
-        "--no-preflight",
-    ]);
+    // --yes (in the fleet's apply arguments): the first question (write N targets?) is not
+    // asked; the wave question is.
+    args.extend(
+        [
+            "--no-progress",
+            "--waves",
+            "1,100%",
+            "--pause",
+            "--no-preflight",
+        ]
+        .map(String::from),
+    );
     // On a pseudo-terminal (`script`), as faults.rs's prompt test runs it.
     let inner = ssm_prefs_command(&args);
     let line = std::iter::once(env!("CARGO_BIN_EXE_ssm-prefs"))
-        .chain(args.iter().copied())
+        .chain(args.iter().map(String::as_str))
         .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
         .collect::<Vec<_>>()
         .join(" ");
@@ -659,10 +597,10 @@ async fn no_at_the_wave_question_stops_before_the_next_wave() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_during_the_wave_wait_stops_at_once() {
-    let f = fleet(4, &[R]);
+    let f = Fleet::new(4, &[R]);
     let report = f.dir.path("apply.csv");
     let mut args = f.args("apply", &report);
-    args.extend(["--yes", "--waves", "1,100%", "--wave-wait", "60s"]);
+    args.extend(["--waves", "1,100%", "--wave-wait", "60s"].map(String::from));
     let started = Instant::now();
     let mut child = ssm_prefs_command(&args)
         .stdout(Stdio::piped())
@@ -710,7 +648,7 @@ async fn ctrl_c_during_the_wave_wait_stops_at_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plan_lists_each_waves_accounts_and_writes_nothing() {
-    let f = fleet(5, &["us-east-1", "eu-west-1"]);
+    let f = Fleet::new(5, &["us-east-1", "eu-west-1"]);
     seed(&f.url, &f.ids[1], R, DOC, AWS_PAGE_EXAMPLE).await;
     let (out, report) = f.run("plan", "plan.csv", &["--waves", "1,50%,100%"]);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -765,7 +703,7 @@ async fn plan_lists_each_waves_accounts_and_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_wave_flags_are_usage_errors_before_any_call() {
-    let f = fleet(3, &[R]);
+    let f = Fleet::new(3, &[R]);
     let cases: [(&str, &[&str], &str); 7] = [
         ("apply", &["--waves", "10%,50%"], "--waves"),
         ("apply", &["--waves", "0,100%"], "--waves"),
