@@ -9,6 +9,9 @@
 //! `POST /__bench/reset` forgets them. The control endpoint has a port of its own because
 //! the proxy's handler is private to its module: a second hop in front of it would cost the
 //! emulator CPU it needs on a small machine. Runs until killed.
+
+// The test support it runs is `pub` for the tests and examples alike.
+#![allow(unreachable_pub)]
 #![allow(dead_code)]
 // The one-printer rule is the tool's; this bench tool prints its address and usage.
 #![allow(clippy::print_stdout, clippy::print_stderr)]

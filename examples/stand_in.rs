@@ -9,6 +9,9 @@
 //! are never counted). `GET /__bench/counts` answers requests per operation as a JSON object,
 //! with `throttled:OP` per operation, `bucket:sts` and `bucket:ssm-max`; `POST /__bench/reset`
 //! forgets the counts and refills the buckets. Runs until killed.
+
+// The test support it runs is `pub` for the tests and examples alike.
+#![allow(unreachable_pub)]
 #![allow(dead_code)]
 // The one-printer rule is the tool's; this bench tool prints its address and usage.
 #![allow(clippy::print_stdout, clippy::print_stderr)]

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use crate::model::StopReason;
 
 /// Shared switches of a run.
-pub struct Control {
+pub(crate) struct Control {
     stop: AtomicBool,
     reason: std::sync::Mutex<Option<StopReason>>,
     /// Shared with the controls that follow this one (see [`Control::follower`]).
@@ -34,7 +34,7 @@ impl Default for Control {
 impl Control {
     /// No new item starts; the first reason given is kept, except that an interrupt always
     /// wins (a Ctrl-C after a tolerance stop still ends the run as interrupted: exit 130).
-    pub fn stop(&self, reason: StopReason) {
+    pub(crate) fn stop(&self, reason: StopReason) {
         let mut kept = self.reason.lock().expect("not poisoned");
         if reason == StopReason::Interrupted {
             *kept = Some(reason);
@@ -46,14 +46,14 @@ impl Control {
     }
 
     /// In-flight items end now, with their `abandoned` result.
-    pub fn abandon(&self) {
+    pub(crate) fn abandon(&self) {
         self.stop(StopReason::Interrupted);
         self.abandon.send_replace(true);
     }
 
     /// A control for work that must go on after this one stops (the read-back of what was
     /// written): its own stops are its own, and it is abandoned when this one is.
-    pub fn follower(&self) -> Control {
+    pub(crate) fn follower(&self) -> Control {
         Control {
             stop: AtomicBool::new(false),
             reason: Default::default(),
@@ -61,7 +61,7 @@ impl Control {
         }
     }
 
-    pub fn stopped(&self) -> Option<StopReason> {
+    pub(crate) fn stopped(&self) -> Option<StopReason> {
         if self.stop.load(Ordering::SeqCst) {
             *self.reason.lock().expect("not poisoned")
         } else if *self.abandon.borrow() {
@@ -77,7 +77,7 @@ impl Control {
 /// result as it finishes, on the caller's task. Once stopped, items not yet started get
 /// `skipped(item)`; when abandoned, items in flight get the `abandoned` result made for them
 /// when they started.
-pub async fn run<I, O, F, Fut>(
+pub(crate) async fn run<I, O, F, Fut>(
     items: Vec<I>,
     concurrency: usize,
     control: &Control,

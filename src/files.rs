@@ -12,14 +12,14 @@ use tempfile::NamedTempFile;
 /// (tempfile's: a fresh name, created only if new), persisted by a rename (atomic within one
 /// file system). Dropped without `commit`, the temporary file is removed and the destination
 /// is left as it was.
-pub struct Replacement {
+pub(crate) struct Replacement {
     dest: PathBuf,
     temp: NamedTempFile,
 }
 
 impl Replacement {
     /// Creates the temporary file now, so an unwritable destination fails before any work.
-    pub fn create(dest: &Path) -> std::io::Result<Self> {
+    pub(crate) fn create(dest: &Path) -> std::io::Result<Self> {
         let dir = dest
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -42,12 +42,12 @@ impl Replacement {
         })
     }
 
-    pub fn file(&mut self) -> &mut File {
+    pub(crate) fn file(&mut self) -> &mut File {
         self.temp.as_file_mut()
     }
 
     /// Flushes the contents to disk and moves them into place.
-    pub fn commit(self) -> std::io::Result<()> {
+    pub(crate) fn commit(self) -> std::io::Result<()> {
         self.temp.as_file().sync_all()?;
         self.temp.persist(&self.dest).map(drop).map_err(|e| e.error)
     }
@@ -60,7 +60,7 @@ fn new_file_permissions() -> std::fs::Permissions {
 }
 
 /// Writes `bytes` as the whole of `dest`, atomically.
-pub fn replace(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn replace(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut r = Replacement::create(dest)?;
     r.file().write_all(bytes)?;
     r.commit()

@@ -1,27 +1,27 @@
 //! ssm-prefs as a library: the binary (`src/main.rs`) and the tests use it. docs/development.md "Where
 //! things live" names what each module owns.
 
-pub mod aws;
+mod aws;
 pub mod cli;
-pub mod commands;
+mod commands;
 pub mod error;
-pub mod fanout;
-pub mod files;
-pub mod inventory;
+mod fanout;
+mod files;
+mod inventory;
 pub mod lifecycle;
 pub mod model;
-pub mod names;
+mod names;
 pub mod preferences;
-pub mod preflight;
+mod preflight;
 pub mod report;
-pub mod sensitive;
+mod sensitive;
 pub mod settings;
-pub mod steps;
-pub mod suggest;
+mod steps;
+mod suggest;
 pub mod target;
-pub mod waves;
-pub mod words;
-pub mod yaml;
+mod waves;
+mod words;
+mod yaml;
 
 use crate::error::InputError;
 use crate::model::Ended;

@@ -3,7 +3,7 @@
 //! `--document-name` manages. Each says why a value breaks the rule.
 
 /// S3's rules for general purpose bucket names.
-pub fn bucket_problem(name: &str) -> Option<String> {
+pub(crate) fn bucket_problem(name: &str) -> Option<String> {
     let len = name.len();
     if !(3..=63).contains(&len) {
         return Some(format!(
@@ -42,7 +42,7 @@ pub fn bucket_problem(name: &str) -> Option<String> {
 }
 
 /// CloudWatch Logs' rules for log group names.
-pub fn log_group_problem(name: &str) -> Option<String> {
+pub(crate) fn log_group_problem(name: &str) -> Option<String> {
     let len = name.chars().count();
     if !(1..=512).contains(&len) {
         return Some(format!(
@@ -64,7 +64,7 @@ pub fn log_group_problem(name: &str) -> Option<String> {
 }
 
 /// The forms KMS accepts for a key: a key id, a key ARN, an alias name or an alias ARN.
-pub fn kms_key_problem(id: &str) -> Option<String> {
+pub(crate) fn kms_key_problem(id: &str) -> Option<String> {
     let ok = match id.strip_prefix("arn:") {
         Some(arn) => {
             let parts: Vec<&str> = arn.splitn(5, ':').collect();
@@ -110,7 +110,7 @@ fn is_alias(name: &str) -> bool {
 
 /// SSM's rule for a document name (CreateDocument's `Name`): 3 to 128 characters of
 /// `a-z A-Z 0-9 _ - .`.
-pub fn check_document_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_document_name(name: &str) -> Result<(), String> {
     let len = name.chars().count();
     if !(3..=128).contains(&len) {
         return Err(format!(

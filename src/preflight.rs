@@ -44,7 +44,7 @@ impl<K: Eq + Hash, T: Clone> Cache<K, T> {
 type Answer<T> = Result<Option<T>, TargetError>;
 
 /// The run's checks and what they found so far.
-pub struct Preflight {
+pub(crate) struct Preflight {
     /// `--strict`: warnings and unverified checks block too.
     strict: bool,
     /// A bucket's region as one account sees it (`None`: no such bucket).
@@ -56,7 +56,7 @@ pub struct Preflight {
 }
 
 impl Preflight {
-    pub fn new(strict: bool) -> Self {
+    pub(crate) fn new(strict: bool) -> Self {
         Self {
             strict,
             buckets: Cache::new(),
@@ -67,7 +67,12 @@ impl Preflight {
     }
 
     /// The findings for `target` holding `desired` (its rendered preferences).
-    pub async fn check(&self, c: &CheckClients, target: &Target, desired: &Value) -> Findings {
+    pub(crate) async fn check(
+        &self,
+        c: &CheckClients,
+        target: &Target,
+        desired: &Value,
+    ) -> Findings {
         let inputs = desired.get("inputs");
         let text = |key: &str| {
             inputs

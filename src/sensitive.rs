@@ -6,9 +6,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The inputs shown only as a hash.
-pub const INPUTS: &[&str] = &["shellProfile", "runAsDefaultUser"];
+pub(crate) const INPUTS: &[&str] = &["shellProfile", "runAsDefaultUser"];
 
-pub fn is_sensitive(input: &str) -> bool {
+pub(crate) fn is_sensitive(input: &str) -> bool {
     INPUTS.contains(&input)
 }
 
@@ -16,7 +16,7 @@ pub fn is_sensitive(input: &str) -> bool {
 /// values read equal whatever their key order (so targets group, and plan, apply and audit
 /// agree), and the value is not shown — though, unsalted, a guessed short value can be
 /// confirmed against it. An empty string says nothing and stays as it is.
-pub fn masked(v: &Value) -> Value {
+pub(crate) fn masked(v: &Value) -> Value {
     match v {
         Value::String(s) if s.is_empty() => v.clone(),
         _ => {
@@ -78,7 +78,7 @@ fn mask_inputs_in(v: &Value, is_inputs: bool) -> Value {
 
 /// A changed value as it may be shown, under the change's key: a sensitive input's value
 /// masked, and so are those inside a whole document or `inputs` object that changed as one.
-pub fn shown(key: &str, v: &Value) -> Value {
+pub(crate) fn shown(key: &str, v: &Value) -> Value {
     match key {
         k if is_sensitive(k) => masked(v),
         "inputs" => mask_inputs_in(v, true),
@@ -87,7 +87,7 @@ pub fn shown(key: &str, v: &Value) -> Value {
 }
 
 /// A JSON value's kind, for messages that must not quote the value itself.
-pub fn kind(v: &Value) -> &'static str {
+pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

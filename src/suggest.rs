@@ -1,7 +1,10 @@
 //! "did you mean" hints for misspelt keys, columns and regions.
 
 /// Returns `" (did you mean \"x\"?)"` for the closest candidate, or "" when none is close.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
     let w = word.to_ascii_lowercase();
     let best = candidates
         .into_iter()

@@ -1,7 +1,7 @@
 //! Counts in English for every message and page: "1 target", "2 targets".
 
 /// The noun for `n` of it: "target" or "targets".
-pub fn plural(n: usize, noun: &str) -> String {
+pub(crate) fn plural(n: usize, noun: &str) -> String {
     if n == 1 {
         noun.to_string()
     } else {
@@ -10,7 +10,7 @@ pub fn plural(n: usize, noun: &str) -> String {
 }
 
 /// "1 target", "2 targets", with the count.
-pub fn count(n: usize, noun: &str) -> String {
+pub(crate) fn count(n: usize, noun: &str) -> String {
     format!("{n} {}", plural(n, noun))
 }
 

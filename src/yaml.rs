@@ -5,7 +5,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 #[derive(Debug, Clone)]
-pub enum Node {
+pub(crate) enum Node {
     /// Text as written; `quoted` tells `"null"` from `null`.
     Scalar {
         text: String,
@@ -26,25 +26,25 @@ pub enum Node {
 /// One `key: value` of a mapping. The key keeps its own line: a block value (a list or a
 /// mapping) starts on a later line than its key, and a problem with the key belongs on the key's.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub key: String,
     pub key_line: usize,
     pub value: Node,
 }
 
 impl Node {
-    pub fn line(&self) -> usize {
+    pub(crate) fn line(&self) -> usize {
         match self {
             Node::Scalar { line, .. } | Node::Seq { line, .. } | Node::Map { line, .. } => *line,
         }
     }
 
     /// A plain `~`, `null` or empty scalar.
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self, Node::Scalar { text, quoted: false, .. } if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Node::Scalar { .. } => "a single value",
             Node::Seq { .. } => "a list",
@@ -55,14 +55,14 @@ impl Node {
 
 /// Parse error with its 1-based line and column.
 #[derive(Debug)]
-pub struct YamlError {
+pub(crate) struct YamlError {
     pub line: usize,
     pub column: usize,
     pub message: String,
 }
 
 /// Parses the first document of `text`. An empty file is an empty mapping.
-pub fn parse(text: &str) -> Result<Node, YamlError> {
+pub(crate) fn parse(text: &str) -> Result<Node, YamlError> {
     let mut builder = Builder {
         last_line: line_count(text),
         ..Builder::default()

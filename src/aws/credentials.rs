@@ -29,7 +29,7 @@ const FRESH_FOR: Duration = Duration::from_secs(300);
 /// one call per second each second while calls succeed (additive increase, multiplicative
 /// decrease, as TCP finds a path's capacity).
 #[derive(Debug)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     state: Mutex<PacerState>,
 }
 
@@ -62,7 +62,7 @@ impl Default for Pacer {
 
 impl Pacer {
     /// Waits until a call may go.
-    pub async fn acquire(&self) {
+    pub(crate) async fn acquire(&self) {
         loop {
             let wait = {
                 let mut s = self.state.lock().expect("pacer lock");
@@ -82,7 +82,7 @@ impl Pacer {
         }
     }
 
-    pub fn succeeded(&self) {
+    pub(crate) fn succeeded(&self) {
         let mut s = self.state.lock().expect("pacer lock");
         let now = Instant::now();
         s.recent.push_back(now);
@@ -98,7 +98,7 @@ impl Pacer {
         }
     }
 
-    pub fn throttled(&self) {
+    pub(crate) fn throttled(&self) {
         let mut s = self.state.lock().expect("pacer lock");
         let now = Instant::now();
         s.throttled += 1;
@@ -128,7 +128,8 @@ impl Pacer {
     }
 
     /// The current rate (`None`: not throttled yet) and how many throttles it saw.
-    pub fn state(&self) -> (Option<f64>, u64) {
+    #[cfg(test)]
+    fn state(&self) -> (Option<f64>, u64) {
         let s = self.state.lock().expect("pacer lock");
         (s.rate, s.throttled)
     }
@@ -138,7 +139,7 @@ impl Pacer {
 /// The chain's own STS clients make one attempt each: the retries are here, so every
 /// attempt is paced and every throttle is seen.
 #[derive(Debug)]
-pub struct Assumed {
+pub(crate) struct Assumed {
     chain: SharedCredentialsProvider,
     pacer: Arc<Pacer>,
     /// Attempts for a failure that may pass (a timeout, a 5xx), as `--max-attempts`.
@@ -149,7 +150,7 @@ pub struct Assumed {
 }
 
 impl Assumed {
-    pub fn new(
+    pub(crate) fn new(
         chain: SharedCredentialsProvider,
         pacer: Arc<Pacer>,
         max_attempts: u32,
@@ -166,7 +167,7 @@ impl Assumed {
 
     /// The account's credentials: those held while fresh, else fetched (one fetch at a time
     /// per account: the account's other callers wait for it).
-    pub async fn fetch(&self) -> provider::Result {
+    pub(crate) async fn fetch(&self) -> provider::Result {
         let mut held = self.held.lock().await;
         if let Some(c) = held.as_ref().filter(|c| fresh(c)) {
             return Ok(c.clone());

@@ -19,7 +19,7 @@ use crate::preferences::{diff, sha256_hex};
 
 /// What a target holds now: its default version.
 #[derive(Debug, Clone)]
-pub struct Current {
+pub(crate) struct Current {
     pub version: String,
     pub content: String,
     /// `None` when the content is not JSON (a YAML document): it then always differs.
@@ -27,14 +27,14 @@ pub struct Current {
 }
 
 impl Current {
-    pub fn sha256(&self) -> String {
+    pub(crate) fn sha256(&self) -> String {
         sha256_hex(self.content.as_bytes())
     }
 }
 
 /// The version now in force after a write.
 #[derive(Debug, Clone)]
-pub struct Written {
+pub(crate) struct Written {
     pub version: String,
     pub content_sha256: String,
     /// An older version holding this content was made the default instead of a new one.
@@ -46,7 +46,7 @@ pub struct Written {
 }
 
 /// Reads the default version; `None` when the document does not exist.
-pub async fn read(ssm: &TargetClient, name: &str) -> Result<Option<Current>, TargetError> {
+pub(crate) async fn read(ssm: &TargetClient, name: &str) -> Result<Option<Current>, TargetError> {
     get(ssm, name, None).await
 }
 
@@ -88,7 +88,7 @@ async fn get(
 
 /// Creates the document (its first version is its default) carrying the mark, and waits
 /// until it is Active.
-pub async fn create(
+pub(crate) async fn create(
     ssm: &TargetClient,
     name: &str,
     content: &str,
@@ -130,7 +130,7 @@ pub async fn create(
 
 /// How an update treats the document beyond its content.
 #[derive(Debug, Clone, Copy)]
-pub struct UpdateOptions<'a> {
+pub(crate) struct UpdateOptions<'a> {
     /// The mark to put on the document once written; `None` when it is known to carry it.
     pub mark: Option<&'a Mark>,
     /// `--prune-versions`: at SSM's version cap, keep this many newest versions and retry.
@@ -141,7 +141,7 @@ pub struct UpdateOptions<'a> {
 /// that step the console and new sessions keep the old preferences — and marks the document.
 /// When an older version already holds this content (`DuplicateDocumentContent`), that
 /// version is promoted instead.
-pub async fn update(
+pub(crate) async fn update(
     ssm: &TargetClient,
     name: &str,
     content: &str,
@@ -321,7 +321,11 @@ fn tag(mark: &Mark) -> Tag {
 }
 
 /// Puts the mark on the document (SSM replaces a tag of the same key).
-pub async fn add_mark(ssm: &TargetClient, name: &str, mark: &Mark) -> Result<(), TargetError> {
+pub(crate) async fn add_mark(
+    ssm: &TargetClient,
+    name: &str,
+    mark: &Mark,
+) -> Result<(), TargetError> {
     ssm.ssm()
         .add_tags_to_resource()
         .resource_type(ResourceTypeForTagging::Document)
@@ -337,7 +341,7 @@ pub async fn add_mark(ssm: &TargetClient, name: &str, mark: &Mark) -> Result<(),
 
 /// Whether the document carries the mark. DescribeDocument's own tag list, when the caller
 /// has one that shows the mark, saves the call; otherwise ListTagsForResource decides.
-pub async fn is_marked(
+pub(crate) async fn is_marked(
     ssm: &TargetClient,
     name: &str,
     mark: &Mark,
@@ -444,7 +448,7 @@ async fn wait_active(
 /// The document's default and latest versions, and the SHA-256 of the default version's
 /// content as SSM reports it (empty when SSM gives another kind of hash or none).
 #[derive(Debug, Clone)]
-pub struct Versions {
+pub(crate) struct Versions {
     pub default_version: String,
     pub latest_version: String,
     pub default_sha256: String,
@@ -457,7 +461,10 @@ pub struct Versions {
 }
 
 /// DescribeDocument; `None` when the document does not exist.
-pub async fn versions(ssm: &TargetClient, name: &str) -> Result<Option<Versions>, TargetError> {
+pub(crate) async fn versions(
+    ssm: &TargetClient,
+    name: &str,
+) -> Result<Option<Versions>, TargetError> {
     match ssm
         .ssm()
         .describe_document()
@@ -518,7 +525,7 @@ pub async fn versions(ssm: &TargetClient, name: &str) -> Result<Option<Versions>
 }
 
 /// One version's content.
-pub async fn read_version(
+pub(crate) async fn read_version(
     ssm: &TargetClient,
     name: &str,
     version: &str,
@@ -532,7 +539,11 @@ pub async fn read_version(
 }
 
 /// Makes `version` the default version.
-pub async fn promote(ssm: &TargetClient, name: &str, version: &str) -> Result<(), TargetError> {
+pub(crate) async fn promote(
+    ssm: &TargetClient,
+    name: &str,
+    version: &str,
+) -> Result<(), TargetError> {
     ssm.ssm()
         .update_document_default_version()
         .name(name)
@@ -546,7 +557,7 @@ pub async fn promote(ssm: &TargetClient, name: &str, version: &str) -> Result<()
 }
 
 /// Deletes the document, all its versions.
-pub async fn delete(ssm: &TargetClient, name: &str) -> Result<(), TargetError> {
+pub(crate) async fn delete(ssm: &TargetClient, name: &str) -> Result<(), TargetError> {
     ssm.ssm()
         .delete_document()
         .name(name)

@@ -11,7 +11,7 @@ type AssumeRoleSdkError =
     aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>;
 
 /// An SDK error of a call sent to `endpoint` (the URL, or words naming it) as a row's error.
-pub fn target_error<E>(err: SdkError<E, HttpResponse>, endpoint: &str) -> TargetError
+pub(crate) fn target_error<E>(err: SdkError<E, HttpResponse>, endpoint: &str) -> TargetError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

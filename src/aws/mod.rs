@@ -3,10 +3,10 @@
 //! Organizations (organizations), preflight's read-only checks (resources), and SDK errors →
 //! a row's reason (error).
 
-pub mod credentials;
-pub mod document;
-pub mod error;
-pub mod organizations;
-pub mod regions;
-pub mod resources;
-pub mod session;
+pub(crate) mod credentials;
+pub(crate) mod document;
+pub(crate) mod error;
+pub(crate) mod organizations;
+pub(crate) mod regions;
+pub(crate) mod resources;
+pub(crate) mod session;

@@ -9,7 +9,7 @@ use crate::model::TargetError;
 
 /// One account found, with where it sits in the organization.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Found {
+pub(crate) struct Found {
     pub id: String,
     pub name: String,
     pub email: String,
@@ -20,14 +20,14 @@ pub struct Found {
 
 /// What the walk found: the accounts to list, and what was left out.
 #[derive(Debug, Default)]
-pub struct Discovery {
+pub(crate) struct Discovery {
     pub accounts: Vec<Found>,
     pub suspended: Vec<String>,
     pub management: Option<String>,
 }
 
 /// Walks the organization from its roots, or from the given OUs, depth first.
-pub async fn walk(
+pub(crate) async fn walk(
     org: &Client,
     endpoint: &str,
     ous: &[String],

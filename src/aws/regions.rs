@@ -8,7 +8,7 @@ use crate::model::TargetError;
 
 /// The names of the regions this account has enabled, as AWS lists them (`endpoint` names
 /// where the calls go, for errors).
-pub async fn enabled(
+pub(crate) async fn enabled(
     account: &aws_sdk_account::Client,
     endpoint: &str,
 ) -> Result<Vec<String>, TargetError> {

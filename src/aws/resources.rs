@@ -12,7 +12,7 @@ use crate::target::Region;
 
 /// An account's clients for the checks, pointed at one target's region per call.
 #[derive(Clone)]
-pub struct CheckClients {
+pub(crate) struct CheckClients {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
     pub(crate) kms: aws_sdk_kms::Client,
@@ -22,10 +22,6 @@ pub struct CheckClients {
 }
 
 impl CheckClients {
-    pub fn region(&self) -> &Region {
-        &self.region
-    }
-
     fn region_override(&self, region: &str) -> aws_config::Region {
         aws_config::Region::new(region.to_string())
     }
@@ -33,7 +29,7 @@ impl CheckClients {
 
 /// A KMS key as DescribeKey describes it.
 #[derive(Debug, Clone)]
-pub struct Key {
+pub(crate) struct Key {
     pub arn: String,
     /// `Enabled`, `Disabled`, `PendingDeletion`, …
     pub state: String,
@@ -45,7 +41,10 @@ pub struct Key {
 
 /// GetBucketLocation: the bucket's region, `None` when there is no such bucket. Sent to the
 /// partition's home region, which answers for every bucket.
-pub async fn bucket_region(c: &CheckClients, bucket: &str) -> Result<Option<String>, TargetError> {
+pub(crate) async fn bucket_region(
+    c: &CheckClients,
+    bucket: &str,
+) -> Result<Option<String>, TargetError> {
     let home = match c.region.partition() {
         "aws-cn" => "cn-north-1",
         "aws-us-gov" => "us-gov-west-1",
@@ -76,7 +75,7 @@ pub async fn bucket_region(c: &CheckClients, bucket: &str) -> Result<Option<Stri
 
 /// GetBucketEncryption, the call the Session Manager agent makes before it writes: whether
 /// the bucket has default encryption. Sent to the bucket's own region.
-pub async fn bucket_encrypted(
+pub(crate) async fn bucket_encrypted(
     c: &CheckClients,
     bucket: &str,
     region: &str,
@@ -100,7 +99,7 @@ pub async fn bucket_encrypted(
 
 /// DescribeLogGroups in the target's region: the log group's KMS key (`Some(None)`: the group
 /// exists unencrypted), `None` when there is no such group.
-pub async fn log_group_key(
+pub(crate) async fn log_group_key(
     c: &CheckClients,
     name: &str,
 ) -> Result<Option<Option<String>>, TargetError> {
@@ -127,7 +126,7 @@ pub async fn log_group_key(
 
 /// DescribeKey in the target's region (by key id, key ARN, alias name or alias ARN); `None`
 /// when there is no such key or alias.
-pub async fn key(c: &CheckClients, key_id: &str) -> Result<Option<Key>, TargetError> {
+pub(crate) async fn key(c: &CheckClients, key_id: &str) -> Result<Option<Key>, TargetError> {
     match c
         .kms
         .describe_key()

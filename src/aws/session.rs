@@ -37,7 +37,7 @@ pub struct SessionOptions {
 }
 
 /// The base config plus one credentials provider, and one SSM client, per account.
-pub struct Session {
+pub(crate) struct Session {
     base: SdkConfig,
     /// The partition of the base region: every target must be in it.
     partition: &'static str,
@@ -62,7 +62,7 @@ struct AccountClients {
 /// A target: its account's SSM client, the region its calls go to, and a count of the HTTP
 /// attempts its calls made (the report's `attempts`).
 #[derive(Clone)]
-pub struct TargetClient {
+pub(crate) struct TargetClient {
     ssm: aws_sdk_ssm::Client,
     region: aws_config::Region,
     retry_partition: RetryPartition,
@@ -72,12 +72,12 @@ pub struct TargetClient {
 }
 
 impl TargetClient {
-    pub fn attempts(&self) -> u32 {
+    pub(crate) fn attempts(&self) -> u32 {
         self.attempts.load(Ordering::Relaxed)
     }
 
     /// A failed call of this target as its row's error.
-    pub fn error<E>(&self, err: SdkError<E, HttpResponse>) -> TargetError
+    pub(crate) fn error<E>(&self, err: SdkError<E, HttpResponse>) -> TargetError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
@@ -86,13 +86,13 @@ impl TargetClient {
 
     /// The account's client; every call on it goes through `customize().config_override(
     /// target.scope())`, which points it at this target.
-    pub fn ssm(&self) -> &aws_sdk_ssm::Client {
+    pub(crate) fn ssm(&self) -> &aws_sdk_ssm::Client {
         &self.ssm
     }
 
     /// The per-call settings that make the account's client act on this target: its region,
     /// its retry partition and its attempt counter.
-    pub fn scope(&self) -> aws_sdk_ssm::config::Builder {
+    pub(crate) fn scope(&self) -> aws_sdk_ssm::config::Builder {
         aws_sdk_ssm::config::Builder::default()
             .region(self.region.clone())
             .retry_partition(self.retry_partition.clone())
@@ -119,7 +119,7 @@ impl Intercept for CountAttempts {
 }
 
 /// `ssm-prefs-$USER`, so CloudTrail names the operator; only the characters STS allows.
-pub fn default_session_name() -> String {
+pub(crate) fn default_session_name() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "operator".into());
@@ -138,7 +138,7 @@ pub fn default_session_name() -> String {
 impl Session {
     /// Builds every account's credentials provider. Makes no AWS call: STS is called lazily,
     /// once per account, by the identity cache the regional clients share.
-    pub async fn new(opts: &SessionOptions, accounts: &[Arc<Account>]) -> Self {
+    pub(crate) async fn new(opts: &SessionOptions, accounts: &[Arc<Account>]) -> Self {
         // One cache partition per account: the SDK's default of 64 partitions would evict
         // accounts mid-run in a large fleet and assume their roles again.
         let cache = IdentityCache::lazy()
@@ -230,13 +230,13 @@ impl Session {
         }
     }
 
-    pub fn partition(&self) -> &'static str {
+    pub(crate) fn partition(&self) -> &'static str {
         self.partition
     }
 
     /// Where a service's calls go, as an error message names it: the `--endpoint-url` (or
     /// `AWS_ENDPOINT_URL`) when one is set, else the service's endpoint in the region.
-    pub fn endpoint(&self, service: &str, region: Option<&Region>) -> String {
+    pub(crate) fn endpoint(&self, service: &str, region: Option<&Region>) -> String {
         match (self.base.endpoint_url(), region) {
             (Some(url), _) => url.to_string(),
             (None, Some(region)) => format!("the {service} endpoint in {region}"),
@@ -245,7 +245,7 @@ impl Session {
     }
 
     /// An Account API client acting inside the account (for ListRegions).
-    pub fn account_client(&self, account: &AccountId) -> aws_sdk_account::Client {
+    pub(crate) fn account_client(&self, account: &AccountId) -> aws_sdk_account::Client {
         let creds = self.account(account).credentials.clone();
         let mut conf = aws_sdk_account::config::Builder::from(&self.base);
         conf.set_credentials_provider(Some(creds));
@@ -254,18 +254,18 @@ impl Session {
 
     /// An Organizations client with the base credentials (the caller is in the management or
     /// a delegated administrator account).
-    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+    pub(crate) fn organizations(&self) -> aws_sdk_organizations::Client {
         aws_sdk_organizations::Client::new(&self.base)
     }
 
     /// The role ARN for an account and role name in the base partition.
-    pub fn role_arn(&self, role: &str, account: &AccountId) -> String {
+    pub(crate) fn role_arn(&self, role: &str, account: &AccountId) -> String {
         role_arn(role, self.partition, account)
     }
 
     /// The ARN the base credentials act as (STS GetCallerIdentity), for the HTML report's
     /// header; on failure, why it is unknown.
-    pub async fn caller_arn(&self) -> String {
+    pub(crate) async fn caller_arn(&self) -> String {
         match aws_sdk_sts::Client::new(&self.base)
             .get_caller_identity()
             .send()
@@ -288,7 +288,7 @@ impl Session {
     /// A client for one target. All targets of an account share its SSM client (and so its
     /// credentials provider); all clients share the base config's identity cache and HTTP
     /// connection pool.
-    pub fn client(&self, target: &Target) -> TargetClient {
+    pub(crate) fn client(&self, target: &Target) -> TargetClient {
         let account = self.account(target.account_id());
         let ssm = account.ssm.get_or_init(|| {
             let mut conf = aws_sdk_ssm::config::Builder::from(&self.base);
@@ -316,7 +316,7 @@ impl Session {
 impl Session {
     /// Preflight's clients for one target: its account's S3, CloudWatch Logs and KMS
     /// clients (built once per account), each call pointed at the region it is about.
-    pub fn checks(&self, target: &Target) -> CheckClients {
+    pub(crate) fn checks(&self, target: &Target) -> CheckClients {
         let account = self.account(target.account_id());
         let (s3, logs, kms) = account.checks.get_or_init(|| {
             let mut s3 = aws_sdk_s3::config::Builder::from(&self.base);
@@ -404,7 +404,7 @@ impl Session {
     /// time (the pacer decides when each goes), so a target rarely waits for STS; a failure
     /// here is left for the target's own call to report. Starts no more once `stopped` says
     /// the run stopped starting targets, and ends when the handle is dropped.
-    pub fn prefetch(
+    pub(crate) fn prefetch(
         &self,
         order: &[AccountId],
         in_flight: usize,
@@ -430,7 +430,7 @@ impl Session {
 }
 
 /// The running prefetch; dropping it stops it.
-pub struct Prefetch(tokio::task::JoinHandle<()>);
+pub(crate) struct Prefetch(tokio::task::JoinHandle<()>);
 
 impl Drop for Prefetch {
     fn drop(&mut self) {
@@ -439,7 +439,7 @@ impl Drop for Prefetch {
 }
 
 /// A role name becomes this account's role ARN; a full ARN is used as written.
-pub fn role_arn(role: &str, partition: &str, account: &AccountId) -> String {
+pub(crate) fn role_arn(role: &str, partition: &str, account: &AccountId) -> String {
     if role.starts_with("arn:") {
         role.to_string()
     } else {

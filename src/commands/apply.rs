@@ -15,7 +15,7 @@ use crate::steps;
 use crate::waves;
 use crate::words::count;
 
-pub async fn apply(printer: &Printer, args: &settings::Apply) -> Result<Ended, InputError> {
+pub(crate) async fn apply(printer: &Printer, args: &settings::Apply) -> Result<Ended, InputError> {
     let opts = &args.fleet;
     let interactive = std::io::stdin().is_terminal();
     if !args.yes && !interactive {

@@ -8,7 +8,7 @@ use crate::report::printer::Printer;
 use crate::settings;
 use crate::steps;
 
-pub async fn audit(printer: &Printer, args: &settings::Fleet) -> Result<Ended, InputError> {
+pub(crate) async fn audit(printer: &Printer, args: &settings::Fleet) -> Result<Ended, InputError> {
     let (run, csv) = prepare(printer, args, Command::Audit).await?;
     let (mut sinks, listener) = run.report_sinks(&args.output, csv, false);
     let job = &run.job;

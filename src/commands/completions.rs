@@ -13,7 +13,7 @@ use crate::report::printer::Printer;
 pub(super) const BIN: &str = "ssm-prefs";
 
 /// `completions SHELL`: the script on stdout.
-pub fn completions(printer: &Printer, shell: Shell) -> Result<Ended, InputError> {
+pub(crate) fn completions(printer: &Printer, shell: Shell) -> Result<Ended, InputError> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), BIN, &mut script);
     let mut script = String::from_utf8_lossy(&script).into_owned();

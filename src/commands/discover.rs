@@ -17,7 +17,10 @@ use crate::target::Region;
 use crate::words::count;
 
 /// `discover`: the organization as an inventory file.
-pub async fn discover(printer: &Printer, args: &settings::Discover) -> Result<Ended, InputError> {
+pub(crate) async fn discover(
+    printer: &Printer,
+    args: &settings::Discover,
+) -> Result<Ended, InputError> {
     // The file is replaced only once the whole organization was read: a failed read leaves
     // the inventory that was there. Opened now, so an unwritable path fails before any call.
     let mut out = match &args.output {
@@ -94,7 +97,7 @@ pub async fn discover(printer: &Printer, args: &settings::Discover) -> Result<En
 }
 
 /// The inventory YAML. Every value is quoted, so ids keep their zeros and names stay strings.
-pub fn to_yaml(
+pub(super) fn to_yaml(
     d: &Discovery,
     role_arn: impl Fn(&str) -> String,
     regions: &[Region],

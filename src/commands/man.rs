@@ -14,7 +14,7 @@ use crate::model::Ended;
 use crate::report::printer::Printer;
 
 /// `man`: the page (roff) on stdout.
-pub fn man(printer: &Printer) -> Result<Ended, InputError> {
+pub(crate) fn man(printer: &Printer) -> Result<Ended, InputError> {
     match man_page() {
         Ok(page) => Ok(product(printer, &page, "the man page")),
         Err(e) => {
@@ -27,7 +27,7 @@ pub fn man(printer: &Printer) -> Result<Ended, InputError> {
 /// One page for the whole tool, ssm-prefs(1): NAME, SYNOPSIS, DESCRIPTION, OPTIONS, the list
 /// of COMMANDS, then a section per command (`SSM-PREFS APPLY`, …, `SSM-PREFS REPORT MERGE`)
 /// with its description, synopsis, options and notes, then the tool's NOTES and VERSION.
-pub fn man_page() -> io::Result<String> {
+pub(super) fn man_page() -> io::Result<String> {
     let mut cmd = value_names(Cli::command().disable_help_subcommand(true));
     // Built once here, so every subcommand knows its full name (`ssm-prefs report merge`).
     cmd.build();

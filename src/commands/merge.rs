@@ -9,7 +9,11 @@ use crate::report::printer::Printer;
 use crate::words::count;
 
 /// `report merge`: the shard reports as one, written whole or not at all.
-pub fn merge(printer: &Printer, reports: &[PathBuf], output: &Path) -> Result<Ended, InputError> {
+pub(crate) fn merge(
+    printer: &Printer,
+    reports: &[PathBuf],
+    output: &Path,
+) -> Result<Ended, InputError> {
     let rows = report_csv::merge(reports)?;
     report_csv::write_whole(output, &rows).map_err(|source| InputError::Io {
         action: "write",

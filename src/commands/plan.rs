@@ -9,7 +9,7 @@ use crate::settings;
 use crate::waves::WavePlan;
 use crate::words::count;
 
-pub async fn plan(printer: &Printer, args: &settings::Fleet) -> Result<Ended, InputError> {
+pub(crate) async fn plan(printer: &Printer, args: &settings::Fleet) -> Result<Ended, InputError> {
     let (run, csv) = prepare(printer, args, Command::Plan).await?;
     let (mut sinks, listener) = run.report_sinks(&args.output, csv, false);
     let job = run.job.clone();

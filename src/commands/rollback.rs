@@ -23,7 +23,10 @@ use crate::target::{Account, AccountId, Region, Target};
 use crate::words::count;
 
 /// `rollback --from`: undo what an apply created or updated, where nobody changed it since.
-pub async fn rollback(printer: &Printer, args: &settings::Rollback) -> Result<Ended, InputError> {
+pub(crate) async fn rollback(
+    printer: &Printer,
+    args: &settings::Rollback,
+) -> Result<Ended, InputError> {
     if !args.yes && !std::io::stdin().is_terminal() {
         return Err(InputError::usage(
             "rollback needs --yes when stdin is not a terminal (nothing was sent to AWS)",

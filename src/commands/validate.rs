@@ -8,7 +8,7 @@ use crate::report::printer::Printer;
 use crate::settings;
 use crate::words::{count, plural};
 
-pub fn validate(printer: &Printer, args: &settings::Validate) -> Result<Ended, InputError> {
+pub(crate) fn validate(printer: &Printer, args: &settings::Validate) -> Result<Ended, InputError> {
     let Some(inventory) = &args.inventory else {
         let prefs = preferences::load(&args.prefs.path)?;
         warn_all(printer, &prefs.warnings);

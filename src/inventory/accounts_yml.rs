@@ -299,7 +299,7 @@ pub(super) fn roles(node: &Node, p: &mut Parsed) -> Vec<String> {
 }
 
 /// A role is a name (`OrganizationAccountAccessRole`, optionally with a path) or a full IAM role ARN.
-pub fn check_role(role: &str) -> Result<(), String> {
+pub(crate) fn check_role(role: &str) -> Result<(), String> {
     if role.starts_with("arn:") {
         let parts: Vec<&str> = role.splitn(6, ':').collect();
         let ok = parts.len() == 6

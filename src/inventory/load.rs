@@ -11,13 +11,13 @@ use crate::error::{InputError, Problem};
 use crate::target::{Account, AccountId};
 
 #[derive(Debug)]
-pub struct Inventory {
+pub(crate) struct Inventory {
     pub path: PathBuf,
     pub accounts: Vec<Arc<Account>>,
     pub warnings: Vec<Problem>,
 }
 /// Loads an inventory, YAML or CSV by extension, collecting every problem in the file.
-pub fn load(path: &Path) -> Result<Inventory, InputError> {
+pub(crate) fn load(path: &Path) -> Result<Inventory, InputError> {
     let text = std::fs::read_to_string(path).map_err(|source| InputError::read(path, source))?;
     let ext = path
         .extension()

@@ -6,6 +6,5 @@ mod accounts_yml;
 mod load;
 mod select;
 
-pub use accounts_yml::check_role;
-pub use load::{Inventory, load};
-pub use select::{Regions, Selected, Selection, select};
+pub(crate) use load::load;
+pub(crate) use select::{Regions, Selection, select};

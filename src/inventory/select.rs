@@ -30,7 +30,7 @@ pub enum Regions {
 
 /// What a selection resolves to before any AWS call.
 #[derive(Debug, Default)]
-pub struct Selected {
+pub(crate) struct Selected {
     pub targets: Vec<Target>,
     /// With `-r all`: accounts whose targets are the regions each has enabled, known only
     /// once the run asks the account (Account ListRegions).
@@ -59,7 +59,7 @@ pub(super) fn shard_accounts(
 }
 
 /// Applies the selection flags and expands accounts × regions into targets, in file order.
-pub fn select(inv: &Inventory, sel: &Selection) -> Result<Selected, InputError> {
+pub(crate) fn select(inv: &Inventory, sel: &Selection) -> Result<Selected, InputError> {
     let mut problems = vec![];
     let usage = |flag: &'static str, msg: String| Problem::flag(flag, msg);
     let all_regions = sel.regions == Some(Regions::All);

@@ -53,7 +53,7 @@ pub(super) fn known_inputs() -> impl Iterator<Item = &'static str> {
 pub(super) type Checked = (Value, Vec<(String, usize)>, Vec<Problem>);
 
 /// Parse, then validate: every problem in the file, not just the first.
-pub fn check(path: &Path, text: &str) -> Result<Checked, Vec<Problem>> {
+pub(super) fn check(path: &Path, text: &str) -> Result<Checked, Vec<Problem>> {
     let doc: Value =
         serde_json::from_str(text).map_err(|e| vec![json_syntax_problem(path, text, &e)])?;
     let mut problems = vec![];

@@ -19,7 +19,7 @@ use crate::target::Target;
 /// version that was never promoted to default.
 /// Preflight checks the preferences the target should hold, so a compliant target whose
 /// bucket was deleted carries the finding (and counts as not done).
-pub async fn audit(
+pub(crate) async fn audit(
     job: Arc<Job>,
     target: Target,
     client: TargetClient,
@@ -98,7 +98,7 @@ pub async fn audit(
 }
 
 /// `version_author` where SSM does not say who created the version.
-pub const NOT_REPORTED: &str = "not reported";
+pub(crate) const NOT_REPORTED: &str = "not reported";
 
 struct Found {
     current: Current,

@@ -18,7 +18,7 @@ pub(super) fn parse_own(content: &str) -> Value {
 }
 
 /// What every target of a run shares.
-pub struct Job {
+pub(crate) struct Job {
     pub prefs: Preferences,
     pub document_name: String,
     /// `--existing`: what to do where the document exists and differs.
@@ -73,7 +73,7 @@ pub(super) fn error_row(
 }
 
 /// A target that never started: the run stopped first.
-pub fn skipped(job: &Job, target: &Target, reason: StopReason) -> Outcome {
+pub(crate) fn skipped(job: &Job, target: &Target, reason: StopReason) -> Outcome {
     Outcome::skipped(
         base_row(job, target, SystemTime::now(), Instant::now()),
         reason,
@@ -81,7 +81,7 @@ pub fn skipped(job: &Job, target: &Target, reason: StopReason) -> Outcome {
 }
 
 /// An explicitly named region the account has not enabled: nothing to do there, and no failure.
-pub fn region_not_enabled(job: &Job, target: &Target) -> Outcome {
+pub(crate) fn region_not_enabled(job: &Job, target: &Target) -> Outcome {
     let e = TargetError::new(
         Reason::RegionNotEnabled,
         format!(
@@ -95,7 +95,7 @@ pub fn region_not_enabled(job: &Job, target: &Target) -> Outcome {
 }
 
 /// The account's enabled regions could not be listed, so this target's fate is unknown.
-pub fn regions_unknown(job: &Job, target: &Target, e: &TargetError) -> Outcome {
+pub(crate) fn regions_unknown(job: &Job, target: &Target, e: &TargetError) -> Outcome {
     let e = TargetError::new(
         e.reason.clone(),
         format!("cannot list the account's enabled regions: {}", e.message),
@@ -106,6 +106,6 @@ pub fn regions_unknown(job: &Job, target: &Target, e: &TargetError) -> Outcome {
 }
 
 /// A target abandoned in flight by a second Ctrl-C.
-pub fn interrupted(job: &Job, target: &Target) -> Outcome {
+pub(crate) fn interrupted(job: &Job, target: &Target) -> Outcome {
     Outcome::interrupted(base_row(job, target, SystemTime::now(), Instant::now()))
 }

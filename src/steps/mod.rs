@@ -7,8 +7,8 @@ mod read;
 mod rollback;
 mod write;
 
-pub use audit::{NOT_REPORTED, audit};
-pub use job::{Job, interrupted, region_not_enabled, regions_unknown, skipped};
-pub use read::{Planned, read_and_decide};
-pub use rollback::{Undo, rollback};
-pub use write::verify;
+pub(crate) use audit::audit;
+pub(crate) use job::{Job, interrupted, region_not_enabled, regions_unknown, skipped};
+pub(crate) use read::{Planned, read_and_decide};
+pub(crate) use rollback::{Undo, rollback};
+pub(crate) use write::verify;

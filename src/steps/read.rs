@@ -19,7 +19,7 @@ use crate::preferences::{Change, MAX_CONTENT_BYTES, changed_keys, diff, to_conte
 use crate::target::Target;
 
 /// A target read and decided, ready for its write.
-pub struct Planned {
+pub(crate) struct Planned {
     pub target: Target,
     /// HTTP attempts so far; the client itself is not kept between the phases, so a large
     /// fleet's planned targets do not each hold one while waiting for their write.
@@ -54,7 +54,7 @@ pub struct Planned {
 
 /// Reads the target and decides what it needs. A failure is already the target's final row
 /// (boxed: a row is large beside the happy path's `Planned`).
-pub async fn read_and_decide(
+pub(crate) async fn read_and_decide(
     job: Arc<Job>,
     target: Target,
     client: TargetClient,
@@ -206,7 +206,7 @@ impl Planned {
 
     /// Whether apply writes to this target (and so needs a client): a change is needed and
     /// preflight found nothing that blocks it.
-    pub fn writes(&self) -> bool {
+    pub(crate) fn writes(&self) -> bool {
         self.needs_write() && !self.findings.blocking()
     }
 
@@ -226,7 +226,7 @@ impl Planned {
     }
 
     /// The plan's row: what apply would do.
-    pub fn plan_outcome(&self, job: &Job) -> Outcome {
+    pub(crate) fn plan_outcome(&self, job: &Job) -> Outcome {
         let status = match self.action {
             _ if !self.writes() => self.status_unwritten(),
             Action::Create => Status::WouldCreate,
@@ -239,14 +239,14 @@ impl Planned {
 
 impl Planned {
     /// The write never started: the row keeps what the plan found.
-    pub fn skipped(self, job: &Job, reason: StopReason) -> Outcome {
+    pub(crate) fn skipped(self, job: &Job, reason: StopReason) -> Outcome {
         let mut o = skipped(job, &self.target, reason);
         self.annotate(&mut o.row);
         o
     }
 
     /// The write was abandoned in flight.
-    pub fn interrupted(&self, job: &Job) -> Outcome {
+    pub(crate) fn interrupted(&self, job: &Job) -> Outcome {
         let mut o = interrupted(job, &self.target);
         self.annotate(&mut o.row);
         o

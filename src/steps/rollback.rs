@@ -9,14 +9,14 @@ use crate::model::{Action, Outcome, Reason, ReportRow, Status, StopReason, Targe
 use crate::target::Target;
 
 /// One target to roll back: an `apply` report row that created or updated it.
-pub struct Undo {
+pub(crate) struct Undo {
     pub target: Target,
     pub applied: ReportRow,
 }
 
 /// Restores what the apply changed — but only where the target still holds exactly what that
 /// apply wrote (same default version, same content hash); otherwise it is skipped with why.
-pub async fn rollback(undo: Undo, client: TargetClient) -> Outcome {
+pub(crate) async fn rollback(undo: Undo, client: TargetClient) -> Outcome {
     let started_at = SystemTime::now();
     let started = Instant::now();
     let applied = &undo.applied;
@@ -67,7 +67,7 @@ impl Undo {
     }
 
     /// Never started (`abandoned`: cut off in flight) — the row says so.
-    pub fn stopped(&self, reason: StopReason, abandoned: bool) -> Outcome {
+    pub(crate) fn stopped(&self, reason: StopReason, abandoned: bool) -> Outcome {
         let row = self.row(SystemTime::now(), Instant::now());
         if abandoned {
             Outcome::interrupted(row)

@@ -14,7 +14,7 @@ use crate::preferences::to_content;
 impl Planned {
     /// Writes what the plan decided and returns the apply row.
     /// `client` is needed only by a target that writes (see [`Planned::writes`]).
-    pub async fn apply(mut self, job: Arc<Job>, client: Option<TargetClient>) -> Outcome {
+    pub(crate) async fn apply(mut self, job: Arc<Job>, client: Option<TargetClient>) -> Outcome {
         // The row's duration is the read's plus the write's, leaving out the time between the
         // phases (the operator's confirmation): count from a start moved up to now.
         self.started = Instant::now()
@@ -131,7 +131,7 @@ impl Planned {
 /// default version is still the one written, the latest equals it, and its content is what
 /// was written (SSM's SHA-256 of it; where SSM gives none, the content is read and hashed
 /// here). A target that does not read back right fails with `VerifyFailed`.
-pub async fn verify(job: &Job, o: Outcome, client: TargetClient) -> Outcome {
+pub(crate) async fn verify(job: &Job, o: Outcome, client: TargetClient) -> Outcome {
     if !matches!(o.row.status, Status::Created | Status::Updated) {
         return o;
     }

@@ -5,4 +5,4 @@ mod executor;
 mod plan;
 
 pub(crate) use executor::{waves, write};
-pub use plan::{Stage, WavePlan, parse_spec};
+pub(crate) use plan::{Stage, WavePlan, parse_spec};

@@ -16,7 +16,7 @@ pub enum Stage {
 }
 
 /// `--waves 1,10%,50%,100%`: cumulative, growing, ending with every account.
-pub fn parse_spec(spec: &str) -> Result<Vec<Stage>, String> {
+pub(crate) fn parse_spec(spec: &str) -> Result<Vec<Stage>, String> {
     let mut stages = vec![];
     for part in spec.split(',').map(str::trim) {
         let stage = match part.strip_suffix('%') {
@@ -50,7 +50,7 @@ pub fn parse_spec(spec: &str) -> Result<Vec<Stage>, String> {
 /// The accounts of each wave, in order; empty waves (a share that adds no account) are left
 /// out. `accounts` is the selection in inventory order; `canary` (already checked to be in
 /// it) is the first wave, and the stages then continue from there.
-pub fn split(
+pub(super) fn split(
     accounts: &[AccountId],
     stages: &[Stage],
     canary: &[AccountId],
@@ -81,7 +81,7 @@ pub fn split(
 
 /// The run's waves: each wave's accounts, and the wave of every account (from 1).
 #[derive(Debug)]
-pub struct WavePlan {
+pub(crate) struct WavePlan {
     /// The flags that asked for the waves, as given, for the summary.
     pub spec: String,
     pub waves: Vec<Vec<Arc<Account>>>,
@@ -91,7 +91,7 @@ pub struct WavePlan {
 impl WavePlan {
     /// `accounts`: every selected account; they are taken in inventory order. `canary`: ids
     /// or names, each of which must be selected.
-    pub fn new(
+    pub(crate) fn new(
         spec: &str,
         stages: &[Stage],
         canary: &[String],
@@ -134,7 +134,7 @@ impl WavePlan {
     }
 
     /// The wave (from 1) an account is in.
-    pub fn wave_of(&self, account_id: &str) -> Option<usize> {
+    pub(crate) fn wave_of(&self, account_id: &str) -> Option<usize> {
         self.of.get(account_id).copied()
     }
 }

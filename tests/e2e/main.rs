@@ -3,6 +3,9 @@
 
 // The one-printer rule is the tool's; tests print their own measurements.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+// `unreachable_pub` guards the library's boundary; the test support shared with the
+// examples is `pub` on purpose.
+#![allow(unreachable_pub)]
 
 #[path = "../support/mod.rs"]
 mod support;
