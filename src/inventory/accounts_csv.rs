@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::accounts_yml::*;
-use super::load::*;
+use super::parsed::Parsed;
 use crate::suggest::did_you_mean;
 use crate::target::{Account, AccountId, Region};
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::load::*;
+use super::parsed::Parsed;
 use crate::error::{Origin, Problem};
 use crate::suggest::did_you_mean;
 use crate::target::{Account, AccountId, Region};

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::accounts_csv::*;
 use super::accounts_yml::*;
+use super::parsed::Parsed;
 use crate::error::{InputError, Problem};
 use crate::target::{Account, AccountId};
 
@@ -57,22 +58,6 @@ pub(crate) fn load(path: &Path) -> Result<Inventory, InputError> {
         accounts: p.accounts.into_iter().map(Arc::new).collect(),
         warnings: p.warnings,
     })
-}
-
-pub(super) struct Parsed {
-    pub(super) path: PathBuf,
-    pub(super) accounts: Vec<Account>,
-    pub(super) problems: Vec<Problem>,
-    pub(super) warnings: Vec<Problem>,
-}
-
-impl Parsed {
-    pub(super) fn problem(&mut self, line: usize, msg: impl Into<String>) {
-        self.problems.push(Problem::at(&self.path, Some(line), msg));
-    }
-    pub(super) fn warn(&mut self, line: usize, msg: impl Into<String>) {
-        self.warnings.push(Problem::at(&self.path, Some(line), msg));
-    }
 }
 
 pub(super) fn check_duplicates(p: &mut Parsed) {

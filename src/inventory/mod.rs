@@ -4,6 +4,7 @@
 mod accounts_csv;
 mod accounts_yml;
 mod load;
+mod parsed;
 mod select;
 
 pub(crate) use load::load;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::load::*;
+use super::diff::{MAX_CONTENT_BYTES, to_content};
 use crate::error::{Origin, Problem};
 use crate::names;
 use crate::sensitive;

@@ -1,9 +1,18 @@
-//! What differs between the preferences and what a target holds: parsed values compared
-//! (never bytes), each differing input named, sensitive values shown only as a hash.
+//! The content SSM is sent, and what differs between the preferences and what a target holds:
+//! parsed values compared (never bytes), each differing input named, sensitive values shown
+//! only as a hash.
 
 use serde_json::{Map, Value};
 
 use crate::sensitive;
+
+/// SSM rejects document content over 64 KB.
+pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+
+/// What is written to SSM: stable, readable JSON in the file's key order.
+pub fn to_content(doc: &Value) -> String {
+    serde_json::to_string_pretty(doc).expect("a JSON value always serializes")
+}
 
 /// One input (or top-level field) whose value differs between a target and the desired content.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,9 +11,6 @@ use crate::error::{InputError, Problem};
 use crate::target::Target;
 use crate::words::count;
 
-/// SSM rejects document content over 64 KB.
-pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
-
 /// Placeholders every target can fill.
 pub const BUILTIN_PLACEHOLDERS: &[&str] = &["account_id", "account_name", "region", "partition"];
 
@@ -177,11 +174,6 @@ pub(super) fn render(v: &mut Value, target: &Target) -> Result<(), String> {
     Ok(())
 }
 
-/// What is written to SSM: stable, readable JSON in the file's key order.
-pub fn to_content(doc: &Value) -> String {
-    serde_json::to_string_pretty(doc).expect("a JSON value always serializes")
-}
-
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -255,7 +247,7 @@ mod proptests {
     use super::*;
     use crate::error::InputError;
     use crate::error::Origin;
-    use crate::preferences::{Change, changed_keys, diff};
+    use crate::preferences::{Change, changed_keys, diff, to_content};
     use crate::target::Account;
     use crate::target::{AccountId, Region};
     use serde_json::Map;

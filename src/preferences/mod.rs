@@ -1,11 +1,9 @@
-//! The preferences JSON: checked (check), loaded and rendered per target (load), compared with
-//! what a target holds (diff).
+//! The preferences JSON: checked (check), loaded and rendered per target (load), the content
+//! SSM is sent and what differs from what a target holds (diff).
 
 mod check;
 mod diff;
 mod load;
 
-pub use diff::{Change, changed_keys, diff};
-pub use load::{
-    BUILTIN_PLACEHOLDERS, MAX_CONTENT_BYTES, Preferences, load, sha256_hex, to_content,
-};
+pub use diff::{Change, MAX_CONTENT_BYTES, changed_keys, diff, to_content};
+pub use load::{BUILTIN_PLACEHOLDERS, Preferences, load, sha256_hex};
