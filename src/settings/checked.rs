@@ -1,0 +1,191 @@
+//! The checked settings of each command: what runs, with every flag's value parsed and
+//! range-checked (built from the raw flags by from_cli.rs).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::aws::session::SessionOptions;
+use crate::inventory::Selection;
+use crate::lifecycle::{Existing, Mark};
+use crate::report::printer::Verbosity;
+use crate::target::Region;
+use crate::waves::Stage;
+
+/// What to run, with every flag checked.
+pub enum Settings {
+    Validate(Validate),
+    Plan(Fleet),
+    Apply(Apply),
+    Audit(Fleet),
+    Rollback(Rollback),
+    Discover(Discover),
+    Merge {
+        reports: Vec<PathBuf>,
+        output: PathBuf,
+    },
+    /// `completions SHELL`: the completion script.
+    Completions(clap_complete::Shell),
+    /// `man`: the man page.
+    Man,
+}
+
+/// `-p` and `--document-name`, checked (`--merge` is folded into [`Fleet::existing`]).
+#[derive(Debug, Clone)]
+pub struct PrefsOptions {
+    /// The preferences file.
+    pub path: PathBuf,
+    /// The Session document managed, by SSM's naming rules.
+    pub document_name: String,
+}
+
+pub struct Validate {
+    pub prefs: PrefsOptions,
+    pub inventory: Option<PathBuf>,
+    pub select: Selection,
+}
+
+/// `plan` and `audit`, and the run of `apply`.
+pub struct Fleet {
+    pub prefs: PrefsOptions,
+    pub inventory: PathBuf,
+    pub select: Selection,
+    pub retry_failed: Option<PathBuf>,
+    /// Preflight's checks, `Some(strict)`; `None` with `--no-preflight`.
+    pub preflight: Option<bool>,
+    /// `--waves` / `--canary` (plan and apply).
+    pub waves: Option<Waves>,
+    /// `--existing` (with `--merge` as `merge`).
+    pub existing: Existing,
+    /// `--owner-tag`.
+    pub mark: Mark,
+    /// `--prune-versions` (apply): the newest versions to keep at SSM's version cap.
+    pub prune_versions: Option<usize>,
+    pub aws: Aws,
+    pub output: Output,
+}
+
+pub struct Apply {
+    pub fleet: Fleet,
+    pub yes: bool,
+    pub max_failures: Option<MaxFailures>,
+    /// `--wave-wait`: the bake time between waves.
+    pub wave_wait: Option<Duration>,
+    /// `--pause`: ask before each next wave.
+    pub pause: bool,
+    /// `--region-order`: the regions written first within each wave, in order.
+    pub region_order: Vec<Region>,
+}
+
+/// The waves asked for: the stages, and the canary accounts as named (resolved against the
+/// selection once it is known).
+pub struct Waves {
+    /// The flags that asked for them, as the summary names the waves.
+    pub spec: String,
+    pub stages: Vec<Stage>,
+    pub canary: Vec<String>,
+}
+
+pub struct Rollback {
+    pub from: PathBuf,
+    pub inventory: Option<PathBuf>,
+    pub aws: Aws,
+    pub output: Output,
+    pub yes: bool,
+}
+
+pub struct Discover {
+    pub ous: Vec<String>,
+    pub include_management: bool,
+    pub regions: Vec<Region>,
+    pub output: Option<PathBuf>,
+    pub aws: Aws,
+    pub role_name: String,
+}
+
+/// How to reach AWS, and how many targets at once.
+pub struct Aws {
+    pub session: SessionOptions,
+    pub concurrency: usize,
+}
+
+/// Where the run reports, and how much it prints.
+pub struct Output {
+    pub report: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    /// `--junit FILE`: a test case per target, for CI test reporters.
+    pub junit: Option<PathBuf>,
+    /// `--summary-json FILE|-`: the run's summary as JSON.
+    pub summary_json: Option<Destination>,
+    pub verbosity: Verbosity,
+    pub no_progress: bool,
+}
+
+/// Where a file-or-stdout output goes (`-` is stdout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Destination {
+    pub(crate) fn of(path: &std::path::Path) -> Destination {
+        if path.as_os_str() == "-" {
+            Destination::Stdout
+        } else {
+            Destination::File(path.to_path_buf())
+        }
+    }
+}
+
+/// Failure tolerance, as CloudFormation StackSets' FailureToleranceCount / Percentage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxFailures {
+    Count(usize),
+    Percent(f64),
+}
+
+impl MaxFailures {
+    /// Whether `failed` failures out of `total` targets exceed the tolerance.
+    pub fn exceeded(self, failed: usize, total: usize) -> bool {
+        match self {
+            MaxFailures::Count(n) => failed > n,
+            MaxFailures::Percent(p) => failed as f64 > total as f64 * p / 100.0,
+        }
+    }
+}
+
+impl std::fmt::Display for MaxFailures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxFailures::Count(n) => write!(f, "{n}"),
+            MaxFailures::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl Settings {
+    /// Worker threads for the run: one (a current-thread runtime) up to `-c 128`, where one
+    /// core serves every call in flight and a second thread only adds the cost of waking
+    /// across threads; the machine's cores (at most 4) above it, where one core would be the
+    /// bottleneck (docs/operations.md "Performance" has the measurements behind the threshold).
+    pub fn threads(&self) -> usize {
+        let concurrency = match self {
+            Settings::Plan(r) | Settings::Audit(r) => r.aws.concurrency,
+            Settings::Apply(a) => a.fleet.aws.concurrency,
+            Settings::Rollback(r) => r.aws.concurrency,
+            Settings::Discover(d) => d.aws.concurrency,
+            _ => 1,
+        };
+        if concurrency <= ONE_THREAD_UP_TO {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(4)
+        }
+    }
+}
+
+/// The highest `-c` that runs on one thread (see [`Settings::threads`]).
+const ONE_THREAD_UP_TO: usize = 128;

@@ -1,0 +1,341 @@
+//! Parsed flags → checked settings, in one step before anything runs: each command's flags,
+//! the ones that must not meet (an output that is an input), and the verbosity known before.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use crate::aws::session::SessionOptions;
+use crate::cli::{
+    ApplyArgs, AwsArgs, Cli, Command, DiscoverArgs, OutputArgs, PrefsArgs, ReportCommand,
+    RollbackArgs, RunArgs, SelectArgs, ValidateArgs, WaveArgs,
+};
+use crate::error::{InputError, Problem};
+use crate::inventory::{Regions, Selection};
+use crate::lifecycle::{Existing, Mark};
+use crate::names;
+use crate::report::printer::Verbosity;
+use crate::target::Region;
+use crate::waves;
+
+use super::checked::*;
+use super::values::*;
+
+impl Settings {
+    pub fn from_cli(cli: &Cli) -> Result<Settings, InputError> {
+        Ok(match &cli.command {
+            Command::Validate(a) => Settings::Validate(validate(a)?),
+            Command::Plan(a) => Settings::Plan(Fleet {
+                waves: waves(&a.waves)?,
+                ..fleet(&a.run)?
+            }),
+            Command::Audit(a) => Settings::Audit(fleet(a)?),
+            Command::Apply(a) => Settings::Apply(apply(a)?),
+            Command::Rollback(a) => Settings::Rollback(rollback(a)?),
+            Command::Discover(a) => Settings::Discover(discover(a)?),
+            Command::Report(ReportCommand::Merge(m)) => Settings::Merge {
+                reports: m.reports.clone(),
+                output: m.output.clone(),
+            },
+            Command::Completions(a) => Settings::Completions(a.shell),
+            Command::Man => Settings::Man,
+        })
+    }
+}
+
+/// The output flags of a command that writes a report, raw.
+pub(super) fn output_args(cli: &Cli) -> Option<&OutputArgs> {
+    match &cli.command {
+        Command::Plan(a) => Some(&a.run.output),
+        Command::Audit(a) => Some(&a.output),
+        Command::Apply(a) => Some(&a.run.output),
+        Command::Rollback(a) => Some(&a.output),
+        _ => None,
+    }
+}
+
+/// How much the command asks to print, known before its flags are checked (so a flag's
+/// error is printed as `-q` asked).
+pub fn verbosity(cli: &Cli) -> Verbosity {
+    output_args(cli)
+        .map(output_verbosity)
+        .unwrap_or(Verbosity::Default)
+}
+
+/// Whether the command writes `--summary-json -`: then stdout holds that JSON alone, and the
+/// printer sends every other line to stderr (known before the flags are checked, as
+/// [`verbosity`] is).
+pub fn summary_json_on_stdout(cli: &Cli) -> bool {
+    output_args(cli)
+        .and_then(|o| o.summary_json.as_deref())
+        .is_some_and(|p| Destination::of(p) == Destination::Stdout)
+}
+
+pub(super) fn output_verbosity(out: &OutputArgs) -> Verbosity {
+    if out.quiet {
+        Verbosity::Quiet
+    } else if out.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Default
+    }
+}
+
+pub(super) fn validate(a: &ValidateArgs) -> Result<Validate, InputError> {
+    Ok(Validate {
+        prefs: prefs(&a.prefs)?,
+        inventory: a.inventory.clone(),
+        select: selection(&a.select)?,
+    })
+}
+
+pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
+    distinct_outputs(
+        &a.output,
+        &[
+            ("--retry-failed", a.retry_failed.as_ref()),
+            ("-p", Some(&a.prefs.preferences)),
+            ("-i", Some(&a.inventory)),
+        ],
+    )?;
+    let existing = match (
+        optional(&a.existing, "--existing", parse_existing)?,
+        a.prefs.merge,
+    ) {
+        (None, true) => Existing::Merge,
+        (None, false) => Existing::Update,
+        (Some(e), false) => e,
+        (Some(Existing::Merge), true) => Existing::Merge,
+        (Some(e), true) => {
+            return Err(InputError::usage(format!(
+                "--merge is --existing merge: it cannot go with --existing {}",
+                e.as_str()
+            )));
+        }
+    };
+    Ok(Fleet {
+        prefs: prefs(&a.prefs)?,
+        inventory: a.inventory.clone(),
+        select: selection(&a.select)?,
+        retry_failed: a.retry_failed.clone(),
+        preflight: (!a.preflight.no_preflight).then_some(a.preflight.strict),
+        waves: None,
+        existing,
+        mark: Mark::parse(&a.owner_tag).map_err(flag("--owner-tag"))?,
+        prune_versions: None,
+        aws: aws(&a.aws)?,
+        output: output(&a.output),
+    })
+}
+
+pub(super) fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
+    let region_order = a
+        .region_order
+        .iter()
+        .map(|name| Region::parse(name).map_err(flag("--region-order")))
+        .collect::<Result<Vec<_>, _>>()?;
+    // A region order alone is one wave, written region by region.
+    let waves = match waves(&a.waves)? {
+        None if !region_order.is_empty() => waves(&WaveArgs {
+            waves: Some("100%".into()),
+            canary: vec![],
+        })?
+        .map(|w| Waves {
+            spec: format!("--region-order {}", a.region_order.join(",")),
+            ..w
+        }),
+        w => w,
+    };
+    if waves.is_none() && (a.pause || a.wave_wait.is_some()) {
+        return Err(InputError::usage(
+            "--pause and --wave-wait go with --waves (or --canary): they act between waves",
+        ));
+    }
+    if a.pause && !std::io::stdin().is_terminal() {
+        return Err(InputError::usage(
+            "--pause asks on the terminal, and stdin is not one: use --wave-wait for an unattended pause",
+        ));
+    }
+    Ok(Apply {
+        fleet: Fleet {
+            waves,
+            prune_versions: optional(&a.prune_versions, "--prune-versions", |v| {
+                whole(v, 1, 10_000)
+            })?,
+            ..fleet(&a.run)?
+        },
+        yes: a.yes,
+        wave_wait: optional(&a.wave_wait, "--wave-wait", parse_duration)?,
+        pause: a.pause,
+        region_order,
+        max_failures: optional(&a.max_failures, "--max-failures", parse_max_failures)?,
+    })
+}
+
+pub(super) fn rollback(a: &RollbackArgs) -> Result<Rollback, InputError> {
+    distinct_outputs(&a.output, &[("--from", Some(&a.from))])?;
+    Ok(Rollback {
+        from: a.from.clone(),
+        inventory: a.inventory.clone(),
+        aws: aws(&a.aws)?,
+        output: output(&a.output),
+        yes: a.yes,
+    })
+}
+
+pub(super) fn discover(a: &DiscoverArgs) -> Result<Discover, InputError> {
+    let regions = a
+        .regions
+        .iter()
+        .map(|name| Region::parse(name).map_err(flag("-r")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Discover {
+        ous: a.ous.clone(),
+        include_management: a.include_management,
+        regions,
+        output: a.output.clone(),
+        aws: aws(&a.aws)?,
+        role_name: a.aws.role_name.clone(),
+    })
+}
+
+pub(super) fn waves(w: &WaveArgs) -> Result<Option<Waves>, InputError> {
+    let spec = match (&w.waves, w.canary.is_empty()) {
+        (Some(spec), _) => spec.clone(),
+        // A canary alone: it, then everyone else.
+        (None, false) => "100%".to_string(),
+        (None, true) => return Ok(None),
+    };
+    let stages = waves::parse_spec(&spec).map_err(flag("--waves"))?;
+    // What the summary names the waves by: the flags as given.
+    let mut label = vec![];
+    if !w.canary.is_empty() {
+        label.push(format!("--canary {}", w.canary.join(",")));
+    }
+    if let Some(spec) = &w.waves {
+        label.push(format!("--waves {spec}"));
+    }
+    Ok(Some(Waves {
+        spec: label.join(" "),
+        stages,
+        canary: w.canary.clone(),
+    }))
+}
+
+pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
+    Ok(PrefsOptions {
+        path: a.preferences.clone(),
+        document_name: names::check_document_name(&a.document_name)
+            .map(|()| a.document_name.clone())
+            .map_err(flag("--document-name"))?,
+    })
+}
+
+pub(super) fn selection(s: &SelectArgs) -> Result<Selection, InputError> {
+    let mut problems = vec![];
+    let regions = s.regions.as_ref().map(|given| {
+        let names: Vec<&str> = given
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if names.contains(&"all") {
+            if names.len() > 1 {
+                problems.push(Problem::flag(
+                    "-r",
+                    "`all` stands alone: it means every region each account has enabled",
+                ));
+            }
+            return Regions::All;
+        }
+        let mut list: Vec<Region> = vec![];
+        for name in names {
+            match Region::parse(name) {
+                Ok(r) if !list.contains(&r) => list.push(r),
+                Ok(_) => {}
+                Err(e) => problems.push(Problem::flag("-r", e)),
+            }
+        }
+        Regions::List(list)
+    });
+    for tag in s.tags.iter().filter(|t| !t.contains(':')) {
+        problems.push(Problem::flag(
+            "-t",
+            format!("tag {tag:?} must be KEY:VALUE"),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(InputError::Problems(problems));
+    }
+    Ok(Selection {
+        accounts: s.accounts.clone(),
+        not_accounts: s.not_accounts.clone(),
+        tags: s.tags.clone(),
+        regions,
+        shard: optional(&s.shard, "--shard", parse_shard)?,
+    })
+}
+
+pub(super) fn aws(a: &AwsArgs) -> Result<Aws, InputError> {
+    let concurrency = whole(&a.concurrency, 1, 1024).map_err(flag("--concurrency"))?;
+    let max_attempts = whole(&a.max_attempts, 1, 20).map_err(flag("--max-attempts"))?;
+    let operation_timeout =
+        seconds(&a.operation_timeout, 3600.0).map_err(flag("--operation-timeout"))?;
+    Ok(Aws {
+        session: SessionOptions {
+            role_name: a.role_name.clone(),
+            external_id: a.external_id.clone(),
+            session_name: a.session_name.clone(),
+            profile: a.profile.clone(),
+            endpoint_url: a.endpoint_url.clone(),
+            max_attempts: max_attempts as u32,
+            operation_timeout,
+        },
+        concurrency,
+    })
+}
+
+pub(super) fn output(o: &OutputArgs) -> Output {
+    Output {
+        report: o.report.clone(),
+        html: o.html.clone(),
+        junit: o.junit.clone(),
+        summary_json: o.summary_json.as_deref().map(Destination::of),
+        verbosity: output_verbosity(o),
+        no_progress: o.no_progress,
+    }
+}
+
+/// The report, the page, the JUnit file and the summary JSON are new files: none may be an
+/// input of the run (the apply report a rollback undoes is its only record) or another output.
+pub(super) fn distinct_outputs(
+    out: &OutputArgs,
+    inputs: &[(&str, Option<&PathBuf>)],
+) -> Result<(), InputError> {
+    let same = |a: &PathBuf, b: &PathBuf| {
+        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    };
+    if out.junit.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+        return Err(InputError::usage(
+            "--junit -: the JUnit file is a file (only --summary-json takes - for stdout)",
+        ));
+    }
+    let summary_json = out.summary_json.as_ref().filter(|p| p.as_os_str() != "-");
+    let outputs = [
+        ("-o", out.report.as_ref()),
+        ("--html", out.html.as_ref()),
+        ("--junit", out.junit.as_ref()),
+        ("--summary-json", summary_json),
+    ];
+    for (i, (name, path)) in outputs.iter().enumerate() {
+        let Some(path) = path else { continue };
+        let mut others = inputs.iter().chain(&outputs[i + 1..]);
+        if let Some((other, _)) = others.find(|(_, p)| p.is_some_and(|p| same(path, p))) {
+            return Err(InputError::usage(format!(
+                "{name} {} is also given as {other}: the run would overwrite it",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Parsed flags → validated settings, in one step before anything runs: every number
+//! range-checked once, with one message naming the flag (exit 2, no AWS call).
+
+mod checked;
+mod from_cli;
+mod values;
+
+pub use checked::*;
+pub use from_cli::{summary_json_on_stdout, verbosity};

@@ -1,0 +1,146 @@
+//! One flag's value parsed and range-checked: whole numbers, seconds, durations, `--shard`,
+//! `--max-failures`, `--existing`, each problem as a fragment naming what is accepted.
+
+use std::time::Duration;
+
+use super::checked::MaxFailures;
+use crate::error::InputError;
+use crate::lifecycle::Existing;
+use crate::suggest::did_you_mean;
+
+/// An optional flag's value, parsed when given.
+pub(super) fn optional<T>(
+    value: &Option<String>,
+    name: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, InputError> {
+    value
+        .as_deref()
+        .map(|v| parse(v).map_err(flag(name)))
+        .transpose()
+}
+
+pub(super) fn parse_existing(s: &str) -> Result<Existing, String> {
+    Existing::parse(s).ok_or_else(|| {
+        let names = Existing::ALL.map(Existing::as_str);
+        format!(
+            "{s:?} is not one of {}{}",
+            names.join(", "),
+            did_you_mean(s, names)
+        )
+    })
+}
+
+/// Prefixes a value's problem with the flag it was given to.
+pub(super) fn flag(name: &'static str) -> impl Fn(String) -> InputError {
+    move |problem| InputError::flag(name, problem)
+}
+
+pub(super) fn whole(text: &str, min: usize, max: usize) -> Result<usize, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n >= min as i64 && n <= max as i64 => Ok(n as usize),
+        _ => Err(format!(
+            "{text:?} is not a whole number from {min} to {max}"
+        )),
+    }
+}
+
+/// Seconds, finite and above zero (a float's `inf` and `nan` parse, and would panic later).
+pub(super) fn seconds(text: &str, max: f64) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        // At least a millisecond: a smaller timeout fails every call before it is sent.
+        Ok(s) if s.is_finite() && s >= 0.001 && s <= max => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds from 0.001 to {max}"
+        )),
+    }
+}
+
+/// `N` failures or `N%` of the targets; 0 stops at the first failure.
+pub(super) fn parse_max_failures(s: &str) -> Result<MaxFailures, String> {
+    let bad = || format!("{s:?} is not a count (3) or a percentage from 0% to 100% (10%)");
+    match s.trim().strip_suffix('%') {
+        Some(p) => match p.trim().parse::<f64>() {
+            Ok(v) if (0.0..=100.0).contains(&v) => Ok(MaxFailures::Percent(v)),
+            _ => Err(bad()),
+        },
+        None => s
+            .trim()
+            .parse::<usize>()
+            .map(MaxFailures::Count)
+            .map_err(|_| bad()),
+    }
+}
+
+/// `K/N` for `--shard`, with 1 <= K <= N <= 10,000 (a CI matrix, not a memory bomb).
+pub(super) fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("{s:?} is not K/N with 1 <= K <= N <= 10000 (for example 2/8)");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n) = (
+        k.trim().parse::<usize>().map_err(|_| bad())?,
+        n.trim().parse::<usize>().map_err(|_| bad())?,
+    );
+    if k == 0 || n == 0 || k > n || n > 10_000 {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// `90s`, `10m`, `1h`, `1h30m`, or bare seconds; at most a day.
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration such as 90s, 10m or 1h (at most 24h)");
+    let mut total = 0f64;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1.0,
+            'm' => 60.0,
+            'h' => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += number.parse::<f64>().map_err(|_| bad())? * unit;
+        number.clear();
+    }
+    if !number.is_empty() {
+        total += number.parse::<f64>().map_err(|_| bad())?;
+    }
+    if !total.is_finite() || total <= 0.0 || total > 86_400.0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_out_of_range_are_refused() {
+        for bad in ["inf", "nan", "-1", "0", "1025", "2.5", ""] {
+            assert!(whole(bad, 1, 1024).is_err(), "{bad}");
+        }
+        assert_eq!(whole(" 32 ", 1, 1024), Ok(32));
+        for bad in ["inf", "-inf", "nan", "-1", "0", "1e30"] {
+            assert!(seconds(bad, 3600.0).is_err(), "{bad}");
+        }
+        assert_eq!(seconds("0.5", 3600.0), Ok(Duration::from_millis(500)));
+        for bad in ["inf", "nan", "-1", "101%", "-1%", "nan%", "x"] {
+            assert!(parse_max_failures(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_max_failures("0"), Ok(MaxFailures::Count(0)));
+        assert_eq!(parse_max_failures("10%"), Ok(MaxFailures::Percent(10.0)));
+        for bad in ["0/2", "3/2", "1/0", "-1/2", "inf", "1"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_shard("2/8"), Ok((2, 8)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        for bad in ["", "0s", "-1m", "10x", "25h", "m"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+}
