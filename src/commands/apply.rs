@@ -37,6 +37,7 @@ pub(crate) async fn apply(printer: &Printer, args: &settings::Apply) -> Result<E
             printer,
             None,
             run.meta.clone(),
+            run.log.clone(),
         ),
         false,
     );
@@ -147,7 +148,7 @@ pub(crate) async fn apply(printer: &Printer, args: &settings::Apply) -> Result<E
     }
     listener.abort();
     if let (Some(StopReason::MaxFailures), Some(max)) = (run.control.stopped(), max_failures) {
-        sinks.event(&RunEvent::MaxFailuresExceeded {
+        sinks.event(RunEvent::MaxFailuresExceeded {
             max: max.to_string(),
         });
     }

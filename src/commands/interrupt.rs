@@ -6,14 +6,13 @@ use std::time::Duration;
 
 use crate::fanout::Control;
 use crate::model::{Abandon, RunEvent, StopReason};
-use crate::report::events;
-use crate::report::printer::Printer;
+use crate::report::events::EventLog;
 
 /// Ctrl-C: the first stops new targets and lets those in flight finish (for at most
 /// `grace`); the second, or the end of the grace, abandons them.
 pub(super) fn listen_for_interrupts(
     control: Arc<Control>,
-    printer: Printer,
+    log: EventLog,
     grace: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -28,18 +27,15 @@ pub(super) fn listen_for_interrupts(
             _ = term.recv() => {}
         }
         control.stop(StopReason::Interrupted);
-        events::show(
-            &printer,
-            &RunEvent::Interrupted {
-                grace_seconds: grace.as_secs(),
-            },
-        );
+        log.emit(RunEvent::Interrupted {
+            grace_seconds: grace.as_secs(),
+        });
         let why = tokio::select! {
             _ = tokio::signal::ctrl_c() => Abandon::InterruptedAgain,
             _ = term.recv() => Abandon::TerminatedAgain,
             _ = tokio::time::sleep(grace) => Abandon::GraceOver,
         };
-        events::show(&printer, &RunEvent::Abandoned(why));
+        log.emit(RunEvent::Abandoned { why });
         control.abandon();
     })
 }

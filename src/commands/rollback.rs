@@ -16,6 +16,7 @@ use crate::fanout::{self, Control};
 use crate::inventory;
 use crate::model::{Command, Ended, Status, StopReason, rfc3339};
 use crate::report::csv as report_csv;
+use crate::report::events::EventLog;
 use crate::report::printer::Printer;
 use crate::settings;
 use crate::steps::{self, Undo};
@@ -157,9 +158,18 @@ pub(crate) async fn rollback(
     .await;
     let targets: Vec<Target> = undos.iter().map(|u| u.target.clone()).collect();
     let control = Arc::new(Control::default());
-    let mut sinks = Sinks::new("rollback", &targets, &args.output, printer, Some(csv), meta)
-        .with_files(&args.output);
-    let listener = listen_for_interrupts(control.clone(), printer.clone(), INTERRUPT_GRACE);
+    let log = EventLog::new(printer);
+    let mut sinks = Sinks::new(
+        "rollback",
+        &targets,
+        &args.output,
+        printer,
+        Some(csv),
+        meta,
+        log.clone(),
+    )
+    .with_files(&args.output);
+    let listener = listen_for_interrupts(control.clone(), log, INTERRUPT_GRACE);
     fanout::run(
         undos,
         args.aws.concurrency,

@@ -16,6 +16,7 @@ use crate::fanout::{self, Control};
 use crate::model::{Command, Outcome, Reason, RunMeta, TargetError, rfc3339};
 use crate::preflight::Preflight;
 use crate::report::csv::CsvReport;
+use crate::report::events::EventLog;
 use crate::report::printer::Printer;
 use crate::settings::{self, Output};
 use crate::steps::{self, Job, Planned};
@@ -27,6 +28,8 @@ use crate::words::count;
 pub(crate) struct Prepared {
     /// What the run is, for the report's renderers.
     pub(crate) meta: RunMeta,
+    /// The run's events, kept across its phases.
+    pub(crate) log: EventLog,
     pub(crate) job: Arc<Job>,
     /// The targets to run.
     pub(crate) targets: Vec<Target>,
@@ -159,6 +162,7 @@ pub(super) async fn prepare(
     Ok((
         Prepared {
             meta,
+            log: EventLog::new(printer),
             job,
             targets,
             pre: pre.into_iter().map(|(_, o)| o).collect(),
@@ -309,6 +313,7 @@ impl Prepared {
                 &self.printer,
                 Some(csv),
                 self.meta.clone(),
+                self.log.clone(),
             )
             .with_files(out)
             .with_waves(self.waves.clone()),
@@ -326,7 +331,7 @@ impl Prepared {
             sinks.record_as(o, !shown);
         }
         let listener =
-            listen_for_interrupts(self.control.clone(), self.printer.clone(), INTERRUPT_GRACE);
+            listen_for_interrupts(self.control.clone(), self.log.clone(), INTERRUPT_GRACE);
         (sinks, listener)
     }
 

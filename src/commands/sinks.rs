@@ -14,10 +14,11 @@ use crate::model::{
     Action, Command, Ended, Outcome, ReportRow, RunEvent, RunMeta, RunStats, Status, rfc3339,
 };
 use crate::report::csv::{CsvReport, default_path};
+use crate::report::events::EventLog;
 use crate::report::printer::{Printer, Verbosity};
 use crate::report::progress::Progress;
 use crate::report::summary::{self, ChangeSummary, FindingSummary, WaveSummary};
-use crate::report::{events, html, json, junit};
+use crate::report::{html, json, junit};
 use crate::settings::{Destination, Output};
 use crate::target::Target;
 use crate::waves::WavePlan;
@@ -53,6 +54,8 @@ pub(super) fn open_report(out: &Output, command: Command) -> Result<CsvReport, I
 pub(crate) struct Sinks {
     /// What the run is, for every renderer that heads its output with it.
     pub(crate) meta: RunMeta,
+    /// The run's events, shared with every phase and the interrupt listener.
+    pub(crate) log: EventLog,
     /// The files written whole at the end (--html, --junit, --summary-json).
     pub(crate) files: Option<RunFiles>,
     pub(crate) stats: RunStats,
@@ -74,9 +77,11 @@ impl Sinks {
         printer: &Printer,
         csv: Option<CsvReport>,
         meta: RunMeta,
+        log: EventLog,
     ) -> Self {
         Self {
             meta,
+            log,
             stats: RunStats::new(targets.len()),
             progress: Progress::new(
                 label,
@@ -114,8 +119,8 @@ impl Sinks {
     }
 
     /// Renders an event of the run as a whole.
-    pub(crate) fn event(&self, event: &RunEvent) {
-        events::show(&self.printer, event);
+    pub(crate) fn event(&self, event: RunEvent) {
+        self.log.emit(event);
     }
 
     pub(crate) fn record(&mut self, o: &Outcome) {
@@ -175,6 +180,7 @@ impl Sinks {
     ) -> Ended {
         let Sinks {
             mut meta,
+            log,
             stats,
             progress,
             changes,
@@ -273,8 +279,10 @@ impl Sinks {
                     }
                 }
             };
+            let events = log.events();
             let text = json::render(&json::Facts {
                 meta: &meta,
+                events: &events,
                 stats: &stats,
                 report: &report,
                 html: f.html.as_deref(),

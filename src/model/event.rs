@@ -1,8 +1,12 @@
 //! What happens to a run as a whole, beside its targets' rows: waves starting, verified and
 //! halted, the run stopped or interrupted. The commands emit these; reporters render them.
 
-/// One event of the run; a target's own end is its row, not an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use serde::Serialize;
+
+/// One event of the run; a target's own end is its row, not an event. In the summary JSON
+/// each is an object named by its `event` (`wave_started`, …) with its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum RunEvent {
     /// A wave starts writing.
     WaveStarted {
@@ -34,13 +38,14 @@ pub enum RunEvent {
     /// Ctrl-C or SIGTERM: no new target starts; those in flight get `grace_seconds`.
     Interrupted { grace_seconds: u64 },
     /// A second Ctrl-C, a second SIGTERM, or the grace period's end: abandoned in flight.
-    Abandoned(Abandon),
+    Abandoned { why: Abandon },
     /// The operator declined (or interrupted) the confirmation: nothing was written.
     Cancelled { command: &'static str },
 }
 
 /// Why the targets in flight were abandoned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Abandon {
     InterruptedAgain,
     TerminatedAgain,

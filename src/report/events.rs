@@ -1,9 +1,39 @@
-//! The run's events on the terminal: each [`RunEvent`] as the line an operator reads, through
-//! the printer (a note at the default verbosity, a warning-level line where the run stopped).
+//! The run's events: each [`RunEvent`] on the terminal as the line an operator reads, through
+//! the printer (a note at the default verbosity, a warning-level line where the run stopped),
+//! and kept in the run's log for the summary JSON.
+
+use std::sync::{Arc, Mutex};
 
 use crate::model::{Abandon, RunEvent};
 use crate::report::printer::Printer;
 use crate::words::count;
+
+/// The events of one run, in order: shown as they happen, kept for the end. Cloned into the
+/// interrupt listener, which emits from its own task.
+#[derive(Clone)]
+pub struct EventLog {
+    printer: Printer,
+    events: Arc<Mutex<Vec<RunEvent>>>,
+}
+
+impl EventLog {
+    pub fn new(printer: &Printer) -> Self {
+        Self {
+            printer: printer.clone(),
+            events: Arc::default(),
+        }
+    }
+
+    pub fn emit(&self, event: RunEvent) {
+        show(&self.printer, &event);
+        self.events.lock().expect("event log lock").push(event);
+    }
+
+    /// Every event so far.
+    pub fn events(&self) -> Vec<RunEvent> {
+        self.events.lock().expect("event log lock").clone()
+    }
+}
 
 /// Prints one event.
 pub fn show(printer: &Printer, event: &RunEvent) {
@@ -45,7 +75,7 @@ pub fn show(printer: &Printer, event: &RunEvent) {
         RunEvent::Interrupted { grace_seconds } => printer.say(&format!(
             "interrupted: no new target starts; waiting up to {grace_seconds}s for those in flight (Ctrl-C again to abandon them)"
         )),
-        RunEvent::Abandoned(why) => printer.say(match why {
+        RunEvent::Abandoned { why } => printer.say(match why {
             Abandon::InterruptedAgain => "interrupted again: abandoning the targets in flight",
             Abandon::TerminatedAgain => "terminated again: abandoning the targets in flight",
             Abandon::GraceOver => "targets still in flight after the grace period: abandoning them",

@@ -10,13 +10,15 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::model::{RunMeta, RunStats};
+use crate::model::{RunEvent, RunMeta, RunStats};
 
 /// The object's `schema_version`.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// What the summary states, besides the run's metadata and stats.
 pub struct Facts<'a> {
+    /// The run's events (waves started, verified, halted; stops; interrupts), in order.
+    pub events: &'a [RunEvent],
     pub meta: &'a RunMeta,
     pub stats: &'a RunStats,
     /// The CSV report.
@@ -52,6 +54,8 @@ struct Summary<'a> {
     started_at: &'a str,
     ended_at: &'a str,
     duration_ms: u64,
+    /// The run's events, in order; empty when nothing happened to the run as a whole.
+    events: &'a [RunEvent],
 }
 
 #[derive(Serialize)]
@@ -123,6 +127,7 @@ pub fn render(run: &Facts) -> String {
         started_at: &meta.started_at,
         ended_at: &meta.ended_at,
         duration_ms: run.elapsed.as_millis() as u64,
+        events: run.events,
     };
     let mut text = serde_json::to_string_pretty(&summary).expect("plain data serializes");
     text.push('\n');
@@ -152,7 +157,20 @@ mod tests {
             document_name: "SSM-SessionManagerRunShell".into(),
             ..RunMeta::new(Command::Audit)
         };
+        let events = [
+            RunEvent::WaveStarted {
+                number: 1,
+                of: 2,
+                accounts: 1,
+                targets: 3,
+            },
+            RunEvent::WaveHalted {
+                number: 1,
+                failed: 1,
+            },
+        ];
         let text = render(&Facts {
+            events: &events,
             meta: &meta,
             stats: &stats,
             report: Path::new("audit.csv"),
@@ -181,5 +199,12 @@ mod tests {
         assert_eq!(v["junit"], "audit.xml");
         assert_eq!(v["from"], Value::Null);
         assert_eq!(v["duration_ms"], 1500);
+        assert_eq!(
+            v["events"],
+            serde_json::json!([
+                {"event": "wave_started", "number": 1, "of": 2, "accounts": 1, "targets": 3},
+                {"event": "wave_halted", "number": 1, "failed": 1},
+            ])
+        );
     }
 }

@@ -113,7 +113,7 @@ pub(crate) async fn waves(
         let number = i + 1;
         let started = run.control.stopped().is_none();
         if started {
-            sinks.event(&RunEvent::WaveStarted {
+            sinks.event(RunEvent::WaveStarted {
                 number,
                 of: n,
                 accounts: plan.waves[i].len(),
@@ -126,7 +126,7 @@ pub(crate) async fn waves(
             let halted = failed > 0 && args.max_failures.is_none();
             if halted && run.control.stopped().is_none() {
                 run.control.stop(StopReason::WaveHalted);
-                sinks.event(&RunEvent::WaveHaltedBeforeRegion {
+                sinks.event(RunEvent::WaveHaltedBeforeRegion {
                     number,
                     failed,
                     region: region.clone(),
@@ -141,7 +141,7 @@ pub(crate) async fn waves(
             .map(|(_, s)| s.counts(number))
             .unwrap_or_default();
         if started {
-            sinks.event(&RunEvent::WaveVerified {
+            sinks.event(RunEvent::WaveVerified {
                 number,
                 of: n,
                 counts: result.clone(),
@@ -152,11 +152,11 @@ pub(crate) async fn waves(
         }
         if failed > 0 && args.max_failures.is_none() {
             run.control.stop(StopReason::WaveHalted);
-            sinks.event(&RunEvent::WaveHalted { number, failed });
+            sinks.event(RunEvent::WaveHalted { number, failed });
             continue;
         }
         if let Some(wait) = args.wave_wait {
-            sinks.event(&RunEvent::Baking {
+            sinks.event(RunEvent::Baking {
                 seconds: wait.as_secs(),
                 next: number + 1,
             });
@@ -174,7 +174,7 @@ pub(crate) async fn waves(
                 Confirmed::Yes => {}
                 Confirmed::No => {
                     run.control.stop(StopReason::WaveHalted);
-                    sinks.event(&RunEvent::DeclinedBeforeWave { next: number + 1 });
+                    sinks.event(RunEvent::DeclinedBeforeWave { next: number + 1 });
                 }
                 Confirmed::Interrupted => run.control.stop(StopReason::Interrupted),
             }

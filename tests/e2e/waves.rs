@@ -292,6 +292,65 @@ async fn a_failing_wave_halts_the_later_waves_and_a_retry_finishes_them() {
     f.assert_audit_compliant("audit.csv");
 }
 
+/// The waves' events reach the summary JSON, not only the terminal: a CI step reads which
+/// wave halted and why from the file.
+#[test]
+fn the_waves_events_are_in_the_summary_json() {
+    let f = Fleet::new(4, &[R]);
+    // Account 1 is wave 2's one account (waves of 1, 2 and 4 accounts in all).
+    f.proxy.set_faults(Faults {
+        deny_in_account: vec![(f.ids[1].clone(), "CreateDocument".into())],
+        ..Default::default()
+    });
+    let json = f.dir.path("summary.json");
+    let (out, _) = f.run(
+        "apply",
+        "events.csv",
+        &[
+            "--waves",
+            "1,50%,100%",
+            "--summary-json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let events = v["events"].as_array().expect("an events list");
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "wave_started",
+            "wave_verified",
+            "wave_started",
+            "wave_verified",
+            "wave_halted"
+        ],
+        "{events:?}"
+    );
+    assert_eq!(
+        events[0],
+        serde_json::json!({"event": "wave_started", "number": 1, "of": 3, "accounts": 1, "targets": 1})
+    );
+    assert_eq!(
+        events[3],
+        serde_json::json!({"event": "wave_verified", "number": 2, "of": 3, "counts": "failed 1"})
+    );
+    assert_eq!(
+        events[4],
+        serde_json::json!({"event": "wave_halted", "number": 2, "failed": 1})
+    );
+    // The terminal says the same.
+    assert!(
+        out.stderr.contains("halted: 1 target in wave 2 failed"),
+        "{}",
+        out.stderr
+    );
+}
+
 // 2. A target changed behind the tool's back between its write and its read-back.
 
 #[tokio::test(flavor = "multi_thread")]
