@@ -329,4 +329,17 @@ mod tests {
         };
         assert!(!compliant_with_note.is_failure());
     }
+
+    #[test]
+    fn every_status_is_spelt_one_way_and_belongs_to_a_command() {
+        use strum::IntoEnumIterator;
+        for s in Status::iter() {
+            // The report (serde) and every renderer (strum) spell it the same.
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+            assert!(!s.commands().is_empty(), "{s:?}");
+        }
+    }
 }
