@@ -109,8 +109,18 @@ fn is_alias(name: &str) -> bool {
 }
 
 /// SSM's rule for a document name (CreateDocument's `Name`): 3 to 128 characters of
-/// `a-z A-Z 0-9 _ - .`.
+/// `a-z A-Z 0-9 _ - .`, not starting with a prefix AWS keeps for its own documents.
 pub(crate) fn check_document_name(name: &str) -> Result<(), String> {
+    let lower = name.to_ascii_lowercase();
+    if let Some(prefix) = ["aws-", "amazon", "amzn"]
+        .into_iter()
+        .find(|p| lower.starts_with(p))
+    {
+        return Err(format!(
+            "{name:?} starts with {:?}, a prefix SSM keeps for AWS's own documents",
+            &name[..prefix.len()]
+        ));
+    }
     let len = name.chars().count();
     if !(3..=128).contains(&len) {
         return Err(format!(
@@ -192,5 +202,8 @@ mod tests {
         assert!(check_document_name(&"a".repeat(129)).is_err());
         assert!(check_document_name("my doc").is_err());
         assert!(check_document_name("doc/x").is_err());
+        for reserved in ["AWS-RunShellScript", "aws-x", "AmazonX", "amzn-doc"] {
+            assert!(check_document_name(reserved).is_err(), "{reserved}");
+        }
     }
 }

@@ -141,7 +141,7 @@ impl Preflight {
                 ));
             }
             Err(e) => {
-                return found.push(unverified(name, "the bucket", "s3:GetBucketLocation", &e));
+                return found.push(unverified(name, "the bucket", "s3:ListBucket (HeadBucket)", &e));
             }
         };
         let encrypted = if encryption {

@@ -24,6 +24,8 @@ pub(crate) struct Current {
     pub content: String,
     /// `None` when the content is not JSON (a YAML document): it then always differs.
     pub value: Option<Value>,
+    /// SSM's `DocumentType` (`Session`, `Command`, …), as GetDocument names it.
+    pub document_type: String,
 }
 
 impl Current {
@@ -70,6 +72,10 @@ async fn get(
             let content = out.content.unwrap_or_default();
             Ok(Some(Current {
                 version: out.document_version.unwrap_or_default(),
+                document_type: out
+                    .document_type
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
                 value: serde_json::from_str(&content).ok(),
                 content,
             }))
@@ -546,6 +552,24 @@ pub(crate) async fn promote(
 ) -> Result<(), TargetError> {
     ssm.ssm()
         .update_document_default_version()
+        .name(name)
+        .document_version(version)
+        .customize()
+        .config_override(ssm.scope())
+        .send()
+        .await
+        .map_err(|e| ssm.error(e))?;
+    Ok(())
+}
+
+/// Deletes one version of the document (never the default: SSM refuses that).
+pub(crate) async fn delete_version(
+    ssm: &TargetClient,
+    name: &str,
+    version: &str,
+) -> Result<(), TargetError> {
+    ssm.ssm()
+        .delete_document()
         .name(name)
         .document_version(version)
         .customize()

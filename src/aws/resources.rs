@@ -39,37 +39,37 @@ pub(crate) struct Key {
     pub usage: String,
 }
 
-/// GetBucketLocation: the bucket's region, `None` when there is no such bucket. Sent to the
-/// partition's home region, which answers for every bucket.
+/// HeadBucket: the bucket's region, `None` when there is no such bucket (404). S3 names the
+/// region in `x-amz-bucket-region` on a 200, and on the 301 of another region's endpoint and
+/// the 403 of a bucket this account may not list too, so the region is known even then (AWS's
+/// recommended way: GetBucketLocation needs the bucket policy to grant it across accounts, and
+/// fails for a bucket in an opt-in region asked through another region's endpoint).
 pub(crate) async fn bucket_region(
     c: &CheckClients,
     bucket: &str,
 ) -> Result<Option<String>, TargetError> {
-    let home = match c.region.partition() {
-        "aws-cn" => "cn-north-1",
-        "aws-us-gov" => "us-gov-west-1",
-        _ => "us-east-1",
-    };
+    let asked = c.region.as_str();
     match c
         .s3
-        .get_bucket_location()
+        .head_bucket()
         .bucket(bucket)
         .customize()
-        .config_override(aws_sdk_s3::config::Builder::default().region(c.region_override(home)))
+        .config_override(aws_sdk_s3::config::Builder::default().region(c.region_override(asked)))
         .send()
         .await
     {
-        // No constraint is us-east-1; `EU` is the old name of eu-west-1.
-        Ok(out) => Ok(Some(
-            match out.location_constraint().map(|l| l.as_str()) {
-                None | Some("") => "us-east-1",
-                Some("EU") => "eu-west-1",
-                Some(other) => other,
+        Ok(out) => Ok(Some(out.bucket_region().unwrap_or(asked).to_string())),
+        Err(e) => {
+            let raw = e.raw_response();
+            let region = raw
+                .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                .map(str::to_string);
+            match (raw.map(|r| r.status().as_u16()), region) {
+                (Some(404), _) => Ok(None),
+                (_, Some(region)) => Ok(Some(region)),
+                _ => Err(target_error(e, &c.endpoint)),
             }
-            .to_string(),
-        )),
-        Err(e) if e.code() == Some("NoSuchBucket") => Ok(None),
-        Err(e) => Err(target_error(e, &c.endpoint)),
+        }
     }
 }
 

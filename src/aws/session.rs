@@ -42,6 +42,8 @@ pub(crate) struct Session {
     /// The partition of the base region: every target must be in it.
     partition: &'static str,
     accounts: HashMap<AccountId, AccountClients>,
+    /// Accounts whose inventory `profile` is in none of the AWS config files, with its name.
+    missing_profiles: Vec<(AccountId, String)>,
 }
 
 struct AccountClients {
@@ -227,7 +229,13 @@ impl Session {
             base,
             partition,
             accounts: providers,
+            missing_profiles: missing_profiles(accounts).await,
         }
+    }
+
+    /// Accounts whose `profile` the AWS config files lack: every call of theirs will fail.
+    pub(crate) fn missing_profiles(&self) -> &[(AccountId, String)] {
+        &self.missing_profiles
     }
 
     pub(crate) fn partition(&self) -> &'static str {
@@ -345,6 +353,38 @@ impl Session {
                 .into(),
         }
     }
+}
+
+/// The accounts whose inventory `profile` the AWS config files (`~/.aws/config`,
+/// `~/.aws/credentials`, or where `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` point)
+/// do not define: the SDK only says its credential provider "was not enabled".
+async fn missing_profiles(accounts: &[Arc<Account>]) -> Vec<(AccountId, String)> {
+    let named: Vec<(&AccountId, &String)> = accounts
+        .iter()
+        .filter_map(|a| a.profile.as_ref().map(|p| (&a.id, p)))
+        .collect();
+    if named.is_empty() {
+        return vec![];
+    }
+    let profiles = aws_config::profile::load(
+        &aws_types::os_shim_internal::Fs::real(),
+        &aws_types::os_shim_internal::Env::real(),
+        &aws_config::profile::profile_file::ProfileFiles::default(),
+        None,
+    )
+    .await
+    .ok();
+    let mut missing: Vec<(AccountId, String)> = named
+        .into_iter()
+        .filter(|(_, p)| {
+            profiles
+                .as_ref()
+                .is_none_or(|set| set.get_profile(p).is_none())
+        })
+        .map(|(id, p)| (id.clone(), p.clone()))
+        .collect();
+    missing.dedup();
+    missing
 }
 
 /// The account's named profile, then each role of its chain in turn (the default role when

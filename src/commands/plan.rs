@@ -4,7 +4,7 @@
 use super::setup::prepare;
 use crate::error::InputError;
 use crate::model::{Command, Ended};
-use crate::report::printer::Printer;
+use crate::report::printer::{Printer, visible};
 use crate::settings;
 use crate::waves::WavePlan;
 use crate::words::count;
@@ -37,7 +37,7 @@ fn wave_accounts(plan: &WavePlan) -> String {
         let names: Vec<String> = wave
             .iter()
             .take(NAMES)
-            .map(|a| format!("{} ({})", a.name, a.id))
+            .map(|a| format!("{} ({})", visible(&a.name), a.id))
             .collect();
         let more = match wave.len().saturating_sub(NAMES) {
             0 => String::new(),

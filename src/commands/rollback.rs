@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use super::inputs::warn_all;
 use super::interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
 use super::prompt::confirm_or_cancel;
-use super::setup::run_meta;
+use super::setup::{run_meta, warn_missing_profiles};
 use super::sinks::{Sinks, open_report};
 use crate::aws::session::Session;
 use crate::error::{InputError, Problem};
@@ -38,18 +38,17 @@ pub(crate) async fn rollback(
         .map(|bytes| crate::preferences::sha256_hex(&bytes))
         .map_err(|source| InputError::read(&args.from, source))?;
     let rows = report_csv::read(&args.from)?;
-    if let Some((i, r)) = rows
-        .iter()
-        .enumerate()
-        .find(|(_, r)| !r.status.commands().contains(&Command::Apply))
-    {
+    if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| {
+        r.command != Some(Command::Apply) || !r.status.commands().contains(&Command::Apply)
+    }) {
+        let what = match r.command {
+            Some(c) if c != Command::Apply => format!("it is a {c} report"),
+            _ => format!("status {:?} comes from another command", r.status.as_str()),
+        };
         return Err(InputError::one(
             &args.from,
             Some(i + 2),
-            format!(
-                "not an apply report: status {:?} comes from another command",
-                r.status.as_str()
-            ),
+            format!("not an apply report: {what}"),
         ));
     }
     let inventory = args.inventory.as_deref().map(inventory::load).transpose()?;
@@ -125,6 +124,7 @@ pub(crate) async fn rollback(
         &accounts.values().cloned().collect::<Vec<_>>(),
     )
     .await;
+    warn_missing_profiles(printer, &session);
     let deletes = undos
         .iter()
         .filter(|u| u.applied.status == Status::Created)

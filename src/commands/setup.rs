@@ -73,6 +73,7 @@ pub(super) async fn prepare(
     let started = Instant::now();
     let started_at = rfc3339(SystemTime::now());
     let session = Session::new(&args.aws.session, &accounts).await;
+    warn_missing_profiles(printer, &session);
     // One set of credentials reaches one partition: refuse, before any call, a run that mixes.
     if let Some(t) = inputs
         .targets
@@ -177,6 +178,16 @@ pub(super) async fn prepare(
         },
         csv,
     ))
+}
+
+/// One line per account whose inventory `profile` the AWS config lacks: its targets will
+/// fail, and each row alone would only say the credential provider "was not enabled".
+pub(super) fn warn_missing_profiles(printer: &Printer, session: &Session) {
+    for (id, profile) in session.missing_profiles() {
+        printer.warn(&format!(
+            "account {id}: profile {profile:?} is not in the AWS config (~/.aws/config, ~/.aws/credentials, or the files AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE name): its targets will fail"
+        ));
+    }
 }
 
 /// The run's metadata: who runs what, since when, on which input file (path and SHA-256) and

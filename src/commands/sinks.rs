@@ -130,17 +130,14 @@ impl Sinks {
     /// Records an outcome; `log`: whether it gets its per-target line (not when an earlier
     /// phase printed it).
     pub(crate) fn record_as(&mut self, o: &Outcome, log: bool) {
-        let stamped;
-        let o = match &mut self.waves {
-            Some((plan, summary)) => {
-                let mut copy = o.clone();
-                copy.row.wave = plan.wave_of(&copy.row.account_id);
-                summary.add(&copy.row);
-                stamped = copy;
-                &stamped
-            }
-            None => o,
-        };
+        // Every row says which command's report it is in, and with --waves its wave.
+        let mut stamped = o.clone();
+        stamped.row.command = Some(self.meta.command);
+        if let Some((plan, summary)) = &mut self.waves {
+            stamped.row.wave = plan.wave_of(&stamped.row.account_id);
+            summary.add(&stamped.row);
+        }
+        let o = &stamped;
         self.stats.record(&o.row);
         self.findings.add(&o.row.findings);
         if let Some(files) = self.files.as_mut()

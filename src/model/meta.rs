@@ -3,11 +3,15 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use strum::IntoStaticStr;
 
 /// The commands that run over targets and write a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, IntoStaticStr)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, IntoStaticStr, Serialize, Deserialize,
+)]
 #[strum(serialize_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Command {
     Plan,
     Apply,

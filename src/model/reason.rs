@@ -67,6 +67,9 @@ pub enum Reason {
     /// The document does not carry this tool's mark (`--owner-tag`): `--existing refuse`
     /// blocks the write, audit notes it.
     UnmanagedDocument,
+    /// plan and apply: the document of that name is not a Session document of the
+    /// preferences' `sessionType` (a port-forwarding or Command document): never written.
+    WrongDocumentKind,
     /// A service error without a code, named by its HTTP status.
     Http(u16),
     /// The code AWS answered with: `AccessDenied`, `ThrottlingException`, `InvalidDocument`, …

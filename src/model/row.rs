@@ -100,7 +100,7 @@ impl Status {
 }
 
 /// The report's header: [`ReportRow`]'s fields, in order.
-pub const COLUMNS: [&str; 20] = [
+pub const COLUMNS: [&str; 21] = [
     "account_id",
     "account_name",
     "region",
@@ -121,6 +121,7 @@ pub const COLUMNS: [&str; 20] = [
     "version_created_at",
     "version_author",
     "pruned_versions",
+    "command",
 ];
 
 /// One report row; field order is the column order of docs/report.md "The report".
@@ -151,6 +152,8 @@ pub struct ReportRow {
     pub version_author: String,
     /// apply with `--prune-versions`: old versions deleted to make room for this write.
     pub pruned_versions: Option<u32>,
+    /// The command whose report this is: a merge refuses a mix, rollback anything but apply.
+    pub command: Option<Command>,
 }
 
 impl ReportRow {
@@ -195,6 +198,7 @@ impl ReportRow {
             version_created_at: String::new(),
             version_author: String::new(),
             pruned_versions: None,
+            command: None,
         }
     }
 

@@ -207,8 +207,12 @@ pub(super) fn check_inputs(
             match value {
                 Value::String(s) if s.is_empty() && empty_ok => {}
                 Value::String(s) if has_placeholder(s) => {}
+                // AWS's schema takes digits only: no sign, no leading zero ("+5", "020").
                 Value::String(s) => match s.parse::<u32>() {
-                    Ok(n) if (min..=max).contains(&n) => {}
+                    Ok(n)
+                        if (min..=max).contains(&n)
+                            && s.bytes().all(|b| b.is_ascii_digit())
+                            && !s.starts_with('0') => {}
                     _ => problem(
                         line,
                         format!(

@@ -33,7 +33,10 @@ pub fn load(path: &Path) -> Result<Preferences, InputError> {
     let file_sha256 = sha256_hex(&bytes);
     let text = String::from_utf8(bytes)
         .map_err(|_| InputError::one(path, None, "the preferences file is not UTF-8 text"))?;
-    let (doc, placeholders, warnings) = check(path, &text).map_err(InputError::Problems)?;
+    // A UTF-8 byte order mark (an editor's, on Windows) is not JSON: read past it, as the
+    // inventory is read.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let (doc, placeholders, warnings) = check(path, text).map_err(InputError::Problems)?;
     Ok(Preferences {
         path: path.to_path_buf(),
         doc,

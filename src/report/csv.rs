@@ -1,5 +1,11 @@
-//! The CSV report (README "Report"): one row per target, written and flushed as each target
-//! finishes; read back for `rollback --from` and `--retry-failed`, and joined by `report merge`.
+//! The CSV report (docs/report.md "The report"): one row per target, written and flushed as
+//! each target finishes; read back for `rollback --from` and `--retry-failed`, and joined by
+//! `report merge`.
+//!
+//! No cell is a formula to a spreadsheet (OWASP "CSV Injection"): a text cell whose first
+//! character is `=`, `+`, `-`, `@`, a tab, a carriage return or `'` is written with a leading
+//! `'`, and read back with exactly one leading `'` removed, so every value reads back as it was.
+//! Numeric columns are written as they are.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -33,7 +39,7 @@ impl CsvReport {
     }
 
     pub fn write(&mut self, row: &ReportRow) -> std::io::Result<()> {
-        self.writer.serialize(row)?;
+        self.writer.write_record(&guarded(row)?)?;
         self.writer.flush()
     }
 
@@ -51,11 +57,69 @@ pub fn write_whole(path: &Path, rows: &[ReportRow]) -> std::io::Result<()> {
             .from_writer(out.file());
         writer.write_record(COLUMNS)?;
         for row in rows {
-            writer.serialize(row)?;
+            writer.write_record(&guarded(row)?)?;
         }
         writer.flush()?;
     }
     out.commit()
+}
+
+/// The columns that hold numbers: never prefixed, whatever they hold.
+const NUMERIC: [&str; 6] = [
+    "previous_version",
+    "document_version",
+    "attempts",
+    "duration_ms",
+    "wave",
+    "pruned_versions",
+];
+
+/// Whether a text cell starting so would be a formula (or data) to a spreadsheet; `'` is in
+/// the list so that the prefix can always be taken off again.
+fn needs_guard(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r', '\''])
+}
+
+fn is_text(column: usize) -> bool {
+    !NUMERIC.contains(&COLUMNS[column])
+}
+
+/// The row as the cells written: serde's, each text cell guarded.
+fn guarded(row: &ReportRow) -> std::io::Result<csv::StringRecord> {
+    let mut raw = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(vec![]);
+    raw.serialize(row)?;
+    let bytes = raw.into_inner().map_err(|e| e.into_error())?;
+    let record = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes.as_slice())
+        .records()
+        .next()
+        .unwrap_or_else(|| Ok(csv::StringRecord::new()))?;
+    Ok(record
+        .iter()
+        .enumerate()
+        .map(|(i, cell)| {
+            if is_text(i) && needs_guard(cell) {
+                format!("'{cell}")
+            } else {
+                cell.to_string()
+            }
+        })
+        .collect())
+}
+
+/// A record as read, each guarded text cell's one leading `'` removed.
+fn unguarded(record: &csv::StringRecord) -> csv::StringRecord {
+    record
+        .iter()
+        .enumerate()
+        .map(|(i, cell)| match cell.strip_prefix('\'') {
+            Some(rest) if is_text(i) => rest,
+            _ => cell,
+        })
+        .collect()
 }
 
 /// `reports/<command>-<UTC timestamp>.csv`
@@ -94,9 +158,15 @@ pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
             "not an ssm-prefs report: the header differs from account_id,account_name,region,…,findings",
         ));
     }
+    let headers = headers.clone();
     let mut rows = vec![];
     let mut problems = vec![];
-    for (i, row) in reader.deserialize::<ReportRow>().enumerate() {
+    for (i, record) in reader.records().enumerate() {
+        let row = record.and_then(|r| {
+            let mut plain = unguarded(&r);
+            plain.set_position(r.position().cloned());
+            plain.deserialize::<ReportRow>(Some(&headers))
+        });
         match row {
             Ok(r) => rows.push(r),
             Err(e) => {
@@ -147,6 +217,19 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<ReportRow>, crate::error::InputErr
                 continue;
             }
             seen.insert(key, path);
+            // The command each row records decides; the statuses only back it up.
+            if let Some(first) = rows.first().filter(|f| f.command != row.command) {
+                let name = |c: Option<Command>| c.map(Command::as_str).unwrap_or("unknown");
+                problems.push(Problem::at(
+                    path,
+                    line,
+                    format!(
+                        "this row's command is {}, the rows before it are from {}: merge the shards of one run",
+                        name(row.command),
+                        name(first.command)
+                    ),
+                ));
+            }
             let before = possible.clone();
             possible.retain(|k| row.status.commands().contains(k));
             if possible.is_empty() {
@@ -226,5 +309,39 @@ mod tests {
         let back: ReportRow = r.deserialize().next().unwrap().unwrap();
         assert_eq!(back, row);
         assert_eq!(back.started_at, "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn no_text_cell_is_a_formula_and_every_value_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let row = ReportRow {
+            account_id: "111122223333".into(),
+            account_name: "=HYPERLINK(\"http://x.example\",\"a\")".into(),
+            region: "us-east-1".into(),
+            document_name: "SSM-SessionManagerRunShell".into(),
+            error_message: "-2 is not a version".into(),
+            changed_inputs: "+x".into(),
+            version_author: "'already quoted".into(),
+            content_sha256: "\tab".into(),
+            started_at: "@now".into(),
+            attempts: 3,
+            previous_version: "1".into(),
+            ..ReportRow::empty()
+        };
+        write_whole(&path, std::slice::from_ref(&row)).unwrap();
+        let mut raw = csv::Reader::from_path(&path).unwrap();
+        let cells = raw.records().next().unwrap().unwrap();
+        for (i, cell) in cells.iter().enumerate() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{}: {cell:?}",
+                COLUMNS[i]
+            );
+        }
+        assert_eq!(&cells[1], "'=HYPERLINK(\"http://x.example\",\"a\")");
+        assert_eq!(&cells[18], "''already quoted");
+        assert_eq!(&cells[12], "3");
+        assert_eq!(read(&path).unwrap(), vec![row]);
     }
 }

@@ -27,7 +27,7 @@ use crate::files;
 use strum::IntoEnumIterator;
 
 use crate::model::COLUMNS;
-use crate::model::{ReportRow, RunMeta, Status};
+use crate::model::{Command, ReportRow, RunMeta, Status};
 use crate::words::{count, plural};
 
 /// Writes the page for these rows (one per target).
@@ -318,6 +318,7 @@ fn data_json(rows: &[ReportRow]) -> String {
             r.version_created_at.as_str(),
             r.version_author.as_str(),
             pruned[n].as_str(),
+            r.command.map(Command::as_str).unwrap_or_default(),
         ] {
             let i = *index.entry(t).or_insert_with(|| push(t, &mut strings));
             let _ = write!(out, ",{i}");
@@ -400,7 +401,7 @@ const SCRIPT: &str = include_str!("html.js");
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Action, Command};
+    use crate::model::Action;
     use serde_json::Value;
 
     fn row(i: usize, region: &str, status: Status) -> ReportRow {
@@ -430,6 +431,7 @@ mod tests {
             version_created_at: String::new(),
             version_author: String::new(),
             pruned_versions: None,
+            command: None,
         }
     }
 

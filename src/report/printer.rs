@@ -151,12 +151,16 @@ impl Printer {
             row.status.as_str(),
             row.account_id,
             row.region,
-            row.account_name
+            visible(&row.account_name)
         );
         if let Some(code) = &row.error_code {
-            line.push_str(&format!(": {code}: {}", row.error_message));
+            line.push_str(&format!(
+                ": {}: {}",
+                visible(&code.to_string()),
+                visible(&row.error_message)
+            ));
         } else if !row.changed_inputs.is_empty() {
-            line.push_str(&format!(": {}", row.changed_inputs));
+            line.push_str(&format!(": {}", visible(&row.changed_inputs)));
         }
         self.note(&line);
     }
@@ -180,6 +184,9 @@ impl Printer {
     /// Writes and flushes; a stream that fails (a closed pipe: `| head`) is not written again,
     /// and the run goes on to finish its report.
     fn write(&self, stream: Stream, text: &str) {
+        // Names, messages and values come from inventories, documents and AWS: none may drive
+        // the terminal (an escape sequence) or rewrite a line (a carriage return).
+        let text = &escape_controls(text, true);
         let stream = match stream {
             Stream::Out if self.inner.stdout_for_product.load(Ordering::Relaxed) => Stream::Err,
             other => other,
@@ -218,6 +225,32 @@ impl Printer {
     }
 }
 
+/// Other people's text inside one line: every control character shown escaped, newlines too.
+pub fn visible(text: &str) -> String {
+    escape_controls(text, false).into_owned()
+}
+
+/// `text` with its control characters shown as `\n`, `\r`, `\t`, `\x1b`, …; `keep_newlines`
+/// leaves the line breaks (and tabs) the tool's own multi-line output is made of.
+fn escape_controls(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let kept = |c: char| keep_newlines && (c == '\n' || c == '\t');
+    if !text.chars().any(|c| c.is_control() && !kept(c)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if !c.is_control() || kept(c) => out.push(c),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +267,16 @@ mod tests {
             p.target(&failed);
         }
         assert_eq!(p.inner.held_back.load(Ordering::Relaxed), 7);
+    }
+
+    #[test]
+    fn control_characters_are_shown_not_sent() {
+        assert_eq!(visible("a\nb\x1b]0;pwned\x07"), "a\\nb\\x1b]0;pwned\\x07");
+        assert_eq!(escape_controls("one\ttwo\n", true), "one\ttwo\n");
+        assert_eq!(escape_controls("\x1b[2J\r", true), "\\x1b[2J\\r");
+        assert!(matches!(
+            escape_controls("plain", true),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

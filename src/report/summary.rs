@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::report::printer::visible;
 use crate::model::{Command, Findings, Reason, ReportRow, RunStats, Severity, Status};
 use crate::preferences::Change;
 use crate::words::count;
@@ -188,16 +189,20 @@ impl FindingSummary {
         self.groups.is_empty()
     }
 
-    /// The block's heading: `--existing refuse`'s verdicts are findings, not preflight's.
-    pub fn title(&self) -> &'static str {
-        if self
-            .groups
-            .keys()
-            .any(|(_, reason, _)| *reason == Reason::UnmanagedDocument)
-        {
-            "findings (preflight, --existing refuse)"
-        } else {
-            "preflight findings"
+    /// The block's heading: `--existing refuse`'s verdicts and documents of another kind are
+    /// findings, not preflight's.
+    pub(crate) fn title(&self) -> String {
+        let has = |r: Reason| self.groups.keys().any(|(_, reason, _)| *reason == r);
+        let mut parts = vec!["preflight"];
+        if has(Reason::UnmanagedDocument) {
+            parts.push("--existing refuse");
+        }
+        if has(Reason::WrongDocumentKind) {
+            parts.push("document kind");
+        }
+        match parts.len() {
+            1 => "preflight findings".to_string(),
+            _ => format!("findings ({})", parts.join(", ")),
         }
     }
 
@@ -230,7 +235,7 @@ fn show(v: &Option<Value>) -> String {
     match v {
         None => "(unset)".into(),
         Some(Value::String(s)) if s.is_empty() => "\"\"".into(),
-        Some(Value::String(s)) => truncate(s, 60),
+        Some(Value::String(s)) => truncate(&visible(s), 60),
         Some(other) => truncate(&other.to_string(), 60),
     }
 }

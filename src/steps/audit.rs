@@ -133,8 +133,17 @@ async fn audit_steps(
     let (_, changes) = decide(&desired, Some(&current));
     let findings = job.findings(checks, target, &desired).await;
     let mut unpromoted = None;
+    // Whichever version Session Manager reads must hold the preferences: a latest version
+    // whose content differs from the default's makes the target drifted, with its inputs.
+    let mut latest_changes = vec![];
     if versions.latest_version != versions.default_version {
         let latest = document::read_version(ssm, name, &versions.latest_version).await?;
+        if latest.sha256() != current.sha256() {
+            latest_changes = match latest.value.as_ref() {
+                Some(v) => diff(&desired, v),
+                None => vec![],
+            };
+        }
         let holds_desired = latest
             .value
             .as_ref()
@@ -169,6 +178,13 @@ async fn audit_steps(
             ),
         )),
     };
+    // The default's own differences first; the latest's add what the default lacks.
+    let mut changes = changes;
+    for c in latest_changes {
+        if !changes.iter().any(|d| d.key == c.key) {
+            changes.push(c);
+        }
+    }
     Ok((
         Some(Found {
             current,

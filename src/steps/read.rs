@@ -95,7 +95,12 @@ pub(crate) async fn read_and_decide(
     let (mut action, mut changes) = decide(&desired, current.as_ref());
     let changed_inputs = changed_keys(&changes);
     let (mut kept, mut marked, mut refused) = (false, false, None);
-    if action == Action::Update {
+    // Another kind of document under this name (port forwarding, a Command document) is
+    // never overwritten, whatever --existing says.
+    let wrong_kind = current.as_ref().and_then(|c| wrong_kind(&job, c, &desired));
+    if action == Action::Update && wrong_kind.is_some() {
+        refused = wrong_kind;
+    } else if action == Action::Update {
         match job.existing {
             Existing::Keep => {
                 kept = true;
@@ -146,6 +151,39 @@ pub(crate) async fn read_and_decide(
         started,
         read_time: started.elapsed(),
         attempts: client.attempts(),
+    })
+}
+
+/// The finding that blocks a write over a document of another kind: not a Session document,
+/// or a Session document of another `sessionType` than the preferences'.
+fn wrong_kind(job: &Job, current: &Current, desired: &Value) -> Option<Finding> {
+    let session_type = |v: &Value| {
+        v.get("sessionType")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let wanted = session_type(desired);
+    let found = current.value.as_ref().map(session_type).unwrap_or_default();
+    let what = if !current.document_type.is_empty() && current.document_type != "Session" {
+        format!("a {} document", current.document_type)
+    } else if found != wanted {
+        if found.is_empty() {
+            "a Session document without a sessionType".to_string()
+        } else {
+            format!("a Session document of sessionType {found}")
+        }
+    } else {
+        return None;
+    };
+    Some(Finding {
+        reason: Reason::WrongDocumentKind,
+        severity: Severity::Blocking,
+        subject: job.document_name.clone(),
+        message: format!(
+            "{} is {what}, not the {wanted} preferences: never overwritten (check --document-name)",
+            job.document_name
+        ),
     })
 }
 

@@ -1,5 +1,7 @@
-//! A target rolled back from an apply's row: its previous version made the default again,
-//! or the document the apply created deleted, where nobody changed it since.
+//! A target rolled back from an apply's row: its previous version made the default again and
+//! the apply's version deleted (so the default and the latest are the same version, whichever
+//! one Session Manager reads), or the document the apply created deleted, where nobody
+//! changed it since.
 
 use std::time::{Instant, SystemTime};
 
@@ -30,10 +32,33 @@ pub(crate) async fn rollback(undo: Undo, client: TargetClient) -> Outcome {
             status: Status::Deleted,
             ..base
         },
+        Ok(RolledBack::AlreadyGone) => ReportRow {
+            status: Status::Deleted,
+            action: Action::None,
+            error_message: "already rolled back: the document the apply created no longer exists"
+                .into(),
+            ..base
+        },
+        Ok(RolledBack::AlreadyRestored(current)) => ReportRow {
+            status: Status::Restored,
+            action: Action::None,
+            document_version: current.version.clone(),
+            content_sha256: current.sha256(),
+            error_message: format!(
+                "already rolled back: version {} is the default and the latest; nothing written",
+                current.version
+            ),
+            ..base
+        },
         Ok(RolledBack::Restored(current)) => ReportRow {
             status: Status::Restored,
             document_version: current.version.clone(),
             content_sha256: current.sha256(),
+            // What went, for the record: the apply's version is deleted, its hash stays here.
+            error_message: format!(
+                "version {} (sha256 {}), the apply's, deleted: version {} is the default and the latest again",
+                applied.document_version, applied.content_sha256, current.version
+            ),
             ..base
         },
         Ok(RolledBack::Changed(why)) => base.with_error(
@@ -80,6 +105,9 @@ impl Undo {
 enum RolledBack {
     Deleted,
     Restored(Current),
+    /// A rollback of this report ran before: nothing left to do.
+    AlreadyGone,
+    AlreadyRestored(Current),
     Changed(String),
 }
 
@@ -89,8 +117,20 @@ async fn rollback_steps(
 ) -> Result<RolledBack, TargetError> {
     let name = &applied.document_name;
     let Some(versions) = document::versions(ssm, name).await? else {
-        return Ok(RolledBack::Changed("the document no longer exists".into()));
+        return Ok(if applied.status == Status::Created {
+            RolledBack::AlreadyGone
+        } else {
+            RolledBack::Changed("the document no longer exists".into())
+        });
     };
+    // What a rollback of this report leaves: the previous version the default and the latest.
+    if applied.status == Status::Updated
+        && versions.default_version == applied.previous_version
+        && versions.latest_version == applied.previous_version
+    {
+        let current = document::read_version(ssm, name, &versions.default_version).await?;
+        return Ok(RolledBack::AlreadyRestored(current));
+    }
     if versions.default_version != applied.document_version {
         return Ok(RolledBack::Changed(format!(
             "the default version is now {}, not {} as the apply left it",
@@ -114,7 +154,27 @@ async fn rollback_steps(
         document::delete(ssm, name).await?;
         return Ok(RolledBack::Deleted);
     }
+    // Session Manager may read the default version or the latest: both must be the one
+    // restored, so the apply's version goes once it is no longer the default. Not when a
+    // version was added after it: deleting that is not this rollback's to do.
+    if versions.latest_version != applied.document_version {
+        return Ok(RolledBack::Changed(format!(
+            "version {} was added after the apply: with version {} restored as the default, the latest would still differ",
+            versions.latest_version, applied.previous_version
+        )));
+    }
     document::promote(ssm, name, &applied.previous_version).await?;
+    document::delete_version(ssm, name, &applied.document_version)
+        .await
+        .map_err(|e| {
+            TargetError::new(
+                e.reason.clone(),
+                format!(
+                    "version {} is the default again, but the apply's version {} (still the latest) could not be deleted: {}",
+                    applied.previous_version, applied.document_version, e.message
+                ),
+            )
+        })?;
     Ok(RolledBack::Restored(
         document::read_version(ssm, name, &applied.previous_version).await?,
     ))

@@ -77,7 +77,8 @@ async fn audit_names_every_kind_of_drift() {
         .send()
         .await
         .unwrap();
-    // 2/us-east-1: a different version added but never promoted: still compliant, flagged.
+    // 2/us-east-1: a different version added but never promoted: drifted (Session Manager
+    // may read the latest version), flagged, naming what the latest changes.
     update(
         &url,
         &ids[2],
@@ -114,7 +115,10 @@ async fn audit_names_every_kind_of_drift() {
             ("drifted", "s3BucketName;kmsKeyId;idleSessionTimeout", ""),
         ),
         (key(1, "us-east-1"), ("missing", "", "")),
-        (key(2, "us-east-1"), ("compliant", "", "UnpromotedVersion")),
+        (
+            key(2, "us-east-1"),
+            ("drifted", "s3BucketName", "UnpromotedVersion"),
+        ),
         (
             key(3, "eu-west-1"),
             (
@@ -246,6 +250,27 @@ async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
                 row["content_sha256"],
                 sha256_hex(AWS_PAGE_EXAMPLE.as_bytes())
             );
+            // Whichever version Session Manager reads, it is the one restored: the apply's
+            // version 2 is gone, and the report still names it and its hash.
+            let d = ssm_in(&url, id, region)
+                .await
+                .describe_document()
+                .name(DOC)
+                .send()
+                .await
+                .unwrap();
+            let d = d.document().unwrap();
+            assert_eq!(
+                (d.default_version(), d.latest_version()),
+                (Some("1"), Some("1")),
+                "{d:?}"
+            );
+            let applied = &rows_by_target(&apply_report)[&(id.clone(), region.clone())];
+            assert_eq!(row["previous_version"], applied["document_version"]);
+            assert!(
+                row["error_message"].contains(&applied["content_sha256"]),
+                "{row:?}"
+            );
         } else {
             assert_eq!(
                 (row["status"].as_str(), row["action"].as_str()),
@@ -255,6 +280,35 @@ async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
             assert!(found.is_none(), "a document the apply created is gone");
         }
     }
+    // Rolled back again from the same report: nothing left to undo, so nothing is written and
+    // each target says so; the target changed by someone else stays skipped.
+    proxy.clear();
+    let again = dir.path("rollback-again.csv");
+    let out = ssm_prefs([
+        "rollback",
+        "--from",
+        apply_report.to_str().unwrap(),
+        "--yes",
+        "-o",
+        again.to_str().unwrap(),
+        "--endpoint-url",
+        proxy.url.as_str(),
+    ]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(proxy.writes(), 0, "a second rollback writes nothing");
+    for ((id, region), row) in rows_by_target(&again) {
+        let i = ids.iter().position(|x| *x == id).unwrap();
+        let want = match (i, region.as_str()) {
+            (1, "eu-west-1") => ("skipped", "restore"),
+            (0 | 1, _) => ("restored", "none"),
+            _ => ("deleted", "none"),
+        };
+        assert_eq!((row["status"].as_str(), row["action"].as_str()), want, "{row:?}");
+        if want.1 == "none" {
+            assert!(row["error_message"].starts_with("already rolled back"), "{row:?}");
+        }
+    }
+
     // A foreign file is an input error, before any AWS call.
     proxy.clear();
     let foreign = dir.write("foreign.csv", "id,name\n1,2\n");

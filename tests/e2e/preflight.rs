@@ -773,10 +773,10 @@ async fn preflight_blocks_what_would_break_sessions_and_writes_the_rest() {
             })
             .collect()
     };
-    let location = per_subject(&w.proxy, "GetBucketLocation", |s| {
+    let location = per_subject(&w.proxy, "HeadBucket", |s| {
         s.bucket().unwrap_or_default().to_string()
     });
-    assert_once_each("GetBucketLocation", &location, &buckets(&ids));
+    assert_once_each("HeadBucket", &location, &buckets(&ids));
     let existing: Vec<String> = ids
         .iter()
         .filter(|id| w.break_of(id) != Break::BucketsMissing)
@@ -950,7 +950,7 @@ async fn a_bucket_shared_by_an_accounts_regions_is_checked_once() {
         .iter()
         .map(|id| (id.clone(), w.bucket(id, "us-east-1")))
         .collect();
-    for op in ["GetBucketLocation", "GetBucketEncryption"] {
+    for op in ["HeadBucket", "GetBucketEncryption"] {
         let seen = per_subject(&w.proxy, op, |s| s.bucket().unwrap_or_default().to_string());
         assert_once_each(op, &seen, &shared);
     }

@@ -5,8 +5,8 @@
 //!
 //! Operations are named as AWS names them: JSON services (SSM, CloudWatch Logs, KMS,
 //! Organizations) by their `X-Amz-Target`, query services (STS) by their `Action`, and S3,
-//! whose REST requests carry neither, by method, path and sub-resource (`GET /b?location` is
-//! `GetBucketLocation`; path-style addressing, as clients pointed at an emulator use).
+//! whose REST requests carry neither, by method, path and sub-resource (`HEAD /b` is
+//! `HeadBucket`; path-style addressing, as clients pointed at an emulator use).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -237,6 +237,8 @@ pub struct Faults {
     /// SSM's version cap (moto has none): an UpdateDocument of a document holding this many
     /// versions or more is answered `DocumentVersionLimitExceeded`.
     pub version_cap: Option<usize>,
+    /// The message of `deny_in_account`'s answers, instead of IAM's usual sentence.
+    pub deny_message: Option<String>,
 }
 
 enum Verdict {
@@ -330,10 +332,12 @@ async fn handle(
         });
         let mut roll = || st.rng.next();
         let verdict = if denied_here {
-            let message = format!(
-                "User: arn:aws:sts::{}:assumed-role/test is not authorized to perform: {service}:{operation}",
-                account.as_deref().unwrap_or_default()
-            );
+            let message = f.deny_message.clone().unwrap_or_else(|| {
+                format!(
+                    "User: arn:aws:sts::{}:assumed-role/test is not authorized to perform: {service}:{operation}",
+                    account.as_deref().unwrap_or_default()
+                )
+            });
             shape.access_denied(&message)
         } else if denied {
             Verdict::Answer(
