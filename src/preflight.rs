@@ -141,7 +141,12 @@ impl Preflight {
                 ));
             }
             Err(e) => {
-                return found.push(unverified(name, "the bucket", "s3:ListBucket (HeadBucket)", &e));
+                return found.push(unverified(
+                    name,
+                    "the bucket",
+                    "s3:ListBucket (HeadBucket)",
+                    &e,
+                ));
             }
         };
         let encrypted = if encryption {

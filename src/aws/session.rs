@@ -369,7 +369,7 @@ async fn missing_profiles(accounts: &[Arc<Account>]) -> Vec<(AccountId, String)>
     let profiles = aws_config::profile::load(
         &aws_types::os_shim_internal::Fs::real(),
         &aws_types::os_shim_internal::Env::real(),
-        &aws_config::profile::profile_file::ProfileFiles::default(),
+        &aws_runtime::env_config::file::EnvConfigFiles::default(),
         None,
     )
     .await

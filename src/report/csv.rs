@@ -302,6 +302,7 @@ mod tests {
             version_created_at: "2026-01-02T03:04:05.000Z".into(),
             version_author: "not reported".into(),
             pruned_versions: Some(3),
+            command: Some(Command::Apply),
         };
         report.write(&row).unwrap();
         let mut r = csv::Reader::from_path(&path).unwrap();

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::report::printer::visible;
 use crate::model::{Command, Findings, Reason, ReportRow, RunStats, Severity, Status};
 use crate::preferences::Change;
+use crate::report::printer::visible;
 use crate::words::count;
 
 /// The summary in one line: how many targets, how long, the counts per status.

@@ -164,10 +164,12 @@ fn wrong_kind(job: &Job, current: &Current, desired: &Value) -> Option<Finding> 
             .to_string()
     };
     let wanted = session_type(desired);
-    let found = current.value.as_ref().map(session_type).unwrap_or_default();
+    // Content that is not JSON (a document saved as YAML) cannot be read for its sessionType:
+    // its kind alone decides.
+    let found = current.value.as_ref().map(session_type);
     let what = if !current.document_type.is_empty() && current.document_type != "Session" {
         format!("a {} document", current.document_type)
-    } else if found != wanted {
+    } else if let Some(found) = found.filter(|f| *f != wanted) {
         if found.is_empty() {
             "a Session document without a sessionType".to_string()
         } else {

@@ -303,9 +303,16 @@ async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
             (0 | 1, _) => ("restored", "none"),
             _ => ("deleted", "none"),
         };
-        assert_eq!((row["status"].as_str(), row["action"].as_str()), want, "{row:?}");
+        assert_eq!(
+            (row["status"].as_str(), row["action"].as_str()),
+            want,
+            "{row:?}"
+        );
         if want.1 == "none" {
-            assert!(row["error_message"].starts_with("already rolled back"), "{row:?}");
+            assert!(
+                row["error_message"].starts_with("already rolled back"),
+                "{row:?}"
+            );
         }
     }
 

@@ -28,13 +28,32 @@ async fn create(url: &str, account: &str, name: &str, content: &str, kind: Docum
 async fn a_document_of_another_kind_is_never_overwritten() {
     let url = emulator().url.clone();
     let ids = accounts(3);
-    create(&url, &ids[0], "Team-DB-Tunnel", TUNNEL, DocumentType::Session).await;
-    create(&url, &ids[1], "Team-DB-Tunnel", COMMAND, DocumentType::Command).await;
+    create(
+        &url,
+        &ids[0],
+        "Team-DB-Tunnel",
+        TUNNEL,
+        DocumentType::Session,
+    )
+    .await;
+    create(
+        &url,
+        &ids[1],
+        "Team-DB-Tunnel",
+        COMMAND,
+        DocumentType::Command,
+    )
+    .await;
     let dir = Dir::new();
     let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
     let prefs = dir.write("prefs.json", &desired().to_string());
     let proxy = Proxy::start(&url);
-    for (cmd, existing) in [("plan", "update"), ("apply", "update"), ("apply", "keep"), ("apply", "merge")] {
+    for (cmd, existing) in [
+        ("plan", "update"),
+        ("apply", "update"),
+        ("apply", "keep"),
+        ("apply", "merge"),
+    ] {
         let report = dir.path(&format!("{cmd}-{existing}.csv"));
         let out = run(
             cmd,
@@ -46,9 +65,12 @@ async fn a_document_of_another_kind_is_never_overwritten() {
         );
         assert_eq!(out.code, 1, "{cmd} --existing {existing}: {}", out.all());
         let rows = rows_by_target(&report);
-        for (i, found) in ["a Session document of sessionType Port", "a Command document"]
-            .into_iter()
-            .enumerate()
+        for (i, found) in [
+            "a Session document of sessionType Port",
+            "a Command document",
+        ]
+        .into_iter()
+        .enumerate()
         {
             let row = &rows[&(ids[i].clone(), "us-east-1".to_string())];
             assert_eq!(
@@ -60,8 +82,16 @@ async fn a_document_of_another_kind_is_never_overwritten() {
         }
         // The account without that document gets it, as usual.
         let fresh = &rows[&(ids[2].clone(), "us-east-1".to_string())]["status"];
-        assert!(["would-create", "created", "unchanged"].contains(&fresh.as_str()), "{fresh}");
-        assert!(out.stdout.contains("WrongDocumentKind(blocking) Team-DB-Tunnel"), "{}", out.stdout);
+        assert!(
+            ["would-create", "created", "unchanged"].contains(&fresh.as_str()),
+            "{fresh}"
+        );
+        assert!(
+            out.stdout
+                .contains("2 targets: WrongDocumentKind (blocking) Team-DB-Tunnel"),
+            "{}",
+            out.stdout
+        );
     }
     // Neither document was touched.
     for (i, content) in [TUNNEL, COMMAND].into_iter().enumerate() {
@@ -76,11 +106,25 @@ fn values_and_names_aws_rejects_are_input_errors() {
     let dir = Dir::new();
     let prefs = dir.write("p.json", &desired().to_string());
     for name in ["AWS-RunShellScript", "Amazon-Prefs", "amzn-doc"] {
-        let out = ssm_prefs(["validate", "-p", prefs.to_str().unwrap(), "--document-name", name]);
+        let out = ssm_prefs([
+            "validate",
+            "-p",
+            prefs.to_str().unwrap(),
+            "--document-name",
+            name,
+        ]);
         assert_eq!(out.code, 2, "{name}: {}", out.all());
-        assert!(out.stderr.contains("--document-name") && out.stderr.contains("AWS's own"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("--document-name") && out.stderr.contains("AWS's own"),
+            "{}",
+            out.stderr
+        );
     }
-    for (key, value) in [("idleSessionTimeout", "+5"), ("idleSessionTimeout", "020"), ("maxSessionDuration", "+1")] {
+    for (key, value) in [
+        ("idleSessionTimeout", "+5"),
+        ("idleSessionTimeout", "020"),
+        ("maxSessionDuration", "+1"),
+    ] {
         let mut doc = desired();
         doc["inputs"][key] = serde_json::Value::String(value.into());
         let p = dir.write("bad.json", &doc.to_string());
@@ -114,27 +158,35 @@ async fn names_cannot_drive_the_terminal() {
     assert!(all.contains("two\\nlines"), "{all}");
     // The report keeps the true name: CSV quotes it.
     let rows = rows_by_target(&dir.path("plan.csv"));
-    assert_eq!(rows[&(ids[1].clone(), "us-east-1".to_string())]["account_name"], "two\nlines");
+    assert_eq!(
+        rows[&(ids[1].clone(), "us-east-1".to_string())]["account_name"],
+        "two\nlines"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_report_says_its_command_and_is_not_taken_for_another() {
     let url = emulator().url.clone();
-    let ids = accounts(1);
+    let ids = accounts(2);
     let dir = Dir::new();
     let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
     let prefs = dir.write("prefs.json", &desired().to_string());
     let proxy = Proxy::start(&url);
     let first = dir.path("apply1.csv");
     assert_eq!(run("apply", &proxy, &inv, &prefs, &first, &[]).code, 0);
-    // Now every status is `unchanged`, which plan and apply share.
+    // Now every status is `unchanged`, which plan and apply share: a plan of one account and
+    // an apply of the other look like two shards of one run.
     let plan = dir.path("plan.csv");
     let apply = dir.path("apply2.csv");
-    assert_eq!(run("plan", &proxy, &inv, &prefs, &plan, &[]).code, 0);
-    assert_eq!(run("apply", &proxy, &inv, &prefs, &apply, &[]).code, 0);
+    assert_eq!(run("plan", &proxy, &inv, &prefs, &plan, &["-a", &ids[0]]).code, 0);
+    assert_eq!(run("apply", &proxy, &inv, &prefs, &apply, &["-a", &ids[1]]).code, 0);
     for (path, command) in [(&plan, "plan"), (&apply, "apply")] {
         let rows = read_report(path);
-        assert!(rows.iter().all(|r| r["command"] == command && r["status"] == "unchanged"), "{rows:?}");
+        assert!(
+            rows.iter()
+                .all(|r| r["command"] == command && r["status"] == "unchanged"),
+            "{rows:?}"
+        );
     }
     proxy.clear();
     let merged = dir.path("merged.csv");
@@ -148,7 +200,8 @@ async fn a_report_says_its_command_and_is_not_taken_for_another() {
     ]);
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
-        out.stderr.contains("this row's command is apply, the rows before it are from plan"),
+        out.stderr
+            .contains("this row's command is apply, the rows before it are from plan"),
         "{}",
         out.stderr
     );
@@ -162,7 +215,12 @@ async fn a_report_says_its_command_and_is_not_taken_for_another() {
         proxy.url.as_str(),
     ]);
     assert_eq!(out.code, 2, "{}", out.all());
-    assert!(out.stderr.contains("not an apply report: it is a plan report"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("not an apply report: it is a plan report"),
+        "{}",
+        out.stderr
+    );
     assert!(proxy.seen().is_empty(), "no AWS call");
 }
 
@@ -181,11 +239,20 @@ async fn a_profile_the_aws_config_lacks_is_named_once_per_account() {
     let report = dir.path("plan.csv");
     let out = run("plan", &proxy, &inv, &prefs, &report, &[]);
     assert_eq!(out.code, 1, "{}", out.all());
-    let warning = format!("account {}: profile \"ghost\" is not in the AWS config", ids[0]);
+    let warning = format!(
+        "account {}: profile \"ghost\" is not in the AWS config",
+        ids[0]
+    );
     assert_eq!(out.stderr.matches(&warning).count(), 1, "{}", out.stderr);
     let rows = rows_by_target(&report);
     for region in ["us-east-1", "eu-west-1"] {
-        assert_eq!(rows[&(ids[0].clone(), region.to_string())]["status"], "failed");
-        assert_eq!(rows[&(ids[1].clone(), region.to_string())]["status"], "would-create");
+        assert_eq!(
+            rows[&(ids[0].clone(), region.to_string())]["status"],
+            "failed"
+        );
+        assert_eq!(
+            rows[&(ids[1].clone(), region.to_string())]["status"],
+            "would-create"
+        );
     }
 }

@@ -34,7 +34,10 @@ fn assert_no_formula(path: &std::path::Path) {
         for (column, cell) in header.iter().zip(record.unwrap().iter()) {
             cells += 1;
             if NUMERIC.contains(&column.as_str()) {
-                assert!(cell.chars().all(|c| c.is_ascii_digit()), "{column}: {cell:?}");
+                assert!(
+                    cell.chars().all(|c| c.is_ascii_digit()),
+                    "{column}: {cell:?}"
+                );
             } else {
                 assert!(
                     !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
@@ -129,7 +132,10 @@ async fn no_report_cell_is_a_formula_and_reports_read_back_exactly() {
     assert_eq!(rolled.len(), 4);
     let state = read_all(&url, &ids, &["us-east-1"], DOC).await;
     for (id, _) in rolled.keys() {
-        assert!(state[&(id.clone(), "us-east-1".to_string())].is_none(), "{id}");
+        assert!(
+            state[&(id.clone(), "us-east-1".to_string())].is_none(),
+            "{id}"
+        );
     }
     // The HTML page and the summary JSON carry the true text, unprefixed.
     let page = dir.path("audit.html");
@@ -143,5 +149,8 @@ async fn no_report_cell_is_a_formula_and_reports_read_back_exactly() {
     );
     assert_eq!(out.code, 1, "{}", out.all());
     let html = std::fs::read_to_string(&page).unwrap();
-    assert!(html.contains("@SUM(1+1)") && !html.contains("'@SUM"), "the page holds the name as it is");
+    assert!(
+        html.contains("@SUM(1+1)") && !html.contains("'@SUM"),
+        "the page holds the name as it is"
+    );
 }
