@@ -97,11 +97,15 @@ pub(crate) async fn waves(
     for p in planned {
         by_wave[wave_of(p.target.account_id().as_str()) - 1].push(p);
     }
-    // What failed before any write (a read, a region list) counts for its wave's result.
+    // What failed before any write (a read, a region list) counts for its wave's result, and
+    // every row decided before the writes for its wave's size, as the summary counts them.
     let mut read_failed = vec![0usize; n];
+    let mut decided = vec![0usize; n];
     for o in read_failures.iter().chain(&run.pre) {
+        let i = wave_of(&o.row.account_id) - 1;
+        decided[i] += 1;
         if o.row.status == Status::Failed {
-            read_failed[wave_of(&o.row.account_id) - 1] += 1;
+            read_failed[i] += 1;
         }
     }
     let mut next_writes: Vec<usize> = by_wave
@@ -117,7 +121,7 @@ pub(crate) async fn waves(
                 number,
                 of: n,
                 accounts: plan.waves[i].len(),
-                targets: wave.len(),
+                targets: wave.len() + decided[i],
             });
         }
         // A region of the wave halts the next only on its own writes' failures.

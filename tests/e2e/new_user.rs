@@ -178,8 +178,14 @@ async fn a_report_says_its_command_and_is_not_taken_for_another() {
     // an apply of the other look like two shards of one run.
     let plan = dir.path("plan.csv");
     let apply = dir.path("apply2.csv");
-    assert_eq!(run("plan", &proxy, &inv, &prefs, &plan, &["-a", &ids[0]]).code, 0);
-    assert_eq!(run("apply", &proxy, &inv, &prefs, &apply, &["-a", &ids[1]]).code, 0);
+    assert_eq!(
+        run("plan", &proxy, &inv, &prefs, &plan, &["-a", &ids[0]]).code,
+        0
+    );
+    assert_eq!(
+        run("apply", &proxy, &inv, &prefs, &apply, &["-a", &ids[1]]).code,
+        0
+    );
     for (path, command) in [(&plan, "plan"), (&apply, "apply")] {
         let rows = read_report(path);
         assert!(
@@ -255,4 +261,39 @@ async fn a_profile_the_aws_config_lacks_is_named_once_per_account() {
             "would-create"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waves_line_counts_its_targets_as_the_summary_does() {
+    let url = emulator().url.clone();
+    let ids = accounts(2);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1", "eu-west-1"]));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    // The first account's reads fail: its targets are decided before any write.
+    proxy.set_faults(crate::support::proxy::Faults {
+        deny_in_account: vec![(ids[0].clone(), "GetDocument".into())],
+        ..Default::default()
+    });
+    let out = run(
+        "apply",
+        &proxy,
+        &inv,
+        &prefs,
+        &dir.path("waves.csv"),
+        &["--waves", "50%,100%"],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("wave 1 of 2: 1 account, 2 targets"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("wave 1 of 2 (1 account, 2 targets): failed 2"),
+        "{}",
+        out.stdout
+    );
 }
