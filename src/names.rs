@@ -41,6 +41,16 @@ pub(crate) fn bucket_problem(name: &str) -> Option<String> {
     None
 }
 
+/// Whether a name breaking [`bucket_problem`]'s rules is one S3 took for a bucket created in
+/// us-east-1 before March 2018: 3 to 255 characters of letters (either case), digits, `.`,
+/// `-` and `_`.
+pub(crate) fn legacy_bucket_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
 /// CloudWatch Logs' rules for log group names.
 pub(crate) fn log_group_problem(name: &str) -> Option<String> {
     let len = name.chars().count();

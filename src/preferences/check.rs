@@ -177,6 +177,23 @@ pub(super) fn check_inputs(
         } else if STRING_INPUTS.contains(&k) {
             let broken = value.as_str().and_then(|s| name_problem(k, s));
             match value {
+                // A bucket made in us-east-1 before March 2018 may have capitals and
+                // underscores: S3, asked by preflight, decides (the AWS page's example stays
+                // refused).
+                Value::String(s)
+                    if broken.is_some()
+                        && k == "s3BucketName"
+                        && !EXAMPLE_VALUES.contains(&s.as_str())
+                        && names::legacy_bucket_name(s) =>
+                {
+                    warn(
+                        line,
+                        format!(
+                            "{key} {s:?} {}, unless it is a bucket created in us-east-1 before March 2018 (such names may have capitals and underscores): preflight asks S3 whether it exists",
+                            broken.unwrap_or_default()
+                        ),
+                    )
+                }
                 // A name AWS would refuse, or that cannot work: an example value too.
                 Value::String(s) if broken.is_some() => problem(
                     line,

@@ -297,3 +297,25 @@ async fn a_waves_line_counts_its_targets_as_the_summary_does() {
         out.stdout
     );
 }
+
+#[test]
+fn a_bucket_named_before_2018_is_a_warning_not_an_error() {
+    let dir = Dir::new();
+    let mut doc = desired();
+    doc["inputs"]["s3BucketName"] = serde_json::Value::String("Legacy_Session_Logs".into());
+    let p = dir.write("legacy.json", &doc.to_string());
+    let out = ssm_prefs(["validate", "-p", p.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains("warning:") && out.stderr.contains("before March 2018"),
+        "{}",
+        out.stderr
+    );
+    // The AWS page's example stays refused, and a name no S3 rule ever took too.
+    for bad in ["DOC-EXAMPLE-BUCKET", "no spaces allowed"] {
+        doc["inputs"]["s3BucketName"] = serde_json::Value::String(bad.into());
+        let p = dir.write("bad.json", &doc.to_string());
+        let out = ssm_prefs(["validate", "-p", p.to_str().unwrap()]);
+        assert_eq!(out.code, 2, "{bad}: {}", out.all());
+    }
+}
