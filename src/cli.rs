@@ -44,7 +44,7 @@ pub enum Command {
     #[command(
         after_help = "Also flags a target whose latest version was never made its default version, and runs preflight on the preferences each target should hold.\nExit code 0 only when every target is compliant with no blocking finding; 1 otherwise; 2 for bad input."
     )]
-    Audit(RunArgs),
+    Audit(AuditArgs),
     /// Undo an apply: promote each target's recorded previous version back to default, or delete a document that apply created — only where the target still holds what that apply wrote.
     #[command(
         after_help = "A target changed since the apply is skipped with the reason. Roles and external ids come from -i when given, else from the credential options.\nExit code 0 when every target was restored, 1 when any was skipped or failed, 2 for bad input, 130 when interrupted."
@@ -169,6 +169,15 @@ pub struct PlanArgs {
     pub run: RunArgs,
     #[command(flatten)]
     pub waves: WaveArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// For every target not compliant, name who last changed the document and when (CloudTrail LookupEvents in its account and region, the last 90 days; needs cloudtrail:LookupEvents)
+    #[arg(long)]
+    pub who: bool,
 }
 
 /// Staged rollout: which accounts go first.

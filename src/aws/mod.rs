@@ -1,8 +1,9 @@
 //! AWS access: clients (session), each account's paced and prefetched credentials
-//! (credentials), the document calls (document), enabled regions (regions), the walk of AWS
-//! Organizations (organizations), preflight's read-only checks (resources), and SDK errors →
-//! a row's reason (error).
+//! (credentials), the document calls (document), who changed a document (cloudtrail), enabled
+//! regions (regions), the walk of AWS Organizations (organizations), preflight's read-only
+//! checks (resources), and SDK errors → a row's reason (error).
 
+pub(crate) mod cloudtrail;
 pub(crate) mod credentials;
 pub(crate) mod document;
 pub(crate) mod error;

@@ -53,6 +53,8 @@ struct AccountClients {
     /// Built on the account's first target and shared by all its regions: building an SDK
     /// client costs more CPU than a call, so one per target doubled the tool's own work.
     ssm: OnceLock<aws_sdk_ssm::Client>,
+    /// `audit --who`'s CloudTrail client, built on the account's first lookup.
+    trail: OnceLock<aws_sdk_cloudtrail::Client>,
     /// Preflight's clients, built on the account's first check.
     checks: OnceLock<(
         aws_sdk_s3::Client,
@@ -221,6 +223,7 @@ impl Session {
                     },
                     assumed,
                     ssm: OnceLock::new(),
+                    trail: OnceLock::new(),
                     checks: OnceLock::new(),
                 },
             );
@@ -322,6 +325,25 @@ impl Session {
 }
 
 impl Session {
+    /// `audit --who`'s CloudTrail client for one target (built once per account), with the
+    /// region its calls go to.
+    pub(crate) fn trail(&self, target: &Target) -> crate::aws::cloudtrail::TrailClient {
+        let account = self.account(target.account_id());
+        let client = account.trail.get_or_init(|| {
+            let mut conf = aws_sdk_cloudtrail::config::Builder::from(&self.base);
+            conf.set_credentials_provider(Some(account.credentials.clone()));
+            // LookupEvents allows 2 requests a second per account and region: a throttled
+            // lookup waits and tries again (backoff up to 20 s), it never fails the target.
+            conf.set_retry_config(Some(RetryConfig::standard().with_max_attempts(10)));
+            aws_sdk_cloudtrail::Client::from_conf(conf.build())
+        });
+        crate::aws::cloudtrail::TrailClient {
+            client: client.clone(),
+            region: aws_config::Region::new(target.region.as_str().to_string()),
+            endpoint: self.endpoint("CloudTrail", Some(&target.region)).into(),
+        }
+    }
+
     /// Preflight's clients for one target: its account's S3, CloudWatch Logs and KMS
     /// clients (built once per account), each call pointed at the region it is about.
     pub(crate) fn checks(&self, target: &Target) -> CheckClients {

@@ -18,7 +18,14 @@ pub(crate) async fn audit(printer: &Printer, args: &settings::Fleet) -> Result<E
         &run.control,
         |t| {
             let checks = job.preflight.as_ref().map(|_| run.session.checks(&t));
-            steps::audit(job.clone(), t.clone(), run.session.client(&t), checks)
+            let trail = job.who.then(|| run.session.trail(&t));
+            steps::audit(
+                job.clone(),
+                t.clone(),
+                run.session.client(&t),
+                checks,
+                trail,
+            )
         },
         |t, reason| steps::skipped(job, &t, reason),
         |t| steps::interrupted(job, t),

@@ -140,6 +140,7 @@ pub(super) async fn prepare(
         existing: args.existing,
         mark: args.mark.clone(),
         prune_versions: args.prune_versions,
+        who: args.who,
         preflight: args.preflight.map(Preflight::new),
     });
     let (targets, pre) = resolve_regions(

@@ -100,7 +100,7 @@ impl Status {
 }
 
 /// The report's header: [`ReportRow`]'s fields, in order.
-pub const COLUMNS: [&str; 21] = [
+pub const COLUMNS: [&str; 23] = [
     "account_id",
     "account_name",
     "region",
@@ -122,6 +122,8 @@ pub const COLUMNS: [&str; 21] = [
     "version_author",
     "pruned_versions",
     "command",
+    "changed_by",
+    "changed_at",
 ];
 
 /// One report row; field order is the column order of docs/report.md "The report".
@@ -154,6 +156,10 @@ pub struct ReportRow {
     pub pruned_versions: Option<u32>,
     /// The command whose report this is: a merge refuses a mix, rollback anything but apply.
     pub command: Option<Command>,
+    /// `audit --who`: who last changed the document of a target not compliant (CloudTrail).
+    pub changed_by: String,
+    /// `audit --who`: when (RFC 3339 UTC).
+    pub changed_at: String,
 }
 
 impl ReportRow {
@@ -199,6 +205,8 @@ impl ReportRow {
             version_author: String::new(),
             pruned_versions: None,
             command: None,
+            changed_by: String::new(),
+            changed_at: String::new(),
         }
     }
 

@@ -303,6 +303,8 @@ mod tests {
             version_author: "not reported".into(),
             pruned_versions: Some(3),
             command: Some(Command::Apply),
+            changed_by: "arn:aws:sts::012345678901:assumed-role/Admin/jo".into(),
+            changed_at: "2026-01-02T03:04:05.000Z".into(),
         };
         report.write(&row).unwrap();
         let mut r = csv::Reader::from_path(&path).unwrap();

@@ -319,6 +319,8 @@ fn data_json(rows: &[ReportRow]) -> String {
             r.version_author.as_str(),
             pruned[n].as_str(),
             r.command.map(Command::as_str).unwrap_or_default(),
+            r.changed_by.as_str(),
+            r.changed_at.as_str(),
         ] {
             let i = *index.entry(t).or_insert_with(|| push(t, &mut strings));
             let _ = write!(out, ",{i}");
@@ -432,6 +434,8 @@ mod tests {
             version_author: String::new(),
             pruned_versions: None,
             command: None,
+            changed_by: String::new(),
+            changed_at: String::new(),
         }
     }
 

@@ -60,6 +60,8 @@ pub struct Fleet {
     pub mark: Mark,
     /// `--prune-versions` (apply): the newest versions to keep at SSM's version cap.
     pub prune_versions: Option<usize>,
+    /// `audit --who`: who last changed each target that is not compliant (CloudTrail).
+    pub who: bool,
     pub aws: Aws,
     pub output: Output,
 }

@@ -28,7 +28,10 @@ impl Settings {
                 waves: waves(&a.waves)?,
                 ..fleet(&a.run)?
             }),
-            Command::Audit(a) => Settings::Audit(fleet(a)?),
+            Command::Audit(a) => Settings::Audit(Fleet {
+                who: a.who,
+                ..fleet(&a.run)?
+            }),
             Command::Apply(a) => Settings::Apply(apply(a)?),
             Command::Rollback(a) => Settings::Rollback(rollback(a)?),
             Command::Discover(a) => Settings::Discover(discover(a)?),
@@ -46,7 +49,7 @@ impl Settings {
 pub(super) fn output_args(cli: &Cli) -> Option<&OutputArgs> {
     match &cli.command {
         Command::Plan(a) => Some(&a.run.output),
-        Command::Audit(a) => Some(&a.output),
+        Command::Audit(a) => Some(&a.run.output),
         Command::Apply(a) => Some(&a.run.output),
         Command::Rollback(a) => Some(&a.output),
         _ => None,
@@ -122,6 +125,7 @@ pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
         existing,
         mark: Mark::parse(&a.owner_tag).map_err(flag("--owner-tag"))?,
         prune_versions: None,
+        who: false,
         aws: aws(&a.aws)?,
         output: output(&a.output),
     })

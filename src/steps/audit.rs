@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::job::*;
 use super::read::*;
+use crate::aws::cloudtrail::{self, TrailClient};
 use crate::aws::document::{self, Current};
 use crate::aws::resources::CheckClients;
 use crate::aws::session::TargetClient;
@@ -24,6 +25,7 @@ pub(crate) async fn audit(
     target: Target,
     client: TargetClient,
     checks: Option<CheckClients>,
+    trail: Option<TrailClient>,
 ) -> Outcome {
     let started_at = SystemTime::now();
     let started = Instant::now();
@@ -86,10 +88,25 @@ pub(crate) async fn audit(
             .with_findings(findings)
         }
     };
-    let row = ReportRow {
+    let mut row = ReportRow {
         attempts: client.attempts(),
         ..row
     };
+    // `--who`: who last changed a target that is not compliant. A lookup that fails leaves
+    // the verdict as it is and says why.
+    if let Some(trail) = trail.filter(|_| row.status != Status::Compliant) {
+        match cloudtrail::last_change(&trail, &job.document_name).await {
+            Ok(Some(change)) => {
+                row.changed_by = change.by;
+                row.changed_at = change.at;
+            }
+            Ok(None) => row.changed_by = "unknown (no event in 90 days)".into(),
+            Err(e) => {
+                row.changed_by =
+                    format!("unknown (LookupEvents failed: {}: {})", e.reason, e.message)
+            }
+        }
+    }
     Outcome {
         row,
         changes,

@@ -29,6 +29,8 @@ pub(crate) struct Job {
     pub prune_versions: Option<usize>,
     /// The checks, unless `--no-preflight`.
     pub preflight: Option<Preflight>,
+    /// `audit --who`: CloudTrail names who last changed a target that is not compliant.
+    pub who: bool,
 }
 
 impl Job {

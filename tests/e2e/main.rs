@@ -27,3 +27,4 @@ mod stand_in;
 mod toolbox;
 mod validate;
 mod waves;
+mod who;

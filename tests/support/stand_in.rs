@@ -4,6 +4,9 @@
 //! a benchmark measures the client, not the emulator. Optionally AWS-like: a fixed latency per
 //! request and token buckets (one per account and region for SSM, one for the hub's STS calls)
 //! that answer throttling as the services do. Signatures are not checked, as moto does not.
+//! CloudTrail's LookupEvents answers from the document calls it records as CloudTrail would
+//! (who, which call, when; never the content), with its 2-per-second bucket per account and
+//! region in the AWS-like mode. moto has no LookupEvents.
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -93,6 +96,7 @@ const OPS: &[&str] = &[
     "ListTagsForResource",
     "RemoveTagsFromResource",
     "ListDocumentVersions",
+    "LookupEvents",
 ];
 
 const SHARDS: usize = 64;
@@ -150,13 +154,41 @@ impl Bucket {
     }
 }
 
-/// One (account, region): its SSM bucket and documents.
+/// One (account, region): its SSM bucket and documents, and its CloudTrail.
 struct Place {
     bucket: Option<Bucket>,
     /// SSM requests the bucket let through since the last clear.
     admitted: u64,
     docs: HashMap<String, Doc>,
+    /// The document calls that changed something, oldest first, as CloudTrail records them.
+    trail: Vec<TrailEvent>,
+    /// LookupEvents' own bucket (2 per second) in the AWS-like mode.
+    trail_bucket: Option<Bucket>,
 }
+
+/// One recorded call: CloudTrail keeps who made it and when, not the document's content.
+struct TrailEvent {
+    id: u64,
+    name: &'static str,
+    document: String,
+    caller: String,
+    user: String,
+    time: f64,
+}
+
+/// The calls CloudTrail records here (the ones that change a document).
+const RECORDED: [&str; 4] = [
+    "CreateDocument",
+    "UpdateDocument",
+    "UpdateDocumentDefaultVersion",
+    "DeleteDocument",
+];
+
+/// LookupEvents' limit per account and region.
+pub const TRAIL_RATE: Rate = Rate {
+    per_second: 2.0,
+    burst: 2.0,
+};
 
 struct Version {
     content: String,
@@ -360,12 +392,30 @@ impl Shared {
             for place in shard.lock().unwrap().values_mut() {
                 place.admitted = 0;
                 place.bucket = self.options.ssm_rate.map(Bucket::full);
+                place.trail_bucket = self.options.ssm_rate.map(|_| Bucket::full(TRAIL_RATE));
             }
         }
     }
 
     fn shard(&self, account: &str, region: &str) -> &Mutex<HashMap<(String, String), Place>> {
         &self.places[self.hasher.hash_one((account, region)) as usize % SHARDS]
+    }
+
+    /// The ARN and user name CloudTrail records for calls made with this access key.
+    fn caller(&self, key: &str) -> (String, String) {
+        match self.keys.lock().unwrap().get(key) {
+            Some(p) => (
+                format!(
+                    "arn:aws:sts::{}:assumed-role/{}/{}",
+                    p.account, p.role, p.session
+                ),
+                p.session.clone(),
+            ),
+            None => (
+                format!("arn:aws:iam::{DEFAULT_ACCOUNT}:user/stand-in"),
+                "stand-in".into(),
+            ),
+        }
     }
 
     fn request_id(&self) -> String {
@@ -411,7 +461,13 @@ async fn handle(req: Request<Incoming>, sh: Arc<Shared>) -> Result<Answer, Infal
     let rid = sh.request_id();
     let answer = if let Some(op) = target.strip_prefix("AmazonSSM.") {
         pause(&sh).await;
-        ssm(&sh, op, &body, &account_of(key), region, &rid)
+        ssm(&sh, op, &body, key, region, &rid)
+    } else if let Some(op) = target
+        .strip_prefix("CloudTrail_20131101.")
+        .or_else(|| target.strip_prefix("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."))
+    {
+        pause(&sh).await;
+        cloudtrail(&sh, op, &body, &account_of(key), region, &rid)
     } else if service == "sts" || (target.is_empty() && body.starts_with(b"Action=")) {
         let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
         let op = params.get("Action").map_or("", String::as_str);
@@ -462,6 +518,8 @@ fn place<'a>(
             bucket: sh.options.ssm_rate.map(Bucket::full),
             admitted: 0,
             docs: HashMap::new(),
+            trail: vec![],
+            trail_bucket: sh.options.ssm_rate.map(|_| Bucket::full(TRAIL_RATE)),
         })
 }
 
@@ -702,8 +760,14 @@ fn json_answer(status: u16, body: String, rid: &str) -> Answer {
 }
 
 /// One SSM request: its (account, region) bucket, then the operation, under one lock.
-fn ssm(sh: &Shared, op: &str, body: &[u8], account: &str, region: &str, rid: &str) -> Answer {
+fn ssm(sh: &Shared, op: &str, body: &[u8], key: &str, region: &str, rid: &str) -> Answer {
+    let account = &account_of(key);
     let input: Option<Value> = serde_json::from_slice(body).ok().filter(Value::is_object);
+    let recorded = RECORDED.iter().find(|r| **r == op);
+    let (caller, user) = match recorded {
+        Some(_) => sh.caller(key),
+        None => (String::new(), String::new()),
+    };
     let result = {
         let mut shard = sh.shard(account, region).lock().unwrap();
         let place = place(&mut shard, sh, account, region);
@@ -715,7 +779,20 @@ fn ssm(sh: &Shared, op: &str, body: &[u8], account: &str, region: &str, rid: &st
             place.admitted += 1;
             sh.ssm_admitted_max
                 .fetch_max(place.admitted, Ordering::Relaxed);
-            input.map(|input| ssm_op(op, &input, &mut place.docs, account))
+            input.map(|input| {
+                let out = ssm_op(op, &input, &mut place.docs, account);
+                if let (Ok(_), Some(name)) = (&out, recorded) {
+                    place.trail.push(TrailEvent {
+                        id: sh.serial.fetch_add(1, Ordering::Relaxed),
+                        name,
+                        document: text(&input, "Name").unwrap_or("").to_string(),
+                        caller: caller.clone(),
+                        user: user.clone(),
+                        time: now_secs(),
+                    });
+                }
+                out
+            })
         } else {
             Some(Err(fault("ThrottlingException", "Rate exceeded")))
         }
@@ -731,6 +808,98 @@ fn ssm(sh: &Shared, op: &str, body: &[u8], account: &str, region: &str, rid: &st
             rid,
         ),
     }
+}
+
+/// LookupEvents by `ResourceName`: the recorded calls on that document, newest first, 50 (or
+/// `MaxResults`) a page, `NextToken` the offset of the next page.
+fn cloudtrail(
+    sh: &Shared,
+    op: &str,
+    body: &[u8],
+    account: &str,
+    region: &str,
+    rid: &str,
+) -> Answer {
+    if op != "LookupEvents" {
+        sh.counter.add(op, false);
+        return json_error(
+            "UnknownOperationException",
+            &format!("the stand-in does not serve CloudTrail's {op}"),
+            rid,
+        );
+    }
+    let input: Value = serde_json::from_slice(body).unwrap_or_default();
+    let name = input["LookupAttributes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["AttributeKey"] == "ResourceName")
+        .and_then(|a| a["AttributeValue"].as_str())
+        .unwrap_or("")
+        .to_string();
+    let since = input["StartTime"].as_f64().unwrap_or(0.0);
+    let size = input["MaxResults"].as_u64().unwrap_or(50).clamp(1, 50) as usize;
+    let from: usize = input["NextToken"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let answer = {
+        let mut shard = sh.shard(account, region).lock().unwrap();
+        let place = place(&mut shard, sh, account, region);
+        let admitted = place
+            .trail_bucket
+            .as_mut()
+            .is_none_or(|b| b.take(TRAIL_RATE, Instant::now()));
+        if admitted {
+            let found: Vec<&TrailEvent> = place
+                .trail
+                .iter()
+                .rev()
+                .filter(|e| e.document == name && e.time >= since)
+                .collect();
+            let events: Vec<Value> = found
+                .iter()
+                .skip(from)
+                .take(size)
+                .map(|e| {
+                    let record = json!({
+                        "eventName": e.name,
+                        "eventSource": "ssm.amazonaws.com",
+                        "userIdentity": {"arn": e.caller},
+                        "requestParameters": {"name": e.document},
+                    });
+                    json!({
+                        "EventId": format!("{:08x}-0000-4000-8000-000000000000", e.id),
+                        "EventName": e.name,
+                        "EventTime": e.time,
+                        "EventSource": "ssm.amazonaws.com",
+                        "Username": e.user,
+                        "Resources": [{"ResourceType": "AWS::SSM::Document", "ResourceName": e.document}],
+                        "CloudTrailEvent": record.to_string(),
+                    })
+                })
+                .collect();
+            let mut out = json!({"Events": events});
+            if from + size < found.len() {
+                out["NextToken"] = json!((from + size).to_string());
+            }
+            Some(out)
+        } else {
+            None
+        }
+    };
+    sh.counter.add(op, answer.is_none());
+    match answer {
+        Some(out) => json_answer(200, out.to_string(), rid),
+        None => json_error("ThrottlingException", "Rate exceeded", rid),
+    }
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
 }
 
 fn text<'a>(input: &'a Value, field: &str) -> Option<&'a str> {

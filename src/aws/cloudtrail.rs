@@ -1,0 +1,126 @@
+//! Who last changed a document, from CloudTrail: LookupEvents in the target's account and
+//! region, by the document's name, over the last 90 days (all LookupEvents keeps). CloudTrail
+//! redacts a document's content but keeps who called what, when.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use serde_json::Value;
+
+use crate::aws::error::target_error;
+use crate::model::{TargetError, rfc3339};
+
+/// The calls that change a document: the ones whose caller answers "who changed it".
+const CHANGES: [&str; 4] = [
+    "CreateDocument",
+    "UpdateDocument",
+    "UpdateDocumentDefaultVersion",
+    "DeleteDocument",
+];
+
+/// How far back LookupEvents reaches.
+const LOOKBACK: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// LookupEvents allows two requests a second per account and region: pages of one target's
+/// lookup go no faster.
+const PAGE_EVERY: Duration = Duration::from_millis(500);
+
+/// Pages read at most (50 events each): a document changed more often than that in 90 days
+/// has its newest changes on the first pages anyway, newest first.
+const MAX_PAGES: usize = 20;
+
+/// One account's CloudTrail client, its calls sent to one target's region.
+pub(crate) struct TrailClient {
+    pub client: aws_sdk_cloudtrail::Client,
+    pub region: aws_config::Region,
+    /// Where the calls go, as an error message names it.
+    pub endpoint: Arc<str>,
+}
+
+/// The last change found: who (the caller's ARN, else its user name) and when (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Change {
+    pub by: String,
+    pub at: String,
+}
+
+/// The newest change of document `name` in the last 90 days; `None` when CloudTrail has none.
+pub(crate) async fn last_change(
+    trail: &TrailClient,
+    name: &str,
+) -> Result<Option<Change>, TargetError> {
+    let since = aws_sdk_cloudtrail::primitives::DateTime::from(SystemTime::now() - LOOKBACK);
+    let mut next: Option<String> = None;
+    for page in 0..MAX_PAGES {
+        if page > 0 {
+            tokio::time::sleep(PAGE_EVERY).await;
+        }
+        let out = trail
+            .client
+            .lookup_events()
+            .lookup_attributes(
+                LookupAttribute::builder()
+                    .attribute_key(LookupAttributeKey::ResourceName)
+                    .attribute_value(name)
+                    .build()
+                    .expect("key and value are set"),
+            )
+            .start_time(since)
+            .max_results(50)
+            .set_next_token(next.take())
+            .customize()
+            .config_override(
+                aws_sdk_cloudtrail::config::Builder::default().region(trail.region.clone()),
+            )
+            .send()
+            .await
+            .map_err(|e| target_error(e, &trail.endpoint))?;
+        // Newest first, as LookupEvents lists them.
+        if let Some(e) = out
+            .events()
+            .iter()
+            .find(|e| e.event_name().is_some_and(|n| CHANGES.contains(&n)))
+        {
+            return Ok(Some(Change {
+                by: caller(e.cloud_trail_event(), e.username()),
+                at: e
+                    .event_time()
+                    .and_then(|t| SystemTime::try_from(*t).ok())
+                    .map(rfc3339)
+                    .unwrap_or_default(),
+            }));
+        }
+        match out.next_token() {
+            Some(token) if !token.is_empty() => next = Some(token.to_string()),
+            _ => break,
+        }
+    }
+    Ok(None)
+}
+
+/// The caller as the event's record names it (`userIdentity.arn`), else its user name.
+fn caller(record: Option<&str>, username: Option<&str>) -> String {
+    record
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+        .and_then(|v| v["userIdentity"]["arn"].as_str().map(str::to_string))
+        .or_else(|| username.map(str::to_string))
+        .unwrap_or_else(|| "unknown (the event names no caller)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_caller_is_the_records_arn_else_the_user_name() {
+        let record =
+            r#"{"userIdentity":{"arn":"arn:aws:sts::111122223333:assumed-role/Admin/jo"}}"#;
+        assert_eq!(
+            caller(Some(record), Some("jo")),
+            "arn:aws:sts::111122223333:assumed-role/Admin/jo"
+        );
+        assert_eq!(caller(Some("not json"), Some("jo")), "jo");
+        assert_eq!(caller(None, None), "unknown (the event names no caller)");
+    }
+}
