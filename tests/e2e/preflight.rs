@@ -1075,3 +1075,60 @@ fn validate_refuses_names_aws_would_refuse() {
     let out = validate(&p, Some(&ok));
     assert_eq!(out.code, 0, "{}", out.all());
 }
+
+/// HeadBucket names the bucket's region even when it answers 403 (a bucket this account may
+/// not list) or 301 (asked through another region's endpoint): preflight takes the region from
+/// `x-amz-bucket-region`, warns that the bucket is elsewhere, and asks its encryption there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_403_or_301_from_head_bucket_still_names_the_buckets_region() {
+    let url = emulator().url.clone();
+    let ids = accounts(1);
+    let id = &ids[0];
+    let there = clients_in(&url, id, "eu-west-1").await;
+    for (status, bucket) in [
+        (403u16, format!("far-logs-{id}")),
+        (301, format!("moved-logs-{id}")),
+    ] {
+        create_bucket(&there, &bucket, "eu-west-1", true).await;
+        let dir = Dir::new();
+        let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
+        let prefs = dir.write("prefs.json", &template(&bucket, id, "").to_string());
+        let proxy = Proxy::start(&url);
+        proxy.set_faults(Faults {
+            head_bucket: Some((bucket.clone(), status, "eu-west-1".into())),
+            ..Default::default()
+        });
+        let report = dir.path("plan.csv");
+        let out = preflight_command([
+            "plan",
+            "-i",
+            inv.to_str().unwrap(),
+            "-p",
+            prefs.to_str().unwrap(),
+            "-o",
+            report.to_str().unwrap(),
+            "--endpoint-url",
+            proxy.url.as_str(),
+        ])
+        .output()
+        .unwrap();
+        let all = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        let row = &rows_by_target(&report)[&(id.clone(), "us-east-1".to_string())];
+        let findings = parse_findings(&row["findings"]);
+        let about_bucket: Vec<_> = findings.iter().filter(|f| f.2 == bucket).collect();
+        assert_eq!(
+            about_bucket,
+            vec![&f("BucketInOtherRegion", "warning", &bucket)],
+            "{status}: {row:?}\n{all}"
+        );
+        // Its encryption was asked in the bucket's own region.
+        let asked: Vec<String> = proxy
+            .seen_of("GetBucketEncryption")
+            .into_iter()
+            .map(|s| s.region)
+            .collect();
+        assert_eq!(asked, vec!["eu-west-1".to_string()], "{status}");
+        assert_eq!(proxy.seen_of("HeadBucket").len(), 1);
+    }
+}

@@ -239,11 +239,17 @@ pub struct Faults {
     pub version_cap: Option<usize>,
     /// The message of `deny_in_account`'s answers, instead of IAM's usual sentence.
     pub deny_message: Option<String>,
+    /// (bucket, HTTP status, region): HeadBucket of that bucket is answered with that status
+    /// and `x-amz-bucket-region: region`, as S3 answers for a bucket in another region (301) or
+    /// one the caller may not list (403).
+    pub head_bucket: Option<(String, u16, String)>,
 }
 
 enum Verdict {
     Forward,
     Answer(u16, &'static str, String),
+    /// HeadBucket's answer without a body, naming the bucket's region.
+    BucketRegion(u16, String),
     Reset,
 }
 
@@ -331,7 +337,13 @@ async fn handle(
                 .any(|(acct, op)| acct == a && *op == operation)
         });
         let mut roll = || st.rng.next();
-        let verdict = if denied_here {
+        let head_bucket = f.head_bucket.as_ref().filter(|(bucket, _, _)| {
+            operation == "HeadBucket"
+                && parts.uri.path().trim_start_matches('/').split('/').next() == Some(bucket)
+        });
+        let verdict = if let Some((_, status, region)) = head_bucket {
+            Verdict::BucketRegion(*status, region.clone())
+        } else if denied_here {
             let message = f.deny_message.clone().unwrap_or_else(|| {
                 format!(
                     "User: arn:aws:sts::{}:assumed-role/test is not authorized to perform: {service}:{operation}",
@@ -436,6 +448,11 @@ async fn handle(
             .status(status)
             .header("content-type", ctype)
             .body(Full::new(Bytes::from(body)))
+            .unwrap(),
+        Verdict::BucketRegion(status, region) => Response::builder()
+            .status(status)
+            .header("x-amz-bucket-region", region)
+            .body(Full::new(Bytes::new()))
             .unwrap(),
         // An error from the service makes hyper drop the connection: the client sees a reset.
         Verdict::Reset => return Err("injected connection reset".into()),
