@@ -42,7 +42,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Prove every target holds the preferences: compliant, drifted (naming each differing input), missing or failed. Read-only.
     #[command(
-        after_help = "Also flags a target whose latest version was never made its default version, and runs preflight on the preferences each target should hold.\nExit code 0 only when every target is compliant with no blocking finding; 1 otherwise; 2 for bad input."
+        after_help = "A target whose latest version differs from its default version is drifted too (Session Manager may read either); it also runs preflight on the preferences each target should hold. With --who, CloudTrail names who last changed each target not compliant.\nExit code 0 only when every target is compliant with no blocking finding; 1 otherwise; 2 for bad input."
     )]
     Audit(AuditArgs),
     /// Undo an apply: promote each target's recorded previous version back to default, or delete a document that apply created — only where the target still holds what that apply wrote.
