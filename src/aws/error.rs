@@ -20,7 +20,7 @@ where
             .as_service_error()
             .and_then(|e| e.message())
             .unwrap_or("");
-        return TargetError::new(Reason::from_code(code), message);
+        return TargetError::new(denial(code, message), message);
     }
     if let Some(e) = assume_role_error(&err, endpoint) {
         return e;
@@ -32,6 +32,18 @@ where
         return TargetError::new(Reason::Http(status), ctx.err().to_string());
     }
     transport_error(&err, endpoint)
+}
+
+/// A service's code as a reason; an AccessDenied that names a service control policy is the
+/// organization's choice, not a failure (AWS says so only in the message).
+fn denial(code: &str, message: &str) -> Reason {
+    if code.starts_with("AccessDenied")
+        && message.contains("with an explicit deny in a service control policy")
+    {
+        Reason::DeniedByScp
+    } else {
+        Reason::from_code(code)
+    }
 }
 
 /// A failure before any service answered: the kind of failure, where, and its deepest cause

@@ -14,6 +14,9 @@ use strum::{EnumIter, IntoEnumIterator, IntoStaticStr};
 pub enum Reason {
     /// An explicitly named opt-in region the account has not enabled (not a failure).
     RegionNotEnabled,
+    /// AccessDenied by an explicit deny in a service control policy: the organization forbids
+    /// the call there (a region it does not use, say). Skipped, not a failure.
+    DeniedByScp,
     /// Not started: more targets failed than `--max-failures` allows.
     MaxFailuresExceeded,
     /// Not started, or abandoned in flight, because the run was interrupted.
@@ -99,9 +102,9 @@ impl Reason {
     }
 
     /// Whether a skipped row with this reason still counts as done: a region the account
-    /// never enabled holds nothing to protect.
+    /// never enabled, or one a service control policy closes, holds nothing to protect.
     pub(crate) fn excuses_skip(&self) -> bool {
-        *self == Reason::RegionNotEnabled
+        matches!(self, Reason::RegionNotEnabled | Reason::DeniedByScp)
     }
 }
 

@@ -210,8 +210,13 @@ impl ReportRow {
         }
     }
 
-    /// The row with `status` and the error's reason and message.
+    /// The row with `status` and the error's reason and message. A target a service control
+    /// policy denies is skipped, not failed: the organization chose that nothing goes there.
     pub fn with_error(self, status: Status, e: &TargetError) -> Self {
+        let status = match (status, &e.reason) {
+            (Status::Failed, Reason::DeniedByScp) => Status::Skipped,
+            (status, _) => status,
+        };
         Self {
             status,
             error_code: Some(e.reason.clone()),

@@ -22,6 +22,7 @@ mod org;
 mod preflight;
 mod report_cells;
 mod rollout;
+mod scp;
 mod setup;
 mod stand_in;
 mod toolbox;
