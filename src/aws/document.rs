@@ -221,13 +221,17 @@ pub(crate) async fn update(
             }
             Err(e) => return Err(ssm.error(e)),
         };
-        promote(ssm, name, &written.version).await?;
+        // A version was added (or found): a denial from here on is no clean skip.
+        promote(ssm, name, &written.version)
+            .await
+            .map_err(TargetError::after_a_write)?;
         Ok(written)
     }
     .await;
     let mut written = match written {
         // The versions are gone whatever failed after: the row says so.
         Err(e) if pruned > 0 => {
+            let e = e.after_a_write();
             return Err(TargetError::new(
                 e.reason,
                 format!(

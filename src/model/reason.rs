@@ -145,6 +145,18 @@ impl TargetError {
             message: one_line(&message.into()),
         }
     }
+
+    /// The error of a call made after something was already written: a service control
+    /// policy's denial there leaves the target half changed, a failure, not a skip.
+    pub(crate) fn after_a_write(self) -> Self {
+        match self.reason {
+            Reason::DeniedByScp => Self {
+                reason: Reason::Aws("AccessDenied".into()),
+                ..self
+            },
+            _ => self,
+        }
+    }
 }
 
 /// Report cells and log lines are single-line, and short enough to read.

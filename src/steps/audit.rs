@@ -158,7 +158,8 @@ async fn audit_steps(
         if latest.sha256() != current.sha256() {
             latest_changes = match latest.value.as_ref() {
                 Some(v) => diff(&desired, v),
-                None => vec![],
+                // Not JSON (saved as YAML): it differs, as a default version in YAML does.
+                None => vec![Change::shown("content", None, Some(desired.clone()))],
             };
         }
         let holds_desired = latest

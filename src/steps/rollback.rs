@@ -131,6 +131,20 @@ async fn rollback_steps(
         let current = document::read_version(ssm, name, &versions.default_version).await?;
         return Ok(RolledBack::AlreadyRestored(current));
     }
+    // A rollback that promoted the previous version but could not delete the apply's: finish
+    // it, where the latest still holds exactly what the apply wrote.
+    if applied.status == Status::Updated
+        && versions.default_version == applied.previous_version
+        && versions.latest_version == applied.document_version
+    {
+        let latest = document::read_version(ssm, name, &versions.latest_version).await?;
+        if latest.sha256() == applied.content_sha256 {
+            delete_applied(ssm, applied).await?;
+            return Ok(RolledBack::Restored(
+                document::read_version(ssm, name, &applied.previous_version).await?,
+            ));
+        }
+    }
     if versions.default_version != applied.document_version {
         return Ok(RolledBack::Changed(format!(
             "the default version is now {}, not {} as the apply left it",
@@ -158,24 +172,40 @@ async fn rollback_steps(
     // restored, so the apply's version goes once it is no longer the default. Not when a
     // version was added after it: deleting that is not this rollback's to do.
     if versions.latest_version != applied.document_version {
+        // The apply reused an older version holding its content (DuplicateDocumentContent):
+        // it added none. Where the previous default is also the latest, promoting it back
+        // restores both.
+        if versions.latest_version == applied.previous_version {
+            document::promote(ssm, name, &applied.previous_version).await?;
+            return Ok(RolledBack::Restored(
+                document::read_version(ssm, name, &applied.previous_version).await?,
+            ));
+        }
         return Ok(RolledBack::Changed(format!(
-            "version {} was added after the apply: with version {} restored as the default, the latest would still differ",
-            versions.latest_version, applied.previous_version
+            "version {} is the latest, not the apply's {}: with version {} restored as the default, the latest would still differ",
+            versions.latest_version, applied.document_version, applied.previous_version
         )));
     }
     document::promote(ssm, name, &applied.previous_version).await?;
-    document::delete_version(ssm, name, &applied.document_version)
+    delete_applied(ssm, applied).await?;
+    Ok(RolledBack::Restored(
+        document::read_version(ssm, name, &applied.previous_version).await?,
+    ))
+}
+
+/// Deletes the apply's version once the previous one is the default again. A failure here
+/// leaves the target half rolled back: never a clean skip, and a rollback run again finishes it.
+async fn delete_applied(ssm: &TargetClient, applied: &ReportRow) -> Result<(), TargetError> {
+    document::delete_version(ssm, &applied.document_name, &applied.document_version)
         .await
         .map_err(|e| {
+            let e = e.after_a_write();
             TargetError::new(
-                e.reason.clone(),
+                e.reason,
                 format!(
                     "version {} is the default again, but the apply's version {} (still the latest) could not be deleted: {}",
                     applied.previous_version, applied.document_version, e.message
                 ),
             )
-        })?;
-    Ok(RolledBack::Restored(
-        document::read_version(ssm, name, &applied.previous_version).await?,
-    ))
+        })
 }

@@ -66,3 +66,63 @@ async fn a_target_an_scp_denies_is_skipped_not_failed() {
         "failed"
     );
 }
+
+/// A denial after something was written is no skip: a rollback whose DeleteDocument an SCP
+/// denies has already promoted the previous version, so it fails; run again once allowed, it
+/// finishes (deletes the apply's version) instead of calling the target changed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denial_after_a_write_fails_and_the_rollback_finishes_when_run_again() {
+    let url = emulator().url.clone();
+    let ids = accounts(1);
+    seed(&url, &ids[0], "us-east-1", DOC, AWS_PAGE_EXAMPLE).await;
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    let apply = dir.path("apply.csv");
+    assert_eq!(run("apply", &proxy, &inv, &prefs, &apply, &[]).code, 0);
+    let rollback = |report: &std::path::Path| {
+        ssm_prefs([
+            "rollback",
+            "--from",
+            apply.to_str().unwrap(),
+            "--yes",
+            "-o",
+            report.to_str().unwrap(),
+            "--endpoint-url",
+            proxy.url.as_str(),
+        ])
+    };
+    proxy.set_faults(Faults {
+        deny_in_account: vec![(ids[0].clone(), "DeleteDocument".into())],
+        deny_message: Some(SCP.into()),
+        ..Default::default()
+    });
+    let first = dir.path("rollback1.csv");
+    let out = rollback(&first);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let row = &rows_by_target(&first)[&(ids[0].clone(), "us-east-1".to_string())];
+    assert_eq!(
+        (row["status"].as_str(), row["error_code"].as_str()),
+        ("failed", "AccessDenied"),
+        "{row:?}"
+    );
+    proxy.set_faults(Faults::default());
+    let second = dir.path("rollback2.csv");
+    let out = rollback(&second);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let row = &rows_by_target(&second)[&(ids[0].clone(), "us-east-1".to_string())];
+    assert_eq!(row["status"], "restored", "{row:?}");
+    let d = ssm_in(&url, &ids[0], "us-east-1")
+        .await
+        .describe_document()
+        .name(DOC)
+        .send()
+        .await
+        .unwrap();
+    let d = d.document().unwrap();
+    assert_eq!(
+        (d.default_version(), d.latest_version()),
+        (Some("1"), Some("1"))
+    );
+}
