@@ -269,17 +269,7 @@ async fn prune(ssm: &TargetClient, name: &str, keep: usize) -> Result<u32, Targe
     }
     let mut deleted = 0;
     for v in doomed {
-        let sent = ssm
-            .ssm()
-            .delete_document()
-            .name(name)
-            .document_version(v.to_string())
-            .customize()
-            .config_override(ssm.scope())
-            .send()
-            .await;
-        if let Err(e) = sent {
-            let e = ssm.error(e);
+        if let Err(e) = delete(ssm, name, Some(&v.to_string())).await {
             return Err(TargetError::new(
                 e.reason,
                 format!(
@@ -566,29 +556,17 @@ pub(crate) async fn promote(
     Ok(())
 }
 
-/// Deletes one version of the document (never the default: SSM refuses that).
-pub(crate) async fn delete_version(
+/// Deletes one version of the document (never the default: SSM refuses that), or with
+/// `None` the whole document, all its versions.
+pub(crate) async fn delete(
     ssm: &TargetClient,
     name: &str,
-    version: &str,
+    version: Option<&str>,
 ) -> Result<(), TargetError> {
     ssm.ssm()
         .delete_document()
         .name(name)
-        .document_version(version)
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(|e| ssm.error(e))?;
-    Ok(())
-}
-
-/// Deletes the document, all its versions.
-pub(crate) async fn delete(ssm: &TargetClient, name: &str) -> Result<(), TargetError> {
-    ssm.ssm()
-        .delete_document()
-        .name(name)
+        .set_document_version(version.map(String::from))
         .customize()
         .config_override(ssm.scope())
         .send()

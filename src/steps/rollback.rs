@@ -165,7 +165,7 @@ async fn rollback_steps(
                 versions.latest_version
             )));
         }
-        document::delete(ssm, name).await?;
+        document::delete(ssm, name, None).await?;
         return Ok(RolledBack::Deleted);
     }
     // Session Manager may read the default version or the latest: both must be the one
@@ -196,7 +196,11 @@ async fn rollback_steps(
 /// Deletes the apply's version once the previous one is the default again. A failure here
 /// leaves the target half rolled back: never a clean skip, and a rollback run again finishes it.
 async fn delete_applied(ssm: &TargetClient, applied: &ReportRow) -> Result<(), TargetError> {
-    document::delete_version(ssm, &applied.document_name, &applied.document_version)
+    document::delete(
+        ssm,
+        &applied.document_name,
+        Some(&applied.document_version),
+    )
         .await
         .map_err(|e| {
             let e = e.after_a_write();
