@@ -207,16 +207,7 @@ async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
 
     let report = dir.path("rollback.csv");
     proxy.clear();
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        apply_report.to_str().unwrap(),
-        "--yes",
-        "-o",
-        report.to_str().unwrap(),
-        "--endpoint-url",
-        proxy.url.as_str(),
-    ]);
+    let out = rollback_from(&apply_report, &report, &proxy.url);
     assert_eq!(out.code, 1, "one target was skipped: {}", out.all());
     let rows = rows_by_target(&report);
     assert_eq!(rows.len(), 8);
@@ -284,16 +275,7 @@ async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
     // each target says so; the target changed by someone else stays skipped.
     proxy.clear();
     let again = dir.path("rollback-again.csv");
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        apply_report.to_str().unwrap(),
-        "--yes",
-        "-o",
-        again.to_str().unwrap(),
-        "--endpoint-url",
-        proxy.url.as_str(),
-    ]);
+    let out = rollback_from(&apply_report, &again, &proxy.url);
     assert_eq!(out.code, 1, "{}", out.all());
     assert_eq!(proxy.writes(), 0, "a second rollback writes nothing");
     for ((id, region), row) in rows_by_target(&again) {

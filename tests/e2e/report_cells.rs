@@ -116,16 +116,7 @@ async fn no_report_cell_is_a_formula_and_reports_read_back_exactly() {
 
     // rollback --from reads it too: every created target is deleted, by its true name.
     let rollback = dir.path("rollback.csv");
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        apply.to_str().unwrap(),
-        "--yes",
-        "-o",
-        rollback.to_str().unwrap(),
-        "--endpoint-url",
-        proxy.url.as_str(),
-    ]);
+    let out = rollback_from(&apply, &rollback, &proxy.url);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_no_formula(&rollback);
     let rolled = rows_by_target(&rollback);

@@ -81,18 +81,7 @@ async fn a_denial_after_a_write_fails_and_the_rollback_finishes_when_run_again()
     let proxy = Proxy::start(&url);
     let apply = dir.path("apply.csv");
     assert_eq!(run("apply", &proxy, &inv, &prefs, &apply, &[]).code, 0);
-    let rollback = |report: &std::path::Path| {
-        ssm_prefs([
-            "rollback",
-            "--from",
-            apply.to_str().unwrap(),
-            "--yes",
-            "-o",
-            report.to_str().unwrap(),
-            "--endpoint-url",
-            proxy.url.as_str(),
-        ])
-    };
+    let rollback = |report: &std::path::Path| rollback_from(&apply, report, &proxy.url);
     proxy.set_faults(Faults {
         deny_in_account: vec![(ids[0].clone(), "DeleteDocument".into())],
         deny_message: Some(SCP.into()),

@@ -272,6 +272,20 @@ pub fn rows_by_target(
     by
 }
 
+/// `rollback --from FROM --yes -o REPORT --endpoint-url ENDPOINT`.
+pub fn rollback_from(from: &std::path::Path, report: &std::path::Path, endpoint: &str) -> Run {
+    ssm_prefs([
+        "rollback",
+        "--from",
+        from.to_str().unwrap(),
+        "--yes",
+        "-o",
+        report.to_str().unwrap(),
+        "--endpoint-url",
+        endpoint,
+    ])
+}
+
 pub fn run(
     cmd: &str,
     proxy: &Proxy,

@@ -115,16 +115,7 @@ impl Fleet {
     /// `rollback --from` this apply report through the proxy; its report in the dir.
     pub fn rollback(&self, from: &Path) -> (Run, PathBuf) {
         let path = self.dir.path("rollback.csv");
-        let out = ssm_prefs([
-            "rollback",
-            "--from",
-            from.to_str().unwrap(),
-            "--yes",
-            "-o",
-            path.to_str().unwrap(),
-            "--endpoint-url",
-            self.proxy.url.as_str(),
-        ]);
+        let out = rollback_from(from, &path, &self.proxy.url);
         (out, path)
     }
 
