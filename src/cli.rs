@@ -142,8 +142,31 @@ pub struct RunArgs {
     #[command(flatten)]
     pub prefs: PrefsArgs,
     /// Inventory file (YAML, c7n-org accounts.yml compatible, or CSV)
-    #[arg(short = 'i', long, value_name = "FILE")]
-    pub inventory: PathBuf,
+    #[arg(
+        short = 'i',
+        long,
+        value_name = "FILE",
+        required_unless_present_any = ["org", "event"],
+        conflicts_with = "org"
+    )]
+    pub inventory: Option<PathBuf>,
+    /// The accounts straight from AWS Organizations: every ACTIVE account (name, tags and OU path as `discover` reads them); the caller's own account with the base credentials
+    #[arg(long)]
+    pub org: bool,
+    /// With --org: only the accounts under these OUs (recursively); repeat or comma-separate
+    #[arg(
+        long = "ou",
+        value_name = "OU_ID",
+        value_delimiter = ',',
+        requires = "org"
+    )]
+    pub ous: Vec<String>,
+    /// Amazon EventBridge events decide the targets (`-` reads stdin): a new account (Control Tower CreateManagedAccount, Organizations CreateAccountResult) or a region opted in; with -i or --org they narrow its selection
+    #[arg(long, value_name = "FILE|-")]
+    pub event: Option<PathBuf>,
+    /// Wait this long for a new account to be ready (its role assumable, an opt-in region done ENABLING), retrying with backoff, e.g. 15m, 90s, 0 [default: 15m with --event, else 0]
+    #[arg(long, value_name = "DURATION")]
+    pub wait_ready: Option<String>,
     #[command(flatten)]
     pub select: SelectArgs,
     /// Only the targets whose status was failed, skipped or blocked in this earlier report

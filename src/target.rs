@@ -155,6 +155,9 @@ pub struct Account {
     pub email: Option<String>,
     pub display_name: Option<String>,
     pub org_id: Option<String>,
+    /// `--org`: the account the base credentials belong to (the management account or a
+    /// delegated administrator), reached with those credentials rather than a role.
+    pub base_credentials: bool,
     /// Where the inventory defines it (0 when it comes from elsewhere, such as a report).
     pub line: usize,
 }
@@ -174,6 +177,7 @@ impl Account {
             email: None,
             display_name: None,
             org_id: None,
+            base_credentials: false,
             line,
         }
     }

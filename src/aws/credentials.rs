@@ -196,6 +196,56 @@ impl Assumed {
     }
 }
 
+impl Assumed {
+    /// As [`Assumed::fetch`], but an `AccessDenied` (a new account's role that does not exist
+    /// yet: STS answers the same as for a role the caller may not assume) is tried again,
+    /// with backoff, until `until`; `waiting` hears once that it waits, and for how long at
+    /// most. Returns the last answer.
+    pub(crate) async fn fetch_when_ready(
+        &self,
+        until: Instant,
+        waiting: impl FnOnce(Duration),
+    ) -> provider::Result {
+        let mut waiting = Some(waiting);
+        let mut tries = 0;
+        loop {
+            let answer = self.fetch().await;
+            let now = Instant::now();
+            match &answer {
+                Err(e) if now < until && sts_code(e).as_deref() == Some("AccessDenied") => {
+                    if let Some(tell) = waiting.take() {
+                        tell(until - now);
+                    }
+                    tries += 1;
+                    tokio::time::sleep(ready_backoff(tries).min(until - now)).await;
+                }
+                _ => return answer,
+            }
+        }
+    }
+}
+
+/// Waiting for a new account: 1 s, then doubling to at most 30 s between tries, jittered (a
+/// role appears within minutes; a try costs one AssumeRole).
+fn ready_backoff(tries: u32) -> Duration {
+    let cap = 2f64.powi(tries.min(6) as i32 - 1).min(30.0);
+    Duration::from_secs_f64(cap * (0.75 + 0.25 * fastrand::f64()))
+}
+
+/// The code STS answered with, where a credentials failure holds one.
+fn sts_code(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(aws_sdk_sts::error::SdkError::ServiceError(ctx)) =
+            e.downcast_ref::<AssumeRoleSdkError>()
+        {
+            return ctx.err().code().map(str::to_string);
+        }
+        cur = e.source();
+    }
+    None
+}
+
 impl ProvideCredentials for Assumed {
     fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
     where

@@ -26,13 +26,28 @@ pub(crate) struct Discovery {
     pub management: Option<String>,
 }
 
+/// Why the walk stopped.
+#[derive(Debug)]
+pub(crate) enum WalkError {
+    /// An OU given is not in the organization (bad input).
+    UnknownOu(String),
+    /// A call failed.
+    Failed(TargetError),
+}
+
+impl From<TargetError> for WalkError {
+    fn from(e: TargetError) -> Self {
+        WalkError::Failed(e)
+    }
+}
+
 /// Walks the organization from its roots, or from the given OUs, depth first.
 pub(crate) async fn walk(
     org: &Client,
     endpoint: &str,
     ous: &[String],
     include_management: bool,
-) -> Result<Discovery, TargetError> {
+) -> Result<Discovery, WalkError> {
     let management = org
         .describe_organization()
         .send()
@@ -58,12 +73,21 @@ pub(crate) async fn walk(
         }
     } else {
         for ou in ous {
-            let described = org
+            let described = match org
                 .describe_organizational_unit()
                 .organizational_unit_id(ou)
                 .send()
                 .await
-                .map_err(|e| target_error(e, endpoint))?;
+            {
+                Ok(d) => d,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_organizational_unit_not_found_exception()) =>
+                {
+                    return Err(WalkError::UnknownOu(ou.clone()));
+                }
+                Err(e) => return Err(target_error(e, endpoint).into()),
+            };
             let name = described
                 .organizational_unit
                 .and_then(|o| o.name)

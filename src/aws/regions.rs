@@ -1,5 +1,6 @@
 //! Which regions an account has enabled (Account ListRegions, ENABLED and ENABLED_BY_DEFAULT):
-//! the targets of `-r all`, and the check that an opt-in region named explicitly is enabled.
+//! the targets of `-r all`, and the check that an opt-in region named explicitly is enabled
+//! (GetRegionOptStatus, while `--wait-ready` waits for one still ENABLING).
 
 use aws_sdk_account::types::RegionOptStatus;
 
@@ -33,6 +34,23 @@ pub(crate) async fn enabled(
         })
         .filter_map(|r| r.region_name)
         .collect())
+}
+
+/// One region's opt-in status in this account (`ENABLING`, `ENABLED`, `DISABLED`, …).
+pub(crate) async fn status(
+    account: &aws_sdk_account::Client,
+    endpoint: &str,
+    region: &str,
+) -> Result<RegionOptStatus, TargetError> {
+    let out = account
+        .get_region_opt_status()
+        .region_name(region)
+        .send()
+        .await
+        .map_err(|e| target_error(e, endpoint))?;
+    Ok(out
+        .region_opt_status
+        .unwrap_or_else(|| RegionOptStatus::from("")))
 }
 
 #[cfg(test)]

@@ -274,6 +274,17 @@ impl Session {
         role_arn(role, self.partition, account)
     }
 
+    /// The account the base credentials belong to (STS GetCallerIdentity); `None` when it
+    /// cannot be asked (then every account is reached through its role).
+    pub(crate) async fn caller_account(&self) -> Option<AccountId> {
+        let out = aws_sdk_sts::Client::new(&self.base)
+            .get_caller_identity()
+            .send()
+            .await
+            .ok()?;
+        AccountId::parse(out.account()?).ok()
+    }
+
     /// The ARN the base credentials act as (STS GetCallerIdentity), for the HTML report's
     /// header; on failure, why it is unknown.
     pub(crate) async fn caller_arn(&self) -> String {
@@ -419,6 +430,14 @@ async fn account_credentials(
     partition: &str,
     session_name: &str,
 ) -> (SharedCredentialsProvider, bool) {
+    // The caller's own account (`--org`) has no member role: the base credentials act there.
+    if account.base_credentials
+        && account.roles.is_empty()
+        && account.profile.is_none()
+        && let Some(base) = base.credentials_provider()
+    {
+        return (base, false);
+    }
     let mut current: Option<SharedCredentialsProvider> = account.profile.as_ref().map(|p| {
         SharedCredentialsProvider::new(
             aws_config::profile::ProfileFileCredentialsProvider::builder()
@@ -488,6 +507,48 @@ impl Session {
                 .await;
         });
         Prefetch(task)
+    }
+}
+
+impl Session {
+    /// `--wait-ready`: assumes each account's role, `in_flight` at a time, and where STS
+    /// answers AccessDenied (a new account's role not there yet) tries again until `until`,
+    /// telling `waiting` which account waits and for how long at most, and `ready` how long
+    /// it waited once it is ready. An account still failing is left for its targets' calls
+    /// to report.
+    pub(crate) async fn wait_ready(
+        &self,
+        order: &[AccountId],
+        in_flight: usize,
+        until: std::time::Instant,
+        waiting: impl Fn(&AccountId, std::time::Duration) + Sync,
+        ready: impl Fn(&AccountId, std::time::Duration) + Sync,
+    ) {
+        use futures::StreamExt;
+        let mut seen = std::collections::HashSet::new();
+        let assumed: Vec<(&AccountId, Arc<Assumed>)> = order
+            .iter()
+            .filter(|id| seen.insert((*id).clone()))
+            .filter_map(|id| Some((id, self.accounts.get(id)?.assumed.clone()?)))
+            .collect();
+        futures::stream::iter(assumed)
+            .for_each_concurrent(in_flight, |(id, a)| {
+                let (waiting, ready) = (&waiting, &ready);
+                async move {
+                    let started = std::time::Instant::now();
+                    let waited = std::sync::atomic::AtomicBool::new(false);
+                    let answer = a
+                        .fetch_when_ready(until, |left| {
+                            waited.store(true, Ordering::Relaxed);
+                            waiting(id, left)
+                        })
+                        .await;
+                    if answer.is_ok() && waited.load(Ordering::Relaxed) {
+                        ready(id, started.elapsed());
+                    }
+                }
+            })
+            .await;
     }
 }
 

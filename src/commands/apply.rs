@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use super::prompt::confirm_or_cancel;
-use super::setup::prepare;
+use super::setup::{Start, prepare};
 use super::sinks::Sinks;
 use crate::error::InputError;
 use crate::model::{Command, Ended, RunEvent, Status, StopReason};
@@ -23,7 +23,10 @@ pub(crate) async fn apply(printer: &Printer, args: &settings::Apply) -> Result<E
             "apply needs --yes when stdin is not a terminal (nothing was sent to AWS)",
         ));
     }
-    let (run, csv) = prepare(printer, opts, Command::Apply).await?;
+    let (run, csv) = match prepare(printer, opts, Command::Apply).await? {
+        Start::Run(run, csv) => (run, csv),
+        Start::Ended(ended) => return Ok(ended),
+    };
     let job = &run.job;
 
     // Phase 1: read every target and decide, as `plan` does.

@@ -1,6 +1,6 @@
 //! `audit`: every target read, read-only, and held to the preferences.
 
-use super::setup::prepare;
+use super::setup::{Start, prepare};
 use crate::error::InputError;
 use crate::fanout;
 use crate::model::{Command, Ended};
@@ -9,7 +9,10 @@ use crate::settings;
 use crate::steps;
 
 pub(crate) async fn audit(printer: &Printer, args: &settings::Fleet) -> Result<Ended, InputError> {
-    let (run, csv) = prepare(printer, args, Command::Audit).await?;
+    let (run, csv) = match prepare(printer, args, Command::Audit).await? {
+        Start::Run(run, csv) => (run, csv),
+        Start::Ended(ended) => return Ok(ended),
+    };
     let (mut sinks, listener) = run.report_sinks(&args.output, csv, false);
     let job = &run.job;
     fanout::run(

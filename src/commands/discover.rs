@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::aws::organizations::{self, Discovery};
+use crate::aws::organizations::{self, Discovery, WalkError};
 use crate::aws::session::Session;
 use crate::error::InputError;
 use crate::files::Replacement;
@@ -42,7 +42,13 @@ pub(crate) async fn discover(
     .await
     {
         Ok(found) => found,
-        Err(e) => {
+        Err(WalkError::UnknownOu(ou)) => {
+            return Err(InputError::flag(
+                "--ou",
+                format!("no OU {ou} in the organization the base credentials read"),
+            ));
+        }
+        Err(WalkError::Failed(e)) => {
             printer.error(&format!(
                 "cannot read the organization: {}: {}",
                 e.reason, e.message

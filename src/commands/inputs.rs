@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{InputError, Problem};
-use crate::inventory::{self, Selection};
+use crate::inventory::{self, Events, Inventory, Selection};
 use crate::model::Status;
 use crate::preferences::{self, Preferences};
 use crate::report::csv as report_csv;
@@ -26,29 +26,68 @@ pub(super) struct Inputs {
     pub(super) targets: Vec<Target>,
     /// `-r all`: accounts whose regions are listed when the run starts.
     pub(super) all_regions: Vec<Arc<Account>>,
+    /// Where the accounts came from, as lines name it.
     pub(super) inventory_path: PathBuf,
 }
 
-pub(super) fn load_inputs(
+/// The files of a run read, before any AWS call: preferences, and the inventory and events
+/// where given. Every file is checked before any error is reported, so one run shows every
+/// problem.
+pub(super) fn read_files(
     printer: &Printer,
     prefs: &PrefsOptions,
-    inventory: &Path,
-    selection: &Selection,
-) -> Result<Inputs, InputError> {
-    // Both files are checked before either error is reported, so one run shows every problem.
+    inventory: Option<&Path>,
+    events: Option<&Path>,
+) -> Result<(Preferences, Option<Inventory>, Option<Events>), InputError> {
     let prefs = preferences::load(&prefs.path);
-    let inv = inventory::load(inventory);
-    let (prefs, inv) = match (prefs, inv) {
-        (Ok(p), Ok(i)) => (p, i),
-        (Err(InputError::Problems(mut a)), Err(InputError::Problems(b))) => {
-            a.extend(b);
-            return Err(InputError::Problems(a));
-        }
-        (Err(e), _) | (_, Err(e)) => return Err(e),
+    let inv = inventory.map(inventory::load).transpose();
+    let events = events.map(inventory::load_events).transpose();
+    let mut problems = vec![];
+    let mut other = None;
+    let mut keep = |e: InputError| match e {
+        InputError::Problems(p) => problems.extend(p),
+        e => other = other.take().or(Some(e)),
+    };
+    let prefs = prefs.map_err(&mut keep).ok();
+    let inv = inv.map_err(&mut keep).ok();
+    let events = events.map_err(&mut keep).ok();
+    if let Some(e) = other {
+        return Err(e);
+    }
+    let (Some(prefs), Some(inv), Some(events)) = (prefs, inv, events) else {
+        return Err(InputError::Problems(problems));
     };
     warn_all(printer, &prefs.warnings);
-    warn_all(printer, &inv.warnings);
-    let selected = inventory::select(&inv, selection)?;
+    if let Some(inv) = &inv {
+        warn_all(printer, &inv.warnings);
+    }
+    Ok((prefs, inv, events))
+}
+
+/// The targets of a run: the selection applied to the accounts, narrowed to what the events
+/// name (`alone`: the events are the accounts), and every target's placeholders checked.
+/// `None` when the events name nothing in the selection: nothing to do, said in a line.
+pub(super) fn resolve(
+    printer: &Printer,
+    prefs: Preferences,
+    inv: &Inventory,
+    selection: &Selection,
+    events: Option<(&Events, bool)>,
+) -> Result<Option<Inputs>, InputError> {
+    let mut selected = inventory::select(inv, selection)?;
+    if let Some((events, alone)) = events {
+        selected = inventory::narrow(selected, events, alone);
+        if selected.targets.is_empty() && selected.all_regions.is_empty() {
+            let named: Vec<String> = events.named().iter().map(|a| a.to_string()).collect();
+            printer.say(&format!(
+                "{}: the accounts and regions the events name ({}) are not in the selection from {}: nothing to do",
+                events.path.display(),
+                named.join(", "),
+                inv.path.display()
+            ));
+            return Ok(None);
+        }
+    }
     // Placeholders depend on the account, not the region: an `-r all` account is checked
     // through a stand-in target.
     let mut check = selected.targets.clone();
@@ -63,12 +102,24 @@ pub(super) fn load_inputs(
     if !problems.is_empty() {
         return Err(InputError::Problems(problems));
     }
-    Ok(Inputs {
+    Ok(Some(Inputs {
         prefs,
         targets: selected.targets,
         all_regions: selected.all_regions,
-        inventory_path: inv.path,
-    })
+        inventory_path: inv.path.clone(),
+    }))
+}
+
+/// `validate`'s inputs: the preferences and an inventory file, with no event.
+pub(super) fn load_inputs(
+    printer: &Printer,
+    prefs: &PrefsOptions,
+    inventory: &Path,
+    selection: &Selection,
+) -> Result<Inputs, InputError> {
+    let (prefs, inv, _) = read_files(printer, prefs, Some(inventory), None)?;
+    let inv = inv.expect("an inventory path was given");
+    Ok(resolve(printer, prefs, &inv, selection, None)?.expect("no event narrows it"))
 }
 
 pub(super) fn region_totals(targets: &[Target]) -> BTreeMap<String, usize> {

@@ -1,5 +1,6 @@
-//! The subcommands, a file each, and what their runs share: the checked inputs, the set-up of
-//! a run over targets, the reporters it feeds, the prompt and the interrupt listener.
+//! The subcommands, a file each, and what their runs share: the checked inputs and where the
+//! accounts come from, the set-up of a run over targets, the reporters it feeds, the prompt
+//! and the interrupt listener.
 
 mod apply;
 mod audit;
@@ -14,6 +15,7 @@ pub(crate) mod prompt;
 mod rollback;
 pub(crate) mod setup;
 pub(crate) mod sinks;
+mod sources;
 mod validate;
 
 pub(crate) use apply::apply;

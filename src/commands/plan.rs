@@ -1,7 +1,7 @@
 //! `plan`: every target read and decided, nothing written; with `--waves`, the accounts of
 //! each wave.
 
-use super::setup::prepare;
+use super::setup::{Start, prepare};
 use crate::error::InputError;
 use crate::model::{Command, Ended};
 use crate::report::printer::{Printer, visible};
@@ -10,7 +10,10 @@ use crate::waves::WavePlan;
 use crate::words::count;
 
 pub(crate) async fn plan(printer: &Printer, args: &settings::Fleet) -> Result<Ended, InputError> {
-    let (run, csv) = prepare(printer, args, Command::Plan).await?;
+    let (run, csv) = match prepare(printer, args, Command::Plan).await? {
+        Start::Run(run, csv) => (run, csv),
+        Start::Ended(ended) => return Ok(ended),
+    };
     let (mut sinks, listener) = run.report_sinks(&args.output, csv, false);
     let job = run.job.clone();
     run.reads(args.aws.concurrency, |r| {

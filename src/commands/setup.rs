@@ -6,14 +6,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use super::inputs::{load_inputs, retry_only, unique_accounts};
+use super::inputs::{retry_only, unique_accounts};
 use super::interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
 use super::sinks::{Sinks, open_report};
+use super::sources::{self, Sourced};
 use crate::aws::regions;
 use crate::aws::session::{Prefetch, Session};
 use crate::error::InputError;
 use crate::fanout::{self, Control};
-use crate::model::{Command, Outcome, Reason, RunMeta, TargetError, rfc3339};
+use crate::model::{Command, Ended, Outcome, Reason, RunEvent, RunMeta, TargetError, rfc3339};
 use crate::preflight::Preflight;
 use crate::report::csv::CsvReport;
 use crate::report::events::EventLog;
@@ -49,14 +50,26 @@ pub(crate) struct Prepared {
     pub(crate) _prefetch: Prefetch,
 }
 
+/// A run set up, or why it ends before it starts (nothing to do, or the organization could
+/// not be read).
+// One per run, moved once: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Start {
+    Run(Prepared, CsvReport),
+    Ended(Ended),
+}
+
 /// Checks the inputs, builds the session and opens the report — in that order, so a run
 /// that stops for bad input (exit 2) leaves no report behind.
 pub(super) async fn prepare(
     printer: &Printer,
     args: &settings::Fleet,
     command: Command,
-) -> Result<(Prepared, CsvReport), InputError> {
-    let mut inputs = load_inputs(printer, &args.prefs, &args.inventory, &args.select)?;
+) -> Result<Start, InputError> {
+    let mut inputs = match sources::inputs(printer, args).await? {
+        Sourced::Run(inputs) => inputs,
+        Sourced::Ended(ended) => return Ok(Start::Ended(ended)),
+    };
     if let Some(report) = &args.retry_failed {
         // The report names concrete regions, so `-r all` accounts need no listing here.
         let mut candidates = std::mem::take(&mut inputs.targets);
@@ -143,12 +156,39 @@ pub(super) async fn prepare(
         who: args.who,
         preflight: args.preflight.map(Preflight::new),
     });
+    let log = EventLog::new(printer);
+    // Set when the run starts: the wait covers roles and regions together.
+    let ready_by = (!args.wait_ready.is_zero()).then(|| Instant::now() + args.wait_ready);
+    if let Some(until) = ready_by {
+        let order: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
+        session
+            .wait_ready(
+                &order,
+                (args.aws.concurrency / 4).clamp(4, 64),
+                until,
+                |id, left| {
+                    log.emit(RunEvent::Waiting {
+                        account: id.to_string(),
+                        waiting_for: "its role is not assumable yet (AccessDenied: a new account's role takes minutes to appear)".to_string(),
+                        seconds: left.as_secs(),
+                    })
+                },
+                |id, waited| {
+                    log.emit(RunEvent::Ready {
+                        account: id.to_string(),
+                        seconds: waited.as_secs(),
+                    })
+                },
+            )
+            .await;
+    }
     let (targets, pre) = resolve_regions(
         &session,
         &job,
         inputs.targets,
         &inputs.all_regions,
         args.aws.concurrency,
+        ready_by.map(|until| (until, &log)),
     )
     .await;
     // Targets stay account by account, as listed: the prefetch assumes the accounts' roles in
@@ -161,10 +201,10 @@ pub(super) async fn prepare(
     });
     let mut listed = targets.clone();
     listed.extend(pre.iter().map(|(t, _)| t.clone()));
-    Ok((
+    Ok(Start::Run(
         Prepared {
             meta,
-            log: EventLog::new(printer),
+            log,
             job,
             targets,
             pre: pre.into_iter().map(|(_, o)| o).collect(),
@@ -224,6 +264,7 @@ pub(super) async fn resolve_regions(
     targets: Vec<Target>,
     all: &[Arc<Account>],
     concurrency: usize,
+    wait: Option<(Instant, &EventLog)>,
 ) -> (Vec<Target>, Vec<(Target, Outcome)>) {
     let mut ask: Vec<Arc<Account>> = all.to_vec();
     ask.extend(unique_accounts(
@@ -265,7 +306,17 @@ pub(super) async fn resolve_regions(
     for t in targets {
         match enabled.get(t.account_id()) {
             Some(Ok(list)) if !list.iter().any(|r| r == t.region.as_str()) => {
-                let o = steps::region_not_enabled(job, &t);
+                let o = match wait {
+                    Some((until, log)) => match until_enabled(session, &t, until, log).await {
+                        Enabled::Yes => {
+                            run.push(t);
+                            continue;
+                        }
+                        Enabled::No => steps::region_not_enabled(job, &t),
+                        Enabled::NotYet(waited) => steps::region_not_ready(job, &t, waited),
+                    },
+                    None => steps::region_not_enabled(job, &t),
+                };
                 pre.push((t, o));
             }
             Some(Err(e)) if t.region.opt_in() => {
@@ -304,6 +355,46 @@ pub(super) async fn resolve_regions(
         }
     }
     (run, pre)
+}
+
+/// Whether an opt-in region is enabled, waited for while it is ENABLING.
+enum Enabled {
+    Yes,
+    No,
+    /// Still ENABLING when the wait ran out, after this long.
+    NotYet(std::time::Duration),
+}
+
+/// `--wait-ready`: asks the region's opt-in status until it is no longer ENABLING (backoff
+/// from 2 s to 30 s) or `until` passes. A status that cannot be read counts as not enabled,
+/// as the listing said.
+async fn until_enabled(session: &Session, t: &Target, until: Instant, log: &EventLog) -> Enabled {
+    use aws_sdk_account::types::RegionOptStatus as S;
+    let client = session.account_client(t.account_id());
+    let endpoint = session.endpoint("Account API", None);
+    let started = Instant::now();
+    let mut pause = std::time::Duration::from_secs(2);
+    let mut told = false;
+    loop {
+        match regions::status(&client, &endpoint, t.region.as_str()).await {
+            Ok(S::Enabled | S::EnabledByDefault) => return Enabled::Yes,
+            Ok(S::Enabling) if Instant::now() < until => {
+                if !told {
+                    told = true;
+                    log.emit(RunEvent::Waiting {
+                        account: t.account.id.to_string(),
+                        waiting_for: format!("region {} is still ENABLING", t.region),
+                        seconds: until.saturating_duration_since(Instant::now()).as_secs(),
+                    });
+                }
+                tokio::time::sleep(pause.min(until.saturating_duration_since(Instant::now())))
+                    .await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(30));
+            }
+            Ok(S::Enabling) => return Enabled::NotYet(started.elapsed()),
+            _ => return Enabled::No,
+        }
+    }
 }
 
 impl Prepared {

@@ -39,6 +39,15 @@ pub enum RunEvent {
     Interrupted { grace_seconds: u64 },
     /// A second Ctrl-C, a second SIGTERM, or the grace period's end: abandoned in flight.
     Abandoned { why: Abandon },
+    /// `--wait-ready`: an account is not ready yet (`waiting_for` says what), tried again
+    /// for up to `seconds` more.
+    Waiting {
+        account: String,
+        waiting_for: String,
+        seconds: u64,
+    },
+    /// `--wait-ready`: an account that was waited for is ready, after `seconds`.
+    Ready { account: String, seconds: u64 },
     /// The operator declined (or interrupted) the confirmation: nothing was written.
     Cancelled { command: &'static str },
 }

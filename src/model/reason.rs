@@ -14,6 +14,8 @@ use strum::{EnumIter, IntoEnumIterator, IntoStaticStr};
 pub enum Reason {
     /// An explicitly named opt-in region the account has not enabled (not a failure).
     RegionNotEnabled,
+    /// `--wait-ready`: an opt-in region still ENABLING when the wait ran out.
+    RegionNotReady,
     /// AccessDenied by an explicit deny in a service control policy: the organization forbids
     /// the call there (a region it does not use, say). Skipped, not a failure.
     DeniedByScp,

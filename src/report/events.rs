@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::model::{Abandon, RunEvent};
 use crate::report::printer::Printer;
-use crate::words::count;
+use crate::words::{self, count};
 
 /// The events of one run, in order: shown as they happen, kept for the end. Cloned into the
 /// interrupt listener, which emits from its own task.
@@ -65,6 +65,18 @@ pub fn show(printer: &Printer, event: &RunEvent) {
         )),
         RunEvent::Baking { seconds, next } => printer.note(&format!(
             "baking: waiting {seconds}s before wave {next} (Ctrl-C stops the rollout)"
+        )),
+        RunEvent::Waiting {
+            account,
+            waiting_for,
+            seconds,
+        } => printer.note(&format!(
+            "waiting for account {account}: {waiting_for}; trying again for up to {} (--wait-ready)",
+            words::duration(*seconds)
+        )),
+        RunEvent::Ready { account, seconds } => printer.note(&format!(
+            "account {account} is ready after {}",
+            words::duration(*seconds)
         )),
         RunEvent::DeclinedBeforeWave { next } => printer.say(&format!(
             "stopped before wave {next}: the targets of the later waves are skipped (WaveHalted)"

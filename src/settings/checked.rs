@@ -44,10 +44,24 @@ pub struct Validate {
     pub select: Selection,
 }
 
+/// Where a run's accounts come from: an inventory file, the organization, or EventBridge
+/// events (alone, or narrowing either of the others).
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// `-i FILE`.
+    pub inventory: Option<PathBuf>,
+    /// `--org`, with `--ou`'s OUs (empty: the whole organization).
+    pub org: Option<Vec<String>>,
+    /// `--event FILE|-`.
+    pub events: Option<PathBuf>,
+}
+
 /// `plan` and `audit`, and the run of `apply`.
 pub struct Fleet {
     pub prefs: PrefsOptions,
-    pub inventory: PathBuf,
+    pub source: Source,
+    /// `--wait-ready`: how long a new account may take to be ready (zero: no waiting).
+    pub wait_ready: Duration,
     pub select: Selection,
     pub retry_failed: Option<PathBuf>,
     /// Preflight's checks, `Some(strict)`; `None` with `--no-preflight`.

@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::aws::session::SessionOptions;
 use crate::cli::{
@@ -97,9 +98,20 @@ pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
         &[
             ("--retry-failed", a.retry_failed.as_ref()),
             ("-p", Some(&a.prefs.preferences)),
-            ("-i", Some(&a.inventory)),
+            ("-i", a.inventory.as_ref()),
+            ("--event", a.event.as_ref()),
         ],
     )?;
+    for ou in &a.ous {
+        check_ou_id(ou).map_err(flag("--ou"))?;
+    }
+    // The default waits only for what an event names: accounts that may not exist yet.
+    let wait_ready = match &a.wait_ready {
+        Some(text) if text.trim() == "0" => Duration::ZERO,
+        Some(text) => parse_duration(text).map_err(flag("--wait-ready"))?,
+        None if a.event.is_some() => DEFAULT_WAIT_READY,
+        None => Duration::ZERO,
+    };
     let existing = match (
         optional(&a.existing, "--existing", parse_existing)?,
         a.prefs.merge,
@@ -117,7 +129,12 @@ pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
     };
     Ok(Fleet {
         prefs: prefs(&a.prefs)?,
-        inventory: a.inventory.clone(),
+        source: Source {
+            inventory: a.inventory.clone(),
+            org: a.org.then(|| a.ous.clone()),
+            events: a.event.clone(),
+        },
+        wait_ready,
         select: selection(&a.select)?,
         retry_failed: a.retry_failed.clone(),
         preflight: (!a.preflight.no_preflight).then_some(a.preflight.strict),
@@ -186,12 +203,42 @@ pub(super) fn rollback(a: &RollbackArgs) -> Result<Rollback, InputError> {
     })
 }
 
+/// `--wait-ready`'s default with `--event`: a new account's role and Systems Manager take
+/// minutes to be usable (about 7 by reports; the default leaves room twice over).
+const DEFAULT_WAIT_READY: Duration = Duration::from_secs(15 * 60);
+
+/// An OU id as Organizations writes them (`ou-` root part `-` OU part, lowercase letters and
+/// digits): a typo stops here, before the walk.
+pub(super) fn check_ou_id(id: &str) -> Result<(), String> {
+    let ok = id
+        .strip_prefix("ou-")
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(root, ou)| {
+            let plain = |s: &str, min: usize| {
+                (min..=32).contains(&s.len())
+                    && s.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            };
+            plain(root, 4) && plain(ou, 8)
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{id:?} is not an OU id (ou-, then 4 to 32 lowercase letters or digits, -, then 8 to 32 more, as `aws organizations list-organizational-units-for-parent` prints them)"
+        ))
+    }
+}
+
 pub(super) fn discover(a: &DiscoverArgs) -> Result<Discover, InputError> {
     let regions = a
         .regions
         .iter()
         .map(|name| Region::parse(name).map_err(flag("-r")))
         .collect::<Result<Vec<_>, _>>()?;
+    for ou in &a.ous {
+        check_ou_id(ou).map_err(flag("--ou"))?;
+    }
     Ok(Discover {
         ous: a.ous.clone(),
         include_management: a.include_management,

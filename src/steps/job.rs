@@ -96,6 +96,22 @@ pub(crate) fn region_not_enabled(job: &Job, target: &Target) -> Outcome {
     )
 }
 
+/// `--wait-ready`: an opt-in region that was still ENABLING when the wait ran out.
+pub(crate) fn region_not_ready(job: &Job, target: &Target, waited: std::time::Duration) -> Outcome {
+    let e = TargetError::new(
+        Reason::RegionNotReady,
+        format!(
+            "region {} of account {} was still ENABLING after waiting {} (--wait-ready): run again once it is ENABLED",
+            target.region,
+            target.account.id,
+            crate::words::duration(waited.as_secs())
+        ),
+    );
+    Outcome::of(
+        base_row(job, target, SystemTime::now(), Instant::now()).with_error(Status::Failed, &e),
+    )
+}
+
 /// The account's enabled regions could not be listed, so this target's fate is unknown.
 pub(crate) fn regions_unknown(job: &Job, target: &Target, e: &TargetError) -> Outcome {
     let e = TargetError::new(

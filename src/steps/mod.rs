@@ -8,7 +8,9 @@ mod rollback;
 mod write;
 
 pub(crate) use audit::audit;
-pub(crate) use job::{Job, interrupted, region_not_enabled, regions_unknown, skipped};
+pub(crate) use job::{
+    Job, interrupted, region_not_enabled, region_not_ready, regions_unknown, skipped,
+};
 pub(crate) use read::{Planned, read_and_decide};
 pub(crate) use rollback::{Undo, rollback};
 pub(crate) use write::verify;

@@ -1,0 +1,152 @@
+//! Where a run's accounts come from — an inventory file, the organization (`--org`), or
+//! EventBridge events alone (`--event`) — resolved to the run's checked inputs, or to the
+//! end of a run that has nothing to do.
+
+use std::sync::Arc;
+
+use super::inputs::{Inputs, read_files, resolve};
+use crate::aws::organizations::{self, WalkError};
+use crate::aws::session::{Session, SessionOptions};
+use crate::error::{InputError, Problem};
+use crate::inventory::Inventory;
+use crate::model::Ended;
+use crate::report::printer::Printer;
+use crate::settings::Fleet;
+use crate::target::{Account, AccountId};
+use crate::words::count;
+
+/// The inputs of a run, or why it ends before it starts.
+// One per run, moved once: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Sourced {
+    Run(Inputs),
+    /// Nothing to do (exit 0), or the organization could not be read (exit 1).
+    Ended(Ended),
+}
+
+/// The run's inputs: files read and checked first (exit 2, before any AWS call), then the
+/// organization walked where `--org` asks.
+pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, InputError> {
+    let source = &args.source;
+    let (prefs, inv, events) = read_files(
+        printer,
+        &args.prefs,
+        source.inventory.as_deref(),
+        source.events.as_deref(),
+    )?;
+    // The events alone name accounts, not regions: a new account's come from -r. The
+    // organization's accounts have none either.
+    let alone = inv.is_none() && source.org.is_none();
+    let new_accounts = events.as_ref().is_some_and(|e| !e.accounts.is_empty());
+    if args.select.regions.is_none() && (source.org.is_some() || (alone && new_accounts)) {
+        let whose = if source.org.is_some() {
+            "the organization's accounts"
+        } else {
+            "a new account's"
+        };
+        return Err(InputError::Problems(vec![Problem::flag(
+            "-r",
+            format!(
+                "{whose} regions come from -r: pass -r LIST, or -r all for the regions each account has enabled"
+            ),
+        )]));
+    }
+    if let Some(events) = &events {
+        for line in &events.idle {
+            printer.say(line);
+        }
+        if events.is_idle() {
+            printer.say(&format!(
+                "{}: no event is a success (SUCCEEDED, ENABLED): nothing to do",
+                events.path.display()
+            ));
+            return Ok(Sourced::Ended(Ended::Success));
+        }
+    }
+    let inv = match (inv, &source.org, &events) {
+        (Some(inv), _, _) => inv,
+        (None, Some(ous), _) => match org_inventory(printer, &args.aws.session, ous).await? {
+            Some(inv) => inv,
+            None => return Ok(Sourced::Ended(Ended::Failures)),
+        },
+        (None, None, Some(events)) => events.inventory(),
+        (None, None, None) => unreachable!("clap requires -i, --org or --event"),
+    };
+    let narrowing = events.as_ref().map(|e| (e, alone));
+    Ok(
+        match resolve(printer, prefs, &inv, &args.select, narrowing)? {
+            Some(inputs) => Sourced::Run(inputs),
+            None => Sourced::Ended(Ended::Success),
+        },
+    )
+}
+
+/// `--org`: the organization's ACTIVE accounts (under the OUs, if any) as an inventory, with
+/// the caller's own account — the management account or a delegated administrator, which
+/// has no member role — reached with the base credentials. `None` when the organization could
+/// not be read (said in a line; the run fails); an unknown OU is bad input.
+async fn org_inventory(
+    printer: &Printer,
+    opts: &SessionOptions,
+    ous: &[String],
+) -> Result<Option<Inventory>, InputError> {
+    let session = Session::new(opts, &[]).await;
+    let endpoint = session.endpoint("Organizations", None);
+    let found = match organizations::walk(&session.organizations(), &endpoint, ous, true).await {
+        Ok(found) => found,
+        Err(WalkError::UnknownOu(ou)) => {
+            return Err(InputError::flag(
+                "--ou",
+                format!("no OU {ou} in the organization the base credentials read"),
+            ));
+        }
+        Err(WalkError::Failed(e)) => {
+            printer.error(&format!(
+                "cannot read the organization: {}: {} (--org needs organizations:List* and Describe* in the management account or a delegated administrator)",
+                e.reason, e.message
+            ));
+            return Ok(None);
+        }
+    };
+    let caller = session.caller_account().await;
+    let accounts: Vec<Arc<Account>> = found
+        .accounts
+        .iter()
+        .filter_map(|f| {
+            let id = AccountId::parse(&f.id).ok()?;
+            let mut a = Account::new(id, 0);
+            a.name = f.name.clone();
+            a.email = Some(f.email.clone()).filter(|e| !e.is_empty());
+            a.tags = f.tags.clone();
+            a.base_credentials = caller.as_ref() == Some(&a.id);
+            Some(Arc::new(a))
+        })
+        .collect();
+    let place = if ous.is_empty() {
+        "the organization".to_string()
+    } else {
+        format!("the organization's OUs {}", ous.join(", "))
+    };
+    if accounts.is_empty() {
+        return Err(InputError::usage(format!(
+            "--org: {place} holds no ACTIVE account"
+        )));
+    }
+    printer.note(&format!(
+        "--org: {} in {place}{}{}",
+        count(accounts.len(), "ACTIVE account"),
+        match found.suspended.len() {
+            0 => String::new(),
+            n => format!(" ({n} SUSPENDED left out)"),
+        },
+        match accounts.iter().find(|a| a.base_credentials) {
+            Some(a) => format!("; {} (the caller's) with the base credentials", a.id),
+            None => String::new(),
+        }
+    ));
+    Ok(Some(Inventory {
+        path: place.into(),
+        accounts,
+        warnings: vec![],
+    }))
+}
