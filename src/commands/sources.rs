@@ -40,7 +40,7 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
     let new_accounts = events.as_ref().is_some_and(|e| !e.accounts.is_empty());
     if args.select.regions.is_none() && (source.org.is_some() || (alone && new_accounts)) {
         let whose = if source.org.is_some() {
-            "the organization's accounts"
+            "the organization's accounts'"
         } else {
             "a new account's"
         };

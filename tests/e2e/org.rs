@@ -1,6 +1,7 @@
-//! Organization scale: `discover` from the emulator's Organizations API, `-r all` through
-//! Account ListRegions (answered by the test proxy, since the emulator lacks that API), and
-//! `--shard K/N` with `report merge`.
+//! Organization scale: `discover` and `--org` from the emulator's Organizations API (one
+//! organization per emulator, built once and shared), `-r all` through Account ListRegions
+//! (answered by the test proxy, since the emulator lacks that API), and `--shard K/N` with
+//! `report merge`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,9 +33,21 @@ async fn organizations(url: &str) -> aws_sdk_organizations::Client {
     aws_sdk_organizations::Client::new(&conf)
 }
 
+/// (OU ids by name, ACTIVE member account ids by OU name).
+type Org = (BTreeMap<String, String>, BTreeMap<String, Vec<String>>);
+
+/// The emulator's organization: one per emulator (Organizations allows one per management
+/// account), built by the first test that needs it.
+async fn the_org(url: &str) -> &'static Org {
+    static ORG: tokio::sync::OnceCell<Org> = tokio::sync::OnceCell::const_new();
+    ORG.get_or_init(|| build_org(url)).await
+}
+
+/// The management account moto puts the base credentials in.
+const MANAGEMENT: &str = "123456789012";
+
 /// An organization of 3 OUs (one nested) and 40 member accounts, 2 of them suspended.
-/// Returns (ou ids by name, active account ids by OU name).
-async fn build_org(url: &str) -> (BTreeMap<String, String>, BTreeMap<String, Vec<String>>) {
+async fn build_org(url: &str) -> Org {
     let org = organizations(url).await;
     org.create_organization()
         .feature_set(OrganizationFeatureSet::All)
@@ -112,7 +125,7 @@ async fn build_org(url: &str) -> (BTreeMap<String, String>, BTreeMap<String, Vec
 #[tokio::test(flavor = "multi_thread")]
 async fn discover_writes_an_inventory_that_apply_rolls_out() {
     let url = emulator().url.clone();
-    let (ous, active) = build_org(&url).await;
+    let (ous, active) = the_org(&url).await;
     let all: BTreeSet<String> = active.values().flatten().cloned().collect();
     assert_eq!(all.len(), 38);
     let dir = Dir::new();
@@ -201,6 +214,199 @@ async fn discover_writes_an_inventory_that_apply_rolls_out() {
         .collect();
     assert_eq!(got.iter().collect::<BTreeSet<_>>(), want);
     assert!(!text.contains("ou:Root/Development"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn org_is_the_inventory_with_the_management_account_on_the_base_credentials() {
+    let url = emulator().url.clone();
+    let (ous, active) = the_org(&url).await;
+    let members: BTreeSet<String> = active.values().flatten().cloned().collect();
+    let dir = Dir::new();
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    // A document of this test's own: the organization's accounts are shared with discover's.
+    let doc = "OrgWidePrefs";
+    let org_run = |cmd: &str, report: &std::path::Path, extra: &[&str]| {
+        let mut a = vec![
+            cmd,
+            "--org",
+            "-p",
+            prefs.to_str().unwrap(),
+            "--document-name",
+            doc,
+            "-o",
+            report.to_str().unwrap(),
+            "--endpoint-url",
+            proxy.url.as_str(),
+        ];
+        if cmd == "apply" {
+            a.push("--yes");
+        }
+        a.extend(extra);
+        ssm_prefs(&a)
+    };
+
+    let report = dir.path("apply.csv");
+    let out = org_run("apply", &report, &["-r", "us-east-1,eu-west-1"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains(&format!(
+            "{MANAGEMENT} (the caller's) with the base credentials"
+        )),
+        "{}",
+        out.all()
+    );
+    let rows = rows_by_target(&report);
+    let mut everyone: Vec<String> = members.iter().cloned().collect();
+    everyone.push(MANAGEMENT.to_string());
+    assert_eq!(
+        rows.len(),
+        everyone.len() * 2,
+        "every ACTIVE account, the management one too"
+    );
+    for ((id, region), found) in read_all(&url, &everyone, &["us-east-1", "eu-west-1"], doc).await {
+        let row = &rows[&(id.clone(), region.clone())];
+        assert_eq!(row["status"], "created", "{id} {region}");
+        assert_eq!(found.expect("written").0, row["document_version"]);
+    }
+    let assumed: BTreeSet<String> = proxy
+        .seen_of("AssumeRole")
+        .into_iter()
+        .map(|s| s.account)
+        .collect();
+    assert_eq!(
+        assumed, members,
+        "a role in each member account, none in the management account"
+    );
+    let tagged = rows
+        .values()
+        .find(|r| r["account_id"] == active["Payments"][0])
+        .unwrap();
+    assert!(
+        tagged["account_name"].starts_with("payments-"),
+        "{tagged:?}"
+    );
+
+    // --ou: that OU and those under it (the management account sits in the root).
+    let report = dir.path("prod.csv");
+    let out = org_run(
+        "audit",
+        &report,
+        &["--ou", &ous["Production"], "-r", "us-east-1"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let got: BTreeSet<String> = read_report(&report)
+        .into_iter()
+        .inspect(|r| assert_eq!(r["status"], "compliant"))
+        .map(|r| r["account_id"].clone())
+        .collect();
+    let want: BTreeSet<String> = active["Production"]
+        .iter()
+        .chain(&active["Payments"])
+        .cloned()
+        .collect();
+    assert_eq!(got, want);
+    // --not-accounts leaves the management account out.
+    let report = dir.path("members.csv");
+    let out = org_run(
+        "plan",
+        &report,
+        &["-r", "us-east-1", "--not-accounts", MANAGEMENT],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let got: BTreeSet<String> = read_report(&report)
+        .into_iter()
+        .map(|r| r["account_id"].clone())
+        .collect();
+    assert_eq!(got, members);
+    // -t matches the organization's tags, as discover writes them.
+    let report = dir.path("dev.csv");
+    let out = org_run(
+        "plan",
+        &report,
+        &["-t", "ou:Root/Development", "-r", "us-east-1"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(read_report(&report).len(), active["Development"].len());
+
+    // An event narrows the organization to its account.
+    let event = dir.write(
+        "event.json",
+        &serde_json::json!({
+            "version": "0", "id": "1", "detail-type": "AWS Service Event via CloudTrail",
+            "source": "aws.organizations", "account": MANAGEMENT, "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1", "resources": [],
+            "detail": {"eventName": "CreateAccountResult", "serviceEventDetails": {
+                "createAccountStatus": {"state": "SUCCEEDED", "accountId": active["Development"][0], "accountName": "x"}}}
+        })
+        .to_string(),
+    );
+    let report = dir.path("event.csv");
+    let out = org_run(
+        "plan",
+        &report,
+        &[
+            "--event",
+            event.to_str().unwrap(),
+            "-r",
+            "us-east-1,eu-west-1",
+            "--wait-ready",
+            "0",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r["account_id"] == active["Development"][0])
+    );
+
+    // Bad input: exit 2 and, before the walk, no call at all.
+    proxy.clear();
+    let inv = dir.write("inv.yml", &inventory(&accounts(1), &["us-east-1"]));
+    for (extra, says) in [
+        (
+            vec!["-i", inv.to_str().unwrap(), "-r", "us-east-1"],
+            "cannot be used with",
+        ),
+        (
+            vec![],
+            "-r: the organization's accounts' regions come from -r",
+        ),
+        (
+            vec!["--ou", "Production", "-r", "us-east-1"],
+            "--ou: \"Production\" is not an OU id",
+        ),
+    ] {
+        let out = org_run("plan", &dir.path("x.csv"), &extra);
+        assert_eq!(out.code, 2, "{extra:?}: {}", out.all());
+        assert!(out.stderr.contains(says), "{extra:?}: {}", out.stderr);
+    }
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.counts());
+    let out = org_run(
+        "plan",
+        &dir.path("x.csv"),
+        &["--ou", "ou-zzzz-zzzzzzzz", "-r", "us-east-1"],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("--ou: no OU ou-zzzz-zzzzzzzz in the organization"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.path("x.csv").exists());
+    let out = ssm_prefs([
+        "plan",
+        "-p",
+        prefs.to_str().unwrap(),
+        "--ou",
+        &ous["Production"],
+        "-r",
+        "us-east-1",
+    ]);
+    assert_eq!(out.code, 2, "--ou needs --org: {}", out.all());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -57,6 +57,11 @@ struct State {
     keys: std::collections::HashMap<String, String>,
     /// Account → regions it has enabled, for the Account API's ListRegions (moto lacks it).
     enabled_regions: std::collections::HashMap<String, Vec<String>>,
+    /// (account, region) → the opt-in statuses GetRegionOptStatus answers in turn (the last
+    /// one from then on).
+    region_statuses: std::collections::HashMap<(String, String), Vec<String>>,
+    /// Account → how many of its next AssumeRoles are denied (a role not created yet).
+    deny_assume_role_first: std::collections::HashMap<String, usize>,
 }
 
 pub struct Proxy {
@@ -157,6 +162,25 @@ impl Proxy {
             .unwrap()
             .enabled_regions
             .insert(account.to_string(), regions);
+    }
+
+    /// GetRegionOptStatus of this account and region answers these statuses in turn, then
+    /// the last one (moto lacks the Account API).
+    pub fn set_region_statuses(&self, account: &str, region: &str, statuses: &[&str]) {
+        self.state.lock().unwrap().region_statuses.insert(
+            (account.to_string(), region.to_string()),
+            statuses.iter().map(|s| s.to_string()).collect(),
+        );
+    }
+
+    /// The next `n` AssumeRoles into this account are denied, as STS answers while a new
+    /// account's role does not exist yet; then they pass.
+    pub fn deny_assume_role_first(&self, account_id: &str, n: usize) {
+        self.state
+            .lock()
+            .unwrap()
+            .deny_assume_role_first
+            .insert(account_id.to_string(), n);
     }
 
     /// From now on, inject these faults.
@@ -275,6 +299,9 @@ async fn handle(
     if parts.uri.path() == "/listRegions" {
         return Ok(list_regions(&parts, &state));
     }
+    if parts.uri.path() == "/getRegionOptStatus" {
+        return Ok(region_opt_status(&parts, &body, &state));
+    }
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
@@ -326,11 +353,20 @@ async fn handle(
             .and_then(|a| a.parse::<u64>().ok())
             .map_or(0, |a| (a % upstreams.len() as u64) as usize);
         let upstream = upstreams[shard].clone();
+        let not_yet = operation == "AssumeRole"
+            && st.deny_assume_role_first.iter_mut().any(|(a, n)| {
+                let hit = *n > 0 && arn.contains(&format!(":{a}:"));
+                if hit {
+                    *n -= 1;
+                }
+                hit
+            });
         let denied = operation == "AssumeRole"
-            && st
-                .deny_assume_role
-                .iter()
-                .any(|a| arn.contains(&format!(":{a}:")));
+            && (not_yet
+                || st
+                    .deny_assume_role
+                    .iter()
+                    .any(|a| arn.contains(&format!(":{a}:"))));
         let denied_here = account.as_deref().is_some_and(|a| {
             f.deny_in_account
                 .iter()
@@ -809,6 +845,45 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
 
 /// Account ListRegions, as the Account API answers it, for the account whose assumed-role
 /// credentials signed the request. Each region is listed as ENABLED_BY_DEFAULT or ENABLED.
+/// The Account API's GetRegionOptStatus, from [`Proxy::set_region_statuses`].
+fn region_opt_status(
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+    state: &Arc<Mutex<State>>,
+) -> Response<Full<Bytes>> {
+    let key = access_key(parts).unwrap_or("");
+    let region = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["RegionName"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut st = state.lock().unwrap();
+    let account = st.keys.get(key).cloned().unwrap_or_default();
+    st.seen.push(Seen {
+        operation: "GetRegionOptStatus".into(),
+        params: [("RegionName".to_string(), region.clone())].into(),
+        headers: vec![],
+        region: String::new(),
+        service: "account".into(),
+        account: account.clone(),
+        path: parts.uri.path().to_string(),
+        response: String::new(),
+    });
+    let status = match st
+        .region_statuses
+        .get_mut(&(account.clone(), region.clone()))
+    {
+        Some(list) if list.len() > 1 => list.remove(0),
+        Some(list) => list[0].clone(),
+        None => "DISABLED".to_string(),
+    };
+    let body = serde_json::json!({"RegionName": region, "RegionOptStatus": status}).to_string();
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
 fn list_regions(
     parts: &hyper::http::request::Parts,
     state: &Arc<Mutex<State>>,
