@@ -4,7 +4,7 @@
 //! status), and the events that are nothing to do or not accepted.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use crate::support::emulator::emulator;
@@ -24,12 +24,7 @@ fn fixture(name: &str, account: &str) -> String {
         .replace(FIXTURE_ACCOUNT, account)
 }
 
-fn args<'a>(
-    cmd: &'a str,
-    proxy: &'a Proxy,
-    prefs: &'a PathBuf,
-    report: &'a PathBuf,
-) -> Vec<&'a str> {
+fn args<'a>(cmd: &'a str, proxy: &'a Proxy, prefs: &'a Path, report: &'a Path) -> Vec<&'a str> {
     let mut a = vec![
         cmd,
         "-p",
@@ -291,7 +286,7 @@ fn events_that_are_nothing_to_do_or_not_accepted() {
     let prefs = dir.write("prefs.json", &desired().to_string());
     let proxy = Proxy::start(&emulator().url);
     let report = dir.path("r.csv");
-    let run_with = |event: &PathBuf, extra: &[&str]| {
+    let run_with = |event: &Path, extra: &[&str]| {
         let mut a = args("apply", &proxy, &prefs, &report);
         a.extend(["--event", event.to_str().unwrap()]);
         a.extend(extra);
