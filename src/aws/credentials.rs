@@ -204,6 +204,7 @@ impl Assumed {
     pub(crate) async fn fetch_when_ready(
         &self,
         until: Instant,
+        stopped: &(dyn Fn() -> bool + Sync),
         waiting: impl FnOnce(Duration),
     ) -> provider::Result {
         let mut waiting = Some(waiting);
@@ -212,12 +213,20 @@ impl Assumed {
             let answer = self.fetch().await;
             let now = Instant::now();
             match &answer {
-                Err(e) if now < until && sts_code(e).as_deref() == Some("AccessDenied") => {
+                Err(e)
+                    if now < until
+                        && !stopped()
+                        && sts_code(e).as_deref() == Some("AccessDenied") =>
+                {
                     if let Some(tell) = waiting.take() {
                         tell(until - now);
                     }
                     tries += 1;
-                    tokio::time::sleep(ready_backoff(tries).min(until - now)).await;
+                    crate::aws::session::sleep_unless(
+                        ready_backoff(tries).min(until - now),
+                        stopped,
+                    )
+                    .await;
                 }
                 _ => return answer,
             }

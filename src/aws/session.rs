@@ -521,6 +521,7 @@ impl Session {
         order: &[AccountId],
         in_flight: usize,
         until: std::time::Instant,
+        stopped: &(dyn Fn() -> bool + Sync),
         waiting: impl Fn(&AccountId, std::time::Duration) + Sync,
         ready: impl Fn(&AccountId, std::time::Duration) + Sync,
     ) {
@@ -538,7 +539,7 @@ impl Session {
                     let started = std::time::Instant::now();
                     let waited = std::sync::atomic::AtomicBool::new(false);
                     let answer = a
-                        .fetch_when_ready(until, |left| {
+                        .fetch_when_ready(until, stopped, |left| {
                             waited.store(true, Ordering::Relaxed);
                             waiting(id, left)
                         })
@@ -549,6 +550,17 @@ impl Session {
                 }
             })
             .await;
+    }
+}
+
+/// Sleeps for `d`, or less once `stopped` says the run stopped (looked at every 200 ms).
+pub(crate) async fn sleep_unless(d: std::time::Duration, stopped: &(dyn Fn() -> bool + Sync)) {
+    let end = tokio::time::Instant::now() + d;
+    while !stopped() && tokio::time::Instant::now() < end {
+        tokio::time::sleep_until(
+            end.min(tokio::time::Instant::now() + std::time::Duration::from_millis(200)),
+        )
+        .await;
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, Events, Inventory, Selection};
-use crate::model::Status;
+use crate::model::{ReportRow, Status};
 use crate::preferences::{self, Preferences};
 use crate::report::csv as report_csv;
 use crate::report::printer::Printer;
@@ -147,29 +147,12 @@ pub(super) fn retry_only(
     targets: Vec<Target>,
     document: &str,
 ) -> Result<Vec<Target>, InputError> {
-    let rows = report_csv::read(report)?;
-    if let Some(other) = rows.iter().find(|r| r.document_name != document) {
-        return Err(InputError::one(
-            report,
-            None,
-            format!(
-                "the report is for document {:?}, not {document:?}: pass --document-name {}",
-                other.document_name, other.document_name
-            ),
-        ));
-    }
+    let rows = check_retry_report(report, document)?;
     let wanted: HashSet<(String, String)> = rows
         .iter()
         .filter(|r| matches!(r.status, Status::Failed | Status::Skipped | Status::Blocked))
         .map(|r| (r.account_id.clone(), r.region.clone()))
         .collect();
-    if wanted.is_empty() {
-        return Err(InputError::one(
-            report,
-            None,
-            "no target failed, was skipped or was blocked in this report: nothing to retry",
-        ));
-    }
     let selected: Vec<Target> = targets
         .into_iter()
         .filter(|t| wanted.contains(&(t.account_id().to_string(), t.region.to_string())))
@@ -190,4 +173,33 @@ pub(super) fn retry_only(
         ));
     }
     Ok(selected)
+}
+
+/// `--retry-failed`'s report, read and checked: of this document, with something to retry.
+pub(super) fn check_retry_report(
+    report: &Path,
+    document: &str,
+) -> Result<Vec<ReportRow>, InputError> {
+    let rows = report_csv::read(report)?;
+    if let Some(other) = rows.iter().find(|r| r.document_name != document) {
+        return Err(InputError::one(
+            report,
+            None,
+            format!(
+                "the report is for document {:?}, not {document:?}: pass --document-name {}",
+                other.document_name, other.document_name
+            ),
+        ));
+    }
+    if !rows
+        .iter()
+        .any(|r| matches!(r.status, Status::Failed | Status::Skipped | Status::Blocked))
+    {
+        return Err(InputError::one(
+            report,
+            None,
+            "no target failed, was skipped or was blocked in this report: nothing to retry",
+        ));
+    }
+    Ok(rows)
 }

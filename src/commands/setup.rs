@@ -3,6 +3,8 @@
 //! phase plan and apply share.
 
 use std::collections::HashMap;
+
+use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -11,7 +13,7 @@ use super::interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
 use super::sinks::{Sinks, open_report};
 use super::sources::{self, Sourced};
 use crate::aws::regions;
-use crate::aws::session::{Prefetch, Session};
+use crate::aws::session::{Prefetch, Session, sleep_unless};
 use crate::error::InputError;
 use crate::fanout::{self, Control};
 use crate::model::{Command, Ended, Outcome, Reason, RunEvent, RunMeta, TargetError, rfc3339};
@@ -157,15 +159,26 @@ pub(super) async fn prepare(
         preflight: args.preflight.map(Preflight::new),
     });
     let log = EventLog::new(printer);
-    // Set when the run starts: the wait covers roles and regions together.
-    let ready_by = (!args.wait_ready.is_zero()).then(|| Instant::now() + args.wait_ready);
-    if let Some(until) = ready_by {
+    let control = Arc::new(Control::default());
+    // Set when the run starts: the wait covers roles and regions together. Ctrl-C (or SIGTERM)
+    // ends it: the run then reports every target as interrupted.
+    let ready = (!args.wait_ready.is_zero()).then(|| Ready {
+        until: Instant::now() + args.wait_ready,
+        since: Instant::now(),
+        log: &log,
+        control: &control,
+    });
+    let listener = ready
+        .as_ref()
+        .map(|_| listen_for_interrupts(control.clone(), log.clone(), INTERRUPT_GRACE));
+    if let Some(ready) = &ready {
         let order: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
         session
             .wait_ready(
                 &order,
                 (args.aws.concurrency / 4).clamp(4, 64),
-                until,
+                ready.until,
+                &|| control.stopped().is_some(),
                 |id, left| {
                     log.emit(RunEvent::Waiting {
                         account: id.to_string(),
@@ -188,12 +201,14 @@ pub(super) async fn prepare(
         inputs.targets,
         &inputs.all_regions,
         args.aws.concurrency,
-        ready_by.map(|until| (until, &log)),
+        ready.as_ref(),
     )
     .await;
+    if let Some(listener) = listener {
+        listener.abort();
+    }
     // Targets stay account by account, as listed: the prefetch assumes the accounts' roles in
     // that order, so each role assumed lets all the account's regions start at once.
-    let control = Arc::new(Control::default());
     let order: Vec<AccountId> = targets.iter().map(|t| t.account_id().clone()).collect();
     let stop = control.clone();
     let prefetch = session.prefetch(&order, (args.aws.concurrency / 4).clamp(4, 64), move || {
@@ -264,7 +279,7 @@ pub(super) async fn resolve_regions(
     targets: Vec<Target>,
     all: &[Arc<Account>],
     concurrency: usize,
-    wait: Option<(Instant, &EventLog)>,
+    ready: Option<&Ready<'_>>,
 ) -> (Vec<Target>, Vec<(Target, Outcome)>) {
     let mut ask: Vec<Arc<Account>> = all.to_vec();
     ask.extend(unique_accounts(
@@ -303,27 +318,44 @@ pub(super) async fn resolve_regions(
     .await;
     let mut run = vec![];
     let mut pre = vec![];
+    let mut not_listed = vec![];
     for t in targets {
         match enabled.get(t.account_id()) {
-            Some(Ok(list)) if !list.iter().any(|r| r == t.region.as_str()) => {
-                let o = match wait {
-                    Some((until, log)) => match until_enabled(session, &t, until, log).await {
-                        Enabled::Yes => {
-                            run.push(t);
-                            continue;
-                        }
-                        Enabled::No => steps::region_not_enabled(job, &t),
-                        Enabled::NotYet(waited) => steps::region_not_ready(job, &t, waited),
-                    },
-                    None => steps::region_not_enabled(job, &t),
-                };
-                pre.push((t, o));
-            }
+            Some(Ok(list)) if !list.iter().any(|r| r == t.region.as_str()) => match ready {
+                Some(_) => not_listed.push(t),
+                None => {
+                    let o = steps::region_not_enabled(job, &t);
+                    pre.push((t, o));
+                }
+            },
             Some(Err(e)) if t.region.opt_in() => {
                 let o = steps::regions_unknown(job, &t, e);
                 pre.push((t, o));
             }
             _ => run.push(t),
+        }
+    }
+    if let Some(ready) = ready {
+        // Every region not listed yet is asked at once: the wait is one wait, not one per target.
+        let asked = futures::stream::iter(not_listed)
+            .map(|t| async move {
+                let enabled = until_enabled(session, &t, ready).await;
+                (t, enabled)
+            })
+            .buffer_unordered(concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        for (t, enabled) in asked {
+            let o = match enabled {
+                Enabled::Yes => {
+                    run.push(t);
+                    continue;
+                }
+                Enabled::No => steps::region_not_enabled(job, &t),
+                Enabled::NotYet => steps::region_not_ready(job, &t, ready.since.elapsed()),
+                Enabled::Unknown(e) => steps::regions_unknown(job, &t, &e),
+            };
+            pre.push((t, o));
         }
     }
     for account in all {
@@ -357,42 +389,52 @@ pub(super) async fn resolve_regions(
     (run, pre)
 }
 
+/// `--wait-ready`: until when new accounts are waited for, since when, where the waits are
+/// said, and the run's stop switch (Ctrl-C ends the wait).
+pub(super) struct Ready<'a> {
+    until: Instant,
+    since: Instant,
+    log: &'a EventLog,
+    control: &'a Control,
+}
+
 /// Whether an opt-in region is enabled, waited for while it is ENABLING.
 enum Enabled {
     Yes,
     No,
-    /// Still ENABLING when the wait ran out, after this long.
-    NotYet(std::time::Duration),
+    /// Still ENABLING when the wait ran out (or was interrupted).
+    NotYet,
+    /// Its status could not be read.
+    Unknown(TargetError),
 }
 
 /// `--wait-ready`: asks the region's opt-in status until it is no longer ENABLING (backoff
-/// from 2 s to 30 s) or `until` passes. A status that cannot be read counts as not enabled,
-/// as the listing said.
-async fn until_enabled(session: &Session, t: &Target, until: Instant, log: &EventLog) -> Enabled {
+/// from 2 s to 30 s) or the wait ends.
+async fn until_enabled(session: &Session, t: &Target, ready: &Ready<'_>) -> Enabled {
     use aws_sdk_account::types::RegionOptStatus as S;
     let client = session.account_client(t.account_id());
     let endpoint = session.endpoint("Account API", None);
-    let started = Instant::now();
     let mut pause = std::time::Duration::from_secs(2);
     let mut told = false;
     loop {
+        let left = ready.until.saturating_duration_since(Instant::now());
         match regions::status(&client, &endpoint, t.region.as_str()).await {
             Ok(S::Enabled | S::EnabledByDefault) => return Enabled::Yes,
-            Ok(S::Enabling) if Instant::now() < until => {
+            Ok(S::Enabling) if !left.is_zero() && ready.control.stopped().is_none() => {
                 if !told {
                     told = true;
-                    log.emit(RunEvent::Waiting {
+                    ready.log.emit(RunEvent::Waiting {
                         account: t.account.id.to_string(),
                         waiting_for: format!("region {} is still ENABLING", t.region),
-                        seconds: until.saturating_duration_since(Instant::now()).as_secs(),
+                        seconds: left.as_secs(),
                     });
                 }
-                tokio::time::sleep(pause.min(until.saturating_duration_since(Instant::now())))
-                    .await;
+                sleep_unless(pause.min(left), &|| ready.control.stopped().is_some()).await;
                 pause = (pause * 2).min(std::time::Duration::from_secs(30));
             }
-            Ok(S::Enabling) => return Enabled::NotYet(started.elapsed()),
-            _ => return Enabled::No,
+            Ok(S::Enabling) => return Enabled::NotYet,
+            Ok(_) => return Enabled::No,
+            Err(e) => return Enabled::Unknown(e),
         }
     }
 }

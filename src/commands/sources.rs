@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use super::inputs::{Inputs, read_files, resolve};
+use super::inputs::{Inputs, check_retry_report, read_files, resolve};
 use crate::aws::organizations::{self, WalkError};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, Selection, Strictness};
 use crate::model::Ended;
 use crate::report::printer::Printer;
 use crate::settings::Fleet;
@@ -34,6 +34,18 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
         source.inventory.as_deref(),
         source.events.as_deref(),
     )?;
+    if let Some(events) = &events {
+        for line in &events.idle {
+            printer.say(line);
+        }
+        if events.is_idle() {
+            printer.say(&format!(
+                "{}: no event is a success (SUCCEEDED, ENABLED): nothing to do",
+                events.path.display()
+            ));
+            return Ok(Sourced::Ended(Ended::Success));
+        }
+    }
     // The events alone name accounts, not regions: a new account's come from -r. The
     // organization's accounts have none either.
     let alone = inv.is_none() && source.org.is_none();
@@ -51,17 +63,9 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
             ),
         )]));
     }
-    if let Some(events) = &events {
-        for line in &events.idle {
-            printer.say(line);
-        }
-        if events.is_idle() {
-            printer.say(&format!(
-                "{}: no event is a success (SUCCEEDED, ENABLED): nothing to do",
-                events.path.display()
-            ));
-            return Ok(Sourced::Ended(Ended::Success));
-        }
+    if let Some(report) = &args.retry_failed {
+        // Checked before the organization is read: bad input makes no call.
+        check_retry_report(report, &args.prefs.document_name)?;
     }
     let inv = match (inv, &source.org, &events) {
         (Some(inv), _, _) => inv,
@@ -73,8 +77,16 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
         (None, None, None) => unreachable!("clap requires -i, --org or --event"),
     };
     let narrowing = events.as_ref().map(|e| (e, alone));
+    let selection = Selection {
+        strictness: match (&events, alone) {
+            (None, _) => Strictness::Strict,
+            (Some(_), false) => Strictness::EmptyOk,
+            (Some(_), true) => Strictness::Lenient,
+        },
+        ..args.select.clone()
+    };
     Ok(
-        match resolve(printer, prefs, &inv, &args.select, narrowing)? {
+        match resolve(printer, prefs, &inv, &selection, narrowing)? {
             Some(inputs) => Sourced::Run(inputs),
             None => Sourced::Ended(Ended::Success),
         },
@@ -109,6 +121,11 @@ async fn org_inventory(
         }
     };
     let caller = session.caller_account().await;
+    if caller.is_none() {
+        printer.warn(
+            "--org: STS GetCallerIdentity failed, so the caller's own account is not known: it is reached through --role-name like the others (leave it out with --not-accounts if it has no such role)",
+        );
+    }
     let accounts: Vec<Arc<Account>> = found
         .accounts
         .iter()

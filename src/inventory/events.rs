@@ -125,6 +125,13 @@ enum Asked {
 }
 
 fn read(event: &Value) -> Result<Asked, String> {
+    read_kind(event).map_err(|e| match e.contains(ACCEPTED) {
+        true => e,
+        false => format!("{e}; {ACCEPTED}"),
+    })
+}
+
+fn read_kind(event: &Value) -> Result<Asked, String> {
     let text = |v: &Value, path: &[&str]| -> Option<String> {
         path.iter()
             .try_fold(v, |v, key| v.get(key))
@@ -149,7 +156,8 @@ fn read(event: &Value) -> Result<Asked, String> {
         ("aws.controltower", "CreateManagedAccount") => {
             let status = ["serviceEventDetails", "createManagedAccountStatus"];
             let at = |tail: &[&str]| text(detail, &[&status[..], tail].concat());
-            let state = at(&["state"]).unwrap_or_default();
+            let state = at(&["state"])
+                .ok_or("the event has no serviceEventDetails.createManagedAccountStatus.state")?;
             let id = at(&["account", "accountId"]);
             if state != "SUCCEEDED" {
                 return Ok(Asked::Nothing(format!(
@@ -163,7 +171,8 @@ fn read(event: &Value) -> Result<Asked, String> {
         ("aws.organizations", "CreateAccountResult") => {
             let status = ["serviceEventDetails", "createAccountStatus"];
             let at = |tail: &[&str]| text(detail, &[&status[..], tail].concat());
-            let state = at(&["state"]).unwrap_or_default();
+            let state = at(&["state"])
+                .ok_or("the event has no serviceEventDetails.createAccountStatus.state")?;
             if state != "SUCCEEDED" {
                 let why = at(&["failureReason"])
                     .map(|r| format!(" ({r})"))
@@ -181,7 +190,10 @@ fn read(event: &Value) -> Result<Asked, String> {
                 .ok_or("the event has no detail.regionName")
                 .map_err(str::to_string)
                 .and_then(|r| Region::parse(&r).map_err(|e| format!("detail.regionName: {e}")))?;
-            match text(detail, &["status"]).unwrap_or_default().as_str() {
+            match text(detail, &["status"])
+                .ok_or("the event has no detail.status")?
+                .as_str()
+            {
                 "ENABLED" => Ok(Asked::Region(id, region)),
                 other => Ok(Asked::Nothing(format!(
                     "region {region} of account {id} is {other:?}, not ENABLED"
@@ -284,6 +296,27 @@ mod tests {
         assert!(idle.idle[0].starts_with("e.json:1: "), "{:?}", idle.idle);
         assert!(idle.idle[1].starts_with("e.json:2: "), "{:?}", idle.idle);
         assert!(idle.idle[1].contains("\"ENABLING\", not ENABLED"));
+    }
+
+    #[test]
+    fn a_bom_keeps_the_lines_and_a_missing_state_is_refused() {
+        let text = format!(
+            "\u{feff}{}\n{}\n",
+            ct("FAILED", "111122223333"),
+            ct("SUCCEEDED", "111122223333")
+        );
+        let e = parse(Path::new("e.jsonl"), &text).unwrap();
+        assert!(e.idle[0].starts_with("e.jsonl:1: "), "{:?}", e.idle);
+        assert_eq!(e.accounts.len(), 1);
+        let no_state = ct("SUCCEEDED", "111122223333").replace("\"state\":\"SUCCEEDED\",", "");
+        let Err(InputError::Problems(p)) = parse(Path::new("e.json"), &no_state) else {
+            panic!("refused")
+        };
+        assert!(
+            p[0].message.contains("has no serviceEventDetails"),
+            "{}",
+            p[0].message
+        );
     }
 
     #[test]

@@ -13,4 +13,4 @@ mod select;
 pub(crate) use events::{Events, load as load_events};
 pub(crate) use load::{Inventory, load};
 pub(crate) use narrow::narrow;
-pub(crate) use select::{Regions, Selection, select};
+pub(crate) use select::{Regions, Selection, Strictness, select};

@@ -19,6 +19,20 @@ pub struct Selection {
     pub regions: Option<Regions>,
     /// `--shard K/N`: (K, N), 1-based.
     pub shard: Option<(usize, usize)>,
+    /// How strictly names, tags and an empty result are held: events decide what is there.
+    pub(crate) strictness: Strictness,
+}
+
+/// With `--event`, what an inventory holds is the events' say, not the operator's.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Strictness {
+    /// Every name and tag must be in the inventory, and the selection must not be empty.
+    #[default]
+    Strict,
+    /// Narrowed by events afterwards: an empty shard is nothing to do, not an error.
+    EmptyOk,
+    /// The events are the inventory: names and tags not in them only select nothing.
+    Lenient,
 }
 
 /// `-r`: the regions named, or `all`: the regions each account has enabled.
@@ -68,7 +82,11 @@ pub(crate) fn select(inv: &Inventory, sel: &Selection) -> Result<Selected, Input
         _ => None,
     };
     let matches = |a: &Account, wanted: &str| a.id.as_str() == wanted || a.name == wanted;
+    let lenient = sel.strictness == Strictness::Lenient;
     for (flag, list) in [("-a", &sel.accounts), ("--not-accounts", &sel.not_accounts)] {
+        if lenient {
+            break;
+        }
         for wanted in list {
             if !inv.accounts.iter().any(|a| matches(a, wanted)) {
                 let hint = did_you_mean(
@@ -85,7 +103,7 @@ pub(crate) fn select(inv: &Inventory, sel: &Selection) -> Result<Selected, Input
         }
     }
     for tag in &sel.tags {
-        if !inv.accounts.iter().any(|a| a.tags.contains(tag)) {
+        if !lenient && !inv.accounts.iter().any(|a| a.tags.contains(tag)) {
             let hint = did_you_mean(
                 tag,
                 inv.accounts
@@ -153,7 +171,11 @@ pub(crate) fn select(inv: &Inventory, sel: &Selection) -> Result<Selected, Input
             region: r.clone(),
         }));
     }
-    if problems.is_empty() && selected.targets.is_empty() && selected.all_regions.is_empty() {
+    if problems.is_empty()
+        && sel.strictness == Strictness::Strict
+        && selected.targets.is_empty()
+        && selected.all_regions.is_empty()
+    {
         let mut flags = vec![];
         if !sel.accounts.is_empty() {
             flags.push(format!("-a {}", sel.accounts.join(",")));

@@ -107,7 +107,10 @@ pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
     }
     // The default waits only for what an event names: accounts that may not exist yet.
     let wait_ready = match &a.wait_ready {
-        Some(text) if text.trim() == "0" => Duration::ZERO,
+        // `0`, `0s`, `0m`: no waiting (a duration proper is more than zero).
+        Some(text) if text.trim().trim_end_matches(['s', 'm', 'h']).parse::<f64>() == Ok(0.0) => {
+            Duration::ZERO
+        }
         Some(text) => parse_duration(text).map_err(flag("--wait-ready"))?,
         None if a.event.is_some() => DEFAULT_WAIT_READY,
         None => Duration::ZERO,
@@ -324,6 +327,7 @@ pub(super) fn selection(s: &SelectArgs) -> Result<Selection, InputError> {
         tags: s.tags.clone(),
         regions,
         shard: optional(&s.shard, "--shard", parse_shard)?,
+        strictness: Default::default(),
     })
 }
 

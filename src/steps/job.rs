@@ -96,7 +96,7 @@ pub(crate) fn region_not_enabled(job: &Job, target: &Target) -> Outcome {
     )
 }
 
-/// `--wait-ready`: an opt-in region that was still ENABLING when the wait ran out.
+/// `--wait-ready`: an opt-in region that was still ENABLING when the wait ended.
 pub(crate) fn region_not_ready(job: &Job, target: &Target, waited: std::time::Duration) -> Outcome {
     let e = TargetError::new(
         Reason::RegionNotReady,

@@ -54,15 +54,32 @@ async fn a_new_account_event_is_rolled_out_once_its_role_can_be_assumed() {
     );
     proxy.deny_assume_role_first(&ids[0], 2);
     let report = dir.path("ct.csv");
+    let summary = dir.path("summary.json");
     let mut a = args("apply", &proxy, &prefs, &report);
+    // Names and tags the event lacks select nothing, they are no error: the events decide.
+    let other = accounts(1).remove(0);
     a.extend([
         "--event",
         event.to_str().unwrap(),
         "-r",
         "us-east-1,eu-west-1",
+        "--not-accounts",
+        &other,
+        "--summary-json",
+        summary.to_str().unwrap(),
     ]);
     let out = ssm_prefs(&a);
     assert_eq!(out.code, 0, "{}", out.all());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let kinds: Vec<&str> = summary["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["waiting", "ready"], "{summary}");
+    assert_eq!(summary["events"][0]["account"], ids[0].as_str());
     assert!(
         out.stderr
             .contains(&format!("waiting for account {}", ids[0]))
@@ -158,6 +175,62 @@ async fn a_role_that_never_appears_fails_after_the_wait() {
     assert!(proxy.count("AssumeRole") >= 2, "tried again while waiting");
 }
 
+#[test]
+fn ctrl_c_ends_the_wait_with_every_target_reported() {
+    let ids = accounts(1);
+    let dir = Dir::new();
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&emulator().url);
+    proxy.deny_assume_role(&ids[0]);
+    let event = dir.write(
+        "e.json",
+        &fixture("control-tower-create-managed-account.json", &ids[0]),
+    );
+    let report = dir.path("r.csv");
+    let mut a = args("apply", &proxy, &prefs, &report);
+    a.extend([
+        "--event",
+        event.to_str().unwrap(),
+        "-r",
+        "us-east-1,eu-west-1",
+    ]);
+    let child = ssm_prefs_command(&a)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while proxy.count("AssumeRole") == 0 {
+        assert!(started.elapsed().as_secs() < 30, "no AssumeRole came");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -INT");
+    let signalled = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        signalled.elapsed().as_secs() < 5,
+        "the 15-minute wait ended at once"
+    );
+    assert!(stderr.contains("waiting for account"), "{stderr}");
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), 2, "every target in the report once: {rows:?}");
+    for r in &rows {
+        assert_eq!(
+            (r["status"].as_str(), r["error_code"].as_str()),
+            ("skipped", "Interrupted")
+        );
+    }
+    assert_eq!(proxy.writes(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_region_opted_in_is_its_one_target_once_it_is_enabled() {
     let url = emulator().url.clone();
@@ -204,10 +277,27 @@ async fn a_region_opted_in_is_its_one_target_once_it_is_enabled() {
         (rows[0]["status"].as_str(), rows[0]["error_code"].as_str()),
         ("failed", "RegionNotReady")
     );
+    // A status that cannot be read fails the target with why.
+    let ids2 = accounts(1);
+    proxy.set_enabled_regions(&ids2[0], &["us-east-1"]);
+    let denied = dir.write(
+        "denied.json",
+        &fixture("account-region-opt-in-enabled.json", &ids2[0]),
+    );
+    let report = dir.path("denied.csv");
+    let mut a = args("plan", &proxy, &prefs, &report);
+    a.extend(["--event", denied.to_str().unwrap()]);
+    let out = ssm_prefs(&a);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(
+        (rows[0]["status"].as_str(), rows[0]["error_code"].as_str()),
+        ("failed", "AccessDeniedException")
+    );
     // Without waiting, a region not enabled is skipped as ever.
     let report = dir.path("now.csv");
     let mut a = args("plan", &proxy, &prefs, &report);
-    a.extend(["--event", event.to_str().unwrap(), "--wait-ready", "0"]);
+    a.extend(["--event", event.to_str().unwrap(), "--wait-ready", "0s"]);
     let out = ssm_prefs(&a);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(read_report(&report)[0]["error_code"], "RegionNotEnabled");
@@ -318,6 +408,14 @@ fn events_that_are_nothing_to_do_or_not_accepted() {
         "{}",
         out.all()
     );
+
+    // With --org too: nothing to do before the organization is read.
+    let out = run_with(&event, &["--org"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stderr.contains("nothing to do"), "{}", out.all());
+    let out = run_with(&event, &["-r", "us-east-1", "--wait-ready", "soon"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("--wait-ready"), "{}", out.stderr);
 
     // Another kind of event, JSON that is no event, no event at all, no file: exit 2.
     let ec2 = dir.write(

@@ -165,7 +165,7 @@ impl Proxy {
     }
 
     /// GetRegionOptStatus of this account and region answers these statuses in turn, then
-    /// the last one (moto lacks the Account API).
+    /// the last one (moto lacks the Account API); unset, it is denied.
     pub fn set_region_statuses(&self, account: &str, region: &str, statuses: &[&str]) {
         self.state.lock().unwrap().region_statuses.insert(
             (account.to_string(), region.to_string()),
@@ -843,8 +843,6 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
     Some(&text[start..end])
 }
 
-/// Account ListRegions, as the Account API answers it, for the account whose assumed-role
-/// credentials signed the request. Each region is listed as ENABLED_BY_DEFAULT or ENABLED.
 /// The Account API's GetRegionOptStatus, from [`Proxy::set_region_statuses`].
 fn region_opt_status(
     parts: &hyper::http::request::Parts,
@@ -874,7 +872,15 @@ fn region_opt_status(
     {
         Some(list) if list.len() > 1 => list.remove(0),
         Some(list) => list[0].clone(),
-        None => "DISABLED".to_string(),
+        None => {
+            let body = serde_json::json!({"message": format!("no GetRegionOptStatus answer set for account {account:?}")}).to_string();
+            return Response::builder()
+                .status(403)
+                .header("x-amzn-errortype", "AccessDeniedException")
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(body)))
+                .unwrap();
+        }
     };
     let body = serde_json::json!({"RegionName": region, "RegionOptStatus": status}).to_string();
     Response::builder()
@@ -884,6 +890,8 @@ fn region_opt_status(
         .unwrap()
 }
 
+/// Account ListRegions, as the Account API answers it, for the account whose assumed-role
+/// credentials signed the request. Each region is listed as ENABLED_BY_DEFAULT or ENABLED.
 fn list_regions(
     parts: &hyper::http::request::Parts,
     state: &Arc<Mutex<State>>,
