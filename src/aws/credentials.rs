@@ -222,15 +222,22 @@ impl Assumed {
                         tell(until - now);
                     }
                     tries += 1;
-                    crate::aws::session::sleep_unless(
-                        ready_backoff(tries).min(until - now),
-                        stopped,
-                    )
-                    .await;
+                    sleep_unless(ready_backoff(tries).min(until - now), stopped).await;
                 }
                 _ => return answer,
             }
         }
+    }
+}
+
+/// Sleeps for `d`, or less once `stopped` says the run stopped (looked at every 200 ms).
+pub(crate) async fn sleep_unless(d: std::time::Duration, stopped: &(dyn Fn() -> bool + Sync)) {
+    let end = tokio::time::Instant::now() + d;
+    while !stopped() && tokio::time::Instant::now() < end {
+        tokio::time::sleep_until(
+            end.min(tokio::time::Instant::now() + std::time::Duration::from_millis(200)),
+        )
+        .await;
     }
 }
 

@@ -553,17 +553,6 @@ impl Session {
     }
 }
 
-/// Sleeps for `d`, or less once `stopped` says the run stopped (looked at every 200 ms).
-pub(crate) async fn sleep_unless(d: std::time::Duration, stopped: &(dyn Fn() -> bool + Sync)) {
-    let end = tokio::time::Instant::now() + d;
-    while !stopped() && tokio::time::Instant::now() < end {
-        tokio::time::sleep_until(
-            end.min(tokio::time::Instant::now() + std::time::Duration::from_millis(200)),
-        )
-        .await;
-    }
-}
-
 /// The running prefetch; dropping it stops it.
 pub(crate) struct Prefetch(tokio::task::JoinHandle<()>);
 
