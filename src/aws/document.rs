@@ -145,8 +145,10 @@ pub(crate) struct UpdateOptions<'a> {
 
 /// Adds a version with `content`, waits until it is Active, makes it the default — without
 /// that step the console and new sessions keep the old preferences — and marks the document.
-/// When an older version already holds this content (`DuplicateDocumentContent`), that
-/// version is promoted instead.
+/// When an older version already holds this content (`DuplicateDocumentContent`: drift
+/// reverted behind the tool's back, say), the same JSON is written again with a final newline,
+/// so the new default is also the latest and Session Manager reads it whichever version it
+/// takes; only if SSM refuses that too is the older version promoted instead.
 pub(crate) async fn update(
     ssm: &TargetClient,
     name: &str,
@@ -154,7 +156,7 @@ pub(crate) async fn update(
     desired: &Value,
     opts: UpdateOptions<'_>,
 ) -> Result<Written, TargetError> {
-    let send = || {
+    let send = |content: &str| {
         ssm.ssm()
             .update_document()
             .name(name)
@@ -166,7 +168,7 @@ pub(crate) async fn update(
             .send()
     };
     let mut pruned = 0;
-    let mut sent = send().await;
+    let mut sent = send(content).await;
     if let Err(e) = &sent
         && matches!(
             e.as_service_error(),
@@ -183,7 +185,19 @@ pub(crate) async fn update(
             ));
         };
         pruned = prune(ssm, name, keep).await?;
-        sent = send().await;
+        sent = send(content).await;
+    }
+    // The newline changes the text SSM compares, not the JSON anyone reads.
+    let again = format!("{content}\n");
+    let mut content = content;
+    if sent
+        .as_ref()
+        .err()
+        .and_then(|e| e.as_service_error())
+        .is_some_and(|e| matches!(e, UpdateDocumentError::DuplicateDocumentContent(_)))
+    {
+        sent = send(&again).await;
+        content = &again;
     }
     let written: Result<Written, TargetError> = async {
         let written = match sent {

@@ -408,3 +408,47 @@ async fn retry_failed_touches_only_the_failed_targets() {
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stderr.contains("nothing to retry"), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reverting_drift_adds_a_version_so_apply_and_audit_agree() {
+    let url = emulator().url.clone();
+    let ids = accounts(1);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    let out = run("apply", &proxy, &inv, &prefs, &dir.path("a1.csv"), &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    // Someone changes it and makes it the default: version 1 still holds the preferences.
+    let drifted = with_inputs(json!({"idleSessionTimeout": "60"}), &[]);
+    let v2 = update(&url, &ids[0], "us-east-1", &drifted, true).await;
+    assert_eq!(v2, "2");
+    let fix = dir.path("a2.csv");
+    let out = run("apply", &proxy, &inv, &prefs, &fix, &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let row = &read_report(&fix)[0];
+    assert_eq!(
+        (row["status"].as_str(), row["document_version"].as_str()),
+        ("updated", "3"),
+        "a new version, not version 1 promoted under a newer one: {row:?}"
+    );
+    let ssm = ssm_in(&url, &ids[0], "us-east-1").await;
+    let d = ssm.describe_document().name(DOC).send().await.unwrap();
+    let d = d.document.unwrap();
+    assert_eq!(
+        (d.default_version.as_deref(), d.latest_version.as_deref()),
+        (Some("3"), Some("3")),
+        "whichever version Session Manager reads holds the preferences"
+    );
+    let out = run("audit", &proxy, &inv, &prefs, &dir.path("audit.csv"), &[]);
+    assert_eq!(out.code, 0, "apply and audit agree: {}", out.all());
+    // Rolled back, the drifted version is the default again and the fix's version is gone.
+    let out = rollback_from(&fix, &dir.path("rb.csv"), &proxy.url);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let d = ssm.describe_document().name(DOC).send().await.unwrap();
+    let d = d.document.unwrap();
+    assert_eq!(
+        (d.default_version.as_deref(), d.latest_version.as_deref()),
+        (Some("2"), Some("2"))
+    );
+}
