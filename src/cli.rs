@@ -201,6 +201,9 @@ pub struct AuditArgs {
     /// For every target not compliant, name who last changed the document and when (CloudTrail LookupEvents in its account and region, the last 90 days; needs cloudtrail:LookupEvents)
     #[arg(long)]
     pub who: bool,
+    /// Send each target's verdict to AWS Security Hub as a finding, in the target's own account and region (BatchImportFindings, updated in place by a stable id; needs securityhub:BatchImportFindings and GetFindings); a finding not delivered makes the exit code 1
+    #[arg(long)]
+    pub security_hub: bool,
 }
 
 /// Staged rollout: which accounts go first.

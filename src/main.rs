@@ -34,7 +34,9 @@ fn main() -> ExitCode {
         1 => tokio::runtime::Builder::new_current_thread(),
         n => {
             let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n);
+            // As deep as the main thread's: Security Hub's finding type is deeply nested, and
+            // reading one back (audit --security-hub) outgrows the default 2 MiB unoptimized.
+            b.worker_threads(n).thread_stack_size(8 << 20);
             b
         }
     };

@@ -1,7 +1,8 @@
 //! AWS access: clients (session), each account's paced and prefetched credentials
 //! (credentials), the document calls (document), who changed a document (cloudtrail), enabled
 //! regions (regions), the walk of AWS Organizations (organizations), preflight's read-only
-//! checks (resources), and SDK errors → a row's reason (error).
+//! checks (resources), audit findings sent to Security Hub (securityhub), and SDK errors → a
+//! row's reason (error).
 
 pub(crate) mod cloudtrail;
 pub(crate) mod credentials;
@@ -10,4 +11,5 @@ pub(crate) mod error;
 pub(crate) mod organizations;
 pub(crate) mod regions;
 pub(crate) mod resources;
+pub(crate) mod securityhub;
 pub(crate) mod session;

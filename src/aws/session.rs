@@ -55,6 +55,8 @@ struct AccountClients {
     ssm: OnceLock<aws_sdk_ssm::Client>,
     /// `audit --who`'s CloudTrail client, built on the account's first lookup.
     trail: OnceLock<aws_sdk_cloudtrail::Client>,
+    /// `audit --security-hub`'s client, built on the account's first finding.
+    hub: OnceLock<aws_sdk_securityhub::Client>,
     /// Preflight's clients, built on the account's first check.
     checks: OnceLock<(
         aws_sdk_s3::Client,
@@ -224,6 +226,7 @@ impl Session {
                     assumed,
                     ssm: OnceLock::new(),
                     trail: OnceLock::new(),
+                    hub: OnceLock::new(),
                     checks: OnceLock::new(),
                 },
             );
@@ -352,6 +355,26 @@ impl Session {
             client: client.clone(),
             region: aws_config::Region::new(target.region.as_str().to_string()),
             endpoint: self.endpoint("CloudTrail", Some(&target.region)).into(),
+        }
+    }
+
+    /// `audit --security-hub`'s client for one target (built once per account), with the
+    /// region its calls go to.
+    pub(crate) fn hub(&self, target: &Target) -> crate::aws::securityhub::HubClient {
+        let account = self.account(target.account_id());
+        let client = account.hub.get_or_init(|| {
+            let mut conf = aws_sdk_securityhub::config::Builder::from(&self.base);
+            conf.set_credentials_provider(Some(account.credentials.clone()));
+            // BatchImportFindings allows 10 requests a second per account and region (a burst
+            // of 30): a throttled import waits and tries again (backoff up to 20 s).
+            conf.set_retry_config(Some(RetryConfig::standard().with_max_attempts(10)));
+            aws_sdk_securityhub::Client::from_conf(conf.build())
+        });
+        crate::aws::securityhub::HubClient {
+            client: client.clone(),
+            region: aws_config::Region::new(target.region.as_str().to_string()),
+            partition: target.region.partition(),
+            endpoint: self.endpoint("Security Hub", Some(&target.region)).into(),
         }
     }
 

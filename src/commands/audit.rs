@@ -22,12 +22,14 @@ pub(crate) async fn audit(printer: &Printer, args: &settings::Fleet) -> Result<E
         |t| {
             let checks = job.preflight.as_ref().map(|_| run.session.checks(&t));
             let trail = job.who.then(|| run.session.trail(&t));
+            let hub = job.security_hub.as_ref().map(|_| run.session.hub(&t));
             steps::audit(
                 job.clone(),
                 t.clone(),
                 run.session.client(&t),
                 checks,
                 trail,
+                hub,
             )
         },
         |t, reason| steps::skipped(job, &t, reason),

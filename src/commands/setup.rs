@@ -23,7 +23,7 @@ use crate::report::csv::CsvReport;
 use crate::report::events::EventLog;
 use crate::report::printer::Printer;
 use crate::settings::{self, Output};
-use crate::steps::{self, Job, Planned};
+use crate::steps::{self, FixCommand, Job, Planned};
 use crate::target::{Account, AccountId, Region, Target};
 use crate::waves::WavePlan;
 use crate::words::count;
@@ -157,6 +157,7 @@ pub(super) async fn prepare(
         mark: args.mark.clone(),
         prune_versions: args.prune_versions,
         who: args.who,
+        security_hub: args.security_hub.then(|| fix_command(args)),
         preflight: args.preflight.map(Preflight::new),
     });
     let log = EventLog::new(printer);
@@ -235,6 +236,24 @@ pub(super) async fn prepare(
         },
         csv,
     ))
+}
+
+/// `--security-hub`: the apply a finding recommends, with this run's preferences file, where
+/// its accounts came from and its role (the account and region are added per target).
+fn fix_command(args: &settings::Fleet) -> FixCommand {
+    let mut flags = format!("-p {}", args.prefs.path.display());
+    match (&args.source.inventory, &args.source.org) {
+        (Some(path), _) => flags.push_str(&format!(" -i {}", path.display())),
+        (None, Some(ous)) if !ous.is_empty() => {
+            flags.push_str(&format!(" --org --ou {}", ous.join(",")))
+        }
+        // The events name accounts of the organization: --org reaches them again.
+        _ => flags.push_str(" --org"),
+    }
+    if args.aws.session.role_name != "OrganizationAccountAccessRole" {
+        flags.push_str(&format!(" --role-name {}", args.aws.session.role_name));
+    }
+    FixCommand { flags }
 }
 
 /// One line per account whose inventory `profile` the AWS config lacks: its targets will

@@ -268,6 +268,9 @@ impl Sinks {
                 Ended::Interrupted => "interrupted".to_string(),
                 _ => {
                     let mut why: Vec<String> = stats.not_done_line().into_iter().collect();
+                    if stats.undelivered() > 0 {
+                        why.extend(stats.delivery_line());
+                    }
                     why.extend(problems);
                     if why.is_empty() {
                         "every target succeeded".to_string()

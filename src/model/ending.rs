@@ -18,11 +18,12 @@ pub enum Ended {
 }
 
 impl Ended {
-    /// A run's end: interrupted wins, then any row that failed or any output not written.
+    /// A run's end: interrupted wins, then any row that failed, any finding Security Hub did
+    /// not take (a scheduled job must notice), or any output not written.
     pub fn of(stopped: Option<StopReason>, stats: &RunStats, problems: bool) -> Ended {
         match stopped {
             Some(StopReason::Interrupted) => Ended::Interrupted,
-            _ if stats.any_failure() || problems => Ended::Failures,
+            _ if stats.any_failure() || stats.undelivered() > 0 || problems => Ended::Failures,
             _ => Ended::Success,
         }
     }
@@ -71,6 +72,21 @@ mod tests {
         assert_eq!(
             Ended::of(Some(StopReason::MaxFailures), &stats, false).exit_code(),
             0
+        );
+        let mut hub = RunStats::new(1);
+        hub.record(&ReportRow {
+            status: Status::Compliant,
+            security_hub: "SecurityHubNotEnabled: not subscribed".into(),
+            ..ReportRow::empty()
+        });
+        assert_eq!(
+            Ended::of(None, &hub, false),
+            Ended::Failures,
+            "a finding lost"
+        );
+        assert_eq!(
+            hub.delivery_line().unwrap(),
+            "findings delivered to 0 of 1 target (not delivered: SecurityHubNotEnabled 1)"
         );
         stats.record(&ReportRow::empty());
         assert_eq!(Ended::of(None, &stats, false), Ended::Failures);

@@ -14,6 +14,9 @@ use strum::{EnumIter, IntoEnumIterator, IntoStaticStr};
 pub enum Reason {
     /// An explicitly named opt-in region the account has not enabled (not a failure).
     RegionNotEnabled,
+    /// `audit --security-hub`: Security Hub is not enabled in the target's account and region,
+    /// so its finding was not delivered (a note on the row; the run exits 1).
+    SecurityHubNotEnabled,
     /// `--wait-ready`: an opt-in region still ENABLING when the wait ran out.
     RegionNotReady,
     /// AccessDenied by an explicit deny in a service control policy: the organization forbids

@@ -100,7 +100,7 @@ impl Status {
 }
 
 /// The report's header: [`ReportRow`]'s fields, in order.
-pub const COLUMNS: [&str; 23] = [
+pub const COLUMNS: [&str; 24] = [
     "account_id",
     "account_name",
     "region",
@@ -124,6 +124,7 @@ pub const COLUMNS: [&str; 23] = [
     "command",
     "changed_by",
     "changed_at",
+    "security_hub",
 ];
 
 /// One report row; field order is the column order of docs/report.md "The report".
@@ -160,6 +161,9 @@ pub struct ReportRow {
     pub changed_by: String,
     /// `audit --who`: when (RFC 3339 UTC).
     pub changed_at: String,
+    /// `audit --security-hub`: `delivered`, or why the target's finding was not
+    /// (`CODE: message`); empty when no finding was sent.
+    pub security_hub: String,
 }
 
 impl ReportRow {
@@ -207,6 +211,7 @@ impl ReportRow {
             command: None,
             changed_by: String::new(),
             changed_at: String::new(),
+            security_hub: String::new(),
         }
     }
 

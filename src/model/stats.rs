@@ -23,6 +23,12 @@ pub struct RunStats {
     pub by_region: BTreeMap<String, BTreeMap<Status, usize>>,
     /// error code → (count, first message seen)
     pub errors: HashMap<Reason, (usize, String)>,
+    /// `audit --security-hub`: the targets a finding was sent for.
+    pub findings_sent: usize,
+    /// Those whose finding Security Hub took.
+    pub findings_delivered: usize,
+    /// Why the others' were not: code → (count, first message seen).
+    pub undelivered: BTreeMap<String, (usize, String)>,
 }
 
 impl RunStats {
@@ -49,6 +55,21 @@ impl RunStats {
             .or_default()
             .entry(row.status)
             .or_default() += 1;
+        if !row.security_hub.is_empty() {
+            self.findings_sent += 1;
+            if row.security_hub == "delivered" {
+                self.findings_delivered += 1;
+            } else {
+                let (code, message) = row
+                    .security_hub
+                    .split_once(": ")
+                    .unwrap_or((row.security_hub.as_str(), ""));
+                self.undelivered
+                    .entry(code.to_string())
+                    .or_insert((0, message.to_string()))
+                    .0 += 1;
+            }
+        }
         if let Some(code) = &row.error_code {
             let e = self
                 .errors
@@ -107,6 +128,33 @@ impl RunStats {
             .collect();
         errors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         errors
+    }
+
+    /// Findings sent to Security Hub that it did not take: the run cannot be a success.
+    pub fn undelivered(&self) -> usize {
+        self.findings_sent - self.findings_delivered
+    }
+
+    /// "findings delivered to 9 of 10 targets (not delivered: SecurityHubNotEnabled 1)";
+    /// `None` when no finding was sent.
+    pub fn delivery_line(&self) -> Option<String> {
+        if self.findings_sent == 0 {
+            return None;
+        }
+        let mut line = format!(
+            "findings delivered to {} of {}",
+            self.findings_delivered,
+            count(self.findings_sent, "target")
+        );
+        if !self.undelivered.is_empty() {
+            let parts: Vec<String> = self
+                .undelivered
+                .iter()
+                .map(|(code, (n, _))| format!("{code} {n}"))
+                .collect();
+            line.push_str(&format!(" (not delivered: {})", parts.join(", ")));
+        }
+        Some(line)
     }
 
     /// "created 3 · unchanged 10 · failed 1"

@@ -115,6 +115,7 @@ fn guarded(row: &ReportRow) -> std::io::Result<csv::StringRecord> {
         opt(&row.command).into(),
         row.changed_by.as_str().into(),
         row.changed_at.as_str().into(),
+        row.security_hub.as_str().into(),
     ];
     let mut record = csv::StringRecord::with_capacity(256, COLUMNS.len());
     for (i, cell) in cells.iter().enumerate() {
@@ -322,6 +323,7 @@ mod tests {
             command: Some(Command::Apply),
             changed_by: "arn:aws:sts::012345678901:assumed-role/Admin/jo".into(),
             changed_at: "2026-01-02T03:04:05.000Z".into(),
+            security_hub: "SecurityHubNotEnabled: not subscribed".into(),
         };
         report.write(&row).unwrap();
         let mut r = csv::Reader::from_path(&path).unwrap();
@@ -396,6 +398,7 @@ mod tests {
             command: Some(Command::Apply),
             changed_by: "w".into(),
             changed_at: "z".into(),
+            security_hub: "delivered".into(),
         };
         let mut serde_writer = csv::WriterBuilder::new()
             .has_headers(false)

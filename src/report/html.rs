@@ -436,6 +436,7 @@ mod tests {
             command: None,
             changed_by: String::new(),
             changed_at: String::new(),
+            security_hub: String::new(),
         }
     }
 

@@ -56,6 +56,16 @@ struct Summary<'a> {
     duration_ms: u64,
     /// The run's events, in order; empty when nothing happened to the run as a whole.
     events: &'a [RunEvent],
+    /// `audit --security-hub`: the findings sent, delivered, and why the others were not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    security_hub: Option<Delivery<'a>>,
+}
+
+#[derive(Serialize)]
+struct Delivery<'a> {
+    sent: usize,
+    delivered: usize,
+    not_delivered: Vec<ErrorCount<'a>>,
 }
 
 #[derive(Serialize)]
@@ -128,6 +138,20 @@ pub fn render(run: &Facts) -> String {
         ended_at: &meta.ended_at,
         duration_ms: run.elapsed.as_millis() as u64,
         events: run.events,
+        security_hub: (run.stats.findings_sent > 0).then(|| Delivery {
+            sent: run.stats.findings_sent,
+            delivered: run.stats.findings_delivered,
+            not_delivered: run
+                .stats
+                .undelivered
+                .iter()
+                .map(|(code, (count, first_message))| ErrorCount {
+                    code: code.clone(),
+                    count: *count,
+                    first_message,
+                })
+                .collect(),
+        }),
     };
     let mut text = serde_json::to_string_pretty(&summary).expect("plain data serializes");
     text.push('\n');

@@ -58,6 +58,12 @@ pub fn render(stats: &RunStats, command: Command, report: &Path, elapsed: Durati
             let _ = writeln!(s, "  {n:>6} × {code}: {}", truncate(msg, 120));
         }
     }
+    if let Some(line) = stats.delivery_line() {
+        let _ = writeln!(s, "  security hub: {line}");
+        for (code, (n, msg)) in &stats.undelivered {
+            let _ = writeln!(s, "  {n:>6} × {code}: {}", truncate(msg, 120));
+        }
+    }
     let _ = writeln!(s, "  report: {}", report.display());
     s
 }

@@ -76,6 +76,8 @@ pub struct Fleet {
     pub prune_versions: Option<usize>,
     /// `audit --who`: who last changed each target that is not compliant (CloudTrail).
     pub who: bool,
+    /// `audit --security-hub`: each target's verdict sent to Security Hub as a finding.
+    pub security_hub: bool,
     pub aws: Aws,
     pub output: Output,
 }

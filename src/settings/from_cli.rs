@@ -31,6 +31,7 @@ impl Settings {
             }),
             Command::Audit(a) => Settings::Audit(Fleet {
                 who: a.who,
+                security_hub: a.security_hub,
                 ..fleet(&a.run)?
             }),
             Command::Apply(a) => Settings::Apply(apply(a)?),
@@ -146,6 +147,7 @@ pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
         mark: Mark::parse(&a.owner_tag).map_err(flag("--owner-tag"))?,
         prune_versions: None,
         who: false,
+        security_hub: false,
         aws: aws(&a.aws)?,
         output: output(&a.output),
     })

@@ -11,8 +11,9 @@ use super::read::*;
 use crate::aws::cloudtrail::{self, TrailClient};
 use crate::aws::document::{self, Current};
 use crate::aws::resources::CheckClients;
+use crate::aws::securityhub::{self, HubClient};
 use crate::aws::session::TargetClient;
-use crate::model::{Action, Findings, Outcome, Reason, ReportRow, Status, TargetError};
+use crate::model::{Action, Findings, Outcome, Reason, ReportRow, Status, TargetError, rfc3339};
 use crate::preferences::{Change, changed_keys, diff};
 use crate::target::Target;
 
@@ -26,6 +27,7 @@ pub(crate) async fn audit(
     client: TargetClient,
     checks: Option<CheckClients>,
     trail: Option<TrailClient>,
+    hub: Option<HubClient>,
 ) -> Outcome {
     let started_at = SystemTime::now();
     let started = Instant::now();
@@ -106,6 +108,22 @@ pub(crate) async fn audit(
                     format!("unknown (LookupEvents failed: {}: {})", e.reason, e.message)
             }
         }
+    }
+    // `--security-hub`: the verdict as a finding in the target's own account and region. One
+    // that is not delivered leaves the verdict as it is and says why.
+    if let (Some(hub), Some(fix)) = (hub, &job.security_hub) {
+        let sent = securityhub::deliver(
+            &hub,
+            &row,
+            &rfc3339(SystemTime::now()),
+            &fix.for_target(&target, &job.document_name),
+            &job.prefs.file_sha256,
+        )
+        .await;
+        row.security_hub = match sent {
+            Ok(()) => "delivered".into(),
+            Err(e) => format!("{}: {}", e.reason, e.message),
+        };
     }
     Outcome {
         row,

@@ -31,6 +31,30 @@ pub(crate) struct Job {
     pub preflight: Option<Preflight>,
     /// `audit --who`: CloudTrail names who last changed a target that is not compliant.
     pub who: bool,
+    /// `audit --security-hub`: each target's verdict sent as a finding; how a finding names
+    /// the command that fixes a target.
+    pub security_hub: Option<FixCommand>,
+}
+
+/// The command a finding recommends: apply, as this run was given, for one target.
+#[derive(Debug, Clone)]
+pub(crate) struct FixCommand {
+    /// `-p FILE` and where the accounts came from (`-i FILE`, `--org`).
+    pub flags: String,
+}
+
+impl FixCommand {
+    pub(crate) fn for_target(&self, target: &Target, document: &str) -> String {
+        let doc = if document == "SSM-SessionManagerRunShell" {
+            String::new()
+        } else {
+            format!(" --document-name {document}")
+        };
+        format!(
+            "ssm-prefs apply {} -a {} -r {}{doc}",
+            self.flags, target.account.id, target.region
+        )
+    }
 }
 
 impl Job {

@@ -9,7 +9,7 @@ mod write;
 
 pub(crate) use audit::audit;
 pub(crate) use job::{
-    Job, interrupted, region_not_enabled, region_not_ready, regions_unknown, skipped,
+    FixCommand, Job, interrupted, region_not_enabled, region_not_ready, regions_unknown, skipped,
 };
 pub(crate) use read::{Planned, read_and_decide};
 pub(crate) use rollback::{Undo, rollback};

@@ -25,6 +25,7 @@ mod preflight;
 mod report_cells;
 mod rollout;
 mod scp;
+mod security_hub;
 mod setup;
 mod stand_in;
 mod toolbox;

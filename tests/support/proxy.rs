@@ -263,6 +263,9 @@ pub struct Faults {
     pub version_cap: Option<usize>,
     /// The message of `deny_in_account`'s answers, instead of IAM's usual sentence.
     pub deny_message: Option<String>,
+    /// Accounts where Security Hub is not enabled: its calls there are answered 401
+    /// `InvalidAccessException`, as AWS answers (moto imports findings regardless).
+    pub security_hub_off: Vec<String>,
     /// (bucket, HTTP status, region): HeadBucket of that bucket is answered with that status
     /// and `x-amz-bucket-region: region`, as S3 answers for a bucket in another region (301) or
     /// one the caller may not list (403).
@@ -328,6 +331,12 @@ async fn handle(
     };
     let operation = match target.rsplit_once('.') {
         Some((_, op)) => op.to_string(),
+        // Security Hub is REST-JSON: its operations are named by their paths.
+        None if service == "securityhub" => match parts.uri.path() {
+            "/findings/import" => "BatchImportFindings".to_string(),
+            "/findings" => "GetFindings".to_string(),
+            other => format!("{} {other}", parts.method),
+        },
         None if shape == Shape::S3 => s3_operation(&parts.method, &parts.uri),
         None => params
             .get("Action")
@@ -377,7 +386,23 @@ async fn handle(
             operation == "HeadBucket"
                 && parts.uri.path().trim_start_matches('/').split('/').next() == Some(bucket)
         });
-        let verdict = if let Some((_, status, region)) = head_bucket {
+        let hub_off = service == "securityhub"
+            && account
+                .as_deref()
+                .is_some_and(|a| f.security_hub_off.iter().any(|off| off == a));
+        let verdict = if hub_off {
+            Verdict::Answer(
+                401,
+                "application/json",
+                ssm_error(
+                    "InvalidAccessException",
+                    &format!(
+                        "Account {} is not subscribed to AWS Security Hub",
+                        account.as_deref().unwrap_or_default()
+                    ),
+                ),
+            )
+        } else if let Some((_, status, region)) = head_bucket {
             Verdict::BucketRegion(*status, region.clone())
         } else if denied_here {
             let message = f.deny_message.clone().unwrap_or_else(|| {

@@ -1,0 +1,376 @@
+//! Security Hub: a target's audit verdict as an ASFF finding, imported into the target's own
+//! account and region (BatchImportFindings), its first-seen time kept from the audit that
+//! first saw the state (GetFindings by the finding's stable id).
+
+use std::sync::Arc;
+
+use aws_sdk_securityhub::types::{
+    AwsSecurityFinding, AwsSecurityFindingFilters, Compliance, ComplianceStatus, Partition,
+    Recommendation, RecordState, Remediation, Resource, Severity, SeverityLabel, StringFilter,
+    StringFilterComparison,
+};
+
+use crate::aws::error::target_error;
+use crate::model::{Reason, ReportRow, Status, TargetError};
+
+/// The finding type every finding of this tool carries.
+const FINDING_TYPE: &str = "Software and Configuration Checks/AWS Security Best Practices";
+
+/// Security Hub refuses a longer Description.
+const DESCRIPTION_MAX: usize = 1024;
+
+/// The inputs whose difference turns session logging or encryption off, or sends it
+/// elsewhere: a finding about them is HIGH.
+const LOGGING_AND_ENCRYPTION: [&str; 6] = [
+    "s3BucketName",
+    "cloudWatchLogGroupName",
+    "kmsKeyId",
+    "s3EncryptionEnabled",
+    "cloudWatchEncryptionEnabled",
+    // A latest version that is not JSON: what it turns off is unknown.
+    "content",
+];
+
+/// One account's Security Hub client, its calls sent to one target's region.
+pub(crate) struct HubClient {
+    pub client: aws_sdk_securityhub::Client,
+    pub region: aws_config::Region,
+    pub partition: &'static str,
+    /// Where the calls go, as an error message names it.
+    pub endpoint: Arc<str>,
+}
+
+/// The finding's id: one per account, region and document, so each audit updates it.
+pub(crate) fn finding_id(row: &ReportRow, partition: &str) -> String {
+    format!(
+        "ssm-prefs/{partition}/{}/{}/{}",
+        row.account_id, row.region, row.document_name
+    )
+}
+
+/// `FAILED` where the target does not hold the preferences, `NOT_AVAILABLE` where it could
+/// not be read, `PASSED` where it holds them.
+pub(crate) fn compliance(row: &ReportRow) -> ComplianceStatus {
+    match row.status {
+        Status::Compliant => ComplianceStatus::Passed,
+        Status::Drifted | Status::Missing => ComplianceStatus::Failed,
+        _ => ComplianceStatus::NotAvailable,
+    }
+}
+
+/// HIGH where logging or encryption is off or goes elsewhere (a missing document: none of
+/// it is on), MEDIUM for any other input, INFORMATIONAL when it passed or is unknown.
+pub(crate) fn severity(row: &ReportRow) -> SeverityLabel {
+    match row.status {
+        Status::Missing => SeverityLabel::High,
+        Status::Drifted
+            if row
+                .changed_inputs
+                .split(';')
+                .any(|k| LOGGING_AND_ENCRYPTION.contains(&k)) =>
+        {
+            SeverityLabel::High
+        }
+        Status::Drifted => SeverityLabel::Medium,
+        _ => SeverityLabel::Informational,
+    }
+}
+
+/// What a finding says, beside its verdict.
+pub(crate) struct Context<'a> {
+    pub partition: &'a str,
+    /// When this audit ran (RFC 3339).
+    pub now: &'a str,
+    /// When an audit first saw this state: kept from the finding already there.
+    pub first_seen: &'a str,
+    /// The command that puts the preferences back in this target.
+    pub fix: &'a str,
+    /// The preferences file's SHA-256.
+    pub preferences_sha256: &'a str,
+}
+
+/// The row as an ASFF finding. Input values never appear, only their names and the
+/// content's hash: a sensitive input is never in a finding.
+pub(crate) fn finding(row: &ReportRow, cx: &Context<'_>) -> AwsSecurityFinding {
+    let (account, region, doc) = (&row.account_id, &row.region, &row.document_name);
+    let verdict = match row.status {
+        Status::Compliant => "hold the preferences",
+        Status::Drifted => "differ from the preferences",
+        Status::Missing => "are missing",
+        _ => "could not be checked",
+    };
+    let title = format!("Session Manager preferences {verdict}: {doc} in {account} {region}");
+    let mut description = match row.status {
+        Status::Compliant => format!(
+            "The Session document {doc} in account {account}, region {region}, holds the intended Session Manager preferences (version {}, content sha256 {}).",
+            row.document_version, row.content_sha256
+        ),
+        Status::Drifted => format!(
+            "The Session document {doc} in account {account}, region {region}, differs from the intended Session Manager preferences in: {}. Sessions there run with other logging, encryption or shell settings than intended.",
+            row.changed_inputs.replace(';', ", ")
+        ),
+        Status::Missing => format!(
+            "Account {account}, region {region}, has no Session document {doc}: Session Manager runs with its defaults there, without the intended logging and encryption."
+        ),
+        _ => format!(
+            "The Session document {doc} in account {account}, region {region}, could not be read: {}",
+            row.error_message
+        ),
+    };
+    if let Some(note) = row
+        .error_code
+        .as_ref()
+        .filter(|_| row.status != Status::Failed)
+    {
+        description.push_str(&format!(" Note ({note}): {}", row.error_message));
+    }
+    let arn = format!("arn:{}:ssm:{region}:{account}:document/{doc}", cx.partition);
+    let mut builder = AwsSecurityFinding::builder()
+        .schema_version("2018-10-08")
+        .id(finding_id(row, cx.partition))
+        .product_arn(format!(
+            "arn:{}:securityhub:{region}:{account}:product/{account}/default",
+            cx.partition
+        ))
+        .generator_id(format!("ssm-prefs/session-manager-preferences/{doc}"))
+        .aws_account_id(account)
+        .types(FINDING_TYPE)
+        .created_at(cx.first_seen)
+        .first_observed_at(cx.first_seen)
+        .last_observed_at(cx.now)
+        .updated_at(cx.now)
+        .severity(Severity::builder().label(severity(row)).build())
+        .title(cut(&title, 256))
+        .description(cut(&description, DESCRIPTION_MAX))
+        .compliance(Compliance::builder().status(compliance(row)).build())
+        .record_state(RecordState::Active)
+        .resources(
+            Resource::builder()
+                .r#type("Other")
+                .id(arn)
+                .region(region)
+                .partition(Partition::from(cx.partition))
+                .build(),
+        )
+        .remediation(
+            Remediation::builder()
+                .recommendation(
+                    Recommendation::builder()
+                        .text(cut(
+                            &format!("Put the intended preferences back: {}", cx.fix),
+                            512,
+                        ))
+                        .build(),
+                )
+                .build(),
+        );
+    for (key, value) in [
+        ("ssm-prefs/Status", row.status.as_str()),
+        ("ssm-prefs/DefaultVersion", row.document_version.as_str()),
+        ("ssm-prefs/ContentSha256", row.content_sha256.as_str()),
+        ("ssm-prefs/ChangedInputs", row.changed_inputs.as_str()),
+        ("ssm-prefs/PreferencesSha256", cx.preferences_sha256),
+    ] {
+        if !value.is_empty() {
+            builder = builder.product_fields(key, value);
+        }
+    }
+    builder.build()
+}
+
+/// At most `max` characters, cut on a character boundary with an ellipsis.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut s: String = text.chars().take(max - 1).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// Sends the target's finding: reads the finding already there (its first-seen time is kept
+/// while the verdict is the same), then imports this one. One GetFindings and one
+/// BatchImportFindings per target; a throttled call is retried by the client's backoff.
+pub(crate) async fn deliver(
+    hub: &HubClient,
+    row: &ReportRow,
+    now: &str,
+    fix: &str,
+    preferences_sha256: &str,
+) -> Result<(), TargetError> {
+    let id = finding_id(row, hub.partition);
+    let scope = || aws_sdk_securityhub::config::Builder::default().region(hub.region.clone());
+    let existing = hub
+        .client
+        .get_findings()
+        .filters(
+            AwsSecurityFindingFilters::builder()
+                .id(StringFilter::builder()
+                    .value(&id)
+                    .comparison(StringFilterComparison::Equals)
+                    .build())
+                .build(),
+        )
+        .max_results(1)
+        .customize()
+        .config_override(scope())
+        .send()
+        .await
+        .map_err(|e| hub_error(target_error(e, &hub.endpoint)))?;
+    let status = compliance(row);
+    let first_seen = existing
+        .findings()
+        .iter()
+        .find(|f| f.id() == Some(id.as_str()))
+        .filter(|f| f.compliance().and_then(|c| c.status()) == Some(&status))
+        .and_then(|f| f.first_observed_at().or(f.created_at()))
+        .unwrap_or(now)
+        .to_string();
+    let finding = finding(
+        row,
+        &Context {
+            partition: hub.partition,
+            now,
+            first_seen: &first_seen,
+            fix,
+            preferences_sha256,
+        },
+    );
+    let out = hub
+        .client
+        .batch_import_findings()
+        .findings(finding)
+        .customize()
+        .config_override(scope())
+        .send()
+        .await
+        .map_err(|e| hub_error(target_error(e, &hub.endpoint)))?;
+    match out.failed_findings().first() {
+        None => Ok(()),
+        Some(failed) => Err(TargetError::new(
+            Reason::Aws(failed.error_code().unwrap_or("ImportFailed").to_string()),
+            format!(
+                "Security Hub did not take the finding: {}",
+                failed.error_message().unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+/// Security Hub answers `InvalidAccessException` where it is not enabled: named as such.
+fn hub_error(e: TargetError) -> TargetError {
+    match &e.reason {
+        Reason::Aws(code) if code == "InvalidAccessException" => TargetError::new(
+            Reason::SecurityHubNotEnabled,
+            format!(
+                "Security Hub is not enabled in this account and region: {}",
+                e.message
+            ),
+        ),
+        _ => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: Status, changed: &str) -> ReportRow {
+        ReportRow {
+            account_id: "012345678901".into(),
+            region: "eu-west-1".into(),
+            document_name: "SSM-SessionManagerRunShell".into(),
+            status,
+            changed_inputs: changed.into(),
+            ..ReportRow::empty()
+        }
+    }
+
+    #[test]
+    fn each_status_and_input_has_its_verdict_and_severity() {
+        use ComplianceStatus as C;
+        use SeverityLabel as S;
+        for (status, changed, verdict, label) in [
+            (Status::Compliant, "", C::Passed, S::Informational),
+            (Status::Missing, "", C::Failed, S::High),
+            (Status::Failed, "", C::NotAvailable, S::Informational),
+            (
+                Status::Drifted,
+                "runAsEnabled;shellProfile",
+                C::Failed,
+                S::Medium,
+            ),
+            (Status::Drifted, "idleSessionTimeout", C::Failed, S::Medium),
+            (Status::Drifted, "content", C::Failed, S::High),
+        ] {
+            let r = row(status, changed);
+            assert_eq!(
+                (compliance(&r), severity(&r)),
+                (verdict, label),
+                "{status:?} {changed}"
+            );
+        }
+        for key in LOGGING_AND_ENCRYPTION {
+            let r = row(Status::Drifted, &format!("runAsEnabled;{key}"));
+            assert_eq!(severity(&r), S::High, "{key}");
+        }
+    }
+
+    #[test]
+    fn the_finding_is_asff_with_a_stable_id_and_no_value() {
+        let mut r = row(Status::Drifted, "shellProfile;s3BucketName");
+        r.error_message = "x".repeat(5000);
+        r.error_code = Some(Reason::UnpromotedVersion);
+        let cx = Context {
+            partition: "aws",
+            now: "2026-12-04T10:00:00.000Z",
+            first_seen: "2026-12-01T10:00:00.000Z",
+            fix: "ssm-prefs apply -p prefs.json -i accounts.yml -a 012345678901 -r eu-west-1",
+            preferences_sha256: "ab12",
+        };
+        let f = finding(&r, &cx);
+        assert_eq!(
+            f.id(),
+            Some("ssm-prefs/aws/012345678901/eu-west-1/SSM-SessionManagerRunShell")
+        );
+        assert_eq!(
+            f.product_arn(),
+            Some("arn:aws:securityhub:eu-west-1:012345678901:product/012345678901/default")
+        );
+        assert_eq!(f.aws_account_id(), Some("012345678901"));
+        assert_eq!(f.types(), [FINDING_TYPE]);
+        assert_eq!(f.created_at(), Some(cx.first_seen));
+        assert_eq!(f.first_observed_at(), Some(cx.first_seen));
+        assert_eq!(f.updated_at(), Some(cx.now));
+        assert_eq!(f.record_state(), Some(&RecordState::Active));
+        assert!(f.description().unwrap().chars().count() <= DESCRIPTION_MAX);
+        assert!(
+            f.description()
+                .unwrap()
+                .contains("shellProfile, s3BucketName")
+        );
+        let resource = &f.resources()[0];
+        assert_eq!(resource.r#type(), Some("Other"));
+        assert_eq!(
+            resource.id(),
+            Some("arn:aws:ssm:eu-west-1:012345678901:document/SSM-SessionManagerRunShell")
+        );
+        let fields = f.product_fields().unwrap();
+        assert_eq!(
+            fields["ssm-prefs/ChangedInputs"],
+            "shellProfile;s3BucketName"
+        );
+        assert!(
+            !fields.contains_key("ssm-prefs/DefaultVersion"),
+            "empty values left out"
+        );
+        assert!(
+            f.remediation()
+                .and_then(|r| r.recommendation())
+                .and_then(|r| r.text())
+                .unwrap()
+                .contains(cx.fix)
+        );
+    }
+}
