@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use aws_sdk_ssm::config::http::HttpResponse;
+use aws_sdk_ssm::error::SdkError;
 use aws_sdk_ssm::operation::describe_document::DescribeDocumentError;
 use aws_sdk_ssm::operation::get_document::GetDocumentError;
 use aws_sdk_ssm::operation::update_document::UpdateDocumentError;
@@ -145,10 +147,11 @@ pub(crate) struct UpdateOptions<'a> {
 
 /// Adds a version with `content`, waits until it is Active, makes it the default — without
 /// that step the console and new sessions keep the old preferences — and marks the document.
-/// When an older version already holds this content (`DuplicateDocumentContent`: drift
-/// reverted behind the tool's back, say), the same JSON is written again with a final newline,
-/// so the new default is also the latest and Session Manager reads it whichever version it
-/// takes; only if SSM refuses that too is the older version promoted instead.
+/// When a version already holds this content (`DuplicateDocumentContent`): the latest (another
+/// run just wrote it) is promoted; an older one (drift reverted behind the tool's back, say)
+/// gets the same JSON written again with a final newline, so the new default is also the
+/// latest and Session Manager reads it whichever version it takes — only if SSM refuses that
+/// too is the older version promoted instead.
 pub(crate) async fn update(
     ssm: &TargetClient,
     name: &str,
@@ -190,18 +193,27 @@ pub(crate) async fn update(
     // The newline changes the text SSM compares, not the JSON anyone reads.
     let again = format!("{content}\n");
     let mut content = content;
-    if sent
-        .as_ref()
-        .err()
-        .and_then(|e| e.as_service_error())
-        .is_some_and(|e| matches!(e, UpdateDocumentError::DuplicateDocumentContent(_)))
-    {
-        sent = send(&again).await;
-        content = &again;
-    }
     let written: Result<Written, TargetError> = async {
-        let written = match sent {
-            Ok(out) => {
+        // A version already holds the content. The latest (another run wrote it a moment
+        // ago): it is made the default. An older one: the content goes in again, as the latest.
+        let mut holder = None;
+        if duplicate(&sent) {
+            let (found, latest) = find_version(ssm, name, desired).await?;
+            if latest {
+                holder = Some(found);
+            } else {
+                let retry = send(&again).await;
+                if duplicate(&retry) {
+                    holder = Some(found);
+                } else {
+                    sent = retry;
+                    content = &again;
+                }
+            }
+        }
+        let written = match (holder, sent) {
+            (Some(found), _) => Written { pruned, ..found },
+            (None, Ok(out)) => {
                 let desc = out.document_description;
                 let version = desc
                     .as_ref()
@@ -222,18 +234,7 @@ pub(crate) async fn update(
                     mark_error: None,
                 }
             }
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateDocumentError::DuplicateDocumentContent(_))
-                ) =>
-            {
-                Written {
-                    pruned,
-                    ..find_version(ssm, name, desired).await?
-                }
-            }
-            Err(e) => return Err(ssm.error(e)),
+            (None, Err(e)) => return Err(ssm.error(e)),
         };
         // A version was added (or found): a denial from here on is no clean skip.
         promote(ssm, name, &written.version)
@@ -377,13 +378,22 @@ pub(crate) async fn is_marked(
     Ok(mark.is_on(out.tag_list().iter().map(|t| (t.key(), t.value()))))
 }
 
-/// The newest version whose content equals `desired`. ListDocumentVersions carries no content
-/// (and the emulator lacks it), so walk the versions down from the latest with GetDocument.
+/// SSM refused the write: a version already holds that content.
+fn duplicate<T>(sent: &Result<T, SdkError<UpdateDocumentError, HttpResponse>>) -> bool {
+    sent.as_ref()
+        .err()
+        .and_then(|e| e.as_service_error())
+        .is_some_and(|e| matches!(e, UpdateDocumentError::DuplicateDocumentContent(_)))
+}
+
+/// The newest version whose content equals `desired`, and whether it is the latest.
+/// ListDocumentVersions carries no content (and the emulator lacks it), so walk the versions
+/// down from the latest with GetDocument.
 async fn find_version(
     ssm: &TargetClient,
     name: &str,
     desired: &Value,
-) -> Result<Written, TargetError> {
+) -> Result<(Written, bool), TargetError> {
     let latest: u32 = versions(ssm, name)
         .await?
         .ok_or_else(|| {
@@ -405,13 +415,16 @@ async fn find_version(
             .as_ref()
             .is_some_and(|c| diff(desired, c).is_empty())
         {
-            return Ok(Written {
-                content_sha256: found.sha256(),
-                version: found.version,
-                reused: true,
-                pruned: 0,
-                mark_error: None,
-            });
+            return Ok((
+                Written {
+                    content_sha256: found.sha256(),
+                    version: found.version,
+                    reused: true,
+                    pruned: 0,
+                    mark_error: None,
+                },
+                v == latest,
+            ));
         }
     }
     Err(TargetError::new(

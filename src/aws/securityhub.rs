@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use aws_sdk_securityhub::types::{
-    AwsSecurityFinding, AwsSecurityFindingFilters, Compliance, ComplianceStatus, Partition,
-    Recommendation, RecordState, Remediation, Resource, Severity, SeverityLabel, StringFilter,
-    StringFilterComparison,
+    AwsSecurityFinding, AwsSecurityFindingFilters, Compliance, ComplianceStatus,
+    FindingProviderFields, FindingProviderSeverity, Partition, Recommendation, RecordState,
+    Remediation, Resource, Severity, SeverityLabel, StringFilter, StringFilterComparison,
 };
 
 use crate::aws::error::target_error;
@@ -140,6 +140,18 @@ pub(crate) fn finding(row: &ReportRow, cx: &Context<'_>) -> AwsSecurityFinding {
         .last_observed_at(cx.now)
         .updated_at(cx.now)
         .severity(Severity::builder().label(severity(row)).build())
+        // A later import may not change the top-level Severity and Types: Security Hub takes
+        // a provider's updates to them from here.
+        .finding_provider_fields(
+            FindingProviderFields::builder()
+                .severity(
+                    FindingProviderSeverity::builder()
+                        .label(severity(row))
+                        .build(),
+                )
+                .types(FINDING_TYPE)
+                .build(),
+        )
         .title(cut(&title, 256))
         .description(cut(&description, DESCRIPTION_MAX))
         .compliance(Compliance::builder().status(compliance(row)).build())
@@ -340,6 +352,11 @@ mod tests {
         );
         assert_eq!(f.aws_account_id(), Some("012345678901"));
         assert_eq!(f.types(), [FINDING_TYPE]);
+        let provider = f.finding_provider_fields().unwrap();
+        assert_eq!(
+            provider.severity().and_then(|s| s.label()),
+            Some(&SeverityLabel::High)
+        );
         assert_eq!(f.created_at(), Some(cx.first_seen));
         assert_eq!(f.first_observed_at(), Some(cx.first_seen));
         assert_eq!(f.updated_at(), Some(cx.now));
