@@ -14,7 +14,8 @@
 # account to the same one), as AWS serves each account and region independently. Every
 # contender gets the same N.
 #   1. ssm-prefs apply --yes on a fresh fleet (creates), 2. apply again (unchanged),
-#   3. ssm-prefs audit  -- 1 to 3 in sequence on one emulator, as they need its state;
+#   3. ssm-prefs audit, then audit --security-hub -- 1 to 3 in sequence on one emulator, as
+#      they need its state;
 #   4. bench/baseline_boto3.py (ThreadPoolExecutor, same concurrency), fresh emulator;
 #   5. bench/aws_cli_loop.sh (the AWS page's commands in a loop) on a sample, fresh emulator.
 # --stand-in puts examples/stand_in.rs (tests/support/stand_in.rs as a process: STS and SSM in
@@ -407,6 +408,10 @@ measure "ssm-prefs apply (unchanged)" "$targets" "$accounts" "$concurrency" -- \
   "$bin" apply --yes "${common[@]}" --no-preflight -o "$work/apply-unchanged.csv"
 measure "ssm-prefs audit" "$targets" "$accounts" "$concurrency" -- \
   "$bin" audit "${common[@]}" --no-preflight -o "$work/audit.csv"
+# 3a: the same audit sending each verdict to Security Hub (the emulator's): two requests more
+# per target, GetFindings and BatchImportFindings. Not in --stand-in, which serves no Security Hub.
+measure "ssm-prefs audit --security-hub" "$targets" "$accounts" "$concurrency" -- \
+  "$bin" audit "${common[@]}" --no-preflight --security-hub -o "$work/audit-security-hub.csv"
 stop_stack
 
 if ((!scale)); then

@@ -94,10 +94,10 @@ pub(crate) struct Context<'a> {
 pub(crate) fn finding(row: &ReportRow, cx: &Context<'_>) -> AwsSecurityFinding {
     let (account, region, doc) = (&row.account_id, &row.region, &row.document_name);
     let verdict = match row.status {
-        Status::Compliant => "hold the preferences",
-        Status::Drifted => "differ from the preferences",
-        Status::Missing => "are missing",
-        _ => "could not be checked",
+        Status::Compliant => "compliant",
+        Status::Drifted => "drifted",
+        Status::Missing => "missing",
+        _ => "not checked",
     };
     let title = format!("Session Manager preferences {verdict}: {doc} in {account} {region}");
     let mut description = match row.status {
