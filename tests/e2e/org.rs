@@ -306,6 +306,24 @@ async fn org_is_the_inventory_with_the_management_account_on_the_base_credential
         .cloned()
         .collect();
     assert_eq!(got, want);
+    // Findings go to Security Hub in every account, the management account's through the base
+    // credentials.
+    let report = dir.path("hub.csv");
+    let out = org_run("audit", &report, &["-r", "us-east-1", "--security-hub"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), everyone.len());
+    assert!(
+        rows.iter().all(|r| r["security_hub"] == "delivered"),
+        "{rows:?}"
+    );
+    assert!(
+        proxy
+            .seen_of("BatchImportFindings")
+            .iter()
+            .any(|s| s.account.is_empty()),
+        "the management account's finding went with the base credentials"
+    );
     // --not-accounts leaves the management account out.
     let report = dir.path("members.csv");
     let out = org_run(
