@@ -190,25 +190,38 @@ pub(crate) async fn update(
         pruned = prune(ssm, name, keep).await?;
         sent = send(content).await;
     }
-    // The newline changes the text SSM compares, not the JSON anyone reads.
-    let again = format!("{content}\n");
+    // Final newlines change the text SSM compares, not the JSON anyone reads: one more for
+    // each time the same content was put back before.
+    let variants: Vec<String> = (1..=MAX_REWRITES)
+        .map(|n| format!("{content}{}", "\n".repeat(n)))
+        .collect();
     let mut content = content;
     let written: Result<Written, TargetError> = async {
-        // A version already holds the content. The latest (another run wrote it a moment
-        // ago): it is made the default. An older one: the content goes in again, as the latest.
+        // A version already holds the content. The latest (another run wrote it a moment ago,
+        // or an attempt the SDK retried did): it is made the default. An older one: the content
+        // goes in again, as the latest; if that fails (the version cap, say), the older
+        // version is made the default after all.
         let mut holder = None;
         if duplicate(&sent) {
-            let (found, latest) = find_version(ssm, name, desired).await?;
-            if latest {
-                holder = Some(found);
-            } else {
-                let retry = send(&again).await;
+            for variant in &variants {
+                let (found, latest) = find_version(ssm, name, desired).await?;
+                if latest {
+                    holder = Some(found);
+                    break;
+                }
+                let retry = send(variant).await;
                 if duplicate(&retry) {
                     holder = Some(found);
-                } else {
-                    sent = retry;
-                    content = &again;
+                    continue;
                 }
+                if retry.is_ok() {
+                    sent = retry;
+                    content = variant;
+                    holder = None;
+                } else {
+                    holder = Some(found);
+                }
+                break;
             }
         }
         let written = match (holder, sent) {
@@ -377,6 +390,10 @@ pub(crate) async fn is_marked(
         .map_err(|e| ssm.error(e))?;
     Ok(mark.is_on(out.tag_list().iter().map(|t| (t.key(), t.value()))))
 }
+
+/// How many times the same content is written again with one more final newline, before an
+/// older version holding it is promoted instead.
+const MAX_REWRITES: usize = 4;
 
 /// SSM refused the write: a version already holds that content.
 fn duplicate<T>(sent: &Result<T, SdkError<UpdateDocumentError, HttpResponse>>) -> bool {

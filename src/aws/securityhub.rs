@@ -48,10 +48,12 @@ pub(crate) fn finding_id(row: &ReportRow, partition: &str) -> String {
     )
 }
 
-/// `FAILED` where the target does not hold the preferences, `NOT_AVAILABLE` where it could
-/// not be read, `PASSED` where it holds them.
+/// `FAILED` where the target does not hold the preferences (or holds them, but preflight found
+/// what they name gone: sessions there log nowhere), `NOT_AVAILABLE` where it could not be
+/// read, `PASSED` where it holds them.
 pub(crate) fn compliance(row: &ReportRow) -> ComplianceStatus {
     match row.status {
+        Status::Compliant if row.findings.blocking() => ComplianceStatus::Failed,
         Status::Compliant => ComplianceStatus::Passed,
         Status::Drifted | Status::Missing => ComplianceStatus::Failed,
         _ => ComplianceStatus::NotAvailable,
@@ -63,6 +65,7 @@ pub(crate) fn compliance(row: &ReportRow) -> ComplianceStatus {
 pub(crate) fn severity(row: &ReportRow) -> SeverityLabel {
     match row.status {
         Status::Missing => SeverityLabel::High,
+        Status::Compliant if row.findings.blocking() => SeverityLabel::High,
         Status::Drifted
             if row
                 .changed_inputs
@@ -213,6 +216,7 @@ pub(crate) async fn deliver(
 ) -> Result<(), TargetError> {
     let id = finding_id(row, hub.partition);
     let scope = || aws_sdk_securityhub::config::Builder::default().region(hub.region.clone());
+    // Without it (a role that may only import, a timeout), the finding still goes: seen now.
     let existing = hub
         .client
         .get_findings()
@@ -229,10 +233,12 @@ pub(crate) async fn deliver(
         .config_override(scope())
         .send()
         .await
-        .map_err(|e| hub_error(target_error(e, &hub.endpoint)))?;
+        .ok();
     let status = compliance(row);
     let first_seen = existing
-        .findings()
+        .as_ref()
+        .map(|e| e.findings())
+        .unwrap_or_default()
         .iter()
         .find(|f| f.id() == Some(id.as_str()))
         .filter(|f| f.compliance().and_then(|c| c.status()) == Some(&status))
@@ -260,6 +266,13 @@ pub(crate) async fn deliver(
         .map_err(|e| hub_error(target_error(e, &hub.endpoint)))?;
     match out.failed_findings().first() {
         None => Ok(()),
+        // Security Hub off can also come as a failed finding inside a successful answer.
+        Some(failed) if failed.error_code() == Some("InvalidAccess") => {
+            Err(hub_error(TargetError::new(
+                Reason::Aws("InvalidAccessException".into()),
+                failed.error_message().unwrap_or_default(),
+            )))
+        }
         Some(failed) => Err(TargetError::new(
             Reason::Aws(failed.error_code().unwrap_or("ImportFailed").to_string()),
             format!(
@@ -315,6 +328,7 @@ mod tests {
             ),
             (Status::Drifted, "idleSessionTimeout", C::Failed, S::Medium),
             (Status::Drifted, "content", C::Failed, S::High),
+            (Status::Skipped, "", C::NotAvailable, S::Informational),
         ] {
             let r = row(status, changed);
             assert_eq!(
@@ -323,6 +337,16 @@ mod tests {
                 "{status:?} {changed}"
             );
         }
+        // Compliant, but the bucket it names is gone: sessions log nowhere.
+        let mut gone = row(Status::Compliant, "");
+        gone.findings = crate::model::Findings(vec![crate::model::Finding {
+            reason: Reason::BucketNotFound,
+            severity: crate::model::Severity::Blocking,
+            subject: "bucket".into(),
+            message: "gone".into(),
+        }]);
+        assert!(gone.findings.blocking());
+        assert_eq!((compliance(&gone), severity(&gone)), (C::Failed, S::High));
         for key in LOGGING_AND_ENCRYPTION {
             let r = row(Status::Drifted, &format!("runAsEnabled;{key}"));
             assert_eq!(severity(&r), S::High, "{key}");

@@ -111,14 +111,18 @@ pub(crate) async fn audit(
     }
     // `--security-hub`: the verdict as a finding in the target's own account and region. One
     // that is not delivered leaves the verdict as it is and says why.
-    if let (Some(hub), Some(fix)) = (hub, &job.security_hub) {
-        let sent = securityhub::deliver(
+    // A skipped target (a region a service control policy closes) gets none: nothing there
+    // to protect, and the same policy would refuse the finding.
+    if let (Some(hub), Some(fix), false) = (hub, &job.security_hub, row.status == Status::Skipped) {
+        // Boxed: the finding's SDK types are large, and inline they would grow every audited
+        // target's future, with --security-hub or without.
+        let sent = Box::pin(securityhub::deliver(
             &hub,
             &row,
             &rfc3339(SystemTime::now()),
             &fix.for_target(&target, &job.document_name),
             &job.prefs.file_sha256,
-        )
+        ))
         .await;
         row.security_hub = match sent {
             Ok(()) => "delivered".into(),

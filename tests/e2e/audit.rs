@@ -442,13 +442,35 @@ async fn reverting_drift_adds_a_version_so_apply_and_audit_agree() {
     );
     let out = run("audit", &proxy, &inv, &prefs, &dir.path("audit.csv"), &[]);
     assert_eq!(out.code, 0, "apply and audit agree: {}", out.all());
+    // The same again: the content with one newline is taken too, so it gets two.
+    assert_eq!(
+        update(
+            &url,
+            &ids[0],
+            "us-east-1",
+            &with_inputs(json!({"idleSessionTimeout": "90"}), &[]),
+            true
+        )
+        .await,
+        "4"
+    );
+    let out = run("apply", &proxy, &inv, &prefs, &dir.path("a3.csv"), &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let out = run("audit", &proxy, &inv, &prefs, &dir.path("audit2.csv"), &[]);
+    assert_eq!(out.code, 0, "apply and audit agree again: {}", out.all());
+    let d = ssm.describe_document().name(DOC).send().await.unwrap();
+    let d = d.document.unwrap();
+    assert_eq!(
+        (d.default_version.as_deref(), d.latest_version.as_deref()),
+        (Some("5"), Some("5"))
+    );
     // Rolled back, the drifted version is the default again and the fix's version is gone.
-    let out = rollback_from(&fix, &dir.path("rb.csv"), &proxy.url);
+    let out = rollback_from(&dir.path("a3.csv"), &dir.path("rb.csv"), &proxy.url);
     assert_eq!(out.code, 0, "{}", out.all());
     let d = ssm.describe_document().name(DOC).send().await.unwrap();
     let d = d.document.unwrap();
     assert_eq!(
         (d.default_version.as_deref(), d.latest_version.as_deref()),
-        (Some("2"), Some("2"))
+        (Some("4"), Some("4"))
     );
 }

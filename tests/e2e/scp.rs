@@ -44,6 +44,18 @@ async fn a_target_an_scp_denies_is_skipped_not_failed() {
         }
         assert!(out.stdout.contains("DeniedByScp"), "{cmd}: {}", out.stdout);
     }
+    // With --security-hub, a denied target gets no finding, and the run still exits 0.
+    proxy.clear();
+    let report = dir.path("hub.csv");
+    let out = run("audit", &proxy, &inv, &prefs, &report, &["--security-hub"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    for ((id, _), row) in rows_by_target(&report) {
+        let want = if id == ids[0] { "" } else { "delivered" };
+        assert_eq!(row["security_hub"], want, "{row:?}");
+    }
+    let imports = proxy.seen_of("BatchImportFindings");
+    assert_eq!(imports.len(), 2);
+    assert!(imports.iter().all(|s| s.account == ids[1]));
     let state = read_all(&url, &ids, &regions, DOC).await;
     for ((id, _), found) in &state {
         assert_eq!(
