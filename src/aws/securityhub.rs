@@ -10,6 +10,8 @@ use aws_sdk_securityhub::types::{
     Remediation, Resource, Severity, SeverityLabel, StringFilter, StringFilterComparison,
 };
 
+use aws_sdk_securityhub::primitives::{DateTime, DateTimeFormat};
+
 use crate::aws::error::target_error;
 use crate::model::{Reason, ReportRow, Status, TargetError};
 
@@ -193,6 +195,24 @@ pub(crate) fn finding(row: &ReportRow, cx: &Context<'_>) -> AwsSecurityFinding {
     builder.build()
 }
 
+/// `now`, or just after the finding's `UpdatedAt` where that is not earlier (a runner whose
+/// clock ran ahead wrote it): Security Hub ignores an update that is not newer.
+fn later_than(now: &str, updated: Option<&str>) -> String {
+    let parse = |s: &str| DateTime::from_str(s, DateTimeFormat::DateTime).ok();
+    match (parse(now), updated.and_then(parse)) {
+        (Some(n), Some(u)) if u >= n => u
+            .to_millis()
+            .ok()
+            .and_then(|ms| {
+                DateTime::from_millis(ms + 1)
+                    .fmt(DateTimeFormat::DateTime)
+                    .ok()
+            })
+            .unwrap_or_else(|| now.to_string()),
+        _ => now.to_string(),
+    }
+}
+
 /// At most `max` characters, cut on a character boundary with an ellipsis.
 fn cut(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -235,16 +255,18 @@ pub(crate) async fn deliver(
         .await
         .ok();
     let status = compliance(row);
-    let first_seen = existing
+    let there = existing
         .as_ref()
         .map(|e| e.findings())
         .unwrap_or_default()
         .iter()
-        .find(|f| f.id() == Some(id.as_str()))
+        .find(|f| f.id() == Some(id.as_str()));
+    let first_seen = there
         .filter(|f| f.compliance().and_then(|c| c.status()) == Some(&status))
         .and_then(|f| f.first_observed_at().or(f.created_at()))
         .unwrap_or(now)
         .to_string();
+    let now = &later_than(now, there.and_then(|f| f.updated_at()));
     let finding = finding(
         row,
         &Context {
@@ -351,6 +373,17 @@ mod tests {
             let r = row(Status::Drifted, &format!("runAsEnabled;{key}"));
             assert_eq!(severity(&r), S::High, "{key}");
         }
+    }
+
+    #[test]
+    fn an_update_is_always_newer_than_the_finding_there() {
+        let now = "2026-12-04T10:00:00.000Z";
+        assert_eq!(later_than(now, None), now);
+        assert_eq!(later_than(now, Some("2026-12-03T10:00:00Z")), now);
+        assert_eq!(
+            later_than(now, Some("2026-12-04T10:05:00.000Z")),
+            "2026-12-04T10:05:00.001Z"
+        );
     }
 
     #[test]

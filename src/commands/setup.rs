@@ -253,6 +253,14 @@ fn fix_command(args: &settings::Fleet) -> FixCommand {
     if args.aws.session.role_name != "OrganizationAccountAccessRole" {
         flags.push_str(&format!(" --role-name {}", args.aws.session.role_name));
     }
+    // The fix writes as this audit judged: the same --existing and ownership tag.
+    match args.existing {
+        crate::lifecycle::Existing::Update => {}
+        e => flags.push_str(&format!(" --existing {}", e.as_str())),
+    }
+    if args.mark.to_string() != "managed-by=ssm-prefs" {
+        flags.push_str(&format!(" --owner-tag {}", args.mark));
+    }
     FixCommand { flags }
 }
 
