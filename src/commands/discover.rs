@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::aws::organizations::{self, Discovery, WalkError};
+use super::sources::read_organization;
+use crate::aws::organizations::Discovery;
 use crate::aws::session::Session;
 use crate::error::InputError;
 use crate::files::Replacement;
@@ -32,29 +33,10 @@ pub(crate) async fn discover(
         None => None,
     };
     let session = Session::new(&args.aws.session, &[]).await;
-    let endpoint = session.endpoint("Organizations", None);
-    let found = match organizations::walk(
-        &session.organizations(),
-        &endpoint,
-        &args.ous,
-        args.include_management,
-    )
-    .await
-    {
-        Ok(found) => found,
-        Err(WalkError::UnknownOu(ou)) => {
-            return Err(InputError::flag(
-                "--ou",
-                format!("no OU {ou} in the organization the base credentials read"),
-            ));
-        }
-        Err(WalkError::Failed(e)) => {
-            printer.error(&format!(
-                "cannot read the organization: {}: {}",
-                e.reason, e.message
-            ));
-            return Ok(Ended::Failures);
-        }
+    let Some(found) =
+        read_organization(printer, &session, &args.ous, args.include_management).await?
+    else {
+        return Ok(Ended::Failures);
     };
     let source = if args.ous.is_empty() {
         "the whole organization".to_string()

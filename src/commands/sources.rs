@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::inputs::{Inputs, check_retry_report, read_files, resolve};
-use crate::aws::organizations::{self, WalkError};
+use crate::aws::organizations::{self, Discovery, WalkError};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
 use crate::inventory::{Inventory, Selection, Strictness};
@@ -93,6 +93,32 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
     )
 }
 
+/// The organization walked with the base credentials (`discover`, `--org`): an OU it does not
+/// hold is bad input (exit 2, naming it); a walk that fails is said in a line and is `None`
+/// (the run fails).
+pub(super) async fn read_organization(
+    printer: &Printer,
+    session: &Session,
+    ous: &[String],
+    include_management: bool,
+) -> Result<Option<Discovery>, InputError> {
+    let endpoint = session.endpoint("Organizations", None);
+    match organizations::walk(&session.organizations(), &endpoint, ous, include_management).await {
+        Ok(found) => Ok(Some(found)),
+        Err(WalkError::UnknownOu(ou)) => Err(InputError::flag(
+            "--ou",
+            format!("no OU {ou} in the organization the base credentials read"),
+        )),
+        Err(WalkError::Failed(e)) => {
+            printer.error(&format!(
+                "cannot read the organization: {}: {} (it needs organizations:List* and Describe* in the management account or a delegated administrator)",
+                e.reason, e.message
+            ));
+            Ok(None)
+        }
+    }
+}
+
 /// `--org`: the organization's ACTIVE accounts (under the OUs, if any) as an inventory, with
 /// the caller's own account — the management account or a delegated administrator, which
 /// has no member role — reached with the base credentials. `None` when the organization could
@@ -103,22 +129,8 @@ async fn org_inventory(
     ous: &[String],
 ) -> Result<Option<Inventory>, InputError> {
     let session = Session::new(opts, &[]).await;
-    let endpoint = session.endpoint("Organizations", None);
-    let found = match organizations::walk(&session.organizations(), &endpoint, ous, true).await {
-        Ok(found) => found,
-        Err(WalkError::UnknownOu(ou)) => {
-            return Err(InputError::flag(
-                "--ou",
-                format!("no OU {ou} in the organization the base credentials read"),
-            ));
-        }
-        Err(WalkError::Failed(e)) => {
-            printer.error(&format!(
-                "cannot read the organization: {}: {} (--org needs organizations:List* and Describe* in the management account or a delegated administrator)",
-                e.reason, e.message
-            ));
-            return Ok(None);
-        }
+    let Some(found) = read_organization(printer, &session, ous, true).await? else {
+        return Ok(None);
     };
     let caller = session.caller_account().await;
     if caller.is_none() {
