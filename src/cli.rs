@@ -16,6 +16,13 @@ Typical use:
 Exit codes: 0 every target succeeded; 1 at least one target failed; 2 bad usage or
 input (nothing was sent to AWS); 130 interrupted.";
 
+/// `--role-name`'s default: the role AWS Organizations creates in each account it creates.
+pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+/// `--document-name`'s default: the document Session Manager reads its preferences from.
+pub const DEFAULT_DOCUMENT_NAME: &str = "SSM-SessionManagerRunShell";
+/// `--owner-tag`'s default.
+pub const DEFAULT_OWNER_TAG: &str = "managed-by=ssm-prefs";
+
 #[derive(Debug, Parser)]
 #[command(name = "ssm-prefs", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
@@ -176,7 +183,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "MODE")]
     pub existing: Option<String>,
     /// The tag that marks a document as this tool's: put on every document it creates or updates; audit notes documents without it, --existing refuse writes only where it is
-    #[arg(long, value_name = "KEY=VALUE", default_value = "managed-by=ssm-prefs")]
+    #[arg(long, value_name = "KEY=VALUE", default_value = DEFAULT_OWNER_TAG)]
     pub owner_tag: String,
     #[command(flatten)]
     pub preflight: PreflightArgs,
@@ -259,7 +266,7 @@ pub struct PrefsArgs {
     #[arg(
         long,
         value_name = "NAME",
-        default_value = "SSM-SessionManagerRunShell"
+        default_value = DEFAULT_DOCUMENT_NAME
     )]
     pub document_name: String,
     /// Keep inputs a target has that the preferences file does not set (plan, apply, audit: --existing merge)
@@ -302,7 +309,7 @@ pub struct AwsArgs {
     #[arg(
         long,
         value_name = "NAME",
-        default_value = "OrganizationAccountAccessRole"
+        default_value = DEFAULT_ROLE_NAME
     )]
     pub role_name: String,
     /// External id for AssumeRole, when the inventory gives none (never printed)

@@ -15,6 +15,7 @@ use super::sources::{self, Sourced};
 use crate::aws::credentials::sleep_unless;
 use crate::aws::regions;
 use crate::aws::session::{Prefetch, Session};
+use crate::cli::{DEFAULT_DOCUMENT_NAME, DEFAULT_OWNER_TAG, DEFAULT_ROLE_NAME};
 use crate::error::InputError;
 use crate::fanout::{self, Control};
 use crate::model::{Command, Ended, Outcome, Reason, RunEvent, RunMeta, TargetError, rfc3339};
@@ -250,7 +251,10 @@ fn fix_command(args: &settings::Fleet) -> FixCommand {
         // The events name accounts of the organization: --org reaches them again.
         _ => flags.push_str(" --org"),
     }
-    if args.aws.session.role_name != "OrganizationAccountAccessRole" {
+    if args.prefs.document_name != DEFAULT_DOCUMENT_NAME {
+        flags.push_str(&format!(" --document-name {}", args.prefs.document_name));
+    }
+    if args.aws.session.role_name != DEFAULT_ROLE_NAME {
         flags.push_str(&format!(" --role-name {}", args.aws.session.role_name));
     }
     // The fix writes as this audit judged: the same --existing and ownership tag.
@@ -258,7 +262,7 @@ fn fix_command(args: &settings::Fleet) -> FixCommand {
         crate::lifecycle::Existing::Update => {}
         e => flags.push_str(&format!(" --existing {}", e.as_str())),
     }
-    if args.mark.to_string() != "managed-by=ssm-prefs" {
+    if args.mark.to_string() != DEFAULT_OWNER_TAG {
         flags.push_str(&format!(" --owner-tag {}", args.mark));
     }
     FixCommand { flags }

@@ -120,7 +120,7 @@ pub(crate) async fn audit(
             &hub,
             &row,
             &rfc3339(SystemTime::now()),
-            &fix.for_target(&target, &job.document_name),
+            &fix.for_target(&target),
             &job.prefs.file_sha256,
         ))
         .await;

@@ -39,19 +39,15 @@ pub(crate) struct Job {
 /// The command a finding recommends: apply, as this run was given, for one target.
 #[derive(Debug, Clone)]
 pub(crate) struct FixCommand {
-    /// `-p FILE` and where the accounts came from (`-i FILE`, `--org`).
+    /// `-p FILE`, where the accounts came from (`-i FILE`, `--org`), and the run's options
+    /// that are not their defaults.
     pub flags: String,
 }
 
 impl FixCommand {
-    pub(crate) fn for_target(&self, target: &Target, document: &str) -> String {
-        let doc = if document == "SSM-SessionManagerRunShell" {
-            String::new()
-        } else {
-            format!(" --document-name {document}")
-        };
+    pub(crate) fn for_target(&self, target: &Target) -> String {
         format!(
-            "ssm-prefs apply {} -a {} -r {}{doc}",
+            "ssm-prefs apply {} -a {} -r {}",
             self.flags, target.account.id, target.region
         )
     }
