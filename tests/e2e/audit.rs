@@ -243,18 +243,9 @@ async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
             );
             // Whichever version Session Manager reads, it is the one restored: the apply's
             // version 2 is gone, and the report still names it and its hash.
-            let d = ssm_in(&url, id, region)
-                .await
-                .describe_document()
-                .name(DOC)
-                .send()
-                .await
-                .unwrap();
-            let d = d.document().unwrap();
             assert_eq!(
-                (d.default_version(), d.latest_version()),
-                (Some("1"), Some("1")),
-                "{d:?}"
+                default_and_latest(&url, id, region, DOC).await,
+                ("1".into(), "1".into())
             );
             let applied = &rows_by_target(&apply_report)[&(id.clone(), region.clone())];
             assert_eq!(row["previous_version"], applied["document_version"]);
@@ -432,12 +423,9 @@ async fn reverting_drift_adds_a_version_so_apply_and_audit_agree() {
         ("updated", "3"),
         "a new version, not version 1 promoted under a newer one: {row:?}"
     );
-    let ssm = ssm_in(&url, &ids[0], "us-east-1").await;
-    let d = ssm.describe_document().name(DOC).send().await.unwrap();
-    let d = d.document.unwrap();
     assert_eq!(
-        (d.default_version.as_deref(), d.latest_version.as_deref()),
-        (Some("3"), Some("3")),
+        default_and_latest(&url, &ids[0], "us-east-1", DOC).await,
+        ("3".into(), "3".into()),
         "whichever version Session Manager reads holds the preferences"
     );
     let out = run("audit", &proxy, &inv, &prefs, &dir.path("audit.csv"), &[]);
@@ -458,19 +446,15 @@ async fn reverting_drift_adds_a_version_so_apply_and_audit_agree() {
     assert_eq!(out.code, 0, "{}", out.all());
     let out = run("audit", &proxy, &inv, &prefs, &dir.path("audit2.csv"), &[]);
     assert_eq!(out.code, 0, "apply and audit agree again: {}", out.all());
-    let d = ssm.describe_document().name(DOC).send().await.unwrap();
-    let d = d.document.unwrap();
     assert_eq!(
-        (d.default_version.as_deref(), d.latest_version.as_deref()),
-        (Some("5"), Some("5"))
+        default_and_latest(&url, &ids[0], "us-east-1", DOC).await,
+        ("5".into(), "5".into())
     );
     // Rolled back, the drifted version is the default again and the fix's version is gone.
     let out = rollback_from(&dir.path("a3.csv"), &dir.path("rb.csv"), &proxy.url);
     assert_eq!(out.code, 0, "{}", out.all());
-    let d = ssm.describe_document().name(DOC).send().await.unwrap();
-    let d = d.document.unwrap();
     assert_eq!(
-        (d.default_version.as_deref(), d.latest_version.as_deref()),
-        (Some("4"), Some("4"))
+        default_and_latest(&url, &ids[0], "us-east-1", DOC).await,
+        ("4".into(), "4".into())
     );
 }

@@ -24,22 +24,6 @@ fn fixture(name: &str, account: &str) -> String {
         .replace(FIXTURE_ACCOUNT, account)
 }
 
-fn args<'a>(cmd: &'a str, proxy: &'a Proxy, prefs: &'a Path, report: &'a Path) -> Vec<&'a str> {
-    let mut a = vec![
-        cmd,
-        "-p",
-        prefs.to_str().unwrap(),
-        "-o",
-        report.to_str().unwrap(),
-        "--endpoint-url",
-        proxy.url.as_str(),
-    ];
-    if cmd == "apply" {
-        a.push("--yes");
-    }
-    a
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_account_event_is_rolled_out_once_its_role_can_be_assumed() {
     let url = emulator().url.clone();
@@ -55,7 +39,7 @@ async fn a_new_account_event_is_rolled_out_once_its_role_can_be_assumed() {
     proxy.deny_assume_role_first(&ids[0], 2);
     let report = dir.path("ct.csv");
     let summary = dir.path("summary.json");
-    let mut a = args("apply", &proxy, &prefs, &report);
+    let mut a = command_line("apply", &prefs, &report, &proxy.url);
     // Names and tags the event lacks select nothing, they are no error: the events decide.
     let other = accounts(1).remove(0);
     a.extend([
@@ -112,7 +96,7 @@ async fn a_new_account_event_is_rolled_out_once_its_role_can_be_assumed() {
 
     // Organizations, on stdin: a plan of the account's targets.
     let report = dir.path("org.csv");
-    let mut a = args("plan", &proxy, &prefs, &report);
+    let mut a = command_line("plan", &prefs, &report, &proxy.url);
     a.extend(["--event", "-", "-r", "us-east-1"]);
     let mut child = ssm_prefs_command(&a)
         .stdin(Stdio::piped())
@@ -154,7 +138,7 @@ async fn a_role_that_never_appears_fails_after_the_wait() {
         &fixture("organizations-create-account-result.json", &ids[0]),
     );
     let report = dir.path("r.csv");
-    let mut a = args("apply", &proxy, &prefs, &report);
+    let mut a = command_line("apply", &prefs, &report, &proxy.url);
     a.extend([
         "--event",
         event.to_str().unwrap(),
@@ -187,7 +171,7 @@ fn ctrl_c_ends_the_wait_with_every_target_reported() {
         &fixture("control-tower-create-managed-account.json", &ids[0]),
     );
     let report = dir.path("r.csv");
-    let mut a = args("apply", &proxy, &prefs, &report);
+    let mut a = command_line("apply", &prefs, &report, &proxy.url);
     a.extend([
         "--event",
         event.to_str().unwrap(),
@@ -246,7 +230,7 @@ async fn a_region_opted_in_is_its_one_target_once_it_is_enabled() {
         &fixture("account-region-opt-in-enabled.json", &ids[0]),
     );
     let report = dir.path("r.csv");
-    let mut a = args("apply", &proxy, &prefs, &report);
+    let mut a = command_line("apply", &prefs, &report, &proxy.url);
     // -r is for new accounts: the region opted in is this event's one target.
     a.extend(["--event", event.to_str().unwrap(), "-r", "us-east-1"]);
     let out = ssm_prefs(&a);
@@ -268,7 +252,7 @@ async fn a_region_opted_in_is_its_one_target_once_it_is_enabled() {
     // Still ENABLING when the wait runs out: failed, RegionNotReady.
     proxy.set_region_statuses(&ids[0], "af-south-1", &["ENABLING"]);
     let report = dir.path("late.csv");
-    let mut a = args("plan", &proxy, &prefs, &report);
+    let mut a = command_line("plan", &prefs, &report, &proxy.url);
     a.extend(["--event", event.to_str().unwrap(), "--wait-ready", "3s"]);
     let out = ssm_prefs(&a);
     assert_eq!(out.code, 1, "{}", out.all());
@@ -285,7 +269,7 @@ async fn a_region_opted_in_is_its_one_target_once_it_is_enabled() {
         &fixture("account-region-opt-in-enabled.json", &ids2[0]),
     );
     let report = dir.path("denied.csv");
-    let mut a = args("plan", &proxy, &prefs, &report);
+    let mut a = command_line("plan", &prefs, &report, &proxy.url);
     a.extend(["--event", denied.to_str().unwrap()]);
     let out = ssm_prefs(&a);
     assert_eq!(out.code, 1, "{}", out.all());
@@ -296,7 +280,7 @@ async fn a_region_opted_in_is_its_one_target_once_it_is_enabled() {
     );
     // Without waiting, a region not enabled is skipped as ever.
     let report = dir.path("now.csv");
-    let mut a = args("plan", &proxy, &prefs, &report);
+    let mut a = command_line("plan", &prefs, &report, &proxy.url);
     a.extend(["--event", event.to_str().unwrap(), "--wait-ready", "0s"]);
     let out = ssm_prefs(&a);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -328,7 +312,7 @@ async fn events_narrow_an_inventory() {
     );
     let event = dir.write("events.jsonl", &events);
     let report = dir.path("r.csv");
-    let mut a = args("plan", &proxy, &prefs, &report);
+    let mut a = command_line("plan", &prefs, &report, &proxy.url);
     a.extend([
         "-i",
         inv.to_str().unwrap(),
@@ -356,7 +340,7 @@ async fn events_narrow_an_inventory() {
         &fixture("organizations-create-account-result.json", &ids[3]),
     );
     let report = dir.path("none.csv");
-    let mut a = args("apply", &proxy, &prefs, &report);
+    let mut a = command_line("apply", &prefs, &report, &proxy.url);
     a.extend([
         "-i",
         inv.to_str().unwrap(),
@@ -377,7 +361,7 @@ fn events_that_are_nothing_to_do_or_not_accepted() {
     let proxy = Proxy::start(&emulator().url);
     let report = dir.path("r.csv");
     let run_with = |event: &Path, extra: &[&str]| {
-        let mut a = args("apply", &proxy, &prefs, &report);
+        let mut a = command_line("apply", &prefs, &report, &proxy.url);
         a.extend(["--event", event.to_str().unwrap()]);
         a.extend(extra);
         ssm_prefs(&a)

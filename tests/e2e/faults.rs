@@ -318,16 +318,8 @@ async fn two_applies_at_once_both_end_correctly() {
     // No target is left with an unpromoted latest version.
     for id in &f.ids {
         for r in &f.regions {
-            let d = ssm_in(&f.url, id, r)
-                .await
-                .describe_document()
-                .name(DOC)
-                .send()
-                .await
-                .unwrap()
-                .document
-                .unwrap();
-            assert_eq!(d.default_version(), d.latest_version(), "{id}/{r}");
+            let (default, latest) = default_and_latest(&f.url, id, r, DOC).await;
+            assert_eq!(default, latest, "{id}/{r}");
         }
     }
 }

@@ -227,21 +227,8 @@ async fn org_is_the_inventory_with_the_management_account_on_the_base_credential
     // A document of this test's own: the organization's accounts are shared with discover's.
     let doc = "OrgWidePrefs";
     let org_run = |cmd: &str, report: &std::path::Path, extra: &[&str]| {
-        let mut a = vec![
-            cmd,
-            "--org",
-            "-p",
-            prefs.to_str().unwrap(),
-            "--document-name",
-            doc,
-            "-o",
-            report.to_str().unwrap(),
-            "--endpoint-url",
-            proxy.url.as_str(),
-        ];
-        if cmd == "apply" {
-            a.push("--yes");
-        }
+        let mut a = command_line(cmd, &prefs, report, &proxy.url);
+        a.extend(["--org", "--document-name", doc]);
         a.extend(extra);
         ssm_prefs(&a)
     };

@@ -114,16 +114,8 @@ async fn a_denial_after_a_write_fails_and_the_rollback_finishes_when_run_again()
     assert_eq!(out.code, 0, "{}", out.all());
     let row = &rows_by_target(&second)[&(ids[0].clone(), "us-east-1".to_string())];
     assert_eq!(row["status"], "restored", "{row:?}");
-    let d = ssm_in(&url, &ids[0], "us-east-1")
-        .await
-        .describe_document()
-        .name(DOC)
-        .send()
-        .await
-        .unwrap();
-    let d = d.document().unwrap();
     assert_eq!(
-        (d.default_version(), d.latest_version()),
-        (Some("1"), Some("1"))
+        default_and_latest(&url, &ids[0], "us-east-1", DOC).await,
+        ("1".into(), "1".into())
     );
 }

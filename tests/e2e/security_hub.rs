@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_config::BehaviorVersion;
-use aws_config::sts::AssumeRoleProvider;
 use aws_sdk_securityhub::types::{AwsSecurityFinding, ComplianceStatus, SeverityLabel};
 use serde_json::json;
 
@@ -15,28 +13,7 @@ use crate::support::proxy::Faults;
 
 /// The findings in an account and region, read straight from the emulator.
 async fn findings(url: &str, account: &str, region: &str) -> Vec<AwsSecurityFinding> {
-    let base = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            "AKIATESTREADER000002",
-            "reader",
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await;
-    let role = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/TestReader"))
-        .session_name("test-reader")
-        .configure(&base)
-        .build()
-        .await;
-    let conf = aws_sdk_securityhub::config::Builder::from(&base)
-        .region(aws_config::Region::new(region.to_string()))
-        .credentials_provider(role)
-        .build();
-    aws_sdk_securityhub::Client::from_conf(conf)
+    aws_sdk_securityhub::Client::new(&config_in(url, account, region).await)
         .get_findings()
         .send()
         .await

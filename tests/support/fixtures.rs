@@ -147,6 +147,12 @@ pub fn read_report(path: &Path) -> Vec<std::collections::BTreeMap<String, String
 
 /// An SSM client acting inside `account` on the emulator (straight, not through a proxy).
 pub async fn ssm_in(endpoint: &str, account: &str, region: &str) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::new(&config_in(endpoint, account, region).await)
+}
+
+/// A config acting inside `account` and `region` on the emulator, through a role there, for
+/// any service's client that reads the emulator's state back.
+pub async fn config_in(endpoint: &str, account: &str, region: &str) -> aws_config::SdkConfig {
     let base = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
@@ -164,11 +170,32 @@ pub async fn ssm_in(endpoint: &str, account: &str, region: &str) -> aws_sdk_ssm:
         .configure(&base)
         .build()
         .await;
-    let conf = aws_sdk_ssm::config::Builder::from(&base)
+    base.into_builder()
         .region(aws_config::Region::new(region.to_string()))
-        .credentials_provider(role)
-        .build();
-    aws_sdk_ssm::Client::from_conf(conf)
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(role))
+        .build()
+}
+
+/// The (default, latest) versions of the document in `account` and `region`.
+pub async fn default_and_latest(
+    endpoint: &str,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> (String, String) {
+    let d = ssm_in(endpoint, account, region)
+        .await
+        .describe_document()
+        .name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DescribeDocument {name} in {account} {region}: {e:?}"))
+        .document
+        .unwrap();
+    (
+        d.default_version.unwrap_or_default(),
+        d.latest_version.unwrap_or_default(),
+    )
 }
 
 /// The default version's (version, content) of a document, or None when it does not exist.
@@ -306,19 +333,31 @@ pub fn run_at(
     report: &std::path::Path,
     extra: &[&str],
 ) -> Run {
+    let mut args = command_line(cmd, prefs, report, endpoint);
+    args.extend(["-i", inv.to_str().unwrap()]);
+    args.extend(extra);
+    ssm_prefs(args)
+}
+
+/// `CMD -p PREFS -o REPORT --endpoint-url ENDPOINT` (+ `--yes` for apply), without the
+/// accounts' source (`-i`, `--org`, `--event`), for a test to add to.
+pub fn command_line<'a>(
+    cmd: &'a str,
+    prefs: &'a std::path::Path,
+    report: &'a std::path::Path,
+    endpoint: &'a str,
+) -> Vec<&'a str> {
     let mut args = vec![
         cmd,
-        "-i",
-        inv.to_str().unwrap(),
         "-p",
         prefs.to_str().unwrap(),
         "-o",
         report.to_str().unwrap(),
+        "--endpoint-url",
+        endpoint,
     ];
-    args.extend(["--endpoint-url", endpoint]);
     if cmd == "apply" {
         args.push("--yes");
     }
-    args.extend(extra);
-    ssm_prefs(args)
+    args
 }
