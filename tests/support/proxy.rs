@@ -874,16 +874,44 @@ fn region_opt_status(
     body: &[u8],
     state: &Arc<Mutex<State>>,
 ) -> Response<Full<Bytes>> {
-    let key = access_key(parts).unwrap_or("");
     let region = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v["RegionName"].as_str().map(str::to_string))
         .unwrap_or_default();
     let mut st = state.lock().unwrap();
+    let account = account_call(
+        parts,
+        &mut st,
+        "GetRegionOptStatus",
+        &[("RegionName", &region)],
+    );
+    let status = match st
+        .region_statuses
+        .get_mut(&(account.clone(), region.clone()))
+    {
+        Some(list) if list.len() > 1 => list.remove(0),
+        Some(list) => list[0].clone(),
+        None => return account_denied("GetRegionOptStatus", &account),
+    };
+    account_answer(serde_json::json!({"RegionName": region, "RegionOptStatus": status}).to_string())
+}
+
+/// An Account API call, recorded as the proxy records every request; returns the account
+/// whose assumed-role credentials signed it.
+fn account_call(
+    parts: &hyper::http::request::Parts,
+    st: &mut State,
+    operation: &str,
+    params: &[(&str, &str)],
+) -> String {
+    let key = access_key(parts).unwrap_or("");
     let account = st.keys.get(key).cloned().unwrap_or_default();
     st.seen.push(Seen {
-        operation: "GetRegionOptStatus".into(),
-        params: [("RegionName".to_string(), region.clone())].into(),
+        operation: operation.into(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         headers: vec![],
         region: String::new(),
         service: "account".into(),
@@ -891,23 +919,22 @@ fn region_opt_status(
         path: parts.uri.path().to_string(),
         response: String::new(),
     });
-    let status = match st
-        .region_statuses
-        .get_mut(&(account.clone(), region.clone()))
-    {
-        Some(list) if list.len() > 1 => list.remove(0),
-        Some(list) => list[0].clone(),
-        None => {
-            let body = serde_json::json!({"message": format!("no GetRegionOptStatus answer set for account {account:?}")}).to_string();
-            return Response::builder()
-                .status(403)
-                .header("x-amzn-errortype", "AccessDeniedException")
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(body)))
-                .unwrap();
-        }
-    };
-    let body = serde_json::json!({"RegionName": region, "RegionOptStatus": status}).to_string();
+    account
+}
+
+/// The Account API's AccessDeniedException, for an account no answer was set for.
+fn account_denied(operation: &str, account: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({"message": format!("no {operation} answer set for account {account:?}")}).to_string();
+    Response::builder()
+        .status(403)
+        .header("x-amzn-errortype", "AccessDeniedException")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+/// The Account API's answer.
+fn account_answer(body: String) -> Response<Full<Bytes>> {
     Response::builder()
         .status(200)
         .header("content-type", "application/json")
@@ -921,27 +948,10 @@ fn list_regions(
     parts: &hyper::http::request::Parts,
     state: &Arc<Mutex<State>>,
 ) -> Response<Full<Bytes>> {
-    let key = access_key(parts).unwrap_or("");
     let mut st = state.lock().unwrap();
-    let account = st.keys.get(key).cloned().unwrap_or_default();
-    st.seen.push(Seen {
-        operation: "ListRegions".into(),
-        params: [("Account".to_string(), account.clone())].into(),
-        headers: vec![],
-        region: String::new(),
-        service: "account".into(),
-        account: account.clone(),
-        path: parts.uri.path().to_string(),
-        response: String::new(),
-    });
+    let account = account_call(parts, &mut st, "ListRegions", &[]);
     let Some(regions) = st.enabled_regions.get(&account) else {
-        let body = serde_json::json!({"message": format!("no ListRegions answer set for account {account:?}")}).to_string();
-        return Response::builder()
-            .status(403)
-            .header("x-amzn-errortype", "AccessDeniedException")
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .unwrap();
+        return account_denied("ListRegions", &account);
     };
     let items: Vec<String> = regions
         .iter()
@@ -963,10 +973,5 @@ fn list_regions(
             format!("{{\"RegionName\":\"{r}\",\"RegionOptStatus\":\"{status}\"}}")
         })
         .collect();
-    let body = format!("{{\"Regions\":[{}]}}", items.join(","));
-    Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap()
+    account_answer(format!("{{\"Regions\":[{}]}}", items.join(",")))
 }
