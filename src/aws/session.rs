@@ -280,28 +280,28 @@ impl Session {
     /// The account the base credentials belong to (STS GetCallerIdentity); `None` when it
     /// cannot be asked (then every account is reached through its role).
     pub(crate) async fn caller_account(&self) -> Option<AccountId> {
-        let out = aws_sdk_sts::Client::new(&self.base)
-            .get_caller_identity()
-            .send()
-            .await
-            .ok()?;
-        AccountId::parse(out.account()?).ok()
+        AccountId::parse(self.caller().await.ok()?.account()?).ok()
     }
 
     /// The ARN the base credentials act as (STS GetCallerIdentity), for the HTML report's
     /// header; on failure, why it is unknown.
     pub(crate) async fn caller_arn(&self) -> String {
-        match aws_sdk_sts::Client::new(&self.base)
+        match self.caller().await {
+            Ok(out) => out.arn.unwrap_or_default(),
+            Err(e) => format!("unknown ({})", e.reason),
+        }
+    }
+
+    /// STS GetCallerIdentity with the base credentials.
+    async fn caller(
+        &self,
+    ) -> Result<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput, TargetError>
+    {
+        aws_sdk_sts::Client::new(&self.base)
             .get_caller_identity()
             .send()
             .await
-        {
-            Ok(out) => out.arn.unwrap_or_default(),
-            Err(e) => format!(
-                "unknown ({})",
-                target_error(e, &self.endpoint("STS", None)).reason
-            ),
-        }
+            .map_err(|e| target_error(e, &self.endpoint("STS", None)))
     }
 
     fn account(&self, account: &AccountId) -> &AccountClients {

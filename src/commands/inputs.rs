@@ -28,6 +28,8 @@ pub(super) struct Inputs {
     pub(super) all_regions: Vec<Arc<Account>>,
     /// Where the accounts came from, as lines name it.
     pub(super) inventory_path: PathBuf,
+    /// `--retry-failed`: the earlier report's rows, read and checked with the other inputs.
+    pub(super) retry: Option<Vec<ReportRow>>,
 }
 
 /// The files of a run read, before any AWS call: preferences, and the inventory and events
@@ -107,6 +109,7 @@ pub(super) fn resolve(
         targets: selected.targets,
         all_regions: selected.all_regions,
         inventory_path: inv.path.clone(),
+        retry: None,
     }))
 }
 
@@ -144,10 +147,9 @@ pub(super) fn unique_accounts(targets: &[Target]) -> Vec<Arc<Account>> {
 pub(super) fn retry_only(
     printer: &Printer,
     report: &Path,
+    rows: &[ReportRow],
     targets: Vec<Target>,
-    document: &str,
 ) -> Result<Vec<Target>, InputError> {
-    let rows = check_retry_report(report, document)?;
     let wanted: HashSet<(String, String)> = rows
         .iter()
         .filter(|r| matches!(r.status, Status::Failed | Status::Skipped | Status::Blocked))

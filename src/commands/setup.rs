@@ -3,10 +3,10 @@
 //! phase plan and apply share.
 
 use std::collections::HashMap;
-
-use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
+
+use futures::StreamExt;
 
 use super::inputs::{retry_only, unique_accounts};
 use super::interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
@@ -74,7 +74,7 @@ pub(super) async fn prepare(
         Sourced::Run(inputs) => inputs,
         Sourced::Ended(ended) => return Ok(Start::Ended(ended)),
     };
-    if let Some(report) = &args.retry_failed {
+    if let (Some(report), Some(rows)) = (&args.retry_failed, inputs.retry.take()) {
         // The report names concrete regions, so `-r all` accounts need no listing here.
         let mut candidates = std::mem::take(&mut inputs.targets);
         for account in std::mem::take(&mut inputs.all_regions) {
@@ -83,7 +83,7 @@ pub(super) async fn prepare(
                 region,
             }));
         }
-        inputs.targets = retry_only(printer, report, candidates, &args.prefs.document_name)?;
+        inputs.targets = retry_only(printer, report, &rows, candidates)?;
     }
     let mut accounts = unique_accounts(&inputs.targets);
     accounts.extend(inputs.all_regions.iter().cloned());
@@ -165,12 +165,15 @@ pub(super) async fn prepare(
     let control = Arc::new(Control::default());
     // Set when the run starts: the wait covers roles and regions together. Ctrl-C (or SIGTERM)
     // ends it: the run then reports every target as interrupted.
+    let now = Instant::now();
     let ready = (!args.wait_ready.is_zero()).then(|| Ready {
-        until: Instant::now() + args.wait_ready,
-        since: Instant::now(),
+        until: now + args.wait_ready,
+        since: now,
         log: &log,
         control: &control,
     });
+    // Roles are assumed this many at a time, waited for or fetched ahead.
+    let in_flight = (args.aws.concurrency / 4).clamp(4, 64);
     let listener = ready
         .as_ref()
         .map(|_| listen_for_interrupts(control.clone(), log.clone(), INTERRUPT_GRACE));
@@ -179,7 +182,7 @@ pub(super) async fn prepare(
         session
             .wait_ready(
                 &order,
-                (args.aws.concurrency / 4).clamp(4, 64),
+                in_flight,
                 ready.until,
                 &|| control.stopped().is_some(),
                 |id, left| {
@@ -214,9 +217,7 @@ pub(super) async fn prepare(
     // that order, so each role assumed lets all the account's regions start at once.
     let order: Vec<AccountId> = targets.iter().map(|t| t.account_id().clone()).collect();
     let stop = control.clone();
-    let prefetch = session.prefetch(&order, (args.aws.concurrency / 4).clamp(4, 64), move || {
-        stop.stopped().is_some()
-    });
+    let prefetch = session.prefetch(&order, in_flight, move || stop.stopped().is_some());
     let mut listed = targets.clone();
     listed.extend(pre.iter().map(|(t, _)| t.clone()));
     Ok(Start::Run(

@@ -63,10 +63,12 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
             ),
         )]));
     }
-    if let Some(report) = &args.retry_failed {
-        // Checked before the organization is read: bad input makes no call.
-        check_retry_report(report, &args.prefs.document_name)?;
-    }
+    // Checked before the organization is read: bad input makes no call.
+    let retry = args
+        .retry_failed
+        .as_deref()
+        .map(|report| check_retry_report(report, &args.prefs.document_name))
+        .transpose()?;
     let inv = match (inv, &source.org, &events) {
         (Some(inv), _, _) => inv,
         (None, Some(ous), _) => match org_inventory(printer, &args.aws.session, ous).await? {
@@ -87,7 +89,7 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
     };
     Ok(
         match resolve(printer, prefs, &inv, &selection, narrowing)? {
-            Some(inputs) => Sourced::Run(inputs),
+            Some(inputs) => Sourced::Run(Inputs { retry, ..inputs }),
             None => Sourced::Ended(Ended::Success),
         },
     )
