@@ -125,10 +125,7 @@ enum Asked {
 }
 
 fn read(event: &Value) -> Result<Asked, String> {
-    read_kind(event).map_err(|e| match e.contains(ACCEPTED) {
-        true => e,
-        false => format!("{e}; {ACCEPTED}"),
-    })
+    read_kind(event).map_err(|e| format!("{e}; {ACCEPTED}"))
 }
 
 fn read_kind(event: &Value) -> Result<Asked, String> {
@@ -143,9 +140,9 @@ fn read_kind(event: &Value) -> Result<Asked, String> {
         text(event, &["detail-type"]),
         event.get("detail").filter(|d| d.is_object()),
     ) else {
-        return Err(format!(
-            "not an EventBridge event (it needs `source`, `detail-type` and `detail`); {ACCEPTED}"
-        ));
+        return Err(
+            "not an EventBridge event (it needs `source`, `detail-type` and `detail`)".into(),
+        );
     };
     let account = |id: Option<String>, field: &str| -> Result<AccountId, String> {
         let id = id.ok_or_else(|| format!("the event has no {field}"))?;
@@ -201,7 +198,7 @@ fn read_kind(event: &Value) -> Result<Asked, String> {
             }
         }
         _ => Err(format!(
-            "an event of another kind (source {source:?}, detail-type {detail_type:?}{}); {ACCEPTED}",
+            "an event of another kind (source {source:?}, detail-type {detail_type:?}{})",
             if event_name.is_empty() {
                 String::new()
             } else {
