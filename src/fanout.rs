@@ -7,11 +7,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::StreamExt;
 use futures::future::Either;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
-use crate::model::StopReason;
+use crate::model::{Outcome, StopReason, TargetError};
 
 /// Shared switches of a run.
 pub(crate) struct Control {
@@ -73,10 +73,58 @@ impl Control {
     }
 }
 
+/// What an item's result becomes when its task panicked (a bug in this tool): the item fails
+/// with the panic's message, and the others go on. Made from the result the item would have
+/// had if abandoned, which exists before the task starts.
+pub(crate) trait Panicked {
+    fn panicked(self, message: &str) -> Self;
+}
+
+impl Panicked for Outcome {
+    fn panicked(self, message: &str) -> Self {
+        Outcome::panicked(self, message)
+    }
+}
+
+impl Panicked for TargetError {
+    fn panicked(self, message: &str) -> Self {
+        TargetError::internal(message)
+    }
+}
+
+impl<O: Panicked> Panicked for Box<O> {
+    fn panicked(self, message: &str) -> Self {
+        Box::new((*self).panicked(message))
+    }
+}
+
+/// A result kept beside what it is about (the target, the account).
+impl<T, O: Panicked> Panicked for (T, O) {
+    fn panicked(self, message: &str) -> Self {
+        (self.0, self.1.panicked(message))
+    }
+}
+
+/// An abandoned item's result is always the error side: a read that never ended.
+impl<T, E: Panicked> Panicked for Result<T, E> {
+    fn panicked(self, message: &str) -> Self {
+        self.map_err(|e| e.panicked(message))
+    }
+}
+
+/// The text a panic was raised with.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
 /// Runs `work` over `items` with at most `concurrency` in flight, calling `on_done` with each
 /// result as it finishes, on the caller's task. Once stopped, items not yet started get
 /// `skipped(item)`; when abandoned, items in flight get the `abandoned` result made for them
-/// when they started.
+/// when they started; an item whose task panicked gets that result, [`Panicked`].
 pub(crate) async fn run<I, O, F, Fut>(
     items: Vec<I>,
     concurrency: usize,
@@ -87,7 +135,7 @@ pub(crate) async fn run<I, O, F, Fut>(
     mut on_done: impl FnMut(O),
 ) where
     I: Send + 'static,
-    O: Send + 'static,
+    O: Panicked + Send + 'static,
     F: Fn(I) -> Fut,
     Fut: Future<Output = O> + Send + 'static,
 {
@@ -104,7 +152,11 @@ pub(crate) async fn run<I, O, F, Fut>(
                 let fut = Box::pin(work(item));
                 Either::Right(tokio::spawn(async move {
                     tokio::select! {
-                        out = fut => out,
+                        // The target's futures hold no state shared with other targets that a
+                        // panic could leave half-changed: its result stands in for it.
+                        out = std::panic::AssertUnwindSafe(fut).catch_unwind() => {
+                            out.unwrap_or_else(|p| fallback.panicked(&panic_message(&*p)))
+                        }
                         _ = abandon.wait_for(|a| *a) => fallback,
                     }
                 }))
@@ -114,7 +166,8 @@ pub(crate) async fn run<I, O, F, Fut>(
     while let Some(joined) = results.next().await {
         match joined {
             Ok(out) => on_done(out),
-            // A panic in one target is a bug in this tool: surface it rather than lose a row.
+            // Panics are caught in the task; a task is never cancelled. Either would be a bug
+            // in the fan-out itself: surface it rather than lose a row silently.
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
@@ -124,6 +177,12 @@ pub(crate) async fn run<I, O, F, Fut>(
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    impl Panicked for String {
+        fn panicked(self, message: &str) -> Self {
+            format!("panicked {message}")
+        }
+    }
 
     async fn sleep_for(ms: u64) -> String {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -156,6 +215,26 @@ mod tests {
         )
         .await;
         assert_eq!(order, vec!["done 10", "done 10", "done 10", "done 300"]);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_item_is_its_own_result_and_the_others_go_on() {
+        let mut out = vec![];
+        run(
+            vec![1u64, 0, 2],
+            2,
+            &Control::default(),
+            |ms| async move {
+                assert!(ms > 0, "zero");
+                sleep_for(ms).await
+            },
+            |_, _| unreachable!(),
+            |i| format!("abandoned {i}"),
+            |o| out.push(o),
+        )
+        .await;
+        out.sort();
+        assert_eq!(out, ["done 1", "done 2", "panicked zero"]);
     }
 
     #[tokio::test]

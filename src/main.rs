@@ -2,6 +2,7 @@
 //! exit code.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 
@@ -18,6 +19,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer::new(settings::verbosity(&cli));
+    print_panics_once(printer.clone());
     if settings::summary_json_on_stdout(&cli) {
         printer.keep_stdout_for_product();
     }
@@ -55,4 +57,25 @@ fn main() -> ExitCode {
         printer.error(&e.to_string());
     }
     ExitCode::from(ssm_prefs::model::exit_code(&result))
+}
+
+/// A panic is a bug in this tool. The first one is one line through the printer; later ones
+/// print nothing, so a bug that hits every target cannot bury the run's output in backtraces.
+/// A target whose task panicked still ends as its own failed row (`InternalError`, with the
+/// panic's message: src/fanout.rs).
+fn print_panics_once(printer: Printer) {
+    let first = AtomicBool::new(true);
+    std::panic::set_hook(Box::new(move |info| {
+        if first.swap(false, Ordering::SeqCst) {
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            let what = info.payload_as_str().unwrap_or("a panic without a message");
+            printer.error(&format!(
+                "internal error{at}: {}: a bug in ssm-prefs, please report it (later ones are not printed; each target one stopped is a failed row, InternalError)",
+                what.replace('\n', " ")
+            ));
+        }
+    }));
 }

@@ -26,6 +26,8 @@ pub enum Reason {
     MaxFailuresExceeded,
     /// Not started, or abandoned in flight, because the run was interrupted.
     Interrupted,
+    /// A bug in this tool: the target's task panicked, so what it did is unknown.
+    InternalError,
     /// rollback: the target no longer holds what the apply left.
     ChangedSinceApply,
     /// audit: the latest version is not the default version (a note, not a failure).
@@ -149,6 +151,16 @@ impl TargetError {
             reason,
             message: one_line(&message.into()),
         }
+    }
+
+    /// A target's task panicked: a bug in this tool, and what the target holds is unknown.
+    pub fn internal(panic: &str) -> Self {
+        Self::new(
+            Reason::InternalError,
+            format!(
+                "a bug in ssm-prefs stopped this target ({panic}): its state is unknown; run again to converge, and report the bug"
+            ),
+        )
     }
 
     /// The error of a call made after something was already written: a service control

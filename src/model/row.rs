@@ -316,6 +316,15 @@ impl Outcome {
         );
         Self::of(row.with_error(Status::Failed, &e))
     }
+
+    /// A target whose task panicked (a bug in this tool): what it did is unknown, so it failed,
+    /// and the run goes on with the others.
+    pub fn panicked(self, message: &str) -> Self {
+        Self::of(
+            self.row
+                .with_error(Status::Failed, &TargetError::internal(message)),
+        )
+    }
 }
 
 /// RFC 3339 UTC, to the millisecond.

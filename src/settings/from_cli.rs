@@ -103,6 +103,14 @@ pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
             ("--event", a.event.as_ref()),
         ],
     )?;
+    // clap's `requires` takes a flag's default (`--org` false) as given, so it is checked here:
+    // an OU the user reads as "only these accounts" must never be dropped.
+    if !a.ous.is_empty() && !a.org {
+        return Err(InputError::flag(
+            "--ou",
+            "goes with --org: the OUs are read from the organization (an inventory from `discover` tags each account with its OU path: select with -t ou:Root/PATH)",
+        ));
+    }
     for ou in &a.ous {
         check_ou_id(ou).map_err(flag("--ou"))?;
     }
@@ -344,12 +352,34 @@ pub(super) fn aws(a: &AwsArgs) -> Result<Aws, InputError> {
             external_id: a.external_id.clone(),
             session_name: a.session_name.clone(),
             profile: a.profile.clone(),
-            endpoint_url: a.endpoint_url.clone(),
+            endpoint_url: endpoint_url(a)?,
             max_attempts: max_attempts as u32,
             operation_timeout,
         },
         concurrency,
     })
+}
+
+/// `--endpoint-url`, or the `AWS_ENDPOINT_URL` the SDK reads when it is absent: either is
+/// checked here, once (the SDK panics in every call on a URL it cannot use, an empty one too).
+fn endpoint_url(a: &AwsArgs) -> Result<Option<String>, InputError> {
+    if a.endpoint_url.is_some() {
+        return optional(&a.endpoint_url, "--endpoint-url", parse_endpoint);
+    }
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) => {
+            parse_endpoint(&url).map_err(flag("AWS_ENDPOINT_URL"))?;
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(InputError::flag(
+                "AWS_ENDPOINT_URL",
+                "is not valid UTF-8: give an absolute http:// or https:// URL",
+            ));
+        }
+        Err(std::env::VarError::NotPresent) => {}
+    }
+    // The SDK reads the variable itself.
+    Ok(None)
 }
 
 pub(super) fn output(o: &OutputArgs) -> Output {

@@ -56,6 +56,33 @@ pub(super) fn seconds(text: &str, max: f64) -> Result<Duration, String> {
     }
 }
 
+/// `--endpoint-url`: an absolute http(s) URL with a host. The SDK takes any text here and
+/// panics in every call it cannot send (an empty URL is "unset" to it), so it is checked once.
+pub(super) fn parse_endpoint(s: &str) -> Result<String, String> {
+    let bad = |why: &str| {
+        format!(
+            "{s:?} is not an endpoint URL ({why}): give an absolute http:// or https:// URL with a host, such as http://127.0.0.1:5000"
+        )
+    };
+    if s.trim().is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if s.trim() != s {
+        return Err(bad("it has blanks around it"));
+    }
+    let url = url::Url::parse(s).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(&format!(
+            "the scheme {:?} is not http or https",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    Ok(s.to_string())
+}
+
 /// `N` failures or `N%` of the targets; 0 stops at the first failure.
 pub(super) fn parse_max_failures(s: &str) -> Result<MaxFailures, String> {
     let bad = || format!("{s:?} is not a count (3) or a percentage from 0% to 100% (10%)");

@@ -24,6 +24,7 @@ mod org;
 mod preflight;
 mod report_cells;
 mod rollout;
+mod safety;
 mod scp;
 mod security_hub;
 mod setup;

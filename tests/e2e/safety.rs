@@ -1,0 +1,139 @@
+//! Input that must never widen or break a run: a selection flag the accounts' source has no
+//! use for, an endpoint the SDK cannot send to, and a panic in a target's task (one line for
+//! the run, one failed row for each target it stopped).
+
+use crate::support::emulator::emulator;
+use crate::support::fixtures::*;
+use crate::support::proxy::Proxy;
+
+/// `--ou` selects from the organization: with an inventory it would be dropped, and an apply
+/// meant for one OU would write every account the other flags select.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ou_without_org_is_refused_before_any_call() {
+    let url = emulator().url.clone();
+    let ids = accounts(2);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    for cmd in ["plan", "apply", "audit"] {
+        let report = dir.path(&format!("{cmd}.csv"));
+        let out = run(
+            cmd,
+            &proxy,
+            &inv,
+            &prefs,
+            &report,
+            &["--ou", "ou-abcd-12345678", "-a", &ids[0], "-r", "us-east-1"],
+        );
+        assert_eq!(out.code, 2, "{cmd}: {}", out.all());
+        assert!(
+            out.stderr.contains("--ou") && out.stderr.contains("--org"),
+            "{cmd}: {}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(!report.exists(), "{cmd}: no report for bad input");
+    }
+    assert!(proxy.seen().is_empty(), "no AWS call: {:?}", proxy.counts());
+    for id in &ids {
+        let ssm = ssm_in(&url, id, "us-east-1").await;
+        assert_eq!(default_doc(&ssm, DOC).await, None, "{id} written");
+    }
+}
+
+#[test]
+fn an_endpoint_the_sdk_cannot_use_is_refused_naming_the_flag() {
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&accounts(2), &["us-east-1"]));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let report = dir.path("plan.csv");
+    for url in [
+        "",
+        "  ",
+        "not a url",
+        "ftp://x",
+        "http://",
+        "127.0.0.1:5000",
+    ] {
+        let args = [
+            "plan",
+            "-p",
+            prefs.to_str().unwrap(),
+            "-i",
+            inv.to_str().unwrap(),
+            "-o",
+            report.to_str().unwrap(),
+        ];
+        let out = ssm_prefs(args.iter().copied().chain(["--endpoint-url", url]));
+        assert_eq!(out.code, 2, "{url:?}: {}", out.all());
+        assert!(
+            out.stderr.starts_with("error: --endpoint-url"),
+            "{url:?}: {}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        // The variable the SDK reads when the flag is absent is checked the same way.
+        let out = preflight_command(args)
+            .env("AWS_ENDPOINT_URL", url)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: AWS_ENDPOINT_URL"),
+            "{url:?}: {stderr}"
+        );
+        assert!(!report.exists(), "no report for bad input");
+    }
+}
+
+/// The SDK panics in every call whose endpoint is an empty URL. The tool checks the endpoint
+/// it is given, not every service's own variable, so `AWS_ENDPOINT_URL_SSM=''` still reaches
+/// the SDK: a stand-in for any bug that panics in every target.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_in_every_target_is_one_line_and_a_failed_row_each() {
+    let url = emulator().url.clone();
+    let ids = accounts(6);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &REGIONS));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let report = dir.path("plan.csv");
+    let proxy = Proxy::start(&url);
+    let out = ssm_prefs_command([
+        "plan",
+        "-p",
+        prefs.to_str().unwrap(),
+        "-i",
+        inv.to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+    ])
+    .env("AWS_ENDPOINT_URL", &proxy.url)
+    .env("AWS_ENDPOINT_URL_SSM", "")
+    .env("RUST_BACKTRACE", "1")
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let panics: Vec<_> = stderr
+        .lines()
+        .chain(stdout.lines())
+        .filter(|l| l.contains("internal error"))
+        .collect();
+    assert_eq!(panics.len(), 1, "{stdout}{stderr}");
+    assert!(panics[0].contains("please report"), "{}", panics[0]);
+    for noise in ["panicked at", "backtrace", "RUST_BACKTRACE"] {
+        assert!(!stderr.contains(noise), "{noise}: {stderr}");
+    }
+    // Every target is one row, failed with the reason, the others not stopped by the first.
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), ids.len() * REGIONS.len());
+    for row in &rows {
+        assert_eq!(row["status"], "failed", "{row:?}");
+        assert_eq!(row["error_code"], "InternalError", "{row:?}");
+        assert!(row["error_message"].contains("URL was unset"), "{row:?}");
+    }
+    assert_eq!(proxy.count("AssumeRole"), ids.len(), "{:?}", proxy.counts());
+}
