@@ -161,12 +161,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub org: bool,
     /// With --org: only the accounts under these OUs (recursively); repeat or comma-separate
-    #[arg(
-        long = "ou",
-        value_name = "OU_ID",
-        value_delimiter = ',',
-        requires = "org"
-    )]
+    // Not clap's `requires = "org"`: it takes --org's default (false) as given; settings check it.
+    #[arg(long = "ou", value_name = "OU_ID", value_delimiter = ',')]
     pub ous: Vec<String>,
     /// Amazon EventBridge events decide the targets (`-` reads stdin): a new account (Control Tower CreateManagedAccount, Organizations CreateAccountResult) or a region opted in; with -i or --org they narrow its selection
     #[arg(long, value_name = "FILE|-")]

@@ -1,6 +1,8 @@
 //! AWS Organizations: the walk from the roots (or the given OUs) to every account, with its
 //! name, tags, OU path and state.
 
+use std::collections::HashMap;
+
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 
@@ -99,6 +101,8 @@ pub(crate) async fn walk(
         management: management.clone(),
         ..Default::default()
     };
+    // Where each account found is in `found.accounts`.
+    let mut at: HashMap<String, usize> = HashMap::new();
     let mut stack = starts;
     while let Some((parent, path)) = stack.pop() {
         let children: Vec<_> = org
@@ -131,10 +135,24 @@ pub(crate) async fn walk(
         for account in accounts {
             let id = account.id.clone().unwrap_or_default();
             if !is_active(&account) {
-                found.suspended.push(id);
+                if !found.suspended.contains(&id) {
+                    found.suspended.push(id);
+                }
                 continue;
             }
             if !include_management && management.as_deref() == Some(id.as_str()) {
+                continue;
+            }
+            // An OU given with one of its ancestors is walked from both: the account is one,
+            // under the path from the outermost OU given (the longer one).
+            if let Some(seen) = at.get(&id).map(|&i| &mut found.accounts[i]) {
+                if path.len() > seen.ou_path.len() {
+                    let ou_tag = format!("ou:{}", seen.ou_path);
+                    for tag in seen.tags.iter_mut().filter(|t| **t == ou_tag) {
+                        *tag = format!("ou:{path}");
+                    }
+                    seen.ou_path = path.clone();
+                }
                 continue;
             }
             let tags = org
@@ -150,6 +168,7 @@ pub(crate) async fn walk(
                 .map(|t| format!("{}:{}", t.key, t.value))
                 .chain([format!("ou:{path}")])
                 .collect();
+            at.insert(id.clone(), found.accounts.len());
             found.accounts.push(Found {
                 name: account.name.clone().unwrap_or_else(|| id.clone()),
                 email: account.email.clone().unwrap_or_default(),

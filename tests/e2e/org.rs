@@ -414,6 +414,110 @@ async fn org_is_the_inventory_with_the_management_account_on_the_base_credential
     assert_eq!(out.code, 2, "--ou needs --org: {}", out.all());
 }
 
+/// `--ou PARENT --ou CHILD` reaches the child's accounts twice: they are one target each, in
+/// either order, under the path from the parent; the report rolls back and merges.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parent_ou_and_its_child_select_each_account_once() {
+    let url = emulator().url.clone();
+    let (ous, active) = the_org(&url).await;
+    let dir = Dir::new();
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    // A document of this test's own: the organization's accounts are shared.
+    let doc = "NestedOuPrefs";
+    let want: BTreeSet<String> = active["Production"]
+        .iter()
+        .chain(&active["Payments"])
+        .cloned()
+        .collect();
+    for (name, order) in [
+        ("parent-first", [&ous["Production"], &ous["Payments"]]),
+        ("child-first", [&ous["Payments"], &ous["Production"]]),
+    ] {
+        let report = dir.path(&format!("{name}.csv"));
+        let mut args = command_line("apply", &prefs, &report, &proxy.url);
+        let ou_list = format!("{},{}", order[0], order[1]);
+        args.extend(["--org", "--ou", &ou_list, "--document-name", doc]);
+        args.extend(["-r", "us-east-1", "-t", "ou:Production/Payments"]);
+        let out = ssm_prefs(&args);
+        assert_eq!(out.code, 0, "{name}: {}", out.all());
+        assert!(
+            out.stderr
+                .contains(&format!("--org: {} ACTIVE accounts", want.len())),
+            "{name}: {}",
+            out.stderr
+        );
+        // -t by the outermost OU's path selects the nested accounts whichever came first.
+        let rows = read_report(&report);
+        let ids: Vec<String> = rows.iter().map(|r| r["account_id"].clone()).collect();
+        let unique: BTreeSet<String> = ids.iter().cloned().collect();
+        assert_eq!(
+            ids.len(),
+            unique.len(),
+            "{name}: one row per target: {ids:?}"
+        );
+        assert_eq!(
+            unique,
+            active["Payments"].iter().cloned().collect::<BTreeSet<_>>(),
+            "{name}"
+        );
+    }
+    // The whole of both OUs: each account once, written once, and the report undoes and merges.
+    let report = dir.path("both.csv");
+    let mut args = command_line("apply", &prefs, &report, &proxy.url);
+    let ou_list = format!("{},{}", ous["Production"], ous["Payments"]);
+    args.extend([
+        "--org",
+        "--ou",
+        &ou_list,
+        "--document-name",
+        doc,
+        "-r",
+        "us-east-1",
+    ]);
+    let out = ssm_prefs(&args);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), want.len(), "{rows:?}");
+    let got: BTreeSet<String> = rows.iter().map(|r| r["account_id"].clone()).collect();
+    assert_eq!(got, want);
+    let written: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["status"] == "created")
+        .map(|r| r["account_id"].as_str())
+        .collect();
+    assert_eq!(
+        written.len(),
+        want.len() - active["Payments"].len(),
+        "the Payments accounts were written by the runs above: {rows:?}"
+    );
+    for ((id, _), found) in read_all(
+        &url,
+        &got.iter().cloned().collect::<Vec<_>>(),
+        &["us-east-1"],
+        doc,
+    )
+    .await
+    {
+        assert_eq!(
+            found.expect("written").0,
+            "1",
+            "{id}: one version, one write"
+        );
+    }
+    let merged = dir.path("merged.csv");
+    let out = ssm_prefs([
+        "report",
+        "merge",
+        report.to_str().unwrap(),
+        "-o",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let out = rollback_from(&report, &dir.path("rollback.csv"), &proxy.url);
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn regions_all_follows_each_accounts_enabled_regions() {
     let url = emulator().url.clone();
