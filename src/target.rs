@@ -158,6 +158,9 @@ pub struct Account {
     /// `--org`: the account the base credentials belong to (the management account or a
     /// delegated administrator), reached with those credentials rather than a role.
     pub base_credentials: bool,
+    /// Why the account's name is not known (an event redacts it, and Organizations could not
+    /// be asked): `name` is then its id, which `{account_name}` must never be filled with.
+    pub name_unknown: Option<String>,
     /// Where the inventory defines it (0 when it comes from elsewhere, such as a report).
     pub line: usize,
 }
@@ -178,6 +181,7 @@ impl Account {
             display_name: None,
             org_id: None,
             base_credentials: false,
+            name_unknown: None,
             line,
         }
     }

@@ -7,7 +7,8 @@ use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 
 use crate::aws::error::target_error;
-use crate::model::TargetError;
+use crate::model::{Reason, TargetError};
+use crate::target::AccountId;
 
 /// One account found, with where it sits in the organization.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +182,23 @@ pub(crate) async fn walk(
     found.accounts.sort_by(|a, b| a.id.cmp(&b.id));
     found.suspended.sort();
     Ok(found)
+}
+
+/// An account's name, as Organizations holds it (`DescribeAccount`).
+pub(crate) async fn name(
+    org: &Client,
+    endpoint: &str,
+    id: &AccountId,
+) -> Result<String, TargetError> {
+    org.describe_account()
+        .account_id(id.to_string())
+        .send()
+        .await
+        .map_err(|e| target_error(e, endpoint))?
+        .account
+        .and_then(|a| a.name)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| TargetError::new(Reason::ServiceError, "the answer names no account"))
 }
 
 /// ACTIVE by the newer `State` where the API sends it, else by the older `Status`.

@@ -10,6 +10,7 @@ use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
 use crate::inventory::{Inventory, Selection, Strictness};
 use crate::model::Ended;
+use crate::preferences::Preferences;
 use crate::report::printer::Printer;
 use crate::settings::Fleet;
 use crate::target::{Account, AccountId};
@@ -75,7 +76,11 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
             Some(inv) => inv,
             None => return Ok(Sourced::Ended(Ended::Failures)),
         },
-        (None, None, Some(events)) => events.inventory(),
+        (None, None, Some(events)) => {
+            let mut inv = events.inventory();
+            name_from_organizations(printer, &args.aws.session, &mut inv, &prefs).await;
+            inv
+        }
         (None, None, None) => unreachable!("clap requires -i, --org or --event"),
     };
     let narrowing = events.as_ref().map(|e| (e, alone));
@@ -93,6 +98,55 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
             None => Sourced::Ended(Ended::Success),
         },
     )
+}
+
+/// The events alone: each account whose name the event does not give (Organizations redacts
+/// it in `CreateAccountResult`; a region event has none) is named by Organizations'
+/// `DescribeAccount`. Where that read fails the name stays unknown, said in a line: its
+/// targets are blocked where the preferences need `{account_name}`, never written with a guess.
+async fn name_from_organizations(
+    printer: &Printer,
+    opts: &SessionOptions,
+    inv: &mut Inventory,
+    prefs: &Preferences,
+) {
+    if inv.accounts.iter().all(|a| a.name_unknown.is_none()) {
+        return;
+    }
+    let session = Session::new(opts, &[]).await;
+    let org = session.organizations();
+    let endpoint = session.endpoint("Organizations", None);
+    let needed = prefs.uses("account_name");
+    for account in &mut inv.accounts {
+        if account.name_unknown.is_none() {
+            continue;
+        }
+        let a = Arc::make_mut(account);
+        match organizations::name(&org, &endpoint, &a.id).await {
+            Ok(name) => {
+                a.name = name;
+                a.name_unknown = None;
+            }
+            Err(e) => {
+                let why = format!(
+                    "{}, and Organizations DescribeAccount failed: {}: {}",
+                    a.name_unknown.take().unwrap_or_default(),
+                    e.reason,
+                    e.message
+                );
+                printer.warn(&format!(
+                    "account {}: its name is not known: {why} ({})",
+                    a.id,
+                    if needed {
+                        "its targets are blocked: the preferences fill {account_name} with it"
+                    } else {
+                        "the report names it by its id"
+                    }
+                ));
+                a.name_unknown = Some(why);
+            }
+        }
+    }
 }
 
 /// The organization walked with the base credentials (`discover`, `--org`): an OU it does not

@@ -25,6 +25,9 @@ pub(crate) struct Events {
     pub idle: Vec<String>,
 }
 
+/// Why an account of the events alone has no name until Organizations gives it.
+pub(crate) const NOT_IN_THE_EVENT: &str = "the event does not give it (Organizations redacts it)";
+
 /// The kinds accepted, as an error names them.
 const ACCEPTED: &str = "accepted: Control Tower CreateManagedAccount, Organizations CreateAccountResult, and Account Management Region Opt-In Status Change events";
 
@@ -163,7 +166,10 @@ fn read_kind(event: &Value) -> Result<Asked, String> {
                 )));
             }
             let id = account(id, "createManagedAccountStatus.account.accountId")?;
-            Ok(Asked::Account(id, at(&["account", "accountName"])))
+            Ok(Asked::Account(
+                id,
+                given_name(at(&["account", "accountName"])),
+            ))
         }
         ("aws.organizations", "CreateAccountResult") => {
             let status = ["serviceEventDetails", "createAccountStatus"];
@@ -179,7 +185,7 @@ fn read_kind(event: &Value) -> Result<Asked, String> {
                 )));
             }
             let id = account(at(&["accountId"]), "createAccountStatus.accountId")?;
-            Ok(Asked::Account(id, at(&["accountName"])))
+            Ok(Asked::Account(id, given_name(at(&["accountName"]))))
         }
         ("aws.account", _) if detail_type == "Region Opt-In Status Change" => {
             let id = account(text(detail, &["accountId"]), "detail.accountId")?;
@@ -208,6 +214,12 @@ fn read_kind(event: &Value) -> Result<Asked, String> {
     }
 }
 
+/// An account name as an event gives it: Organizations' `CreateAccountResult` redacts it
+/// (`"****"`), which is no name at all.
+fn given_name(name: Option<String>) -> Option<String> {
+    name.filter(|n| !n.trim().is_empty() && !n.chars().all(|c| c == '*'))
+}
+
 impl Events {
     /// Whether nothing is asked for: every event was idle.
     pub(crate) fn is_idle(&self) -> bool {
@@ -215,13 +227,16 @@ impl Events {
     }
 
     /// The events alone as an inventory: each account they name, by the name the event
-    /// gives, reached with the role options. A region opted in is the account's region.
+    /// gives, reached with the role options. A region opted in is the account's region. An
+    /// account the events do not name (redacted, or a region event) has its name unknown:
+    /// Organizations is asked for it before the run.
     pub(crate) fn inventory(&self) -> Inventory {
         let mut accounts: Vec<Account> = vec![];
         for (id, name) in &self.accounts {
             let mut a = Account::new(id.clone(), 0);
-            if let Some(name) = name.as_ref().filter(|n| !n.is_empty()) {
-                a.name = name.clone();
+            match name {
+                Some(name) => a.name = name.clone(),
+                None => a.name_unknown = Some(NOT_IN_THE_EVENT.into()),
             }
             accounts.push(a);
         }
@@ -232,6 +247,7 @@ impl Events {
                 Some(a) => a.regions.get_or_insert_default().push(region.clone()),
                 None => accounts.push(Account {
                     regions: Some(vec![region.clone()]),
+                    name_unknown: Some(NOT_IN_THE_EVENT.into()),
                     ..Account::new(id.clone(), 0)
                 }),
             }

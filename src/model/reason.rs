@@ -26,6 +26,9 @@ pub enum Reason {
     MaxFailuresExceeded,
     /// Not started, or abandoned in flight, because the run was interrupted.
     Interrupted,
+    /// plan, apply, audit: the account's name is not known (an event redacts it, and
+    /// Organizations could not be asked) and the preferences fill `{account_name}`.
+    AccountNameUnknown,
     /// A bug in this tool: the target's task panicked, so what it did is unknown.
     InternalError,
     /// rollback: the target no longer holds what the apply left.

@@ -47,6 +47,13 @@ pub fn load(path: &Path) -> Result<Preferences, InputError> {
 }
 
 impl Preferences {
+    /// Whether a placeholder of this name is filled somewhere in the file.
+    pub fn uses(&self, placeholder: &str) -> bool {
+        self.placeholders
+            .iter()
+            .any(|(name, _)| name == placeholder)
+    }
+
     /// Placeholders that the given targets cannot fill, each naming the first targets that lack it.
     pub fn unfillable(&self, targets: &[Target]) -> Vec<Problem> {
         let mut out = vec![];

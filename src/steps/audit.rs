@@ -158,6 +158,9 @@ async fn audit_steps(
     checks: Option<&CheckClients>,
 ) -> Result<(Option<Found>, Findings), TargetError> {
     let name = &job.document_name;
+    if let Some(e) = name_unknown(job, target) {
+        return Err(e);
+    }
     let desired = |current: Option<&Value>| {
         job.prefs
             .desired(target, current, job.existing.merges())

@@ -147,3 +147,18 @@ pub(crate) fn regions_unknown(job: &Job, target: &Target, e: &TargetError) -> Ou
 pub(crate) fn interrupted(job: &Job, target: &Target) -> Outcome {
     Outcome::interrupted(base_row(job, target, SystemTime::now(), Instant::now()))
 }
+
+/// Where the account's name is not known (an event that redacts it, and Organizations could
+/// not be asked) and the preferences fill `{account_name}`: the content would carry a guess,
+/// so the target is never written, and audit cannot judge it.
+pub(super) fn name_unknown(job: &Job, target: &Target) -> Option<TargetError> {
+    let why = target.account.name_unknown.as_ref()?;
+    job.prefs.uses("account_name").then(|| {
+        TargetError::new(
+            Reason::AccountNameUnknown,
+            format!(
+                "the account's name is not known ({why}): the preferences fill {{account_name}} with it, and a guess is never written; name the account in an inventory (-i), or allow organizations:DescribeAccount to the caller"
+            ),
+        )
+    })
+}

@@ -118,11 +118,22 @@ pub(crate) async fn read_and_decide(
         }
     }
     // Nothing is written where the document stays or is refused: nothing to check.
-    let findings = match refused {
+    let mut findings = match refused {
         Some(f) => Findings(vec![f]),
         None if kept => Findings::default(),
         None => job.findings(checks.as_ref(), &target, &desired).await,
     };
+    if let Some(e) = name_unknown(&job, &target) {
+        findings.0.insert(
+            0,
+            Finding {
+                reason: e.reason,
+                severity: Severity::Blocking,
+                subject: "{account_name}".into(),
+                message: e.message,
+            },
+        );
+    }
     if action == Action::Update {
         changes.shrink_to_fit();
     } else {

@@ -518,6 +518,116 @@ async fn a_parent_ou_and_its_child_select_each_account_once() {
     assert_eq!(out.code, 0, "{}", out.all());
 }
 
+/// Organizations' CreateAccountResult redacts the name (`"****"`): the name comes from
+/// DescribeAccount, and where that read fails a `{account_name}` is never written as a guess.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_that_redacts_the_name_is_named_by_organizations() {
+    let url = emulator().url.clone();
+    let (_, active) = the_org(&url).await;
+    let dir = Dir::new();
+    let mut prefs = desired();
+    prefs["description"] = "Session Manager preferences for {account_name} ({account_id})".into();
+    let named = dir.write("named.json", &prefs.to_string());
+    let plain = dir.write("plain.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    let doc = "RedactedNamePrefs";
+    let event = |id: &str| {
+        dir.write(
+            &format!("{id}.json"),
+            &serde_json::json!({
+                "version": "0", "id": "1", "detail-type": "AWS Service Event via CloudTrail",
+                "source": "aws.organizations", "account": MANAGEMENT, "time": "2026-01-01T00:00:00Z",
+                "region": "us-east-1", "resources": [],
+                "detail": {"eventName": "CreateAccountResult", "serviceEventDetails": {
+                    "createAccountStatus": {"state": "SUCCEEDED", "accountId": id, "accountName": "****"}}}
+            })
+            .to_string(),
+        )
+    };
+    let apply = |prefs: &std::path::Path, id: &str, report: &std::path::Path| {
+        let ev = event(id);
+        let mut a = command_line("apply", prefs, report, &proxy.url);
+        a.extend(["--event", ev.to_str().unwrap(), "-r", "us-east-1"]);
+        a.extend(["--document-name", doc, "--wait-ready", "0"]);
+        ssm_prefs(&a)
+    };
+
+    // A member of the organization: its name from Organizations, in the row and the document.
+    let id = &active["Development"][1];
+    let name = organizations(&url)
+        .await
+        .describe_account()
+        .account_id(id)
+        .send()
+        .await
+        .unwrap()
+        .account
+        .unwrap()
+        .name
+        .unwrap();
+    let report = dir.path("member.csv");
+    let out = apply(&named, id, &report);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0]["status"].as_str(), rows[0]["account_name"].as_str()),
+        ("created", name.as_str())
+    );
+    let (_, content) = default_doc(&ssm_in(&url, id, "us-east-1").await, doc)
+        .await
+        .expect("written");
+    assert!(
+        content.contains(&format!("preferences for {name} ({id})")),
+        "{content}"
+    );
+    assert!(!content.contains("****"), "{content}");
+    assert_eq!(proxy.count("DescribeAccount"), 1, "{:?}", proxy.counts());
+    // The organization's own audit agrees: not drifted.
+    let report = dir.path("audit.csv");
+    let mut a = command_line("audit", &named, &report, &proxy.url);
+    a.extend(["--org", "-a", id, "-r", "us-east-1", "--document-name", doc]);
+    let out = ssm_prefs(&a);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(read_report(&report)[0]["status"], "compliant");
+
+    // An account Organizations does not name (not in it, here): blocked, nothing written,
+    // one warning; preferences without {account_name} are written, the row named by the id.
+    let stranger = &accounts(1)[0];
+    let report = dir.path("stranger.csv");
+    let out = apply(&named, stranger, &report);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(
+        (rows[0]["status"].as_str(), rows[0]["error_code"].as_str()),
+        ("blocked", "AccountNameUnknown"),
+        "{rows:?}"
+    );
+    assert!(
+        rows[0]["error_message"].contains("DescribeAccount"),
+        "{rows:?}"
+    );
+    assert_eq!(
+        out.stderr.matches("its name is not known").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    let ssm = ssm_in(&url, stranger, "us-east-1").await;
+    assert_eq!(
+        default_doc(&ssm, doc).await,
+        None,
+        "never written with a guess"
+    );
+    let out = apply(&plain, stranger, &report);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(
+        (rows[0]["status"].as_str(), rows[0]["account_name"].as_str()),
+        ("created", stranger.as_str())
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn regions_all_follows_each_accounts_enabled_regions() {
     let url = emulator().url.clone();
