@@ -268,6 +268,9 @@ pub struct PrefsArgs {
     /// Keep inputs a target has that the preferences file does not set (plan, apply, audit: --existing merge)
     #[arg(long)]
     pub merge: bool,
+    /// A value for the preferences' {KEY} placeholder, for every account that gives none of its own (an inventory's vars, or with --org an Organizations tag ssm-prefs:KEY); repeat for several
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
 }
 
 #[derive(Debug, Args)]

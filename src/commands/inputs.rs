@@ -41,7 +41,8 @@ pub(super) fn read_files(
     inventory: Option<&Path>,
     events: Option<&Path>,
 ) -> Result<(Preferences, Option<Inventory>, Option<Events>), InputError> {
-    let prefs = preferences::load(&prefs.path);
+    let vars = prefs.vars.clone();
+    let prefs = preferences::load(&prefs.path).map(|p| Preferences { vars, ..p });
     let inv = inventory.map(inventory::load).transpose();
     let events = events.map(inventory::load_events).transpose();
     let mut problems = vec![];
@@ -98,6 +99,7 @@ pub(super) fn resolve(
         account: a.clone(),
         region: stand_in.clone(),
     }));
+    warn_vars_overridden(printer, &prefs, &check);
     let mut problems = prefs.unfillable(&check);
     // Only the accounts' own regions: an `-r all` account's stand-in region fills no name.
     problems.extend(prefs.invalid_names(&selected.targets));
@@ -111,6 +113,24 @@ pub(super) fn resolve(
         inventory_path: inv.path.clone(),
         retry: None,
     }))
+}
+
+/// A `--var` that accounts give a value of their own for is not theirs: said once per key,
+/// so the operator is not left believing the command line decided.
+fn warn_vars_overridden(printer: &Printer, prefs: &Preferences, targets: &[Target]) {
+    for (key, value) in &prefs.vars {
+        let own: HashSet<&str> = targets
+            .iter()
+            .filter(|t| t.account.vars.get(key).is_some_and(|v| v != value))
+            .map(|t| t.account.id.as_str())
+            .collect();
+        if !own.is_empty() {
+            printer.warn(&format!(
+                "--var {key}: {} give {{{key}}} a value of their own (the inventory's vars, or the Organizations tag ssm-prefs:{key}), which they keep",
+                crate::words::count(own.len(), "account")
+            ));
+        }
+    }
 }
 
 /// `validate`'s inputs: the preferences and an inventory file, with no event.

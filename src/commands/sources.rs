@@ -2,6 +2,7 @@
 //! EventBridge events alone (`--event`) — resolved to the run's checked inputs, or to the
 //! end of a run that has nothing to do.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::inputs::{Inputs, check_retry_report, read_files, resolve};
@@ -175,6 +176,19 @@ pub(super) async fn read_organization(
     }
 }
 
+/// The tag prefix that makes an Organizations tag a placeholder's value with `--org`.
+const VAR_TAG: &str = "ssm-prefs:";
+
+/// `--org`: an account's Organizations tags `ssm-prefs:KEY` = VALUE are its vars, `{KEY}`
+/// filled per account as an inventory's `vars` would be (tags read as `key:value`).
+fn tag_vars(tags: &[String]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| t.strip_prefix(VAR_TAG)?.split_once(':'))
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// `--org`: the organization's ACTIVE accounts (under the OUs, if any) as an inventory, with
 /// the caller's own account — the management account or a delegated administrator, which
 /// has no member role — reached with the base credentials. `None` when the organization could
@@ -203,6 +217,7 @@ async fn org_inventory(
             a.name = f.name.clone();
             a.email = Some(f.email.clone()).filter(|e| !e.is_empty());
             a.tags = f.tags.clone();
+            a.vars = tag_vars(&f.tags);
             a.base_credentials = caller.as_ref() == Some(&a.id);
             Some(Arc::new(a))
         })

@@ -1,7 +1,7 @@
 //! The preferences file checked: JSON syntax, the document's keys and each input's type,
 //! range and name rules, every problem with its line and column.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -507,13 +507,23 @@ pub(super) fn visit_strings(v: &Value, f: &mut dyn FnMut(&str)) {
     }
 }
 
-/// The value a target gives a placeholder: a built-in, else the account's (or inventory's) vars.
-pub(super) fn placeholder_value(target: &Target, name: &str) -> Option<String> {
+/// The value a target gives a placeholder: a built-in, else the account's (or inventory's)
+/// vars, else the run's `--var`.
+pub(super) fn placeholder_value(
+    target: &Target,
+    name: &str,
+    run_vars: &BTreeMap<String, String>,
+) -> Option<String> {
     match name {
         "account_id" => Some(target.account.id.to_string()),
         "account_name" => Some(target.account.name.clone()),
         "region" => Some(target.region.to_string()),
         "partition" => Some(target.region.partition().to_string()),
-        _ => target.account.vars.get(name).cloned(),
+        _ => target
+            .account
+            .vars
+            .get(name)
+            .or_else(|| run_vars.get(name))
+            .cloned(),
     }
 }

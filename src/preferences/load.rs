@@ -1,6 +1,7 @@
 //! The preferences file loaded (checked by check.rs), and rendered per target: placeholders
 //! filled, names checked, the content SSM is sent and its hash.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -25,6 +26,8 @@ pub struct Preferences {
     /// `{name}` placeholders used in string values, with the line of their first use.
     pub placeholders: Vec<(String, usize)>,
     pub warnings: Vec<Problem>,
+    /// `--var KEY=VALUE`: a placeholder's value for every account that gives none.
+    pub vars: BTreeMap<String, String>,
 }
 
 /// Loads and validates a preferences file, reporting every problem at once.
@@ -43,6 +46,7 @@ pub fn load(path: &Path) -> Result<Preferences, InputError> {
         file_sha256,
         placeholders,
         warnings,
+        vars: BTreeMap::new(),
     })
 }
 
@@ -60,7 +64,7 @@ impl Preferences {
         for (name, line) in &self.placeholders {
             let missing: Vec<&Target> = targets
                 .iter()
-                .filter(|t| placeholder_value(t, name).is_none())
+                .filter(|t| placeholder_value(t, name, &self.vars).is_none())
                 .collect();
             if let Some(first) = missing.first() {
                 let mut accounts: Vec<String> = missing
@@ -78,7 +82,7 @@ impl Preferences {
                     &self.path,
                     Some(*line),
                     format!(
-                        "placeholder {{{name}}} has no value for account {}{more} (target {}/{}): add `{name}` to the account's vars or the inventory's top-level vars",
+                        "placeholder {{{name}}} has no value for account {}{more} (target {}/{}): add `{name}` to the account's vars or the inventory's top-level vars, or pass --var {name}=VALUE",
                         accounts.join(", "),
                         first.account.id,
                         first.region
@@ -104,7 +108,7 @@ impl Preferences {
             let mut broken: Vec<(String, String)> = vec![];
             for t in targets {
                 let mut value = Value::String(template.to_string());
-                if render(&mut value, t).is_err() {
+                if render(&mut value, t, &self.vars).is_err() {
                     continue; // unfillable, reported on its own
                 }
                 let rendered = value.as_str().unwrap_or_default();
@@ -146,7 +150,7 @@ impl Preferences {
         merge: bool,
     ) -> Result<Value, String> {
         let mut doc = self.doc.clone();
-        render(&mut doc, target)?;
+        render(&mut doc, target, &self.vars)?;
         if merge
             && let (Some(Value::Object(cur)), Some(Value::Object(want))) =
                 (current.and_then(|c| c.get("inputs")), doc.get_mut("inputs"))
@@ -161,14 +165,18 @@ impl Preferences {
     }
 }
 
-pub(super) fn render(v: &mut Value, target: &Target) -> Result<(), String> {
+pub(super) fn render(
+    v: &mut Value,
+    target: &Target,
+    run_vars: &BTreeMap<String, String>,
+) -> Result<(), String> {
     match v {
         Value::String(s) if has_placeholder(s) => {
             let mut out = String::with_capacity(s.len());
             let mut last = 0;
             for (a, b) in placeholders_in(s) {
                 let name = &s[a + 1..b - 1];
-                let value = placeholder_value(target, name)
+                let value = placeholder_value(target, name, run_vars)
                     .ok_or_else(|| format!("placeholder {{{name}}} has no value"))?;
                 out.push_str(&s[last..a]);
                 out.push_str(&value);
@@ -177,8 +185,12 @@ pub(super) fn render(v: &mut Value, target: &Target) -> Result<(), String> {
             out.push_str(&s[last..]);
             *s = out;
         }
-        Value::Array(a) => a.iter_mut().try_for_each(|x| render(x, target))?,
-        Value::Object(m) => m.values_mut().try_for_each(|x| render(x, target))?,
+        Value::Array(a) => a
+            .iter_mut()
+            .try_for_each(|x| render(x, target, run_vars))?,
+        Value::Object(m) => m
+            .values_mut()
+            .try_for_each(|x| render(x, target, run_vars))?,
         _ => {}
     }
     Ok(())
@@ -784,6 +796,7 @@ mod proptests {
             file_sha256: sha256_hex(text.as_bytes()),
             placeholders,
             warnings: vec![],
+            vars: BTreeMap::new(),
         };
         let unfillable = prefs.unfillable(std::slice::from_ref(target));
         prop_assert!(unfillable.is_empty(), "{:?}", unfillable);
@@ -886,6 +899,7 @@ mod proptests {
                 file_sha256: String::new(),
                 placeholders: vec![],
                 warnings: vec![],
+                vars: BTreeMap::new(),
             };
             let merged = prefs.desired(&target, Some(&back), true).expect("renders");
             prop_assert!(diff(&merged, &back).is_empty());

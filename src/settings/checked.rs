@@ -1,6 +1,7 @@
 //! The checked settings of each command: what runs, with every flag's value parsed and
 //! range-checked (built from the raw flags by from_cli.rs).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ pub struct PrefsOptions {
     pub path: PathBuf,
     /// The Session document managed, by SSM's naming rules.
     pub document_name: String,
+    /// `--var KEY=VALUE`: placeholders' values for the accounts that give none.
+    pub vars: BTreeMap<String, String>,
 }
 
 pub struct Validate {

@@ -1,6 +1,7 @@
 //! Parsed flags → checked settings, in one step before anything runs: each command's flags,
 //! the ones that must not meet (an output that is an input), and the verbosity known before.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -286,11 +287,24 @@ pub(super) fn waves(w: &WaveArgs) -> Result<Option<Waves>, InputError> {
 }
 
 pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
+    let mut vars = BTreeMap::new();
+    for given in &a.vars {
+        let (key, value) = parse_var(given).map_err(flag("--var"))?;
+        if let Some(before) = vars.insert(key.clone(), value.clone())
+            && before != value
+        {
+            return Err(InputError::flag(
+                "--var",
+                format!("{key} is given twice, as {before:?} and as {value:?}"),
+            ));
+        }
+    }
     Ok(PrefsOptions {
         path: a.preferences.clone(),
         document_name: names::check_document_name(&a.document_name)
             .map(|()| a.document_name.clone())
             .map_err(flag("--document-name"))?,
+        vars,
     })
 }
 

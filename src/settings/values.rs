@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::checked::MaxFailures;
 use crate::error::InputError;
 use crate::lifecycle::Existing;
+use crate::preferences::BUILTIN_PLACEHOLDERS;
 use crate::suggest::did_you_mean;
 
 /// An optional flag's value, parsed when given.
@@ -81,6 +82,26 @@ pub(super) fn parse_endpoint(s: &str) -> Result<String, String> {
         return Err(bad("it has no host"));
     }
     Ok(s.to_string())
+}
+
+/// `--var KEY=VALUE`: a placeholder's name (letters, digits, `_`, as `{KEY}` is written) that
+/// the tool does not fill itself, and its value.
+pub(super) fn parse_var(s: &str) -> Result<(String, String), String> {
+    let Some((key, value)) = s.split_once('=') else {
+        return Err(format!("{s:?} is not KEY=VALUE (for example log_bucket=org-session-logs)"));
+    };
+    let key = key.trim();
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(format!(
+            "{key:?} is not a placeholder's name (letters, digits and _, as {{KEY}} is written in the preferences)"
+        ));
+    }
+    if BUILTIN_PLACEHOLDERS.contains(&key) {
+        return Err(format!(
+            "{{{key}}} is filled by the tool for each target: it cannot be set"
+        ));
+    }
+    Ok((key.to_string(), value.to_string()))
 }
 
 /// `N` failures or `N%` of the targets; 0 stops at the first failure.
