@@ -54,6 +54,15 @@ pub(crate) async fn read(ssm: &TargetClient, name: &str) -> Result<Option<Curren
     get(ssm, name, None).await
 }
 
+/// Reads the latest version (`$LATEST`, one GetDocument): Session Manager may read it rather
+/// than the default, so apply repairs it as audit judges it. `None` when the document is missing.
+pub(crate) async fn read_latest(
+    ssm: &TargetClient,
+    name: &str,
+) -> Result<Option<Current>, TargetError> {
+    get(ssm, name, Some("$LATEST")).await
+}
+
 /// GetDocument of one version (the default when `None`); `None` when the document is missing.
 async fn get(
     ssm: &TargetClient,

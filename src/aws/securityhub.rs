@@ -12,8 +12,12 @@ use aws_sdk_securityhub::types::{
 
 use aws_sdk_securityhub::primitives::{DateTime, DateTimeFormat};
 
+use serde_json::Value;
+
 use crate::aws::error::target_error;
 use crate::model::{Reason, ReportRow, Status, TargetError};
+use crate::preferences::Change;
+use crate::sensitive;
 
 /// The finding type every finding of this tool carries.
 const FINDING_TYPE: &str = "Software and Configuration Checks/AWS Security Best Practices";
@@ -32,6 +36,21 @@ const LOGGING_AND_ENCRYPTION: [&str; 6] = [
     // A latest version that is not JSON: what it turns off is unknown.
     "content",
 ];
+
+/// The inputs whose values a finding shows where they differ: where session logs go and how
+/// they are encrypted, what an analyst checks first. None is sensitive (src/sensitive.rs).
+const SHOWN_VALUES: [&str; 7] = [
+    "s3BucketName",
+    "s3KeyPrefix",
+    "cloudWatchLogGroupName",
+    "kmsKeyId",
+    "s3EncryptionEnabled",
+    "cloudWatchEncryptionEnabled",
+    "cloudWatchStreamingEnabled",
+];
+
+/// ASFF's limit on a ProductFields value.
+const PRODUCT_FIELD_MAX: usize = 2048;
 
 /// One account's Security Hub client, its calls sent to one target's region.
 pub(crate) struct HubClient {
@@ -92,10 +111,75 @@ pub(crate) struct Context<'a> {
     pub fix: &'a str,
     /// The preferences file's SHA-256.
     pub preferences_sha256: &'a str,
+    /// What differs, values included (sensitive ones already masked): only the logging and
+    /// encryption inputs' values are shown.
+    pub changes: &'a [Change],
 }
 
-/// The row as an ASFF finding. Input values never appear, only their names and the
-/// content's hash: a sensitive input is never in a finding.
+/// `s3BucketName: attacker-bucket (intended org-session-logs)` for each logging and
+/// encryption input that differs, `; `-separated; empty when none does. Only the inputs of
+/// [`SHOWN_VALUES`]: never a sensitive input, nor any other input's value.
+pub(crate) fn differences(changes: &[Change]) -> String {
+    let shown = |v: Option<&Value>| match v {
+        None => "not set".to_string(),
+        Some(Value::String(s)) if s.is_empty() => "empty".to_string(),
+        Some(Value::String(s)) => cut(s, 200),
+        Some(other) => cut(&other.to_string(), 200),
+    };
+    changes
+        .iter()
+        .filter(|c| SHOWN_VALUES.contains(&c.key.as_str()) && !sensitive::is_sensitive(&c.key))
+        .map(|c| {
+            format!(
+                "{}: {} (intended {})",
+                c.key,
+                shown(c.from.as_ref()),
+                shown(c.to.as_ref())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What the finding recommends: the command that brings the target to PASSED, as its verdict
+/// needs it. Where preflight found what the preferences name gone, no write fixes that
+/// (apply refuses to write while it blocks): it is named first.
+fn recommendation(row: &ReportRow, fix: &str) -> String {
+    let gone = || {
+        let found: Vec<String> = row
+            .findings
+            .0
+            .iter()
+            .filter(|f| f.severity == crate::model::Severity::Blocking)
+            .map(|f| format!("{}: {}", f.reason, f.subject))
+            .collect();
+        cut(&found.join(", "), 160)
+    };
+    let blocked = row.findings.blocking();
+    match row.status {
+        Status::Compliant if blocked => format!(
+            "Restore what the preferences name that preflight found unusable ({}): the document holds the preferences, and the next audit passes once sessions can log there again. Or name what exists in the preferences file and run: {fix}",
+            gone()
+        ),
+        Status::Compliant => {
+            format!("Nothing to do. Should the preferences drift, put them back with: {fix}")
+        }
+        Status::Drifted | Status::Missing if blocked => format!(
+            "Restore what the preferences name that preflight found unusable ({}); apply writes nothing until then. Then put the intended preferences back: {fix}",
+            gone()
+        ),
+        Status::Drifted | Status::Missing => {
+            format!("Put the intended preferences back: {fix}")
+        }
+        _ => format!(
+            "See the description for why the target could not be read, and audit again; where it does not hold the intended preferences: {fix}"
+        ),
+    }
+}
+
+/// The row as an ASFF finding. Input values appear only for the logging and encryption inputs
+/// that differ ([`differences`]); the others by name and the content's hash: a sensitive
+/// input's value is never in a finding.
 pub(crate) fn finding(row: &ReportRow, cx: &Context<'_>) -> AwsSecurityFinding {
     let (account, region, doc) = (&row.account_id, &row.region, &row.document_name);
     let verdict = match row.status {
@@ -110,10 +194,18 @@ pub(crate) fn finding(row: &ReportRow, cx: &Context<'_>) -> AwsSecurityFinding {
             "The Session document {doc} in account {account}, region {region}, holds the intended Session Manager preferences (version {}, content sha256 {}).",
             row.document_version, row.content_sha256
         ),
-        Status::Drifted => format!(
-            "The Session document {doc} in account {account}, region {region}, differs from the intended Session Manager preferences in: {}. Sessions there run with other logging, encryption or shell settings than intended.",
-            row.changed_inputs.replace(';', ", ")
-        ),
+        Status::Drifted => {
+            let shown = differences(cx.changes);
+            let shown = if shown.is_empty() {
+                shown
+            } else {
+                format!(" Logging and encryption there: {shown}.")
+            };
+            format!(
+                "The Session document {doc} in account {account}, region {region}, differs from the intended Session Manager preferences in: {}.{shown} Sessions there run with other logging, encryption or shell settings than intended.",
+                row.changed_inputs.replace(';', ", ")
+            )
+        }
         Status::Missing => format!(
             "Account {account}, region {region}, has no Session document {doc}: Session Manager runs with its defaults there, without the intended logging and encryption."
         ),
@@ -173,19 +265,21 @@ pub(crate) fn finding(row: &ReportRow, cx: &Context<'_>) -> AwsSecurityFinding {
             Remediation::builder()
                 .recommendation(
                     Recommendation::builder()
-                        .text(cut(
-                            &format!("Put the intended preferences back: {}", cx.fix),
-                            512,
-                        ))
+                        .text(cut(&recommendation(row, cx.fix), 512))
                         .build(),
                 )
                 .build(),
         );
+    let differences = match row.status {
+        Status::Drifted => cut(&differences(cx.changes), PRODUCT_FIELD_MAX),
+        _ => String::new(),
+    };
     for (key, value) in [
         ("ssm-prefs/Status", row.status.as_str()),
         ("ssm-prefs/DefaultVersion", row.document_version.as_str()),
         ("ssm-prefs/ContentSha256", row.content_sha256.as_str()),
         ("ssm-prefs/ChangedInputs", row.changed_inputs.as_str()),
+        ("ssm-prefs/Differences", differences.as_str()),
         ("ssm-prefs/PreferencesSha256", cx.preferences_sha256),
     ] {
         if !value.is_empty() {
@@ -233,6 +327,7 @@ pub(crate) async fn deliver(
     now: &str,
     fix: &str,
     preferences_sha256: &str,
+    changes: &[Change],
 ) -> Result<(), TargetError> {
     let id = finding_id(row, hub.partition);
     let scope = || aws_sdk_securityhub::config::Builder::default().region(hub.region.clone());
@@ -275,6 +370,7 @@ pub(crate) async fn deliver(
             first_seen: &first_seen,
             fix,
             preferences_sha256,
+            changes,
         },
     );
     let out = hub
@@ -376,6 +472,71 @@ mod tests {
     }
 
     #[test]
+    fn differences_show_logging_and_encryption_values_only() {
+        use serde_json::json;
+        let changes = [
+            Change::shown("s3BucketName", Some(json!("x")), Some(json!("logs"))),
+            Change::shown("s3KeyPrefix", None, Some(json!("sessions"))),
+            Change::shown(
+                "cloudWatchLogGroupName",
+                Some(json!("")),
+                Some(json!("/org")),
+            ),
+            Change::shown("kmsKeyId", Some(json!("alias/other")), None),
+            Change::shown("s3EncryptionEnabled", Some(json!(false)), Some(json!(true))),
+            Change::shown(
+                "runAsDefaultUser",
+                Some(json!("root")),
+                Some(json!("ssm-user")),
+            ),
+            Change::shown("idleSessionTimeout", Some(json!("60")), Some(json!("20"))),
+            Change::shown(
+                "content",
+                None,
+                Some(json!({"inputs": {"s3BucketName": "logs"}})),
+            ),
+        ];
+        assert_eq!(
+            differences(&changes),
+            "s3BucketName: x (intended logs); s3KeyPrefix: not set (intended sessions); cloudWatchLogGroupName: empty (intended /org); kmsKeyId: alias/other (intended not set); s3EncryptionEnabled: false (intended true)"
+        );
+        for key in SHOWN_VALUES {
+            assert!(!sensitive::is_sensitive(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn each_verdict_recommends_what_fixes_it() {
+        let fix = "ssm-prefs apply -p p.json -i a.yml -a 012345678901 -r eu-west-1";
+        let text = |r: &ReportRow| recommendation(r, fix);
+        assert_eq!(
+            text(&row(Status::Drifted, "s3BucketName")),
+            format!("Put the intended preferences back: {fix}")
+        );
+        assert_eq!(
+            text(&row(Status::Missing, "")),
+            format!("Put the intended preferences back: {fix}")
+        );
+        let mut gone = row(Status::Compliant, "");
+        gone.findings = crate::model::Findings(vec![crate::model::Finding {
+            reason: Reason::BucketNotFound,
+            severity: crate::model::Severity::Blocking,
+            subject: "org-session-logs".into(),
+            message: "gone".into(),
+        }]);
+        let said = text(&gone);
+        assert!(
+            said.starts_with(
+                "Restore what the preferences name that preflight found unusable (BucketNotFound: org-session-logs)"
+            ) && said.ends_with(fix),
+            "{said}"
+        );
+        for status in [Status::Compliant, Status::Failed] {
+            assert!(text(&row(status, "")).ends_with(fix));
+        }
+    }
+
+    #[test]
     fn an_update_is_always_newer_than_the_finding_there() {
         let now = "2026-12-04T10:00:00.000Z";
         assert_eq!(later_than(now, None), now);
@@ -387,16 +548,29 @@ mod tests {
     }
 
     #[test]
-    fn the_finding_is_asff_with_a_stable_id_and_no_value() {
+    fn the_finding_is_asff_with_a_stable_id_and_no_sensitive_value() {
         let mut r = row(Status::Drifted, "shellProfile;s3BucketName");
         r.error_message = "x".repeat(5000);
         r.error_code = Some(Reason::UnpromotedVersion);
+        let changes = [
+            Change::shown(
+                "shellProfile",
+                Some(serde_json::json!({"linux": "export TOKEN=hunter2"})),
+                Some(serde_json::json!({"linux": "cd ~"})),
+            ),
+            Change::shown(
+                "s3BucketName",
+                Some(serde_json::json!("attacker-bucket")),
+                Some(serde_json::json!("org-session-logs")),
+            ),
+        ];
         let cx = Context {
             partition: "aws",
             now: "2026-12-04T10:00:00.000Z",
             first_seen: "2026-12-01T10:00:00.000Z",
             fix: "ssm-prefs apply -p prefs.json -i accounts.yml -a 012345678901 -r eu-west-1",
             preferences_sha256: "ab12",
+            changes: &changes,
         };
         let f = finding(&r, &cx);
         assert_eq!(
@@ -419,11 +593,11 @@ mod tests {
         assert_eq!(f.updated_at(), Some(cx.now));
         assert_eq!(f.record_state(), Some(&RecordState::Active));
         assert!(f.description().unwrap().chars().count() <= DESCRIPTION_MAX);
-        assert!(
-            f.description()
-                .unwrap()
-                .contains("shellProfile, s3BucketName")
-        );
+        let description = f.description().unwrap();
+        assert!(description.contains(
+            "shellProfile, s3BucketName. Logging and encryption there: s3BucketName: attacker-bucket (intended org-session-logs)."
+        ), "{description}");
+        assert!(!description.contains("hunter2") && !description.contains("cd ~"));
         let resource = &f.resources()[0];
         assert_eq!(resource.r#type(), Some("Other"));
         assert_eq!(
@@ -434,6 +608,10 @@ mod tests {
         assert_eq!(
             fields["ssm-prefs/ChangedInputs"],
             "shellProfile;s3BucketName"
+        );
+        assert_eq!(
+            fields["ssm-prefs/Differences"],
+            "s3BucketName: attacker-bucket (intended org-session-logs)"
         );
         assert!(
             !fields.contains_key("ssm-prefs/DefaultVersion"),

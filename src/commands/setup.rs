@@ -258,15 +258,15 @@ fn fix_command(args: &settings::Fleet) -> FixCommand {
     if args.aws.session.role_name != DEFAULT_ROLE_NAME {
         flags.push_str(&format!(" --role-name {}", args.aws.session.role_name));
     }
-    // The fix writes as this audit judged: the same --existing and ownership tag.
-    match args.existing {
-        crate::lifecycle::Existing::Update => {}
-        e => flags.push_str(&format!(" --existing {}", e.as_str())),
-    }
+    // The fix writes the ownership tag this audit looked for (and --existing as the target
+    // needs it: FixCommand::for_target).
     if args.mark.to_string() != DEFAULT_OWNER_TAG {
         flags.push_str(&format!(" --owner-tag {}", args.mark));
     }
-    FixCommand { flags }
+    FixCommand {
+        flags,
+        existing: args.existing,
+    }
 }
 
 /// One line per account whose inventory `profile` the AWS config lacks: its targets will

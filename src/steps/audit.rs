@@ -33,6 +33,8 @@ pub(crate) async fn audit(
     let started = Instant::now();
     let result = audit_steps(&job, &target, &client, checks.as_ref()).await;
     let base = base_row(&job, &target, started_at, started);
+    // The fix a finding recommends takes over a document without the tag: refuse would not.
+    let unmarked = matches!(&result, Ok((Some(found), _)) if found.unmanaged.is_some());
     let changes = result
         .as_ref()
         .ok()
@@ -120,8 +122,9 @@ pub(crate) async fn audit(
             &hub,
             &row,
             &rfc3339(SystemTime::now()),
-            &fix.for_target(&target),
+            &fix.for_target(&target, unmarked),
             &job.prefs.file_sha256,
+            &changes,
         ))
         .await;
         row.security_hub = match sent {

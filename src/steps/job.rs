@@ -40,14 +40,27 @@ pub(crate) struct Job {
 #[derive(Debug, Clone)]
 pub(crate) struct FixCommand {
     /// `-p FILE`, where the accounts came from (`-i FILE`, `--org`), and the run's options
-    /// that are not their defaults.
+    /// that are not their defaults, `--existing` aside.
     pub flags: String,
+    /// `--existing` as the audit ran: how the fix writes depends on the target.
+    pub existing: Existing,
 }
 
 impl FixCommand {
-    pub(crate) fn for_target(&self, target: &Target) -> String {
+    /// The apply that puts the preferences in `target`; `unmarked`: its document lacks the
+    /// ownership tag (or its tags could not be read).
+    pub(crate) fn for_target(&self, target: &Target, unmarked: bool) -> String {
+        let existing = match self.existing {
+            // Merge changes what the target should hold: the fix writes that.
+            Existing::Merge => " --existing merge",
+            // Refuse writes only where it sees the tag: it would block this fix.
+            Existing::Refuse if unmarked => " --existing update",
+            Existing::Refuse => " --existing refuse",
+            // Keep writes no document that differs, so it fixes none.
+            Existing::Update | Existing::Keep => "",
+        };
         format!(
-            "ssm-prefs apply {} -a {} -r {}",
+            "ssm-prefs apply {}{existing} -a {} -r {}",
             self.flags, target.account.id, target.region
         )
     }

@@ -41,6 +41,9 @@ pub(crate) struct Planned {
     pub(super) kept: bool,
     /// The document is known to carry the mark already (read for `--existing refuse`).
     pub(super) marked: bool,
+    /// The latest version, not the default, where only it differs from the preferences:
+    /// what the row's note names.
+    pub(super) unpromoted: Option<String>,
     /// Each change's values, kept only for an update: the change summary groups updates by
     /// them, while a create is summarized by its count. A new document's changes are every
     /// input, some kilobytes per target: at 17,000 targets they were most of apply's memory.
@@ -93,6 +96,24 @@ pub(crate) async fn read_and_decide(
         return Err(fail(TargetError::new(Reason::InvalidContent, msg), &client));
     }
     let (mut action, mut changes) = decide(&desired, current.as_ref());
+    // The default holds the preferences, but Session Manager may read the latest version
+    // instead (audit judges both): a latest version that differs is written over as a
+    // drifted default is, so the new default is also the latest and holds them.
+    let mut unpromoted = None;
+    if let (Action::None, Some(default)) = (action, &current) {
+        match document::read_latest(&client, &job.document_name).await {
+            Ok(Some(latest)) if latest.version != default.version => {
+                let (latest_action, latest_changes) = decide(&desired, Some(&latest));
+                if latest_action == Action::Update {
+                    (action, changes) = (latest_action, latest_changes);
+                    unpromoted = Some(latest.version);
+                }
+            }
+            // Deleted between the two reads: the next run finds what is left.
+            Ok(_) => {}
+            Err(e) => return Err(fail(e, &client)),
+        }
+    }
     let changed_inputs = changed_keys(&changes);
     let (mut kept, mut marked, mut refused) = (false, false, None);
     // Another kind of document under this name (port forwarding, a Command document) is
@@ -156,6 +177,7 @@ pub(crate) async fn read_and_decide(
         findings,
         kept,
         marked,
+        unpromoted,
         changes,
         action,
         started_at,

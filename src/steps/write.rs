@@ -119,6 +119,26 @@ impl Planned {
             ..base_row(job, &self.target, self.started_at, self.started)
         }
         .with_findings(self.findings.clone());
+        // Where the default held the preferences, why the target was (or would be) written.
+        let row = match (&self.unpromoted, &row.error_code) {
+            (Some(latest), None) => {
+                let what = if status == Status::Kept {
+                    "left as it is (--existing keep)"
+                } else {
+                    "the preferences go in again as a new version, made the default, so the version Session Manager reads holds them whichever it takes"
+                };
+                let note = TargetError::new(
+                    Reason::UnpromotedVersion,
+                    format!(
+                        "the latest version {latest} differs from the preferences in {} and was never promoted; the default version {} holds them: {what}",
+                        self.changed_inputs.replace(';', ", "),
+                        self.found_version
+                    ),
+                );
+                row.with_error(status, &note)
+            }
+            _ => row,
+        };
         Outcome {
             row,
             changes: self.changes.clone(),

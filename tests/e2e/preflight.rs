@@ -1132,3 +1132,76 @@ async fn a_403_or_301_from_head_bucket_still_names_the_buckets_region() {
         assert_eq!(proxy.seen_of("HeadBucket").len(), 1);
     }
 }
+
+/// A compliant target whose bucket is gone is FAILED in Security Hub (its sessions log
+/// nowhere). No write fixes that, the document holding the preferences: its finding's
+/// recommendation names the bucket to restore first, and once it is back (as the
+/// recommendation says) the next audit turns the finding PASSED.
+#[test]
+fn a_gone_buckets_finding_recommends_restoring_it() {
+    // Security Hub's finding type is deeply nested: reading findings back, unoptimized, needs
+    // more stack than a test thread's 2 MiB.
+    std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(gone_bucket_finding())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+async fn gone_bucket_finding() {
+    let w = World::build(&[Break::None], false).await;
+    let (id, region) = (w.ids[0].clone(), "eu-west-1");
+    let (out, _) = w.run("apply", "apply.csv", &["-r", region]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let bucket = w.bucket(&id, region);
+    let c = clients_in(&w.url, &id, region).await;
+    c.s3.delete_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete the bucket: {e:?}"));
+    let finding = || async {
+        let mut found = aws_sdk_securityhub::Client::new(&config_in(&w.url, &id, region).await)
+            .get_findings()
+            .send()
+            .await
+            .expect("GetFindings")
+            .findings
+            .unwrap_or_default();
+        assert_eq!(found.len(), 1, "{found:?}");
+        found.remove(0)
+    };
+    let (out, _) = w.run("audit", "audit.csv", &["--security-hub", "-r", region]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let failed = finding().await;
+    assert_eq!(
+        failed.compliance().and_then(|c| c.status()),
+        Some(&aws_sdk_securityhub::types::ComplianceStatus::Failed)
+    );
+    let text = failed
+        .remediation()
+        .and_then(|r| r.recommendation())
+        .and_then(|r| r.text())
+        .unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "Restore what the preferences name that preflight found unusable (BucketNotFound: {bucket})"
+        )),
+        "{text}"
+    );
+    // What it says: the bucket back, encrypted as it was.
+    create_bucket(&c, &bucket, region, true).await;
+    let (out, _) = w.run("audit", "again.csv", &["--security-hub", "-r", region]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        finding().await.compliance().and_then(|c| c.status()),
+        Some(&aws_sdk_securityhub::types::ComplianceStatus::Passed)
+    );
+}

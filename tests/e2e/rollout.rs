@@ -112,10 +112,11 @@ async fn rollout_converges_and_reports_every_target() {
         assert!(row["attempts"].parse::<u32>().unwrap() >= 1);
         assert!(row["started_at"].ends_with('Z'));
     }
-    // Calls: one AssumeRole per account; one read per target; the fewest writes.
+    // Calls: one AssumeRole per account; one read per target, and one of the latest version
+    // where the default holds the preferences already (the 30 unchanged); the fewest writes.
     let counts = proxy.counts();
     assert_eq!(counts.get("AssumeRole"), Some(&30), "{counts:?}");
-    assert_eq!(counts.get("GetDocument"), Some(&90), "{counts:?}");
+    assert_eq!(counts.get("GetDocument"), Some(&120), "{counts:?}");
     assert_eq!(counts.get("CreateDocument"), Some(&30), "{counts:?}");
     assert_eq!(counts.get("UpdateDocument"), Some(&30), "{counts:?}");
     assert_eq!(
@@ -144,7 +145,8 @@ async fn rollout_converges_and_reports_every_target() {
             .all(|r| r["status"] == "unchanged" && r["action"] == "none")
     );
     assert_eq!(proxy.writes(), 0, "{:?}", proxy.counts());
-    assert_eq!(proxy.count("GetDocument"), 90);
+    // The default and the latest version of each.
+    assert_eq!(proxy.count("GetDocument"), 180);
 }
 
 #[tokio::test(flavor = "multi_thread")]

