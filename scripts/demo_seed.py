@@ -102,7 +102,11 @@ def world(inventory, endpoint):
     for owner in owners:
         name = bucket.replace("{account_id}", owner)
         s3 = client_in("s3", owner, endpoint)
-        s3.create_bucket(Bucket=name)
+        try:
+            s3.create_bucket(Bucket=name)
+        except (s3.exceptions.BucketAlreadyExists, s3.exceptions.BucketAlreadyOwnedByYou):
+            # A landing zone that grows: the log bucket is there already.
+            continue
         s3.put_bucket_encryption(
             Bucket=name,
             ServerSideEncryptionConfiguration={

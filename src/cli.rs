@@ -311,8 +311,13 @@ pub struct AwsArgs {
         default_value = DEFAULT_ROLE_NAME
     )]
     pub role_name: String,
-    /// External id for AssumeRole, when the inventory gives none (never printed)
-    #[arg(long, value_name = "ID")]
+    /// External id for AssumeRole, when the inventory gives none (never printed); from the environment, it stays off the command line
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "SSM_PREFS_EXTERNAL_ID",
+        hide_env_values = true
+    )]
     pub external_id: Option<String>,
     /// Role session name seen in CloudTrail [default: ssm-prefs-$USER]
     #[arg(long, value_name = "NAME")]

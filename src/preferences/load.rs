@@ -185,9 +185,7 @@ pub(super) fn render(
             out.push_str(&s[last..]);
             *s = out;
         }
-        Value::Array(a) => a
-            .iter_mut()
-            .try_for_each(|x| render(x, target, run_vars))?,
+        Value::Array(a) => a.iter_mut().try_for_each(|x| render(x, target, run_vars))?,
         Value::Object(m) => m
             .values_mut()
             .try_for_each(|x| render(x, target, run_vars))?,

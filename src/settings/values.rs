@@ -88,7 +88,9 @@ pub(super) fn parse_endpoint(s: &str) -> Result<String, String> {
 /// the tool does not fill itself, and its value.
 pub(super) fn parse_var(s: &str) -> Result<(String, String), String> {
     let Some((key, value)) = s.split_once('=') else {
-        return Err(format!("{s:?} is not KEY=VALUE (for example log_bucket=org-session-logs)"));
+        return Err(format!(
+            "{s:?} is not KEY=VALUE (for example log_bucket=org-session-logs)"
+        ));
     };
     let key = key.trim();
     if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {

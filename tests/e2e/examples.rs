@@ -1,16 +1,17 @@
 //! The continuous-enforcement examples: examples/github-actions/enforce.yml held against
 //! GitHub's workflow schema (check-jsonschema, which scripts/emulator-env.sh installs in
 //! .venv/), examples/eventbridge/rule.json against the events of tests/fixtures/events/ on the
-//! emulator's EventBridge, and every `ssm-prefs` command line of the examples through the
-//! real binary's parser.
+//! emulator's EventBridge, and the workflow's steps and the buildspec's build commands run as
+//! written, by bash, against an emulated organization set up as the docs say.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::support::emulator::emulator;
+use crate::support::emulator::{emulator, private_emulator};
 use crate::support::fixtures::*;
 
 const FIX: &str = "run `bash scripts/test.sh` once: scripts/emulator-env.sh installs it in .venv/";
@@ -210,19 +211,6 @@ fn the_rule_matches_the_succeeded_and_enabled_events_and_nothing_else() {
     }
 }
 
-/// The `run:` scripts of the workflow's steps.
-fn workflow_scripts() -> Vec<String> {
-    let text = std::fs::read_to_string(workflow()).unwrap();
-    let docs = YamlLoader::load_from_str(&text).expect("the workflow is YAML");
-    let Yaml::Hash(jobs) = &docs[0]["jobs"] else {
-        panic!("the workflow has no jobs");
-    };
-    jobs.values()
-        .flat_map(|job| job["steps"].as_vec().cloned().unwrap_or_default())
-        .filter_map(|step| step["run"].as_str().map(str::to_string))
-        .collect()
-}
-
 /// The `yaml` code blocks of a Markdown file.
 fn yaml_blocks(markdown: &str) -> Vec<String> {
     markdown
@@ -232,80 +220,415 @@ fn yaml_blocks(markdown: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every `ssm-prefs` command of a shell script (continued lines joined; one that starts a
-/// line, a YAML list item, or a pipeline's or `&&` list's part), as words without quotes,
-/// `-p`'s file replaced by `prefs` and `$REGIONS` by a region.
-fn commands(script: &str, prefs: &str) -> Vec<Vec<String>> {
-    let joined = script.replace("\\\n", " ");
-    let mut found = vec![];
-    for line in joined.lines() {
-        let line = line.trim_start().trim_start_matches("- ");
-        for part in line.split(['|', '&']) {
-            let Some(rest) = part.trim_start().strip_prefix("ssm-prefs ") else {
-                continue;
-            };
-            let mut words: Vec<String> = vec![];
-            for w in rest.split_whitespace() {
-                let w = w.trim_matches(['"', '\'']);
-                let w = match (words.last().map(String::as_str), w) {
-                    (Some("-p"), _) => prefs,
-                    (_, "$REGIONS") => "us-east-1",
-                    _ => w,
-                };
-                words.push(w.to_string());
-            }
-            found.push(words);
-        }
-    }
-    found
+/// Where the examples' commands run: an organization of their own (a management account, a
+/// log-archive account and a workload account) on a private emulator behind the counting
+/// proxy, set up as docs/iam.md and the examples say, and a shell with `ssm-prefs` on its PATH.
+struct Landing {
+    /// The examples' calls go through it (counted); the test's own set-up and reads go to
+    /// the emulator straight.
+    proxy: crate::support::proxy::Proxy,
+    // Dropped last: the proxy forwards to it.
+    emulator: crate::support::emulator::Emulator,
+    dir: Dir,
+    /// The accounts, management first.
+    accounts: Vec<String>,
 }
 
-#[test]
-fn the_examples_command_lines_parse_through_the_real_binary() {
-    let dir = Dir::new();
-    // Absent on purpose: a command that gets as far as reading it has parsed every flag, and
-    // stops there (exit 2) before any AWS call.
-    let prefs = dir.path("absent-prefs.json");
-    let prefs = prefs.to_str().unwrap();
-    let mut found: Vec<Vec<String>> = workflow_scripts()
-        .iter()
-        .flat_map(|s| commands(s, prefs))
-        .collect();
-    let readme = std::fs::read_to_string(root().join("examples/eventbridge/README.md")).unwrap();
-    found.extend(yaml_blocks(&readme).iter().flat_map(|b| commands(b, prefs)));
-    let subcommands: Vec<&str> = found.iter().map(|c| c[0].as_str()).collect();
-    assert_eq!(
-        subcommands,
-        ["audit", "apply", "apply"],
-        "the workflow's audit and apply, the buildspec's apply: {found:?}"
-    );
+/// The base credentials' account: moto's default, the organization's management account.
+const MANAGEMENT: &str = "123456789012";
+const EXTERNAL_ID: &str = "ssm-prefs-example-external-id-4242";
+const LOG_BUCKET: &str = "org-session-logs";
+const EXAMPLE_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
-    for args in &found {
-        let mut args = args.clone();
-        // Nothing leaves the machine, whatever the command would do next.
-        args.extend(["--endpoint-url".into(), "http://127.0.0.1:9".into()]);
-        // In the temp dir: the reports it names would land there.
-        let out = ssm_prefs_command(&args)
-            .current_dir(dir.0.path())
-            .output()
-            .unwrap();
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+async fn organizations(url: &str) -> aws_sdk_organizations::Client {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_organizations::Client::new(&conf)
+}
+
+impl Landing {
+    async fn new() -> Landing {
+        let emulator = private_emulator();
+        let org = organizations(&emulator.url).await;
+        org.create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await
+            .expect("create the organization");
+        let mut accounts = vec![MANAGEMENT.to_string()];
+        for name in ["log-archive", "workload-prod"] {
+            accounts.push(Landing::create_account(&org, name).await);
+        }
+        let proxy = crate::support::proxy::Proxy::start(&emulator.url);
+        let landing = Landing {
+            proxy,
+            emulator,
+            dir: Dir::new(),
+            accounts,
         };
-        assert_eq!(run.code, 2, "ssm-prefs {args:?}:\n{}", run.all());
-        assert!(
-            run.stderr.contains("absent-prefs.json"),
-            "ssm-prefs {args:?} did not get as far as the preferences file:\n{}",
-            run.all()
+        landing.world(&landing.accounts.clone());
+        // The workflow's file, as its comments say: the example preferences as prefs.json.
+        std::fs::copy(
+            root().join("examples/preferences.json"),
+            landing.dir.path("prefs.json"),
+        )
+        .unwrap();
+        let bin = landing.dir.path(".cargo/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ssm-prefs"), bin.join("ssm-prefs")).unwrap();
+        // What the buildspec's install phase leaves: rustup's env file putting cargo's bin first.
+        std::fs::write(
+            landing.dir.path(".cargo/env"),
+            format!("export PATH=\"{}:$PATH\"\n", bin.display()),
+        )
+        .unwrap();
+        landing
+    }
+
+    async fn create_account(org: &aws_sdk_organizations::Client, name: &str) -> String {
+        org.create_account()
+            .account_name(name)
+            .email(format!("aws+{name}@example.com"))
+            .send()
+            .await
+            .unwrap()
+            .create_account_status
+            .unwrap()
+            .account_id
+            .unwrap()
+    }
+
+    /// What examples/preferences.json names, as a landing zone has it: the log bucket in the
+    /// log-archive account, and in each account and region a KMS key and the encrypted log
+    /// group (the demo's set-up, scripts/demo_seed.py world); the Account API's answer that
+    /// each account has the example regions enabled (`-r all`).
+    fn world(&self, accounts: &[String]) {
+        let mut inv = format!(
+            "regions: [{}]\nvars: {{log_bucket: {LOG_BUCKET}}}\naccounts:\n",
+            EXAMPLE_REGIONS.join(", ")
         );
-        for flag in args.iter().filter(|a| a.starts_with("--")) {
+        // The log-archive account first: the bucket is made in the first account listed.
+        let mut ordered = accounts.to_vec();
+        if ordered.len() > 1 && ordered[0] == MANAGEMENT {
+            ordered.swap(0, 1);
+        }
+        for id in &ordered {
+            inv.push_str(&format!("  - account_id: \"{id}\"\n"));
+            self.proxy.set_enabled_regions(id, &EXAMPLE_REGIONS);
+        }
+        // The management account is reached with the base credentials, which the proxy
+        // records as no account.
+        self.proxy.set_enabled_regions("", &EXAMPLE_REGIONS);
+        let inv_path = self.dir.write(&format!("world-{}.yml", ordered[0]), &inv);
+        let seeded = Command::new(root().join(".venv/bin/python"))
+            .arg(root().join("scripts/demo_seed.py"))
+            // Straight to the emulator: the proxy counts the examples' calls alone.
+            .args(["world", "--endpoint-url", &self.emulator.url, "--inventory"])
+            .arg(&inv_path)
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .output()
+            .unwrap_or_else(|e| panic!("run scripts/demo_seed.py: {e}: {FIX}"));
+        assert!(
+            seeded.status.success(),
+            "demo_seed.py world:\n{}",
+            text(&seeded)
+        );
+    }
+
+    /// Runs a script as the job's shell would (bash, stopping at the first failure), in the
+    /// landing's directory with `env`, the fake base credentials and every AWS call sent to
+    /// the emulator through AWS_ENDPOINT_URL (the scripts themselves name no endpoint).
+    fn bash(&self, script: &str, env: &[(String, String)]) -> Output {
+        let mut cmd = Command::new("bash");
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+            .current_dir(self.dir.0.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.0.path())
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
+            .env("AWS_CONFIG_FILE", "/nonexistent/ssm-prefs-test/config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/ssm-prefs-test/credentials",
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", &self.proxy.url)
+            .stdin(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run bash")
+    }
+
+    /// Every account × example region holds the example preferences filled for it, the
+    /// default version the latest; the descriptions name each account as Organizations does.
+    async fn assert_enforced(&self, accounts: &[String], names: &[(String, String)]) {
+        for id in accounts {
+            for region in EXAMPLE_REGIONS {
+                let ssm = ssm_in(&self.emulator.url, id, region).await;
+                let (default, latest) =
+                    default_and_latest(&self.emulator.url, id, region, DOC).await;
+                assert_eq!(default, latest, "{id}/{region}");
+                let (_, content) = default_doc(&ssm, DOC).await.expect("written");
+                let doc: Value = serde_json::from_str(&content).unwrap();
+                assert_eq!(doc["inputs"]["s3BucketName"], LOG_BUCKET, "{id}/{region}");
+                assert_eq!(
+                    doc["inputs"]["s3KeyPrefix"],
+                    format!("session-logs/{id}/{region}"),
+                    "{id}/{region}"
+                );
+                let name = &names.iter().find(|(i, _)| i == id).expect("named").1;
+                let description = doc["description"].as_str().unwrap();
+                assert!(
+                    description.contains(&format!("for {name} ({id}) in {region}")),
+                    "{id}/{region}: {description}"
+                );
+            }
+        }
+    }
+
+    /// Every AssumeRole went to the example's member role with the external id, and the id
+    /// is nowhere in what the runs printed or wrote.
+    fn assert_roles_and_secret(&self, outputs: &[&Output]) {
+        let assumed = self.proxy.seen_of("AssumeRole");
+        assert!(!assumed.is_empty());
+        for s in &assumed {
             assert!(
-                !run.stderr.contains(flag.as_str()),
-                "ssm-prefs {args:?} complains about {flag}:\n{}",
-                run.all()
+                s.params["RoleArn"].ends_with(":role/SessionManagerPreferencesRollout"),
+                "{:?}",
+                s.params
+            );
+            assert_eq!(
+                s.params.get("ExternalId").map(String::as_str),
+                Some(EXTERNAL_ID)
             );
         }
+        for out in outputs {
+            assert!(!text(out).contains(EXTERNAL_ID), "{}", text(out));
+        }
+        for entry in walk(&self.dir.path("reports")) {
+            let bytes = std::fs::read(&entry).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(EXTERNAL_ID),
+                "{}",
+                entry.display()
+            );
+        }
+    }
+}
+
+/// The files under a directory.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() { walk(&p) } else { vec![p] }
+        })
+        .collect()
+}
+
+/// A workflow step by name: its `run:` script and its `env:`, after the workflow's own.
+fn workflow_step(name: &str) -> (String, Vec<(String, String)>) {
+    let text = std::fs::read_to_string(workflow()).unwrap();
+    let docs = YamlLoader::load_from_str(&text).expect("the workflow is YAML");
+    let vars = |y: &Yaml| -> Vec<(String, String)> {
+        y.as_hash()
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Yaml::String(s) => s.clone(),
+                            Yaml::Integer(i) => i.to_string(),
+                            Yaml::Boolean(b) => b.to_string(),
+                            other => panic!("{k:?}: {other:?}"),
+                        };
+                        (k.as_str().unwrap().to_string(), v)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut env = vars(&docs[0]["env"]);
+    let Yaml::Hash(jobs) = &docs[0]["jobs"] else {
+        panic!("the workflow has no jobs");
+    };
+    let step = jobs
+        .values()
+        .flat_map(|job| job["steps"].as_vec().cloned().unwrap_or_default())
+        .find(|step| step["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no step {name:?} in the workflow"));
+    env.extend(vars(&step["env"]));
+    // The one expression the steps hold: the repository secret.
+    for (_, v) in env.iter_mut() {
+        if v == "${{ secrets.SSM_PREFS_EXTERNAL_ID }}" {
+            *v = EXTERNAL_ID.to_string();
+        }
+        assert!(
+            !v.contains("${{"),
+            "an expression the test does not fill: {v}"
+        );
+    }
+    (
+        step["run"].as_str().expect("a run: script").to_string(),
+        env,
+    )
+}
+
+/// The `KEY=VALUE` lines a step wrote to $GITHUB_OUTPUT.
+fn step_outputs(file: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Accounts' names as Organizations holds them.
+async fn names(url: &str, ids: &[String]) -> Vec<(String, String)> {
+    let org = organizations(url).await;
+    let mut out = vec![];
+    for id in ids {
+        let a = org.describe_account().account_id(id).send().await.unwrap();
+        out.push((id.clone(), a.account.unwrap().name.unwrap()));
+    }
+    out
+}
+
+/// The daily workflow as shipped: its Audit step finds the organization without preferences
+/// (drift), its Apply step writes them in waves, and the next Audit finds every account and
+/// region compliant, each step's script run as written.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_workflow_s_steps_enforce_the_example_preferences_as_written() {
+    let landing = Landing::new().await;
+    let outputs = landing.dir.path("github-output");
+    let run_step = |name: &str| {
+        let (script, mut env) = workflow_step(name);
+        let _ = std::fs::remove_file(&outputs);
+        // The Install step's `cargo install` puts it in cargo's bin, on the runner's PATH.
+        let path = std::env::var("PATH").unwrap_or_default();
+        let bin = landing.dir.path(".cargo/bin");
+        env.push(("PATH".into(), format!("{}:{path}", bin.display())));
+        env.push(("GITHUB_OUTPUT".into(), outputs.display().to_string()));
+        landing.bash(&script, &env)
+    };
+    let audit = run_step("Audit");
+    assert!(audit.status.success(), "Audit:\n{}", text(&audit));
+    assert_eq!(step_outputs(&outputs)["drift"], "true", "{}", text(&audit));
+    let apply = run_step("Apply");
+    assert!(apply.status.success(), "Apply:\n{}", text(&apply));
+    let again = run_step("Audit");
+    assert!(again.status.success(), "Audit:\n{}", text(&again));
+    assert_eq!(step_outputs(&outputs)["drift"], "false", "{}", text(&again));
+    let rows = read_report(&landing.dir.path("reports/audit.csv"));
+    assert_eq!(rows.len(), landing.accounts.len() * EXAMPLE_REGIONS.len());
+    assert!(rows.iter().all(|r| r["status"] == "compliant"), "{rows:?}");
+    for file in [
+        "audit.html",
+        "audit.junit.xml",
+        "apply.csv",
+        "apply.html",
+        "apply.junit.xml",
+    ] {
+        assert!(landing.dir.path("reports").join(file).exists(), "{file}");
+    }
+    let names = names(&landing.emulator.url, &landing.accounts).await;
+    landing.assert_enforced(&landing.accounts, &names).await;
+    landing.assert_roles_and_secret(&[&audit, &apply, &again]);
+}
+
+/// The buildspec's build commands as written, for an account Organizations made (its name
+/// redacted in the event) and one Control Tower made: each account's targets, and no other.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_buildspec_applies_to_the_new_account_of_each_event_as_written() {
+    let landing = Landing::new().await;
+    let readme = std::fs::read_to_string(root().join("examples/eventbridge/README.md")).unwrap();
+    let blocks = yaml_blocks(&readme);
+    assert_eq!(blocks.len(), 1, "one buildspec");
+    let spec = &YamlLoader::load_from_str(&blocks[0]).expect("the buildspec is YAML")[0];
+    let build: Vec<String> = spec["phases"]["build"]["commands"]
+        .as_vec()
+        .expect("build commands")
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        build
+            .iter()
+            .any(|c| c.contains("ssm-prefs apply --event -")),
+        "{build:?}"
+    );
+    assert_eq!(
+        spec["env"]["secrets-manager"]["SSM_PREFS_EXTERNAL_ID"].as_str(),
+        Some("ssm-prefs/external-id"),
+        "the external id from Secrets Manager"
+    );
+    let org = organizations(&landing.emulator.url).await;
+    for (event, name) in [
+        (
+            "organizations-create-account-result.json",
+            "new-from-organizations",
+        ),
+        (
+            "control-tower-create-managed-account.json",
+            "new-from-control-tower",
+        ),
+    ] {
+        let id = Landing::create_account(&org, name).await;
+        landing.world(std::slice::from_ref(&id));
+        let event = std::fs::read_to_string(fixture(event))
+            .unwrap()
+            .replace("111122223333", &id)
+            // Control Tower's event names the account as it was asked for.
+            .replace("payments-prod", name);
+        // The project's variables, and the secret CodeBuild puts in the environment.
+        let env: Vec<(String, String)> = [
+            ("SSM_PREFS_EVENT", event.as_str()),
+            ("REGIONS", &EXAMPLE_REGIONS.join(",")),
+            ("SSM_PREFS_ROLE_NAME", "SessionManagerPreferencesRollout"),
+            ("SSM_PREFS_LOG_BUCKET", LOG_BUCKET),
+            ("SSM_PREFS_EXTERNAL_ID", EXTERNAL_ID),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        // CodeBuild runs a phase's commands in one shell, stopping at the first failure.
+        let out = landing.bash(&build.join("\n"), &env);
+        assert!(out.status.success(), "{event}:\n{}", text(&out));
+        let rows = read_report(&landing.dir.path("reports/event.csv"));
+        let got: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r["account_id"].as_str(), r["status"].as_str()))
+            .collect();
+        assert_eq!(got.len(), EXAMPLE_REGIONS.len(), "{got:?}");
+        assert!(
+            got.iter().all(|(a, s)| *a == id && *s == "created"),
+            "{got:?}"
+        );
+        assert!(rows.iter().all(|r| r["account_name"] == name), "{rows:?}");
+        landing
+            .assert_enforced(std::slice::from_ref(&id), &[(id.clone(), name.to_string())])
+            .await;
+        landing.assert_roles_and_secret(&[&out]);
+    }
+    // No other account was written.
+    for id in &landing.accounts {
+        let ssm = ssm_in(&landing.emulator.url, id, "us-east-1").await;
+        assert_eq!(default_doc(&ssm, DOC).await, None, "{id}");
     }
 }

@@ -21,6 +21,12 @@ pub fn emulator() -> &'static Emulator {
     EMULATOR.get_or_init(start)
 }
 
+/// An emulator of the test's own, stopped when dropped: for a test that needs state no other
+/// test may share (moto allows one organization per management account).
+pub fn private_emulator() -> Emulator {
+    start()
+}
+
 fn start() -> Emulator {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".venv/bin/python");
