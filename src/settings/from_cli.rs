@@ -244,6 +244,9 @@ pub(super) fn discover(a: &DiscoverArgs) -> Result<Discover, InputError> {
     for ou in &a.ous {
         check_ou_id(ou).map_err(flag("--ou"))?;
     }
+    if let Some(path) = &a.output {
+        new_file(path).map_err(flag("-o"))?;
+    }
     Ok(Discover {
         ous: a.ous.clone(),
         include_management: a.include_management,

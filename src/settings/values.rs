@@ -1,6 +1,7 @@
 //! One flag's value parsed and range-checked: whole numbers, seconds, durations, `--shard`,
 //! `--max-failures`, `--existing`, each problem as a fragment naming what is accepted.
 
+use std::path::Path;
 use std::time::Duration;
 
 use super::checked::MaxFailures;
@@ -84,6 +85,27 @@ pub(super) fn parse_shard(s: &str) -> Result<(usize, usize), String> {
         return Err(bad());
     }
     Ok((k, n))
+}
+
+/// A file the command creates whole (`discover -o`): not a directory, and in a directory that
+/// exists, so a path that cannot be the file fails before the first call, not after the
+/// organization was read.
+pub(super) fn new_file(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "{} is a directory: name the file to write (for example {})",
+            path.display(),
+            path.join("accounts.yml").display()
+        ));
+    }
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => Err(format!(
+            "{}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `90s`, `10m`, `1h`, `1h30m`, or bare seconds; at most a day.

@@ -610,6 +610,42 @@ async fn a_failing_discover_leaves_the_inventory_as_it_was() {
     );
 }
 
+/// `discover -o` naming a directory, or a file in a directory that does not exist, is exit 2
+/// naming `-o` before Organizations is read: the organization is not walked for nothing.
+#[test]
+fn discover_checks_its_output_path_before_any_call() {
+    let url = emulator().url.clone();
+    let proxy = Proxy::start(&url);
+    let dir = Dir::new();
+    let nowhere = dir.path("no-such-dir").join("org.yml");
+    let in_a_file = dir.write("file", "").join("org.yml");
+    for (case, path, says) in [
+        ("a directory", dir.0.path().to_path_buf(), "is a directory"),
+        ("a missing parent", nowhere.clone(), "does not exist"),
+        ("a parent that is a file", in_a_file, "does not exist"),
+    ] {
+        let out = ssm_prefs([
+            "discover",
+            "-o",
+            &path_str(&path),
+            "--endpoint-url",
+            proxy.url.as_str(),
+        ]);
+        assert_eq!(out.code, 2, "{case}: exit 2\n{}", out.all());
+        assert!(
+            out.stderr.starts_with("error: -o: ") && out.stderr.contains(says),
+            "{case}: names -o and why:\n{}",
+            out.all()
+        );
+        assert!(
+            proxy.seen().is_empty(),
+            "{case}: no AWS call: {:?}",
+            proxy.counts()
+        );
+    }
+    assert!(!nowhere.parent().unwrap().exists(), "no directory made");
+}
+
 // 7. A connection failure is one line saying where and why.
 
 #[test]
