@@ -2,7 +2,7 @@
 //! the ones that must not meet (an output that is an input), and the verbosity known before.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::aws::session::SessionOptions;
@@ -37,10 +37,7 @@ impl Settings {
             Command::Apply(a) => Settings::Apply(apply(a)?),
             Command::Rollback(a) => Settings::Rollback(rollback(a)?),
             Command::Discover(a) => Settings::Discover(discover(a)?),
-            Command::Report(ReportCommand::Merge(m)) => Settings::Merge {
-                reports: m.reports.clone(),
-                output: m.output.clone(),
-            },
+            Command::Report(ReportCommand::Merge(m)) => merge(&m.reports, &m.output)?,
             Command::Completions(a) => Settings::Completions(a.shell),
             Command::Man => Settings::Man,
         })
@@ -372,9 +369,7 @@ pub(super) fn distinct_outputs(
     out: &OutputArgs,
     inputs: &[(&str, Option<&PathBuf>)],
 ) -> Result<(), InputError> {
-    let same = |a: &PathBuf, b: &PathBuf| {
-        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
-    };
+    let same = |a: &PathBuf, b: &PathBuf| same_file(a, b);
     if out.junit.as_ref().is_some_and(|p| p.as_os_str() == "-") {
         return Err(InputError::usage(
             "--junit -: the JUnit file is a file (only --summary-json takes - for stdout)",
@@ -398,4 +393,27 @@ pub(super) fn distinct_outputs(
         }
     }
     Ok(())
+}
+
+/// `report merge`: each report once (a report given twice would be every target twice), and
+/// the merged report none of them (written whole, it would replace a shard it reads).
+fn merge(reports: &[PathBuf], output: &Path) -> Result<Settings, InputError> {
+    for (i, report) in reports.iter().enumerate() {
+        if reports[..i].iter().any(|r| same_file(r, report)) {
+            return Err(InputError::usage(format!(
+                "{} is given twice: name each shard's report once",
+                report.display()
+            )));
+        }
+        if same_file(report, output) {
+            return Err(InputError::usage(format!(
+                "-o {} is also given as a report to merge: the merge would overwrite it",
+                output.display()
+            )));
+        }
+    }
+    Ok(Settings::Merge {
+        reports: reports.to_vec(),
+        output: output.to_path_buf(),
+    })
 }

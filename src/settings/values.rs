@@ -108,6 +108,12 @@ pub(super) fn new_file(path: &Path) -> Result<(), String> {
     }
 }
 
+/// Whether two paths name one file: as written, or once resolved (`./a.csv` and `a.csv`, a
+/// symbolic link).
+pub(super) fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
 /// `90s`, `10m`, `1h`, `1h30m`, or bare seconds; at most a day.
 pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("{text:?} is not a duration such as 90s, 10m or 1h (at most 24h)");
