@@ -105,11 +105,7 @@ pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
     }
     // The default waits only for what an event names: accounts that may not exist yet.
     let wait_ready = match &a.wait_ready {
-        // `0`, `0s`, `0m`: no waiting (a duration proper is more than zero).
-        Some(text) if text.trim().trim_end_matches(['s', 'm', 'h']).parse::<f64>() == Ok(0.0) => {
-            Duration::ZERO
-        }
-        Some(text) => parse_duration(text).map_err(flag("--wait-ready"))?,
+        Some(text) => parse_wait(text).map_err(flag("--wait-ready"))?,
         None if a.event.is_some() => DEFAULT_WAIT_READY,
         None => Duration::ZERO,
     };

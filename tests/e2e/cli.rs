@@ -194,6 +194,38 @@ fn numeric_flags_out_of_range_exit_2_before_any_call() {
     assert_eq!(checked, 3 * (12 + 8) + 7 + 24);
 }
 
+/// A duration's numbers need their unit, `--wait-ready`'s as `--wave-wait`'s: a bare `5`
+/// could be seconds or minutes. `--wait-ready 0` alone stays "no wait".
+#[test]
+fn a_duration_without_its_unit_exits_2_before_any_call() {
+    let f = Fleet::new(2, &["us-east-1"]);
+    let report = f.dir.path("never.csv");
+    let cases: [(&str, &[&str], &str); 5] = [
+        ("plan", &["--wait-ready", "5"], "--wait-ready"),
+        ("apply", &["--wait-ready", "90"], "--wait-ready"),
+        ("audit", &["--wait-ready", "1h30"], "--wait-ready"),
+        (
+            "apply",
+            &["--waves", "1,100%", "--wave-wait", "90"],
+            "--wave-wait",
+        ),
+        ("plan", &["--wait-ready", "00"], "--wait-ready"),
+    ];
+    for (command, extra, flag) in cases {
+        let mut args = f.args(command, &report);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        assert_refused(&args, flag, &f.proxy, &report);
+        let out = ssm_prefs(&args);
+        assert!(
+            out.stderr.contains("has no unit"),
+            "{command} {extra:?} says why:\n{}",
+            out.all()
+        );
+    }
+    let out = f.run_to("plan", &report, &["--wait-ready", "0"]);
+    assert_eq!(out.code, 0, "--wait-ready 0 is no wait:\n{}", out.all());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn max_failures_zero_is_accepted() {
     let f = Fleet::new(2, &["us-east-1", "eu-west-1"]);
