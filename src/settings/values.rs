@@ -1,5 +1,6 @@
 //! One flag's value parsed and range-checked: whole numbers, seconds, durations, `--shard`,
-//! `--max-failures`, `--existing`, each problem as a fragment naming what is accepted.
+//! `--max-failures`, `--existing`, a file to create, whether two paths are one file; each
+//! problem as a fragment naming what is accepted.
 
 use std::path::Path;
 use std::time::Duration;
