@@ -5,6 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_cloudtrail::config::http::HttpResponse;
+use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudtrail::operation::lookup_events::{LookupEventsError, LookupEventsOutput};
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use serde_json::Value;
 
@@ -29,6 +32,15 @@ const PAGE_EVERY: Duration = Duration::from_millis(500);
 /// Pages read at most (50 events each): a document changed more often than that in 90 days
 /// has its newest changes on the first pages anyway, newest first.
 const MAX_PAGES: usize = 20;
+
+/// Tries in all of a page that failed with what AWS or the network may get over (a 5xx, a
+/// timeout, a reset), a short wait apart: the answer is a note on a row, and a CloudTrail that
+/// keeps failing is not worth a minute per target of the account's shared 2 a second.
+const ATTEMPTS: u32 = 3;
+
+/// Tries in all of a throttled page: the account's 2 a second are shared with every other
+/// caller there, so a throttle waits its turn, longer each time.
+const THROTTLED_ATTEMPTS: u32 = 10;
 
 /// One account's CloudTrail client, its calls sent to one target's region.
 pub(crate) struct TrailClient {
@@ -56,26 +68,7 @@ pub(crate) async fn last_change(
         if page > 0 {
             tokio::time::sleep(PAGE_EVERY).await;
         }
-        let out = trail
-            .client
-            .lookup_events()
-            .lookup_attributes(
-                LookupAttribute::builder()
-                    .attribute_key(LookupAttributeKey::ResourceName)
-                    .attribute_value(name)
-                    .build()
-                    .expect("key and value are set"),
-            )
-            .start_time(since)
-            .max_results(50)
-            .set_next_token(next.take())
-            .customize()
-            .config_override(
-                aws_sdk_cloudtrail::config::Builder::default().region(trail.region.clone()),
-            )
-            .send()
-            .await
-            .map_err(|e| target_error(e, &trail.endpoint))?;
+        let out = page_of(trail, name, since, next.take()).await?;
         // Newest first, as LookupEvents lists them.
         if let Some(e) = out
             .events()
@@ -106,6 +99,96 @@ pub(crate) async fn last_change(
     }))
 }
 
+/// One page of the document's events, tried again as [`ATTEMPTS`] and [`THROTTLED_ATTEMPTS`]
+/// say (the client itself does not retry); an error the caller must fix (AccessDenied) is not
+/// tried again.
+async fn page_of(
+    trail: &TrailClient,
+    name: &str,
+    since: aws_sdk_cloudtrail::primitives::DateTime,
+    token: Option<String>,
+) -> Result<LookupEventsOutput, TargetError> {
+    let (mut failed, mut throttled) = (0, 0);
+    loop {
+        let sent = trail
+            .client
+            .lookup_events()
+            .lookup_attributes(
+                LookupAttribute::builder()
+                    .attribute_key(LookupAttributeKey::ResourceName)
+                    .attribute_value(name)
+                    .build()
+                    .expect("key and value are set"),
+            )
+            .start_time(since)
+            .max_results(50)
+            .set_next_token(token.clone())
+            .customize()
+            .config_override(
+                aws_sdk_cloudtrail::config::Builder::default().region(trail.region.clone()),
+            )
+            .send()
+            .await;
+        let err = match sent {
+            Ok(out) => return Ok(out),
+            Err(e) => e,
+        };
+        let wait = match kind(&err) {
+            Kind::Throttled if throttled + 1 < THROTTLED_ATTEMPTS => {
+                throttled += 1;
+                backoff(
+                    throttled,
+                    Duration::from_millis(500),
+                    Duration::from_secs(20),
+                )
+            }
+            Kind::Transient if failed + 1 < ATTEMPTS => {
+                failed += 1;
+                backoff(failed, Duration::from_millis(250), Duration::from_secs(1))
+            }
+            _ => return Err(target_error(err, &trail.endpoint)),
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Kind {
+    Throttled,
+    Transient,
+    Final,
+}
+
+/// What a failed lookup says about trying again, by the SDK's own lists of codes.
+fn kind(err: &SdkError<LookupEventsError, HttpResponse>) -> Kind {
+    use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let code = ctx.err().code().unwrap_or_default();
+            let status = ctx.raw().status().as_u16();
+            if THROTTLING_ERRORS.contains(&code) || status == 429 {
+                Kind::Throttled
+            } else if TRANSIENT_ERRORS.contains(&code) || (500..600).contains(&status) {
+                Kind::Transient
+            } else {
+                Kind::Final
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Kind::Transient,
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => Kind::Transient,
+        // Credentials that could not be had (the role, paced and retried on its own), a
+        // request that could not be built: trying again changes nothing.
+        _ => Kind::Final,
+    }
+}
+
+/// The wait before try `n + 1`: `first`, doubling to at most `cap`, jittered (every target of
+/// an account asks the same bucket, and would otherwise come back together).
+fn backoff(n: u32, first: Duration, cap: Duration) -> Duration {
+    let full = first.saturating_mul(2u32.saturating_pow(n - 1)).min(cap);
+    full.mul_f64(0.5 + 0.5 * fastrand::f64())
+}
+
 /// The caller as the event's record names it (`userIdentity.arn`), else its user name.
 fn caller(record: Option<&str>, username: Option<&str>) -> String {
     record
@@ -118,6 +201,15 @@ fn caller(record: Option<&str>, username: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wait_doubles_to_its_cap_jittered() {
+        let (first, cap) = (Duration::from_millis(500), Duration::from_secs(20));
+        for (n, full) in [(1, 0.5), (2, 1.0), (3, 2.0), (7, 20.0), (40, 20.0)] {
+            let wait = backoff(n, first, cap).as_secs_f64();
+            assert!(wait >= full / 2.0 && wait <= full, "{n}: {wait}");
+        }
+    }
 
     #[test]
     fn the_caller_is_the_records_arn_else_the_user_name() {

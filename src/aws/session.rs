@@ -346,9 +346,9 @@ impl Session {
         let client = account.trail.get_or_init(|| {
             let mut conf = aws_sdk_cloudtrail::config::Builder::from(&self.base);
             conf.set_credentials_provider(Some(account.credentials.clone()));
-            // LookupEvents allows 2 requests a second per account and region: a throttled
-            // lookup waits and tries again (backoff up to 20 s), it never fails the target.
-            conf.set_retry_config(Some(RetryConfig::standard().with_max_attempts(10)));
+            // The lookup retries on its own terms (cloudtrail.rs): a throttle waits its turn
+            // at the account's 2 a second, another failure is tried briefly, a few times.
+            conf.set_retry_config(Some(RetryConfig::disabled()));
             aws_sdk_cloudtrail::Client::from_conf(conf.build())
         });
         crate::aws::cloudtrail::TrailClient {

@@ -239,18 +239,38 @@ impl ReportRow {
     }
 
     /// Puts preflight's findings on the row; where the row has no error of its own, the
-    /// worst finding is its `error_code` and every finding's message its `error_message`.
+    /// worst finding is its `error_code` and every finding's message its `error_message`,
+    /// the worst's first: the message opens with what its code names, not with a warning
+    /// that happened to be checked before it.
     pub fn with_findings(mut self, findings: Findings) -> Self {
         if self.error_code.is_none()
-            && let Some(worst) = findings.0.iter().min_by_key(|f| f.severity)
+            && let Some((at, worst)) = findings
+                .0
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, f)| f.severity)
         {
             self.error_code = Some(worst.reason.clone());
-            let messages: Vec<&str> = findings.0.iter().map(|f| f.message.as_str()).collect();
+            let others = findings.0.iter().enumerate().filter(|(i, _)| *i != at);
+            let messages: Vec<&str> = std::iter::once(worst.message.as_str())
+                .chain(others.map(|(_, f)| f.message.as_str()))
+                .collect();
             self.error_message =
                 TargetError::new(worst.reason.clone(), messages.join("; ")).message;
         }
         self.findings = findings;
         self
+    }
+
+    /// Whether the row's error is what decided its status: a failed, skipped or blocked
+    /// target. Otherwise the status comes from what the target holds (drifted, missing, an
+    /// update) and an error code beside it is a note or a preflight warning, which a line
+    /// names after the status's own cause.
+    pub fn error_decides(&self) -> bool {
+        matches!(
+            self.status,
+            Status::Failed | Status::Skipped | Status::Blocked
+        )
     }
 
     /// The row's `error_code` cell as text ("" when none).
@@ -359,6 +379,23 @@ mod tests {
             ..ReportRow::empty()
         };
         assert!(!compliant_with_note.is_failure());
+    }
+
+    #[test]
+    fn the_worst_findings_message_comes_first() {
+        use super::super::reason::{Finding, Severity};
+        let finding = |reason, severity, message: &str| Finding {
+            reason,
+            severity,
+            subject: String::new(),
+            message: message.into(),
+        };
+        let row = ReportRow::empty().with_findings(Findings(vec![
+            finding(Reason::BucketInOtherRegion, Severity::Warning, "bucket far"),
+            finding(Reason::LogGroupNotFound, Severity::Blocking, "no group"),
+        ]));
+        assert_eq!(row.error_code, Some(Reason::LogGroupNotFound));
+        assert_eq!(row.error_message, "no group; bucket far");
     }
 
     #[test]

@@ -60,20 +60,30 @@ pub fn classname(row: &ReportRow) -> String {
     }
 }
 
-/// The failure's or skip's one-line message: `CODE: message` when the row has an error code,
-/// else what its status says (`drifted: s3BucketName, kmsKeyId`).
+/// The failure's or skip's one-line message, what decided the status first: `CODE: message`
+/// when the row's error did (failed, skipped, blocked), else what its status says (`drifted:
+/// s3BucketName, kmsKeyId`), followed by a note or a warning's `CODE: message`.
 fn message(row: &ReportRow) -> String {
-    match &row.error_code {
-        Some(code) => format!("{code}: {}", row.error_message),
-        None if row.status == Status::Missing => {
+    let error = row
+        .error_code
+        .as_ref()
+        .map(|code| format!("{code}: {}", row.error_message));
+    let status = match &error {
+        Some(error) if row.error_decides() => return error.clone(),
+        _ if row.status == Status::Missing => {
             format!("missing: no document {} in this target", row.document_name)
         }
-        None if !row.changed_inputs.is_empty() => format!(
+        _ if !row.changed_inputs.is_empty() => format!(
             "{}: {}",
             row.status.as_str(),
             row.changed_inputs.replace(';', ", ")
         ),
+        Some(error) => return error.clone(),
         None => row.status.as_str().to_string(),
+    };
+    match error {
+        Some(error) => format!("{status}; {error}"),
+        None => status,
     }
 }
 
@@ -320,6 +330,21 @@ mod tests {
         // Sorted by account, then region.
         let first = x.find("name=\"eu-west-1\"").unwrap();
         assert!(first < x.find("name=\"us-east-1\"").unwrap());
+    }
+
+    #[test]
+    fn the_message_names_what_decided_the_status_first() {
+        let warned = |status| ReportRow {
+            changed_inputs: "idleSessionTimeout;kmsKeyId".into(),
+            error_code: Some(Reason::BucketInOtherRegion),
+            error_message: "far".into(),
+            ..row("111122223333", "x", "eu-west-1", status)
+        };
+        assert_eq!(
+            message(&warned(Status::Drifted)),
+            "drifted: idleSessionTimeout, kmsKeyId; BucketInOtherRegion: far"
+        );
+        assert_eq!(message(&warned(Status::Failed)), "BucketInOtherRegion: far");
     }
 
     #[test]

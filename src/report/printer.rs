@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::MultiProgress;
 
-use crate::model::ReportRow;
+use crate::model::{ReportRow, Status};
 use crate::words::plural;
 
 /// How much to print.
@@ -153,14 +153,24 @@ impl Printer {
             row.region,
             visible(&row.account_name)
         );
-        if let Some(code) = &row.error_code {
-            line.push_str(&format!(
-                ": {}: {}",
+        // What decided the status first: a failed, skipped or blocked target's error; else the
+        // inputs that differ (or the missing document), and a note or a warning after them.
+        let cause = match row.status {
+            _ if row.error_decides() => None,
+            Status::Missing => Some(format!("no document {}", visible(&row.document_name))),
+            _ if !row.changed_inputs.is_empty() => Some(visible(&row.changed_inputs)),
+            _ => None,
+        };
+        let error = row.error_code.as_ref().map(|code| {
+            format!(
+                "{}: {}",
                 visible(&code.to_string()),
                 visible(&row.error_message)
-            ));
-        } else if !row.changed_inputs.is_empty() {
-            line.push_str(&format!(": {}", visible(&row.changed_inputs)));
+            )
+        });
+        let said: Vec<String> = cause.into_iter().chain(error).collect();
+        if !said.is_empty() {
+            line.push_str(&format!(": {}", said.join("; ")));
         }
         self.note(&line);
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::aws::session::SessionOptions;
@@ -38,10 +38,7 @@ impl Settings {
             Command::Apply(a) => Settings::Apply(apply(a)?),
             Command::Rollback(a) => Settings::Rollback(rollback(a)?),
             Command::Discover(a) => Settings::Discover(discover(a)?),
-            Command::Report(ReportCommand::Merge(m)) => Settings::Merge {
-                reports: m.reports.clone(),
-                output: m.output.clone(),
-            },
+            Command::Report(ReportCommand::Merge(m)) => merge(&m.reports, &m.output)?,
             Command::Completions(a) => Settings::Completions(a.shell),
             Command::Man => Settings::Man,
         })
@@ -117,11 +114,7 @@ pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
     }
     // The default waits only for what an event names: accounts that may not exist yet.
     let wait_ready = match &a.wait_ready {
-        // `0`, `0s`, `0m`: no waiting (a duration proper is more than zero).
-        Some(text) if text.trim().trim_end_matches(['s', 'm', 'h']).parse::<f64>() == Ok(0.0) => {
-            Duration::ZERO
-        }
-        Some(text) => parse_duration(text).map_err(flag("--wait-ready"))?,
+        Some(text) => parse_wait(text).map_err(flag("--wait-ready"))?,
         None if a.event.is_some() => DEFAULT_WAIT_READY,
         None => Duration::ZERO,
     };
@@ -252,6 +245,9 @@ pub(super) fn discover(a: &DiscoverArgs) -> Result<Discover, InputError> {
         .collect::<Result<Vec<_>, _>>()?;
     for ou in &a.ous {
         check_ou_id(ou).map_err(flag("--ou"))?;
+    }
+    if let Some(path) = &a.output {
+        new_file(path).map_err(flag("-o"))?;
     }
     Ok(Discover {
         ous: a.ous.clone(),
@@ -413,9 +409,7 @@ pub(super) fn distinct_outputs(
     out: &OutputArgs,
     inputs: &[(&str, Option<&PathBuf>)],
 ) -> Result<(), InputError> {
-    let same = |a: &PathBuf, b: &PathBuf| {
-        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
-    };
+    let same = |a: &PathBuf, b: &PathBuf| same_file(a, b);
     if out.junit.as_ref().is_some_and(|p| p.as_os_str() == "-") {
         return Err(InputError::usage(
             "--junit -: the JUnit file is a file (only --summary-json takes - for stdout)",
@@ -439,4 +433,27 @@ pub(super) fn distinct_outputs(
         }
     }
     Ok(())
+}
+
+/// `report merge`: each report once (a report given twice would be every target twice), and
+/// the merged report none of them (written whole, it would replace a shard it reads).
+fn merge(reports: &[PathBuf], output: &Path) -> Result<Settings, InputError> {
+    for (i, report) in reports.iter().enumerate() {
+        if reports[..i].iter().any(|r| same_file(r, report)) {
+            return Err(InputError::usage(format!(
+                "{} is given twice: name each shard's report once",
+                report.display()
+            )));
+        }
+        if same_file(report, output) {
+            return Err(InputError::usage(format!(
+                "-o {} is also given as a report to merge: the merge would overwrite it",
+                output.display()
+            )));
+        }
+    }
+    Ok(Settings::Merge {
+        reports: reports.to_vec(),
+        output: output.to_path_buf(),
+    })
 }

@@ -1,6 +1,8 @@
 //! One flag's value parsed and range-checked: whole numbers, seconds, durations, `--shard`,
-//! `--max-failures`, `--existing`, each problem as a fragment naming what is accepted.
+//! `--max-failures`, `--existing`, a file to create, whether two paths are one file; each
+//! problem as a fragment naming what is accepted.
 
+use std::path::Path;
 use std::time::Duration;
 
 use super::checked::MaxFailures;
@@ -136,9 +138,54 @@ pub(super) fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
-/// `90s`, `10m`, `1h`, `1h30m`, or bare seconds; at most a day.
+/// A file the command creates whole (`discover -o`): not a directory, and in a directory that
+/// exists, so a path that cannot be the file fails before the first call, not after the
+/// organization was read.
+pub(super) fn new_file(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "{} is a directory: name the file to write (for example {})",
+            path.display(),
+            path.join("accounts.yml").display()
+        ));
+    }
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => Err(format!(
+            "{}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether two paths name one file: as written, or once resolved (`./a.csv` and `a.csv`, a
+/// symbolic link).
+pub(super) fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// `90s`, `10m`, `1h`, `1h30m`: every number with its unit (a bare `5` could be seconds or
+/// minutes); at most a day.
 pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("{text:?} is not a duration such as 90s, 10m or 1h (at most 24h)");
+    match amount(text)? {
+        total if total > 0.0 && total <= 86_400.0 => Ok(Duration::from_secs_f64(total)),
+        _ => Err(not_a_duration(text)),
+    }
+}
+
+/// A duration that `0` turns off (`--wait-ready`): `0` alone, or zero with its unit (`0s`), is
+/// no wait; anything else is a [`parse_duration`].
+pub(super) fn parse_wait(text: &str) -> Result<Duration, String> {
+    if text.trim() == "0" || amount(text) == Ok(0.0) {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(text)
+}
+
+/// The seconds a duration's numbers and units add up to.
+fn amount(text: &str) -> Result<f64, String> {
+    let bad = || not_a_duration(text);
     let mut total = 0f64;
     let mut number = String::new();
     for c in text.trim().chars() {
@@ -156,12 +203,18 @@ pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
         number.clear();
     }
     if !number.is_empty() {
-        total += number.parse::<f64>().map_err(|_| bad())?;
+        return Err(format!(
+            "{text:?} has no unit: {number}s, {number}m or {number}h? (a duration such as 90s, 10m or 1h30m, at most 24h)"
+        ));
     }
-    if !total.is_finite() || total <= 0.0 || total > 86_400.0 {
+    if text.trim().is_empty() || !total.is_finite() {
         return Err(bad());
     }
-    Ok(Duration::from_secs_f64(total))
+    Ok(total)
+}
+
+fn not_a_duration(text: &str) -> String {
+    format!("{text:?} is not a duration such as 90s, 10m or 1h (at most 24h)")
 }
 
 #[cfg(test)]
@@ -188,9 +241,16 @@ mod tests {
         }
         assert_eq!(parse_shard("2/8"), Ok((2, 8)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        for bad in ["", "0s", "-1m", "10x", "25h", "m"] {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        for bad in ["", "0s", "-1m", "10x", "25h", "m", "90", "1h30", "0"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        for off in ["0", "0s", " 0m", "0h0m"] {
+            assert_eq!(parse_wait(off), Ok(Duration::ZERO), "{off:?}");
+        }
+        assert_eq!(parse_wait("2s"), Ok(Duration::from_secs(2)));
+        for bad in ["5", "00", "0.0", "-0", "-0s", "soon", ""] {
+            assert!(parse_wait(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -194,6 +194,38 @@ fn numeric_flags_out_of_range_exit_2_before_any_call() {
     assert_eq!(checked, 3 * (12 + 8) + 7 + 24);
 }
 
+/// A duration's numbers need their unit, `--wait-ready`'s as `--wave-wait`'s: a bare `5`
+/// could be seconds or minutes. `--wait-ready 0` alone stays "no wait".
+#[test]
+fn a_duration_without_its_unit_exits_2_before_any_call() {
+    let f = Fleet::new(2, &["us-east-1"]);
+    let report = f.dir.path("never.csv");
+    let cases: [(&str, &[&str], &str); 5] = [
+        ("plan", &["--wait-ready", "5"], "--wait-ready"),
+        ("apply", &["--wait-ready", "90"], "--wait-ready"),
+        ("audit", &["--wait-ready", "1h30"], "--wait-ready"),
+        (
+            "apply",
+            &["--waves", "1,100%", "--wave-wait", "90"],
+            "--wave-wait",
+        ),
+        ("plan", &["--wait-ready", "00"], "--wait-ready"),
+    ];
+    for (command, extra, flag) in cases {
+        let mut args = f.args(command, &report);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        assert_refused(&args, flag, &f.proxy, &report);
+        let out = ssm_prefs(&args);
+        assert!(
+            out.stderr.contains("has no unit"),
+            "{command} {extra:?} says why:\n{}",
+            out.all()
+        );
+    }
+    let out = f.run_to("plan", &report, &["--wait-ready", "0"]);
+    assert_eq!(out.code, 0, "--wait-ready 0 is no wait:\n{}", out.all());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn max_failures_zero_is_accepted() {
     let f = Fleet::new(2, &["us-east-1", "eu-west-1"]);
@@ -608,6 +640,42 @@ async fn a_failing_discover_leaves_the_inventory_as_it_was() {
         "the throttled case reached the proxy: {:?}",
         throttled.counts()
     );
+}
+
+/// `discover -o` naming a directory, or a file in a directory that does not exist, is exit 2
+/// naming `-o` before Organizations is read: the organization is not walked for nothing.
+#[test]
+fn discover_checks_its_output_path_before_any_call() {
+    let url = emulator().url.clone();
+    let proxy = Proxy::start(&url);
+    let dir = Dir::new();
+    let nowhere = dir.path("no-such-dir").join("org.yml");
+    let in_a_file = dir.write("file", "").join("org.yml");
+    for (case, path, says) in [
+        ("a directory", dir.0.path().to_path_buf(), "is a directory"),
+        ("a missing parent", nowhere.clone(), "does not exist"),
+        ("a parent that is a file", in_a_file, "does not exist"),
+    ] {
+        let out = ssm_prefs([
+            "discover",
+            "-o",
+            &path_str(&path),
+            "--endpoint-url",
+            proxy.url.as_str(),
+        ]);
+        assert_eq!(out.code, 2, "{case}: exit 2\n{}", out.all());
+        assert!(
+            out.stderr.starts_with("error: -o: ") && out.stderr.contains(says),
+            "{case}: names -o and why:\n{}",
+            out.all()
+        );
+        assert!(
+            proxy.seen().is_empty(),
+            "{case}: no AWS call: {:?}",
+            proxy.counts()
+        );
+    }
+    assert!(!nowhere.parent().unwrap().exists(), "no directory made");
 }
 
 // 7. A connection failure is one line saying where and why.

@@ -797,12 +797,14 @@ async fn shards_cover_every_target_once_and_merge_into_the_whole() {
         "the merged report is the unsharded run's"
     );
 
-    // Overlapping shards, or reports of different kinds of run, are refused.
+    // Overlapping shards (a copy of one), or reports of different kinds of run, are refused.
+    let copy = dir.path("copy.csv");
+    std::fs::copy(&shards[0], &copy).unwrap();
     let out = ssm_prefs([
         "report",
         "merge",
         shards[0].to_str().unwrap(),
-        shards[0].to_str().unwrap(),
+        copy.to_str().unwrap(),
         "-o",
         dir.path("x.csv").to_str().unwrap(),
     ]);
@@ -829,4 +831,79 @@ async fn shards_cover_every_target_once_and_merge_into_the_whole() {
         "{}",
         out.stderr
     );
+}
+
+/// `report merge` names each report once and writes none of them: a report given twice (as
+/// written, or spelt another way) is refused in one line, not a line per row, and `-o` naming
+/// one of the reports is refused before it is overwritten; exit 2 and nothing written.
+#[tokio::test(flavor = "multi_thread")]
+async fn report_merge_refuses_a_report_given_twice_or_as_its_output() {
+    let url = emulator().url.clone();
+    let ids = accounts(2);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1", "eu-west-1"]));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    let (a, b) = (dir.path("a.csv"), dir.path("b.csv"));
+    for (k, path) in [(1, &a), (2, &b)] {
+        let out = run(
+            "plan",
+            &proxy,
+            &inv,
+            &prefs,
+            path,
+            &["--shard", &format!("{k}/2")],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+    }
+    let a_text = std::fs::read(&a).unwrap();
+    assert_eq!(read_report(&a).len(), 2, "a shard of two targets");
+    let merged = dir.path("merged.csv");
+    let a_again = dir.0.path().join(".").join("a.csv");
+    let merge = |reports: &[&std::path::Path], output: &std::path::Path| {
+        let mut args = vec!["report".to_string(), "merge".into()];
+        args.extend(reports.iter().map(|p| p.to_str().unwrap().to_string()));
+        args.extend(["-o".into(), output.to_str().unwrap().to_string()]);
+        ssm_prefs(&args)
+    };
+    for (case, reports, output, says) in [
+        ("given twice", vec![&*a, &*a], &*merged, "is given twice"),
+        (
+            "spelt another way",
+            vec![&*a, &*b, &a_again],
+            &*merged,
+            "is given twice",
+        ),
+        (
+            "-o is a report",
+            vec![&*a, &*b],
+            &*a,
+            "the merge would overwrite it",
+        ),
+        (
+            "-o spelt another way",
+            vec![&*b, &*a],
+            &*a_again,
+            "the merge would overwrite it",
+        ),
+    ] {
+        let out = merge(&reports, output);
+        assert_eq!(out.code, 2, "{case}: exit 2\n{}", out.all());
+        assert_eq!(
+            out.stderr.lines().count(),
+            1,
+            "{case}: one line, not one per row:\n{}",
+            out.all()
+        );
+        assert!(out.stderr.contains(says), "{case}:\n{}", out.all());
+        assert!(!merged.exists(), "{case}: nothing written");
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            a_text,
+            "{case}: a.csv unchanged"
+        );
+    }
+    let out = merge(&[&a, &b], &merged);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(read_report(&merged).len(), 4);
 }

@@ -1205,3 +1205,105 @@ async fn gone_bucket_finding() {
         Some(&aws_sdk_securityhub::types::ComplianceStatus::Passed)
     );
 }
+
+/// A target's line and its row name what decided the status first: a drifted target's
+/// differing input before a preflight warning it also carries, and a blocked target's blocking
+/// finding (its `error_code`) before the bucket warning preflight checked first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_targets_line_names_what_decided_its_status_first() {
+    // Both accounts' bucket is in us-east-1, so eu-west-1 is warned; the second account has
+    // no log group in eu-west-1, which blocks.
+    let w = World::build(&[Break::None, Break::NoLogGroupIn("eu-west-1")], true).await;
+    let (warned, blocked) = (&w.ids[0], &w.ids[1]);
+    let template_with = |timeout: &str| {
+        let mut prefs = template("ssm-logs-{account_id}-shared", "{account_id}", "{kms_key}");
+        prefs["inputs"]["idleSessionTimeout"] = json!(timeout);
+        serde_json::to_string_pretty(&prefs).unwrap()
+    };
+    // An earlier apply of other preferences (without preflight, so the blocked target holds
+    // it too); the preferences now differ in idleSessionTimeout alone.
+    std::fs::write(&w.prefs, template_with("10")).unwrap();
+    let (out, _) = w.run("apply", "apply.csv", &["-r", "eu-west-1", "--no-preflight"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    std::fs::write(&w.prefs, template_with("20")).unwrap();
+
+    let line_of = |out: &Run, status: &str, id: &str| -> String {
+        let start = format!("{status} {id}/eu-west-1 ");
+        out.stderr
+            .lines()
+            .find(|l| l.starts_with(&start))
+            .unwrap_or_else(|| panic!("no line {start:?}:\n{}", out.all()))
+            .to_string()
+    };
+    // The log group's message comes first in the blocked row, the bucket's after it.
+    let bucket = w.bucket(blocked, "eu-west-1");
+    let group_first = |message: &str| {
+        let (group_at, bucket_at) = (message.find(GROUP), message.find(&bucket));
+        assert!(
+            group_at.is_some() && bucket_at.is_some() && group_at < bucket_at,
+            "the log group's message first, the bucket warning after it: {message:?}"
+        );
+    };
+
+    let (out, report) = w.run("audit", "audit.csv", &["-r", "eu-west-1", "-v"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rows = rows_by_target(&report);
+    let row = &rows[&(warned.clone(), "eu-west-1".to_string())];
+    assert_eq!(
+        (
+            &row["status"][..],
+            &row["changed_inputs"][..],
+            &row["error_code"][..]
+        ),
+        ("drifted", "idleSessionTimeout", "BucketInOtherRegion"),
+        "{row:?}"
+    );
+    let line = line_of(&out, "drifted", warned);
+    assert!(
+        line.starts_with(&format!(
+            "drifted {warned}/eu-west-1 (acct-0): idleSessionTimeout; BucketInOtherRegion: "
+        )),
+        "the drift first, the warning after it: {line}"
+    );
+    let row = &rows[&(blocked.clone(), "eu-west-1".to_string())];
+    assert_eq!(
+        (&row["status"][..], &row["error_code"][..]),
+        ("drifted", "LogGroupNotFound"),
+        "{row:?}"
+    );
+    group_first(&row["error_message"]);
+    let line = line_of(&out, "drifted", blocked);
+    assert!(
+        line.starts_with(&format!(
+            "drifted {blocked}/eu-west-1 (acct-1): idleSessionTimeout; LogGroupNotFound: "
+        )),
+        "{line}"
+    );
+    group_first(&line);
+
+    let (out, report) = w.run("plan", "plan.csv", &["-r", "eu-west-1", "-v"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rows = rows_by_target(&report);
+    let row = &rows[&(blocked.clone(), "eu-west-1".to_string())];
+    assert_eq!(
+        (&row["status"][..], &row["error_code"][..]),
+        ("blocked", "LogGroupNotFound"),
+        "{row:?}"
+    );
+    group_first(&row["error_message"]);
+    let line = line_of(&out, "blocked", blocked);
+    assert!(
+        line.starts_with(&format!(
+            "blocked {blocked}/eu-west-1 (acct-1): LogGroupNotFound: "
+        )),
+        "{line}"
+    );
+    group_first(&line);
+    let line = line_of(&out, "would-update", warned);
+    assert!(
+        line.starts_with(&format!(
+            "would-update {warned}/eu-west-1 (acct-0): idleSessionTimeout; BucketInOtherRegion: "
+        )),
+        "{line}"
+    );
+}

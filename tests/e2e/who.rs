@@ -5,6 +5,7 @@
 use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
 
 use crate::support::fixtures::*;
+use crate::support::proxy::Proxy;
 use crate::support::stand_in::{Options, StandIn};
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -162,4 +163,59 @@ async fn no_event_in_the_trail_says_so() {
         ("missing", "unknown (no event in 90 days)")
     );
     assert_eq!(stand_in.count("LookupEvents"), 1);
+}
+
+/// A CloudTrail that answers 500 is asked a few times per target (3 in all, a short wait
+/// apart), not ten with a throttle's backoff: the row says why it names no one, and the
+/// audit ends in seconds. A throttle still waits its turn, past those 3 tries.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_lookup_is_tried_a_few_times_and_says_why() {
+    let stand_in = StandIn::start();
+    let proxy = Proxy::start(&stand_in.url);
+    let ids = accounts(3);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let audit = |report: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["--no-preflight", "--who"];
+        args.extend_from_slice(extra);
+        run("audit", &proxy, &inv, &prefs, report, &args)
+    };
+
+    proxy.fail_first("LookupEvents", usize::MAX, 500, "InternalFailure");
+    let report = dir.path("audit.csv");
+    let started = std::time::Instant::now();
+    let out = audit(&report, &[]);
+    let took = started.elapsed();
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rows = rows_by_target(&report);
+    assert_eq!(rows.len(), 3);
+    for row in rows.values() {
+        // Missing, whoever changed it: the verdict stands.
+        assert_eq!(row["status"], "missing", "{row:?}");
+        assert_eq!(
+            row["changed_by"], "unknown (LookupEvents failed: InternalFailure: injected)",
+            "{row:?}"
+        );
+    }
+    assert_eq!(
+        proxy.count("LookupEvents"),
+        3 * 3,
+        "3 tries per target: {:?}",
+        proxy.counts()
+    );
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+
+    // Throttled 4 times (more than a failure's 3 tries), then answered: the lookup waited.
+    proxy.clear();
+    proxy.fail_first("LookupEvents", 4, 400, "ThrottlingException");
+    let report = dir.path("audit-throttled.csv");
+    let out = audit(&report, &["-a", &ids[0]]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let row = &rows_by_target(&report)[&(ids[0].clone(), "us-east-1".to_string())];
+    assert_eq!(
+        row["changed_by"], "unknown (no event in 90 days)",
+        "{row:?}"
+    );
+    assert_eq!(proxy.count("LookupEvents"), 5, "{:?}", proxy.counts());
 }

@@ -62,6 +62,8 @@ struct State {
     region_statuses: std::collections::HashMap<(String, String), Vec<String>>,
     /// Account → how many of its next AssumeRoles are denied (a role not created yet).
     deny_assume_role_first: std::collections::HashMap<String, usize>,
+    /// Operation → how many of its next requests fail, and with what (HTTP status, code).
+    fail_first: std::collections::HashMap<String, (usize, u16, &'static str)>,
 }
 
 pub struct Proxy {
@@ -181,6 +183,17 @@ impl Proxy {
             .unwrap()
             .deny_assume_role_first
             .insert(account_id.to_string(), n);
+    }
+
+    /// The next `n` requests of `operation` (a JSON service's: CloudTrail's `LookupEvents`, …)
+    /// are answered HTTP `status` with the error `code` (`InternalFailure` with 500,
+    /// `ThrottlingException` with 400); `usize::MAX` for every one. Then they pass.
+    pub fn fail_first(&self, operation: &str, n: usize, status: u16, code: &'static str) {
+        self.state
+            .lock()
+            .unwrap()
+            .fail_first
+            .insert(operation.to_string(), (n, status, code));
     }
 
     /// From now on, inject these faults.
@@ -381,6 +394,14 @@ async fn handle(
                 .iter()
                 .any(|(acct, op)| acct == a && *op == operation)
         });
+        let failing = st
+            .fail_first
+            .get_mut(&operation)
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, status, code)| {
+                *n -= 1;
+                (*status, *code)
+            });
         let mut roll = || st.rng.next();
         let head_bucket = f.head_bucket.as_ref().filter(|(bucket, _, _)| {
             operation == "HeadBucket"
@@ -422,6 +443,12 @@ async fn handle(
                         "User: arn:aws:iam::123456789012:user/test is not authorized to perform: sts:AssumeRole on resource: {arn}"
                     ),
                 ),
+            )
+        } else if let Some((status, code)) = failing {
+            Verdict::Answer(
+                status,
+                "application/x-amz-json-1.1",
+                ssm_error(code, "injected"),
             )
         } else if f.throttle > 0.0 && roll() < f.throttle {
             shape.throttled()
