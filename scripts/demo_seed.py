@@ -118,10 +118,11 @@ def world(inventory, endpoint):
     groups = 0
     for account, regions in accounts:
         for region in regions:
+            logs = client_in("logs", account, endpoint, region)
+            if logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]:
+                continue  # there already: a landing zone that grows
             key = client_in("kms", account, endpoint, region).create_key(Description="session logs")
-            client_in("logs", account, endpoint, region).create_log_group(
-                logGroupName=LOG_GROUP, kmsKeyId=key["KeyMetadata"]["Arn"]
-            )
+            logs.create_log_group(logGroupName=LOG_GROUP, kmsKeyId=key["KeyMetadata"]["Arn"])
             groups += 1
     print(f"  log group {LOG_GROUP}, encrypted with its own KMS key, in {groups} account-regions")
 

@@ -125,9 +125,12 @@ fn warn_vars_overridden(printer: &Printer, prefs: &Preferences, targets: &[Targe
             .map(|t| t.account.id.as_str())
             .collect();
         if !own.is_empty() {
+            let (n, verb) = match own.len() {
+                1 => ("1 account".to_string(), "gives"),
+                n => (format!("{n} accounts"), "give"),
+            };
             printer.warn(&format!(
-                "--var {key}: {} give {{{key}}} a value of their own (the inventory's vars, or the Organizations tag ssm-prefs:{key}), which they keep",
-                crate::words::count(own.len(), "account")
+                "--var {key}: {n} {verb} {{{key}}} a value of its own (the inventory's vars, or the Organizations tag ssm-prefs:{key}), which is kept"
             ));
         }
     }

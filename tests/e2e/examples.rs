@@ -309,8 +309,13 @@ impl Landing {
     /// group (the demo's set-up, scripts/demo_seed.py world); the Account API's answer that
     /// each account has the example regions enabled (`-r all`).
     fn world(&self, accounts: &[String]) {
+        self.world_with(accounts, LOG_BUCKET)
+    }
+
+    /// [`Landing::world`], the bucket of this name.
+    fn world_with(&self, accounts: &[String], bucket: &str) {
         let mut inv = format!(
-            "regions: [{}]\nvars: {{log_bucket: {LOG_BUCKET}}}\naccounts:\n",
+            "regions: [{}]\nvars: {{log_bucket: {bucket}}}\naccounts:\n",
             EXAMPLE_REGIONS.join(", ")
         );
         // The log-archive account first: the bucket is made in the first account listed.
@@ -631,4 +636,106 @@ async fn the_buildspec_applies_to_the_new_account_of_each_event_as_written() {
         let ssm = ssm_in(&landing.emulator.url, id, "us-east-1").await;
         assert_eq!(default_doc(&ssm, DOC).await, None, "{id}");
     }
+}
+
+/// `--var` fills the example's `{log_bucket}` for every account of `--org`, except where the
+/// account's Organizations tag `ssm-prefs:log_bucket` gives its own (said in a line); a `--var`
+/// that is not KEY=VALUE, names a built-in placeholder or is given twice is exit 2 before any
+/// call.
+#[tokio::test(flavor = "multi_thread")]
+async fn var_fills_a_placeholder_and_an_organizations_tag_overrides_it() {
+    let landing = Landing::new().await;
+    let team = landing.accounts[2].clone();
+    organizations(&landing.emulator.url)
+        .await
+        .tag_resource()
+        .resource_id(&team)
+        .tags(
+            aws_sdk_organizations::types::Tag::builder()
+                .key("ssm-prefs:log_bucket")
+                .value("team-session-logs")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    landing.world_with(std::slice::from_ref(&team), "team-session-logs");
+    let prefs = landing.dir.path("prefs.json");
+    let report = landing.dir.path("apply.csv");
+    let mut args = command_line("apply", &prefs, &report, &landing.proxy.url);
+    args.extend([
+        "--org",
+        "-r",
+        "us-east-1",
+        "--var",
+        "log_bucket=org-session-logs",
+    ]);
+    let out = ssm_prefs(&args);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stderr
+            .matches("--var log_bucket: 1 account gives {log_bucket} a value of its own")
+            .count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    for id in &landing.accounts {
+        let ssm = ssm_in(&landing.emulator.url, id, "us-east-1").await;
+        let (_, content) = default_doc(&ssm, DOC).await.expect("written");
+        let doc: Value = serde_json::from_str(&content).unwrap();
+        let want = if *id == team {
+            "team-session-logs"
+        } else {
+            LOG_BUCKET
+        };
+        assert_eq!(doc["inputs"]["s3BucketName"], want, "{id}");
+    }
+
+    landing.proxy.clear();
+    for (vars, says) in [
+        (vec!["log_bucket"], "is not KEY=VALUE"),
+        (vec!["account_id=1"], "{account_id} is filled by the tool"),
+        (vec!["log-bucket=x"], "is not a placeholder's name"),
+        (
+            vec!["log_bucket=a", "log_bucket=b"],
+            "log_bucket is given twice",
+        ),
+    ] {
+        let mut args = command_line("plan", &prefs, &report, &landing.proxy.url);
+        args.extend(["--org", "-r", "us-east-1"]);
+        for v in &vars {
+            args.extend(["--var", v]);
+        }
+        let out = ssm_prefs(&args);
+        assert_eq!(out.code, 2, "{vars:?}: {}", out.all());
+        assert!(
+            out.stderr.starts_with("error: --var: "),
+            "{vars:?}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(says), "{vars:?}: {}", out.stderr);
+    }
+    // Without it, the example's placeholder is named with the way to fill it.
+    let out = ssm_prefs(
+        ["validate", "-p", prefs.to_str().unwrap(), "-i"]
+            .into_iter()
+            .chain([landing
+                .dir
+                .write("bare.yml", "regions: [us-east-1]\naccounts:\n  - account_id: \"111122223333\"\n")
+                .to_str()
+                .unwrap()]),
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("--var log_bucket=VALUE"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        landing.proxy.seen().is_empty(),
+        "{:?}",
+        landing.proxy.counts()
+    );
 }
