@@ -718,15 +718,17 @@ async fn var_fills_a_placeholder_and_an_organizations_tag_overrides_it() {
         assert!(out.stderr.contains(says), "{vars:?}: {}", out.stderr);
     }
     // Without it, the example's placeholder is named with the way to fill it.
-    let out = ssm_prefs(
-        ["validate", "-p", prefs.to_str().unwrap(), "-i"]
-            .into_iter()
-            .chain([landing
-                .dir
-                .write("bare.yml", "regions: [us-east-1]\naccounts:\n  - account_id: \"111122223333\"\n")
-                .to_str()
-                .unwrap()]),
+    let bare = landing.dir.write(
+        "bare.yml",
+        "regions: [us-east-1]\naccounts:\n  - account_id: \"111122223333\"\n",
     );
+    let out = ssm_prefs([
+        "validate",
+        "-p",
+        prefs.to_str().unwrap(),
+        "-i",
+        bare.to_str().unwrap(),
+    ]);
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
         out.stderr.contains("--var log_bucket=VALUE"),
