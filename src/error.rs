@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 pub enum Origin {
     File(PathBuf),
     Flag(&'static str),
+    /// An environment variable the tool checks (`AWS_ENDPOINT_URL_SSM`, say).
+    Variable(String),
 }
 
 impl fmt::Display for Origin {
@@ -16,6 +18,7 @@ impl fmt::Display for Origin {
         match self {
             Origin::File(path) => write!(f, "{}", path.display()),
             Origin::Flag(flag) => f.write_str(flag),
+            Origin::Variable(name) => f.write_str(name),
         }
     }
 }
@@ -40,6 +43,16 @@ impl Problem {
     }
 
     /// A problem with a flag's value.
+    /// An environment variable's value is wrong.
+    pub fn env(name: &str, message: impl Into<String>) -> Self {
+        Self {
+            origin: Origin::Variable(name.to_string()),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+
     pub fn flag(flag: &'static str, message: impl Into<String>) -> Self {
         Self {
             origin: Origin::Flag(flag),

@@ -108,7 +108,17 @@ impl<T, O: Panicked> Panicked for (T, O) {
 /// An abandoned item's result is always the error side: a read that never ended.
 impl<T, E: Panicked> Panicked for Result<T, E> {
     fn panicked(self, message: &str) -> Self {
+        debug_assert!(self.is_err(), "a fallback that succeeds would hide a panic");
         self.map_err(|e| e.panicked(message))
+    }
+}
+
+/// Debug builds only (the tests'): `SSM_PREFS_DEBUG_PANIC` set makes every item's task panic,
+/// a stand-in for a bug that hits every target. A release build has no such switch.
+#[cfg(debug_assertions)]
+fn debug_panic() {
+    if std::env::var_os("SSM_PREFS_DEBUG_PANIC").is_some() {
+        panic!("SSM_PREFS_DEBUG_PANIC is set");
     }
 }
 
@@ -147,9 +157,23 @@ pub(crate) async fn run<I, O, F, Fut>(
             None => {
                 let fallback = abandoned(&item);
                 let mut abandon = control.abandon.subscribe();
+                // What builds the item's future (its clients, say) may panic too: the item
+                // is then its fallback, failed, as if its task had panicked.
+                let fut =
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item))) {
+                        Ok(fut) => fut,
+                        Err(p) => {
+                            let out = fallback.panicked(&panic_message(&*p));
+                            return Either::Left(futures::future::ready(Ok(out)));
+                        }
+                    };
                 // Boxed here, the task holds a pointer: the SDK's futures run to kilobytes,
                 // and spawning one by value copies it several times over.
-                let fut = Box::pin(work(item));
+                let fut = Box::pin(async move {
+                    #[cfg(debug_assertions)]
+                    debug_panic();
+                    fut.await
+                });
                 Either::Right(tokio::spawn(async move {
                     tokio::select! {
                         // The target's futures hold no state shared with other targets that a

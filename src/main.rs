@@ -49,7 +49,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = runtime.block_on(ssm_prefs::run(&settings, &printer));
+    let run =
+        std::panic::AssertUnwindSafe(|| runtime.block_on(ssm_prefs::run(&settings, &printer)));
+    let Ok(result) = std::panic::catch_unwind(run) else {
+        // Outside a target's task: the run itself stopped, its report unfinished.
+        printer.error("internal error: the run stopped on a bug in ssm-prefs (said above); its report is not complete");
+        return ExitCode::from(101);
+    };
     // Ctrl-C at the confirmation prompt leaves its stdin read (a blocking task) waiting for a
     // line; dropping the runtime would wait with it, so the tool would not exit until Enter.
     runtime.shutdown_background();
@@ -62,9 +68,11 @@ fn main() -> ExitCode {
 /// A panic is a bug in this tool. The first one is one line through the printer; later ones
 /// print nothing, so a bug that hits every target cannot bury the run's output in backtraces.
 /// A target whose task panicked still ends as its own failed row (`InternalError`, with the
-/// panic's message: src/fanout.rs).
+/// panic's message: src/fanout.rs); one that stops the run is said by `main` too.
+/// `RUST_BACKTRACE` set (not `0`) adds the first one's backtrace.
 fn print_panics_once(printer: Printer) {
     let first = AtomicBool::new(true);
+    let backtrace = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
     std::panic::set_hook(Box::new(move |info| {
         if first.swap(false, Ordering::SeqCst) {
             let at = info
@@ -76,6 +84,9 @@ fn print_panics_once(printer: Printer) {
                 "internal error{at}: {}: a bug in ssm-prefs, please report it (later ones are not printed; each target one stopped is a failed row, InternalError)",
                 what.replace('\n', " ")
             ));
+            if backtrace {
+                printer.error(&std::backtrace::Backtrace::force_capture().to_string());
+            }
         }
     }));
 }

@@ -1,7 +1,7 @@
 //! AWS Organizations: the walk from the roots (or the given OUs) to every account, with its
 //! name, tags, OU path and state.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
@@ -19,7 +19,12 @@ pub(crate) struct Found {
     /// `Root/Production/Payments`
     pub ou_path: String,
     pub tags: Vec<String>,
+    /// Its tags `ssm-prefs:KEY` = VALUE: the values of the preferences' `{KEY}`.
+    pub vars: BTreeMap<String, String>,
 }
+
+/// The tag key prefix that makes an Organizations tag a placeholder's value.
+pub(crate) const VAR_TAG: &str = "ssm-prefs:";
 
 /// What the walk found: the accounts to list, and what was left out.
 #[derive(Debug, Default)]
@@ -156,7 +161,7 @@ pub(crate) async fn walk(
                 }
                 continue;
             }
-            let tags = org
+            let listed: Vec<_> = org
                 .list_tags_for_resource()
                 .resource_id(&id)
                 .into_paginator()
@@ -166,6 +171,16 @@ pub(crate) async fn walk(
                 .map_err(|e| target_error(e, endpoint))?
                 .into_iter()
                 .flat_map(|p| p.tags.unwrap_or_default())
+                .collect();
+            // From the tag's own key and value: a value may hold `:` too.
+            let vars = listed
+                .iter()
+                .filter_map(|t| Some((t.key.strip_prefix(VAR_TAG)?, &t.value)))
+                .filter(|(k, _)| is_placeholder_name(k))
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            let tags = listed
+                .iter()
                 .map(|t| format!("{}:{}", t.key, t.value))
                 .chain([format!("ou:{path}")])
                 .collect();
@@ -176,12 +191,18 @@ pub(crate) async fn walk(
                 id,
                 ou_path: path.clone(),
                 tags,
+                vars,
             });
         }
     }
     found.accounts.sort_by(|a, b| a.id.cmp(&b.id));
     found.suspended.sort();
     Ok(found)
+}
+
+/// A placeholder's name as the preferences write it: letters, digits and `_`.
+fn is_placeholder_name(k: &str) -> bool {
+    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// An account's name, as Organizations holds it (`DescribeAccount`).

@@ -127,6 +127,15 @@ pub(super) fn to_yaml(
         }
         let tags: Vec<String> = a.tags.iter().map(|t| quote(t)).collect();
         let _ = writeln!(s, "    tags: [{}]", tags.join(", "));
+        // As `--org` reads them: the tags `ssm-prefs:KEY` fill `{KEY}` for this account.
+        if !a.vars.is_empty() {
+            let vars: Vec<String> = a
+                .vars
+                .iter()
+                .map(|(k, v)| format!("{}: {}", quote(k), quote(v)))
+                .collect();
+            let _ = writeln!(s, "    vars: {{{}}}", vars.join(", "));
+        }
     }
     s
 }
@@ -149,7 +158,12 @@ mod tests {
                 name: "pay: \"prod\"".into(),
                 email: "a@b.c".into(),
                 ou_path: "Root/Prod".into(),
-                tags: vec!["env:prod".into(), "ou:Root/Prod".into()],
+                tags: vec![
+                    "env:prod".into(),
+                    "ssm-prefs:log_bucket:b:1".into(),
+                    "ou:Root/Prod".into(),
+                ],
+                vars: [("log_bucket".to_string(), "b:1".to_string())].into(),
             }],
             suspended: vec!["111111111111".into()],
             management: Some("999999999999".into()),
@@ -164,6 +178,13 @@ mod tests {
         assert!(y.contains("name: \"pay: \\\"prod\\\"\""));
         assert!(y.contains("1 SUSPENDED accounts (111111111111)"));
         assert!(y.contains("management account 999999999999"));
-        assert!(y.contains("tags: [\"env:prod\", \"ou:Root/Prod\"]"));
+        assert!(y.contains("tags: [\"env:prod\", \"ssm-prefs:log_bucket:b:1\", \"ou:Root/Prod\"]"));
+        assert!(y.contains("vars: {\"log_bucket\": \"b:1\"}"), "{y}");
+        // It loads, the tag's value whole.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inv.yml");
+        std::fs::write(&path, &y).unwrap();
+        let inv = crate::inventory::load(&path).unwrap();
+        assert_eq!(inv.accounts[0].vars["log_bucket"], "b:1");
     }
 }

@@ -2,7 +2,7 @@
 //! report opened, each account's regions resolved and its role assumed ahead, and the read
 //! phase plan and apply share.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -151,6 +151,9 @@ pub(super) async fn prepare(
         &args.prefs.document_name,
     )
     .await;
+    let fix = args
+        .security_hub
+        .then(|| fix_command(args, &inputs.prefs.sensitive_placeholders()));
     let job = Arc::new(Job {
         prefs: inputs.prefs,
         document_name: args.prefs.document_name.clone(),
@@ -158,7 +161,7 @@ pub(super) async fn prepare(
         mark: args.mark.clone(),
         prune_versions: args.prune_versions,
         who: args.who,
-        security_hub: args.security_hub.then(|| fix_command(args)),
+        security_hub: fix,
         preflight: args.preflight.map(Preflight::new),
     });
     let log = EventLog::new(printer);
@@ -242,10 +245,10 @@ pub(super) async fn prepare(
 
 /// `--security-hub`: the apply a finding recommends, with this run's preferences file, where
 /// its accounts came from and its role (the account and region are added per target).
-fn fix_command(args: &settings::Fleet) -> FixCommand {
-    let mut flags = format!("-p {}", args.prefs.path.display());
+fn fix_command(args: &settings::Fleet, sensitive: &BTreeSet<String>) -> FixCommand {
+    let mut flags = format!("-p {}", shell_word(&args.prefs.path.to_string_lossy()));
     match (&args.source.inventory, &args.source.org) {
-        (Some(path), _) => flags.push_str(&format!(" -i {}", path.display())),
+        (Some(path), _) => flags.push_str(&format!(" -i {}", shell_word(&path.to_string_lossy()))),
         (None, Some(ous)) if !ous.is_empty() => {
             flags.push_str(&format!(" --org --ou {}", ous.join(",")))
         }
@@ -263,9 +266,29 @@ fn fix_command(args: &settings::Fleet) -> FixCommand {
     if args.mark.to_string() != DEFAULT_OWNER_TAG {
         flags.push_str(&format!(" --owner-tag {}", args.mark));
     }
+    // The fix fills the placeholders as the audit did; a value that fills a sensitive input
+    // (a shell profile's commands, a user) is never written into a finding.
+    for (key, value) in &args.prefs.vars {
+        let value = if sensitive.contains(key) {
+            "VALUE-AS-THE-AUDIT-WAS-GIVEN".to_string()
+        } else {
+            shell_word(value)
+        };
+        flags.push_str(&format!(" --var {}={value}", shell_word(key)));
+    }
     FixCommand {
         flags,
         existing: args.existing,
+    }
+}
+
+/// A word as a POSIX shell reads it back: as it is where it is plain, else single-quoted.
+fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+,=".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
@@ -564,4 +587,45 @@ pub(super) fn redacted_command_line() -> String {
         }
     }
     out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use crate::settings::Settings;
+    use clap::Parser;
+
+    fn fix_for(args: &[&str], sensitive: &[&str]) -> String {
+        let cli = Cli::try_parse_from(["ssm-prefs", "audit", "--security-hub"].iter().chain(args))
+            .expect("parses");
+        let Ok(Settings::Audit(fleet)) = Settings::from_cli(&cli) else {
+            panic!("an audit's settings");
+        };
+        let sensitive = sensitive.iter().map(|s| s.to_string()).collect();
+        fix_command(&fleet, &sensitive).flags
+    }
+
+    #[test]
+    fn the_fix_fills_placeholders_as_the_audit_did_never_a_sensitive_value() {
+        let flags = fix_for(
+            &[
+                "-p",
+                "my prefs.json",
+                "--org",
+                "-r",
+                "all",
+                "--var",
+                "log_bucket=org-session-logs",
+                "--var",
+                "profile=echo 'hi'",
+            ],
+            &["profile"],
+        );
+        assert_eq!(
+            flags,
+            "-p 'my prefs.json' --org --var log_bucket=org-session-logs --var profile=VALUE-AS-THE-AUDIT-WAS-GIVEN"
+        );
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+    }
 }

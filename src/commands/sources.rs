@@ -2,14 +2,14 @@
 //! EventBridge events alone (`--event`) — resolved to the run's checked inputs, or to the
 //! end of a run that has nothing to do.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::inputs::{Inputs, check_retry_report, read_files, resolve};
-use crate::aws::organizations::{self, Discovery, WalkError};
+use crate::aws::organizations::{self, Discovery, VAR_TAG, WalkError};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
-use crate::inventory::{Inventory, Selection, Strictness};
+use crate::inventory::{self, Inventory, Selection, Strictness};
 use crate::model::Ended;
 use crate::preferences::Preferences;
 use crate::report::printer::Printer;
@@ -71,20 +71,6 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
         .as_deref()
         .map(|report| check_retry_report(report, &args.prefs.document_name))
         .transpose()?;
-    let inv = match (inv, &source.org, &events) {
-        (Some(inv), _, _) => inv,
-        (None, Some(ous), _) => match org_inventory(printer, &args.aws.session, ous).await? {
-            Some(inv) => inv,
-            None => return Ok(Sourced::Ended(Ended::Failures)),
-        },
-        (None, None, Some(events)) => {
-            let mut inv = events.inventory();
-            name_from_organizations(printer, &args.aws.session, &mut inv, &prefs).await;
-            inv
-        }
-        (None, None, None) => unreachable!("clap requires -i, --org or --event"),
-    };
-    let narrowing = events.as_ref().map(|e| (e, alone));
     let selection = Selection {
         strictness: match (&events, alone) {
             (None, _) => Strictness::Strict,
@@ -93,6 +79,22 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
         },
         ..args.select.clone()
     };
+    let inv = match (inv, &source.org, &events) {
+        (Some(inv), _, _) => inv,
+        (None, Some(ous), _) => match org_inventory(printer, &args.aws.session, ous, &prefs).await?
+        {
+            Some(inv) => inv,
+            None => return Ok(Sourced::Ended(Ended::Failures)),
+        },
+        (None, None, Some(events)) => {
+            let mut inv = events.inventory();
+            name_from_organizations(printer, &args.aws.session, &mut inv, &prefs, &selection)
+                .await;
+            inv
+        }
+        (None, None, None) => unreachable!("clap requires -i, --org or --event"),
+    };
+    let narrowing = events.as_ref().map(|e| (e, alone));
     Ok(
         match resolve(printer, prefs, &inv, &selection, narrowing)? {
             Some(inputs) => Sourced::Run(Inputs { retry, ..inputs }),
@@ -105,13 +107,29 @@ pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, I
 /// it in `CreateAccountResult`; a region event has none) is named by Organizations'
 /// `DescribeAccount`. Where that read fails the name stays unknown, said in a line: its
 /// targets are blocked where the preferences need `{account_name}`, never written with a guess.
+/// Only the accounts the selection keeps are asked.
 async fn name_from_organizations(
     printer: &Printer,
     opts: &SessionOptions,
     inv: &mut Inventory,
     prefs: &Preferences,
+    selection: &Selection,
 ) {
-    if inv.accounts.iter().all(|a| a.name_unknown.is_none()) {
+    // A selection that is bad input is reported by `resolve`, before any target runs.
+    let Ok(selected) = inventory::select(inv, selection) else {
+        return;
+    };
+    let kept: HashSet<AccountId> = selected
+        .targets
+        .iter()
+        .map(|t| t.account.id.clone())
+        .chain(selected.all_regions.iter().map(|a| a.id.clone()))
+        .collect();
+    if !inv
+        .accounts
+        .iter()
+        .any(|a| a.name_unknown.is_some() && kept.contains(&a.id))
+    {
         return;
     }
     let session = Session::new(opts, &[]).await;
@@ -119,7 +137,7 @@ async fn name_from_organizations(
     let endpoint = session.endpoint("Organizations", None);
     let needed = prefs.uses("account_name");
     for account in &mut inv.accounts {
-        if account.name_unknown.is_none() {
+        if account.name_unknown.is_none() || !kept.contains(&account.id) {
             continue;
         }
         let a = Arc::make_mut(account);
@@ -176,17 +194,42 @@ pub(super) async fn read_organization(
     }
 }
 
-/// The tag prefix that makes an Organizations tag a placeholder's value with `--org`.
-const VAR_TAG: &str = "ssm-prefs:";
-
-/// `--org`: an account's Organizations tags `ssm-prefs:KEY` = VALUE are its vars, `{KEY}`
-/// filled per account as an inventory's `vars` would be (tags read as `key:value`).
-fn tag_vars(tags: &[String]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| t.strip_prefix(VAR_TAG)?.split_once(':'))
-        .filter(|(k, _)| !k.is_empty())
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+/// `--org`: the accounts' Organizations tags `ssm-prefs:KEY` fill `{KEY}`, said in a line per
+/// key. Not where `{KEY}` stands in a sensitive input (`shellProfile`, `runAsDefaultUser`):
+/// whoever may tag accounts would choose the commands every session runs, or its user, and
+/// only the reviewed preferences file, an inventory and the command line may (exit 2).
+fn check_tag_vars(
+    printer: &Printer,
+    accounts: &[Arc<Account>],
+    prefs: &Preferences,
+) -> Result<(), InputError> {
+    let sensitive = prefs.sensitive_placeholders();
+    let mut used: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut problems = vec![];
+    for a in accounts {
+        for key in a.vars.keys().filter(|k| prefs.uses(k)) {
+            if sensitive.contains(key) {
+                problems.push(Problem::flag(
+                    "--org",
+                    format!(
+                        "account {}: its Organizations tag {VAR_TAG}{key} would fill {{{key}}} in a sensitive input (shellProfile, runAsDefaultUser): those come only from the preferences file, an inventory or --var",
+                        a.id
+                    ),
+                ));
+            }
+            *used.entry(key).or_default() += 1;
+        }
+    }
+    if !problems.is_empty() {
+        return Err(InputError::Problems(problems));
+    }
+    for (key, n) in used {
+        printer.note(&format!(
+            "--org: {} fill {{{key}}} from the Organizations tag {VAR_TAG}{key}",
+            count(n, "account")
+        ));
+    }
+    Ok(())
 }
 
 /// `--org`: the organization's ACTIVE accounts (under the OUs, if any) as an inventory, with
@@ -197,6 +240,7 @@ async fn org_inventory(
     printer: &Printer,
     opts: &SessionOptions,
     ous: &[String],
+    prefs: &Preferences,
 ) -> Result<Option<Inventory>, InputError> {
     let session = Session::new(opts, &[]).await;
     let Some(found) = read_organization(printer, &session, ous, true).await? else {
@@ -217,7 +261,7 @@ async fn org_inventory(
             a.name = f.name.clone();
             a.email = Some(f.email.clone()).filter(|e| !e.is_empty());
             a.tags = f.tags.clone();
-            a.vars = tag_vars(&f.tags);
+            a.vars = f.vars.clone();
             a.base_credentials = caller.as_ref() == Some(&a.id);
             Some(Arc::new(a))
         })
@@ -232,6 +276,7 @@ async fn org_inventory(
             "--org: {place} holds no ACTIVE account"
         )));
     }
+    check_tag_vars(printer, &accounts, prefs)?;
     printer.note(&format!(
         "--org: {} in {place}{}{}",
         count(accounts.len(), "ACTIVE account"),

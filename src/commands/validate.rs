@@ -13,9 +13,10 @@ pub(crate) fn validate(printer: &Printer, args: &settings::Validate) -> Result<E
         let prefs = preferences::load(&args.prefs.path)?;
         warn_all(printer, &prefs.warnings);
         for (name, line) in &prefs.placeholders {
-            if !BUILTIN_PLACEHOLDERS.contains(&name.as_str()) {
+            if !BUILTIN_PLACEHOLDERS.contains(&name.as_str()) && !args.prefs.vars.contains_key(name)
+            {
                 printer.warn(&format!(
-                    "{}:{line}: placeholder {{{name}}} must come from inventory vars: pass -i to check every target has it",
+                    "{}:{line}: placeholder {{{name}}} must come from inventory vars or --var {name}=VALUE: pass -i to check every target has it",
                     prefs.path.display()
                 ));
             }

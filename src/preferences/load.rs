@@ -1,7 +1,7 @@
 //! The preferences file loaded (checked by check.rs), and rendered per target: placeholders
 //! filled, names checked, the content SSM is sent and its hash.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -51,6 +51,17 @@ pub fn load(path: &Path) -> Result<Preferences, InputError> {
 }
 
 impl Preferences {
+    /// The placeholders that stand in a sensitive input's value (`shellProfile`,
+    /// `runAsDefaultUser`): only reviewed sources may fill those.
+    pub fn sensitive_placeholders(&self) -> BTreeSet<String> {
+        let inputs = self.doc.get("inputs");
+        crate::sensitive::INPUTS
+            .iter()
+            .filter_map(|k| inputs.and_then(|i| i.get(*k)))
+            .flat_map(find_placeholders)
+            .collect()
+    }
+
     /// Whether a placeholder of this name is filled somewhere in the file.
     pub fn uses(&self, placeholder: &str) -> bool {
         self.placeholders

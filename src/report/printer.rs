@@ -188,7 +188,13 @@ impl Printer {
 
     /// The bars now on screen (`None` once cleared): lines are printed around them.
     pub(crate) fn set_bars(&self, bars: Option<MultiProgress>) {
-        *self.inner.bars.lock().expect("not poisoned") = bars;
+        // Poisoned by a panic mid-line: the bars are still whole, and a panic's own line is
+        // printed through here.
+        *self
+            .inner
+            .bars
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = bars;
     }
 
     /// Writes and flushes; a stream that fails (a closed pipe: `| head`) is not written again,
@@ -222,7 +228,12 @@ impl Printer {
                 }
             }
         };
-        let bars = self.inner.bars.lock().expect("not poisoned").clone();
+        let bars = self
+            .inner
+            .bars
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let result = match bars {
             Some(multi) => multi.suspend(put),
             None => put(),

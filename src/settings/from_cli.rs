@@ -106,7 +106,7 @@ pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
     if !a.ous.is_empty() && !a.org {
         return Err(InputError::flag(
             "--ou",
-            "goes with --org: the OUs are read from the organization (an inventory from `discover` tags each account with its OU path: select with -t ou:Root/PATH)",
+            "goes with --org: the OUs are read from the organization (an inventory from `discover` tags each account with its OU path: select one OU's accounts with -t ou:PATH, the path as discover wrote it)",
         ));
     }
     for ou in &a.ous {
@@ -291,7 +291,7 @@ pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
         {
             return Err(InputError::flag(
                 "--var",
-                format!("{key} is given twice, as {before:?} and as {value:?}"),
+                format!("{key} is given twice, with different values"),
             ));
         }
     }
@@ -370,25 +370,36 @@ pub(super) fn aws(a: &AwsArgs) -> Result<Aws, InputError> {
     })
 }
 
-/// `--endpoint-url`, or the `AWS_ENDPOINT_URL` the SDK reads when it is absent: either is
-/// checked here, once (the SDK panics in every call on a URL it cannot use, an empty one too).
+/// `--endpoint-url`, or else the `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` variables
+/// the SDK reads (unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true): each is checked here,
+/// once. The SDK panics in every call on a URL it cannot use, an empty one too.
 fn endpoint_url(a: &AwsArgs) -> Result<Option<String>, InputError> {
     if a.endpoint_url.is_some() {
         return optional(&a.endpoint_url, "--endpoint-url", parse_endpoint);
     }
-    match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(url) => {
-            parse_endpoint(&url).map_err(flag("AWS_ENDPOINT_URL"))?;
-        }
-        Err(std::env::VarError::NotUnicode(_)) => {
-            return Err(InputError::flag(
-                "AWS_ENDPOINT_URL",
-                "is not valid UTF-8: give an absolute http:// or https:// URL",
-            ));
-        }
-        Err(std::env::VarError::NotPresent) => {}
+    let ignored = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if ignored {
+        return Ok(None);
     }
-    // The SDK reads the variable itself.
+    let mut problems = vec![];
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str().filter(|n| n.starts_with("AWS_ENDPOINT_URL")) else {
+            continue;
+        };
+        let checked = match value.to_str() {
+            Some(url) => parse_endpoint(url).map(drop),
+            None => Err("is not valid UTF-8: give an absolute http:// or https:// URL".into()),
+        };
+        if let Err(problem) = checked {
+            problems.push(Problem::env(name, problem));
+        }
+    }
+    problems.sort_by_key(|p| p.to_string());
+    if !problems.is_empty() {
+        return Err(InputError::Problems(problems));
+    }
+    // The SDK reads the variables itself.
     Ok(None)
 }
 

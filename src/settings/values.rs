@@ -74,6 +74,10 @@ pub(super) fn parse_endpoint(s: &str) -> Result<String, String> {
         return Err(bad("it has blanks around it"));
     }
     let url = url::Url::parse(s).map_err(|e| bad(&e.to_string()))?;
+    // Not echoed: it would print the password, and every connection error would carry it.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the URL holds a user name or password: give the endpoint without them (credentials come from the AWS configuration)".into());
+    }
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad(&format!(
             "the scheme {:?} is not http or https",

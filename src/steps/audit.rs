@@ -34,7 +34,10 @@ pub(crate) async fn audit(
     let result = audit_steps(&job, &target, &client, checks.as_ref()).await;
     let base = base_row(&job, &target, started_at, started);
     // The fix a finding recommends takes over a document without the tag: refuse would not.
-    let unmarked = matches!(&result, Ok((Some(found), _)) if found.unmanaged.is_some());
+    // Seen without the tag: a takeover is the fix. Tags that could not be read say nothing of
+    // whose it is, and a finding never recommends taking over what may be another team's.
+    let unmarked = matches!(&result, Ok((Some(found), _))
+        if found.unmanaged.as_ref().is_some_and(|e| e.reason == Reason::UnmanagedDocument));
     let changes = result
         .as_ref()
         .ok()

@@ -65,6 +65,11 @@ pub(crate) async fn read_and_decide(
 ) -> Result<Planned, Box<Outcome>> {
     let started_at = SystemTime::now();
     let started = Instant::now();
+    // Before any call: nothing this target's reads find could make its content right.
+    if let Some(e) = name_unknown(&job, &target) {
+        let row = base_row(&job, &target, started_at, started).with_error(Status::Blocked, &e);
+        return Err(Box::new(Outcome::of(row)));
+    }
     let fail = |e: TargetError, client: &TargetClient| {
         Box::new(Outcome::of(error_row(
             &job,
@@ -139,22 +144,12 @@ pub(crate) async fn read_and_decide(
         }
     }
     // Nothing is written where the document stays or is refused: nothing to check.
-    let mut findings = match refused {
+    let findings = match refused {
         Some(f) => Findings(vec![f]),
         None if kept => Findings::default(),
         None => job.findings(checks.as_ref(), &target, &desired).await,
     };
-    if let Some(e) = name_unknown(&job, &target) {
-        findings.0.insert(
-            0,
-            Finding {
-                reason: e.reason,
-                severity: Severity::Blocking,
-                subject: "{account_name}".into(),
-                message: e.message,
-            },
-        );
-    }
+
     if action == Action::Update {
         changes.shrink_to_fit();
     } else {
