@@ -5,7 +5,6 @@ mod aws;
 pub mod cli;
 mod commands;
 pub mod error;
-mod fanout;
 mod files;
 mod inventory;
 pub mod lifecycle;
@@ -14,19 +13,21 @@ mod names;
 pub mod preferences;
 mod preflight;
 pub mod report;
+mod run;
 mod sensitive;
 pub mod settings;
 mod steps;
 mod suggest;
 pub mod target;
+pub mod terminal;
 mod waves;
 mod words;
 mod yaml;
 
 use crate::error::InputError;
 use crate::model::Ended;
-use crate::report::printer::Printer;
 use crate::settings::Settings;
+use crate::terminal::printer::Printer;
 
 /// Runs one command with checked settings: every line it prints goes through `printer`.
 pub async fn run(settings: &Settings, printer: &Printer) -> Result<Ended, InputError> {

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Parser;
 
 use ssm_prefs::cli::Cli;
-use ssm_prefs::report::printer::Printer;
 use ssm_prefs::settings::{self, Settings};
+use ssm_prefs::terminal::printer::Printer;
 
 // The SDK allocates for every header, config layer and type-erased value of every call: with
 // mimalloc the tool spends measurably less CPU per target than with glibc's allocator

@@ -1,11 +1,11 @@
 //! `plan`: every target read and decided, nothing written; with `--waves`, the accounts of
 //! each wave.
 
-use super::setup::{Start, prepare};
 use crate::error::InputError;
 use crate::model::{Command, Ended};
-use crate::report::printer::{Printer, visible};
+use crate::run::{Start, prepare};
 use crate::settings;
+use crate::terminal::printer::{Printer, visible};
 use crate::waves::WavePlan;
 use crate::words::count;
 

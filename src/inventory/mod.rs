@@ -4,13 +4,13 @@
 
 mod accounts_csv;
 mod accounts_yml;
-mod events;
+mod eventbridge;
 mod load;
 mod narrow;
 mod parsed;
 mod select;
 
-pub(crate) use events::{Events, load as load_events};
+pub(crate) use eventbridge::{Events, load as load_events};
 pub(crate) use load::{Inventory, load};
 pub(crate) use narrow::narrow;
 pub(crate) use select::{Regions, Selection, Strictness, select};

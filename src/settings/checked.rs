@@ -8,8 +8,8 @@ use std::time::Duration;
 use crate::aws::session::SessionOptions;
 use crate::inventory::Selection;
 use crate::lifecycle::{Existing, Mark};
-use crate::report::printer::Verbosity;
 use crate::target::Region;
+use crate::terminal::printer::Verbosity;
 use crate::waves::Stage;
 
 /// What to run, with every flag checked.

@@ -15,8 +15,8 @@ use crate::error::{InputError, Problem};
 use crate::inventory::{Regions, Selection};
 use crate::lifecycle::{Existing, Mark};
 use crate::names;
-use crate::report::printer::Verbosity;
 use crate::target::Region;
+use crate::terminal::printer::Verbosity;
 use crate::waves;
 
 use super::checked::*;

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::model::{Abandon, RunEvent};
-use crate::report::printer::Printer;
+use crate::terminal::printer::Printer;
 use crate::words::{self, count};
 
 /// The events of one run, in order: shown as they happen, kept for the end. Cloned into the

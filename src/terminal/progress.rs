@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::model::RunStats;
-use crate::report::printer::{Printer, Verbosity};
+use crate::terminal::printer::{Printer, Verbosity};
 use crate::words::plural;
 
 enum Mode {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::model::{Command, Findings, Reason, ReportRow, RunStats, Severity, Status};
 use crate::preferences::Change;
-use crate::report::printer::visible;
+use crate::terminal::printer::visible;
 use crate::words::count;
 
 /// The summary in one line: how many targets, how long, the counts per status.
