@@ -15,10 +15,11 @@ use crate::model::{
 };
 use crate::report::csv::{CsvReport, default_path};
 use crate::report::{html, json, junit};
+use crate::settings::Verbosity;
 use crate::settings::{Destination, Output};
 use crate::target::Target;
 use crate::terminal::events::EventLog;
-use crate::terminal::printer::{Printer, Verbosity};
+use crate::terminal::printer::Printer;
 use crate::terminal::progress::Progress;
 use crate::terminal::summary::{self, ChangeSummary, FindingSummary, WaveSummary};
 use crate::waves::WavePlan;

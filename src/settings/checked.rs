@@ -9,7 +9,6 @@ use crate::aws::session::SessionOptions;
 use crate::inventory::Selection;
 use crate::lifecycle::{Existing, Mark};
 use crate::target::Region;
-use crate::terminal::printer::Verbosity;
 use crate::waves::Stage;
 
 /// What to run, with every flag checked.
@@ -139,6 +138,17 @@ pub struct Output {
     pub summary_json: Option<Destination>,
     pub verbosity: Verbosity,
     pub no_progress: bool,
+}
+
+/// How much to print (`-q`, `-v`): the printer (src/terminal/printer.rs) is built from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Errors, warnings and one final summary line.
+    Quiet,
+    /// The run's header, plan, change list and summary, and the first failed targets.
+    Default,
+    /// Also a line for every target as it finishes.
+    Verbose,
 }
 
 /// Where a file-or-stdout output goes (`-` is stdout).

@@ -16,7 +16,6 @@ use crate::inventory::{Regions, Selection};
 use crate::lifecycle::{Existing, Mark};
 use crate::names;
 use crate::target::Region;
-use crate::terminal::printer::Verbosity;
 use crate::waves;
 
 use super::checked::*;

@@ -9,18 +9,8 @@ use std::sync::{Arc, Mutex};
 use indicatif::MultiProgress;
 
 use crate::model::{ReportRow, Status};
+use crate::settings::Verbosity;
 use crate::words::plural;
-
-/// How much to print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verbosity {
-    /// Errors, warnings and one final summary line.
-    Quiet,
-    /// The run's header, plan, change list and summary, and the first failed targets.
-    Default,
-    /// Also a line for every target as it finishes.
-    Verbose,
-}
 
 /// Per-target lines the default verbosity prints before it points at the report instead.
 pub const TARGET_LINES: usize = 20;

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::model::RunStats;
-use crate::terminal::printer::{Printer, Verbosity};
+use crate::settings::Verbosity;
+use crate::terminal::printer::Printer;
 use crate::words::plural;
 
 enum Mode {
