@@ -1,6 +1,7 @@
 //! The run's model: rows and their reasons, the run's stats, metadata and events, and how it
 //! ends. Renderers (src/report/) import it; it imports no renderer.
 
+mod change;
 mod ending;
 mod event;
 mod meta;
@@ -8,6 +9,7 @@ mod reason;
 mod row;
 mod stats;
 
+pub use change::Change;
 pub use ending::{Ended, exit_code};
 pub use event::{Abandon, RunEvent};
 pub use meta::{Command, RunMeta};

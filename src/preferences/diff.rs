@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::model::Change;
 use crate::sensitive;
 
 /// SSM rejects document content over 64 KB.
@@ -14,14 +15,7 @@ pub fn to_content(doc: &Value) -> String {
     serde_json::to_string_pretty(doc).expect("a JSON value always serializes")
 }
 
-/// One input (or top-level field) whose value differs between a target and the desired content.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    pub key: String,
-    pub from: Option<Value>,
-    pub to: Option<Value>,
-}
-
+/// The one constructor of the model's [`Change`], here where what is sensitive is known.
 impl Change {
     /// A change as it may be shown: changes exist to be shown, so every one is made here,
     /// with a sensitive input's values (also inside a whole document or `inputs` object)

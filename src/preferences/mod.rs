@@ -5,5 +5,7 @@ mod check;
 mod diff;
 mod load;
 
-pub use diff::{Change, MAX_CONTENT_BYTES, changed_keys, diff, to_content};
+/// What `diff` returns: the model's type (src/model/change.rs), named here beside its maker.
+pub use crate::model::Change;
+pub use diff::{MAX_CONTENT_BYTES, changed_keys, diff, to_content};
 pub use load::{BUILTIN_PLACEHOLDERS, Preferences, load, sha256_hex};

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::model::{Command, Findings, Reason, ReportRow, RunStats, Severity, Status};
-use crate::preferences::Change;
+use crate::model::{Change, Command, Findings, Reason, ReportRow, RunStats, Severity, Status};
 use crate::terminal::printer::visible;
 use crate::words::count;
 
