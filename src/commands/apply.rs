@@ -16,7 +16,7 @@ use crate::terminal::printer::Printer;
 use crate::words::count;
 
 pub(crate) async fn apply(printer: &Printer, args: &settings::Apply) -> Result<Ended, InputError> {
-    let opts = &args.fleet;
+    let opts = &args.run;
     let interactive = std::io::stdin().is_terminal();
     if !args.yes && !interactive {
         return Err(InputError::usage(

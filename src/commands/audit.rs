@@ -8,7 +8,10 @@ use crate::settings;
 use crate::steps;
 use crate::terminal::printer::Printer;
 
-pub(crate) async fn audit(printer: &Printer, args: &settings::Fleet) -> Result<Ended, InputError> {
+pub(crate) async fn audit(
+    printer: &Printer,
+    args: &settings::RunSettings,
+) -> Result<Ended, InputError> {
     let (run, csv) = match prepare(printer, args, Command::Audit).await? {
         Start::Run(run, csv) => (run, csv),
         Start::Ended(ended) => return Ok(ended),

@@ -9,7 +9,10 @@ use crate::terminal::printer::{Printer, visible};
 use crate::waves::WavePlan;
 use crate::words::count;
 
-pub(crate) async fn plan(printer: &Printer, args: &settings::Fleet) -> Result<Ended, InputError> {
+pub(crate) async fn plan(
+    printer: &Printer,
+    args: &settings::RunSettings,
+) -> Result<Ended, InputError> {
     let (run, csv) = match prepare(printer, args, Command::Plan).await? {
         Start::Run(run, csv) => (run, csv),
         Start::Ended(ended) => return Ok(ended),

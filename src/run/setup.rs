@@ -67,7 +67,7 @@ pub(crate) enum Start {
 /// that stops for bad input (exit 2) leaves no report behind.
 pub(crate) async fn prepare(
     printer: &Printer,
-    args: &settings::Fleet,
+    args: &settings::RunSettings,
     command: Command,
 ) -> Result<Start, InputError> {
     let mut inputs = match sources::inputs(printer, args).await? {
@@ -242,7 +242,7 @@ pub(crate) async fn prepare(
 
 /// `--security-hub`: the apply a finding recommends, with this run's preferences file, where
 /// its accounts came from and its role (the account and region are added per target).
-fn fix_command(args: &settings::Fleet) -> FixCommand {
+fn fix_command(args: &settings::RunSettings) -> FixCommand {
     let mut flags = format!("-p {}", args.prefs.path.display());
     match (&args.source.inventory, &args.source.org) {
         (Some(path), _) => flags.push_str(&format!(" -i {}", path.display())),

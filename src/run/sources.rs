@@ -12,7 +12,7 @@ use crate::error::{InputError, Problem};
 use crate::inventory::{Inventory, Selection, Strictness};
 use crate::model::Ended;
 use crate::preferences::Preferences;
-use crate::settings::Fleet;
+use crate::settings::RunSettings;
 use crate::target::{Account, AccountId};
 use crate::terminal::printer::Printer;
 use crate::words::count;
@@ -28,7 +28,7 @@ pub(crate) enum Sourced {
 
 /// The run's inputs: files read and checked first (exit 2, before any AWS call), then the
 /// organization walked where `--org` asks.
-pub(crate) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, InputError> {
+pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sourced, InputError> {
     let source = &args.source;
     let (prefs, inv, events) = read_files(
         printer,

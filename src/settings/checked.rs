@@ -14,9 +14,9 @@ use crate::waves::Stage;
 /// What to run, with every flag checked.
 pub enum Settings {
     Validate(Validate),
-    Plan(Fleet),
+    Plan(RunSettings),
     Apply(Apply),
-    Audit(Fleet),
+    Audit(RunSettings),
     Rollback(Rollback),
     Discover(Discover),
     Merge {
@@ -29,7 +29,7 @@ pub enum Settings {
     Man,
 }
 
-/// `-p` and `--document-name`, checked (`--merge` is folded into [`Fleet::existing`]).
+/// `-p` and `--document-name`, checked (`--merge` is folded into [`RunSettings::existing`]).
 #[derive(Debug, Clone)]
 pub struct PrefsOptions {
     /// The preferences file.
@@ -58,8 +58,8 @@ pub struct Source {
     pub events: Option<PathBuf>,
 }
 
-/// `plan` and `audit`, and the run of `apply`.
-pub struct Fleet {
+/// The settings of a run over targets: `plan` and `audit`, and the run of `apply`.
+pub struct RunSettings {
     pub prefs: PrefsOptions,
     pub source: Source,
     /// `--wait-ready`: how long a new account may take to be ready (zero: no waiting).
@@ -85,7 +85,7 @@ pub struct Fleet {
 }
 
 pub struct Apply {
-    pub fleet: Fleet,
+    pub run: RunSettings,
     pub yes: bool,
     pub max_failures: Option<MaxFailures>,
     /// `--wave-wait`: the bake time between waves.
@@ -202,7 +202,7 @@ impl Settings {
     pub fn threads(&self) -> usize {
         let concurrency = match self {
             Settings::Plan(r) | Settings::Audit(r) => r.aws.concurrency,
-            Settings::Apply(a) => a.fleet.aws.concurrency,
+            Settings::Apply(a) => a.run.aws.concurrency,
             Settings::Rollback(r) => r.aws.concurrency,
             Settings::Discover(d) => d.aws.concurrency,
             _ => 1,

@@ -25,14 +25,14 @@ impl Settings {
     pub fn from_cli(cli: &Cli) -> Result<Settings, InputError> {
         Ok(match &cli.command {
             Command::Validate(a) => Settings::Validate(validate(a)?),
-            Command::Plan(a) => Settings::Plan(Fleet {
+            Command::Plan(a) => Settings::Plan(RunSettings {
                 waves: waves(&a.waves)?,
-                ..fleet(&a.run)?
+                ..run_settings(&a.run)?
             }),
-            Command::Audit(a) => Settings::Audit(Fleet {
+            Command::Audit(a) => Settings::Audit(RunSettings {
                 who: a.who,
                 security_hub: a.security_hub,
-                ..fleet(&a.run)?
+                ..run_settings(&a.run)?
             }),
             Command::Apply(a) => Settings::Apply(apply(a)?),
             Command::Rollback(a) => Settings::Rollback(rollback(a)?),
@@ -90,7 +90,7 @@ pub(super) fn validate(a: &ValidateArgs) -> Result<Validate, InputError> {
     })
 }
 
-pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
+pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
     distinct_outputs(
         &a.output,
         &[
@@ -132,7 +132,7 @@ pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
             )));
         }
     };
-    Ok(Fleet {
+    Ok(RunSettings {
         prefs: prefs(&a.prefs)?,
         source: Source {
             inventory: a.inventory.clone(),
@@ -183,12 +183,12 @@ pub(super) fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
         ));
     }
     Ok(Apply {
-        fleet: Fleet {
+        run: RunSettings {
             waves,
             prune_versions: optional(&a.prune_versions, "--prune-versions", |v| {
                 whole(v, 1, 10_000)
             })?,
-            ..fleet(&a.run)?
+            ..run_settings(&a.run)?
         },
         yes: a.yes,
         wave_wait: optional(&a.wave_wait, "--wave-wait", parse_duration)?,
