@@ -1,5 +1,5 @@
 //! The command line, raw (clap derive): the flags as typed, with help that reads like the
-//! README. Numbers stay text here; `config.rs` checks every range in one place.
+//! README. Numbers stay text here; src/settings/ checks every range in one place.
 
 use std::path::PathBuf;
 
@@ -27,11 +27,13 @@ pub const DEFAULT_OWNER_TAG: &str = "managed-by=ssm-prefs";
 #[command(name = "ssm-prefs", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: CommandArgs,
 }
 
+// A subcommand with its flags as typed. Checked, it becomes a `Settings` (src/settings/); the
+// kind of run it names is the model's `Command` (src/model/meta.rs), the one enum of that name.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum CommandArgs {
     /// Check the preferences file and, with -i, the inventory and selection. Makes no AWS call.
     #[command(
         after_help = "Exit code 0 when the files are valid (warnings are printed), 2 with every problem found."

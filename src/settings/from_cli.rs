@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::aws::session::SessionOptions;
 use crate::cli::{
-    ApplyArgs, AwsArgs, Cli, Command, DiscoverArgs, OutputArgs, PrefsArgs, ReportCommand,
+    ApplyArgs, AwsArgs, Cli, CommandArgs, DiscoverArgs, OutputArgs, PrefsArgs, ReportCommand,
     RollbackArgs, RunArgs, SelectArgs, ValidateArgs, WaveArgs,
 };
 use crate::error::{InputError, Problem};
@@ -24,22 +24,22 @@ use super::values::*;
 impl Settings {
     pub fn from_cli(cli: &Cli) -> Result<Settings, InputError> {
         Ok(match &cli.command {
-            Command::Validate(a) => Settings::Validate(validate(a)?),
-            Command::Plan(a) => Settings::Plan(RunSettings {
+            CommandArgs::Validate(a) => Settings::Validate(validate(a)?),
+            CommandArgs::Plan(a) => Settings::Plan(RunSettings {
                 waves: waves(&a.waves)?,
                 ..run_settings(&a.run)?
             }),
-            Command::Audit(a) => Settings::Audit(RunSettings {
+            CommandArgs::Audit(a) => Settings::Audit(RunSettings {
                 who: a.who,
                 security_hub: a.security_hub,
                 ..run_settings(&a.run)?
             }),
-            Command::Apply(a) => Settings::Apply(apply(a)?),
-            Command::Rollback(a) => Settings::Rollback(rollback(a)?),
-            Command::Discover(a) => Settings::Discover(discover(a)?),
-            Command::Report(ReportCommand::Merge(m)) => merge(&m.reports, &m.output)?,
-            Command::Completions(a) => Settings::Completions(a.shell),
-            Command::Man => Settings::Man,
+            CommandArgs::Apply(a) => Settings::Apply(apply(a)?),
+            CommandArgs::Rollback(a) => Settings::Rollback(rollback(a)?),
+            CommandArgs::Discover(a) => Settings::Discover(discover(a)?),
+            CommandArgs::Report(ReportCommand::Merge(m)) => merge(&m.reports, &m.output)?,
+            CommandArgs::Completions(a) => Settings::Completions(a.shell),
+            CommandArgs::Man => Settings::Man,
         })
     }
 }
@@ -47,10 +47,10 @@ impl Settings {
 /// The output flags of a command that writes a report, raw.
 pub(super) fn output_args(cli: &Cli) -> Option<&OutputArgs> {
     match &cli.command {
-        Command::Plan(a) => Some(&a.run.output),
-        Command::Audit(a) => Some(&a.run.output),
-        Command::Apply(a) => Some(&a.run.output),
-        Command::Rollback(a) => Some(&a.output),
+        CommandArgs::Plan(a) => Some(&a.run.output),
+        CommandArgs::Audit(a) => Some(&a.run.output),
+        CommandArgs::Apply(a) => Some(&a.run.output),
+        CommandArgs::Rollback(a) => Some(&a.output),
         _ => None,
     }
 }
