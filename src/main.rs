@@ -62,7 +62,7 @@ fn main() -> ExitCode {
 /// A panic is a bug in this tool. The first one is one line through the printer; later ones
 /// print nothing, so a bug that hits every target cannot bury the run's output in backtraces.
 /// A target whose task panicked still ends as its own failed row (`InternalError`, with the
-/// panic's message: src/fanout.rs).
+/// panic's message: src/run/fanout.rs).
 fn print_panics_once(printer: Printer) {
     let first = AtomicBool::new(true);
     std::panic::set_hook(Box::new(move |info| {

@@ -1,5 +1,5 @@
 //! Inventory files (c7n-org `accounts.yml`-compatible YAML, or CSV) → accounts (load,
-//! accounts_yml, accounts_csv), EventBridge events → the accounts they name (events), and the
+//! accounts_yml, accounts_csv), EventBridge events → the accounts they name (eventbridge), and the
 //! selection flags → the final target list (select, narrowed by the events in narrow).
 
 mod accounts_csv;

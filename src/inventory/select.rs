@@ -8,7 +8,7 @@ use crate::error::{InputError, Problem};
 use crate::suggest::did_you_mean;
 use crate::target::{Account, AccountId, Region, Target};
 
-/// The selection flags, as settings.rs checked them (names and tags are matched here).
+/// The selection flags, as src/settings/ checked them (names and tags are matched here).
 #[derive(Debug, Default, Clone)]
 pub struct Selection {
     pub accounts: Vec<String>,
