@@ -10,7 +10,7 @@ use crate::target::{Account, AccountId};
 
 /// One stage of `--waves`: a count of accounts or a share of them, cumulative.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Stage {
+pub(crate) enum Stage {
     Accounts(usize),
     Percent(f64),
 }

@@ -10,7 +10,7 @@ use crate::target::{Account, AccountId, Region, Target};
 
 /// The selection flags, as src/settings/ checked them (names and tags are matched here).
 #[derive(Debug, Default, Clone)]
-pub struct Selection {
+pub(crate) struct Selection {
     pub accounts: Vec<String>,
     pub not_accounts: Vec<String>,
     /// `KEY:VALUE` each.
@@ -37,7 +37,7 @@ pub(crate) enum Strictness {
 
 /// `-r`: the regions named, or `all`: the regions each account has enabled.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Regions {
+pub(crate) enum Regions {
     All,
     List(Vec<Region>),
 }

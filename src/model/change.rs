@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// One input (or top-level field) whose value differs between a target and the desired content.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Change {
+pub(crate) struct Change {
     /// The input's name (`s3BucketName`), or the top-level field's (`content` for a whole
     /// document).
     pub key: String,

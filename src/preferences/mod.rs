@@ -6,6 +6,7 @@ mod diff;
 mod load;
 
 /// What `diff` returns: the model's type (src/model/change.rs), named here beside its maker.
-pub use crate::model::Change;
-pub use diff::{MAX_CONTENT_BYTES, changed_keys, diff, to_content};
-pub use load::{BUILTIN_PLACEHOLDERS, Preferences, load, sha256_hex};
+pub(crate) use crate::model::Change;
+pub(crate) use diff::{MAX_CONTENT_BYTES, changed_keys, diff, to_content};
+pub use load::sha256_hex;
+pub(crate) use load::{BUILTIN_PLACEHOLDERS, Preferences, load};

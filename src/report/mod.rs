@@ -2,7 +2,15 @@
 //! JUnit file and the summary JSON. No renderer imports another; what goes to the terminal is
 //! in src/terminal/.
 
-pub mod csv;
+#[expect(
+    unreachable_pub,
+    reason = "issue 28: row.rs, stats.rs and csv.rs are being reworked in parallel (the typed row); their `pub` becomes `pub(crate)` once that lands"
+)]
+pub(crate) mod csv;
 pub mod html;
-pub mod json;
-pub mod junit;
+pub(crate) mod json;
+#[expect(
+    unreachable_pub,
+    reason = "issue 28: junit.rs is being reworked in parallel (one escaper); its `pub` becomes `pub(crate)` once that lands"
+)]
+pub(crate) mod junit;

@@ -397,7 +397,6 @@ pub(super) fn output(o: &OutputArgs) -> Output {
         html: o.html.clone(),
         junit: o.junit.clone(),
         summary_json: o.summary_json.as_deref().map(Destination::of),
-        verbosity: output_verbosity(o),
         no_progress: o.no_progress,
     }
 }

@@ -2,7 +2,7 @@
 //! progress, the run's events as lines, and the end-of-run summary's text. Renderers of the
 //! run's model (src/model/), as the report files (src/report/) are.
 
-pub mod events;
+pub(crate) mod events;
 pub mod printer;
-pub mod progress;
-pub mod summary;
+pub(crate) mod progress;
+pub(crate) mod summary;

@@ -28,7 +28,7 @@ enum Mode {
     Silent,
 }
 
-pub struct Progress {
+pub(crate) struct Progress {
     mode: Mode,
     printer: Printer,
 }
@@ -40,7 +40,7 @@ const BARS_EVERY: Duration = Duration::from_millis(100);
 
 impl Progress {
     /// Bars only when stderr is a terminal and they are wanted.
-    pub fn new(
+    pub(crate) fn new(
         label: &str,
         region_totals: &BTreeMap<String, usize>,
         total: usize,
@@ -101,7 +101,7 @@ impl Progress {
     }
 
     /// One more target finished: advance the bars to the stats.
-    pub fn finished(&mut self, stats: &RunStats) {
+    pub(crate) fn finished(&mut self, stats: &RunStats) {
         match &mut self.mode {
             Mode::Bars {
                 overall,
@@ -147,7 +147,7 @@ impl Progress {
     }
 
     /// Removes the bars so the summary prints on a clean screen.
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         if let Mode::Bars {
             multi,
             overall,
