@@ -23,6 +23,7 @@ pub(crate) const DEFAULT_DOCUMENT_NAME: &str = "SSM-SessionManagerRunShell";
 /// `--owner-tag`'s default.
 pub(crate) const DEFAULT_OWNER_TAG: &str = "managed-by=ssm-prefs";
 
+/// The command line as typed (`Cli::parse`); `Settings::from_cli` checks it.
 #[derive(Debug, Parser)]
 #[command(name = "ssm-prefs", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {

@@ -1,5 +1,8 @@
-//! ssm-prefs as a library: the binary (`src/main.rs`) and the tests use it. docs/development.md "Where
-//! things live" names what each module owns.
+//! ssm-prefs as a library: the binary (`src/main.rs`) and the tests use it, and only what they
+//! use is public (the rest is `pub(crate)`, which `unreachable_pub` holds; what is public is
+//! documented). docs/development.md "Where things live" names what each module owns.
+
+#![warn(missing_docs)]
 
 mod aws;
 pub mod cli;

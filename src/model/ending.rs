@@ -36,6 +36,7 @@ impl Ended {
         }
     }
 
+    /// The exit code of a run that ended this way: 0, 1 or 130.
     pub fn exit_code(self) -> u8 {
         match self {
             Ended::Success => 0,

@@ -195,6 +195,8 @@ pub(super) fn render(
     Ok(())
 }
 
+/// The SHA-256 of `bytes`, as lowercase hex: how a file or a document's content is named by
+/// its hash.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

@@ -13,14 +13,23 @@ use crate::waves::Stage;
 
 /// What to run, with every flag checked.
 pub enum Settings {
+    /// `validate`: the files and the selection, no AWS call.
     Validate(Validate),
+    /// `plan`: every target read and decided, nothing written.
     Plan(RunSettings),
+    /// `apply`: the plan, confirmed, then written.
     Apply(Apply),
+    /// `audit`: every target held to the preferences, read-only.
     Audit(RunSettings),
+    /// `rollback --from`: an apply undone from its report.
     Rollback(Rollback),
+    /// `discover`: an inventory file from AWS Organizations.
     Discover(Discover),
+    /// `report merge`: shard reports joined into one.
     Merge {
+        /// The shard reports, in order.
         reports: Vec<PathBuf>,
+        /// The merged report.
         output: PathBuf,
     },
     /// `completions SHELL`: the completion script.

@@ -22,6 +22,8 @@ use super::checked::*;
 use super::values::*;
 
 impl Settings {
+    /// The raw flags checked: every range and value, with one message naming the flag
+    /// (exit 2) before anything runs.
     pub fn from_cli(cli: &Cli) -> Result<Settings, InputError> {
         Ok(match &cli.command {
             CommandArgs::Validate(a) => Settings::Validate(validate(a)?),

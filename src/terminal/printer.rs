@@ -41,6 +41,7 @@ enum Stream {
 }
 
 impl Printer {
+    /// A printer at `verbosity`: every line of the run goes through it, or a clone of it.
     pub fn new(verbosity: Verbosity) -> Self {
         Self {
             inner: Arc::new(Inner {
