@@ -108,7 +108,8 @@ impl Region {
         }
     }
 
-    pub(crate) fn as_str(&self) -> &'static str {
+    /// The region's name (`eu-west-1`).
+    pub fn as_str(&self) -> &'static str {
         self.0
     }
 
@@ -118,12 +119,12 @@ impl Region {
     }
 
     /// An opt-in region: an account has it only once someone enabled it.
-    pub(crate) fn opt_in(&self) -> bool {
+    pub fn opt_in(&self) -> bool {
         REGIONS.iter().find(|r| r.0 == self.0).is_some_and(|r| !r.2)
     }
 
     /// The partition whose ARNs and endpoints this region uses.
-    pub(crate) fn partition(&self) -> &'static str {
+    pub fn partition(&self) -> &'static str {
         REGIONS
             .iter()
             .find(|r| r.0 == self.0)
