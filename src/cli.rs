@@ -1,5 +1,5 @@
 //! The command line, raw (clap derive): the flags as typed, with help that reads like the
-//! README. Numbers stay text here; `config.rs` checks every range in one place.
+//! README. Numbers stay text here; src/settings/ checks every range in one place.
 
 use std::path::PathBuf;
 
@@ -17,21 +17,24 @@ Exit codes: 0 every target succeeded; 1 at least one target failed; 2 bad usage 
 input (nothing was sent to AWS); 130 interrupted.";
 
 /// `--role-name`'s default: the role AWS Organizations creates in each account it creates.
-pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+pub(crate) const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
 /// `--document-name`'s default: the document Session Manager reads its preferences from.
-pub const DEFAULT_DOCUMENT_NAME: &str = "SSM-SessionManagerRunShell";
+pub(crate) const DEFAULT_DOCUMENT_NAME: &str = "SSM-SessionManagerRunShell";
 /// `--owner-tag`'s default.
-pub const DEFAULT_OWNER_TAG: &str = "managed-by=ssm-prefs";
+pub(crate) const DEFAULT_OWNER_TAG: &str = "managed-by=ssm-prefs";
 
+/// The command line as typed (`Cli::parse`); `Settings::from_cli` checks it.
 #[derive(Debug, Parser)]
 #[command(name = "ssm-prefs", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: CommandArgs,
 }
 
+// A subcommand with its flags as typed. Checked, it becomes a `Settings` (src/settings/); the
+// kind of run it names is the model's `Command` (src/model/meta.rs), the one enum of that name.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum CommandArgs {
     /// Check the preferences file and, with -i, the inventory and selection. Makes no AWS call.
     #[command(
         after_help = "Exit code 0 when the files are valid (warnings are printed), 2 with every problem found."
@@ -76,14 +79,14 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete in
     #[arg(value_name = "SHELL", value_enum)]
     pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
-pub struct DiscoverArgs {
+pub(crate) struct DiscoverArgs {
     /// Only accounts under these OUs (recursively); repeat or comma-separate
     #[arg(long = "ou", value_name = "OU_ID", value_delimiter = ',')]
     pub ous: Vec<String>,
@@ -101,13 +104,13 @@ pub struct DiscoverArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ReportCommand {
+pub(crate) enum ReportCommand {
     /// Join shard reports into one, refusing a target twice or reports of different runs' kinds
     Merge(MergeArgs),
 }
 
 #[derive(Debug, Args)]
-pub struct MergeArgs {
+pub(crate) struct MergeArgs {
     /// The shard reports
     #[arg(value_name = "REPORT.csv", required = true, num_args = 1..)]
     pub reports: Vec<PathBuf>,
@@ -117,7 +120,7 @@ pub struct MergeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RollbackArgs {
+pub(crate) struct RollbackArgs {
     /// The CSV report of the apply to undo
     #[arg(long, value_name = "APPLY_REPORT.csv")]
     pub from: PathBuf,
@@ -134,7 +137,7 @@ pub struct RollbackArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     #[command(flatten)]
     pub prefs: PrefsArgs,
     /// Inventory file (YAML, c7n-org accounts.yml compatible, or CSV)
@@ -145,7 +148,7 @@ pub struct ValidateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
     pub prefs: PrefsArgs,
     /// Inventory file (YAML, c7n-org accounts.yml compatible, or CSV)
@@ -190,7 +193,7 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
@@ -198,7 +201,7 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// For every target not compliant, name who last changed the document and when (CloudTrail LookupEvents in its account and region, the last 90 days; needs cloudtrail:LookupEvents)
@@ -211,7 +214,7 @@ pub struct AuditArgs {
 
 /// Staged rollout: which accounts go first.
 #[derive(Debug, Args)]
-pub struct WaveArgs {
+pub(crate) struct WaveArgs {
     /// Write in cumulative waves of the selected accounts, each read back before the next starts, e.g. 1,10%,50%,100% (plan: print each wave's accounts)
     #[arg(long, value_name = "SPEC")]
     pub waves: Option<String>,
@@ -221,7 +224,7 @@ pub struct WaveArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
@@ -254,7 +257,7 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct PrefsArgs {
+pub(crate) struct PrefsArgs {
     /// Preferences JSON (the document content; {account_id}, {account_name}, {region}, {partition} and inventory vars are filled per target)
     #[arg(short = 'p', long, value_name = "FILE")]
     pub preferences: PathBuf,
@@ -274,7 +277,7 @@ pub struct PrefsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SelectArgs {
+pub(crate) struct SelectArgs {
     /// Regions, comma-separated, overriding the inventory's; `all` = the regions each account has enabled
     #[arg(short = 'r', long, value_name = "LIST", value_delimiter = ',')]
     pub regions: Option<Vec<String>>,
@@ -293,7 +296,7 @@ pub struct SelectArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PreflightArgs {
+pub(crate) struct PreflightArgs {
     /// Make preflight's warnings (e.g. a bucket in another region) and unverified checks (the member role may not look) block a target too
     #[arg(long)]
     pub strict: bool,
@@ -303,7 +306,7 @@ pub struct PreflightArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AwsArgs {
+pub(crate) struct AwsArgs {
     /// Role assumed in each account, when the inventory gives none
     #[arg(
         long,
@@ -356,7 +359,7 @@ pub struct AwsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct OutputArgs {
+pub(crate) struct OutputArgs {
     /// CSV report [default: reports/<command>-<UTC timestamp>.csv]
     #[arg(short = 'o', long = "report", value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 /// Where a problem is: a file (with a line where known), or a flag of the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
+    /// An input file.
     File(PathBuf),
+    /// A flag, as typed (`--concurrency`).
     Flag(&'static str),
     /// An environment variable the tool checks (`AWS_ENDPOINT_URL_SSM`, say).
     Variable(String),
@@ -26,14 +28,19 @@ impl fmt::Display for Origin {
 /// One thing wrong with an input, located as precisely as we can.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The file or flag.
     pub origin: Origin,
+    /// The file's line, 1-based, where known.
     pub line: Option<usize>,
+    /// The line's column, 1-based, where known.
     pub column: Option<usize>,
+    /// What is wrong, a lowercase fragment.
     pub message: String,
 }
 
 impl Problem {
-    pub fn at(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
+    /// A problem in `file`, at `line` if known.
+    pub(crate) fn at(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
         Self {
             origin: Origin::File(file.to_path_buf()),
             line,
@@ -44,7 +51,7 @@ impl Problem {
 
     /// A problem with a flag's value.
     /// An environment variable's value is wrong.
-    pub fn env(name: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn env(name: &str, message: impl Into<String>) -> Self {
         Self {
             origin: Origin::Variable(name.to_string()),
             line: None,
@@ -53,7 +60,7 @@ impl Problem {
         }
     }
 
-    pub fn flag(flag: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn flag(flag: &'static str, message: impl Into<String>) -> Self {
         Self {
             origin: Origin::Flag(flag),
             line: None,
@@ -85,7 +92,9 @@ pub enum InputError {
     /// A flag's value, or flags that do not go together (`flag`: the one to fix, if one is).
     #[error("{}{message}", flag.map(|f| format!("{f}: ")).unwrap_or_default())]
     Usage {
+        /// The flag to fix, if one is.
         flag: Option<&'static str>,
+        /// What is wrong.
         message: String,
     },
     /// A file the run could not read or create before its first call.
@@ -93,18 +102,21 @@ pub enum InputError {
     Io {
         /// What was tried: "read", "create the report", "write".
         action: &'static str,
+        /// The file.
         path: PathBuf,
+        /// Why it failed.
         source: std::io::Error,
     },
 }
 
 impl InputError {
-    pub fn one(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
+    /// One problem in `file`, at `line` if known.
+    pub(crate) fn one(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
         Self::Problems(vec![Problem::at(file, line, message)])
     }
 
     /// Flags that do not go together, or a run that cannot start as asked.
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self::Usage {
             flag: None,
             message: message.into(),
@@ -112,14 +124,15 @@ impl InputError {
     }
 
     /// A flag's value is wrong.
-    pub fn flag(flag: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn flag(flag: &'static str, message: impl Into<String>) -> Self {
         Self::Usage {
             flag: Some(flag),
             message: message.into(),
         }
     }
 
-    pub fn read(path: &Path, source: std::io::Error) -> Self {
+    /// A file that could not be read.
+    pub(crate) fn read(path: &Path, source: std::io::Error) -> Self {
         Self::Io {
             action: "read",
             path: path.to_path_buf(),

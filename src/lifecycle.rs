@@ -6,7 +6,7 @@ use std::fmt;
 
 /// `--existing`: what apply does where the document exists and differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Existing {
+pub(crate) enum Existing {
     /// Replace the content with the file's (the default).
     #[default]
     Update,
@@ -19,18 +19,18 @@ pub enum Existing {
 }
 
 impl Existing {
-    pub const ALL: [Existing; 4] = [
+    pub(crate) const ALL: [Existing; 4] = [
         Existing::Update,
         Existing::Merge,
         Existing::Keep,
         Existing::Refuse,
     ];
 
-    pub fn parse(s: &str) -> Option<Existing> {
+    pub(crate) fn parse(s: &str) -> Option<Existing> {
         Self::ALL.into_iter().find(|e| e.as_str() == s)
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Existing::Update => "update",
             Existing::Merge => "merge",
@@ -40,14 +40,14 @@ impl Existing {
     }
 
     /// Whether the target's own inputs the file does not set are kept.
-    pub fn merges(self) -> bool {
+    pub(crate) fn merges(self) -> bool {
         self == Existing::Merge
     }
 }
 
 /// The SSM resource tag this tool puts on every document it creates or updates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mark {
+pub(crate) struct Mark {
     pub key: String,
     pub value: String,
 }
@@ -70,7 +70,7 @@ impl fmt::Display for Mark {
 impl Mark {
     /// `KEY=VALUE`, within SSM's tag rules: a key of 1–128 characters not starting with
     /// `aws:`, a value of up to 256, both of letters, digits, spaces and `_ . : / = + - @`.
-    pub fn parse(s: &str) -> Result<Mark, String> {
+    pub(crate) fn parse(s: &str) -> Result<Mark, String> {
         let Some((key, value)) = s.split_once('=') else {
             return Err(format!("{s:?} is not KEY=VALUE"));
         };
@@ -101,14 +101,14 @@ impl Mark {
     }
 
     /// Whether a document carrying these tags is marked as this tool's.
-    pub fn is_on<'a>(&self, mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+    pub(crate) fn is_on<'a>(&self, mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
         tags.any(|(k, v)| k == self.key && v == self.value)
     }
 }
 
 /// `--prune-versions` given without a number: enough versions that a rollback of any of the
 /// last hundred applies that changed the target still finds the version it restores.
-pub const DEFAULT_KEEP_VERSIONS: usize = 100;
+pub(crate) const DEFAULT_KEEP_VERSIONS: usize = 100;
 
 /// The versions to delete so that `keep` remain, besides the default and the latest: the
 /// oldest first, never the default, never the latest.

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Parser;
 
 use ssm_prefs::cli::Cli;
-use ssm_prefs::report::printer::Printer;
 use ssm_prefs::settings::{self, Settings};
+use ssm_prefs::terminal::printer::Printer;
 
 // The SDK allocates for every header, config layer and type-erased value of every call: with
 // mimalloc the tool spends measurably less CPU per target than with glibc's allocator
@@ -68,7 +68,7 @@ fn main() -> ExitCode {
 /// A panic is a bug in this tool. The first one is one line through the printer; later ones
 /// print nothing, so a bug that hits every target cannot bury the run's output in backtraces.
 /// A target whose task panicked still ends as its own failed row (`InternalError`, with the
-/// panic's message: src/fanout.rs); one that stops the run is said by `main` too.
+/// panic's message: src/run/fanout.rs); one that stops the run is said by `main` too.
 /// `RUST_BACKTRACE` set (not `0`) adds the first one's backtrace.
 fn print_panics_once(printer: Printer) {
     let first = AtomicBool::new(true);

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 /// A 12-digit AWS account id. Kept as text so leading zeros survive.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AccountId(String);
+pub(crate) struct AccountId(String);
 
 impl AccountId {
     /// Parses an account id as written, explaining the usual ways it goes wrong.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
         if t.is_empty() {
             return Err("account_id is empty".into());
@@ -36,7 +36,7 @@ impl AccountId {
         Ok(Self(t.to_string()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -94,7 +94,7 @@ const REGIONS: &[(&str, &str, bool)] = &[
 pub struct Region(&'static str);
 
 impl Region {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
         match REGIONS
             .iter()
@@ -108,6 +108,7 @@ impl Region {
         }
     }
 
+    /// The region's name (`eu-west-1`).
     pub fn as_str(&self) -> &'static str {
         self.0
     }
@@ -140,7 +141,7 @@ impl fmt::Display for Region {
 
 /// One account as the inventory describes it.
 #[derive(Debug, Clone)]
-pub struct Account {
+pub(crate) struct Account {
     pub id: AccountId,
     pub name: String,
     /// The account's own regions, else the file's default; `None` when neither says.
@@ -153,8 +154,6 @@ pub struct Account {
     pub tags: Vec<String>,
     pub vars: BTreeMap<String, String>,
     pub email: Option<String>,
-    pub display_name: Option<String>,
-    pub org_id: Option<String>,
     /// `--org`: the account the base credentials belong to (the management account or a
     /// delegated administrator), reached with those credentials rather than a role.
     pub base_credentials: bool,
@@ -167,7 +166,7 @@ pub struct Account {
 
 impl Account {
     /// An account known by its id alone, named by it: the inventory's keys fill the rest.
-    pub fn new(id: AccountId, line: usize) -> Self {
+    pub(crate) fn new(id: AccountId, line: usize) -> Self {
         Self {
             name: id.to_string(),
             id,
@@ -178,8 +177,6 @@ impl Account {
             tags: vec![],
             vars: BTreeMap::new(),
             email: None,
-            display_name: None,
-            org_id: None,
             base_credentials: false,
             name_unknown: None,
             line,
@@ -189,13 +186,13 @@ impl Account {
 
 /// One (account, region): the unit that gets one report row.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     pub account: Arc<Account>,
     pub region: Region,
 }
 
 impl Target {
-    pub fn account_id(&self) -> &AccountId {
+    pub(crate) fn account_id(&self) -> &AccountId {
         &self.account.id
     }
 }

@@ -26,7 +26,7 @@ use crate::target::{Account, AccountId, Region, Target};
 
 /// Where and as whom to connect, from the command line.
 #[derive(Debug, Clone, Default)]
-pub struct SessionOptions {
+pub(crate) struct SessionOptions {
     pub role_name: String,
     pub external_id: Option<String>,
     pub session_name: Option<String>,

@@ -4,19 +4,19 @@
 use std::io::IsTerminal;
 use std::time::Instant;
 
-use super::prompt::confirm_or_cancel;
-use super::setup::{Start, prepare};
-use super::sinks::Sinks;
 use crate::error::InputError;
 use crate::model::{Command, Ended, RunEvent, Status, StopReason};
-use crate::report::printer::Printer;
+use crate::run::Sinks;
+use crate::run::confirm_or_cancel;
+use crate::run::executor;
+use crate::run::{Start, prepare};
 use crate::settings;
 use crate::steps;
-use crate::waves;
+use crate::terminal::printer::Printer;
 use crate::words::count;
 
 pub(crate) async fn apply(printer: &Printer, args: &settings::Apply) -> Result<Ended, InputError> {
-    let opts = &args.fleet;
+    let opts = &args.run;
     let interactive = std::io::stdin().is_terminal();
     if !args.yes && !interactive {
         return Err(InputError::usage(
@@ -134,10 +134,10 @@ pub(crate) async fn apply(printer: &Printer, args: &settings::Apply) -> Result<E
     check_tolerance(sinks.stats.count(Status::Failed));
     match run.waves.clone() {
         None => {
-            waves::write(&run, planned, &mut sinks, &check_tolerance, false).await;
+            executor::write(&run, planned, &mut sinks, &check_tolerance, false).await;
         }
         Some(plan) => {
-            waves::waves(
+            executor::waves(
                 &run,
                 args,
                 &plan,

@@ -1,14 +1,17 @@
 //! `audit`: every target read, read-only, and held to the preferences.
 
-use super::setup::{Start, prepare};
 use crate::error::InputError;
-use crate::fanout;
 use crate::model::{Command, Ended};
-use crate::report::printer::Printer;
+use crate::run::fanout;
+use crate::run::{Start, prepare};
 use crate::settings;
 use crate::steps;
+use crate::terminal::printer::Printer;
 
-pub(crate) async fn audit(printer: &Printer, args: &settings::Fleet) -> Result<Ended, InputError> {
+pub(crate) async fn audit(
+    printer: &Printer,
+    args: &settings::RunSettings,
+) -> Result<Ended, InputError> {
     let (run, csv) = match prepare(printer, args, Command::Audit).await? {
         Start::Run(run, csv) => (run, csv),
         Start::Ended(ended) => return Ok(ended),

@@ -7,7 +7,7 @@ use clap_complete::Shell;
 use crate::cli::Cli;
 use crate::error::InputError;
 use crate::model::Ended;
-use crate::report::printer::Printer;
+use crate::terminal::printer::Printer;
 
 /// The name the scripts complete and the man page is titled by.
 pub(super) const BIN: &str = "ssm-prefs";

@@ -5,16 +5,16 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use super::sources::read_organization;
 use crate::aws::organizations::Discovery;
 use crate::aws::session::Session;
 use crate::error::InputError;
 use crate::files::Replacement;
 use crate::model::Ended;
-use crate::report::printer::Printer;
+use crate::run::read_organization;
 use crate::settings;
 use crate::target::AccountId;
 use crate::target::Region;
+use crate::terminal::printer::Printer;
 use crate::words::count;
 
 /// `discover`: the organization as an inventory file.

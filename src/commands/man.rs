@@ -11,7 +11,7 @@ use super::completions::{BIN, product};
 use crate::cli::Cli;
 use crate::error::InputError;
 use crate::model::Ended;
-use crate::report::printer::Printer;
+use crate::terminal::printer::Printer;
 
 /// `man`: the page (roff) on stdout.
 pub(crate) fn man(printer: &Printer) -> Result<Ended, InputError> {

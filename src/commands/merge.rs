@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::error::InputError;
 use crate::model::Ended;
 use crate::report::csv as report_csv;
-use crate::report::printer::Printer;
+use crate::terminal::printer::Printer;
 use crate::words::count;
 
 /// `report merge`: the shard reports as one, written whole or not at all.

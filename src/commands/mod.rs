@@ -1,21 +1,14 @@
-//! The subcommands, a file each, and what their runs share: the checked inputs and where the
-//! accounts come from, the set-up of a run over targets, the reporters it feeds, the prompt
-//! and the interrupt listener.
+//! The subcommands, a file each. What their runs share — inputs, set-up, fan-out, sinks,
+//! prompt and interrupts — is the run engine (src/run/).
 
 mod apply;
 mod audit;
 mod completions;
 mod discover;
-mod inputs;
-mod interrupt;
 mod man;
 mod merge;
 mod plan;
-pub(crate) mod prompt;
 mod rollback;
-pub(crate) mod setup;
-pub(crate) mod sinks;
-mod sources;
 mod validate;
 
 pub(crate) use apply::apply;

@@ -1,15 +1,18 @@
 //! `plan`: every target read and decided, nothing written; with `--waves`, the accounts of
 //! each wave.
 
-use super::setup::{Start, prepare};
 use crate::error::InputError;
 use crate::model::{Command, Ended};
-use crate::report::printer::{Printer, visible};
+use crate::run::{Start, prepare};
 use crate::settings;
+use crate::terminal::printer::{Printer, visible};
 use crate::waves::WavePlan;
 use crate::words::count;
 
-pub(crate) async fn plan(printer: &Printer, args: &settings::Fleet) -> Result<Ended, InputError> {
+pub(crate) async fn plan(
+    printer: &Printer,
+    args: &settings::RunSettings,
+) -> Result<Ended, InputError> {
     let (run, csv) = match prepare(printer, args, Command::Plan).await? {
         Start::Run(run, csv) => (run, csv),
         Start::Ended(ended) => return Ok(ended),

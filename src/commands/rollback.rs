@@ -5,22 +5,22 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use super::inputs::warn_all;
-use super::interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
-use super::prompt::confirm_or_cancel;
-use super::setup::{run_meta, warn_missing_profiles};
-use super::sinks::{Sinks, open_report};
 use crate::aws::session::Session;
 use crate::error::{InputError, Problem};
-use crate::fanout::{self, Control};
 use crate::inventory;
 use crate::model::{Command, Ended, Status, StopReason, rfc3339};
 use crate::report::csv as report_csv;
-use crate::report::events::EventLog;
-use crate::report::printer::Printer;
+use crate::run::confirm_or_cancel;
+use crate::run::fanout::{self, Control};
+use crate::run::warn_all;
+use crate::run::{INTERRUPT_GRACE, listen_for_interrupts};
+use crate::run::{Sinks, open_report};
+use crate::run::{run_meta, warn_missing_profiles};
 use crate::settings;
 use crate::steps::{self, Undo};
 use crate::target::{Account, AccountId, Region, Target};
+use crate::terminal::events::EventLog;
+use crate::terminal::printer::Printer;
 use crate::words::count;
 
 /// `rollback --from`: undo what an apply created or updated, where nobody changed it since.

@@ -1,11 +1,11 @@
 //! `validate`: the files and the selection checked, no AWS call.
 
-use super::inputs::{load_inputs, region_totals, warn_all};
 use crate::error::InputError;
 use crate::model::Ended;
 use crate::preferences::{self, BUILTIN_PLACEHOLDERS};
-use crate::report::printer::Printer;
+use crate::run::{load_inputs, region_totals, warn_all};
 use crate::settings;
+use crate::terminal::printer::Printer;
 use crate::words::{count, plural};
 
 pub(crate) fn validate(printer: &Printer, args: &settings::Validate) -> Result<Ended, InputError> {

@@ -142,8 +142,7 @@ pub(super) fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
     let mut name = String::new();
     let mut account_regions = None;
     let mut roles_ = vec![];
-    let (mut external_id, mut profile, mut email, mut display_name, mut org_id) =
-        (None, None, None, None, None);
+    let (mut external_id, mut profile, mut email, mut display_name) = (None, None, None, None);
     let mut tags = vec![];
     let mut vars_ = BTreeMap::new();
     for Entry {
@@ -179,7 +178,8 @@ pub(super) fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
             "profile" => profile = string(value, key, p),
             "email" => email = string(value, key, p),
             "display_name" => display_name = string(value, key, p),
-            "org_id" | "org-id" => org_id = string(value, key, p),
+            // Checked as c7n-org reads it, and not used.
+            "org_id" | "org-id" => _ = string(value, key, p),
             "tags" => tags = string_list(value, key, p),
             "vars" => vars_ = vars(value, p),
             other => p.warn(
@@ -209,8 +209,6 @@ pub(super) fn yaml_account(node: &Node, p: &mut Parsed) -> Option<Account> {
         tags,
         vars: vars_,
         email,
-        display_name,
-        org_id,
         ..Account::new(id, *line)
     })
 }

@@ -1,16 +1,16 @@
 //! Inventory files (c7n-org `accounts.yml`-compatible YAML, or CSV) → accounts (load,
-//! accounts_yml, accounts_csv), EventBridge events → the accounts they name (events), and the
+//! accounts_yml, accounts_csv), EventBridge events → the accounts they name (eventbridge), and the
 //! selection flags → the final target list (select, narrowed by the events in narrow).
 
 mod accounts_csv;
 mod accounts_yml;
-mod events;
+mod eventbridge;
 mod load;
 mod narrow;
 mod parsed;
 mod select;
 
-pub(crate) use events::{Events, load as load_events};
+pub(crate) use eventbridge::{Events, load as load_events};
 pub(crate) use load::{Inventory, load};
 pub(crate) use narrow::narrow;
 pub(crate) use select::{Regions, Selection, Strictness, select};

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::events::Events;
+use super::eventbridge::Events;
 use super::select::Selected;
 use crate::target::{Account, Target};
 

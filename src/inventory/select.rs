@@ -8,9 +8,9 @@ use crate::error::{InputError, Problem};
 use crate::suggest::did_you_mean;
 use crate::target::{Account, AccountId, Region, Target};
 
-/// The selection flags, as settings.rs checked them (names and tags are matched here).
+/// The selection flags, as src/settings/ checked them (names and tags are matched here).
 #[derive(Debug, Default, Clone)]
-pub struct Selection {
+pub(crate) struct Selection {
     pub accounts: Vec<String>,
     pub not_accounts: Vec<String>,
     /// `KEY:VALUE` each.
@@ -37,7 +37,7 @@ pub(crate) enum Strictness {
 
 /// `-r`: the regions named, or `all`: the regions each account has enabled.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Regions {
+pub(crate) enum Regions {
     All,
     List(Vec<Region>),
 }

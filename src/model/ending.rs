@@ -20,7 +20,7 @@ pub enum Ended {
 impl Ended {
     /// A run's end: interrupted wins, then any row that failed, any finding Security Hub did
     /// not take (a scheduled job must notice), or any output not written.
-    pub fn of(stopped: Option<StopReason>, stats: &RunStats, problems: bool) -> Ended {
+    pub(crate) fn of(stopped: Option<StopReason>, stats: &RunStats, problems: bool) -> Ended {
         match stopped {
             Some(StopReason::Interrupted) => Ended::Interrupted,
             _ if stats.any_failure() || stats.undelivered() > 0 || problems => Ended::Failures,
@@ -29,13 +29,14 @@ impl Ended {
     }
 
     /// The end once a later output failed too: a success becomes a failure.
-    pub fn with_problem(self) -> Ended {
+    pub(crate) fn with_problem(self) -> Ended {
         match self {
             Ended::Success => Ended::Failures,
             other => other,
         }
     }
 
+    /// The exit code of a run that ended this way: 0, 1 or 130.
     pub fn exit_code(self) -> u8 {
         match self {
             Ended::Success => 0,

@@ -7,7 +7,7 @@ use serde::Serialize;
 /// each is an object named by its `event` (`wave_started`, …) with its fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum RunEvent {
+pub(crate) enum RunEvent {
     /// A wave starts writing.
     WaveStarted {
         number: usize,
@@ -55,7 +55,7 @@ pub enum RunEvent {
 /// Why the targets in flight were abandoned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Abandon {
+pub(crate) enum Abandon {
     InterruptedAgain,
     TerminatedAgain,
     GraceOver,

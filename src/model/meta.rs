@@ -38,7 +38,7 @@ impl fmt::Display for Command {
 
 /// Who ran what, when, with which input: the header of the page, the JUnit file and the JSON.
 #[derive(Debug, Clone)]
-pub struct RunMeta {
+pub(crate) struct RunMeta {
     pub command: Command,
     pub tool_version: String,
     /// The command line as typed, with any external id redacted.
@@ -56,7 +56,7 @@ pub struct RunMeta {
 
 impl RunMeta {
     /// Metadata with every text empty, for a command; the run fills what it knows.
-    pub fn new(command: Command) -> Self {
+    pub(crate) fn new(command: Command) -> Self {
         Self {
             command,
             tool_version: env!("CARGO_PKG_VERSION").into(),

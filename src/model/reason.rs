@@ -143,13 +143,13 @@ impl<'de> Deserialize<'de> for Reason {
 
 /// Why one target did not succeed: becomes `error_code` and `error_message` in its row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetError {
+pub(crate) struct TargetError {
     pub reason: Reason,
     pub message: String,
 }
 
 impl TargetError {
-    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+    pub(crate) fn new(reason: Reason, message: impl Into<String>) -> Self {
         Self {
             reason,
             message: one_line(&message.into()),
@@ -157,7 +157,7 @@ impl TargetError {
     }
 
     /// A target's task panicked: a bug in this tool, and what the target holds is unknown.
-    pub fn internal(panic: &str) -> Self {
+    pub(crate) fn internal(panic: &str) -> Self {
         Self::new(
             Reason::InternalError,
             format!(
@@ -215,7 +215,7 @@ impl Severity {
 /// What preflight found wrong with one thing the preferences name (a bucket, a log group, a
 /// key) as seen from one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub reason: Reason,
     pub severity: Severity,
     /// The bucket, log group or key it is about.
@@ -226,14 +226,10 @@ pub struct Finding {
 
 /// A row's findings: in the CSV, `Code(severity) subject` joined by `; `.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Findings(pub Vec<Finding>);
+pub(crate) struct Findings(pub Vec<Finding>);
 
 impl Findings {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn blocking(&self) -> bool {
+    pub(crate) fn blocking(&self) -> bool {
         self.0.iter().any(|f| f.severity == Severity::Blocking)
     }
 }

@@ -6,9 +6,9 @@ use std::time::{Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use strum::{EnumIter, IntoStaticStr};
 
+use super::change::Change;
 use super::meta::Command;
 use super::reason::{Findings, Reason, TargetError};
-use crate::preferences::Change;
 use crate::target::Target;
 
 /// What the run did (or would do) to a target.

@@ -4,29 +4,23 @@
 
 use serde_json::{Map, Value};
 
+use crate::model::Change;
 use crate::sensitive;
 
 /// SSM rejects document content over 64 KB.
-pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_CONTENT_BYTES: usize = 64 * 1024;
 
 /// What is written to SSM: stable, readable JSON in the file's key order.
-pub fn to_content(doc: &Value) -> String {
+pub(crate) fn to_content(doc: &Value) -> String {
     serde_json::to_string_pretty(doc).expect("a JSON value always serializes")
 }
 
-/// One input (or top-level field) whose value differs between a target and the desired content.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    pub key: String,
-    pub from: Option<Value>,
-    pub to: Option<Value>,
-}
-
+/// The one constructor of the model's [`Change`], here where what is sensitive is known.
 impl Change {
     /// A change as it may be shown: changes exist to be shown, so every one is made here,
     /// with a sensitive input's values (also inside a whole document or `inputs` object)
     /// masked (src/sensitive.rs).
-    pub fn shown(key: impl Into<String>, from: Option<Value>, to: Option<Value>) -> Change {
+    pub(crate) fn shown(key: impl Into<String>, from: Option<Value>, to: Option<Value>) -> Change {
         let key = key.into();
         Change {
             from: from.map(|v| sensitive::shown(&key, &v)),
@@ -38,7 +32,7 @@ impl Change {
 
 /// The fields and inputs that differ; empty means the target already holds the desired content.
 /// Compares parsed values, so key order and whitespace never count.
-pub fn diff(desired: &Value, current: &Value) -> Vec<Change> {
+pub(crate) fn diff(desired: &Value, current: &Value) -> Vec<Change> {
     let (Value::Object(want), Value::Object(have)) = (desired, current) else {
         return if desired == current {
             vec![]
@@ -99,7 +93,7 @@ pub(super) fn union<'a>(a: &'a Map<String, Value>, b: &'a Map<String, Value>) ->
 }
 
 /// `changed_inputs` column: the keys, `;`-separated.
-pub fn changed_keys(changes: &[Change]) -> String {
+pub(crate) fn changed_keys(changes: &[Change]) -> String {
     changes
         .iter()
         .map(|c| c.key.as_str())

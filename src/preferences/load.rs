@@ -13,11 +13,12 @@ use crate::target::Target;
 use crate::words::count;
 
 /// Placeholders every target can fill.
-pub const BUILTIN_PLACEHOLDERS: &[&str] = &["account_id", "account_name", "region", "partition"];
+pub(crate) const BUILTIN_PLACEHOLDERS: &[&str] =
+    &["account_id", "account_name", "region", "partition"];
 
 /// A validated preferences file.
 #[derive(Debug)]
-pub struct Preferences {
+pub(crate) struct Preferences {
     pub path: PathBuf,
     /// The parsed document, keys in file order.
     pub doc: Value,
@@ -31,7 +32,7 @@ pub struct Preferences {
 }
 
 /// Loads and validates a preferences file, reporting every problem at once.
-pub fn load(path: &Path) -> Result<Preferences, InputError> {
+pub(crate) fn load(path: &Path) -> Result<Preferences, InputError> {
     let bytes = std::fs::read(path).map_err(|source| InputError::read(path, source))?;
     let file_sha256 = sha256_hex(&bytes);
     let text = String::from_utf8(bytes)
@@ -53,7 +54,7 @@ pub fn load(path: &Path) -> Result<Preferences, InputError> {
 impl Preferences {
     /// The placeholders that stand in a sensitive input's value (`shellProfile`,
     /// `runAsDefaultUser`): only reviewed sources may fill those.
-    pub fn sensitive_placeholders(&self) -> BTreeSet<String> {
+    pub(crate) fn sensitive_placeholders(&self) -> BTreeSet<String> {
         let inputs = self.doc.get("inputs");
         crate::sensitive::INPUTS
             .iter()
@@ -63,14 +64,14 @@ impl Preferences {
     }
 
     /// Whether a placeholder of this name is filled somewhere in the file.
-    pub fn uses(&self, placeholder: &str) -> bool {
+    pub(crate) fn uses(&self, placeholder: &str) -> bool {
         self.placeholders
             .iter()
             .any(|(name, _)| name == placeholder)
     }
 
     /// Placeholders that the given targets cannot fill, each naming the first targets that lack it.
-    pub fn unfillable(&self, targets: &[Target]) -> Vec<Problem> {
+    pub(crate) fn unfillable(&self, targets: &[Target]) -> Vec<Problem> {
         let mut out = vec![];
         for (name, line) in &self.placeholders {
             let missing: Vec<&Target> = targets
@@ -106,7 +107,7 @@ impl Preferences {
 
     /// Names that break AWS's rules once rendered for these targets (a per-account bucket
     /// name with an upper-case account name, say), each naming the first targets affected.
-    pub fn invalid_names(&self, targets: &[Target]) -> Vec<Problem> {
+    pub(crate) fn invalid_names(&self, targets: &[Target]) -> Vec<Problem> {
         let Some(Value::Object(inputs)) = self.doc.get("inputs") else {
             return vec![];
         };
@@ -154,7 +155,7 @@ impl Preferences {
 
     /// The content this target should hold: placeholders filled, and with `merge`, the
     /// target's own inputs that the file does not set kept.
-    pub fn desired(
+    pub(crate) fn desired(
         &self,
         target: &Target,
         current: Option<&Value>,
@@ -205,6 +206,8 @@ pub(super) fn render(
     Ok(())
 }
 
+/// The SHA-256 of `bytes`, as lowercase hex: how a file or a document's content is named by
+/// its hash.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

@@ -31,7 +31,7 @@ use crate::model::{Command, ReportRow, RunMeta, Status};
 use crate::words::{count, plural};
 
 /// Writes the page for these rows (one per target).
-pub fn write(path: &Path, meta: &RunMeta, rows: &[ReportRow]) -> std::io::Result<()> {
+pub(crate) fn write(path: &Path, meta: &RunMeta, rows: &[ReportRow]) -> std::io::Result<()> {
     files::replace(path, render(meta, rows).as_bytes())
 }
 
@@ -113,7 +113,7 @@ fn look(s: Status) -> (Tone, &'static str) {
 }
 
 /// The whole page as one string.
-pub fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
+pub(crate) fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
     let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
     for r in rows {
         *counts.entry(r.status).or_default() += 1;

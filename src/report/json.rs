@@ -13,10 +13,10 @@ use serde_json::{Map, Value};
 use crate::model::{RunEvent, RunMeta, RunStats};
 
 /// The object's `schema_version`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// What the summary states, besides the run's metadata and stats.
-pub struct Facts<'a> {
+pub(crate) struct Facts<'a> {
     /// The run's events (waves started, verified, halted; stops; interrupts), in order.
     pub events: &'a [RunEvent],
     pub meta: &'a RunMeta,
@@ -92,7 +92,7 @@ fn counts(
 }
 
 /// The object, pretty-printed, with a final newline.
-pub fn render(run: &Facts) -> String {
+pub(crate) fn render(run: &Facts) -> String {
     let meta = run.meta;
     let input = Input {
         path: &meta.input_path,

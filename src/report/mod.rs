@@ -1,12 +1,16 @@
-//! Renderers of the run's model (src/model/): the CSV report, the HTML page, the JUnit file,
-//! the summary JSON, the run's events, the live progress and the end-of-run summary, and the
-//! printer every line of output goes through. No renderer imports another.
+//! Renderers of the run's model (src/model/) into files: the CSV report, the HTML page, the
+//! JUnit file and the summary JSON. No renderer imports another; what goes to the terminal is
+//! in src/terminal/.
 
-pub mod csv;
-pub mod events;
+#[expect(
+    unreachable_pub,
+    reason = "issue 28: row.rs, stats.rs and csv.rs are being reworked in parallel (the typed row); their `pub` becomes `pub(crate)` once that lands"
+)]
+pub(crate) mod csv;
 pub mod html;
-pub mod json;
-pub mod junit;
-pub mod printer;
-pub mod progress;
-pub mod summary;
+pub(crate) mod json;
+#[expect(
+    unreachable_pub,
+    reason = "issue 28: junit.rs is being reworked in parallel (one escaper); its `pub` becomes `pub(crate)` once that lands"
+)]
+pub(crate) mod junit;

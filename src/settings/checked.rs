@@ -8,20 +8,28 @@ use std::time::Duration;
 use crate::aws::session::SessionOptions;
 use crate::inventory::Selection;
 use crate::lifecycle::{Existing, Mark};
-use crate::report::printer::Verbosity;
 use crate::target::Region;
 use crate::waves::Stage;
 
 /// What to run, with every flag checked.
 pub enum Settings {
+    /// `validate`: the files and the selection, no AWS call.
     Validate(Validate),
-    Plan(Fleet),
+    /// `plan`: every target read and decided, nothing written.
+    Plan(RunSettings),
+    /// `apply`: the plan, confirmed, then written.
     Apply(Apply),
-    Audit(Fleet),
+    /// `audit`: every target held to the preferences, read-only.
+    Audit(RunSettings),
+    /// `rollback --from`: an apply undone from its report.
     Rollback(Rollback),
+    /// `discover`: an inventory file from AWS Organizations.
     Discover(Discover),
+    /// `report merge`: shard reports joined into one.
     Merge {
+        /// The shard reports, in order.
         reports: Vec<PathBuf>,
+        /// The merged report.
         output: PathBuf,
     },
     /// `completions SHELL`: the completion script.
@@ -30,120 +38,130 @@ pub enum Settings {
     Man,
 }
 
-/// `-p` and `--document-name`, checked (`--merge` is folded into [`Fleet::existing`]).
+/// `-p` and `--document-name`, checked (`--merge` is folded into [`RunSettings::existing`]).
 #[derive(Debug, Clone)]
-pub struct PrefsOptions {
+pub(crate) struct PrefsOptions {
     /// The preferences file.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The Session document managed, by SSM's naming rules.
-    pub document_name: String,
+    pub(crate) document_name: String,
     /// `--var KEY=VALUE`: placeholders' values for the accounts that give none.
-    pub vars: BTreeMap<String, String>,
+    pub(crate) vars: BTreeMap<String, String>,
 }
 
 pub struct Validate {
-    pub prefs: PrefsOptions,
-    pub inventory: Option<PathBuf>,
-    pub select: Selection,
+    pub(crate) prefs: PrefsOptions,
+    pub(crate) inventory: Option<PathBuf>,
+    pub(crate) select: Selection,
 }
 
 /// Where a run's accounts come from: an inventory file, the organization, or EventBridge
 /// events (alone, or narrowing either of the others).
 #[derive(Debug, Clone, Default)]
-pub struct Source {
+pub(crate) struct Source {
     /// `-i FILE`.
-    pub inventory: Option<PathBuf>,
+    pub(crate) inventory: Option<PathBuf>,
     /// `--org`, with `--ou`'s OUs (empty: the whole organization).
-    pub org: Option<Vec<String>>,
+    pub(crate) org: Option<Vec<String>>,
     /// `--event FILE|-`.
-    pub events: Option<PathBuf>,
+    pub(crate) events: Option<PathBuf>,
 }
 
-/// `plan` and `audit`, and the run of `apply`.
-pub struct Fleet {
-    pub prefs: PrefsOptions,
-    pub source: Source,
+/// The settings of a run over targets: `plan` and `audit`, and the run of `apply`.
+pub struct RunSettings {
+    pub(crate) prefs: PrefsOptions,
+    pub(crate) source: Source,
     /// `--wait-ready`: how long a new account may take to be ready (zero: no waiting).
-    pub wait_ready: Duration,
-    pub select: Selection,
-    pub retry_failed: Option<PathBuf>,
+    pub(crate) wait_ready: Duration,
+    pub(crate) select: Selection,
+    pub(crate) retry_failed: Option<PathBuf>,
     /// Preflight's checks, `Some(strict)`; `None` with `--no-preflight`.
-    pub preflight: Option<bool>,
+    pub(crate) preflight: Option<bool>,
     /// `--waves` / `--canary` (plan and apply).
-    pub waves: Option<Waves>,
+    pub(crate) waves: Option<Waves>,
     /// `--existing` (with `--merge` as `merge`).
-    pub existing: Existing,
+    pub(crate) existing: Existing,
     /// `--owner-tag`.
-    pub mark: Mark,
+    pub(crate) mark: Mark,
     /// `--prune-versions` (apply): the newest versions to keep at SSM's version cap.
-    pub prune_versions: Option<usize>,
+    pub(crate) prune_versions: Option<usize>,
     /// `audit --who`: who last changed each target that is not compliant (CloudTrail).
-    pub who: bool,
+    pub(crate) who: bool,
     /// `audit --security-hub`: each target's verdict sent to Security Hub as a finding.
-    pub security_hub: bool,
-    pub aws: Aws,
-    pub output: Output,
+    pub(crate) security_hub: bool,
+    pub(crate) aws: Aws,
+    pub(crate) output: Output,
 }
 
 pub struct Apply {
-    pub fleet: Fleet,
-    pub yes: bool,
-    pub max_failures: Option<MaxFailures>,
+    pub(crate) run: RunSettings,
+    pub(crate) yes: bool,
+    pub(crate) max_failures: Option<MaxFailures>,
     /// `--wave-wait`: the bake time between waves.
-    pub wave_wait: Option<Duration>,
+    pub(crate) wave_wait: Option<Duration>,
     /// `--pause`: ask before each next wave.
-    pub pause: bool,
+    pub(crate) pause: bool,
     /// `--region-order`: the regions written first within each wave, in order.
-    pub region_order: Vec<Region>,
+    pub(crate) region_order: Vec<Region>,
 }
 
 /// The waves asked for: the stages, and the canary accounts as named (resolved against the
 /// selection once it is known).
-pub struct Waves {
+pub(crate) struct Waves {
     /// The flags that asked for them, as the summary names the waves.
-    pub spec: String,
-    pub stages: Vec<Stage>,
-    pub canary: Vec<String>,
+    pub(crate) spec: String,
+    pub(crate) stages: Vec<Stage>,
+    pub(crate) canary: Vec<String>,
 }
 
 pub struct Rollback {
-    pub from: PathBuf,
-    pub inventory: Option<PathBuf>,
-    pub aws: Aws,
-    pub output: Output,
-    pub yes: bool,
+    pub(crate) from: PathBuf,
+    pub(crate) inventory: Option<PathBuf>,
+    pub(crate) aws: Aws,
+    pub(crate) output: Output,
+    pub(crate) yes: bool,
 }
 
 pub struct Discover {
-    pub ous: Vec<String>,
-    pub include_management: bool,
-    pub regions: Vec<Region>,
-    pub output: Option<PathBuf>,
-    pub aws: Aws,
-    pub role_name: String,
+    pub(crate) ous: Vec<String>,
+    pub(crate) include_management: bool,
+    pub(crate) regions: Vec<Region>,
+    pub(crate) output: Option<PathBuf>,
+    pub(crate) aws: Aws,
+    pub(crate) role_name: String,
 }
 
 /// How to reach AWS, and how many targets at once.
-pub struct Aws {
-    pub session: SessionOptions,
-    pub concurrency: usize,
+pub(crate) struct Aws {
+    pub(crate) session: SessionOptions,
+    pub(crate) concurrency: usize,
 }
 
-/// Where the run reports, and how much it prints.
-pub struct Output {
-    pub report: Option<PathBuf>,
-    pub html: Option<PathBuf>,
+/// Where the run reports (how much it prints is the printer's: [`Verbosity`]).
+pub(crate) struct Output {
+    pub(crate) report: Option<PathBuf>,
+    pub(crate) html: Option<PathBuf>,
     /// `--junit FILE`: a test case per target, for CI test reporters.
-    pub junit: Option<PathBuf>,
+    pub(crate) junit: Option<PathBuf>,
     /// `--summary-json FILE|-`: the run's summary as JSON.
-    pub summary_json: Option<Destination>,
-    pub verbosity: Verbosity,
-    pub no_progress: bool,
+    pub(crate) summary_json: Option<Destination>,
+    pub(crate) no_progress: bool,
+}
+
+/// How much to print (`-q`, `-v`): the printer (src/terminal/printer.rs) is built from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Errors, warnings and one final summary line.
+    Quiet,
+    /// The run's header, plan, change list and summary, and the first failed targets.
+    Default,
+    /// Also a line for every target as it finishes.
+    Verbose,
 }
 
 /// Where a file-or-stdout output goes (`-` is stdout).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
+pub(crate) enum Destination {
     Stdout,
     File(PathBuf),
 }
@@ -160,14 +178,14 @@ impl Destination {
 
 /// Failure tolerance, as CloudFormation StackSets' FailureToleranceCount / Percentage.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum MaxFailures {
+pub(crate) enum MaxFailures {
     Count(usize),
     Percent(f64),
 }
 
 impl MaxFailures {
     /// Whether `failed` failures out of `total` targets exceed the tolerance.
-    pub fn exceeded(self, failed: usize, total: usize) -> bool {
+    pub(crate) fn exceeded(self, failed: usize, total: usize) -> bool {
         match self {
             MaxFailures::Count(n) => failed > n,
             MaxFailures::Percent(p) => failed as f64 > total as f64 * p / 100.0,
@@ -192,7 +210,7 @@ impl Settings {
     pub fn threads(&self) -> usize {
         let concurrency = match self {
             Settings::Plan(r) | Settings::Audit(r) => r.aws.concurrency,
-            Settings::Apply(a) => a.fleet.aws.concurrency,
+            Settings::Apply(a) => a.run.aws.concurrency,
             Settings::Rollback(r) => r.aws.concurrency,
             Settings::Discover(d) => d.aws.concurrency,
             _ => 1,

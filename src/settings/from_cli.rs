@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use crate::aws::session::SessionOptions;
 use crate::cli::{
-    ApplyArgs, AwsArgs, Cli, Command, DiscoverArgs, OutputArgs, PrefsArgs, ReportCommand,
+    ApplyArgs, AwsArgs, Cli, CommandArgs, DiscoverArgs, OutputArgs, PrefsArgs, ReportCommand,
     RollbackArgs, RunArgs, SelectArgs, ValidateArgs, WaveArgs,
 };
 use crate::error::{InputError, Problem};
 use crate::inventory::{Regions, Selection};
 use crate::lifecycle::{Existing, Mark};
 use crate::names;
-use crate::report::printer::Verbosity;
 use crate::target::Region;
 use crate::waves;
 
@@ -23,24 +22,26 @@ use super::checked::*;
 use super::values::*;
 
 impl Settings {
+    /// The raw flags checked: every range and value, with one message naming the flag
+    /// (exit 2) before anything runs.
     pub fn from_cli(cli: &Cli) -> Result<Settings, InputError> {
         Ok(match &cli.command {
-            Command::Validate(a) => Settings::Validate(validate(a)?),
-            Command::Plan(a) => Settings::Plan(Fleet {
+            CommandArgs::Validate(a) => Settings::Validate(validate(a)?),
+            CommandArgs::Plan(a) => Settings::Plan(RunSettings {
                 waves: waves(&a.waves)?,
-                ..fleet(&a.run)?
+                ..run_settings(&a.run)?
             }),
-            Command::Audit(a) => Settings::Audit(Fleet {
+            CommandArgs::Audit(a) => Settings::Audit(RunSettings {
                 who: a.who,
                 security_hub: a.security_hub,
-                ..fleet(&a.run)?
+                ..run_settings(&a.run)?
             }),
-            Command::Apply(a) => Settings::Apply(apply(a)?),
-            Command::Rollback(a) => Settings::Rollback(rollback(a)?),
-            Command::Discover(a) => Settings::Discover(discover(a)?),
-            Command::Report(ReportCommand::Merge(m)) => merge(&m.reports, &m.output)?,
-            Command::Completions(a) => Settings::Completions(a.shell),
-            Command::Man => Settings::Man,
+            CommandArgs::Apply(a) => Settings::Apply(apply(a)?),
+            CommandArgs::Rollback(a) => Settings::Rollback(rollback(a)?),
+            CommandArgs::Discover(a) => Settings::Discover(discover(a)?),
+            CommandArgs::Report(ReportCommand::Merge(m)) => merge(&m.reports, &m.output)?,
+            CommandArgs::Completions(a) => Settings::Completions(a.shell),
+            CommandArgs::Man => Settings::Man,
         })
     }
 }
@@ -48,10 +49,10 @@ impl Settings {
 /// The output flags of a command that writes a report, raw.
 pub(super) fn output_args(cli: &Cli) -> Option<&OutputArgs> {
     match &cli.command {
-        Command::Plan(a) => Some(&a.run.output),
-        Command::Audit(a) => Some(&a.run.output),
-        Command::Apply(a) => Some(&a.run.output),
-        Command::Rollback(a) => Some(&a.output),
+        CommandArgs::Plan(a) => Some(&a.run.output),
+        CommandArgs::Audit(a) => Some(&a.run.output),
+        CommandArgs::Apply(a) => Some(&a.run.output),
+        CommandArgs::Rollback(a) => Some(&a.output),
         _ => None,
     }
 }
@@ -91,7 +92,7 @@ pub(super) fn validate(a: &ValidateArgs) -> Result<Validate, InputError> {
     })
 }
 
-pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
+pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
     distinct_outputs(
         &a.output,
         &[
@@ -133,7 +134,7 @@ pub(super) fn fleet(a: &RunArgs) -> Result<Fleet, InputError> {
             )));
         }
     };
-    Ok(Fleet {
+    Ok(RunSettings {
         prefs: prefs(&a.prefs)?,
         source: Source {
             inventory: a.inventory.clone(),
@@ -184,12 +185,12 @@ pub(super) fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
         ));
     }
     Ok(Apply {
-        fleet: Fleet {
+        run: RunSettings {
             waves,
             prune_versions: optional(&a.prune_versions, "--prune-versions", |v| {
                 whole(v, 1, 10_000)
             })?,
-            ..fleet(&a.run)?
+            ..run_settings(&a.run)?
         },
         yes: a.yes,
         wave_wait: optional(&a.wave_wait, "--wave-wait", parse_duration)?,
@@ -409,7 +410,6 @@ pub(super) fn output(o: &OutputArgs) -> Output {
         html: o.html.clone(),
         junit: o.junit.clone(),
         summary_json: o.summary_json.as_deref().map(Destination::of),
-        verbosity: output_verbosity(o),
         no_progress: o.no_progress,
     }
 }

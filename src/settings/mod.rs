@@ -5,5 +5,6 @@ mod checked;
 mod from_cli;
 mod values;
 
-pub use checked::*;
+pub(crate) use checked::*;
+pub use checked::{Settings, Verbosity};
 pub use from_cli::{summary_json_on_stdout, verbosity};

@@ -13,8 +13,10 @@ use crate::aws::document::{self, Current};
 use crate::aws::resources::CheckClients;
 use crate::aws::securityhub::{self, HubClient};
 use crate::aws::session::TargetClient;
-use crate::model::{Action, Findings, Outcome, Reason, ReportRow, Status, TargetError, rfc3339};
-use crate::preferences::{Change, changed_keys, diff};
+use crate::model::{
+    Action, Change, Findings, Outcome, Reason, ReportRow, Status, TargetError, rfc3339,
+};
+use crate::preferences::{changed_keys, diff};
 use crate::target::Target;
 
 /// Audits one target: is its default version the desired content? Also notices a latest

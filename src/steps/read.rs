@@ -12,10 +12,10 @@ use crate::aws::resources::CheckClients;
 use crate::aws::session::TargetClient;
 use crate::lifecycle::Existing;
 use crate::model::{
-    Action, Finding, Findings, Outcome, Reason, ReportRow, Severity, Status, StopReason,
+    Action, Change, Finding, Findings, Outcome, Reason, ReportRow, Severity, Status, StopReason,
     TargetError,
 };
-use crate::preferences::{Change, MAX_CONTENT_BYTES, changed_keys, diff, to_content};
+use crate::preferences::{MAX_CONTENT_BYTES, changed_keys, diff, to_content};
 use crate::target::Target;
 
 /// A target read and decided, ready for its write.

@@ -1,7 +1,7 @@
 //! The command line as an operator meets it, through the real binary: every numeric flag
 //! range-checked before any AWS call, a closed stdout, `-q`, one Ctrl-C on a large fleet,
 //! a failing `discover -o`, a refused connection, the one-partition check, singular counts;
-//! and a guard on the layout of src/ (one printer, no import cycle).
+//! and a guard on the layout of src/ (one printer, no import cycle, the parts importing one way).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -818,7 +818,7 @@ fn one_target_in_one_account_is_singular() {
     }
 }
 
-// 10. The layout of src/: no import cycle between its files. (One printer: clippy's
+// 10. The layout of src/: no import cycle between its files, and the parts import one way. (One printer: clippy's
 // print_stdout and print_stderr, warned in Cargo.toml and denied by scripts/test.sh.)
 
 /// Every .rs file under `dir`, sorted.
@@ -1051,10 +1051,10 @@ fn no_import_cycle_between_src_files() {
     );
     // Known edges, so a broken reader cannot pass by finding nothing.
     for (from, to) in [
-        ("src/commands/apply.rs", "src/commands/sinks.rs"),
-        ("src/commands/setup.rs", "src/aws/session.rs"),
-        ("src/commands/rollback.rs", "src/commands/setup.rs"),
-        ("src/waves/executor.rs", "src/commands/setup.rs"),
+        ("src/commands/apply.rs", "src/run/sinks.rs"),
+        ("src/run/setup.rs", "src/aws/session.rs"),
+        ("src/commands/rollback.rs", "src/run/setup.rs"),
+        ("src/run/executor.rs", "src/run/setup.rs"),
     ] {
         assert!(
             graph[from].contains_key(to),
@@ -1065,6 +1065,99 @@ fn no_import_cycle_between_src_files() {
     if let Some(cycle) = find_cycle(&graph) {
         panic!("an import cycle between the files of src/: {cycle}");
     }
+}
+
+/// The one-way flow between the parts of src/ (docs/development.md "Where things live"): the
+/// files under each folder on the left import none under the folders on its right.
+const ONE_WAY: &[(&str, &[&str])] = &[
+    // The engine is what commands call; it never calls one.
+    ("src/run/", &["src/commands/"]),
+    // A step is what the engine runs; it never reaches back up.
+    ("src/steps/", &["src/run/", "src/commands/"]),
+    // Settings are data: the printer and the engine are built from them.
+    (
+        "src/settings/",
+        &["src/terminal/", "src/report/", "src/run/", "src/commands/"],
+    ),
+    // The model imports no input parser, no renderer, no engine.
+    (
+        "src/model/",
+        &[
+            "src/preferences/",
+            "src/inventory/",
+            "src/settings/",
+            "src/terminal/",
+            "src/report/",
+            "src/run/",
+            "src/commands/",
+            "src/steps/",
+            "src/aws/",
+        ],
+    ),
+    // Renderers never call AWS, never run anything, never import the other kind.
+    (
+        "src/report/",
+        &[
+            "src/aws/",
+            "src/steps/",
+            "src/run/",
+            "src/commands/",
+            "src/terminal/",
+        ],
+    ),
+    (
+        "src/terminal/",
+        &[
+            "src/aws/",
+            "src/steps/",
+            "src/run/",
+            "src/commands/",
+            "src/report/",
+        ],
+    ),
+];
+
+/// Every edge of `graph` against `rules`, as `from → to (path)`.
+fn crossings(graph: &Graph, rules: &[(&str, &[&str])]) -> Vec<String> {
+    let mut out = vec![];
+    for (from, edges) in graph {
+        for (to, written) in edges {
+            let crosses = rules.iter().any(|(part, never)| {
+                from.starts_with(part) && never.iter().any(|n| to.starts_with(n))
+            });
+            if crosses {
+                out.push(format!("{from} → {to} ({written})"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_parts_of_src_import_one_way() {
+    let graph = import_graph(&src_dir());
+    assert!(
+        graph.keys().any(|f| f.starts_with("src/run/"))
+            && graph.keys().any(|f| f.starts_with("src/steps/")),
+        "the engine and the steps not found: {:#?}",
+        graph.keys()
+    );
+    let bad = crossings(&graph, ONE_WAY);
+    assert!(
+        bad.is_empty(),
+        "imports against the flow:\n{}",
+        bad.join("\n")
+    );
+    // And the check sees a crossing where there is one.
+    let mut crossed = graph.clone();
+    crossed
+        .entry("src/steps/job.rs".to_string())
+        .or_default()
+        .insert("src/run/setup.rs".to_string(), "crate::run".to_string());
+    assert_eq!(
+        crossings(&crossed, ONE_WAY),
+        vec!["src/steps/job.rs → src/run/setup.rs (crate::run)"]
+    );
 }
 
 /// The guard above fails where it should: on a small crate with a cycle through a `super::`

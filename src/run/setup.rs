@@ -8,6 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use futures::StreamExt;
 
+use super::fanout::{self, Control};
 use super::inputs::{retry_only, unique_accounts};
 use super::interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
 use super::sinks::{Sinks, open_report};
@@ -17,15 +18,14 @@ use crate::aws::regions;
 use crate::aws::session::{Prefetch, Session};
 use crate::cli::{DEFAULT_DOCUMENT_NAME, DEFAULT_OWNER_TAG, DEFAULT_ROLE_NAME};
 use crate::error::InputError;
-use crate::fanout::{self, Control};
 use crate::model::{Command, Ended, Outcome, Reason, RunEvent, RunMeta, TargetError, rfc3339};
 use crate::preflight::Preflight;
 use crate::report::csv::CsvReport;
-use crate::report::events::EventLog;
-use crate::report::printer::Printer;
 use crate::settings::{self, Output};
 use crate::steps::{self, FixCommand, Job, Planned};
 use crate::target::{Account, AccountId, Region, Target};
+use crate::terminal::events::EventLog;
+use crate::terminal::printer::Printer;
 use crate::waves::WavePlan;
 use crate::words::count;
 
@@ -58,16 +58,16 @@ pub(crate) struct Prepared {
 /// not be read).
 // One per run, moved once: its size costs nothing.
 #[allow(clippy::large_enum_variant)]
-pub(super) enum Start {
+pub(crate) enum Start {
     Run(Prepared, CsvReport),
     Ended(Ended),
 }
 
 /// Checks the inputs, builds the session and opens the report — in that order, so a run
 /// that stops for bad input (exit 2) leaves no report behind.
-pub(super) async fn prepare(
+pub(crate) async fn prepare(
     printer: &Printer,
-    args: &settings::Fleet,
+    args: &settings::RunSettings,
     command: Command,
 ) -> Result<Start, InputError> {
     let mut inputs = match sources::inputs(printer, args).await? {
@@ -245,7 +245,7 @@ pub(super) async fn prepare(
 
 /// `--security-hub`: the apply a finding recommends, with this run's preferences file, where
 /// its accounts came from and its role (the account and region are added per target).
-fn fix_command(args: &settings::Fleet, sensitive: &BTreeSet<String>) -> FixCommand {
+fn fix_command(args: &settings::RunSettings, sensitive: &BTreeSet<String>) -> FixCommand {
     let mut flags = format!("-p {}", shell_word(&args.prefs.path.to_string_lossy()));
     match (&args.source.inventory, &args.source.org) {
         (Some(path), _) => flags.push_str(&format!(" -i {}", shell_word(&path.to_string_lossy()))),
@@ -294,7 +294,7 @@ fn shell_word(s: &str) -> String {
 
 /// One line per account whose inventory `profile` the AWS config lacks: its targets will
 /// fail, and each row alone would only say the credential provider "was not enabled".
-pub(super) fn warn_missing_profiles(printer: &Printer, session: &Session) {
+pub(crate) fn warn_missing_profiles(printer: &Printer, session: &Session) {
     for (id, profile) in session.missing_profiles() {
         printer.warn(&format!(
             "account {id}: profile {profile:?} is not in the AWS config (~/.aws/config, ~/.aws/credentials, or the files AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE name): its targets will fail"
@@ -304,7 +304,7 @@ pub(super) fn warn_missing_profiles(printer: &Printer, session: &Session) {
 
 /// The run's metadata: who runs what, since when, on which input file (path and SHA-256) and
 /// document. Only the HTML page names the caller, which costs an STS call.
-pub(super) async fn run_meta(
+pub(crate) async fn run_meta(
     command: Command,
     out: &Output,
     session: &Session,
@@ -329,7 +329,7 @@ pub(super) async fn run_meta(
 /// Asks the accounts that need it which regions they have enabled: every `-r all` account,
 /// and those with an opt-in region named explicitly. Returns the targets to run and the rows
 /// of those that will not run (a region not enabled: skipped; a listing that failed: failed).
-pub(super) async fn resolve_regions(
+pub(crate) async fn resolve_regions(
     session: &Session,
     job: &Job,
     targets: Vec<Target>,
@@ -447,7 +447,7 @@ pub(super) async fn resolve_regions(
 
 /// `--wait-ready`: until when new accounts are waited for, since when, where the waits are
 /// said, and the run's stop switch (Ctrl-C ends the wait).
-pub(super) struct Ready<'a> {
+pub(crate) struct Ready<'a> {
     until: Instant,
     since: Instant,
     log: &'a EventLog,
@@ -561,7 +561,7 @@ impl Prepared {
 
 /// The command line as typed, for the HTML report, with external ids replaced: they are
 /// shared secrets between the hub and the member accounts.
-pub(super) fn redacted_command_line() -> String {
+pub(crate) fn redacted_command_line() -> String {
     let mut out = vec![];
     let mut hide_next = false;
     // Lossy: a non-UTF-8 argument (a path) must not panic the page's header. The program is

@@ -6,21 +6,22 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::fanout::Control;
 use super::inputs::region_totals;
 use crate::error::InputError;
-use crate::fanout::Control;
 use crate::files;
 use crate::model::{
     Action, Command, Ended, Outcome, ReportRow, RunEvent, RunMeta, RunStats, Status, rfc3339,
 };
 use crate::report::csv::{CsvReport, default_path};
-use crate::report::events::EventLog;
-use crate::report::printer::{Printer, Verbosity};
-use crate::report::progress::Progress;
-use crate::report::summary::{self, ChangeSummary, FindingSummary, WaveSummary};
 use crate::report::{html, json, junit};
+use crate::settings::Verbosity;
 use crate::settings::{Destination, Output};
 use crate::target::Target;
+use crate::terminal::events::EventLog;
+use crate::terminal::printer::Printer;
+use crate::terminal::progress::Progress;
+use crate::terminal::summary::{self, ChangeSummary, FindingSummary, WaveSummary};
 use crate::waves::WavePlan;
 
 /// With --html, --junit or --summary-json: where each goes, and (for the page and the JUnit
@@ -38,7 +39,7 @@ impl RunFiles {
     }
 }
 
-pub(super) fn open_report(out: &Output, command: Command) -> Result<CsvReport, InputError> {
+pub(crate) fn open_report(out: &Output, command: Command) -> Result<CsvReport, InputError> {
     let path = out
         .report
         .clone()
@@ -70,7 +71,7 @@ pub(crate) struct Sinks {
 }
 
 impl Sinks {
-    pub(super) fn new(
+    pub(crate) fn new(
         label: &str,
         targets: &[Target],
         out: &Output,
@@ -100,13 +101,13 @@ impl Sinks {
         }
     }
 
-    pub(super) fn with_waves(mut self, waves: Option<Arc<WavePlan>>) -> Self {
+    pub(crate) fn with_waves(mut self, waves: Option<Arc<WavePlan>>) -> Self {
         self.waves = waves.map(|w| (w, WaveSummary::default()));
         self
     }
 
     /// The files `out` asks for, written at the end.
-    pub(super) fn with_files(mut self, out: &Output) -> Self {
+    pub(crate) fn with_files(mut self, out: &Output) -> Self {
         if out.html.is_some() || out.junit.is_some() || out.summary_json.is_some() {
             self.files = Some(RunFiles {
                 html: out.html.clone(),
@@ -169,7 +170,7 @@ impl Sinks {
     }
 
     /// Clears the bars and prints the summary; the outcome follows from the same stats.
-    pub(super) fn finish(
+    pub(crate) fn finish(
         self,
         elapsed: Duration,
         control: &Control,

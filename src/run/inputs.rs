@@ -10,32 +10,32 @@ use crate::inventory::{self, Events, Inventory, Selection};
 use crate::model::{ReportRow, Status};
 use crate::preferences::{self, Preferences};
 use crate::report::csv as report_csv;
-use crate::report::printer::Printer;
 use crate::settings::PrefsOptions;
 use crate::target::{Account, Region, Target};
+use crate::terminal::printer::Printer;
 
-pub(super) fn warn_all(printer: &Printer, warnings: &[Problem]) {
+pub(crate) fn warn_all(printer: &Printer, warnings: &[Problem]) {
     for w in warnings {
         printer.warn(&w.to_string());
     }
 }
 
 /// The checked inputs of a run: preferences, and the targets the selection resolves to.
-pub(super) struct Inputs {
-    pub(super) prefs: Preferences,
-    pub(super) targets: Vec<Target>,
+pub(crate) struct Inputs {
+    pub(crate) prefs: Preferences,
+    pub(crate) targets: Vec<Target>,
     /// `-r all`: accounts whose regions are listed when the run starts.
-    pub(super) all_regions: Vec<Arc<Account>>,
+    pub(crate) all_regions: Vec<Arc<Account>>,
     /// Where the accounts came from, as lines name it.
-    pub(super) inventory_path: PathBuf,
+    pub(crate) inventory_path: PathBuf,
     /// `--retry-failed`: the earlier report's rows, read and checked with the other inputs.
-    pub(super) retry: Option<Vec<ReportRow>>,
+    pub(crate) retry: Option<Vec<ReportRow>>,
 }
 
 /// The files of a run read, before any AWS call: preferences, and the inventory and events
 /// where given. Every file is checked before any error is reported, so one run shows every
 /// problem.
-pub(super) fn read_files(
+pub(crate) fn read_files(
     printer: &Printer,
     prefs: &PrefsOptions,
     inventory: Option<&Path>,
@@ -70,7 +70,7 @@ pub(super) fn read_files(
 /// The targets of a run: the selection applied to the accounts, narrowed to what the events
 /// name (`alone`: the events are the accounts), and every target's placeholders checked.
 /// `None` when the events name nothing in the selection: nothing to do, said in a line.
-pub(super) fn resolve(
+pub(crate) fn resolve(
     printer: &Printer,
     prefs: Preferences,
     inv: &Inventory,
@@ -137,7 +137,7 @@ fn warn_vars_overridden(printer: &Printer, prefs: &Preferences, targets: &[Targe
 }
 
 /// `validate`'s inputs: the preferences and an inventory file, with no event.
-pub(super) fn load_inputs(
+pub(crate) fn load_inputs(
     printer: &Printer,
     prefs: &PrefsOptions,
     inventory: &Path,
@@ -148,7 +148,7 @@ pub(super) fn load_inputs(
     Ok(resolve(printer, prefs, &inv, selection, None)?.expect("no event narrows it"))
 }
 
-pub(super) fn region_totals(targets: &[Target]) -> BTreeMap<String, usize> {
+pub(crate) fn region_totals(targets: &[Target]) -> BTreeMap<String, usize> {
     let mut totals = BTreeMap::new();
     for t in targets {
         *totals.entry(t.region.to_string()).or_insert(0) += 1;
@@ -156,7 +156,7 @@ pub(super) fn region_totals(targets: &[Target]) -> BTreeMap<String, usize> {
     totals
 }
 
-pub(super) fn unique_accounts(targets: &[Target]) -> Vec<Arc<Account>> {
+pub(crate) fn unique_accounts(targets: &[Target]) -> Vec<Arc<Account>> {
     let mut seen = std::collections::HashSet::new();
     targets
         .iter()
@@ -167,7 +167,7 @@ pub(super) fn unique_accounts(targets: &[Target]) -> Vec<Arc<Account>> {
 
 /// `--retry-failed`: keeps the targets whose status was failed, skipped or blocked (by
 /// preflight, since fixed perhaps) in an earlier report.
-pub(super) fn retry_only(
+pub(crate) fn retry_only(
     printer: &Printer,
     report: &Path,
     rows: &[ReportRow],
@@ -201,7 +201,7 @@ pub(super) fn retry_only(
 }
 
 /// `--retry-failed`'s report, read and checked: of this document, with something to retry.
-pub(super) fn check_retry_report(
+pub(crate) fn check_retry_report(
     report: &Path,
     document: &str,
 ) -> Result<Vec<ReportRow>, InputError> {

@@ -3,15 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use super::plan::WavePlan;
-use crate::commands::prompt::{Confirmed, confirm};
-use crate::commands::setup::Prepared;
-use crate::commands::sinks::Sinks;
-use crate::fanout;
+use super::fanout;
+use super::prompt::{Confirmed, confirm};
+use super::setup::Prepared;
+use super::sinks::Sinks;
 use crate::model::{Outcome, RunEvent, Status, StopReason};
 use crate::settings;
 use crate::steps::{self, Planned};
 use crate::target::Region;
+use crate::waves::WavePlan;
 
 /// Writes these targets and records each (with `verify`, once read back); returns how many
 /// of them failed.

@@ -10,7 +10,7 @@ use crate::target::{Account, AccountId};
 
 /// One stage of `--waves`: a count of accounts or a share of them, cumulative.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Stage {
+pub(crate) enum Stage {
     Accounts(usize),
     Percent(f64),
 }
@@ -50,11 +50,7 @@ pub(crate) fn parse_spec(spec: &str) -> Result<Vec<Stage>, String> {
 /// The accounts of each wave, in order; empty waves (a share that adds no account) are left
 /// out. `accounts` is the selection in inventory order; `canary` (already checked to be in
 /// it) is the first wave, and the stages then continue from there.
-pub(super) fn split(
-    accounts: &[AccountId],
-    stages: &[Stage],
-    canary: &[AccountId],
-) -> Vec<Vec<AccountId>> {
+fn split(accounts: &[AccountId], stages: &[Stage], canary: &[AccountId]) -> Vec<Vec<AccountId>> {
     let total = accounts.len();
     let mut order: Vec<AccountId> = canary.to_vec();
     order.extend(accounts.iter().filter(|a| !canary.contains(a)).cloned());

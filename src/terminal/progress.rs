@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::model::RunStats;
-use crate::report::printer::{Printer, Verbosity};
+use crate::settings::Verbosity;
+use crate::terminal::printer::Printer;
 use crate::words::plural;
 
 enum Mode {
@@ -27,7 +28,7 @@ enum Mode {
     Silent,
 }
 
-pub struct Progress {
+pub(crate) struct Progress {
     mode: Mode,
     printer: Printer,
 }
@@ -39,7 +40,7 @@ const BARS_EVERY: Duration = Duration::from_millis(100);
 
 impl Progress {
     /// Bars only when stderr is a terminal and they are wanted.
-    pub fn new(
+    pub(crate) fn new(
         label: &str,
         region_totals: &BTreeMap<String, usize>,
         total: usize,
@@ -100,7 +101,7 @@ impl Progress {
     }
 
     /// One more target finished: advance the bars to the stats.
-    pub fn finished(&mut self, stats: &RunStats) {
+    pub(crate) fn finished(&mut self, stats: &RunStats) {
         match &mut self.mode {
             Mode::Bars {
                 overall,
@@ -146,7 +147,7 @@ impl Progress {
     }
 
     /// Removes the bars so the summary prints on a clean screen.
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         if let Mode::Bars {
             multi,
             overall,

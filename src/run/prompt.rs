@@ -5,8 +5,8 @@ use std::io::BufRead;
 
 use crate::model::{Command, Ended, RunEvent};
 use crate::report::csv::CsvReport;
-use crate::report::events;
-use crate::report::printer::Printer;
+use crate::terminal::events;
+use crate::terminal::printer::Printer;
 use crate::words::count;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub(crate) enum Confirmed {
 
 /// Asks before `command` writes; on any answer but yes, removes its report (no row was
 /// written), says so and gives the run's end: declined (exit 1) or interrupted (130).
-pub(super) async fn confirm_or_cancel(
+pub(crate) async fn confirm_or_cancel(
     printer: &Printer,
     command: Command,
     what: &str,

@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::model::{Command, Findings, Reason, ReportRow, RunStats, Severity, Status};
-use crate::preferences::Change;
-use crate::report::printer::visible;
+use crate::model::{Change, Command, Findings, Reason, ReportRow, RunStats, Severity, Status};
+use crate::terminal::printer::visible;
 use crate::words::count;
 
 /// The summary in one line: how many targets, how long, the counts per status.
-pub fn headline(stats: &RunStats, command: Command, elapsed: Duration) -> String {
+pub(crate) fn headline(stats: &RunStats, command: Command, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
         stats.finished as f64 / secs
@@ -34,7 +33,12 @@ pub fn headline(stats: &RunStats, command: Command, elapsed: Duration) -> String
 
 /// The end-of-run summary: the headline, counts per status and region, the commonest
 /// errors, and where the report is.
-pub fn render(stats: &RunStats, command: Command, report: &Path, elapsed: Duration) -> String {
+pub(crate) fn render(
+    stats: &RunStats,
+    command: Command,
+    report: &Path,
+    elapsed: Duration,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "\n{}", headline(stats, command, elapsed));
     let statuses: Vec<Status> = stats.by_status.keys().copied().collect();
@@ -78,17 +82,17 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Groups identical changes across targets: "412 targets: s3BucketName DOC-EXAMPLE-BUCKET → org-session-logs".
 #[derive(Debug, Default)]
-pub struct ChangeSummary {
+pub(crate) struct ChangeSummary {
     creates: usize,
     groups: HashMap<(String, String, String), usize>,
 }
 
 impl ChangeSummary {
-    pub fn add_create(&mut self) {
+    pub(crate) fn add_create(&mut self) {
         self.creates += 1;
     }
 
-    pub fn add_update(&mut self, changes: &[Change]) {
+    pub(crate) fn add_update(&mut self, changes: &[Change]) {
         for c in changes {
             *self
                 .groups
@@ -97,11 +101,11 @@ impl ChangeSummary {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.creates == 0 && self.groups.is_empty()
     }
 
-    pub fn render(&self, max_lines: usize) -> String {
+    pub(crate) fn render(&self, max_lines: usize) -> String {
         let mut s = String::new();
         if self.creates > 0 {
             let n = self.creates;
@@ -125,12 +129,12 @@ impl ChangeSummary {
 
 /// Each wave's counts: "wave 2 of 3 (9 accounts, 27 targets): created 27".
 #[derive(Debug, Default)]
-pub struct WaveSummary {
+pub(crate) struct WaveSummary {
     waves: BTreeMap<usize, BTreeMap<Status, usize>>,
 }
 
 impl WaveSummary {
-    pub fn add(&mut self, row: &ReportRow) {
+    pub(crate) fn add(&mut self, row: &ReportRow) {
         if let Some(w) = row.wave {
             *self
                 .waves
@@ -142,7 +146,7 @@ impl WaveSummary {
     }
 
     /// "created 3 · failed 1" for one wave.
-    pub fn counts(&self, wave: usize) -> String {
+    pub(crate) fn counts(&self, wave: usize) -> String {
         self.waves
             .get(&wave)
             .map(|c| {
@@ -155,7 +159,7 @@ impl WaveSummary {
     }
 
     /// One line a wave, `accounts` giving each wave's number of accounts.
-    pub fn render(&self, accounts: &[usize]) -> String {
+    pub(crate) fn render(&self, accounts: &[usize]) -> String {
         let mut s = String::new();
         for (i, n) in accounts.iter().enumerate() {
             let counts = self.waves.get(&(i + 1));
@@ -177,12 +181,12 @@ impl WaveSummary {
 /// Groups identical preflight findings across targets: "212 targets: BucketNotEncrypted
 /// (blocking) org-session-logs".
 #[derive(Debug, Default)]
-pub struct FindingSummary {
+pub(crate) struct FindingSummary {
     groups: HashMap<(Severity, Reason, String), usize>,
 }
 
 impl FindingSummary {
-    pub fn add(&mut self, findings: &Findings) {
+    pub(crate) fn add(&mut self, findings: &Findings) {
         for f in &findings.0 {
             *self
                 .groups
@@ -191,7 +195,7 @@ impl FindingSummary {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.groups.is_empty()
     }
 
@@ -213,7 +217,7 @@ impl FindingSummary {
     }
 
     /// Blocking first, then the most common.
-    pub fn render(&self, max_lines: usize) -> String {
+    pub(crate) fn render(&self, max_lines: usize) -> String {
         let mut groups: Vec<_> = self.groups.iter().collect();
         groups.sort_by(|a, b| a.0.0.cmp(&b.0.0).then(b.1.cmp(a.1)).then(a.0.cmp(b.0)));
         let mut s = String::new();

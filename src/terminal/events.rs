@@ -5,38 +5,38 @@
 use std::sync::{Arc, Mutex};
 
 use crate::model::{Abandon, RunEvent};
-use crate::report::printer::Printer;
+use crate::terminal::printer::Printer;
 use crate::words::{self, count};
 
 /// The events of one run, in order: shown as they happen, kept for the end. Cloned into the
 /// interrupt listener, which emits from its own task.
 #[derive(Clone)]
-pub struct EventLog {
+pub(crate) struct EventLog {
     printer: Printer,
     events: Arc<Mutex<Vec<RunEvent>>>,
 }
 
 impl EventLog {
-    pub fn new(printer: &Printer) -> Self {
+    pub(crate) fn new(printer: &Printer) -> Self {
         Self {
             printer: printer.clone(),
             events: Arc::default(),
         }
     }
 
-    pub fn emit(&self, event: RunEvent) {
+    pub(crate) fn emit(&self, event: RunEvent) {
         show(&self.printer, &event);
         self.events.lock().expect("event log lock").push(event);
     }
 
     /// Every event so far.
-    pub fn events(&self) -> Vec<RunEvent> {
+    pub(crate) fn events(&self) -> Vec<RunEvent> {
         self.events.lock().expect("event log lock").clone()
     }
 }
 
 /// Prints one event.
-pub fn show(printer: &Printer, event: &RunEvent) {
+pub(crate) fn show(printer: &Printer, event: &RunEvent) {
     match event {
         RunEvent::WaveStarted {
             number,

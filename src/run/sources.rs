@@ -12,15 +12,15 @@ use crate::error::{InputError, Problem};
 use crate::inventory::{self, Inventory, Selection, Strictness};
 use crate::model::Ended;
 use crate::preferences::Preferences;
-use crate::report::printer::Printer;
-use crate::settings::Fleet;
+use crate::settings::RunSettings;
 use crate::target::{Account, AccountId};
+use crate::terminal::printer::Printer;
 use crate::words::count;
 
 /// The inputs of a run, or why it ends before it starts.
 // One per run, moved once: its size costs nothing.
 #[allow(clippy::large_enum_variant)]
-pub(super) enum Sourced {
+pub(crate) enum Sourced {
     Run(Inputs),
     /// Nothing to do (exit 0), or the organization could not be read (exit 1).
     Ended(Ended),
@@ -28,7 +28,7 @@ pub(super) enum Sourced {
 
 /// The run's inputs: files read and checked first (exit 2, before any AWS call), then the
 /// organization walked where `--org` asks.
-pub(super) async fn inputs(printer: &Printer, args: &Fleet) -> Result<Sourced, InputError> {
+pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sourced, InputError> {
     let source = &args.source;
     let (prefs, inv, events) = read_files(
         printer,
@@ -171,7 +171,7 @@ async fn name_from_organizations(
 /// The organization walked with the base credentials (`discover`, `--org`): an OU it does not
 /// hold is bad input (exit 2, naming it); a walk that fails is said in a line and is `None`
 /// (the run fails).
-pub(super) async fn read_organization(
+pub(crate) async fn read_organization(
     printer: &Printer,
     session: &Session,
     ous: &[String],

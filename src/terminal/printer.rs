@@ -9,21 +9,11 @@ use std::sync::{Arc, Mutex};
 use indicatif::MultiProgress;
 
 use crate::model::{ReportRow, Status};
+use crate::settings::Verbosity;
 use crate::words::plural;
 
-/// How much to print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verbosity {
-    /// Errors, warnings and one final summary line.
-    Quiet,
-    /// The run's header, plan, change list and summary, and the first failed targets.
-    Default,
-    /// Also a line for every target as it finishes.
-    Verbose,
-}
-
 /// Per-target lines the default verbosity prints before it points at the report instead.
-pub const TARGET_LINES: usize = 20;
+pub(crate) const TARGET_LINES: usize = 20;
 
 /// A cheap handle: every part of a run (and the interrupt listener's task) prints through a
 /// clone of the same printer.
@@ -51,6 +41,7 @@ enum Stream {
 }
 
 impl Printer {
+    /// A printer at `verbosity`: every line of the run goes through it, or a clone of it.
     pub fn new(verbosity: Verbosity) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -65,7 +56,7 @@ impl Printer {
         }
     }
 
-    pub fn verbosity(&self) -> Verbosity {
+    pub(crate) fn verbosity(&self) -> Verbosity {
         self.inner.verbosity
     }
 
@@ -81,7 +72,7 @@ impl Printer {
     }
 
     /// A result or summary on stdout (lines end in `\n`); nothing with `-q`.
-    pub fn out(&self, text: &str) {
+    pub(crate) fn out(&self, text: &str) {
         if !self.quiet() {
             self.write(Stream::Out, text);
         }
@@ -90,7 +81,7 @@ impl Printer {
     /// What a command exists to print (an inventory to stdout): printed even with `-q`. A
     /// closed pipe is the reader's choice (`| head`); any other failure means the output is
     /// incomplete, and the command must say so.
-    pub fn product(&self, text: &str) -> std::io::Result<()> {
+    pub(crate) fn product(&self, text: &str) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
@@ -99,12 +90,12 @@ impl Printer {
     }
 
     /// The one line `-q` keeps: the run's final summary.
-    pub fn summary_line(&self, line: &str) {
+    pub(crate) fn summary_line(&self, line: &str) {
         self.write(Stream::Out, &format!("{line}\n"));
     }
 
     /// A message about the run on stderr (progress, interrupts); nothing with `-q`.
-    pub fn note(&self, line: &str) {
+    pub(crate) fn note(&self, line: &str) {
         if !self.quiet() {
             self.write(Stream::Err, &format!("{line}\n"));
         }
@@ -112,12 +103,12 @@ impl Printer {
 
     /// The run's own turns on stderr, printed even with `-q`: an interrupt and what the
     /// next Ctrl-C does, a stop, a cancelled prompt.
-    pub fn say(&self, line: &str) {
+    pub(crate) fn say(&self, line: &str) {
         self.write(Stream::Err, &format!("{line}\n"));
     }
 
     /// A problem that does not stop the run: always printed.
-    pub fn warn(&self, line: &str) {
+    pub(crate) fn warn(&self, line: &str) {
         self.write(Stream::Err, &format!("warning: {line}\n"));
     }
 
@@ -127,13 +118,13 @@ impl Printer {
     }
 
     /// A question on stderr, the answer typed on the same line.
-    pub fn ask(&self, question: &str) {
+    pub(crate) fn ask(&self, question: &str) {
         self.write(Stream::Err, question);
     }
 
     /// One finished target: with `-v` every target; by default the first [`TARGET_LINES`]
     /// failed ones (the rest are counted for [`Printer::held_back`]); with `-q` none.
-    pub fn target(&self, row: &ReportRow) {
+    pub(crate) fn target(&self, row: &ReportRow) {
         let failed = row.is_failure();
         match self.inner.verbosity {
             Verbosity::Quiet => return,
@@ -176,7 +167,7 @@ impl Printer {
     }
 
     /// Says how many per-target lines were held back, once, pointing at where they are.
-    pub fn held_back(&self, where_: &str) {
+    pub(crate) fn held_back(&self, where_: &str) {
         let n = self.inner.held_back.swap(0, Ordering::Relaxed);
         if n > 0 {
             self.note(&format!(
@@ -247,7 +238,7 @@ impl Printer {
 }
 
 /// Other people's text inside one line: every control character shown escaped, newlines too.
-pub fn visible(text: &str) -> String {
+pub(crate) fn visible(text: &str) -> String {
     escape_controls(text, false).into_owned()
 }
 

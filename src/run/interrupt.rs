@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::fanout::Control;
+use super::fanout::Control;
 use crate::model::{Abandon, RunEvent, StopReason};
-use crate::report::events::EventLog;
+use crate::terminal::events::EventLog;
 
 /// Ctrl-C: the first stops new targets and lets those in flight finish (for at most
 /// `grace`); the second, or the end of the grace, abandons them.
-pub(super) fn listen_for_interrupts(
+pub(crate) fn listen_for_interrupts(
     control: Arc<Control>,
     log: EventLog,
     grace: Duration,
@@ -40,4 +40,4 @@ pub(super) fn listen_for_interrupts(
     })
 }
 
-pub(super) const INTERRUPT_GRACE: Duration = Duration::from_secs(30);
+pub(crate) const INTERRUPT_GRACE: Duration = Duration::from_secs(30);

@@ -1,0 +1,21 @@
+//! The run engine, which the commands (src/commands/) call and which never imports one: a
+//! run's inputs read and resolved to targets (inputs, sources), the run prepared (setup), the
+//! bounded fan-out over targets (fanout), apply's write phase at once or wave by wave
+//! (executor), what a run reports to (sinks), Ctrl-C and SIGTERM (interrupt) and the
+//! confirmation prompt (prompt). No step (src/steps/) imports it.
+
+pub(crate) mod executor;
+pub(crate) mod fanout;
+mod inputs;
+mod interrupt;
+mod prompt;
+mod setup;
+mod sinks;
+mod sources;
+
+pub(crate) use inputs::{load_inputs, region_totals, warn_all};
+pub(crate) use interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
+pub(crate) use prompt::confirm_or_cancel;
+pub(crate) use setup::{Start, prepare, run_meta, warn_missing_profiles};
+pub(crate) use sinks::{Sinks, open_report};
+pub(crate) use sources::read_organization;
