@@ -12,7 +12,9 @@ use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use serde_json::Value;
 
 use crate::aws::error::target_error;
+use crate::aws::session::Session;
 use crate::model::{TargetError, rfc3339};
+use crate::target::Target;
 
 /// The calls that change a document: the ones whose caller answers "who changed it".
 const CHANGES: [&str; 4] = [
@@ -48,6 +50,25 @@ pub(crate) struct TrailClient {
     pub region: aws_config::Region,
     /// Where the calls go, as an error message names it.
     pub endpoint: Arc<str>,
+}
+
+impl Session {
+    /// `audit --who`'s CloudTrail client for one target (built once per account), with the
+    /// region its calls go to.
+    pub(crate) fn trail(&self, target: &Target) -> TrailClient {
+        let client = self.shared(target.account_id(), |conf| {
+            let mut conf = aws_sdk_cloudtrail::config::Builder::from(conf);
+            // The lookup retries on its own terms (below): a throttle waits its turn at the
+            // account's 2 a second, another failure is tried briefly, a few times.
+            conf.set_retry_config(Some(aws_config::retry::RetryConfig::disabled()));
+            aws_sdk_cloudtrail::Client::from_conf(conf.build())
+        });
+        TrailClient {
+            client,
+            region: aws_config::Region::new(target.region.as_str().to_string()),
+            endpoint: self.endpoint("CloudTrail", Some(&target.region)).into(),
+        }
+    }
 }
 
 /// The last change found: who (the caller's ARN, else its user name) and when (RFC 3339).

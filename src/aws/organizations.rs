@@ -7,8 +7,17 @@ use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 
 use crate::aws::error::target_error;
+use crate::aws::session::Session;
 use crate::model::{Reason, TargetError};
 use crate::target::AccountId;
+
+impl Session {
+    /// An Organizations client with the base credentials (the caller is in the management or
+    /// a delegated administrator account).
+    pub(crate) fn organizations(&self) -> Client {
+        Client::new(self.base())
+    }
+}
 
 /// One account found, with where it sits in the organization.
 #[derive(Debug, Clone, PartialEq)]
