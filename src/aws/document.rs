@@ -14,6 +14,7 @@ use aws_sdk_ssm::types::{
 };
 use serde_json::Value;
 
+use crate::aws::retry::Backoff;
 use crate::aws::session::TargetClient;
 use crate::lifecycle::{self, Mark};
 use crate::model::{Reason, TargetError, rfc3339};
@@ -322,31 +323,24 @@ async fn prune(ssm: &TargetClient, name: &str, keep: usize) -> Result<u32, Targe
 
 /// Every version of the document: its number, and whether it is the default.
 async fn list_versions(ssm: &TargetClient, name: &str) -> Result<Vec<(u64, bool)>, TargetError> {
-    let mut out = vec![];
-    let mut token: Option<String> = None;
-    // Bounded: SSM's cap is in the thousands, and a page holds up to 50.
-    for _ in 0..1000 {
-        let page = ssm
-            .ssm()
-            .list_document_versions()
-            .name(name)
-            .max_results(50)
-            .set_next_token(token.take())
-            .customize()
-            .config_override(ssm.scope())
-            .send()
-            .await
-            .map_err(|e| ssm.error(e))?;
-        out.extend(page.document_versions().iter().filter_map(|v| {
+    let versions = ssm
+        .paging()
+        .list_document_versions()
+        .name(name)
+        .into_paginator()
+        .page_size(50)
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| ssm.error(e))?;
+    Ok(versions
+        .iter()
+        .filter_map(|v| {
             let n = v.document_version()?.parse().ok()?;
             Some((n, v.is_default_version()))
-        }));
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 fn tag(mark: &Mark) -> Tag {
@@ -466,17 +460,16 @@ async fn wait_active(
     version: &str,
     status: Option<&DocumentStatus>,
 ) -> Result<(), TargetError> {
-    let mut status = status.cloned();
-    let mut delay = Duration::from_millis(200);
     // About 30 s in all: a session document turns Active within a second or two.
-    for _ in 0..15 {
+    const POLL: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(3));
+    let mut status = status.cloned();
+    for n in 1..=15 {
         match &status {
             Some(DocumentStatus::Active) | None => return Ok(()),
             Some(DocumentStatus::Failed) => break,
             Some(_) => {}
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(3));
+        tokio::time::sleep(POLL.wait(n)).await;
         let out = ssm
             .ssm()
             .describe_document()

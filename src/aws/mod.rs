@@ -14,6 +14,7 @@ pub(crate) mod error;
 pub(crate) mod organizations;
 pub(crate) mod regions;
 pub(crate) mod resources;
+pub(crate) mod retry;
 pub(crate) mod securityhub;
 pub(crate) mod session;
 pub(crate) mod wait_ready;

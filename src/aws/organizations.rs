@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_organizations::Client;
+use aws_sdk_organizations::config::http::HttpResponse;
+use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 
 use crate::aws::error::target_error;
@@ -69,14 +71,11 @@ pub(crate) async fn walk(
         .and_then(|o| o.master_account_id);
     let mut starts: Vec<(String, String)> = vec![];
     if ous.is_empty() {
-        let pages = org
-            .list_roots()
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| target_error(e, endpoint))?;
-        let roots = pages.into_iter().flat_map(|p| p.roots.unwrap_or_default());
+        let roots = listed(
+            org.list_roots().into_paginator().send().collect().await,
+            endpoint,
+            |p| p.roots,
+        )?;
         for root in roots {
             starts.push((
                 root.id.unwrap_or_default(),
@@ -115,33 +114,31 @@ pub(crate) async fn walk(
     let mut at: HashMap<String, usize> = HashMap::new();
     let mut stack = starts;
     while let Some((parent, path)) = stack.pop() {
-        let children: Vec<_> = org
-            .list_organizational_units_for_parent()
-            .parent_id(&parent)
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| target_error(e, endpoint))?
-            .into_iter()
-            .flat_map(|p| p.organizational_units.unwrap_or_default())
-            .collect();
+        let children = listed(
+            org.list_organizational_units_for_parent()
+                .parent_id(&parent)
+                .into_paginator()
+                .send()
+                .collect()
+                .await,
+            endpoint,
+            |p| p.organizational_units,
+        )?;
         // Pushed in reverse so the walk visits OUs in the order the API lists them.
         for ou in children.into_iter().rev() {
             let name = ou.name.unwrap_or_default();
             stack.push((ou.id.unwrap_or_default(), format!("{path}/{name}")));
         }
-        let accounts: Vec<_> = org
-            .list_accounts_for_parent()
-            .parent_id(&parent)
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| target_error(e, endpoint))?
-            .into_iter()
-            .flat_map(|p| p.accounts.unwrap_or_default())
-            .collect();
+        let accounts = listed(
+            org.list_accounts_for_parent()
+                .parent_id(&parent)
+                .into_paginator()
+                .send()
+                .collect()
+                .await,
+            endpoint,
+            |p| p.accounts,
+        )?;
         for account in accounts {
             let id = account.id.clone().unwrap_or_default();
             if !is_active(&account) {
@@ -165,19 +162,20 @@ pub(crate) async fn walk(
                 }
                 continue;
             }
-            let tags = org
-                .list_tags_for_resource()
-                .resource_id(&id)
-                .into_paginator()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| target_error(e, endpoint))?
-                .into_iter()
-                .flat_map(|p| p.tags.unwrap_or_default())
-                .map(|t| format!("{}:{}", t.key, t.value))
-                .chain([format!("ou:{path}")])
-                .collect();
+            let tags = listed(
+                org.list_tags_for_resource()
+                    .resource_id(&id)
+                    .into_paginator()
+                    .send()
+                    .collect()
+                    .await,
+                endpoint,
+                |p| p.tags,
+            )?
+            .into_iter()
+            .map(|t| format!("{}:{}", t.key, t.value))
+            .chain([format!("ou:{path}")])
+            .collect();
             at.insert(id.clone(), found.accounts.len());
             found.accounts.push(Found {
                 name: account.name.clone().unwrap_or_else(|| id.clone()),
@@ -191,6 +189,24 @@ pub(crate) async fn walk(
     found.accounts.sort_by(|a, b| a.id.cmp(&b.id));
     found.suspended.sort();
     Ok(found)
+}
+
+/// The items of every page a paginator read (`items` picks them out of a page), or the error
+/// of the page that failed: the one way the walk reads a listing (Organizations' paginators
+/// have no flattened form but for tags).
+fn listed<P, T, E>(
+    pages: Result<Vec<P>, SdkError<E, HttpResponse>>,
+    endpoint: &str,
+    items: impl Fn(P) -> Option<Vec<T>>,
+) -> Result<Vec<T>, TargetError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let pages = pages.map_err(|e| target_error(e, endpoint))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| items(p).unwrap_or_default())
+        .collect())
 }
 
 /// An account's name, as Organizations holds it (`DescribeAccount`).

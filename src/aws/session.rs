@@ -93,6 +93,20 @@ impl TargetClient {
         &self.ssm
     }
 
+    /// A client with this target's settings built in, for the SDK's paginators, which take
+    /// no per-call override (building one costs more than a call: for rare calls only).
+    pub(crate) fn paging(&self) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::from_conf(
+            self.ssm
+                .config()
+                .to_builder()
+                .region(self.region.clone())
+                .retry_partition(self.retry_partition.clone())
+                .interceptor(CountAttempts(self.attempts.clone()))
+                .build(),
+        )
+    }
+
     /// The per-call settings that make the account's client act on this target: its region,
     /// its retry partition and its attempt counter.
     pub(crate) fn scope(&self) -> aws_sdk_ssm::config::Builder {
