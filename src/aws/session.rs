@@ -75,6 +75,18 @@ pub(crate) struct TargetClient {
 }
 
 impl TargetClient {
+    /// A target of `ssm` (a mocked client) in us-east-1, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(ssm: aws_sdk_ssm::Client) -> Self {
+        TargetClient {
+            ssm,
+            region: aws_config::Region::from_static("us-east-1"),
+            retry_partition: RetryPartition::new("ssm-prefs/tests"),
+            attempts: Arc::new(AtomicU32::new(0)),
+            endpoint: "mock".into(),
+        }
+    }
+
     pub(crate) fn attempts(&self) -> u32 {
         self.attempts.load(Ordering::Relaxed)
     }
