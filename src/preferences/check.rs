@@ -527,3 +527,125 @@ pub(super) fn placeholder_value(
             .cloned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The checks by example, then properties: no text makes validation panic, and every
+    //! problem names the file on a line that exists.
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::error::InputError;
+    use crate::preferences::strategies::{
+        FILE, Writer, config, json_soup, layout, mutated_json, near_valid,
+    };
+
+    fn problems(text: &str) -> Vec<Problem> {
+        check(Path::new("p.json"), text).err().unwrap_or_default()
+    }
+
+    const OK: &str = r#"{"schemaVersion":"1.0","description":"d","sessionType":"Standard_Stream","inputs":{"s3BucketName":"logs-b","runAsEnabled":false}}"#;
+
+    #[test]
+    fn accepts_a_valid_file() {
+        assert!(check(Path::new("p.json"), OK).is_ok());
+    }
+
+    #[test]
+    fn key_lines_follow_the_path_and_catch_repeats() {
+        let text = "{\n \"description\": \"d\",\n \"inputs\": {\n  \"a\\\"\": 1,\n  \"description\": 2,\n  \"description\": 3\n }\n}";
+        let keys = KeyLines::scan(text);
+        assert_eq!(keys.line(&["description"]), Some(2));
+        assert_eq!(keys.line(&["inputs", "a\""]), Some(4));
+        assert_eq!(keys.line(&["inputs", "description"]), Some(5));
+        let path = vec!["inputs".to_string(), "description".to_string()];
+        assert_eq!(keys.duplicates, vec![(path, 5, 6)]);
+    }
+
+    #[test]
+    fn trailing_comma_points_at_the_comma() {
+        let text =
+            "{\n \"schemaVersion\": \"1.0\",\n \"inputs\": {\n  \"s3BucketName\": \"x\",\n }\n}";
+        let p = &problems(text)[0];
+        assert_eq!(p.line, Some(4));
+        assert!(p.message.contains("trailing comma"), "{}", p.message);
+    }
+
+    #[test]
+    fn placeholders_skip_shell_syntax() {
+        let found: Vec<_> = placeholders_in("{region}-${HOME}-{x y}-{account_id}").collect();
+        assert_eq!(found, vec![(0, 8), (23, 35)]);
+    }
+
+    /// Every problem is about p.json, says so first when printed, and points at a line the
+    /// file has (a `file:line` that opens nowhere helps nobody).
+    fn assert_problems_name_the_file(
+        text: &str,
+        problems: &[Problem],
+    ) -> Result<(), TestCaseError> {
+        prop_assert!(!problems.is_empty(), "an error with no problem in it");
+        let lines = text.split('\n').count();
+        for p in problems {
+            prop_assert_eq!(&p.origin, &Origin::File(FILE.into()));
+            let shown = p.to_string();
+            prop_assert!(shown.starts_with("p.json:"), "{}", shown);
+            if let Some(line) = p.line {
+                prop_assert!(
+                    (1..=lines).contains(&line),
+                    "line {} of {}: {}",
+                    line,
+                    lines,
+                    shown
+                );
+            }
+        }
+        let all = InputError::Problems(problems.to_vec()).to_string();
+        prop_assert!(all.contains(FILE), "{}", all);
+        Ok(())
+    }
+
+    fn check_text(text: &str) -> Result<(), TestCaseError> {
+        match check(Path::new(FILE), text) {
+            Ok(_) => Ok(()),
+            Err(problems) => assert_problems_name_the_file(text, &problems),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn check_survives_any_text(text in any::<String>()) {
+            check_text(&text)?;
+        }
+
+        #[test]
+        fn check_survives_any_bytes_read_as_utf8(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            check_text(&String::from_utf8_lossy(&bytes))?;
+        }
+
+        #[test]
+        fn check_survives_json_soup(text in json_soup()) {
+            check_text(&text)?;
+        }
+
+        #[test]
+        fn check_survives_edited_valid_documents(text in mutated_json()) {
+            check_text(&text)?;
+            // A trailing comma is reported where the comma to delete is.
+            if let Err(problems) = check(Path::new(FILE), &text) {
+                for p in problems.iter().filter(|p| p.message.contains("trailing comma")) {
+                    let (line, column) = (p.line.expect("a line"), p.column.expect("a column"));
+                    let at = text.split('\n').nth(line - 1).and_then(|l| l.as_bytes().get(column - 1));
+                    prop_assert_eq!(at, Some(&b','), "{}\n{}", p, text);
+                }
+            }
+        }
+
+        #[test]
+        fn check_survives_near_valid_documents(doc in near_valid(), layout in layout()) {
+            let text = Writer::write(&layout, &doc);
+            check_text(&text)?;
+        }
+    }
+}
