@@ -627,7 +627,7 @@ mod tests {
     //! duplicate content makes the default, what pruning deletes, which version is read.
     use aws_sdk_ssm::Client;
     use aws_sdk_ssm::error::ErrorMetadata;
-    use aws_sdk_ssm::operation::delete_document::DeleteDocumentOutput;
+    use aws_sdk_ssm::operation::delete_document::{DeleteDocumentInput, DeleteDocumentOutput};
     use aws_sdk_ssm::operation::describe_document::DescribeDocumentOutput;
     use aws_sdk_ssm::operation::get_document::{GetDocumentError, GetDocumentOutput};
     use aws_sdk_ssm::operation::list_document_versions::ListDocumentVersionsOutput;
@@ -655,6 +655,13 @@ mod tests {
 
     fn client(rules: &[&Rule]) -> TargetClient {
         TargetClient::for_tests(mock_client!(aws_sdk_ssm, RuleMode::MatchAny, rules))
+    }
+
+    /// The update's result with these rules, the content written as is.
+    async fn updated(rules: &[&Rule]) -> super::Written {
+        update(&client(rules), NAME, &content(), &desired(), opts(None))
+            .await
+            .unwrap()
     }
 
     fn opts(prune: Option<usize>) -> UpdateOptions<'static> {
@@ -719,6 +726,26 @@ mod tests {
             })
     }
 
+    /// Other content: the same document without its inputs.
+    fn other() -> String {
+        json!({"schemaVersion": "1.0"}).to_string()
+    }
+
+    /// UpdateDocument refusing the content as a duplicate, then its rewrite with a final newline
+    /// added as version `rewrite`, or (`None`) refused at the version cap.
+    fn rewritten(rewrite: Option<&'static str>) -> [Rule; 2] {
+        let first = mock!(Client::update_document)
+            .match_requests(|r| r.content() == Some(&content()))
+            .then_error(duplicate);
+        let again = mock!(Client::update_document)
+            .match_requests(|r| r.content() == Some(&format!("{}\n", content())));
+        let again = match rewrite {
+            Some(v) => again.then_output(move || added(v)),
+            None => again.then_error(version_cap),
+        };
+        [first, again]
+    }
+
     /// UpdateDocumentDefaultVersion of version `v`.
     fn promoted(v: &'static str) -> Rule {
         mock!(Client::update_document_default_version)
@@ -732,10 +759,7 @@ mod tests {
             .match_requests(|r| r.content() == Some(&content()) && r.name() == Some(NAME))
             .then_output(|| added("4"));
         let promote = promoted("4");
-        let ssm = client(&[&write, &promote]);
-        let w = update(&ssm, NAME, &content(), &desired(), opts(None))
-            .await
-            .unwrap();
+        let w = updated(&[&write, &promote]).await;
         assert_eq!((w.version.as_str(), w.reused, w.pruned), ("4", false, 0));
         assert_eq!(w.content_sha256, sha256_hex(content().as_bytes()));
         assert_eq!((write.num_calls(), promote.num_calls()), (1, 1));
@@ -747,10 +771,7 @@ mod tests {
         let describe = described("3");
         let latest = version("3", content());
         let promote = promoted("3");
-        let ssm = client(&[&write, &describe, &latest, &promote]);
-        let w = update(&ssm, NAME, &content(), &desired(), opts(None))
-            .await
-            .unwrap();
+        let w = updated(&[&write, &describe, &latest, &promote]).await;
         assert_eq!((w.version.as_str(), w.reused), ("3", true));
         // No rewrite: another run (or a retried attempt) wrote it a moment ago.
         assert_eq!((write.num_calls(), promote.num_calls()), (1, 1));
@@ -758,21 +779,12 @@ mod tests {
 
     #[tokio::test]
     async fn duplicate_content_in_an_older_version_is_written_again_as_the_latest() {
-        let first = mock!(Client::update_document)
-            .match_requests(|r| r.content() == Some(&content()))
-            .then_error(duplicate);
-        let again = mock!(Client::update_document)
-            .match_requests(|r| r.content() == Some(&format!("{}\n", content())))
-            .then_output(|| added("4"));
-        let describe = described("3");
-        let latest = version("3", json!({"schemaVersion": "1.0"}).to_string());
+        let [first, again] = rewritten(Some("4"));
+        let (describe, latest) = (described("3"), version("3", other()));
         // Key order and spacing are not content: the same JSON, written another way.
         let older = version("2", serde_json::to_string_pretty(&desired()).unwrap());
         let promote = promoted("4");
-        let ssm = client(&[&first, &again, &describe, &latest, &older, &promote]);
-        let w = update(&ssm, NAME, &content(), &desired(), opts(None))
-            .await
-            .unwrap();
+        let w = updated(&[&first, &again, &describe, &latest, &older, &promote]).await;
         assert_eq!((w.version.as_str(), w.reused), ("4", false));
         assert_eq!(
             w.content_sha256,
@@ -784,20 +796,11 @@ mod tests {
 
     #[tokio::test]
     async fn an_older_version_is_promoted_when_the_rewrite_is_refused() {
-        let first = mock!(Client::update_document)
-            .match_requests(|r| r.content() == Some(&content()))
-            .then_error(duplicate);
-        let again = mock!(Client::update_document)
-            .match_requests(|r| r.content() == Some(&format!("{}\n", content())))
-            .then_error(version_cap);
-        let describe = described("3");
-        let latest = version("3", json!({"schemaVersion": "1.0"}).to_string());
+        let [first, again] = rewritten(None);
+        let (describe, latest) = (described("3"), version("3", other()));
         let older = version("2", content());
         let promote = promoted("2");
-        let ssm = client(&[&first, &again, &describe, &latest, &older, &promote]);
-        let w = update(&ssm, NAME, &content(), &desired(), opts(None))
-            .await
-            .unwrap();
+        let w = updated(&[&first, &again, &describe, &latest, &older, &promote]).await;
         assert_eq!((w.version.as_str(), w.reused), ("2", true));
         assert_eq!(promote.num_calls(), 1);
     }
@@ -844,12 +847,6 @@ mod tests {
         ]
     }
 
-    fn deleted(v: &'static str) -> Rule {
-        mock!(Client::delete_document)
-            .match_requests(move |r| r.document_version() == Some(v))
-            .then_output(|| DeleteDocumentOutput::builder().build())
-    }
-
     #[tokio::test]
     async fn at_the_version_cap_the_oldest_versions_beyond_keep_are_pruned_never_the_default() {
         let capped = mock!(Client::update_document)
@@ -860,21 +857,21 @@ mod tests {
             .build();
         let [first, second] = listed();
         // Keep 2: 5 and 4 stay as the newest, 2 as the default; 3 and 1 go.
-        let (one, three) = (deleted("1"), deleted("3"));
+        let doomed = |r: &DeleteDocumentInput| matches!(r.document_version(), Some("1" | "3"));
+        let delete = mock!(Client::delete_document)
+            .match_requests(doomed)
+            .then_output(|| DeleteDocumentOutput::builder().build());
         let other = mock!(Client::delete_document)
-            .match_requests(|r| !matches!(r.document_version(), Some("1" | "3")))
+            .match_requests(move |r| !doomed(r))
             .then_output(|| DeleteDocumentOutput::builder().build());
         let promote = promoted("6");
-        let ssm = client(&[&capped, &first, &second, &one, &three, &other, &promote]);
+        let ssm = client(&[&capped, &first, &second, &delete, &other, &promote]);
         let w = update(&ssm, NAME, &content(), &desired(), opts(Some(2)))
             .await
             .unwrap();
         assert_eq!((w.version.as_str(), w.pruned), ("6", 2));
         assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
-        assert_eq!(
-            (one.num_calls(), three.num_calls(), other.num_calls()),
-            (1, 1, 0)
-        );
+        assert_eq!((delete.num_calls(), other.num_calls()), (2, 0));
         assert_eq!((capped.num_calls(), promote.num_calls()), (2, 1));
     }
 

@@ -4,8 +4,6 @@
 use std::collections::HashMap;
 
 use aws_sdk_organizations::Client;
-use aws_sdk_organizations::config::http::HttpResponse;
-use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 
 use crate::aws::error::target_error;
@@ -55,6 +53,26 @@ impl From<TargetError> for WalkError {
     }
 }
 
+/// Every item of a listing, all its pages read by the SDK's paginator: `$field` of each page,
+/// or the error of the page that failed as a row's error. The one way the walk reads a listing
+/// (Organizations' paginators have no flattened form but for tags).
+macro_rules! listed {
+    ($request:expr, $field:ident, $endpoint:expr) => {
+        $request
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| target_error(e, $endpoint))
+            .map(|pages| {
+                pages
+                    .into_iter()
+                    .flat_map(|p| p.$field.unwrap_or_default())
+                    .collect::<Vec<_>>()
+            })
+    };
+}
+
 /// Walks the organization from its roots, or from the given OUs, depth first.
 pub(crate) async fn walk(
     org: &Client,
@@ -71,11 +89,7 @@ pub(crate) async fn walk(
         .and_then(|o| o.master_account_id);
     let mut starts: Vec<(String, String)> = vec![];
     if ous.is_empty() {
-        let roots = listed(
-            org.list_roots().into_paginator().send().collect().await,
-            endpoint,
-            |p| p.roots,
-        )?;
+        let roots = listed!(org.list_roots(), roots, endpoint)?;
         for root in roots {
             starts.push((
                 root.id.unwrap_or_default(),
@@ -114,30 +128,21 @@ pub(crate) async fn walk(
     let mut at: HashMap<String, usize> = HashMap::new();
     let mut stack = starts;
     while let Some((parent, path)) = stack.pop() {
-        let children = listed(
+        let children = listed!(
             org.list_organizational_units_for_parent()
-                .parent_id(&parent)
-                .into_paginator()
-                .send()
-                .collect()
-                .await,
-            endpoint,
-            |p| p.organizational_units,
+                .parent_id(&parent),
+            organizational_units,
+            endpoint
         )?;
         // Pushed in reverse so the walk visits OUs in the order the API lists them.
         for ou in children.into_iter().rev() {
             let name = ou.name.unwrap_or_default();
             stack.push((ou.id.unwrap_or_default(), format!("{path}/{name}")));
         }
-        let accounts = listed(
-            org.list_accounts_for_parent()
-                .parent_id(&parent)
-                .into_paginator()
-                .send()
-                .collect()
-                .await,
-            endpoint,
-            |p| p.accounts,
+        let accounts = listed!(
+            org.list_accounts_for_parent().parent_id(&parent),
+            accounts,
+            endpoint
         )?;
         for account in accounts {
             let id = account.id.clone().unwrap_or_default();
@@ -162,15 +167,10 @@ pub(crate) async fn walk(
                 }
                 continue;
             }
-            let tags = listed(
-                org.list_tags_for_resource()
-                    .resource_id(&id)
-                    .into_paginator()
-                    .send()
-                    .collect()
-                    .await,
-                endpoint,
-                |p| p.tags,
+            let tags = listed!(
+                org.list_tags_for_resource().resource_id(&id),
+                tags,
+                endpoint
             )?
             .into_iter()
             .map(|t| format!("{}:{}", t.key, t.value))
@@ -189,24 +189,6 @@ pub(crate) async fn walk(
     found.accounts.sort_by(|a, b| a.id.cmp(&b.id));
     found.suspended.sort();
     Ok(found)
-}
-
-/// The items of every page a paginator read (`items` picks them out of a page), or the error
-/// of the page that failed: the one way the walk reads a listing (Organizations' paginators
-/// have no flattened form but for tags).
-fn listed<P, T, E>(
-    pages: Result<Vec<P>, SdkError<E, HttpResponse>>,
-    endpoint: &str,
-    items: impl Fn(P) -> Option<Vec<T>>,
-) -> Result<Vec<T>, TargetError>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let pages = pages.map_err(|e| target_error(e, endpoint))?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|p| items(p).unwrap_or_default())
-        .collect())
 }
 
 /// An account's name, as Organizations holds it (`DescribeAccount`).
