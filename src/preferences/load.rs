@@ -200,15 +200,102 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    //! Properties of rendering: a rendered document compares equal to itself and to what is
-    //! written for it, and merging a target that already holds it changes nothing.
+    //! Properties of rendered documents: one compares equal to itself and to what is written
+    //! for it, and merging a target that already holds it changes nothing; key order and
+    //! whitespace never count as a change (diff.rs), and one changed input is named exactly.
     use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::sync::Arc;
 
     use proptest::prelude::*;
+    use proptest::sample::{Index, select};
 
     use super::*;
-    use crate::preferences::strategies::{FILE, config, rendered, target, valid_doc};
-    use crate::preferences::{diff, to_content};
+    use crate::preferences::check::tests::{Doc, FILE, Writer, config, layout, valid_doc};
+    use crate::preferences::{Change, changed_keys, diff, to_content};
+    use crate::target::{Account, AccountId, Region};
+
+    fn target() -> impl Strategy<Value = Target> {
+        (
+            "[0-9]{12}",
+            "[^\u{0}]{0,10}",
+            select(vec![
+                "us-east-1",
+                "eu-west-1",
+                "cn-north-1",
+                "us-gov-west-1",
+            ]),
+            "[^\u{0}]{0,10}",
+            1u32..=60,
+        )
+            .prop_map(|(id, name, region, bucket, idle)| Target {
+                account: Arc::new(Account {
+                    name,
+                    vars: BTreeMap::from([
+                        ("log_bucket".to_string(), bucket),
+                        ("idle_minutes".to_string(), idle.to_string()),
+                    ]),
+                    ..Account::new(AccountId::parse(&id).expect("12 digits"), 0)
+                }),
+                region: Region::parse(region).expect("a known region"),
+            })
+    }
+
+    /// Validates `doc` as a file would be, then renders it for `target`.
+    fn rendered(doc: &Value, target: &Target) -> Result<Value, TestCaseError> {
+        let text = to_content(doc);
+        let (parsed, placeholders, _warnings) = check(Path::new(FILE), &text).map_err(|p| {
+            TestCaseError::fail(format!("a valid document was rejected: {p:?}\n{text}"))
+        })?;
+        let prefs = Preferences {
+            path: FILE.into(),
+            doc: parsed,
+            file_sha256: sha256_hex(text.as_bytes()),
+            placeholders,
+            warnings: vec![],
+            vars: BTreeMap::new(),
+        };
+        let unfillable = prefs.unfillable(std::slice::from_ref(target));
+        prop_assert!(unfillable.is_empty(), "{:?}", unfillable);
+        prefs
+            .desired(target, None, false)
+            .map_err(|e| TestCaseError::fail(format!("render failed: {e}\n{text}")))
+    }
+
+    /// The same document with its entries (top level, inputs, shellProfile) in another order.
+    fn reorder(v: &Value, keys: &[u32]) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut entries: Vec<(usize, (&String, &Value))> = m.iter().enumerate().collect();
+                entries.sort_by_key(|(i, _)| (keys.get(*i % keys.len().max(1)).copied(), *i));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(_, (k, v))| (k.clone(), reorder(v, keys)))
+                        .collect(),
+                )
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// A value that differs from `v`.
+    fn changed(v: &Value) -> Value {
+        match v {
+            Value::Bool(b) => Value::Bool(!b),
+            Value::String(s) => Value::String(format!("{s}x")),
+            Value::Object(m) => {
+                let mut m = m.clone();
+                let linux = match m.get("linux") {
+                    Some(Value::String(s)) => format!("{s}; echo changed"),
+                    _ => "echo changed".into(),
+                };
+                m.insert("linux".into(), Value::String(linux));
+                Value::Object(m)
+            }
+            _ => Value::Null,
+        }
+    }
 
     proptest! {
         #![proptest_config(config())]
@@ -237,6 +324,67 @@ mod tests {
             };
             let merged = prefs.desired(&target, Some(&back), true).expect("renders");
             prop_assert!(diff(&merged, &back).is_empty());
+        }
+
+        #[test]
+        fn key_order_and_whitespace_are_not_changes(
+            doc in valid_doc(),
+            target in target(),
+            keys in prop::collection::vec(any::<u32>(), 1..16),
+            style in 0..3u8,
+            layout in layout(),
+        ) {
+            let rendered = rendered(&doc, &target)?;
+            let shuffled = reorder(&rendered, &keys);
+            let text = match style {
+                0 => serde_json::to_string(&shuffled).expect("serializes"),
+                1 => serde_json::to_string_pretty(&shuffled).expect("serializes"),
+                _ => Writer::write(&layout, &Doc::from_value(&shuffled)),
+            };
+            let current: Value = serde_json::from_str(&text).expect("valid JSON");
+            prop_assert!(diff(&rendered, &current).is_empty(), "{:?}\n{}", diff(&rendered, &current), text);
+            prop_assert!(diff(&current, &rendered).is_empty());
+            // The file itself, reordered and re-spaced, still validates.
+            let text = Writer::write(&layout, &Doc::from_value(&reorder(&doc, &keys)));
+            prop_assert!(check(Path::new(FILE), &text).is_ok(), "{}", text);
+        }
+
+        #[test]
+        fn one_changed_input_is_named_exactly(
+            doc in valid_doc(),
+            target in target(),
+            keys in prop::collection::vec(any::<u32>(), 1..16),
+            layout in layout(),
+            pick in any::<Index>(),
+        ) {
+            let rendered = rendered(&doc, &target)?;
+            let current: Value = serde_json::from_str(&Writer::write(
+                &layout,
+                &Doc::from_value(&reorder(&rendered, &keys)),
+            ))
+            .expect("valid JSON");
+            let inputs = rendered["inputs"].as_object().expect("inputs");
+            let (key, was) = inputs.iter().nth(pick.index(inputs.len())).expect("an input");
+
+            let mut want = rendered.clone();
+            let now = changed(was);
+            want["inputs"][key] = now.clone();
+            let changes = diff(&want, &current);
+            // As shown: a sensitive input's values are masked.
+            prop_assert_eq!(
+                changes,
+                vec![Change::shown(key.clone(), Some(was.clone()), Some(now))]
+            );
+
+            // Dropped from the desired content, or found only on the target: also that key alone.
+            let mut dropped = rendered.clone();
+            dropped["inputs"].as_object_mut().expect("inputs").shift_remove(key);
+            let changes = diff(&dropped, &current);
+            prop_assert_eq!(changed_keys(&changes), key.as_str());
+            prop_assert_eq!(&changes[0].to, &None);
+            let changes = diff(&current, &dropped);
+            prop_assert_eq!(changed_keys(&changes), key.as_str());
+            prop_assert_eq!(&changes[0].from, &None);
         }
     }
 }

@@ -4,8 +4,6 @@
 mod check;
 mod diff;
 mod load;
-#[cfg(test)]
-mod strategies;
 
 pub use diff::{Change, MAX_CONTENT_BYTES, changed_keys, diff, to_content};
 pub use load::{BUILTIN_PLACEHOLDERS, Preferences, load, sha256_hex};
