@@ -7,12 +7,15 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudtrail::config::http::HttpResponse;
 use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_cloudtrail::operation::lookup_events::{LookupEventsError, LookupEventsOutput};
+use aws_sdk_cloudtrail::operation::lookup_events::LookupEventsError;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use serde_json::Value;
 
 use crate::aws::error::target_error;
+use crate::aws::retry::{self, Backoff, Kind};
+use crate::aws::session::Session;
 use crate::model::{TargetError, rfc3339};
+use crate::target::Target;
 
 /// The calls that change a document: the ones whose caller answers "who changed it".
 const CHANGES: [&str; 4] = [
@@ -42,12 +45,37 @@ const ATTEMPTS: u32 = 3;
 /// caller there, so a throttle waits its turn, longer each time.
 const THROTTLED_ATTEMPTS: u32 = 10;
 
+/// The waits between a throttled page's tries, and between another failed page's.
+const THROTTLED: Backoff =
+    Backoff::new(Duration::from_millis(500), Duration::from_secs(20)).jittered(0.5);
+const FAILED: Backoff =
+    Backoff::new(Duration::from_millis(250), Duration::from_secs(1)).jittered(0.5);
+
 /// One account's CloudTrail client, its calls sent to one target's region.
 pub(crate) struct TrailClient {
     pub client: aws_sdk_cloudtrail::Client,
     pub region: aws_config::Region,
     /// Where the calls go, as an error message names it.
     pub endpoint: Arc<str>,
+}
+
+impl Session {
+    /// `audit --who`'s CloudTrail client for one target (built once per account), with the
+    /// region its calls go to.
+    pub(crate) fn trail(&self, target: &Target) -> TrailClient {
+        let client = self.shared(target.account_id(), |conf| {
+            let mut conf = aws_sdk_cloudtrail::config::Builder::from(conf);
+            // The lookup retries on its own terms (below): a throttle waits its turn at the
+            // account's 2 a second, another failure is tried briefly, a few times.
+            conf.set_retry_config(Some(aws_config::retry::RetryConfig::disabled()));
+            aws_sdk_cloudtrail::Client::from_conf(conf.build())
+        });
+        TrailClient {
+            client,
+            region: aws_config::Region::new(target.region.as_str().to_string()),
+            endpoint: self.endpoint("CloudTrail", Some(&target.region)).into(),
+        }
+    }
 }
 
 /// The last change found: who (the caller's ARN, else its user name) and when (RFC 3339).
@@ -58,35 +86,85 @@ pub(crate) struct Change {
 }
 
 /// The newest change of document `name` in the last 90 days; `None` when CloudTrail has none.
+/// The SDK's paginator reads the pages, newest first, [`PAGE_EVERY`] apart, and stops at the
+/// first change; a page that failed is asked for again, as [`ATTEMPTS`] and
+/// [`THROTTLED_ATTEMPTS`] say (the client itself does not retry), from where it left off; an
+/// error the caller must fix (AccessDenied) is not tried again.
 pub(crate) async fn last_change(
     trail: &TrailClient,
     name: &str,
 ) -> Result<Option<Change>, TargetError> {
     let since = aws_sdk_cloudtrail::primitives::DateTime::from(SystemTime::now() - LOOKBACK);
+    // A paginator takes no per-call override: the account's client, set to the target's region.
+    let client = aws_sdk_cloudtrail::Client::from_conf(
+        trail
+            .client
+            .config()
+            .to_builder()
+            .region(trail.region.clone())
+            .build(),
+    );
+    let (mut read, mut failed, mut throttled) = (0, 0, 0);
+    // The page to ask for next: a page that failed is asked for again from there.
     let mut next: Option<String> = None;
-    for page in 0..MAX_PAGES {
-        if page > 0 {
-            tokio::time::sleep(PAGE_EVERY).await;
-        }
-        let out = page_of(trail, name, since, next.take()).await?;
-        // Newest first, as LookupEvents lists them.
-        if let Some(e) = out
-            .events()
-            .iter()
-            .find(|e| e.event_name().is_some_and(|n| CHANGES.contains(&n)))
-        {
-            return Ok(Some(Change {
-                by: caller(e.cloud_trail_event(), e.username()),
-                at: e
-                    .event_time()
-                    .and_then(|t| SystemTime::try_from(*t).ok())
-                    .map(rfc3339)
-                    .unwrap_or_default(),
-            }));
-        }
-        match out.next_token() {
-            Some(token) if !token.is_empty() => next = Some(token.to_string()),
-            _ => return Ok(None),
+    while read < MAX_PAGES {
+        let mut pages = client
+            .lookup_events()
+            .lookup_attributes(
+                LookupAttribute::builder()
+                    .attribute_key(LookupAttributeKey::ResourceName)
+                    .attribute_value(name)
+                    .build()
+                    .expect("key and value are set"),
+            )
+            .start_time(since)
+            .set_next_token(next.clone())
+            .into_paginator()
+            .page_size(50)
+            .send();
+        while read < MAX_PAGES {
+            let out = match pages.next().await {
+                None => return Ok(None),
+                Some(Ok(out)) => out,
+                Some(Err(err)) => {
+                    let wait = match kind(&err) {
+                        Kind::Throttled if throttled + 1 < THROTTLED_ATTEMPTS => {
+                            throttled += 1;
+                            THROTTLED.wait(throttled)
+                        }
+                        Kind::Transient if failed + 1 < ATTEMPTS => {
+                            failed += 1;
+                            FAILED.wait(failed)
+                        }
+                        _ => return Err(target_error(err, &trail.endpoint)),
+                    };
+                    tokio::time::sleep(wait).await;
+                    break;
+                }
+            };
+            (read, failed, throttled) = (read + 1, 0, 0);
+            // Newest first, as LookupEvents lists them.
+            if let Some(e) = out
+                .events()
+                .iter()
+                .find(|e| e.event_name().is_some_and(|n| CHANGES.contains(&n)))
+            {
+                return Ok(Some(Change {
+                    by: caller(e.cloud_trail_event(), e.username()),
+                    at: e
+                        .event_time()
+                        .and_then(|t| SystemTime::try_from(*t).ok())
+                        .map(rfc3339)
+                        .unwrap_or_default(),
+                }));
+            }
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_string()),
+                _ => return Ok(None),
+            }
+            if read < MAX_PAGES {
+                tokio::time::sleep(PAGE_EVERY).await;
+            }
         }
     }
     // Reads (every plan and audit makes some) filled the pages read: a change may be older.
@@ -99,80 +177,11 @@ pub(crate) async fn last_change(
     }))
 }
 
-/// One page of the document's events, tried again as [`ATTEMPTS`] and [`THROTTLED_ATTEMPTS`]
-/// say (the client itself does not retry); an error the caller must fix (AccessDenied) is not
-/// tried again.
-async fn page_of(
-    trail: &TrailClient,
-    name: &str,
-    since: aws_sdk_cloudtrail::primitives::DateTime,
-    token: Option<String>,
-) -> Result<LookupEventsOutput, TargetError> {
-    let (mut failed, mut throttled) = (0, 0);
-    loop {
-        let sent = trail
-            .client
-            .lookup_events()
-            .lookup_attributes(
-                LookupAttribute::builder()
-                    .attribute_key(LookupAttributeKey::ResourceName)
-                    .attribute_value(name)
-                    .build()
-                    .expect("key and value are set"),
-            )
-            .start_time(since)
-            .max_results(50)
-            .set_next_token(token.clone())
-            .customize()
-            .config_override(
-                aws_sdk_cloudtrail::config::Builder::default().region(trail.region.clone()),
-            )
-            .send()
-            .await;
-        let err = match sent {
-            Ok(out) => return Ok(out),
-            Err(e) => e,
-        };
-        let wait = match kind(&err) {
-            Kind::Throttled if throttled + 1 < THROTTLED_ATTEMPTS => {
-                throttled += 1;
-                backoff(
-                    throttled,
-                    Duration::from_millis(500),
-                    Duration::from_secs(20),
-                )
-            }
-            Kind::Transient if failed + 1 < ATTEMPTS => {
-                failed += 1;
-                backoff(failed, Duration::from_millis(250), Duration::from_secs(1))
-            }
-            _ => return Err(target_error(err, &trail.endpoint)),
-        };
-        tokio::time::sleep(wait).await;
-    }
-}
-
-#[derive(Debug, PartialEq)]
-enum Kind {
-    Throttled,
-    Transient,
-    Final,
-}
-
 /// What a failed lookup says about trying again, by the SDK's own lists of codes.
 fn kind(err: &SdkError<LookupEventsError, HttpResponse>) -> Kind {
-    use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
     match err {
         SdkError::ServiceError(ctx) => {
-            let code = ctx.err().code().unwrap_or_default();
-            let status = ctx.raw().status().as_u16();
-            if THROTTLING_ERRORS.contains(&code) || status == 429 {
-                Kind::Throttled
-            } else if TRANSIENT_ERRORS.contains(&code) || (500..600).contains(&status) {
-                Kind::Transient
-            } else {
-                Kind::Final
-            }
+            retry::answered(ctx.err().code(), ctx.raw().status().as_u16())
         }
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Kind::Transient,
         SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => Kind::Transient,
@@ -180,13 +189,6 @@ fn kind(err: &SdkError<LookupEventsError, HttpResponse>) -> Kind {
         // request that could not be built: trying again changes nothing.
         _ => Kind::Final,
     }
-}
-
-/// The wait before try `n + 1`: `first`, doubling to at most `cap`, jittered (every target of
-/// an account asks the same bucket, and would otherwise come back together).
-fn backoff(n: u32, first: Duration, cap: Duration) -> Duration {
-    let full = first.saturating_mul(2u32.saturating_pow(n - 1)).min(cap);
-    full.mul_f64(0.5 + 0.5 * fastrand::f64())
 }
 
 /// The caller as the event's record names it (`userIdentity.arn`), else its user name.
@@ -201,15 +203,6 @@ fn caller(record: Option<&str>, username: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_wait_doubles_to_its_cap_jittered() {
-        let (first, cap) = (Duration::from_millis(500), Duration::from_secs(20));
-        for (n, full) in [(1, 0.5), (2, 1.0), (3, 2.0), (7, 20.0), (40, 20.0)] {
-            let wait = backoff(n, first, cap).as_secs_f64();
-            assert!(wait >= full / 2.0 && wait <= full, "{n}: {wait}");
-        }
-    }
 
     #[test]
     fn the_caller_is_the_records_arn_else_the_user_name() {

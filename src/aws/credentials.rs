@@ -10,6 +10,8 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_ssm::error::ProvideErrorMetadata;
 
+use crate::aws::retry::{self, Backoff, Kind};
+
 type AssumeRoleSdkError =
     aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>;
 
@@ -20,6 +22,13 @@ const FIRST_CUT: f64 = 0.8;
 /// Each further throttle, at most once per `CUT_EVERY`, keeps this share of the rate.
 const CUT: f64 = 0.75;
 const CUT_EVERY: Duration = Duration::from_millis(500);
+/// A failure that may pass (a timeout, a 5xx): tried again from 100 ms, at most 5 s apart
+/// (the SDK's standard mode, scaled to a call that gates every target of an account).
+const RETRY: Backoff =
+    Backoff::new(Duration::from_millis(100), Duration::from_secs(5)).jittered(0.5);
+/// Waiting for a new account: 1 s, then doubling to at most 30 s between tries (a role
+/// appears within minutes; a try costs one AssumeRole).
+const READY: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30)).jittered(0.25);
 /// Credentials this close to expiry are fetched again.
 const FRESH_FOR: Duration = Duration::from_secs(300);
 
@@ -187,7 +196,7 @@ impl Assumed {
                     Kind::Throttled if started.elapsed() < self.budget => self.pacer.throttled(),
                     Kind::Transient if failures + 1 < self.max_attempts => {
                         failures += 1;
-                        tokio::time::sleep(backoff(failures)).await;
+                        tokio::time::sleep(RETRY.wait(failures)).await;
                     }
                     _ => return Err(e),
                 },
@@ -222,7 +231,7 @@ impl Assumed {
                         tell(until - now);
                     }
                     tries += 1;
-                    sleep_unless(ready_backoff(tries).min(until - now), stopped).await;
+                    sleep_unless(READY.wait(tries).min(until - now), stopped).await;
                 }
                 _ => return answer,
             }
@@ -239,13 +248,6 @@ pub(crate) async fn sleep_unless(d: std::time::Duration, stopped: &(dyn Fn() -> 
         )
         .await;
     }
-}
-
-/// Waiting for a new account: 1 s, then doubling to at most 30 s between tries, jittered (a
-/// role appears within minutes; a try costs one AssumeRole).
-fn ready_backoff(tries: u32) -> Duration {
-    let cap = 2f64.powi(tries.min(6) as i32 - 1).min(30.0);
-    Duration::from_secs_f64(cap * (0.75 + 0.25 * fastrand::f64()))
 }
 
 /// The code STS answered with, where a credentials failure holds one.
@@ -275,27 +277,12 @@ fn fresh(c: &Credentials) -> bool {
     c.expiry().is_none_or(|t| t > SystemTime::now() + FRESH_FOR)
 }
 
-/// Jittered exponential backoff from 100 ms, at most 5 s (the SDK's standard mode, scaled
-/// to a call that gates every target of an account).
-fn backoff(failures: u32) -> Duration {
-    let cap = (0.1 * 2f64.powi(failures as i32 - 1)).min(5.0);
-    Duration::from_secs_f64(cap * (0.5 + 0.5 * fastrand::f64()))
-}
-
-#[derive(Debug, PartialEq)]
-enum Kind {
-    Throttled,
-    Transient,
-    Final,
-}
-
 /// What the STS error behind a credentials failure says about trying again. The answer
 /// nearest the cause decides: an STS call whose own credentials failed (the hub's, or the
 /// previous hop of a chain) is a dispatch failure wrapping that failure, so the walk goes on
 /// through it; missing or misconfigured base credentials are final.
 fn kind(err: &(dyn std::error::Error + 'static)) -> Kind {
     use aws_credential_types::provider::error::CredentialsError;
-    use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
     use aws_sdk_sts::error::SdkError;
     let mut verdict = Kind::Final;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
@@ -315,15 +302,7 @@ fn kind(err: &(dyn std::error::Error + 'static)) -> Kind {
                 // Its cause, further down, decides.
                 SdkError::DispatchFailure(_) => {}
                 SdkError::ServiceError(ctx) => {
-                    let code = ctx.err().code().unwrap_or_default();
-                    let status = ctx.raw().status().as_u16();
-                    return if THROTTLING_ERRORS.contains(&code) || status == 429 {
-                        Kind::Throttled
-                    } else if TRANSIENT_ERRORS.contains(&code) || (500..600).contains(&status) {
-                        Kind::Transient
-                    } else {
-                        Kind::Final
-                    };
+                    return retry::answered(ctx.err().code(), ctx.raw().status().as_u16());
                 }
                 _ => return Kind::Final,
             }
@@ -360,8 +339,10 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        assert!(backoff(1) <= Duration::from_millis(100));
-        assert!(backoff(3) >= Duration::from_millis(200));
-        assert!(backoff(30) <= Duration::from_secs(5));
+        assert!(RETRY.wait(1) <= Duration::from_millis(100));
+        assert!(RETRY.wait(3) >= Duration::from_millis(200));
+        assert!(RETRY.wait(30) <= Duration::from_secs(5));
+        assert!(READY.wait(1) >= Duration::from_millis(750));
+        assert!(READY.wait(9) <= Duration::from_secs(30));
     }
 }

@@ -14,6 +14,7 @@ use aws_sdk_ssm::types::{
 };
 use serde_json::Value;
 
+use crate::aws::retry::Backoff;
 use crate::aws::session::TargetClient;
 use crate::lifecycle::{self, Mark};
 use crate::model::{Reason, TargetError, rfc3339};
@@ -322,31 +323,24 @@ async fn prune(ssm: &TargetClient, name: &str, keep: usize) -> Result<u32, Targe
 
 /// Every version of the document: its number, and whether it is the default.
 async fn list_versions(ssm: &TargetClient, name: &str) -> Result<Vec<(u64, bool)>, TargetError> {
-    let mut out = vec![];
-    let mut token: Option<String> = None;
-    // Bounded: SSM's cap is in the thousands, and a page holds up to 50.
-    for _ in 0..1000 {
-        let page = ssm
-            .ssm()
-            .list_document_versions()
-            .name(name)
-            .max_results(50)
-            .set_next_token(token.take())
-            .customize()
-            .config_override(ssm.scope())
-            .send()
-            .await
-            .map_err(|e| ssm.error(e))?;
-        out.extend(page.document_versions().iter().filter_map(|v| {
+    let versions = ssm
+        .paging()
+        .list_document_versions()
+        .name(name)
+        .into_paginator()
+        .page_size(50)
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| ssm.error(e))?;
+    Ok(versions
+        .iter()
+        .filter_map(|v| {
             let n = v.document_version()?.parse().ok()?;
             Some((n, v.is_default_version()))
-        }));
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 fn tag(mark: &Mark) -> Tag {
@@ -466,17 +460,16 @@ async fn wait_active(
     version: &str,
     status: Option<&DocumentStatus>,
 ) -> Result<(), TargetError> {
-    let mut status = status.cloned();
-    let mut delay = Duration::from_millis(200);
     // About 30 s in all: a session document turns Active within a second or two.
-    for _ in 0..15 {
+    const POLL: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(3));
+    let mut status = status.cloned();
+    for n in 1..=15 {
         match &status {
             Some(DocumentStatus::Active) | None => return Ok(()),
             Some(DocumentStatus::Failed) => break,
             Some(_) => {}
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(3));
+        tokio::time::sleep(POLL.wait(n)).await;
         let out = ssm
             .ssm()
             .describe_document()
@@ -626,4 +619,317 @@ pub(crate) async fn delete(
         .await
         .map_err(|e| ssm.error(e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The document's decisions against aws-smithy-mocks' mocked SSM client: which version a
+    //! duplicate content makes the default, what pruning deletes, which version is read.
+    use aws_sdk_ssm::Client;
+    use aws_sdk_ssm::error::ErrorMetadata;
+    use aws_sdk_ssm::operation::delete_document::{DeleteDocumentInput, DeleteDocumentOutput};
+    use aws_sdk_ssm::operation::describe_document::DescribeDocumentOutput;
+    use aws_sdk_ssm::operation::get_document::{GetDocumentError, GetDocumentOutput};
+    use aws_sdk_ssm::operation::list_document_versions::ListDocumentVersionsOutput;
+    use aws_sdk_ssm::operation::update_document::{UpdateDocumentError, UpdateDocumentOutput};
+    use aws_sdk_ssm::operation::update_document_default_version::UpdateDocumentDefaultVersionOutput;
+    use aws_sdk_ssm::types::error::{
+        DocumentVersionLimitExceeded, DuplicateDocumentContent, InvalidDocument,
+    };
+    use aws_sdk_ssm::types::{DocumentDescription, DocumentStatus, DocumentVersionInfo};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use serde_json::{Value, json};
+
+    use super::{UpdateOptions, read, read_latest, sha256_hex, update};
+    use crate::aws::session::TargetClient;
+
+    const NAME: &str = "SSM-SessionManagerRunShell";
+
+    fn desired() -> Value {
+        json!({"schemaVersion": "1.0", "inputs": {"s3BucketName": "logs"}})
+    }
+
+    fn content() -> String {
+        desired().to_string()
+    }
+
+    fn client(rules: &[&Rule]) -> TargetClient {
+        TargetClient::for_tests(mock_client!(aws_sdk_ssm, RuleMode::MatchAny, rules))
+    }
+
+    /// The update's result with these rules, the content written as is.
+    async fn updated(rules: &[&Rule]) -> super::Written {
+        update(&client(rules), NAME, &content(), &desired(), opts(None))
+            .await
+            .unwrap()
+    }
+
+    fn opts(prune: Option<usize>) -> UpdateOptions<'static> {
+        UpdateOptions { mark: None, prune }
+    }
+
+    fn meta(code: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).build()
+    }
+
+    fn duplicate() -> UpdateDocumentError {
+        UpdateDocumentError::DuplicateDocumentContent(
+            DuplicateDocumentContent::builder()
+                .meta(meta("DuplicateDocumentContent"))
+                .build(),
+        )
+    }
+
+    fn version_cap() -> UpdateDocumentError {
+        UpdateDocumentError::DocumentVersionLimitExceeded(
+            DocumentVersionLimitExceeded::builder()
+                .meta(meta("DocumentVersionLimitExceeded"))
+                .build(),
+        )
+    }
+
+    /// UpdateDocument's answer: version `v`, Active.
+    fn added(v: &str) -> UpdateDocumentOutput {
+        UpdateDocumentOutput::builder()
+            .document_description(
+                DocumentDescription::builder()
+                    .document_version(v)
+                    .status(DocumentStatus::Active)
+                    .build(),
+            )
+            .build()
+    }
+
+    /// DescribeDocument naming `latest` as the latest version.
+    fn described(latest: &'static str) -> Rule {
+        mock!(Client::describe_document).then_output(move || {
+            DescribeDocumentOutput::builder()
+                .document(
+                    DocumentDescription::builder()
+                        .default_version("1")
+                        .latest_version(latest)
+                        .build(),
+                )
+                .build()
+        })
+    }
+
+    /// GetDocument of version `v` answering `content`.
+    fn version(v: &'static str, content: String) -> Rule {
+        mock!(Client::get_document)
+            .match_requests(move |r| r.document_version() == Some(v))
+            .then_output(move || {
+                GetDocumentOutput::builder()
+                    .document_version(v)
+                    .content(content.clone())
+                    .build()
+            })
+    }
+
+    /// Other content: the same document without its inputs.
+    fn other() -> String {
+        json!({"schemaVersion": "1.0"}).to_string()
+    }
+
+    /// UpdateDocument refusing the content as a duplicate, then its rewrite with a final newline
+    /// added as version `rewrite`, or (`None`) refused at the version cap.
+    fn rewritten(rewrite: Option<&'static str>) -> [Rule; 2] {
+        let first = mock!(Client::update_document)
+            .match_requests(|r| r.content() == Some(&content()))
+            .then_error(duplicate);
+        let again = mock!(Client::update_document)
+            .match_requests(|r| r.content() == Some(&format!("{}\n", content())));
+        let again = match rewrite {
+            Some(v) => again.then_output(move || added(v)),
+            None => again.then_error(version_cap),
+        };
+        [first, again]
+    }
+
+    /// UpdateDocumentDefaultVersion of version `v`.
+    fn promoted(v: &'static str) -> Rule {
+        mock!(Client::update_document_default_version)
+            .match_requests(move |r| r.document_version() == Some(v))
+            .then_output(|| UpdateDocumentDefaultVersionOutput::builder().build())
+    }
+
+    #[tokio::test]
+    async fn a_new_version_is_written_and_made_the_default() {
+        let write = mock!(Client::update_document)
+            .match_requests(|r| r.content() == Some(&content()) && r.name() == Some(NAME))
+            .then_output(|| added("4"));
+        let promote = promoted("4");
+        let w = updated(&[&write, &promote]).await;
+        assert_eq!((w.version.as_str(), w.reused, w.pruned), ("4", false, 0));
+        assert_eq!(w.content_sha256, sha256_hex(content().as_bytes()));
+        assert_eq!((write.num_calls(), promote.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn duplicate_content_in_the_latest_version_promotes_it() {
+        let write = mock!(Client::update_document).then_error(duplicate);
+        let describe = described("3");
+        let latest = version("3", content());
+        let promote = promoted("3");
+        let w = updated(&[&write, &describe, &latest, &promote]).await;
+        assert_eq!((w.version.as_str(), w.reused), ("3", true));
+        // No rewrite: another run (or a retried attempt) wrote it a moment ago.
+        assert_eq!((write.num_calls(), promote.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn duplicate_content_in_an_older_version_is_written_again_as_the_latest() {
+        let [first, again] = rewritten(Some("4"));
+        let (describe, latest) = (described("3"), version("3", other()));
+        // Key order and spacing are not content: the same JSON, written another way.
+        let older = version("2", serde_json::to_string_pretty(&desired()).unwrap());
+        let promote = promoted("4");
+        let w = updated(&[&first, &again, &describe, &latest, &older, &promote]).await;
+        assert_eq!((w.version.as_str(), w.reused), ("4", false));
+        assert_eq!(
+            w.content_sha256,
+            sha256_hex(format!("{}\n", content()).as_bytes())
+        );
+        assert_eq!((first.num_calls(), again.num_calls()), (1, 1));
+        assert_eq!(promote.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_older_version_is_promoted_when_the_rewrite_is_refused() {
+        let [first, again] = rewritten(None);
+        let (describe, latest) = (described("3"), version("3", other()));
+        let older = version("2", content());
+        let promote = promoted("2");
+        let w = updated(&[&first, &again, &describe, &latest, &older, &promote]).await;
+        assert_eq!((w.version.as_str(), w.reused), ("2", true));
+        assert_eq!(promote.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn at_the_version_cap_without_pruning_the_row_says_how_to_prune() {
+        let write = mock!(Client::update_document).then_error(version_cap);
+        let ssm = client(&[&write]);
+        let e = update(&ssm, NAME, &content(), &desired(), opts(None))
+            .await
+            .unwrap_err();
+        assert_eq!(e.reason.to_string(), "DocumentVersionLimitExceeded");
+        assert!(e.message.contains("--prune-versions"), "{}", e.message);
+        assert_eq!(write.num_calls(), 1);
+    }
+
+    /// ListDocumentVersions: versions 1 to 5 over two pages, 2 the default.
+    fn listed() -> [Rule; 2] {
+        let info = |v: u64| {
+            DocumentVersionInfo::builder()
+                .document_version(v.to_string())
+                .is_default_version(v == 2)
+                .build()
+        };
+        [
+            mock!(Client::list_document_versions)
+                .match_requests(|r| r.next_token().is_none())
+                .then_output(move || {
+                    ListDocumentVersionsOutput::builder()
+                        .document_versions(info(5))
+                        .document_versions(info(4))
+                        .document_versions(info(3))
+                        .next_token("page2")
+                        .build()
+                }),
+            mock!(Client::list_document_versions)
+                .match_requests(|r| r.next_token() == Some("page2"))
+                .then_output(move || {
+                    ListDocumentVersionsOutput::builder()
+                        .document_versions(info(2))
+                        .document_versions(info(1))
+                        .build()
+                }),
+        ]
+    }
+
+    #[tokio::test]
+    async fn at_the_version_cap_the_oldest_versions_beyond_keep_are_pruned_never_the_default() {
+        let capped = mock!(Client::update_document)
+            .match_requests(|r| r.content() == Some(&content()))
+            .sequence()
+            .error(version_cap)
+            .output(|| added("6"))
+            .build();
+        let [first, second] = listed();
+        // Keep 2: 5 and 4 stay as the newest, 2 as the default; 3 and 1 go.
+        let doomed = |r: &DeleteDocumentInput| matches!(r.document_version(), Some("1" | "3"));
+        let delete = mock!(Client::delete_document)
+            .match_requests(doomed)
+            .then_output(|| DeleteDocumentOutput::builder().build());
+        let other = mock!(Client::delete_document)
+            .match_requests(move |r| !doomed(r))
+            .then_output(|| DeleteDocumentOutput::builder().build());
+        let promote = promoted("6");
+        let ssm = client(&[&capped, &first, &second, &delete, &other, &promote]);
+        let w = update(&ssm, NAME, &content(), &desired(), opts(Some(2)))
+            .await
+            .unwrap();
+        assert_eq!((w.version.as_str(), w.pruned), ("6", 2));
+        assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+        assert_eq!((delete.num_calls(), other.num_calls()), (2, 0));
+        assert_eq!((capped.num_calls(), promote.num_calls()), (2, 1));
+    }
+
+    #[tokio::test]
+    async fn nothing_to_prune_is_said_and_nothing_is_deleted() {
+        let capped = mock!(Client::update_document).then_error(version_cap);
+        let [first, second] = listed();
+        let delete =
+            mock!(Client::delete_document).then_output(|| DeleteDocumentOutput::builder().build());
+        let ssm = client(&[&capped, &first, &second, &delete]);
+        let e = update(&ssm, NAME, &content(), &desired(), opts(Some(5)))
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("nothing to prune"), "{}", e.message);
+        assert_eq!((delete.num_calls(), capped.num_calls()), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn the_latest_version_is_read_as_latest_and_a_missing_document_is_none() {
+        let latest = mock!(Client::get_document)
+            .match_requests(|r| r.document_version() == Some("$LATEST"))
+            .then_output(|| {
+                GetDocumentOutput::builder()
+                    .document_version("7")
+                    .content(content())
+                    .document_type(aws_sdk_ssm::types::DocumentType::Session)
+                    .build()
+            });
+        let ssm = client(&[&latest]);
+        let got = read_latest(&ssm, NAME).await.unwrap().unwrap();
+        assert_eq!(
+            (got.version.as_str(), got.document_type.as_str()),
+            ("7", "Session")
+        );
+        assert_eq!(got.value, Some(desired()));
+        assert_eq!(latest.num_calls(), 1);
+
+        let missing = mock!(Client::get_document).then_error(|| {
+            GetDocumentError::InvalidDocument(
+                InvalidDocument::builder()
+                    .meta(meta("InvalidDocument"))
+                    .build(),
+            )
+        });
+        let ssm = client(&[&missing]);
+        assert!(read(&ssm, NAME).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn content_that_is_not_json_has_no_value() {
+        let yaml = mock!(Client::get_document).then_output(|| {
+            GetDocumentOutput::builder()
+                .document_version("1")
+                .content("schemaVersion: '1.0'")
+                .build()
+        });
+        let ssm = client(&[&yaml]);
+        let got = read(&ssm, NAME).await.unwrap().unwrap();
+        assert_eq!(got.value, None);
+    }
 }

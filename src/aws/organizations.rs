@@ -7,8 +7,17 @@ use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 
 use crate::aws::error::target_error;
+use crate::aws::session::Session;
 use crate::model::{Reason, TargetError};
 use crate::target::AccountId;
+
+impl Session {
+    /// An Organizations client with the base credentials (the caller is in the management or
+    /// a delegated administrator account).
+    pub(crate) fn organizations(&self) -> Client {
+        Client::new(self.base())
+    }
+}
 
 /// One account found, with where it sits in the organization.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +58,26 @@ impl From<TargetError> for WalkError {
     }
 }
 
+/// Every item of a listing, all its pages read by the SDK's paginator: `$field` of each page,
+/// or the error of the page that failed as a row's error. The one way the walk reads a listing
+/// (Organizations' paginators have no flattened form but for tags).
+macro_rules! listed {
+    ($request:expr, $field:ident, $endpoint:expr) => {
+        $request
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| target_error(e, $endpoint))
+            .map(|pages| {
+                pages
+                    .into_iter()
+                    .flat_map(|p| p.$field.unwrap_or_default())
+                    .collect::<Vec<_>>()
+            })
+    };
+}
+
 /// Walks the organization from its roots, or from the given OUs, depth first.
 pub(crate) async fn walk(
     org: &Client,
@@ -65,14 +94,7 @@ pub(crate) async fn walk(
         .and_then(|o| o.master_account_id);
     let mut starts: Vec<(String, String)> = vec![];
     if ous.is_empty() {
-        let pages = org
-            .list_roots()
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| target_error(e, endpoint))?;
-        let roots = pages.into_iter().flat_map(|p| p.roots.unwrap_or_default());
+        let roots = listed!(org.list_roots(), roots, endpoint)?;
         for root in roots {
             starts.push((
                 root.id.unwrap_or_default(),
@@ -111,33 +133,22 @@ pub(crate) async fn walk(
     let mut at: HashMap<String, usize> = HashMap::new();
     let mut stack = starts;
     while let Some((parent, path)) = stack.pop() {
-        let children: Vec<_> = org
-            .list_organizational_units_for_parent()
-            .parent_id(&parent)
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| target_error(e, endpoint))?
-            .into_iter()
-            .flat_map(|p| p.organizational_units.unwrap_or_default())
-            .collect();
+        let children = listed!(
+            org.list_organizational_units_for_parent()
+                .parent_id(&parent),
+            organizational_units,
+            endpoint
+        )?;
         // Pushed in reverse so the walk visits OUs in the order the API lists them.
         for ou in children.into_iter().rev() {
             let name = ou.name.unwrap_or_default();
             stack.push((ou.id.unwrap_or_default(), format!("{path}/{name}")));
         }
-        let accounts: Vec<_> = org
-            .list_accounts_for_parent()
-            .parent_id(&parent)
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| target_error(e, endpoint))?
-            .into_iter()
-            .flat_map(|p| p.accounts.unwrap_or_default())
-            .collect();
+        let accounts = listed!(
+            org.list_accounts_for_parent().parent_id(&parent),
+            accounts,
+            endpoint
+        )?;
         for account in accounts {
             let id = account.id.clone().unwrap_or_default();
             if !is_active(&account) {
@@ -161,17 +172,11 @@ pub(crate) async fn walk(
                 }
                 continue;
             }
-            let listed: Vec<_> = org
-                .list_tags_for_resource()
-                .resource_id(&id)
-                .into_paginator()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| target_error(e, endpoint))?
-                .into_iter()
-                .flat_map(|p| p.tags.unwrap_or_default())
-                .collect();
+            let listed = listed!(
+                org.list_tags_for_resource().resource_id(&id),
+                tags,
+                endpoint
+            )?;
             // From the tag's own key and value: a value may hold `:` too.
             let vars = listed
                 .iter()

@@ -5,7 +5,16 @@
 use aws_sdk_account::types::RegionOptStatus;
 
 use crate::aws::error::target_error;
+use crate::aws::session::Session;
 use crate::model::TargetError;
+use crate::target::AccountId;
+
+impl Session {
+    /// An Account API client acting inside the account (for ListRegions).
+    pub(crate) fn account_client(&self, account: &AccountId) -> aws_sdk_account::Client {
+        self.shared(account, aws_sdk_account::Client::new)
+    }
+}
 
 /// The names of the regions this account has enabled, as AWS lists them (`endpoint` names
 /// where the calls go, for errors).

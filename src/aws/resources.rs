@@ -7,8 +7,9 @@ use std::sync::Arc;
 use aws_sdk_ssm::error::ProvideErrorMetadata;
 
 use crate::aws::error::target_error;
+use crate::aws::session::Session;
 use crate::model::TargetError;
-use crate::target::Region;
+use crate::target::{Region, Target};
 
 /// An account's clients for the checks, pointed at one target's region per call.
 #[derive(Clone)]
@@ -24,6 +25,34 @@ pub(crate) struct CheckClients {
 impl CheckClients {
     fn region_override(&self, region: &str) -> aws_config::Region {
         aws_config::Region::new(region.to_string())
+    }
+}
+
+impl Session {
+    /// Preflight's clients for one target: its account's S3, CloudWatch Logs and KMS
+    /// clients (built once per account), each call pointed at the region it is about.
+    pub(crate) fn checks(&self, target: &Target) -> CheckClients {
+        let (s3, logs, kms) = self.shared(target.account_id(), |conf| {
+            let mut s3 = aws_sdk_s3::config::Builder::from(conf);
+            // An endpoint override (an emulator) has no per-bucket host names.
+            if conf.endpoint_url().is_some() {
+                s3.set_force_path_style(Some(true));
+            }
+            (
+                aws_sdk_s3::Client::from_conf(s3.build()),
+                aws_sdk_cloudwatchlogs::Client::new(conf),
+                aws_sdk_kms::Client::new(conf),
+            )
+        });
+        CheckClients {
+            s3,
+            logs,
+            kms,
+            region: target.region.clone(),
+            endpoint: self
+                .endpoint("S3, CloudWatch Logs or KMS", Some(&target.region))
+                .into(),
+        }
     }
 }
 

@@ -15,9 +15,11 @@ use aws_sdk_securityhub::primitives::{DateTime, DateTimeFormat};
 use serde_json::Value;
 
 use crate::aws::error::target_error;
+use crate::aws::session::Session;
 use crate::model::{Reason, ReportRow, Status, TargetError};
 use crate::preferences::Change;
 use crate::sensitive;
+use crate::target::Target;
 
 /// The finding type every finding of this tool carries.
 const FINDING_TYPE: &str = "Software and Configuration Checks/AWS Security Best Practices";
@@ -59,6 +61,28 @@ pub(crate) struct HubClient {
     pub partition: &'static str,
     /// Where the calls go, as an error message names it.
     pub endpoint: Arc<str>,
+}
+
+impl Session {
+    /// `audit --security-hub`'s client for one target (built once per account), with the
+    /// region its calls go to.
+    pub(crate) fn hub(&self, target: &Target) -> HubClient {
+        let client = self.shared(target.account_id(), |conf| {
+            let mut conf = aws_sdk_securityhub::config::Builder::from(conf);
+            // BatchImportFindings allows 10 requests a second per account and region (a burst
+            // of 30): a throttled import waits and tries again (backoff up to 20 s).
+            conf.set_retry_config(Some(
+                aws_config::retry::RetryConfig::standard().with_max_attempts(10),
+            ));
+            aws_sdk_securityhub::Client::from_conf(conf.build())
+        });
+        HubClient {
+            client,
+            region: aws_config::Region::new(target.region.as_str().to_string()),
+            partition: target.region.partition(),
+            endpoint: self.endpoint("Security Hub", Some(&target.region)).into(),
+        }
+    }
 }
 
 /// The finding's id: one per account, region and document, so each audit updates it.

@@ -1,10 +1,15 @@
 //! Credentials and clients: the base config from the standard chain, one role (or chain of
-//! roles) per account assumed through the SDK's AssumeRoleProvider, and one SSM client per
-//! account that each call points at its target's region.
+//! roles) per account assumed through the SDK's AssumeRoleProvider, each account's clients
+//! built once from the base config and its credentials (any service's, through
+//! [`Session::shared`]), one SSM client per account that each call points at its target's
+//! region, and the roles assumed ahead of their targets (the prefetch). The other services'
+//! clients are built beside their calls (cloudtrail.rs, securityhub.rs, resources.rs,
+//! regions.rs, organizations.rs, caller.rs); `--wait-ready`'s wait is in wait_ready.rs.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
@@ -20,7 +25,6 @@ use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
 use crate::aws::credentials::{Assumed, Pacer};
 use crate::aws::error::target_error;
-use crate::aws::resources::CheckClients;
 use crate::model::TargetError;
 use crate::target::{Account, AccountId, Region, Target};
 
@@ -53,16 +57,9 @@ struct AccountClients {
     /// Built on the account's first target and shared by all its regions: building an SDK
     /// client costs more CPU than a call, so one per target doubled the tool's own work.
     ssm: OnceLock<aws_sdk_ssm::Client>,
-    /// `audit --who`'s CloudTrail client, built on the account's first lookup.
-    trail: OnceLock<aws_sdk_cloudtrail::Client>,
-    /// `audit --security-hub`'s client, built on the account's first finding.
-    hub: OnceLock<aws_sdk_securityhub::Client>,
-    /// Preflight's clients, built on the account's first check.
-    checks: OnceLock<(
-        aws_sdk_s3::Client,
-        aws_sdk_cloudwatchlogs::Client,
-        aws_sdk_kms::Client,
-    )>,
+    /// The account's other clients (CloudTrail, Security Hub, preflight's), by type, each
+    /// built on its first use: see [`Session::shared`].
+    others: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
 }
 
 /// A target: its account's SSM client, the region its calls go to, and a count of the HTTP
@@ -78,6 +75,18 @@ pub(crate) struct TargetClient {
 }
 
 impl TargetClient {
+    /// A target of `ssm` (a mocked client) in us-east-1, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(ssm: aws_sdk_ssm::Client) -> Self {
+        TargetClient {
+            ssm,
+            region: aws_config::Region::from_static("us-east-1"),
+            retry_partition: RetryPartition::new("ssm-prefs/tests"),
+            attempts: Arc::new(AtomicU32::new(0)),
+            endpoint: "mock".into(),
+        }
+    }
+
     pub(crate) fn attempts(&self) -> u32 {
         self.attempts.load(Ordering::Relaxed)
     }
@@ -94,6 +103,20 @@ impl TargetClient {
     /// target.scope())`, which points it at this target.
     pub(crate) fn ssm(&self) -> &aws_sdk_ssm::Client {
         &self.ssm
+    }
+
+    /// A client with this target's settings built in, for the SDK's paginators, which take
+    /// no per-call override (building one costs more than a call: for rare calls only).
+    pub(crate) fn paging(&self) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::from_conf(
+            self.ssm
+                .config()
+                .to_builder()
+                .region(self.region.clone())
+                .retry_partition(self.retry_partition.clone())
+                .interceptor(CountAttempts(self.attempts.clone()))
+                .build(),
+        )
     }
 
     /// The per-call settings that make the account's client act on this target: its region,
@@ -225,9 +248,7 @@ impl Session {
                     },
                     assumed,
                     ssm: OnceLock::new(),
-                    trail: OnceLock::new(),
-                    hub: OnceLock::new(),
-                    checks: OnceLock::new(),
+                    others: Mutex::default(),
                 },
             );
         }
@@ -258,50 +279,42 @@ impl Session {
         }
     }
 
-    /// An Account API client acting inside the account (for ListRegions).
-    pub(crate) fn account_client(&self, account: &AccountId) -> aws_sdk_account::Client {
-        let creds = self.account(account).credentials.clone();
-        let mut conf = aws_sdk_account::config::Builder::from(&self.base);
-        conf.set_credentials_provider(Some(creds));
-        aws_sdk_account::Client::from_conf(conf.build())
+    /// The base config: the base credentials, in the base region (Organizations and STS's
+    /// GetCallerIdentity act with it).
+    pub(crate) fn base(&self) -> &SdkConfig {
+        &self.base
     }
 
-    /// An Organizations client with the base credentials (the caller is in the management or
-    /// a delegated administrator account).
-    pub(crate) fn organizations(&self) -> aws_sdk_organizations::Client {
-        aws_sdk_organizations::Client::new(&self.base)
+    /// The account's client of type `C`, built by `build` from the base config with the
+    /// account's credentials on the account's first use, then shared by all its targets (and
+    /// so its credentials provider, its cache partition and the connection pool).
+    pub(crate) fn shared<C>(&self, account: &AccountId, build: impl FnOnce(&SdkConfig) -> C) -> C
+    where
+        C: Clone + Send + Sync + 'static,
+    {
+        let clients = self.account(account);
+        let mut others = clients.others.lock().expect("not poisoned");
+        others
+            .entry(TypeId::of::<C>())
+            .or_insert_with(|| Box::new(build(&self.config_of(clients))))
+            .downcast_ref::<C>()
+            .expect("stored under its own type")
+            .clone()
+    }
+
+    /// The base config with the account's credentials: a service's config built from it
+    /// takes the account's provider as it is (`set_credentials_provider`), its cache
+    /// partition too; wrapping it anew would give every client its own AssumeRole.
+    fn config_of(&self, account: &AccountClients) -> SdkConfig {
+        self.base
+            .to_builder()
+            .credentials_provider(account.credentials.clone())
+            .build()
     }
 
     /// The role ARN for an account and role name in the base partition.
     pub(crate) fn role_arn(&self, role: &str, account: &AccountId) -> String {
         role_arn(role, self.partition, account)
-    }
-
-    /// The account the base credentials belong to (STS GetCallerIdentity); `None` when it
-    /// cannot be asked (then every account is reached through its role).
-    pub(crate) async fn caller_account(&self) -> Option<AccountId> {
-        AccountId::parse(self.caller().await.ok()?.account()?).ok()
-    }
-
-    /// The ARN the base credentials act as (STS GetCallerIdentity), for the HTML report's
-    /// header; on failure, why it is unknown.
-    pub(crate) async fn caller_arn(&self) -> String {
-        match self.caller().await {
-            Ok(out) => out.arn.unwrap_or_default(),
-            Err(e) => format!("unknown ({})", e.reason),
-        }
-    }
-
-    /// STS GetCallerIdentity with the base credentials.
-    async fn caller(
-        &self,
-    ) -> Result<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput, TargetError>
-    {
-        aws_sdk_sts::Client::new(&self.base)
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| target_error(e, &self.endpoint("STS", None)))
     }
 
     fn account(&self, account: &AccountId) -> &AccountClients {
@@ -336,78 +349,39 @@ impl Session {
             endpoint: self.endpoint("SSM", Some(&target.region)).into(),
         }
     }
-}
 
-impl Session {
-    /// `audit --who`'s CloudTrail client for one target (built once per account), with the
-    /// region its calls go to.
-    pub(crate) fn trail(&self, target: &Target) -> crate::aws::cloudtrail::TrailClient {
-        let account = self.account(target.account_id());
-        let client = account.trail.get_or_init(|| {
-            let mut conf = aws_sdk_cloudtrail::config::Builder::from(&self.base);
-            conf.set_credentials_provider(Some(account.credentials.clone()));
-            // The lookup retries on its own terms (cloudtrail.rs): a throttle waits its turn
-            // at the account's 2 a second, another failure is tried briefly, a few times.
-            conf.set_retry_config(Some(RetryConfig::disabled()));
-            aws_sdk_cloudtrail::Client::from_conf(conf.build())
+    /// Assumes the accounts' roles ahead of their targets, in this order, `in_flight` at a
+    /// time (the pacer decides when each goes), so a target rarely waits for STS; a failure
+    /// here is left for the target's own call to report. Starts no more once `stopped` says
+    /// the run stopped starting targets, and ends when the handle is dropped.
+    pub(crate) fn prefetch(
+        &self,
+        order: &[AccountId],
+        in_flight: usize,
+        stopped: impl Fn() -> bool + Send + Sync + 'static,
+    ) -> Prefetch {
+        let assumed: Vec<Arc<Assumed>> = self.assumed(order).into_iter().map(|(_, a)| a).collect();
+        let task = tokio::spawn(async move {
+            use futures::StreamExt;
+            futures::stream::iter(assumed)
+                .take_while(|_| std::future::ready(!stopped()))
+                .for_each_concurrent(in_flight, |a| async move {
+                    let _ = a.fetch().await;
+                })
+                .await;
         });
-        crate::aws::cloudtrail::TrailClient {
-            client: client.clone(),
-            region: aws_config::Region::new(target.region.as_str().to_string()),
-            endpoint: self.endpoint("CloudTrail", Some(&target.region)).into(),
-        }
+        Prefetch(task)
     }
 
-    /// `audit --security-hub`'s client for one target (built once per account), with the
-    /// region its calls go to.
-    pub(crate) fn hub(&self, target: &Target) -> crate::aws::securityhub::HubClient {
-        let account = self.account(target.account_id());
-        let client = account.hub.get_or_init(|| {
-            let mut conf = aws_sdk_securityhub::config::Builder::from(&self.base);
-            conf.set_credentials_provider(Some(account.credentials.clone()));
-            // BatchImportFindings allows 10 requests a second per account and region (a burst
-            // of 30): a throttled import waits and tries again (backoff up to 20 s).
-            conf.set_retry_config(Some(RetryConfig::standard().with_max_attempts(10)));
-            aws_sdk_securityhub::Client::from_conf(conf.build())
-        });
-        crate::aws::securityhub::HubClient {
-            client: client.clone(),
-            region: aws_config::Region::new(target.region.as_str().to_string()),
-            partition: target.region.partition(),
-            endpoint: self.endpoint("Security Hub", Some(&target.region)).into(),
-        }
-    }
-
-    /// Preflight's clients for one target: its account's S3, CloudWatch Logs and KMS
-    /// clients (built once per account), each call pointed at the region it is about.
-    pub(crate) fn checks(&self, target: &Target) -> CheckClients {
-        let account = self.account(target.account_id());
-        let (s3, logs, kms) = account.checks.get_or_init(|| {
-            let mut s3 = aws_sdk_s3::config::Builder::from(&self.base);
-            s3.set_credentials_provider(Some(account.credentials.clone()));
-            // An endpoint override (an emulator) has no per-bucket host names.
-            if self.base.endpoint_url().is_some() {
-                s3.set_force_path_style(Some(true));
-            }
-            let mut logs = aws_sdk_cloudwatchlogs::config::Builder::from(&self.base);
-            logs.set_credentials_provider(Some(account.credentials.clone()));
-            let mut kms = aws_sdk_kms::config::Builder::from(&self.base);
-            kms.set_credentials_provider(Some(account.credentials.clone()));
-            (
-                aws_sdk_s3::Client::from_conf(s3.build()),
-                aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
-                aws_sdk_kms::Client::from_conf(kms.build()),
-            )
-        });
-        CheckClients {
-            s3: s3.clone(),
-            logs: logs.clone(),
-            kms: kms.clone(),
-            region: target.region.clone(),
-            endpoint: self
-                .endpoint("S3, CloudWatch Logs or KMS", Some(&target.region))
-                .into(),
-        }
+    /// The assumed roles of these accounts, each once, in this order (an account reached
+    /// with a profile alone, or the base credentials, has none).
+    pub(crate) fn assumed<'a>(&self, order: &'a [AccountId]) -> Vec<(&'a AccountId, Arc<Assumed>)> {
+        let mut seen = std::collections::HashSet::new();
+        order
+            .iter()
+            .filter(|id| seen.insert((*id).clone()))
+            .filter_map(|id| Some((id, self.accounts.get(id)?.assumed.clone()?)))
+            .collect()
     }
 }
 
@@ -501,79 +475,6 @@ async fn account_credentials(
         current.expect("at least one role or a profile"),
         !roles.is_empty(),
     )
-}
-
-impl Session {
-    /// Assumes the accounts' roles ahead of their targets, in this order, `in_flight` at a
-    /// time (the pacer decides when each goes), so a target rarely waits for STS; a failure
-    /// here is left for the target's own call to report. Starts no more once `stopped` says
-    /// the run stopped starting targets, and ends when the handle is dropped.
-    pub(crate) fn prefetch(
-        &self,
-        order: &[AccountId],
-        in_flight: usize,
-        stopped: impl Fn() -> bool + Send + Sync + 'static,
-    ) -> Prefetch {
-        let mut seen = std::collections::HashSet::new();
-        let assumed: Vec<Arc<Assumed>> = order
-            .iter()
-            .filter(|id| seen.insert((*id).clone()))
-            .filter_map(|id| self.accounts.get(id)?.assumed.clone())
-            .collect();
-        let task = tokio::spawn(async move {
-            use futures::StreamExt;
-            futures::stream::iter(assumed)
-                .take_while(|_| std::future::ready(!stopped()))
-                .for_each_concurrent(in_flight, |a| async move {
-                    let _ = a.fetch().await;
-                })
-                .await;
-        });
-        Prefetch(task)
-    }
-}
-
-impl Session {
-    /// `--wait-ready`: assumes each account's role, `in_flight` at a time, and where STS
-    /// answers AccessDenied (a new account's role not there yet) tries again until `until`,
-    /// telling `waiting` which account waits and for how long at most, and `ready` how long
-    /// it waited once it is ready. An account still failing is left for its targets' calls
-    /// to report.
-    pub(crate) async fn wait_ready(
-        &self,
-        order: &[AccountId],
-        in_flight: usize,
-        until: std::time::Instant,
-        stopped: &(dyn Fn() -> bool + Sync),
-        waiting: impl Fn(&AccountId, std::time::Duration) + Sync,
-        ready: impl Fn(&AccountId, std::time::Duration) + Sync,
-    ) {
-        use futures::StreamExt;
-        let mut seen = std::collections::HashSet::new();
-        let assumed: Vec<(&AccountId, Arc<Assumed>)> = order
-            .iter()
-            .filter(|id| seen.insert((*id).clone()))
-            .filter_map(|id| Some((id, self.accounts.get(id)?.assumed.clone()?)))
-            .collect();
-        futures::stream::iter(assumed)
-            .for_each_concurrent(in_flight, |(id, a)| {
-                let (waiting, ready) = (&waiting, &ready);
-                async move {
-                    let started = std::time::Instant::now();
-                    let waited = std::sync::atomic::AtomicBool::new(false);
-                    let answer = a
-                        .fetch_when_ready(until, stopped, |left| {
-                            waited.store(true, Ordering::Relaxed);
-                            waiting(id, left)
-                        })
-                        .await;
-                    if answer.is_ok() && waited.load(Ordering::Relaxed) {
-                        ready(id, started.elapsed());
-                    }
-                }
-            })
-            .await;
-    }
 }
 
 /// The running prefetch; dropping it stops it.

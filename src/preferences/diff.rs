@@ -100,3 +100,21 @@ pub(crate) fn changed_keys(changes: &[Change]) -> String {
         .collect::<Vec<_>>()
         .join(";")
 }
+
+#[cfg(test)]
+mod tests {
+    //! What differs, by example; the properties, on rendered documents, are in load.rs (the
+    //! renderer is above this file).
+    use super::*;
+
+    #[test]
+    fn diff_ignores_order_and_whitespace() {
+        let a: Value = serde_json::from_str(r#"{"a":1,"inputs":{"x":"1","y":true}}"#).unwrap();
+        let b: Value =
+            serde_json::from_str("{ \"inputs\" : { \"y\" : true, \"x\" : \"1\" },\n \"a\" : 1 }")
+                .unwrap();
+        assert!(diff(&a, &b).is_empty());
+        let c: Value = serde_json::from_str(r#"{"a":1,"inputs":{"x":"2"}}"#).unwrap();
+        assert_eq!(changed_keys(&diff(&a, &c)), "x;y");
+    }
+}
