@@ -200,7 +200,11 @@ struct Page<'a> {
     /// Each wave's number, accounts, targets and statuses, in wave order (with --waves).
     waves: Vec<(usize, String, String, String)>,
     /// A colour family's class, meaning and statuses with their glyphs.
-    legend: Vec<(&'static str, &'static str, Vec<(&'static str, &'static str)>)>,
+    legend: Vec<(
+        &'static str,
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+    )>,
     /// The rows' JSON, made safe inside a script element by [`data_json`].
     data: String,
 }

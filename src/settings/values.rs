@@ -245,7 +245,11 @@ mod tests {
             parse_wait("1h30"),
             Err("\"1h30\" has no unit: 30s, 30m or 30h? (a duration such as 90s, 10m or 1h30m, at most 24h)".into())
         );
-        assert!(parse_wait(" 00").unwrap_err().contains("has no unit: 00s, 00m or 00h?"));
+        assert!(
+            parse_wait(" 00")
+                .unwrap_err()
+                .contains("has no unit: 00s, 00m or 00h?")
+        );
         assert_eq!(
             parse_duration("10x"),
             Err("\"10x\" is not a duration such as 90s, 10m or 1h (at most 24h)".into())
