@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::{CHECK_SERVICES, Faults, Proxy};
 
 const REGIONS2: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -135,19 +136,22 @@ async fn create_bucket(c: &Clients, name: &str, region: &str, encrypted: bool) {
     }
 }
 
-/// A fleet on the emulator behind a fresh proxy, with its files.
+/// A [`Fleet`] whose accounts hold what preflight checks (buckets, log groups, keys), each
+/// account broken as its [`Break`] says.
 struct World {
-    url: String,
-    ids: Vec<String>,
+    fleet: Fleet,
     breaks: Vec<Break>,
     /// One bucket per account (`ssm-logs-ID-shared`, in us-east-1) instead of one per target.
     shared_bucket: bool,
     /// (account, region) → the ARN of the key behind the alias there.
     key_arns: BTreeMap<(String, String), String>,
-    dir: Dir,
-    inv: PathBuf,
-    prefs: PathBuf,
-    proxy: Proxy,
+}
+
+impl std::ops::Deref for World {
+    type Target = Fleet;
+    fn deref(&self) -> &Fleet {
+        &self.fleet
+    }
 }
 
 impl World {
@@ -166,7 +170,6 @@ impl World {
             })
         });
         let key_arns: BTreeMap<_, _> = futures::future::join_all(tasks).await.into_iter().collect();
-        let dir = Dir::new();
         let mut inv = format!(
             "regions: [{}]\nvars: {{kms_key: {ALIAS}}}\naccounts:\n",
             REGIONS2.join(", ")
@@ -178,43 +181,36 @@ impl World {
                 inv.push_str(&format!("    vars: {{kms_key: \"{arn}\"}}\n"));
             }
         }
-        let inv = dir.write("inv.yml", &inv);
         let bucket = if shared_bucket {
             "ssm-logs-{account_id}-shared"
         } else {
             "ssm-logs-{account_id}-{region}"
         };
-        let prefs = dir.write(
-            "prefs.json",
-            &serde_json::to_string_pretty(&template(bucket, "{account_id}", "{kms_key}")).unwrap(),
-        );
-        let proxy = Proxy::start(&url);
-        let denied: Vec<(String, String)> = ids
+        let prefs =
+            serde_json::to_string_pretty(&template(bucket, "{account_id}", "{kms_key}")).unwrap();
+        let fleet = Fleet::with_files(ids, &REGIONS2, &inv, &prefs);
+        let denied: Vec<(String, String)> = fleet
+            .ids
             .iter()
             .zip(breaks)
             .filter(|(_, b)| **b == Break::DenyBucketEncryption)
             .map(|(id, _)| (id.clone(), "GetBucketEncryption".to_string()))
             .collect();
-        proxy.set_faults(Faults {
+        fleet.proxy.set_faults(Faults {
             deny_in_account: denied,
             ..Default::default()
         });
         println!(
             "preflight world: {} accounts × {} regions set up in {:?}",
-            ids.len(),
+            fleet.ids.len(),
             REGIONS2.len(),
             started.elapsed()
         );
         World {
-            url,
-            ids,
+            fleet,
             breaks: breaks.to_vec(),
             shared_bucket,
             key_arns,
-            dir,
-            inv,
-            prefs,
-            proxy,
         }
     }
 
