@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
+use crate::support::org::{Organization, organizations_with};
 use crate::support::proxy::{Faults, Proxy};
 
 fn path_str(p: &Path) -> String {
@@ -365,19 +366,14 @@ async fn organizations_as(
     url: &str,
     creds: &[(String, String); 3],
 ) -> aws_sdk_organizations::Client {
-    let conf = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            creds[0].1.clone(),
-            creds[1].1.clone(),
-            Some(creds[2].1.clone()),
-            None,
-            "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_organizations::Client::new(&conf)
+    let credentials = aws_sdk_ssm::config::Credentials::new(
+        creds[0].1.clone(),
+        creds[1].1.clone(),
+        Some(creds[2].1.clone()),
+        None,
+        "test",
+    );
+    organizations_with(url, credentials).await
 }
 
 /// `discover` run as the account of `creds` (instead of the fixtures' base credentials).
@@ -394,19 +390,11 @@ async fn discover_with_a_closed_stdout_does_not_panic() {
     let url = emulator().url.clone();
     let management = accounts(1).remove(0);
     let creds = credentials_in(&url, &management).await;
-    let org = organizations_as(&url, &creds).await;
-    org.create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("an organization of this test's own account");
+    // An organization of this test's own account.
+    let org = Organization::create(organizations_as(&url, &creds).await).await;
     for i in 0..3 {
-        org.create_account()
-            .account_name(format!("member-{i}"))
-            .email(format!("member+{i}@example.com"))
-            .send()
-            .await
-            .expect("a member account");
+        org.create_account(&format!("member-{i}"), &format!("member+{i}@example.com"))
+            .await;
     }
     // With stdout open, discover prints the inventory there: that is the write that fails.
     let open = discover_command(&creds, &["--endpoint-url", &url])
