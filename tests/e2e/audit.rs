@@ -9,29 +9,6 @@ use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::proxy::{Faults, Proxy};
 
-async fn update(url: &str, account: &str, region: &str, content: &str, promote: bool) -> String {
-    let ssm = ssm_in(url, account, region).await;
-    let out = ssm
-        .update_document()
-        .name(DOC)
-        .content(content)
-        .document_version("$LATEST")
-        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
-        .send()
-        .await
-        .expect("update behind the tool's back");
-    let version = out.document_description.unwrap().document_version.unwrap();
-    if promote {
-        ssm.update_document_default_version()
-            .name(DOC)
-            .document_version(&version)
-            .send()
-            .await
-            .unwrap();
-    }
-    version
-}
-
 fn with_inputs(changes: Value, remove: &[&str]) -> String {
     let mut doc = desired();
     let inputs = doc["inputs"].as_object_mut().unwrap();
@@ -58,7 +35,7 @@ async fn audit_names_every_kind_of_drift() {
 
     // Behind the tool's back:
     // 0/us-east-1: two inputs changed, one removed, and promoted: drifted.
-    update(
+    add_version(
         &url,
         &ids[0],
         "us-east-1",
@@ -70,16 +47,10 @@ async fn audit_names_every_kind_of_drift() {
     )
     .await;
     // 1/us-east-1: deleted: missing.
-    ssm_in(&url, &ids[1], "us-east-1")
-        .await
-        .delete_document()
-        .name(DOC)
-        .send()
-        .await
-        .unwrap();
+    delete_doc(&url, &ids[1], "us-east-1").await;
     // 2/us-east-1: a different version added but never promoted: drifted (Session Manager
     // may read the latest version), flagged, naming what the latest changes.
-    update(
+    add_version(
         &url,
         &ids[2],
         "us-east-1",
@@ -88,7 +59,7 @@ async fn audit_names_every_kind_of_drift() {
     )
     .await;
     // 3/eu-west-1: changed and promoted, then the desired content added back unpromoted.
-    update(
+    add_version(
         &url,
         &ids[3],
         "eu-west-1",
@@ -100,7 +71,7 @@ async fn audit_names_every_kind_of_drift() {
     )
     .await;
     let same_again = serde_json::to_string_pretty(&desired()).unwrap() + "\n";
-    update(&url, &ids[3], "eu-west-1", &same_again, false).await;
+    add_version(&url, &ids[3], "eu-west-1", &same_again, false).await;
 
     let report = dir.path("audit.csv");
     proxy.clear();
@@ -203,7 +174,7 @@ async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
     assert_eq!(out.code, 0, "{}", out.all());
     // Someone changes one target after the apply: rollback must leave it alone.
     let theirs = with_inputs(json!({"s3BucketName": "changed-later"}), &[]);
-    update(&url, &ids[1], "eu-west-1", &theirs, true).await;
+    add_version(&url, &ids[1], "eu-west-1", &theirs, true).await;
 
     let report = dir.path("rollback.csv");
     proxy.clear();
@@ -412,7 +383,7 @@ async fn reverting_drift_adds_a_version_so_apply_and_audit_agree() {
     assert_eq!(out.code, 0, "{}", out.all());
     // Someone changes it and makes it the default: version 1 still holds the preferences.
     let drifted = with_inputs(json!({"idleSessionTimeout": "60"}), &[]);
-    let v2 = update(&url, &ids[0], "us-east-1", &drifted, true).await;
+    let v2 = add_version(&url, &ids[0], "us-east-1", &drifted, true).await;
     assert_eq!(v2, "2");
     let fix = dir.path("a2.csv");
     let out = run("apply", &proxy, &inv, &prefs, &fix, &[]);
@@ -432,7 +403,7 @@ async fn reverting_drift_adds_a_version_so_apply_and_audit_agree() {
     assert_eq!(out.code, 0, "apply and audit agree: {}", out.all());
     // The same again: the content with one newline is taken too, so it gets two.
     assert_eq!(
-        update(
+        add_version(
             &url,
             &ids[0],
             "us-east-1",

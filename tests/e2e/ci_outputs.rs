@@ -138,32 +138,8 @@ async fn junit_and_summary_json_agree_with_the_report() {
     // role of ids[2] can no longer be assumed.
     let mut drifted = desired();
     drifted["inputs"]["s3BucketName"] = json!("someone-else");
-    let ssm = ssm_in(&url, &ids[0], "us-east-1").await;
-    let version = ssm
-        .update_document()
-        .name(DOC)
-        .content(drifted.to_string())
-        .document_version("$LATEST")
-        .send()
-        .await
-        .unwrap()
-        .document_description
-        .unwrap()
-        .document_version
-        .unwrap();
-    ssm.update_document_default_version()
-        .name(DOC)
-        .document_version(version)
-        .send()
-        .await
-        .unwrap();
-    ssm_in(&url, &ids[1], "us-east-1")
-        .await
-        .delete_document()
-        .name(DOC)
-        .send()
-        .await
-        .unwrap();
+    add_version(&url, &ids[0], "us-east-1", &drifted.to_string(), true).await;
+    delete_doc(&url, &ids[1], "us-east-1").await;
     proxy.deny_assume_role(&ids[2]);
 
     let report = dir.path("audit.csv");

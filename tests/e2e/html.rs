@@ -190,23 +190,7 @@ async fn drift(url: &str, account: &str, region: &str) {
     let mut doc = desired();
     doc["inputs"]["s3BucketName"] = json!("someone-else");
     doc["inputs"]["idleSessionTimeout"] = json!("60");
-    let ssm = ssm_in(url, account, region).await;
-    let out = ssm
-        .update_document()
-        .name(DOC)
-        .content(doc.to_string())
-        .document_version("$LATEST")
-        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
-        .send()
-        .await
-        .expect("update behind the tool's back");
-    let version = out.document_description.unwrap().document_version.unwrap();
-    ssm.update_document_default_version()
-        .name(DOC)
-        .document_version(version)
-        .send()
-        .await
-        .unwrap();
+    add_version(url, account, region, &doc.to_string(), true).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -239,13 +223,7 @@ async fn audit_html_report_in_a_browser() {
     drift(&url, &ids[0], "us-east-1").await;
     drift(&url, &ids[2], "eu-west-1").await;
     for (i, region) in [(1, "us-east-1"), (3, "ap-southeast-2")] {
-        ssm_in(&url, &ids[i], region)
-            .await
-            .delete_document()
-            .name(DOC)
-            .send()
-            .await
-            .unwrap();
+        delete_doc(&url, &ids[i], region).await;
     }
     proxy.deny_assume_role(&ids[5]);
 

@@ -224,6 +224,51 @@ pub use ssm_prefs::preferences::sha256_hex;
 // Shared steps of the end-to-end tests.
 
 pub const DOC: &str = "SSM-SessionManagerRunShell";
+
+/// Adds a version of `content` to [`DOC`] behind the tool's back, made the default version
+/// when `promote`: the new version's number.
+pub async fn add_version(
+    url: &str,
+    account: &str,
+    region: &str,
+    content: &str,
+    promote: bool,
+) -> String {
+    let ssm = ssm_in(url, account, region).await;
+    let version = ssm
+        .update_document()
+        .name(DOC)
+        .content(content)
+        .document_version("$LATEST")
+        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+        .send()
+        .await
+        .expect("update behind the tool's back")
+        .document_description
+        .unwrap()
+        .document_version
+        .unwrap();
+    if promote {
+        ssm.update_document_default_version()
+            .name(DOC)
+            .document_version(&version)
+            .send()
+            .await
+            .unwrap();
+    }
+    version
+}
+
+/// Deletes [`DOC`] behind the tool's back.
+pub async fn delete_doc(url: &str, account: &str, region: &str) {
+    ssm_in(url, account, region)
+        .await
+        .delete_document()
+        .name(DOC)
+        .send()
+        .await
+        .unwrap();
+}
 pub const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 
 pub fn desired() -> Value {
