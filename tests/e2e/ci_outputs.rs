@@ -410,28 +410,20 @@ async fn an_interrupted_run_writes_its_files_saying_so() {
     });
     let report = dir.path("apply.csv");
     let xml = dir.path("apply.xml");
-    let child = ssm_prefs_command([
-        "apply",
-        "-i",
-        inv.to_str().unwrap(),
-        "-p",
-        prefs.to_str().unwrap(),
-        "-o",
-        report.to_str().unwrap(),
-        "--endpoint-url",
-        proxy.url.as_str(),
-        "--yes",
+    let mut args = inventory_line("apply", &inv, &prefs, &report, &proxy.url);
+    args.extend([
         "-c",
         "1",
         "--junit",
         xml.to_str().unwrap(),
         "--summary-json",
         "-",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    ]);
+    let child = ssm_prefs_command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while std::fs::read_to_string(&report).map_or(0, |s| s.lines().count()) < 2 {
         assert!(
@@ -481,21 +473,7 @@ fn ci_outputs_are_checked_before_any_call() {
     let inv = dir.write("inv.yml", &inventory(&accounts(1), &["us-east-1"]));
     let prefs = dir.write("prefs.json", &desired().to_string());
     let report = dir.path("r.csv");
-    let base = |extra: &[&str]| {
-        let mut args = vec![
-            "plan",
-            "-i",
-            inv.to_str().unwrap(),
-            "-p",
-            prefs.to_str().unwrap(),
-            "-o",
-            report.to_str().unwrap(),
-            "--endpoint-url",
-            "http://127.0.0.1:9",
-        ];
-        args.extend(extra);
-        ssm_prefs(args)
-    };
+    let base = |extra: &[&str]| run_at("plan", "http://127.0.0.1:9", &inv, &prefs, &report, extra);
     let out = base(&["--junit", report.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stderr.contains("--junit"), "{}", out.stderr);

@@ -676,19 +676,14 @@ fn a_refused_connection_is_one_line_saying_where_and_why() {
     let inv = dir.write("inv.yml", &inventory(&ids, &regions));
     let prefs = dir.write("prefs.json", &desired().to_string());
     let report = dir.path("plan.csv");
-    let out = ssm_prefs([
+    let out = run_at(
         "plan",
-        "-i",
-        inv.to_str().unwrap(),
-        "-p",
-        prefs.to_str().unwrap(),
-        "-o",
-        report.to_str().unwrap(),
-        "--endpoint-url",
         "http://127.0.0.1:9",
-        "--max-attempts",
-        "1",
-    ]);
+        &inv,
+        &prefs,
+        &report,
+        &["--max-attempts", "1"],
+    );
     assert_eq!(out.code, 1, "{}", out.all());
     for noise in ["DispatchFailure(", "ConnectorError", "panicked"] {
         assert!(

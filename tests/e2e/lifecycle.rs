@@ -1084,20 +1084,14 @@ async fn prune_versions_without_a_number_keeps_the_newest_hundred() {
     let (f, ssm) = at_the_cap().await;
     let key = (f.ids[0].clone(), "us-east-1".to_string());
     let report = f.dir.path("bare.csv");
-    let out = ssm_prefs([
+    let out = run_at(
         "apply",
-        "-i",
-        f.inv.to_str().unwrap(),
-        "-p",
-        f.prefs.to_str().unwrap(),
-        "-o",
-        report.to_str().unwrap(),
-        "--endpoint-url",
-        f.proxy.url.as_str(),
-        "--prune-versions",
-        "--yes",
-        "--no-preflight",
-    ]);
+        &f.proxy.url,
+        &f.inv,
+        &f.prefs,
+        &report,
+        &["--prune-versions", "--no-preflight"],
+    );
     assert_eq!(out.code, 1, "{}", out.all());
     let row = &rows_by_target(&report)[&key];
     assert_eq!(

@@ -302,20 +302,7 @@ impl World {
     /// `extra` says otherwise); apply gets `--yes`.
     fn run(&self, cmd: &str, report: &str, extra: &[&str]) -> (Run, PathBuf) {
         let path = self.dir.path(report);
-        let mut args = vec![
-            cmd,
-            "-i",
-            self.inv.to_str().unwrap(),
-            "-p",
-            self.prefs.to_str().unwrap(),
-            "-o",
-            path.to_str().unwrap(),
-            "--endpoint-url",
-            self.proxy.url.as_str(),
-        ];
-        if cmd == "apply" {
-            args.push("--yes");
-        }
+        let mut args = inventory_line(cmd, &self.inv, &self.prefs, &path, &self.proxy.url);
         args.extend(extra);
         let started = Instant::now();
         let out = preflight_command(&args).output().expect("run ssm-prefs");
@@ -1095,19 +1082,9 @@ async fn a_403_or_301_from_head_bucket_still_names_the_buckets_region() {
             ..Default::default()
         });
         let report = dir.path("plan.csv");
-        let out = preflight_command([
-            "plan",
-            "-i",
-            inv.to_str().unwrap(),
-            "-p",
-            prefs.to_str().unwrap(),
-            "-o",
-            report.to_str().unwrap(),
-            "--endpoint-url",
-            proxy.url.as_str(),
-        ])
-        .output()
-        .unwrap();
+        let out = preflight_command(inventory_line("plan", &inv, &prefs, &report, &proxy.url))
+            .output()
+            .unwrap();
         let all = String::from_utf8_lossy(&out.stdout).to_string()
             + &String::from_utf8_lossy(&out.stderr);
         let row = &rows_by_target(&report)[&(id.clone(), "us-east-1".to_string())];

@@ -378,10 +378,22 @@ pub fn run_at(
     report: &std::path::Path,
     extra: &[&str],
 ) -> Run {
-    let mut args = command_line(cmd, prefs, report, endpoint);
-    args.extend(["-i", inv.to_str().unwrap()]);
+    let mut args = inventory_line(cmd, inv, prefs, report, endpoint);
     args.extend(extra);
     ssm_prefs(args)
+}
+
+/// [`command_line`] with the accounts from the inventory `inv` (`-i INV`), for a test to add to.
+pub fn inventory_line<'a>(
+    cmd: &'a str,
+    inv: &'a std::path::Path,
+    prefs: &'a std::path::Path,
+    report: &'a std::path::Path,
+    endpoint: &'a str,
+) -> Vec<&'a str> {
+    let mut args = command_line(cmd, prefs, report, endpoint);
+    args.extend(["-i", inv.to_str().unwrap()]);
+    args
 }
 
 /// `CMD -p PREFS -o REPORT --endpoint-url ENDPOINT` (+ `--yes` for apply), without the
