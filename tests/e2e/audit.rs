@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::{Faults, Proxy};
 
 fn with_inputs(changes: Value, remove: &[&str]) -> String {
@@ -23,13 +24,8 @@ fn with_inputs(changes: Value, remove: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn audit_names_every_kind_of_drift() {
-    let url = emulator().url.clone();
-    let ids = accounts(6);
     let regions = ["us-east-1", "eu-west-1"];
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (url, ids, dir, inv, prefs, proxy) = Fleet::new(6, &regions).parts();
     let out = run("apply", &proxy, &inv, &prefs, &dir.path("apply.csv"), &[]);
     assert_eq!(out.code, 0, "{}", out.all());
 
@@ -297,13 +293,8 @@ async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retry_failed_touches_only_the_failed_targets() {
-    let url = emulator().url.clone();
-    let ids = accounts(4);
     let regions = ["us-east-1", "eu-west-1"];
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (url, ids, dir, inv, prefs, proxy) = Fleet::new(4, &regions).parts();
     proxy.set_faults(Faults {
         reject_region: Some("eu-west-1".into()),
         ..Default::default()
@@ -373,12 +364,7 @@ async fn retry_failed_touches_only_the_failed_targets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reverting_drift_adds_a_version_so_apply_and_audit_agree() {
-    let url = emulator().url.clone();
-    let ids = accounts(1);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (url, ids, dir, inv, prefs, proxy) = Fleet::new(1, &["us-east-1"]).parts();
     let out = run("apply", &proxy, &inv, &prefs, &dir.path("a1.csv"), &[]);
     assert_eq!(out.code, 0, "{}", out.all());
     // Someone changes it and makes it the default: version 1 still holds the preferences.

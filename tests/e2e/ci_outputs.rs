@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::{Faults, Proxy};
 
 /// An account name that breaks any markup not escaped.
@@ -398,12 +399,7 @@ async fn junit_and_summary_json_agree_with_the_report() {
 /// An interrupted apply still writes both files, with exit code 130 and why "interrupted".
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_run_writes_its_files_saying_so() {
-    let url = emulator().url.clone();
-    let ids = accounts(6);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (_, _, dir, inv, prefs, proxy) = Fleet::new(6, &["us-east-1"]).parts();
     proxy.set_faults(Faults {
         slow: Some((vec!["CreateDocument".into()], Duration::from_millis(700))),
         ..Default::default()

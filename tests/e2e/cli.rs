@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
 use serde_json::Value;
 
 use crate::support::emulator::emulator;
@@ -334,19 +333,7 @@ fn plan_piped_into_head_does_not_panic() {
 /// Temporary credentials of a fresh account on the emulator: the emulator files what they
 /// sign (Organizations included) under that account, so this test's organization is its own.
 async fn credentials_in(url: &str, account: &str) -> [(String, String); 3] {
-    let base = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            "AKIATESTREADER000001",
-            "reader",
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await;
-    let out = aws_sdk_sts::Client::new(&base)
+    let out = aws_sdk_sts::Client::new(&reader_config(url).await)
         .assume_role()
         .role_arn(format!("arn:aws:iam::{account}:role/OrgAdmin"))
         .role_session_name("cli-test")

@@ -167,21 +167,6 @@ fn signal(child: &std::process::Child, sig: &str) {
     assert!(ok, "kill {sig}");
 }
 
-/// Waits until the report has at least `n` data rows.
-fn wait_for_rows(report: &std::path::Path, n: usize, limit: Duration) {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        let lines = std::fs::read_to_string(report)
-            .map(|s| s.lines().count())
-            .unwrap_or(0);
-        if lines > n {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the report did not reach {n} rows in {limit:?}");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn first_interrupt_finishes_in_flight_and_skips_the_rest() {
     let f = Fleet::new(12, &["us-east-1"]);

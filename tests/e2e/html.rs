@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::Proxy;
 
 use ssm_prefs::report::html::CSP;
@@ -489,12 +490,8 @@ fn with_synthetic_rows(page: &str, accounts: usize, regions: usize) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn rollback_html_report_in_a_browser() {
     chromium(); // before any emulator work: fail fast, with the fix
-    let url = emulator().url.clone();
-    let ids = accounts(3);
     let regions = ["us-east-1", "eu-west-1"];
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
-    let prefs = dir.write("prefs.json", &desired().to_string());
+    let (url, ids, dir, inv, prefs, _) = Fleet::new(3, &regions).parts();
     // The first account holds the AWS page's example: apply updates it, rollback restores it.
     for region in regions {
         seed(&url, &ids[0], region, DOC, AWS_PAGE_EXAMPLE).await;

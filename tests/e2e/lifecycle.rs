@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use aws_sdk_ssm::types::{DocumentFormat, DocumentType, ResourceTypeForTagging, Tag};
 use serde_json::{Value, json};
 
-use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::fleet::{Fleet, Kind};
 use crate::support::proxy::{Faults, Proxy};
@@ -490,12 +489,7 @@ async fn a_custom_owner_tag_is_the_one_put_on_and_looked_for() {
 
 #[test]
 fn bad_lifecycle_flags_are_input_errors_before_any_call() {
-    let url = emulator().url.clone();
-    let ids = accounts(1);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (_, _, dir, inv, prefs, proxy) = Fleet::new(1, &["us-east-1"]).parts();
     let cases: &[(&[&str], &[&str])] = &[
         (&["--owner-tag", "novalue"], &["--owner-tag", "KEY=VALUE"]),
         (&["--owner-tag", "aws:x=y"], &["--owner-tag", "aws:"]),

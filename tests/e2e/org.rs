@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::org::{MANAGEMENT, Organization, name_of, organizations};
 use crate::support::proxy::Proxy;
 
@@ -770,12 +771,7 @@ async fn shards_cover_every_target_once_and_merge_into_the_whole() {
 /// one of the reports is refused before it is overwritten; exit 2 and nothing written.
 #[tokio::test(flavor = "multi_thread")]
 async fn report_merge_refuses_a_report_given_twice_or_as_its_output() {
-    let url = emulator().url.clone();
-    let ids = accounts(2);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1", "eu-west-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (_, _, dir, inv, prefs, proxy) = Fleet::new(2, &["us-east-1", "eu-west-1"]).parts();
     let (a, b) = (dir.path("a.csv"), dir.path("b.csv"));
     for (k, path) in [(1, &a), (2, &b)] {
         let out = run(

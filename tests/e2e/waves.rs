@@ -5,7 +5,6 @@
 //! report's rows, the `wave` column included.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -141,21 +140,6 @@ fn wait_exit(child: &mut Child, limit: Duration, what: &str) -> std::process::Ex
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Waits until the report has at least `n` data rows.
-fn wait_for_rows(report: &Path, n: usize, limit: Duration) {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        let lines = std::fs::read_to_string(report)
-            .map(|s| s.lines().count())
-            .unwrap_or(0);
-        if lines > n {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("the report did not reach {n} rows in {limit:?}");
 }
 
 // 1. Waves of 1, 25% and 100% of 40 accounts; a failing wave halts the rest; a retry

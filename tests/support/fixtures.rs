@@ -150,10 +150,10 @@ pub async fn ssm_in(endpoint: &str, account: &str, region: &str) -> aws_sdk_ssm:
     aws_sdk_ssm::Client::new(&config_in(endpoint, account, region).await)
 }
 
-/// A config acting inside `account` and `region` on the emulator, through a role there, for
-/// any service's client that reads the emulator's state back.
-pub async fn config_in(endpoint: &str, account: &str, region: &str) -> aws_config::SdkConfig {
-    let base = aws_config::defaults(BehaviorVersion::latest())
+/// The test reader's own credentials (not the binary's), in us-east-1 on the emulator: what
+/// [`config_in`] assumes its role with.
+pub async fn reader_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_ssm::config::Credentials::new(
@@ -164,7 +164,13 @@ pub async fn config_in(endpoint: &str, account: &str, region: &str) -> aws_confi
             "test",
         ))
         .load()
-        .await;
+        .await
+}
+
+/// A config acting inside `account` and `region` on the emulator, through a role there, for
+/// any service's client that reads the emulator's state back.
+pub async fn config_in(endpoint: &str, account: &str, region: &str) -> aws_config::SdkConfig {
+    let base = reader_config(endpoint).await;
     let role = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/TestReader"))
         .session_name("test-reader")
         .configure(&base)
@@ -417,4 +423,19 @@ pub fn command_line<'a>(
         args.push("--yes");
     }
     args
+}
+
+/// Waits until the report has at least `n` data rows (the binary writes it row by row).
+pub fn wait_for_rows(report: &Path, n: usize, limit: std::time::Duration) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        let lines = std::fs::read_to_string(report)
+            .map(|s| s.lines().count())
+            .unwrap_or(0);
+        if lines > n {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the report did not reach {n} rows in {limit:?}");
 }

@@ -70,6 +70,14 @@ impl Fleet {
         }
     }
 
+    /// The fleet's parts, for a test that names them on its own: the emulator's URL, the
+    /// accounts, the temp dir, the inventory, the preferences and the proxy.
+    pub fn parts(self) -> (String, Vec<String>, Dir, PathBuf, PathBuf, Proxy) {
+        (
+            self.url, self.ids, self.dir, self.inv, self.prefs, self.proxy,
+        )
+    }
+
     /// Accounts × regions.
     pub fn target_count(&self) -> usize {
         self.ids.len() * self.regions.len()
