@@ -1112,20 +1112,7 @@ async fn a_403_or_301_from_head_bucket_still_names_the_buckets_region() {
 /// recommendation says) the next audit turns the finding PASSED.
 #[test]
 fn a_gone_buckets_finding_recommends_restoring_it() {
-    // Security Hub's finding type is deeply nested: reading findings back, unoptimized, needs
-    // more stack than a test thread's 2 MiB.
-    std::thread::Builder::new()
-        .stack_size(32 << 20)
-        .spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(gone_bucket_finding())
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    on_a_large_stack(gone_bucket_finding);
 }
 
 async fn gone_bucket_finding() {

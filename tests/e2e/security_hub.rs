@@ -69,20 +69,7 @@ async fn verdicts(
 
 #[test]
 fn each_target_gets_one_finding_updated_in_place() {
-    // Security Hub's finding type is deeply nested: reading findings back, unoptimized, needs
-    // more stack than a test thread's 2 MiB.
-    std::thread::Builder::new()
-        .stack_size(32 << 20)
-        .spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(one_finding_per_target())
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    on_a_large_stack(one_finding_per_target);
 }
 
 async fn one_finding_per_target() {
@@ -211,23 +198,6 @@ async fn one_finding_per_target() {
             .unwrap()
             .contains("findings delivered to 4 of 6")
     );
-}
-
-/// Runs `test` on a current-thread runtime with a stack that reading Security Hub's deeply
-/// nested findings back, unoptimized, needs.
-fn on_a_large_stack<F: std::future::Future<Output = ()> + 'static>(test: fn() -> F) {
-    std::thread::Builder::new()
-        .stack_size(32 << 20)
-        .spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(test())
-        })
-        .unwrap()
-        .join()
-        .unwrap();
 }
 
 /// The one finding in an account and region.

@@ -367,29 +367,8 @@ async fn a_target_changed_before_its_read_back_fails_verify_and_halts() {
     let other = AWS_PAGE_EXAMPLE;
     // Account 0: a version added and made the default. Account 1: added, not promoted.
     for (i, promote) in [(0, true), (1, false)] {
-        let client = ssm_in(&f.url, &f.ids[i], R).await;
-        let v = client
-            .update_document()
-            .name(DOC)
-            .content(other)
-            .document_version("$LATEST")
-            .send()
-            .await
-            .expect("update behind the tool's back")
-            .document_description
-            .unwrap()
-            .document_version
-            .unwrap();
+        let v = add_version(&f.url, &f.ids[i], R, other, promote).await;
         assert_eq!(v, "2");
-        if promote {
-            client
-                .update_document_default_version()
-                .name(DOC)
-                .document_version("2")
-                .send()
-                .await
-                .expect("promote behind the tool's back");
-        }
     }
     assert!(
         reached.elapsed() < Duration::from_millis(2500) && f.proxy.count("DescribeDocument") == 2,

@@ -439,3 +439,21 @@ pub fn wait_for_rows(report: &Path, n: usize, limit: std::time::Duration) {
     }
     panic!("the report did not reach {n} rows in {limit:?}");
 }
+
+/// Runs an async test on a thread of its own with a 32 MiB stack: Security Hub's finding type
+/// is deeply nested, and reading findings back, unoptimized, needs more stack than a test
+/// thread's 2 MiB.
+pub fn on_a_large_stack<F: std::future::Future<Output = ()> + 'static>(test: fn() -> F) {
+    std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(test())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
