@@ -449,20 +449,10 @@ mod tests {
             } else {
                 String::new()
             },
-            error_code: None,
-            error_message: String::new(),
             attempts: 1,
             started_at: format!("2025-01-02T03:04:{:02}.{:03}Z", i % 60, i % 1000),
             duration_ms: 40 + i as u64 % 300,
-            findings: Default::default(),
-            wave: None,
-            version_created_at: String::new(),
-            version_author: String::new(),
-            pruned_versions: None,
-            command: None,
-            changed_by: String::new(),
-            changed_at: String::new(),
-            security_hub: String::new(),
+            ..ReportRow::empty()
         }
     }
 
