@@ -156,8 +156,8 @@ fn look(s: Status) -> (Tone, &'static str) {
 </section>
 {% endif -%}
 <section id="legend" aria-label="legend">
-{% for (class, meaning, chips) in legend -%}
-<span class="legend-group"><span class="sw {{ class }}"></span>{{ meaning }}:{% for (status, glyph) in chips %} <span class="chip status-{{ status }}">{{ glyph }}</span>&nbsp;{{ status }}{% endfor %}</span>
+{% for group in legend -%}
+<span class="legend-group"><span class="sw {{ group.class }}"></span>{{ group.meaning }}:{% for (status, glyph) in group.chips %} <span class="chip status-{{ status }}">{{ glyph }}</span>&nbsp;{{ status }}{% endfor %}</span>
 {% endfor -%}
 <span class="legend-group"><span class="chip none"></span>&nbsp;not a target</span>
 </section>
@@ -199,14 +199,17 @@ struct Page<'a> {
     cards: Vec<Card>,
     /// Each wave's number, accounts, targets and statuses, in wave order (with --waves).
     waves: Vec<(usize, String, String, String)>,
-    /// A colour family's class, meaning and statuses with their glyphs.
-    legend: Vec<(
-        &'static str,
-        &'static str,
-        Vec<(&'static str, &'static str)>,
-    )>,
+    legend: Vec<LegendGroup>,
     /// The rows' JSON, made safe inside a script element by [`data_json`].
     data: String,
+}
+
+/// A colour family in the legend.
+struct LegendGroup {
+    class: &'static str,
+    meaning: &'static str,
+    /// Its statuses, each with its glyph.
+    chips: Vec<(&'static str, &'static str)>,
 }
 
 /// A status's count.
@@ -279,7 +282,11 @@ pub fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
                 .filter(|s| look(*s).0 == tone)
                 .map(|s| (s.as_str(), look(s).1))
                 .collect();
-            (tone.class(), tone.meaning(), chips)
+            LegendGroup {
+                class: tone.class(),
+                meaning: tone.meaning(),
+                chips,
+            }
         })
         .collect();
     let page = Page {
