@@ -303,17 +303,7 @@ async fn retry_failed_touches_only_the_failed_targets() {
     let out = run("apply", &proxy, &inv, &prefs, &first, &[]);
     assert_eq!(out.code, 1, "{}", out.all());
 
-    proxy.set_faults(Faults::default());
-    proxy.clear();
-    let retry = dir.path("retry.csv");
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &retry,
-        &["--retry-failed", first.to_str().unwrap()],
-    );
+    let (out, retry) = retry_failed(&proxy, &inv, &prefs, &dir, &first);
     assert_eq!(out.code, 0, "{}", out.all());
     let rows = rows_by_target(&retry);
     assert_eq!(rows.len(), 4, "only the failed targets");

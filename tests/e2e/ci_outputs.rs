@@ -352,22 +352,16 @@ async fn junit_and_summary_json_agree_with_the_report() {
     let rb_report = dir.path("rollback.csv");
     let rb_xml = dir.path("rollback.xml");
     let rb_json = dir.path("rollback.json");
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        apply_report.to_str().unwrap(),
+    let mut args = rollback_line(&apply_report, &rb_report, &proxy.url);
+    args.extend([
         "-i",
         inv.to_str().unwrap(),
-        "--endpoint-url",
-        proxy.url.as_str(),
-        "--yes",
-        "-o",
-        rb_report.to_str().unwrap(),
         "--junit",
         rb_xml.to_str().unwrap(),
         "--summary-json",
         rb_json.to_str().unwrap(),
     ]);
+    let out = ssm_prefs(args);
     assert_eq!(out.code, 1, "ids[2] cannot be reached: {}", out.all());
     let rb_rows = read_report(&rb_report);
     let junit = junitparser(&rb_xml);

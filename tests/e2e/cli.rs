@@ -764,16 +764,11 @@ fn one_target_in_one_account_is_singular() {
         assert_eq!(read_report(&report).len(), 1);
         outputs.push((command, out));
     }
-    let rollback = ssm_prefs([
-        "rollback",
-        "--from",
-        f.dir.path("apply.csv").to_str().unwrap(),
-        "--yes",
-        "-o",
-        f.dir.path("rollback.csv").to_str().unwrap(),
-        "--endpoint-url",
+    let rollback = rollback_from(
+        &f.dir.path("apply.csv"),
+        &f.dir.path("rollback.csv"),
         &f.proxy.url,
-    ]);
+    );
     assert_eq!(rollback.code, 0, "{}", rollback.all());
     outputs.push(("rollback", rollback));
     for (command, out) in &outputs {

@@ -518,18 +518,9 @@ async fn rollback_html_report_in_a_browser() {
     proxy.clear();
     let report = dir.path("rollback.csv");
     let page_path = dir.path("out/rollback.html");
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        applied.to_str().unwrap(),
-        "--yes",
-        "-o",
-        report.to_str().unwrap(),
-        "--html",
-        page_path.to_str().unwrap(),
-        "--endpoint-url",
-        proxy.url.as_str(),
-    ]);
+    let mut args = rollback_line(&applied, &report, &proxy.url);
+    args.extend(["--html", page_path.to_str().unwrap()]);
+    let out = ssm_prefs(args);
     assert_eq!(out.code, 0, "{}", out.all());
     let rows = rows_by_target(&report);
     assert_eq!(rows.len(), expected.len(), "{rows:?}");

@@ -352,7 +352,16 @@ pub fn rows_by_target(
 
 /// `rollback --from FROM --yes -o REPORT --endpoint-url ENDPOINT`.
 pub fn rollback_from(from: &std::path::Path, report: &std::path::Path, endpoint: &str) -> Run {
-    ssm_prefs([
+    ssm_prefs(rollback_line(from, report, endpoint))
+}
+
+/// `rollback --from FROM --yes -o REPORT --endpoint-url ENDPOINT`, for a test to add to.
+pub fn rollback_line<'a>(
+    from: &'a std::path::Path,
+    report: &'a std::path::Path,
+    endpoint: &'a str,
+) -> Vec<&'a str> {
+    vec![
         "rollback",
         "--from",
         from.to_str().unwrap(),
@@ -361,7 +370,23 @@ pub fn rollback_from(from: &std::path::Path, report: &std::path::Path, endpoint:
         report.to_str().unwrap(),
         "--endpoint-url",
         endpoint,
-    ])
+    ]
+}
+
+/// `apply --retry-failed FIRST` through the proxy once its faults are gone (its counts
+/// cleared too); its report `retry.csv` in `dir`.
+pub fn retry_failed(
+    proxy: &Proxy,
+    inv: &std::path::Path,
+    prefs: &std::path::Path,
+    dir: &Dir,
+    first: &std::path::Path,
+) -> (Run, PathBuf) {
+    proxy.set_faults(crate::support::proxy::Faults::default());
+    proxy.clear();
+    let retry = dir.path("retry.csv");
+    let extra = ["--retry-failed", first.to_str().unwrap()];
+    (run("apply", proxy, inv, prefs, &retry, &extra), retry)
 }
 
 pub fn run(
