@@ -472,12 +472,7 @@ async fn one_interrupt_on_900_targets_prints_a_screenful_and_reports_every_targe
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -INT");
+    signal(&child, "-INT");
     let out = finish(child, Duration::from_secs(40), "apply after one Ctrl-C");
     assert_eq!(out.code, Some(130), "{}", out.all());
     let printed = lines(&out.stdout) + lines(&out.stderr);

@@ -2,7 +2,7 @@
 //! region, failure tolerance, timeouts, interrupts and kills. Each test checks the
 //! emulator's final state and the report, not just the exit code.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::fixtures::*;
@@ -156,15 +156,6 @@ fn spawn(f: &Fleet, report: &std::path::Path, extra: &[&str]) -> std::process::C
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn signal(child: &std::process::Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

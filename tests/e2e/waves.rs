@@ -5,7 +5,7 @@
 //! report's rows, the `wave` column included.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -587,12 +587,7 @@ async fn ctrl_c_during_the_wave_wait_stops_at_once() {
     // Wave 1's one row is in the report once it was written and read back: the wait is on.
     wait_for_rows(&report, 1, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(200));
-    let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -INT");
+    signal(&child, "-INT");
     let signalled = Instant::now();
     let status = wait_exit(&mut child, Duration::from_secs(15), "apply after Ctrl-C");
     let stopped_in = signalled.elapsed();

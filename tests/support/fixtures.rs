@@ -482,3 +482,13 @@ pub fn on_a_large_stack<F: std::future::Future<Output = ()> + 'static>(test: fn(
         .join()
         .unwrap();
 }
+
+/// Sends the running binary a signal as `kill` does (`-INT` is Ctrl-C).
+pub fn signal(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
