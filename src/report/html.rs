@@ -23,8 +23,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::files;
+use askama::Template;
 use strum::IntoEnumIterator;
+
+use crate::files;
 
 use crate::model::COLUMNS;
 use crate::model::{Command, ReportRow, RunMeta, Status};
@@ -112,6 +114,113 @@ fn look(s: Status) -> (Tone, &'static str) {
     }
 }
 
+/// The page: the markup is the template below, every `{{ value }}` HTML-escaped by askama
+/// (run metadata is user data); only the page's own CSS, script and JSON go in as they are.
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r##"<!doctype html>
+<html lang="en">
+<head>
+{{ csp|safe }}
+<meta charset="utf-8">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ssm-prefs {{ command }} report: {{ targets }}</title>
+<style>{{ style|safe }}</style>
+</head>
+<body>
+<header>
+<h1>ssm-prefs {{ command }} report</h1>
+<dl class="meta">
+{% for (label, value, class) in items -%}
+<div class="{{ class }}"><dt>{{ label }}</dt><dd class="mono">{{ value }}</dd></div>
+{% endfor -%}
+</dl>
+</header>
+<main>
+<section id="summary" aria-label="summary">
+<div class="card total"><b>{{ total }}</b> {{ total_noun }}<small>{{ accounts }} × {{ regions }}</small></div>
+{% for c in cards -%}
+<div class="card {{ c.tone }}" data-status="{{ c.status }}"><b>{{ c.n }}</b><span class="g">{{ c.glyph }}</span> {{ c.status }}<small>{{ c.percent }}%</small></div>
+{% endfor -%}
+</section>
+{% if !waves.is_empty() -%}
+<section id="waves" aria-label="waves">
+<h2>Waves</h2>
+<ol>
+{% for (w, accounts, targets, line) in waves -%}
+<li value="{{ w }}">{{ accounts }}, {{ targets }}: {{ line }}</li>
+{% endfor -%}
+</ol>
+</section>
+{% endif -%}
+<section id="legend" aria-label="legend">
+{% for group in legend -%}
+<span class="legend-group"><span class="sw {{ group.class }}"></span>{{ group.meaning }}:{% for (status, glyph) in group.chips %} <span class="chip status-{{ status }}">{{ glyph }}</span>&nbsp;{{ status }}{% endfor %}</span>
+{% endfor -%}
+<span class="legend-group"><span class="chip none"></span>&nbsp;not a target</span>
+</section>
+<noscript><p class="note">The matrix and the table need JavaScript; the CSV report holds every row.</p></noscript>
+<section id="overview">
+<div id="matrix-wrap" aria-label="accounts × regions"><div id="matrix"></div></div>
+<aside id="detail" aria-live="polite"><h2>Target</h2><p class="hint">Click a cell of the matrix or a row of the table to see that target here; hover a cell for a summary.</p></aside>
+</section>
+<section id="rows">
+<div class="toolbar">
+<input id="filter" type="search" placeholder="Filter rows: account, region, status, input, error… (all words must match)" aria-label="filter rows" autocomplete="off">
+<span id="quick" role="group" aria-label="filter by status"></span>
+</div>
+<p id="count" aria-live="polite"></p>
+<div id="table-wrap"><table id="table"><thead></thead><tbody></tbody></table></div>
+<p class="more"><button type="button" id="more">Show more</button> <button type="button" id="all">Show all</button></p>
+</section>
+</main>
+<script type="application/json" id="data">{{ data|safe }}</script>
+<script>{{ script|safe }}</script>
+</body>
+</html>
+"##
+)]
+struct Page<'a> {
+    /// First in `<head>`, before anything that could fetch.
+    csp: &'static str,
+    style: &'static str,
+    script: &'static str,
+    command: &'a str,
+    /// `3 targets`, for the title.
+    targets: String,
+    /// Label, value and the item's class.
+    items: [(&'a str, &'a str, &'a str); 8],
+    total: usize,
+    total_noun: String,
+    accounts: String,
+    regions: String,
+    cards: Vec<Card>,
+    /// Each wave's number, accounts, targets and statuses, in wave order (with --waves).
+    waves: Vec<(usize, String, String, String)>,
+    legend: Vec<LegendGroup>,
+    /// The rows' JSON, made safe inside a script element by [`data_json`].
+    data: String,
+}
+
+/// A colour family in the legend.
+struct LegendGroup {
+    class: &'static str,
+    meaning: &'static str,
+    /// Its statuses, each with its glyph.
+    chips: Vec<(&'static str, &'static str)>,
+}
+
+/// A status's count.
+struct Card {
+    tone: &'static str,
+    status: &'static str,
+    n: usize,
+    glyph: &'static str,
+    percent: String,
+}
+
 /// The whole page as one string.
 pub(crate) fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
     let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
@@ -120,79 +229,26 @@ pub(crate) fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
     }
     let accounts: BTreeSet<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
     let regions: BTreeSet<&str> = rows.iter().map(|r| r.region.as_str()).collect();
-    let data = data_json(rows);
-    let command = meta.command.as_str();
-
-    let mut page = String::with_capacity(data.len() + STYLE.len() + SCRIPT.len() + 16 * 1024);
-    let p = &mut page;
-    p.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n");
-    // First in <head>, before anything that could fetch.
-    p.push_str(CSP);
-    p.push_str("\n<meta charset=\"utf-8\">\n<meta name=\"referrer\" content=\"no-referrer\">\n");
-    p.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(
-        p,
-        "<title>ssm-prefs {} report: {}</title>",
-        esc(command),
-        count(rows.len(), "target")
-    );
-    let _ = writeln!(p, "<style>{STYLE}</style>\n</head>\n<body>");
-
-    // Run metadata.
-    let _ = writeln!(
-        p,
-        "<header>\n<h1>ssm-prefs {} report</h1>\n<dl class=\"meta\">",
-        esc(command)
-    );
     // A rollback's input is the apply report it undoes, not a preferences file.
     let (input, input_sha) = if meta.command.reads_a_report() {
         ("apply report undone", "apply report sha256")
     } else {
         ("preferences", "preferences sha256")
     };
-    let items = [
-        ("command", meta.command_line.as_str(), "wide"),
-        ("caller identity", meta.caller_arn.as_str(), ""),
-        ("document", meta.document_name.as_str(), ""),
-        ("started", meta.started_at.as_str(), ""),
-        ("ended", meta.ended_at.as_str(), ""),
-        (input, meta.input_path.as_str(), ""),
-        (input_sha, meta.input_sha256.as_str(), ""),
-        ("tool version", meta.tool_version.as_str(), ""),
-    ];
-    for (label, value, class) in items {
-        let _ = writeln!(
-            p,
-            "<div class=\"{class}\"><dt>{}</dt><dd class=\"mono\">{}</dd></div>",
-            esc(label),
-            esc(value)
-        );
-    }
-    p.push_str("</dl>\n</header>\n<main>\n");
-
-    // Counts.
-    let _ = writeln!(
-        p,
-        "<section id=\"summary\" aria-label=\"summary\">\n<div class=\"card total\"><b>{}</b> {}<small>{} × {}</small></div>",
-        rows.len(),
-        plural(rows.len(), "target"),
-        count(accounts.len(), "account"),
-        count(regions.len(), "region")
-    );
-    for s in statuses() {
-        let Some(n) = counts.get(&s) else { continue };
-        let (tone, glyph) = look(s);
-        let _ = writeln!(
-            p,
-            "<div class=\"card {}\" data-status=\"{}\"><b>{n}</b><span class=\"g\">{glyph}</span> {}<small>{:.1}%</small></div>",
-            tone.class(),
-            s.as_str(),
-            s.as_str(),
-            100.0 * *n as f64 / rows.len().max(1) as f64
-        );
-    }
-    p.push_str("</section>\n");
-
+    let cards = statuses()
+        .into_iter()
+        .filter_map(|s| {
+            let n = *counts.get(&s)?;
+            let (tone, glyph) = look(s);
+            Some(Card {
+                tone: tone.class(),
+                status: s.as_str(),
+                n,
+                glyph,
+                percent: format!("{:.1}", 100.0 * n as f64 / rows.len().max(1) as f64),
+            })
+        })
+        .collect();
     // With --waves: each wave's counts, in wave order.
     let mut waves: BTreeMap<usize, (BTreeSet<&str>, BTreeMap<Status, usize>)> = BTreeMap::new();
     for r in rows {
@@ -202,52 +258,63 @@ pub(crate) fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
             *statuses.entry(r.status).or_default() += 1;
         }
     }
-    if !waves.is_empty() {
-        p.push_str("<section id=\"waves\" aria-label=\"waves\">\n<h2>Waves</h2>\n<ol>\n");
-        for (w, (accounts, statuses)) in &waves {
+    let waves = waves
+        .iter()
+        .map(|(w, (accounts, statuses))| {
             let line: Vec<String> = statuses
                 .iter()
                 .map(|(st, n)| format!("{} {n}", st.as_str()))
                 .collect();
-            let _ = writeln!(
-                p,
-                "<li value=\"{w}\">{}, {}: {}</li>",
+            (
+                *w,
                 count(accounts.len(), "account"),
                 count(statuses.values().sum(), "target"),
-                esc(&line.join(" · "))
-            );
-        }
-        p.push_str("</ol>\n</section>\n");
-    }
-
+                line.join(" · "),
+            )
+        })
+        .collect();
     // Legend: every status by colour family.
-    p.push_str("<section id=\"legend\" aria-label=\"legend\">\n");
-    for tone in [Tone::Ok, Tone::Warn, Tone::Bad, Tone::Other] {
-        let _ = write!(
-            p,
-            "<span class=\"legend-group\"><span class=\"sw {}\"></span>{}:",
-            tone.class(),
-            tone.meaning()
-        );
-        for s in statuses().into_iter().filter(|s| look(*s).0 == tone) {
-            let _ = write!(
-                p,
-                " <span class=\"chip status-{0}\">{1}</span>&nbsp;{0}",
-                s.as_str(),
-                look(s).1
-            );
-        }
-        p.push_str("</span>\n");
-    }
-    p.push_str("<span class=\"legend-group\"><span class=\"chip none\"></span>&nbsp;not a target</span>\n</section>\n");
-
-    p.push_str(BODY);
-    let _ = writeln!(
-        p,
-        "<script type=\"application/json\" id=\"data\">{data}</script>"
-    );
-    let _ = writeln!(p, "<script>{SCRIPT}</script>\n</body>\n</html>");
-    page
+    let legend = [Tone::Ok, Tone::Warn, Tone::Bad, Tone::Other]
+        .into_iter()
+        .map(|tone| {
+            let chips = statuses()
+                .into_iter()
+                .filter(|s| look(*s).0 == tone)
+                .map(|s| (s.as_str(), look(s).1))
+                .collect();
+            LegendGroup {
+                class: tone.class(),
+                meaning: tone.meaning(),
+                chips,
+            }
+        })
+        .collect();
+    let page = Page {
+        csp: CSP,
+        style: STYLE,
+        script: SCRIPT,
+        command: meta.command.as_str(),
+        targets: count(rows.len(), "target"),
+        items: [
+            ("command", meta.command_line.as_str(), "wide"),
+            ("caller identity", meta.caller_arn.as_str(), ""),
+            ("document", meta.document_name.as_str(), ""),
+            ("started", meta.started_at.as_str(), ""),
+            ("ended", meta.ended_at.as_str(), ""),
+            (input, meta.input_path.as_str(), ""),
+            (input_sha, meta.input_sha256.as_str(), ""),
+            ("tool version", meta.tool_version.as_str(), ""),
+        ],
+        total: rows.len(),
+        total_noun: plural(rows.len(), "target"),
+        accounts: count(accounts.len(), "account"),
+        regions: count(regions.len(), "region"),
+        cards,
+        waves,
+        legend,
+        data: data_json(rows),
+    };
+    page.render().expect("a page renders into a String")
 }
 
 /// The rows as the dictionary-encoded JSON of the module doc, safe inside a script element.
@@ -359,42 +426,8 @@ fn script_safe(json: &str) -> String {
     s
 }
 
-/// Text for HTML content and attribute values.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The page's first element: nothing on it may fetch anything.
 pub const CSP: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">";
-
-/// The part of `<main>` the script fills in.
-const BODY: &str = r##"<noscript><p class="note">The matrix and the table need JavaScript; the CSV report holds every row.</p></noscript>
-<section id="overview">
-<div id="matrix-wrap" aria-label="accounts × regions"><div id="matrix"></div></div>
-<aside id="detail" aria-live="polite"><h2>Target</h2><p class="hint">Click a cell of the matrix or a row of the table to see that target here; hover a cell for a summary.</p></aside>
-</section>
-<section id="rows">
-<div class="toolbar">
-<input id="filter" type="search" placeholder="Filter rows: account, region, status, input, error… (all words must match)" aria-label="filter rows" autocomplete="off">
-<span id="quick" role="group" aria-label="filter by status"></span>
-</div>
-<p id="count" aria-live="polite"></p>
-<div id="table-wrap"><table id="table"><thead></thead><tbody></tbody></table></div>
-<p class="more"><button type="button" id="more">Show more</button> <button type="button" id="all">Show all</button></p>
-</section>
-</main>
-"##;
 
 const STYLE: &str = include_str!("html.css");
 
@@ -423,20 +456,10 @@ mod tests {
             } else {
                 String::new()
             },
-            error_code: None,
-            error_message: String::new(),
             attempts: 1,
             started_at: format!("2025-01-02T03:04:{:02}.{:03}Z", i % 60, i % 1000),
             duration_ms: 40 + i as u64 % 300,
-            findings: Default::default(),
-            wave: None,
-            version_created_at: String::new(),
-            version_author: String::new(),
-            pruned_versions: None,
-            command: None,
-            changed_by: String::new(),
-            changed_at: String::new(),
-            security_hub: String::new(),
+            ..ReportRow::empty()
         }
     }
 
@@ -521,10 +544,12 @@ mod tests {
         let data = &page[page.find("id=\"data\">").unwrap() + 10..];
         let data = &data[..data.find("</script>").unwrap()];
         assert!(!data.contains(['<', '>', '&', '\u{2028}']), "{data}");
-        assert!(page.contains("arn:aws:sts::1:assumed-role/&lt;/script&gt;&lt;img src=x"));
-        assert!(page.contains("--html &#39;&lt;b&gt;x&lt;/b&gt;&#39;"));
-        assert!(page.contains("prefs/a&amp;b.json"));
-        assert!(page.contains("--external-id &lt;redacted&gt;"));
+        // askama's escaper writes character references by number.
+        assert!(page.contains("arn:aws:sts::1:assumed-role/&#60;/script&#62;&#60;img src=x"));
+        assert!(page.contains("--html &#39;&#60;b&#62;x&#60;/b&#62;&#39;"));
+        assert!(page.contains("-i &#34;a b&#34;.yml"));
+        assert!(page.contains("prefs/a&#38;b.json"));
+        assert!(page.contains("--external-id &#60;redacted&#62;"));
         // Yet the data reads back exactly.
         let back = embedded(&page);
         assert_eq!(back[0]["account_name"], evil);

@@ -227,39 +227,31 @@ fn xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
-/// Escaped for element content; a carriage return kept as a reference (parsers fold a raw
-/// one into a newline).
+/// Escaped for element content; a carriage return as a reference (parsers fold a raw one into
+/// a newline).
 fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            c if !xml_char(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    xml(s, &['\r'])
 }
 
-/// Escaped for a double-quoted attribute: quotes too, and whitespace other than a space as a
-/// reference (a parser turns a raw tab or newline in an attribute into a space).
+/// Escaped for a double-quoted attribute, and whitespace other than a space as a reference (a
+/// parser turns a raw tab or newline in an attribute into a space).
 fn attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c if !xml_char(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
+    xml(s, &['\t', '\n', '\r'])
+}
+
+/// Escaped by the HTML page's escaper (askama's: `&`, `<`, `>`, `"` and `'` as numeric
+/// character references, which XML reads alike), once characters XML 1.0 cannot hold became
+/// U+FFFD; `as_references` written as numeric references too.
+fn xml(s: &str, as_references: &[char]) -> String {
+    let held: String = s
+        .chars()
+        .map(|c| if xml_char(c) { c } else { '\u{FFFD}' })
+        .collect();
+    let Ok(escaped) = askama::filters::escape(&held, askama::filters::Html);
+    let mut out = escaped.to_string();
+    for c in as_references {
+        if out.contains(*c) {
+            out = out.replace(*c, &format!("&#{};", u32::from(*c)));
         }
     }
     out
@@ -326,7 +318,7 @@ mod tests {
         assert!(x.contains("<failure message=\"Timeout: slow\" type=\"failed\">"));
         assert!(x.contains("<failure message=\"missing: no document SSM-SessionManagerRunShell in this target\" type=\"missing\">"));
         assert!(x.contains("<skipped message=\"RegionNotEnabled: why\"/>"));
-        assert!(x.contains("<property name=\"command_line\" value=\"ssm-prefs audit --external-id &lt;redacted&gt;\"/>"));
+        assert!(x.contains("<property name=\"command_line\" value=\"ssm-prefs audit --external-id &#60;redacted&#62;\"/>"));
         // Sorted by account, then region.
         let first = x.find("name=\"eu-west-1\"").unwrap();
         assert!(first < x.find("name=\"us-east-1\"").unwrap());
@@ -353,7 +345,7 @@ mod tests {
         let x = page(&[row("111122223333", evil, "us-east-1", Status::Drifted)]);
         assert!(
             x.contains(
-                "classname=\"a&quot;b&apos;c&lt;d&gt;&amp;e\u{FFFD}\u{FFFD}&#10; (111122223333)\""
+                "classname=\"a&#34;b&#39;c&#60;d&#62;&#38;e\u{FFFD}\u{FFFD}&#10; (111122223333)\""
             ),
             "{x}"
         );

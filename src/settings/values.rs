@@ -169,11 +169,11 @@ pub(super) fn same_file(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
-/// `90s`, `10m`, `1h`, `1h30m`: every number with its unit (a bare `5` could be seconds or
-/// minutes); at most a day.
+/// `90s`, `10m`, `1h`, `1h30m` (humantime's forms): every number with its unit (a bare `5`
+/// could be seconds or minutes); at most a day.
 pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     match amount(text)? {
-        total if total > 0.0 && total <= 86_400.0 => Ok(Duration::from_secs_f64(total)),
+        total if !total.is_zero() && total <= Duration::from_secs(86_400) => Ok(total),
         _ => Err(not_a_duration(text)),
     }
 }
@@ -181,40 +181,28 @@ pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
 /// A duration that `0` turns off (`--wait-ready`): `0` alone, or zero with its unit (`0s`), is
 /// no wait; anything else is a [`parse_duration`].
 pub(super) fn parse_wait(text: &str) -> Result<Duration, String> {
-    if text.trim() == "0" || amount(text) == Ok(0.0) {
-        return Ok(Duration::ZERO);
+    match amount(text) {
+        Ok(Duration::ZERO) => Ok(Duration::ZERO),
+        _ => parse_duration(text),
     }
-    parse_duration(text)
 }
 
-/// The seconds a duration's numbers and units add up to.
-fn amount(text: &str) -> Result<f64, String> {
-    let bad = || not_a_duration(text);
-    let mut total = 0f64;
-    let mut number = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() || c == '.' {
-            number.push(c);
-            continue;
+/// What a duration's numbers and units add up to; `0` alone is zero (humantime's rule).
+fn amount(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    humantime::parse_duration(trimmed).map_err(|e| match e {
+        // A number with no unit after it: the number as written, with the units to choose from.
+        humantime::DurationError::UnknownUnit { unit, start, .. } if unit.is_empty() => {
+            let before = &trimmed[..start];
+            let number = &before[before
+                .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .map_or(0, |i| i + 1)..];
+            format!(
+                "{text:?} has no unit: {number}s, {number}m or {number}h? (a duration such as 90s, 10m or 1h30m, at most 24h)"
+            )
         }
-        let unit = match c {
-            's' => 1.0,
-            'm' => 60.0,
-            'h' => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += number.parse::<f64>().map_err(|_| bad())? * unit;
-        number.clear();
-    }
-    if !number.is_empty() {
-        return Err(format!(
-            "{text:?} has no unit: {number}s, {number}m or {number}h? (a duration such as 90s, 10m or 1h30m, at most 24h)"
-        ));
-    }
-    if text.trim().is_empty() || !total.is_finite() {
-        return Err(bad());
-    }
-    Ok(total)
+        _ => not_a_duration(text),
+    })
 }
 
 fn not_a_duration(text: &str) -> String {
@@ -256,5 +244,19 @@ mod tests {
         for bad in ["5", "00", "0.0", "-0", "-0s", "soon", ""] {
             assert!(parse_wait(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(
+            parse_wait("1h30"),
+            Err("\"1h30\" has no unit: 30s, 30m or 30h? (a duration such as 90s, 10m or 1h30m, at most 24h)".into())
+        );
+        assert!(
+            parse_wait(" 00")
+                .unwrap_err()
+                .contains("has no unit: 00s, 00m or 00h?")
+        );
+        assert_eq!(
+            parse_duration("10x"),
+            Err("\"10x\" is not a duration such as 90s, 10m or 1h (at most 24h)".into())
+        );
     }
 }

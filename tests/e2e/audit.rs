@@ -7,30 +7,8 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::{Faults, Proxy};
-
-async fn update(url: &str, account: &str, region: &str, content: &str, promote: bool) -> String {
-    let ssm = ssm_in(url, account, region).await;
-    let out = ssm
-        .update_document()
-        .name(DOC)
-        .content(content)
-        .document_version("$LATEST")
-        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
-        .send()
-        .await
-        .expect("update behind the tool's back");
-    let version = out.document_description.unwrap().document_version.unwrap();
-    if promote {
-        ssm.update_document_default_version()
-            .name(DOC)
-            .document_version(&version)
-            .send()
-            .await
-            .unwrap();
-    }
-    version
-}
 
 fn with_inputs(changes: Value, remove: &[&str]) -> String {
     let mut doc = desired();
@@ -46,19 +24,14 @@ fn with_inputs(changes: Value, remove: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn audit_names_every_kind_of_drift() {
-    let url = emulator().url.clone();
-    let ids = accounts(6);
     let regions = ["us-east-1", "eu-west-1"];
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (url, ids, dir, inv, prefs, proxy) = Fleet::new(6, &regions).parts();
     let out = run("apply", &proxy, &inv, &prefs, &dir.path("apply.csv"), &[]);
     assert_eq!(out.code, 0, "{}", out.all());
 
     // Behind the tool's back:
     // 0/us-east-1: two inputs changed, one removed, and promoted: drifted.
-    update(
+    add_version(
         &url,
         &ids[0],
         "us-east-1",
@@ -70,16 +43,10 @@ async fn audit_names_every_kind_of_drift() {
     )
     .await;
     // 1/us-east-1: deleted: missing.
-    ssm_in(&url, &ids[1], "us-east-1")
-        .await
-        .delete_document()
-        .name(DOC)
-        .send()
-        .await
-        .unwrap();
+    delete_doc(&url, &ids[1], "us-east-1").await;
     // 2/us-east-1: a different version added but never promoted: drifted (Session Manager
     // may read the latest version), flagged, naming what the latest changes.
-    update(
+    add_version(
         &url,
         &ids[2],
         "us-east-1",
@@ -88,7 +55,7 @@ async fn audit_names_every_kind_of_drift() {
     )
     .await;
     // 3/eu-west-1: changed and promoted, then the desired content added back unpromoted.
-    update(
+    add_version(
         &url,
         &ids[3],
         "eu-west-1",
@@ -100,7 +67,7 @@ async fn audit_names_every_kind_of_drift() {
     )
     .await;
     let same_again = serde_json::to_string_pretty(&desired()).unwrap() + "\n";
-    update(&url, &ids[3], "eu-west-1", &same_again, false).await;
+    add_version(&url, &ids[3], "eu-west-1", &same_again, false).await;
 
     let report = dir.path("audit.csv");
     proxy.clear();
@@ -203,7 +170,7 @@ async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
     assert_eq!(out.code, 0, "{}", out.all());
     // Someone changes one target after the apply: rollback must leave it alone.
     let theirs = with_inputs(json!({"s3BucketName": "changed-later"}), &[]);
-    update(&url, &ids[1], "eu-west-1", &theirs, true).await;
+    add_version(&url, &ids[1], "eu-west-1", &theirs, true).await;
 
     let report = dir.path("rollback.csv");
     proxy.clear();
@@ -326,13 +293,8 @@ async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retry_failed_touches_only_the_failed_targets() {
-    let url = emulator().url.clone();
-    let ids = accounts(4);
     let regions = ["us-east-1", "eu-west-1"];
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (url, ids, dir, inv, prefs, proxy) = Fleet::new(4, &regions).parts();
     proxy.set_faults(Faults {
         reject_region: Some("eu-west-1".into()),
         ..Default::default()
@@ -341,17 +303,7 @@ async fn retry_failed_touches_only_the_failed_targets() {
     let out = run("apply", &proxy, &inv, &prefs, &first, &[]);
     assert_eq!(out.code, 1, "{}", out.all());
 
-    proxy.set_faults(Faults::default());
-    proxy.clear();
-    let retry = dir.path("retry.csv");
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &retry,
-        &["--retry-failed", first.to_str().unwrap()],
-    );
+    let (out, retry) = retry_failed(&proxy, &inv, &prefs, &dir, &first);
     assert_eq!(out.code, 0, "{}", out.all());
     let rows = rows_by_target(&retry);
     assert_eq!(rows.len(), 4, "only the failed targets");
@@ -402,17 +354,12 @@ async fn retry_failed_touches_only_the_failed_targets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reverting_drift_adds_a_version_so_apply_and_audit_agree() {
-    let url = emulator().url.clone();
-    let ids = accounts(1);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (url, ids, dir, inv, prefs, proxy) = Fleet::new(1, &["us-east-1"]).parts();
     let out = run("apply", &proxy, &inv, &prefs, &dir.path("a1.csv"), &[]);
     assert_eq!(out.code, 0, "{}", out.all());
     // Someone changes it and makes it the default: version 1 still holds the preferences.
     let drifted = with_inputs(json!({"idleSessionTimeout": "60"}), &[]);
-    let v2 = update(&url, &ids[0], "us-east-1", &drifted, true).await;
+    let v2 = add_version(&url, &ids[0], "us-east-1", &drifted, true).await;
     assert_eq!(v2, "2");
     let fix = dir.path("a2.csv");
     let out = run("apply", &proxy, &inv, &prefs, &fix, &[]);
@@ -432,7 +379,7 @@ async fn reverting_drift_adds_a_version_so_apply_and_audit_agree() {
     assert_eq!(out.code, 0, "apply and audit agree: {}", out.all());
     // The same again: the content with one newline is taken too, so it gets two.
     assert_eq!(
-        update(
+        add_version(
             &url,
             &ids[0],
             "us-east-1",

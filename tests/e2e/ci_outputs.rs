@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::{Faults, Proxy};
 
 /// An account name that breaks any markup not escaped.
@@ -138,32 +139,8 @@ async fn junit_and_summary_json_agree_with_the_report() {
     // role of ids[2] can no longer be assumed.
     let mut drifted = desired();
     drifted["inputs"]["s3BucketName"] = json!("someone-else");
-    let ssm = ssm_in(&url, &ids[0], "us-east-1").await;
-    let version = ssm
-        .update_document()
-        .name(DOC)
-        .content(drifted.to_string())
-        .document_version("$LATEST")
-        .send()
-        .await
-        .unwrap()
-        .document_description
-        .unwrap()
-        .document_version
-        .unwrap();
-    ssm.update_document_default_version()
-        .name(DOC)
-        .document_version(version)
-        .send()
-        .await
-        .unwrap();
-    ssm_in(&url, &ids[1], "us-east-1")
-        .await
-        .delete_document()
-        .name(DOC)
-        .send()
-        .await
-        .unwrap();
+    add_version(&url, &ids[0], "us-east-1", &drifted.to_string(), true).await;
+    delete_doc(&url, &ids[1], "us-east-1").await;
     proxy.deny_assume_role(&ids[2]);
 
     let report = dir.path("audit.csv");
@@ -375,22 +352,16 @@ async fn junit_and_summary_json_agree_with_the_report() {
     let rb_report = dir.path("rollback.csv");
     let rb_xml = dir.path("rollback.xml");
     let rb_json = dir.path("rollback.json");
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        apply_report.to_str().unwrap(),
+    let mut args = rollback_line(&apply_report, &rb_report, &proxy.url);
+    args.extend([
         "-i",
         inv.to_str().unwrap(),
-        "--endpoint-url",
-        proxy.url.as_str(),
-        "--yes",
-        "-o",
-        rb_report.to_str().unwrap(),
         "--junit",
         rb_xml.to_str().unwrap(),
         "--summary-json",
         rb_json.to_str().unwrap(),
     ]);
+    let out = ssm_prefs(args);
     assert_eq!(out.code, 1, "ids[2] cannot be reached: {}", out.all());
     let rb_rows = read_report(&rb_report);
     let junit = junitparser(&rb_xml);
@@ -422,40 +393,27 @@ async fn junit_and_summary_json_agree_with_the_report() {
 /// An interrupted apply still writes both files, with exit code 130 and why "interrupted".
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_run_writes_its_files_saying_so() {
-    let url = emulator().url.clone();
-    let ids = accounts(6);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (_, _, dir, inv, prefs, proxy) = Fleet::new(6, &["us-east-1"]).parts();
     proxy.set_faults(Faults {
         slow: Some((vec!["CreateDocument".into()], Duration::from_millis(700))),
         ..Default::default()
     });
     let report = dir.path("apply.csv");
     let xml = dir.path("apply.xml");
-    let child = ssm_prefs_command([
-        "apply",
-        "-i",
-        inv.to_str().unwrap(),
-        "-p",
-        prefs.to_str().unwrap(),
-        "-o",
-        report.to_str().unwrap(),
-        "--endpoint-url",
-        proxy.url.as_str(),
-        "--yes",
+    let mut args = inventory_line("apply", &inv, &prefs, &report, &proxy.url);
+    args.extend([
         "-c",
         "1",
         "--junit",
         xml.to_str().unwrap(),
         "--summary-json",
         "-",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    ]);
+    let child = ssm_prefs_command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while std::fs::read_to_string(&report).map_or(0, |s| s.lines().count()) < 2 {
         assert!(
@@ -464,11 +422,7 @@ async fn an_interrupted_run_writes_its_files_saying_so() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    signal(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -505,21 +459,7 @@ fn ci_outputs_are_checked_before_any_call() {
     let inv = dir.write("inv.yml", &inventory(&accounts(1), &["us-east-1"]));
     let prefs = dir.write("prefs.json", &desired().to_string());
     let report = dir.path("r.csv");
-    let base = |extra: &[&str]| {
-        let mut args = vec![
-            "plan",
-            "-i",
-            inv.to_str().unwrap(),
-            "-p",
-            prefs.to_str().unwrap(),
-            "-o",
-            report.to_str().unwrap(),
-            "--endpoint-url",
-            "http://127.0.0.1:9",
-        ];
-        args.extend(extra);
-        ssm_prefs(args)
-    };
+    let base = |extra: &[&str]| run_at("plan", "http://127.0.0.1:9", &inv, &prefs, &report, extra);
     let out = base(&["--junit", report.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stderr.contains("--junit"), "{}", out.stderr);

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
 use serde_json::Value;
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
+use crate::support::org::{Organization, organizations_with};
 use crate::support::proxy::{Faults, Proxy};
 
 fn path_str(p: &Path) -> String {
@@ -333,19 +333,7 @@ fn plan_piped_into_head_does_not_panic() {
 /// Temporary credentials of a fresh account on the emulator: the emulator files what they
 /// sign (Organizations included) under that account, so this test's organization is its own.
 async fn credentials_in(url: &str, account: &str) -> [(String, String); 3] {
-    let base = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            "AKIATESTREADER000001",
-            "reader",
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await;
-    let out = aws_sdk_sts::Client::new(&base)
+    let out = aws_sdk_sts::Client::new(&reader_config(url).await)
         .assume_role()
         .role_arn(format!("arn:aws:iam::{account}:role/OrgAdmin"))
         .role_session_name("cli-test")
@@ -365,19 +353,14 @@ async fn organizations_as(
     url: &str,
     creds: &[(String, String); 3],
 ) -> aws_sdk_organizations::Client {
-    let conf = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            creds[0].1.clone(),
-            creds[1].1.clone(),
-            Some(creds[2].1.clone()),
-            None,
-            "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_organizations::Client::new(&conf)
+    let credentials = aws_sdk_ssm::config::Credentials::new(
+        creds[0].1.clone(),
+        creds[1].1.clone(),
+        Some(creds[2].1.clone()),
+        None,
+        "test",
+    );
+    organizations_with(url, credentials).await
 }
 
 /// `discover` run as the account of `creds` (instead of the fixtures' base credentials).
@@ -394,19 +377,11 @@ async fn discover_with_a_closed_stdout_does_not_panic() {
     let url = emulator().url.clone();
     let management = accounts(1).remove(0);
     let creds = credentials_in(&url, &management).await;
-    let org = organizations_as(&url, &creds).await;
-    org.create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("an organization of this test's own account");
+    // An organization of this test's own account.
+    let org = Organization::create(organizations_as(&url, &creds).await).await;
     for i in 0..3 {
-        org.create_account()
-            .account_name(format!("member-{i}"))
-            .email(format!("member+{i}@example.com"))
-            .send()
-            .await
-            .expect("a member account");
+        org.create_account(&format!("member-{i}"), &format!("member+{i}@example.com"))
+            .await;
     }
     // With stdout open, discover prints the inventory there: that is the write that fails.
     let open = discover_command(&creds, &["--endpoint-url", &url])
@@ -497,12 +472,7 @@ async fn one_interrupt_on_900_targets_prints_a_screenful_and_reports_every_targe
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -INT");
+    signal(&child, "-INT");
     let out = finish(child, Duration::from_secs(40), "apply after one Ctrl-C");
     assert_eq!(out.code, Some(130), "{}", out.all());
     let printed = lines(&out.stdout) + lines(&out.stderr);
@@ -688,19 +658,14 @@ fn a_refused_connection_is_one_line_saying_where_and_why() {
     let inv = dir.write("inv.yml", &inventory(&ids, &regions));
     let prefs = dir.write("prefs.json", &desired().to_string());
     let report = dir.path("plan.csv");
-    let out = ssm_prefs([
+    let out = run_at(
         "plan",
-        "-i",
-        inv.to_str().unwrap(),
-        "-p",
-        prefs.to_str().unwrap(),
-        "-o",
-        report.to_str().unwrap(),
-        "--endpoint-url",
         "http://127.0.0.1:9",
-        "--max-attempts",
-        "1",
-    ]);
+        &inv,
+        &prefs,
+        &report,
+        &["--max-attempts", "1"],
+    );
     assert_eq!(out.code, 1, "{}", out.all());
     for noise in ["DispatchFailure(", "ConnectorError", "panicked"] {
         assert!(
@@ -794,16 +759,11 @@ fn one_target_in_one_account_is_singular() {
         assert_eq!(read_report(&report).len(), 1);
         outputs.push((command, out));
     }
-    let rollback = ssm_prefs([
-        "rollback",
-        "--from",
-        f.dir.path("apply.csv").to_str().unwrap(),
-        "--yes",
-        "-o",
-        f.dir.path("rollback.csv").to_str().unwrap(),
-        "--endpoint-url",
+    let rollback = rollback_from(
+        &f.dir.path("apply.csv"),
+        &f.dir.path("rollback.csv"),
         &f.proxy.url,
-    ]);
+    );
     assert_eq!(rollback.code, 0, "{}", rollback.all());
     outputs.push(("rollback", rollback));
     for (command, out) in &outputs {

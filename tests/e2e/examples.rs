@@ -13,6 +13,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::support::emulator::{emulator, private_emulator};
 use crate::support::fixtures::*;
+use crate::support::org::{MANAGEMENT, Organization, name_of, organizations};
 
 const FIX: &str = "run `bash scripts/test.sh` once: scripts/emulator-env.sh installs it in .venv/";
 
@@ -232,35 +233,17 @@ struct Landing {
     dir: Dir,
     /// The accounts, management first.
     accounts: Vec<String>,
+    org: Organization,
 }
 
-/// The base credentials' account: moto's default, the organization's management account.
-const MANAGEMENT: &str = "123456789012";
 const EXTERNAL_ID: &str = "ssm-prefs-example-external-id-4242";
 const LOG_BUCKET: &str = "org-session-logs";
 const EXAMPLE_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
-async fn organizations(url: &str) -> aws_sdk_organizations::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            ACCESS_KEY, SECRET_KEY, None, None, "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_organizations::Client::new(&conf)
-}
-
 impl Landing {
     async fn new() -> Landing {
         let emulator = private_emulator();
-        let org = organizations(&emulator.url).await;
-        org.create_organization()
-            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-            .send()
-            .await
-            .expect("create the organization");
+        let org = Organization::create(organizations(&emulator.url).await).await;
         let mut accounts = vec![MANAGEMENT.to_string()];
         for name in ["log-archive", "workload-prod"] {
             accounts.push(Landing::create_account(&org, name).await);
@@ -271,6 +254,7 @@ impl Landing {
             emulator,
             dir: Dir::new(),
             accounts,
+            org,
         };
         landing.world(&landing.accounts.clone());
         // The workflow's file, as its comments say: the example preferences as prefs.json.
@@ -291,17 +275,10 @@ impl Landing {
         landing
     }
 
-    async fn create_account(org: &aws_sdk_organizations::Client, name: &str) -> String {
-        org.create_account()
-            .account_name(name)
-            .email(format!("aws+{name}@example.com"))
-            .send()
+    /// A new member account named `name`.
+    async fn create_account(org: &Organization, name: &str) -> String {
+        org.create_account(name, &format!("aws+{name}@example.com"))
             .await
-            .unwrap()
-            .create_account_status
-            .unwrap()
-            .account_id
-            .unwrap()
     }
 
     /// What examples/preferences.json names, as a landing zone has it: the log bucket in the
@@ -509,8 +486,7 @@ async fn names(url: &str, ids: &[String]) -> Vec<(String, String)> {
     let org = organizations(url).await;
     let mut out = vec![];
     for id in ids {
-        let a = org.describe_account().account_id(id).send().await.unwrap();
-        out.push((id.clone(), a.account.unwrap().name.unwrap()));
+        out.push((id.clone(), name_of(&org, id).await));
     }
     out
 }
@@ -583,7 +559,6 @@ async fn the_buildspec_applies_to_the_new_account_of_each_event_as_written() {
         Some("ssm-prefs/external-id"),
         "the external id from Secrets Manager"
     );
-    let org = organizations(&landing.emulator.url).await;
     for (event, name) in [
         (
             "organizations-create-account-result.json",
@@ -594,7 +569,7 @@ async fn the_buildspec_applies_to_the_new_account_of_each_event_as_written() {
             "new-from-control-tower",
         ),
     ] {
-        let id = Landing::create_account(&org, name).await;
+        let id = Landing::create_account(&landing.org, name).await;
         landing.world(std::slice::from_ref(&id));
         let event = std::fs::read_to_string(fixture(event))
             .unwrap()
@@ -646,20 +621,10 @@ async fn the_buildspec_applies_to_the_new_account_of_each_event_as_written() {
 async fn var_fills_a_placeholder_and_an_organizations_tag_overrides_it() {
     let landing = Landing::new().await;
     let team = landing.accounts[2].clone();
-    organizations(&landing.emulator.url)
-        .await
-        .tag_resource()
-        .resource_id(&team)
-        .tags(
-            aws_sdk_organizations::types::Tag::builder()
-                .key("ssm-prefs:log_bucket")
-                .value("team-session-logs")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    landing
+        .org
+        .tag(&team, "ssm-prefs:log_bucket", "team-session-logs")
+        .await;
     landing.world_with(std::slice::from_ref(&team), "team-session-logs");
     let prefs = landing.dir.path("prefs.json");
     let report = landing.dir.path("apply.csv");

@@ -2,12 +2,13 @@
 //! region, failure tolerance, timeouts, interrupts and kills. Each test checks the
 //! emulator's final state and the report, not just the exit code.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
 use crate::support::proxy::Faults;
+use crate::support::terminal::Terminal;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn thirty_percent_throttling_still_converges() {
@@ -155,30 +156,6 @@ fn spawn(f: &Fleet, report: &std::path::Path, extra: &[&str]) -> std::process::C
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn signal(child: &std::process::Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig}");
-}
-
-/// Waits until the report has at least `n` data rows.
-fn wait_for_rows(report: &std::path::Path, n: usize, limit: Duration) {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        let lines = std::fs::read_to_string(report)
-            .map(|s| s.lines().count())
-            .unwrap_or(0);
-        if lines > n {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the report did not reach {n} rows in {limit:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -360,76 +337,17 @@ async fn sigterm_stops_like_the_first_interrupt() {
 /// stdin read held the runtime's shutdown.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_at_the_prompt_exits_at_once_and_writes_nothing() {
-    use std::io::{Read, Write};
     let f = Fleet::new(2, &["us-east-1"]);
     let report = f.dir.path("prompt.csv");
     let mut args = f.args("apply", &report);
     args.retain(|a| *a != "--yes");
     // As ssm_prefs_command runs it: this fleet names no real bucket.
     args.push("--no-preflight".into());
-    let inner = ssm_prefs_command(&args);
-    let line = std::iter::once(env!("CARGO_BIN_EXE_ssm-prefs"))
-        .chain(args.iter().map(String::as_str))
-        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut cmd = Command::new("script");
-    cmd.args(["-qfec", &line, "/dev/null"]).env_clear();
-    for (k, v) in inner.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "`script` (util-linux) runs the binary on a pseudo-terminal: apt-get install bsdutils",
-        );
-    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let mut stdout = child.stdout.take().unwrap();
-    let seen = screen.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            seen.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let started = Instant::now();
-    while !screen.lock().unwrap().contains("[y/N]") {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no prompt: {}",
-            screen.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"\x03").unwrap();
-    stdin.flush().unwrap();
-    let typed = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if typed.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!(
-                "still running 10 s after Ctrl-C: {}",
-                screen.lock().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    drop(stdin);
-    assert_eq!(status.code(), Some(130), "{}", screen.lock().unwrap());
+    let mut terminal = Terminal::run(&args);
+    terminal.wait_for("[y/N]", Duration::from_secs(30));
+    terminal.type_keys(b"\x03");
+    let status = terminal.wait_exit(Duration::from_secs(10), "apply after Ctrl-C");
+    assert_eq!(status.code(), Some(130), "{}", terminal.screen());
     assert!(!report.exists(), "a cancelled apply leaves no report");
     let state = read_all(&f.url, &f.ids, &f.regions, DOC).await;
     assert!(state.values().all(Option::is_none), "nothing written");

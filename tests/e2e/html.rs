@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::Proxy;
 
 use ssm_prefs::report::html::CSP;
@@ -190,23 +191,7 @@ async fn drift(url: &str, account: &str, region: &str) {
     let mut doc = desired();
     doc["inputs"]["s3BucketName"] = json!("someone-else");
     doc["inputs"]["idleSessionTimeout"] = json!("60");
-    let ssm = ssm_in(url, account, region).await;
-    let out = ssm
-        .update_document()
-        .name(DOC)
-        .content(doc.to_string())
-        .document_version("$LATEST")
-        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
-        .send()
-        .await
-        .expect("update behind the tool's back");
-    let version = out.document_description.unwrap().document_version.unwrap();
-    ssm.update_document_default_version()
-        .name(DOC)
-        .document_version(version)
-        .send()
-        .await
-        .unwrap();
+    add_version(url, account, region, &doc.to_string(), true).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -239,13 +224,7 @@ async fn audit_html_report_in_a_browser() {
     drift(&url, &ids[0], "us-east-1").await;
     drift(&url, &ids[2], "eu-west-1").await;
     for (i, region) in [(1, "us-east-1"), (3, "ap-southeast-2")] {
-        ssm_in(&url, &ids[i], region)
-            .await
-            .delete_document()
-            .name(DOC)
-            .send()
-            .await
-            .unwrap();
+        delete_doc(&url, &ids[i], region).await;
     }
     proxy.deny_assume_role(&ids[5]);
 
@@ -511,12 +490,8 @@ fn with_synthetic_rows(page: &str, accounts: usize, regions: usize) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn rollback_html_report_in_a_browser() {
     chromium(); // before any emulator work: fail fast, with the fix
-    let url = emulator().url.clone();
-    let ids = accounts(3);
     let regions = ["us-east-1", "eu-west-1"];
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
-    let prefs = dir.write("prefs.json", &desired().to_string());
+    let (url, ids, dir, inv, prefs, _) = Fleet::new(3, &regions).parts();
     // The first account holds the AWS page's example: apply updates it, rollback restores it.
     for region in regions {
         seed(&url, &ids[0], region, DOC, AWS_PAGE_EXAMPLE).await;
@@ -543,18 +518,9 @@ async fn rollback_html_report_in_a_browser() {
     proxy.clear();
     let report = dir.path("rollback.csv");
     let page_path = dir.path("out/rollback.html");
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        applied.to_str().unwrap(),
-        "--yes",
-        "-o",
-        report.to_str().unwrap(),
-        "--html",
-        page_path.to_str().unwrap(),
-        "--endpoint-url",
-        proxy.url.as_str(),
-    ]);
+    let mut args = rollback_line(&applied, &report, &proxy.url);
+    args.extend(["--html", page_path.to_str().unwrap()]);
+    let out = ssm_prefs(args);
     assert_eq!(out.code, 0, "{}", out.all());
     let rows = rows_by_target(&report);
     assert_eq!(rows.len(), expected.len(), "{rows:?}");

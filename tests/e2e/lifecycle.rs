@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use aws_sdk_ssm::types::{DocumentFormat, DocumentType, ResourceTypeForTagging, Tag};
 use serde_json::{Value, json};
 
-use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::fleet::{Fleet, Kind};
 use crate::support::proxy::{Faults, Proxy};
@@ -490,12 +489,7 @@ async fn a_custom_owner_tag_is_the_one_put_on_and_looked_for() {
 
 #[test]
 fn bad_lifecycle_flags_are_input_errors_before_any_call() {
-    let url = emulator().url.clone();
-    let ids = accounts(1);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (_, _, dir, inv, prefs, proxy) = Fleet::new(1, &["us-east-1"]).parts();
     let cases: &[(&[&str], &[&str])] = &[
         (&["--owner-tag", "novalue"], &["--owner-tag", "KEY=VALUE"]),
         (&["--owner-tag", "aws:x=y"], &["--owner-tag", "aws:"]),
@@ -1084,20 +1078,14 @@ async fn prune_versions_without_a_number_keeps_the_newest_hundred() {
     let (f, ssm) = at_the_cap().await;
     let key = (f.ids[0].clone(), "us-east-1".to_string());
     let report = f.dir.path("bare.csv");
-    let out = ssm_prefs([
+    let out = run_at(
         "apply",
-        "-i",
-        f.inv.to_str().unwrap(),
-        "-p",
-        f.prefs.to_str().unwrap(),
-        "-o",
-        report.to_str().unwrap(),
-        "--endpoint-url",
-        f.proxy.url.as_str(),
-        "--prune-versions",
-        "--yes",
-        "--no-preflight",
-    ]);
+        &f.proxy.url,
+        &f.inv,
+        &f.prefs,
+        &report,
+        &["--prune-versions", "--no-preflight"],
+    );
     assert_eq!(out.code, 1, "{}", out.all());
     let row = &rows_by_target(&report)[&key];
     assert_eq!(

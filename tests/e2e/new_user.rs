@@ -6,6 +6,7 @@ use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::Proxy;
 
 const TUNNEL: &str = r#"{"schemaVersion":"1.0","description":"db tunnel","sessionType":"Port","parameters":{"portNumber":{"type":"String","default":"5432"}},"properties":{"portNumber":"{{ portNumber }}"}}"#;
@@ -166,12 +167,7 @@ async fn names_cannot_drive_the_terminal() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_report_says_its_command_and_is_not_taken_for_another() {
-    let url = emulator().url.clone();
-    let ids = accounts(2);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (_, ids, dir, inv, prefs, proxy) = Fleet::new(2, &["us-east-1"]).parts();
     let first = dir.path("apply1.csv");
     assert_eq!(run("apply", &proxy, &inv, &prefs, &first, &[]).code, 0);
     // Now every status is `unchanged`, which plan and apply share: a plan of one account and
@@ -265,12 +261,7 @@ async fn a_profile_the_aws_config_lacks_is_named_once_per_account() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_waves_line_counts_its_targets_as_the_summary_does() {
-    let url = emulator().url.clone();
-    let ids = accounts(2);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1", "eu-west-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (_, ids, dir, inv, prefs, proxy) = Fleet::new(2, &["us-east-1", "eu-west-1"]).parts();
     // The first account's reads fail: its targets are decided before any write.
     proxy.set_faults(crate::support::proxy::Faults {
         deny_in_account: vec![(ids[0].clone(), "GetDocument".into())],

@@ -5,11 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_config::BehaviorVersion;
-use aws_sdk_organizations::types::{OrganizationFeatureSet, Tag};
-
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
+use crate::support::org::{MANAGEMENT, Organization, name_of, organizations};
 use crate::support::proxy::Proxy;
 
 /// The commercial partition's regions every account has (the tool's own table).
@@ -18,19 +17,6 @@ fn default_regions() -> Vec<&'static str> {
         .filter(|r| r.partition() == "aws" && !r.opt_in())
         .map(|r| r.as_str())
         .collect()
-}
-
-async fn organizations(url: &str) -> aws_sdk_organizations::Client {
-    // The same fake base credentials as the binary's: moto puts both in its default account.
-    let conf = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            ACCESS_KEY, SECRET_KEY, None, None, "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_organizations::Client::new(&conf)
 }
 
 /// (OU ids by name, ACTIVE member account ids by OU name).
@@ -43,78 +29,35 @@ async fn the_org(url: &str) -> &'static Org {
     ORG.get_or_init(|| build_org(url)).await
 }
 
-/// The management account moto puts the base credentials in.
-const MANAGEMENT: &str = "123456789012";
-
 /// An organization of 3 OUs (one nested) and 40 member accounts, 2 of them suspended.
 async fn build_org(url: &str) -> Org {
-    let org = organizations(url).await;
-    org.create_organization()
-        .feature_set(OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("create the organization");
-    let root = org.list_roots().send().await.unwrap().roots.unwrap()[0]
-        .id
-        .clone()
-        .unwrap();
+    let org = Organization::create(organizations(url).await).await;
     let mut ous: BTreeMap<String, String> = BTreeMap::new();
     for (name, parent) in [
         ("Production", None),
         ("Development", None),
         ("Payments", Some("Production")),
     ] {
-        let parent_id = parent
-            .map(|p: &str| ous[p].clone())
-            .unwrap_or_else(|| root.clone());
-        let ou = org
-            .create_organizational_unit()
-            .parent_id(parent_id)
-            .name(name)
-            .send()
-            .await
-            .unwrap();
-        ous.insert(
-            name.to_string(),
-            ou.organizational_unit.unwrap().id.unwrap(),
-        );
+        let parent = parent.map(|p: &str| ous[p].clone());
+        let id = org.create_ou(name, parent.as_deref()).await;
+        ous.insert(name.to_string(), id);
     }
     let mut active: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for i in 0..40 {
         let ou_name = ["Production", "Payments", "Development"][i % 3];
-        let created = org
-            .create_account()
-            .account_name(format!("{}-{i:02}", ou_name.to_lowercase()))
-            .email(format!("aws+{i}@example.com"))
-            .send()
-            .await
-            .unwrap();
-        let id = created.create_account_status.unwrap().account_id.unwrap();
-        org.move_account()
-            .account_id(&id)
-            .source_parent_id(&root)
-            .destination_parent_id(&ous[ou_name])
-            .send()
-            .await
-            .unwrap();
-        org.tag_resource()
-            .resource_id(&id)
-            .tags(
-                Tag::builder()
-                    .key("env")
-                    .value(if ou_name == "Development" {
-                        "dev"
-                    } else {
-                        "prod"
-                    })
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let name = format!("{}-{i:02}", ou_name.to_lowercase());
+        let id = org
+            .create_account(&name, &format!("aws+{i}@example.com"))
+            .await;
+        org.move_to(&id, &ous[ou_name]).await;
+        let env = if ou_name == "Development" {
+            "dev"
+        } else {
+            "prod"
+        };
+        org.tag(&id, "env", env).await;
         if i == 4 || i == 5 {
-            org.close_account().account_id(&id).send().await.unwrap();
+            org.close(&id).await;
         } else {
             active.entry(ou_name.to_string()).or_default().push(id);
         }
@@ -554,17 +497,7 @@ async fn an_event_that_redacts_the_name_is_named_by_organizations() {
 
     // A member of the organization: its name from Organizations, in the row and the document.
     let id = &active["Development"][1];
-    let name = organizations(&url)
-        .await
-        .describe_account()
-        .account_id(id)
-        .send()
-        .await
-        .unwrap()
-        .account
-        .unwrap()
-        .name
-        .unwrap();
+    let name = name_of(&organizations(&url).await, id).await;
     let report = dir.path("member.csv");
     let out = apply(&named, id, &report);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -838,12 +771,7 @@ async fn shards_cover_every_target_once_and_merge_into_the_whole() {
 /// one of the reports is refused before it is overwritten; exit 2 and nothing written.
 #[tokio::test(flavor = "multi_thread")]
 async fn report_merge_refuses_a_report_given_twice_or_as_its_output() {
-    let url = emulator().url.clone();
-    let ids = accounts(2);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1", "eu-west-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (_, _, dir, inv, prefs, proxy) = Fleet::new(2, &["us-east-1", "eu-west-1"]).parts();
     let (a, b) = (dir.path("a.csv"), dir.path("b.csv"));
     for (k, path) in [(1, &a), (2, &b)] {
         let out = run(

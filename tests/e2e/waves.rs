@@ -5,8 +5,7 @@
 //! report's rows, the `wave` column included.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -14,6 +13,7 @@ use serde_json::Value;
 use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
 use crate::support::proxy::{Faults, Proxy};
+use crate::support::terminal::Terminal;
 
 const R: &str = "us-east-1";
 
@@ -140,21 +140,6 @@ fn wait_exit(child: &mut Child, limit: Duration, what: &str) -> std::process::Ex
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Waits until the report has at least `n` data rows.
-fn wait_for_rows(report: &Path, n: usize, limit: Duration) {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        let lines = std::fs::read_to_string(report)
-            .map(|s| s.lines().count())
-            .unwrap_or(0);
-        if lines > n {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("the report did not reach {n} rows in {limit:?}");
 }
 
 // 1. Waves of 1, 25% and 100% of 40 accounts; a failing wave halts the rest; a retry
@@ -382,29 +367,8 @@ async fn a_target_changed_before_its_read_back_fails_verify_and_halts() {
     let other = AWS_PAGE_EXAMPLE;
     // Account 0: a version added and made the default. Account 1: added, not promoted.
     for (i, promote) in [(0, true), (1, false)] {
-        let client = ssm_in(&f.url, &f.ids[i], R).await;
-        let v = client
-            .update_document()
-            .name(DOC)
-            .content(other)
-            .document_version("$LATEST")
-            .send()
-            .await
-            .expect("update behind the tool's back")
-            .document_description
-            .unwrap()
-            .document_version
-            .unwrap();
+        let v = add_version(&f.url, &f.ids[i], R, other, promote).await;
         assert_eq!(v, "2");
-        if promote {
-            client
-                .update_document_default_version()
-                .name(DOC)
-                .document_version("2")
-                .send()
-                .await
-                .expect("promote behind the tool's back");
-        }
     }
     assert!(
         reached.elapsed() < Duration::from_millis(2500) && f.proxy.count("DescribeDocument") == 2,
@@ -560,7 +524,6 @@ async fn pause_without_a_terminal_is_a_usage_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_at_the_wave_question_stops_before_the_next_wave() {
-    use std::io::{Read, Write};
     let f = Fleet::new(3, &[R]);
     let report = f.dir.path("pause.csv");
     let mut args = f.args("apply", &report);
@@ -576,59 +539,14 @@ async fn no_at_the_wave_question_stops_before_the_next_wave() {
         ]
         .map(String::from),
     );
-    // On a pseudo-terminal (`script`), as faults.rs's prompt test runs it.
-    let inner = ssm_prefs_command(&args);
-    let line = std::iter::once(env!("CARGO_BIN_EXE_ssm-prefs"))
-        .chain(args.iter().map(String::as_str))
-        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut cmd = Command::new("script");
-    cmd.args(["-qfec", &line, "/dev/null"]).env_clear();
-    for (k, v) in inner.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "`script` (util-linux) runs the binary on a pseudo-terminal: apt-get install bsdutils",
-        );
-    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let mut stdout = child.stdout.take().unwrap();
-    let seen = screen.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            seen.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
+    let mut terminal = Terminal::run(&args);
     let question = "wave 1 of 2: created 1. Start wave 2 of 2: write 2 targets? [y/N]";
-    let started = Instant::now();
-    while !screen.lock().unwrap().contains(question) {
-        if started.elapsed() > Duration::from_secs(30) || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            panic!("no wave question: {}", screen.lock().unwrap());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    terminal.wait_for(question, Duration::from_secs(30));
     // At the question, wave 1 is written and wave 2 is not.
     assert_eq!(created_in(&f.proxy), [f.ids[0].clone()]);
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"n\r").unwrap();
-    stdin.flush().unwrap();
-    let status = wait_exit(&mut child, Duration::from_secs(15), "apply after \"n\"");
-    drop(stdin);
-    let screen = screen.lock().unwrap().clone();
+    terminal.type_keys(b"n\r");
+    let status = terminal.wait_exit(Duration::from_secs(15), "apply after \"n\"");
+    let screen = terminal.screen();
     assert_eq!(status.code(), Some(1), "{screen}");
     assert!(
         screen.contains(
@@ -669,12 +587,7 @@ async fn ctrl_c_during_the_wave_wait_stops_at_once() {
     // Wave 1's one row is in the report once it was written and read back: the wait is on.
     wait_for_rows(&report, 1, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(200));
-    let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -INT");
+    signal(&child, "-INT");
     let signalled = Instant::now();
     let status = wait_exit(&mut child, Duration::from_secs(15), "apply after Ctrl-C");
     let stopped_in = signalled.elapsed();

@@ -150,10 +150,10 @@ pub async fn ssm_in(endpoint: &str, account: &str, region: &str) -> aws_sdk_ssm:
     aws_sdk_ssm::Client::new(&config_in(endpoint, account, region).await)
 }
 
-/// A config acting inside `account` and `region` on the emulator, through a role there, for
-/// any service's client that reads the emulator's state back.
-pub async fn config_in(endpoint: &str, account: &str, region: &str) -> aws_config::SdkConfig {
-    let base = aws_config::defaults(BehaviorVersion::latest())
+/// The test reader's own credentials (not the binary's), in us-east-1 on the emulator: what
+/// [`config_in`] assumes its role with.
+pub async fn reader_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_ssm::config::Credentials::new(
@@ -164,7 +164,13 @@ pub async fn config_in(endpoint: &str, account: &str, region: &str) -> aws_confi
             "test",
         ))
         .load()
-        .await;
+        .await
+}
+
+/// A config acting inside `account` and `region` on the emulator, through a role there, for
+/// any service's client that reads the emulator's state back.
+pub async fn config_in(endpoint: &str, account: &str, region: &str) -> aws_config::SdkConfig {
+    let base = reader_config(endpoint).await;
     let role = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/TestReader"))
         .session_name("test-reader")
         .configure(&base)
@@ -224,6 +230,51 @@ pub use ssm_prefs::preferences::sha256_hex;
 // Shared steps of the end-to-end tests.
 
 pub const DOC: &str = "SSM-SessionManagerRunShell";
+
+/// Adds a version of `content` to [`DOC`] behind the tool's back, made the default version
+/// when `promote`: the new version's number.
+pub async fn add_version(
+    url: &str,
+    account: &str,
+    region: &str,
+    content: &str,
+    promote: bool,
+) -> String {
+    let ssm = ssm_in(url, account, region).await;
+    let version = ssm
+        .update_document()
+        .name(DOC)
+        .content(content)
+        .document_version("$LATEST")
+        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+        .send()
+        .await
+        .expect("update behind the tool's back")
+        .document_description
+        .unwrap()
+        .document_version
+        .unwrap();
+    if promote {
+        ssm.update_document_default_version()
+            .name(DOC)
+            .document_version(&version)
+            .send()
+            .await
+            .unwrap();
+    }
+    version
+}
+
+/// Deletes [`DOC`] behind the tool's back.
+pub async fn delete_doc(url: &str, account: &str, region: &str) {
+    ssm_in(url, account, region)
+        .await
+        .delete_document()
+        .name(DOC)
+        .send()
+        .await
+        .unwrap();
+}
 pub const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 
 pub fn desired() -> Value {
@@ -301,7 +352,16 @@ pub fn rows_by_target(
 
 /// `rollback --from FROM --yes -o REPORT --endpoint-url ENDPOINT`.
 pub fn rollback_from(from: &std::path::Path, report: &std::path::Path, endpoint: &str) -> Run {
-    ssm_prefs([
+    ssm_prefs(rollback_line(from, report, endpoint))
+}
+
+/// `rollback --from FROM --yes -o REPORT --endpoint-url ENDPOINT`, for a test to add to.
+pub fn rollback_line<'a>(
+    from: &'a std::path::Path,
+    report: &'a std::path::Path,
+    endpoint: &'a str,
+) -> Vec<&'a str> {
+    vec![
         "rollback",
         "--from",
         from.to_str().unwrap(),
@@ -310,7 +370,23 @@ pub fn rollback_from(from: &std::path::Path, report: &std::path::Path, endpoint:
         report.to_str().unwrap(),
         "--endpoint-url",
         endpoint,
-    ])
+    ]
+}
+
+/// `apply --retry-failed FIRST` through the proxy once its faults are gone (its counts
+/// cleared too); its report `retry.csv` in `dir`.
+pub fn retry_failed(
+    proxy: &Proxy,
+    inv: &std::path::Path,
+    prefs: &std::path::Path,
+    dir: &Dir,
+    first: &std::path::Path,
+) -> (Run, PathBuf) {
+    proxy.set_faults(crate::support::proxy::Faults::default());
+    proxy.clear();
+    let retry = dir.path("retry.csv");
+    let extra = ["--retry-failed", first.to_str().unwrap()];
+    (run("apply", proxy, inv, prefs, &retry, &extra), retry)
 }
 
 pub fn run(
@@ -333,10 +409,22 @@ pub fn run_at(
     report: &std::path::Path,
     extra: &[&str],
 ) -> Run {
-    let mut args = command_line(cmd, prefs, report, endpoint);
-    args.extend(["-i", inv.to_str().unwrap()]);
+    let mut args = inventory_line(cmd, inv, prefs, report, endpoint);
     args.extend(extra);
     ssm_prefs(args)
+}
+
+/// [`command_line`] with the accounts from the inventory `inv` (`-i INV`), for a test to add to.
+pub fn inventory_line<'a>(
+    cmd: &'a str,
+    inv: &'a std::path::Path,
+    prefs: &'a std::path::Path,
+    report: &'a std::path::Path,
+    endpoint: &'a str,
+) -> Vec<&'a str> {
+    let mut args = command_line(cmd, prefs, report, endpoint);
+    args.extend(["-i", inv.to_str().unwrap()]);
+    args
 }
 
 /// `CMD -p PREFS -o REPORT --endpoint-url ENDPOINT` (+ `--yes` for apply), without the
@@ -360,4 +448,47 @@ pub fn command_line<'a>(
         args.push("--yes");
     }
     args
+}
+
+/// Waits until the report has at least `n` data rows (the binary writes it row by row).
+pub fn wait_for_rows(report: &Path, n: usize, limit: std::time::Duration) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        let lines = std::fs::read_to_string(report)
+            .map(|s| s.lines().count())
+            .unwrap_or(0);
+        if lines > n {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the report did not reach {n} rows in {limit:?}");
+}
+
+/// Runs an async test on a thread of its own with a 32 MiB stack: Security Hub's finding type
+/// is deeply nested, and reading findings back, unoptimized, needs more stack than a test
+/// thread's 2 MiB.
+pub fn on_a_large_stack<F: std::future::Future<Output = ()> + 'static>(test: fn() -> F) {
+    std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(test())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+/// Sends the running binary a signal as `kill` does (`-INT` is Ctrl-C).
+pub fn signal(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
 }

@@ -40,22 +40,42 @@ impl Fleet {
     /// `n` fresh accounts, each in every region, named acct-0… in the inventory; `desired()`
     /// as the preferences file.
     pub fn new(n: usize, regions: &[&'static str]) -> Fleet {
-        let url = emulator().url.clone();
         let ids = accounts(n);
+        let inv = inventory(&ids, regions);
+        Fleet::with_files(ids, regions, &inv, &desired().to_string())
+    }
+
+    /// These accounts (from [`accounts`]), set up by the caller, with this inventory and these
+    /// preferences (a test file's own, such as preflight.rs's per-account variables).
+    pub fn with_files(
+        ids: Vec<String>,
+        regions: &[&'static str],
+        inventory: &str,
+        preferences: &str,
+    ) -> Fleet {
+        let url = emulator().url.clone();
         let dir = Dir::new();
-        let inv = dir.write("inv.yml", &inventory(&ids, regions));
-        let prefs = dir.write("prefs.json", &desired().to_string());
+        let inv = dir.write("inv.yml", inventory);
+        let prefs = dir.write("prefs.json", preferences);
         let proxy = Proxy::start(&url);
         Fleet {
             url,
+            kinds: vec![Kind::Missing; ids.len()],
             ids,
             regions: regions.to_vec(),
-            kinds: vec![Kind::Missing; n],
             dir,
             inv,
             prefs,
             proxy,
         }
+    }
+
+    /// The fleet's parts, for a test that names them on its own: the emulator's URL, the
+    /// accounts, the temp dir, the inventory, the preferences and the proxy.
+    pub fn parts(self) -> (String, Vec<String>, Dir, PathBuf, PathBuf, Proxy) {
+        (
+            self.url, self.ids, self.dir, self.inv, self.prefs, self.proxy,
+        )
     }
 
     /// Accounts × regions.
