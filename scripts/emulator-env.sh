@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Creates .venv/ with the pinned emulator (moto's server), the JUnit XML reader the tests
 # check --junit files with (junitparser) and the JSON Schema checker they check the GitHub
-# Actions example with (check-jsonschema), unless they are already there.
+# Actions example and the release workflow with (check-jsonschema), and the CloudFormation
+# linter the templates of deploy/cloudformation/ must pass (cfn-lint), unless they are
+# already there.
 # Sourced by test.sh, demo.sh and bench.sh; prints the path of moto_server.
 set -euo pipefail
 MOTO_VERSION="5.2.5"
 JUNITPARSER_VERSION="5.0.3"
 CHECK_JSONSCHEMA_VERSION="0.39.0"
+CFN_LINT_VERSION="1.58.0"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 if ! "$venv/bin/moto_server" --help >/dev/null 2>&1 || ! "$venv/bin/python" -c "import moto,sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null \
   || ! "$venv/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('junitparser') != '$JUNITPARSER_VERSION')" 2>/dev/null \
   || ! "$venv/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('check-jsonschema') != '$CHECK_JSONSCHEMA_VERSION')" 2>/dev/null \
-  || ! "$venv/bin/check-jsonschema" --version >/dev/null 2>&1; then
-  echo "setting up the emulator: moto[server]==$MOTO_VERSION, junitparser==$JUNITPARSER_VERSION and check-jsonschema==$CHECK_JSONSCHEMA_VERSION in $venv" >&2
+  || ! "$venv/bin/check-jsonschema" --version >/dev/null 2>&1 \
+  || ! "$venv/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('cfn-lint') != '$CFN_LINT_VERSION')" 2>/dev/null \
+  || ! "$venv/bin/cfn-lint" --version >/dev/null 2>&1; then
+  echo "setting up the emulator: moto[server]==$MOTO_VERSION, junitparser==$JUNITPARSER_VERSION, check-jsonschema==$CHECK_JSONSCHEMA_VERSION and cfn-lint==$CFN_LINT_VERSION in $venv" >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "junitparser==$JUNITPARSER_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "junitparser==$JUNITPARSER_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "cfn-lint==$CFN_LINT_VERSION" >&2
 fi
 export MOTO_SERVER="$venv/bin/moto_server"

@@ -13,6 +13,7 @@ mod support;
 mod audit;
 mod ci_outputs;
 mod cli;
+mod deploy;
 mod events;
 mod examples;
 mod faults;
