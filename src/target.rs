@@ -3,7 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A 12-digit AWS account id. Kept as text so leading zeros survive.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,6 +48,21 @@ impl AccountId {
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl FromStr for AccountId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::parse(text)
+    }
+}
+
+/// For the SDK's builders, which take `impl Into<String>`.
+impl From<&AccountId> for String {
+    fn from(id: &AccountId) -> Self {
+        id.0.clone()
     }
 }
 
@@ -137,6 +156,41 @@ impl fmt::Display for Region {
         f.write_str(self.0)
     }
 }
+
+impl FromStr for Region {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::parse(text)
+    }
+}
+
+/// For the SDK's builders, which take `impl Into<String>`.
+impl From<&Region> for String {
+    fn from(region: &Region) -> Self {
+        region.0.to_string()
+    }
+}
+
+/// Both as their text (a report's cells): written as they are, read back through `parse`,
+/// so a report's malformed id or unknown region is an error naming the cell.
+macro_rules! text_serde {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                Self::parse(&text).map_err(D::Error::custom)
+            }
+        }
+    )*};
+}
+text_serde!(AccountId, Region);
 
 /// One account as the inventory describes it.
 #[derive(Debug, Clone)]
