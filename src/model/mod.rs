@@ -12,5 +12,5 @@ pub use ending::{Ended, exit_code};
 pub use event::{Abandon, RunEvent};
 pub use meta::{Command, RunMeta};
 pub use reason::{Finding, Findings, Reason, Severity, TargetError};
-pub use row::{Action, COLUMNS, Outcome, ReportRow, Status, StopReason, rfc3339};
+pub use row::{Action, COLUMNS, HubDelivery, Outcome, ReportRow, Status, StopReason, rfc3339};
 pub use stats::RunStats;

@@ -275,7 +275,7 @@ fn data_json(rows: &[ReportRow]) -> String {
     }
     let mut out = String::with_capacity(rows.len() * 96 + 1024);
     out.push_str("{\"columns\":");
-    out.push_str(&serde_json::to_string(&COLUMNS).expect("strings serialize"));
+    out.push_str(&serde_json::to_string(&*COLUMNS).expect("strings serialize"));
     out.push_str(",\"rows\":[");
     for (n, r) in rows.iter().enumerate() {
         if n > 0 {
@@ -408,9 +408,9 @@ mod tests {
 
     fn row(i: usize, region: &str, status: Status) -> ReportRow {
         ReportRow {
-            account_id: format!("{:012}", 100_000_000_000usize + i),
+            account_id: format!("{:012}", 100_000_000_000usize + i).parse().unwrap(),
             account_name: format!("account-{i}"),
-            region: region.into(),
+            region: region.parse().unwrap(),
             document_name: "SSM-SessionManagerRunShell".into(),
             action: Action::None,
             status,
@@ -436,7 +436,7 @@ mod tests {
             command: None,
             changed_by: String::new(),
             changed_at: String::new(),
-            security_hub: String::new(),
+            security_hub: Default::default(),
         }
     }
 

@@ -13,7 +13,9 @@ use crate::aws::document::{self, Current};
 use crate::aws::resources::CheckClients;
 use crate::aws::securityhub::{self, HubClient};
 use crate::aws::session::TargetClient;
-use crate::model::{Action, Findings, Outcome, Reason, ReportRow, Status, TargetError, rfc3339};
+use crate::model::{
+    Action, Findings, HubDelivery, Outcome, Reason, ReportRow, Status, TargetError, rfc3339,
+};
 use crate::preferences::{Change, changed_keys, diff};
 use crate::target::Target;
 
@@ -128,8 +130,8 @@ pub(crate) async fn audit(
         ))
         .await;
         row.security_hub = match sent {
-            Ok(()) => "delivered".into(),
-            Err(e) => format!("{}: {}", e.reason, e.message),
+            Ok(()) => HubDelivery::Delivered,
+            Err(e) => HubDelivery::NotDelivered(e),
         };
     }
     Outcome {
