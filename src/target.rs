@@ -51,21 +51,6 @@ impl fmt::Display for AccountId {
     }
 }
 
-impl FromStr for AccountId {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        Self::parse(text)
-    }
-}
-
-/// For the SDK's builders, which take `impl Into<String>`.
-impl From<&AccountId> for String {
-    fn from(id: &AccountId) -> Self {
-        id.0.clone()
-    }
-}
-
 /// (region, partition, enabled by default) for every region the tool knows.
 const REGIONS: &[(&str, &str, bool)] = &[
     ("us-east-1", "aws", true),
@@ -157,25 +142,25 @@ impl fmt::Display for Region {
     }
 }
 
-impl FromStr for Region {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        Self::parse(text)
-    }
-}
-
-/// For the SDK's builders, which take `impl Into<String>`.
-impl From<&Region> for String {
-    fn from(region: &Region) -> Self {
-        region.0.to_string()
-    }
-}
-
-/// Both as their text (a report's cells): written as they are, read back through `parse`,
-/// so a report's malformed id or unknown region is an error naming the cell.
-macro_rules! text_serde {
+/// Both are text checked once: `str::parse` and serde (a report's cells) go through `parse`,
+/// so a report's malformed id or unknown region is an error saying what is wrong with it;
+/// `String::from` is for the SDK's builders, which take `impl Into<String>`.
+macro_rules! checked_text {
     ($($t:ty),*) => {$(
+        impl FromStr for $t {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<Self, String> {
+                Self::parse(text)
+            }
+        }
+
+        impl From<&$t> for String {
+            fn from(value: &$t) -> Self {
+                value.as_str().to_string()
+            }
+        }
+
         impl Serialize for $t {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
@@ -190,7 +175,7 @@ macro_rules! text_serde {
         }
     )*};
 }
-text_serde!(AccountId, Region);
+checked_text!(AccountId, Region);
 
 /// One account as the inventory describes it.
 #[derive(Debug, Clone)]

@@ -473,12 +473,12 @@ mod tests {
 
     #[test]
     fn a_malformed_account_id_or_unknown_region_names_the_file_and_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
         let good = ReportRow {
             account_id: "012345678901".parse().unwrap(),
             ..ReportRow::empty()
         };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
         write_whole(&path, &[good.clone(), good.clone(), good]).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let text = text.replacen("012345678901", "12345678901", 2).replacen(
