@@ -3,7 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A 12-digit AWS account id. Kept as text so leading zeros survive.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -138,6 +142,41 @@ impl fmt::Display for Region {
         f.write_str(self.0)
     }
 }
+
+/// Both are text checked once: `str::parse` and serde (a report's cells) go through `parse`,
+/// so a report's malformed id or unknown region is an error saying what is wrong with it;
+/// `String::from` is for the SDK's builders, which take `impl Into<String>`.
+macro_rules! checked_text {
+    ($($t:ty),*) => {$(
+        impl FromStr for $t {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<Self, String> {
+                Self::parse(text)
+            }
+        }
+
+        impl From<&$t> for String {
+            fn from(value: &$t) -> Self {
+                value.as_str().to_string()
+            }
+        }
+
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                Self::parse(&text).map_err(D::Error::custom)
+            }
+        }
+    )*};
+}
+checked_text!(AccountId, Region);
 
 /// One account as the inventory describes it.
 #[derive(Debug, Clone)]

@@ -445,8 +445,8 @@ mod tests {
 
     fn row(status: Status, changed: &str) -> ReportRow {
         ReportRow {
-            account_id: "012345678901".into(),
-            region: "eu-west-1".into(),
+            account_id: "012345678901".parse().unwrap(),
+            region: "eu-west-1".parse().unwrap(),
             document_name: "SSM-SessionManagerRunShell".into(),
             status,
             changed_inputs: changed.into(),

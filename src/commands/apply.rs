@@ -70,7 +70,7 @@ pub(crate) async fn apply(printer: &Printer, args: &settings::Apply) -> Result<E
         let (mut sinks, listener) = run.report_sinks(&opts.output, csv, true);
         listener.abort();
         // The targets that had failed or been skipped already got their line while reading.
-        let shown: std::collections::HashSet<(String, String)> = read_failures
+        let shown: std::collections::HashSet<_> = read_failures
             .iter()
             .map(|o| (o.row.account_id.clone(), o.row.region.clone()))
             .collect();

@@ -18,7 +18,7 @@ use crate::run::{Sinks, open_report};
 use crate::run::{run_meta, warn_missing_profiles};
 use crate::settings;
 use crate::steps::{self, Undo};
-use crate::target::{Account, AccountId, Region, Target};
+use crate::target::{Account, AccountId, Target};
 use crate::terminal::events::EventLog;
 use crate::terminal::printer::Printer;
 use crate::words::count;
@@ -55,7 +55,7 @@ pub(crate) async fn rollback(
     if let Some(inv) = &inventory {
         warn_all(printer, &inv.warnings);
     }
-    let mut accounts: HashMap<String, Arc<Account>> = HashMap::new();
+    let mut accounts: HashMap<AccountId, Arc<Account>> = HashMap::new();
     let mut undos = vec![];
     let mut problems = vec![];
     for (i, row) in rows.into_iter().enumerate() {
@@ -70,7 +70,7 @@ pub(crate) async fn rollback(
                     Some(inv) => inv
                         .accounts
                         .iter()
-                        .find(|a| a.id.as_str() == row.account_id)
+                        .find(|a| a.id == row.account_id)
                         .cloned()
                         .ok_or_else(|| {
                             format!(
@@ -79,12 +79,10 @@ pub(crate) async fn rollback(
                                 inv.path.display()
                             )
                         }),
-                    None => AccountId::parse(&row.account_id).map(|id| {
-                        Arc::new(Account {
-                            name: row.account_name.clone(),
-                            ..Account::new(id, 0)
-                        })
-                    }),
+                    None => Ok(Arc::new(Account {
+                        name: row.account_name.clone(),
+                        ..Account::new(row.account_id.clone(), 0)
+                    })),
                 };
                 match found {
                     Ok(a) => {
@@ -98,13 +96,13 @@ pub(crate) async fn rollback(
                 }
             }
         };
-        match Region::parse(&row.region) {
-            Ok(region) => undos.push(Undo {
-                target: Target { account, region },
-                applied: row,
-            }),
-            Err(e) => problems.push(Problem::at(&args.from, line, e)),
-        }
+        undos.push(Undo {
+            target: Target {
+                account,
+                region: row.region.clone(),
+            },
+            applied: row,
+        });
     }
     if !problems.is_empty() {
         return Err(InputError::Problems(problems));

@@ -58,7 +58,7 @@ pub fn exit_code(result: &Result<Ended, InputError>) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ReportRow, Status};
+    use crate::model::{HubDelivery, Reason, ReportRow, Status, TargetError};
 
     #[test]
     fn the_exit_code_follows_from_stops_stats_and_problems() {
@@ -77,7 +77,10 @@ mod tests {
         let mut hub = RunStats::new(1);
         hub.record(&ReportRow {
             status: Status::Compliant,
-            security_hub: "SecurityHubNotEnabled: not subscribed".into(),
+            security_hub: HubDelivery::NotDelivered(TargetError::new(
+                Reason::SecurityHubNotEnabled,
+                "not subscribed",
+            )),
             ..ReportRow::empty()
         });
         assert_eq!(

@@ -24,5 +24,5 @@ pub(crate) use change::Change;
 pub(crate) use event::{Abandon, RunEvent};
 pub(crate) use meta::{Command, RunMeta};
 pub(crate) use reason::{Finding, Findings, Reason, Severity, TargetError};
-pub(crate) use row::{Action, Outcome, ReportRow, Status, StopReason, rfc3339};
+pub(crate) use row::{Action, HubDelivery, Outcome, ReportRow, Status, StopReason, rfc3339};
 pub(crate) use stats::RunStats;

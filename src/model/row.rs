@@ -1,15 +1,17 @@
 //! The run's model: a target's report row, its status and action, what ended it, and the
 //! rule that decides which rows make the exit code 1.
 
+use std::sync::LazyLock;
 use std::time::{Instant, SystemTime};
 
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeOwned, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use strum::{EnumIter, IntoStaticStr};
 
 use super::change::Change;
 use super::meta::Command;
 use super::reason::{Findings, Reason, TargetError};
-use crate::target::Target;
+use crate::target::{AccountId, Region, Target};
 
 /// What the run did (or would do) to a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr)]
@@ -99,40 +101,49 @@ impl Status {
     }
 }
 
-/// The report's header: [`ReportRow`]'s fields, in order.
-pub const COLUMNS: [&str; 24] = [
-    "account_id",
-    "account_name",
-    "region",
-    "document_name",
-    "action",
-    "status",
-    "previous_version",
-    "document_version",
-    "content_sha256",
-    "changed_inputs",
-    "error_code",
-    "error_message",
-    "attempts",
-    "started_at",
-    "duration_ms",
-    "findings",
-    "wave",
-    "version_created_at",
-    "version_author",
-    "pruned_versions",
-    "command",
-    "changed_by",
-    "changed_at",
-    "security_hub",
-];
+/// The report's header: [`ReportRow`]'s fields, in order, as serde names them.
+pub static COLUMNS: LazyLock<&'static [&'static str]> = LazyLock::new(field_names::<ReportRow>);
 
-/// One report row; field order is the column order of docs/report.md "The report".
+/// The names serde gives `T`'s fields, in order: `T`'s `Deserialize` is asked which fields it
+/// expects, and nothing is read.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Names(&'static [&'static str]);
+    impl<'de> Deserializer<'de> for &mut Names {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("only a struct has field names"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = fields;
+            Err(serde::de::Error::custom("names only"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut names = Names(&[]);
+    let _ = T::deserialize(&mut names);
+    names.0
+}
+
+/// One report row, and the report's columns: each field is a column, in this order (the
+/// header is the field names, docs/report.md "The report"), written and read back through
+/// serde as the cell's text (src/report/csv.rs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportRow {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub account_name: String,
-    pub region: String,
+    pub region: Region,
     pub document_name: String,
     pub action: Action,
     pub status: Status,
@@ -161,13 +172,58 @@ pub struct ReportRow {
     pub changed_by: String,
     /// `audit --who`: when (RFC 3339 UTC).
     pub changed_at: String,
-    /// `audit --security-hub`: `delivered`, or why the target's finding was not
-    /// (`CODE: message`); empty when no finding was sent.
-    pub security_hub: String,
+    /// `audit --security-hub`: what became of the target's finding.
+    pub security_hub: HubDelivery,
+}
+
+/// `audit --security-hub`: what became of a target's finding. Its cell is empty (not sent),
+/// `delivered`, or why not as `CODE: message`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum HubDelivery {
+    /// No finding was sent: no `--security-hub`, or a skipped target.
+    #[default]
+    NotSent,
+    /// Security Hub took the finding.
+    Delivered,
+    /// Security Hub did not take it, and why.
+    NotDelivered(TargetError),
+}
+
+const DELIVERED: &str = "delivered";
+
+impl Serialize for HubDelivery {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HubDelivery::NotSent => s.serialize_str(""),
+            HubDelivery::Delivered => s.serialize_str(DELIVERED),
+            HubDelivery::NotDelivered(e) => {
+                s.collect_str(&format_args!("{}: {}", e.reason, e.message))
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HubDelivery {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(match text.as_str() {
+            "" => HubDelivery::NotSent,
+            DELIVERED => HubDelivery::Delivered,
+            _ => {
+                let (code, message) = text.split_once(": ").unwrap_or((&text, ""));
+                // As written: `TargetError::new` would shorten the message again.
+                HubDelivery::NotDelivered(TargetError {
+                    reason: Reason::from_code(code),
+                    message: message.to_string(),
+                })
+            }
+        })
+    }
 }
 
 impl ReportRow {
-    /// A row for `target` with nothing done yet, timed from `started`.
+    /// A row for `target` with nothing done yet, timed from `started`: every column a step
+    /// fills starts empty.
     pub fn new(
         document_name: &str,
         target: &Target,
@@ -175,23 +231,10 @@ impl ReportRow {
         started: Instant,
     ) -> Self {
         Self {
-            account_id: target.account.id.to_string(),
+            account_id: target.account.id.clone(),
             account_name: target.account.name.clone(),
-            region: target.region.to_string(),
+            region: target.region.clone(),
             document_name: document_name.to_string(),
-            started_at: rfc3339(started_at),
-            duration_ms: started.elapsed().as_millis() as u64,
-            ..Self::empty()
-        }
-    }
-
-    /// A row with every cell empty, for the steps to fill.
-    pub fn empty() -> Self {
-        Self {
-            account_id: String::new(),
-            account_name: String::new(),
-            region: String::new(),
-            document_name: String::new(),
             action: Action::None,
             status: Status::Failed,
             previous_version: String::new(),
@@ -201,8 +244,8 @@ impl ReportRow {
             error_code: None,
             error_message: String::new(),
             attempts: 0,
-            started_at: String::new(),
-            duration_ms: 0,
+            started_at: rfc3339(started_at),
+            duration_ms: started.elapsed().as_millis() as u64,
             findings: Findings::default(),
             wave: None,
             version_created_at: String::new(),
@@ -211,7 +254,24 @@ impl ReportRow {
             command: None,
             changed_by: String::new(),
             changed_at: String::new(),
-            security_hub: String::new(),
+            security_hub: HubDelivery::NotSent,
+        }
+    }
+
+    /// A row for account 000000000000 in us-east-1 with nothing done, for tests to fill.
+    #[cfg(test)]
+    pub fn empty() -> Self {
+        let target = Target {
+            account: std::sync::Arc::new(crate::target::Account::new(
+                AccountId::parse("000000000000").expect("12 digits"),
+                0,
+            )),
+            region: Region::parse("us-east-1").expect("a known region"),
+        };
+        Self {
+            account_name: String::new(),
+            started_at: String::new(),
+            ..Self::new("", &target, SystemTime::UNIX_EPOCH, Instant::now())
         }
     }
 

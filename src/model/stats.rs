@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::reason::Reason;
-use super::row::{ReportRow, Status};
+use super::row::{HubDelivery, ReportRow, Status};
 use crate::words::count;
 
 #[derive(Debug, Default)]
@@ -51,22 +51,21 @@ impl RunStats {
         *self.by_status.entry(row.status).or_default() += 1;
         *self
             .by_region
-            .entry(row.region.clone())
+            .entry(row.region.to_string())
             .or_default()
             .entry(row.status)
             .or_default() += 1;
-        if !row.security_hub.is_empty() {
-            self.findings_sent += 1;
-            if row.security_hub == "delivered" {
+        match &row.security_hub {
+            HubDelivery::NotSent => {}
+            HubDelivery::Delivered => {
+                self.findings_sent += 1;
                 self.findings_delivered += 1;
-            } else {
-                let (code, message) = row
-                    .security_hub
-                    .split_once(": ")
-                    .unwrap_or((row.security_hub.as_str(), ""));
+            }
+            HubDelivery::NotDelivered(e) => {
+                self.findings_sent += 1;
                 self.undelivered
-                    .entry(code.to_string())
-                    .or_insert((0, message.to_string()))
+                    .entry(e.reason.to_string())
+                    .or_insert((0, e.message.clone()))
                     .0 += 1;
             }
         }

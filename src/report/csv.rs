@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::files::Replacement;
 use crate::model::{COLUMNS, Command, ReportRow};
+use crate::target::{AccountId, Region};
 
 /// Appends rows to the report file, flushing each one so a crash loses no finished target.
 pub struct CsvReport {
@@ -30,7 +31,7 @@ impl CsvReport {
             .has_headers(false)
             .buffer_capacity(64 * 1024)
             .from_writer(file);
-        writer.write_record(COLUMNS)?;
+        writer.write_record(*COLUMNS)?;
         writer.flush()?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -55,7 +56,7 @@ pub fn write_whole(path: &Path, rows: &[ReportRow]) -> std::io::Result<()> {
         let mut writer = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(out.file());
-        writer.write_record(COLUMNS)?;
+        writer.write_record(*COLUMNS)?;
         for row in rows {
             writer.write_record(&guarded(row)?)?;
         }
@@ -64,79 +65,43 @@ pub fn write_whole(path: &Path, rows: &[ReportRow]) -> std::io::Result<()> {
     out.commit()
 }
 
-/// The columns that hold numbers: never prefixed, whatever they hold.
-const NUMERIC: [&str; 6] = [
-    "previous_version",
-    "document_version",
-    "attempts",
-    "duration_ms",
-    "wave",
-    "pruned_versions",
-];
-
 /// Whether a text cell starting so would be a formula (or data) to a spreadsheet; `'` is in
-/// the list so that the prefix can always be taken off again.
+/// the list so that the prefix can always be taken off again. A number never starts so.
 fn needs_guard(cell: &str) -> bool {
     cell.starts_with(['=', '+', '-', '@', '\t', '\r', '\''])
 }
 
-fn is_text(column: usize) -> bool {
-    !NUMERIC.contains(&COLUMNS[column])
-}
-
-/// The row as the cells written, in [`COLUMNS`] order, each as serde writes it (a unit test
-/// holds the two equal), each text cell guarded. Built directly: going through serde and
-/// reading the record back cost ~25 µs a row (docs/operations.md, "Performance").
+/// The row as the cells written, in [`COLUMNS`] order: each field as serde gives it (a
+/// number as it is, `None` empty), each text cell guarded. Through `serde_json::Value`, whose
+/// map keeps the fields' order, rather than the csv crate's serializer, which has no place to
+/// guard a cell.
 fn guarded(row: &ReportRow) -> std::io::Result<csv::StringRecord> {
-    fn opt<T: ToString>(v: &Option<T>) -> String {
-        v.as_ref().map(T::to_string).unwrap_or_default()
-    }
-    let cells: [std::borrow::Cow<'_, str>; COLUMNS.len()] = [
-        row.account_id.as_str().into(),
-        row.account_name.as_str().into(),
-        row.region.as_str().into(),
-        row.document_name.as_str().into(),
-        row.action.as_str().into(),
-        row.status.as_str().into(),
-        row.previous_version.as_str().into(),
-        row.document_version.as_str().into(),
-        row.content_sha256.as_str().into(),
-        row.changed_inputs.as_str().into(),
-        opt(&row.error_code).into(),
-        row.error_message.as_str().into(),
-        row.attempts.to_string().into(),
-        row.started_at.as_str().into(),
-        row.duration_ms.to_string().into(),
-        row.findings.to_string().into(),
-        opt(&row.wave).into(),
-        row.version_created_at.as_str().into(),
-        row.version_author.as_str().into(),
-        opt(&row.pruned_versions).into(),
-        opt(&row.command).into(),
-        row.changed_by.as_str().into(),
-        row.changed_at.as_str().into(),
-        row.security_hub.as_str().into(),
-    ];
-    let mut record = csv::StringRecord::with_capacity(256, COLUMNS.len());
-    for (i, cell) in cells.iter().enumerate() {
-        if is_text(i) && needs_guard(cell) {
-            record.push_field(&format!("'{cell}"));
-        } else {
-            record.push_field(cell);
+    use serde_json::Value;
+    let Value::Object(fields) = serde_json::to_value(row)? else {
+        unreachable!("a struct serializes as a map")
+    };
+    let mut record = csv::StringRecord::with_capacity(256, fields.len());
+    for (column, value) in fields {
+        match value {
+            Value::String(text) if needs_guard(&text) => record.push_field(&format!("'{text}")),
+            Value::String(text) => record.push_field(&text),
+            Value::Number(n) => record.push_field(&n.to_string()),
+            Value::Null => record.push_field(""),
+            other => {
+                return Err(std::io::Error::other(format!(
+                    "report column {column} holds {other}, not one cell"
+                )));
+            }
         }
     }
     Ok(record)
 }
 
-/// A record as read, each guarded text cell's one leading `'` removed.
+/// A record as read, each guarded cell's one leading `'` removed.
 fn unguarded(record: &csv::StringRecord) -> csv::StringRecord {
     record
         .iter()
-        .enumerate()
-        .map(|(i, cell)| match cell.strip_prefix('\'') {
-            Some(rest) if is_text(i) => rest,
-            _ => cell,
-        })
+        .map(|cell| cell.strip_prefix('\'').unwrap_or(cell))
         .collect()
 }
 
@@ -169,7 +134,7 @@ pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
         )
     })?;
     let header: Vec<&str> = headers.iter().collect();
-    if header != COLUMNS {
+    if header != *COLUMNS {
         return Err(InputError::one(
             path,
             Some(1),
@@ -192,7 +157,7 @@ pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
                 problems.push(Problem::at(
                     path,
                     Some(line),
-                    format!("damaged report row: {e}"),
+                    format!("damaged report row: {}", damage(&e)),
                 ));
             }
         }
@@ -203,12 +168,29 @@ pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
     Ok(rows)
 }
 
+/// What is wrong with a row that does not read as a [`ReportRow`]: why, after the column
+/// where the csv crate knows it (`column attempts: invalid digit found in string`); an
+/// account id's or a region's own message names what it is (`unknown region "us-east-9"`).
+fn damage(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+            Some(i) => format!(
+                "column {}: {}",
+                COLUMNS.get(i as usize).unwrap_or(&"?"),
+                err.kind()
+            ),
+            None => err.to_string(),
+        },
+        _ => e.to_string(),
+    }
+}
+
 /// Joins shard reports: every target once, all of one kind of run and one document, sorted
 /// by account and region.
 pub fn merge(paths: &[PathBuf]) -> Result<Vec<ReportRow>, crate::error::InputError> {
     use crate::error::{InputError, Problem};
     let mut rows: Vec<ReportRow> = vec![];
-    let mut seen: std::collections::HashMap<(String, String), &Path> =
+    let mut seen: std::collections::HashMap<(AccountId, Region), &Path> =
         std::collections::HashMap::new();
     let mut possible: Vec<Command> = vec![
         Command::Apply,
@@ -292,7 +274,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<ReportRow>, crate::error::InputErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Action, Status, rfc3339};
+    use crate::model::{Action, HubDelivery, Reason, Status, TargetError, rfc3339};
 
     #[test]
     fn header_matches_the_row_fields() {
@@ -300,9 +282,9 @@ mod tests {
         let path = dir.path().join("r.csv");
         let mut report = CsvReport::create(&path).unwrap();
         let row = ReportRow {
-            account_id: "012345678901".into(),
+            account_id: "012345678901".parse().unwrap(),
             account_name: "a".into(),
-            region: "us-east-1".into(),
+            region: "us-east-1".parse().unwrap(),
             document_name: "SSM-SessionManagerRunShell".into(),
             action: Action::Create,
             status: Status::Created,
@@ -323,11 +305,14 @@ mod tests {
             command: Some(Command::Apply),
             changed_by: "arn:aws:sts::012345678901:assumed-role/Admin/jo".into(),
             changed_at: "2026-01-02T03:04:05.000Z".into(),
-            security_hub: "SecurityHubNotEnabled: not subscribed".into(),
+            security_hub: HubDelivery::NotDelivered(TargetError::new(
+                Reason::SecurityHubNotEnabled,
+                "not subscribed",
+            )),
         };
         report.write(&row).unwrap();
         let mut r = csv::Reader::from_path(&path).unwrap();
-        assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), COLUMNS);
+        assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), *COLUMNS);
         let back: ReportRow = r.deserialize().next().unwrap().unwrap();
         assert_eq!(back, row);
         assert_eq!(back.started_at, "1970-01-01T00:00:00.000Z");
@@ -338,9 +323,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let row = ReportRow {
-            account_id: "111122223333".into(),
+            account_id: "111122223333".parse().unwrap(),
             account_name: "=HYPERLINK(\"http://x.example\",\"a\")".into(),
-            region: "us-east-1".into(),
+            region: "us-east-1".parse().unwrap(),
             document_name: "SSM-SessionManagerRunShell".into(),
             error_message: "-2 is not a version".into(),
             changed_inputs: "+x".into(),
@@ -368,11 +353,11 @@ mod tests {
     }
 
     #[test]
-    fn the_cells_written_are_serdes_for_every_column() {
+    fn the_header_and_cells_are_the_csv_crates_own_from_serde() {
         let row = ReportRow {
-            account_id: "012345678901".into(),
+            account_id: "012345678901".parse().unwrap(),
             account_name: "a".into(),
-            region: "us-east-1".into(),
+            region: "us-east-1".parse().unwrap(),
             document_name: "D".into(),
             action: Action::Update,
             status: Status::Updated,
@@ -398,22 +383,124 @@ mod tests {
             command: Some(Command::Apply),
             changed_by: "w".into(),
             changed_at: "z".into(),
-            security_hub: "delivered".into(),
+            security_hub: HubDelivery::Delivered,
         };
-        let mut serde_writer = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(vec![]);
+        // The csv crate writes the header from serde's field names itself.
+        let mut serde_writer = csv::Writer::from_writer(vec![]);
         serde_writer.serialize(&row).unwrap();
-        let mut direct = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(vec![]);
-        direct.write_record(&guarded(&row).unwrap()).unwrap();
+        let mut ours = csv::Writer::from_writer(vec![]);
+        ours.write_record(*COLUMNS).unwrap();
+        ours.write_record(&guarded(&row).unwrap()).unwrap();
         assert_eq!(
-            String::from_utf8(direct.into_inner().unwrap()).unwrap(),
+            String::from_utf8(ours.into_inner().unwrap()).unwrap(),
             String::from_utf8(serde_writer.into_inner().unwrap()).unwrap()
         );
-        // Every field is non-empty above, so a field added to ReportRow without a cell here
-        // would show as a difference (or not compile: the array has COLUMNS.len() cells).
-        assert_eq!(guarded(&row).unwrap().len(), COLUMNS.len());
+        assert_eq!(COLUMNS.len(), 24);
+    }
+
+    /// Rows of every kind of cell, and the report's bytes as the tool wrote them before the
+    /// columns were declared once (at f7b27d0): the format is a contract.
+    #[test]
+    fn the_report_is_byte_for_byte_as_it_was() {
+        fn cell<T: serde::de::DeserializeOwned>(text: &str) -> T {
+            serde_json::from_value(serde_json::Value::String(text.into())).unwrap()
+        }
+        let rows = vec![
+            ReportRow {
+                account_id: cell("012345678901"),
+                account_name: "=HYPERLINK(\"http://x.example\",\"a\")".into(),
+                region: cell("eu-west-1"),
+                document_name: "SSM-SessionManagerRunShell".into(),
+                action: Action::Update,
+                status: Status::Updated,
+                previous_version: "3".into(),
+                document_version: "12".into(),
+                content_sha256: "ab".into(),
+                changed_inputs: "s3BucketName;+x".into(),
+                error_code: Some(cell("AccessDenied")),
+                error_message: "-2, \"quoted\"\nnext".into(),
+                attempts: 3,
+                started_at: "2026-01-02T03:04:05.006Z".into(),
+                duration_ms: 1234,
+                findings: cell("BucketNotFound(blocking) b; KmsKeyNotFound(warning) @k"),
+                wave: Some(2),
+                version_created_at: "2026-01-02T03:04:05.000Z".into(),
+                version_author: "'already quoted".into(),
+                pruned_versions: Some(4),
+                command: Some(Command::Audit),
+                changed_by: "@arn".into(),
+                changed_at: "\tz".into(),
+                security_hub: HubDelivery::Delivered,
+            },
+            ReportRow {
+                account_id: cell("000000000001"),
+                account_name: "plain".into(),
+                region: cell("us-east-1"),
+                document_name: "D".into(),
+                security_hub: cell("SecurityHubNotEnabled: not, subscribed: x"),
+                ..ReportRow::empty()
+            },
+            ReportRow {
+                account_id: cell("000000000002"),
+                account_name: "two".into(),
+                region: cell("ap-south-1"),
+                document_name: "D".into(),
+                error_code: Some(cell("MaxFailuresExceeded")),
+                security_hub: cell("=X: -y"),
+                ..ReportRow::empty()
+            },
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        write_whole(&path, &rows).unwrap();
+        let want = concat!(
+            "account_id,account_name,region,document_name,action,status,previous_version,document_version,content_sha256,changed_inputs,error_code,error_message,attempts,started_at,duration_ms,findings,wave,version_created_at,version_author,pruned_versions,command,changed_by,changed_at,security_hub\n",
+            "012345678901,\"'=HYPERLINK(\"\"http://x.example\"\",\"\"a\"\")\",eu-west-1,SSM-SessionManagerRunShell,update,updated,3,12,ab,s3BucketName;+x,AccessDenied,\"'-2, \"\"quoted\"\"\n",
+            "next\",3,2026-01-02T03:04:05.006Z,1234,BucketNotFound(blocking) b; KmsKeyNotFound(warning) @k,2,2026-01-02T03:04:05.000Z,''already quoted,4,audit,'@arn,'\tz,delivered\n",
+            "000000000001,plain,us-east-1,D,none,failed,,,,,,,0,,0,,,,,,,,,\"SecurityHubNotEnabled: not, subscribed: x\"\n",
+            "000000000002,two,ap-south-1,D,none,failed,,,,,MaxFailuresExceeded,,0,,0,,,,,,,,,'=X: -y\n"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
+        assert_eq!(read(&path).unwrap(), rows);
+        assert_eq!(
+            rows[1].security_hub,
+            HubDelivery::NotDelivered(TargetError::new(
+                Reason::SecurityHubNotEnabled,
+                "not, subscribed: x"
+            ))
+        );
+    }
+
+    #[test]
+    fn a_malformed_account_id_or_unknown_region_names_the_file_and_line() {
+        let good = ReportRow {
+            account_id: "012345678901".parse().unwrap(),
+            ..ReportRow::empty()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        write_whole(&path, &[good.clone(), good.clone(), good]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replacen("012345678901", "12345678901", 2).replacen(
+            "12345678901,,us-east-1",
+            "012345678901,,us-east-9",
+            1,
+        );
+        std::fs::write(&path, text).unwrap();
+        let crate::error::InputError::Problems(problems) = read(&path).unwrap_err() else {
+            panic!("not an input error")
+        };
+        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].contains("r.csv:2:")
+                && lines[0].contains("damaged report row: unknown region \"us-east-9\""),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].contains("r.csv:3:")
+                && lines[1].contains("account_id \"12345678901\" has 11 digits"),
+            "{lines:?}"
+        );
     }
 }

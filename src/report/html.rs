@@ -342,7 +342,7 @@ fn data_json(rows: &[ReportRow]) -> String {
     }
     let mut out = String::with_capacity(rows.len() * 96 + 1024);
     out.push_str("{\"columns\":");
-    out.push_str(&serde_json::to_string(&COLUMNS).expect("strings serialize"));
+    out.push_str(&serde_json::to_string(&*COLUMNS).expect("strings serialize"));
     out.push_str(",\"rows\":[");
     for (n, r) in rows.iter().enumerate() {
         if n > 0 {
@@ -441,9 +441,9 @@ mod tests {
 
     fn row(i: usize, region: &str, status: Status) -> ReportRow {
         ReportRow {
-            account_id: format!("{:012}", 100_000_000_000usize + i),
+            account_id: format!("{:012}", 100_000_000_000usize + i).parse().unwrap(),
             account_name: format!("account-{i}"),
-            region: region.into(),
+            region: region.parse().unwrap(),
             document_name: "SSM-SessionManagerRunShell".into(),
             action: Action::None,
             status,

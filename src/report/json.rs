@@ -167,7 +167,7 @@ mod tests {
     fn counts_come_from_the_stats() {
         let mut stats = RunStats::new(3);
         let row = |region: &str, status| ReportRow {
-            region: region.into(),
+            region: region.parse().unwrap(),
             status,
             ..ReportRow::empty()
         };

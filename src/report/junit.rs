@@ -53,8 +53,8 @@ pub fn write(path: &Path, run: &Suite, rows: &[ReportRow]) -> std::io::Result<()
 
 /// The account as a test reporter's class: `name (id)`, or the id alone.
 pub fn classname(row: &ReportRow) -> String {
-    if row.account_name.is_empty() || row.account_name == row.account_id {
-        row.account_id.clone()
+    if row.account_name.is_empty() || row.account_name == row.account_id.as_str() {
+        row.account_id.to_string()
     } else {
         format!("{} ({})", row.account_name, row.account_id)
     }
@@ -187,7 +187,7 @@ pub fn render(run: &Suite, rows: &[ReportRow]) -> String {
             x,
             "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
             attr(&classname(row)),
-            attr(&row.region),
+            attr(row.region.as_str()),
             seconds_ms(row.duration_ms)
         );
         match verdict {
@@ -264,9 +264,9 @@ mod tests {
 
     fn row(account: &str, name: &str, region: &str, status: Status) -> ReportRow {
         ReportRow {
-            account_id: account.into(),
+            account_id: account.parse().unwrap(),
             account_name: name.into(),
-            region: region.into(),
+            region: region.parse().unwrap(),
             document_name: "SSM-SessionManagerRunShell".into(),
             status,
             duration_ms: 1234,

@@ -102,7 +102,7 @@ pub(crate) async fn waves(
     let mut read_failed = vec![0usize; n];
     let mut decided = vec![0usize; n];
     for o in read_failures.iter().chain(&run.pre) {
-        let i = wave_of(&o.row.account_id) - 1;
+        let i = wave_of(o.row.account_id.as_str()) - 1;
         decided[i] += 1;
         if o.row.status == Status::Failed {
             read_failed[i] += 1;

@@ -11,7 +11,7 @@ use crate::model::{ReportRow, Status};
 use crate::preferences::{self, Preferences};
 use crate::report::csv as report_csv;
 use crate::settings::PrefsOptions;
-use crate::target::{Account, Region, Target};
+use crate::target::{Account, AccountId, Region, Target};
 use crate::terminal::printer::Printer;
 
 pub(crate) fn warn_all(printer: &Printer, warnings: &[Problem]) {
@@ -173,14 +173,14 @@ pub(crate) fn retry_only(
     rows: &[ReportRow],
     targets: Vec<Target>,
 ) -> Result<Vec<Target>, InputError> {
-    let wanted: HashSet<(String, String)> = rows
+    let wanted: HashSet<(&AccountId, &Region)> = rows
         .iter()
         .filter(|r| matches!(r.status, Status::Failed | Status::Skipped | Status::Blocked))
-        .map(|r| (r.account_id.clone(), r.region.clone()))
+        .map(|r| (&r.account_id, &r.region))
         .collect();
     let selected: Vec<Target> = targets
         .into_iter()
-        .filter(|t| wanted.contains(&(t.account_id().to_string(), t.region.to_string())))
+        .filter(|t| wanted.contains(&(t.account_id(), &t.region)))
         .collect();
     if selected.len() < wanted.len() {
         printer.warn(&format!(

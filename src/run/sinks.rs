@@ -135,7 +135,7 @@ impl Sinks {
         let mut stamped = o.clone();
         stamped.row.command = Some(self.meta.command);
         if let Some((plan, summary)) = &mut self.waves {
-            stamped.row.wave = plan.wave_of(&stamped.row.account_id);
+            stamped.row.wave = plan.wave_of(stamped.row.account_id.as_str());
             summary.add(&stamped.row);
         }
         let o = &stamped;

@@ -14,7 +14,7 @@ use crate::aws::resources::CheckClients;
 use crate::aws::securityhub::{self, HubClient};
 use crate::aws::session::TargetClient;
 use crate::model::{
-    Action, Change, Findings, Outcome, Reason, ReportRow, Status, TargetError, rfc3339,
+    Action, Change, Findings, HubDelivery, Outcome, Reason, ReportRow, Status, TargetError, rfc3339,
 };
 use crate::preferences::{changed_keys, diff};
 use crate::target::Target;
@@ -133,8 +133,8 @@ pub(crate) async fn audit(
         ))
         .await;
         row.security_hub = match sent {
-            Ok(()) => "delivered".into(),
-            Err(e) => format!("{}: {}", e.reason, e.message),
+            Ok(()) => HubDelivery::Delivered,
+            Err(e) => HubDelivery::NotDelivered(e),
         };
     }
     Outcome {

@@ -271,8 +271,8 @@ mod tests {
     fn the_default_holds_back_failures_past_a_screenful() {
         let p = Printer::new(Verbosity::Default);
         let failed = ReportRow {
-            account_id: "012345678901".into(),
-            region: "us-east-1".into(),
+            account_id: "012345678901".parse().unwrap(),
+            region: "us-east-1".parse().unwrap(),
             ..ReportRow::empty()
         };
         for _ in 0..TARGET_LINES + 7 {
