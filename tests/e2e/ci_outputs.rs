@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -409,11 +409,7 @@ async fn an_interrupted_run_writes_its_files_saying_so() {
         "--summary-json",
         "-",
     ]);
-    let child = ssm_prefs_command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_piped(args);
     let started = Instant::now();
     while std::fs::read_to_string(&report).map_or(0, |s| s.lines().count()) < 2 {
         assert!(
@@ -423,14 +419,8 @@ async fn an_interrupted_run_writes_its_files_saying_so() {
         std::thread::sleep(Duration::from_millis(50));
     }
     signal(&child, "-TERM");
-    let out = child.wait_with_output().unwrap();
+    let out = exits_with(child, 130);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let summary: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"));
     assert_summary_matches(&summary, &report);

@@ -454,11 +454,7 @@ async fn one_interrupt_on_900_targets_prints_a_screenful_and_reports_every_targe
     let mut args = f.args("apply", &report);
     args.extend(["-c".into(), "4".into()]);
     let started = Instant::now();
-    let mut child = ssm_prefs_command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&args);
     // The reads have started (and, at 400 ms each, 4 at a time, are far from done).
     while f.proxy.count("GetDocument") == 0 {
         if started.elapsed() > Duration::from_secs(30) {

@@ -389,12 +389,13 @@ pub fn retry_failed(
     (run("apply", proxy, inv, prefs, &retry, &extra), retry)
 }
 
+/// `CMD -p PREFS -o REPORT --endpoint-url PROXY -i INV EXTRA…` (+ `--yes` for apply).
 pub fn run(
     cmd: &str,
     proxy: &Proxy,
-    inv: &std::path::Path,
-    prefs: &std::path::Path,
-    report: &std::path::Path,
+    inv: &Path,
+    prefs: &Path,
+    report: &Path,
     extra: &[&str],
 ) -> Run {
     run_at(cmd, &proxy.url, inv, prefs, report, extra)
@@ -404,9 +405,9 @@ pub fn run(
 pub fn run_at(
     cmd: &str,
     endpoint: &str,
-    inv: &std::path::Path,
-    prefs: &std::path::Path,
-    report: &std::path::Path,
+    inv: &Path,
+    prefs: &Path,
+    report: &Path,
     extra: &[&str],
 ) -> Run {
     let mut args = inventory_line(cmd, inv, prefs, report, endpoint);
@@ -491,4 +492,38 @@ pub fn signal(child: &std::process::Child, sig: &str) {
         .unwrap()
         .success();
     assert!(ok, "kill {sig}");
+}
+
+/// `validate -p PREFS -i INV EXTRA…`: the offline check of a preferences file and an inventory.
+pub fn validate(prefs: &Path, inv: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["validate", "-p", path_str(prefs), "-i", path_str(inv)];
+    args.extend(extra);
+    ssm_prefs(args)
+}
+
+/// The binary started in the background with these arguments, its stdout and stderr piped.
+pub fn spawn_piped<I, S>(args: I) -> std::process::Child
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    ssm_prefs_command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a binary started in the background and asserts its exit code (its stderr
+/// shown where it differs); its output.
+pub fn exits_with(child: std::process::Child, code: i32) -> Output {
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    out
+}
+
+/// A path as the `&str` a command line takes (temp paths are UTF-8).
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temp path")
 }
