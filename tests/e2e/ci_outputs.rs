@@ -113,14 +113,8 @@ async fn junit_and_summary_json_agree_with_the_report() {
     // The rollout: every target created, the opt-in one skipped, which is no failure.
     let apply_report = dir.path("apply.csv");
     let apply_json = dir.path("apply.json");
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &apply_report,
-        &["--summary-json", apply_json.to_str().unwrap()],
-    );
+    let extra = ["--summary-json", apply_json.to_str().unwrap()];
+    let out = run("apply", &proxy, &inv, &prefs, &apply_report, &extra);
     assert_eq!(out.code, 0, "{}", out.all());
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(&apply_json).unwrap())
         .expect("the summary JSON parses");
@@ -146,21 +140,15 @@ async fn junit_and_summary_json_agree_with_the_report() {
     let report = dir.path("audit.csv");
     let xml = dir.path("ci/audit.xml");
     let summary_path = dir.path("ci/summary.json");
-    let out = run(
-        "audit",
-        &proxy,
-        &inv,
-        &prefs,
-        &report,
-        &[
-            "--junit",
-            xml.to_str().unwrap(),
-            "--summary-json",
-            summary_path.to_str().unwrap(),
-            "--external-id",
-            EXTERNAL_ID,
-        ],
-    );
+    let extra = [
+        "--junit",
+        xml.to_str().unwrap(),
+        "--summary-json",
+        summary_path.to_str().unwrap(),
+        "--external-id",
+        EXTERNAL_ID,
+    ];
+    let out = run("audit", &proxy, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     let rows = read_report(&report);
     assert_eq!(rows.len(), 11);

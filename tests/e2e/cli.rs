@@ -654,14 +654,8 @@ fn a_refused_connection_is_one_line_saying_where_and_why() {
     let inv = dir.write("inv.yml", &inventory(&ids, &regions));
     let prefs = dir.write("prefs.json", &desired().to_string());
     let report = dir.path("plan.csv");
-    let out = run_at(
-        "plan",
-        "http://127.0.0.1:9",
-        &inv,
-        &prefs,
-        &report,
-        &["--max-attempts", "1"],
-    );
+    let extra = ["--max-attempts", "1"];
+    let out = run_at("plan", "http://127.0.0.1:9", &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     for noise in ["DispatchFailure(", "ConnectorError", "panicked"] {
         assert!(
@@ -734,13 +728,7 @@ fn counted_plurals(text: &str, phrase: &str) -> Vec<String> {
 fn one_target_in_one_account_is_singular() {
     let f = Fleet::new(1, &["us-east-1"]);
     let mut outputs = vec![];
-    let validate = ssm_prefs([
-        "validate",
-        "-p",
-        f.prefs.to_str().unwrap(),
-        "-i",
-        f.inv.to_str().unwrap(),
-    ]);
+    let validate = validate(&f.prefs, &f.inv, &[]);
     assert_eq!(validate.code, 0, "{}", validate.all());
     outputs.push(("validate", validate));
     for command in ["plan", "apply", "audit"] {

@@ -230,14 +230,8 @@ async fn audit_html_report_in_a_browser() {
 
     let report = dir.path("audit.csv");
     let html_path = dir.path("out/audit.html");
-    let out = run(
-        "audit",
-        &proxy,
-        &inv,
-        &prefs,
-        &report,
-        &["--html", html_path.to_str().unwrap()],
-    );
+    let extra = ["--html", html_path.to_str().unwrap()];
+    let out = run("audit", &proxy, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     let rows = rows_by_target(&report);
     assert_eq!(rows.len(), ids.len() * regions.len());

@@ -56,14 +56,8 @@ async fn a_document_of_another_kind_is_never_overwritten() {
         ("apply", "merge"),
     ] {
         let report = dir.path(&format!("{cmd}-{existing}.csv"));
-        let out = run(
-            cmd,
-            &proxy,
-            &inv,
-            &prefs,
-            &report,
-            &["--document-name", "Team-DB-Tunnel", "--existing", existing],
-        );
+        let extra = ["--document-name", "Team-DB-Tunnel", "--existing", existing];
+        let out = run(cmd, &proxy, &inv, &prefs, &report, &extra);
         assert_eq!(out.code, 1, "{cmd} --existing {existing}: {}", out.all());
         let rows = rows_by_target(&report);
         for (i, found) in [
@@ -267,13 +261,14 @@ async fn a_waves_line_counts_its_targets_as_the_summary_does() {
         deny_in_account: vec![(ids[0].clone(), "GetDocument".into())],
         ..Default::default()
     });
+    let extra = ["--waves", "50%,100%"];
     let out = run(
         "apply",
         &proxy,
         &inv,
         &prefs,
         &dir.path("waves.csv"),
-        &["--waves", "50%,100%"],
+        &extra,
     );
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(

@@ -107,15 +107,7 @@ async fn discover_writes_an_inventory_that_apply_rolls_out() {
     );
 
     let prefs = dir.write("prefs.json", &desired().to_string());
-    let out = ssm_prefs([
-        "validate",
-        "-p",
-        prefs.to_str().unwrap(),
-        "-i",
-        inv.to_str().unwrap(),
-        "-r",
-        "us-east-1",
-    ]);
+    let out = validate(&prefs, &inv, &["-r", "us-east-1"]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
         out.stdout.contains("38 accounts × 1 region = 38 targets"),
@@ -583,14 +575,8 @@ async fn regions_all_follows_each_accounts_enabled_regions() {
     // ids[2] gets no answer: ListRegions is denied there.
 
     let report = dir.path("all.csv");
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &report,
-        &["-r", "all", "-a", &format!("{},{}", ids[0], ids[1])],
-    );
+    let extra = ["-r", "all", "-a", &format!("{},{}", ids[0], ids[1])];
+    let out = run("apply", &proxy, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 0, "{}", out.all());
     let rows = rows_by_target(&report);
     let regions_of = |id: &str| {
@@ -618,14 +604,8 @@ async fn regions_all_follows_each_accounts_enabled_regions() {
     // Named explicitly: an opt-in region an account has not enabled is skipped, not failed;
     // where the list cannot be had, the opt-in region fails with the reason.
     let report = dir.path("named.csv");
-    let out = run(
-        "plan",
-        &proxy,
-        &inv,
-        &prefs,
-        &report,
-        &["-r", "us-east-1,af-south-1"],
-    );
+    let extra = ["-r", "us-east-1,af-south-1"];
+    let out = run("plan", &proxy, &inv, &prefs, &report, &extra);
     let rows = rows_by_target(&report);
     assert_eq!(rows.len(), 6);
     let row = |i: usize, r: &str| rows[&(ids[i].clone(), r.to_string())].clone();
@@ -681,14 +661,8 @@ async fn shards_cover_every_target_once_and_merge_into_the_whole() {
     let mut sizes = vec![];
     for k in 1..=3 {
         let path = dir.path(&format!("shard{k}.csv"));
-        let out = run(
-            "plan",
-            &proxy,
-            &inv,
-            &prefs,
-            &path,
-            &["--shard", &format!("{k}/3")],
-        );
+        let extra = ["--shard", &format!("{k}/3")];
+        let out = run("plan", &proxy, &inv, &prefs, &path, &extra);
         assert_eq!(out.code, 0, "{}", out.all());
         let rows = read_report(&path);
         sizes.push(rows.len());
@@ -774,14 +748,8 @@ async fn report_merge_refuses_a_report_given_twice_or_as_its_output() {
     let (_, _, dir, inv, prefs, proxy) = Fleet::new(2, &["us-east-1", "eu-west-1"]).parts();
     let (a, b) = (dir.path("a.csv"), dir.path("b.csv"));
     for (k, path) in [(1, &a), (2, &b)] {
-        let out = run(
-            "plan",
-            &proxy,
-            &inv,
-            &prefs,
-            path,
-            &["--shard", &format!("{k}/2")],
-        );
+        let extra = ["--shard", &format!("{k}/2")];
+        let out = run("plan", &proxy, &inv, &prefs, path, &extra);
         assert_eq!(out.code, 0, "{}", out.all());
     }
     let a_text = std::fs::read(&a).unwrap();

@@ -246,24 +246,12 @@ async fn templating_merge_and_document_name() {
     let proxy = Proxy::start(&url);
     // Merge for the first account only: the second loses the inputs the file does not set.
     let report = dir.path("merge.csv");
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &report,
-        &["--document-name", name, "--merge", "-a", "payments-prod"],
-    );
+    let extra = ["--document-name", name, "--merge", "-a", "payments-prod"];
+    let out = run("apply", &proxy, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 0, "{}", out.all());
     let report2 = dir.path("nomerge.csv");
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &report2,
-        &["--document-name", name, "-a", "data-dev"],
-    );
+    let extra = ["--document-name", name, "-a", "data-dev"];
+    let out = run("apply", &proxy, &inv, &prefs, &report2, &extra);
     assert_eq!(out.code, 0, "{}", out.all());
 
     let read = |id: String| {
@@ -337,20 +325,14 @@ async fn roles_external_ids_and_session_name_reach_sts() {
     let prefs = dir.write("prefs.json", &desired().to_string());
     let report = dir.path("apply.csv");
     let proxy = Proxy::start(&url);
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &report,
-        &[
-            "--external-id",
-            "flag-external-id-0042",
-            "--session-name",
-            "rollout-by-alice",
-            "-v",
-        ],
-    );
+    let extra = [
+        "--external-id",
+        "flag-external-id-0042",
+        "--session-name",
+        "rollout-by-alice",
+        "-v",
+    ];
+    let out = run("apply", &proxy, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 0, "{}", out.all());
     let assumed: BTreeMap<String, (String, String)> = proxy
         .seen()

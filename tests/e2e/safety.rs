@@ -13,14 +13,8 @@ async fn an_ou_without_org_is_refused_before_any_call() {
     let (url, ids, dir, inv, prefs, proxy) = Fleet::new(2, &["us-east-1"]).parts();
     for cmd in ["plan", "apply", "audit"] {
         let report = dir.path(&format!("{cmd}.csv"));
-        let out = run(
-            cmd,
-            &proxy,
-            &inv,
-            &prefs,
-            &report,
-            &["--ou", "ou-abcd-12345678", "-a", &ids[0], "-r", "us-east-1"],
-        );
+        let extra = ["--ou", "ou-abcd-12345678", "-a", &ids[0], "-r", "us-east-1"];
+        let out = run(cmd, &proxy, &inv, &prefs, &report, &extra);
         assert_eq!(out.code, 2, "{cmd}: {}", out.all());
         assert!(
             out.stderr.contains("--ou") && out.stderr.contains("--org"),
