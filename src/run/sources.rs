@@ -88,7 +88,8 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
         },
         (None, None, Some(events)) => {
             let mut inv = events.inventory();
-            name_from_organizations(printer, &args.aws.session, &mut inv, &prefs, &selection).await;
+            name_from_organizations(printer, &args.aws.session, &mut inv, &prefs, &selection)
+                .await;
             inv
         }
         (None, None, None) => unreachable!("clap requires -i, --org or --event"),
