@@ -64,15 +64,8 @@ impl Fleet {
     /// rollout of this tool would have done it.
     fn apply_old(&self, accounts: &str) {
         let old = self.dir.write("old-prefs.json", &old_prefs().to_string());
-        let extra = ["-a", accounts];
-        let out = run(
-            "apply",
-            &self.proxy,
-            &self.inv,
-            &old,
-            &self.dir.path("old-apply.csv"),
-            &extra,
-        );
+        let (report, extra) = (self.dir.path("old-apply.csv"), ["-a", accounts]);
+        let out = run("apply", &self.proxy, &self.inv, &old, &report, &extra);
         assert_eq!(out.code, 0, "the earlier rollout: {}", out.all());
     }
 

@@ -261,15 +261,8 @@ async fn a_waves_line_counts_its_targets_as_the_summary_does() {
         deny_in_account: vec![(ids[0].clone(), "GetDocument".into())],
         ..Default::default()
     });
-    let extra = ["--waves", "50%,100%"];
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &dir.path("waves.csv"),
-        &extra,
-    );
+    let (waves_report, extra) = (dir.path("waves.csv"), ["--waves", "50%,100%"]);
+    let out = run("apply", &proxy, &inv, &prefs, &waves_report, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
         out.stderr.contains("wave 1 of 2: 1 account, 2 targets"),

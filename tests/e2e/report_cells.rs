@@ -120,15 +120,8 @@ async fn no_report_cell_is_a_formula_and_reports_read_back_exactly() {
     }
     // The HTML page and the summary JSON carry the true text, unprefixed.
     let page = dir.path("audit.html");
-    let extra = ["--html", page.to_str().unwrap()];
-    let out = run(
-        "audit",
-        &proxy,
-        &inv,
-        &prefs,
-        &dir.path("audit.csv"),
-        &extra,
-    );
+    let (audit_csv, extra) = (dir.path("audit.csv"), ["--html", page.to_str().unwrap()]);
+    let out = run("audit", &proxy, &inv, &prefs, &audit_csv, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(
