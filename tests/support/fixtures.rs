@@ -304,6 +304,17 @@ pub fn inventory(ids: &[String], regions: &[&str]) -> String {
     s
 }
 
+/// As [`inventory`], each account with its name, written as a JSON string (so any name
+/// stays one YAML scalar, whatever it holds).
+pub fn named_inventory(ids: &[String], names: &[impl AsRef<str>], regions: &[&str]) -> String {
+    let mut s = format!("regions: [{}]\naccounts:\n", regions.join(", "));
+    for (id, name) in ids.iter().zip(names) {
+        let name = serde_json::to_string(name.as_ref()).unwrap();
+        s.push_str(&format!("  - account_id: \"{id}\"\n    name: {name}\n"));
+    }
+    s
+}
+
 pub async fn seed(url: &str, account: &str, region: &str, name: &str, content: &str) {
     ssm_in(url, account, region)
         .await
