@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
-use crate::support::proxy::{Faults, Proxy};
+use crate::support::proxy::Faults;
 
 /// An account name that breaks any markup not escaped.
 const NASTY: &str = "team \"a\" <b> & 'c'";
@@ -89,24 +88,19 @@ fn assert_summary_matches(summary: &Value, report: &Path) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn junit_and_summary_json_agree_with_the_report() {
-    let url = emulator().url.clone();
     let ids = accounts(5);
-    let dir = Dir::new();
-    let inv = dir.write(
-        "inv.yml",
-        &format!(
-            "regions: [us-east-1, eu-west-1]\naccounts:\n  - account_id: \"{}\"\n    name: acct-0\n  - account_id: \"{}\"\n    name: acct-1\n  - account_id: \"{}\"\n    name: acct-2\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n    name: {}\n    regions: [us-east-1, eu-west-1, af-south-1]\n",
-            ids[0],
-            ids[1],
-            ids[2],
-            ids[3],
-            ids[4],
-            serde_json::to_string(NASTY).unwrap()
-        ),
+    let inv = format!(
+        "regions: [us-east-1, eu-west-1]\naccounts:\n  - account_id: \"{}\"\n    name: acct-0\n  - account_id: \"{}\"\n    name: acct-1\n  - account_id: \"{}\"\n    name: acct-2\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n    name: {}\n    regions: [us-east-1, eu-west-1, af-south-1]\n",
+        ids[0],
+        ids[1],
+        ids[2],
+        ids[3],
+        ids[4],
+        serde_json::to_string(NASTY).unwrap()
     );
     let prefs_text = desired().to_string();
-    let prefs = dir.write("prefs.json", &prefs_text);
-    let proxy = Proxy::start(&url);
+    let f = Fleet::with_files(ids, &["us-east-1", "eu-west-1"], &inv, &prefs_text);
+    let (url, ids, dir, inv, prefs, proxy) = f.parts();
     // af-south-1 is opt-in, and not enabled in ids[4]: skipped, RegionNotEnabled.
     proxy.set_enabled_regions(&ids[4], &["us-east-1", "eu-west-1"]);
 

@@ -555,19 +555,14 @@ async fn an_event_that_redacts_the_name_is_named_by_organizations() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn regions_all_follows_each_accounts_enabled_regions() {
-    let url = emulator().url.clone();
     let ids = accounts(3);
-    let dir = Dir::new();
     // No regions in the file: -r decides.
-    let inv = dir.write(
-        "inv.yml",
-        &format!(
-            "accounts:\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n",
-            ids[0], ids[1], ids[2]
-        ),
+    let inv = format!(
+        "accounts:\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n",
+        ids[0], ids[1], ids[2]
     );
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let f = Fleet::with_files(ids, &[], &inv, &desired().to_string());
+    let (url, ids, dir, inv, prefs, proxy) = f.parts();
     let mut with_opt_in: Vec<&str> = default_regions();
     with_opt_in.push("af-south-1");
     proxy.set_enabled_regions(&ids[0], &with_opt_in);
@@ -635,9 +630,7 @@ async fn regions_all_follows_each_accounts_enabled_regions() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shards_cover_every_target_once_and_merge_into_the_whole() {
-    let url = emulator().url.clone();
     let ids = accounts(11);
-    let dir = Dir::new();
     let mut inv = String::from("accounts:\n");
     for (i, id) in ids.iter().enumerate() {
         let regions = &["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"][..1 + i % 4];
@@ -646,12 +639,11 @@ async fn shards_cover_every_target_once_and_merge_into_the_whole() {
             regions.join(", ")
         ));
     }
-    let inv = dir.write("inv.yml", &inv);
-    let prefs = dir.write("prefs.json", &desired().to_string());
+    let f = Fleet::with_files(ids, &[], &inv, &desired().to_string());
+    let (url, ids, dir, inv, prefs, proxy) = f.parts();
     for id in &ids[..3] {
         seed(&url, id, "us-east-1", DOC, AWS_PAGE_EXAMPLE).await;
     }
-    let proxy = Proxy::start(&url);
     let whole = dir.path("whole.csv");
     let out = run("plan", &proxy, &inv, &prefs, &whole, &[]);
     assert_eq!(out.code, 0, "{}", out.all());

@@ -310,21 +310,21 @@ async fn templating_merge_and_document_name() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn roles_external_ids_and_session_name_reach_sts() {
-    let url = emulator().url.clone();
     let ids = accounts(3);
-    let dir = Dir::new();
-    let inv = dir.write(
-        "inv.yml",
-        &format!(
-            "regions: [us-east-1, us-west-2]\naccounts:\n  - account_id: \"{a}\"\n    role: arn:aws:iam::{a}:role/SecurityRollout\n  - account_id: \"{b}\"\n    external_id: inventory-external-id-b\n  - account_id: \"{c}\"\n    role: AuditRole\n",
-            a = ids[0],
-            b = ids[1],
-            c = ids[2]
-        ),
+    let inv = format!(
+        "regions: [us-east-1, us-west-2]\naccounts:\n  - account_id: \"{a}\"\n    role: arn:aws:iam::{a}:role/SecurityRollout\n  - account_id: \"{b}\"\n    external_id: inventory-external-id-b\n  - account_id: \"{c}\"\n    role: AuditRole\n",
+        a = ids[0],
+        b = ids[1],
+        c = ids[2]
     );
-    let prefs = dir.write("prefs.json", &desired().to_string());
+    let f = Fleet::with_files(
+        ids,
+        &["us-east-1", "us-west-2"],
+        &inv,
+        &desired().to_string(),
+    );
+    let (_, ids, dir, inv, prefs, proxy) = f.parts();
     let report = dir.path("apply.csv");
-    let proxy = Proxy::start(&url);
     let extra = [
         "--external-id",
         "flag-external-id-0042",
