@@ -159,34 +159,22 @@ fn numeric_flags_out_of_range_exit_2_before_any_call() {
     let inventory_out = f.dir.path("never.yml");
     for (flag, values) in &per_flag[..3] {
         for value in values {
-            let rollback: Vec<String> = [
+            // The command's own words, then the endpoint and the flag under test.
+            let line = |words: &[&str]| -> Vec<String> {
+                let tail = ["--endpoint-url", &f.proxy.url, flag, value];
+                words.iter().chain(&tail).map(|s| s.to_string()).collect()
+            };
+            let (from_path, report_path) = (path_str(&from), path_str(&report));
+            let rollback = line(&[
                 "rollback",
                 "--from",
-                &path_str(&from),
+                &from_path,
                 "--yes",
                 "-o",
-                &path_str(&report),
-                "--endpoint-url",
-                &f.proxy.url,
-                flag,
-                value,
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+                &report_path,
+            ]);
             assert_refused(&rollback, flag, &f.proxy, &report);
-            let discover: Vec<String> = [
-                "discover",
-                "-o",
-                &path_str(&inventory_out),
-                "--endpoint-url",
-                &f.proxy.url,
-                flag,
-                value,
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+            let discover = line(&["discover", "-o", &path_str(&inventory_out)]);
             assert_refused(&discover, flag, &f.proxy, &inventory_out);
             checked += 2;
         }

@@ -153,15 +153,17 @@ pub async fn ssm_in(endpoint: &str, account: &str, region: &str) -> aws_sdk_ssm:
 /// The test reader's own credentials (not the binary's), in us-east-1 on the emulator: what
 /// [`config_in`] assumes its role with.
 pub async fn reader_config(endpoint: &str) -> aws_config::SdkConfig {
+    base_config(endpoint, "AKIATESTREADER000001", "reader").await
+}
+
+/// A test's own credentials (this access key, a secret named `secret`), in us-east-1 on the
+/// emulator: what a reader or a set-up step assumes its role in an account with.
+pub async fn base_config(endpoint: &str, access_key: &str, secret: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            "AKIATESTREADER000001",
-            "reader",
-            None,
-            None,
-            "test",
+            access_key, secret, None, None, "test",
         ))
         .load()
         .await
