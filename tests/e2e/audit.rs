@@ -134,14 +134,8 @@ async fn audit_names_every_kind_of_drift() {
     );
 
     // A fleet that is all compliant audits with exit 0.
-    let out = run(
-        "audit",
-        &proxy,
-        &inv,
-        &prefs,
-        &dir.path("ok.csv"),
-        &["-a", "acct-4,acct-5"],
-    );
+    let extra = ["-a", "acct-4,acct-5"];
+    let out = run("audit", &proxy, &inv, &prefs, &dir.path("ok.csv"), &extra);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
         read_report(&dir.path("ok.csv"))
@@ -330,24 +324,12 @@ async fn retry_failed_touches_only_the_failed_targets() {
         assert_eq!(row["document_version"], version);
     }
     // Plan and audit take it too; a report with nothing failed is an input error.
-    let out = run(
-        "audit",
-        &proxy,
-        &inv,
-        &prefs,
-        &dir.path("a.csv"),
-        &["--retry-failed", first.to_str().unwrap()],
-    );
+    let extra = ["--retry-failed", first.to_str().unwrap()];
+    let out = run("audit", &proxy, &inv, &prefs, &dir.path("a.csv"), &extra);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(read_report(&dir.path("a.csv")).len(), 4);
-    let out = run(
-        "plan",
-        &proxy,
-        &inv,
-        &prefs,
-        &dir.path("p.csv"),
-        &["--retry-failed", retry.to_str().unwrap()],
-    );
+    let extra = ["--retry-failed", retry.to_str().unwrap()];
+    let out = run("plan", &proxy, &inv, &prefs, &dir.path("p.csv"), &extra);
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stderr.contains("nothing to retry"), "{}", out.stderr);
 }

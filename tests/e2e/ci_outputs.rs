@@ -5,15 +5,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
-use crate::support::proxy::{Faults, Proxy};
+use crate::support::proxy::Faults;
 
 /// An account name that breaks any markup not escaped.
 const NASTY: &str = "team \"a\" <b> & 'c'";
@@ -89,38 +88,27 @@ fn assert_summary_matches(summary: &Value, report: &Path) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn junit_and_summary_json_agree_with_the_report() {
-    let url = emulator().url.clone();
     let ids = accounts(5);
-    let dir = Dir::new();
-    let inv = dir.write(
-        "inv.yml",
-        &format!(
-            "regions: [us-east-1, eu-west-1]\naccounts:\n  - account_id: \"{}\"\n    name: acct-0\n  - account_id: \"{}\"\n    name: acct-1\n  - account_id: \"{}\"\n    name: acct-2\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n    name: {}\n    regions: [us-east-1, eu-west-1, af-south-1]\n",
-            ids[0],
-            ids[1],
-            ids[2],
-            ids[3],
-            ids[4],
-            serde_json::to_string(NASTY).unwrap()
-        ),
+    let inv = format!(
+        "regions: [us-east-1, eu-west-1]\naccounts:\n  - account_id: \"{}\"\n    name: acct-0\n  - account_id: \"{}\"\n    name: acct-1\n  - account_id: \"{}\"\n    name: acct-2\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n    name: {}\n    regions: [us-east-1, eu-west-1, af-south-1]\n",
+        ids[0],
+        ids[1],
+        ids[2],
+        ids[3],
+        ids[4],
+        serde_json::to_string(NASTY).unwrap()
     );
     let prefs_text = desired().to_string();
-    let prefs = dir.write("prefs.json", &prefs_text);
-    let proxy = Proxy::start(&url);
+    let f = Fleet::with_files(ids, &["us-east-1", "eu-west-1"], &inv, &prefs_text);
+    let (url, ids, dir, inv, prefs, proxy) = f.parts();
     // af-south-1 is opt-in, and not enabled in ids[4]: skipped, RegionNotEnabled.
     proxy.set_enabled_regions(&ids[4], &["us-east-1", "eu-west-1"]);
 
     // The rollout: every target created, the opt-in one skipped, which is no failure.
     let apply_report = dir.path("apply.csv");
     let apply_json = dir.path("apply.json");
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &apply_report,
-        &["--summary-json", apply_json.to_str().unwrap()],
-    );
+    let extra = ["--summary-json", apply_json.to_str().unwrap()];
+    let out = run("apply", &proxy, &inv, &prefs, &apply_report, &extra);
     assert_eq!(out.code, 0, "{}", out.all());
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(&apply_json).unwrap())
         .expect("the summary JSON parses");
@@ -146,21 +134,15 @@ async fn junit_and_summary_json_agree_with_the_report() {
     let report = dir.path("audit.csv");
     let xml = dir.path("ci/audit.xml");
     let summary_path = dir.path("ci/summary.json");
-    let out = run(
-        "audit",
-        &proxy,
-        &inv,
-        &prefs,
-        &report,
-        &[
-            "--junit",
-            xml.to_str().unwrap(),
-            "--summary-json",
-            summary_path.to_str().unwrap(),
-            "--external-id",
-            EXTERNAL_ID,
-        ],
-    );
+    let extra = [
+        "--junit",
+        xml.to_str().unwrap(),
+        "--summary-json",
+        summary_path.to_str().unwrap(),
+        "--external-id",
+        EXTERNAL_ID,
+    ];
+    let out = run("audit", &proxy, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     let rows = read_report(&report);
     assert_eq!(rows.len(), 11);
@@ -409,11 +391,7 @@ async fn an_interrupted_run_writes_its_files_saying_so() {
         "--summary-json",
         "-",
     ]);
-    let child = ssm_prefs_command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_piped(args);
     let started = Instant::now();
     while std::fs::read_to_string(&report).map_or(0, |s| s.lines().count()) < 2 {
         assert!(
@@ -423,14 +401,8 @@ async fn an_interrupted_run_writes_its_files_saying_so() {
         std::thread::sleep(Duration::from_millis(50));
     }
     signal(&child, "-TERM");
-    let out = child.wait_with_output().unwrap();
+    let out = exits_with(child, 130);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let summary: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"));
     assert_summary_matches(&summary, &report);

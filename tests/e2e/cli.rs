@@ -159,34 +159,22 @@ fn numeric_flags_out_of_range_exit_2_before_any_call() {
     let inventory_out = f.dir.path("never.yml");
     for (flag, values) in &per_flag[..3] {
         for value in values {
-            let rollback: Vec<String> = [
+            // The command's own words, then the endpoint and the flag under test.
+            let line = |words: &[&str]| -> Vec<String> {
+                let tail = ["--endpoint-url", &f.proxy.url, flag, value];
+                words.iter().chain(&tail).map(|s| s.to_string()).collect()
+            };
+            let (from_path, report_path) = (path_str(&from), path_str(&report));
+            let rollback = line(&[
                 "rollback",
                 "--from",
-                &path_str(&from),
+                &from_path,
                 "--yes",
                 "-o",
-                &path_str(&report),
-                "--endpoint-url",
-                &f.proxy.url,
-                flag,
-                value,
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+                &report_path,
+            ]);
             assert_refused(&rollback, flag, &f.proxy, &report);
-            let discover: Vec<String> = [
-                "discover",
-                "-o",
-                &path_str(&inventory_out),
-                "--endpoint-url",
-                &f.proxy.url,
-                flag,
-                value,
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+            let discover = line(&["discover", "-o", &path_str(&inventory_out)]);
             assert_refused(&discover, flag, &f.proxy, &inventory_out);
             checked += 2;
         }
@@ -454,11 +442,7 @@ async fn one_interrupt_on_900_targets_prints_a_screenful_and_reports_every_targe
     let mut args = f.args("apply", &report);
     args.extend(["-c".into(), "4".into()]);
     let started = Instant::now();
-    let mut child = ssm_prefs_command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&args);
     // The reads have started (and, at 400 ms each, 4 at a time, are far from done).
     while f.proxy.count("GetDocument") == 0 {
         if started.elapsed() > Duration::from_secs(30) {
@@ -658,14 +642,8 @@ fn a_refused_connection_is_one_line_saying_where_and_why() {
     let inv = dir.write("inv.yml", &inventory(&ids, &regions));
     let prefs = dir.write("prefs.json", &desired().to_string());
     let report = dir.path("plan.csv");
-    let out = run_at(
-        "plan",
-        "http://127.0.0.1:9",
-        &inv,
-        &prefs,
-        &report,
-        &["--max-attempts", "1"],
-    );
+    let extra = ["--max-attempts", "1"];
+    let out = run_at("plan", "http://127.0.0.1:9", &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     for noise in ["DispatchFailure(", "ConnectorError", "panicked"] {
         assert!(
@@ -738,13 +716,7 @@ fn counted_plurals(text: &str, phrase: &str) -> Vec<String> {
 fn one_target_in_one_account_is_singular() {
     let f = Fleet::new(1, &["us-east-1"]);
     let mut outputs = vec![];
-    let validate = ssm_prefs([
-        "validate",
-        "-p",
-        f.prefs.to_str().unwrap(),
-        "-i",
-        f.inv.to_str().unwrap(),
-    ]);
+    let validate = validate(&f.prefs, &f.inv, &[]);
     assert_eq!(validate.code, 0, "{}", validate.all());
     outputs.push(("validate", validate));
     for command in ["plan", "apply", "audit"] {

@@ -110,13 +110,7 @@ async fn a_new_account_event_is_rolled_out_once_its_role_can_be_assumed() {
         .unwrap()
         .write_all(fixture("organizations-create-account-result.json", &ids[1]).as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits_with(child, 0);
     let rows = read_report(&report);
     assert_eq!(rows.len(), 1);
     assert_eq!(
@@ -191,9 +185,8 @@ fn ctrl_c_ends_the_wait_with_every_target_reported() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     signal(&child, "-INT");
     let signalled = std::time::Instant::now();
-    let out = child.wait_with_output().unwrap();
+    let out = exits_with(child, 130);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(
         signalled.elapsed().as_secs() < 5,
         "the 15-minute wait ended at once"

@@ -687,13 +687,7 @@ async fn var_fills_a_placeholder_and_an_organizations_tag_overrides_it() {
         "bare.yml",
         "regions: [us-east-1]\naccounts:\n  - account_id: \"111122223333\"\n",
     );
-    let out = ssm_prefs([
-        "validate",
-        "-p",
-        prefs.to_str().unwrap(),
-        "-i",
-        bare.to_str().unwrap(),
-    ]);
+    let out = validate(&prefs, &bare, &[]);
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
         out.stderr.contains("--var log_bucket=VALUE"),

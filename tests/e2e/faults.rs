@@ -2,7 +2,6 @@
 //! region, failure tolerance, timeouts, interrupts and kills. Each test checks the
 //! emulator's final state and the report, not just the exit code.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::fixtures::*;
@@ -151,11 +150,7 @@ async fn slow_answers_time_out_instead_of_hanging() {
 fn spawn(f: &Fleet, report: &std::path::Path, extra: &[&str]) -> std::process::Child {
     let mut args = f.args("apply", report);
     args.extend(extra.iter().map(|a| a.to_string()));
-    ssm_prefs_command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    spawn_piped(args)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -169,9 +164,8 @@ async fn first_interrupt_finishes_in_flight_and_skips_the_rest() {
     let child = spawn(&f, &report, &["-c", "2"]);
     wait_for_rows(&report, 2, Duration::from_secs(30));
     signal(&child, "-INT");
-    let out = child.wait_with_output().unwrap();
+    let out = exits_with(child, 130);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     let rows = rows_by_target(&report);
     assert_eq!(rows.len(), 12, "every target has a row");
@@ -217,17 +211,11 @@ async fn second_interrupt_abandons_in_flight_targets() {
     signal(&child, "-INT");
     std::thread::sleep(Duration::from_millis(300));
     signal(&child, "-INT");
-    let out = child.wait_with_output().unwrap();
+    exits_with(child, 130);
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "abandoning took {:?}",
         started.elapsed()
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let rows = read_report(&report);
     assert_eq!(rows.len(), 6);
@@ -278,19 +266,8 @@ async fn two_applies_at_once_both_end_correctly() {
     let (r1, r2) = (f.dir.path("one.csv"), f.dir.path("two.csv"));
     let a = spawn(&f, &r1, &[]);
     let b = spawn(&f, &r2, &[]);
-    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-    assert_eq!(
-        a.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&a.stderr)
-    );
-    assert_eq!(
-        b.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&b.stderr)
-    );
+    exits_with(a, 0);
+    exits_with(b, 0);
     f.assert_converged(&r1).await;
     // No target is left with an unpromoted latest version.
     for id in &f.ids {
@@ -312,13 +289,7 @@ async fn sigterm_stops_like_the_first_interrupt() {
     let child = spawn(&f, &report, &["-c", "1"]);
     wait_for_rows(&report, 1, Duration::from_secs(30));
     signal(&child, "-TERM");
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits_with(child, 130);
     let rows = read_report(&report);
     assert_eq!(rows.len(), 6, "every target has a row");
     assert!(

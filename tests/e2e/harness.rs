@@ -1,7 +1,7 @@
 //! The emulator harness is real: roles assumed through STS land in separate accounts.
 
 use crate::support::emulator::emulator;
-use crate::support::fixtures::{AWS_PAGE_EXAMPLE, accounts, default_doc, ssm_in};
+use crate::support::fixtures::{AWS_PAGE_EXAMPLE, accounts, default_doc, seed, ssm_in};
 
 #[tokio::test]
 async fn assumed_roles_act_in_separate_accounts() {
@@ -9,14 +9,7 @@ async fn assumed_roles_act_in_separate_accounts() {
     let ids = accounts(2);
     let a = ssm_in(url, &ids[0], "eu-west-1").await;
     let b = ssm_in(url, &ids[1], "eu-west-1").await;
-    a.create_document()
-        .name("HarnessDoc")
-        .content(AWS_PAGE_EXAMPLE)
-        .document_type(aws_sdk_ssm::types::DocumentType::Session)
-        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
-        .send()
-        .await
-        .expect("create in the first account");
+    seed(url, &ids[0], "eu-west-1", "HarnessDoc", AWS_PAGE_EXAMPLE).await;
     let (version, content) = default_doc(&a, "HarnessDoc")
         .await
         .expect("the first account has it");

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
 use crate::support::proxy::Proxy;
@@ -197,26 +196,17 @@ async fn drift(url: &str, account: &str, region: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn audit_html_report_in_a_browser() {
     chromium(); // before any emulator work: fail fast, with the fix
-    let url = emulator().url.clone();
     let ids = accounts(6);
     let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
-    let dir = Dir::new();
     let names: Vec<String> = (0..ids.len())
         .map(|i| match i {
             2 => EVIL.to_string(),
             _ => format!("payments-{i}"),
         })
         .collect();
-    let mut inv = format!("regions: [{}]\naccounts:\n", regions.join(", "));
-    for (id, name) in ids.iter().zip(&names) {
-        inv.push_str(&format!(
-            "  - account_id: \"{id}\"\n    name: {}\n",
-            serde_json::to_string(name).unwrap()
-        ));
-    }
-    let inv = dir.write("inv.yml", &inv);
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let inv = named_inventory(&ids, &names, &regions);
+    let f = Fleet::with_files(ids, &regions, &inv, &desired().to_string());
+    let (url, ids, dir, inv, prefs, proxy) = f.parts();
     let out = run("apply", &proxy, &inv, &prefs, &dir.path("apply.csv"), &[]);
     assert_eq!(out.code, 0, "{}", out.all());
 
@@ -230,14 +220,8 @@ async fn audit_html_report_in_a_browser() {
 
     let report = dir.path("audit.csv");
     let html_path = dir.path("out/audit.html");
-    let out = run(
-        "audit",
-        &proxy,
-        &inv,
-        &prefs,
-        &report,
-        &["--html", html_path.to_str().unwrap()],
-    );
+    let extra = ["--html", html_path.to_str().unwrap()];
+    let out = run("audit", &proxy, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     let rows = rows_by_target(&report);
     assert_eq!(rows.len(), ids.len() * regions.len());

@@ -64,14 +64,8 @@ impl Fleet {
     /// rollout of this tool would have done it.
     fn apply_old(&self, accounts: &str) {
         let old = self.dir.write("old-prefs.json", &old_prefs().to_string());
-        let out = run(
-            "apply",
-            &self.proxy,
-            &self.inv,
-            &old,
-            &self.dir.path("old-apply.csv"),
-            &["-a", accounts],
-        );
+        let (report, extra) = (self.dir.path("old-apply.csv"), ["-a", accounts]);
+        let out = run("apply", &self.proxy, &self.inv, &old, &report, &extra);
         assert_eq!(out.code, 0, "the earlier rollout: {}", out.all());
     }
 
@@ -517,14 +511,8 @@ fn bad_lifecycle_flags_are_input_errors_before_any_call() {
     }
     for bad in ["0", "x", "-3"] {
         let report = dir.path("apply.csv");
-        let out = run(
-            "apply",
-            &proxy,
-            &inv,
-            &prefs,
-            &report,
-            &["--prune-versions", bad],
-        );
+        let extra = ["--prune-versions", bad];
+        let out = run("apply", &proxy, &inv, &prefs, &report, &extra);
         assert_eq!(out.code, 2, "--prune-versions {bad}: {}", out.all());
         assert!(out.stderr.contains("--prune-versions"), "{}", out.stderr);
     }
@@ -941,13 +929,7 @@ async fn secret_fleet() -> Fleet {
 async fn sensitive_inputs_are_shown_only_as_a_hash() {
     let f = secret_fleet().await;
     let mut leaks = Leaks::default();
-    let out = ssm_prefs([
-        "validate",
-        "-p",
-        f.prefs.to_str().unwrap(),
-        "-i",
-        f.inv.to_str().unwrap(),
-    ]);
+    let out = validate(&f.prefs, &f.inv, &[]);
     assert_eq!(out.code, 0, "{}", out.all());
     leaks.check("validate", &[out.stdout, out.stderr]);
 
@@ -1078,14 +1060,8 @@ async fn prune_versions_without_a_number_keeps_the_newest_hundred() {
     let (f, ssm) = at_the_cap().await;
     let key = (f.ids[0].clone(), "us-east-1".to_string());
     let report = f.dir.path("bare.csv");
-    let out = run_at(
-        "apply",
-        &f.proxy.url,
-        &f.inv,
-        &f.prefs,
-        &report,
-        &["--prune-versions", "--no-preflight"],
-    );
+    let extra = ["--prune-versions", "--no-preflight"];
+    let out = run_at("apply", &f.proxy.url, &f.inv, &f.prefs, &report, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     let row = &rows_by_target(&report)[&key];
     assert_eq!(

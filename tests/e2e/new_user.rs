@@ -56,14 +56,8 @@ async fn a_document_of_another_kind_is_never_overwritten() {
         ("apply", "merge"),
     ] {
         let report = dir.path(&format!("{cmd}-{existing}.csv"));
-        let out = run(
-            cmd,
-            &proxy,
-            &inv,
-            &prefs,
-            &report,
-            &["--document-name", "Team-DB-Tunnel", "--existing", existing],
-        );
+        let extra = ["--document-name", "Team-DB-Tunnel", "--existing", existing];
+        let out = run(cmd, &proxy, &inv, &prefs, &report, &extra);
         assert_eq!(out.code, 1, "{cmd} --existing {existing}: {}", out.all());
         let rows = rows_by_target(&report);
         for (i, found) in [
@@ -141,16 +135,13 @@ fn values_and_names_aws_rejects_are_input_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn names_cannot_drive_the_terminal() {
-    let url = emulator().url.clone();
     let ids = accounts(2);
-    let dir = Dir::new();
     let inv = format!(
         "regions: [us-east-1]\naccounts:\n  - account_id: \"{}\"\n    name: \"\\e]0;pwned\\a\\e[2J\"\n  - account_id: \"{}\"\n    name: \"two\\nlines\"\n",
         ids[0], ids[1]
     );
-    let inv = dir.write("inv.yml", &inv);
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let f = Fleet::with_files(ids, &["us-east-1"], &inv, &desired().to_string());
+    let (_, ids, dir, inv, prefs, proxy) = f.parts();
     let out = run("plan", &proxy, &inv, &prefs, &dir.path("plan.csv"), &["-v"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let all = out.all();
@@ -228,16 +219,18 @@ async fn a_report_says_its_command_and_is_not_taken_for_another() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_profile_the_aws_config_lacks_is_named_once_per_account() {
-    let url = emulator().url.clone();
     let ids = accounts(2);
-    let dir = Dir::new();
     let inv = format!(
         "regions: [us-east-1, eu-west-1]\naccounts:\n  - account_id: \"{}\"\n    name: ghosted\n    profile: ghost\n  - account_id: \"{}\"\n    name: fine\n",
         ids[0], ids[1]
     );
-    let inv = dir.write("inv.yml", &inv);
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let f = Fleet::with_files(
+        ids,
+        &["us-east-1", "eu-west-1"],
+        &inv,
+        &desired().to_string(),
+    );
+    let (_, ids, dir, inv, prefs, proxy) = f.parts();
     let report = dir.path("plan.csv");
     let out = run("plan", &proxy, &inv, &prefs, &report, &[]);
     assert_eq!(out.code, 1, "{}", out.all());
@@ -267,14 +260,8 @@ async fn a_waves_line_counts_its_targets_as_the_summary_does() {
         deny_in_account: vec![(ids[0].clone(), "GetDocument".into())],
         ..Default::default()
     });
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &dir.path("waves.csv"),
-        &["--waves", "50%,100%"],
-    );
+    let (waves_report, extra) = (dir.path("waves.csv"), ["--waves", "50%,100%"]);
+    let out = run("apply", &proxy, &inv, &prefs, &waves_report, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
         out.stderr.contains("wave 1 of 2: 1 account, 2 targets"),

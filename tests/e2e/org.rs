@@ -107,15 +107,7 @@ async fn discover_writes_an_inventory_that_apply_rolls_out() {
     );
 
     let prefs = dir.write("prefs.json", &desired().to_string());
-    let out = ssm_prefs([
-        "validate",
-        "-p",
-        prefs.to_str().unwrap(),
-        "-i",
-        inv.to_str().unwrap(),
-        "-r",
-        "us-east-1",
-    ]);
+    let out = validate(&prefs, &inv, &["-r", "us-east-1"]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
         out.stdout.contains("38 accounts × 1 region = 38 targets"),
@@ -563,19 +555,14 @@ async fn an_event_that_redacts_the_name_is_named_by_organizations() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn regions_all_follows_each_accounts_enabled_regions() {
-    let url = emulator().url.clone();
     let ids = accounts(3);
-    let dir = Dir::new();
     // No regions in the file: -r decides.
-    let inv = dir.write(
-        "inv.yml",
-        &format!(
-            "accounts:\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n",
-            ids[0], ids[1], ids[2]
-        ),
+    let inv = format!(
+        "accounts:\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n  - account_id: \"{}\"\n",
+        ids[0], ids[1], ids[2]
     );
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let f = Fleet::with_files(ids, &[], &inv, &desired().to_string());
+    let (url, ids, dir, inv, prefs, proxy) = f.parts();
     let mut with_opt_in: Vec<&str> = default_regions();
     with_opt_in.push("af-south-1");
     proxy.set_enabled_regions(&ids[0], &with_opt_in);
@@ -583,14 +570,8 @@ async fn regions_all_follows_each_accounts_enabled_regions() {
     // ids[2] gets no answer: ListRegions is denied there.
 
     let report = dir.path("all.csv");
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &report,
-        &["-r", "all", "-a", &format!("{},{}", ids[0], ids[1])],
-    );
+    let extra = ["-r", "all", "-a", &format!("{},{}", ids[0], ids[1])];
+    let out = run("apply", &proxy, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 0, "{}", out.all());
     let rows = rows_by_target(&report);
     let regions_of = |id: &str| {
@@ -618,14 +599,8 @@ async fn regions_all_follows_each_accounts_enabled_regions() {
     // Named explicitly: an opt-in region an account has not enabled is skipped, not failed;
     // where the list cannot be had, the opt-in region fails with the reason.
     let report = dir.path("named.csv");
-    let out = run(
-        "plan",
-        &proxy,
-        &inv,
-        &prefs,
-        &report,
-        &["-r", "us-east-1,af-south-1"],
-    );
+    let extra = ["-r", "us-east-1,af-south-1"];
+    let out = run("plan", &proxy, &inv, &prefs, &report, &extra);
     let rows = rows_by_target(&report);
     assert_eq!(rows.len(), 6);
     let row = |i: usize, r: &str| rows[&(ids[i].clone(), r.to_string())].clone();
@@ -655,9 +630,7 @@ async fn regions_all_follows_each_accounts_enabled_regions() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shards_cover_every_target_once_and_merge_into_the_whole() {
-    let url = emulator().url.clone();
     let ids = accounts(11);
-    let dir = Dir::new();
     let mut inv = String::from("accounts:\n");
     for (i, id) in ids.iter().enumerate() {
         let regions = &["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"][..1 + i % 4];
@@ -666,12 +639,11 @@ async fn shards_cover_every_target_once_and_merge_into_the_whole() {
             regions.join(", ")
         ));
     }
-    let inv = dir.write("inv.yml", &inv);
-    let prefs = dir.write("prefs.json", &desired().to_string());
+    let f = Fleet::with_files(ids, &[], &inv, &desired().to_string());
+    let (url, ids, dir, inv, prefs, proxy) = f.parts();
     for id in &ids[..3] {
         seed(&url, id, "us-east-1", DOC, AWS_PAGE_EXAMPLE).await;
     }
-    let proxy = Proxy::start(&url);
     let whole = dir.path("whole.csv");
     let out = run("plan", &proxy, &inv, &prefs, &whole, &[]);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -681,14 +653,8 @@ async fn shards_cover_every_target_once_and_merge_into_the_whole() {
     let mut sizes = vec![];
     for k in 1..=3 {
         let path = dir.path(&format!("shard{k}.csv"));
-        let out = run(
-            "plan",
-            &proxy,
-            &inv,
-            &prefs,
-            &path,
-            &["--shard", &format!("{k}/3")],
-        );
+        let extra = ["--shard", &format!("{k}/3")];
+        let out = run("plan", &proxy, &inv, &prefs, &path, &extra);
         assert_eq!(out.code, 0, "{}", out.all());
         let rows = read_report(&path);
         sizes.push(rows.len());
@@ -774,14 +740,8 @@ async fn report_merge_refuses_a_report_given_twice_or_as_its_output() {
     let (_, _, dir, inv, prefs, proxy) = Fleet::new(2, &["us-east-1", "eu-west-1"]).parts();
     let (a, b) = (dir.path("a.csv"), dir.path("b.csv"));
     for (k, path) in [(1, &a), (2, &b)] {
-        let out = run(
-            "plan",
-            &proxy,
-            &inv,
-            &prefs,
-            path,
-            &["--shard", &format!("{k}/2")],
-        );
+        let extra = ["--shard", &format!("{k}/2")];
+        let out = run("plan", &proxy, &inv, &prefs, path, &extra);
         assert_eq!(out.code, 0, "{}", out.all());
     }
     let a_text = std::fs::read(&a).unwrap();

@@ -66,18 +66,7 @@ struct Clients {
 }
 
 async fn clients_in(endpoint: &str, account: &str, region: &str) -> Clients {
-    let base = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "AKIATESTSETUP0000001",
-            "setup",
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await;
+    let base = base_config(endpoint, "AKIATESTSETUP0000001", "setup").await;
     let role = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/TestSetup"))
         .session_name("test-setup")
         .configure(&base)

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
-use crate::support::proxy::{Faults, Proxy};
+use crate::support::fleet::Fleet;
+use crate::support::proxy::Faults;
 
 const NAMES: [&str; 5] = [
     "=HYPERLINK(\"http://x.example\",\"a\")",
@@ -52,19 +52,10 @@ fn assert_no_formula(path: &std::path::Path) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_report_cell_is_a_formula_and_reports_read_back_exactly() {
-    let url = emulator().url.clone();
     let ids = accounts(5);
-    let dir = Dir::new();
-    let mut inv = String::from("regions: [us-east-1]\naccounts:\n");
-    for (id, name) in ids.iter().zip(NAMES) {
-        inv.push_str(&format!(
-            "  - account_id: \"{id}\"\n    name: {}\n",
-            serde_json::to_string(name).unwrap()
-        ));
-    }
-    let inv = dir.write("inv.yml", &inv);
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let proxy = Proxy::start(&url);
+    let inv = named_inventory(&ids, &NAMES, &["us-east-1"]);
+    let f = Fleet::with_files(ids, &["us-east-1"], &inv, &desired().to_string());
+    let (url, ids, dir, inv, prefs, proxy) = f.parts();
     // Account 2's write is denied with a message that is itself a formula.
     proxy.set_faults(Faults {
         deny_in_account: vec![(ids[2].clone(), "CreateDocument".into())],
@@ -120,14 +111,8 @@ async fn no_report_cell_is_a_formula_and_reports_read_back_exactly() {
     }
     // The HTML page and the summary JSON carry the true text, unprefixed.
     let page = dir.path("audit.html");
-    let out = run(
-        "audit",
-        &proxy,
-        &inv,
-        &prefs,
-        &dir.path("audit.csv"),
-        &["--html", page.to_str().unwrap()],
-    );
+    let (audit_csv, extra) = (dir.path("audit.csv"), ["--html", page.to_str().unwrap()]);
+    let out = run("audit", &proxy, &inv, &prefs, &audit_csv, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(

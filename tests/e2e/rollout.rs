@@ -246,24 +246,12 @@ async fn templating_merge_and_document_name() {
     let proxy = Proxy::start(&url);
     // Merge for the first account only: the second loses the inputs the file does not set.
     let report = dir.path("merge.csv");
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &report,
-        &["--document-name", name, "--merge", "-a", "payments-prod"],
-    );
+    let extra = ["--document-name", name, "--merge", "-a", "payments-prod"];
+    let out = run("apply", &proxy, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 0, "{}", out.all());
     let report2 = dir.path("nomerge.csv");
-    let out = run(
-        "apply",
-        &proxy,
-        &inv,
-        &prefs,
-        &report2,
-        &["--document-name", name, "-a", "data-dev"],
-    );
+    let extra = ["--document-name", name, "-a", "data-dev"];
+    let out = run("apply", &proxy, &inv, &prefs, &report2, &extra);
     assert_eq!(out.code, 0, "{}", out.all());
 
     let read = |id: String| {
@@ -322,35 +310,29 @@ async fn templating_merge_and_document_name() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn roles_external_ids_and_session_name_reach_sts() {
-    let url = emulator().url.clone();
     let ids = accounts(3);
-    let dir = Dir::new();
-    let inv = dir.write(
-        "inv.yml",
-        &format!(
-            "regions: [us-east-1, us-west-2]\naccounts:\n  - account_id: \"{a}\"\n    role: arn:aws:iam::{a}:role/SecurityRollout\n  - account_id: \"{b}\"\n    external_id: inventory-external-id-b\n  - account_id: \"{c}\"\n    role: AuditRole\n",
-            a = ids[0],
-            b = ids[1],
-            c = ids[2]
-        ),
+    let inv = format!(
+        "regions: [us-east-1, us-west-2]\naccounts:\n  - account_id: \"{a}\"\n    role: arn:aws:iam::{a}:role/SecurityRollout\n  - account_id: \"{b}\"\n    external_id: inventory-external-id-b\n  - account_id: \"{c}\"\n    role: AuditRole\n",
+        a = ids[0],
+        b = ids[1],
+        c = ids[2]
     );
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let report = dir.path("apply.csv");
-    let proxy = Proxy::start(&url);
-    let out = run(
-        "apply",
-        &proxy,
+    let f = Fleet::with_files(
+        ids,
+        &["us-east-1", "us-west-2"],
         &inv,
-        &prefs,
-        &report,
-        &[
-            "--external-id",
-            "flag-external-id-0042",
-            "--session-name",
-            "rollout-by-alice",
-            "-v",
-        ],
+        &desired().to_string(),
     );
+    let (_, ids, dir, inv, prefs, proxy) = f.parts();
+    let report = dir.path("apply.csv");
+    let extra = [
+        "--external-id",
+        "flag-external-id-0042",
+        "--session-name",
+        "rollout-by-alice",
+        "-v",
+    ];
+    let out = run("apply", &proxy, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 0, "{}", out.all());
     let assumed: BTreeMap<String, (String, String)> = proxy
         .seen()

@@ -4,7 +4,6 @@
 
 use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
-use crate::support::proxy::Proxy;
 
 /// `--ou` selects from the organization: with an inventory it would be dropped, and an apply
 /// meant for one OU would write every account the other flags select.
@@ -13,14 +12,8 @@ async fn an_ou_without_org_is_refused_before_any_call() {
     let (url, ids, dir, inv, prefs, proxy) = Fleet::new(2, &["us-east-1"]).parts();
     for cmd in ["plan", "apply", "audit"] {
         let report = dir.path(&format!("{cmd}.csv"));
-        let out = run(
-            cmd,
-            &proxy,
-            &inv,
-            &prefs,
-            &report,
-            &["--ou", "ou-abcd-12345678", "-a", &ids[0], "-r", "us-east-1"],
-        );
+        let extra = ["--ou", "ou-abcd-12345678", "-a", &ids[0], "-r", "us-east-1"];
+        let out = run(cmd, &proxy, &inv, &prefs, &report, &extra);
         assert_eq!(out.code, 2, "{cmd}: {}", out.all());
         assert!(
             out.stderr.contains("--ou") && out.stderr.contains("--org"),
@@ -43,15 +36,8 @@ fn an_endpoint_the_sdk_cannot_use_is_refused_naming_the_flag() {
     let inv = dir.write("inv.yml", &inventory(&accounts(2), &["us-east-1"]));
     let prefs = dir.write("prefs.json", &desired().to_string());
     let report = dir.path("plan.csv");
-    let args = [
-        "plan",
-        "-p",
-        prefs.to_str().unwrap(),
-        "-i",
-        inv.to_str().unwrap(),
-        "-o",
-        report.to_str().unwrap(),
-    ];
+    let (p, i, r) = (path_str(&prefs), path_str(&inv), path_str(&report));
+    let args = ["plan", "-p", p, "-i", i, "-o", r];
     for url in [
         "",
         "  ",
@@ -103,23 +89,12 @@ fn an_endpoint_the_sdk_cannot_use_is_refused_naming_the_flag() {
 /// each target is its own failed row.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_panic_in_every_target_is_one_line_and_a_failed_row_each() {
-    let (url, ids, dir, inv, prefs, _) = Fleet::new(6, &REGIONS).parts();
-    let report = dir.path("plan.csv");
-    let proxy = Proxy::start(&url);
-    let out = ssm_prefs_command([
-        "plan",
-        "-p",
-        prefs.to_str().unwrap(),
-        "-i",
-        inv.to_str().unwrap(),
-        "-o",
-        report.to_str().unwrap(),
-        "--endpoint-url",
-        &proxy.url,
-    ])
-    .env("SSM_PREFS_DEBUG_PANIC", "1")
-    .output()
-    .unwrap();
+    let f = Fleet::new(6, &REGIONS);
+    let report = f.dir.path("plan.csv");
+    let out = ssm_prefs_command(f.args("plan", &report))
+        .env("SSM_PREFS_DEBUG_PANIC", "1")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
@@ -135,7 +110,7 @@ async fn a_panic_in_every_target_is_one_line_and_a_failed_row_each() {
     }
     // Every target is one row, failed with the reason, the others not stopped by the first.
     let rows = read_report(&report);
-    assert_eq!(rows.len(), ids.len() * REGIONS.len());
+    assert_eq!(rows.len(), f.ids.len() * REGIONS.len());
     for row in &rows {
         assert_eq!(row["status"], "failed", "{row:?}");
         assert_eq!(row["error_code"], "InternalError", "{row:?}");

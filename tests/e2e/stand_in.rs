@@ -504,14 +504,8 @@ async fn the_binary_applies_and_audits_against_the_stand_in() {
     let prefs = dir.write("prefs.json", &serde_json::to_string_pretty(&want).unwrap());
     let targets = ids.len() * REGIONS.len();
     let run = |cmd: &str, report: &std::path::Path| {
-        run_at(
-            cmd,
-            &stand_in.url,
-            &inv,
-            &prefs,
-            report,
-            &["--no-preflight", "--no-progress"],
-        )
+        let extra = ["--no-preflight", "--no-progress"];
+        run_at(cmd, &stand_in.url, &inv, &prefs, report, &extra)
     };
     let statuses = |report: &std::path::Path| {
         let rows = read_report(report);
@@ -758,14 +752,8 @@ async fn a_throttled_fleet_finishes_every_target() {
         stand_in.clear();
         let report = dir.path(&format!("{cmd}.csv"));
         let started = Instant::now();
-        let out = run_at(
-            cmd,
-            &stand_in.url,
-            &inv,
-            &prefs,
-            &report,
-            &["--no-preflight", "--no-progress", "-c", "32"],
-        );
+        let extra = ["--no-preflight", "--no-progress", "-c", "32"];
+        let out = run_at(cmd, &stand_in.url, &inv, &prefs, &report, &extra);
         assert_eq!(out.code, 0, "{cmd}: {}", out.all());
         let rows = read_report(&report);
         assert_eq!(rows.len(), targets);
@@ -821,14 +809,8 @@ async fn a_throttled_first_hop_of_a_role_chain_is_paced_too() {
         &serde_json::to_string_pretty(&desired()).unwrap(),
     );
     let report = dir.path("apply.csv");
-    let out = run_at(
-        "apply",
-        &stand_in.url,
-        &inv,
-        &prefs,
-        &report,
-        &["--no-preflight", "--no-progress", "--max-attempts", "1"],
-    );
+    let extra = ["--no-preflight", "--no-progress", "--max-attempts", "1"];
+    let out = run_at("apply", &stand_in.url, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 0, "{}", out.all());
     let rows = read_report(&report);
     assert_eq!(rows.len(), ids.len() * 2);

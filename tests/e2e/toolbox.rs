@@ -17,6 +17,16 @@ fn require(program: &str, package: &str) {
 }
 
 /// Whether `program` is on PATH.
+/// A tool's output, asserted to have succeeded with nothing on stderr: its stdout.
+fn quietly_succeeds(out: std::process::Output, what: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.is_empty(),
+        "{what}: {stderr}"
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn installed(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
@@ -161,34 +171,19 @@ fn the_man_page_renders_without_a_warning() {
     let path = dir.write("ssm-prefs.1", &page);
     require("groff", "groff");
     require("man", "man-db");
-    {
-        let out = Command::new("groff")
-            .args(["-man", "-Tutf8", "-ww"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && stderr.is_empty(),
-            "groff -man -Tutf8 -ww: {stderr}"
-        );
-    }
+    let groff = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww"])
+        .arg(&path)
+        .output();
+    quietly_succeeds(groff.unwrap(), "groff -man -Tutf8 -ww");
     // The text checked below is man's rendering.
-    let text = {
-        let out = Command::new("man")
-            .arg("-l")
-            .arg(&path)
-            .env("MANWIDTH", "100")
-            .env("MANPAGER", "cat")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && stderr.is_empty(),
-            "man -l: {stderr}"
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let man = Command::new("man")
+        .arg("-l")
+        .arg(&path)
+        .env("MANWIDTH", "100")
+        .env("MANPAGER", "cat")
+        .output();
+    let text = quietly_succeeds(man.unwrap(), "man -l");
     // mandoc's lint where it is installed: an extra check, not one the script installs.
     if installed("mandoc") {
         let out = Command::new("mandoc")

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::support::fixtures::{AWS_PAGE_EXAMPLE, Dir, Run, ssm_prefs};
+use crate::support::fixtures::{AWS_PAGE_EXAMPLE, Dir, Run, ssm_prefs, validate};
 
 /// Preferences whose inputs start on line 6, one per line.
 fn prefs(inputs: &[&str]) -> String {
@@ -687,13 +687,7 @@ fn a_file_with_several_problems_reports_all_of_them_in_line_order() {
          \x20 - name: no-id\n\
          extra: 1\n",
     );
-    let run = ssm_prefs([
-        "validate",
-        "-p",
-        p.to_str().unwrap(),
-        "-i",
-        inv.to_str().unwrap(),
-    ]);
+    let run = validate(&p, &inv, &[]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("has 5 problems:"), "{}", run.stderr);
     let lines = problem_lines(&run.stderr, "inv.yml:");
@@ -726,13 +720,7 @@ fn a_file_with_several_problems_reports_all_of_them_in_line_order() {
         .replace("\"1.0\"", "\"2.2\""),
     );
     let bad_inv = dir.write("bad.csv", "account_id,name,regions\n1,a,us-east-1\n");
-    let run = ssm_prefs([
-        "validate",
-        "-p",
-        bad_prefs.to_str().unwrap(),
-        "-i",
-        bad_inv.to_str().unwrap(),
-    ]);
+    let run = validate(&bad_prefs, &bad_inv, &[]);
     assert_eq!(run.code, 2, "{}", run.all());
     let json = problem_lines(&run.stderr, "bad.json:");
     assert_eq!(json.len(), 5, "{}", run.stderr);
@@ -853,13 +841,7 @@ accounts:
       - division:some division
 "#,
     );
-    let run = ssm_prefs([
-        "validate",
-        "-p",
-        p.to_str().unwrap(),
-        "-i",
-        inv.to_str().unwrap(),
-    ]);
+    let run = validate(&p, &inv, &[]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(
         run.stdout
@@ -879,15 +861,7 @@ accounts:
 
     // The unquoted leading-zero id is selectable as written, and by name.
     for sel in ["012345678901", "payments-prod"] {
-        let run = ssm_prefs([
-            "validate",
-            "-p",
-            p.to_str().unwrap(),
-            "-i",
-            inv.to_str().unwrap(),
-            "-a",
-            sel,
-        ]);
+        let run = validate(&p, &inv, &["-a", sel]);
         assert_eq!(run.code, 0, "{}", run.all());
         assert!(
             run.stdout.contains("1 account × 3 regions = 3 targets"),
@@ -910,13 +884,7 @@ fn a_csv_with_bom_and_crlf_loads() {
              ,,,,,\r\n"
         ),
     );
-    let run = ssm_prefs([
-        "validate",
-        "-p",
-        p.to_str().unwrap(),
-        "-i",
-        csv.to_str().unwrap(),
-    ]);
+    let run = validate(&p, &csv, &[]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(
         run.stdout

@@ -5,7 +5,7 @@
 //! report's rows, the `wave` column included.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -350,11 +350,7 @@ async fn a_target_changed_before_its_read_back_fails_verify_and_halts() {
     let report = f.dir.path("apply.csv");
     let mut args = f.args("apply", &report);
     args.extend(["--waves", "2,100%"].map(String::from));
-    let mut child = ssm_prefs_command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&args);
     let started = Instant::now();
     while f.proxy.count("DescribeDocument") < 2 {
         if started.elapsed() > Duration::from_secs(30) || child.try_wait().unwrap().is_some() {
@@ -376,9 +372,8 @@ async fn a_target_changed_before_its_read_back_fails_verify_and_halts() {
         reached.elapsed()
     );
     wait_exit(&mut child, Duration::from_secs(30), "apply");
-    let out = child.wait_with_output().unwrap();
+    let out = exits_with(child, 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
     let rows = rows_by_target(&report);
     assert_eq!(rows.len(), 4);
     let state = read_all(&f.url, &f.ids, &f.regions, DOC).await;
@@ -579,11 +574,7 @@ async fn ctrl_c_during_the_wave_wait_stops_at_once() {
     let mut args = f.args("apply", &report);
     args.extend(["--waves", "1,100%", "--wave-wait", "60s"].map(String::from));
     let started = Instant::now();
-    let mut child = ssm_prefs_command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&args);
     // Wave 1's one row is in the report once it was written and read back: the wait is on.
     wait_for_rows(&report, 1, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(200));

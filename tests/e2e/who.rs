@@ -142,14 +142,8 @@ async fn no_event_in_the_trail_says_so() {
     let prefs = dir.write("prefs.json", &desired().to_string());
     // Missing, and CloudTrail has no event for the document: no one to name.
     let report = dir.path("audit.csv");
-    let out = run_at(
-        "audit",
-        &stand_in.url,
-        &inv,
-        &prefs,
-        &report,
-        &["--no-preflight", "--who"],
-    );
+    let extra = ["--no-preflight", "--who"];
+    let out = run_at("audit", &stand_in.url, &inv, &prefs, &report, &extra);
     assert_eq!(out.code, 1, "{}", out.all());
     let row = &rows_by_target(&report)[&(ids[0].clone(), "us-east-1".to_string())];
     assert_eq!(

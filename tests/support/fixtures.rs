@@ -153,15 +153,17 @@ pub async fn ssm_in(endpoint: &str, account: &str, region: &str) -> aws_sdk_ssm:
 /// The test reader's own credentials (not the binary's), in us-east-1 on the emulator: what
 /// [`config_in`] assumes its role with.
 pub async fn reader_config(endpoint: &str) -> aws_config::SdkConfig {
+    base_config(endpoint, "AKIATESTREADER000001", "reader").await
+}
+
+/// A test's own credentials (this access key, a secret named `secret`), in us-east-1 on the
+/// emulator: what a reader or a set-up step assumes its role in an account with.
+pub async fn base_config(endpoint: &str, access_key: &str, secret: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            "AKIATESTREADER000001",
-            "reader",
-            None,
-            None,
-            "test",
+            access_key, secret, None, None, "test",
         ))
         .load()
         .await
@@ -304,6 +306,17 @@ pub fn inventory(ids: &[String], regions: &[&str]) -> String {
     s
 }
 
+/// As [`inventory`], each account with its name, written as a JSON string (so any name
+/// stays one YAML scalar, whatever it holds).
+pub fn named_inventory(ids: &[String], names: &[impl AsRef<str>], regions: &[&str]) -> String {
+    let mut s = format!("regions: [{}]\naccounts:\n", regions.join(", "));
+    for (id, name) in ids.iter().zip(names) {
+        let name = serde_json::to_string(name.as_ref()).unwrap();
+        s.push_str(&format!("  - account_id: \"{id}\"\n    name: {name}\n"));
+    }
+    s
+}
+
 pub async fn seed(url: &str, account: &str, region: &str, name: &str, content: &str) {
     ssm_in(url, account, region)
         .await
@@ -389,12 +402,13 @@ pub fn retry_failed(
     (run("apply", proxy, inv, prefs, &retry, &extra), retry)
 }
 
+/// `CMD -p PREFS -o REPORT --endpoint-url PROXY -i INV EXTRA…` (+ `--yes` for apply).
 pub fn run(
     cmd: &str,
     proxy: &Proxy,
-    inv: &std::path::Path,
-    prefs: &std::path::Path,
-    report: &std::path::Path,
+    inv: &Path,
+    prefs: &Path,
+    report: &Path,
     extra: &[&str],
 ) -> Run {
     run_at(cmd, &proxy.url, inv, prefs, report, extra)
@@ -404,9 +418,9 @@ pub fn run(
 pub fn run_at(
     cmd: &str,
     endpoint: &str,
-    inv: &std::path::Path,
-    prefs: &std::path::Path,
-    report: &std::path::Path,
+    inv: &Path,
+    prefs: &Path,
+    report: &Path,
     extra: &[&str],
 ) -> Run {
     let mut args = inventory_line(cmd, inv, prefs, report, endpoint);
@@ -491,4 +505,38 @@ pub fn signal(child: &std::process::Child, sig: &str) {
         .unwrap()
         .success();
     assert!(ok, "kill {sig}");
+}
+
+/// `validate -p PREFS -i INV EXTRA…`: the offline check of a preferences file and an inventory.
+pub fn validate(prefs: &Path, inv: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["validate", "-p", path_str(prefs), "-i", path_str(inv)];
+    args.extend(extra);
+    ssm_prefs(args)
+}
+
+/// The binary started in the background with these arguments, its stdout and stderr piped.
+pub fn spawn_piped<I, S>(args: I) -> std::process::Child
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    ssm_prefs_command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a binary started in the background and asserts its exit code (its stderr
+/// shown where it differs); its output.
+pub fn exits_with(child: std::process::Child, code: i32) -> Output {
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    out
+}
+
+/// A path as the `&str` a command line takes (temp paths are UTF-8).
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temp path")
 }

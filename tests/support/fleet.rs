@@ -185,7 +185,3 @@ impl Fleet {
         }
     }
 }
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("a UTF-8 temp path")
-}

@@ -293,6 +293,14 @@ enum Verdict {
     Reset,
 }
 
+/// A request's or an answer's body read to its end (empty where it breaks off).
+async fn read_body<B: hyper::body::Body>(body: B) -> Bytes {
+    body.collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default()
+}
+
 async fn handle(
     req: Request<Incoming>,
     state: Arc<Mutex<State>>,
@@ -300,11 +308,7 @@ async fn handle(
     client: Upstream,
 ) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
     let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = read_body(body).await;
     let target = parts
         .headers
         .get("x-amz-target")
@@ -569,11 +573,7 @@ async fn handle(
         return Ok(resp);
     }
     let (parts, body) = resp.into_parts();
-    let bytes = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let bytes = read_body(body).await;
     let mut st = state.lock().unwrap();
     if let Some(seen) = st.seen.get_mut(index) {
         seen.response = String::from_utf8_lossy(&bytes).into_owned();

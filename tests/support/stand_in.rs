@@ -689,9 +689,14 @@ fn sts_error(code: &str, message: &str, rid: &str) -> String {
 }
 
 fn xml(status: u16, body: String, rid: &str) -> Answer {
+    answer(status, "text/xml", body, rid)
+}
+
+/// An answer with this status, content type, body and request id (the SDK reads the id).
+fn answer(status: u16, content_type: &str, body: String, rid: &str) -> Answer {
     Response::builder()
         .status(status)
-        .header("content-type", "text/xml")
+        .header("content-type", content_type)
         .header("x-amzn-requestid", rid)
         .body(Full::new(Bytes::from(body)))
         .unwrap()
@@ -751,12 +756,7 @@ fn json_error(code: &str, message: &str, rid: &str) -> Answer {
 }
 
 fn json_answer(status: u16, body: String, rid: &str) -> Answer {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amzn-requestid", rid)
-        .body(Full::new(Bytes::from(body)))
-        .unwrap()
+    answer(status, "application/x-amz-json-1.1", body, rid)
 }
 
 /// One SSM request: its (account, region) bucket, then the operation, under one lock.
