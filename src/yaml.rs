@@ -257,24 +257,7 @@ mod proptests {
     use proptest::sample::select;
 
     use super::*;
-
-    const CASES: u32 = 256;
-
-    fn config() -> ProptestConfig {
-        ProptestConfig::with_cases(CASES)
-    }
-
-    /// Lines an editor shows: each LF, CRLF or lone CR ends one.
-    fn lines_in(text: &str) -> usize {
-        let mut chars = text.chars().peekable();
-        let mut lines = 1;
-        while let Some(c) = chars.next() {
-            if c == '\n' || (c == '\r' && chars.peek() != Some(&'\n')) {
-                lines += 1;
-            }
-        }
-        lines
-    }
+    use crate::proptests::{config, lines_in};
 
     fn parse_checked(text: &str) -> Result<(), TestCaseError> {
         let lines = lines_in(text);

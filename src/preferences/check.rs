@@ -538,6 +538,7 @@ pub(super) mod tests {
 
     use super::*;
     use crate::error::InputError;
+    use crate::proptests::{config, problems_name_the_file};
 
     fn problems(text: &str) -> Vec<Problem> {
         check(Path::new("p.json"), text).err().unwrap_or_default()
@@ -580,11 +581,6 @@ pub(super) mod tests {
 
     /// The file every generated document is checked as.
     pub(in crate::preferences) const FILE: &str = "p.json";
-
-    /// Cases per property.
-    pub(in crate::preferences) fn config() -> ProptestConfig {
-        ProptestConfig::with_cases(256)
-    }
 
     /// Tokens of JSON and of this file's vocabulary, glued at random: mostly invalid JSON that
     /// reaches deeper than random characters do (unclosed strings, bad escapes, BOMs).
@@ -1029,28 +1025,12 @@ pub(super) mod tests {
 
     // ---- properties -------------------------------------------------------------------------
 
-    /// Every problem is about p.json, says so first when printed, and points at a line the
-    /// file has (a `file:line` that opens nowhere helps nobody).
+    /// Every problem is about p.json, on a line it has; so is the error they make.
     fn assert_problems_name_the_file(
         text: &str,
         problems: &[Problem],
     ) -> Result<(), TestCaseError> {
-        prop_assert!(!problems.is_empty(), "an error with no problem in it");
-        let lines = text.split('\n').count();
-        for p in problems {
-            prop_assert_eq!(&p.origin, &Origin::File(FILE.into()));
-            let shown = p.to_string();
-            prop_assert!(shown.starts_with("p.json:"), "{}", shown);
-            if let Some(line) = p.line {
-                prop_assert!(
-                    (1..=lines).contains(&line),
-                    "line {} of {}: {}",
-                    line,
-                    lines,
-                    shown
-                );
-            }
-        }
+        problems_name_the_file(problems, Path::new(FILE), text.split('\n').count())?;
         let all = InputError::Problems(problems.to_vec()).to_string();
         prop_assert!(all.contains(FILE), "{}", all);
         Ok(())
