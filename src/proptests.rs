@@ -46,3 +46,61 @@ pub(crate) fn problems_name_the_file(
     }
     Ok(())
 }
+
+/// YAML's syntax, token by token: what a soup of YAML is made of, beside a file's own words.
+pub(crate) const YAML_SYNTAX: &[&str] = &[
+    "\n",
+    "\r\n",
+    "  ",
+    "    ",
+    "\t",
+    "- ",
+    "-",
+    ": ",
+    ":",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "'",
+    "\"",
+    "#",
+    "---",
+    "...",
+    "|",
+    "|-",
+    ">",
+    "? ",
+    "&a ",
+    "&b ",
+    "*a",
+    "*b",
+    "*c",
+    "!!str ",
+    "!!map ",
+    "!tag ",
+    "%YAML 1.2\n",
+    "%TAG ! x\n",
+    "~",
+    "é",
+    "\u{feff}",
+    "\\",
+    "<<: *a",
+];
+
+/// Up to `most` of `tokens` glued at random: mostly invalid text that reaches deeper into a
+/// parser than random characters do (unclosed strings, bad escapes, BOMs).
+pub(crate) fn soup(tokens: Vec<&'static str>, most: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(tokens), 0..most).prop_map(|t| t.concat())
+}
+
+/// Any text: random characters, or random bytes read as UTF-8 (with replacement characters
+/// where they are not), as a file read from disk may hold.
+pub(crate) fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        prop::collection::vec(any::<u8>(), 0..256)
+            .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+    ]
+}
