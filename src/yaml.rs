@@ -116,6 +116,12 @@ struct Builder {
 }
 
 impl Builder {
+    /// A sequence or mapping starts: filled by the events up to its end.
+    fn open(&mut self, anchor: usize, node: Node) {
+        self.open_anchors.push(anchor);
+        self.stack.push((node, None));
+    }
+
     fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
             self.anchors.push((anchor, node.clone()));
@@ -158,26 +164,20 @@ impl MarkedEventReceiver for Builder {
                 let quoted = !matches!(style, TScalarStyle::Plain);
                 self.push_value(Node::Scalar { text, quoted, line }, anchor);
             }
-            Event::SequenceStart(anchor, _) => {
-                self.open_anchors.push(anchor);
-                self.stack.push((
-                    Node::Seq {
-                        items: vec![],
-                        line,
-                    },
-                    None,
-                ));
-            }
-            Event::MappingStart(anchor, _) => {
-                self.open_anchors.push(anchor);
-                self.stack.push((
-                    Node::Map {
-                        entries: vec![],
-                        line,
-                    },
-                    None,
-                ));
-            }
+            Event::SequenceStart(anchor, _) => self.open(
+                anchor,
+                Node::Seq {
+                    items: vec![],
+                    line,
+                },
+            ),
+            Event::MappingStart(anchor, _) => self.open(
+                anchor,
+                Node::Map {
+                    entries: vec![],
+                    line,
+                },
+            ),
             Event::SequenceEnd | Event::MappingEnd => {
                 if let (Some((node, _)), Some(anchor)) = (self.stack.pop(), self.open_anchors.pop())
                 {

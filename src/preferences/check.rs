@@ -758,45 +758,44 @@ pub(super) mod tests {
             }
         }
 
+        /// An array's or object's items between `open` and `close`, each on a line of its own
+        /// (indented one deeper, `,` between) and written by `item`, gaps around each.
+        fn list<T>(
+            &mut self,
+            [open, close]: [char; 2],
+            items: &[T],
+            depth: usize,
+            item: impl Fn(&mut Self, &T),
+        ) {
+            self.out.push(open);
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                self.newline(depth + 1);
+                self.gap();
+                item(self, x);
+                self.gap();
+            }
+            if !items.is_empty() {
+                self.newline(depth);
+            }
+            self.out.push(close);
+        }
+
         fn doc(&mut self, doc: &Doc, depth: usize) {
             match doc {
                 Doc::Leaf(v) => self.out.push_str(&v.to_string()),
-                Doc::Arr(items) => {
-                    self.out.push('[');
-                    for (i, item) in items.iter().enumerate() {
-                        if i > 0 {
-                            self.out.push(',');
-                        }
-                        self.newline(depth + 1);
-                        self.gap();
-                        self.doc(item, depth + 1);
-                        self.gap();
-                    }
-                    if !items.is_empty() {
-                        self.newline(depth);
-                    }
-                    self.out.push(']');
-                }
-                Doc::Obj(entries) => {
-                    self.out.push('{');
-                    for (i, (k, v)) in entries.iter().enumerate() {
-                        if i > 0 {
-                            self.out.push(',');
-                        }
-                        self.newline(depth + 1);
-                        self.gap();
-                        self.out.push_str(&Value::String(k.clone()).to_string());
-                        self.gap();
-                        self.out.push(':');
-                        self.gap();
-                        self.doc(v, depth + 1);
-                        self.gap();
-                    }
-                    if !entries.is_empty() {
-                        self.newline(depth);
-                    }
-                    self.out.push('}');
-                }
+                Doc::Arr(items) => self.list(['[', ']'], items, depth, |w, item| {
+                    w.doc(item, depth + 1);
+                }),
+                Doc::Obj(entries) => self.list(['{', '}'], entries, depth, |w, (k, v)| {
+                    w.out.push_str(&Value::String(k.clone()).to_string());
+                    w.gap();
+                    w.out.push(':');
+                    w.gap();
+                    w.doc(v, depth + 1);
+                }),
             }
         }
     }
