@@ -1,8 +1,9 @@
 //! Trying again where the SDK's own retry does not fit: AssumeRole, whose every attempt must go
 //! through the pacer (credentials.rs); CloudTrail's LookupEvents, whose throttles and other
 //! failures have budgets of their own (cloudtrail.rs); and the polls that wait for something
-//! to be ready (a document version turning Active, a new account's role). One backoff, and one
-//! reading of an AWS error as worth trying again or not, by the SDK's own lists of codes.
+//! to be ready (a document version turning Active, a new account's role). One backoff, one
+//! reading of an AWS error as worth trying again or not, by the SDK's own lists of codes, and
+//! one wait that the run's stop ends at once (`Stop`, `sleep_unless`).
 
 use std::future::Future;
 use std::time::Duration;
