@@ -15,6 +15,8 @@ pub mod model;
 mod names;
 pub mod preferences;
 mod preflight;
+#[cfg(test)]
+mod proptests;
 pub mod report;
 mod run;
 mod sensitive;

@@ -152,56 +152,65 @@ pub(crate) fn check_document_name(name: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// `problem` finds nothing in each of `ok` and something in each of `bad`.
+    fn judges(problem: fn(&str) -> Option<String>, ok: &[&str], bad: &[&str]) {
+        for name in ok {
+            assert_eq!(problem(name), None, "{name:?}");
+        }
+        for name in bad {
+            assert!(problem(name).is_some(), "{name:?}");
+        }
+    }
+
     #[test]
     fn bucket_names() {
-        for ok in ["org-session-logs", "a.b.c", "ssm-logs-012345678901"] {
-            assert_eq!(bucket_problem(ok), None, "{ok}");
-        }
-        for bad in [
-            "ab",
-            "Org-Logs",
-            "logs_1",
-            "-logs",
-            "logs-",
-            "a..b",
-            "192.168.1.1",
-            "xn--logs",
-            "logs-s3alias",
-            &"a".repeat(64),
-        ] {
-            assert!(bucket_problem(bad).is_some(), "{bad}");
-        }
+        judges(
+            bucket_problem,
+            &["org-session-logs", "a.b.c", "ssm-logs-012345678901"],
+            &[
+                "ab",
+                "Org-Logs",
+                "logs_1",
+                "-logs",
+                "logs-",
+                "a..b",
+                "192.168.1.1",
+                "xn--logs",
+                "logs-s3alias",
+                &"a".repeat(64),
+            ],
+        );
     }
 
     #[test]
     fn log_group_names() {
-        assert_eq!(log_group_problem("/aws/ssm/sessions#1"), None);
-        for bad in ["", "has space", "sessions:1", "aws/ssm", &"a".repeat(513)] {
-            assert!(log_group_problem(bad).is_some(), "{bad:?}");
-        }
+        judges(
+            log_group_problem,
+            &["/aws/ssm/sessions#1"],
+            &["", "has space", "sessions:1", "aws/ssm", &"a".repeat(513)],
+        );
     }
 
     #[test]
     fn kms_key_forms() {
-        for ok in [
-            "1234abcd-12ab-34cd-56ef-1234567890ab",
-            "mrk-1234abcd12ab34cd56ef1234567890ab",
-            "alias/ssm-sessions",
-            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-            "arn:aws-cn:kms:cn-north-1:111122223333:alias/ssm",
-        ] {
-            assert_eq!(kms_key_problem(ok), None, "{ok}");
-        }
-        for bad in [
-            "MyKMSKeyID",
-            "alias/",
-            "ssm-sessions",
-            "arn:aws:kms:eu-west-1:1111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-            "arn:aws:s3:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-            "1234abcd-12ab-34cd-56ef",
-        ] {
-            assert!(kms_key_problem(bad).is_some(), "{bad}");
-        }
+        judges(
+            kms_key_problem,
+            &[
+                "1234abcd-12ab-34cd-56ef-1234567890ab",
+                "mrk-1234abcd12ab34cd56ef1234567890ab",
+                "alias/ssm-sessions",
+                "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "arn:aws-cn:kms:cn-north-1:111122223333:alias/ssm",
+            ],
+            &[
+                "MyKMSKeyID",
+                "alias/",
+                "ssm-sessions",
+                "arn:aws:kms:eu-west-1:1111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "arn:aws:s3:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "1234abcd-12ab-34cd-56ef",
+            ],
+        );
     }
 
     #[test]

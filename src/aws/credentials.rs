@@ -10,7 +10,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_ssm::error::ProvideErrorMetadata;
 
-use crate::aws::retry::{self, Backoff, Kind};
+use crate::aws::retry::{self, Backoff, Kind, Stop, sleep_unless};
 
 type AssumeRoleSdkError =
     aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>;
@@ -213,7 +213,7 @@ impl Assumed {
     pub(crate) async fn fetch_when_ready(
         &self,
         until: Instant,
-        stopped: &(dyn Fn() -> bool + Sync),
+        stop: &impl Stop,
         waiting: impl FnOnce(Duration),
     ) -> provider::Result {
         let mut waiting = Some(waiting);
@@ -224,29 +224,18 @@ impl Assumed {
             match &answer {
                 Err(e)
                     if now < until
-                        && !stopped()
+                        && !stop.is_stopped()
                         && sts_code(e).as_deref() == Some("AccessDenied") =>
                 {
                     if let Some(tell) = waiting.take() {
                         tell(until - now);
                     }
                     tries += 1;
-                    sleep_unless(READY.wait(tries).min(until - now), stopped).await;
+                    sleep_unless(READY.wait(tries).min(until - now), stop.until_stopped()).await;
                 }
                 _ => return answer,
             }
         }
-    }
-}
-
-/// Sleeps for `d`, or less once `stopped` says the run stopped (looked at every 200 ms).
-pub(crate) async fn sleep_unless(d: std::time::Duration, stopped: &(dyn Fn() -> bool + Sync)) {
-    let end = tokio::time::Instant::now() + d;
-    while !stopped() && tokio::time::Instant::now() < end {
-        tokio::time::sleep_until(
-            end.min(tokio::time::Instant::now() + std::time::Duration::from_millis(200)),
-        )
-        .await;
     }
 }
 

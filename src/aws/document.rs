@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use aws_sdk_ssm::config::http::HttpResponse;
-use aws_sdk_ssm::error::SdkError;
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::operation::describe_document::DescribeDocumentError;
 use aws_sdk_ssm::operation::get_document::GetDocumentError;
 use aws_sdk_ssm::operation::update_document::UpdateDocumentError;
@@ -70,7 +70,7 @@ async fn get(
     name: &str,
     version: Option<&str>,
 ) -> Result<Option<Current>, TargetError> {
-    match ssm
+    let answer = ssm
         .ssm()
         .get_document()
         .name(name)
@@ -78,28 +78,36 @@ async fn get(
         .customize()
         .config_override(ssm.scope())
         .send()
-        .await
-    {
-        Ok(out) => {
-            let content = out.content.unwrap_or_default();
-            Ok(Some(Current {
-                version: out.document_version.unwrap_or_default(),
-                document_type: out
-                    .document_type
-                    .map(|t| t.as_str().to_string())
-                    .unwrap_or_default(),
-                value: serde_json::from_str(&content).ok(),
-                content,
-            }))
-        }
-        Err(e)
-            if matches!(
-                e.as_service_error(),
-                Some(GetDocumentError::InvalidDocument(_))
-            ) =>
-        {
-            Ok(None)
-        }
+        .await;
+    let missing = |e: &GetDocumentError| matches!(e, GetDocumentError::InvalidDocument(_));
+    let Some(out) = unless_missing(ssm, answer, missing)? else {
+        return Ok(None);
+    };
+    let content = out.content.unwrap_or_default();
+    Ok(Some(Current {
+        version: out.document_version.unwrap_or_default(),
+        document_type: out
+            .document_type
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        value: serde_json::from_str(&content).ok(),
+        content,
+    }))
+}
+
+/// A read's answer, `None` where `missing` says the error means the document does not exist
+/// (SSM answers InvalidDocument).
+fn unless_missing<O, E>(
+    ssm: &TargetClient,
+    answer: Result<O, SdkError<E, HttpResponse>>,
+    missing: impl Fn(&E) -> bool,
+) -> Result<Option<O>, TargetError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match answer {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.as_service_error().is_some_and(missing) => Ok(None),
         Err(e) => Err(ssm.error(e)),
     }
 }
@@ -511,63 +519,55 @@ pub(crate) async fn versions(
     ssm: &TargetClient,
     name: &str,
 ) -> Result<Option<Versions>, TargetError> {
-    match ssm
+    let answer = ssm
         .ssm()
         .describe_document()
         .name(name)
         .customize()
         .config_override(ssm.scope())
         .send()
-        .await
-    {
-        Ok(out) => {
-            let d = out.document;
-            let get = |f: fn(&aws_sdk_ssm::types::DocumentDescription) -> Option<&str>| {
-                d.as_ref().and_then(f).unwrap_or_default().to_string()
-            };
-            let sha256 = d.as_ref().is_some_and(|d| {
-                d.hash_type() == Some(&aws_sdk_ssm::types::DocumentHashType::Sha256)
-            });
-            Ok(Some(Versions {
-                default_version: get(|d| d.default_version()),
-                latest_version: get(|d| d.latest_version()),
-                default_sha256: if sha256 {
-                    get(|d| d.hash()).to_ascii_lowercase()
-                } else {
-                    String::new()
-                },
-                created_at: d
-                    .as_ref()
-                    .and_then(|d| d.created_date())
-                    .and_then(|t| std::time::SystemTime::try_from(*t).ok())
-                    .map(rfc3339)
-                    .unwrap_or_default(),
-                author: d
-                    .as_ref()
-                    .and_then(|d| d.author())
-                    .filter(|a| !a.is_empty())
-                    .map(str::to_string),
-                tags: d
-                    .as_ref()
-                    .map(|d| {
-                        d.tags()
-                            .iter()
-                            .map(|t| (t.key().to_string(), t.value().to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            }))
-        }
-        Err(e)
-            if matches!(
-                e.as_service_error(),
-                Some(DescribeDocumentError::InvalidDocument(_))
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(ssm.error(e)),
-    }
+        .await;
+    let missing =
+        |e: &DescribeDocumentError| matches!(e, DescribeDocumentError::InvalidDocument(_));
+    let Some(out) = unless_missing(ssm, answer, missing)? else {
+        return Ok(None);
+    };
+    let d = out.document;
+    let get = |f: fn(&aws_sdk_ssm::types::DocumentDescription) -> Option<&str>| {
+        d.as_ref().and_then(f).unwrap_or_default().to_string()
+    };
+    let sha256 = d
+        .as_ref()
+        .is_some_and(|d| d.hash_type() == Some(&aws_sdk_ssm::types::DocumentHashType::Sha256));
+    Ok(Some(Versions {
+        default_version: get(|d| d.default_version()),
+        latest_version: get(|d| d.latest_version()),
+        default_sha256: if sha256 {
+            get(|d| d.hash()).to_ascii_lowercase()
+        } else {
+            String::new()
+        },
+        created_at: d
+            .as_ref()
+            .and_then(|d| d.created_date())
+            .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+            .map(rfc3339)
+            .unwrap_or_default(),
+        author: d
+            .as_ref()
+            .and_then(|d| d.author())
+            .filter(|a| !a.is_empty())
+            .map(str::to_string),
+        tags: d
+            .as_ref()
+            .map(|d| {
+                d.tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }))
 }
 
 /// One version's content.

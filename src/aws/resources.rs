@@ -23,8 +23,23 @@ pub(crate) struct CheckClients {
 }
 
 impl CheckClients {
-    fn region_override(&self, region: &str) -> aws_config::Region {
-        aws_config::Region::new(region.to_string())
+    /// S3's per-call settings for a call sent to `region` (a bucket's own, or the target's).
+    fn s3_in(region: &str) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::config::Builder::default().region(aws_config::Region::new(region.to_string()))
+    }
+
+    /// CloudWatch Logs' per-call settings: the target's region.
+    fn logs_scope(&self) -> aws_sdk_cloudwatchlogs::config::Builder {
+        aws_sdk_cloudwatchlogs::config::Builder::default().region(self.region())
+    }
+
+    /// KMS's per-call settings: the target's region.
+    fn kms_scope(&self) -> aws_sdk_kms::config::Builder {
+        aws_sdk_kms::config::Builder::default().region(self.region())
+    }
+
+    fn region(&self) -> aws_config::Region {
+        aws_config::Region::new(self.region.as_str().to_string())
     }
 }
 
@@ -83,7 +98,7 @@ pub(crate) async fn bucket_region(
         .head_bucket()
         .bucket(bucket)
         .customize()
-        .config_override(aws_sdk_s3::config::Builder::default().region(c.region_override(asked)))
+        .config_override(CheckClients::s3_in(asked))
         .send()
         .await
     {
@@ -114,7 +129,7 @@ pub(crate) async fn bucket_encrypted(
         .get_bucket_encryption()
         .bucket(bucket)
         .customize()
-        .config_override(aws_sdk_s3::config::Builder::default().region(c.region_override(region)))
+        .config_override(CheckClients::s3_in(region))
         .send()
         .await
     {
@@ -139,10 +154,7 @@ pub(crate) async fn log_group_key(
         .describe_log_groups()
         .log_group_name_prefix(name)
         .customize()
-        .config_override(
-            aws_sdk_cloudwatchlogs::config::Builder::default()
-                .region(c.region_override(c.region.as_str())),
-        )
+        .config_override(c.logs_scope())
         .send()
         .await
         .map_err(|e| target_error(e, &c.endpoint))?;
@@ -161,9 +173,7 @@ pub(crate) async fn key(c: &CheckClients, key_id: &str) -> Result<Option<Key>, T
         .describe_key()
         .key_id(key_id)
         .customize()
-        .config_override(
-            aws_sdk_kms::config::Builder::default().region(c.region_override(c.region.as_str())),
-        )
+        .config_override(c.kms_scope())
         .send()
         .await
     {

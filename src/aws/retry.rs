@@ -1,12 +1,31 @@
 //! Trying again where the SDK's own retry does not fit: AssumeRole, whose every attempt must go
 //! through the pacer (credentials.rs); CloudTrail's LookupEvents, whose throttles and other
 //! failures have budgets of their own (cloudtrail.rs); and the polls that wait for something
-//! to be ready (a document version turning Active, a new account's role). One backoff, and one
-//! reading of an AWS error as worth trying again or not, by the SDK's own lists of codes.
+//! to be ready (a document version turning Active, a new account's role). One backoff, one
+//! reading of an AWS error as worth trying again or not, by the SDK's own lists of codes, and
+//! one wait that the run's stop ends at once (`Stop`, `sleep_unless`).
 
+use std::future::Future;
 use std::time::Duration;
 
 use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+
+/// The run's stop switch as a wait sees it: a wait ends at once when the run stops, woken
+/// rather than looking now and then.
+pub(crate) trait Stop: Sync {
+    /// Whether the run has stopped.
+    fn is_stopped(&self) -> bool;
+    /// Resolves once the run stops (at once if it has).
+    fn until_stopped(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// Sleeps for `d`, or less: it ends as soon as `stop` resolves.
+pub(crate) async fn sleep_unless(d: Duration, stop: impl Future<Output = ()>) {
+    tokio::select! {
+        () = tokio::time::sleep(d) => {}
+        () = stop => {}
+    }
+}
 
 /// Waits that start at `first` and double after each try, up to `cap`; jittered where many
 /// callers fail together (every target of an account asks the same bucket, and would

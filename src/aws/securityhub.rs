@@ -16,8 +16,7 @@ use serde_json::Value;
 
 use crate::aws::error::target_error;
 use crate::aws::session::Session;
-use crate::model::{Reason, ReportRow, Status, TargetError};
-use crate::preferences::Change;
+use crate::model::{Change, Reason, ReportRow, Status, TargetError};
 use crate::sensitive;
 use crate::target::Target;
 
@@ -454,6 +453,18 @@ mod tests {
         }
     }
 
+    /// A compliant row whose preflight found the bucket it names gone.
+    fn bucket_gone(bucket: &str) -> ReportRow {
+        let mut gone = row(Status::Compliant, "");
+        gone.findings = crate::model::Findings(vec![crate::model::Finding {
+            reason: Reason::BucketNotFound,
+            severity: crate::model::Severity::Blocking,
+            subject: bucket.into(),
+            message: "gone".into(),
+        }]);
+        gone
+    }
+
     #[test]
     fn each_status_and_input_has_its_verdict_and_severity() {
         use ComplianceStatus as C;
@@ -480,13 +491,7 @@ mod tests {
             );
         }
         // Compliant, but the bucket it names is gone: sessions log nowhere.
-        let mut gone = row(Status::Compliant, "");
-        gone.findings = crate::model::Findings(vec![crate::model::Finding {
-            reason: Reason::BucketNotFound,
-            severity: crate::model::Severity::Blocking,
-            subject: "bucket".into(),
-            message: "gone".into(),
-        }]);
+        let gone = bucket_gone("bucket");
         assert!(gone.findings.blocking());
         assert_eq!((compliance(&gone), severity(&gone)), (C::Failed, S::High));
         for key in LOGGING_AND_ENCRYPTION {
@@ -541,13 +546,7 @@ mod tests {
             text(&row(Status::Missing, "")),
             format!("Put the intended preferences back: {fix}")
         );
-        let mut gone = row(Status::Compliant, "");
-        gone.findings = crate::model::Findings(vec![crate::model::Finding {
-            reason: Reason::BucketNotFound,
-            severity: crate::model::Severity::Blocking,
-            subject: "org-session-logs".into(),
-            message: "gone".into(),
-        }]);
+        let gone = bucket_gone("org-session-logs");
         let said = text(&gone);
         assert!(
             said.starts_with(

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
+use crate::aws::retry::Stop;
 use crate::aws::session::Session;
 use crate::target::AccountId;
 
@@ -20,7 +21,7 @@ impl Session {
         order: &[AccountId],
         in_flight: usize,
         until: Instant,
-        stopped: &(dyn Fn() -> bool + Sync),
+        stop: &impl Stop,
         waiting: impl Fn(&AccountId, Duration) + Sync,
         ready: impl Fn(&AccountId, Duration) + Sync,
     ) {
@@ -31,7 +32,7 @@ impl Session {
                     let started = Instant::now();
                     let waited = AtomicBool::new(false);
                     let answer = a
-                        .fetch_when_ready(until, stopped, |left| {
+                        .fetch_when_ready(until, stop, |left| {
                             waited.store(true, Ordering::Relaxed);
                             waiting(id, left)
                         })

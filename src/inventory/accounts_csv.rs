@@ -7,15 +7,8 @@ use super::parsed::Parsed;
 use crate::suggest::did_you_mean;
 use crate::target::{Account, AccountId, Region};
 
-pub(super) const CSV_COLUMNS: &[&str] = &[
-    "account_id",
-    "name",
-    "regions",
-    "role",
-    "external_id",
-    "tags",
-    "vars",
-];
+/// The CSV columns: the account keys the two formats share, the first of [`ACCOUNT_KEYS`].
+pub(super) const CSV_COLUMNS: &[&str] = ACCOUNT_KEYS.split_at(7).0;
 
 pub(super) fn parse_csv(text: &str, p: &mut Parsed) {
     // Spreadsheets save a UTF-8 byte-order mark; it is not part of the first column's name.

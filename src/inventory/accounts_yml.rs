@@ -10,6 +10,8 @@ use crate::target::{Account, AccountId, Region};
 use crate::yaml::{self, Entry, Node};
 
 pub(super) const TOP_KEYS: &[&str] = &["accounts", "vars", "role", "regions"];
+/// An account's keys: first the ones the CSV inventory has too (its columns, `CSV_COLUMNS`),
+/// then the ones only c7n-org's YAML has.
 pub(super) const ACCOUNT_KEYS: &[&str] = &[
     "account_id",
     "name",

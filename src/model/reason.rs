@@ -10,7 +10,20 @@ use strum::{EnumIter, IntoEnumIterator, IntoStaticStr};
 /// own reasons are variants; a code AWS answered with is kept as AWS spelled it.
 // The variants' names are the codes written (strum): a new reason cannot be written as an
 // empty code, and `own()` lists it for reading back.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, IntoStaticStr)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumIter,
+    IntoStaticStr,
+    Serialize,
+    Deserialize,
+)]
+#[serde(into = "String", from = "String")]
 pub enum Reason {
     /// An explicitly named opt-in region the account has not enabled (not a failure).
     RegionNotEnabled,
@@ -128,16 +141,17 @@ impl fmt::Display for Reason {
     }
 }
 
-impl Serialize for Reason {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+/// Written as its code (serde), as the report's `error_code` cell.
+impl From<Reason> for String {
+    fn from(reason: Reason) -> String {
+        reason.to_string()
     }
 }
 
-impl<'de> Deserialize<'de> for Reason {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let code = String::deserialize(d)?;
-        Ok(Reason::from_code(&code))
+/// Read back from its code.
+impl From<String> for Reason {
+    fn from(code: String) -> Reason {
+        Reason::from_code(&code)
     }
 }
 
@@ -225,7 +239,8 @@ pub(crate) struct Finding {
 }
 
 /// A row's findings: in the CSV, `Code(severity) subject` joined by `; `.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub(crate) struct Findings(pub Vec<Finding>);
 
 impl Findings {
@@ -252,15 +267,17 @@ impl fmt::Display for Findings {
     }
 }
 
-impl Serialize for Findings {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+impl From<Findings> for String {
+    fn from(findings: Findings) -> String {
+        findings.to_string()
     }
 }
 
-impl<'de> Deserialize<'de> for Findings {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
+/// Read back from the CSV's `Code(severity) subject; …` (a finding's message is not written).
+impl TryFrom<String> for Findings {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Findings, String> {
         let mut out = vec![];
         for item in text.split("; ").filter(|i| !i.is_empty()) {
             let parsed = item.split_once('(').and_then(|(code, rest)| {
@@ -274,11 +291,7 @@ impl<'de> Deserialize<'de> for Findings {
             });
             match parsed {
                 Some(f) => out.push(f),
-                None => {
-                    return Err(serde::de::Error::custom(format!(
-                        "findings {item:?} is not `Code(severity) subject`"
-                    )));
-                }
+                None => return Err(format!("findings {item:?} is not `Code(severity) subject`")),
             }
         }
         Ok(Findings(out))

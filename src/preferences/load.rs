@@ -225,8 +225,10 @@ mod tests {
     use proptest::sample::{Index, select};
 
     use super::*;
-    use crate::preferences::check::tests::{Doc, FILE, Writer, config, layout, valid_doc};
-    use crate::preferences::{Change, changed_keys, diff, to_content};
+    use crate::model::Change;
+    use crate::preferences::check::tests::{Doc, FILE, Writer, layout, valid_doc};
+    use crate::preferences::{changed_keys, diff, to_content};
+    use crate::proptests::config;
     use crate::target::{Account, AccountId, Region};
 
     fn target() -> impl Strategy<Value = Target> {

@@ -5,8 +5,6 @@ mod check;
 mod diff;
 mod load;
 
-/// What `diff` returns: the model's type (src/model/change.rs), named here beside its maker.
-pub(crate) use crate::model::Change;
 pub(crate) use diff::{MAX_CONTENT_BYTES, changed_keys, diff, to_content};
 pub use load::sha256_hex;
 pub(crate) use load::{BUILTIN_PLACEHOLDERS, Preferences, load};

@@ -1,12 +1,11 @@
 //! Apply's write phase: every planned target written at once, or (`--waves`) wave by wave,
 //! each wave read back before the next, halting on a failed wave.
 
-use std::time::{Duration, Instant};
-
 use super::fanout;
 use super::prompt::{Confirmed, confirm};
 use super::setup::Prepared;
 use super::sinks::Sinks;
+use crate::aws::retry::{Stop, sleep_unless};
 use crate::model::{Outcome, RunEvent, Status, StopReason};
 use crate::settings;
 use crate::steps::{self, Planned};
@@ -164,10 +163,7 @@ pub(crate) async fn waves(
                 seconds: wait.as_secs(),
                 next: number + 1,
             });
-            let until = Instant::now() + wait;
-            while Instant::now() < until && run.control.stopped().is_none() {
-                tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
-            }
+            sleep_unless(wait, run.control.until_stopped()).await;
         }
         if args.pause && run.control.stopped().is_none() {
             let question = format!(

@@ -5,17 +5,18 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::future::Either;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
+use crate::aws::retry::Stop;
 use crate::model::{Outcome, StopReason, TargetError};
 
-/// Shared switches of a run.
+/// Shared switches of a run. Both are `watch` channels, so that a wait (`--wave-wait`'s bake
+/// time, a backoff, `--wait-ready`) ends the moment the run stops, without polling.
 pub(crate) struct Control {
-    stop: AtomicBool,
+    stop: watch::Sender<bool>,
     reason: std::sync::Mutex<Option<StopReason>>,
     /// Shared with the controls that follow this one (see [`Control::follower`]).
     abandon: Arc<watch::Sender<bool>>,
@@ -24,7 +25,7 @@ pub(crate) struct Control {
 impl Default for Control {
     fn default() -> Self {
         Self {
-            stop: AtomicBool::new(false),
+            stop: watch::channel(false).0,
             reason: Default::default(),
             abandon: Arc::new(watch::channel(false).0),
         }
@@ -42,7 +43,7 @@ impl Control {
             kept.get_or_insert(reason);
         }
         drop(kept);
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop.send_replace(true);
     }
 
     /// In-flight items end now, with their `abandoned` result.
@@ -55,20 +56,37 @@ impl Control {
     /// written): its own stops are its own, and it is abandoned when this one is.
     pub(crate) fn follower(&self) -> Control {
         Control {
-            stop: AtomicBool::new(false),
+            stop: watch::channel(false).0,
             reason: Default::default(),
             abandon: self.abandon.clone(),
         }
     }
 
     pub(crate) fn stopped(&self) -> Option<StopReason> {
-        if self.stop.load(Ordering::SeqCst) {
+        if *self.stop.borrow() {
             *self.reason.lock().expect("not poisoned")
         } else if *self.abandon.borrow() {
             // A follower whose leader abandoned its items.
             Some(StopReason::Interrupted)
         } else {
             None
+        }
+    }
+}
+
+impl Stop for Control {
+    fn is_stopped(&self) -> bool {
+        self.stopped().is_some()
+    }
+
+    /// Resolves once [`Control::stopped`] would say so.
+    async fn until_stopped(&self) {
+        let mut stop = self.stop.subscribe();
+        let mut abandon = self.abandon.subscribe();
+        // Neither sender can be dropped while `self` is borrowed: the waits end only on `true`.
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => {}
+            _ = abandon.wait_for(|a| *a) => {}
         }
     }
 }
@@ -222,6 +240,30 @@ mod tests {
         leader.abandon();
         assert_eq!(follower.stopped(), Some(StopReason::Interrupted));
         assert!(*follower.abandon.borrow());
+    }
+
+    /// How long a wait of an hour on `waits` lasts when `stop` is called 20 ms in.
+    async fn an_hour_stopped_after_20_ms(waits: &Control, stop: impl FnOnce()) -> Duration {
+        let started = std::time::Instant::now();
+        let stop_soon = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            stop();
+        };
+        let wait =
+            crate::aws::retry::sleep_unless(Duration::from_secs(3600), waits.until_stopped());
+        tokio::join!(stop_soon, wait);
+        started.elapsed()
+    }
+
+    #[tokio::test]
+    async fn a_stop_wakes_a_wait_at_once_and_a_leaders_abandon_wakes_its_follower() {
+        let leader = Control::default();
+        let follower = leader.follower();
+        let took =
+            an_hour_stopped_after_20_ms(&leader, || leader.stop(StopReason::MaxFailures)).await;
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        let took = an_hour_stopped_after_20_ms(&follower, || leader.abandon()).await;
+        assert!(took < Duration::from_secs(5), "{took:?}");
     }
 
     #[tokio::test]

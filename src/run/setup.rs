@@ -13,8 +13,8 @@ use super::inputs::{retry_only, unique_accounts};
 use super::interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
 use super::sinks::{Sinks, open_report};
 use super::sources::{self, Sourced};
-use crate::aws::credentials::sleep_unless;
 use crate::aws::regions;
+use crate::aws::retry::{Stop, sleep_unless};
 use crate::aws::session::{Prefetch, Session};
 use crate::cli::{DEFAULT_DOCUMENT_NAME, DEFAULT_OWNER_TAG, DEFAULT_ROLE_NAME};
 use crate::error::InputError;
@@ -187,7 +187,7 @@ pub(crate) async fn prepare(
                 &order,
                 in_flight,
                 ready.until,
-                &|| control.stopped().is_some(),
+                &*control,
                 |id, left| {
                     log.emit(RunEvent::Waiting {
                         account: id.to_string(),
@@ -485,7 +485,7 @@ async fn until_enabled(session: &Session, t: &Target, ready: &Ready<'_>) -> Enab
                         seconds: left.as_secs(),
                     });
                 }
-                sleep_unless(pause.min(left), &|| ready.control.stopped().is_some()).await;
+                sleep_unless(pause.min(left), ready.control.until_stopped()).await;
                 pause = (pause * 2).min(std::time::Duration::from_secs(30));
             }
             Ok(S::Enabling) => return Enabled::NotYet,

@@ -2,7 +2,7 @@
 //! fed per target, the run's events, and at the end the summary and the summary JSON, from
 //! the same stats the run's end (src/model/ending.rs) is decided by.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -224,17 +224,18 @@ impl Sinks {
         let mut outputs = outputs;
         meta.ended_at = rfc3339(SystemTime::now());
         if let Some(f) = outputs.as_mut() {
-            if let Some(path) = &f.html {
-                match html::write(path, &meta, &f.rows) {
-                    Ok(()) => printer.out(&format!("  html: {}\n", path.display())),
+            // Where each file went, or that it could not be written: one of the run's problems.
+            let mut written =
+                |label: &str, what: &str, path: &Path, result: std::io::Result<()>| match result {
+                    Ok(()) => printer.out(&format!("  {label}: {}\n", path.display())),
                     Err(e) => {
-                        printer.error(&format!(
-                            "cannot write the HTML report {}: {e}",
-                            path.display()
-                        ));
-                        problems.push("the HTML report could not be written".into());
+                        printer.error(&format!("cannot write {what} {}: {e}", path.display()));
+                        problems.push(format!("{what} could not be written"));
                     }
-                }
+                };
+            if let Some(path) = &f.html {
+                let result = html::write(path, &meta, &f.rows);
+                written("html", "the HTML report", path, result);
             }
             if let Some(path) = &f.junit {
                 let run = junit::Suite {
@@ -242,16 +243,8 @@ impl Sinks {
                     report: &report,
                     elapsed,
                 };
-                match junit::write(path, &run, &f.rows) {
-                    Ok(()) => printer.out(&format!("  junit: {}\n", path.display())),
-                    Err(e) => {
-                        printer.error(&format!(
-                            "cannot write the JUnit file {}: {e}",
-                            path.display()
-                        ));
-                        problems.push("the JUnit file could not be written".into());
-                    }
-                }
+                let result = junit::write(path, &run, &f.rows);
+                written("junit", "the JUnit file", path, result);
             }
         }
         if let Some(e) = &write_error {

@@ -157,11 +157,7 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
 }
 
 pub(super) fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
-    let region_order = a
-        .region_order
-        .iter()
-        .map(|name| Region::parse(name).map_err(flag("--region-order")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let region_order = each(&a.region_order, "--region-order", Region::parse)?;
     // A region order alone is one wave, written region by region.
     let waves = match waves(&a.waves)? {
         None if !region_order.is_empty() => waves(&WaveArgs {
@@ -239,11 +235,7 @@ pub(super) fn check_ou_id(id: &str) -> Result<(), String> {
 }
 
 pub(super) fn discover(a: &DiscoverArgs) -> Result<Discover, InputError> {
-    let regions = a
-        .regions
-        .iter()
-        .map(|name| Region::parse(name).map_err(flag("-r")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let regions = each(&a.regions, "-r", Region::parse)?;
     for ou in &a.ous {
         check_ou_id(ou).map_err(flag("--ou"))?;
     }

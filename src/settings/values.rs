@@ -17,10 +17,19 @@ pub(super) fn optional<T>(
     name: &'static str,
     parse: fn(&str) -> Result<T, String>,
 ) -> Result<Option<T>, InputError> {
-    value
-        .as_deref()
+    Ok(each(value.as_slice(), name, parse)?.pop())
+}
+
+/// A list flag's values, each parsed; the first that does not parse is the error.
+pub(super) fn each<T>(
+    values: &[String],
+    name: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, InputError> {
+    values
+        .iter()
         .map(|v| parse(v).map_err(flag(name)))
-        .transpose()
+        .collect()
 }
 
 pub(super) fn parse_existing(s: &str) -> Result<Existing, String> {
