@@ -14,7 +14,7 @@ use crate::target::{Account, AccountId, Region};
 
 /// What the events ask for.
 #[derive(Debug, Default)]
-pub(crate) struct Events {
+pub(crate) struct EventBridgeEvents {
     /// Where they were read (`standard input` for `-`).
     pub path: PathBuf,
     /// New accounts, with the name the event gives, in the events' order.
@@ -32,7 +32,7 @@ pub(crate) const NOT_IN_THE_EVENT: &str = "the event does not give it (Organizat
 const ACCEPTED: &str = "accepted: Control Tower CreateManagedAccount, Organizations CreateAccountResult, and Account Management Region Opt-In Status Change events";
 
 /// Reads the events from a file, or standard input for `-`.
-pub(crate) fn load(path: &Path) -> Result<Events, InputError> {
+pub(crate) fn load(path: &Path) -> Result<EventBridgeEvents, InputError> {
     let (shown, text) = if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
@@ -48,7 +48,7 @@ pub(crate) fn load(path: &Path) -> Result<Events, InputError> {
 
 /// One JSON object, a JSON array of them, or one per line (as EventBridge's targets and
 /// archives hand them over).
-pub(crate) fn parse(path: &Path, text: &str) -> Result<Events, InputError> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<EventBridgeEvents, InputError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
     let syntax = |e: serde_json::Error| {
@@ -88,7 +88,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Events, InputError> {
             format!("no event in it ({ACCEPTED})"),
         ));
     }
-    let mut events = Events {
+    let mut events = EventBridgeEvents {
         path: path.to_path_buf(),
         ..Default::default()
     };
@@ -220,7 +220,7 @@ fn given_name(name: Option<String>) -> Option<String> {
     name.filter(|n| !n.trim().is_empty() && !n.chars().all(|c| c == '*'))
 }
 
-impl Events {
+impl EventBridgeEvents {
     /// Whether nothing is asked for: every event was idle.
     pub(crate) fn is_idle(&self) -> bool {
         self.accounts.is_empty() && self.regions.is_empty()

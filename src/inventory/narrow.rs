@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use super::eventbridge::Events;
+use super::eventbridge::EventBridgeEvents;
 use super::select::Selected;
 use crate::target::{Account, Target};
 
 /// Keeps the targets the events name. `alone`: the events are the inventory, so a region an
 /// account opted in is its target whatever `-r` says; with `-i` or `--org`, that region
 /// must be in the selection (`-r all` holds it once it is enabled).
-pub(crate) fn narrow(selected: Selected, events: &Events, alone: bool) -> Selected {
+pub(crate) fn narrow(selected: Selected, events: &EventBridgeEvents, alone: bool) -> Selected {
     let new = |t: &Target| events.accounts.iter().any(|(a, _)| *a == t.account.id);
     let opted_in = |t: &Target| events.regions_of(&t.account.id).any(|r| *r == t.region);
     let mut accounts: Vec<Arc<Account>> = vec![];
@@ -92,8 +92,8 @@ mod tests {
         k
     }
 
-    fn events(new: &[&str], opted: &[(&str, &str)]) -> Events {
-        Events {
+    fn events(new: &[&str], opted: &[(&str, &str)]) -> EventBridgeEvents {
+        EventBridgeEvents {
             accounts: new
                 .iter()
                 .map(|id| (AccountId::parse(id).unwrap(), None))

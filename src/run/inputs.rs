@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{InputError, Problem};
-use crate::inventory::{self, Events, Inventory, Selection};
+use crate::inventory::{self, EventBridgeEvents, Inventory, Selection};
 use crate::model::{ReportRow, Status};
 use crate::preferences::{self, Preferences};
 use crate::report::csv as report_csv;
@@ -40,7 +40,7 @@ pub(crate) fn read_files(
     prefs: &PrefsOptions,
     inventory: Option<&Path>,
     events: Option<&Path>,
-) -> Result<(Preferences, Option<Inventory>, Option<Events>), InputError> {
+) -> Result<(Preferences, Option<Inventory>, Option<EventBridgeEvents>), InputError> {
     let vars = prefs.vars.clone();
     let prefs = preferences::load(&prefs.path).map(|p| Preferences { vars, ..p });
     let inv = inventory.map(inventory::load).transpose();
@@ -75,7 +75,7 @@ pub(crate) fn resolve(
     prefs: Preferences,
     inv: &Inventory,
     selection: &Selection,
-    events: Option<(&Events, bool)>,
+    events: Option<(&EventBridgeEvents, bool)>,
 ) -> Result<Option<Inputs>, InputError> {
     let mut selected = inventory::select(inv, selection)?;
     if let Some((events, alone)) = events {
