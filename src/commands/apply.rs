@@ -1,5 +1,5 @@
 //! `apply`: every target read and decided (as `plan`), the plan shown and confirmed, then the
-//! writes — at once, or wave by wave (src/waves/) — each target reported once.
+//! writes — at once, or wave by wave (src/run/executor.rs) — each target reported once.
 
 use std::io::IsTerminal;
 use std::time::Instant;

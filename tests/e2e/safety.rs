@@ -85,7 +85,7 @@ fn an_endpoint_the_sdk_cannot_use_is_refused_naming_the_flag() {
 }
 
 /// A bug that panics in every target, as a debug build makes one on request
-/// (`SSM_PREFS_DEBUG_PANIC`, src/fanout.rs): the first panic is one line, the others none, and
+/// (`SSM_PREFS_DEBUG_PANIC`, src/run/fanout.rs): the first panic is one line, the others none, and
 /// each target is its own failed row.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_panic_in_every_target_is_one_line_and_a_failed_row_each() {
