@@ -1,6 +1,7 @@
 //! The fast stand-in for AWS (tests/support/stand_in.rs) run as a process, for scripts/bench.sh:
 //!
 //!   stand_in [--latency-ms N] [--rate R --burst B] [--sts-rate R --sts-burst B] [--threads N]
+//!            [--opted-in REGION,...]
 //!
 //! `--rate`/`--burst` turn on SSM's token bucket per (account, region), `--sts-rate`/
 //! `--sts-burst` the one bucket of all STS calls; a rate given without its burst takes the
@@ -8,7 +9,9 @@
 //! 20/s). Prints `ready URL CONTROL_URL` once listening (the same server: the control paths
 //! are never counted). `GET /__bench/counts` answers requests per operation as a JSON object,
 //! with `throttled:OP` per operation, `bucket:sts` and `bucket:ssm-max`; `POST /__bench/reset`
-//! forgets the counts and refills the buckets. Runs until killed.
+//! forgets the counts and refills the buckets. `--opted-in` names the opt-in regions every
+//! account has ENABLED in the Account API's answers (ListRegions, GetRegionOptStatus).
+//! Runs until killed.
 
 // The test support it runs is `pub` for the tests and examples alike.
 #![allow(unreachable_pub)]
@@ -43,6 +46,12 @@ fn main() {
             "--sts-rate" => sts_rate = Some(number("--sts-rate")),
             "--sts-burst" => sts_burst = Some(number("--sts-burst")),
             "--threads" => options.threads = number("--threads").max(1.0) as usize,
+            "--opted-in" => {
+                let list = args
+                    .next()
+                    .unwrap_or_else(|| usage("--opted-in takes REGION,..."));
+                options.opted_in = list.split(',').map(str::to_string).collect();
+            }
             "-h" | "--help" => usage(""),
             _ => usage(&format!("unknown argument {a}")),
         }
@@ -61,11 +70,12 @@ fn main() {
         })
     };
     eprintln!(
-        "stand_in: latency {:?}, SSM bucket per (account, region) {}, STS bucket {}, {} thread(s)",
+        "stand_in: latency {:?}, SSM bucket per (account, region) {}, STS bucket {}, {} thread(s), opted in: {}",
         options.latency,
         describe(options.ssm_rate),
         describe(options.sts_rate),
-        options.threads
+        options.threads,
+        options.opted_in.join(",")
     );
     let server = StandIn::start_with(options);
     println!("ready {} {}", server.url, server.url);
@@ -76,7 +86,7 @@ fn main() {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "stand_in: {problem}\nusage: stand_in [--latency-ms N] [--rate R --burst B] [--sts-rate R --sts-burst B] [--threads N]"
+        "stand_in: {problem}\nusage: stand_in [--latency-ms N] [--rate R --burst B] [--sts-rate R --sts-burst B] [--threads N] [--opted-in REGION,...]"
     );
     std::process::exit(2)
 }

@@ -739,6 +739,7 @@ async fn a_throttled_fleet_finishes_every_target() {
             burst: 5.0,
         }),
         threads: 1,
+        ..Options::default()
     });
     let ids = accounts(30);
     let dir = Dir::new();
@@ -825,4 +826,63 @@ async fn a_throttled_first_hop_of_a_role_chain_is_paced_too() {
         "{assumed} AssumeRoles answered: {:?}",
         stand_in.counts()
     );
+}
+
+/// The Account API as AWS answers it, for the opt-in regions a run names or `-r all` lists:
+/// `-r all` is the default regions and the opted-in ones (ListRegions, paged), and an opt-in
+/// region an account has not enabled is skipped, not failed (GetRegionOptStatus is asked only
+/// by --wait-ready).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_api_lists_the_default_and_opted_in_regions() {
+    let stand_in = StandIn::start_with(Options {
+        opted_in: ["af-south-1", "eu-south-1", "il-central-1", "me-south-1"]
+            .map(String::from)
+            .to_vec(),
+        ..Options::default()
+    });
+    let ids = accounts(2);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let extra = ["--no-preflight", "--no-progress", "-r", "all"];
+    let report = dir.path("all.csv");
+    let out = run_at("plan", &stand_in.url, &inv, &prefs, &report, &extra);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let defaults: std::collections::BTreeSet<String> = ssm_prefs::target::Region::all()
+        .filter(|r| r.partition() == "aws" && !r.opt_in())
+        .map(|r| r.as_str().to_string())
+        .chain(["af-south-1", "eu-south-1", "il-central-1", "me-south-1"].map(String::from))
+        .collect();
+    for id in &ids {
+        let got: std::collections::BTreeSet<String> = read_report(&report)
+            .into_iter()
+            .filter(|r| r["account_id"] == *id)
+            .map(|r| r["region"].clone())
+            .collect();
+        assert_eq!(got, defaults, "{id}");
+    }
+    // More regions than one page of 20: each account's list took two pages.
+    assert!(defaults.len() > 20);
+    assert_eq!(stand_in.count("ListRegions"), 2 * ids.len() as u64);
+
+    let extra = [
+        "--no-preflight",
+        "--no-progress",
+        "-r",
+        "af-south-1,ap-east-1",
+    ];
+    let report = dir.path("named.csv");
+    let out = run_at("plan", &stand_in.url, &inv, &prefs, &report, &extra);
+    assert_eq!(out.code, 0, "{}", out.all());
+    for row in read_report(&report) {
+        let want = match row["region"].as_str() {
+            "af-south-1" => ("would-create", ""),
+            _ => ("skipped", "RegionNotEnabled"),
+        };
+        assert_eq!(
+            (row["status"].as_str(), row["error_code"].as_str()),
+            want,
+            "{row:?}"
+        );
+    }
 }

@@ -6,7 +6,9 @@
 //! that answer throttling as the services do. Signatures are not checked, as moto does not.
 //! CloudTrail's LookupEvents answers from the document calls it records as CloudTrail would
 //! (who, which call, when; never the content), with its 2-per-second bucket per account and
-//! region in the AWS-like mode. moto has no LookupEvents.
+//! region in the AWS-like mode. moto has no LookupEvents. The Account API's ListRegions and
+//! GetRegionOptStatus answer as AWS does for an account that has the default regions and the
+//! opt-in regions of `Options::opted_in` (moto lacks that API too).
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -57,6 +59,9 @@ pub struct Options {
     pub sts_rate: Option<Rate>,
     /// Worker threads of the server's runtime.
     pub threads: usize,
+    /// The opt-in regions every account has ENABLED (the others are DISABLED); the default
+    /// regions are ENABLED_BY_DEFAULT, as AWS lists them.
+    pub opted_in: Vec<String>,
 }
 
 impl Default for Options {
@@ -66,6 +71,7 @@ impl Default for Options {
             ssm_rate: None,
             sts_rate: None,
             threads: 1,
+            opted_in: vec![],
         }
     }
 }
@@ -97,6 +103,8 @@ const OPS: &[&str] = &[
     "RemoveTagsFromResource",
     "ListDocumentVersions",
     "LookupEvents",
+    "ListRegions",
+    "GetRegionOptStatus",
 ];
 
 const SHARDS: usize = 64;
@@ -468,6 +476,14 @@ async fn handle(req: Request<Incoming>, sh: Arc<Shared>) -> Result<Answer, Infal
     {
         pause(&sh).await;
         cloudtrail(&sh, op, &body, &account_of(key), region, &rid)
+    } else if let Some(op) = match parts.uri.path() {
+        "/listRegions" => Some("ListRegions"),
+        "/getRegionOptStatus" => Some("GetRegionOptStatus"),
+        _ => None,
+    } {
+        pause(&sh).await;
+        sh.counter.add(op, false);
+        account_api(&sh, op, &body, &rid)
     } else if service == "sts" || (target.is_empty() && body.starts_with(b"Action=")) {
         let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
         let op = params.get("Action").map_or("", String::as_str);
@@ -745,6 +761,60 @@ fn fault(code: &'static str, message: impl Into<String>) -> Fault {
 
 fn no_document() -> Fault {
     fault("InvalidDocument", "The specified document does not exist.")
+}
+
+/// An opt-in region's status in every account: ENABLED where `Options::opted_in` has it.
+fn opt_status(sh: &Shared, region: &ssm_prefs::target::Region) -> &'static str {
+    if !region.opt_in() {
+        "ENABLED_BY_DEFAULT"
+    } else if sh.options.opted_in.iter().any(|r| r == region.as_str()) {
+        "ENABLED"
+    } else {
+        "DISABLED"
+    }
+}
+
+/// The Account API (REST-JSON, `POST /listRegions` and `/getRegionOptStatus`) as its API
+/// reference answers: ListRegions pages of `MaxResults` (1 to 50, 20 when not given) filtered
+/// by `RegionOptStatusContains`, a `NextToken` while more remain; an unknown region is a
+/// ValidationException.
+fn account_api(sh: &Shared, op: &str, body: &[u8], rid: &str) -> Answer {
+    let input: Value = serde_json::from_slice(body).unwrap_or(json!({}));
+    let regions = ssm_prefs::target::Region::all().filter(|r| r.partition() == "aws");
+    if op == "GetRegionOptStatus" {
+        let name = text(&input, "RegionName").unwrap_or_default();
+        return match ssm_prefs::target::Region::all().find(|r| r.as_str() == name) {
+            Some(r) => json_answer(
+                200,
+                json!({"RegionName": name, "RegionOptStatus": opt_status(sh, &r)}).to_string(),
+                rid,
+            ),
+            None => json_error(
+                "ValidationException",
+                &format!("unknown region {name:?}"),
+                rid,
+            ),
+        };
+    }
+    let wanted: Vec<&str> = input["RegionOptStatusContains"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let listed: Vec<Value> = regions
+        .map(|r| (r.as_str().to_string(), opt_status(sh, &r)))
+        .filter(|(_, s)| wanted.is_empty() || wanted.contains(s))
+        .map(|(name, s)| json!({"RegionName": name, "RegionOptStatus": s}))
+        .collect();
+    let page = input["MaxResults"].as_u64().unwrap_or(20).clamp(1, 50) as usize;
+    let start: usize = text(&input, "NextToken")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let end = (start + page).min(listed.len());
+    let mut out = json!({"Regions": listed.get(start..end).unwrap_or_default()});
+    if end < listed.len() {
+        out["NextToken"] = json!(end.to_string());
+    }
+    json_answer(200, out.to_string(), rid)
 }
 
 fn json_error(code: &str, message: &str, rid: &str) -> Answer {
