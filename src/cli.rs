@@ -258,7 +258,7 @@ pub(crate) struct ApplyArgs {
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct PrefsArgs {
-    /// Preferences JSON (the document content; {account_id}, {account_name}, {region}, {partition} and inventory vars are filled per target)
+    /// Preferences JSON (the document content; {account_id}, {account_name}, {region}, {partition} and inventory vars are filled per target): a file, or s3://BUCKET/KEY (plan, apply, audit)
     #[arg(short = 'p', long, value_name = "FILE")]
     pub preferences: PathBuf,
     /// Session document to manage

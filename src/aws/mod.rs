@@ -3,7 +3,8 @@
 //! base credentials are (caller), the document calls (document), who changed a document
 //! (cloudtrail), enabled regions (regions), the walk of AWS Organizations (organizations),
 //! preflight's read-only checks (resources), audit findings sent to Security Hub
-//! (securityhub), and SDK errors → a row's reason (error). Each service's file builds its
+//! (securityhub), a preferences file read from S3 (objects), and SDK errors → a row's reason
+//! (error). Each service's file builds its
 //! own clients from the session.
 
 pub(crate) mod caller;
@@ -11,6 +12,7 @@ pub(crate) mod cloudtrail;
 pub(crate) mod credentials;
 pub(crate) mod document;
 pub(crate) mod error;
+pub(crate) mod objects;
 pub(crate) mod organizations;
 pub(crate) mod regions;
 pub(crate) mod resources;

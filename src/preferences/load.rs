@@ -34,6 +34,12 @@ pub(crate) struct Preferences {
 /// Loads and validates a preferences file, reporting every problem at once.
 pub(crate) fn load(path: &Path) -> Result<Preferences, InputError> {
     let bytes = std::fs::read(path).map_err(|source| InputError::read(path, source))?;
+    load_bytes(path, bytes)
+}
+
+/// Validates a preferences file's bytes read elsewhere (an S3 object), named by `path` in
+/// every problem.
+pub(crate) fn load_bytes(path: &Path, bytes: Vec<u8>) -> Result<Preferences, InputError> {
     let file_sha256 = sha256_hex(&bytes);
     let text = String::from_utf8(bytes)
         .map_err(|_| InputError::one(path, None, "the preferences file is not UTF-8 text"))?;

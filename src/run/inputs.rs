@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::aws::objects;
+use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, EventBridgeEvents, Inventory, Selection};
 use crate::model::{ReportRow, Status};
@@ -38,11 +40,16 @@ pub(crate) struct Inputs {
 pub(crate) fn read_files(
     printer: &Printer,
     prefs: &PrefsOptions,
+    fetched: Option<Vec<u8>>,
     inventory: Option<&Path>,
     events: Option<&Path>,
 ) -> Result<(Preferences, Option<Inventory>, Option<EventBridgeEvents>), InputError> {
     let vars = prefs.vars.clone();
-    let prefs = preferences::load(&prefs.path).map(|p| Preferences { vars, ..p });
+    let prefs = match fetched {
+        Some(bytes) => preferences::load_bytes(&prefs.path, bytes),
+        None => preferences::load(&prefs.path),
+    }
+    .map(|p| Preferences { vars, ..p });
     let inv = inventory.map(inventory::load).transpose();
     let events = events.map(inventory::load_events).transpose();
     let mut problems = vec![];
@@ -65,6 +72,34 @@ pub(crate) fn read_files(
         warn_all(printer, &inv.warnings);
     }
     Ok((prefs, inv, events))
+}
+
+/// `-p s3://BUCKET/KEY`: the object, read with the base credentials (one GetObject, before the
+/// files are checked); `None` for a local file. An object that cannot be read is one line
+/// naming it (exit 2), as a file that cannot be read is.
+pub(crate) async fn fetch_preferences(
+    prefs: &PrefsOptions,
+    opts: &SessionOptions,
+) -> Result<Option<Vec<u8>>, InputError> {
+    let text = prefs.path.to_string_lossy();
+    let Some((bucket, key)) = objects::s3_uri(&text) else {
+        return Ok(None);
+    };
+    let session = Session::new(opts, &[]).await;
+    let endpoint = session.endpoint("S3", None);
+    objects::read(&session.objects(), &endpoint, bucket, key)
+        .await
+        .map(Some)
+        .map_err(|e| {
+            InputError::one(
+                &prefs.path,
+                None,
+                format!(
+                    "cannot read the preferences object: {}: {} (it needs s3:GetObject on it)",
+                    e.reason, e.message
+                ),
+            )
+        })
 }
 
 /// The targets of a run: the selection applied to the accounts, narrowed to what the events
@@ -143,7 +178,7 @@ pub(crate) fn load_inputs(
     inventory: &Path,
     selection: &Selection,
 ) -> Result<Inputs, InputError> {
-    let (prefs, inv, _) = read_files(printer, prefs, Some(inventory), None)?;
+    let (prefs, inv, _) = read_files(printer, prefs, None, Some(inventory), None)?;
     let inv = inv.expect("an inventory path was given");
     Ok(resolve(printer, prefs, &inv, selection, None)?.expect("no event narrows it"))
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use super::inputs::{Inputs, check_retry_report, read_files, resolve};
+use super::inputs::{Inputs, check_retry_report, fetch_preferences, read_files, resolve};
 use crate::aws::organizations::{self, Discovery, VAR_TAG, WalkError};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
@@ -30,9 +30,11 @@ pub(crate) enum Sourced {
 /// organization walked where `--org` asks.
 pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sourced, InputError> {
     let source = &args.source;
+    let fetched = fetch_preferences(&args.prefs, &args.aws.session).await?;
     let (prefs, inv, events) = read_files(
         printer,
         &args.prefs,
+        fetched,
         source.inventory.as_deref(),
         source.events.as_deref(),
     )?;

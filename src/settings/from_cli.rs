@@ -85,6 +85,12 @@ pub(super) fn output_verbosity(out: &OutputArgs) -> Verbosity {
 }
 
 pub(super) fn validate(a: &ValidateArgs) -> Result<Validate, InputError> {
+    if a.prefs.preferences.to_string_lossy().starts_with("s3://") {
+        return Err(InputError::flag(
+            "-p",
+            "validate reads local files only (it makes no AWS call): copy the object first (aws s3 cp s3://BUCKET/KEY prefs.json), or let plan read it",
+        ));
+    }
     Ok(Validate {
         prefs: prefs(&a.prefs)?,
         inventory: a.inventory.clone(),
@@ -287,6 +293,15 @@ pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
                 format!("{key} is given twice, with different values"),
             ));
         }
+    }
+    let path = a.preferences.to_string_lossy();
+    if path.starts_with("s3://")
+        && crate::aws::objects::s3_uri(&path).is_none_or(|(b, k)| b.is_empty() || k.is_empty())
+    {
+        return Err(InputError::flag(
+            "-p",
+            format!("{path:?} is not s3://BUCKET/KEY"),
+        ));
     }
     Ok(PrefsOptions {
         path: a.preferences.clone(),

@@ -21,6 +21,7 @@ mod harness;
 mod html;
 mod lifecycle;
 mod new_user;
+mod objects;
 mod org;
 mod preflight;
 mod report_cells;

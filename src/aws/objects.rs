@@ -1,0 +1,67 @@
+//! S3 objects read with the base credentials: a preferences file given as `s3://BUCKET/KEY`.
+
+use aws_sdk_s3::Client;
+
+use crate::aws::error::target_error;
+use crate::aws::session::Session;
+use crate::model::TargetError;
+
+impl Session {
+    /// An S3 client with the base credentials, in the base region.
+    pub(crate) fn objects(&self) -> Client {
+        let mut s3 = aws_sdk_s3::config::Builder::from(self.base());
+        // An endpoint override (an emulator) has no per-bucket host names.
+        if self.base().endpoint_url().is_some() {
+            s3.set_force_path_style(Some(true));
+        }
+        Client::from_conf(s3.build())
+    }
+}
+
+/// `s3://BUCKET/KEY` as (bucket, key); `None` for anything else (a local path).
+pub(crate) fn s3_uri(text: &str) -> Option<(&str, &str)> {
+    text.strip_prefix("s3://")?.split_once('/')
+}
+
+/// The object's bytes. Asked in the base region first; a bucket elsewhere answers with a
+/// redirect naming its region (`x-amz-bucket-region`), where it is asked again.
+pub(crate) async fn read(
+    s3: &Client,
+    endpoint: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, TargetError> {
+    let get = |region: Option<String>| {
+        let mut req = s3.get_object().bucket(bucket).key(key).customize();
+        if let Some(region) = region {
+            req = req.config_override(
+                aws_sdk_s3::config::Builder::default().region(aws_config::Region::new(region)),
+            );
+        }
+        req.send()
+    };
+    let answer = match get(None).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            let elsewhere = e.raw_response().and_then(|r| {
+                (r.status().as_u16() == 301)
+                    .then(|| r.headers().get("x-amz-bucket-region"))
+                    .flatten()
+                    .map(str::to_string)
+            });
+            match elsewhere {
+                Some(region) => get(Some(region))
+                    .await
+                    .map_err(|e| target_error(e, endpoint))?,
+                None => return Err(target_error(e, endpoint)),
+            }
+        }
+    };
+    let body = answer.body.collect().await.map_err(|e| {
+        TargetError::new(
+            crate::model::Reason::ResponseError,
+            format!("the object's body could not be read: {e}"),
+        )
+    })?;
+    Ok(body.into_bytes().to_vec())
+}
