@@ -9,13 +9,18 @@ use crate::model::TargetError;
 impl Session {
     /// An S3 client with the base credentials, in the base region.
     pub(crate) fn objects(&self) -> Client {
-        let mut s3 = aws_sdk_s3::config::Builder::from(self.base());
-        // An endpoint override (an emulator) has no per-bucket host names.
-        if self.base().endpoint_url().is_some() {
-            s3.set_force_path_style(Some(true));
-        }
-        Client::from_conf(s3.build())
+        s3_client(self.base())
     }
+}
+
+/// An S3 client of this config (the base one, or an account's for preflight).
+pub(crate) fn s3_client(conf: &aws_config::SdkConfig) -> Client {
+    let mut s3 = aws_sdk_s3::config::Builder::from(conf);
+    // An endpoint override (an emulator) has no per-bucket host names.
+    if conf.endpoint_url().is_some() {
+        s3.set_force_path_style(Some(true));
+    }
+    Client::from_conf(s3.build())
 }
 
 /// `s3://BUCKET/KEY` as (bucket, key); `None` for anything else (a local path).

@@ -9,6 +9,7 @@ use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use crate::aws::error::target_error;
 use crate::aws::session::Session;
 use crate::model::{Reason, TargetError};
+use crate::preferences::is_placeholder_name;
 use crate::target::AccountId;
 
 impl Session {
@@ -203,11 +204,6 @@ pub(crate) async fn walk(
     found.accounts.sort_by(|a, b| a.id.cmp(&b.id));
     found.suspended.sort();
     Ok(found)
-}
-
-/// A placeholder's name as the preferences write it: letters, digits and `_`.
-fn is_placeholder_name(k: &str) -> bool {
-    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// An account's name, as Organizations holds it (`DescribeAccount`).

@@ -48,13 +48,8 @@ impl Session {
     /// clients (built once per account), each call pointed at the region it is about.
     pub(crate) fn checks(&self, target: &Target) -> CheckClients {
         let (s3, logs, kms) = self.shared(target.account_id(), |conf| {
-            let mut s3 = aws_sdk_s3::config::Builder::from(conf);
-            // An endpoint override (an emulator) has no per-bucket host names.
-            if conf.endpoint_url().is_some() {
-                s3.set_force_path_style(Some(true));
-            }
             (
-                aws_sdk_s3::Client::from_conf(s3.build()),
+                crate::aws::objects::s3_client(conf),
                 aws_sdk_cloudwatchlogs::Client::new(conf),
                 aws_sdk_kms::Client::new(conf),
             )

@@ -461,6 +461,17 @@ pub(super) fn line_of_text(text: &str, needle: &str) -> Option<usize> {
     text.find(needle).map(|o| line_col(text, o).0)
 }
 
+/// A byte of a placeholder's name: letters, digits and `_`.
+fn in_placeholder_name(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether `name` is a placeholder's name, as `{name}` is written in the preferences (what
+/// `--var` and an Organizations tag `ssm-prefs:NAME` may fill).
+pub(crate) fn is_placeholder_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(in_placeholder_name)
+}
+
 /// `{name}` inside a string; `${name}` is shell syntax (in shellProfile) and is left alone.
 pub(super) fn placeholders_in(s: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let bytes = s.as_bytes();
@@ -470,7 +481,7 @@ pub(super) fn placeholders_in(s: &str) -> impl Iterator<Item = (usize, usize)> +
             if bytes[i] == b'{' && (i == 0 || bytes[i - 1] != b'$') {
                 let start = i;
                 let mut j = i + 1;
-                while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+                while j < bytes.len() && in_placeholder_name(bytes[j]) {
                     j += 1;
                 }
                 if j > start + 1 && j < bytes.len() && bytes[j] == b'}' {

@@ -5,6 +5,7 @@ mod check;
 mod diff;
 mod load;
 
+pub(crate) use check::is_placeholder_name;
 pub(crate) use diff::{MAX_CONTENT_BYTES, changed_keys, diff, to_content};
 pub use load::sha256_hex;
 pub(crate) use load::{BUILTIN_PLACEHOLDERS, Preferences, load, load_bytes};

@@ -427,7 +427,6 @@ pub(super) fn distinct_outputs(
     out: &OutputArgs,
     inputs: &[(&str, Option<&PathBuf>)],
 ) -> Result<(), InputError> {
-    let same = |a: &PathBuf, b: &PathBuf| same_file(a, b);
     if out.junit.as_ref().is_some_and(|p| p.as_os_str() == "-") {
         return Err(InputError::usage(
             "--junit -: the JUnit file is a file (only --summary-json takes - for stdout)",
@@ -443,7 +442,7 @@ pub(super) fn distinct_outputs(
     for (i, (name, path)) in outputs.iter().enumerate() {
         let Some(path) = path else { continue };
         let mut others = inputs.iter().chain(&outputs[i + 1..]);
-        if let Some((other, _)) = others.find(|(_, p)| p.is_some_and(|p| same(path, p))) {
+        if let Some((other, _)) = others.find(|(_, p)| p.is_some_and(|p| same_file(path, p))) {
             return Err(InputError::usage(format!(
                 "{name} {} is also given as {other}: the run would overwrite it",
                 path.display()

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::checked::MaxFailures;
 use crate::error::InputError;
 use crate::lifecycle::Existing;
-use crate::preferences::BUILTIN_PLACEHOLDERS;
+use crate::preferences::{BUILTIN_PLACEHOLDERS, is_placeholder_name};
 use crate::suggest::did_you_mean;
 
 /// An optional flag's value, parsed when given.
@@ -108,7 +108,7 @@ pub(super) fn parse_var(s: &str) -> Result<(String, String), String> {
         ));
     };
     let key = key.trim();
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !is_placeholder_name(key) {
         return Err(format!(
             "{key:?} is not a placeholder's name (letters, digits and _, as {{KEY}} is written in the preferences)"
         ));
