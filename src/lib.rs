@@ -10,6 +10,7 @@ mod commands;
 pub mod error;
 mod files;
 mod inventory;
+pub mod lambda;
 pub mod lifecycle;
 pub mod model;
 mod names;

@@ -17,6 +17,9 @@ use ssm_prefs::terminal::printer::Printer;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    if ssm_prefs::lambda::started_by_lambda() {
+        return serve_lambda();
+    }
     let cli = Cli::parse();
     let printer = Printer::new(settings::verbosity(&cli));
     print_panics_once(printer.clone());
@@ -63,6 +66,28 @@ fn main() -> ExitCode {
         printer.error(&e.to_string());
     }
     ExitCode::from(ssm_prefs::model::exit_code(&result))
+}
+
+/// Lambda mode (src/lambda/): its lines plain, on as many threads as the function has cores
+/// (its memory setting decides them).
+fn serve_lambda() -> ExitCode {
+    let printer = Printer::new(settings::Verbosity::Default);
+    print_panics_once(printer.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(8 << 20)
+        .enable_all()
+        .build();
+    let result = match runtime {
+        Ok(runtime) => runtime.block_on(ssm_prefs::lambda::serve(&printer)),
+        Err(e) => Err(format!("cannot start the async runtime: {e}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            printer.error(&e);
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// A panic is a bug in this tool. The first one is one line through the printer; later ones

@@ -17,6 +17,7 @@ pub(crate) mod organizations;
 pub(crate) mod regions;
 pub(crate) mod resources;
 pub(crate) mod retry;
+pub(crate) mod secrets;
 pub(crate) mod securityhub;
 pub(crate) mod session;
 pub(crate) mod wait_ready;

@@ -70,3 +70,38 @@ pub(crate) async fn read(
     })?;
     Ok(body.into_bytes().to_vec())
 }
+
+/// Lambda mode: whether the reports' bucket can be written to, asked before the run (a
+/// HeadBucket, which needs s3:ListBucket on it), so that a run is never made whose reports
+/// have nowhere to go.
+pub(crate) async fn check_bucket(
+    s3: &Client,
+    endpoint: &str,
+    bucket: &str,
+) -> Result<(), TargetError> {
+    s3.head_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| target_error(e, endpoint))
+}
+
+/// Lambda mode: one report stored as an object, encrypted with the bucket's default key.
+pub(crate) async fn write(
+    s3: &Client,
+    endpoint: &str,
+    (bucket, key): (&str, &str),
+    body: Vec<u8>,
+    content_type: &str,
+) -> Result<(), TargetError> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(body.into())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| target_error(e, endpoint))
+}

@@ -15,7 +15,7 @@ use crate::run::fanout::{self, Control};
 use crate::run::warn_all;
 use crate::run::{INTERRUPT_GRACE, listen_for_interrupts};
 use crate::run::{Sinks, open_report};
-use crate::run::{run_meta, warn_missing_profiles};
+use crate::run::{redacted_command_line, run_meta, warn_missing_profiles};
 use crate::settings;
 use crate::steps::{self, Undo};
 use crate::target::{Account, AccountId, Target};
@@ -145,6 +145,7 @@ pub(crate) async fn rollback(
     let meta = run_meta(
         Command::Rollback,
         &args.output,
+        redacted_command_line(std::env::args_os()),
         &session,
         started_at,
         (args.from.display().to_string(), from_sha256),
@@ -167,7 +168,7 @@ pub(crate) async fn rollback(
         log.clone(),
     )
     .with_files(&args.output);
-    let listener = listen_for_interrupts(control.clone(), log, INTERRUPT_GRACE);
+    let listener = listen_for_interrupts(control.clone(), log, INTERRUPT_GRACE, None);
     fanout::run(
         undos,
         args.aws.concurrency,

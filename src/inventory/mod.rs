@@ -10,7 +10,7 @@ mod narrow;
 mod parsed;
 mod select;
 
-pub(crate) use eventbridge::{EventBridgeEvents, load as load_events};
+pub(crate) use eventbridge::{EventBridgeEvents, load as load_events, parse as parse_events};
 pub(crate) use load::{Inventory, load};
 pub(crate) use narrow::narrow;
 pub(crate) use select::{Regions, Selection, Strictness, select};

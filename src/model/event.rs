@@ -37,7 +37,11 @@ pub(crate) enum RunEvent {
     MaxFailuresExceeded { max: String },
     /// Ctrl-C or SIGTERM: no new target starts; those in flight get `grace_seconds`.
     Interrupted { grace_seconds: u64 },
-    /// A second Ctrl-C, a second SIGTERM, or the grace period's end: abandoned in flight.
+    /// Lambda mode: the invocation's deadline is near, so no new target starts; those in
+    /// flight get `grace_seconds`, and the rest is the time to store the reports.
+    DeadlineNear { grace_seconds: u64 },
+    /// A second Ctrl-C, a second SIGTERM, the grace period's end, or the deadline: abandoned
+    /// in flight.
     Abandoned { why: Abandon },
     /// `--wait-ready`: an account is not ready yet (`waiting_for` says what), tried again
     /// for up to `seconds` more.
@@ -59,4 +63,6 @@ pub(crate) enum Abandon {
     InterruptedAgain,
     TerminatedAgain,
     GraceOver,
+    /// Lambda mode: the time left is for storing the reports.
+    DeadlineReached,
 }

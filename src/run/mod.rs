@@ -16,6 +16,6 @@ mod sources;
 pub(crate) use inputs::{load_inputs, region_totals, warn_all};
 pub(crate) use interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
 pub(crate) use prompt::confirm_or_cancel;
-pub(crate) use setup::{Start, prepare, run_meta, warn_missing_profiles};
+pub(crate) use setup::{Start, prepare, redacted_command_line, run_meta, warn_missing_profiles};
 pub(crate) use sinks::{Sinks, open_report};
 pub(crate) use sources::read_organization;

@@ -50,6 +50,8 @@ pub(crate) struct Prepared {
     pub(crate) waves: Option<Arc<WavePlan>>,
     /// `-c`: targets in flight at once.
     pub(crate) concurrency: usize,
+    /// Lambda mode: when the run stops, so that its reports are stored in time.
+    pub(crate) deadline: Option<crate::settings::Deadline>,
     /// The accounts' roles assumed ahead of their targets, for as long as the run lasts.
     pub(crate) _prefetch: Prefetch,
 }
@@ -139,9 +141,15 @@ pub(crate) async fn prepare(
         inputs.prefs.path.display(),
         inputs.prefs.file_sha256
     ));
+    // Lambda mode: the command line the invocation stands for; the process has none.
+    let command_line = match &args.invoked {
+        Some(invoked) => invoked.command_line.clone(),
+        None => redacted_command_line(std::env::args_os()),
+    };
     let meta = run_meta(
         command,
         &args.output,
+        command_line,
         &session,
         started_at,
         (
@@ -177,9 +185,10 @@ pub(crate) async fn prepare(
     });
     // Roles are assumed this many at a time, waited for or fetched ahead.
     let in_flight = (args.aws.concurrency / 4).clamp(4, 64);
+    let deadline = args.invoked.as_ref().map(|i| i.deadline);
     let listener = ready
         .as_ref()
-        .map(|_| listen_for_interrupts(control.clone(), log.clone(), INTERRUPT_GRACE));
+        .map(|_| listen_for_interrupts(control.clone(), log.clone(), INTERRUPT_GRACE, deadline));
     if let Some(ready) = &ready {
         let order: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
         session
@@ -237,6 +246,7 @@ pub(crate) async fn prepare(
             printer: printer.clone(),
             waves,
             concurrency: args.aws.concurrency,
+            deadline,
             _prefetch: prefetch,
         },
         csv,
@@ -307,13 +317,14 @@ pub(crate) fn warn_missing_profiles(printer: &Printer, session: &Session) {
 pub(crate) async fn run_meta(
     command: Command,
     out: &Output,
+    command_line: String,
     session: &Session,
     started_at: String,
     (input_path, input_sha256): (String, String),
     document_name: &str,
 ) -> RunMeta {
     RunMeta {
-        command_line: redacted_command_line(),
+        command_line,
         caller_arn: match out.html {
             Some(_) => session.caller_arn().await,
             None => String::new(),
@@ -531,8 +542,12 @@ impl Prepared {
         for o in &self.pre {
             sinks.record_as(o, !shown);
         }
-        let listener =
-            listen_for_interrupts(self.control.clone(), self.log.clone(), INTERRUPT_GRACE);
+        let listener = listen_for_interrupts(
+            self.control.clone(),
+            self.log.clone(),
+            INTERRUPT_GRACE,
+            self.deadline,
+        );
         (sinks, listener)
     }
 
@@ -561,12 +576,14 @@ impl Prepared {
 
 /// The command line as typed, for the HTML report, with external ids replaced: they are
 /// shared secrets between the hub and the member accounts.
-pub(crate) fn redacted_command_line() -> String {
+pub(crate) fn redacted_command_line(
+    args: impl IntoIterator<Item = impl Into<std::ffi::OsString>>,
+) -> String {
     let mut out = vec![];
     let mut hide_next = false;
     // Lossy: a non-UTF-8 argument (a path) must not panic the page's header. The program is
     // named as a person types it, not by where this machine keeps it.
-    for (i, arg) in std::env::args_os().enumerate() {
+    for (i, arg) in args.into_iter().map(Into::into).enumerate() {
         let arg = match i {
             0 => std::path::Path::new(&arg)
                 .file_name()

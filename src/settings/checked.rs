@@ -38,6 +38,17 @@ pub enum Settings {
     Man,
 }
 
+impl Settings {
+    /// The settings of a run over targets (plan, apply, audit), for Lambda mode to bound.
+    pub(crate) fn run_settings_mut(&mut self) -> Option<&mut RunSettings> {
+        match self {
+            Settings::Plan(s) | Settings::Audit(s) => Some(s),
+            Settings::Apply(a) => Some(&mut a.run),
+            _ => None,
+        }
+    }
+}
+
 /// `-p` and `--document-name`, checked (`--merge` is folded into [`RunSettings::existing`]).
 #[derive(Debug, Clone)]
 pub(crate) struct PrefsOptions {
@@ -91,6 +102,25 @@ pub struct RunSettings {
     pub(crate) security_hub: bool,
     pub(crate) aws: Aws,
     pub(crate) output: Output,
+    /// Lambda mode (src/lambda/): what the invocation gives its run beside the flags.
+    pub(crate) invoked: Option<Invoked>,
+}
+
+/// What a Lambda invocation gives its run: the command line it stands for, and its deadline.
+#[derive(Debug, Clone)]
+pub(crate) struct Invoked {
+    /// As the HTML page shows the command line (external ids redacted).
+    pub(crate) command_line: String,
+    pub(crate) deadline: Deadline,
+}
+
+/// A run bounded by a Lambda invocation's deadline, less the time its reports take to store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    /// No new target starts after this, as on SIGTERM.
+    pub(crate) stop_at: std::time::Instant,
+    /// The targets still in flight are abandoned (each still gets its row).
+    pub(crate) abandon_at: std::time::Instant,
 }
 
 pub struct Apply {

@@ -159,6 +159,7 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
         security_hub: false,
         aws: aws(&a.aws)?,
         output: output(&a.output),
+        invoked: None,
     })
 }
 

@@ -87,10 +87,16 @@ pub(crate) fn show(printer: &Printer, event: &RunEvent) {
         RunEvent::Interrupted { grace_seconds } => printer.say(&format!(
             "interrupted: no new target starts; waiting up to {grace_seconds}s for those in flight (Ctrl-C again to abandon them)"
         )),
+        RunEvent::DeadlineNear { grace_seconds } => printer.say(&format!(
+            "the invocation's deadline is near: no new target starts; waiting up to {grace_seconds}s for those in flight, then the reports are stored"
+        )),
         RunEvent::Abandoned { why } => printer.say(match why {
             Abandon::InterruptedAgain => "interrupted again: abandoning the targets in flight",
             Abandon::TerminatedAgain => "terminated again: abandoning the targets in flight",
             Abandon::GraceOver => "targets still in flight after the grace period: abandoning them",
+            Abandon::DeadlineReached => {
+                "targets still in flight at the invocation's deadline: abandoning them"
+            }
         }),
         RunEvent::Cancelled { command } => {
             printer.say(&format!("{command} cancelled: nothing was written"))

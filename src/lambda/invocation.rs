@@ -1,0 +1,351 @@
+//! One Lambda invocation: its payload read into what to run, each run made as the command
+//! line would make it (bounded by the invocation's deadline), its reports stored in S3, and
+//! the response (the summary JSON with the reports' S3 URIs) or the invocation's error.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::{Map, Value, json};
+
+use super::function::{Function, Kind, check};
+use crate::aws::objects;
+use crate::aws::session::Session;
+use crate::inventory::parse_events;
+use crate::model::{Ended, rfc3339};
+use crate::run::redacted_command_line;
+use crate::settings::{Deadline, Invoked, Settings};
+use crate::terminal::printer::Printer;
+
+/// The time kept back from the deadline, at most: the stores of the reports take a few
+/// seconds, and the targets in flight get half of it to finish.
+const MARGIN: Duration = Duration::from_secs(60);
+
+/// Serves one invocation. An error is returned (so Lambda retries an asynchronous
+/// invocation, then sends it to the dead-letter queue) when a target failed, the deadline
+/// cut the run short, or it could not run at all, always after its reports are stored.
+pub(crate) async fn serve(
+    function: &Function,
+    printer: &Printer,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
+    let LambdaEvent { payload, context } = event;
+    let deadline = deadline_of(context.deadline);
+    let id = context.request_id;
+    let kind = classify(&payload).map_err(|e| failure(printer, "UnknownPayload", e))?;
+    let base = base_session(function).await;
+    let (bucket, prefix) = &function.reports;
+    let s3 = objects::s3_client(base.base());
+    let endpoint = base.endpoint("S3", None);
+    // Checked first: a run whose reports have nowhere to go is not made.
+    objects::check_bucket(&s3, &endpoint, bucket)
+        .await
+        .map_err(|e| {
+            failure(
+                printer,
+                "ReportsBucket",
+                format!(
+                    "the reports bucket {bucket} cannot be used: {}: {} (nothing was run; SSM_PREFS_REPORTS names it, and the function needs s3:ListBucket on it)",
+                    e.reason, e.message
+                ),
+            )
+        })?;
+    let external_id = match &function.external_id_secret {
+        None => None,
+        Some(secret) => Some(base.secret_string(secret).await.map_err(|e| {
+            failure(
+                printer,
+                "ExternalIdSecret",
+                format!(
+                    "the external id's secret {secret} cannot be read: {}: {} (nothing was run)",
+                    e.reason, e.message
+                ),
+            )
+        })?),
+    };
+    let dir = Scratch::new(&id).map_err(|e| failure(printer, "LocalFiles", e))?;
+    let events = dir.0.join("events.json");
+    if kind == Kind::Events {
+        std::fs::write(&events, payload.to_string()).map_err(|e| {
+            failure(
+                printer,
+                "LocalFiles",
+                format!("cannot write {}: {e}", events.display()),
+            )
+        })?;
+    }
+    let date = &rfc3339(SystemTime::now())[..10];
+    let key_prefix = [prefix.as_str(), date, &id]
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("/");
+    let wait_ready = deadline
+        .stop_at
+        .saturating_duration_since(Instant::now())
+        .as_secs();
+    let mut done: Vec<Value> = vec![];
+    let mut failed: Vec<String> = vec![];
+    for (command, flags) in function.runs(kind, &events.to_string_lossy(), Some(wait_ready)) {
+        let shown = format!(
+            "{} (AWS Lambda request {id})",
+            redacted_command_line(
+                ["ssm-prefs", command]
+                    .into_iter()
+                    .map(str::to_string)
+                    .chain(flags.iter().cloned())
+            )
+        );
+        let files = Reports::under(&dir.0, command);
+        let mut args: Vec<String> = vec![command.to_string()];
+        args.extend(flags);
+        args.extend(files.flags());
+        if let Some(id) = &external_id {
+            args.extend(["--external-id".to_string(), id.clone()]);
+        }
+        let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut settings: Settings =
+            check(&arg_refs).map_err(|e| failure(printer, "BadInput", e))?;
+        if let Some(run) = settings.run_settings_mut() {
+            run.invoked = Some(Invoked {
+                command_line: shown.clone(),
+                deadline,
+            });
+        }
+        printer.say(&shown);
+        let result = crate::run(&settings, printer).await;
+        let stored = files
+            .store(
+                &s3,
+                &endpoint,
+                bucket,
+                &format!("{key_prefix}/{command}"),
+                command,
+            )
+            .await;
+        let ended = match result {
+            Ok(ended) => ended,
+            Err(e) => {
+                // Bad input (exit 2): the preferences object missing or not valid, say.
+                return Err(failure(printer, "BadInput", one_line(&e.to_string())));
+            }
+        };
+        let summary = stored.map_err(|e| failure(printer, "ReportsNotStored", e))?;
+        let where_ = summary["reports"]["csv"]
+            .as_str()
+            .unwrap_or("no report")
+            .to_string();
+        match ended {
+            Ended::Success => {}
+            Ended::Failures => failed.push(format!(
+                "{command}: {} (report {where_})",
+                summary["why"].as_str().unwrap_or("a target failed")
+            )),
+            Ended::Interrupted => failed.push(format!(
+                "{command}: stopped at the invocation's deadline; every target has its row (report {where_})"
+            )),
+        }
+        done.push(Value::Object(summary));
+        if ended == Ended::Interrupted {
+            break;
+        }
+    }
+    drop(dir);
+    if !failed.is_empty() {
+        return Err(failure(printer, "TargetsFailed", failed.join("; ")));
+    }
+    let mut runs = done.into_iter();
+    let mut response = runs.next().unwrap_or_else(|| json!({}));
+    if let Some(then) = runs.next() {
+        response["followed_by"] = then;
+    }
+    Ok(response)
+}
+
+/// A scheduled event, or events `--event` takes; anything else is named in the error.
+fn classify(payload: &Value) -> Result<Kind, String> {
+    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return Ok(Kind::Scheduled);
+    }
+    parse_events(Path::new("the invocation's payload"), &payload.to_string())
+        .map(|_| Kind::Events)
+        .map_err(|e| {
+            let got = match (
+                payload.get("source").and_then(Value::as_str),
+                payload.get("detail-type").and_then(Value::as_str),
+            ) {
+                (Some(source), Some(detail)) => format!("a {source} event, {detail:?}"),
+                _ => format!("{}", kind_of(payload)),
+            };
+            format!(
+                "the payload is {got}, which this function does not take: it takes an EventBridge Scheduled Event, or the events of --event ({})",
+                one_line(&e.to_string())
+            )
+        })
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object that is not an event",
+    }
+}
+
+/// The invocation's deadline (milliseconds since the epoch, as the runtime API gives it) as
+/// the run's stop and abandon times: a fifth of the time left is kept back, at most a minute.
+fn deadline_of(deadline_ms: u64) -> Deadline {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    let margin = (left / 5).min(MARGIN);
+    let now = Instant::now();
+    Deadline {
+        stop_at: now + left - margin,
+        abandon_at: now + left - margin / 2,
+    }
+}
+
+/// The base credentials' session (the function's role), for S3 and Secrets Manager.
+async fn base_session(function: &Function) -> Session {
+    Session::new(function.session_options(), &[]).await
+}
+
+/// An invocation's error: said in the log (the plain line exit 2 or 1 would print), then
+/// returned to Lambda under `kind`.
+fn failure(printer: &Printer, kind: &str, message: impl Into<String>) -> Diagnostic {
+    let message = message.into();
+    printer.error(&message);
+    Diagnostic {
+        error_type: kind.to_string(),
+        error_message: message,
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The invocation's local files, removed when it ends (the next invocation may reuse the
+/// execution environment and its /tmp).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(id: &str) -> Result<Scratch, String> {
+        let safe: String = id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let dir = std::env::temp_dir().join(format!("ssm-prefs-{safe}"));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One run's reports: the CSV, the HTML page and the summary JSON.
+struct Reports {
+    csv: PathBuf,
+    html: PathBuf,
+    json: PathBuf,
+}
+
+impl Reports {
+    fn under(dir: &Path, command: &str) -> Reports {
+        Reports {
+            csv: dir.join(format!("{command}.csv")),
+            html: dir.join(format!("{command}.html")),
+            json: dir.join(format!("{command}.summary.json")),
+        }
+    }
+
+    fn flags(&self) -> Vec<String> {
+        [
+            ("-o", &self.csv),
+            ("--html", &self.html),
+            ("--summary-json", &self.json),
+        ]
+        .into_iter()
+        .flat_map(|(flag, path)| [flag.to_string(), path.to_string_lossy().into_owned()])
+        .collect()
+    }
+
+    /// Each file the run wrote, stored under `key` (with its extension), and the summary:
+    /// the run's summary JSON with the reports' S3 URIs in place of its local paths (stored so
+    /// too), or for a run that ended before its report, what it did.
+    async fn store(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        endpoint: &str,
+        bucket: &str,
+        key: &str,
+        command: &str,
+    ) -> Result<Map<String, Value>, String> {
+        let put = |key: String, body: Vec<u8>, content_type: &'static str| async move {
+            objects::write(s3, endpoint, (bucket, &key), body, content_type)
+                .await
+                .map(|()| format!("s3://{bucket}/{key}"))
+                .map_err(|e| {
+                    format!(
+                        "the report could not be stored at s3://{bucket}/{key}: {}: {} (the run's summary is in the log above)",
+                        e.reason, e.message
+                    )
+                })
+        };
+        let mut uris = Map::new();
+        for (name, path, content_type) in [
+            ("csv", &self.csv, "text/csv"),
+            ("html", &self.html, "text/html"),
+        ] {
+            // A file not written: the run ended before its report (nothing to do).
+            if let Ok(body) = std::fs::read(path) {
+                let uri = put(format!("{key}.{name}"), body, content_type).await?;
+                uris.insert(name.to_string(), Value::String(uri));
+            }
+        }
+        let Some(mut summary) = std::fs::read(&self.json)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())
+        else {
+            let mut m = Map::new();
+            m.insert("command".into(), command.into());
+            m.insert("total_targets".into(), 0.into());
+            m.insert(
+                "why".into(),
+                "nothing to do: no target was selected (said in the log)".into(),
+            );
+            m.insert("reports".into(), Value::Object(uris));
+            return Ok(m);
+        };
+        for (field, name) in [("report", "csv"), ("html", "html")] {
+            if let Some(uri) = uris.get(name) {
+                summary.insert(field.to_string(), uri.clone());
+            }
+        }
+        let summary_key = format!("{key}.summary.json");
+        uris.insert(
+            "summary_json".into(),
+            Value::String(format!("s3://{bucket}/{summary_key}")),
+        );
+        summary.insert("reports".into(), Value::Object(uris));
+        let body = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
+        put(summary_key, body, "application/json").await?;
+        Ok(summary)
+    }
+}

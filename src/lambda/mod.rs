@@ -1,0 +1,58 @@
+//! Lambda mode: the binary started as a function's `bootstrap` (no arguments, and
+//! `AWS_LAMBDA_RUNTIME_API` set) serves invocations through AWS's runtime crate
+//! (docs/deploy.md).
+
+mod function;
+mod invocation;
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+
+use crate::terminal::printer::Printer;
+
+/// Whether Lambda started this process: no arguments, and the runtime API to serve.
+pub fn started_by_lambda() -> bool {
+    std::env::args_os().len() == 1 && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+}
+
+/// Serves invocations until the runtime API goes away. The function's settings are checked
+/// once: a bad one is said at start and fails every invocation with that line, so that the
+/// function's error alarm and dead-letter queue see it (a function that cannot start would
+/// only say so at each cold start).
+pub async fn serve(printer: &Printer) -> Result<(), String> {
+    // The runtime crate panics without these; Lambda always sets them.
+    for var in [
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+    ] {
+        if std::env::var_os(var).is_none() {
+            return Err(format!(
+                "{var} is not set: Lambda sets it; outside Lambda, run ssm-prefs with a command (ssm-prefs --help)"
+            ));
+        }
+    }
+    let function = function::Function::from_env();
+    match &function {
+        Ok(_) => printer.say("ssm-prefs: serving Lambda invocations"),
+        Err(e) => printer.error(e),
+    }
+    let handler = |event: LambdaEvent<Value>| {
+        let function = &function;
+        async move {
+            match function {
+                Ok(f) => invocation::serve(f, printer, event).await,
+                Err(e) => {
+                    printer.error(e);
+                    Err(Diagnostic {
+                        error_type: "BadSetting".into(),
+                        error_message: e.clone(),
+                    })
+                }
+            }
+        }
+    };
+    lambda_runtime::run(service_fn(handler))
+        .await
+        .map_err(|e| format!("the Lambda runtime API failed: {e}"))
+}
