@@ -176,7 +176,7 @@ fn classify(payload: &Value) -> Result<Kind, String> {
                 payload.get("detail-type").and_then(Value::as_str),
             ) {
                 (Some(source), Some(detail)) => format!("a {source} event, {detail:?}"),
-                _ => format!("{}", kind_of(payload)),
+                _ => kind_of(payload).to_string(),
             };
             format!(
                 "the payload is {got}, which this function does not take: it takes an EventBridge Scheduled Event, or the events of --event ({})",
