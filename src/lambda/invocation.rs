@@ -63,8 +63,8 @@ pub(crate) async fn serve(
             )
         })?),
     };
-    let dir = Scratch::new(&id).map_err(|e| failure(printer, "LocalFiles", e))?;
-    let events = dir.0.join("events.json");
+    let dir = scratch().map_err(|e| failure(printer, "LocalFiles", e))?;
+    let events = dir.path().join("events.json");
     if kind == Kind::Events {
         std::fs::write(&events, payload.to_string()).map_err(|e| {
             failure(
@@ -97,7 +97,7 @@ pub(crate) async fn serve(
                     .chain(flags.iter().cloned())
             )
         );
-        let files = Reports::under(&dir.0, command);
+        let files = Reports::under(dir.path(), command);
         let mut args: Vec<String> = vec![command.to_string()];
         args.extend(flags);
         args.extend(files.flags());
@@ -236,27 +236,18 @@ fn one_line(text: &str) -> String {
         .join("; ")
 }
 
-/// The invocation's local files, removed when it ends (the next invocation may reuse the
-/// execution environment and its /tmp).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(id: &str) -> Result<Scratch, String> {
-        let safe: String = id
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect();
-        let dir = std::env::temp_dir().join(format!("ssm-prefs-{safe}"));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The invocation's local files (a directory of its own under /tmp), removed when it ends:
+/// the next invocation may reuse the execution environment and its /tmp.
+fn scratch() -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix("ssm-prefs-")
+        .tempdir()
+        .map_err(|e| {
+            format!(
+                "cannot create a directory under {}: {e}",
+                std::env::temp_dir().display()
+            )
+        })
 }
 
 /// One run's reports: the CSV, the HTML page and the summary JSON.

@@ -19,6 +19,7 @@ mod examples;
 mod faults;
 mod harness;
 mod html;
+mod lambda;
 mod lifecycle;
 mod new_user;
 mod objects;

@@ -6,6 +6,7 @@
 pub mod emulator;
 pub mod fixtures;
 pub mod fleet;
+pub mod lambda_api;
 pub mod org;
 pub mod proxy;
 pub mod stand_in;

@@ -1,0 +1,559 @@
+//! Lambda mode end to end: the real binary started as a function's `bootstrap` (no
+//! arguments), served by a local Lambda Runtime API (tests/support/lambda_api.rs), against an
+//! emulated organization, its preferences and reports in the emulator's S3.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::emulator::{Emulator, private_emulator};
+use crate::support::fixtures::*;
+use crate::support::lambda_api::LambdaApi;
+use crate::support::org::{MANAGEMENT, Organization, organizations};
+use crate::support::proxy::{Faults, Proxy, WRITES};
+
+const PREFS_BUCKET: &str = "org-preferences";
+const PREFS_KEY: &str = "session-manager/preferences.json";
+const REPORTS_BUCKET: &str = "org-ssm-prefs-reports";
+const FUNCTION_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+const ANSWER: Duration = Duration::from_secs(120);
+
+/// Preferences that name no log destination, so that preflight (on, as the function runs it)
+/// has nothing to find missing.
+fn lambda_prefs() -> Value {
+    json!({
+        "schemaVersion": "1.0",
+        "description": "Org-wide Session Manager preferences, enforced by the function",
+        "sessionType": "Standard_Stream",
+        "inputs": {
+            "s3BucketName": "",
+            "cloudWatchLogGroupName": "",
+            "runAsEnabled": false,
+            "runAsDefaultUser": "",
+            "idleSessionTimeout": "15"
+        }
+    })
+}
+
+/// An emulated organization of three members, with the function's buckets; the counting
+/// proxy in front of it is the function's endpoint.
+struct World {
+    _emulator: Emulator,
+    url: String,
+    proxy: Proxy,
+    org: Organization,
+    /// The management account and the members.
+    accounts: Vec<String>,
+    s3: aws_sdk_s3::Client,
+    dir: Dir,
+}
+
+impl World {
+    async fn new() -> World {
+        let emulator = private_emulator();
+        let url = emulator.url.clone();
+        let org = Organization::create(organizations(&url).await).await;
+        let mut accounts = vec![MANAGEMENT.to_string()];
+        for i in 0..3 {
+            accounts.push(
+                org.create_account(&format!("member-{i}"), &format!("member{i}@example.com"))
+                    .await,
+            );
+        }
+        let conf = base_config(&url, ACCESS_KEY, SECRET_KEY).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        for bucket in [PREFS_BUCKET, REPORTS_BUCKET] {
+            s3.create_bucket().bucket(bucket).send().await.unwrap();
+        }
+        s3.put_object()
+            .bucket(PREFS_BUCKET)
+            .key(PREFS_KEY)
+            .body(lambda_prefs().to_string().into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+        World {
+            proxy: Proxy::start(&url),
+            _emulator: emulator,
+            url,
+            org,
+            accounts,
+            s3,
+            dir: Dir::new(),
+        }
+    }
+
+    /// The function's environment as the stack sets it, with `changes` (an empty value
+    /// removes a variable).
+    fn env(&self, changes: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut env: BTreeMap<String, String> = [
+            (
+                "SSM_PREFS_PREFERENCES",
+                format!("s3://{PREFS_BUCKET}/{PREFS_KEY}"),
+            ),
+            (
+                "SSM_PREFS_REPORTS",
+                format!("s3://{REPORTS_BUCKET}/reports"),
+            ),
+            ("SSM_PREFS_REGIONS", FUNCTION_REGIONS.join(",")),
+            ("SSM_PREFS_ENDPOINT_URL", self.proxy.url.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (k, v) in changes {
+            if v.is_empty() {
+                env.remove(*k);
+            } else {
+                env.insert(k.to_string(), v.to_string());
+            }
+        }
+        env
+    }
+
+    /// The binary started as Lambda starts `bootstrap`: no arguments, the runtime API's
+    /// address and the function's variables in its environment; its output kept in `log`.
+    fn start(&self, api: &LambdaApi, env: &BTreeMap<String, String>, log: &str) -> Function {
+        let log = self.dir.path(log);
+        let mut cmd = preflight_command(Vec::<&str>::new());
+        cmd.envs(env)
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "ssm-prefs")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .stderr(Stdio::from(
+                std::fs::File::create(log.with_extension("err")).unwrap(),
+            ));
+        Function {
+            child: cmd.spawn().expect("start the function's bootstrap"),
+            log,
+        }
+    }
+
+    /// Every object in the reports bucket, by key.
+    async fn reports(&self) -> BTreeMap<String, Vec<u8>> {
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(REPORTS_BUCKET)
+            .send()
+            .await
+            .unwrap();
+        let mut out = BTreeMap::new();
+        for o in listed.contents.unwrap_or_default() {
+            let key = o.key.unwrap();
+            let body = self
+                .s3
+                .get_object()
+                .bucket(REPORTS_BUCKET)
+                .key(&key)
+                .send()
+                .await
+                .unwrap()
+                .body
+                .collect()
+                .await
+                .unwrap()
+                .into_bytes()
+                .to_vec();
+            out.insert(key, body);
+        }
+        out
+    }
+
+    /// The object an `s3://REPORTS_BUCKET/KEY` URI names, saved to a file.
+    async fn fetch(&self, uri: &Value) -> PathBuf {
+        let uri = uri
+            .as_str()
+            .unwrap_or_else(|| panic!("not an S3 URI: {uri}"));
+        let key = uri
+            .strip_prefix(&format!("s3://{REPORTS_BUCKET}/"))
+            .unwrap_or_else(|| panic!("{uri} is not in the reports bucket"));
+        let body = self.reports().await.remove(key).expect("the object exists");
+        let path = self.dir.path(&key.replace('/', "_"));
+        std::fs::write(&path, body).unwrap();
+        path
+    }
+
+    /// The SSM writes the proxy saw.
+    fn writes(&self) -> usize {
+        self.proxy
+            .seen()
+            .iter()
+            .filter(|s| WRITES.contains(&s.operation.as_str()))
+            .count()
+    }
+
+    /// The report's rows against the world: each target's default version holds the
+    /// preferences, as its row says.
+    async fn assert_converged(&self, report: &std::path::Path, accounts: &[String]) {
+        let rows = rows_by_target(report);
+        let world = read_all(&self.url, accounts, &FUNCTION_REGIONS, DOC).await;
+        assert_eq!(rows.len(), world.len(), "{rows:?}");
+        for ((id, region), found) in world {
+            let (version, content) =
+                found.unwrap_or_else(|| panic!("{id}/{region} has no document"));
+            assert_eq!(
+                serde_json::from_str::<Value>(&content).unwrap(),
+                lambda_prefs()
+            );
+            let row = &rows[&(id.clone(), region.clone())];
+            assert_eq!(row["document_version"], version, "{row:?}");
+            assert_eq!(row["content_sha256"], sha256_hex(content.as_bytes()));
+        }
+    }
+}
+
+/// The function's process, killed when the test ends (Lambda freezes it between
+/// invocations; here it waits on the runtime API's next invocation).
+struct Function {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Function {
+    fn log(&self) -> String {
+        let out = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let err = std::fs::read_to_string(self.log.with_extension("err")).unwrap_or_default();
+        format!("{out}{err}")
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn scheduled_event() -> String {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": MANAGEMENT,
+        "time": "2026-12-05T06:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/ssm-prefs-daily"],
+        "detail": {}
+    })
+    .to_string()
+}
+
+fn create_account_result(account: &str, state: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/events/organizations-create-account-result.json");
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(path)
+            .unwrap()
+            .replace("111122223333", account),
+    )
+    .unwrap();
+    event["detail"]["serviceEventDetails"]["createAccountStatus"]["state"] = json!(state);
+    event.to_string()
+}
+
+fn count(summary: &Value, status: &str) -> u64 {
+    summary["counts"][status].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_event_fixes_a_tampered_and_a_missing_target_and_stores_its_reports() {
+    let world = World::new().await;
+    let api = LambdaApi::start().await;
+    let function = world.start(&api, &world.env(&[]), "function.log");
+
+    // The first day: the whole organization (management account too) in both regions.
+    let first = api.invoke(&scheduled_event(), Duration::from_secs(900));
+    let answer = api.answer(&first, ANSWER).await;
+    let summary = answer.response();
+    assert_eq!(summary["command"], "apply", "{summary}");
+    assert_eq!(summary["total_targets"], 8, "{summary}");
+    assert_eq!(count(summary, "created"), 8, "{summary}");
+    let report = world.fetch(&summary["reports"]["csv"]).await;
+    world.assert_converged(&report, &world.accounts).await;
+
+    // Behind the tool's back: one target's preferences changed, another's deleted.
+    let (tampered, missing) = (&world.accounts[1], &world.accounts[2]);
+    let mut loose = lambda_prefs();
+    loose["inputs"]["idleSessionTimeout"] = json!("60");
+    add_version(&world.url, tampered, "us-east-1", &loose.to_string(), true).await;
+    delete_doc(&world.url, missing, "eu-west-1").await;
+
+    let second = api.invoke(&scheduled_event(), Duration::from_secs(900));
+    let summary = api.answer(&second, ANSWER).await.response().clone();
+    assert_eq!(
+        (
+            count(&summary, "updated"),
+            count(&summary, "created"),
+            count(&summary, "unchanged")
+        ),
+        (1, 1, 6),
+        "{summary}"
+    );
+    assert_eq!(summary["exit_code"], 0);
+    let report = world.fetch(&summary["reports"]["csv"]).await;
+    world.assert_converged(&report, &world.accounts).await;
+    let rows = rows_by_target(&report);
+    assert_eq!(
+        rows[&(tampered.clone(), "us-east-1".into())]["status"],
+        "updated"
+    );
+    assert_eq!(
+        rows[&(missing.clone(), "eu-west-1".into())]["status"],
+        "created"
+    );
+
+    // Each invocation's reports under its own key, the summary naming them by S3 URI.
+    let stored = world.reports().await;
+    let keys: BTreeSet<&str> = stored.keys().map(String::as_str).collect();
+    for id in [&first, &second] {
+        for name in ["apply.csv", "apply.html", "apply.summary.json"] {
+            assert!(
+                keys.iter()
+                    .any(|k| k.starts_with("reports/") && k.ends_with(&format!("{id}/{name}"))),
+                "{name} of {id} not in {keys:?}"
+            );
+        }
+    }
+    let stored_summary: Value = serde_json::from_slice(
+        &stored[summary["reports"]["summary_json"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches(&format!("s3://{REPORTS_BUCKET}/"))],
+    )
+    .unwrap();
+    assert_eq!(stored_summary["report"], summary["reports"]["csv"]);
+    let html = String::from_utf8(
+        stored[summary["reports"]["html"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches(&format!("s3://{REPORTS_BUCKET}/"))]
+        .clone(),
+    )
+    .unwrap();
+    assert!(
+        html.contains("AWS Lambda request"),
+        "the page names the invocation"
+    );
+    let log = function.log();
+    assert!(log.contains("apply: 8 targets"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "plain lines, no colour or bars: {log}"
+    );
+    assert!(!log.contains(SECRET_KEY) && !log.contains(SESSION_TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_event_applies_to_exactly_that_account_and_a_failed_one_is_nothing_to_do() {
+    let world = World::new().await;
+    let api = LambdaApi::start().await;
+    let function = world.start(&api, &world.env(&[]), "function.log");
+    let new = world.accounts[2].clone();
+
+    let id = api.invoke(
+        &create_account_result(&new, "SUCCEEDED"),
+        Duration::from_secs(900),
+    );
+    let summary = api.answer(&id, ANSWER).await.response().clone();
+    assert_eq!(summary["total_targets"], 2, "{summary}");
+    assert_eq!(count(&summary, "created"), 2, "{summary}");
+    let report = world.fetch(&summary["reports"]["csv"]).await;
+    world
+        .assert_converged(&report, std::slice::from_ref(&new))
+        .await;
+    for other in world.accounts.iter().filter(|a| **a != new) {
+        for r in FUNCTION_REGIONS {
+            assert_eq!(
+                default_doc(&ssm_in(&world.url, other, r).await, DOC).await,
+                None,
+                "{other}/{r} was not named by the event"
+            );
+        }
+    }
+
+    // A creation that failed names no account to set up: a success that does nothing.
+    let writes = world.writes();
+    let before = world.reports().await.len();
+    let id = api.invoke(
+        &create_account_result(&new, "FAILED"),
+        Duration::from_secs(900),
+    );
+    let summary = api.answer(&id, ANSWER).await.response().clone();
+    assert_eq!(summary["total_targets"], 0, "{summary}");
+    assert!(
+        summary["why"].as_str().unwrap().contains("nothing to do"),
+        "{summary}"
+    );
+    assert_eq!(world.writes(), writes);
+    assert_eq!(world.reports().await.len(), before);
+    assert!(
+        function.log().contains("nothing to do"),
+        "{}",
+        function.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_payload_is_an_error_naming_it_and_nothing_is_written() {
+    let world = World::new().await;
+    let api = LambdaApi::start().await;
+    let function = world.start(&api, &world.env(&[]), "function.log");
+    let ec2 = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/events/ec2-instance-state-change.json"),
+    )
+    .unwrap();
+    for (payload, says) in [
+        (
+            ec2.as_str(),
+            "aws.ec2 event, \"EC2 Instance State-change Notification\"",
+        ),
+        (r#"{"hello": "world"}"#, "an object that is not an event"),
+        ("[1, 2]", "Scheduled Event"),
+        ("not JSON at all", "deserialize"),
+    ] {
+        let id = api.invoke(payload, Duration::from_secs(900));
+        let answer = api.answer(&id, ANSWER).await;
+        let (_, message) = answer.error();
+        assert!(message.contains(says), "{payload}: {message}");
+    }
+    assert_eq!(world.writes(), 0);
+    assert!(world.reports().await.is_empty());
+    let log = function.log();
+    assert!(log.contains("which this function does not take"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_setting_fails_every_invocation_with_its_line_and_calls_nothing() {
+    let world = World::new().await;
+    let api = LambdaApi::start().await;
+    let bad = world.start(&api, &world.env(&[("SSM_PREFS_MODE", "fix")]), "bad.log");
+    for _ in 0..2 {
+        let id = api.invoke(&scheduled_event(), Duration::from_secs(900));
+        let answer = api.answer(&id, ANSWER).await;
+        let (kind, message) = answer.error();
+        assert_eq!(kind, "BadSetting");
+        assert!(
+            message.starts_with("SSM_PREFS_MODE=fix: not a mode"),
+            "{message}"
+        );
+    }
+    assert!(bad.log().contains("SSM_PREFS_MODE=fix"), "{}", bad.log());
+    drop(bad);
+    assert!(world.proxy.seen().is_empty(), "{:?}", world.proxy.counts());
+
+    // Settings that are good, with inputs that are not: each one line, nothing written.
+    for (changes, kind, says) in [
+        (
+            vec![("SSM_PREFS_REPORTS", "s3://no-such-reports-bucket/reports")],
+            "ReportsBucket",
+            "the reports bucket no-such-reports-bucket cannot be used",
+        ),
+        (
+            vec![("SSM_PREFS_PREFERENCES", "s3://org-preferences/missing.json")],
+            "BadInput",
+            "cannot read the preferences object",
+        ),
+    ] {
+        let api = LambdaApi::start().await;
+        let _function = world.start(&api, &world.env(&changes), "inputs.log");
+        let id = api.invoke(&scheduled_event(), Duration::from_secs(900));
+        let answer = api.answer(&id, ANSWER).await;
+        let (got, message) = answer.error();
+        assert_eq!(got, kind, "{message}");
+        assert!(message.contains(says), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+    }
+    // Not JSON: the preferences object is checked as a file is.
+    world
+        .s3
+        .put_object()
+        .bucket(PREFS_BUCKET)
+        .key("broken.json")
+        .body(b"{\"schemaVersion\": \"1.0\",".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let api = LambdaApi::start().await;
+    let _function = world.start(
+        &api,
+        &world.env(&[("SSM_PREFS_PREFERENCES", "s3://org-preferences/broken.json")]),
+        "broken.log",
+    );
+    let id = api.invoke(&scheduled_event(), Duration::from_secs(900));
+    let answer = api.answer(&id, ANSWER).await;
+    let (got, message) = answer.error();
+    assert_eq!(got, "BadInput", "{message}");
+    assert!(message.contains("invalid JSON"), "{message}");
+    assert_eq!(world.writes(), 0);
+    let stored = world.reports().await;
+    assert!(stored.is_empty(), "{:?}", stored.keys());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deadline_reached_mid_run_writes_every_row_and_is_an_error() {
+    let world = World::new().await;
+    // Each write takes two seconds, one target at a time: 8 targets cannot finish in 10 s.
+    world.proxy.set_faults(Faults {
+        slow: Some((vec!["CreateDocument".into()], Duration::from_secs(2))),
+        ..Faults::default()
+    });
+    let api = LambdaApi::start().await;
+    let function = world.start(
+        &api,
+        &world.env(&[("SSM_PREFS_CONCURRENCY", "1")]),
+        "function.log",
+    );
+    let id = api.invoke(&scheduled_event(), Duration::from_secs(10));
+    let answer = api.answer(&id, Duration::from_secs(30)).await;
+    let (kind, message) = answer.error();
+    assert_eq!(kind, "TargetsFailed", "{message}");
+    assert!(message.contains("deadline"), "{message}");
+    // The report was stored first, with a row for every target.
+    let stored = world.reports().await;
+    let csv = stored
+        .iter()
+        .find(|(k, _)| k.ends_with(&format!("{id}/apply.csv")))
+        .unwrap_or_else(|| panic!("no report in {:?}: {}", stored.keys(), function.log()))
+        .1;
+    let path = world
+        .dir
+        .write("deadline.csv", std::str::from_utf8(csv).unwrap());
+    let rows = rows_by_target(&path);
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    let created: Vec<_> = rows.values().filter(|r| r["status"] == "created").collect();
+    let stopped: Vec<_> = rows
+        .values()
+        .filter(|r| r["error_code"] == "Interrupted")
+        .collect();
+    assert!(
+        !created.is_empty() && !stopped.is_empty(),
+        "{rows:?}\n{}",
+        function.log()
+    );
+    assert_eq!(created.len() + stopped.len(), 8, "{rows:?}");
+    for row in &created {
+        let found = default_doc(
+            &ssm_in(&world.url, &row["account_id"], &row["region"]).await,
+            DOC,
+        )
+        .await;
+        assert!(found.is_some(), "{row:?}");
+    }
+    assert!(
+        function.log().contains("the invocation's deadline is near"),
+        "{}",
+        function.log()
+    );
+}
