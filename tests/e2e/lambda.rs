@@ -557,3 +557,79 @@ async fn a_deadline_reached_mid_run_writes_every_row_and_is_an_error() {
         function.log()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_mode_narrowed_to_an_ou_presents_the_secrets_external_id_and_sends_findings() {
+    let world = World::new().await;
+    let ou = world.org.create_ou("Production", None).await;
+    let member = world.accounts[1].clone();
+    world.org.move_to(&member, &ou).await;
+    let external_id = "ssm-prefs-external-id-7f3a9c";
+    let conf = base_config(&world.url, ACCESS_KEY, SECRET_KEY).await;
+    let secret = aws_sdk_secretsmanager::Client::new(&conf)
+        .create_secret()
+        .name("ssm-prefs/external-id")
+        .secret_string(external_id)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let api = LambdaApi::start().await;
+    let function = world.start(
+        &api,
+        &world.env(&[
+            ("SSM_PREFS_MODE", "audit"),
+            ("SSM_PREFS_OU", &ou),
+            ("SSM_PREFS_SECURITY_HUB", "true"),
+            ("SSM_PREFS_EXTERNAL_ID_SECRET", &secret),
+        ]),
+        "function.log",
+    );
+    let id = api.invoke(&scheduled_event(), Duration::from_secs(900));
+    // The OU's one account holds nothing yet: not compliant, so the invocation is an error
+    // (for the alarm), with its report and findings sent first.
+    let answer = api.answer(&id, ANSWER).await;
+    let (kind, message) = answer.error();
+    assert_eq!(kind, "TargetsFailed", "{message}");
+    assert!(message.contains("audit: "), "{message}");
+    let stored = world.reports().await;
+    let (_, csv) = stored
+        .iter()
+        .find(|(k, _)| k.ends_with(&format!("{id}/audit.csv")))
+        .unwrap_or_else(|| panic!("no report in {:?}", stored.keys()));
+    let text = String::from_utf8(csv.clone()).unwrap();
+    let path = world.dir.write("audit.csv", &text);
+    let rows = rows_by_target(&path);
+    let targets: BTreeSet<(String, String)> = rows.keys().cloned().collect();
+    let expected: BTreeSet<(String, String)> = FUNCTION_REGIONS
+        .iter()
+        .map(|r| (member.clone(), r.to_string()))
+        .collect();
+    assert_eq!(targets, expected, "only the OU's account");
+    assert_eq!(world.writes(), 0, "audit mode never writes");
+    assert_eq!(world.proxy.count("BatchImportFindings"), 2);
+    // The member's role was assumed with the secret's external id, which appears nowhere.
+    let assumed: Vec<_> = world
+        .proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.operation == "AssumeRole")
+        .collect();
+    assert!(!assumed.is_empty());
+    for s in &assumed {
+        assert_eq!(
+            s.params.get("ExternalId").map(String::as_str),
+            Some(external_id)
+        );
+    }
+    for (key, body) in &stored {
+        assert!(
+            !String::from_utf8_lossy(body).contains(external_id),
+            "{key} holds the external id"
+        );
+    }
+    let log = function.log();
+    assert!(!log.contains(external_id), "{log}");
+    assert!(!message.contains(external_id));
+}
