@@ -2,12 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::Dir;
+use crate::support::lambda_api::{Function, LambdaApi};
 
 const FIX: &str = "run `bash scripts/test.sh` once: scripts/emulator-env.sh installs it in .venv/";
 
@@ -288,6 +290,7 @@ full = deploy(run + "-full", {
     "Regions": "us-east-1,eu-west-1", "OrganizationalUnits": "ou-ab12-cdef3456,ou-ab12-ghij7890",
     "MemberRoleName": "RolloutRole", "SecurityHub": "true", "Waves": "1,10%,100%",
     "MaxFailures": "5%", "Schedule": "rate(12 hours)", "ReservedConcurrency": "2",
+    "Vars": "log_bucket=org-session-logs,team=sec", "Concurrency": "256",
     "ExternalIdSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ssm-prefs-external-id-AbCdEf",
     "AlarmEmail": "security@example.com"})
 defaults = deploy(run + "-defaults", {"PreferencesUri": "s3://" + run + "-prefs/prefs.json"})
@@ -310,6 +313,33 @@ print(json.dumps({"full": full, "defaults": defaults, "hub": hub, "member": {
     "policy": policy(iam.get_role_policy(RoleName=member, PolicyName="ssm-prefs")["PolicyDocument"])}},
     default=str))
 "##;
+
+/// The deployed function's environment, given to the real binary in Lambda mode: its settings
+/// check passes (an unknown payload is the answer, not a bad setting), so what the stack
+/// sets is what the function takes.
+fn the_binary_takes_the_settings(env: &Value) {
+    let mut vars: std::collections::BTreeMap<String, String> = env
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    vars.insert("SSM_PREFS_ENDPOINT_URL".into(), emulator().url.clone());
+    let dir = crate::support::fixtures::Dir::new();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let api = LambdaApi::start().await;
+        let function = Function::start(&api, &vars, &dir.path("function.log"));
+        let id = api.invoke(r#"{"hello": "world"}"#, Duration::from_secs(60));
+        let answer = api.answer(&id, Duration::from_secs(60)).await;
+        let (kind, message) = answer.error();
+        assert_eq!(
+            kind,
+            "UnknownPayload",
+            "{message}\n{vars:#?}\n{}",
+            function.log()
+        );
+    });
+}
 
 #[test]
 fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
@@ -427,6 +457,16 @@ fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
         );
         assert_eq!(p["WriteTheReports"]["Action"], "s3:PutObject");
         assert_eq!(
+            (
+                &p["CheckTheReportsBucket"]["Action"],
+                &p["CheckTheReportsBucket"]["Resource"]
+            ),
+            (
+                &json!("s3:ListBucket"),
+                &json!(format!("arn:aws:s3:::{bucket}"))
+            )
+        );
+        assert_eq!(
             p["AssumeTheMemberRole"]["Resource"],
             format!(
                 "arn:aws:iam::*:role/{}",
@@ -460,6 +500,8 @@ fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
                 "SSM_PREFS_SECURITY_HUB": "true",
                 "SSM_PREFS_WAVES": "1,10%,100%",
                 "SSM_PREFS_MAX_FAILURES": "5%",
+                "SSM_PREFS_VARS": "log_bucket=org-session-logs,team=sec",
+                "SSM_PREFS_CONCURRENCY": "256",
                 "SSM_PREFS_EXTERNAL_ID_SECRET":
                     "arn:aws:secretsmanager:us-east-1:123456789012:secret:ssm-prefs-external-id-AbCdEf",
             })
@@ -474,9 +516,12 @@ fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
                 "SSM_PREFS_SECURITY_HUB": "false",
                 "SSM_PREFS_WAVES": "",
                 "SSM_PREFS_MAX_FAILURES": "",
+                "SSM_PREFS_VARS": "",
+                "SSM_PREFS_CONCURRENCY": "",
             })
         };
         assert_eq!(env, &expected_env, "{}", at("environment"));
+        the_binary_takes_the_settings(env);
         // moto's CloudFormation leaves out Architectures (the template's is checked below).
         let (memory, concurrency) = if conditional { (1024, 2) } else { (512, 1) };
         assert_eq!(f["MemorySize"], memory, "{}", at("memory"));

@@ -4,14 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::support::emulator::{Emulator, private_emulator};
 use crate::support::fixtures::*;
-use crate::support::lambda_api::LambdaApi;
+use crate::support::lambda_api::{Function, LambdaApi};
 use crate::support::org::{MANAGEMENT, Organization, organizations};
 use crate::support::proxy::{Faults, Proxy, WRITES};
 
@@ -118,24 +117,9 @@ impl World {
         env
     }
 
-    /// The binary started as Lambda starts `bootstrap`: no arguments, the runtime API's
-    /// address and the function's variables in its environment; its output kept in `log`.
+    /// The function's process, its output kept in `log` under the test's directory.
     fn start(&self, api: &LambdaApi, env: &BTreeMap<String, String>, log: &str) -> Function {
-        let log = self.dir.path(log);
-        let mut cmd = preflight_command(Vec::<&str>::new());
-        cmd.envs(env)
-            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "ssm-prefs")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
-            .stderr(Stdio::from(
-                std::fs::File::create(log.with_extension("err")).unwrap(),
-            ));
-        Function {
-            child: cmd.spawn().expect("start the function's bootstrap"),
-            log,
-        }
+        Function::start(api, env, &self.dir.path(log))
     }
 
     /// Every object in the reports bucket, by key.
@@ -209,28 +193,6 @@ impl World {
             assert_eq!(row["document_version"], version, "{row:?}");
             assert_eq!(row["content_sha256"], sha256_hex(content.as_bytes()));
         }
-    }
-}
-
-/// The function's process, killed when the test ends (Lambda freezes it between
-/// invocations; here it waits on the runtime API's next invocation).
-struct Function {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Function {
-    fn log(&self) -> String {
-        let out = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let err = std::fs::read_to_string(self.log.with_extension("err")).unwrap_or_default();
-        format!("{out}{err}")
-    }
-}
-
-impl Drop for Function {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -3,8 +3,10 @@
 //! id and deadline headers; held open while none is queued) and records the response or
 //! error the function posts back for each (`…/invocation/ID/response`, `…/ID/error`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -213,4 +215,46 @@ fn status(code: u16) -> Response<Full<Bytes>> {
         .status(code)
         .body(Full::new(Bytes::new()))
         .unwrap()
+}
+
+/// The binary as Lambda starts `bootstrap`: no arguments, the runtime API's address and the
+/// function's variables in its environment (beside the fake base credentials); killed when
+/// dropped (Lambda freezes it between invocations; here it waits on the next one).
+pub struct Function {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Function {
+    /// Started with `env`, its standard output in `log` and its standard error beside it.
+    pub fn start(api: &LambdaApi, env: &BTreeMap<String, String>, log: &Path) -> Function {
+        let mut cmd = super::fixtures::preflight_command(Vec::<&str>::new());
+        cmd.envs(env)
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "ssm-prefs")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .stdout(Stdio::from(std::fs::File::create(log).unwrap()))
+            .stderr(Stdio::from(
+                std::fs::File::create(log.with_extension("err")).unwrap(),
+            ));
+        Function {
+            child: cmd.spawn().expect("start the function's bootstrap"),
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// What it printed so far, standard output then standard error.
+    pub fn log(&self) -> String {
+        let out = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let err = std::fs::read_to_string(self.log.with_extension("err")).unwrap_or_default();
+        format!("{out}{err}")
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
