@@ -491,29 +491,155 @@ async fn names(url: &str, ids: &[String]) -> Vec<(String, String)> {
     out
 }
 
-/// The daily workflow as shipped: its Audit step finds the organization without preferences
-/// (drift), its Apply step writes them in waves, and the next Audit finds every account and
-/// region compliant, each step's script run as written.
+/// A release as scripts/package.sh lays it out (`ssm-prefs-VERSION-x86_64-unknown-linux-musl.tar.gz`
+/// holding `NAME/ssm-prefs`), served over loopback HTTP as a GitHub release serves its files
+/// (`BASE/vVERSION/FILE`). Its `ssm-prefs` runs the test build (a 200 MB debug binary would
+/// make the tarball slow to pack; the static binary itself is scripts/package.sh's to check).
+struct Release {
+    server: std::process::Child,
+    /// What the workflow's SSM_PREFS_RELEASES names.
+    url: String,
+    /// The tarball's SHA-256, as the release's SHA256SUMS gives it.
+    sha256: String,
+    _dir: Dir,
+}
+
+impl Release {
+    fn serve() -> Release {
+        let dir = Dir::new();
+        let version = env!("CARGO_PKG_VERSION");
+        let name = format!("ssm-prefs-{version}-x86_64-unknown-linux-musl");
+        let stage = dir.path("stage");
+        std::fs::create_dir_all(stage.join(&name)).unwrap();
+        let bin = stage.join(&name).join("ssm-prefs");
+        std::fs::write(
+            &bin,
+            format!(
+                "#!/bin/sh\nexec '{}' \"$@\"\n",
+                env!("CARGO_BIN_EXE_ssm-prefs")
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let files = dir.path("releases").join(format!("v{version}"));
+        std::fs::create_dir_all(&files).unwrap();
+        let tarball = files.join(format!("{name}.tar.gz"));
+        let tar = Command::new("tar")
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&stage)
+            .arg(&name)
+            .output()
+            .unwrap();
+        assert!(tar.status.success(), "{}", text(&tar));
+        let sha256 = sha256_hex(&std::fs::read(&tarball).unwrap());
+        let mut server = Command::new(root().join(".venv/bin/python"))
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(dir.path("releases"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start python's http.server: {e}: {FIX}"));
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
+        let port = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .unwrap_or_else(|| panic!("http.server said {line:?}"));
+        Release {
+            server,
+            url: format!("http://127.0.0.1:{port}"),
+            sha256,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// The daily workflow as shipped: its Install step installs the release's binary once its
+/// checksum matches, its Audit step finds the organization without preferences (drift), its
+/// Apply step writes them in waves, and the next Audit finds every account and region
+/// compliant, each step's script run as written.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_workflow_s_steps_enforce_the_example_preferences_as_written() {
     let landing = Landing::new().await;
+    let release = Release::serve();
     let outputs = landing.dir.path("github-output");
-    let run_step = |name: &str| {
+    let github_path = landing.dir.path("github-path");
+    let runner_temp = landing.dir.path("runner-temp");
+    std::fs::create_dir_all(&runner_temp).unwrap();
+    let run_step = |name: &str, sha256: &str| {
         let (script, mut env) = workflow_step(name);
         let _ = std::fs::remove_file(&outputs);
-        // The Install step's `cargo install` puts it in cargo's bin, on the runner's PATH.
+        // What earlier steps added to $GITHUB_PATH comes first, as on the runner; the test's
+        // build is not on the PATH otherwise.
+        let added: Vec<String> = std::fs::read_to_string(&github_path)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
         let path = std::env::var("PATH").unwrap_or_default();
-        let bin = landing.dir.path(".cargo/bin");
-        env.push(("PATH".into(), format!("{}:{path}", bin.display())));
+        env.push(("PATH".into(), [added, vec![path]].concat().join(":")));
         env.push(("GITHUB_OUTPUT".into(), outputs.display().to_string()));
+        env.push(("GITHUB_PATH".into(), github_path.display().to_string()));
+        env.push(("RUNNER_TEMP".into(), runner_temp.display().to_string()));
+        for (k, v) in env.iter_mut() {
+            match k.as_str() {
+                "SSM_PREFS_RELEASES" => *v = release.url.clone(),
+                "SSM_PREFS_SHA256" => *v = sha256.to_string(),
+                _ => {}
+            }
+        }
         landing.bash(&script, &env)
     };
-    let audit = run_step("Audit");
+    let (_, env) = workflow_step("Install ssm-prefs");
+    let pinned = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(
+        pinned("SSM_PREFS_VERSION").as_deref(),
+        Some(env!("CARGO_PKG_VERSION")),
+        "the workflow runs this version"
+    );
+    // A tarball whose checksum is not the pinned one is not installed.
+    let wrong = run_step("Install ssm-prefs", &"0".repeat(64));
+    assert!(!wrong.status.success(), "{}", text(&wrong));
+    assert!(text(&wrong).contains("FAILED"), "{}", text(&wrong));
+    assert!(!landing.dir.path(".local/bin/ssm-prefs").exists());
+    let install = run_step("Install ssm-prefs", &release.sha256);
+    assert!(install.status.success(), "Install:\n{}", text(&install));
+    assert!(
+        text(&install).contains(&format!("ssm-prefs {}", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        text(&install)
+    );
+    let sha = &release.sha256;
+    let audit = run_step("Audit", sha);
     assert!(audit.status.success(), "Audit:\n{}", text(&audit));
     assert_eq!(step_outputs(&outputs)["drift"], "true", "{}", text(&audit));
-    let apply = run_step("Apply");
+    let apply = run_step("Apply", sha);
     assert!(apply.status.success(), "Apply:\n{}", text(&apply));
-    let again = run_step("Audit");
+    let again = run_step("Audit", sha);
     assert!(again.status.success(), "Audit:\n{}", text(&again));
     assert_eq!(step_outputs(&outputs)["drift"], "false", "{}", text(&again));
     let rows = read_report(&landing.dir.path("reports/audit.csv"));
