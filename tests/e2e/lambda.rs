@@ -595,3 +595,41 @@ async fn audit_mode_narrowed_to_an_ou_presents_the_secrets_external_id_and_sends
     assert!(!log.contains(external_id), "{log}");
     assert!(!message.contains(external_id));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_account_still_not_ready_at_the_deadline_is_an_error_with_its_rows_stored() {
+    let world = World::new().await;
+    let new = world.accounts[3].clone();
+    // Its role never appears (the StackSet has not reached it).
+    world.proxy.deny_assume_role(&new);
+    let api = LambdaApi::start().await;
+    let function = world.start(&api, &world.env(&[]), "function.log");
+    let id = api.invoke(
+        &create_account_result(&new, "SUCCEEDED"),
+        Duration::from_secs(10),
+    );
+    let answer = api.answer(&id, Duration::from_secs(30)).await;
+    let (kind, message) = answer.error();
+    assert_eq!(kind, "TargetsFailed", "{message}\n{}", function.log());
+    let stored = world.reports().await;
+    let (_, csv) = stored
+        .iter()
+        .find(|(k, _)| k.ends_with(&format!("{id}/apply.csv")))
+        .unwrap_or_else(|| panic!("no report in {:?}", stored.keys()));
+    let path = world
+        .dir
+        .write("not-ready.csv", std::str::from_utf8(csv).unwrap());
+    let rows = rows_by_target(&path);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.values()
+            .all(|r| r["account_id"] == new && r["status"] == "failed"),
+        "{rows:?}"
+    );
+    assert_eq!(world.writes(), 0);
+    assert!(
+        function.log().contains("not assumable yet"),
+        "it waited: {}",
+        function.log()
+    );
+}
