@@ -31,40 +31,9 @@ pub(crate) async fn serve(
 ) -> Result<Value, Diagnostic> {
     let LambdaEvent { payload, context } = event;
     let deadline = deadline_of(context.deadline);
-    let id = context.request_id;
     let kind = classify(&payload).map_err(|e| failure(printer, "UnknownPayload", e))?;
-    let base = base_session(function).await;
-    let (bucket, prefix) = &function.reports;
-    let s3 = objects::s3_client(base.base());
-    let endpoint = base.endpoint("S3", None);
-    // Checked first: a run whose reports have nowhere to go is not made.
-    objects::check_bucket(&s3, &endpoint, bucket)
-        .await
-        .map_err(|e| {
-            failure(
-                printer,
-                "ReportsBucket",
-                format!(
-                    "the reports bucket {bucket} cannot be used: {}: {} (nothing was run; SSM_PREFS_REPORTS names it, and the function needs s3:ListBucket on it)",
-                    e.reason, e.message
-                ),
-            )
-        })?;
-    let external_id = match &function.external_id_secret {
-        None => None,
-        Some(secret) => Some(base.secret_string(secret).await.map_err(|e| {
-            failure(
-                printer,
-                "ExternalIdSecret",
-                format!(
-                    "the external id's secret {secret} cannot be read: {}: {} (nothing was run)",
-                    e.reason, e.message
-                ),
-            )
-        })?),
-    };
-    let dir = scratch().map_err(|e| failure(printer, "LocalFiles", e))?;
-    let events = dir.path().join("events.json");
+    let inv = Invocation::prepare(function, printer, context.request_id, deadline).await?;
+    let events = inv.dir.path().join("events.json");
     if kind == Kind::Events {
         std::fs::write(&events, payload.to_string()).map_err(|e| {
             failure(
@@ -74,13 +43,6 @@ pub(crate) async fn serve(
             )
         })?;
     }
-    let date = &rfc3339(SystemTime::now())[..10];
-    let key_prefix = [prefix.as_str(), date, &id]
-        .iter()
-        .filter(|p| !p.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join("/");
     let wait_ready = deadline
         .stop_at
         .saturating_duration_since(Instant::now())
@@ -88,62 +50,16 @@ pub(crate) async fn serve(
     let mut done: Vec<Value> = vec![];
     let mut failed: Vec<String> = vec![];
     for (command, flags) in function.runs(kind, &events.to_string_lossy(), Some(wait_ready)) {
-        let shown = format!(
-            "{} (AWS Lambda request {id})",
-            redacted_command_line(
-                ["ssm-prefs", command]
-                    .into_iter()
-                    .map(str::to_string)
-                    .chain(flags.iter().cloned())
-            )
-        );
-        let files = Reports::under(dir.path(), command);
-        let mut args: Vec<String> = vec![command.to_string()];
-        args.extend(flags);
-        args.extend(files.flags());
-        if let Some(id) = &external_id {
-            args.extend(["--external-id".to_string(), id.clone()]);
-        }
-        let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut settings: Settings =
-            check(&arg_refs).map_err(|e| failure(printer, "BadInput", e))?;
-        if let Some(run) = settings.run_settings_mut() {
-            run.invoked = Some(Invoked {
-                command_line: shown.clone(),
-                deadline,
-            });
-        }
-        printer.say(&shown);
-        let result = crate::run(&settings, printer).await;
-        let stored = files
-            .store(
-                &s3,
-                &endpoint,
-                bucket,
-                &format!("{key_prefix}/{command}"),
-                command,
-            )
-            .await;
-        let ended = match result {
-            Ok(ended) => ended,
-            Err(e) => {
-                // Bad input (exit 2): the preferences object missing or not valid, say.
-                return Err(failure(printer, "BadInput", one_line(&e.to_string())));
-            }
-        };
-        let summary = stored.map_err(|e| failure(printer, "ReportsNotStored", e))?;
-        let where_ = summary["reports"]["csv"]
-            .as_str()
-            .unwrap_or("no report")
-            .to_string();
+        let (ended, summary) = inv.run(command, flags).await?;
+        let report = summary["reports"]["csv"].as_str().unwrap_or("none");
         match ended {
             Ended::Success => {}
             Ended::Failures => failed.push(format!(
-                "{command}: {} (report {where_})",
+                "{command}: {} (report {report})",
                 summary["why"].as_str().unwrap_or("a target failed")
             )),
             Ended::Interrupted => failed.push(format!(
-                "{command}: stopped at the invocation's deadline; every target has its row (report {where_})"
+                "{command}: stopped at the invocation's deadline; every target has its row (report {report})"
             )),
         }
         done.push(Value::Object(summary));
@@ -151,7 +67,6 @@ pub(crate) async fn serve(
             break;
         }
     }
-    drop(dir);
     if !failed.is_empty() {
         return Err(failure(printer, "TargetsFailed", failed.join("; ")));
     }
@@ -161,6 +76,127 @@ pub(crate) async fn serve(
         response["followed_by"] = then;
     }
     Ok(response)
+}
+
+/// What an invocation's runs share, once checked: where its reports go (the bucket can be
+/// used), the external id, its local files and its deadline.
+struct Invocation<'a> {
+    printer: &'a Printer,
+    id: String,
+    deadline: Deadline,
+    s3: aws_sdk_s3::Client,
+    endpoint: String,
+    bucket: &'a str,
+    /// `PREFIX/DATE/REQUEST_ID`: the reports' keys start with it.
+    key_prefix: String,
+    external_id: Option<String>,
+    dir: tempfile::TempDir,
+}
+
+impl<'a> Invocation<'a> {
+    /// Checked before any run: a run whose reports have nowhere to go, or whose roles cannot
+    /// be assumed for want of the external id, is not made.
+    async fn prepare(
+        function: &'a Function,
+        printer: &'a Printer,
+        id: String,
+        deadline: Deadline,
+    ) -> Result<Invocation<'a>, Diagnostic> {
+        let base = Session::new(function.session_options(), &[]).await;
+        let (bucket, prefix) = &function.reports;
+        let s3 = objects::s3_client(base.base());
+        let endpoint = base.endpoint("S3", None);
+        objects::check_bucket(&s3, &endpoint, bucket)
+            .await
+            .map_err(|e| {
+                failure(
+                    printer,
+                    "ReportsBucket",
+                    format!(
+                        "the reports bucket {bucket} cannot be used: {}: {} (nothing was run; SSM_PREFS_REPORTS names it, and the function needs s3:ListBucket on it)",
+                        e.reason, e.message
+                    ),
+                )
+            })?;
+        let external_id = match &function.external_id_secret {
+            None => None,
+            Some(secret) => Some(base.secret_string(secret).await.map_err(|e| {
+                failure(
+                    printer,
+                    "ExternalIdSecret",
+                    format!(
+                        "the external id's secret {secret} cannot be read: {}: {} (nothing was run)",
+                        e.reason, e.message
+                    ),
+                )
+            })?),
+        };
+        let dir = scratch().map_err(|e| failure(printer, "LocalFiles", e))?;
+        let date = &rfc3339(SystemTime::now())[..10];
+        let key_prefix = [prefix.as_str(), date, &id]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("/");
+        Ok(Invocation {
+            printer,
+            id,
+            deadline,
+            s3,
+            endpoint,
+            bucket,
+            key_prefix,
+            external_id,
+            dir,
+        })
+    }
+
+    /// One run, as its command line would make it (checked as the CLI checks it), bounded
+    /// by the deadline; its reports stored whatever its end. Bad input is the error.
+    async fn run(
+        &self,
+        command: &str,
+        flags: Vec<String>,
+    ) -> Result<(Ended, Map<String, Value>), Diagnostic> {
+        let printer = self.printer;
+        // As the HTML page and the log show it: no local paths, no external id.
+        let shown = format!(
+            "{} (AWS Lambda request {})",
+            redacted_command_line(
+                ["ssm-prefs", command]
+                    .into_iter()
+                    .map(str::to_string)
+                    .chain(flags.iter().cloned())
+            ),
+            self.id
+        );
+        let files = Reports::under(self.dir.path(), command);
+        let mut args: Vec<String> = vec![command.to_string()];
+        args.extend(flags);
+        args.extend(files.flags());
+        if let Some(id) = &self.external_id {
+            args.extend(["--external-id".to_string(), id.clone()]);
+        }
+        let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut settings: Settings =
+            check(&arg_refs).map_err(|e| failure(printer, "BadInput", e))?;
+        if let Some(run) = settings.run_settings_mut() {
+            run.invoked = Some(Invoked {
+                command_line: shown.clone(),
+                deadline: self.deadline,
+            });
+        }
+        printer.say(&shown);
+        let result = crate::run(&settings, printer).await;
+        let key = format!("{}/{command}", self.key_prefix);
+        let stored = files
+            .store(&self.s3, &self.endpoint, self.bucket, &key, command)
+            .await;
+        // Bad input (exit 2: the preferences object missing or not valid, say) wrote nothing.
+        let ended = result.map_err(|e| failure(printer, "BadInput", one_line(&e.to_string())))?;
+        let summary = stored.map_err(|e| failure(printer, "ReportsNotStored", e))?;
+        Ok((ended, summary))
+    }
 }
 
 /// A scheduled event, or events `--event` takes; anything else is named in the error.
@@ -210,11 +246,6 @@ fn deadline_of(deadline_ms: u64) -> Deadline {
         stop_at: now + left - margin,
         abandon_at: now + left - margin / 2,
     }
-}
-
-/// The base credentials' session (the function's role), for S3 and Secrets Manager.
-async fn base_session(function: &Function) -> Session {
-    Session::new(function.session_options(), &[]).await
 }
 
 /// An invocation's error: said in the log (the plain line exit 2 or 1 would print), then
