@@ -263,15 +263,10 @@ impl Landing {
             landing.dir.path("prefs.json"),
         )
         .unwrap();
-        let bin = landing.dir.path(".cargo/bin");
+        // What the buildspec's install phase leaves: the binary on the PATH.
+        let bin = landing.dir.path("bin");
         std::fs::create_dir_all(&bin).unwrap();
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ssm-prefs"), bin.join("ssm-prefs")).unwrap();
-        // What the buildspec's install phase leaves: rustup's env file putting cargo's bin first.
-        std::fs::write(
-            landing.dir.path(".cargo/env"),
-            format!("export PATH=\"{}:$PATH\"\n", bin.display()),
-        )
-        .unwrap();
         landing
     }
 
@@ -702,8 +697,15 @@ async fn the_buildspec_applies_to_the_new_account_of_each_event_as_written() {
             .replace("111122223333", &id)
             // Control Tower's event names the account as it was asked for.
             .replace("payments-prod", name);
-        // The project's variables, and the secret CodeBuild puts in the environment.
+        // The project's variables, the secret CodeBuild puts in the environment, and the
+        // binary on the PATH where the install phase put it (/usr/local/bin on CodeBuild).
+        let path = format!(
+            "{}:{}",
+            landing.dir.path("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let env: Vec<(String, String)> = [
+            ("PATH", path.as_str()),
             ("SSM_PREFS_EVENT", event.as_str()),
             ("REGIONS", &EXAMPLE_REGIONS.join(",")),
             ("SSM_PREFS_ROLE_NAME", "SessionManagerPreferencesRollout"),
