@@ -221,6 +221,30 @@ fn yaml_blocks(markdown: &str) -> Vec<String> {
         .collect()
 }
 
+/// The workflows docs/usage.md shows (sharded rollout, weekly audit) pass GitHub's schema too,
+/// and install the release's binary against a pinned checksum as the daily workflow does.
+#[test]
+fn the_workflows_in_the_usage_guide_pass_github_s_schema() {
+    let usage = std::fs::read_to_string(root().join("docs/usage.md")).unwrap();
+    let workflows: Vec<String> = yaml_blocks(&usage)
+        .into_iter()
+        .filter(|b| b.contains("\njobs:"))
+        .collect();
+    assert_eq!(
+        workflows.len(),
+        2,
+        "the sharded rollout and the weekly audit"
+    );
+    let dir = Dir::new();
+    for (i, w) in workflows.iter().enumerate() {
+        let file = dir.write(&format!("usage-{i}.yml"), w);
+        let out = check_workflow(&file);
+        assert!(out.status.success(), "{w}\n{}", text(&out));
+        assert!(w.contains("sha256sum --check --strict"), "{w}");
+        assert!(!w.contains("cargo "), "{w}");
+    }
+}
+
 /// Where the examples' commands run: an organization of their own (a management account, a
 /// log-archive account and a workload account) on a private emulator behind the counting
 /// proxy, set up as docs/iam.md and the examples say, and a shell with `ssm-prefs` on its PATH.
