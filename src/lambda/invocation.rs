@@ -212,24 +212,14 @@ fn classify(payload: &Value) -> Result<Kind, String> {
                 payload.get("detail-type").and_then(Value::as_str),
             ) {
                 (Some(source), Some(detail)) => format!("a {source} event, {detail:?}"),
-                _ => kind_of(payload).to_string(),
+                _ if payload.is_object() => "an object that is not an event".to_string(),
+                _ => crate::sensitive::kind(payload).to_string(),
             };
             format!(
                 "the payload is {got}, which this function does not take: it takes an EventBridge Scheduled Event, or the events of --event ({})",
                 one_line(&e.to_string())
             )
         })
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object that is not an event",
-    }
 }
 
 /// The invocation's deadline (milliseconds since the epoch, as the runtime API gives it) as

@@ -153,6 +153,22 @@ impl World {
         out
     }
 
+    /// The rows of the invocation `id`'s report `name` (`apply.csv`), as stored.
+    async fn stored_rows(
+        &self,
+        id: &str,
+        name: &str,
+    ) -> BTreeMap<(String, String), BTreeMap<String, String>> {
+        let stored = self.reports().await;
+        let (key, csv) = stored
+            .iter()
+            .find(|(k, _)| k.ends_with(&format!("{id}/{name}")))
+            .unwrap_or_else(|| panic!("no {name} of {id} in {:?}", stored.keys()));
+        let path = self.dir.path(&key.replace('/', "_"));
+        std::fs::write(&path, csv).unwrap();
+        rows_by_target(&path)
+    }
+
     /// The object an `s3://REPORTS_BUCKET/KEY` URI names, saved to a file.
     async fn fetch(&self, uri: &Value) -> PathBuf {
         let uri = uri
@@ -483,16 +499,7 @@ async fn a_deadline_reached_mid_run_writes_every_row_and_is_an_error() {
     assert_eq!(kind, "TargetsFailed", "{message}");
     assert!(message.contains("deadline"), "{message}");
     // The report was stored first, with a row for every target.
-    let stored = world.reports().await;
-    let csv = stored
-        .iter()
-        .find(|(k, _)| k.ends_with(&format!("{id}/apply.csv")))
-        .unwrap_or_else(|| panic!("no report in {:?}: {}", stored.keys(), function.log()))
-        .1;
-    let path = world
-        .dir
-        .write("deadline.csv", std::str::from_utf8(csv).unwrap());
-    let rows = rows_by_target(&path);
+    let rows = world.stored_rows(&id, "apply.csv").await;
     assert_eq!(rows.len(), 8, "{rows:?}");
     let created: Vec<_> = rows.values().filter(|r| r["status"] == "created").collect();
     let stopped: Vec<_> = rows
@@ -555,14 +562,8 @@ async fn audit_mode_narrowed_to_an_ou_presents_the_secrets_external_id_and_sends
     let (kind, message) = answer.error();
     assert_eq!(kind, "TargetsFailed", "{message}");
     assert!(message.contains("audit: "), "{message}");
+    let rows = world.stored_rows(&id, "audit.csv").await;
     let stored = world.reports().await;
-    let (_, csv) = stored
-        .iter()
-        .find(|(k, _)| k.ends_with(&format!("{id}/audit.csv")))
-        .unwrap_or_else(|| panic!("no report in {:?}", stored.keys()));
-    let text = String::from_utf8(csv.clone()).unwrap();
-    let path = world.dir.write("audit.csv", &text);
-    let rows = rows_by_target(&path);
     let targets: BTreeSet<(String, String)> = rows.keys().cloned().collect();
     let expected: BTreeSet<(String, String)> = FUNCTION_REGIONS
         .iter()
@@ -611,15 +612,7 @@ async fn a_new_account_still_not_ready_at_the_deadline_is_an_error_with_its_rows
     let answer = api.answer(&id, Duration::from_secs(30)).await;
     let (kind, message) = answer.error();
     assert_eq!(kind, "TargetsFailed", "{message}\n{}", function.log());
-    let stored = world.reports().await;
-    let (_, csv) = stored
-        .iter()
-        .find(|(k, _)| k.ends_with(&format!("{id}/apply.csv")))
-        .unwrap_or_else(|| panic!("no report in {:?}", stored.keys()));
-    let path = world
-        .dir
-        .write("not-ready.csv", std::str::from_utf8(csv).unwrap());
-    let rows = rows_by_target(&path);
+    let rows = world.stored_rows(&id, "apply.csv").await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(
         rows.values()
