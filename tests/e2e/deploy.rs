@@ -517,7 +517,7 @@ fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
                 "SSM_PREFS_WAVES": "",
                 "SSM_PREFS_MAX_FAILURES": "",
                 "SSM_PREFS_VARS": "",
-                "SSM_PREFS_CONCURRENCY": "",
+                "SSM_PREFS_CONCURRENCY": "256",
             })
         };
         assert_eq!(env, &expected_env, "{}", at("environment"));
