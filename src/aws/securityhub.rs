@@ -58,6 +58,8 @@ pub(crate) struct HubClient {
     pub client: aws_sdk_securityhub::Client,
     /// The target account's credentials, set on each call.
     pub credentials: aws_sdk_securityhub::config::SharedCredentialsProvider,
+    /// The run's identity cache, set with the credentials (else the SDK builds a cache per call).
+    pub identity_cache: Option<aws_sdk_securityhub::config::SharedIdentityCache>,
     pub region: aws_config::Region,
     pub partition: &'static str,
     /// Where the calls go, as an error message names it.
@@ -80,6 +82,7 @@ impl Session {
         HubClient {
             client,
             credentials: self.credentials(target.account_id()),
+            identity_cache: self.base().identity_cache(),
             region: aws_config::Region::new(target.region.as_str().to_string()),
             partition: target.region.partition(),
             endpoint: self.endpoint("Security Hub", Some(&target.region)).into(),
@@ -360,6 +363,9 @@ pub(crate) async fn deliver(
         let mut conf = aws_sdk_securityhub::config::Builder::default().region(hub.region.clone());
         // `set_` keeps the account's provider and its identity cache partition as they are.
         conf.set_credentials_provider(Some(hub.credentials.clone()));
+        if let Some(c) = &hub.identity_cache {
+            conf.set_identity_cache(c.clone());
+        }
         conf
     };
     // Without it (a role that may only import, a timeout), the finding still goes: seen now.

@@ -20,7 +20,9 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_ssm::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_ssm::config::retry::{RetryPartition, TokenBucket};
-use aws_sdk_ssm::config::{ConfigBag, Intercept, RuntimeComponents, SharedCredentialsProvider};
+use aws_sdk_ssm::config::{
+    ConfigBag, Intercept, RuntimeComponents, SharedCredentialsProvider, SharedIdentityCache,
+};
 
 use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
@@ -75,6 +77,10 @@ pub(crate) struct TargetClient {
     ssm: aws_sdk_ssm::Client,
     /// The account's credentials (their identity cache partition with them).
     credentials: Option<SharedCredentialsProvider>,
+    /// The run's identity cache, set beside the credentials on each call: a call whose
+    /// override names credentials but no cache gets a new cache of its own from the SDK,
+    /// built and dropped per call.
+    identity_cache: Option<SharedIdentityCache>,
     region: aws_config::Region,
     retry_partition: RetryPartition,
     attempts: Arc<AtomicU32>,
@@ -89,6 +95,7 @@ impl TargetClient {
         TargetClient {
             ssm,
             credentials: None,
+            identity_cache: None,
             region: aws_config::Region::from_static("us-east-1"),
             retry_partition: RetryPartition::new("ssm-prefs/tests"),
             attempts: Arc::new(AtomicU32::new(0)),
@@ -127,6 +134,9 @@ impl TargetClient {
         if let Some(c) = &self.credentials {
             conf.set_credentials_provider(Some(c.clone()));
         }
+        if let Some(c) = &self.identity_cache {
+            conf.set_identity_cache(c.clone());
+        }
         aws_sdk_ssm::Client::from_conf(conf.build())
     }
 
@@ -141,6 +151,9 @@ impl TargetClient {
         // `credentials_provider` would wrap it anew, a cache partition per call.
         if let Some(c) = &self.credentials {
             conf.set_credentials_provider(Some(c.clone()));
+        }
+        if let Some(c) = &self.identity_cache {
+            conf.set_identity_cache(c.clone());
         }
         conf
     }
@@ -379,6 +392,7 @@ impl Session {
         TargetClient {
             ssm: self.ssm.clone(),
             credentials: Some(account.credentials.clone()),
+            identity_cache: self.base.identity_cache(),
             region: aws_config::Region::from_static(target.region.as_str()),
             // AWS throttles per account and region: so does the retry token bucket, rather than
             // one bucket per region that a single throttled account would drain for all. The
