@@ -19,6 +19,8 @@ type AssumeRoleSdkError =
 const MIN_RATE: f64 = 0.5;
 /// How much of the last second's successful rate it keeps at the first throttle.
 const FIRST_CUT: f64 = 0.8;
+/// What each success adds to the rate (at the rate, a tenth of it a second), at the least.
+const GROW: f64 = 0.1;
 /// Each further throttle, at most once per `CUT_EVERY`, keeps this share of the rate.
 const CUT: f64 = 0.75;
 const CUT_EVERY: Duration = Duration::from_millis(500);
@@ -34,9 +36,9 @@ const FRESH_FOR: Duration = Duration::from_secs(300);
 
 /// STS throttles the hub account that assumes every role, at a rate it does not publish: no
 /// limit until STS first answers `Throttling`, then a token bucket whose rate starts below
-/// the rate that was just succeeding, is cut while throttling goes on, and grows by about
-/// one call per second each second while calls succeed (additive increase, multiplicative
-/// decrease, as TCP finds a path's capacity).
+/// the rate that was just succeeding, is cut while throttling goes on, and grows while calls
+/// succeed by a tenth of itself each second (at least one call per second each second), so
+/// a cut is made good in seconds at STS's 600 calls a second too.
 #[derive(Debug)]
 pub(crate) struct Pacer {
     state: Mutex<PacerState>,
@@ -46,6 +48,10 @@ pub(crate) struct Pacer {
 struct PacerState {
     /// Calls per second; `None` until the first throttle.
     rate: Option<f64>,
+    /// When the first call went: the successes of a run younger than a second are a rate over
+    /// its age, not over a second (a throttle in the first tenth of a second, after a burst
+    /// of 50, is 500 calls a second, not 50).
+    first_call: Option<Instant>,
     tokens: f64,
     refilled: Instant,
     last_cut: Instant,
@@ -59,6 +65,7 @@ impl Default for Pacer {
         Pacer {
             state: Mutex::new(PacerState {
                 rate: None,
+                first_call: None,
                 tokens: 0.0,
                 refilled: Instant::now(),
                 last_cut: Instant::now(),
@@ -75,6 +82,7 @@ impl Pacer {
         loop {
             let wait = {
                 let mut s = self.state.lock().expect("pacer lock");
+                s.first_call.get_or_insert_with(Instant::now);
                 let Some(rate) = s.rate else { return };
                 let now = Instant::now();
                 // At most one second's worth saved up: a burst no larger than STS's own.
@@ -103,7 +111,7 @@ impl Pacer {
             s.recent.pop_front();
         }
         if let Some(rate) = s.rate {
-            s.rate = Some(rate + 1.0 / rate);
+            s.rate = Some(rate + (1.0 / rate).max(GROW));
         }
     }
 
@@ -121,7 +129,11 @@ impl Pacer {
         }
         match s.rate {
             None => {
-                s.rate = Some((s.recent.len() as f64 * FIRST_CUT).max(MIN_RATE));
+                let window = s
+                    .first_call
+                    .map_or(1.0, |t| now.duration_since(t).as_secs_f64().clamp(0.1, 1.0));
+                let rate = s.recent.len() as f64 / window;
+                s.rate = Some((rate * FIRST_CUT).max(MIN_RATE));
                 s.tokens = 0.0;
                 s.refilled = now;
                 s.last_cut = now;
@@ -323,7 +335,22 @@ mod tests {
             p.succeeded();
         }
         let grown = p.state().0.unwrap();
-        assert!(grown > first && grown < first + 1.5, "{grown}");
+        // A tenth of a call per success: a second at the rate grows it by a tenth.
+        assert!(grown > first + 3.0 && grown < first + 3.5, "{grown}");
+    }
+
+    #[tokio::test]
+    async fn a_throttle_in_a_young_run_is_cut_from_a_rate_over_its_age() {
+        let p = Pacer::default();
+        p.acquire().await;
+        // A burst of 50 answered at once, then a throttle, all within the run's first tenth
+        // of a second: 500 calls a second were going through, not 50.
+        for _ in 0..50 {
+            p.succeeded();
+        }
+        p.throttled();
+        let rate = p.state().0.unwrap();
+        assert!((rate - 400.0).abs() < 1e-9, "{rate}");
     }
 
     #[test]
