@@ -36,9 +36,11 @@ const FRESH_FOR: Duration = Duration::from_secs(300);
 
 /// STS throttles the hub account that assumes every role, at a rate it does not publish: no
 /// limit until STS first answers `Throttling`, then a token bucket whose rate starts below
-/// the rate that was just succeeding, is cut while throttling goes on, and grows while calls
-/// succeed by a tenth of itself each second (at least one call per second each second), so
-/// a cut is made good in seconds at STS's 600 calls a second too.
+/// the rate that was just succeeding and doubles each second while calls succeed (TCP's slow
+/// start: a throttle right after the first burst says little of the rate), until STS
+/// throttles again; from then on it is cut while throttling goes on and grows by a tenth of
+/// itself each second (at least one call per second each second), so a cut is made good in
+/// seconds at STS's 600 calls a second too.
 #[derive(Debug)]
 pub(crate) struct Pacer {
     state: Mutex<PacerState>,
@@ -48,10 +50,8 @@ pub(crate) struct Pacer {
 struct PacerState {
     /// Calls per second; `None` until the first throttle.
     rate: Option<f64>,
-    /// When the first call went: the successes of a run younger than a second are a rate over
-    /// its age, not over a second (a throttle in the first tenth of a second, after a burst
-    /// of 50, is 500 calls a second, not 50).
-    first_call: Option<Instant>,
+    /// Between the first throttle and the second: the rate doubles each second.
+    slow_start: bool,
     tokens: f64,
     refilled: Instant,
     last_cut: Instant,
@@ -65,7 +65,7 @@ impl Default for Pacer {
         Pacer {
             state: Mutex::new(PacerState {
                 rate: None,
-                first_call: None,
+                slow_start: false,
                 tokens: 0.0,
                 refilled: Instant::now(),
                 last_cut: Instant::now(),
@@ -82,7 +82,6 @@ impl Pacer {
         loop {
             let wait = {
                 let mut s = self.state.lock().expect("pacer lock");
-                s.first_call.get_or_insert_with(Instant::now);
                 let Some(rate) = s.rate else { return };
                 let now = Instant::now();
                 // At most one second's worth saved up: a burst no larger than STS's own.
@@ -111,7 +110,12 @@ impl Pacer {
             s.recent.pop_front();
         }
         if let Some(rate) = s.rate {
-            s.rate = Some(rate + (1.0 / rate).max(GROW));
+            let grow = if s.slow_start {
+                1.0
+            } else {
+                (1.0 / rate).max(GROW)
+            };
+            s.rate = Some(rate + grow);
         }
     }
 
@@ -129,11 +133,8 @@ impl Pacer {
         }
         match s.rate {
             None => {
-                let window = s
-                    .first_call
-                    .map_or(1.0, |t| now.duration_since(t).as_secs_f64().clamp(0.1, 1.0));
-                let rate = s.recent.len() as f64 / window;
-                s.rate = Some((rate * FIRST_CUT).max(MIN_RATE));
+                s.rate = Some((s.recent.len() as f64 * FIRST_CUT).max(MIN_RATE));
+                s.slow_start = true;
                 s.tokens = 0.0;
                 s.refilled = now;
                 s.last_cut = now;
@@ -141,6 +142,7 @@ impl Pacer {
             // Calls in flight when the rate was cut answer throttled too: one cut per window.
             Some(rate) if now.duration_since(s.last_cut) >= CUT_EVERY => {
                 s.rate = Some((rate * CUT).max(MIN_RATE));
+                s.slow_start = false;
                 s.tokens = 0.0;
                 s.last_cut = now;
             }
@@ -335,22 +337,19 @@ mod tests {
             p.succeeded();
         }
         let grown = p.state().0.unwrap();
-        // A tenth of a call per success: a second at the rate grows it by a tenth.
-        assert!(grown > first + 3.0 && grown < first + 3.5, "{grown}");
-    }
-
-    #[tokio::test]
-    async fn a_throttle_in_a_young_run_is_cut_from_a_rate_over_its_age() {
-        let p = Pacer::default();
-        p.acquire().await;
-        // A burst of 50 answered at once, then a throttle, all within the run's first tenth
-        // of a second: 500 calls a second were going through, not 50.
-        for _ in 0..50 {
+        // Slow start: a success a call, so a second at the rate doubles it.
+        assert!((grown - 2.0 * first).abs() < 1e-9, "{grown}");
+        // The next throttle, a window later, cuts and ends the slow start: a tenth of a call
+        // per success from then on, a tenth of the rate a second.
+        p.state.lock().unwrap().last_cut -= CUT_EVERY;
+        p.throttled();
+        let cut = p.state().0.unwrap();
+        assert!((cut - grown * CUT).abs() < 1e-9, "{cut}");
+        for _ in 0..48 {
             p.succeeded();
         }
-        p.throttled();
-        let rate = p.state().0.unwrap();
-        assert!((rate - 400.0).abs() < 1e-9, "{rate}");
+        let regrown = p.state().0.unwrap();
+        assert!((regrown - (cut + 4.8)).abs() < 1e-9, "{regrown}");
     }
 
     #[test]
