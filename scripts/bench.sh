@@ -5,6 +5,7 @@
 #   scripts/bench.sh --scale            # 1,000 accounts x 17 regions, ssm-prefs only (minutes)
 #   scripts/bench.sh --stand-in [--latency MS] [--scale] [--boto3-sample ACCOUNTS] [--stand-in-threads N] ...
 #   scripts/bench.sh --throttle [--rate R --burst B --sts-rate R --sts-burst B] ...  # AWS-like buckets
+#   scripts/bench.sh --stand-in --huge [--baseline BIN]  # 10,000 x 20 beside 1,000 x 17, AWS-like
 #
 # Defaults: 200 accounts x 5 regions = 1,000 targets, concurrency 32, a CLI sample of 20,
 # 2 emulators; BENCH_TIMEOUT (seconds, default 3600) bounds each contender.
@@ -23,6 +24,11 @@
 # measured; contenders 1-4 only (no preflight: the stand-in serves STS and SSM). --throttle is
 # --stand-in with its token buckets on (SSM per account and region, default 5/s burst 10; all
 # STS calls, default 20/s burst 50) and 100 ms latency unless --latency says otherwise.
+# --huge is --throttle at an organization's largest (10,000 accounts x 20 regions, three of them
+# opt-in, which the stand-in says every account enabled; STS at 600/s, -c 1024) beside the
+# 17,000-target fleet (1,000 x 17), so the curve shows: apply (fresh), audit and audit
+# --security-hub, ssm-prefs only; --baseline BIN runs another ssm-prefs binary (an older
+# commit's release build) as a contender in the same run, for ratios within the run.
 # Everything goes to 127.0.0.1 with fake credentials: never to AWS. Prints a table and appends
 # to bench/results.csv; see bench/README.md for the columns.
 set -euo pipefail
@@ -37,6 +43,7 @@ usage() {
 latency=0 scale=0 concurrency=32 cli_sample=20 emulators=2 contender_timeout="${BENCH_TIMEOUT:-3600}"
 stand_in=0 throttle=0 latency_given=0 boto3_sample="" stand_in_threads=1
 ssm_rate=5 ssm_burst=10 sts_rate=20 sts_burst=50
+huge=0 baseline_bin="" concurrency_given=0 sts_rate_given=0
 positional=()
 while (($#)); do
   case "$1" in
@@ -48,10 +55,12 @@ while (($#)); do
     --stand-in-threads) stand_in_threads="${2:?--stand-in-threads takes a number}"; shift 2 ;;
     --rate) ssm_rate="${2:?--rate takes requests per second}"; shift 2 ;;
     --burst) ssm_burst="${2:?--burst takes a number of requests}"; shift 2 ;;
-    --sts-rate) sts_rate="${2:?--sts-rate takes requests per second}"; shift 2 ;;
+    --sts-rate) sts_rate="${2:?--sts-rate takes requests per second}"; sts_rate_given=1; shift 2 ;;
     --sts-burst) sts_burst="${2:?--sts-burst takes a number of requests}"; shift 2 ;;
     --scale) scale=1; shift ;;
-    --concurrency | -c) concurrency="${2:?--concurrency takes a number}"; shift 2 ;;
+    --huge) huge=1 throttle=1 stand_in=1; shift ;;
+    --baseline) baseline_bin="${2:?--baseline takes an ssm-prefs binary}"; shift 2 ;;
+    --concurrency | -c) concurrency="${2:?--concurrency takes a number}"; concurrency_given=1; shift 2 ;;
     --cli-sample) cli_sample="${2:?--cli-sample takes a number}"; shift 2 ;;
     --emulators) emulators="${2:?--emulators takes a number}"; shift 2 ;;
     -h | --help) usage ;;
@@ -61,6 +70,17 @@ while (($#)); do
 done
 accounts="${positional[0]:-200}" regions="${positional[1]:-5}"
 if ((scale)); then accounts=1000 regions=17; fi
+# The largest organizations: 10,000 accounts in 20 regions, the hub's STS quota, -c 1024.
+if ((huge)); then
+  accounts=10000 regions=20
+  ((concurrency_given)) || concurrency=1024
+  ((sts_rate_given)) || sts_rate=600
+fi
+if [[ -n "$baseline_bin" ]]; then
+  ((huge)) || { echo "bench.sh: --baseline goes with --huge" >&2; exit 2; }
+  [[ -x "$baseline_bin" ]] || { echo "bench.sh: --baseline $baseline_bin is not an executable" >&2; exit 2; }
+  baseline_bin="$(cd "$(dirname "$baseline_bin")" && pwd)/$(basename "$baseline_bin")"
+fi
 # AWS-like: every request costs a round trip, unless --latency says how long.
 if ((throttle && !latency_given)); then latency=100; fi
 # boto3 at 17,000 targets takes many minutes of its own CPU: a sample of the accounts.
@@ -76,6 +96,9 @@ done
 all_regions=(us-east-1 us-east-2 us-west-1 us-west-2 ca-central-1 sa-east-1 eu-west-1 eu-west-2
   eu-west-3 eu-central-1 eu-north-1 ap-south-1 ap-northeast-1 ap-northeast-2 ap-northeast-3
   ap-southeast-1 ap-southeast-2)
+# --huge's three opt-in regions (the stand-in says every account enabled them).
+opted_in=(af-south-1 ap-east-1 me-south-1)
+((huge)) && all_regions+=("${opted_in[@]}")
 if ((regions < 1 || regions > ${#all_regions[@]} || accounts < 1 || accounts > 99999 || concurrency < 1 || emulators < 1 || emulators > 8)); then
   echo "bench.sh: ACCOUNTS must be 1..99999, REGIONS 1..${#all_regions[@]}, concurrency >= 1, emulators 1..8" >&2
   exit 2
@@ -88,6 +111,7 @@ if ((stand_in)); then
   ((latency > 0)) && mode=stand-in-latency
   ((scale)) && mode=stand-in-scale
   ((throttle)) && mode=throttle
+  ((huge)) && mode=huge
 fi
 
 # --- tools --------------------------------------------------------------------------------
@@ -142,11 +166,11 @@ unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ROLE_ARN AWS_WEB_IDENTI
 
 # --- the fleet ----------------------------------------------------------------------------
 inventory="$work/fleet.yml" prefs="$work/preferences.json"
-write_inventory() { # FILE ACCOUNTS
-  local i
+write_inventory() { # FILE ACCOUNTS [REGIONS]
+  local i n="${3:-$regions}"
   {
-    echo "# generated by scripts/bench.sh: $2 accounts x $regions regions"
-    printf 'regions: [%s]\n' "$(IFS=,; echo "${all_regions[*]:0:regions}" | sed 's/,/, /g')"
+    echo "# generated by scripts/bench.sh: $2 accounts x $n regions"
+    printf 'regions: [%s]\n' "$(IFS=,; echo "${all_regions[*]:0:n}" | sed 's/,/, /g')"
     # For scripts/demo_seed.py world: the bucket each account's preferences name.
     echo 'vars: {log_bucket: "bench-logs-{account_id}"}'
     echo "accounts:"
@@ -191,6 +215,7 @@ bucket_args=()
 if ((throttle)); then
   bucket_args=(--rate "$ssm_rate" --burst "$ssm_burst" --sts-rate "$sts_rate" --sts-burst "$sts_burst")
 fi
+((huge)) && bucket_args+=(--opted-in "$(IFS=,; echo "${opted_in[*]}")")
 
 # Waits (bounded) for a `ready ...` line in a file; prints the line.
 wait_ready() {
@@ -362,6 +387,35 @@ if [[ -n "$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]]
 served_by="$emulators emulator(s)"
 ((stand_in)) && served_by="the stand-in"
 echo "benchmark $run_id: $accounts accounts x $regions regions = $targets targets, concurrency $concurrency, $served_by, mode $mode" >&2
+
+if ((huge)); then
+  # Each binary on a fresh stand-in per fleet: apply (fresh), then audit and audit
+  # --security-hub, which read what the apply wrote. The 17,000-target fleet first.
+  small="$work/fleet-17k.yml"
+  write_inventory "$small" 1000 17
+  bins=("ssm-prefs|$bin")
+  [[ -n "$baseline_bin" ]] && bins+=("baseline|$baseline_bin")
+  for fleet in "17k|$small|1000|17" "200k|$inventory|$accounts|$regions"; do
+    IFS='|' read -r size inv accts regs <<< "$fleet"
+    n=$((accts * regs))
+    for b in "${bins[@]}"; do
+      who="${b%%|*}" exe="${b#*|}"
+      start_stack
+      common=(-i "$inv" -p "$prefs" --endpoint-url "$proxy_url" -c "$concurrency" --no-progress --no-preflight)
+      measure "$who apply (fresh) $size" "$n" "$accts" "$concurrency" -- \
+        "$exe" apply --yes "${common[@]}" -o "$work/$who-apply-$size.csv"
+      measure "$who audit $size" "$n" "$accts" "$concurrency" -- \
+        "$exe" audit "${common[@]}" -o "$work/$who-audit-$size.csv"
+      measure "$who audit --security-hub $size" "$n" "$accts" "$concurrency" -- \
+        "$exe" audit "${common[@]}" --security-hub -o "$work/$who-audit-hub-$size.csv"
+      stop_stack
+    done
+  done
+  "$py" bench/huge.py --tsv "$work/results.tsv" --csv bench/huge.csv --run "$run_id" --commit "$commit" \
+    --baseline "${baseline_bin:+$(basename "$baseline_bin")}" --latency-ms "$latency" \
+    --buckets "$ssm_rate,$ssm_burst,$sts_rate,$sts_burst"
+  exit 0
+fi
 
 if ((stand_in)); then
   # 1-3 on one stand-in (the second apply and the audit need the first's state), 4 on a fresh

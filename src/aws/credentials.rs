@@ -19,6 +19,8 @@ type AssumeRoleSdkError =
 const MIN_RATE: f64 = 0.5;
 /// How much of the last second's successful rate it keeps at the first throttle.
 const FIRST_CUT: f64 = 0.8;
+/// What each success adds to the rate (at the rate, a tenth of it a second), at the least.
+const GROW: f64 = 0.1;
 /// Each further throttle, at most once per `CUT_EVERY`, keeps this share of the rate.
 const CUT: f64 = 0.75;
 const CUT_EVERY: Duration = Duration::from_millis(500);
@@ -34,9 +36,11 @@ const FRESH_FOR: Duration = Duration::from_secs(300);
 
 /// STS throttles the hub account that assumes every role, at a rate it does not publish: no
 /// limit until STS first answers `Throttling`, then a token bucket whose rate starts below
-/// the rate that was just succeeding, is cut while throttling goes on, and grows by about
-/// one call per second each second while calls succeed (additive increase, multiplicative
-/// decrease, as TCP finds a path's capacity).
+/// the rate that was just succeeding and doubles each second while calls succeed (TCP's slow
+/// start: a throttle right after the first burst says little of the rate), until STS
+/// throttles again; from then on it is cut while throttling goes on and grows by a tenth of
+/// itself each second (at least one call per second each second), so a cut is made good in
+/// seconds at STS's 600 calls a second too.
 #[derive(Debug)]
 pub(crate) struct Pacer {
     state: Mutex<PacerState>,
@@ -46,6 +50,8 @@ pub(crate) struct Pacer {
 struct PacerState {
     /// Calls per second; `None` until the first throttle.
     rate: Option<f64>,
+    /// Between the first throttle and the second: the rate doubles each second.
+    slow_start: bool,
     tokens: f64,
     refilled: Instant,
     last_cut: Instant,
@@ -59,6 +65,7 @@ impl Default for Pacer {
         Pacer {
             state: Mutex::new(PacerState {
                 rate: None,
+                slow_start: false,
                 tokens: 0.0,
                 refilled: Instant::now(),
                 last_cut: Instant::now(),
@@ -103,7 +110,12 @@ impl Pacer {
             s.recent.pop_front();
         }
         if let Some(rate) = s.rate {
-            s.rate = Some(rate + 1.0 / rate);
+            let grow = if s.slow_start {
+                1.0
+            } else {
+                (1.0 / rate).max(GROW)
+            };
+            s.rate = Some(rate + grow);
         }
     }
 
@@ -122,6 +134,7 @@ impl Pacer {
         match s.rate {
             None => {
                 s.rate = Some((s.recent.len() as f64 * FIRST_CUT).max(MIN_RATE));
+                s.slow_start = true;
                 s.tokens = 0.0;
                 s.refilled = now;
                 s.last_cut = now;
@@ -129,6 +142,7 @@ impl Pacer {
             // Calls in flight when the rate was cut answer throttled too: one cut per window.
             Some(rate) if now.duration_since(s.last_cut) >= CUT_EVERY => {
                 s.rate = Some((rate * CUT).max(MIN_RATE));
+                s.slow_start = false;
                 s.tokens = 0.0;
                 s.last_cut = now;
             }
@@ -323,7 +337,19 @@ mod tests {
             p.succeeded();
         }
         let grown = p.state().0.unwrap();
-        assert!(grown > first && grown < first + 1.5, "{grown}");
+        // Slow start: a success a call, so a second at the rate doubles it.
+        assert!((grown - 2.0 * first).abs() < 1e-9, "{grown}");
+        // The next throttle, a window later, cuts and ends the slow start: a tenth of a call
+        // per success from then on, a tenth of the rate a second.
+        p.state.lock().unwrap().last_cut -= CUT_EVERY;
+        p.throttled();
+        let cut = p.state().0.unwrap();
+        assert!((cut - grown * CUT).abs() < 1e-9, "{cut}");
+        for _ in 0..48 {
+            p.succeeded();
+        }
+        let regrown = p.state().0.unwrap();
+        assert!((regrown - (cut + 4.8)).abs() < 1e-9, "{regrown}");
     }
 
     #[test]

@@ -10,9 +10,10 @@ use crate::model::TargetError;
 use crate::target::AccountId;
 
 impl Session {
-    /// An Account API client acting inside the account (for ListRegions).
+    /// An Account API client acting inside the account (for ListRegions), not kept: it is
+    /// asked once per account, and 10,000 accounts' clients kept would cost megabytes.
     pub(crate) fn account_client(&self, account: &AccountId) -> aws_sdk_account::Client {
-        self.shared(account, aws_sdk_account::Client::new)
+        self.once(account, aws_sdk_account::Client::new)
     }
 }
 

@@ -53,9 +53,13 @@ const SHOWN_VALUES: [&str; 7] = [
 /// ASFF's limit on a ProductFields value.
 const PRODUCT_FIELD_MAX: usize = 2048;
 
-/// One account's Security Hub client, its calls sent to one target's region.
+/// The run's Security Hub client, its calls sent to one target's account and region.
 pub(crate) struct HubClient {
     pub client: aws_sdk_securityhub::Client,
+    /// The target account's credentials, set on each call.
+    pub credentials: aws_sdk_securityhub::config::SharedCredentialsProvider,
+    /// The run's identity cache, set with the credentials (else the SDK builds a cache per call).
+    pub identity_cache: Option<aws_sdk_securityhub::config::SharedIdentityCache>,
     pub region: aws_config::Region,
     pub partition: &'static str,
     /// Where the calls go, as an error message names it.
@@ -63,10 +67,10 @@ pub(crate) struct HubClient {
 }
 
 impl Session {
-    /// `audit --security-hub`'s client for one target (built once per account), with the
-    /// region its calls go to.
+    /// `audit --security-hub`'s client for one target (built once for the run), with the
+    /// account's credentials and the region its calls go to.
     pub(crate) fn hub(&self, target: &Target) -> HubClient {
-        let client = self.shared(target.account_id(), |conf| {
+        let client = self.run_wide(|conf| {
             let mut conf = aws_sdk_securityhub::config::Builder::from(conf);
             // BatchImportFindings allows 10 requests a second per account and region (a burst
             // of 30): a throttled import waits and tries again (backoff up to 20 s).
@@ -77,6 +81,8 @@ impl Session {
         });
         HubClient {
             client,
+            credentials: self.credentials(target.account_id()),
+            identity_cache: self.base().identity_cache(),
             region: aws_config::Region::new(target.region.as_str().to_string()),
             partition: target.region.partition(),
             endpoint: self.endpoint("Security Hub", Some(&target.region)).into(),
@@ -353,7 +359,15 @@ pub(crate) async fn deliver(
     changes: &[Change],
 ) -> Result<(), TargetError> {
     let id = finding_id(row, hub.partition);
-    let scope = || aws_sdk_securityhub::config::Builder::default().region(hub.region.clone());
+    let scope = || {
+        let mut conf = aws_sdk_securityhub::config::Builder::default().region(hub.region.clone());
+        // `set_` keeps the account's provider and its identity cache partition as they are.
+        conf.set_credentials_provider(Some(hub.credentials.clone()));
+        if let Some(c) = &hub.identity_cache {
+            conf.set_identity_cache(c.clone());
+        }
+        conf
+    };
     // Without it (a role that may only import, a timeout), the finding still goes: seen now.
     let existing = hub
         .client

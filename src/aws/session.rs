@@ -1,24 +1,28 @@
 //! Credentials and clients: the base config from the standard chain, one role (or chain of
-//! roles) per account assumed through the SDK's AssumeRoleProvider, each account's clients
-//! built once from the base config and its credentials (any service's, through
-//! [`Session::shared`]), one SSM client per account that each call points at its target's
-//! region, and the roles assumed ahead of their targets (the prefetch). The other services'
+//! roles) per account assumed through the SDK's AssumeRoleProvider (built when the role is
+//! assumed, not held), each account's other clients built once from the base config and its
+//! credentials (through [`Session::shared`]), one SSM client for the whole run that each call
+//! points at its target's account (credentials) and region, and the roles assumed ahead of
+//! their targets (the prefetch). The other services'
 //! clients are built beside their calls (cloudtrail.rs, securityhub.rs, resources.rs,
 //! regions.rs, organizations.rs, caller.rs); `--wait-ready`'s wait is in wait_ready.rs.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_ssm::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_ssm::config::retry::RetryPartition;
-use aws_sdk_ssm::config::{ConfigBag, Intercept, RuntimeComponents, SharedCredentialsProvider};
+use aws_sdk_ssm::config::retry::{RetryPartition, TokenBucket};
+use aws_sdk_ssm::config::{
+    ConfigBag, Intercept, RuntimeComponents, SharedCredentialsProvider, SharedIdentityCache,
+};
 
 use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
@@ -40,12 +44,19 @@ pub(crate) struct SessionOptions {
     pub operation_timeout: std::time::Duration,
 }
 
-/// The base config plus one credentials provider, and one SSM client, per account.
+/// The base config, one SSM client, and one credentials provider per account.
 pub(crate) struct Session {
     base: SdkConfig,
+    /// Every target's SSM client: an SDK client costs tens of kilobytes, so one per account
+    /// made memory grow with the fleet (10,000 accounts: hundreds of megabytes). Each call
+    /// carries its account's credentials and its region (`TargetClient::scope`).
+    ssm: aws_sdk_ssm::Client,
     /// The partition of the base region: every target must be in it.
     partition: &'static str,
     accounts: HashMap<AccountId, AccountClients>,
+    /// Clients of other services that act in every account, one each for the run (see
+    /// [`Session::run_wide`]).
+    run_wide: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
     /// Accounts whose inventory `profile` is in none of the AWS config files, with its name.
     missing_profiles: Vec<(AccountId, String)>,
 }
@@ -54,9 +65,6 @@ struct AccountClients {
     credentials: SharedCredentialsProvider,
     /// The assumed role behind `credentials`, for fetching ahead (none for a profile alone).
     assumed: Option<Arc<Assumed>>,
-    /// Built on the account's first target and shared by all its regions: building an SDK
-    /// client costs more CPU than a call, so one per target doubled the tool's own work.
-    ssm: OnceLock<aws_sdk_ssm::Client>,
     /// The account's other clients (CloudTrail, Security Hub, preflight's), by type, each
     /// built on its first use: see [`Session::shared`].
     others: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
@@ -67,6 +75,12 @@ struct AccountClients {
 #[derive(Clone)]
 pub(crate) struct TargetClient {
     ssm: aws_sdk_ssm::Client,
+    /// The account's credentials (their identity cache partition with them).
+    credentials: Option<SharedCredentialsProvider>,
+    /// The run's identity cache, set beside the credentials on each call: a call whose
+    /// override names credentials but no cache gets a new cache of its own from the SDK,
+    /// built and dropped per call.
+    identity_cache: Option<SharedIdentityCache>,
     region: aws_config::Region,
     retry_partition: RetryPartition,
     attempts: Arc<AtomicU32>,
@@ -80,6 +94,8 @@ impl TargetClient {
     pub(crate) fn for_tests(ssm: aws_sdk_ssm::Client) -> Self {
         TargetClient {
             ssm,
+            credentials: None,
+            identity_cache: None,
             region: aws_config::Region::from_static("us-east-1"),
             retry_partition: RetryPartition::new("ssm-prefs/tests"),
             attempts: Arc::new(AtomicU32::new(0)),
@@ -99,7 +115,7 @@ impl TargetClient {
         target_error(err, &self.endpoint)
     }
 
-    /// The account's client; every call on it goes through `customize().config_override(
+    /// The run's client; every call on it goes through `customize().config_override(
     /// target.scope())`, which points it at this target.
     pub(crate) fn ssm(&self) -> &aws_sdk_ssm::Client {
         &self.ssm
@@ -108,24 +124,38 @@ impl TargetClient {
     /// A client with this target's settings built in, for the SDK's paginators, which take
     /// no per-call override (building one costs more than a call: for rare calls only).
     pub(crate) fn paging(&self) -> aws_sdk_ssm::Client {
-        aws_sdk_ssm::Client::from_conf(
-            self.ssm
-                .config()
-                .to_builder()
-                .region(self.region.clone())
-                .retry_partition(self.retry_partition.clone())
-                .interceptor(CountAttempts(self.attempts.clone()))
-                .build(),
-        )
-    }
-
-    /// The per-call settings that make the account's client act on this target: its region,
-    /// its retry partition and its attempt counter.
-    pub(crate) fn scope(&self) -> aws_sdk_ssm::config::Builder {
-        aws_sdk_ssm::config::Builder::default()
+        let mut conf = self
+            .ssm
+            .config()
+            .to_builder()
             .region(self.region.clone())
             .retry_partition(self.retry_partition.clone())
-            .interceptor(CountAttempts(self.attempts.clone()))
+            .interceptor(CountAttempts(self.attempts.clone()));
+        if let Some(c) = &self.credentials {
+            conf.set_credentials_provider(Some(c.clone()));
+        }
+        if let Some(c) = &self.identity_cache {
+            conf.set_identity_cache(c.clone());
+        }
+        aws_sdk_ssm::Client::from_conf(conf.build())
+    }
+
+    /// The per-call settings that make the run's client act on this target: its account's
+    /// credentials, its region, its retry partition and its attempt counter.
+    pub(crate) fn scope(&self) -> aws_sdk_ssm::config::Builder {
+        let mut conf = aws_sdk_ssm::config::Builder::default()
+            .region(self.region.clone())
+            .retry_partition(self.retry_partition.clone())
+            .interceptor(CountAttempts(self.attempts.clone()));
+        // `set_` keeps the account's provider (and its cache partition) as it is; the plain
+        // `credentials_provider` would wrap it anew, a cache partition per call.
+        if let Some(c) = &self.credentials {
+            conf.set_credentials_provider(Some(c.clone()));
+        }
+        if let Some(c) = &self.identity_cache {
+            conf.set_identity_cache(c.clone());
+        }
+        conf
     }
 }
 
@@ -223,13 +253,15 @@ impl Session {
             .retry_config(RetryConfig::standard().with_max_attempts(1))
             .build();
         let pacer = Arc::new(Pacer::default());
+        let sts_base = Arc::new(sts_base);
+        let session_name: Arc<str> = session_name.into();
         let mut providers = HashMap::new();
         for account in accounts {
             if providers.contains_key(&account.id) {
                 continue;
             }
             let (chain, assumes_role) =
-                account_credentials(&sts_base, opts, account, partition, &session_name).await;
+                account_credentials(&sts_base, opts, account, partition, &session_name);
             let assumed = assumes_role.then(|| {
                 Arc::new(Assumed::new(
                     chain.clone(),
@@ -247,12 +279,13 @@ impl Session {
                         None => chain,
                     },
                     assumed,
-                    ssm: OnceLock::new(),
                     others: Mutex::default(),
                 },
             );
         }
         Self {
+            ssm: aws_sdk_ssm::Client::new(&base),
+            run_wide: Mutex::default(),
             base,
             partition,
             accounts: providers,
@@ -302,6 +335,34 @@ impl Session {
             .clone()
     }
 
+    /// The client of type `C` for the whole run, built by `build` from the base config on
+    /// first use: its calls name their account's credentials ([`Session::credentials`]) in
+    /// their per-call config. A client per account would cost tens of kilobytes each.
+    pub(crate) fn run_wide<C>(&self, build: impl FnOnce(&SdkConfig) -> C) -> C
+    where
+        C: Clone + Send + Sync + 'static,
+    {
+        let mut clients = self.run_wide.lock().expect("not poisoned");
+        clients
+            .entry(TypeId::of::<C>())
+            .or_insert_with(|| Box::new(build(&self.base)))
+            .downcast_ref::<C>()
+            .expect("stored under its own type")
+            .clone()
+    }
+
+    /// The account's credentials provider, for a call's config override (`set_
+    /// credentials_provider`, which keeps its identity cache partition).
+    pub(crate) fn credentials(&self, account: &AccountId) -> SharedCredentialsProvider {
+        self.account(account).credentials.clone()
+    }
+
+    /// A client of the account built by `build` from the base config with the account's
+    /// credentials, not kept: for calls made once per account (the Account API's).
+    pub(crate) fn once<C>(&self, account: &AccountId, build: impl FnOnce(&SdkConfig) -> C) -> C {
+        build(&self.config_of(self.account(account)))
+    }
+
     /// The base config with the account's credentials: a service's config built from it
     /// takes the account's provider as it is (`set_credentials_provider`), its cache
     /// partition too; wrapping it anew would give every client its own AssumeRole.
@@ -323,28 +384,27 @@ impl Session {
             .expect("session built for every selected account")
     }
 
-    /// A client for one target. All targets of an account share its SSM client (and so its
-    /// credentials provider); all clients share the base config's identity cache and HTTP
-    /// connection pool.
+    /// A client for one target: the run's SSM client with its account's credentials provider
+    /// (so the account's targets share its role and cache partition); all clients share the
+    /// base config's identity cache and HTTP connection pool.
     pub(crate) fn client(&self, target: &Target) -> TargetClient {
         let account = self.account(target.account_id());
-        let ssm = account.ssm.get_or_init(|| {
-            let mut conf = aws_sdk_ssm::config::Builder::from(&self.base);
-            // `set_` keeps the account's provider (and its cache partition) as it is; the plain
-            // `credentials_provider` would wrap it anew, giving every client its own AssumeRole.
-            conf.set_credentials_provider(Some(account.credentials.clone()));
-            aws_sdk_ssm::Client::from_conf(conf.build())
-        });
         TargetClient {
-            ssm: ssm.clone(),
-            region: aws_config::Region::new(target.region.as_str().to_string()),
+            ssm: self.ssm.clone(),
+            credentials: Some(account.credentials.clone()),
+            identity_cache: self.base.identity_cache(),
+            region: aws_config::Region::from_static(target.region.as_str()),
             // AWS throttles per account and region: so does the retry token bucket, rather than
-            // one bucket per region that a single throttled account would drain for all.
-            retry_partition: RetryPartition::new(format!(
+            // one bucket per region that a single throttled account would drain for all. The
+            // bucket is the target's own (a custom partition), freed with it: a partition
+            // named only is kept in the SDK's process-wide map for good, one per target.
+            retry_partition: RetryPartition::custom(format!(
                 "ssm-prefs/{}/{}",
                 target.account_id(),
                 target.region
-            )),
+            ))
+            .token_bucket(TokenBucket::default())
+            .build(),
             attempts: Arc::new(AtomicU32::new(0)),
             endpoint: self.endpoint("SSM", Some(&target.region)).into(),
         }
@@ -417,15 +477,16 @@ async fn missing_profiles(accounts: &[Arc<Account>]) -> Vec<(AccountId, String)>
     missing
 }
 
-/// The account's named profile, then each role of its chain in turn (the default role when
-/// the inventory names none and no profile is given); and whether it assumes a role (a
-/// profile alone does not).
-async fn account_credentials(
-    base: &SdkConfig,
+/// The account's credentials: its named profile, then each role of its chain in turn (the
+/// default role when the inventory names none and no profile is given); and whether it
+/// assumes a role (a profile alone does not). A role chain is a [`RoleChain`], whose SDK
+/// providers exist only while a role is assumed.
+fn account_credentials(
+    base: &Arc<SdkConfig>,
     opts: &SessionOptions,
     account: &Account,
     partition: &str,
-    session_name: &str,
+    session_name: &Arc<str>,
 ) -> (SharedCredentialsProvider, bool) {
     // The caller's own account (`--org`) has no member role: the base credentials act there.
     if account.base_credentials
@@ -435,46 +496,92 @@ async fn account_credentials(
     {
         return (base, false);
     }
-    let mut current: Option<SharedCredentialsProvider> = account.profile.as_ref().map(|p| {
-        SharedCredentialsProvider::new(
-            aws_config::profile::ProfileFileCredentialsProvider::builder()
-                .profile_name(p)
-                .build(),
-        )
-    });
     let roles: Vec<String> = if !account.roles.is_empty() {
         account.roles.clone()
-    } else if current.is_none() {
+    } else if account.profile.is_none() {
         vec![opts.role_name.clone()]
     } else {
         vec![]
     };
+    if roles.is_empty() {
+        let profile = account.profile.clone().expect("a profile where no role is");
+        return (profile_provider(&profile), false);
+    }
     let external_id = account
         .external_id
         .clone()
         .or_else(|| opts.external_id.clone());
-    let last = roles.len().saturating_sub(1);
-    for (i, role) in roles.iter().enumerate() {
-        let arn = role_arn(role, partition, &account.id);
-        let mut builder = AssumeRoleProvider::builder(arn)
-            .session_name(session_name)
-            .configure(base);
-        // The external id guards the target account's role: the last hop of a chain.
-        if i == last
-            && let Some(id) = &external_id
-        {
-            builder = builder.external_id(id);
-        }
-        let provider = match current.take() {
-            Some(prev) => builder.build_from_provider(prev).await,
-            None => builder.build().await,
-        };
-        current = Some(SharedCredentialsProvider::new(provider));
-    }
-    (
-        current.expect("at least one role or a profile"),
-        !roles.is_empty(),
+    let last = roles.len() - 1;
+    let hops = roles
+        .iter()
+        .enumerate()
+        .map(|(i, role)| {
+            // The external id guards the target account's role: the last hop of a chain.
+            let id = if i == last { external_id.clone() } else { None };
+            (role_arn(role, partition, &account.id), id)
+        })
+        .collect();
+    let chain = RoleChain {
+        base: base.clone(),
+        profile: account.profile.clone(),
+        hops,
+        session_name: session_name.clone(),
+    };
+    (SharedCredentialsProvider::new(chain), true)
+}
+
+fn profile_provider(profile: &str) -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(
+        aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .profile_name(profile)
+            .build(),
     )
+}
+
+/// How an account's role is assumed: the SDK's AssumeRoleProvider for each hop, built when
+/// the role is assumed (once per account, then again only as its credentials near expiry)
+/// and dropped after. Each provider holds an STS client of its own, tens of kilobytes: held
+/// for every account, they were most of a 10,000-account run's memory.
+#[derive(Debug)]
+struct RoleChain {
+    base: Arc<SdkConfig>,
+    profile: Option<String>,
+    /// Each role's ARN, and the external id its AssumeRole sends.
+    hops: Vec<(String, Option<String>)>,
+    session_name: Arc<str>,
+}
+
+impl RoleChain {
+    async fn provider(&self) -> SharedCredentialsProvider {
+        let mut current = self.profile.as_deref().map(profile_provider);
+        for (arn, external_id) in &self.hops {
+            let mut builder = AssumeRoleProvider::builder(arn)
+                .session_name(&*self.session_name)
+                .configure(&self.base);
+            if let Some(id) = external_id {
+                builder = builder.external_id(id);
+            }
+            let provider = match current.take() {
+                Some(prev) => builder.build_from_provider(prev).await,
+                None => builder.build().await,
+            };
+            current = Some(SharedCredentialsProvider::new(provider));
+        }
+        current.expect("at least one role")
+    }
+}
+
+impl ProvideCredentials for RoleChain {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::new(async move {
+            self.provider().await.provide_credentials().await
+        })
+    }
 }
 
 /// The running prefetch; dropping it stops it.

@@ -171,6 +171,7 @@ pub(crate) async fn prepare(
         who: args.who,
         security_hub: fix,
         preflight: args.preflight.map(Preflight::new),
+        names: Default::default(),
     });
     let log = EventLog::new(printer);
     let control = Arc::new(Control::default());

@@ -233,10 +233,11 @@ impl std::fmt::Display for MaxFailures {
 }
 
 impl Settings {
-    /// Worker threads for the run: one (a current-thread runtime) up to `-c 128`, where one
-    /// core serves every call in flight and a second thread only adds the cost of waking
-    /// across threads; the machine's cores (at most 4) above it, where one core would be the
-    /// bottleneck (docs/operations.md "Performance" has the measurements behind the threshold).
+    /// Worker threads for the run: one (a current-thread runtime) up to `-c 1024`, the machine's
+    /// cores (at most 4) above it. A second thread costs about two thirds more CPU per target
+    /// (tasks wake across threads, and memory allocated on one thread is freed on the other,
+    /// which the allocator pays for in page faults), while one thread serves ~4,000 new targets
+    /// a second, more than AWS's throttles let a fleet go (docs/operations.md "Performance").
     pub fn threads(&self) -> usize {
         let concurrency = match self {
             Settings::Plan(r) | Settings::Audit(r) => r.aws.concurrency,
@@ -257,4 +258,4 @@ impl Settings {
 }
 
 /// The highest `-c` that runs on one thread (see [`Settings::threads`]).
-const ONE_THREAD_UP_TO: usize = 128;
+const ONE_THREAD_UP_TO: usize = 1024;

@@ -34,6 +34,27 @@ pub(crate) struct Job {
     /// `audit --security-hub`: each target's verdict sent as a finding; how a finding names
     /// the command that fixes a target.
     pub security_hub: Option<FixCommand>,
+    /// The changed inputs' names each planned target lists, held once per distinct list:
+    /// apply keeps every target planned until its write, and most targets list the same.
+    pub names: Interned,
+}
+
+/// Strings held once each, shared by whoever holds the same.
+#[derive(Default)]
+pub(crate) struct Interned(std::sync::Mutex<std::collections::HashSet<std::sync::Arc<str>>>);
+
+impl Interned {
+    pub(crate) fn get(&self, text: String) -> std::sync::Arc<str> {
+        let mut set = self.0.lock().expect("not poisoned");
+        match set.get(text.as_str()) {
+            Some(held) => held.clone(),
+            None => {
+                let held: std::sync::Arc<str> = text.into();
+                set.insert(held.clone());
+                held
+            }
+        }
+    }
 }
 
 /// The command a finding recommends: apply, as this run was given, for one target.

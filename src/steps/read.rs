@@ -33,7 +33,7 @@ pub(crate) struct Planned {
     /// between the phases were a tenth of apply's memory.
     pub(super) content: String,
     /// The changed inputs' names, as the row lists them.
-    pub(super) changed_inputs: String,
+    pub(super) changed_inputs: Arc<str>,
     /// What preflight found (and `--existing refuse`'s verdict); a blocking finding stops
     /// the write.
     pub(super) findings: Findings,
@@ -119,7 +119,7 @@ pub(crate) async fn read_and_decide(
             Err(e) => return Err(fail(e, &client)),
         }
     }
-    let changed_inputs = changed_keys(&changes);
+    let changed_inputs = job.names.get(changed_keys(&changes));
     let (mut kept, mut marked, mut refused) = (false, false, None);
     // Another kind of document under this name (port forwarding, a Command document) is
     // never overwritten, whatever --existing says.
@@ -323,7 +323,7 @@ impl Planned {
     pub(super) fn annotate(&self, row: &mut ReportRow) {
         row.action = self.action;
         row.previous_version = self.found_version.clone();
-        row.changed_inputs = self.changed_inputs.clone();
+        row.changed_inputs = self.changed_inputs.to_string();
         row.attempts = self.attempts;
         row.findings = self.findings.clone();
     }

@@ -91,7 +91,7 @@ impl Planned {
                 );
                 row.action = self.action;
                 row.previous_version = self.found_version.clone();
-                row.changed_inputs = self.changed_inputs;
+                row.changed_inputs = self.changed_inputs.to_string();
                 Outcome {
                     row: row.with_findings(self.findings),
                     changes: self.changes,
@@ -114,7 +114,7 @@ impl Planned {
             previous_version: self.found_version.clone(),
             document_version: version,
             content_sha256: sha,
-            changed_inputs: self.changed_inputs.clone(),
+            changed_inputs: self.changed_inputs.to_string(),
             attempts: self.attempts,
             ..base_row(job, &self.target, self.started_at, self.started)
         }

@@ -8,7 +8,9 @@
 //! (who, which call, when; never the content), with its 2-per-second bucket per account and
 //! region in the AWS-like mode. moto has no LookupEvents. The Account API's ListRegions and
 //! GetRegionOptStatus answer as AWS does for an account that has the default regions and the
-//! opt-in regions of `Options::opted_in` (moto lacks that API too).
+//! opt-in regions of `Options::opted_in` (moto lacks that API too). Security Hub's GetFindings
+//! and BatchImportFindings answer as a hub holding no finding yet that takes every finding
+//! sent (nothing is kept: `audit --security-hub` is measured, not checked, against it).
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -484,6 +486,14 @@ async fn handle(req: Request<Incoming>, sh: Arc<Shared>) -> Result<Answer, Infal
         pause(&sh).await;
         sh.counter.add(op, false);
         account_api(&sh, op, &body, &rid)
+    } else if let Some(op) = match (service, parts.uri.path()) {
+        ("securityhub", "/findings") => Some("GetFindings"),
+        ("securityhub", "/findings/import") => Some("BatchImportFindings"),
+        _ => None,
+    } {
+        pause(&sh).await;
+        sh.counter.add(op, false);
+        security_hub(op, &body, &rid)
     } else if service == "sts" || (target.is_empty() && body.starts_with(b"Action=")) {
         let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
         let op = params.get("Action").map_or("", String::as_str);
@@ -815,6 +825,18 @@ fn account_api(sh: &Shared, op: &str, body: &[u8], rid: &str) -> Answer {
         out["NextToken"] = json!(end.to_string());
     }
     json_answer(200, out.to_string(), rid)
+}
+
+/// Security Hub (REST JSON): no finding is there yet, and every finding sent is taken.
+fn security_hub(op: &str, body: &[u8], rid: &str) -> Answer {
+    let body = if op == "GetFindings" {
+        json!({"Findings": []})
+    } else {
+        let input: Value = serde_json::from_slice(body).unwrap_or(json!({}));
+        let sent = input["Findings"].as_array().map_or(0, Vec::len);
+        json!({"FailedCount": 0, "SuccessCount": sent, "FailedFindings": []})
+    };
+    answer(200, "application/json", body.to_string(), rid)
 }
 
 fn json_error(code: &str, message: &str, rid: &str) -> Answer {

@@ -1,0 +1,97 @@
+"""Turns scripts/bench.sh --huge's measurements into its table and bench/huge.csv.
+
+Input: the TSV bench.sh writes, one line per contender (see summarize.py), named
+"WHO COMMAND SIZE" (WHO: ssm-prefs, the code measured, or baseline, the --baseline binary).
+Per row: targets/s, CPU ms per target (user + system), peak RSS, and the makespan over the
+ideal, the larger of
+  the STS bound: the AssumeRoles STS let through / its rate (one per account), and
+  the latency bound: the requests let through x latency / concurrency;
+then, where a baseline ran, each figure of ssm-prefs over the baseline's, in this run only.
+"""
+import argparse
+import csv
+import os
+
+from summarize import load
+
+COLUMNS = ["run", "commit", "baseline", "latency_ms", "contender", "targets", "accounts",
+           "concurrency", "exit_code", "failed_targets", "wall_s", "targets_per_s",
+           "cpu_ms_per_target", "peak_rss_mb", "requests", "throttled", "sts_bound_s",
+           "latency_bound_s", "ideal_s", "makespan_over_ideal"]
+
+
+def derive(r, latency_ms, sts_rate):
+    c = r["counts"]
+    ops = {k: v for k, v in c.items() if ":" not in k}
+    throttled = sum(v for k, v in c.items() if k.startswith("throttled:"))
+    requests = sum(ops.values())
+    sts_bound = c.get("bucket:sts", 0) / sts_rate
+    latency_bound = (requests - throttled) * latency_ms / 1000 / r["concurrency"]
+    ideal = max(sts_bound, latency_bound)
+    r.update(
+        tps=r["targets"] / r["wall"] if r["wall"] else 0.0,
+        cpu_ms=r["cpu"] * 1000 / r["targets"],
+        rss_mb=r["rss_kb"] / 1024,
+        requests=requests, throttled=throttled, sts_bound=sts_bound,
+        latency_bound=latency_bound, ideal=ideal,
+        over=r["wall"] / ideal if ideal else None,
+    )
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tsv", required=True)
+    ap.add_argument("--csv", required=True)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--commit", default="unknown")
+    ap.add_argument("--baseline", default="")
+    ap.add_argument("--latency-ms", type=int, required=True)
+    ap.add_argument("--buckets", required=True, help="SSM_RATE,SSM_BURST,STS_RATE,STS_BURST")
+    a = ap.parse_args()
+    sts_rate = float(a.buckets.split(",")[2])
+    rows = load(a.tsv)
+    for r in rows:
+        derive(r, a.latency_ms, sts_rate)
+
+    print(f"\nssm-prefs --huge benchmark, run {a.run}, commit {a.commit}"
+          + (f", baseline {a.baseline}" if a.baseline else "")
+          + f"; the stand-in, {a.latency_ms} ms latency, buckets {a.buckets}")
+    head = (f"{'contender':<38} {'targets':>7} {'rc':>3} {'failed':>6} {'wall s':>7} {'tgt/s':>7} "
+            f"{'CPU ms/t':>8} {'RSS MB':>7} {'STS s':>6} {'lat s':>6} {'x ideal':>7}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        failed = "-" if r["failed"] is None else r["failed"]
+        print(f"{r['contender']:<38} {r['targets']:>7} {r['rc']:>3} {failed:>6} {r['wall']:>7.1f} "
+              f"{r['tps']:>7.0f} {r['cpu_ms']:>8.3f} {r['rss_mb']:>7.1f} {r['sts_bound']:>6.1f} "
+              f"{r['latency_bound']:>6.1f} {r['over'] or 0:>7.2f}")
+
+    by = {r["contender"]: r for r in rows}
+    pairs = [(r, by.get("baseline" + r["contender"][len("ssm-prefs"):])) for r in rows
+             if r["contender"].startswith("ssm-prefs")]
+    pairs = [(r, b) for r, b in pairs if b]
+    if pairs:
+        print("\nssm-prefs over the baseline, same run (targets/s: higher is better; CPU and RSS: lower)")
+        for r, b in pairs:
+            print(f"  {r['contender'][len('ssm-prefs '):]:<30} targets/s x{r['tps'] / b['tps']:.2f}  "
+                  f"CPU/target x{r['cpu_ms'] / b['cpu_ms']:.2f}  peak RSS x{r['rss_mb'] / b['rss_mb']:.2f}")
+    for who in ("ssm-prefs", "baseline"):
+        small, big = by.get(f"{who} apply (fresh) 17k"), by.get(f"{who} apply (fresh) 200k")
+        if small and big:
+            print(f"  {who}: apply's peak RSS at 200k / at 17k = {big['rss_mb'] / small['rss_mb']:.2f}")
+
+    new = not os.path.exists(a.csv)
+    with open(a.csv, "a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(COLUMNS)
+        for r in rows:
+            w.writerow([a.run, a.commit, a.baseline, a.latency_ms, r["contender"], r["targets"],
+                        r["accounts"], r["concurrency"], r["rc"], "" if r["failed"] is None else r["failed"],
+                        f"{r['wall']:.3f}", f"{r['tps']:.1f}", f"{r['cpu_ms']:.4f}", f"{r['rss_mb']:.1f}",
+                        r["requests"], r["throttled"], f"{r['sts_bound']:.2f}", f"{r['latency_bound']:.2f}",
+                        f"{r['ideal']:.2f}", "" if r["over"] is None else f"{r['over']:.3f}"])
+
+
+if __name__ == "__main__":
+    main()
