@@ -19,7 +19,7 @@
 //! filter box), `status=STATUS` (a quick filter), `select=ACCOUNT_ID:REGION` (open a target's
 //! detail), joined with `&`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -30,11 +30,12 @@ use crate::files;
 
 use crate::model::COLUMNS;
 use crate::model::{Command, ReportRow, RunMeta, Status};
+use crate::target::{AccountId, Region};
 use crate::words::{count, plural};
 
-/// Writes the page for these rows (one per target).
-pub(crate) fn write(path: &Path, meta: &RunMeta, rows: &[ReportRow]) -> std::io::Result<()> {
-    files::replace(path, render(meta, rows).as_bytes())
+/// Writes the page of these rows (one per target), gathered as the run went.
+pub(crate) fn write(path: &Path, meta: &RunMeta, rows: &PageRows) -> std::io::Result<()> {
+    files::replace(path, render_rows(meta, rows).as_bytes())
 }
 
 /// The colour family of a status: the report's statuses mapped to what an auditor reads.
@@ -222,13 +223,112 @@ struct Card {
 }
 
 /// The whole page as one string.
+#[cfg(test)]
 pub(crate) fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
-    let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
+    let mut page = PageRows::default();
     for r in rows {
-        *counts.entry(r.status).or_default() += 1;
+        page.add(r);
     }
-    let accounts: BTreeSet<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
-    let regions: BTreeSet<&str> = rows.iter().map(|r| r.region.as_str()).collect();
+    render_rows(meta, &page)
+}
+
+/// What the page needs of a run's rows, gathered one row at a time as targets finish: the
+/// counts it shows, and the rows already dictionary-encoded (a few dozen bytes a target, not
+/// the row), so a run with `--html` does not hold its rows.
+#[derive(Default)]
+pub(crate) struct PageRows {
+    total: usize,
+    counts: BTreeMap<Status, usize>,
+    accounts: HashSet<AccountId>,
+    regions: BTreeSet<Region>,
+    /// With --waves: each wave's accounts and counts.
+    waves: BTreeMap<usize, (HashSet<AccountId>, BTreeMap<Status, usize>)>,
+    /// Every distinct text value, in first-seen order (the statuses first), and its index.
+    strings: Vec<String>,
+    index: HashMap<String, usize>,
+    /// The encoded rows, comma-separated.
+    encoded: String,
+}
+
+impl PageRows {
+    /// The index of `s` in the strings, added on first sight.
+    fn intern(&mut self, s: &str) -> usize {
+        if self.strings.is_empty() {
+            // The statuses first, so the most repeated values get the shortest indices.
+            for st in statuses() {
+                self.index
+                    .insert(st.as_str().to_string(), self.strings.len());
+                self.strings.push(st.as_str().to_string());
+            }
+        }
+        if let Some(i) = self.index.get(s) {
+            return *i;
+        }
+        self.strings.push(s.to_string());
+        self.index.insert(s.to_string(), self.strings.len() - 1);
+        self.strings.len() - 1
+    }
+
+    /// One target's row.
+    pub(crate) fn add(&mut self, r: &ReportRow) {
+        self.total += 1;
+        *self.counts.entry(r.status).or_default() += 1;
+        self.accounts.insert(r.account_id.clone());
+        self.regions.insert(r.region.clone());
+        if let Some(w) = r.wave {
+            let (accounts, statuses) = self.waves.entry(w).or_default();
+            accounts.insert(r.account_id.clone());
+            *statuses.entry(r.status).or_default() += 1;
+        }
+        let mut out = String::with_capacity(96);
+        out.push('[');
+        for t in [
+            r.account_id.as_str(),
+            r.account_name.as_str(),
+            r.region.as_str(),
+            r.document_name.as_str(),
+            r.action.as_str(),
+            r.status.as_str(),
+            r.previous_version.as_str(),
+            r.document_version.as_str(),
+            r.content_sha256.as_str(),
+            r.changed_inputs.as_str(),
+            r.code().as_str(),
+            r.error_message.as_str(),
+        ] {
+            let i = self.intern(t);
+            let _ = write!(out, "{i},");
+        }
+        let started = self.intern(&r.started_at);
+        let found = self.intern(&r.findings.to_string());
+        let wave = self.intern(&r.wave.map(|w| w.to_string()).unwrap_or_default());
+        let _ = write!(
+            out,
+            "{},{started},{},{found},{wave}",
+            r.attempts, r.duration_ms
+        );
+        for t in [
+            r.version_created_at.as_str(),
+            r.version_author.as_str(),
+            &r.pruned_versions.map(|n| n.to_string()).unwrap_or_default(),
+            r.command.map(Command::as_str).unwrap_or_default(),
+            r.changed_by.as_str(),
+            r.changed_at.as_str(),
+        ] {
+            let i = self.intern(t);
+            let _ = write!(out, ",{i}");
+        }
+        out.push(']');
+        if !self.encoded.is_empty() {
+            self.encoded.push(',');
+        }
+        self.encoded.push_str(&out);
+    }
+}
+
+/// The whole page as one string, from the rows gathered.
+fn render_rows(meta: &RunMeta, rows: &PageRows) -> String {
+    let total = rows.total;
     // A rollback's input is the apply report it undoes, not a preferences file.
     let (input, input_sha) = if meta.command.reads_a_report() {
         ("apply report undone", "apply report sha256")
@@ -238,27 +338,20 @@ pub(crate) fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
     let cards = statuses()
         .into_iter()
         .filter_map(|s| {
-            let n = *counts.get(&s)?;
+            let n = *rows.counts.get(&s)?;
             let (tone, glyph) = look(s);
             Some(Card {
                 tone: tone.class(),
                 status: s.as_str(),
                 n,
                 glyph,
-                percent: format!("{:.1}", 100.0 * n as f64 / rows.len().max(1) as f64),
+                percent: format!("{:.1}", 100.0 * n as f64 / total.max(1) as f64),
             })
         })
         .collect();
     // With --waves: each wave's counts, in wave order.
-    let mut waves: BTreeMap<usize, (BTreeSet<&str>, BTreeMap<Status, usize>)> = BTreeMap::new();
-    for r in rows {
-        if let Some(w) = r.wave {
-            let (accounts, statuses) = waves.entry(w).or_default();
-            accounts.insert(r.account_id.as_str());
-            *statuses.entry(r.status).or_default() += 1;
-        }
-    }
-    let waves = waves
+    let waves = rows
+        .waves
         .iter()
         .map(|(w, (accounts, statuses))| {
             let line: Vec<String> = statuses
@@ -294,7 +387,7 @@ pub(crate) fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
         style: STYLE,
         script: SCRIPT,
         command: meta.command.as_str(),
-        targets: count(rows.len(), "target"),
+        targets: count(total, "target"),
         items: [
             ("command", meta.command_line.as_str(), "wide"),
             ("caller identity", meta.caller_arn.as_str(), ""),
@@ -305,10 +398,10 @@ pub(crate) fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
             (input_sha, meta.input_sha256.as_str(), ""),
             ("tool version", meta.tool_version.as_str(), ""),
         ],
-        total: rows.len(),
-        total_noun: plural(rows.len(), "target"),
-        accounts: count(accounts.len(), "account"),
-        regions: count(regions.len(), "region"),
+        total,
+        total_noun: plural(total, "target"),
+        accounts: count(rows.accounts.len(), "account"),
+        regions: count(rows.regions.len(), "region"),
         cards,
         waves,
         legend,
@@ -318,83 +411,21 @@ pub(crate) fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
 }
 
 /// The rows as the dictionary-encoded JSON of the module doc, safe inside a script element.
-fn data_json(rows: &[ReportRow]) -> String {
-    fn push<'a>(s: &'a str, strings: &mut Vec<&'a str>) -> usize {
-        strings.push(s);
-        strings.len() - 1
-    }
-    // The codes as text, made before the index borrows its keys from them.
-    let codes: Vec<String> = rows.iter().map(ReportRow::code).collect();
-    let findings: Vec<String> = rows.iter().map(|r| r.findings.to_string()).collect();
-    let waves: Vec<String> = rows
-        .iter()
-        .map(|r| r.wave.map(|w| w.to_string()).unwrap_or_default())
-        .collect();
-    let pruned: Vec<String> = rows
-        .iter()
-        .map(|r| r.pruned_versions.map(|n| n.to_string()).unwrap_or_default())
-        .collect();
-    let mut strings: Vec<&str> = vec![];
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    // The statuses first, so the most repeated values get the shortest indices.
-    for s in statuses() {
-        index.insert(s.as_str(), push(s.as_str(), &mut strings));
-    }
-    let mut out = String::with_capacity(rows.len() * 96 + 1024);
+fn data_json(rows: &PageRows) -> String {
+    let mut out = String::with_capacity(rows.encoded.len() + 1024);
     out.push_str("{\"columns\":");
     out.push_str(&serde_json::to_string(&*COLUMNS).expect("strings serialize"));
     out.push_str(",\"rows\":[");
-    for (n, r) in rows.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        let texts = [
-            r.account_id.as_str(),
-            r.account_name.as_str(),
-            r.region.as_str(),
-            r.document_name.as_str(),
-            r.action.as_str(),
-            r.status.as_str(),
-            r.previous_version.as_str(),
-            r.document_version.as_str(),
-            r.content_sha256.as_str(),
-            r.changed_inputs.as_str(),
-            codes[n].as_str(),
-            r.error_message.as_str(),
-        ];
-        out.push('[');
-        for t in texts {
-            let i = *index.entry(t).or_insert_with(|| push(t, &mut strings));
-            let _ = write!(out, "{i},");
-        }
-        let started = *index
-            .entry(r.started_at.as_str())
-            .or_insert_with(|| push(&r.started_at, &mut strings));
-        let found = *index
-            .entry(findings[n].as_str())
-            .or_insert_with(|| push(&findings[n], &mut strings));
-        let wave = *index
-            .entry(waves[n].as_str())
-            .or_insert_with(|| push(&waves[n], &mut strings));
-        let _ = write!(
-            out,
-            "{},{started},{},{found},{wave}",
-            r.attempts, r.duration_ms
-        );
-        for t in [
-            r.version_created_at.as_str(),
-            r.version_author.as_str(),
-            pruned[n].as_str(),
-            r.command.map(Command::as_str).unwrap_or_default(),
-            r.changed_by.as_str(),
-            r.changed_at.as_str(),
-        ] {
-            let i = *index.entry(t).or_insert_with(|| push(t, &mut strings));
-            let _ = write!(out, ",{i}");
-        }
-        out.push(']');
-    }
+    out.push_str(&rows.encoded);
     out.push_str("],\"strings\":");
+    // A page of no row still lists the statuses, as every page does.
+    let mut strings = rows.strings.clone();
+    if strings.is_empty() {
+        strings = statuses()
+            .into_iter()
+            .map(|s| s.as_str().to_string())
+            .collect();
+    }
     out.push_str(&serde_json::to_string(&strings).expect("strings serialize"));
     let glyphs: BTreeMap<&str, &str> = statuses()
         .into_iter()

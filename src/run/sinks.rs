@@ -24,19 +24,14 @@ use crate::terminal::progress::Progress;
 use crate::terminal::summary::{self, ChangeSummary, FindingSummary, WaveSummary};
 use crate::waves::WavePlan;
 
-/// With --html, --junit or --summary-json: where each goes, and (for the page and the JUnit
-/// file, which list every target) every row.
+/// With --html, --junit or --summary-json: where each goes; the page's rows gathered as
+/// targets finish (compact), and for the JUnit file every row only when there is no CSV
+/// report to read them back from at the end.
 pub(crate) struct RunFiles {
-    html: Option<PathBuf>,
+    html: Option<(PathBuf, html::PageRows)>,
     junit: Option<PathBuf>,
     summary_json: Option<Destination>,
     rows: Vec<ReportRow>,
-}
-
-impl RunFiles {
-    fn keeps_rows(&self) -> bool {
-        self.html.is_some() || self.junit.is_some()
-    }
 }
 
 pub(crate) fn open_report(out: &Output, command: Command) -> Result<CsvReport, InputError> {
@@ -110,7 +105,7 @@ impl Sinks {
     pub(crate) fn with_files(mut self, out: &Output) -> Self {
         if out.html.is_some() || out.junit.is_some() || out.summary_json.is_some() {
             self.files = Some(RunFiles {
-                html: out.html.clone(),
+                html: out.html.clone().map(|p| (p, html::PageRows::default())),
                 junit: out.junit.clone(),
                 summary_json: out.summary_json.clone(),
                 rows: vec![],
@@ -141,10 +136,15 @@ impl Sinks {
         let o = &stamped;
         self.stats.record(&o.row);
         self.findings.add(&o.row.findings);
-        if let Some(files) = self.files.as_mut()
-            && files.keeps_rows()
-        {
-            files.rows.push(o.row.clone());
+        // The JUnit file reads the rows back from the finished CSV and the page keeps them
+        // encoded: a run's memory does not grow by a row per target (docs/operations.md).
+        if let Some(files) = self.files.as_mut() {
+            if let Some((_, page)) = files.html.as_mut() {
+                page.add(&o.row);
+            }
+            if files.junit.is_some() && self.csv.is_none() {
+                files.rows.push(o.row.clone());
+            }
         }
         match (o.row.action, o.row.status) {
             (_, Status::Failed | Status::Skipped | Status::Blocked) => {}
@@ -233,9 +233,25 @@ impl Sinks {
                         problems.push(format!("{what} could not be written"));
                     }
                 };
-            if let Some(path) = &f.html {
-                let result = html::write(path, &meta, &f.rows);
+            if let Some((path, page)) = &f.html {
+                let result = html::write(path, &meta, page);
                 written("html", "the HTML report", path, result);
+            }
+            if f.junit.is_some() && csv.is_some() {
+                match crate::report::csv::read(&report) {
+                    Ok(rows) => f.rows = rows,
+                    Err(e) => {
+                        if let Some(path) = f.junit.take() {
+                            let e = format!("the report cannot be read back: {e}");
+                            written(
+                                "junit",
+                                "the JUnit file",
+                                &path,
+                                Err(std::io::Error::other(e)),
+                            );
+                        }
+                    }
+                }
             }
             if let Some(path) = &f.junit {
                 let run = junit::Suite {
@@ -279,7 +295,7 @@ impl Sinks {
                 events: &events,
                 stats: &stats,
                 report: &report,
-                html: f.html.as_deref(),
+                html: f.html.as_ref().map(|(p, _)| p.as_path()),
                 junit: f.junit.as_deref(),
                 exit_code: ended.exit_code(),
                 why: &why,
