@@ -124,26 +124,18 @@ impl TargetClient {
     /// A client with this target's settings built in, for the SDK's paginators, which take
     /// no per-call override (building one costs more than a call: for rare calls only).
     pub(crate) fn paging(&self) -> aws_sdk_ssm::Client {
-        let mut conf = self
-            .ssm
-            .config()
-            .to_builder()
-            .region(self.region.clone())
-            .retry_partition(self.retry_partition.clone())
-            .interceptor(CountAttempts(self.attempts.clone()));
-        if let Some(c) = &self.credentials {
-            conf.set_credentials_provider(Some(c.clone()));
-        }
-        if let Some(c) = &self.identity_cache {
-            conf.set_identity_cache(c.clone());
-        }
-        aws_sdk_ssm::Client::from_conf(conf.build())
+        aws_sdk_ssm::Client::from_conf(self.on_target(self.ssm.config().to_builder()).build())
     }
 
     /// The per-call settings that make the run's client act on this target: its account's
     /// credentials, its region, its retry partition and its attempt counter.
     pub(crate) fn scope(&self) -> aws_sdk_ssm::config::Builder {
-        let mut conf = aws_sdk_ssm::config::Builder::default()
+        self.on_target(aws_sdk_ssm::config::Builder::default())
+    }
+
+    /// `conf` with this target's settings.
+    fn on_target(&self, conf: aws_sdk_ssm::config::Builder) -> aws_sdk_ssm::config::Builder {
+        let mut conf = conf
             .region(self.region.clone())
             .retry_partition(self.retry_partition.clone())
             .interceptor(CountAttempts(self.attempts.clone()));
