@@ -87,19 +87,21 @@ pub(crate) async fn check_bucket(
         .map_err(|e| target_error(e, endpoint))
 }
 
-/// Lambda mode: one report stored as an object, encrypted with the bucket's default key.
+/// Lambda mode: one report stored as an object, encrypted with the bucket's default key. A
+/// file is streamed from disk (`ByteStream::from_path`): a large fleet's report is not held
+/// in memory to be sent.
 pub(crate) async fn write(
     s3: &Client,
     endpoint: &str,
     (bucket, key): (&str, &str),
-    body: Vec<u8>,
+    body: aws_sdk_s3::primitives::ByteStream,
     content_type: &str,
 ) -> Result<(), TargetError> {
     s3.put_object()
         .bucket(bucket)
         .key(key)
         .content_type(content_type)
-        .body(body.into())
+        .body(body)
         .send()
         .await
         .map(|_| ())

@@ -37,7 +37,7 @@ pub(crate) struct Function {
     apply: Vec<String>,
     /// The base credentials' options (the function's role, the endpoint), for the reports
     /// bucket and the external id's secret.
-    session: SessionOptions,
+    pub(crate) session: SessionOptions,
 }
 
 /// One variable of the table, with the flag it stands for.
@@ -199,11 +199,6 @@ impl Function {
         Ok(function)
     }
 
-    /// Where and as whom the function itself connects.
-    pub(crate) fn session_options(&self) -> &SessionOptions {
-        &self.session
-    }
-
     /// The runs an invocation makes, in order, each as (command, flags): the reports'
     /// flags are added by the caller.
     pub(crate) fn runs(
@@ -228,8 +223,7 @@ impl Function {
         let flags = |extra: &[String]| [source.as_slice(), &self.common, extra].concat();
         let hub = vec!["--security-hub".to_string()];
         match (self.mode, self.security_hub) {
-            (Mode::Audit, false) => vec![("audit", flags(&[]))],
-            (Mode::Audit, true) => vec![("audit", flags(&hub))],
+            (Mode::Audit, hub_too) => vec![("audit", flags(if hub_too { &hub } else { &[] }))],
             (Mode::Enforce, hub_too) => {
                 let mut apply = vec!["--yes".to_string()];
                 // A new account's targets are few: waves are for the whole organization.

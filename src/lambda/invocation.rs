@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Map, Value, json};
 
@@ -102,7 +103,7 @@ impl<'a> Invocation<'a> {
         id: String,
         deadline: Deadline,
     ) -> Result<Invocation<'a>, Diagnostic> {
-        let base = Session::new(function.session_options(), &[]).await;
+        let base = Session::new(&function.session, &[]).await;
         let (bucket, prefix) = &function.reports;
         let s3 = objects::s3_client(base.base());
         let endpoint = base.endpoint("S3", None);
@@ -309,7 +310,7 @@ impl Reports {
         key: &str,
         command: &str,
     ) -> Result<Map<String, Value>, String> {
-        let put = |key: String, body: Vec<u8>, content_type: &'static str| async move {
+        let put = |key: String, body: ByteStream, content_type: &'static str| async move {
             objects::write(s3, endpoint, (bucket, &key), body, content_type)
                 .await
                 .map(|()| format!("s3://{bucket}/{key}"))
@@ -326,7 +327,7 @@ impl Reports {
             ("html", &self.html, "text/html"),
         ] {
             // A file not written: the run ended before its report (nothing to do).
-            if let Ok(body) = std::fs::read(path) {
+            if let Ok(body) = ByteStream::from_path(path).await {
                 let uri = put(format!("{key}.{name}"), body, content_type).await?;
                 uris.insert(name.to_string(), Value::String(uri));
             }
@@ -357,7 +358,7 @@ impl Reports {
         );
         summary.insert("reports".into(), Value::Object(uris));
         let body = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
-        put(summary_key, body, "application/json").await?;
+        put(summary_key, ByteStream::from(body), "application/json").await?;
         Ok(summary)
     }
 }

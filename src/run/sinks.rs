@@ -237,29 +237,20 @@ impl Sinks {
                 let result = html::write(path, &meta, page);
                 written("html", "the HTML report", path, result);
             }
-            if f.junit.is_some() && csv.is_some() {
-                match crate::report::csv::read(&report) {
-                    Ok(rows) => f.rows = rows,
-                    Err(e) => {
-                        if let Some(path) = f.junit.take() {
-                            let e = format!("the report cannot be read back: {e}");
-                            written(
-                                "junit",
-                                "the JUnit file",
-                                &path,
-                                Err(std::io::Error::other(e)),
-                            );
-                        }
-                    }
-                }
-            }
             if let Some(path) = &f.junit {
                 let run = junit::Suite {
                     meta: &meta,
                     report: &report,
                     elapsed,
                 };
-                let result = junit::write(path, &run, &f.rows);
+                // Read back from the finished CSV; kept as they came only without one.
+                let rows = match &csv {
+                    Some(_) => crate::report::csv::read(&report).map_err(|e| {
+                        std::io::Error::other(format!("the report cannot be read back: {e}"))
+                    }),
+                    None => Ok(std::mem::take(&mut f.rows)),
+                };
+                let result = rows.and_then(|rows| junit::write(path, &run, &rows));
                 written("junit", "the JUnit file", path, result);
             }
         }
