@@ -235,7 +235,6 @@ pub(crate) fn render(meta: &RunMeta, rows: &[ReportRow]) -> String {
 /// What the page needs of a run's rows, gathered one row at a time as targets finish: the
 /// counts it shows, and the rows already dictionary-encoded (a few dozen bytes a target, not
 /// the row), so a run with `--html` does not hold its rows.
-#[derive(Default)]
 pub(crate) struct PageRows {
     total: usize,
     counts: BTreeMap<Status, usize>,
@@ -250,17 +249,35 @@ pub(crate) struct PageRows {
     encoded: String,
 }
 
+impl Default for PageRows {
+    /// No row yet; the statuses are the first strings, so the most repeated values get the
+    /// shortest indices.
+    fn default() -> Self {
+        let strings: Vec<String> = statuses()
+            .into_iter()
+            .map(|s| s.as_str().to_string())
+            .collect();
+        let index = strings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i))
+            .collect();
+        PageRows {
+            total: 0,
+            counts: BTreeMap::new(),
+            accounts: HashSet::new(),
+            regions: BTreeSet::new(),
+            waves: BTreeMap::new(),
+            strings,
+            index,
+            encoded: String::new(),
+        }
+    }
+}
+
 impl PageRows {
     /// The index of `s` in the strings, added on first sight.
     fn intern(&mut self, s: &str) -> usize {
-        if self.strings.is_empty() {
-            // The statuses first, so the most repeated values get the shortest indices.
-            for st in statuses() {
-                self.index
-                    .insert(st.as_str().to_string(), self.strings.len());
-                self.strings.push(st.as_str().to_string());
-            }
-        }
         if let Some(i) = self.index.get(s) {
             return *i;
         }
@@ -418,15 +435,7 @@ fn data_json(rows: &PageRows) -> String {
     out.push_str(",\"rows\":[");
     out.push_str(&rows.encoded);
     out.push_str("],\"strings\":");
-    // A page of no row still lists the statuses, as every page does.
-    let mut strings = rows.strings.clone();
-    if strings.is_empty() {
-        strings = statuses()
-            .into_iter()
-            .map(|s| s.as_str().to_string())
-            .collect();
-    }
-    out.push_str(&serde_json::to_string(&strings).expect("strings serialize"));
+    out.push_str(&serde_json::to_string(&rows.strings).expect("strings serialize"));
     let glyphs: BTreeMap<&str, &str> = statuses()
         .into_iter()
         .map(|s| (s.as_str(), look(s).1))
