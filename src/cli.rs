@@ -315,11 +315,13 @@ pub(crate) struct AwsArgs {
     )]
     pub role_name: String,
     /// External id for AssumeRole, when the inventory gives none (never printed); from the environment, it stays off the command line
+    // Any value STS takes, a leading `-` too: read as a flag, clap would echo it in its error.
     #[arg(
         long,
         value_name = "ID",
         env = "SSM_PREFS_EXTERNAL_ID",
-        hide_env_values = true
+        hide_env_values = true,
+        allow_hyphen_values = true
     )]
     pub external_id: Option<String>,
     /// Role session name seen in CloudTrail [default: ssm-prefs-$USER]

@@ -1,6 +1,7 @@
 //! AWS's naming rules, checked without a call: what the preferences name (S3 bucket names,
-//! CloudWatch Logs log group names, the four forms a `kmsKeyId` may take) and the SSM document
-//! `--document-name` manages. Each says why a value breaks the rule.
+//! CloudWatch Logs log group names, the four forms a `kmsKeyId` may take), the SSM document
+//! `--document-name` manages and the role `--role-name` assumes. Each says why a value breaks
+//! the rule.
 
 /// S3's rules for general purpose bucket names.
 pub(crate) fn bucket_problem(name: &str) -> Option<String> {
@@ -148,9 +149,46 @@ pub(crate) fn check_document_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// IAM's rule for a role name (CreateRole's `RoleName`: 1 to 64 of `\w+=,.@-`), after an
+/// optional path (`service-role/`); a whole role ARN is taken as written.
+pub(crate) fn check_role_name(role: &str) -> Result<(), String> {
+    if role.starts_with("arn:") {
+        return Ok(());
+    }
+    let name = role.rsplit('/').next().unwrap_or(role);
+    let len = name.chars().count();
+    if !(1..=64).contains(&len) {
+        return Err(format!(
+            "{role:?}: the role name is {len} characters long; IAM role names have 1 to 64"
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    match role.chars().find(|c| !(allowed(*c) || *c == '/')) {
+        Some(c) => Err(format!(
+            "{role:?} holds {c:?}; IAM role names hold only letters, digits and _+=,.@-"
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_names_follow_iam() {
+        for ok in [
+            "OrganizationAccountAccessRole",
+            "service-role/Rollout",
+            "a+b=c,d.e@f_g-h",
+            "arn:aws:iam::111122223333:role/X",
+        ] {
+            assert_eq!(check_role_name(ok), Ok(()), "{ok}");
+        }
+        for bad in ["bad role!", "", "x/", &"r".repeat(65)] {
+            assert!(check_role_name(bad).is_err(), "{bad}");
+        }
+    }
 
     /// `problem` finds nothing in each of `ok` and something in each of `bad`.
     fn judges(problem: fn(&str) -> Option<String>, ok: &[&str], bad: &[&str]) {

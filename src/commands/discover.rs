@@ -33,7 +33,7 @@ pub(crate) async fn discover(
         None => None,
     };
     let session = Session::new(&args.aws.session, &[]).await;
-    let Some(found) =
+    let Ok(found) =
         read_organization(printer, &session, &args.ous, args.include_management).await?
     else {
         return Ok(Ended::Failures);

@@ -1,24 +1,17 @@
 //! `--event` with `-i` or `--org`: the selection narrowed to what the events name — a new
 //! account's targets, or the one region an account opted in.
 
-use std::sync::Arc;
-
 use super::eventbridge::EventBridgeEvents;
 use super::select::Selected;
-use crate::target::{Account, Target};
+use crate::target::Target;
 
-/// Keeps the targets the events name. `alone`: the events are the inventory, so a region an
-/// account opted in is its target whatever `-r` says; with `-i` or `--org`, that region
-/// must be in the selection (`-r all` holds it once it is enabled).
-pub(crate) fn narrow(selected: Selected, events: &EventBridgeEvents, alone: bool) -> Selected {
+/// Keeps the targets the events name: a new account's, and the one region an account opted
+/// in where the selection holds it. `-r` (or the inventory's `regions:`) holds everywhere: an
+/// opted-in region outside a `-r` list is nothing to do, as the daily run would leave it;
+/// `-r all` holds every enabled region, so the one opted in is checked as named.
+pub(crate) fn narrow(selected: Selected, events: &EventBridgeEvents) -> Selected {
     let new = |t: &Target| events.accounts.iter().any(|(a, _)| *a == t.account.id);
     let opted_in = |t: &Target| events.regions_of(&t.account.id).any(|r| *r == t.region);
-    let mut accounts: Vec<Arc<Account>> = vec![];
-    for a in selected.targets.iter().map(|t| &t.account) {
-        if !accounts.iter().any(|b| b.id == a.id) {
-            accounts.push(a.clone());
-        }
-    }
     let mut out = Selected::default();
     for t in selected.targets {
         if new(&t) || opted_in(&t) {
@@ -29,28 +22,11 @@ pub(crate) fn narrow(selected: Selected, events: &EventBridgeEvents, alone: bool
         if events.accounts.iter().any(|(a, _)| *a == account.id) {
             out.all_regions.push(account);
         } else {
-            // `-r all` holds every enabled region: the one opted in is checked as named.
             out.targets
                 .extend(events.regions_of(&account.id).map(|r| Target {
                     account: account.clone(),
                     region: r.clone(),
                 }));
-        }
-    }
-    if alone {
-        for account in accounts {
-            for region in events.regions_of(&account.id) {
-                let has = out
-                    .targets
-                    .iter()
-                    .any(|t| t.account.id == account.id && t.region == *region);
-                if !has && !out.all_regions.iter().any(|a| a.id == account.id) {
-                    out.targets.push(Target {
-                        account: account.clone(),
-                        region: region.clone(),
-                    });
-                }
-            }
         }
     }
     out
@@ -59,6 +35,8 @@ pub(crate) fn narrow(selected: Selected, events: &EventBridgeEvents, alone: bool
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::target::Account;
+    use std::sync::Arc;
     use crate::target::{AccountId, Region};
 
     fn account(id: &str) -> Arc<Account> {
@@ -119,7 +97,7 @@ mod tests {
             all_regions: vec![],
         };
         assert_eq!(
-            keys(&narrow(sel, &ev, false)),
+            keys(&narrow(sel, &ev)),
             [
                 "111111111111/eu-west-1",
                 "111111111111/us-east-1",
@@ -137,28 +115,25 @@ mod tests {
             all_regions: vec![a, b],
         };
         assert_eq!(
-            keys(&narrow(sel, &ev, false)),
+            keys(&narrow(sel, &ev)),
             ["111111111111/all", "222222222222/af-south-1"]
         );
     }
 
     #[test]
-    fn a_region_outside_r_is_dropped_unless_the_events_are_the_inventory() {
+    fn a_region_outside_an_r_list_is_dropped() {
         let b = account("222222222222");
         let ev = events(&[], &[("222222222222", "af-south-1")]);
         let sel = || Selected {
             targets: targets(&[&b], &["us-east-1"]),
             all_regions: vec![],
         };
-        assert!(keys(&narrow(sel(), &ev, false)).is_empty());
-        assert_eq!(keys(&narrow(sel(), &ev, true)), ["222222222222/af-south-1"]);
-        // New and opted in: its -r targets and the region, each once.
+        assert!(keys(&narrow(sel(), &ev)).is_empty());
+        // In the list: its one target.
+        let ev = events(&[], &[("222222222222", "us-east-1")]);
+        assert_eq!(keys(&narrow(sel(), &ev)), ["222222222222/us-east-1"]);
+        // New and opted in: its -r targets, each once; the region outside -r is not added.
         let ev = events(&["222222222222"], &[("222222222222", "af-south-1")]);
-        assert_eq!(
-            keys(&narrow(sel(), &ev, true)),
-            ["222222222222/af-south-1", "222222222222/us-east-1"]
-        );
-        let ev = events(&["222222222222"], &[("222222222222", "us-east-1")]);
-        assert_eq!(keys(&narrow(sel(), &ev, true)), ["222222222222/us-east-1"]);
+        assert_eq!(keys(&narrow(sel(), &ev)), ["222222222222/us-east-1"]);
     }
 }

@@ -92,6 +92,28 @@ impl RunStats {
         self.failures
     }
 
+    /// Of those, the targets the run could not act on: failed, or skipped (not for a region
+    /// the account never enabled): what running again may fix.
+    pub fn failed(&self) -> usize {
+        [Status::Failed, Status::Skipped]
+            .iter()
+            .filter_map(|s| self.not_done.get(s))
+            .sum()
+    }
+
+    /// The rest of them: targets read and known not to hold the preferences (drifted, missing,
+    /// blocked, or done-looking with a blocking preflight finding): running again changes
+    /// nothing until someone acts.
+    pub fn not_compliant(&self) -> usize {
+        self.failures - self.failed()
+    }
+
+    /// Targets a blocking preflight finding kept from being written (or, in an audit, whose
+    /// preferences cannot serve sessions).
+    pub fn blocked(&self) -> usize {
+        self.not_done.get(&Status::Blocked).copied().unwrap_or(0) + self.blocked_quietly
+    }
+
     /// Why the run is not a success, from the rows alone: "3 targets not done: failed 1,
     /// drifted 1, compliant 1 with a blocking preflight finding"; `None` when every target is
     /// done.

@@ -29,6 +29,39 @@ pub(crate) struct Preferences {
     pub warnings: Vec<Problem>,
     /// `--var KEY=VALUE`: a placeholder's value for every account that gives none.
     pub vars: BTreeMap<String, String>,
+    /// Where the accounts' own values come from, for the hint of a placeholder with none.
+    pub vars_from: VarsFrom,
+}
+
+/// Where a placeholder's value may be given, as the hint for one that has none says it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum VarsFrom {
+    /// An inventory file's `vars`, or `--var`.
+    #[default]
+    Inventory,
+    /// `--org`: the account's Organizations tag `ssm-prefs:KEY`, or `--var`.
+    Organization,
+    /// `--event` alone: `--var` only.
+    Events,
+    /// Lambda mode: the account's tag, or the stack's `Vars` (SSM_PREFS_VARS).
+    Function,
+}
+
+impl VarsFrom {
+    fn hint(self, name: &str) -> String {
+        match self {
+            VarsFrom::Inventory => format!(
+                "add `{name}` to the account's vars or the inventory's top-level vars, or pass --var {name}=VALUE"
+            ),
+            VarsFrom::Organization => format!(
+                "tag the account ssm-prefs:{name} in AWS Organizations, or pass --var {name}=VALUE"
+            ),
+            VarsFrom::Events => format!("pass --var {name}=VALUE"),
+            VarsFrom::Function => format!(
+                "tag the account ssm-prefs:{name} in AWS Organizations, or add {name}=VALUE to the stack's Vars parameter (SSM_PREFS_VARS)"
+            ),
+        }
+    }
 }
 
 /// Loads and validates a preferences file, reporting every problem at once.
@@ -54,6 +87,7 @@ pub(crate) fn load_bytes(path: &Path, bytes: Vec<u8>) -> Result<Preferences, Inp
         placeholders,
         warnings,
         vars: BTreeMap::new(),
+        vars_from: VarsFrom::default(),
     })
 }
 
@@ -100,10 +134,11 @@ impl Preferences {
                     &self.path,
                     Some(*line),
                     format!(
-                        "placeholder {{{name}}} has no value for account {}{more} (target {}/{}): add `{name}` to the account's vars or the inventory's top-level vars, or pass --var {name}=VALUE",
+                        "placeholder {{{name}}} has no value for account {}{more} (target {}/{}): {}",
                         accounts.join(", "),
                         first.account.id,
-                        first.region
+                        first.region,
+                        self.vars_from.hint(name)
                     ),
                 ));
             }
@@ -276,6 +311,7 @@ mod tests {
             placeholders,
             warnings: vec![],
             vars: BTreeMap::new(),
+            vars_from: VarsFrom::default(),
         };
         let unfillable = prefs.unfillable(std::slice::from_ref(target));
         prop_assert!(unfillable.is_empty(), "{:?}", unfillable);
@@ -343,6 +379,7 @@ mod tests {
                 placeholders: vec![],
                 warnings: vec![],
                 vars: BTreeMap::new(),
+                vars_from: VarsFrom::default(),
             };
             let merged = prefs.desired(&target, Some(&back), true).expect("renders");
             prop_assert!(diff(&merged, &back).is_empty());

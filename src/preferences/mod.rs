@@ -8,4 +8,4 @@ mod load;
 pub(crate) use check::is_placeholder_name;
 pub(crate) use diff::{MAX_CONTENT_BYTES, changed_keys, diff, to_content};
 pub use load::sha256_hex;
-pub(crate) use load::{BUILTIN_PLACEHOLDERS, Preferences, load, load_bytes};
+pub(crate) use load::{BUILTIN_PLACEHOLDERS, Preferences, VarsFrom, load, load_bytes};

@@ -43,6 +43,14 @@ struct Summary<'a> {
     from: Option<Input<'a>>,
     total_targets: usize,
     not_done: usize,
+    /// Of `not_done`, the targets the run could not act on (failed, skipped): a retry may fix
+    /// them.
+    failed: usize,
+    /// Of `not_done`, the targets known not to hold the preferences (drifted, missing,
+    /// blocked): a person must act.
+    not_compliant: usize,
+    /// Targets a blocking preflight finding kept from being written.
+    blocked: usize,
     counts: Map<String, Value>,
     regions: Map<String, Value>,
     errors: Vec<ErrorCount<'a>>,
@@ -112,6 +120,9 @@ pub(crate) fn render(run: &Facts) -> String {
         from,
         total_targets: run.stats.total,
         not_done: run.stats.not_done(),
+        failed: run.stats.failed(),
+        not_compliant: run.stats.not_compliant(),
+        blocked: run.stats.blocked(),
         counts: counts(&run.stats.by_status),
         regions: run
             .stats
@@ -219,6 +230,7 @@ mod tests {
         );
         assert_eq!(v["total_targets"], 3);
         assert_eq!(v["not_done"], 1);
+        assert_eq!((&v["failed"], &v["not_compliant"], &v["blocked"]), (&1.into(), &0.into(), &0.into()));
         assert_eq!(v["html"], Value::Null);
         assert_eq!(v["junit"], "audit.xml");
         assert_eq!(v["from"], Value::Null);

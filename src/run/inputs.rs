@@ -22,6 +22,14 @@ pub(crate) fn warn_all(printer: &Printer, warnings: &[Problem]) {
     }
 }
 
+/// A selection resolved: its targets, or why there is nothing to do.
+// One per run, moved once: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Resolved {
+    Targets(Inputs),
+    Nothing(String),
+}
+
 /// The checked inputs of a run: preferences, and the targets the selection resolves to.
 pub(crate) struct Inputs {
     pub(crate) prefs: Preferences,
@@ -103,27 +111,28 @@ pub(crate) async fn fetch_preferences(
 }
 
 /// The targets of a run: the selection applied to the accounts, narrowed to what the events
-/// name (`alone`: the events are the accounts), and every target's placeholders checked.
-/// `None` when the events name nothing in the selection: nothing to do, said in a line.
+/// name, and every target's placeholders checked.
+/// `Nothing` when the events name nothing in the selection: nothing to do, said in a line.
 pub(crate) fn resolve(
     printer: &Printer,
     prefs: Preferences,
     inv: &Inventory,
     selection: &Selection,
-    events: Option<(&EventBridgeEvents, bool)>,
-) -> Result<Option<Inputs>, InputError> {
+    events: Option<&EventBridgeEvents>,
+) -> Result<Resolved, InputError> {
     let mut selected = inventory::select(inv, selection)?;
-    if let Some((events, alone)) = events {
-        selected = inventory::narrow(selected, events, alone);
+    if let Some(events) = events {
+        selected = inventory::narrow(selected, events);
         if selected.targets.is_empty() && selected.all_regions.is_empty() {
             let named: Vec<String> = events.named().iter().map(|a| a.to_string()).collect();
-            printer.say(&format!(
+            let why = format!(
                 "{}: the accounts and regions the events name ({}) are not in the selection from {}: nothing to do",
                 events.path.display(),
                 named.join(", "),
                 inv.path.display()
-            ));
-            return Ok(None);
+            );
+            printer.say(&why);
+            return Ok(Resolved::Nothing(why));
         }
     }
     // Placeholders depend on the account, not the region: an `-r all` account is checked
@@ -141,7 +150,7 @@ pub(crate) fn resolve(
     if !problems.is_empty() {
         return Err(InputError::Problems(problems));
     }
-    Ok(Some(Inputs {
+    Ok(Resolved::Targets(Inputs {
         prefs,
         targets: selected.targets,
         all_regions: selected.all_regions,
@@ -180,7 +189,10 @@ pub(crate) fn load_inputs(
 ) -> Result<Inputs, InputError> {
     let (prefs, inv, _) = read_files(printer, prefs, None, Some(inventory), None)?;
     let inv = inv.expect("an inventory path was given");
-    Ok(resolve(printer, prefs, &inv, selection, None)?.expect("no event narrows it"))
+    match resolve(printer, prefs, &inv, selection, None)? {
+        Resolved::Targets(inputs) => Ok(inputs),
+        Resolved::Nothing(_) => unreachable!("only events narrow a selection to nothing"),
+    }
 }
 
 pub(crate) fn region_totals(targets: &[Target]) -> BTreeMap<String, usize> {

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use super::fanout::{self, Control};
 use super::inputs::{retry_only, unique_accounts};
 use super::interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
-use super::sinks::{Sinks, open_report};
+use super::sinks::{Sinks, ended_early, open_report};
 use super::sources::{self, Sourced};
 use crate::aws::regions;
 use crate::aws::retry::{Stop, sleep_unless};
@@ -74,7 +74,20 @@ pub(crate) async fn prepare(
 ) -> Result<Start, InputError> {
     let mut inputs = match sources::inputs(printer, args).await? {
         Sourced::Run(inputs) => inputs,
-        Sourced::Ended(ended) => return Ok(Start::Ended(ended)),
+        Sourced::Ended(ended, why) => {
+            let meta = RunMeta {
+                document_name: args.prefs.document_name.clone(),
+                input_path: args.prefs.path.display().to_string(),
+                ..RunMeta::new(command)
+            };
+            return Ok(Start::Ended(ended_early(
+                printer,
+                &args.output,
+                meta,
+                ended,
+                &why,
+            )));
+        }
     };
     if let (Some(report), Some(rows)) = (&args.retry_failed, inputs.retry.take()) {
         // The report names concrete regions, so `-r all` accounts need no listing here.

@@ -281,7 +281,7 @@ impl Sinks {
                 }
             };
             let events = log.events();
-            let text = json::render(&json::Facts {
+            let facts = json::Facts {
                 meta: &meta,
                 events: &events,
                 stats: &stats,
@@ -291,21 +291,61 @@ impl Sinks {
                 exit_code: ended.exit_code(),
                 why: &why,
                 elapsed,
-            });
-            let written = match dest {
-                Destination::Stdout => printer.product(&text),
-                Destination::File(path) => files::replace(path, text.as_bytes())
-                    .map(|()| printer.out(&format!("  summary json: {}\n", path.display()))),
             };
-            if let Err(e) = written {
-                let name = match dest {
-                    Destination::Stdout => "to stdout".to_string(),
-                    Destination::File(path) => path.display().to_string(),
-                };
-                printer.error(&format!("cannot write the summary JSON {name}: {e}"));
+            if !write_summary(&printer, dest, &facts) {
                 ended = ended.with_problem();
             }
         }
         ended
     }
+}
+
+/// A run that ended before its targets (nothing to do, or the organization could not be
+/// read): its summary JSON still says how and why, so that a job (or Lambda mode) reading it
+/// learns the cause, not only the exit code. No report: no target ran.
+pub(crate) fn ended_early(
+    printer: &Printer,
+    output: &Output,
+    mut meta: RunMeta,
+    ended: Ended,
+    why: &str,
+) -> Ended {
+    let Some(dest) = &output.summary_json else {
+        return ended;
+    };
+    meta.ended_at = rfc3339(SystemTime::now());
+    let facts = json::Facts {
+        meta: &meta,
+        events: &[],
+        stats: &RunStats::new(0),
+        report: Path::new(""),
+        html: None,
+        junit: None,
+        exit_code: ended.exit_code(),
+        why,
+        elapsed: Duration::ZERO,
+    };
+    if write_summary(printer, dest, &facts) {
+        ended
+    } else {
+        ended.with_problem()
+    }
+}
+
+/// The summary JSON written to its destination, said in a line; `false` where it could not be.
+fn write_summary(printer: &Printer, dest: &Destination, facts: &json::Facts) -> bool {
+    let text = json::render(facts);
+    let written = match dest {
+        Destination::Stdout => printer.product(&text),
+        Destination::File(path) => files::replace(path, text.as_bytes())
+            .map(|()| printer.out(&format!("  summary json: {}\n", path.display()))),
+    };
+    if let Err(e) = &written {
+        let name = match dest {
+            Destination::Stdout => "to stdout".to_string(),
+            Destination::File(path) => path.display().to_string(),
+        };
+        printer.error(&format!("cannot write the summary JSON {name}: {e}"));
+    }
+    written.is_ok()
 }

@@ -5,13 +5,13 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use super::inputs::{Inputs, check_retry_report, fetch_preferences, read_files, resolve};
+use super::inputs::{Inputs, Resolved, check_retry_report, fetch_preferences, read_files, resolve};
 use crate::aws::organizations::{self, Discovery, VAR_TAG, WalkError};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, Inventory, Selection, Strictness};
 use crate::model::Ended;
-use crate::preferences::Preferences;
+use crate::preferences::{Preferences, VarsFrom};
 use crate::settings::RunSettings;
 use crate::target::{Account, AccountId};
 use crate::terminal::printer::Printer;
@@ -22,8 +22,9 @@ use crate::words::count;
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Sourced {
     Run(Inputs),
-    /// Nothing to do (exit 0), or the organization could not be read (exit 1).
-    Ended(Ended),
+    /// Nothing to do (exit 0), or the organization could not be read (exit 1), and why (the
+    /// line said, for the summary JSON).
+    Ended(Ended, String),
 }
 
 /// The run's inputs: files read and checked first (exit 2, before any AWS call), then the
@@ -31,23 +32,30 @@ pub(crate) enum Sourced {
 pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sourced, InputError> {
     let source = &args.source;
     let fetched = fetch_preferences(&args.prefs, &args.aws.session).await?;
-    let (prefs, inv, events) = read_files(
+    let (mut prefs, inv, events) = read_files(
         printer,
         &args.prefs,
         fetched,
         source.inventory.as_deref(),
         source.events.as_deref(),
     )?;
+    prefs.vars_from = match (&inv, &source.org, &args.invoked) {
+        (Some(_), _, _) => VarsFrom::Inventory,
+        (None, _, Some(_)) => VarsFrom::Function,
+        (None, Some(_), None) => VarsFrom::Organization,
+        (None, None, None) => VarsFrom::Events,
+    };
     if let Some(events) = &events {
         for line in &events.idle {
             printer.say(line);
         }
         if events.is_idle() {
-            printer.say(&format!(
+            let why = format!(
                 "{}: no event is a success (SUCCEEDED, ENABLED): nothing to do",
                 events.path.display()
-            ));
-            return Ok(Sourced::Ended(Ended::Success));
+            );
+            printer.say(&why);
+            return Ok(Sourced::Ended(Ended::Success, why));
         }
     }
     // The events alone name accounts, not regions: a new account's come from -r. The
@@ -85,21 +93,21 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
         (Some(inv), _, _) => inv,
         (None, Some(ous), _) => match org_inventory(printer, &args.aws.session, ous, &prefs).await?
         {
-            Some(inv) => inv,
-            None => return Ok(Sourced::Ended(Ended::Failures)),
+            Ok(inv) => inv,
+            Err(why) => return Ok(Sourced::Ended(Ended::Failures, why)),
         },
         (None, None, Some(events)) => {
             let mut inv = events.inventory();
             name_from_organizations(printer, &args.aws.session, &mut inv, &prefs, &selection).await;
+            caller_on_base_credentials(printer, &args.aws.session, &mut inv).await;
             inv
         }
         (None, None, None) => unreachable!("clap requires -i, --org or --event"),
     };
-    let narrowing = events.as_ref().map(|e| (e, alone));
     Ok(
-        match resolve(printer, prefs, &inv, &selection, narrowing)? {
-            Some(inputs) => Sourced::Run(Inputs { retry, ..inputs }),
-            None => Sourced::Ended(Ended::Success),
+        match resolve(printer, prefs, &inv, &selection, events.as_ref())? {
+            Resolved::Targets(inputs) => Sourced::Run(Inputs { retry, ..inputs }),
+            Resolved::Nothing(why) => Sourced::Ended(Ended::Success, why),
         },
     )
 }
@@ -169,28 +177,49 @@ async fn name_from_organizations(
     }
 }
 
+/// The events alone: an event for the caller's own account (a region the management account
+/// opted in, delivered to that account's own bus) is written with the base credentials, as
+/// `--org` writes it: no member role is deployed there (a service-managed StackSet never
+/// reaches the management account).
+async fn caller_on_base_credentials(printer: &Printer, opts: &SessionOptions, inv: &mut Inventory) {
+    let session = Session::new(opts, &[]).await;
+    let Some(caller) = session.caller_account().await else {
+        printer.warn(
+            "--event: STS GetCallerIdentity failed, so the caller's own account is not known: every account the events name is reached through --role-name",
+        );
+        return;
+    };
+    if let Some(account) = inv.accounts.iter_mut().find(|a| a.id == caller) {
+        Arc::make_mut(account).base_credentials = true;
+        printer.note(&format!(
+            "--event: {caller} (the caller's) with the base credentials"
+        ));
+    }
+}
+
 /// The organization walked with the base credentials (`discover`, `--org`): an OU it does not
-/// hold is bad input (exit 2, naming it); a walk that fails is said in a line and is `None`
-/// (the run fails).
+/// hold is bad input (exit 2, naming it); a walk that fails is said in a line, which is the
+/// `Err` (the run fails).
 pub(crate) async fn read_organization(
     printer: &Printer,
     session: &Session,
     ous: &[String],
     include_management: bool,
-) -> Result<Option<Discovery>, InputError> {
+) -> Result<Result<Discovery, String>, InputError> {
     let endpoint = session.endpoint("Organizations", None);
     match organizations::walk(&session.organizations(), &endpoint, ous, include_management).await {
-        Ok(found) => Ok(Some(found)),
+        Ok(found) => Ok(Ok(found)),
         Err(WalkError::UnknownOu(ou)) => Err(InputError::flag(
             "--ou",
             format!("no OU {ou} in the organization the base credentials read"),
         )),
         Err(WalkError::Failed(e)) => {
-            printer.error(&format!(
+            let why = format!(
                 "cannot read the organization: {}: {} (it needs organizations:List* and Describe* in the management account or a delegated administrator)",
                 e.reason, e.message
-            ));
-            Ok(None)
+            );
+            printer.error(&why);
+            Ok(Err(why))
         }
     }
 }
@@ -235,17 +264,18 @@ fn check_tag_vars(
 
 /// `--org`: the organization's ACTIVE accounts (under the OUs, if any) as an inventory, with
 /// the caller's own account — the management account or a delegated administrator, which
-/// has no member role — reached with the base credentials. `None` when the organization could
+/// has no member role — reached with the base credentials. `Err` when the organization could
 /// not be read (said in a line; the run fails); an unknown OU is bad input.
 async fn org_inventory(
     printer: &Printer,
     opts: &SessionOptions,
     ous: &[String],
     prefs: &Preferences,
-) -> Result<Option<Inventory>, InputError> {
+) -> Result<Result<Inventory, String>, InputError> {
     let session = Session::new(opts, &[]).await;
-    let Some(found) = read_organization(printer, &session, ous, true).await? else {
-        return Ok(None);
+    let found = match read_organization(printer, &session, ous, true).await? {
+        Ok(found) => found,
+        Err(why) => return Ok(Err(why)),
     };
     let caller = session.caller_account().await;
     if caller.is_none() {
@@ -290,7 +320,7 @@ async fn org_inventory(
             None => String::new(),
         }
     ));
-    Ok(Some(Inventory {
+    Ok(Ok(Inventory {
         path: place.into(),
         accounts,
         warnings: vec![],

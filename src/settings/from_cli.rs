@@ -365,6 +365,7 @@ pub(super) fn aws(a: &AwsArgs) -> Result<Aws, InputError> {
     let max_attempts = whole(&a.max_attempts, 1, 20).map_err(flag("--max-attempts"))?;
     let operation_timeout =
         seconds(&a.operation_timeout, 3600.0).map_err(flag("--operation-timeout"))?;
+    names::check_role_name(&a.role_name).map_err(flag("--role-name"))?;
     Ok(Aws {
         session: SessionOptions {
             role_name: a.role_name.clone(),
