@@ -2,8 +2,8 @@
 # Creates .venv/ with the pinned emulator (moto's server), the JUnit XML reader the tests
 # check --junit files with (junitparser) and the JSON Schema checker they check the GitHub
 # Actions example and the release workflow with (check-jsonschema), and the CloudFormation
-# linter the templates of deploy/cloudformation/ must pass (cfn-lint), unless they are
-# already there.
+# linter the templates of deploy/cloudformation/ must pass (cfn-lint), and checkov beside it,
+# unless they are already there.
 # Sourced by test.sh, demo.sh and bench.sh; prints the path of moto_server.
 set -euo pipefail
 MOTO_VERSION="5.2.5"
@@ -23,3 +23,15 @@ if ! "$venv/bin/moto_server" --help >/dev/null 2>&1 || ! "$venv/bin/python" -c "
   "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "junitparser==$JUNITPARSER_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "cfn-lint==$CFN_LINT_VERSION" >&2
 fi
 export MOTO_SERVER="$venv/bin/moto_server"
+# checkov, the scanner security teams run on what they deploy, holds deploy/cloudformation/
+# to its checks (tests/e2e/deploy.rs): in a venv of its own, since it pins its own versions
+# of packages moto uses too.
+CHECKOV_VERSION="3.3.30"
+checkov_venv="$venv/checkov"
+if ! "$checkov_venv/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('checkov') != '$CHECKOV_VERSION')" 2>/dev/null \
+  || ! "$checkov_venv/bin/checkov" --version >/dev/null 2>&1; then
+  echo "setting up checkov==$CHECKOV_VERSION in $checkov_venv" >&2
+  python3 -m venv "$checkov_venv"
+  "$checkov_venv/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION" >&2
+fi
+export CHECKOV="$checkov_venv/bin/checkov"

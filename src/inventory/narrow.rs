@@ -36,8 +36,8 @@ pub(crate) fn narrow(selected: Selected, events: &EventBridgeEvents) -> Selected
 mod tests {
     use super::*;
     use crate::target::Account;
-    use std::sync::Arc;
     use crate::target::{AccountId, Region};
+    use std::sync::Arc;
 
     fn account(id: &str) -> Arc<Account> {
         Arc::new(Account::new(AccountId::parse(id).unwrap(), 0))

@@ -38,6 +38,8 @@ pub(crate) struct Function {
     /// The base credentials' options (the function's role, the endpoint), for the reports
     /// bucket and the external id's secret.
     pub(crate) session: SessionOptions,
+    /// `AWS_LAMBDA_FUNCTION_NAME`: the metrics' dimension, as the stack's alarms name it.
+    pub(crate) name: String,
 }
 
 /// One variable of the table, with the flag it stands for.
@@ -70,6 +72,10 @@ const VARS: &[Var] = &[
     Var {
         name: "SSM_PREFS_MAX_FAILURES",
         flag: "--max-failures",
+    },
+    Var {
+        name: "SSM_PREFS_NOT_ACCOUNTS",
+        flag: "--not-accounts",
     },
 ];
 
@@ -182,6 +188,7 @@ impl Function {
             common,
             apply,
             session: SessionOptions::default(),
+            name: get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "ssm-prefs".into()),
         };
         // Then every command line an invocation can run, as a whole.
         for kind in [Kind::Scheduled, Kind::Events] {

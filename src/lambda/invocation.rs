@@ -5,26 +5,36 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use std::collections::BTreeMap;
+
 use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::function::{Function, Kind, check};
 use crate::aws::objects;
 use crate::aws::session::Session;
+use crate::error::{InputError, Origin};
 use crate::inventory::parse_events;
 use crate::model::{Ended, rfc3339};
+use crate::report::metrics::{self, RunMetrics};
 use crate::run::redacted_command_line;
 use crate::settings::{Deadline, Invoked, Settings};
 use crate::terminal::printer::Printer;
+
+/// The key of the object a payload that is not JSON is handed on as (src/lambda/mod.rs).
+pub(crate) const NOT_JSON: &str = "ssm-prefs:payload-not-json";
 
 /// The time kept back from the deadline, at most: the stores of the reports take a few
 /// seconds, and the targets in flight get half of it to finish.
 const MARGIN: Duration = Duration::from_secs(60);
 
 /// Serves one invocation. An error is returned (so Lambda retries an asynchronous
-/// invocation, then sends it to the dead-letter queue) when a target failed, the deadline
-/// cut the run short, or it could not run at all, always after its reports are stored.
+/// invocation, then sends it to the dead-letter queue) only where a retry can help: a target
+/// failed, the deadline cut the run short, or an input could not be read; always after its
+/// reports are stored. Targets known not to hold the preferences (an audit's drift, a blocked
+/// target) are not an error: its metrics line says so, and the stack's alarm on it tells.
 pub(crate) async fn serve(
     function: &Function,
     printer: &Printer,
@@ -50,26 +60,35 @@ pub(crate) async fn serve(
         .as_secs();
     let mut done: Vec<Value> = vec![];
     let mut failed: Vec<String> = vec![];
+    let mut unreadable = false;
     for (command, flags) in function.runs(kind, &events.to_string_lossy(), Some(wait_ready)) {
-        let (ended, summary) = inv.run(command, flags).await?;
-        let report = summary["reports"]["csv"].as_str().unwrap_or("none");
-        match ended {
-            Ended::Success => {}
-            Ended::Failures => failed.push(format!(
-                "{command}: {} (report {report})",
-                summary["why"].as_str().unwrap_or("a target failed")
+        let run = inv.run(command, flags).await?;
+        let report = run.summary.report_uri();
+        match run.verdict() {
+            Verdict::Done => {}
+            Verdict::NotCompliant(n) => printer.say(&format!(
+                "{command}: {n} not compliant: not an invocation error (no retry changes it); the {} metric and its alarm tell (report {report})",
+                metrics::NOT_COMPLIANT
             )),
-            Ended::Interrupted => failed.push(format!(
-                "{command}: stopped at the invocation's deadline; every target has its row (report {report})"
-            )),
+            Verdict::Retry(why) => {
+                unreadable |= run.summary.total_targets == 0;
+                failed.push(format!("{command}: {why} (report {report})"));
+            }
         }
-        done.push(Value::Object(summary));
-        if ended == Ended::Interrupted {
+        let stop = run.ended == Ended::Interrupted;
+        done.push(Value::Object(run.json));
+        if stop {
             break;
         }
     }
     if !failed.is_empty() {
-        return Err(failure(printer, "TargetsFailed", failed.join("; ")));
+        // A run that failed with no target is the one that could not read the organization.
+        let kind = if unreadable {
+            "OrganizationUnreadable"
+        } else {
+            "TargetsFailed"
+        };
+        return Err(failure(printer, kind, failed.join("; ")));
     }
     let mut runs = done.into_iter();
     let mut response = runs.next().unwrap_or_else(|| json!({}));
@@ -79,9 +98,109 @@ pub(crate) async fn serve(
     Ok(response)
 }
 
+/// What a run's summary JSON says, as the invocation reads it back (docs/usage.md "The
+/// summary JSON").
+#[derive(Debug, Deserialize)]
+struct RunSummary {
+    command: String,
+    total_targets: u64,
+    #[serde(default)]
+    not_done: u64,
+    #[serde(default)]
+    failed: u64,
+    #[serde(default)]
+    not_compliant: u64,
+    #[serde(default)]
+    blocked: u64,
+    #[serde(default)]
+    counts: BTreeMap<String, u64>,
+    why: String,
+    #[serde(default)]
+    report: String,
+    #[serde(default)]
+    duration_ms: u64,
+    security_hub: Option<HubSummary>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HubSummary {
+    not_delivered: Vec<Value>,
+}
+
+impl RunSummary {
+    fn report_uri(&self) -> &str {
+        if self.report.is_empty() {
+            "none"
+        } else {
+            &self.report
+        }
+    }
+}
+
+/// One run done: how it ended, its summary read back, and that summary as the response has it.
+struct Done {
+    ended: Ended,
+    summary: RunSummary,
+    json: Map<String, Value>,
+}
+
+/// Whether a run is an invocation error.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Done,
+    /// Only targets known not to hold the preferences: a person must act, a retry would not.
+    NotCompliant(u64),
+    /// A retry may help: a target failed, the deadline, findings not delivered, an output not
+    /// written, or the organization not read.
+    Retry(String),
+}
+
+impl Done {
+    fn verdict(&self) -> Verdict {
+        let s = &self.summary;
+        match self.ended {
+            Ended::Success => Verdict::Done,
+            Ended::Interrupted => Verdict::Retry(
+                "stopped at the invocation's deadline; every target has its row".into(),
+            ),
+            Ended::Failures => {
+                let undelivered = s
+                    .security_hub
+                    .as_ref()
+                    .is_some_and(|h| !h.not_delivered.is_empty());
+                if s.failed > 0 || undelivered || s.not_done == 0 {
+                    Verdict::Retry(s.why.clone())
+                } else {
+                    Verdict::NotCompliant(s.not_compliant)
+                }
+            }
+        }
+    }
+
+    /// The run's counts as a CloudWatch embedded-metric line.
+    fn metrics(&self, function: &str) -> String {
+        let s = &self.summary;
+        metrics::render(&RunMetrics {
+            function,
+            command: &s.command,
+            timestamp_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or_default(),
+            total: s.total_targets,
+            counts: &s.counts,
+            failed: s.failed,
+            not_compliant: s.not_compliant,
+            blocked: s.blocked,
+            duration_ms: s.duration_ms,
+        })
+    }
+}
+
 /// What an invocation's runs share, once checked: where its reports go (the bucket can be
 /// used), the external id, its local files and its deadline.
 struct Invocation<'a> {
+    function: &'a Function,
     printer: &'a Printer,
     id: String,
     deadline: Deadline,
@@ -140,6 +259,7 @@ impl<'a> Invocation<'a> {
             .collect::<Vec<_>>()
             .join("/");
         Ok(Invocation {
+            function,
             printer,
             id,
             deadline,
@@ -153,12 +273,9 @@ impl<'a> Invocation<'a> {
     }
 
     /// One run, as its command line would make it (checked as the CLI checks it), bounded
-    /// by the deadline; its reports stored whatever its end. Bad input is the error.
-    async fn run(
-        &self,
-        command: &str,
-        flags: Vec<String>,
-    ) -> Result<(Ended, Map<String, Value>), Diagnostic> {
+    /// by the deadline; its reports stored whatever its end, and its counts said as metrics.
+    /// Bad input is the error.
+    async fn run(&self, command: &str, flags: Vec<String>) -> Result<Done, Diagnostic> {
         let printer = self.printer;
         // As the HTML page and the log show it: no local paths, no external id.
         let shown = format!(
@@ -175,9 +292,6 @@ impl<'a> Invocation<'a> {
         let mut args: Vec<String> = vec![command.to_string()];
         args.extend(flags);
         args.extend(files.flags());
-        if let Some(id) = &self.external_id {
-            args.extend(["--external-id".to_string(), id.clone()]);
-        }
         let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut settings: Settings =
             check(&arg_refs).map_err(|e| failure(printer, "BadInput", e))?;
@@ -186,22 +300,72 @@ impl<'a> Invocation<'a> {
                 command_line: shown.clone(),
                 deadline: self.deadline,
             });
+            // Set, not passed as a flag: any value STS takes, a leading `-` too, never parsed.
+            run.aws.session.external_id = self.external_id.clone();
+            run.output.stored_at = Some((
+                self.dir.path().to_path_buf(),
+                format!("s3://{}/{}", self.bucket, self.key_prefix),
+            ));
         }
         printer.say(&shown);
         let result = crate::run(&settings, printer).await;
         let key = format!("{}/{command}", self.key_prefix);
         let stored = files
-            .store(&self.s3, &self.endpoint, self.bucket, &key, command)
+            .store(&self.s3, &self.endpoint, self.bucket, &key)
             .await;
         // Bad input (exit 2: the preferences object missing or not valid, say) wrote nothing.
-        let ended = result.map_err(|e| failure(printer, "BadInput", one_line(&e.to_string())))?;
-        let summary = stored.map_err(|e| failure(printer, "ReportsNotStored", e))?;
-        Ok((ended, summary))
+        let ended = result.map_err(|e| self.bad_input(&e))?;
+        let json = stored.map_err(|e| failure(printer, "ReportsNotStored", e))?;
+        let summary: RunSummary =
+            serde_json::from_value(Value::Object(json.clone())).map_err(|e| {
+                failure(
+                    printer,
+                    "ReportsNotStored",
+                    format!("the run's summary JSON cannot be read back: {e}"),
+                )
+            })?;
+        let done = Done {
+            ended,
+            summary,
+            json,
+        };
+        if done.summary.total_targets > 0 || ended != Ended::Success {
+            // Alone on its line on stdout: CloudWatch Logs reads it as metrics.
+            let _ = printer.product(&format!("{}\n", done.metrics(&self.function.name)));
+        }
+        Ok(done)
+    }
+
+    /// A run's input error: an OU the organization does not hold is the function's setting
+    /// (`SSM_PREFS_OU`), fixed by updating the stack; anything else is `BadInput`.
+    fn bad_input(&self, e: &InputError) -> Diagnostic {
+        let message = one_line(&e.to_string());
+        match e {
+            InputError::Problems(problems)
+                if !problems.is_empty()
+                    && problems.iter().all(|p| p.origin == Origin::Flag("--ou")) =>
+            {
+                let ous = self.function.ous.join(",");
+                let said: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+                failure(
+                    self.printer,
+                    "BadSetting",
+                    format!("SSM_PREFS_OU={ous}: {}", said.join("; ")),
+                )
+            }
+            _ => failure(self.printer, "BadInput", message),
+        }
     }
 }
 
 /// A scheduled event, or events `--event` takes; anything else is named in the error.
 fn classify(payload: &Value) -> Result<Kind, String> {
+    const TAKES: &str = "it takes an EventBridge Scheduled Event, or the events of --event";
+    if let Some(what) = payload.get(NOT_JSON).and_then(Value::as_str) {
+        return Err(format!(
+            "the payload is {what}, which this function does not take: {TAKES}"
+        ));
+    }
     if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
         return Ok(Kind::Scheduled);
     }
@@ -217,7 +381,7 @@ fn classify(payload: &Value) -> Result<Kind, String> {
                 _ => crate::sensitive::kind(payload).to_string(),
             };
             format!(
-                "the payload is {got}, which this function does not take: it takes an EventBridge Scheduled Event, or the events of --event ({})",
+                "the payload is {got}, which this function does not take: {TAKES} ({})",
                 one_line(&e.to_string())
             )
         })
@@ -299,16 +463,15 @@ impl Reports {
         .collect()
     }
 
-    /// Each file the run wrote, stored under `key` (with its extension), and the summary:
-    /// the run's summary JSON with the reports' S3 URIs in place of its local paths (stored so
-    /// too), or for a run that ended before its report, what it did.
+    /// Each file the run wrote, stored under `key` (with its extension), and the summary: the
+    /// run's summary JSON (which names the reports by their S3 URIs already: `stored_at`) with
+    /// `reports` added, stored too. A run that had nothing to do stores nothing.
     async fn store(
         &self,
         s3: &aws_sdk_s3::Client,
         endpoint: &str,
         bucket: &str,
         key: &str,
-        command: &str,
     ) -> Result<Map<String, Value>, String> {
         let put = |key: String, body: ByteStream, content_type: &'static str| async move {
             objects::write(s3, endpoint, (bucket, &key), body, content_type)
@@ -332,24 +495,20 @@ impl Reports {
                 uris.insert(name.to_string(), Value::String(uri));
             }
         }
-        let Some(mut summary) = std::fs::read(&self.json)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())
-        else {
-            let mut m = Map::new();
-            m.insert("command".into(), command.into());
-            m.insert("total_targets".into(), 0.into());
-            m.insert(
-                "why".into(),
-                "nothing to do: no target was selected (said in the log)".into(),
-            );
-            m.insert("reports".into(), Value::Object(uris));
-            return Ok(m);
-        };
-        for (field, name) in [("report", "csv"), ("html", "html")] {
-            if let Some(uri) = uris.get(name) {
-                summary.insert(field.to_string(), uri.clone());
-            }
+        // Every run with a summary-json flag writes it, even one ended before its targets;
+        // without it the run stopped at bad input, which is the invocation's error.
+        let mut summary = std::fs::read(&self.json)
+            .map_err(|e| format!("the run wrote no summary JSON ({e}): its lines above say why"))
+            .and_then(|b| {
+                serde_json::from_slice::<Map<String, Value>>(&b)
+                    .map_err(|e| format!("the run's summary JSON cannot be read: {e}"))
+            })?;
+        // Nothing to do (an event that names nothing here): nothing to keep.
+        let nothing = summary.get("total_targets") == Some(&Value::from(0))
+            && summary.get("exit_code") == Some(&Value::from(0));
+        if nothing {
+            summary.insert("reports".into(), Value::Object(uris));
+            return Ok(summary);
         }
         let summary_key = format!("{key}.summary.json");
         uris.insert(

@@ -5,7 +5,8 @@
 mod function;
 mod invocation;
 
-use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use lambda_runtime::tower::util::MapRequestLayer;
+use lambda_runtime::{Diagnostic, LambdaEvent, LambdaInvocation, Runtime, service_fn};
 use serde_json::Value;
 
 use crate::terminal::printer::Printer;
@@ -52,7 +53,27 @@ pub async fn serve(printer: &Printer) -> Result<(), String> {
             }
         }
     };
-    lambda_runtime::run(service_fn(handler))
+    Runtime::new(service_fn(handler))
+        .layer(MapRequestLayer::new(mark_not_json))
+        .run()
         .await
         .map_err(|e| format!("the Lambda runtime API failed: {e}"))
+}
+
+/// A payload that is not JSON (or empty) would be refused by the runtime crate before the
+/// handler sees it, with an error type of its own and no line in the log: it is handed on as
+/// an object that says so, which the handler answers as any other payload it does not take.
+fn mark_not_json(mut invocation: LambdaInvocation) -> LambdaInvocation {
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&invocation.body) {
+        let what = if invocation.body.iter().all(u8::is_ascii_whitespace) {
+            "empty".to_string()
+        } else {
+            // The parser's position only: the payload's text is not echoed.
+            format!("not JSON ({} bytes: {e})", invocation.body.len())
+        };
+        invocation.body = serde_json::to_vec(&serde_json::json!({ invocation::NOT_JSON: what }))
+            .expect("a string map serializes")
+            .into();
+    }
+    invocation
 }

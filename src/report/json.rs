@@ -230,7 +230,10 @@ mod tests {
         );
         assert_eq!(v["total_targets"], 3);
         assert_eq!(v["not_done"], 1);
-        assert_eq!((&v["failed"], &v["not_compliant"], &v["blocked"]), (&1.into(), &0.into(), &0.into()));
+        assert_eq!(
+            (&v["failed"], &v["not_compliant"], &v["blocked"]),
+            (&1.into(), &0.into(), &0.into())
+        );
         assert_eq!(v["html"], Value::Null);
         assert_eq!(v["junit"], "audit.xml");
         assert_eq!(v["from"], Value::Null);

@@ -1,5 +1,5 @@
 //! Renderers of the run's model (src/model/) into files: the CSV report, the HTML page, the
-//! JUnit file and the summary JSON. No renderer imports another; what goes to the terminal is
+//! JUnit file, the summary JSON and its CloudWatch metrics line. No renderer imports another; what goes to the terminal is
 //! in src/terminal/.
 
 #[expect(
@@ -14,3 +14,4 @@ pub(crate) mod json;
     reason = "issue 28: junit.rs is being reworked in parallel (one escaper); its `pub` becomes `pub(crate)` once that lands"
 )]
 pub(crate) mod junit;
+pub(crate) mod metrics;

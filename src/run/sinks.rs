@@ -63,6 +63,8 @@ pub(crate) struct Sinks {
     pub(crate) waves: Option<(Arc<WavePlan>, WaveSummary)>,
     pub(crate) write_error: Option<std::io::Error>,
     pub(crate) printer: Printer,
+    /// How the outputs' paths are shown (Lambda mode: their S3 URIs).
+    pub(crate) out: Output,
 }
 
 impl Sinks {
@@ -93,6 +95,7 @@ impl Sinks {
             write_error: None,
             files: None,
             printer: printer.clone(),
+            out: out.clone(),
         }
     }
 
@@ -188,13 +191,15 @@ impl Sinks {
             csv,
             files: outputs,
             printer,
+            out,
         } = self;
         progress.finish();
         let report = csv
             .as_ref()
             .map(|c| c.path().to_path_buf())
             .unwrap_or_default();
-        printer.held_back(&format!("the report {}", report.display()));
+        let shown = out.shown(&report);
+        printer.held_back(&format!("the report {shown}"));
         if let (Some(title), false) = (change_title, changes.is_empty()) {
             printer.out(&format!("{title}:\n{}", changes.render(12)));
         }
@@ -212,12 +217,16 @@ impl Sinks {
         }
         if printer.verbosity() == Verbosity::Quiet {
             printer.summary_line(&format!(
-                "{}; report: {}",
+                "{}; report: {shown}",
                 summary::headline(&stats, meta.command, elapsed),
-                report.display()
             ));
         } else {
-            printer.out(&summary::render(&stats, meta.command, &report, elapsed));
+            printer.out(&summary::render(
+                &stats,
+                meta.command,
+                Path::new(&shown),
+                elapsed,
+            ));
         }
         // What went wrong besides the targets, for the exit code and the summary JSON's why.
         let mut problems: Vec<String> = vec![];
@@ -227,7 +236,7 @@ impl Sinks {
             // Where each file went, or that it could not be written: one of the run's problems.
             let mut written =
                 |label: &str, what: &str, path: &Path, result: std::io::Result<()>| match result {
-                    Ok(()) => printer.out(&format!("  {label}: {}\n", path.display())),
+                    Ok(()) => printer.out(&format!("  {label}: {}\n", out.shown(path))),
                     Err(e) => {
                         printer.error(&format!("cannot write {what} {}: {e}", path.display()));
                         problems.push(format!("{what} could not be written"));
@@ -281,18 +290,19 @@ impl Sinks {
                 }
             };
             let events = log.events();
+            let html = f.html.as_ref().map(|(p, _)| out.shown(p));
             let facts = json::Facts {
                 meta: &meta,
                 events: &events,
                 stats: &stats,
-                report: &report,
-                html: f.html.as_ref().map(|(p, _)| p.as_path()),
+                report: Path::new(&shown),
+                html: html.as_deref().map(Path::new),
                 junit: f.junit.as_deref(),
                 exit_code: ended.exit_code(),
                 why: &why,
                 elapsed,
             };
-            if !write_summary(&printer, dest, &facts) {
+            if !write_summary(&printer, dest, &facts, &out) {
                 ended = ended.with_problem();
             }
         }
@@ -325,7 +335,7 @@ pub(crate) fn ended_early(
         why,
         elapsed: Duration::ZERO,
     };
-    if write_summary(printer, dest, &facts) {
+    if write_summary(printer, dest, &facts, output) {
         ended
     } else {
         ended.with_problem()
@@ -333,12 +343,12 @@ pub(crate) fn ended_early(
 }
 
 /// The summary JSON written to its destination, said in a line; `false` where it could not be.
-fn write_summary(printer: &Printer, dest: &Destination, facts: &json::Facts) -> bool {
+fn write_summary(printer: &Printer, dest: &Destination, facts: &json::Facts, out: &Output) -> bool {
     let text = json::render(facts);
     let written = match dest {
         Destination::Stdout => printer.product(&text),
         Destination::File(path) => files::replace(path, text.as_bytes())
-            .map(|()| printer.out(&format!("  summary json: {}\n", path.display()))),
+            .map(|()| printer.out(&format!("  summary json: {}\n", out.shown(path)))),
     };
     if let Err(e) = &written {
         let name = match dest {

@@ -168,6 +168,7 @@ pub(crate) struct Aws {
 }
 
 /// Where the run reports (how much it prints is the printer's: [`Verbosity`]).
+#[derive(Clone)]
 pub(crate) struct Output {
     pub(crate) report: Option<PathBuf>,
     pub(crate) html: Option<PathBuf>,
@@ -176,6 +177,23 @@ pub(crate) struct Output {
     /// `--summary-json FILE|-`: the run's summary as JSON.
     pub(crate) summary_json: Option<Destination>,
     pub(crate) no_progress: bool,
+    /// Lambda mode: the outputs are written under a local directory and stored under an S3
+    /// prefix (`s3://BUCKET/KEY`) as they are named there: the log and the summary JSON name
+    /// them by where they will be read, not by a temporary path.
+    pub(crate) stored_at: Option<(PathBuf, String)>,
+}
+
+impl Output {
+    /// An output's path as it is shown: under `stored_at`'s directory, its S3 URI.
+    pub(crate) fn shown(&self, path: &std::path::Path) -> String {
+        match &self.stored_at {
+            Some((dir, uri)) => match path.strip_prefix(dir) {
+                Ok(rest) => format!("{uri}/{}", rest.display()),
+                Err(_) => path.display().to_string(),
+            },
+            None => path.display().to_string(),
+        }
+    }
 }
 
 /// How much to print (`-q`, `-v`): the printer (src/terminal/printer.rs) is built from it.

@@ -420,6 +420,7 @@ pub(super) fn output(o: &OutputArgs) -> Output {
         junit: o.junit.clone(),
         summary_json: o.summary_json.as_deref().map(Destination::of),
         no_progress: o.no_progress,
+        stored_at: None,
     }
 }
 
