@@ -1,4 +1,4 @@
-//! The deployment's files: deploy/cloudformation/*.yaml (cfn-lint, the emulator's CloudFormation, held to rule.json and docs/iam/), release.yml and package.sh.
+//! The deployment's files: deploy/cloudformation/*.yaml (cfn-lint, checkov, the emulator's CloudFormation, held to rule.json and docs/iam/), release.yml and package.sh.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -25,6 +25,33 @@ fn member_template() -> PathBuf {
     root().join("deploy/cloudformation/member-role.yaml")
 }
 
+fn forwarder_template() -> PathBuf {
+    root().join("deploy/cloudformation/event-forwarder.yaml")
+}
+
+/// The stack's account rule's pattern, as JSON text.
+pub(crate) fn stack_pattern() -> String {
+    template(&stack_template())["Resources"]["AccountEventRule"]["Properties"]["EventPattern"]
+        .to_string()
+}
+
+/// Whether EventBridge would match `event` to `pattern`: moto's implementation of its
+/// matching rules (`TestEventPattern` is not served by moto's server).
+pub(crate) fn pattern_matches(pattern: &Value, event: &str) -> bool {
+    let python = root().join(".venv/bin/python");
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import json, sys\nfrom moto.events.models import EventPattern\nprint(json.dumps(EventPattern.load(sys.argv[1]).matches_event(json.loads(sys.argv[2]))))",
+            &pattern.to_string(),
+            event,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}: {FIX}", python.display()));
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).expect("true or false")
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -49,7 +76,10 @@ fn venv_tool(name: &str, args: &[&Path]) -> Output {
 
 #[test]
 fn the_templates_pass_cfn_lint_and_a_broken_copy_does_not() {
-    let ok = venv_tool("cfn-lint", &[&stack_template(), &member_template()]);
+    let ok = venv_tool(
+        "cfn-lint",
+        &[&stack_template(), &member_template(), &forwarder_template()],
+    );
     // No error and no warning: cfn-lint prints nothing and exits 0 (warnings alone exit 4).
     assert!(
         ok.status.success() && text(&ok).trim().is_empty(),
@@ -77,6 +107,60 @@ fn the_templates_pass_cfn_lint_and_a_broken_copy_does_not() {
         bad.status,
         text(&bad)
     );
+}
+
+/// checkov, as security teams run it on what they deploy: every check passes or is skipped in
+/// the template with a reason; a copy without one of those skips fails.
+#[test]
+fn the_templates_pass_checkov_with_each_skip_explained() {
+    let checkov = root().join(".venv/checkov/bin/checkov");
+    assert!(checkov.exists(), "checkov is missing ({}): {FIX}", checkov.display());
+    let scan = |dir: &Path| {
+        let out = Command::new(&checkov)
+            .args(["--directory"])
+            .arg(dir)
+            .args([
+                "--framework",
+                "cloudformation",
+                "--compact",
+                "--skip-download",
+                "--output",
+                "json",
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}: {FIX}", checkov.display()));
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("checkov's JSON: {e}:\n{}", text(&out)));
+        (out.status.success(), report)
+    };
+    let (ok, report) = scan(&root().join("deploy/cloudformation"));
+    let summary = &report["summary"];
+    assert!(
+        ok && summary["failed"] == 0 && summary["parsing_errors"] == 0,
+        "checkov fails: {report:#}"
+    );
+    assert!(summary["passed"].as_u64().unwrap() > 30, "{summary}");
+    let skipped = report["results"]["skipped_checks"].as_array().unwrap();
+    assert!(!skipped.is_empty());
+    for check in skipped {
+        let why = check["check_result"]["suppress_comment"].as_str().unwrap_or("");
+        assert!(why.len() > 40, "a skip without a reason: {check:#}");
+    }
+
+    // The scan scans: without its skip, the function outside a VPC is a failed check.
+    let dir = Dir::new();
+    let original = std::fs::read_to_string(stack_template()).unwrap();
+    let unexplained = original.replace("- id: CKV_AWS_117", "- id: CKV_AWS_000");
+    assert_ne!(original, unexplained);
+    dir.write("ssm-prefs.yaml", &unexplained);
+    let (ok, report) = scan(&dir.path(""));
+    let failed: Vec<&str> = report["results"]["failed_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["check_id"].as_str())
+        .collect();
+    assert!(!ok && failed == ["CKV_AWS_117"], "{failed:?}");
 }
 
 /// A template as JSON (a short-form tag such as `!Ref X` reads as its bare value, enough for
@@ -108,13 +192,51 @@ fn rule_json() -> Value {
 }
 
 #[test]
-fn the_account_rule_s_pattern_is_the_example_s() {
+fn the_account_rule_s_pattern_is_the_example_s_and_the_forwarder_s() {
     let t = template(&stack_template());
     assert_eq!(
         t["Resources"]["AccountEventRule"]["Properties"]["EventPattern"],
         rule_json(),
         "AccountEventRule's EventPattern differs from examples/eventbridge/rule.json"
     );
+    let f = template(&forwarder_template());
+    assert_eq!(
+        f["Resources"]["ForwardRule"]["Properties"]["EventPattern"],
+        rule_json(),
+        "event-forwarder.yaml's ForwardRule differs from examples/eventbridge/rule.json"
+    );
+}
+
+/// The alarms, read from the template (moto's CloudFormation makes none): each on the metric
+/// its run or queue emits, back to OK without a new occurrence, so that each new one notifies.
+#[test]
+fn the_alarms_watch_failed_and_not_compliant_targets_and_each_give_up() {
+    let t = template(&stack_template());
+    let alarm = |name: &str| t["Resources"][name]["Properties"].clone();
+    for (name, namespace, metric) in [
+        ("ErrorsAlarm", "AWS/Lambda", "Errors"),
+        ("FailedTargetsAlarm", "ssm-prefs", "FailedTargets"),
+        ("NotCompliantAlarm", "ssm-prefs", "NotCompliantTargets"),
+        ("DeadLetterAlarm", "AWS/SQS", "NumberOfMessagesSent"),
+    ] {
+        let a = alarm(name);
+        assert_eq!(
+            (a["Namespace"].as_str(), a["MetricName"].as_str()),
+            (Some(namespace), Some(metric)),
+            "{name}: {a:#}"
+        );
+        assert_eq!(a["Statistic"], "Sum", "{name}: a count of occurrences");
+        assert_eq!(a["TreatMissingData"], "notBreaching", "{name}");
+        assert_eq!(a["EvaluationPeriods"], 1, "{name}");
+    }
+    // The run's metrics are dimensioned by the function, as src/report/metrics.rs writes them.
+    for name in ["FailedTargetsAlarm", "NotCompliantAlarm"] {
+        assert_eq!(
+            alarm(name)["Dimensions"][0]["Name"],
+            "FunctionName",
+            "{name}"
+        );
+    }
 }
 
 /// The actions of a statement, by its Sid, in a policy document.
@@ -215,7 +337,7 @@ fn the_reports_bucket_is_encrypted_versioned_private_and_refuses_plain_http() {
 const DEPLOY: &str = r##"
 import ast, io, json, sys, uuid, zipfile
 import boto3
-url, template, member_template = sys.argv[1:4]
+url, template, member_template, forwarder_template = sys.argv[1:5]
 conf = dict(endpoint_url=url, region_name="us-east-1",
             aws_access_key_id="testing", aws_secret_access_key="testing")
 s3, cfn, lam, events, iam, sqs = (boto3.client(n, **conf) for n in
@@ -228,10 +350,13 @@ def attempt(call):
     except Exception as e:
         return "error: " + str(e)
 
-def policy(doc):
+def policy_statements(doc):
     # moto hands an inline policy back as Python's repr.
     doc = ast.literal_eval(doc) if isinstance(doc, str) else doc
-    return {s["Sid"]: s for s in doc["Statement"] if s is not None}
+    return [s for s in doc["Statement"] if s is not None]
+
+def policy(doc):
+    return {s["Sid"]: s for s in policy_statements(doc)}
 
 def deploy(name, params):
     code_bucket = name + "-code"
@@ -292,7 +417,8 @@ full = deploy(run + "-full", {
     "MaxFailures": "5%", "Schedule": "rate(12 hours)", "ReservedConcurrency": "2",
     "Vars": "log_bucket=org-session-logs,team=sec", "Concurrency": "256",
     "ExternalIdSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ssm-prefs-external-id-AbCdEf",
-    "AlarmEmail": "security@example.com"})
+    "AlarmEmail": "security@example.com",
+    "ExcludeAccounts": "210987654321,sandbox", "ManagementAccountId": "210987654321"})
 defaults = deploy(run + "-defaults", {"PreferencesUri": "s3://" + run + "-prefs/prefs.json"})
 
 member = run + "-member"
@@ -307,7 +433,29 @@ cfn.get_waiter("stack_create_complete").wait(StackName=member, WaiterConfig={"De
 role = iam.get_role(RoleName=member)["Role"]
 trust = role["AssumeRolePolicyDocument"]
 trust = ast.literal_eval(trust) if isinstance(trust, str) else trust
-print(json.dumps({"full": full, "defaults": defaults, "hub": hub, "member": {
+# The forwarder, as the management account deploys it in Control Tower's home region.
+forwarder = run + "-forwarder"
+fwd = boto3.client("cloudformation", **dict(conf, region_name="eu-west-1"))
+fwd.create_stack(StackName=forwarder, TemplateBody=open(forwarder_template).read(),
+    Parameters=[{"ParameterKey": "FunctionAccountId", "ParameterValue": "123456789012"},
+                {"ParameterKey": "FunctionRegion", "ParameterValue": "us-east-1"}],
+    Capabilities=["CAPABILITY_IAM"])
+fwd.get_waiter("stack_create_complete").wait(StackName=forwarder, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+fwd_ids = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+           for r in fwd.list_stack_resources(StackName=forwarder)["StackResourceSummaries"]}
+fwd_events = boto3.client("events", **dict(conf, region_name="eu-west-1"))
+fwd_rule = fwd_events.describe_rule(Name=fwd_ids["ForwardRule"])
+fwd_role = fwd_ids["ForwardingRole"]
+forwarded = {
+    "status": fwd.describe_stacks(StackName=forwarder)["Stacks"][0]["StackStatus"],
+    "pattern": json.loads(fwd_rule["EventPattern"]),
+    "targets": [{"Arn": t["Arn"], "RoleArn": t.get("RoleArn")} for t in
+                fwd_events.list_targets_by_rule(Rule=fwd_ids["ForwardRule"])["Targets"]],
+    "role_arn": iam.get_role(RoleName=fwd_role)["Role"]["Arn"],
+    "role_policy": [s for p in iam.list_role_policies(RoleName=fwd_role)["PolicyNames"]
+        for s in policy_statements(iam.get_role_policy(RoleName=fwd_role, PolicyName=p)["PolicyDocument"])],
+}
+print(json.dumps({"full": full, "defaults": defaults, "forwarder": forwarded, "hub": hub, "member": {
     "status": cfn.describe_stacks(StackName=member)["Stacks"][0]["StackStatus"],
     "trust": trust["Statement"],
     "policy": policy(iam.get_role_policy(RoleName=member, PolicyName="ssm-prefs")["PolicyDocument"])}},
@@ -348,6 +496,7 @@ fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
         .args(["-c", DEPLOY, &emulator().url])
         .arg(stack_template())
         .arg(member_template())
+        .arg(forwarder_template())
         .output()
         .unwrap_or_else(|e| panic!("run {}: {e}: {FIX}", python.display()));
     assert!(out.status.success(), "deploying failed:\n{}", text(&out));
@@ -496,6 +645,7 @@ fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
                 "SSM_PREFS_MODE": "audit",
                 "SSM_PREFS_REGIONS": "us-east-1,eu-west-1",
                 "SSM_PREFS_OU": "ou-ab12-cdef3456,ou-ab12-ghij7890",
+                "SSM_PREFS_NOT_ACCOUNTS": "210987654321,sandbox",
                 "SSM_PREFS_ROLE_NAME": "RolloutRole",
                 "SSM_PREFS_SECURITY_HUB": "true",
                 "SSM_PREFS_WAVES": "1,10%,100%",
@@ -512,6 +662,7 @@ fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
                 "SSM_PREFS_MODE": "enforce",
                 "SSM_PREFS_REGIONS": "all",
                 "SSM_PREFS_OU": "",
+                "SSM_PREFS_NOT_ACCOUNTS": "",
                 "SSM_PREFS_ROLE_NAME": "SessionManagerPreferencesRollout",
                 "SSM_PREFS_SECURITY_HUB": "false",
                 "SSM_PREFS_WAVES": "",
@@ -543,6 +694,37 @@ fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
     assert_eq!(
         t["Parameters"]["Architecture"]["AllowedValues"],
         json!(["x86_64", "arm64"])
+    );
+
+    // The forwarder: the account events only, onto the function account's default bus in the
+    // function's region, as a role that may put events there and nowhere else.
+    let fwd = &got["forwarder"];
+    assert_eq!(fwd["status"], "CREATE_COMPLETE", "{fwd:#}");
+    assert_eq!(fwd["pattern"], rule_json(), "{fwd:#}");
+    let bus = "arn:aws:events:us-east-1:123456789012:event-bus/default";
+    assert_eq!(
+        fwd["targets"],
+        json!([{"Arn": bus, "RoleArn": fwd["role_arn"]}]),
+        "{fwd:#}"
+    );
+    assert_eq!(
+        fwd["role_policy"],
+        json!([{"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus}]),
+        "{fwd:#}"
+    );
+    // The bus policy the full stack adds for it (moto's CloudFormation makes no
+    // AWS::Events::EventBusPolicy): the management account alone, PutEvents alone.
+    let bus_policy = &t["Resources"]["ForwardedEventsPolicy"];
+    assert_eq!(bus_policy["Condition"], "ReceivesForwardedEvents");
+    let statement = &bus_policy["Properties"]["Statement"];
+    assert_eq!(statement["Action"], "events:PutEvents");
+    assert_eq!(statement["Effect"], "Allow");
+    assert!(
+        statement["Principal"]["AWS"]
+            .as_str()
+            .unwrap()
+            .contains("${ManagementAccountId}:root"),
+        "{statement:#}"
     );
 
     // The member role trusts the function's role (through its account's root, narrowed by

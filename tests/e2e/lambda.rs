@@ -244,6 +244,32 @@ fn count(summary: &Value, status: &str) -> u64 {
     summary["counts"][status].as_u64().unwrap_or(0)
 }
 
+/// The log's CloudWatch embedded-metric lines, each checked as CloudWatch reads one: a JSON
+/// object alone on its line whose `_aws.CloudWatchMetrics` names, in namespace ssm-prefs, the
+/// function's dimensions and metrics that the object holds as a string and numbers.
+fn metric_lines(log: &str) -> Vec<Value> {
+    log.lines()
+        .filter(|l| l.starts_with("{\"_aws\""))
+        .map(|l| {
+            let doc: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            assert!(doc["_aws"]["Timestamp"].is_u64(), "{l}");
+            for d in doc["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
+                assert_eq!(d["Namespace"], "ssm-prefs");
+                for set in d["Dimensions"].as_array().unwrap() {
+                    for key in set.as_array().unwrap() {
+                        assert!(doc[key.as_str().unwrap()].is_string(), "{key} in {l}");
+                    }
+                }
+                for m in d["Metrics"].as_array().unwrap() {
+                    assert!(doc[m["Name"].as_str().unwrap()].is_number(), "{m} in {l}");
+                }
+            }
+            assert_eq!(doc["FunctionName"], "ssm-prefs", "{l}");
+            doc
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scheduled_event_fixes_a_tampered_and_a_missing_target_and_stores_its_reports() {
     let world = World::new().await;
@@ -325,6 +351,23 @@ async fn a_scheduled_event_fixes_a_tampered_and_a_missing_target_and_stores_its_
     );
     let log = function.log();
     assert!(log.contains("apply: 8 targets"), "{log}");
+    // The reports named where they are read, never by the invocation's temporary files.
+    assert!(
+        log.contains(&format!("report: s3://{REPORTS_BUCKET}/reports/")),
+        "{log}"
+    );
+    assert!(!log.contains("/tmp/"), "{log}");
+    assert_eq!(
+        summary["report"], summary["reports"]["csv"],
+        "the summary names the CSV by its S3 URI"
+    );
+    // One metric line per run, each counting that run's targets.
+    let metrics = metric_lines(&log);
+    assert_eq!(metrics.len(), 2, "{log}");
+    assert_eq!(
+        (&metrics[1]["Targets"], &metrics[1]["Targets.updated"], &metrics[1]["FailedTargets"]),
+        (&json!(8), &json!(1), &json!(0))
+    );
     assert!(
         !log.contains('\u{1b}'),
         "plain lines, no colour or bars: {log}"
@@ -399,17 +442,26 @@ async fn an_unknown_payload_is_an_error_naming_it_and_nothing_is_written() {
         ),
         (r#"{"hello": "world"}"#, "an object that is not an event"),
         ("[1, 2]", "Scheduled Event"),
-        ("not JSON at all", "deserialize"),
+        ("not JSON at all", "the payload is not JSON (15 bytes"),
+        ("", "the payload is empty"),
+        ("  \n", "the payload is empty"),
     ] {
         let id = api.invoke(payload, Duration::from_secs(900));
         let answer = api.answer(&id, ANSWER).await;
-        let (_, message) = answer.error();
-        assert!(message.contains(says), "{payload}: {message}");
+        let (kind, message) = answer.error();
+        assert_eq!(kind, "UnknownPayload", "{payload:?}: {message}");
+        assert!(message.contains(says), "{payload:?}: {message}");
+        assert!(
+            function.log().contains(&format!("error: {message}")),
+            "each is a line of the log: {}",
+            function.log()
+        );
     }
     assert_eq!(world.writes(), 0);
     assert!(world.reports().await.is_empty());
     let log = function.log();
     assert!(log.contains("which this function does not take"), "{log}");
+    assert!(!log.contains("not JSON at all"), "the payload is not echoed: {log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -556,12 +608,24 @@ async fn audit_mode_narrowed_to_an_ou_presents_the_secrets_external_id_and_sends
         "function.log",
     );
     let id = api.invoke(&scheduled_event(), Duration::from_secs(900));
-    // The OU's one account holds nothing yet: not compliant, so the invocation is an error
-    // (for the alarm), with its report and findings sent first.
+    // The OU's one account holds nothing yet: not compliant, which a retry would not change,
+    // so the invocation succeeds (no retries, no dead letter): its metric line says so, for
+    // the stack's NotCompliantTargets alarm.
     let answer = api.answer(&id, ANSWER).await;
-    let (kind, message) = answer.error();
-    assert_eq!(kind, "TargetsFailed", "{message}");
-    assert!(message.contains("audit: "), "{message}");
+    let summary = answer.response().clone();
+    assert_eq!(summary["command"], "audit", "{summary}");
+    assert_eq!(count(&summary, "missing"), 2, "{summary}");
+    assert_eq!(
+        (&summary["not_compliant"], &summary["failed"]),
+        (&json!(2), &json!(0)),
+        "{summary}"
+    );
+    let metrics = metric_lines(&function.log());
+    assert_eq!(metrics.len(), 1, "{}", function.log());
+    assert_eq!(metrics[0]["NotCompliantTargets"], 2);
+    assert_eq!(metrics[0]["FailedTargets"], 0);
+    assert_eq!(metrics[0]["Command"], "audit");
+    let message = summary.to_string();
     let rows = world.stored_rows(&id, "audit.csv").await;
     let stored = world.reports().await;
     let targets: BTreeSet<(String, String)> = rows.keys().cloned().collect();
@@ -625,4 +689,321 @@ async fn a_new_account_still_not_ready_at_the_deadline_is_an_error_with_its_rows
         "it waited: {}",
         function.log()
     );
+}
+
+/// A region opt-in event for `account`, as Account Management sends it (`region` and
+/// `account` of the envelope as given).
+fn region_opt_in(account: &str, region: &str, envelope_account: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/events/account-region-opt-in-enabled.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["account"] = json!(envelope_account);
+    event["resources"] = json!([format!("arn:aws:account::{account}:account")]);
+    event["detail"]["accountId"] = json!(account);
+    event["detail"]["regionName"] = json!(region);
+    event.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_external_id_starting_with_a_hyphen_is_presented_and_never_shown() {
+    let world = World::new().await;
+    let conf = base_config(&world.url, ACCESS_KEY, SECRET_KEY).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&conf);
+    for (n, external_id) in ["--Zsecret-dd-77", "-Zsecret-hyphen-77"].iter().enumerate() {
+        let secret = secrets
+            .create_secret()
+            .name(format!("ssm-prefs/external-id-{n}"))
+            .secret_string(*external_id)
+            .send()
+            .await
+            .unwrap()
+            .arn
+            .unwrap();
+        let api = LambdaApi::start().await;
+        let function = world.start(
+            &api,
+            &world.env(&[("SSM_PREFS_EXTERNAL_ID_SECRET", &secret)]),
+            &format!("function-{n}.log"),
+        );
+        let id = api.invoke(&scheduled_event(), Duration::from_secs(900));
+        let answer = api.answer(&id, ANSWER).await;
+        let summary = answer.response().clone();
+        assert_eq!(summary["exit_code"], 0, "{summary}\n{}", function.log());
+        let report = world.fetch(&summary["reports"]["csv"]).await;
+        world.assert_converged(&report, &world.accounts).await;
+        // Every member's role was assumed with the id as the secret holds it.
+        let assumed = world.proxy.seen_of("AssumeRole");
+        assert!(!assumed.is_empty());
+        assert!(
+            assumed
+                .iter()
+                .rev()
+                .take(3)
+                .all(|s| s.params.get("ExternalId").map(String::as_str) == Some(*external_id)),
+            "{assumed:?}"
+        );
+        let log = function.log();
+        assert!(!log.contains(external_id), "{log}");
+        assert!(!summary.to_string().contains(external_id));
+        for (key, body) in world.reports().await {
+            assert!(
+                !String::from_utf8_lossy(&body).contains(external_id),
+                "{key} holds the external id"
+            );
+        }
+    }
+    // The command line takes one too, as a flag's value.
+    let dir = Dir::new();
+    let prefs = dir.write("prefs.json", &lambda_prefs().to_string());
+    let inv = dir.write("inv.yml", &inventory(&world.accounts[1..2], &["us-east-1"]));
+    let run = ssm_prefs([
+        "plan",
+        "-p",
+        prefs.to_str().unwrap(),
+        "-i",
+        inv.to_str().unwrap(),
+        "--external-id",
+        "--Zsecret-dd-77",
+        "--endpoint-url",
+        &world.url,
+        "-o",
+        dir.path("plan.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("Zsecret"), "{}", run.all());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_region_opted_in_by_the_function_s_own_account_is_written_with_its_own_credentials() {
+    let world = World::new().await;
+    // No member role in the management account: a StackSet never deploys one there.
+    world.proxy.deny_assume_role(MANAGEMENT);
+    let api = LambdaApi::start().await;
+    let function = world.start(&api, &world.env(&[]), "function.log");
+    let id = api.invoke(
+        &region_opt_in(MANAGEMENT, "eu-west-1", MANAGEMENT),
+        Duration::from_secs(60),
+    );
+    let summary = api.answer(&id, ANSWER).await.response().clone();
+    assert_eq!(
+        (summary["total_targets"].as_u64(), count(&summary, "created")),
+        (Some(1), 1),
+        "{summary}\n{}",
+        function.log()
+    );
+    assert_eq!(
+        world.proxy.count("AssumeRole"),
+        0,
+        "{:?}",
+        world.proxy.seen_of("AssumeRole")
+    );
+    let found = default_doc(&ssm_in(&world.url, MANAGEMENT, "eu-west-1").await, DOC).await;
+    assert!(found.is_some(), "the management account's eu-west-1 holds the document");
+    assert!(
+        function.log().contains("(the caller's) with the base credentials"),
+        "{}",
+        function.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn regions_hold_for_an_opted_in_region_without_an_ou() {
+    let world = World::new().await;
+    let api = LambdaApi::start().await;
+    let function = world.start(&api, &world.env(&[]), "function.log");
+    let member = world.accounts[1].clone();
+    // Outside Regions (us-east-1, eu-west-1): nothing to do, nothing stored, no call to SSM.
+    let id = api.invoke(
+        &region_opt_in(&member, "eu-central-1", &member),
+        Duration::from_secs(60),
+    );
+    let summary = api.answer(&id, ANSWER).await.response().clone();
+    assert_eq!(summary["total_targets"], 0, "{summary}");
+    assert!(
+        summary["why"].as_str().unwrap().contains("nothing to do"),
+        "{summary}"
+    );
+    assert_eq!(world.writes(), 0);
+    assert!(world.reports().await.is_empty());
+    assert_eq!(
+        default_doc(&ssm_in(&world.url, &member, "eu-central-1").await, DOC).await,
+        None
+    );
+    // Inside: exactly that target.
+    let id = api.invoke(
+        &region_opt_in(&member, "eu-west-1", &member),
+        Duration::from_secs(60),
+    );
+    let summary = api.answer(&id, ANSWER).await.response().clone();
+    assert_eq!(
+        (summary["total_targets"].as_u64(), count(&summary, "created")),
+        (Some(1), 1),
+        "{summary}\n{}",
+        function.log()
+    );
+    let rows = world.stored_rows(&id, "apply.csv").await;
+    assert_eq!(
+        rows.keys().cloned().collect::<Vec<_>>(),
+        [(member.clone(), "eu-west-1".to_string())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organization_that_cannot_be_read_is_an_error_naming_why_with_its_summary_stored() {
+    let world = World::new().await;
+    world.proxy.set_faults(Faults {
+        deny_in_account: vec![(MANAGEMENT.to_string(), "ListAccountsForParent".to_string())],
+        ..Faults::default()
+    });
+    let api = LambdaApi::start().await;
+    let _function = world.start(&api, &world.env(&[]), "function.log");
+    let id = api.invoke(&scheduled_event(), Duration::from_secs(60));
+    let answer = api.answer(&id, ANSWER).await;
+    let (kind, message) = answer.error();
+    assert_eq!(kind, "OrganizationUnreadable", "{message}");
+    assert!(
+        message.contains("cannot read the organization: AccessDenied"),
+        "{message}"
+    );
+    assert!(!message.contains("nothing to do"), "{message}");
+    assert_eq!(world.writes(), 0);
+    let stored = world.reports().await;
+    let (key, body) = stored
+        .iter()
+        .find(|(k, _)| k.ends_with(&format!("{id}/apply.summary.json")))
+        .unwrap_or_else(|| panic!("no summary stored: {:?}", stored.keys()));
+    let summary: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(summary["exit_code"], 1, "{key}: {summary}");
+    assert!(
+        summary["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot read the organization: AccessDenied"),
+        "{summary}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_settings_found_at_start_or_first_use_are_bad_settings_naming_their_variable() {
+    let world = World::new().await;
+    for (changes, says) in [
+        (
+            vec![("SSM_PREFS_ROLE_NAME", "bad role!")],
+            "SSM_PREFS_ROLE_NAME=bad role!: ",
+        ),
+        (
+            vec![("SSM_PREFS_OU", "ou-zzzz-zzzzzzzz")],
+            "SSM_PREFS_OU=ou-zzzz-zzzzzzzz: no OU ou-zzzz-zzzzzzzz in the organization",
+        ),
+    ] {
+        let api = LambdaApi::start().await;
+        let function = world.start(&api, &world.env(&changes), "function.log");
+        let id = api.invoke(&scheduled_event(), Duration::from_secs(60));
+        let answer = api.answer(&id, ANSWER).await;
+        let (kind, message) = answer.error();
+        assert_eq!(kind, "BadSetting", "{message}\n{}", function.log());
+        assert!(message.starts_with(says), "{message}");
+    }
+    assert_eq!(world.writes(), 0);
+
+    // A placeholder no account can fill: the hint names the stack's Vars and the tag.
+    world
+        .s3
+        .put_object()
+        .bucket(PREFS_BUCKET)
+        .key("bucket.json")
+        .body(
+            json!({"schemaVersion": "1.0", "sessionType": "Standard_Stream",
+                   "inputs": {"s3BucketName": "{log_bucket}"}})
+            .to_string()
+            .into_bytes()
+            .into(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let api = LambdaApi::start().await;
+    let _function = world.start(
+        &api,
+        &world.env(&[("SSM_PREFS_PREFERENCES", "s3://org-preferences/bucket.json")]),
+        "vars.log",
+    );
+    let id = api.invoke(&scheduled_event(), Duration::from_secs(60));
+    let answer = api.answer(&id, ANSWER).await;
+    let (kind, message) = answer.error();
+    assert_eq!(kind, "BadInput", "{message}");
+    assert!(
+        message.contains("tag the account ssm-prefs:log_bucket")
+            && message.contains("the stack's Vars parameter (SSM_PREFS_VARS)")
+            && !message.contains("--var"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn excluded_accounts_are_never_read_nor_written() {
+    let world = World::new().await;
+    // In a delegated administrator, the management account has no member role.
+    world.proxy.deny_assume_role(MANAGEMENT);
+    let left_out = world.accounts[2].clone();
+    let api = LambdaApi::start().await;
+    let function = world.start(
+        &api,
+        &world.env(&[(
+            "SSM_PREFS_NOT_ACCOUNTS",
+            &format!("{MANAGEMENT},{left_out}"),
+        )]),
+        "function.log",
+    );
+    let id = api.invoke(&scheduled_event(), Duration::from_secs(900));
+    let summary = api.answer(&id, ANSWER).await.response().clone();
+    assert_eq!(summary["exit_code"], 0, "{summary}\n{}", function.log());
+    assert_eq!(summary["total_targets"], 4, "{summary}");
+    let kept: Vec<String> = world
+        .accounts
+        .iter()
+        .filter(|a| *a != MANAGEMENT && **a != left_out)
+        .cloned()
+        .collect();
+    let report = world.fetch(&summary["reports"]["csv"]).await;
+    world.assert_converged(&report, &kept).await;
+    for account in [MANAGEMENT, left_out.as_str()] {
+        for r in FUNCTION_REGIONS {
+            assert_eq!(
+                default_doc(&ssm_in(&world.url, account, r).await, DOC).await,
+                None,
+                "{account}/{r} was left out"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_control_tower_event_forwarded_from_its_home_region_is_applied() {
+    let world = World::new().await;
+    let new = world.accounts[3].clone();
+    // As event-forwarder.yaml delivers it to the function account's bus: the event unchanged,
+    // its `account` the management account's and its `region` Control Tower's home region.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/events/control-tower-create-managed-account.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["account"] = json!(MANAGEMENT);
+    event["region"] = json!("eu-west-1");
+    event["detail"]["awsRegion"] = json!("eu-west-1");
+    event["detail"]["serviceEventDetails"]["createManagedAccountStatus"]["account"]["accountId"] =
+        json!(new);
+    let event = event.to_string();
+    // It matches the stack's account rule, by EventBridge's matching rules (moto's).
+    let stack: Value = serde_json::from_str(&crate::deploy::stack_pattern()).unwrap();
+    assert!(
+        crate::deploy::pattern_matches(&stack, &event),
+        "the stack's rule takes the forwarded event"
+    );
+    let api = LambdaApi::start().await;
+    let function = world.start(&api, &world.env(&[]), "function.log");
+    let id = api.invoke(&event, Duration::from_secs(900));
+    let summary = api.answer(&id, ANSWER).await.response().clone();
+    assert_eq!(count(&summary, "created"), 2, "{summary}\n{}", function.log());
+    let report = world.fetch(&summary["reports"]["csv"]).await;
+    world.assert_converged(&report, std::slice::from_ref(&new)).await;
 }
