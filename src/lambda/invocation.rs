@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::function::{Function, Kind, check};
 use crate::aws::objects;
 use crate::aws::session::Session;
-use crate::error::{InputError, Origin};
+use crate::error::InputError;
 use crate::inventory::parse_events;
 use crate::model::{Ended, rfc3339};
 use crate::report::metrics::{self, RunMetrics};
@@ -341,18 +341,14 @@ impl<'a> Invocation<'a> {
     fn bad_input(&self, e: &InputError) -> Diagnostic {
         let message = one_line(&e.to_string());
         match e {
-            InputError::Problems(problems)
-                if !problems.is_empty()
-                    && problems.iter().all(|p| p.origin == Origin::Flag("--ou")) =>
-            {
-                let ous = self.function.ous.join(",");
-                let said: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
-                failure(
-                    self.printer,
-                    "BadSetting",
-                    format!("SSM_PREFS_OU={ous}: {}", said.join("; ")),
-                )
-            }
+            InputError::Usage {
+                flag: Some("--ou"),
+                message,
+            } => failure(
+                self.printer,
+                "BadSetting",
+                format!("SSM_PREFS_OU={}: {message}", self.function.ous.join(",")),
+            ),
             _ => failure(self.printer, "BadInput", message),
         }
     }

@@ -114,7 +114,11 @@ fn the_templates_pass_cfn_lint_and_a_broken_copy_does_not() {
 #[test]
 fn the_templates_pass_checkov_with_each_skip_explained() {
     let checkov = root().join(".venv/checkov/bin/checkov");
-    assert!(checkov.exists(), "checkov is missing ({}): {FIX}", checkov.display());
+    assert!(
+        checkov.exists(),
+        "checkov is missing ({}): {FIX}",
+        checkov.display()
+    );
     let scan = |dir: &Path| {
         let out = Command::new(&checkov)
             .args(["--directory"])
@@ -143,7 +147,9 @@ fn the_templates_pass_checkov_with_each_skip_explained() {
     let skipped = report["results"]["skipped_checks"].as_array().unwrap();
     assert!(!skipped.is_empty());
     for check in skipped {
-        let why = check["check_result"]["suppress_comment"].as_str().unwrap_or("");
+        let why = check["check_result"]["suppress_comment"]
+            .as_str()
+            .unwrap_or("");
         assert!(why.len() > 40, "a skip without a reason: {check:#}");
     }
 

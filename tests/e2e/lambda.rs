@@ -365,7 +365,11 @@ async fn a_scheduled_event_fixes_a_tampered_and_a_missing_target_and_stores_its_
     let metrics = metric_lines(&log);
     assert_eq!(metrics.len(), 2, "{log}");
     assert_eq!(
-        (&metrics[1]["Targets"], &metrics[1]["Targets.updated"], &metrics[1]["FailedTargets"]),
+        (
+            &metrics[1]["Targets"],
+            &metrics[1]["Targets.updated"],
+            &metrics[1]["FailedTargets"]
+        ),
         (&json!(8), &json!(1), &json!(0))
     );
     assert!(
@@ -461,7 +465,10 @@ async fn an_unknown_payload_is_an_error_naming_it_and_nothing_is_written() {
     assert!(world.reports().await.is_empty());
     let log = function.log();
     assert!(log.contains("which this function does not take"), "{log}");
-    assert!(!log.contains("not JSON at all"), "the payload is not echoed: {log}");
+    assert!(
+        !log.contains("not JSON at all"),
+        "the payload is not echoed: {log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -786,7 +793,10 @@ async fn a_region_opted_in_by_the_function_s_own_account_is_written_with_its_own
     );
     let summary = api.answer(&id, ANSWER).await.response().clone();
     assert_eq!(
-        (summary["total_targets"].as_u64(), count(&summary, "created")),
+        (
+            summary["total_targets"].as_u64(),
+            count(&summary, "created")
+        ),
         (Some(1), 1),
         "{summary}\n{}",
         function.log()
@@ -798,9 +808,14 @@ async fn a_region_opted_in_by_the_function_s_own_account_is_written_with_its_own
         world.proxy.seen_of("AssumeRole")
     );
     let found = default_doc(&ssm_in(&world.url, MANAGEMENT, "eu-west-1").await, DOC).await;
-    assert!(found.is_some(), "the management account's eu-west-1 holds the document");
     assert!(
-        function.log().contains("(the caller's) with the base credentials"),
+        found.is_some(),
+        "the management account's eu-west-1 holds the document"
+    );
+    assert!(
+        function
+            .log()
+            .contains("(the caller's) with the base credentials"),
         "{}",
         function.log()
     );
@@ -836,7 +851,10 @@ async fn regions_hold_for_an_opted_in_region_without_an_ou() {
     );
     let summary = api.answer(&id, ANSWER).await.response().clone();
     assert_eq!(
-        (summary["total_targets"].as_u64(), count(&summary, "created")),
+        (
+            summary["total_targets"].as_u64(),
+            count(&summary, "created")
+        ),
         (Some(1), 1),
         "{summary}\n{}",
         function.log()
@@ -852,7 +870,7 @@ async fn regions_hold_for_an_opted_in_region_without_an_ou() {
 async fn an_organization_that_cannot_be_read_is_an_error_naming_why_with_its_summary_stored() {
     let world = World::new().await;
     world.proxy.set_faults(Faults {
-        deny_in_account: vec![(MANAGEMENT.to_string(), "ListAccountsForParent".to_string())],
+        deny_base: vec!["ListAccountsForParent".to_string()],
         ..Faults::default()
     });
     let api = LambdaApi::start().await;
@@ -1003,7 +1021,14 @@ async fn a_control_tower_event_forwarded_from_its_home_region_is_applied() {
     let function = world.start(&api, &world.env(&[]), "function.log");
     let id = api.invoke(&event, Duration::from_secs(900));
     let summary = api.answer(&id, ANSWER).await.response().clone();
-    assert_eq!(count(&summary, "created"), 2, "{summary}\n{}", function.log());
+    assert_eq!(
+        count(&summary, "created"),
+        2,
+        "{summary}\n{}",
+        function.log()
+    );
     let report = world.fetch(&summary["reports"]["csv"]).await;
-    world.assert_converged(&report, std::slice::from_ref(&new)).await;
+    world
+        .assert_converged(&report, std::slice::from_ref(&new))
+        .await;
 }

@@ -267,6 +267,9 @@ pub struct Faults {
     /// that account only, in the service's own error shape (S3: HTTP 403 XML `AccessDenied`;
     /// JSON services: HTTP 400 `AccessDeniedException`; STS: HTTP 403 XML `AccessDenied`).
     pub deny_in_account: Vec<(String, String)>,
+    /// These operations, of any service, are answered AccessDenied when signed with the base
+    /// credentials (the caller's own account: Organizations, say), in the service's shape.
+    pub deny_base: Vec<String>,
     /// These operations are answered only after this delay.
     pub slow: Option<(Vec<String>, Duration)>,
     /// Every request waits this long first (real AWS's round trip, for the benchmark).
@@ -393,11 +396,13 @@ async fn handle(
                     .deny_assume_role
                     .iter()
                     .any(|a| arn.contains(&format!(":{a}:"))));
-        let denied_here = account.as_deref().is_some_and(|a| {
-            f.deny_in_account
+        let denied_here = match account.as_deref() {
+            Some(a) => f
+                .deny_in_account
                 .iter()
-                .any(|(acct, op)| acct == a && *op == operation)
-        });
+                .any(|(acct, op)| acct == a && *op == operation),
+            None => f.deny_base.contains(&operation),
+        };
         let failing = st
             .fail_first
             .get_mut(&operation)
