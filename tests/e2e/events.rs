@@ -217,10 +217,19 @@ async fn a_region_opted_in_is_its_one_target_once_it_is_enabled() {
         "opt-in.json",
         &fixture("account-region-opt-in-enabled.json", &ids[0]),
     );
+    // -r holds: a region outside its list is nothing to do, as the daily run would leave it.
+    let outside = dir.path("outside.csv");
+    let mut a = command_line("apply", &prefs, &outside, &proxy.url);
+    a.extend(["--event", event.to_str().unwrap(), "-r", "us-east-1"]);
+    let out = ssm_prefs(&a);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stderr.contains("nothing to do"), "{}", out.all());
+    assert!(!outside.exists(), "no report for nothing to do");
+    assert_eq!(proxy.writes(), 0);
+    // Without -r (or with -r all), the region opted in is this event's one target.
     let report = dir.path("r.csv");
     let mut a = command_line("apply", &prefs, &report, &proxy.url);
-    // -r is for new accounts: the region opted in is this event's one target.
-    a.extend(["--event", event.to_str().unwrap(), "-r", "us-east-1"]);
+    a.extend(["--event", event.to_str().unwrap()]);
     let out = ssm_prefs(&a);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
