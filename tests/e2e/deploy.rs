@@ -432,7 +432,8 @@ hub = full["outputs"]["FunctionRoleArn"]
 cfn.create_stack(StackName=member, TemplateBody=open(member_template).read(),
     Parameters=[{"ParameterKey": "HubRoleArn", "ParameterValue": hub},
                 {"ParameterKey": "RoleName", "ParameterValue": member},
-                {"ParameterKey": "ExternalId", "ParameterValue": "ssm-prefs-external-id-4242"},
+                {"ParameterKey": "ExternalId", "ParameterValue": "-ssm-prefs-external-id-4242"},
+                {"ParameterKey": "PreviousExternalId", "ParameterValue": "ssm-prefs-external-id-4141"},
                 {"ParameterKey": "SecurityHub", "ParameterValue": "true"}],
     Capabilities=["CAPABILITY_NAMED_IAM"])
 cfn.get_waiter("stack_create_complete").wait(StackName=member, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
@@ -747,9 +748,10 @@ fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
     );
     assert_eq!(trust["Action"], "sts:AssumeRole");
     assert_eq!(trust["Condition"]["ArnEquals"]["aws:PrincipalArn"], hub);
+    // During a rotation both ids (a leading `-` is one STS takes).
     assert_eq!(
         trust["Condition"]["StringEquals"]["sts:ExternalId"],
-        "ssm-prefs-external-id-4242"
+        json!(["-ssm-prefs-external-id-4242", "ssm-prefs-external-id-4141"])
     );
     let granted: Vec<&str> = member["policy"]
         .as_object()
