@@ -307,14 +307,14 @@ pub(crate) struct PreflightArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct AwsArgs {
-    /// Role assumed in each account, when the inventory gives none
+    /// Role assumed in each account, when the inventory gives none (an IAM role name, with its path if any)
     #[arg(
         long,
         value_name = "NAME",
         default_value = DEFAULT_ROLE_NAME
     )]
     pub role_name: String,
-    /// External id for AssumeRole, when the inventory gives none (never printed); from the environment, it stays off the command line
+    /// External id for AssumeRole, when the inventory gives none (never printed; a leading `-` is taken); from the environment, it stays off the command line
     // Any value STS takes, a leading `-` too: read as a flag, clap would echo it in its error.
     #[arg(
         long,
