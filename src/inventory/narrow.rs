@@ -1,4 +1,4 @@
-//! `--event` with `-i` or `--org`: the selection narrowed to what the events name — a new
+//! `--event`: the selection narrowed to what the events name — a new
 //! account's targets, or the one region an account opted in.
 
 use super::eventbridge::EventBridgeEvents;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::{Emulator, private_emulator};
 use crate::support::fixtures::*;
-use crate::support::lambda_api::{Function, LambdaApi};
+use crate::support::lambda_api::{Answer, Function, LambdaApi};
 use crate::support::org::{MANAGEMENT, Organization, organizations};
 use crate::support::proxy::{Faults, Proxy, WRITES};
 
@@ -120,6 +120,33 @@ impl World {
     /// The function's process, its output kept in `log` under the test's directory.
     fn start(&self, api: &LambdaApi, env: &BTreeMap<String, String>, log: &str) -> Function {
         Function::start(api, env, &self.dir.path(log))
+    }
+
+    /// A function with the stack's environment and `changes`, invoked once with `payload`
+    /// (a deadline of `seconds`): its answer, and the function for its log.
+    async fn invoke_once(
+        &self,
+        changes: &[(&str, &str)],
+        payload: &str,
+        seconds: u64,
+        log: &str,
+    ) -> (Answer, Function) {
+        let api = LambdaApi::start().await;
+        let function = self.start(&api, &self.env(changes), log);
+        let id = api.invoke(payload, Duration::from_secs(seconds));
+        (api.answer(&id, ANSWER).await, function)
+    }
+
+    /// An object of the preferences bucket.
+    async fn put_prefs(&self, key: &str, body: Vec<u8>) {
+        self.s3
+            .put_object()
+            .bucket(PREFS_BUCKET)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
     }
 
     /// Every object in the reports bucket, by key.
@@ -242,6 +269,15 @@ fn create_account_result(account: &str, state: &str) -> String {
 
 fn count(summary: &Value, status: &str) -> u64 {
     summary["counts"][status].as_u64().unwrap_or(0)
+}
+
+/// The run had `n` targets, each created.
+fn created_each(summary: &Value, n: u64, log: &str) {
+    assert_eq!(
+        (summary["total_targets"].as_u64(), count(summary, "created")),
+        (Some(n), n),
+        "{summary}\n{log}"
+    );
 }
 
 /// The log's CloudWatch embedded-metric lines, each checked as CloudWatch reads one: a JSON
@@ -503,10 +539,9 @@ async fn a_bad_setting_fails_every_invocation_with_its_line_and_calls_nothing() 
             "cannot read the preferences object",
         ),
     ] {
-        let api = LambdaApi::start().await;
-        let _function = world.start(&api, &world.env(&changes), "inputs.log");
-        let id = api.invoke(&scheduled_event(), Duration::from_secs(900));
-        let answer = api.answer(&id, ANSWER).await;
+        let (answer, _function) = world
+            .invoke_once(&changes, &scheduled_event(), 900, "inputs.log")
+            .await;
         let (got, message) = answer.error();
         assert_eq!(got, kind, "{message}");
         assert!(message.contains(says), "{message}");
@@ -514,22 +549,16 @@ async fn a_bad_setting_fails_every_invocation_with_its_line_and_calls_nothing() 
     }
     // Not JSON: the preferences object is checked as a file is.
     world
-        .s3
-        .put_object()
-        .bucket(PREFS_BUCKET)
-        .key("broken.json")
-        .body(b"{\"schemaVersion\": \"1.0\",".to_vec().into())
-        .send()
-        .await
-        .unwrap();
-    let api = LambdaApi::start().await;
-    let _function = world.start(
-        &api,
-        &world.env(&[("SSM_PREFS_PREFERENCES", "s3://org-preferences/broken.json")]),
-        "broken.log",
-    );
-    let id = api.invoke(&scheduled_event(), Duration::from_secs(900));
-    let answer = api.answer(&id, ANSWER).await;
+        .put_prefs("broken.json", b"{\"schemaVersion\": \"1.0\",".to_vec())
+        .await;
+    let (answer, _function) = world
+        .invoke_once(
+            &[("SSM_PREFS_PREFERENCES", "s3://org-preferences/broken.json")],
+            &scheduled_event(),
+            900,
+            "broken.log",
+        )
+        .await;
     let (got, message) = answer.error();
     assert_eq!(got, "BadInput", "{message}");
     assert!(message.contains("invalid JSON"), "{message}");
@@ -792,15 +821,7 @@ async fn a_region_opted_in_by_the_function_s_own_account_is_written_with_its_own
         Duration::from_secs(60),
     );
     let summary = api.answer(&id, ANSWER).await.response().clone();
-    assert_eq!(
-        (
-            summary["total_targets"].as_u64(),
-            count(&summary, "created")
-        ),
-        (Some(1), 1),
-        "{summary}\n{}",
-        function.log()
-    );
+    created_each(&summary, 1, &function.log());
     assert_eq!(
         world.proxy.count("AssumeRole"),
         0,
@@ -850,15 +871,7 @@ async fn regions_hold_for_an_opted_in_region_without_an_ou() {
         Duration::from_secs(60),
     );
     let summary = api.answer(&id, ANSWER).await.response().clone();
-    assert_eq!(
-        (
-            summary["total_targets"].as_u64(),
-            count(&summary, "created")
-        ),
-        (Some(1), 1),
-        "{summary}\n{}",
-        function.log()
-    );
+    created_each(&summary, 1, &function.log());
     let rows = world.stored_rows(&id, "apply.csv").await;
     assert_eq!(
         rows.keys().cloned().collect::<Vec<_>>(),
@@ -873,10 +886,9 @@ async fn an_organization_that_cannot_be_read_is_an_error_naming_why_with_its_sum
         deny_base: vec!["ListAccountsForParent".to_string()],
         ..Faults::default()
     });
-    let api = LambdaApi::start().await;
-    let _function = world.start(&api, &world.env(&[]), "function.log");
-    let id = api.invoke(&scheduled_event(), Duration::from_secs(60));
-    let answer = api.answer(&id, ANSWER).await;
+    let (answer, _function) = world
+        .invoke_once(&[], &scheduled_event(), 60, "function.log")
+        .await;
     let (kind, message) = answer.error();
     assert_eq!(kind, "OrganizationUnreadable", "{message}");
     assert!(
@@ -888,7 +900,7 @@ async fn an_organization_that_cannot_be_read_is_an_error_naming_why_with_its_sum
     let stored = world.reports().await;
     let (key, body) = stored
         .iter()
-        .find(|(k, _)| k.ends_with(&format!("{id}/apply.summary.json")))
+        .find(|(k, _)| k.ends_with("/apply.summary.json"))
         .unwrap_or_else(|| panic!("no summary stored: {:?}", stored.keys()));
     let summary: Value = serde_json::from_slice(body).unwrap();
     assert_eq!(summary["exit_code"], 1, "{key}: {summary}");
@@ -914,10 +926,9 @@ async fn bad_settings_found_at_start_or_first_use_are_bad_settings_naming_their_
             "SSM_PREFS_OU=ou-zzzz-zzzzzzzz: no OU ou-zzzz-zzzzzzzz in the organization",
         ),
     ] {
-        let api = LambdaApi::start().await;
-        let function = world.start(&api, &world.env(&changes), "function.log");
-        let id = api.invoke(&scheduled_event(), Duration::from_secs(60));
-        let answer = api.answer(&id, ANSWER).await;
+        let (answer, function) = world
+            .invoke_once(&changes, &scheduled_event(), 60, "function.log")
+            .await;
         let (kind, message) = answer.error();
         assert_eq!(kind, "BadSetting", "{message}\n{}", function.log());
         assert!(message.starts_with(says), "{message}");
@@ -925,29 +936,19 @@ async fn bad_settings_found_at_start_or_first_use_are_bad_settings_naming_their_
     assert_eq!(world.writes(), 0);
 
     // A placeholder no account can fill: the hint names the stack's Vars and the tag.
+    let prefs = json!({"schemaVersion": "1.0", "sessionType": "Standard_Stream",
+                       "inputs": {"s3BucketName": "{log_bucket}"}});
     world
-        .s3
-        .put_object()
-        .bucket(PREFS_BUCKET)
-        .key("bucket.json")
-        .body(
-            json!({"schemaVersion": "1.0", "sessionType": "Standard_Stream",
-                   "inputs": {"s3BucketName": "{log_bucket}"}})
-            .to_string()
-            .into_bytes()
-            .into(),
+        .put_prefs("bucket.json", prefs.to_string().into_bytes())
+        .await;
+    let (answer, _function) = world
+        .invoke_once(
+            &[("SSM_PREFS_PREFERENCES", "s3://org-preferences/bucket.json")],
+            &scheduled_event(),
+            60,
+            "vars.log",
         )
-        .send()
-        .await
-        .unwrap();
-    let api = LambdaApi::start().await;
-    let _function = world.start(
-        &api,
-        &world.env(&[("SSM_PREFS_PREFERENCES", "s3://org-preferences/bucket.json")]),
-        "vars.log",
-    );
-    let id = api.invoke(&scheduled_event(), Duration::from_secs(60));
-    let answer = api.answer(&id, ANSWER).await;
+        .await;
     let (kind, message) = answer.error();
     assert_eq!(kind, "BadInput", "{message}");
     assert!(
