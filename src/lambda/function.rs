@@ -359,10 +359,28 @@ mod tests {
                 "SSM_PREFS_REPORTS is not set",
             ),
             (vec![("SSM_PREFS_VARS", "=x")], "SSM_PREFS_VARS==x: "),
+            (
+                vec![("SSM_PREFS_ROLE_NAME", "bad role!")],
+                "SSM_PREFS_ROLE_NAME=bad role!: --role-name: \"bad role!\" holds ' '",
+            ),
         ] {
             let e = function(&vars).unwrap_err();
             assert!(e.starts_with(says), "{e}");
             assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn excluded_accounts_are_left_out_of_every_run() {
+        let f = function(&[("SSM_PREFS_NOT_ACCOUNTS", "123456789012,sandbox")]).unwrap();
+        for kind in [Kind::Scheduled, Kind::Events] {
+            for (_, flags) in f.runs(kind, "e.json", None) {
+                let line = flags.join(" ");
+                assert!(
+                    line.contains("--not-accounts 123456789012,sandbox"),
+                    "{line}"
+                );
+            }
         }
     }
 }

@@ -517,3 +517,66 @@ impl Reports {
         Ok(summary)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done(ended: Ended, summary: Value) -> Done {
+        let json = summary.as_object().unwrap().clone();
+        Done {
+            ended,
+            summary: serde_json::from_value(summary).unwrap(),
+            json,
+        }
+    }
+
+    #[test]
+    fn only_what_a_retry_may_fix_is_an_invocation_error() {
+        let base = |failed: u64, not_compliant: u64| {
+            json!({"command": "audit", "total_targets": 8, "not_done": failed + not_compliant,
+                   "failed": failed, "not_compliant": not_compliant, "blocked": 0,
+                   "counts": {}, "why": "why", "report": "s3://b/k.csv", "duration_ms": 1})
+        };
+        assert_eq!(done(Ended::Success, base(0, 0)).verdict(), Verdict::Done);
+        // Drift and missing documents: a person must act; a retry would read the same.
+        assert_eq!(
+            done(Ended::Failures, base(0, 3)).verdict(),
+            Verdict::NotCompliant(3)
+        );
+        assert_eq!(
+            done(Ended::Failures, base(1, 3)).verdict(),
+            Verdict::Retry("why".into())
+        );
+        assert!(matches!(
+            done(Ended::Interrupted, base(0, 0)).verdict(),
+            Verdict::Retry(w) if w.contains("deadline")
+        ));
+        // Findings Security Hub did not take, or a failure with no target: retried.
+        let mut hub = base(0, 2);
+        hub["security_hub"] = json!({"sent": 8, "delivered": 6,
+            "not_delivered": [{"code": "Throttling", "count": 2, "first_message": "x"}]});
+        assert!(matches!(
+            done(Ended::Failures, hub).verdict(),
+            Verdict::Retry(_)
+        ));
+        let mut unread = base(0, 0);
+        unread["total_targets"] = json!(0);
+        assert!(matches!(
+            done(Ended::Failures, unread).verdict(),
+            Verdict::Retry(_)
+        ));
+    }
+
+    #[test]
+    fn a_payload_that_is_not_json_is_named_not_echoed() {
+        let e =
+            classify(&json!({ NOT_JSON: "not JSON (3 bytes: expected value at line 1 column 1)" }))
+                .unwrap_err();
+        assert!(e.starts_with("the payload is not JSON (3 bytes"), "{e}");
+        assert_eq!(
+            classify(&json!({"detail-type": "Scheduled Event"})),
+            Ok(Kind::Scheduled)
+        );
+    }
+}
