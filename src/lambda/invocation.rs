@@ -2,10 +2,9 @@
 //! line would make it (bounded by the invocation's deadline), its reports stored in S3, and
 //! the response (the summary JSON with the reports' S3 URIs) or the invocation's error.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use std::collections::BTreeMap;
 
 use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::{Diagnostic, LambdaEvent};
