@@ -29,7 +29,7 @@ use strum::IntoEnumIterator;
 use crate::files;
 
 use crate::model::COLUMNS;
-use crate::model::{Command, ReportRow, RunMeta, Status};
+use crate::model::{Command, Reason, ReportRow, RunMeta, Status};
 use crate::target::{AccountId, Region};
 use crate::words::{count, plural};
 
@@ -91,6 +91,29 @@ fn severity_rank(s: Status) -> u8 {
         Status::Kept => 11,
         Status::Unchanged => 12,
         Status::Compliant => 13,
+    }
+}
+
+/// Whether a target of this status is as intended, or done with nothing left to do (a
+/// rollback's `deleted`): what a large page counts by region instead of listing. Exhaustive, so
+/// a new status is placed. `skipped` is quiet only with a reason that excuses it (the page's
+/// `excused`), and any status with a blocking finding needs attention (the failure rule).
+fn quiet(s: Status) -> bool {
+    match s {
+        Status::Compliant
+        | Status::Unchanged
+        | Status::Created
+        | Status::Updated
+        | Status::Restored
+        | Status::Deleted => true,
+        Status::Failed
+        | Status::Blocked
+        | Status::Missing
+        | Status::Drifted
+        | Status::WouldCreate
+        | Status::WouldUpdate
+        | Status::Skipped
+        | Status::Kept => false,
     }
 }
 
@@ -164,9 +187,11 @@ fn look(s: Status) -> (Tone, &'static str) {
 </section>
 <noscript><p class="note">The matrix and the table need JavaScript; the CSV report holds every row.</p></noscript>
 <section id="overview">
-<div id="matrix-wrap" aria-label="accounts × regions"><div id="matrix"></div></div>
+<div id="matrix-side"><p id="matrix-note"></p>
+<div id="matrix-wrap" aria-label="accounts × regions"><div id="matrix"></div></div></div>
 <aside id="detail" aria-live="polite"><h2>Target</h2><p class="hint">Click a cell of the matrix or a row of the table to see that target here; hover a cell for a summary.</p></aside>
 </section>
+<section id="by-region" hidden></section>
 <section id="rows">
 <div class="toolbar">
 <input id="filter" type="search" placeholder="Filter rows: account, region, status, input, error… (all words must match)" aria-label="filter rows" autocomplete="off">
@@ -176,6 +201,7 @@ fn look(s: Status) -> (Tone, &'static str) {
 <div id="table-wrap"><table id="table"><thead></thead><tbody></tbody></table></div>
 <p class="more"><button type="button" id="more">Show more</button> <button type="button" id="all">Show all</button></p>
 </section>
+<section id="print-rows"></section>
 </main>
 <script type="application/json" id="data">{{ data|safe }}</script>
 <script>{{ script|safe }}</script>
@@ -445,6 +471,18 @@ fn data_json(rows: &PageRows) -> String {
     let order: Vec<&str> = statuses().into_iter().map(Status::as_str).collect();
     out.push_str(",\"order\":");
     out.push_str(&serde_json::to_string(&order).expect("strings serialize"));
+    // What the page may count instead of listing (at scale): a status of a target as
+    // intended, and the reasons that excuse a skip (nothing to do there).
+    let quiet: Vec<&str> = statuses()
+        .into_iter()
+        .filter(|s| quiet(*s))
+        .map(Status::as_str)
+        .collect();
+    out.push_str(",\"quiet\":");
+    out.push_str(&serde_json::to_string(&quiet).expect("strings serialize"));
+    let excused = [Reason::RegionNotEnabled, Reason::DeniedByScp].map(|r| r.to_string());
+    out.push_str(",\"excused\":");
+    out.push_str(&serde_json::to_string(&excused).expect("strings serialize"));
     out.push('}');
     script_safe(&out)
 }
@@ -672,6 +710,22 @@ mod tests {
         }
         let distinct: BTreeSet<_> = statuses().into_iter().map(severity_rank).collect();
         assert_eq!(distinct.len(), statuses().len());
+    }
+
+    #[test]
+    fn what_a_page_counts_instead_of_listing_never_fails_a_run() {
+        for s in statuses() {
+            assert!(!(quiet(s) && s.is_failure()), "{s:?}");
+        }
+        let page = render(&meta(), &fleet(1, &["us-east-1"]));
+        let start = page.find("id=\"data\">").unwrap() + 10;
+        let data: Value =
+            serde_json::from_str(&page[start..start + page[start..].find("</script>").unwrap()])
+                .unwrap();
+        for code in data["excused"].as_array().unwrap() {
+            assert!(Reason::from_code(code.as_str().unwrap()).excuses_skip());
+        }
+        assert_eq!(data["quiet"][0], "created");
     }
 
     #[test]
