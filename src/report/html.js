@@ -61,7 +61,8 @@
       if (!KEY[c]) constant[c] = rows[0][c];
     });
   }
-  var same = C.filter(function (c) { return constant[c] !== undefined && constant[c] !== ""; });
+  // The document and the command are the run's, already in the header.
+  var same = C.filter(function (c) { return constant[c] !== undefined && constant[c] !== "" && c !== "document_name" && c !== "command"; });
   if (same.length) {
     var item = el("div", "wide");
     item.id = "same";
@@ -178,8 +179,9 @@
     }
   }
 
-  // By region, for a condensed page: every target counted, whatever the matrix leaves out.
-  if (condensed) {
+  // By region, for a condensed matrix or a printout of what needs attention: every target
+  // counted, whatever they leave out.
+  if (condensed || rows.length > PRINT_ALL) {
     var byRegion = document.getElementById("by-region"), present = raw.order.filter(function (s) { return rows.some(function (r) { return r.status === s; }); });
     var perRegion = {};
     rows.forEach(function (r) { var c = perRegion[r.region] || (perRegion[r.region] = {}); c[r.status] = (c[r.status] || 0) + 1; });

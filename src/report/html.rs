@@ -1,5 +1,6 @@
 //! The self-contained HTML report (`--html`): run metadata, counts, an accounts × regions
-//! matrix coloured by status, and the full table with a filter. No network fetch of any kind.
+//! matrix coloured by status, and the full table with a filter; printed, the auditor's
+//! evidence (docs/usage.md, `--html`). No network fetch of any kind.
 //!
 //! One file an auditor opens from disk: inline CSS and JS only (`html.css` and `html.js`
 //! beside this file, embedded at build time), under a CSP that forbids every fetch
@@ -9,8 +10,12 @@
 //!
 //! The embedded data is dictionary-encoded to keep a 17,000-target page small (about 1.5 MB):
 //! `{"columns": [the CSV report's columns], "strings": [every distinct text value],
-//! "rows": [[one value per column]], "glyphs": {status: glyph}, "order": [statuses, worst first]}`, where a row's value is an index
-//! into `strings`, except `attempts` and `duration_ms`, which are numbers. `<`, `>` and `&` are
+//! "rows": [[one value per column]], "glyphs": {status: glyph}, "order": [statuses, worst
+//! first], "quiet": [statuses of targets as intended], "excused": [reasons that excuse a
+//! skip]}`, where a row's value is an index into `strings`, except `attempts` and
+//! `duration_ms`, which are numbers. `quiet` and `excused` tell the page which targets it may
+//! count instead of listing at scale (the matrix past 200 accounts, the printout past 1,000
+//! targets). `<`, `>` and `&` are
 //! written as `\u003c`, `\u003e`, `\u0026` inside the JSON, so no value (account names are user
 //! data) can close the script element; the page's JS only ever puts values into the DOM through
 //! `textContent`, `title` and `dataset`, never as markup.
@@ -350,6 +355,11 @@ impl PageRows {
             "{},{started},{},{found},{wave}",
             r.attempts, r.duration_ms
         );
+        // The cell as the CSV writes it (its one serialization).
+        let hub = serde_json::to_value(&r.security_hub)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         for t in [
             r.version_created_at.as_str(),
             r.version_author.as_str(),
@@ -357,6 +367,7 @@ impl PageRows {
             r.command.map(Command::as_str).unwrap_or_default(),
             r.changed_by.as_str(),
             r.changed_at.as_str(),
+            &hub,
         ] {
             let i = self.intern(t);
             let _ = write!(out, ",{i}");
@@ -636,11 +647,17 @@ mod tests {
 
     #[test]
     fn one_matrix_entry_per_row() {
-        let rows = fleet(5, &["us-east-1", "eu-west-1", "ap-southeast-2"]);
+        let mut rows = fleet(5, &["us-east-1", "eu-west-1", "ap-southeast-2"]);
+        rows[1].security_hub = crate::model::HubDelivery::Delivered;
+        rows[1].changed_by = "arn:aws:iam::1:user/someone".into();
         let page = render(&meta(), &rows);
         let back = embedded(&page);
         assert_eq!(back.len(), rows.len());
+        assert_eq!(back[1]["security_hub"], "delivered");
+        assert_eq!(back[1]["changed_by"], rows[1].changed_by.as_str());
+        assert_eq!(back[0]["security_hub"], "");
         for (r, b) in rows.iter().zip(&back) {
+            assert_eq!(b.len(), COLUMNS.len(), "a value for every column");
             assert_eq!(b["account_id"], r.account_id.as_str());
             assert_eq!(b["region"], r.region.as_str());
             assert_eq!(b["status"], r.status.as_str());
