@@ -498,6 +498,25 @@ async fn audit_html_report_in_a_browser() {
         );
     }
 
+    // A drifted target's other fields, in the panel the URL opens it in: what differs, its
+    // versions and its hash.
+    let drifted = &rows[&(ids[0].clone(), "us-east-1".to_string())];
+    assert_eq!(drifted["status"], "drifted");
+    let (dump, _) = dom(&html_path, &format!("#select={}:us-east-1", ids[0]));
+    let panel = &dump[dump.find("<aside id=\"detail\"").expect("the Target panel")..];
+    let panel = &panel[..panel.find("</aside>").unwrap()];
+    for (field, value) in [
+        ("changed_inputs", "s3BucketName, idleSessionTimeout"),
+        ("document_version", drifted["document_version"].as_str()),
+        ("content_sha256", drifted["content_sha256"].as_str()),
+    ] {
+        assert!(
+            panel.contains(&format!("<dt>{field}</dt>"))
+                && panel.contains(&format!(">{value}</dd>")),
+            "{field} {value} in the panel: {panel}"
+        );
+    }
+
     // At 1,280 px, measured by the page itself: nothing scrolls sideways, and a row is one
     // line, its long message cut with its full text in the cell's title.
     let laptop = browse(
