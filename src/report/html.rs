@@ -15,10 +15,15 @@
 //! skip]}`, where a row's value is an index into `strings`, except `attempts` and
 //! `duration_ms`, which are numbers. `quiet` and `excused` tell the page which targets it may
 //! count instead of listing at scale (the matrix past 200 accounts, the printout past 1,000
-//! targets). `<`, `>` and `&` are
-//! written as `\u003c`, `\u003e`, `\u0026` inside the JSON, so no value (account names are user
-//! data) can close the script element; the page's JS only ever puts values into the DOM through
-//! `textContent`, `title` and `dataset`, never as markup.
+//! targets). `<`, `>` and `&` are written as `\u003c`, `\u003e`, `\u0026` inside the JSON, so
+//! no value (account names are user data) can close the script element; the page's JS only
+//! ever puts values into the DOM through `textContent`, `title` and `dataset`, never as markup.
+//!
+//! The page's own script chooses what it shows: on screen, a table of six one-line columns
+//! that fits 1,280 px (a row's other fields in the Target panel, which opens on the worst
+//! target, or under the row when clicked); on paper, through the print stylesheet in
+//! `html.css`, the header, the counts and the matrix, then every target (at scale, every one
+//! that needs attention) whole, one row never split across pages.
 //!
 //! The page honours a URL fragment, for links and for the browser test: `#filter=TEXT` (the
 //! filter box), `status=STATUS` (a quick filter), `select=ACCOUNT_ID:REGION` (open a target's
