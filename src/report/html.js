@@ -419,7 +419,8 @@
       td = el("td");
       line(td, "version", r.previous_version === r.document_version ? r.document_version : (r.previous_version || "none") + " → " + (r.document_version || "none"));
       line(td, "sha256", r.content_sha256, "mono hash");
-      line(td, "created", r.version_created_at && r.version_created_at + (r.version_author ? " by " + r.version_author : ""));
+      // The author where it varies (a constant one is in the header).
+      line(td, "created", r.version_created_at && r.version_created_at + (r.version_author && constant.version_author === undefined ? " by " + r.version_author : ""));
       line(td, "pruned", r.pruned_versions);
       tr.appendChild(td);
       td = el("td");
