@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sourced by test.sh (and demo.sh for Python): finds what the tests need on this machine —
-# a Chromium or Chrome for the HTML report's browser test, zsh, fish, groff and man for the
+# a Chromium or Chrome for the HTML report's browser test, poppler's pdftotext to read back
+# the page it prints to PDF, zsh, fish, groff and man for the
 # completion and man page tests, Python 3 with its venv module for the emulator — and exports
 # CHROME. Installs Debian's packages only when it runs as root on Debian or Ubuntu; anywhere
 # else it stops with one line naming what to install.
@@ -53,16 +54,17 @@ find_chrome() {
 }
 
 # tests/e2e/toolbox.rs checks the zsh and fish completion scripts with those shells and
-# renders the man page with groff and man; it fails where one is missing.
+# renders the man page with groff and man; tests/e2e/html.rs reads the printed page back with
+# pdftotext. Each fails where its tool is missing.
 find_toolbox() {
   local tool missing=()
-  for tool in zsh:zsh fish:fish groff:groff man:man-db; do
+  for tool in zsh:zsh fish:fish groff:groff man:man-db pdftotext:poppler-utils; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
   done
   [[ ${#missing[@]} == 0 ]] && return
   if can_apt; then apt_install "${missing[@]}"; return; fi
   prerequisite_missing "what the completion script and man page tests run (${missing[*]})" \
-    "install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}; macOS: brew install zsh fish groff)"
+    "install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}; macOS: brew install zsh fish groff poppler)"
 }
 
 find_python_venv() {

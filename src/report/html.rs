@@ -1,5 +1,6 @@
 //! The self-contained HTML report (`--html`): run metadata, counts, an accounts × regions
-//! matrix coloured by status, and the full table with a filter. No network fetch of any kind.
+//! matrix coloured by status, and the full table with a filter; printed, the auditor's
+//! evidence (docs/usage.md, `--html`). No network fetch of any kind.
 //!
 //! One file an auditor opens from disk: inline CSS and JS only (`html.css` and `html.js`
 //! beside this file, embedded at build time), under a CSP that forbids every fetch
@@ -9,11 +10,20 @@
 //!
 //! The embedded data is dictionary-encoded to keep a 17,000-target page small (about 1.5 MB):
 //! `{"columns": [the CSV report's columns], "strings": [every distinct text value],
-//! "rows": [[one value per column]], "glyphs": {status: glyph}, "order": [statuses, worst first]}`, where a row's value is an index
-//! into `strings`, except `attempts` and `duration_ms`, which are numbers. `<`, `>` and `&` are
-//! written as `\u003c`, `\u003e`, `\u0026` inside the JSON, so no value (account names are user
-//! data) can close the script element; the page's JS only ever puts values into the DOM through
-//! `textContent`, `title` and `dataset`, never as markup.
+//! "rows": [[one value per column]], "glyphs": {status: glyph}, "order": [statuses, worst
+//! first], "quiet": [statuses of targets as intended], "excused": [reasons that excuse a
+//! skip]}`, where a row's value is an index into `strings`, except `attempts` and
+//! `duration_ms`, which are numbers. `quiet` and `excused` tell the page which targets it may
+//! count instead of listing at scale (the matrix past 200 accounts, the printout past 1,000
+//! targets). `<`, `>` and `&` are written as `\u003c`, `\u003e`, `\u0026` inside the JSON, so
+//! no value (account names are user data) can close the script element; the page's JS only
+//! ever puts values into the DOM through `textContent`, `title` and `dataset`, never as markup.
+//!
+//! The page's own script chooses what it shows: on screen, a table of six one-line columns
+//! that fits 1,280 px (a row's other fields in the Target panel, which opens on the worst
+//! target, or under the row when clicked); on paper, through the print stylesheet in
+//! `html.css`, the header, the counts and the matrix, then every target (at scale, every one
+//! that needs attention) whole, one row never split across pages.
 //!
 //! The page honours a URL fragment, for links and for the browser test: `#filter=TEXT` (the
 //! filter box), `status=STATUS` (a quick filter), `select=ACCOUNT_ID:REGION` (open a target's
@@ -29,7 +39,7 @@ use strum::IntoEnumIterator;
 use crate::files;
 
 use crate::model::COLUMNS;
-use crate::model::{Command, ReportRow, RunMeta, Status};
+use crate::model::{Command, Reason, ReportRow, RunMeta, Status};
 use crate::target::{AccountId, Region};
 use crate::words::{count, plural};
 
@@ -91,6 +101,29 @@ fn severity_rank(s: Status) -> u8 {
         Status::Kept => 11,
         Status::Unchanged => 12,
         Status::Compliant => 13,
+    }
+}
+
+/// Whether a target of this status is as intended, or done with nothing left to do (a
+/// rollback's `deleted`): what a large page counts by region instead of listing. Exhaustive, so
+/// a new status is placed. `skipped` is quiet only with a reason that excuses it (the page's
+/// `excused`), and any status with a blocking finding needs attention (the failure rule).
+fn quiet(s: Status) -> bool {
+    match s {
+        Status::Compliant
+        | Status::Unchanged
+        | Status::Created
+        | Status::Updated
+        | Status::Restored
+        | Status::Deleted => true,
+        Status::Failed
+        | Status::Blocked
+        | Status::Missing
+        | Status::Drifted
+        | Status::WouldCreate
+        | Status::WouldUpdate
+        | Status::Skipped
+        | Status::Kept => false,
     }
 }
 
@@ -164,9 +197,11 @@ fn look(s: Status) -> (Tone, &'static str) {
 </section>
 <noscript><p class="note">The matrix and the table need JavaScript; the CSV report holds every row.</p></noscript>
 <section id="overview">
-<div id="matrix-wrap" aria-label="accounts × regions"><div id="matrix"></div></div>
+<div id="matrix-side"><p id="matrix-note"></p>
+<div id="matrix-wrap" aria-label="accounts × regions"><div id="matrix"></div></div></div>
 <aside id="detail" aria-live="polite"><h2>Target</h2><p class="hint">Click a cell of the matrix or a row of the table to see that target here; hover a cell for a summary.</p></aside>
 </section>
+<section id="by-region" hidden></section>
 <section id="rows">
 <div class="toolbar">
 <input id="filter" type="search" placeholder="Filter rows: account, region, status, input, error… (all words must match)" aria-label="filter rows" autocomplete="off">
@@ -176,6 +211,7 @@ fn look(s: Status) -> (Tone, &'static str) {
 <div id="table-wrap"><table id="table"><thead></thead><tbody></tbody></table></div>
 <p class="more"><button type="button" id="more">Show more</button> <button type="button" id="all">Show all</button></p>
 </section>
+<section id="print-rows"></section>
 </main>
 <script type="application/json" id="data">{{ data|safe }}</script>
 <script>{{ script|safe }}</script>
@@ -324,6 +360,11 @@ impl PageRows {
             "{},{started},{},{found},{wave}",
             r.attempts, r.duration_ms
         );
+        // The cell as the CSV writes it (its one serialization).
+        let hub = serde_json::to_value(&r.security_hub)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         for t in [
             r.version_created_at.as_str(),
             r.version_author.as_str(),
@@ -331,6 +372,7 @@ impl PageRows {
             r.command.map(Command::as_str).unwrap_or_default(),
             r.changed_by.as_str(),
             r.changed_at.as_str(),
+            &hub,
         ] {
             let i = self.intern(t);
             let _ = write!(out, ",{i}");
@@ -445,6 +487,18 @@ fn data_json(rows: &PageRows) -> String {
     let order: Vec<&str> = statuses().into_iter().map(Status::as_str).collect();
     out.push_str(",\"order\":");
     out.push_str(&serde_json::to_string(&order).expect("strings serialize"));
+    // What the page may count instead of listing (at scale): a status of a target as
+    // intended, and the reasons that excuse a skip (nothing to do there).
+    let quiet: Vec<&str> = statuses()
+        .into_iter()
+        .filter(|s| quiet(*s))
+        .map(Status::as_str)
+        .collect();
+    out.push_str(",\"quiet\":");
+    out.push_str(&serde_json::to_string(&quiet).expect("strings serialize"));
+    let excused = [Reason::RegionNotEnabled, Reason::DeniedByScp].map(|r| r.to_string());
+    out.push_str(",\"excused\":");
+    out.push_str(&serde_json::to_string(&excused).expect("strings serialize"));
     out.push('}');
     script_safe(&out)
 }
@@ -598,11 +652,17 @@ mod tests {
 
     #[test]
     fn one_matrix_entry_per_row() {
-        let rows = fleet(5, &["us-east-1", "eu-west-1", "ap-southeast-2"]);
+        let mut rows = fleet(5, &["us-east-1", "eu-west-1", "ap-southeast-2"]);
+        rows[1].security_hub = crate::model::HubDelivery::Delivered;
+        rows[1].changed_by = "arn:aws:iam::1:user/someone".into();
         let page = render(&meta(), &rows);
         let back = embedded(&page);
         assert_eq!(back.len(), rows.len());
+        assert_eq!(back[1]["security_hub"], "delivered");
+        assert_eq!(back[1]["changed_by"], rows[1].changed_by.as_str());
+        assert_eq!(back[0]["security_hub"], "");
         for (r, b) in rows.iter().zip(&back) {
+            assert_eq!(b.len(), COLUMNS.len(), "a value for every column");
             assert_eq!(b["account_id"], r.account_id.as_str());
             assert_eq!(b["region"], r.region.as_str());
             assert_eq!(b["status"], r.status.as_str());
@@ -672,6 +732,22 @@ mod tests {
         }
         let distinct: BTreeSet<_> = statuses().into_iter().map(severity_rank).collect();
         assert_eq!(distinct.len(), statuses().len());
+    }
+
+    #[test]
+    fn what_a_page_counts_instead_of_listing_never_fails_a_run() {
+        for s in statuses() {
+            assert!(!(quiet(s) && s.is_failure()), "{s:?}");
+        }
+        let page = render(&meta(), &fleet(1, &["us-east-1"]));
+        let start = page.find("id=\"data\">").unwrap() + 10;
+        let data: Value =
+            serde_json::from_str(&page[start..start + page[start..].find("</script>").unwrap()])
+                .unwrap();
+        for code in data["excused"].as_array().unwrap() {
+            assert!(Reason::from_code(code.as_str().unwrap()).excuses_skip());
+        }
+        assert_eq!(data["quiet"][0], "created");
     }
 
     #[test]
