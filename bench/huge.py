@@ -7,6 +7,9 @@ ideal, the larger of
   the STS bound: the AssumeRoles STS let through / its rate (one per account), and
   the latency bound: the requests let through x latency / concurrency;
 then, where a baseline ran, each figure of ssm-prefs over the baseline's, in this run only.
+With --org (bench.sh --huge --org): the walk's Organizations requests and throttles per row,
+and each --org row's makespan over the inventory row's (same targets, same run): what the walk
+adds, against the issue's 30%.
 """
 import argparse
 import csv
@@ -47,6 +50,7 @@ def main():
     ap.add_argument("--baseline", default="")
     ap.add_argument("--latency-ms", type=int, required=True)
     ap.add_argument("--buckets", required=True, help="SSM_RATE,SSM_BURST,STS_RATE,STS_BURST")
+    ap.add_argument("--org", default="", help="ORG_RATE,ORG_BURST,ORG_IN_FLIGHT,OUS (--huge --org)")
     a = ap.parse_args()
     sts_rate = float(a.buckets.split(",")[2])
     rows = load(a.tsv)
@@ -79,6 +83,19 @@ def main():
         small, big = by.get(f"{who} apply (fresh) 17k"), by.get(f"{who} apply (fresh) 200k")
         if small and big:
             print(f"  {who}: apply's peak RSS at 200k / at 17k = {big['rss_mb'] / small['rss_mb']:.2f}")
+
+    if a.org:
+        rate, burst, in_flight, ous = a.org.split(",")
+        print(f"\nOrganizations: {ous} OUs, {rate}/s burst {burst} per caller, at most {in_flight} in progress")
+        base = next((r for r in rows if r["contender"].endswith(" inventory")), None)
+        for r in rows:
+            c = r["counts"]
+            calls = sum(v for k, v in c.items() if k.startswith("Organizations."))
+            throttled = sum(v for k, v in c.items() if k.startswith("throttled:Organizations."))
+            line = f"  {r['contender']:<40} Organizations requests {calls:>6}, throttled {throttled:>5}"
+            if base and r is not base:
+                line += f"; makespan over the inventory's x{r['wall'] / base['wall']:.2f}"
+            print(line)
 
     new = not os.path.exists(a.csv)
     with open(a.csv, "a", newline="") as f:

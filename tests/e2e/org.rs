@@ -1,15 +1,16 @@
 //! Organization scale: `discover` and `--org` from the emulator's Organizations API (one
 //! organization per emulator, built once and shared), `-r all` through Account ListRegions
-//! (answered by the test proxy, since the emulator lacks that API), and `--shard K/N` with
-//! `report merge`.
+//! (answered by the test proxy, since the emulator lacks that API), `--shard K/N` with
+//! `report merge`, and the walk itself: the calls it makes, its throttles and its deadline.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
 use crate::support::org::{MANAGEMENT, Organization, name_of, organizations};
-use crate::support::proxy::Proxy;
+use crate::support::proxy::{Faults, Proxy};
 
 /// The commercial partition's regions every account has (the tool's own table).
 fn default_regions() -> Vec<&'static str> {
@@ -794,4 +795,162 @@ async fn report_merge_refuses_a_report_given_twice_or_as_its_output() {
     let out = merge(&[&a, &b], &merged);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(read_report(&merged).len(), 4);
+}
+
+/// The Organizations calls of one run: (operation, count), from the proxy.
+fn organizations_calls(proxy: &Proxy) -> BTreeMap<String, usize> {
+    let mut calls = BTreeMap::new();
+    for s in proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.service == "organizations")
+    {
+        *calls.entry(s.operation).or_default() += 1;
+    }
+    calls
+}
+
+/// `--org` reads an account's tags only where a tag may fill a placeholder: with the
+/// built-ins alone, no per-account call at all; with `{team}`, one ListTagsForResource per
+/// account. A throttled listing is tried again, counted, and loses no account.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_walk_reads_tags_only_where_a_placeholder_needs_them_and_rides_out_throttles() {
+    let url = emulator().url.clone();
+    let (_, active) = the_org(&url).await;
+    let everyone: BTreeSet<String> = active
+        .values()
+        .flatten()
+        .cloned()
+        .chain([MANAGEMENT.to_string()])
+        .collect();
+    let dir = Dir::new();
+    let proxy = Proxy::start(&url);
+    let run = |prefs: &std::path::Path, name: &str, extra: &[&str]| {
+        let report = dir.path(&format!("{name}.csv"));
+        let summary = dir.path(&format!("{name}.json"));
+        let mut a = command_line("plan", prefs, &report, &proxy.url);
+        a.extend(["--org", "-r", "us-east-1", "--document-name", "WalkPrefs"]);
+        a.extend(["--summary-json", summary.to_str().unwrap()]);
+        a.extend(extra);
+        let out = ssm_prefs(&a);
+        assert_eq!(out.code, 0, "{}", out.all());
+        let accounts: BTreeSet<String> = read_report(&report)
+            .into_iter()
+            .map(|r| r["account_id"].clone())
+            .collect();
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        (out, accounts, summary["organization"].clone())
+    };
+
+    // The built-in placeholders alone: the walk lists, and reads no account's tags.
+    let plain = dir.write("plain.json", &desired().to_string());
+    proxy.clear();
+    let (out, accounts, walk) = run(&plain, "plain", &[]);
+    assert_eq!(accounts, everyone);
+    let calls = organizations_calls(&proxy);
+    assert_eq!(calls.get("ListTagsForResource"), None, "{calls:?}");
+    assert_eq!(calls["DescribeOrganization"], 1, "{calls:?}");
+    assert_eq!(calls["ListRoots"], 1, "{calls:?}");
+    // The root and 3 OUs: each listed once for OUs and once for accounts (one page each).
+    assert_eq!(calls["ListAccountsForParent"], 4, "{calls:?}");
+    assert_eq!(calls["ListOrganizationalUnitsForParent"], 4, "{calls:?}");
+    assert_eq!(walk["tags_read"], false, "{walk}");
+    assert_eq!(walk["complete"], true, "{walk}");
+    assert_eq!(walk["accounts"], everyone.len(), "{walk}");
+    assert_eq!(walk["suspended"], 2, "{walk}");
+    assert_eq!(walk["ous_walked"], 4, "{walk}");
+    assert_eq!(walk["calls"], 10, "{walk}");
+    assert_eq!(walk["retries"], 0, "{walk}");
+    assert!(
+        out.stderr.contains("no account's tags read"),
+        "{}",
+        out.stderr
+    );
+
+    // A placeholder a tag may fill (here --var fills it where no tag does): every account's
+    // tags are read, once.
+    let mut with_team = desired();
+    with_team["inputs"]["s3KeyPrefix"] = "sessions/{team}".into();
+    let team = dir.write("team.json", &with_team.to_string());
+    proxy.clear();
+    let (_, accounts, walk) = run(&team, "team", &["--var", "team=platform"]);
+    assert_eq!(accounts, everyone);
+    let calls = organizations_calls(&proxy);
+    assert_eq!(calls["ListTagsForResource"], everyone.len(), "{calls:?}");
+    assert_eq!(walk["tags_read"], true, "{walk}");
+    assert_eq!(walk["complete"], true, "{walk}");
+
+    // Organizations throttles: each listing's first answers are TooManyRequestsException.
+    // Tried again through the gate; every account is there, and the retries are counted.
+    proxy.clear();
+    proxy.fail_first("ListAccountsForParent", 3, 400, "TooManyRequestsException");
+    proxy.fail_first(
+        "ListOrganizationalUnitsForParent",
+        2,
+        400,
+        "TooManyRequestsException",
+    );
+    let (_, accounts, walk) = run(&plain, "throttled", &[]);
+    assert_eq!(accounts, everyone);
+    assert_eq!(walk["complete"], true, "{walk}");
+    assert_eq!(walk["retries"], 5, "{walk}");
+    assert_eq!(walk["calls"], 15, "{walk}");
+}
+
+/// `--deadline`: the walk starts no call after the run's stop time. Here each listing takes
+/// 1.5 s, so the OU under Production is found after the stop: it is not read, the summary
+/// says so, and the run still writes every row of the accounts found, in time.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
+    let url = emulator().url.clone();
+    let (_, active) = the_org(&url).await;
+    let dir = Dir::new();
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let proxy = Proxy::start(&url);
+    proxy.set_faults(Faults {
+        slow: Some((
+            vec![
+                "ListAccountsForParent".into(),
+                "ListOrganizationalUnitsForParent".into(),
+            ],
+            Duration::from_millis(1500),
+        )),
+        ..Faults::default()
+    });
+    let report = dir.path("plan.csv");
+    let summary = dir.path("plan.json");
+    let mut a = command_line("plan", &prefs, &report, &proxy.url);
+    a.extend(["--org", "-r", "us-east-1", "--deadline", "3s"]);
+    a.extend(["--summary-json", summary.to_str().unwrap()]);
+    let started = Instant::now();
+    let out = ssm_prefs(&a);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "{took:?}: {}", out.all());
+    assert!(
+        out.stderr.contains("stopped at the run's stop time"),
+        "{}",
+        out.stderr
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let walk = &summary["organization"];
+    assert_eq!(walk["complete"], false, "{walk}");
+    assert!(walk["ous_left"].as_u64().unwrap() >= 1, "{walk}");
+    // Every account found has its row; none of the OU not read.
+    let rows = read_report(&report);
+    assert_eq!(
+        rows.len(),
+        walk["accounts"].as_u64().unwrap() as usize,
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| !active["Payments"].contains(&r["account_id"])),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r["account_id"] == MANAGEMENT),
+        "{rows:?}"
+    );
 }
