@@ -827,7 +827,7 @@ async fn the_walk_reads_tags_only_where_a_placeholder_needs_them_and_rides_out_t
     let proxy = Proxy::start(&url);
     let run = |prefs: &std::path::Path, name: &str, extra: &[&str]| {
         let report = dir.path(&format!("{name}.csv"));
-        let summary = dir.path(&format!("{name}.json"));
+        let summary = dir.path(&format!("{name}-summary.json"));
         let mut a = command_line("plan", prefs, &report, &proxy.url);
         a.extend(["--org", "-r", "us-east-1", "--document-name", "WalkPrefs"]);
         a.extend(["--summary-json", summary.to_str().unwrap()]);
@@ -898,9 +898,11 @@ async fn the_walk_reads_tags_only_where_a_placeholder_needs_them_and_rides_out_t
     assert_eq!(walk["calls"], 15, "{walk}");
 }
 
-/// `--deadline`: the walk starts no call after the run's stop time. Here each listing takes
-/// 1.5 s, so the OU under Production is found after the stop: it is not read, the summary
-/// says so, and the run still writes every row of the accounts found, in time.
+/// `--deadline`: the walk starts no call after the run's stop time, and gives up those in
+/// flight at its abandon time. Here each listing takes 2 s, so the whole walk would take 6 s
+/// (three levels of OUs); with `--deadline 4s` (stop at 3.6 s, abandon at 3.8 s) the root's
+/// listings are read, the OUs under it are not, the summary says so, and the run still writes
+/// every row of the accounts found, in time.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
     let url = emulator().url.clone();
@@ -914,19 +916,21 @@ async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
                 "ListAccountsForParent".into(),
                 "ListOrganizationalUnitsForParent".into(),
             ],
-            Duration::from_millis(1500),
+            Duration::from_secs(2),
         )),
         ..Faults::default()
     });
     let report = dir.path("plan.csv");
     let summary = dir.path("plan.json");
     let mut a = command_line("plan", &prefs, &report, &proxy.url);
-    a.extend(["--org", "-r", "us-east-1", "--deadline", "3s"]);
+    a.extend(["--org", "-r", "us-east-1", "--deadline", "4s"]);
     a.extend(["--summary-json", summary.to_str().unwrap()]);
     let started = Instant::now();
     let out = ssm_prefs(&a);
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(5), "{took:?}: {}", out.all());
+    // The process's start and end are slow on a loaded test machine: the walk's own time is
+    // the one held to the deadline; the whole run only roughly.
+    assert!(took < Duration::from_secs(9), "{took:?}: {}", out.all());
     assert!(
         out.stderr.contains("stopped at the run's stop time"),
         "{}",
@@ -936,6 +940,7 @@ async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     let walk = &summary["organization"];
     assert_eq!(walk["complete"], false, "{walk}");
+    assert!(walk["duration_ms"].as_u64().unwrap() < 4000, "{walk}");
     assert!(walk["ous_left"].as_u64().unwrap() >= 1, "{walk}");
     // Every account found has its row; none of the OU not read.
     let rows = read_report(&report);

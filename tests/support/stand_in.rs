@@ -451,10 +451,13 @@ impl Shared {
             "bucket:ssm-max".into(),
             self.ssm_admitted_max.load(Ordering::Relaxed),
         );
-        out.insert(
-            "bucket:org".into(),
-            self.org_admitted.load(Ordering::Relaxed),
-        );
+        // Only where Organizations was asked: the other modes' counts stay as they were.
+        match self.org_admitted.load(Ordering::Relaxed) {
+            0 => {}
+            n => {
+                out.insert("bucket:org".into(), n);
+            }
+        }
         out
     }
 
