@@ -601,3 +601,80 @@ fn is_active(a: &Account) -> bool {
         (None, None) => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_gate_halves_its_calls_in_flight_when_crowded_and_grows_back_one_at_a_time() {
+        let gate = Gate::new(3, Duration::from_secs(5));
+        let limit = |g: &Gate| g.slots.lock().unwrap().limit;
+        assert_eq!(limit(&gate), IN_FLIGHT_START);
+        // A round of successes (as many as the bound) adds one.
+        for _ in 0..IN_FLIGHT_START {
+            gate.succeeded();
+        }
+        assert_eq!(limit(&gate), IN_FLIGHT_START + 1);
+        // "Already in progress": halved, once a second however many calls answer so.
+        gate.slots.lock().unwrap().last_cut -= Duration::from_secs(1);
+        gate.crowded();
+        gate.crowded();
+        assert_eq!(limit(&gate), (IN_FLIGHT_START + 1) / 2);
+        // Never below one, never above the most.
+        for _ in 0..10 {
+            gate.slots.lock().unwrap().last_cut -= Duration::from_secs(1);
+            gate.crowded();
+        }
+        assert_eq!(limit(&gate), 1);
+        for _ in 0..1000 {
+            gate.succeeded();
+        }
+        assert_eq!(limit(&gate), IN_FLIGHT_MAX);
+        // A slot is held while a call is in flight and given back after.
+        let held: Vec<Slot<'_>> = futures::future::join_all((0..3).map(|_| gate.slot())).await;
+        assert_eq!(gate.slots.lock().unwrap().in_flight, 3);
+        drop(held);
+        assert_eq!(gate.slots.lock().unwrap().in_flight, 0);
+    }
+
+    #[test]
+    fn an_accounts_tags_keep_its_ou_path_last_and_fill_only_placeholder_names() {
+        let tag = |k: &str, v: &str| {
+            aws_sdk_organizations::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap()
+        };
+        let mut a = Found {
+            id: "111111111111".into(),
+            name: "a".into(),
+            email: String::new(),
+            ou_path: "Root/Prod".into(),
+            tags: vec!["ou:Root/Prod".into()],
+            vars: BTreeMap::new(),
+        };
+        set_tags(
+            &mut a,
+            &vec![
+                tag("env", "prod"),
+                tag("ssm-prefs:log_bucket", "b:1"),
+                tag("ssm-prefs:not a name", "x"),
+            ],
+        );
+        assert_eq!(
+            a.tags,
+            [
+                "env:prod",
+                "ssm-prefs:log_bucket:b:1",
+                "ssm-prefs:not a name:x",
+                "ou:Root/Prod"
+            ]
+        );
+        assert_eq!(
+            a.vars,
+            BTreeMap::from([("log_bucket".to_string(), "b:1".to_string())])
+        );
+    }
+}
