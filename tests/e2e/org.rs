@@ -898,17 +898,25 @@ async fn the_walk_reads_tags_only_where_a_placeholder_needs_them_and_rides_out_t
     assert_eq!(walk["calls"], 15, "{walk}");
 }
 
-/// `--deadline`: the walk starts no call after the run's stop time, and gives up those in
-/// flight at its abandon time. Here each listing takes 2 s, so the whole walk would take 6 s
-/// (three levels of OUs); with `--deadline 4s` (stop at 3.6 s, abandon at 3.8 s) the root's
-/// listings are read, the OUs under it are not, the summary says so, and the run still writes
-/// every row of the accounts found, in time.
+/// `--deadline`: the walk starts no call after half the time to the run's stop, and gives up
+/// those in flight at the run's stop. Here each listing takes 2 s, so the whole walk would
+/// take 6 s (three levels of OUs); with `--deadline 4s` (the run's stop at 3.6 s, the walk's
+/// at 1.8 s) the root's listings are read, the OUs under it are not, the summary says so, the
+/// run writes every row of the accounts found, in time, and fails (exit 1): accounts were
+/// left without a row.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
     let url = emulator().url.clone();
     let (_, active) = the_org(&url).await;
     let dir = Dir::new();
     let prefs = dir.write("prefs.json", &desired().to_string());
+    // moto loads SSM's code on its first request (~1.5 s): not the run's to pay here.
+    let _ = ssm_in(&url, MANAGEMENT, "us-east-1")
+        .await
+        .get_document()
+        .name("WarmUp")
+        .send()
+        .await;
     let proxy = Proxy::start(&url);
     proxy.set_faults(Faults {
         slow: Some((
@@ -932,12 +940,16 @@ async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
     // the one held to the deadline; the whole run only roughly.
     assert!(took < Duration::from_secs(9), "{took:?}: {}", out.all());
     assert!(
-        out.stderr.contains("stopped at the run's stop time"),
+        out.stderr
+            .contains("stopped before its end, at half the time to the run's stop"),
         "{}",
         out.stderr
     );
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(out.code, 1, "{}", out.all());
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&summary).unwrap_or_else(|e| panic!("{e}: {}", out.all())),
+    )
+    .unwrap();
     let walk = &summary["organization"];
     assert_eq!(walk["complete"], false, "{walk}");
     assert!(walk["duration_ms"].as_u64().unwrap() < 4000, "{walk}");
@@ -957,5 +969,12 @@ async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
     assert!(
         rows.iter().any(|r| r["account_id"] == MANAGEMENT),
         "{rows:?}"
+    );
+    assert!(
+        summary["why"]
+            .as_str()
+            .unwrap()
+            .contains("the walk of the organization stopped before its end (1 of 3 OUs read"),
+        "{summary}"
     );
 }
