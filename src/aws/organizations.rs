@@ -348,8 +348,9 @@ pub(crate) async fn walk(
     };
     // Where each account found is in `found.accounts`.
     let mut at: HashMap<String, usize> = HashMap::new();
-    // Each OU found: its listings read whole (two when walked).
-    let mut whole: HashMap<String, u8> = HashMap::new();
+    // Each OU found, by id and path (an OU given under another given OU is walked from
+    // both): its listings read whole, two when walked.
+    let mut whole: HashMap<(String, String), u8> = HashMap::new();
     // Accounts whose tags were asked for and not read (yet).
     let mut untagged: Vec<bool> = vec![];
     let stop_at = opts.stop_at;
@@ -401,7 +402,7 @@ pub(crate) async fn walk(
     let mut reads = FuturesUnordered::new();
     let mut tag_reads = FuturesUnordered::new();
     for (id, path) in starts {
-        whole.insert(id.clone(), 0);
+        whole.insert((id.clone(), path.clone()), 0);
         reads.push(Box::pin(children(id.clone(), path.clone())) as Pending<'_>);
         reads.push(Box::pin(accounts(id, path)));
     }
@@ -428,18 +429,18 @@ pub(crate) async fn walk(
                 continue;
             }
             Read::Children(parent, path, listed, all) => {
-                for (id, name) in listed {
+                for (id, name) in &listed {
                     let path = format!("{path}/{name}");
-                    whole.insert(id.clone(), 0);
+                    whole.insert((id.clone(), path.clone()), 0);
                     reads.push(Box::pin(children(id.clone(), path.clone())));
-                    reads.push(Box::pin(accounts(id, path)));
+                    reads.push(Box::pin(accounts(id.clone(), path)));
                 }
-                *whole.entry(parent).or_default() += u8::from(all);
+                *whole.entry((parent, path)).or_default() += u8::from(all);
                 continue;
             }
             Read::Accounts(parent, path, listed, all) => (parent, path, listed, all),
         };
-        *whole.entry(parent).or_default() += u8::from(all);
+        *whole.entry((parent, path.clone())).or_default() += u8::from(all);
         for account in listed {
             let id = account.id.clone().unwrap_or_default();
             if !is_active(&account) {
@@ -486,12 +487,17 @@ pub(crate) async fn walk(
     found.accounts.sort_by(|a, b| a.id.cmp(&b.id));
     found.suspended.sort();
     let (calls, retries) = gate.counts();
-    let ous_walked = whole.values().filter(|n| **n == 2).count();
+    // An OU is walked when every walk of it was read whole.
+    let mut ous: HashMap<&str, bool> = HashMap::new();
+    for ((id, _), n) in &whole {
+        *ous.entry(id).or_insert(true) &= *n == 2;
+    }
+    let ous_walked = ous.values().filter(|w| **w).count();
     found.walk = OrgWalk {
         accounts: found.accounts.len(),
         suspended: found.suspended.len(),
         ous_walked,
-        ous_left: whole.len() - ous_walked,
+        ous_left: ous.len() - ous_walked,
         accounts_left: untagged.iter().filter(|u| **u).count(),
         tags_read: opts.read_tags,
         calls,
