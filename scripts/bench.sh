@@ -34,7 +34,8 @@
 # stand-in whose Organizations holds those 10,000 accounts in --org-ous OUs (default 50),
 # throttled (10/s burst 20 per caller, 4 requests in progress at most; --org-rate, --org-burst,
 # --org-in-flight): from the inventory, from --org without a tag placeholder, and from --org
-# with one ({log_bucket} filled by each account's tag ssm-prefs:log_bucket).
+# with one ({log_bucket} filled by each account's tag ssm-prefs:log_bucket; --deadline 14m, as
+# a Lambda invocation, since its walk reads each account's tags).
 # Everything goes to 127.0.0.1 with fake credentials: never to AWS. Prints a table and appends
 # to bench/results.csv; see bench/README.md for the columns.
 set -euo pipefail
@@ -423,7 +424,9 @@ if ((huge && org)); then
     case "$how" in
       inventory) source_args=(-i "$inventory") ;;
       --org) source_args=(--org -r "$regions_flag" --not-accounts 123456789012) ;;
-      *) source_args=(--org -r "$regions_flag" --not-accounts 123456789012)
+      # One call per account for its tags: bounded as a Lambda invocation is (15 minutes),
+      # to show how far one gets.
+      *) source_args=(--org -r "$regions_flag" --not-accounts 123456789012 --deadline 14m)
          common=(-p "$prefs_tags" "${common[@]:2}") ;;
     esac
     slug="$(printf '%s' "$how" | tr -c 'a-z0-9' '-')"
