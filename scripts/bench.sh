@@ -433,6 +433,9 @@ if ((huge && org)); then
     measure "ssm-prefs apply (fresh) 200k $how" "$targets" "$accounts" "$concurrency" -- \
       "$bin" apply --yes "${source_args[@]}" "${common[@]}" -o "$work/apply-$slug.csv" \
       --summary-json "$work/apply-$slug.json"
+    # The walk's own figures (calls, retries, time, how far it got), from the summary JSON.
+    "$py" -c 'import json, sys; w = json.load(open(sys.argv[1])).get("organization"); print("    walk:", json.dumps(w) if w else "none (the inventory)")' \
+      "$work/apply-$slug.json" >&2 || true
     stop_stack
   done
   "$py" bench/huge.py --tsv "$work/results.tsv" --csv bench/huge.csv --run "$run_id" --commit "$commit" \
