@@ -13,7 +13,12 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::config::http::HttpResponse;
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
+use aws_sdk_organizations::operation::{
+    list_accounts_for_parent::ListAccountsForParentOutput,
+    list_organizational_units_for_parent::ListOrganizationalUnitsForParentOutput,
+    list_tags_for_resource::ListTagsForResourceOutput,
+};
+use aws_sdk_organizations::types::{Account, AccountState, AccountStatus, OrganizationalUnit, Tag};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
@@ -186,7 +191,7 @@ impl Gate {
                 Err(e) => e,
             };
             drop(slot);
-            match kind(&err) {
+            match retry::of_call(&err) {
                 Kind::Throttled if started.elapsed() < self.budget => {
                     self.retries.fetch_add(1, Ordering::Relaxed);
                     self.pacer.throttled();
@@ -202,18 +207,6 @@ impl Gate {
                 _ => return Err(err),
             }
         }
-    }
-}
-
-/// What a failed call says about trying again, by the SDK's own lists of codes.
-fn kind<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Kind {
-    match err {
-        SdkError::ServiceError(ctx) => {
-            retry::answered(ctx.err().code(), ctx.raw().status().as_u16())
-        }
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Kind::Transient,
-        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => Kind::Transient,
-        _ => Kind::Final,
     }
 }
 
@@ -278,7 +271,7 @@ pub(crate) struct WalkOptions<'a> {
     pub abandon_at: Option<Instant>,
 }
 
-type Tags = Vec<aws_sdk_organizations::types::Tag>;
+type Tags = Vec<Tag>;
 
 /// What one of the walk's concurrent reads answered: a parent's child OUs or accounts, or an
 /// account's tags; each with whether every page was read before the stop time.
@@ -355,7 +348,7 @@ pub(crate) async fn walk(
     let mut untagged: Vec<bool> = vec![];
     let stop_at = opts.stop_at;
     let children = |parent: String, path: String| async move {
-        let (items, all) = every_page(gate, endpoint, stop_at, |token| {
+        let (ous, all) = every_page(gate, endpoint, stop_at, |token| {
             org.list_organizational_units_for_parent()
                 .parent_id(&parent)
                 .max_results(PAGE)
@@ -363,41 +356,32 @@ pub(crate) async fn walk(
                 .send()
         })
         .await?;
-        let items = items
+        let ous = ous
             .into_iter()
-            .flat_map(|p| p.organizational_units.unwrap_or_default())
             .map(|ou| (ou.id.unwrap_or_default(), ou.name.unwrap_or_default()))
             .collect();
-        Ok::<_, TargetError>(Read::Children(parent, path, items, all))
+        Ok::<_, TargetError>(Read::Children(parent, path, ous, all))
     };
     let accounts = |parent: String, path: String| async move {
-        let (items, all) = every_page(gate, endpoint, stop_at, |token| {
+        let listed = every_page(gate, endpoint, stop_at, |token| {
             org.list_accounts_for_parent()
                 .parent_id(&parent)
                 .max_results(PAGE)
                 .set_next_token(token)
                 .send()
-        })
-        .await?;
-        let items = items
-            .into_iter()
-            .flat_map(|p| p.accounts.unwrap_or_default())
-            .collect();
-        Ok::<_, TargetError>(Read::Accounts(parent, path, items, all))
+        });
+        let (accounts, all) = listed.await?;
+        Ok::<_, TargetError>(Read::Accounts(parent, path, accounts, all))
     };
     let tags = |i: usize, id: String| async move {
-        let (items, all) = every_page(gate, endpoint, stop_at, |token| {
+        let listed = every_page(gate, endpoint, stop_at, |token| {
             org.list_tags_for_resource()
                 .resource_id(&id)
                 .set_next_token(token)
                 .send()
-        })
-        .await?;
-        let items = items
-            .into_iter()
-            .flat_map(|p| p.tags.unwrap_or_default())
-            .collect();
-        Ok::<_, TargetError>(Read::Tags(i, items, all))
+        });
+        let (tags, all) = listed.await?;
+        Ok::<_, TargetError>(Read::Tags(i, tags, all))
     };
     let mut reads = FuturesUnordered::new();
     let mut tag_reads = FuturesUnordered::new();
@@ -531,56 +515,62 @@ fn set_tags(a: &mut Found, tags: &Tags) {
 }
 
 /// Every page of a listing through the gate (`send` asks for the page after the token), until
-/// the stop time: the pages read, and whether that was all of them.
+/// the stop time: the items of the pages read, and whether that was all of them.
 async fn every_page<P, E, F, Fut>(
     gate: &Gate,
     endpoint: &str,
     stop_at: Option<Instant>,
     send: F,
-) -> Result<(Vec<P>, bool), TargetError>
+) -> Result<(Vec<P::Item>, bool), TargetError>
 where
-    P: NextToken,
+    P: Page,
     F: Fn(Option<String>) -> Fut,
     Fut: Future<Output = Result<P, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let mut pages = vec![];
+    let mut items = vec![];
     let mut token: Option<String> = None;
     loop {
         if stop_at.is_some_and(|at| Instant::now() >= at) {
-            return Ok((pages, false));
+            return Ok((items, false));
         }
         let page = gate
             .call(|| send(token.clone()))
             .await
             .map_err(|e| target_error(e, endpoint))?;
         token = page.next().map(str::to_string);
-        pages.push(page);
+        items.extend(page.items());
         if token.is_none() {
-            return Ok((pages, true));
+            return Ok((items, true));
         }
     }
 }
 
-/// A page of a listing that may have more after it.
-trait NextToken {
+/// A page of a listing: its items, and the token of the next page, if any.
+trait Page {
+    type Item;
     fn next(&self) -> Option<&str>;
+    fn items(self) -> Vec<Self::Item>;
 }
 
-macro_rules! next_token {
-    ($($output:ty),*) => {$(
-        impl NextToken for $output {
+macro_rules! page {
+    ($($output:ty => $field:ident: $item:ty),* $(,)?) => {$(
+        impl Page for $output {
+            type Item = $item;
             fn next(&self) -> Option<&str> {
                 self.next_token.as_deref()
+            }
+            fn items(self) -> Vec<$item> {
+                self.$field.unwrap_or_default()
             }
         }
     )*};
 }
 
-next_token!(
-    aws_sdk_organizations::operation::list_organizational_units_for_parent::ListOrganizationalUnitsForParentOutput,
-    aws_sdk_organizations::operation::list_accounts_for_parent::ListAccountsForParentOutput,
-    aws_sdk_organizations::operation::list_tags_for_resource::ListTagsForResourceOutput
+page!(
+    ListOrganizationalUnitsForParentOutput => organizational_units: OrganizationalUnit,
+    ListAccountsForParentOutput => accounts: Account,
+    ListTagsForResourceOutput => tags: Tag,
 );
 
 /// An account's name, as Organizations holds it (`DescribeAccount`).

@@ -1080,6 +1080,13 @@ fn organizations_raw(url: &str, op: &str, body: &str) -> (u16, String) {
     )
 }
 
+/// A `TooManyRequestsException` answer's message.
+fn too_many(body: &str) -> String {
+    let err: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(err["__type"], "TooManyRequestsException", "{err}");
+    err["Message"].as_str().unwrap().to_string()
+}
+
 /// Organizations' throttle as AWS's behaves: a bucket per caller ("too many requests"), and
 /// a bound on its requests in progress ("another request is already in progress"), both
 /// `TooManyRequestsException`; MaxResults past 20 is bad input.
@@ -1108,14 +1115,7 @@ fn organizations_throttles_by_rate_and_by_requests_in_progress() {
     });
     let crowded: Vec<&(u16, String)> = at_once.iter().filter(|(s, _)| *s == 400).collect();
     assert_eq!(crowded.len(), 1, "{at_once:?}");
-    let err: Value = serde_json::from_str(&crowded[0].1).unwrap();
-    assert_eq!(err["__type"], "TooManyRequestsException", "{err}");
-    assert!(
-        err["Message"]
-            .as_str()
-            .unwrap()
-            .contains("another request is already in progress")
-    );
+    assert!(too_many(&crowded[0].1).contains("another request is already in progress"));
     // One by one: the bucket's burst of 3, one of them spent above, then too many requests.
     let body = r#"{"ParentId":"r-stnd","MaxResults":2}"#;
     let (status, page) = organizations_raw(&url, "ListAccountsForParent", body);
@@ -1132,14 +1132,7 @@ fn organizations_throttles_by_rate_and_by_requests_in_progress() {
     assert!(bad.contains("InvalidInputException"), "{bad}");
     let (status, fast) = organizations_raw(&url, "ListRoots", "{}");
     assert_eq!(status, 400);
-    let err: Value = serde_json::from_str(&fast).unwrap();
-    assert_eq!(err["__type"], "TooManyRequestsException", "{err}");
-    assert!(
-        err["Message"]
-            .as_str()
-            .unwrap()
-            .contains("too many requests")
-    );
+    assert!(too_many(&fast).contains("too many requests"));
     assert_eq!(stand_in.throttled()["Organizations.ListRoots"], 2);
 }
 
