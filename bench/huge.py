@@ -60,13 +60,13 @@ def main():
     print(f"\nssm-prefs --huge benchmark, run {a.run}, commit {a.commit}"
           + (f", baseline {a.baseline}" if a.baseline else "")
           + f"; the stand-in, {a.latency_ms} ms latency, buckets {a.buckets}")
-    head = (f"{'contender':<38} {'targets':>7} {'rc':>3} {'failed':>6} {'wall s':>7} {'tgt/s':>7} "
+    head = (f"{'contender':<40} {'targets':>7} {'rc':>3} {'failed':>6} {'wall s':>7} {'tgt/s':>7} "
             f"{'CPU ms/t':>8} {'RSS MB':>7} {'STS s':>6} {'lat s':>6} {'x ideal':>7}")
     print(head)
     print("-" * len(head))
     for r in rows:
         failed = "-" if r["failed"] is None else r["failed"]
-        print(f"{r['contender']:<38} {r['targets']:>7} {r['rc']:>3} {failed:>6} {r['wall']:>7.1f} "
+        print(f"{r['contender']:<40} {r['targets']:>7} {r['rc']:>3} {failed:>6} {r['wall']:>7.1f} "
               f"{r['tps']:>7.0f} {r['cpu_ms']:>8.3f} {r['rss_mb']:>7.1f} {r['sts_bound']:>6.1f} "
               f"{r['latency_bound']:>6.1f} {r['over'] or 0:>7.2f}")
 
