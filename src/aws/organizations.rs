@@ -611,12 +611,13 @@ mod tests {
         for _ in 0..IN_FLIGHT_START {
             gate.succeeded();
         }
-        assert_eq!(limit(&gate), IN_FLIGHT_START + 1);
+        let grown = IN_FLIGHT_START + 1;
+        assert_eq!(limit(&gate), grown);
         // "Already in progress": halved, once a second however many calls answer so.
         gate.slots.lock().unwrap().last_cut -= Duration::from_secs(1);
         gate.crowded();
         gate.crowded();
-        assert_eq!(limit(&gate), (IN_FLIGHT_START + 1) / 2);
+        assert_eq!(limit(&gate), grown / 2);
         // Never below one, never above the most.
         for _ in 0..10 {
             gate.slots.lock().unwrap().last_cut -= Duration::from_secs(1);
