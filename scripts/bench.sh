@@ -6,7 +6,7 @@
 #   scripts/bench.sh --stand-in [--latency MS] [--scale] [--boto3-sample ACCOUNTS] [--stand-in-threads N] ...
 #   scripts/bench.sh --throttle [--rate R --burst B --sts-rate R --sts-burst B] ...  # AWS-like buckets
 #   scripts/bench.sh --stand-in --huge [--baseline BIN]  # 10,000 x 20 beside 1,000 x 17, AWS-like
-#   scripts/bench.sh --stand-in --huge --org [--org-ous N]  # the same 200,000 targets from --org
+#   scripts/bench.sh --stand-in --huge --org [--org-ous N] [--org-tags-deadline 14m]  # from --org
 #
 # Defaults: 200 accounts x 5 regions = 1,000 targets, concurrency 32, a CLI sample of 20,
 # 2 emulators; BENCH_TIMEOUT (seconds, default 3600) bounds each contender.
@@ -35,7 +35,7 @@
 # throttled (10/s burst 20 per caller, 4 requests in progress at most; --org-rate, --org-burst,
 # --org-in-flight): from the inventory, from --org without a tag placeholder, and from --org
 # with one ({log_bucket} filled by each account's tag ssm-prefs:log_bucket; --deadline 14m, as
-# a Lambda invocation, since its walk reads each account's tags).
+# a Lambda invocation, since its walk reads each account's tags; --org-tags-deadline changes it).
 # Everything goes to 127.0.0.1 with fake credentials: never to AWS. Prints a table and appends
 # to bench/results.csv; see bench/README.md for the columns.
 set -euo pipefail
@@ -51,7 +51,7 @@ latency=0 scale=0 concurrency=32 cli_sample=20 emulators=2 contender_timeout="${
 stand_in=0 throttle=0 latency_given=0 boto3_sample="" stand_in_threads=1
 ssm_rate=5 ssm_burst=10 sts_rate=20 sts_burst=50
 huge=0 baseline_bin="" concurrency_given=0 sts_rate_given=0
-org=0 org_ous=50 org_rate=10 org_burst=20 org_in_flight=4
+org=0 org_ous=50 org_rate=10 org_burst=20 org_in_flight=4 org_tags_deadline=14m
 positional=()
 while (($#)); do
   case "$1" in
@@ -73,6 +73,7 @@ while (($#)); do
     --org-rate) org_rate="${2:?--org-rate takes requests per second}"; shift 2 ;;
     --org-burst) org_burst="${2:?--org-burst takes a number of requests}"; shift 2 ;;
     --org-in-flight) org_in_flight="${2:?--org-in-flight takes a number of requests}"; shift 2 ;;
+    --org-tags-deadline) org_tags_deadline="${2:?--org-tags-deadline takes a duration (14m)}"; shift 2 ;;
     --concurrency | -c) concurrency="${2:?--concurrency takes a number}"; concurrency_given=1; shift 2 ;;
     --cli-sample) cli_sample="${2:?--cli-sample takes a number}"; shift 2 ;;
     --emulators) emulators="${2:?--emulators takes a number}"; shift 2 ;;
@@ -426,7 +427,7 @@ if ((huge && org)); then
       --org) source_args=(--org -r "$regions_flag" --not-accounts 123456789012) ;;
       # One call per account for its tags: bounded as a Lambda invocation is (15 minutes),
       # to show how far one gets.
-      *) source_args=(--org -r "$regions_flag" --not-accounts 123456789012 --deadline 14m)
+      *) source_args=(--org -r "$regions_flag" --not-accounts 123456789012 --deadline "$org_tags_deadline")
          common=(-p "$prefs_tags" "${common[@]:2}") ;;
     esac
     slug="$(printf '%s' "$how" | tr -c 'a-z0-9' '-')"
