@@ -3,7 +3,7 @@
 //! that paces Organizations' calls and bounds those in flight, and no call after the run's
 //! stop time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +37,9 @@ const PAGE: i32 = 20;
 /// already in progress" to a caller with too many at once, and publishes no number.
 const IN_FLIGHT_START: usize = 4;
 const IN_FLIGHT_MAX: usize = 16;
+/// The walk's reads (a listing, or an account's tags) started at once: enough to keep the most
+/// calls in flight busy, few enough that each waits little for the gate.
+const READS_STARTED: usize = 2 * IN_FLIGHT_MAX;
 /// A failure that may pass (a timeout, a 5xx): tried again from 100 ms, at most 5 s apart.
 const RETRY: Backoff =
     Backoff::new(Duration::from_millis(100), Duration::from_secs(5)).jittered(0.5);
@@ -383,12 +386,15 @@ pub(crate) async fn walk(
         let (tags, all) = listed.await?;
         Ok::<_, TargetError>(Read::Tags(i, tags, all))
     };
+    // The reads started, at most READS_STARTED at once, and those waiting their turn, first
+    // come first: a read started waits for the gate with few others, so a throttled call is
+    // tried again within its budget however many accounts' tags are still to read.
     let mut reads = FuturesUnordered::new();
-    let mut tag_reads = FuturesUnordered::new();
+    let mut waiting: VecDeque<Pending<'_>> = VecDeque::new();
     for (id, path) in starts {
         whole.insert((id.clone(), path.clone()), 0);
-        reads.push(Box::pin(children(id.clone(), path.clone())) as Pending<'_>);
-        reads.push(Box::pin(accounts(id, path)));
+        waiting.push_back(Box::pin(children(id.clone(), path.clone())));
+        waiting.push_back(Box::pin(accounts(id, path)));
     }
     let abandon = async {
         match opts.abandon_at {
@@ -397,11 +403,18 @@ pub(crate) async fn walk(
         }
     };
     tokio::pin!(abandon);
-    while !(reads.is_empty() && tag_reads.is_empty()) {
+    loop {
+        while reads.len() < READS_STARTED
+            && let Some(read) = waiting.pop_front()
+        {
+            reads.push(read);
+        }
+        if reads.is_empty() {
+            break;
+        }
         let read = tokio::select! {
             Some(read) = reads.next() => read?,
-            Some(read) = tag_reads.next() => read?,
-            // Whatever is still in flight is given up, and counted as not read.
+            // Whatever is still in flight or waiting is given up, and counted as not read.
             () = &mut abandon => break,
         };
         let (parent, path, listed, all) = match read {
@@ -416,8 +429,8 @@ pub(crate) async fn walk(
                 for (id, name) in &listed {
                     let path = format!("{path}/{name}");
                     whole.insert((id.clone(), path.clone()), 0);
-                    reads.push(Box::pin(children(id.clone(), path.clone())));
-                    reads.push(Box::pin(accounts(id.clone(), path)));
+                    waiting.push_back(Box::pin(children(id.clone(), path.clone())));
+                    waiting.push_back(Box::pin(accounts(id.clone(), path)));
                 }
                 *whole.entry((parent, path)).or_default() += u8::from(all);
                 continue;
@@ -451,7 +464,7 @@ pub(crate) async fn walk(
             let i = found.accounts.len();
             at.insert(id.clone(), i);
             if opts.read_tags {
-                tag_reads.push(Box::pin(tags(i, id.clone())));
+                waiting.push_back(Box::pin(tags(i, id.clone())));
             }
             untagged.push(opts.read_tags);
             found.accounts.push(Found {
