@@ -1222,3 +1222,61 @@ async fn a_throttled_walk_loses_no_account_and_counts_its_retries() {
     );
     assert_eq!(stand_in.count("Organizations.ListTagsForResource"), 0);
 }
+
+/// Tags for every account (300, one call each) at a throttled pace: each call waits its turn
+/// among a few reads started at once, not behind all the others, so none runs past a short
+/// `--operation-timeout` (3 s here; the walk itself takes about 15 s) and no account is lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_walk_reading_every_accounts_tags_keeps_each_call_within_its_budget() {
+    let shape = OrgShape {
+        accounts: 300,
+        ous: 3,
+        first: 200_000_000_000,
+        tags: true,
+    };
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(20),
+        org: shape.clone(),
+        org_rate: Some(Rate {
+            per_second: 25.0,
+            burst: 5.0,
+        }),
+        org_in_flight: Some(3),
+        ..Options::default()
+    });
+    let dir = Dir::new();
+    let mut prefs = desired();
+    prefs["inputs"]["s3BucketName"] = "{log_bucket}".into();
+    let prefs = dir.write("prefs.json", &prefs.to_string());
+    let report = dir.path("plan.csv");
+    let summary = dir.path("plan.json");
+    let out = ssm_prefs([
+        "plan",
+        "-p",
+        prefs.to_str().unwrap(),
+        "--org",
+        "-r",
+        "us-east-1",
+        "--not-accounts",
+        DEFAULT_ACCOUNT,
+        "--endpoint-url",
+        &stand_in.url,
+        "--operation-timeout",
+        "3",
+        "--no-preflight",
+        "--no-progress",
+        "-o",
+        report.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), 300);
+    assert!(stand_in.count("Organizations.ListTagsForResource") >= 301);
+    let walk = &serde_json::from_str::<Value>(&std::fs::read_to_string(&summary).unwrap()).unwrap()
+        ["organization"];
+    assert_eq!(walk["tags_read"], true, "{walk}");
+    assert_eq!(walk["complete"], true, "{walk}");
+    assert!(walk["duration_ms"].as_u64().unwrap() > 3000, "{walk}");
+}
