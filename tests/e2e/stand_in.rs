@@ -1156,29 +1156,7 @@ async fn a_throttled_walk_loses_no_account_and_counts_its_retries() {
         org_in_flight: Some(2),
         ..Options::default()
     });
-    let dir = Dir::new();
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let report = dir.path("plan.csv");
-    let summary = dir.path("plan.json");
-    let out = ssm_prefs([
-        "plan",
-        "-p",
-        prefs.to_str().unwrap(),
-        "--org",
-        "-r",
-        "us-east-1",
-        "--not-accounts",
-        DEFAULT_ACCOUNT,
-        "--endpoint-url",
-        &stand_in.url,
-        "--no-preflight",
-        "--no-progress",
-        "-o",
-        report.to_str().unwrap(),
-        "--summary-json",
-        summary.to_str().unwrap(),
-    ]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    let (rows, walk) = org_plan(&stand_in, &desired(), &[]);
     let want: std::collections::BTreeSet<String> = OrgShape {
         accounts: 300,
         ous: 6,
@@ -1187,13 +1165,9 @@ async fn a_throttled_walk_loses_no_account_and_counts_its_retries() {
     }
     .ids()
     .collect();
-    let got: std::collections::BTreeSet<String> = read_report(&report)
-        .into_iter()
-        .map(|r| r["account_id"].clone())
-        .collect();
+    let got: std::collections::BTreeSet<String> =
+        rows.iter().map(|r| r["account_id"].clone()).collect();
     assert_eq!(got, want);
-    let walk = &serde_json::from_str::<Value>(&std::fs::read_to_string(&summary).unwrap()).unwrap()
-        ["organization"];
     let throttled: u64 = stand_in
         .throttled()
         .iter()
@@ -1244,13 +1218,28 @@ async fn a_walk_reading_every_accounts_tags_keeps_each_call_within_its_budget() 
         org_in_flight: Some(3),
         ..Options::default()
     });
-    let dir = Dir::new();
     let mut prefs = desired();
     prefs["inputs"]["s3BucketName"] = "{log_bucket}".into();
+    let (rows, walk) = org_plan(&stand_in, &prefs, &["--operation-timeout", "3"]);
+    assert_eq!(rows.len(), 300);
+    assert!(stand_in.count("Organizations.ListTagsForResource") >= 301);
+    assert_eq!(walk["tags_read"], true, "{walk}");
+    assert_eq!(walk["complete"], true, "{walk}");
+    assert!(walk["duration_ms"].as_u64().unwrap() > 3000, "{walk}");
+}
+
+/// `plan --org` on the stand-in with these preferences, the management account left out:
+/// its report's rows and its summary's walk (`organization`); it must exit 0.
+fn org_plan(
+    stand_in: &StandIn,
+    prefs: &Value,
+    extra: &[&str],
+) -> (Vec<std::collections::BTreeMap<String, String>>, Value) {
+    let dir = Dir::new();
     let prefs = dir.write("prefs.json", &prefs.to_string());
     let report = dir.path("plan.csv");
     let summary = dir.path("plan.json");
-    let out = ssm_prefs([
+    let mut args = vec![
         "plan",
         "-p",
         prefs.to_str().unwrap(),
@@ -1261,22 +1250,16 @@ async fn a_walk_reading_every_accounts_tags_keeps_each_call_within_its_budget() 
         DEFAULT_ACCOUNT,
         "--endpoint-url",
         &stand_in.url,
-        "--operation-timeout",
-        "3",
         "--no-preflight",
         "--no-progress",
         "-o",
         report.to_str().unwrap(),
         "--summary-json",
         summary.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(extra);
+    let out = ssm_prefs(&args);
     assert_eq!(out.code, 0, "{}", out.all());
-    let rows = read_report(&report);
-    assert_eq!(rows.len(), 300);
-    assert!(stand_in.count("Organizations.ListTagsForResource") >= 301);
-    let walk = &serde_json::from_str::<Value>(&std::fs::read_to_string(&summary).unwrap()).unwrap()
-        ["organization"];
-    assert_eq!(walk["tags_read"], true, "{walk}");
-    assert_eq!(walk["complete"], true, "{walk}");
-    assert!(walk["duration_ms"].as_u64().unwrap() > 3000, "{walk}");
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    (read_report(&report), summary["organization"].clone())
 }
