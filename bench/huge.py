@@ -7,6 +7,9 @@ ideal, the larger of
   the STS bound: the AssumeRoles STS let through / its rate (one per account), and
   the latency bound: the requests let through x latency / concurrency;
 then, where a baseline ran, each figure of ssm-prefs over the baseline's, in this run only.
+With --org (bench.sh --huge --org): the walk's Organizations requests and throttles per row,
+and each --org row's makespan over the inventory row's (same targets, same run): what the walk
+adds, against the issue's 30%.
 """
 import argparse
 import csv
@@ -47,6 +50,7 @@ def main():
     ap.add_argument("--baseline", default="")
     ap.add_argument("--latency-ms", type=int, required=True)
     ap.add_argument("--buckets", required=True, help="SSM_RATE,SSM_BURST,STS_RATE,STS_BURST")
+    ap.add_argument("--org", default="", help="ORG_RATE,ORG_BURST,ORG_IN_FLIGHT,OUS (--huge --org)")
     a = ap.parse_args()
     sts_rate = float(a.buckets.split(",")[2])
     rows = load(a.tsv)
@@ -56,13 +60,13 @@ def main():
     print(f"\nssm-prefs --huge benchmark, run {a.run}, commit {a.commit}"
           + (f", baseline {a.baseline}" if a.baseline else "")
           + f"; the stand-in, {a.latency_ms} ms latency, buckets {a.buckets}")
-    head = (f"{'contender':<38} {'targets':>7} {'rc':>3} {'failed':>6} {'wall s':>7} {'tgt/s':>7} "
+    head = (f"{'contender':<40} {'targets':>7} {'rc':>3} {'failed':>6} {'wall s':>7} {'tgt/s':>7} "
             f"{'CPU ms/t':>8} {'RSS MB':>7} {'STS s':>6} {'lat s':>6} {'x ideal':>7}")
     print(head)
     print("-" * len(head))
     for r in rows:
         failed = "-" if r["failed"] is None else r["failed"]
-        print(f"{r['contender']:<38} {r['targets']:>7} {r['rc']:>3} {failed:>6} {r['wall']:>7.1f} "
+        print(f"{r['contender']:<40} {r['targets']:>7} {r['rc']:>3} {failed:>6} {r['wall']:>7.1f} "
               f"{r['tps']:>7.0f} {r['cpu_ms']:>8.3f} {r['rss_mb']:>7.1f} {r['sts_bound']:>6.1f} "
               f"{r['latency_bound']:>6.1f} {r['over'] or 0:>7.2f}")
 
@@ -79,6 +83,19 @@ def main():
         small, big = by.get(f"{who} apply (fresh) 17k"), by.get(f"{who} apply (fresh) 200k")
         if small and big:
             print(f"  {who}: apply's peak RSS at 200k / at 17k = {big['rss_mb'] / small['rss_mb']:.2f}")
+
+    if a.org:
+        rate, burst, in_flight, ous = a.org.split(",")
+        print(f"\nOrganizations: {ous} OUs, {rate}/s burst {burst} per caller, at most {in_flight} in progress")
+        base = next((r for r in rows if r["contender"].endswith(" inventory")), None)
+        for r in rows:
+            c = r["counts"]
+            calls = sum(v for k, v in c.items() if k.startswith("Organizations."))
+            throttled = sum(v for k, v in c.items() if k.startswith("throttled:Organizations."))
+            line = f"  {r['contender']:<40} Organizations requests {calls:>6}, throttled {throttled:>5}"
+            if base and r is not base:
+                line += f"; makespan over the inventory's x{r['wall'] / base['wall']:.2f}"
+            print(line)
 
     new = not os.path.exists(a.csv)
     with open(a.csv, "a", newline="") as f:

@@ -1,7 +1,8 @@
 //! The fast stand-in for AWS (tests/support/stand_in.rs) run as a process, for scripts/bench.sh:
 //!
 //!   stand_in [--latency-ms N] [--rate R --burst B] [--sts-rate R --sts-burst B] [--threads N]
-//!            [--opted-in REGION,...]
+//!            [--opted-in REGION,...] [--org-accounts N [--org-ous N] [--org-first ID] [--org-tags]]
+//!            [--org-rate R --org-burst B] [--org-in-flight N]
 //!
 //! `--rate`/`--burst` turn on SSM's token bucket per (account, region), `--sts-rate`/
 //! `--sts-burst` the one bucket of all STS calls; a rate given without its burst takes the
@@ -11,7 +12,12 @@
 //! with `throttled:OP` per operation, `bucket:sts` and `bucket:ssm-max`; `POST /__bench/reset`
 //! forgets the counts and refills the buckets. `--opted-in` names the opt-in regions every
 //! account has ENABLED in the Account API's answers (ListRegions, GetRegionOptStatus).
-//! Runs until killed.
+//! `--org-accounts` gives Organizations an organization of that many members (ids from
+//! `--org-first` + 1, default 200000000001, as scripts/bench.sh's inventories), dealt into
+//! `--org-ous` OUs, tagged with `ssm-prefs:log_bucket` where `--org-tags` says;
+//! `--org-rate`/`--org-burst` turn on its bucket per caller (default 10/s burst 20) and
+//! `--org-in-flight` its bound on a caller's requests in progress (`bucket:org` in the
+//! counts: Organizations requests let through). Runs until killed.
 
 // The test support it runs is `pub` for the tests and examples alike.
 #![allow(unreachable_pub)]
@@ -24,11 +30,13 @@ mod stand_in;
 
 use std::time::Duration;
 
-use stand_in::{Options, Rate, SSM_RATE, STS_RATE, StandIn};
+use stand_in::{ORG_RATE, Options, Rate, SSM_RATE, STS_RATE, StandIn};
 
 fn main() {
     let mut options = Options::default();
     let (mut rate, mut burst, mut sts_rate, mut sts_burst) = (None, None, None, None);
+    let (mut org_rate, mut org_burst) = (None, None);
+    options.org.first = 200_000_000_000;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut number = |what: &str| -> f64 {
@@ -52,6 +60,15 @@ fn main() {
                     .unwrap_or_else(|| usage("--opted-in takes REGION,..."));
                 options.opted_in = list.split(',').map(str::to_string).collect();
             }
+            "--org-accounts" => options.org.accounts = number("--org-accounts") as usize,
+            "--org-ous" => options.org.ous = number("--org-ous") as usize,
+            "--org-first" => options.org.first = number("--org-first") as u64,
+            "--org-tags" => options.org.tags = true,
+            "--org-rate" => org_rate = Some(number("--org-rate")),
+            "--org-burst" => org_burst = Some(number("--org-burst")),
+            "--org-in-flight" => {
+                options.org_in_flight = Some(number("--org-in-flight").max(1.0) as usize)
+            }
             "-h" | "--help" => usage(""),
             _ => usage(&format!("unknown argument {a}")),
         }
@@ -64,18 +81,26 @@ fn main() {
     };
     options.ssm_rate = bucket(rate, burst, SSM_RATE);
     options.sts_rate = bucket(sts_rate, sts_burst, STS_RATE);
+    options.org_rate = bucket(org_rate, org_burst, ORG_RATE);
     let describe = |r: Option<Rate>| {
         r.map_or("off".to_string(), |r| {
             format!("{}/s burst {}", r.per_second, r.burst)
         })
     };
     eprintln!(
-        "stand_in: latency {:?}, SSM bucket per (account, region) {}, STS bucket {}, {} thread(s), opted in: {}",
+        "stand_in: latency {:?}, SSM bucket per (account, region) {}, STS bucket {}, {} thread(s), opted in: {}, organization of {} accounts in {} OUs{}, Organizations bucket per caller {}, in progress at most {}",
         options.latency,
         describe(options.ssm_rate),
         describe(options.sts_rate),
         options.threads,
-        options.opted_in.join(",")
+        options.opted_in.join(","),
+        options.org.accounts,
+        options.org.ous,
+        if options.org.tags { " (tagged)" } else { "" },
+        describe(options.org_rate),
+        options
+            .org_in_flight
+            .map_or("any".to_string(), |n| n.to_string()),
     );
     let server = StandIn::start_with(options);
     println!("ready {} {}", server.url, server.url);
@@ -86,7 +111,7 @@ fn main() {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "stand_in: {problem}\nusage: stand_in [--latency-ms N] [--rate R --burst B] [--sts-rate R --sts-burst B] [--threads N] [--opted-in REGION,...]"
+        "stand_in: {problem}\nusage: stand_in [--latency-ms N] [--rate R --burst B] [--sts-rate R --sts-burst B] [--threads N] [--opted-in REGION,...] [--org-accounts N [--org-ous N] [--org-first ID] [--org-tags]] [--org-rate R --org-burst B] [--org-in-flight N]"
     );
     std::process::exit(2)
 }

@@ -6,6 +6,7 @@
 #   scripts/bench.sh --stand-in [--latency MS] [--scale] [--boto3-sample ACCOUNTS] [--stand-in-threads N] ...
 #   scripts/bench.sh --throttle [--rate R --burst B --sts-rate R --sts-burst B] ...  # AWS-like buckets
 #   scripts/bench.sh --stand-in --huge [--baseline BIN]  # 10,000 x 20 beside 1,000 x 17, AWS-like
+#   scripts/bench.sh --stand-in --huge --org [--org-ous N] [--org-tags-deadline 14m]  # from --org
 #
 # Defaults: 200 accounts x 5 regions = 1,000 targets, concurrency 32, a CLI sample of 20,
 # 2 emulators; BENCH_TIMEOUT (seconds, default 3600) bounds each contender.
@@ -29,6 +30,12 @@
 # 17,000-target fleet (1,000 x 17), so the curve shows: apply (fresh), audit and audit
 # --security-hub, ssm-prefs only; --baseline BIN runs another ssm-prefs binary (an older
 # commit's release build) as a contender in the same run, for ratios within the run.
+# --huge --org measures apply (fresh) of the 10,000 x 20 fleet three times, each on a fresh
+# stand-in whose Organizations holds those 10,000 accounts in --org-ous OUs (default 50),
+# throttled (10/s burst 20 per caller, 4 requests in progress at most; --org-rate, --org-burst,
+# --org-in-flight): from the inventory, from --org without a tag placeholder, and from --org
+# with one ({log_bucket} filled by each account's tag ssm-prefs:log_bucket; --deadline 14m, as
+# a Lambda invocation, since its walk reads each account's tags; --org-tags-deadline changes it).
 # Everything goes to 127.0.0.1 with fake credentials: never to AWS. Prints a table and appends
 # to bench/results.csv; see bench/README.md for the columns.
 set -euo pipefail
@@ -44,6 +51,7 @@ latency=0 scale=0 concurrency=32 cli_sample=20 emulators=2 contender_timeout="${
 stand_in=0 throttle=0 latency_given=0 boto3_sample="" stand_in_threads=1
 ssm_rate=5 ssm_burst=10 sts_rate=20 sts_burst=50
 huge=0 baseline_bin="" concurrency_given=0 sts_rate_given=0
+org=0 org_ous=50 org_rate=10 org_burst=20 org_in_flight=4 org_tags_deadline=14m
 positional=()
 while (($#)); do
   case "$1" in
@@ -60,6 +68,12 @@ while (($#)); do
     --scale) scale=1; shift ;;
     --huge) huge=1 throttle=1 stand_in=1; shift ;;
     --baseline) baseline_bin="${2:?--baseline takes an ssm-prefs binary}"; shift 2 ;;
+    --org) org=1; shift ;;
+    --org-ous) org_ous="${2:?--org-ous takes a number of OUs}"; shift 2 ;;
+    --org-rate) org_rate="${2:?--org-rate takes requests per second}"; shift 2 ;;
+    --org-burst) org_burst="${2:?--org-burst takes a number of requests}"; shift 2 ;;
+    --org-in-flight) org_in_flight="${2:?--org-in-flight takes a number of requests}"; shift 2 ;;
+    --org-tags-deadline) org_tags_deadline="${2:?--org-tags-deadline takes a duration (14m)}"; shift 2 ;;
     --concurrency | -c) concurrency="${2:?--concurrency takes a number}"; concurrency_given=1; shift 2 ;;
     --cli-sample) cli_sample="${2:?--cli-sample takes a number}"; shift 2 ;;
     --emulators) emulators="${2:?--emulators takes a number}"; shift 2 ;;
@@ -76,6 +90,10 @@ if ((huge)); then
   ((concurrency_given)) || concurrency=1024
   ((sts_rate_given)) || sts_rate=600
 fi
+if ((org)); then
+  ((huge)) || { echo "bench.sh: --org goes with --huge" >&2; exit 2; }
+  [[ -z "$baseline_bin" ]] || { echo "bench.sh: --org measures one binary: leave out --baseline" >&2; exit 2; }
+fi
 if [[ -n "$baseline_bin" ]]; then
   ((huge)) || { echo "bench.sh: --baseline goes with --huge" >&2; exit 2; }
   [[ -x "$baseline_bin" ]] || { echo "bench.sh: --baseline $baseline_bin is not an executable" >&2; exit 2; }
@@ -86,10 +104,10 @@ if ((throttle && !latency_given)); then latency=100; fi
 # boto3 at 17,000 targets takes many minutes of its own CPU: a sample of the accounts.
 if [[ -z "$boto3_sample" ]]; then boto3_sample=$accounts; ((scale && stand_in)) && boto3_sample=100; fi
 for n in "$latency" "$concurrency" "$cli_sample" "$emulators" "$accounts" "$regions" "$contender_timeout" \
-  "$boto3_sample" "$stand_in_threads"; do
+  "$boto3_sample" "$stand_in_threads" "$org_ous" "$org_in_flight"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench.sh: '$n' is not a whole number" >&2; exit 2; }
 done
-for n in "$ssm_rate" "$ssm_burst" "$sts_rate" "$sts_burst"; do
+for n in "$ssm_rate" "$ssm_burst" "$sts_rate" "$sts_burst" "$org_rate" "$org_burst"; do
   [[ "$n" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "bench.sh: '$n' is not a number" >&2; exit 2; }
 done
 ((boto3_sample >= 1 && boto3_sample <= accounts)) || boto3_sample=$accounts
@@ -260,11 +278,12 @@ warm_up() {
 }
 
 # The stand-in in place of emulators and proxy: it counts requests itself, on its own port.
+# Arguments: more of the stand-in's own (its organization).
 start_stand_in() {
   stack=$((stack + 1))
   local d="$work/stack$stack"
   mkdir -p "$d"
-  "$stand_in_bin" --latency-ms "$latency" --threads "$stand_in_threads" "${bucket_args[@]}" \
+  "$stand_in_bin" --latency-ms "$latency" --threads "$stand_in_threads" "${bucket_args[@]}" "$@" \
     > "$d/stand-in.out" 2> "$d/stand-in.out.err" &
   server_pid=$!
   pids+=("$server_pid")
@@ -273,7 +292,7 @@ start_stand_in() {
 }
 
 start_stack() {
-  if ((stand_in)); then start_stand_in; return; fi
+  if ((stand_in)); then start_stand_in "$@"; return; fi
   stack=$((stack + 1))
   local d="$work/stack$stack" port e fd
   local -a upstreams=() urls=()
@@ -387,6 +406,44 @@ if [[ -n "$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]]
 served_by="$emulators emulator(s)"
 ((stand_in)) && served_by="the stand-in"
 echo "benchmark $run_id: $accounts accounts x $regions regions = $targets targets, concurrency $concurrency, $served_by, mode $mode" >&2
+
+if ((huge && org)); then
+  # The same 200,000 targets three ways, each on a fresh stand-in holding the organization:
+  # the inventory, --org, and --org filling {log_bucket} from each account's tag. The
+  # management account (the caller's own, in the root) is left out: the targets are the
+  # inventory's.
+  prefs_tags="$work/preferences-tags.json"
+  sed 's/"bench-logs-{account_id}"/"{log_bucket}"/' "$prefs" > "$prefs_tags"
+  grep -q '{log_bucket}' "$prefs_tags"
+  org_args=(--org-accounts "$accounts" --org-ous "$org_ous" --org-rate "$org_rate" --org-burst "$org_burst"
+    --org-in-flight "$org_in_flight")
+  regions_flag="$(IFS=,; echo "${all_regions[*]:0:regions}")"
+  for variant in "inventory|" "--org|" "--org tags|--org-tags"; do
+    IFS='|' read -r how extra <<< "$variant"
+    start_stack "${org_args[@]}" ${extra:+"$extra"}
+    common=(-p "$prefs" --endpoint-url "$proxy_url" -c "$concurrency" --no-progress --no-preflight)
+    case "$how" in
+      inventory) source_args=(-i "$inventory") ;;
+      --org) source_args=(--org -r "$regions_flag" --not-accounts 123456789012) ;;
+      # One call per account for its tags: bounded as a Lambda invocation is (15 minutes),
+      # to show how far one gets.
+      *) source_args=(--org -r "$regions_flag" --not-accounts 123456789012 --deadline "$org_tags_deadline")
+         common=(-p "$prefs_tags" "${common[@]:2}") ;;
+    esac
+    slug="$(printf '%s' "$how" | tr -c 'a-z0-9' '-')"
+    measure "ssm-prefs apply (fresh) 200k $how" "$targets" "$accounts" "$concurrency" -- \
+      "$bin" apply --yes "${source_args[@]}" "${common[@]}" -o "$work/apply-$slug.csv" \
+      --summary-json "$work/apply-$slug.json"
+    # The walk's own figures (calls, retries, time, how far it got), from the summary JSON.
+    "$py" -c 'import json, sys; w = json.load(open(sys.argv[1])).get("organization"); print("    walk:", json.dumps(w) if w else "none (the inventory)")' \
+      "$work/apply-$slug.json" >&2 || true
+    stop_stack
+  done
+  "$py" bench/huge.py --tsv "$work/results.tsv" --csv bench/huge.csv --run "$run_id" --commit "$commit" \
+    --latency-ms "$latency" --buckets "$ssm_rate,$ssm_burst,$sts_rate,$sts_burst" \
+    --org "$org_rate,$org_burst,$org_in_flight,$org_ous"
+  exit 0
+fi
 
 if ((huge)); then
   # Each binary on a fresh stand-in per fleet: apply (fresh), then audit and audit

@@ -173,6 +173,9 @@ pub(crate) struct RunArgs {
     /// Wait this long for a new account to be ready (its role assumable, an opt-in region done ENABLING), retrying with backoff, e.g. 15m, 90s, 0 [default: 15m with --event, else 0]
     #[arg(long, value_name = "DURATION")]
     pub wait_ready: Option<String>,
+    /// Finish within this long, e.g. 14m: new work (the walk of --org, new targets) stops in time for every row and the reports to be written, as in Lambda mode
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
     #[command(flatten)]
     pub select: SelectArgs,
     /// Only the targets whose status was failed, skipped or blocked in this earlier report

@@ -5,9 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_cloudtrail::config::http::HttpResponse;
-use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_cloudtrail::operation::lookup_events::LookupEventsError;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use serde_json::Value;
 
@@ -127,7 +124,7 @@ pub(crate) async fn last_change(
                 None => return Ok(None),
                 Some(Ok(out)) => out,
                 Some(Err(err)) => {
-                    let wait = match kind(&err) {
+                    let wait = match retry::of_call(&err) {
                         Kind::Throttled if throttled + 1 < THROTTLED_ATTEMPTS => {
                             throttled += 1;
                             THROTTLED.wait(throttled)
@@ -175,20 +172,6 @@ pub(crate) async fn last_change(
         ),
         at: String::new(),
     }))
-}
-
-/// What a failed lookup says about trying again, by the SDK's own lists of codes.
-fn kind(err: &SdkError<LookupEventsError, HttpResponse>) -> Kind {
-    match err {
-        SdkError::ServiceError(ctx) => {
-            retry::answered(ctx.err().code(), ctx.raw().status().as_u16())
-        }
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Kind::Transient,
-        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => Kind::Transient,
-        // Credentials that could not be had (the role, paced and retried on its own), a
-        // request that could not be built: trying again changes nothing.
-        _ => Kind::Final,
-    }
 }
 
 /// The caller as the event's record names it (`userIdentity.arn`), else its user name.

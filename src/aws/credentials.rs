@@ -40,7 +40,8 @@ const FRESH_FOR: Duration = Duration::from_secs(300);
 /// start: a throttle right after the first burst says little of the rate), until STS
 /// throttles again; from then on it is cut while throttling goes on and grows by a tenth of
 /// itself each second (at least one call per second each second), so a cut is made good in
-/// seconds at STS's 600 calls a second too.
+/// seconds at STS's 600 calls a second too. Organizations' calls share one pacer of their own
+/// by the same rule (organizations.rs's gate).
 #[derive(Debug)]
 pub(crate) struct Pacer {
     state: Mutex<PacerState>,

@@ -9,6 +9,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+use aws_sdk_ssm::config::http::HttpResponse;
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
 /// The run's stop switch as a wait sees it: a wait ends at once when the run stops, woken
 /// rather than looking now and then.
@@ -79,6 +81,19 @@ pub(crate) enum Kind {
     Transient,
     /// Trying again changes nothing (AccessDenied, a bad request, missing credentials).
     Final,
+}
+
+/// What a failed SDK call says about trying again: the service's answer by its code and
+/// status, a timeout or a broken connection as transient.
+pub(crate) fn of_call<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Kind {
+    match err {
+        SdkError::ServiceError(ctx) => answered(ctx.err().code(), ctx.raw().status().as_u16()),
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Kind::Transient,
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => Kind::Transient,
+        // Credentials that could not be had (a role, paced and retried on its own), a request
+        // that could not be built: trying again changes nothing.
+        _ => Kind::Final,
+    }
 }
 
 /// A service's answer by its error code and HTTP status, as the SDK's standard retry reads it.

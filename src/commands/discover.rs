@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::aws::organizations::Discovery;
+use crate::aws::organizations::{Discovery, WalkOptions};
 use crate::aws::session::Session;
 use crate::error::InputError;
 use crate::files::Replacement;
@@ -33,9 +33,15 @@ pub(crate) async fn discover(
         None => None,
     };
     let session = Session::new(&args.aws.session, &[]).await;
-    let Ok(found) =
-        read_organization(printer, &session, &args.ous, args.include_management).await?
-    else {
+    // The inventory holds each account's tags: every one is read, however long it takes.
+    let opts = WalkOptions {
+        ous: &args.ous,
+        include_management: args.include_management,
+        read_tags: true,
+        stop_at: None,
+        abandon_at: None,
+    };
+    let Ok(found) = read_organization(printer, &session, &opts).await? else {
         return Ok(Ended::Failures);
     };
     let source = if args.ous.is_empty() {
@@ -167,6 +173,7 @@ mod tests {
             }],
             suspended: vec!["111111111111".into()],
             management: Some("999999999999".into()),
+            walk: Default::default(),
         };
         let y = to_yaml(
             &d,

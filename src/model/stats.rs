@@ -3,9 +3,36 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::Serialize;
+
 use super::reason::Reason;
 use super::row::{HubDelivery, ReportRow, Status};
 use crate::words::count;
+
+/// `--org`: the walk of the organization before the run, as the summary states it: what it
+/// found, the calls it made and those tried again after a throttle, and how far it got.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OrgWalk {
+    /// ACTIVE accounts found (before the selection), the management account among them.
+    pub accounts: usize,
+    pub suspended: usize,
+    /// OUs (roots included) whose every page was read.
+    pub ous_walked: usize,
+    /// OUs found but not (wholly) read: the stop time came first.
+    pub ous_left: usize,
+    /// Accounts found whose tags were needed but not read by the stop time: left out.
+    pub accounts_left: usize,
+    /// Whether each account's tags were read (only where the preferences or `-t` need them).
+    pub tags_read: bool,
+    /// Organizations calls, every attempt.
+    pub calls: u64,
+    /// Attempts tried again: throttled (`TooManyRequestsException`) or failing in a way that
+    /// may pass.
+    pub retries: u64,
+    pub duration_ms: u64,
+    /// Every OU and every needed tag read.
+    pub complete: bool,
+}
 
 #[derive(Debug, Default)]
 pub struct RunStats {
@@ -29,6 +56,8 @@ pub struct RunStats {
     pub findings_delivered: usize,
     /// Why the others' were not: code → (count, first message seen).
     pub undelivered: BTreeMap<String, (usize, String)>,
+    /// `--org`: how the walk of the organization went.
+    pub walk: Option<OrgWalk>,
 }
 
 impl RunStats {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::model::{RunEvent, RunMeta, RunStats};
+use crate::model::{OrgWalk, RunEvent, RunMeta, RunStats};
 
 /// The object's `schema_version`.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -67,6 +67,9 @@ struct Summary<'a> {
     /// `audit --security-hub`: the findings sent, delivered, and why the others were not.
     #[serde(skip_serializing_if = "Option::is_none")]
     security_hub: Option<Delivery<'a>>,
+    /// `--org`: the walk of the organization (its calls, retries, and how far it got).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization: Option<&'a OrgWalk>,
 }
 
 #[derive(Serialize)]
@@ -163,6 +166,7 @@ pub(crate) fn render(run: &Facts) -> String {
                 })
                 .collect(),
         }),
+        organization: run.stats.walk.as_ref(),
     };
     let mut text = serde_json::to_string_pretty(&summary).expect("plain data serializes");
     text.push('\n');

@@ -9,7 +9,7 @@ use crate::aws::objects;
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, EventBridgeEvents, Inventory, Selection};
-use crate::model::{ReportRow, Status};
+use crate::model::{OrgWalk, ReportRow, Status};
 use crate::preferences::{self, Preferences};
 use crate::report::csv as report_csv;
 use crate::settings::PrefsOptions;
@@ -40,6 +40,8 @@ pub(crate) struct Inputs {
     pub(crate) inventory_path: PathBuf,
     /// `--retry-failed`: the earlier report's rows, read and checked with the other inputs.
     pub(crate) retry: Option<Vec<ReportRow>>,
+    /// `--org`: how the walk of the organization went, for the summary.
+    pub(crate) walk: Option<OrgWalk>,
 }
 
 /// The files of a run read, before any AWS call: preferences, and the inventory and events
@@ -156,6 +158,7 @@ pub(crate) fn resolve(
         all_regions: selected.all_regions,
         inventory_path: inv.path.clone(),
         retry: None,
+        walk: None,
     }))
 }
 

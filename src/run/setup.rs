@@ -18,7 +18,9 @@ use crate::aws::retry::{Stop, sleep_unless};
 use crate::aws::session::{Prefetch, Session};
 use crate::cli::{DEFAULT_DOCUMENT_NAME, DEFAULT_OWNER_TAG, DEFAULT_ROLE_NAME};
 use crate::error::InputError;
-use crate::model::{Command, Ended, Outcome, Reason, RunEvent, RunMeta, TargetError, rfc3339};
+use crate::model::{
+    Command, Ended, OrgWalk, Outcome, Reason, RunEvent, RunMeta, TargetError, rfc3339,
+};
 use crate::preflight::Preflight;
 use crate::report::csv::CsvReport;
 use crate::settings::{self, Output};
@@ -50,8 +52,10 @@ pub(crate) struct Prepared {
     pub(crate) waves: Option<Arc<WavePlan>>,
     /// `-c`: targets in flight at once.
     pub(crate) concurrency: usize,
-    /// Lambda mode: when the run stops, so that its reports are stored in time.
+    /// Lambda mode or `--deadline`: when the run stops, so that its reports are stored in time.
     pub(crate) deadline: Option<crate::settings::Deadline>,
+    /// `--org`: how the walk of the organization went, for the summary.
+    pub(crate) walk: Option<OrgWalk>,
     /// The accounts' roles assumed ahead of their targets, for as long as the run lasts.
     pub(crate) _prefetch: Prefetch,
 }
@@ -199,7 +203,7 @@ pub(crate) async fn prepare(
     });
     // Roles are assumed this many at a time, waited for or fetched ahead.
     let in_flight = (args.aws.concurrency / 4).clamp(4, 64);
-    let deadline = args.invoked.as_ref().map(|i| i.deadline);
+    let deadline = args.deadline();
     let listener = ready
         .as_ref()
         .map(|_| listen_for_interrupts(control.clone(), log.clone(), INTERRUPT_GRACE, deadline));
@@ -261,6 +265,7 @@ pub(crate) async fn prepare(
             waves,
             concurrency: args.aws.concurrency,
             deadline,
+            walk: inputs.walk,
             _prefetch: prefetch,
         },
         csv,
@@ -553,6 +558,7 @@ impl Prepared {
         mut sinks: Sinks,
         shown: bool,
     ) -> (Sinks, tokio::task::JoinHandle<()>) {
+        sinks.stats.walk = self.walk.clone();
         for o in &self.pre {
             sinks.record_as(o, !shown);
         }

@@ -23,6 +23,7 @@ use crate::terminal::printer::Printer;
 use crate::terminal::progress::Progress;
 use crate::terminal::summary::{self, ChangeSummary, FindingSummary, WaveSummary};
 use crate::waves::WavePlan;
+use crate::words::count;
 
 /// With --html, --junit or --summary-json: where each goes; the page's rows gathered as
 /// targets finish (compact), and for the JUnit file every row only when there is no CSV
@@ -262,6 +263,15 @@ impl Sinks {
                 let result = rows.and_then(|rows| junit::write(path, &run, &rows));
                 written("junit", "the JUnit file", path, result);
             }
+        }
+        // A walk of the organization cut short left accounts without a row: not a success.
+        if let Some(walk) = stats.walk.as_ref().filter(|w| !w.complete) {
+            problems.push(format!(
+                "the walk of the organization stopped before its end ({} of {} OUs read, {} left out for their tags)",
+                walk.ous_walked,
+                walk.ous_walked + walk.ous_left,
+                count(walk.accounts_left, "account")
+            ));
         }
         if let Some(e) = &write_error {
             printer.error(&format!(

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::inputs::{Inputs, Resolved, check_retry_report, fetch_preferences, read_files, resolve};
-use crate::aws::organizations::{self, Discovery, VAR_TAG, WalkError};
+use crate::aws::organizations::{self, Discovery, VAR_TAG, WalkError, WalkOptions};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, Inventory, Selection, Strictness};
-use crate::model::Ended;
-use crate::preferences::{Preferences, VarsFrom};
+use crate::model::{Ended, OrgWalk};
+use crate::preferences::{BUILTIN_PLACEHOLDERS, Preferences, VarsFrom};
 use crate::settings::RunSettings;
 use crate::target::{Account, AccountId};
 use crate::terminal::printer::Printer;
@@ -89,13 +89,30 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
         },
         ..args.select.clone()
     };
+    let mut walk = None;
     let inv = match (inv, &source.org, &events) {
         (Some(inv), _, _) => inv,
-        (None, Some(ous), _) => match org_inventory(printer, &args.aws.session, ous, &prefs).await?
-        {
-            Ok(inv) => inv,
-            Err(why) => return Ok(Sourced::Ended(Ended::Failures, why)),
-        },
+        (None, Some(ous), _) => {
+            // Under a deadline the walk has half the time to the run's stop: the accounts it
+            // found are run in the other half, rather than a walk too long for the deadline
+            // (tags read one call per account) leaving no time to run any.
+            let now = std::time::Instant::now();
+            let deadline = args.deadline();
+            let opts = WalkOptions {
+                ous,
+                include_management: true,
+                read_tags: tags_needed(&prefs, &selection),
+                stop_at: deadline.map(|d| now + d.stop_at.saturating_duration_since(now) / 2),
+                abandon_at: deadline.map(|d| d.stop_at),
+            };
+            match org_inventory(printer, &args.aws.session, &opts, &prefs).await? {
+                Ok((inv, walked)) => {
+                    walk = Some(walked);
+                    inv
+                }
+                Err(why) => return Ok(Sourced::Ended(Ended::Failures, why)),
+            }
+        }
         (None, None, Some(events)) => {
             let mut inv = events.inventory();
             name_from_organizations(printer, &args.aws.session, &mut inv, &prefs, &selection).await;
@@ -106,7 +123,11 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
     };
     Ok(
         match resolve(printer, prefs, &inv, &selection, events.as_ref())? {
-            Resolved::Targets(inputs) => Sourced::Run(Inputs { retry, ..inputs }),
+            Resolved::Targets(inputs) => Sourced::Run(Inputs {
+                retry,
+                walk,
+                ..inputs
+            }),
             Resolved::Nothing(why) => Sourced::Ended(Ended::Success, why),
         },
     )
@@ -143,6 +164,7 @@ async fn name_from_organizations(
     }
     let session = Session::new(opts, &[]).await;
     let org = session.organizations();
+    let gate = session.organizations_gate();
     let endpoint = session.endpoint("Organizations", None);
     let needed = prefs.uses("account_name");
     for account in &mut inv.accounts {
@@ -150,7 +172,7 @@ async fn name_from_organizations(
             continue;
         }
         let a = Arc::make_mut(account);
-        match organizations::name(&org, &endpoint, &a.id).await {
+        match organizations::name(&org, &gate, &endpoint, &a.id).await {
             Ok(name) => {
                 a.name = name;
                 a.name_unknown = None;
@@ -203,11 +225,11 @@ async fn caller_on_base_credentials(printer: &Printer, opts: &SessionOptions, in
 pub(crate) async fn read_organization(
     printer: &Printer,
     session: &Session,
-    ous: &[String],
-    include_management: bool,
+    opts: &WalkOptions<'_>,
 ) -> Result<Result<Discovery, String>, InputError> {
     let endpoint = session.endpoint("Organizations", None);
-    match organizations::walk(&session.organizations(), &endpoint, ous, include_management).await {
+    let gate = session.organizations_gate();
+    match organizations::walk(&session.organizations(), &gate, &endpoint, opts).await {
         Ok(found) => Ok(Ok(found)),
         Err(WalkError::UnknownOu(ou)) => Err(InputError::flag(
             "--ou",
@@ -222,6 +244,43 @@ pub(crate) async fn read_organization(
             Ok(Err(why))
         }
     }
+}
+
+/// `--org`: whether the walk reads each account's tags (one `ListTagsForResource` per
+/// account): only when a tag may fill a placeholder the preferences hold (any but the
+/// built-ins: `--var` gives a value only where the account's tags give none), or `-t`
+/// selects by a tag other than the walk's own `ou:PATH`.
+fn tags_needed(prefs: &Preferences, selection: &Selection) -> bool {
+    prefs
+        .placeholders
+        .iter()
+        .any(|(name, _)| !BUILTIN_PLACEHOLDERS.contains(&name.as_str()))
+        || selection.tags.iter().any(|t| !t.starts_with("ou:"))
+}
+
+/// The walk's figures as a line: its calls, the throttles tried again, and how far it got.
+fn walk_line(walk: &OrgWalk) -> String {
+    let mut line = format!(
+        "--org: the walk made {} in {:.1} s ({} tried again after a throttle or a passing failure; {})",
+        count(walk.calls as usize, "Organizations call"),
+        walk.duration_ms as f64 / 1000.0,
+        walk.retries,
+        if walk.tags_read {
+            "each account's tags read: a tag may fill a placeholder or -t selects by one"
+        } else {
+            "no account's tags read: no placeholder or -t needs them"
+        }
+    );
+    if !walk.complete {
+        line.push_str(&format!(
+            "; stopped before its end, at half the time to the run's stop: {} of {} read, {}",
+            count(walk.ous_walked, "OU"),
+            walk.ous_walked + walk.ous_left,
+            count(walk.accounts_left, "account"),
+        ));
+        line.push_str(" found whose tags were not read are left out, and every account under the OUs not read");
+    }
+    line
 }
 
 /// `--org`: the accounts' Organizations tags `ssm-prefs:KEY` fill `{KEY}`, said in a line per
@@ -269,14 +328,20 @@ fn check_tag_vars(
 async fn org_inventory(
     printer: &Printer,
     opts: &SessionOptions,
-    ous: &[String],
+    walk: &WalkOptions<'_>,
     prefs: &Preferences,
-) -> Result<Result<Inventory, String>, InputError> {
+) -> Result<Result<(Inventory, OrgWalk), String>, InputError> {
+    let ous = walk.ous;
     let session = Session::new(opts, &[]).await;
-    let found = match read_organization(printer, &session, ous, true).await? {
+    let found = match read_organization(printer, &session, walk).await? {
         Ok(found) => found,
         Err(why) => return Ok(Err(why)),
     };
+    if found.walk.complete {
+        printer.note(&walk_line(&found.walk));
+    } else {
+        printer.warn(&walk_line(&found.walk));
+    }
     let caller = session.caller_account().await;
     if caller.is_none() {
         printer.warn(
@@ -302,6 +367,11 @@ async fn org_inventory(
     } else {
         format!("the organization's OUs {}", ous.join(", "))
     };
+    if accounts.is_empty() && !found.walk.complete {
+        let why = "--org: the run's stop time came before the walk found any account".to_string();
+        printer.error(&why);
+        return Ok(Err(why));
+    }
     if accounts.is_empty() {
         return Err(InputError::usage(format!(
             "--org: {place} holds no ACTIVE account"
@@ -320,9 +390,12 @@ async fn org_inventory(
             None => String::new(),
         }
     ));
-    Ok(Ok(Inventory {
-        path: place.into(),
-        accounts,
-        warnings: vec![],
-    }))
+    Ok(Ok((
+        Inventory {
+            path: place.into(),
+            accounts,
+            warnings: vec![],
+        },
+        found.walk,
+    )))
 }

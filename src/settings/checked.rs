@@ -104,6 +104,15 @@ pub struct RunSettings {
     pub(crate) output: Output,
     /// Lambda mode (src/lambda/): what the invocation gives its run beside the flags.
     pub(crate) invoked: Option<Invoked>,
+    /// `--deadline`: when the run must be done.
+    pub(crate) deadline: Option<Deadline>,
+}
+
+impl RunSettings {
+    /// When the run stops and abandons: the Lambda invocation's, else `--deadline`'s.
+    pub(crate) fn deadline(&self) -> Option<Deadline> {
+        self.invoked.as_ref().map(|i| i.deadline).or(self.deadline)
+    }
 }
 
 /// What a Lambda invocation gives its run: the command line it stands for, and its deadline.
@@ -114,13 +123,27 @@ pub(crate) struct Invoked {
     pub(crate) deadline: Deadline,
 }
 
-/// A run bounded by a Lambda invocation's deadline, less the time its reports take to store.
+/// A run bounded by a deadline (a Lambda invocation's, or `--deadline`), less the time its
+/// rows and reports take to write.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Deadline {
     /// No new target starts after this, as on SIGTERM.
     pub(crate) stop_at: std::time::Instant,
     /// The targets still in flight are abandoned (each still gets its row).
     pub(crate) abandon_at: std::time::Instant,
+}
+
+impl Deadline {
+    /// `--deadline`: the reports are local files, quick to write: a tenth of the time is kept
+    /// back, at most 30 s; the targets in flight have half of it to finish.
+    pub(crate) fn within(left: Duration) -> Deadline {
+        let margin = (left / 10).min(Duration::from_secs(30));
+        let now = std::time::Instant::now();
+        Deadline {
+            stop_at: now + left - margin,
+            abandon_at: now + left - margin / 2,
+        }
+    }
 }
 
 pub struct Apply {

@@ -160,6 +160,7 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
         aws: aws(&a.aws)?,
         output: output(&a.output),
         invoked: None,
+        deadline: optional(&a.deadline, "--deadline", parse_duration)?.map(Deadline::within),
     })
 }
 

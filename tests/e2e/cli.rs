@@ -547,6 +547,8 @@ async fn a_failing_discover_leaves_the_inventory_as_it_was() {
         let dir = Dir::new();
         let inv = dir.path("org.yml");
         std::fs::write(&inv, old).unwrap();
+        // Organizations' throttles are tried again for as long as --operation-timeout (the
+        // walk loses no account to a throttle): a short one ends the throttled case soon.
         let args = [
             "-o",
             inv.to_str().unwrap(),
@@ -554,6 +556,8 @@ async fn a_failing_discover_leaves_the_inventory_as_it_was() {
             &endpoint,
             "--max-attempts",
             "1",
+            "--operation-timeout",
+            "5",
         ];
         let mut cmd = if as_loner {
             discover_command(&creds, &args)

@@ -1,9 +1,10 @@
 //! Organization scale: `discover` and `--org` from the emulator's Organizations API (one
 //! organization per emulator, built once and shared), `-r all` through Account ListRegions
-//! (answered by the test proxy, since the emulator lacks that API), and `--shard K/N` with
-//! `report merge`.
+//! (answered by the test proxy, since the emulator lacks that API), `--shard K/N` with
+//! `report merge`, and the walk itself: the calls it makes, its throttles and its deadline.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
@@ -794,4 +795,182 @@ async fn report_merge_refuses_a_report_given_twice_or_as_its_output() {
     let out = merge(&[&a, &b], &merged);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(read_report(&merged).len(), 4);
+}
+
+/// The Organizations calls of one run: (operation, count), from the proxy.
+fn organizations_calls(proxy: &Proxy) -> BTreeMap<String, usize> {
+    let mut calls = BTreeMap::new();
+    for s in proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.service == "organizations")
+    {
+        *calls.entry(s.operation).or_default() += 1;
+    }
+    calls
+}
+
+/// `--org` reads an account's tags only where a tag may fill a placeholder: with the
+/// built-ins alone, no per-account call at all; with `{team}`, one ListTagsForResource per
+/// account. A throttled listing is tried again, counted, and loses no account.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_walk_reads_tags_only_where_a_placeholder_needs_them_and_rides_out_throttles() {
+    let url = emulator().url.clone();
+    let (_, active) = the_org(&url).await;
+    let everyone: BTreeSet<String> = active
+        .values()
+        .flatten()
+        .cloned()
+        .chain([MANAGEMENT.to_string()])
+        .collect();
+    let dir = Dir::new();
+    let proxy = Proxy::start(&url);
+    let run = |prefs: &std::path::Path, name: &str, extra: &[&str]| {
+        let report = dir.path(&format!("{name}.csv"));
+        let summary = dir.path(&format!("{name}-summary.json"));
+        let mut a = command_line("plan", prefs, &report, &proxy.url);
+        a.extend(["--org", "-r", "us-east-1", "--document-name", "WalkPrefs"]);
+        a.extend(["--summary-json", summary.to_str().unwrap()]);
+        a.extend(extra);
+        let out = ssm_prefs(&a);
+        assert_eq!(out.code, 0, "{}", out.all());
+        let accounts: BTreeSet<String> = read_report(&report)
+            .into_iter()
+            .map(|r| r["account_id"].clone())
+            .collect();
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        (out, accounts, summary["organization"].clone())
+    };
+
+    // The built-in placeholders alone: the walk lists, and reads no account's tags.
+    let plain = dir.write("plain.json", &desired().to_string());
+    proxy.clear();
+    let (out, accounts, walk) = run(&plain, "plain", &[]);
+    assert_eq!(accounts, everyone);
+    let calls = organizations_calls(&proxy);
+    assert_eq!(calls.get("ListTagsForResource"), None, "{calls:?}");
+    assert_eq!(calls["DescribeOrganization"], 1, "{calls:?}");
+    assert_eq!(calls["ListRoots"], 1, "{calls:?}");
+    // The root and 3 OUs: each listed once for OUs and once for accounts (one page each).
+    assert_eq!(calls["ListAccountsForParent"], 4, "{calls:?}");
+    assert_eq!(calls["ListOrganizationalUnitsForParent"], 4, "{calls:?}");
+    assert_eq!(walk["tags_read"], false, "{walk}");
+    assert_eq!(walk["complete"], true, "{walk}");
+    assert_eq!(walk["accounts"], everyone.len(), "{walk}");
+    assert_eq!(walk["suspended"], 2, "{walk}");
+    assert_eq!(walk["ous_walked"], 4, "{walk}");
+    assert_eq!(walk["calls"], 10, "{walk}");
+    assert_eq!(walk["retries"], 0, "{walk}");
+    assert!(
+        out.stderr.contains("no account's tags read"),
+        "{}",
+        out.stderr
+    );
+
+    // A placeholder a tag may fill (here --var fills it where no tag does): every account's
+    // tags are read, once.
+    let mut with_team = desired();
+    with_team["inputs"]["s3KeyPrefix"] = "sessions/{team}".into();
+    let team = dir.write("team.json", &with_team.to_string());
+    proxy.clear();
+    let (_, accounts, walk) = run(&team, "team", &["--var", "team=platform"]);
+    assert_eq!(accounts, everyone);
+    let calls = organizations_calls(&proxy);
+    assert_eq!(calls["ListTagsForResource"], everyone.len(), "{calls:?}");
+    assert_eq!(walk["tags_read"], true, "{walk}");
+    assert_eq!(walk["complete"], true, "{walk}");
+
+    // Organizations throttles: each listing's first answers are TooManyRequestsException.
+    // Tried again through the gate; every account is there, and the retries are counted.
+    proxy.clear();
+    proxy.fail_first("ListAccountsForParent", 3, 400, "TooManyRequestsException");
+    proxy.fail_first(
+        "ListOrganizationalUnitsForParent",
+        2,
+        400,
+        "TooManyRequestsException",
+    );
+    let (_, accounts, walk) = run(&plain, "throttled", &[]);
+    assert_eq!(accounts, everyone);
+    assert_eq!(walk["complete"], true, "{walk}");
+    assert_eq!(walk["retries"], 5, "{walk}");
+    assert_eq!(walk["calls"], 15, "{walk}");
+}
+
+/// `--deadline`: the walk starts no call after half the time to the run's stop, and gives up
+/// those in flight at the run's stop. On the stand-in (its own clock: moto's answers slow
+/// down with the other tests' load), every answer takes 0.5 s and one OU holds 200 accounts,
+/// 10 pages: the walk would take 6.5 s. With `--deadline 6s` (the run's stop at 5.4 s, the
+/// walk's at 2.7 s) the OU's pages after the walk's stop are not read. The summary says so,
+/// the run (of the management account alone, selected) writes its row in time, and fails
+/// (exit 1): accounts were left without a row.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
+    use crate::support::stand_in::{DEFAULT_ACCOUNT, Options, OrgShape, StandIn};
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(500),
+        org: OrgShape {
+            accounts: 200,
+            ous: 1,
+            first: 200_000_000_000,
+            tags: false,
+        },
+        ..Options::default()
+    });
+    let dir = Dir::new();
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let report = dir.path("plan.csv");
+    let summary = dir.path("plan.json");
+    let mut a = command_line("plan", &prefs, &report, &stand_in.url);
+    a.extend([
+        "--org",
+        "-r",
+        "us-east-1",
+        "--deadline",
+        "6s",
+        "-a",
+        DEFAULT_ACCOUNT,
+    ]);
+    a.extend([
+        "--no-preflight",
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ]);
+    let started = Instant::now();
+    let out = ssm_prefs(&a);
+    let took = started.elapsed();
+    // The process's start and end are slow on a loaded test machine: the walk's own time is
+    // the one held to the deadline; the whole run only roughly.
+    assert!(took < Duration::from_secs(9), "{took:?}: {}", out.all());
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("stopped before its end, at half the time to the run's stop: 1 OU of 2 read"),
+        "{}",
+        out.stderr
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&summary).unwrap_or_else(|e| panic!("{e}: {}", out.all())),
+    )
+    .unwrap();
+    let walk = &summary["organization"];
+    assert_eq!(walk["complete"], false, "{walk}");
+    assert_eq!(walk["ous_walked"], 1, "{walk}");
+    assert_eq!(walk["ous_left"], 1, "{walk}");
+    assert!(walk["duration_ms"].as_u64().unwrap() < 5400, "{walk}");
+    // Some of the OU's pages were read, not all: the accounts found, and the one selected.
+    let found = walk["accounts"].as_u64().unwrap();
+    assert!(found > 1 && found < 201, "{walk}");
+    let rows = read_report(&report);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["account_id"], DEFAULT_ACCOUNT, "{rows:?}");
+    assert_eq!(rows[0]["status"], "would-create", "{rows:?}");
+    assert!(
+        summary["why"]
+            .as_str()
+            .unwrap()
+            .contains("the walk of the organization stopped before its end (1 of 2 OUs read"),
+        "{summary}"
+    );
 }

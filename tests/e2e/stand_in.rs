@@ -1,7 +1,7 @@
 //! The benchmark's stand-in for AWS (tests/support/stand_in.rs) held to moto and to AWS's API
 //! reference: the same requests through the real SDK clients to both, the answers compared in
-//! shape and meaning; the real binary's apply and audit against it; its throttling answers,
-//! counts and latency.
+//! shape and meaning (Organizations' too); the real binary's apply and audit against it, and
+//! its `--org` walk under Organizations' throttle; its throttling answers, counts and latency.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 
 use crate::support::emulator::emulator;
 use crate::support::fixtures::*;
-use crate::support::stand_in::{DEFAULT_ACCOUNT, Options, Rate, StandIn};
+use crate::support::org::{Organization, organizations};
+use crate::support::stand_in::{DEFAULT_ACCOUNT, Options, OrgShape, Rate, StandIn};
 
 /// An answer reduced to what must agree: `{"ok": fields}` or `{"error": code}`.
 fn outcome<T, E, R>(result: Result<T, SdkError<E, R>>, ok: impl FnOnce(T) -> Value) -> Value
@@ -885,4 +886,380 @@ async fn the_account_api_lists_the_default_and_opted_in_regions() {
             "{row:?}"
         );
     }
+}
+
+/// The same Organizations requests to one endpoint, each answer reduced to what must agree:
+/// an organization of one OU holding 25 tagged accounts `bench-00001`… (moto's built by the
+/// API, the stand-in's from its shape).
+async fn organizations_sequence(url: &str, ou: &str, first: &str) -> Vec<(&'static str, Value)> {
+    use aws_sdk_organizations::operation::list_accounts_for_parent::ListAccountsForParentOutput;
+    let org = organizations(url).await;
+    let mut steps = vec![];
+    steps.push((
+        "DescribeOrganization",
+        outcome(org.describe_organization().send().await, |o| {
+            let o = o.organization.unwrap();
+            json!({"MasterAccountId": o.master_account_id, "FeatureSet": o.feature_set.map(|f| f.as_str().to_string())})
+        }),
+    ));
+    let roots = org.list_roots().send().await.unwrap().roots.unwrap();
+    steps.push((
+        "ListRoots",
+        json!(roots.iter().map(|r| r.name.clone()).collect::<Vec<_>>()),
+    ));
+    let root = roots[0].id.clone().unwrap();
+    steps.push((
+        "ListOrganizationalUnitsForParent",
+        outcome(
+            org.list_organizational_units_for_parent()
+                .parent_id(&root)
+                .max_results(20)
+                .send()
+                .await,
+            |o| {
+                json!(
+                    o.organizational_units
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|u| u.name.clone())
+                        .collect::<Vec<_>>()
+                )
+            },
+        ),
+    ));
+    // Pages of 20: the names on each page, and whether more follow.
+    let page = |o: &ListAccountsForParentOutput| {
+        let mut names: Vec<_> = o
+            .accounts()
+            .iter()
+            .map(|a| {
+                json!([
+                    a.name(),
+                    a.status().map(|s| s.as_str()),
+                    a.email().is_some_and(|e| e.contains('@'))
+                ])
+            })
+            .collect();
+        names.sort_by_key(|v| v.to_string());
+        json!({"accounts": names, "more": o.next_token().is_some()})
+    };
+    let one = org
+        .list_accounts_for_parent()
+        .parent_id(ou)
+        .max_results(20)
+        .send()
+        .await
+        .unwrap();
+    let two = org
+        .list_accounts_for_parent()
+        .parent_id(ou)
+        .max_results(20)
+        .set_next_token(one.next_token.clone())
+        .send()
+        .await
+        .unwrap();
+    steps.push((
+        "ListAccountsForParent pages",
+        json!([
+            one.accounts().len(),
+            one.next_token().is_some(),
+            two.accounts().len(),
+            two.next_token().is_some()
+        ]),
+    ));
+    let mut all: Vec<Value> = [
+        page(&one)["accounts"].clone(),
+        page(&two)["accounts"].clone(),
+    ]
+    .into_iter()
+    .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+    .collect();
+    all.sort_by_key(|v| v.to_string());
+    steps.push(("ListAccountsForParent accounts", json!(all)));
+    steps.push((
+        "ListAccountsForParent root",
+        outcome(
+            org.list_accounts_for_parent().parent_id(&root).send().await,
+            |o| {
+                json!(
+                    o.accounts()
+                        .iter()
+                        .map(|a| a.id().map(str::to_string))
+                        .collect::<Vec<_>>()
+                )
+            },
+        ),
+    ));
+    steps.push((
+        "ListTagsForResource",
+        outcome(
+            org.list_tags_for_resource().resource_id(first).send().await,
+            |o| {
+                let mut tags: Vec<_> = o
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().replace(first, "ID")))
+                    .collect();
+                tags.sort();
+                json!(tags)
+            },
+        ),
+    ));
+    steps.push((
+        "DescribeAccount",
+        outcome(
+            org.describe_account().account_id(first).send().await,
+            |o| {
+                let a = o.account.unwrap();
+                json!({"Name": a.name, "Id is the one asked": a.id.as_deref() == Some(first), "Status": a.status.map(|s| s.as_str().to_string())})
+            },
+        ),
+    ));
+    steps.push((
+        "DescribeOrganizationalUnit",
+        outcome(
+            org.describe_organizational_unit()
+                .organizational_unit_id(ou)
+                .send()
+                .await,
+            |o| json!(o.organizational_unit.and_then(|u| u.name)),
+        ),
+    ));
+    steps
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn organizations_calls_answer_as_moto_does() {
+    let moto = crate::support::emulator::private_emulator();
+    let org = Organization::create(organizations(&moto.url).await).await;
+    let ou = org.create_ou("OU-000", None).await;
+    let mut first = String::new();
+    for i in 1..=25 {
+        let id = org
+            .create_account(
+                &format!("bench-{i:05}"),
+                &format!("bench-{i:05}@example.com"),
+            )
+            .await;
+        org.move_to(&id, &ou).await;
+        org.tag(&id, "env", "bench").await;
+        org.tag(&id, "ssm-prefs:log_bucket", &format!("bench-logs-{id}"))
+            .await;
+        if i == 1 {
+            first = id;
+        }
+    }
+    let stand_in = StandIn::start_with(Options {
+        org: OrgShape {
+            accounts: 25,
+            ous: 1,
+            first: 200_000_000_000,
+            tags: true,
+        },
+        ..Options::default()
+    });
+    let want = organizations_sequence(&moto.url, &ou, &first).await;
+    let got = organizations_sequence(&stand_in.url, "ou-stnd-00000000", "200000000001").await;
+    assert_eq!(want.len(), got.len());
+    for ((step, w), (_, g)) in want.iter().zip(&got) {
+        // The root lists the management account alone, by its id.
+        assert_eq!(g, w, "{step}");
+    }
+}
+
+fn organizations_raw(url: &str, op: &str, body: &str) -> (u16, String) {
+    let auth = "AWS4-HMAC-SHA256 Credential=AKIABASE/20260101/us-east-1/organizations/aws4_request, SignedHeaders=host, Signature=0";
+    raw(
+        url,
+        &[
+            ("authorization", auth),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", &format!("AWSOrganizationsV20161128.{op}")),
+        ],
+        body,
+    )
+}
+
+/// A `TooManyRequestsException` answer's message.
+fn too_many(body: &str) -> String {
+    let err: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(err["__type"], "TooManyRequestsException", "{err}");
+    err["Message"].as_str().unwrap().to_string()
+}
+
+/// Organizations' throttle as AWS's behaves: a bucket per caller ("too many requests"), and
+/// a bound on its requests in progress ("another request is already in progress"), both
+/// `TooManyRequestsException`; MaxResults past 20 is bad input.
+#[test]
+fn organizations_throttles_by_rate_and_by_requests_in_progress() {
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(300),
+        org: OrgShape {
+            accounts: 3,
+            ..OrgShape::default()
+        },
+        org_rate: Some(Rate {
+            per_second: 0.1,
+            burst: 3.0,
+        }),
+        org_in_flight: Some(1),
+        ..Options::default()
+    });
+    let url = stand_in.url.clone();
+    // Two at once: one is in progress when the other arrives.
+    let at_once: Vec<(u16, String)> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| organizations_raw(&url, "ListRoots", "{}")))
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let crowded: Vec<&(u16, String)> = at_once.iter().filter(|(s, _)| *s == 400).collect();
+    assert_eq!(crowded.len(), 1, "{at_once:?}");
+    assert!(too_many(&crowded[0].1).contains("another request is already in progress"));
+    // One by one: the bucket's burst of 3, one of them spent above, then too many requests.
+    let body = r#"{"ParentId":"r-stnd","MaxResults":2}"#;
+    let (status, page) = organizations_raw(&url, "ListAccountsForParent", body);
+    assert_eq!(status, 200, "{page}");
+    let page: Value = serde_json::from_str(&page).unwrap();
+    assert_eq!(page["Accounts"].as_array().unwrap().len(), 2, "{page}");
+    assert!(page["NextToken"].is_string(), "{page}");
+    let (status, bad) = organizations_raw(
+        &url,
+        "ListAccountsForParent",
+        r#"{"ParentId":"r-stnd","MaxResults":21}"#,
+    );
+    assert_eq!(status, 400);
+    assert!(bad.contains("InvalidInputException"), "{bad}");
+    let (status, fast) = organizations_raw(&url, "ListRoots", "{}");
+    assert_eq!(status, 400);
+    assert!(too_many(&fast).contains("too many requests"));
+    assert_eq!(stand_in.throttled()["Organizations.ListRoots"], 2);
+}
+
+/// `--org` on the stand-in under a tight throttle: the walk's calls go at the pace
+/// Organizations allows and as many at once as it allows, every throttled call is tried
+/// again, no account is lost, and the summary counts the retries the stand-in saw.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_walk_loses_no_account_and_counts_its_retries() {
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(20),
+        org: OrgShape {
+            accounts: 300,
+            ous: 6,
+            first: 200_000_000_000,
+            tags: false,
+        },
+        org_rate: Some(Rate {
+            per_second: 8.0,
+            burst: 4.0,
+        }),
+        org_in_flight: Some(2),
+        ..Options::default()
+    });
+    let (rows, walk) = org_plan(&stand_in, &desired(), &[]);
+    let want: std::collections::BTreeSet<String> = OrgShape {
+        accounts: 300,
+        ous: 6,
+        first: 200_000_000_000,
+        tags: false,
+    }
+    .ids()
+    .collect();
+    let got: std::collections::BTreeSet<String> =
+        rows.iter().map(|r| r["account_id"].clone()).collect();
+    assert_eq!(got, want);
+    let throttled: u64 = stand_in
+        .throttled()
+        .iter()
+        .filter(|(op, _)| op.starts_with("Organizations."))
+        .map(|(_, n)| n)
+        .sum();
+    let calls: u64 = stand_in
+        .counts()
+        .iter()
+        .filter(|(op, _)| op.starts_with("Organizations."))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(throttled > 0, "the throttle was met: {walk}");
+    assert_eq!(walk["retries"], throttled, "{walk}");
+    assert_eq!(walk["calls"], calls, "{walk}");
+    assert_eq!(walk["complete"], true, "{walk}");
+    // 2 calls, then per OU (and the root) its OUs and its accounts, 20 a page.
+    assert_eq!(
+        stand_in.count("Organizations.ListAccountsForParent")
+            - stand_in
+                .throttled()
+                .get("Organizations.ListAccountsForParent")
+                .copied()
+                .unwrap_or(0),
+        1 + 6 * 3
+    );
+    assert_eq!(stand_in.count("Organizations.ListTagsForResource"), 0);
+}
+
+/// Tags for every account (300, one call each) at a throttled pace: each call waits its turn
+/// among a few reads started at once, not behind all the others, so none runs past a short
+/// `--operation-timeout` (3 s here; the walk itself takes about 15 s) and no account is lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_walk_reading_every_accounts_tags_keeps_each_call_within_its_budget() {
+    let shape = OrgShape {
+        accounts: 300,
+        ous: 3,
+        first: 200_000_000_000,
+        tags: true,
+    };
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(20),
+        org: shape.clone(),
+        org_rate: Some(Rate {
+            per_second: 25.0,
+            burst: 5.0,
+        }),
+        org_in_flight: Some(3),
+        ..Options::default()
+    });
+    let mut prefs = desired();
+    prefs["inputs"]["s3BucketName"] = "{log_bucket}".into();
+    let (rows, walk) = org_plan(&stand_in, &prefs, &["--operation-timeout", "3"]);
+    assert_eq!(rows.len(), 300);
+    assert!(stand_in.count("Organizations.ListTagsForResource") >= 301);
+    assert_eq!(walk["tags_read"], true, "{walk}");
+    assert_eq!(walk["complete"], true, "{walk}");
+    assert!(walk["duration_ms"].as_u64().unwrap() > 3000, "{walk}");
+}
+
+/// `plan --org` on the stand-in with these preferences, the management account left out:
+/// its report's rows and its summary's walk (`organization`); it must exit 0.
+fn org_plan(
+    stand_in: &StandIn,
+    prefs: &Value,
+    extra: &[&str],
+) -> (Vec<std::collections::BTreeMap<String, String>>, Value) {
+    let dir = Dir::new();
+    let prefs = dir.write("prefs.json", &prefs.to_string());
+    let report = dir.path("plan.csv");
+    let summary = dir.path("plan.json");
+    let mut args = vec![
+        "plan",
+        "-p",
+        prefs.to_str().unwrap(),
+        "--org",
+        "-r",
+        "us-east-1",
+        "--not-accounts",
+        DEFAULT_ACCOUNT,
+        "--endpoint-url",
+        &stand_in.url,
+        "--no-preflight",
+        "--no-progress",
+        "-o",
+        report.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let out = ssm_prefs(&args);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    (read_report(&report), summary["organization"].clone())
 }

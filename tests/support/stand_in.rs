@@ -11,6 +11,11 @@
 //! opt-in regions of `Options::opted_in` (moto lacks that API too). Security Hub's GetFindings
 //! and BatchImportFindings answer as a hub holding no finding yet that takes every finding
 //! sent (nothing is kept: `audit --security-hub` is measured, not checked, against it).
+//! Organizations answers the walk's calls (DescribeOrganization, ListRoots,
+//! ListOrganizationalUnitsForParent, ListAccountsForParent in pages of at most 20,
+//! ListTagsForResource, DescribeAccount, DescribeOrganizationalUnit) for an organization of
+//! `Options::org`'s shape, throttled as AWS's is: a token bucket per caller and a bound on the
+//! caller's requests in progress, each answered `TooManyRequestsException`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -64,6 +69,52 @@ pub struct Options {
     /// The opt-in regions every account has ENABLED (the others are DISABLED); the default
     /// regions are ENABLED_BY_DEFAULT, as AWS lists them.
     pub opted_in: Vec<String>,
+    /// The organization Organizations answers for; none: an organization of the base
+    /// credentials' account alone.
+    pub org: OrgShape,
+    /// Organizations' token bucket per caller; none: never throttled for its rate.
+    pub org_rate: Option<Rate>,
+    /// The most Organizations requests one caller may have in progress; more are answered
+    /// "another request is already in progress". None: no bound.
+    pub org_in_flight: Option<usize>,
+}
+
+/// The stand-in's organization: the base credentials' account ([`DEFAULT_ACCOUNT`]) manages
+/// it from the root; `accounts` members, `2000000000NN`-style ids from `first`, named
+/// `bench-00001`…, dealt in turn into `ous` OUs under the root (none: all in the root).
+/// With `tags`, each member has the tags `env` = `bench` and `ssm-prefs:log_bucket` =
+/// `bench-logs-ID`.
+#[derive(Debug, Clone, Default)]
+pub struct OrgShape {
+    pub accounts: usize,
+    pub ous: usize,
+    pub first: u64,
+    pub tags: bool,
+}
+
+/// Organizations' bucket per caller in the AWS-like mode. AWS publishes no rate: this one is
+/// an assumption (the bench's `--org-rate` changes it), tight enough that a walk of 10,000
+/// accounts is throttled.
+pub const ORG_RATE: Rate = Rate {
+    per_second: 10.0,
+    burst: 20.0,
+};
+
+/// Organizations' requests in progress per caller in the AWS-like mode.
+pub const ORG_IN_FLIGHT: usize = 4;
+
+/// The id of the stand-in organization's root.
+pub const ORG_ROOT: &str = "r-stnd";
+
+impl OrgShape {
+    /// The member accounts' ids, in order.
+    pub fn ids(&self) -> impl Iterator<Item = String> + '_ {
+        (1..=self.accounts as u64).map(|i| format!("{:012}", self.first + i))
+    }
+
+    fn ou_id(n: usize) -> String {
+        format!("ou-stnd-{n:08}")
+    }
 }
 
 impl Default for Options {
@@ -74,6 +125,9 @@ impl Default for Options {
             sts_rate: None,
             threads: 1,
             opted_in: vec![],
+            org: OrgShape::default(),
+            org_rate: None,
+            org_in_flight: None,
         }
     }
 }
@@ -85,6 +139,8 @@ impl Options {
             latency,
             ssm_rate: Some(SSM_RATE),
             sts_rate: Some(STS_RATE),
+            org_rate: Some(ORG_RATE),
+            org_in_flight: Some(ORG_IN_FLIGHT),
             ..Options::default()
         }
     }
@@ -241,6 +297,15 @@ struct Shared {
     ssm_admitted_max: AtomicU64,
     keys: Mutex<HashMap<String, Principal>>,
     serial: AtomicU64,
+    /// Organizations' callers: each one's bucket and requests in progress.
+    org_callers: Mutex<HashMap<String, OrgCaller>>,
+    /// Organizations requests the buckets let through since the last clear.
+    org_admitted: AtomicU64,
+}
+
+struct OrgCaller {
+    bucket: Option<Bucket>,
+    in_flight: usize,
 }
 
 pub struct StandIn {
@@ -280,6 +345,8 @@ impl StandIn {
             ssm_admitted_max: AtomicU64::new(0),
             keys: Mutex::default(),
             serial: AtomicU64::new(0),
+            org_callers: Mutex::default(),
+            org_admitted: AtomicU64::new(0),
             options,
         });
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -384,6 +451,13 @@ impl Shared {
             "bucket:ssm-max".into(),
             self.ssm_admitted_max.load(Ordering::Relaxed),
         );
+        // Only where Organizations was asked: the other modes' counts stay as they were.
+        match self.org_admitted.load(Ordering::Relaxed) {
+            0 => {}
+            n => {
+                out.insert("bucket:org".into(), n);
+            }
+        }
         out
     }
 
@@ -395,6 +469,8 @@ impl Shared {
         c.other.lock().unwrap().clear();
         self.sts_admitted.store(0, Ordering::Relaxed);
         self.ssm_admitted_max.store(0, Ordering::Relaxed);
+        self.org_admitted.store(0, Ordering::Relaxed);
+        self.org_callers.lock().unwrap().clear();
         if let Some(rate) = self.options.sts_rate {
             *self.sts_bucket.lock().unwrap() = Bucket::full(rate);
         }
@@ -469,7 +545,9 @@ async fn handle(req: Request<Incoming>, sh: Arc<Shared>) -> Result<Answer, Infal
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let rid = sh.request_id();
-    let answer = if let Some(op) = target.strip_prefix("AmazonSSM.") {
+    let answer = if let Some(op) = target.strip_prefix("AWSOrganizationsV20161128.") {
+        organizations(&sh, op, &body, &account_of(key), &rid).await
+    } else if let Some(op) = target.strip_prefix("AmazonSSM.") {
         pause(&sh).await;
         ssm(&sh, op, &body, key, region, &rid)
     } else if let Some(op) = target
@@ -825,6 +903,228 @@ fn account_api(sh: &Shared, op: &str, body: &[u8], rid: &str) -> Answer {
         out["NextToken"] = json!(end.to_string());
     }
     json_answer(200, out.to_string(), rid)
+}
+
+/// The walk's Organizations calls (JSON 1.1), counted as `Organizations.OP`: the caller's
+/// requests in progress first ("another request is already in progress" past the bound),
+/// then its bucket ("too many requests"), both `TooManyRequestsException` as AWS answers them.
+async fn organizations(sh: &Shared, op: &str, body: &[u8], caller: &str, rid: &str) -> Answer {
+    let counted = format!("Organizations.{op}");
+    let crowded = {
+        let mut callers = sh.org_callers.lock().unwrap();
+        let c = callers
+            .entry(caller.to_string())
+            .or_insert_with(|| OrgCaller {
+                bucket: sh.options.org_rate.map(Bucket::full),
+                in_flight: 0,
+            });
+        let crowded = sh.options.org_in_flight.is_some_and(|n| c.in_flight >= n);
+        c.in_flight += 1;
+        crowded
+    };
+    pause(sh).await;
+    let admitted = !crowded && {
+        let mut callers = sh.org_callers.lock().unwrap();
+        let c = callers.get_mut(caller).expect("entered above");
+        match (&mut c.bucket, sh.options.org_rate) {
+            (Some(b), Some(rate)) => b.take(rate, Instant::now()),
+            _ => true,
+        }
+    };
+    if let Some(c) = sh.org_callers.lock().unwrap().get_mut(caller) {
+        c.in_flight -= 1;
+    }
+    sh.counter.add(&counted, !admitted);
+    if !admitted {
+        let message = if crowded {
+            "AWS Organizations can't complete your request because another request is already in progress. Try again later."
+        } else {
+            "You have sent too many requests in too short a period of time. The quota helps protect against denial-of-service attacks. Try again later."
+        };
+        return json_answer(
+            400,
+            json!({"__type": "TooManyRequestsException", "Message": message, "Type": "TooManyRequests"})
+                .to_string(),
+            rid,
+        );
+    }
+    sh.org_admitted.fetch_add(1, Ordering::Relaxed);
+    let input: Value = serde_json::from_slice(body).unwrap_or(json!({}));
+    match org_op(&sh.options.org, op, &input) {
+        Ok(out) => json_answer(200, out.to_string(), rid),
+        Err(Fault(code, message)) => json_answer(
+            400,
+            json!({"__type": code, "Message": message}).to_string(),
+            rid,
+        ),
+    }
+}
+
+/// One Organizations operation on the stand-in's organization (which never changes).
+fn org_op(shape: &OrgShape, op: &str, input: &Value) -> Result<Value, Fault> {
+    let org_id = "o-stndin0001";
+    let arn = |kind: &str, id: &str| {
+        format!("arn:aws:organizations::{DEFAULT_ACCOUNT}:{kind}/{org_id}/{id}")
+    };
+    let account = |i: usize| {
+        let id = format!("{:012}", shape.first + i as u64);
+        json!({
+            "Id": id,
+            "Arn": arn("account", &id),
+            "Email": format!("bench-{i:05}@example.com"),
+            "Name": format!("bench-{i:05}"),
+            "Status": "ACTIVE",
+            "State": "ACTIVE",
+            "JoinedMethod": "CREATED",
+            "JoinedTimestamp": 1.7e9,
+        })
+    };
+    let management = json!({
+        "Id": DEFAULT_ACCOUNT,
+        "Arn": arn("account", DEFAULT_ACCOUNT),
+        "Email": "management@example.com",
+        "Name": "management",
+        "Status": "ACTIVE",
+        "State": "ACTIVE",
+        "JoinedMethod": "CREATED",
+        "JoinedTimestamp": 1.7e9,
+    });
+    // Which member an id is (1-based), if any.
+    let member = |id: &str| -> Option<usize> {
+        let n: u64 = id.parse().ok().filter(|_| id.len() == 12)?;
+        let i = n.checked_sub(shape.first)? as usize;
+        (1..=shape.accounts).contains(&i).then_some(i)
+    };
+    let ou = |n: usize| {
+        let id = OrgShape::ou_id(n);
+        json!({"Id": id, "Arn": arn("ou", &id), "Name": format!("OU-{n:03}")})
+    };
+    let is_ou = |id: &str| {
+        id.strip_prefix("ou-stnd-")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n < shape.ous)
+    };
+    // A page of `items` from NextToken (an offset), of MaxResults (1 to 20, as the API
+    // reference allows; 20 when not given).
+    // Only the page's items are built: a listing of 10,000 accounts is read 20 at a time.
+    let page = |key: &str, len: usize, item: &dyn Fn(usize) -> Value| -> Result<Value, Fault> {
+        let size = match input.get("MaxResults") {
+            None => 20,
+            Some(v) => match v.as_u64() {
+                Some(n @ 1..=20) => n as usize,
+                _ => {
+                    return Err(fault(
+                        "InvalidInputException",
+                        format!("MaxResults {v} is not between 1 and 20"),
+                    ));
+                }
+            },
+        };
+        let start: usize = match text(input, "NextToken") {
+            None => 0,
+            Some(t) => t
+                .strip_prefix("next:")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| fault("InvalidInputException", "the NextToken is not valid"))?,
+        };
+        let end = (start + size).min(len);
+        let items: Vec<Value> = (start.min(end)..end).map(item).collect();
+        let mut out = json!({ key: items });
+        if end < len {
+            out["NextToken"] = json!(format!("next:{end}"));
+        }
+        Ok(out)
+    };
+    let parent = || -> Result<&str, Fault> {
+        let p = text(input, "ParentId").unwrap_or_default();
+        if p == ORG_ROOT || is_ou(p).is_some() {
+            Ok(p)
+        } else {
+            Err(fault("ParentNotFoundException", format!("no parent {p:?}")))
+        }
+    };
+    match op {
+        "DescribeOrganization" => Ok(json!({"Organization": {
+            "Id": org_id,
+            "Arn": format!("arn:aws:organizations::{DEFAULT_ACCOUNT}:organization/{org_id}"),
+            "FeatureSet": "ALL",
+            "MasterAccountArn": arn("account", DEFAULT_ACCOUNT),
+            "MasterAccountId": DEFAULT_ACCOUNT,
+            "MasterAccountEmail": "management@example.com",
+        }})),
+        "ListRoots" => page(
+            "Roots",
+            1,
+            &|_| json!({"Id": ORG_ROOT, "Arn": arn("root", ORG_ROOT), "Name": "Root", "PolicyTypes": []}),
+        ),
+        "ListOrganizationalUnitsForParent" => {
+            let len = match parent()? {
+                ORG_ROOT => shape.ous,
+                _ => 0,
+            };
+            page("OrganizationalUnits", len, &ou)
+        }
+        "ListAccountsForParent" => {
+            // Members are dealt in turn: OU n holds n + 1, n + 1 + OUs, ...; the root holds
+            // the management account, and every member when there is no OU.
+            let p = parent()?;
+            match (p, shape.ous) {
+                (ORG_ROOT, 0) => page("Accounts", shape.accounts + 1, &|j| match j {
+                    0 => management.clone(),
+                    j => account(j),
+                }),
+                (ORG_ROOT, _) => page("Accounts", 1, &|_| management.clone()),
+                (_, k) => {
+                    let n = is_ou(p).expect("a parent checked above");
+                    let len = shape.accounts.saturating_sub(n).div_ceil(k);
+                    page("Accounts", len, &|j| account(n + 1 + j * k))
+                }
+            }
+        }
+        "DescribeAccount" => {
+            let id = text(input, "AccountId").unwrap_or_default();
+            match (id == DEFAULT_ACCOUNT, member(id)) {
+                (true, _) => Ok(json!({"Account": management})),
+                (_, Some(i)) => Ok(json!({"Account": account(i)})),
+                _ => Err(fault(
+                    "AccountNotFoundException",
+                    format!("no account {id:?}"),
+                )),
+            }
+        }
+        "DescribeOrganizationalUnit" => {
+            let id = text(input, "OrganizationalUnitId").unwrap_or_default();
+            match is_ou(id) {
+                Some(n) => Ok(json!({"OrganizationalUnit": ou(n)})),
+                None => Err(fault(
+                    "OrganizationalUnitNotFoundException",
+                    format!("no OU {id:?}"),
+                )),
+            }
+        }
+        "ListTagsForResource" => {
+            let id = text(input, "ResourceId").unwrap_or_default();
+            let tags = match member(id) {
+                Some(_) if shape.tags => vec![
+                    json!({"Key": "env", "Value": "bench"}),
+                    json!({"Key": "ssm-prefs:log_bucket", "Value": format!("bench-logs-{id}")}),
+                ],
+                Some(_) => vec![],
+                None if id == DEFAULT_ACCOUNT || id == ORG_ROOT || is_ou(id).is_some() => vec![],
+                None => {
+                    return Err(fault(
+                        "TargetNotFoundException",
+                        format!("no resource {id:?}"),
+                    ));
+                }
+            };
+            page("Tags", tags.len(), &|j| tags[j].clone())
+        }
+        _ => Err(fault(
+            "UnknownOperationException",
+            format!("the stand-in does not serve AWSOrganizationsV20161128.{op}"),
+        )),
+    }
 }
 
 /// Security Hub (REST JSON): no finding is there yet, and every finding sent is taken.
