@@ -37,7 +37,7 @@ pub(crate) enum RunEvent {
     MaxFailuresExceeded { max: String },
     /// Ctrl-C or SIGTERM: no new target starts; those in flight get `grace_seconds`.
     Interrupted { grace_seconds: u64 },
-    /// Lambda mode: the invocation's deadline is near, so no new target starts; those in
+    /// `--deadline` or Lambda mode: the deadline is near, so no new target starts; those in
     /// flight get `grace_seconds`, and the rest is the time to store the reports.
     DeadlineNear { grace_seconds: u64 },
     /// A second Ctrl-C, a second SIGTERM, the grace period's end, or the deadline: abandoned

@@ -88,7 +88,7 @@ pub(crate) fn show(printer: &Printer, event: &RunEvent) {
             "interrupted: no new target starts; waiting up to {grace_seconds}s for those in flight (Ctrl-C again to abandon them)"
         )),
         RunEvent::DeadlineNear { grace_seconds } => printer.say(&format!(
-            "the invocation's deadline is near: no new target starts; waiting up to {grace_seconds}s for those in flight, then the reports are stored"
+            "the deadline is near (--deadline, or the Lambda invocation's): no new target starts; waiting up to {grace_seconds}s for those in flight, then the reports are stored"
         )),
         RunEvent::Abandoned { why } => printer.say(match why {
             Abandon::InterruptedAgain => "interrupted again: abandoning the targets in flight",

@@ -609,7 +609,7 @@ async fn a_deadline_reached_mid_run_writes_every_row_and_is_an_error() {
         assert!(found.is_some(), "{row:?}");
     }
     assert!(
-        function.log().contains("the invocation's deadline is near"),
+        function.log().contains("the deadline is near"),
         "{}",
         function.log()
     );
