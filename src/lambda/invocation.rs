@@ -182,10 +182,7 @@ impl Done {
         metrics::render(&RunMetrics {
             function,
             command: &s.command,
-            timestamp_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or_default(),
+            timestamp_ms: now_ms(),
             total: s.total_targets,
             counts: &s.counts,
             failed: s.failed,
@@ -385,17 +382,22 @@ fn classify(payload: &Value) -> Result<Kind, String> {
 /// The invocation's deadline (milliseconds since the epoch, as the runtime API gives it) as
 /// the run's stop and abandon times: a fifth of the time left is kept back, at most a minute.
 fn deadline_of(deadline_ms: u64) -> Deadline {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default();
-    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms()));
     let margin = (left / 5).min(MARGIN);
     let now = Instant::now();
     Deadline {
         stop_at: now + left - margin,
         abandon_at: now + left - margin / 2,
     }
+}
+
+/// Milliseconds since the epoch, as the runtime API's deadline and CloudWatch's timestamps
+/// count them.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 /// An invocation's error: said in the log (the plain line exit 2 or 1 would print), then

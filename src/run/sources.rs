@@ -115,8 +115,10 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
         }
         (None, None, Some(events)) => {
             let mut inv = events.inventory();
-            name_from_organizations(printer, &args.aws.session, &mut inv, &prefs, &selection).await;
-            caller_on_base_credentials(printer, &args.aws.session, &mut inv).await;
+            // One base session for both: naming the accounts and knowing the caller's own.
+            let session = Session::new(&args.aws.session, &[]).await;
+            name_from_organizations(printer, &session, &mut inv, &prefs, &selection).await;
+            caller_on_base_credentials(printer, &session, &mut inv).await;
             inv
         }
         (None, None, None) => unreachable!("clap requires -i, --org or --event"),
@@ -140,7 +142,7 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
 /// Only the accounts the selection keeps are asked.
 async fn name_from_organizations(
     printer: &Printer,
-    opts: &SessionOptions,
+    session: &Session,
     inv: &mut Inventory,
     prefs: &Preferences,
     selection: &Selection,
@@ -162,7 +164,6 @@ async fn name_from_organizations(
     {
         return;
     }
-    let session = Session::new(opts, &[]).await;
     let org = session.organizations();
     let gate = session.organizations_gate();
     let endpoint = session.endpoint("Organizations", None);
@@ -203,8 +204,7 @@ async fn name_from_organizations(
 /// opted in, delivered to that account's own bus) is written with the base credentials, as
 /// `--org` writes it: no member role is deployed there (a service-managed StackSet never
 /// reaches the management account).
-async fn caller_on_base_credentials(printer: &Printer, opts: &SessionOptions, inv: &mut Inventory) {
-    let session = Session::new(opts, &[]).await;
+async fn caller_on_base_credentials(printer: &Printer, session: &Session, inv: &mut Inventory) {
     let Some(caller) = session.caller_account().await else {
         printer.warn(
             "--event: STS GetCallerIdentity failed, so the caller's own account is not known: every account the events name is reached through --role-name",
