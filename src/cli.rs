@@ -167,6 +167,12 @@ pub(crate) struct RunArgs {
     // Not clap's `requires = "org"`: it takes --org's default (false) as given; settings check it.
     #[arg(long = "ou", value_name = "OU_ID", value_delimiter = ',')]
     pub ous: Vec<String>,
+    /// With --org: keep the accounts' tags between runs in this file (or s3://BUCKET/KEY), so a run reads only the tags it has not seen, and --org-tags-refresh of the rest (only where a tag may fill a placeholder or -t selects by one)
+    #[arg(long, value_name = "FILE")]
+    pub org_tags_cache: Option<String>,
+    /// With --org-tags-cache: the accounts whose cached tags are read again each run, those read longest ago first [default: 500]
+    #[arg(long, value_name = "N")]
+    pub org_tags_refresh: Option<String>,
     /// Amazon EventBridge events decide the targets (`-` reads stdin): a new account (Control Tower CreateManagedAccount, Organizations CreateAccountResult) or a region opted in; with -i or --org they narrow its selection
     #[arg(long, value_name = "FILE|-")]
     pub event: Option<PathBuf>,

@@ -230,6 +230,9 @@ pub(crate) struct Found {
     pub tags: Vec<String>,
     /// Its tags `ssm-prefs:KEY` = VALUE: the values of the preferences' `{KEY}`.
     pub vars: BTreeMap<String, String>,
+    /// Its tags as read by this walk (key, value), for the tags cache; `None` where they were
+    /// not read (not needed, or taken from the cache).
+    pub tags_read: Option<Vec<(String, String)>>,
 }
 
 /// The tag key prefix that makes an Organizations tag a placeholder's value.
@@ -268,6 +271,9 @@ pub(crate) struct WalkOptions<'a> {
     /// Each account's tags (`ListTagsForResource`, one call per account): only where a tag
     /// may fill a placeholder or select an account.
     pub read_tags: bool,
+    /// Accounts whose tags are known (the tags cache, less what is read again this run):
+    /// taken as they are, with no call.
+    pub known_tags: Option<&'a BTreeMap<String, Vec<(String, String)>>>,
     /// No call starts after this: the OUs and tags not read by then are counted, not read.
     pub stop_at: Option<Instant>,
     /// The calls still in flight are given up: the run's rows and reports come first.
@@ -349,6 +355,8 @@ pub(crate) async fn walk(
     let mut whole: HashMap<(String, String), u8> = HashMap::new();
     // Accounts whose tags were asked for and not read (yet).
     let mut untagged: Vec<bool> = vec![];
+    // Accounts whose tags came from the cache.
+    let mut tags_cached = 0;
     let stop_at = opts.stop_at;
     let children = |parent: String, path: String| async move {
         let (ous, all) = every_page(gate, endpoint, stop_at, |token| {
@@ -420,7 +428,10 @@ pub(crate) async fn walk(
         let (parent, path, listed, all) = match read {
             Read::Tags(i, tags, all) => {
                 if all {
-                    set_tags(&mut found.accounts[i], &tags);
+                    let pairs: Vec<(String, String)> =
+                        tags.into_iter().map(|t| (t.key, t.value)).collect();
+                    set_tags(&mut found.accounts[i], &pairs);
+                    found.accounts[i].tags_read = Some(pairs);
                     untagged[i] = false;
                 }
                 continue;
@@ -463,18 +474,26 @@ pub(crate) async fn walk(
             }
             let i = found.accounts.len();
             at.insert(id.clone(), i);
-            if opts.read_tags {
+            let known = opts.known_tags.and_then(|k| k.get(&id));
+            let read = opts.read_tags && known.is_none();
+            if read {
                 waiting.push_back(Box::pin(tags(i, id.clone())));
             }
-            untagged.push(opts.read_tags);
-            found.accounts.push(Found {
+            untagged.push(read);
+            let mut account = Found {
                 name: account.name.clone().unwrap_or_else(|| id.clone()),
                 email: account.email.clone().unwrap_or_default(),
                 id,
                 ou_path: path.clone(),
                 tags: vec![format!("ou:{path}")],
                 vars: BTreeMap::new(),
-            });
+                tags_read: None,
+            };
+            if let Some(known) = known.filter(|_| opts.read_tags) {
+                set_tags(&mut account, known);
+                tags_cached += 1;
+            }
+            found.accounts.push(account);
         }
     }
     // An account whose tags were needed and not read is left out: its placeholders would be
@@ -497,6 +516,7 @@ pub(crate) async fn walk(
         ous_left: ous.len() - ous_walked,
         accounts_left: untagged.iter().filter(|u| **u).count(),
         tags_read: opts.read_tags,
+        tags_cached,
         calls,
         retries,
         duration_ms: began.elapsed().as_millis() as u64,
@@ -511,18 +531,18 @@ type Pending<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Read, TargetErro
 
 /// An account's tags as the inventory holds them (`KEY:VALUE`, then its `ou:PATH`), and its
 /// tags `ssm-prefs:KEY` as placeholders' values.
-fn set_tags(a: &mut Found, tags: &Tags) {
+fn set_tags(a: &mut Found, tags: &[(String, String)]) {
     // From the tag's own key and value: a value may hold `:` too.
     a.vars = tags
         .iter()
-        .filter_map(|t| Some((t.key.strip_prefix(VAR_TAG)?, &t.value)))
+        .filter_map(|(key, value)| Some((key.strip_prefix(VAR_TAG)?, value)))
         .filter(|(k, _)| is_placeholder_name(k))
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
     let ou = a.tags.pop();
     a.tags = tags
         .iter()
-        .map(|t| format!("{}:{}", t.key, t.value))
+        .map(|(key, value)| format!("{key}:{value}"))
         .chain(ou)
         .collect();
 }
@@ -650,13 +670,7 @@ mod tests {
 
     #[test]
     fn an_accounts_tags_keep_its_ou_path_last_and_fill_only_placeholder_names() {
-        let tag = |k: &str, v: &str| {
-            aws_sdk_organizations::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .unwrap()
-        };
+        let tag = |k: &str, v: &str| (k.to_string(), v.to_string());
         let mut a = Found {
             id: "111111111111".into(),
             name: "a".into(),
@@ -664,10 +678,11 @@ mod tests {
             ou_path: "Root/Prod".into(),
             tags: vec!["ou:Root/Prod".into()],
             vars: BTreeMap::new(),
+            tags_read: None,
         };
         set_tags(
             &mut a,
-            &vec![
+            &[
                 tag("env", "prod"),
                 tag("ssm-prefs:log_bucket", "b:1"),
                 tag("ssm-prefs:not a name", "x"),

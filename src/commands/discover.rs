@@ -38,6 +38,7 @@ pub(crate) async fn discover(
         ous: &args.ous,
         include_management: args.include_management,
         read_tags: true,
+        known_tags: None,
         stop_at: None,
         abandon_at: None,
     };
@@ -170,6 +171,7 @@ mod tests {
                     "ou:Root/Prod".into(),
                 ],
                 vars: [("log_bucket".to_string(), "b:1".to_string())].into(),
+                tags_read: None,
             }],
             suspended: vec!["111111111111".into()],
             management: Some("999999999999".into()),

@@ -7,10 +7,12 @@ mod accounts_yml;
 mod eventbridge;
 mod load;
 mod narrow;
+mod org_tags;
 mod parsed;
 mod select;
 
 pub(crate) use eventbridge::{EventBridgeEvents, load as load_events, parse as parse_events};
 pub(crate) use load::{Inventory, load};
 pub(crate) use narrow::narrow;
+pub(crate) use org_tags::OrgTags;
 pub(crate) use select::{Regions, Selection, Strictness, select};

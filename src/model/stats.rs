@@ -24,6 +24,8 @@ pub struct OrgWalk {
     pub accounts_left: usize,
     /// Whether each account's tags were read (only where the preferences or `-t` need them).
     pub tags_read: bool,
+    /// Accounts whose tags came from the tags cache (`--org-tags-cache`), with no call.
+    pub tags_cached: usize,
     /// Organizations calls, every attempt.
     pub calls: u64,
     /// Attempts tried again: throttled (`TooManyRequestsException`) or failing in a way that

@@ -12,6 +12,7 @@ mod prompt;
 mod setup;
 mod sinks;
 mod sources;
+mod tags_cache;
 
 pub(crate) use inputs::{load_inputs, region_totals, warn_all};
 pub(crate) use interrupt::{INTERRUPT_GRACE, listen_for_interrupts};

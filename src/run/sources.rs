@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::inputs::{Inputs, Resolved, check_retry_report, fetch_preferences, read_files, resolve};
+use super::tags_cache;
 use crate::aws::organizations::{self, Discovery, VAR_TAG, WalkError, WalkOptions};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, Inventory, Selection, Strictness};
 use crate::model::{Ended, OrgWalk};
 use crate::preferences::{BUILTIN_PLACEHOLDERS, Preferences, VarsFrom};
-use crate::settings::RunSettings;
+use crate::settings::{OrgTagsCache, RunSettings};
 use crate::target::{Account, AccountId};
 use crate::terminal::printer::Printer;
 use crate::words::count;
@@ -102,10 +103,12 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
                 ous,
                 include_management: true,
                 read_tags: tags_needed(&prefs, &selection),
+                known_tags: None,
                 stop_at: deadline.map(|d| now + d.stop_at.saturating_duration_since(now) / 2),
                 abandon_at: deadline.map(|d| d.stop_at),
             };
-            match org_inventory(printer, &args.aws.session, &opts, &prefs).await? {
+            let cache = source.org_tags.as_ref().filter(|_| opts.read_tags);
+            match org_inventory(printer, &args.aws.session, &opts, cache, &prefs).await? {
                 Ok((inv, walked)) => {
                     walk = Some(walked);
                     inv
@@ -329,14 +332,31 @@ async fn org_inventory(
     printer: &Printer,
     opts: &SessionOptions,
     walk: &WalkOptions<'_>,
+    cache: Option<&OrgTagsCache>,
     prefs: &Preferences,
 ) -> Result<Result<(Inventory, OrgWalk), String>, InputError> {
     let ous = walk.ous;
     let session = Session::new(opts, &[]).await;
+    // Tags kept between runs: the walk reads only those it has not seen, and the stalest.
+    let cached = match cache {
+        Some(cache) => Some(tags_cache::load(printer, &session, cache).await),
+        None => None,
+    };
+    let known = cached
+        .as_ref()
+        .zip(cache)
+        .map(|(t, c)| tags_cache::known(t, c.refresh));
+    let walk = &WalkOptions {
+        known_tags: known.as_ref(),
+        ..walk.clone()
+    };
     let found = match read_organization(printer, &session, walk).await? {
         Ok(found) => found,
         Err(why) => return Ok(Err(why)),
     };
+    if let (Some(cache), Some(tags)) = (cache, cached) {
+        tags_cache::store(printer, &session, cache, tags, &found, ous.is_empty()).await;
+    }
     if found.walk.complete {
         printer.note(&walk_line(&found.walk));
     } else {

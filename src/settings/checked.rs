@@ -76,7 +76,23 @@ pub(crate) struct Source {
     pub(crate) org: Option<Vec<String>>,
     /// `--event FILE|-`.
     pub(crate) events: Option<PathBuf>,
+    /// `--org-tags-cache`: where the organization's tags are kept between runs.
+    pub(crate) org_tags: Option<OrgTagsCache>,
 }
+
+/// The organization's tags kept between runs (`--org-tags-cache`, or Lambda mode's reports
+/// bucket), and how many of them each run reads again.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OrgTagsCache {
+    /// A local path, or `s3://BUCKET/KEY`.
+    pub(crate) at: String,
+    pub(crate) refresh: usize,
+}
+
+/// Cached tags read again per run when not told: 500 calls are about a minute of
+/// Organizations' pace, and a 10,000-account cache is read again in 20 days, each change
+/// in between arriving by its `TagResource` event.
+pub(crate) const ORG_TAGS_REFRESH: usize = 500;
 
 /// The settings of a run over targets: `plan` and `audit`, and the run of `apply`.
 pub struct RunSettings {

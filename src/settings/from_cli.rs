@@ -119,6 +119,7 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
     for ou in &a.ous {
         check_ou_id(ou).map_err(flag("--ou"))?;
     }
+    let org_tags = org_tags_cache(a)?;
     // The default waits only for what an event names: accounts that may not exist yet.
     let wait_ready = match &a.wait_ready {
         Some(text) => parse_wait(text).map_err(flag("--wait-ready"))?,
@@ -146,6 +147,7 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
             inventory: a.inventory.clone(),
             org: a.org.then(|| a.ous.clone()),
             events: a.event.clone(),
+            org_tags,
         },
         wait_ready,
         select: selection(&a.select)?,
@@ -162,6 +164,42 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
         invoked: None,
         deadline: optional(&a.deadline, "--deadline", parse_duration)?.map(Deadline::within),
     })
+}
+
+/// `--org-tags-cache` and `--org-tags-refresh`: only with `--org` (and the refresh only with
+/// a cache), the object `s3://BUCKET/KEY` whole.
+fn org_tags_cache(a: &RunArgs) -> Result<Option<OrgTagsCache>, InputError> {
+    if a.org_tags_refresh.is_some() && a.org_tags_cache.is_none() {
+        return Err(InputError::flag(
+            "--org-tags-refresh",
+            "goes with --org-tags-cache: it says how many cached tags each run reads again",
+        ));
+    }
+    let Some(at) = &a.org_tags_cache else {
+        return Ok(None);
+    };
+    if !a.org {
+        return Err(InputError::flag(
+            "--org-tags-cache",
+            "goes with --org: it keeps the organization's account tags between runs",
+        ));
+    }
+    if at.starts_with("s3://")
+        && crate::aws::objects::s3_uri(at).is_none_or(|(b, k)| b.is_empty() || k.is_empty())
+    {
+        return Err(InputError::flag(
+            "--org-tags-cache",
+            format!("{at:?} is not s3://BUCKET/KEY"),
+        ));
+    }
+    let refresh = match &a.org_tags_refresh {
+        Some(n) => whole(n, 0, 1_000_000).map_err(flag("--org-tags-refresh"))?,
+        None => ORG_TAGS_REFRESH,
+    };
+    Ok(Some(OrgTagsCache {
+        at: at.clone(),
+        refresh,
+    }))
 }
 
 pub(super) fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {

@@ -974,3 +974,144 @@ async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
         "{summary}"
     );
 }
+
+/// `--org-tags-cache`: the first run reads every account's tags and keeps them; the next reads
+/// only the `--org-tags-refresh` read longest ago and takes the rest from the cache, with the
+/// same targets and the same rendered preferences, and `-t` selecting by a cached tag. A
+/// cache that cannot be read is a warning, and every tag is read again.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tags_cache_reads_only_the_tags_it_has_not_seen_and_the_stalest() {
+    let url = emulator().url.clone();
+    let (_, active) = the_org(&url).await;
+    let everyone: BTreeSet<String> = active
+        .values()
+        .flatten()
+        .cloned()
+        .chain([MANAGEMENT.to_string()])
+        .collect();
+    let dev: BTreeSet<String> = active["Development"].iter().cloned().collect();
+    let dir = Dir::new();
+    let proxy = Proxy::start(&url);
+    let mut with_team = desired();
+    with_team["inputs"]["s3KeyPrefix"] = "sessions/{team}".into();
+    let prefs = dir.write("team.json", &with_team.to_string());
+    let cache = dir.path("org-tags.json");
+    let run = |name: &str, extra: &[&str]| {
+        let report = dir.path(&format!("{name}.csv"));
+        let summary = dir.path(&format!("{name}-summary.json"));
+        let mut a = command_line("plan", &prefs, &report, &proxy.url);
+        a.extend(["--org", "-r", "us-east-1", "--document-name", "CachePrefs"]);
+        a.extend(["--var", "team=platform"]);
+        a.extend(["--org-tags-cache", cache.to_str().unwrap()]);
+        a.extend(["--summary-json", summary.to_str().unwrap()]);
+        a.extend(extra);
+        proxy.clear();
+        let out = ssm_prefs(&a);
+        assert_eq!(out.code, 0, "{}", out.all());
+        let rows: BTreeMap<String, String> = read_report(&report)
+            .into_iter()
+            .map(|r| (r["account_id"].clone(), r["content_sha256"].clone()))
+            .collect();
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        let tags_calls = organizations_calls(&proxy)
+            .get("ListTagsForResource")
+            .copied()
+            .unwrap_or(0);
+        (out, rows, summary["organization"].clone(), tags_calls)
+    };
+
+    // No cache yet: every account's tags read, and kept.
+    let (out, first, walk, calls) = run("first", &["--org-tags-refresh", "5"]);
+    assert_eq!(first.keys().cloned().collect::<BTreeSet<_>>(), everyone);
+    assert_eq!(calls, everyone.len(), "{}", out.stderr);
+    assert_eq!(walk["tags_cached"], 0, "{walk}");
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    assert_eq!(kept["version"], 1);
+    let kept_ids: BTreeSet<String> = kept["accounts"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(kept_ids, everyone);
+    let dev_id = dev.iter().next().unwrap();
+    assert!(
+        kept["accounts"][dev_id]["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(["env", "dev"])),
+        "{kept}"
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "the tags of 0 accounts taken from the cache, {} read; {} accounts kept",
+            everyone.len(),
+            everyone.len()
+        )),
+        "{}",
+        out.stderr
+    );
+
+    // With the cache: only the 5 read longest ago are read again; the same targets, rendered
+    // the same.
+    let (out, second, walk, calls) = run("second", &["--org-tags-refresh", "5"]);
+    assert_eq!(calls, 5, "{}", out.stderr);
+    assert_eq!(walk["tags_cached"], everyone.len() - 5, "{walk}");
+    assert_eq!(second, first);
+    // The default refresh (500) reads every cached entry of an organization this small again.
+    let (_, _, _, calls) = run("default", &[]);
+    assert_eq!(calls, everyone.len());
+
+    // -t selects by a tag taken from the cache.
+    let (_, selected, walk, calls) = run("dev", &["--org-tags-refresh", "0", "-t", "env:dev"]);
+    assert_eq!(calls, 0);
+    assert_eq!(walk["tags_cached"], everyone.len(), "{walk}");
+    assert_eq!(selected.keys().cloned().collect::<BTreeSet<_>>(), dev);
+
+    // A cache that is not one: a warning, every tag read again, and the cache written anew.
+    std::fs::write(&cache, "{not json").unwrap();
+    let (out, again, _, calls) = run("broken", &["--org-tags-refresh", "0"]);
+    assert!(
+        out.stderr.contains("org-tags.json: not a tags cache"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(calls, everyone.len());
+    assert_eq!(again, first);
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    assert_eq!(kept["accounts"].as_object().unwrap().len(), everyone.len());
+
+    // Bad input: the flags go together, and with --org; no AWS call.
+    proxy.clear();
+    let report = dir.path("bad.csv");
+    for (extra, says) in [
+        (
+            vec!["--org", "-r", "us-east-1", "--org-tags-refresh", "5"],
+            "--org-tags-refresh: goes with --org-tags-cache",
+        ),
+        (
+            vec!["-i", "x.yml", "--org-tags-cache", "c.json"],
+            "--org-tags-cache: goes with --org",
+        ),
+        (
+            vec![
+                "--org",
+                "-r",
+                "us-east-1",
+                "--org-tags-cache",
+                "s3://bucket-only",
+            ],
+            "is not s3://BUCKET/KEY",
+        ),
+    ] {
+        let mut a = command_line("plan", &prefs, &report, &proxy.url);
+        a.extend(extra);
+        let out = ssm_prefs(&a);
+        assert_eq!(out.code, 2, "{}", out.all());
+        assert!(out.stderr.contains(says), "{}", out.stderr);
+    }
+    assert!(proxy.seen().is_empty());
+}
