@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::settings::{DEFAULT_DOCUMENT_NAME, DEFAULT_OWNER_TAG, DEFAULT_ROLE_NAME};
+
 const ABOUT: &str = "Roll out AWS Session Manager preferences (the SSM-SessionManagerRunShell document) to every account and region of an organization, then prove every target holds them.";
 
 const AFTER_HELP: &str = "\
@@ -15,13 +17,6 @@ Typical use:
 
 Exit codes: 0 every target succeeded; 1 at least one target failed; 2 bad usage or
 input (nothing was sent to AWS); 130 interrupted.";
-
-/// `--role-name`'s default: the role AWS Organizations creates in each account it creates.
-pub(crate) const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
-/// `--document-name`'s default: the document Session Manager reads its preferences from.
-pub(crate) const DEFAULT_DOCUMENT_NAME: &str = "SSM-SessionManagerRunShell";
-/// `--owner-tag`'s default.
-pub(crate) const DEFAULT_OWNER_TAG: &str = "managed-by=ssm-prefs";
 
 /// The command line as typed (`Cli::parse`); `Settings::from_cli` checks it.
 #[derive(Debug, Parser)]

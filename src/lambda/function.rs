@@ -260,7 +260,7 @@ pub(crate) enum Kind {
 pub(crate) fn check(args: &[&str]) -> Result<Settings, String> {
     let cli = Cli::try_parse_from(std::iter::once("ssm-prefs").chain(args.iter().copied()))
         .map_err(|e| first_line(&e.to_string()))?;
-    Settings::from_cli(&cli).map_err(|e| first_line(&e.to_string()))
+    Settings::from_cli(&cli, false).map_err(|e| first_line(&e.to_string()))
 }
 
 /// A clap error's first line, without its `error: ` (the rest is usage and help).

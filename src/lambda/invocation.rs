@@ -18,8 +18,7 @@ use crate::error::InputError;
 use crate::inventory::parse_events;
 use crate::model::{Ended, rfc3339};
 use crate::report::metrics::{self, RunMetrics};
-use crate::run::redacted_command_line;
-use crate::settings::{Deadline, Invoked, Settings};
+use crate::settings::{Caller, Deadline, Invoked, Settings, redacted_command_line};
 use crate::terminal::printer::Printer;
 
 /// The key of the object a payload that is not JSON is handed on as (src/lambda/mod.rs).
@@ -293,7 +292,6 @@ impl<'a> Invocation<'a> {
             check(&arg_refs).map_err(|e| failure(printer, "BadInput", e))?;
         if let Some(run) = settings.run_settings_mut() {
             run.invoked = Some(Invoked {
-                command_line: shown.clone(),
                 deadline: self.deadline,
             });
             // Set, not passed as a flag: any value STS takes, a leading `-` too, never parsed.
@@ -304,7 +302,7 @@ impl<'a> Invocation<'a> {
             ));
         }
         printer.say(&shown);
-        let result = crate::run(&settings, printer).await;
+        let result = crate::run(&settings, printer, &Caller::invoked(shown.clone())).await;
         let key = format!("{}/{command}", self.key_prefix);
         let stored = files
             .store(&self.s3, &self.endpoint, self.bucket, &key)

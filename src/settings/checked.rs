@@ -11,6 +11,13 @@ use crate::lifecycle::{Existing, Mark};
 use crate::target::Region;
 use crate::waves::Stage;
 
+/// `--role-name`'s default: the role AWS Organizations creates in each account it creates.
+pub(crate) const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+/// `--document-name`'s default: the document Session Manager reads its preferences from.
+pub(crate) const DEFAULT_DOCUMENT_NAME: &str = "SSM-SessionManagerRunShell";
+/// `--owner-tag`'s default.
+pub(crate) const DEFAULT_OWNER_TAG: &str = "managed-by=ssm-prefs";
+
 /// What to run, with every flag checked.
 pub enum Settings {
     /// `validate`: the files and the selection, no AWS call.
@@ -131,11 +138,9 @@ impl RunSettings {
     }
 }
 
-/// What a Lambda invocation gives its run: the command line it stands for, and its deadline.
+/// What a Lambda invocation gives its run beside its settings: its deadline.
 #[derive(Debug, Clone)]
 pub(crate) struct Invoked {
-    /// As the HTML page shows the command line (external ids redacted).
-    pub(crate) command_line: String,
     pub(crate) deadline: Deadline,
 }
 

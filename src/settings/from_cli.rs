@@ -2,7 +2,6 @@
 //! the ones that must not meet (an output that is an input), and the verbosity known before.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,8 +22,9 @@ use super::values::*;
 
 impl Settings {
     /// The raw flags checked: every range and value, with one message naming the flag
-    /// (exit 2) before anything runs.
-    pub fn from_cli(cli: &Cli) -> Result<Settings, InputError> {
+    /// (exit 2) before anything runs. `interactive`: whether stdin is a terminal (`--pause`
+    /// asks there), as `main` read it.
+    pub fn from_cli(cli: &Cli, interactive: bool) -> Result<Settings, InputError> {
         Ok(match &cli.command {
             CommandArgs::Validate(a) => Settings::Validate(validate(a)?),
             CommandArgs::Plan(a) => Settings::Plan(RunSettings {
@@ -36,7 +36,7 @@ impl Settings {
                 security_hub: a.security_hub,
                 ..run_settings(&a.run)?
             }),
-            CommandArgs::Apply(a) => Settings::Apply(apply(a)?),
+            CommandArgs::Apply(a) => Settings::Apply(apply(a, interactive)?),
             CommandArgs::Rollback(a) => Settings::Rollback(rollback(a)?),
             CommandArgs::Discover(a) => Settings::Discover(discover(a)?),
             CommandArgs::Report(ReportCommand::Merge(m)) => merge(&m.reports, &m.output)?,
@@ -202,7 +202,7 @@ fn org_tags_cache(a: &RunArgs) -> Result<Option<OrgTagsCache>, InputError> {
     }))
 }
 
-pub(super) fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
+pub(super) fn apply(a: &ApplyArgs, interactive: bool) -> Result<Apply, InputError> {
     let region_order = each(&a.region_order, "--region-order", Region::parse)?;
     // A region order alone is one wave, written region by region.
     let waves = match waves(&a.waves)? {
@@ -221,7 +221,7 @@ pub(super) fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
             "--pause and --wave-wait go with --waves (or --canary): they act between waves",
         ));
     }
-    if a.pause && !std::io::stdin().is_terminal() {
+    if a.pause && !interactive {
         return Err(InputError::usage(
             "--pause asks on the terminal, and stdin is not one: use --wave-wait for an unattended pause",
         ));
