@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::settings::{DEFAULT_DOCUMENT_NAME, DEFAULT_OWNER_TAG, DEFAULT_ROLE_NAME};
+use crate::settings::{
+    DEFAULT_CONCURRENCY, DEFAULT_DOCUMENT_NAME, DEFAULT_MAX_ATTEMPTS, DEFAULT_OPERATION_TIMEOUT,
+    DEFAULT_OWNER_TAG, DEFAULT_ROLE_NAME,
+};
 
 const ABOUT: &str = "Roll out AWS Session Manager preferences (the SSM-SessionManagerRunShell document) to every account and region of an organization, then prove every target holds them.";
 
@@ -342,7 +345,7 @@ pub(crate) struct AwsArgs {
         short = 'c',
         long,
         value_name = "N",
-        default_value = "32",
+        default_value = DEFAULT_CONCURRENCY,
         allow_hyphen_values = true
     )]
     pub concurrency: String,
@@ -350,7 +353,7 @@ pub(crate) struct AwsArgs {
     #[arg(
         long,
         value_name = "N",
-        default_value = "8",
+        default_value = DEFAULT_MAX_ATTEMPTS,
         allow_hyphen_values = true
     )]
     pub max_attempts: String,
@@ -358,7 +361,7 @@ pub(crate) struct AwsArgs {
     #[arg(
         long,
         value_name = "SECS",
-        default_value = "60",
+        default_value = DEFAULT_OPERATION_TIMEOUT,
         allow_hyphen_values = true
     )]
     pub operation_timeout: String,

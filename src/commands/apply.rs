@@ -24,7 +24,7 @@ pub(crate) async fn apply(
             "apply needs --yes when stdin is not a terminal (nothing was sent to AWS)",
         ));
     }
-    let (p, csv) = match Prepared::new(printer, &args.run, Command::Apply, caller).await? {
+    let (p, csv) = match Prepared::start(printer, &args.run, Command::Apply, caller).await? {
         Start::Run(p, csv) => (p, csv),
         Start::Ended(outcome) => return Ok(outcome),
     };

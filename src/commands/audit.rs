@@ -11,7 +11,7 @@ pub(crate) async fn audit(
     args: &RunSettings,
     caller: &Caller,
 ) -> Result<RunOutcome, InputError> {
-    let (p, csv) = match Prepared::new(printer, args, Command::Audit, caller).await? {
+    let (p, csv) = match Prepared::start(printer, args, Command::Audit, caller).await? {
         Start::Run(p, csv) => (p, csv),
         Start::Ended(outcome) => return Ok(outcome),
     };

@@ -12,7 +12,7 @@ pub(crate) async fn plan(
     args: &RunSettings,
     caller: &Caller,
 ) -> Result<RunOutcome, InputError> {
-    let (p, csv) = match Prepared::new(printer, args, Command::Plan, caller).await? {
+    let (p, csv) = match Prepared::start(printer, args, Command::Plan, caller).await? {
         Start::Run(p, csv) => (p, csv),
         Start::Ended(outcome) => return Ok(outcome),
     };

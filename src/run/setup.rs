@@ -54,7 +54,7 @@ pub(crate) enum Start {
 impl Prepared {
     /// Checks the inputs, builds the session and opens the report — in that order, so a run
     /// that stops for bad input (exit 2) leaves no report behind.
-    pub(crate) async fn new(
+    pub(crate) async fn start(
         printer: &Printer,
         args: &settings::RunSettings,
         command: Command,
@@ -401,7 +401,56 @@ pub(crate) async fn resolve_regions(
     if ask.is_empty() {
         return (targets, vec![]);
     }
-    let mut enabled: HashMap<AccountId, Result<Vec<String>, TargetError>> = HashMap::new();
+    let enabled = list_enabled(session, ask, concurrency).await;
+    let mut run = vec![];
+    let mut pre = vec![];
+    let mut not_listed = vec![];
+    for t in targets {
+        match enabled.get(t.account_id()) {
+            Some(Ok(list)) if !list.iter().any(|r| r == t.region.as_str()) => match ready {
+                Some(_) => not_listed.push(t),
+                None => {
+                    let o = steps::region_not_enabled(job, &t);
+                    pre.push((t, o));
+                }
+            },
+            Some(Err(e)) if t.region.opt_in() => {
+                let o = steps::regions_unknown(job, &t, e);
+                pre.push((t, o));
+            }
+            _ => run.push(t),
+        }
+    }
+    if let Some(ready) = ready {
+        wait_for_regions(
+            session,
+            job,
+            not_listed,
+            concurrency,
+            ready,
+            (&mut run, &mut pre),
+        )
+        .await;
+    }
+    for account in all {
+        all_regions_of(
+            session,
+            job,
+            account,
+            &enabled[&account.id],
+            (&mut run, &mut pre),
+        );
+    }
+    (run, pre)
+}
+
+/// Each account's enabled regions, or why they could not be listed.
+async fn list_enabled(
+    session: &Session,
+    ask: Vec<Arc<Account>>,
+    concurrency: usize,
+) -> HashMap<AccountId, Result<Vec<String>, TargetError>> {
+    let mut enabled = HashMap::new();
     let endpoint = session.endpoint("Account API", None);
     let not_asked = |a: &Arc<Account>| {
         (
@@ -425,77 +474,72 @@ pub(crate) async fn resolve_regions(
         },
     )
     .await;
-    let mut run = vec![];
-    let mut pre = vec![];
-    let mut not_listed = vec![];
-    for t in targets {
-        match enabled.get(t.account_id()) {
-            Some(Ok(list)) if !list.iter().any(|r| r == t.region.as_str()) => match ready {
-                Some(_) => not_listed.push(t),
-                None => {
-                    let o = steps::region_not_enabled(job, &t);
-                    pre.push((t, o));
-                }
-            },
-            Some(Err(e)) if t.region.opt_in() => {
+    enabled
+}
+
+/// `--wait-ready`: every region not listed yet asked at once (the wait is one wait, not one
+/// per target), each then run or given its row.
+async fn wait_for_regions(
+    session: &Session,
+    job: &Job,
+    not_listed: Vec<Target>,
+    concurrency: usize,
+    ready: &Ready<'_>,
+    (run, pre): (&mut Vec<Target>, &mut Vec<(Target, Outcome)>),
+) {
+    let asked = futures::stream::iter(not_listed)
+        .map(|t| async move {
+            let enabled = until_enabled(session, &t, ready).await;
+            (t, enabled)
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    for (t, enabled) in asked {
+        let o = match enabled {
+            Enabled::Yes => {
+                run.push(t);
+                continue;
+            }
+            Enabled::No => steps::region_not_enabled(job, &t),
+            Enabled::NotYet => steps::region_not_ready(job, &t, ready.since.elapsed()),
+            Enabled::Unknown(e) => steps::regions_unknown(job, &t, &e),
+        };
+        pre.push((t, o));
+    }
+}
+
+/// `-r all`: an account's targets are the regions it has enabled in the run's partition.
+fn all_regions_of(
+    session: &Session,
+    job: &Job,
+    account: &Arc<Account>,
+    enabled: &Result<Vec<String>, TargetError>,
+    (run, pre): (&mut Vec<Target>, &mut Vec<(Target, Outcome)>),
+) {
+    let partition = session.partition();
+    match enabled {
+        Ok(list) => run.extend(
+            Region::all()
+                .filter(|r| r.partition() == partition && list.iter().any(|n| n == r.as_str()))
+                .map(|region| Target {
+                    account: account.clone(),
+                    region,
+                }),
+        ),
+        // Without the list, the account's regions are unknown: a failed row for each region
+        // every account has, so the gap shows in the report instead of vanishing.
+        Err(e) => {
+            for region in Region::all().filter(|r| r.partition() == partition && !r.opt_in()) {
+                let t = Target {
+                    account: account.clone(),
+                    region,
+                };
                 let o = steps::regions_unknown(job, &t, e);
                 pre.push((t, o));
             }
-            _ => run.push(t),
         }
     }
-    if let Some(ready) = ready {
-        // Every region not listed yet is asked at once: the wait is one wait, not one per target.
-        let asked = futures::stream::iter(not_listed)
-            .map(|t| async move {
-                let enabled = until_enabled(session, &t, ready).await;
-                (t, enabled)
-            })
-            .buffer_unordered(concurrency)
-            .collect::<Vec<_>>()
-            .await;
-        for (t, enabled) in asked {
-            let o = match enabled {
-                Enabled::Yes => {
-                    run.push(t);
-                    continue;
-                }
-                Enabled::No => steps::region_not_enabled(job, &t),
-                Enabled::NotYet => steps::region_not_ready(job, &t, ready.since.elapsed()),
-                Enabled::Unknown(e) => steps::regions_unknown(job, &t, &e),
-            };
-            pre.push((t, o));
-        }
-    }
-    for account in all {
-        match &enabled[&account.id] {
-            Ok(list) => run.extend(
-                Region::all()
-                    .filter(|r| {
-                        r.partition() == session.partition() && list.iter().any(|n| n == r.as_str())
-                    })
-                    .map(|region| Target {
-                        account: account.clone(),
-                        region,
-                    }),
-            ),
-            // Without the list, the account's regions are unknown: a failed row for each region
-            // every account has, so the gap shows in the report instead of vanishing.
-            Err(e) => {
-                for region in
-                    Region::all().filter(|r| r.partition() == session.partition() && !r.opt_in())
-                {
-                    let t = Target {
-                        account: account.clone(),
-                        region,
-                    };
-                    let o = steps::regions_unknown(job, &t, e);
-                    pre.push((t, o));
-                }
-            }
-        }
-    }
-    (run, pre)
 }
 
 /// `--wait-ready`: until when new accounts are waited for, since when, where the waits are
@@ -551,14 +595,15 @@ async fn until_enabled(session: &Session, t: &Target, ready: &Ready<'_>) -> Enab
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Cli;
-    use crate::settings::Settings;
-    use clap::Parser;
+    use crate::settings::{Settings, from_args};
 
     fn fix_for(args: &[&str], sensitive: &[&str]) -> String {
-        let cli = Cli::try_parse_from(["ssm-prefs", "audit", "--security-hub"].iter().chain(args))
-            .expect("parses");
-        let Ok(Settings::Audit(fleet)) = Settings::from_cli(&cli, false) else {
+        let line: Vec<&str> = ["audit", "--security-hub"]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        let Ok(Settings::Audit(fleet)) = from_args(&line) else {
             panic!("an audit's settings");
         };
         let sensitive = sensitive.iter().map(|s| s.to_string()).collect();

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::aws::session::SessionOptions;
 use crate::cli::{
     ApplyArgs, AwsArgs, Cli, CommandArgs, DiscoverArgs, OutputArgs, PrefsArgs, ReportCommand,
     RollbackArgs, RunArgs, SelectArgs, ValidateArgs, WaveArgs,
@@ -44,6 +43,16 @@ impl Settings {
             CommandArgs::Man => Settings::Man,
         })
     }
+}
+
+/// A command line (without the program's name) parsed and checked, stdin not a terminal: what
+/// the unit tests beside the code build their settings from.
+#[cfg(test)]
+pub(crate) fn from_args(args: &[&str]) -> Result<Settings, InputError> {
+    use clap::Parser;
+    let cli = Cli::try_parse_from(std::iter::once("ssm-prefs").chain(args.iter().copied()))
+        .map_err(|e| InputError::usage(e.to_string()))?;
+    Settings::from_cli(&cli, false)
 }
 
 /// The output flags of a command that writes a report, raw.
@@ -185,7 +194,7 @@ fn org_tags_cache(a: &RunArgs) -> Result<Option<OrgTagsCache>, InputError> {
         ));
     }
     if at.starts_with("s3://")
-        && crate::aws::objects::s3_uri(at).is_none_or(|(b, k)| b.is_empty() || k.is_empty())
+        && names::s3_uri(at).is_none_or(|(b, k)| b.is_empty() || k.is_empty())
     {
         return Err(InputError::flag(
             "--org-tags-cache",
@@ -255,7 +264,7 @@ pub(super) fn rollback(a: &RollbackArgs) -> Result<Rollback, InputError> {
 
 /// `--wait-ready`'s default with `--event`: a new account's role and Systems Manager take
 /// minutes to be usable (about 7 by reports; the default leaves room twice over).
-const DEFAULT_WAIT_READY: Duration = Duration::from_secs(15 * 60);
+pub(super) const DEFAULT_WAIT_READY: Duration = Duration::from_secs(15 * 60);
 
 /// An OU id as Organizations writes them (`ou-` root part `-` OU part, lowercase letters and
 /// digits): a typo stops here, before the walk.
@@ -299,7 +308,16 @@ pub(super) fn discover(a: &DiscoverArgs) -> Result<Discover, InputError> {
 }
 
 pub(super) fn waves(w: &WaveArgs) -> Result<Option<Waves>, InputError> {
-    let spec = match (&w.waves, w.canary.is_empty()) {
+    wave_options(w.waves.as_ref(), &w.canary)
+}
+
+/// `--waves` and `--canary`, checked.
+pub(super) fn wave_options(
+    spec: Option<&String>,
+    canary: &[String],
+) -> Result<Option<Waves>, InputError> {
+    let given = spec;
+    let spec = match (given, canary.is_empty()) {
         (Some(spec), _) => spec.clone(),
         // A canary alone: it, then everyone else.
         (None, false) => "100%".to_string(),
@@ -308,22 +326,31 @@ pub(super) fn waves(w: &WaveArgs) -> Result<Option<Waves>, InputError> {
     let stages = waves::parse_spec(&spec).map_err(flag("--waves"))?;
     // What the summary names the waves by: the flags as given.
     let mut label = vec![];
-    if !w.canary.is_empty() {
-        label.push(format!("--canary {}", w.canary.join(",")));
+    if !canary.is_empty() {
+        label.push(format!("--canary {}", canary.join(",")));
     }
-    if let Some(spec) = &w.waves {
+    if let Some(spec) = given {
         label.push(format!("--waves {spec}"));
     }
     Ok(Some(Waves {
         spec: label.join(" "),
         stages,
-        canary: w.canary.clone(),
+        canary: canary.to_vec(),
     }))
 }
 
 pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
+    prefs_options(&a.preferences, &a.document_name, &a.vars)
+}
+
+/// `-p`, `--document-name` and each `--var`, checked.
+pub(super) fn prefs_options(
+    preferences: &Path,
+    document_name: &str,
+    given_vars: &[String],
+) -> Result<PrefsOptions, InputError> {
     let mut vars = BTreeMap::new();
-    for given in &a.vars {
+    for given in given_vars {
         let (key, value) = parse_var(given).map_err(flag("--var"))?;
         if let Some(before) = vars.insert(key.clone(), value.clone())
             && before != value
@@ -334,9 +361,9 @@ pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
             ));
         }
     }
-    let path = a.preferences.to_string_lossy();
+    let path = preferences.to_string_lossy();
     if path.starts_with("s3://")
-        && crate::aws::objects::s3_uri(&path).is_none_or(|(b, k)| b.is_empty() || k.is_empty())
+        && names::s3_uri(&path).is_none_or(|(b, k)| b.is_empty() || k.is_empty())
     {
         return Err(InputError::flag(
             "-p",
@@ -344,9 +371,9 @@ pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
         ));
     }
     Ok(PrefsOptions {
-        path: a.preferences.clone(),
-        document_name: names::check_document_name(&a.document_name)
-            .map(|()| a.document_name.clone())
+        path: preferences.to_path_buf(),
+        document_name: names::check_document_name(document_name)
+            .map(|()| document_name.to_string())
             .map_err(flag("--document-name"))?,
         vars,
     })
@@ -354,32 +381,10 @@ pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
 
 pub(super) fn selection(s: &SelectArgs) -> Result<Selection, InputError> {
     let mut problems = vec![];
-    let regions = s.regions.as_ref().map(|given| {
-        let names: Vec<&str> = given
-            .iter()
-            .flat_map(|s| s.split(','))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        if names.contains(&"all") {
-            if names.len() > 1 {
-                problems.push(Problem::flag(
-                    "-r",
-                    "`all` stands alone: it means every region each account has enabled",
-                ));
-            }
-            return Regions::All;
-        }
-        let mut list: Vec<Region> = vec![];
-        for name in names {
-            match Region::parse(name) {
-                Ok(r) if !list.contains(&r) => list.push(r),
-                Ok(_) => {}
-                Err(e) => problems.push(Problem::flag("-r", e)),
-            }
-        }
-        Regions::List(list)
-    });
+    let regions = s
+        .regions
+        .as_ref()
+        .map(|given| regions(given, &mut problems));
     for tag in s.tags.iter().filter(|t| !t.contains(':')) {
         problems.push(Problem::flag(
             "-t",
@@ -399,19 +404,74 @@ pub(super) fn selection(s: &SelectArgs) -> Result<Selection, InputError> {
     })
 }
 
+/// `-r LIST` (each item may hold commas): `all`, alone, or regions; each problem added.
+pub(super) fn regions(given: &[String], problems: &mut Vec<Problem>) -> Regions {
+    let names: Vec<&str> = given
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.contains(&"all") {
+        if names.len() > 1 {
+            problems.push(Problem::flag(
+                "-r",
+                "`all` stands alone: it means every region each account has enabled",
+            ));
+        }
+        return Regions::All;
+    }
+    let mut list: Vec<Region> = vec![];
+    for name in names {
+        match Region::parse(name) {
+            Ok(r) if !list.contains(&r) => list.push(r),
+            Ok(_) => {}
+            Err(e) => problems.push(Problem::flag("-r", e)),
+        }
+    }
+    Regions::List(list)
+}
+
 pub(super) fn aws(a: &AwsArgs) -> Result<Aws, InputError> {
-    let concurrency = whole(&a.concurrency, 1, 1024).map_err(flag("--concurrency"))?;
-    let max_attempts = whole(&a.max_attempts, 1, 20).map_err(flag("--max-attempts"))?;
+    aws_options(&AwsFlags {
+        role_name: &a.role_name,
+        external_id: a.external_id.as_ref(),
+        session_name: a.session_name.as_ref(),
+        profile: a.profile.as_ref(),
+        endpoint_url: a.endpoint_url.as_ref(),
+        concurrency: &a.concurrency,
+        max_attempts: &a.max_attempts,
+        operation_timeout: &a.operation_timeout,
+    })
+}
+
+/// How to reach AWS, as given (text, as the command line or the function's settings give
+/// it), before it is checked.
+pub(super) struct AwsFlags<'a> {
+    pub(super) role_name: &'a str,
+    pub(super) external_id: Option<&'a String>,
+    pub(super) session_name: Option<&'a String>,
+    pub(super) profile: Option<&'a String>,
+    pub(super) endpoint_url: Option<&'a String>,
+    pub(super) concurrency: &'a str,
+    pub(super) max_attempts: &'a str,
+    pub(super) operation_timeout: &'a str,
+}
+
+/// `--role-name`, `-c`, `--max-attempts`, `--operation-timeout` and the endpoint, checked.
+pub(super) fn aws_options(a: &AwsFlags) -> Result<Aws, InputError> {
+    let concurrency = whole(a.concurrency, 1, 1024).map_err(flag("--concurrency"))?;
+    let max_attempts = whole(a.max_attempts, 1, 20).map_err(flag("--max-attempts"))?;
     let operation_timeout =
-        seconds(&a.operation_timeout, 3600.0).map_err(flag("--operation-timeout"))?;
-    names::check_role_name(&a.role_name).map_err(flag("--role-name"))?;
+        seconds(a.operation_timeout, 3600.0).map_err(flag("--operation-timeout"))?;
+    names::check_role_name(a.role_name).map_err(flag("--role-name"))?;
     Ok(Aws {
         session: SessionOptions {
-            role_name: a.role_name.clone(),
-            external_id: a.external_id.clone(),
-            session_name: a.session_name.clone(),
-            profile: a.profile.clone(),
-            endpoint_url: endpoint_url(a)?,
+            role_name: a.role_name.to_string(),
+            external_id: a.external_id.cloned(),
+            session_name: a.session_name.cloned(),
+            profile: a.profile.cloned(),
+            endpoint_url: endpoint_url(a.endpoint_url)?,
             max_attempts: max_attempts as u32,
             operation_timeout,
         },
@@ -422,9 +482,11 @@ pub(super) fn aws(a: &AwsArgs) -> Result<Aws, InputError> {
 /// `--endpoint-url`, or else the `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` variables
 /// the SDK reads (unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true): each is checked here,
 /// once. The SDK panics in every call on a URL it cannot use, an empty one too.
-fn endpoint_url(a: &AwsArgs) -> Result<Option<String>, InputError> {
-    if a.endpoint_url.is_some() {
-        return optional(&a.endpoint_url, "--endpoint-url", parse_endpoint);
+fn endpoint_url(given: Option<&String>) -> Result<Option<String>, InputError> {
+    if let Some(url) = given {
+        return parse_endpoint(url)
+            .map(Some)
+            .map_err(flag("--endpoint-url"));
     }
     let ignored = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
