@@ -403,4 +403,93 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn each_run_has_the_settings_its_command_line_stands_for() {
+        use crate::settings::{Deadline, Destination, FunctionRun, Invoked, Output, Settings};
+        let f = function(&[
+            ("SSM_PREFS_REGIONS", "us-east-1"),
+            ("SSM_PREFS_ROLE_NAME", "Rollout"),
+            ("SSM_PREFS_CONCURRENCY", "7"),
+            ("SSM_PREFS_WAVES", "10%,100%"),
+            ("SSM_PREFS_MAX_FAILURES", "2"),
+            ("SSM_PREFS_NOT_ACCOUNTS", "sandbox,123456789012"),
+            ("SSM_PREFS_SECURITY_HUB", "true"),
+            ("SSM_PREFS_OU", "ou-ab12-11111111"),
+            ("SSM_PREFS_VARS", "team=sec"),
+        ])
+        .unwrap();
+        let settings = |run: &Run, kind: Kind| {
+            let events = std::path::Path::new("e.json");
+            f.settings.settings(FunctionRun {
+                command: run.command,
+                org: f.reads_organization(kind),
+                events: (kind == Kind::Events).then_some(events),
+                wait_ready: None,
+                security_hub: run.security_hub,
+                waves: run.waves,
+                output: Output {
+                    report: None,
+                    html: None,
+                    junit: None,
+                    summary_json: Some(Destination::Stdout),
+                    no_progress: true,
+                    stored_at: None,
+                },
+                invoked: Invoked {
+                    deadline: Deadline::within(std::time::Duration::from_secs(60)),
+                },
+                external_id: Some("-starts-with-a-dash".into()),
+            })
+        };
+        let scheduled = f.runs(Kind::Scheduled, "e.json", None);
+        let Settings::Apply(apply) = settings(&scheduled[0], Kind::Scheduled) else {
+            panic!("an apply first");
+        };
+        assert!(apply.yes);
+        assert_eq!(
+            apply.run.waves.as_ref().map(|w| w.spec.as_str()),
+            Some("--waves 10%,100%")
+        );
+        assert_eq!(apply.max_failures.map(|m| m.to_string()), Some("2".into()));
+        assert_eq!(apply.run.aws.concurrency, 7);
+        assert_eq!(apply.run.aws.session.role_name, "Rollout");
+        assert_eq!(
+            apply.run.aws.session.external_id.as_deref(),
+            Some("-starts-with-a-dash")
+        );
+        assert_eq!(apply.run.select.not_accounts, ["sandbox", "123456789012"]);
+        assert_eq!(apply.run.prefs.vars["team"], "sec");
+        assert_eq!(
+            apply.run.source.org,
+            Some(vec!["ou-ab12-11111111".to_string()])
+        );
+        assert!(apply.run.source.events.is_none());
+        let Settings::Audit(audit) = settings(&scheduled[1], Kind::Scheduled) else {
+            panic!("then an audit");
+        };
+        assert!(audit.security_hub);
+        // An event's apply: no waves, its new accounts waited for.
+        let events = f.runs(Kind::Events, "e.json", None);
+        let Settings::Apply(apply) = settings(&events[0], Kind::Events) else {
+            panic!("an apply");
+        };
+        assert!(apply.run.waves.is_none() && apply.max_failures.is_none());
+        assert!(apply.run.source.events.is_some());
+        assert!(!apply.run.wait_ready.is_zero());
+    }
+
+    #[test]
+    fn settings_bad_together_are_one_line_naming_the_functions_settings() {
+        let e = function(&[("SSM_PREFS_OU", "ou-x")]).unwrap_err();
+        assert!(
+            e.starts_with("the function's settings: --ou: \"ou-x\" is not an OU id"),
+            "{e}"
+        );
+        let e = function(&[("SSM_PREFS_VARS", "a=1,a=2")]).unwrap_err();
+        assert!(
+            e.starts_with("the function's settings: --var: a is given twice"),
+            "{e}"
+        );
+    }
 }

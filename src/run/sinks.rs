@@ -568,3 +568,145 @@ fn write_summary(
     }
     written.is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Reason;
+    use crate::model::TargetError;
+    use crate::target::Region;
+
+    fn outcome(region: &str, status: Status) -> Outcome {
+        let mut row = ReportRow {
+            region: Region::parse(region).unwrap(),
+            status,
+            ..ReportRow::empty()
+        };
+        if status == Status::Failed {
+            row = row.with_error(
+                Status::Failed,
+                &TargetError::new(Reason::Aws("AccessDenied".into()), "denied"),
+            );
+        }
+        Outcome {
+            row,
+            changes: vec![],
+            reused_version: false,
+        }
+    }
+
+    fn output(dir: &Path) -> Output {
+        Output {
+            report: None,
+            html: Some(dir.join("run.html")),
+            junit: Some(dir.join("run.xml")),
+            summary_json: Some(Destination::File(dir.join("run.json"))),
+            no_progress: true,
+            stored_at: None,
+        }
+    }
+
+    /// A phase of an audit over two targets, with every file asked for.
+    fn sinks(dir: &Path, csv: Option<CsvReport>) -> Sinks {
+        let printer = Printer::new(Verbosity::Quiet);
+        let out = output(dir);
+        let meta = RunMeta::new(Command::Audit);
+        let log = EventLog::new(&printer);
+        let targets: Vec<Target> = vec![];
+        Sinks::new("audit", &targets, &out, &printer, csv, (meta, log))
+            .with_files(&out)
+            .with_walk(None)
+    }
+
+    #[test]
+    fn every_sink_gets_every_row_and_the_summary_is_the_json_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = CsvReport::create(&dir.path().join("run.csv")).unwrap();
+        let mut sinks = sinks(dir.path(), Some(csv));
+        sinks.record(&outcome("us-east-1", Status::Compliant));
+        sinks.record(&outcome("eu-west-1", Status::Failed));
+        assert_eq!(sinks.failed(), 1);
+        let outcome = sinks.finish(Duration::from_millis(5), &Control::default(), None);
+        assert_eq!(outcome.ended, Ended::Failures);
+        let summary = outcome.summary.expect("a run's summary");
+        let written = std::fs::read_to_string(dir.path().join("run.json")).unwrap();
+        assert_eq!(
+            written,
+            summary.render(),
+            "the file is the summary, as it is"
+        );
+        assert_eq!(
+            serde_json::from_str::<RunSummary>(&written).unwrap(),
+            summary
+        );
+        assert_eq!(summary.command, Command::Audit);
+        assert_eq!(summary.counts[&Status::Failed], 1);
+        assert_eq!(summary.exit_code, 1);
+        // The CSV holds both rows, each stamped with its command.
+        let rows = crate::report::csv::read(&dir.path().join("run.csv")).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| r.command == Some(Command::Audit)));
+        // The JUnit file read them back from it; the page was written.
+        let junit = std::fs::read_to_string(dir.path().join("run.xml")).unwrap();
+        assert!(junit.contains("tests=\"2\""), "{junit}");
+        assert!(dir.path().join("run.html").exists());
+    }
+
+    #[test]
+    fn without_a_report_the_junit_file_keeps_the_rows_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sinks = sinks(dir.path(), None);
+        sinks.record(&outcome("us-east-1", Status::Compliant));
+        let outcome = sinks.finish(Duration::ZERO, &Control::default(), None);
+        assert_eq!(outcome.ended, Ended::Success);
+        assert_eq!(outcome.summary.unwrap().why, "every target succeeded");
+        let junit = std::fs::read_to_string(dir.path().join("run.xml")).unwrap();
+        assert!(junit.contains("tests=\"1\""), "{junit}");
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_written_is_a_problem_of_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = output(dir.path());
+        // A directory where the page would go.
+        out.html = Some(dir.path().to_path_buf());
+        let printer = Printer::new(Verbosity::Quiet);
+        let mut sinks = Sinks::new(
+            "audit",
+            &[],
+            &out,
+            &printer,
+            None,
+            (RunMeta::new(Command::Audit), EventLog::new(&printer)),
+        )
+        .with_files(&out);
+        sinks.record(&outcome("us-east-1", Status::Compliant));
+        let outcome = sinks.finish(Duration::ZERO, &Control::default(), None);
+        assert_eq!(outcome.ended, Ended::Failures);
+        assert_eq!(
+            outcome.summary.unwrap().why,
+            "the HTML report could not be written"
+        );
+    }
+
+    #[test]
+    fn a_run_ended_early_has_its_summary_with_no_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let printer = Printer::new(Verbosity::Quiet);
+        let out = output(dir.path());
+        let o = ended_early(
+            &printer,
+            &out,
+            RunMeta::new(Command::Plan),
+            Ended::Success,
+            "nothing to do",
+        );
+        let summary = o.summary.unwrap();
+        assert_eq!(
+            (summary.total_targets, summary.why.as_str()),
+            (0, "nothing to do")
+        );
+        let written = std::fs::read_to_string(dir.path().join("run.json")).unwrap();
+        assert_eq!(written, summary.render());
+    }
+}

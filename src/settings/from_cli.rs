@@ -578,3 +578,136 @@ fn merge(reports: &[PathBuf], output: &Path) -> Result<Settings, InputError> {
         output: output.to_path_buf(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-line error a command line stops with (exit 2), or panics if it is good.
+    fn refused(args: &[&str]) -> String {
+        match from_args(args) {
+            Ok(_) => panic!("{args:?} was taken"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// `plan` over an inventory, with these flags added.
+    fn plan<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        let mut line = vec!["plan", "-i", "inv.yml", "-p", "prefs.json"];
+        line.extend(extra);
+        line
+    }
+
+    fn run_settings(extra: &[&str]) -> RunSettings {
+        match from_args(&plan(extra)) {
+            Ok(Settings::Plan(s)) => s,
+            Ok(_) => panic!("not a plan"),
+            Err(e) => panic!("{extra:?}: {e}"),
+        }
+    }
+
+    #[test]
+    fn each_flag_is_refused_naming_itself() {
+        for (extra, says) in [
+            (&["-c", "0"][..], "--concurrency: "),
+            (&["-c", "1025"], "--concurrency: "),
+            (&["--max-attempts", "21"], "--max-attempts: "),
+            (&["--operation-timeout", "-1"], "--operation-timeout: "),
+            (&["--role-name", "bad role"], "--role-name: "),
+            (&["--endpoint-url", "localhost:4566"], "--endpoint-url: "),
+            (&["-r", "all,us-east-1"], "-r: `all` stands alone"),
+            (&["-r", "us-east-9"], "-r: "),
+            (&["-t", "team"], "-t: tag \"team\" must be KEY:VALUE"),
+            (&["--shard", "3/2"], "--shard: "),
+            (&["--var", "=x"], "--var: "),
+            (&["--var", "a=1", "--var", "a=2"], "--var: a is given twice"),
+            (&["--document-name", "AWS-Nope"], "--document-name: "),
+            (&["--ou", "ou-ab12-11111111"], "--ou: goes with --org"),
+            (&["--wait-ready", "soon"], "--wait-ready: "),
+            (&["--existing", "overwrite"], "--existing: "),
+            (
+                &["--merge", "--existing", "keep"],
+                "--merge is --existing merge",
+            ),
+            (&["--owner-tag", "nokey"], "--owner-tag: "),
+            (&["--deadline", "later"], "--deadline: "),
+            (&["-o", "prefs.json"], "-o prefs.json is also given as -p"),
+            (&["--junit", "-"], "--junit -: the JUnit file is a file"),
+            (
+                &["--org-tags-refresh", "5"],
+                "--org-tags-refresh: goes with",
+            ),
+            (
+                &["--org-tags-cache", "tags.json"],
+                "--org-tags-cache: goes with --org",
+            ),
+        ] {
+            let e = refused(&plan(extra));
+            assert!(e.contains(says), "{extra:?}: {e}");
+        }
+        let e = refused(&["plan", "--org", "-p", "p.json", "--ou", "ou-x"]);
+        assert!(e.contains("--ou: \"ou-x\" is not an OU id"), "{e}");
+        let e = refused(&["validate", "-p", "s3://bucket/key"]);
+        assert!(e.starts_with("-p: validate reads local files only"), "{e}");
+    }
+
+    #[test]
+    fn apply_flags_are_checked_with_what_they_need() {
+        let apply = |extra: &[&str]| {
+            let mut line = vec!["apply", "-i", "inv.yml", "-p", "prefs.json"];
+            line.extend(extra);
+            refused(&line)
+        };
+        assert!(apply(&["--pause"]).contains("--pause and --wave-wait go with --waves"));
+        assert!(apply(&["--waves", "1,100%", "--pause"]).contains("stdin is not one"));
+        assert!(apply(&["--prune-versions", "0"]).contains("--prune-versions: "));
+        assert!(apply(&["--max-failures", "lots"]).contains("--max-failures: "));
+        assert!(apply(&["--waves", "0"]).contains("--waves: "));
+        assert!(apply(&["--region-order", "mars-1"]).contains("--region-order: "));
+        let Ok(Settings::Apply(a)) = from_args(&[
+            "apply",
+            "-i",
+            "inv.yml",
+            "-p",
+            "prefs.json",
+            "--region-order",
+            "eu-west-1",
+            "--max-failures",
+            "10%",
+        ]) else {
+            panic!("an apply");
+        };
+        // A region order alone is one wave, written region by region.
+        let waves = a.run.waves.expect("one wave");
+        assert_eq!(waves.spec, "--region-order eu-west-1");
+        assert_eq!(a.max_failures, Some(MaxFailures::Percent(10.0)));
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = run_settings(&[]);
+        assert_eq!(s.aws.concurrency, 32);
+        assert_eq!(s.aws.session.role_name, DEFAULT_ROLE_NAME);
+        assert_eq!(s.aws.session.max_attempts, 8);
+        assert_eq!(s.aws.session.operation_timeout, Duration::from_secs(60));
+        assert_eq!(s.prefs.document_name, DEFAULT_DOCUMENT_NAME);
+        assert_eq!(s.mark.to_string(), DEFAULT_OWNER_TAG);
+        assert_eq!(s.existing, Existing::Update);
+        assert_eq!(s.preflight, Some(false));
+        assert_eq!(s.wait_ready, Duration::ZERO);
+        assert!(s.select.regions.is_none());
+        // --event waits for new accounts unless told.
+        let events = run_settings(&["--event", "e.json"]);
+        assert_eq!(events.wait_ready, DEFAULT_WAIT_READY);
+        let merged = run_settings(&["--merge"]);
+        assert_eq!(merged.existing, Existing::Merge);
+        let regions = run_settings(&["-r", "us-east-1, eu-west-1,us-east-1"]);
+        assert_eq!(
+            regions.select.regions,
+            Some(Regions::List(vec![
+                Region::parse("us-east-1").unwrap(),
+                Region::parse("eu-west-1").unwrap()
+            ]))
+        );
+    }
+}
