@@ -10,7 +10,7 @@ use super::tags_cache;
 use crate::aws::organizations::{self, Discovery, VAR_TAG, WalkError, WalkOptions};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
-use crate::inventory::{self, Inventory, Selection, Strictness};
+use crate::inventory::{self, EventBridgeEvents, Inventory, Selection, Strictness};
 use crate::model::{Ended, OrgWalk};
 use crate::preferences::{BUILTIN_PLACEHOLDERS, Preferences, VarsFrom};
 use crate::settings::{OrgTagsCache, RunSettings};
@@ -46,36 +46,11 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
         (None, Some(_), None) => VarsFrom::Organization,
         (None, None, None) => VarsFrom::Events,
     };
-    if let Some(events) = &events {
-        for line in &events.idle {
-            printer.say(line);
-        }
-        if events.is_idle() {
-            let why = format!(
-                "{}: no event is a success (SUCCEEDED, ENABLED): nothing to do",
-                events.path.display()
-            );
-            printer.say(&why);
-            return Ok(Sourced::Ended(Ended::Success, why));
-        }
+    if let Some(why) = events.as_ref().and_then(|e| nothing_to_do(printer, e)) {
+        return Ok(Sourced::Ended(Ended::Success, why));
     }
-    // The events alone name accounts, not regions: a new account's come from -r. The
-    // organization's accounts have none either.
     let alone = inv.is_none() && source.org.is_none();
-    let new_accounts = events.as_ref().is_some_and(|e| !e.accounts.is_empty());
-    if args.select.regions.is_none() && (source.org.is_some() || (alone && new_accounts)) {
-        let whose = if source.org.is_some() {
-            "the organization's accounts'"
-        } else {
-            "a new account's"
-        };
-        return Err(InputError::Problems(vec![Problem::flag(
-            "-r",
-            format!(
-                "{whose} regions come from -r: pass -r LIST, or -r all for the regions each account has enabled"
-            ),
-        )]));
-    }
+    regions_given(args, alone, events.as_ref())?;
     // Checked before the organization is read: bad input makes no call.
     let retry = args
         .retry_failed
@@ -93,29 +68,13 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
     let mut walk = None;
     let inv = match (inv, &source.org, &events) {
         (Some(inv), _, _) => inv,
-        (None, Some(ous), _) => {
-            // Under a deadline the walk has half the time to the run's stop: the accounts it
-            // found are run in the other half, rather than a walk too long for the deadline
-            // (tags read one call per account) leaving no time to run any.
-            let now = std::time::Instant::now();
-            let deadline = args.deadline();
-            let opts = WalkOptions {
-                ous,
-                include_management: true,
-                read_tags: tags_needed(&prefs, &selection),
-                known_tags: None,
-                stop_at: deadline.map(|d| now + d.stop_at.saturating_duration_since(now) / 2),
-                abandon_at: deadline.map(|d| d.stop_at),
-            };
-            let cache = source.org_tags.as_ref().filter(|_| opts.read_tags);
-            match org_inventory(printer, &args.aws.session, &opts, cache, &prefs).await? {
-                Ok((inv, walked)) => {
-                    walk = Some(walked);
-                    inv
-                }
-                Err(why) => return Ok(Sourced::Ended(Ended::Failures, why)),
+        (None, Some(ous), _) => match walk_org(printer, args, ous, &prefs, &selection).await? {
+            Ok((inv, walked)) => {
+                walk = Some(walked);
+                inv
             }
-        }
+            Err(why) => return Ok(Sourced::Ended(Ended::Failures, why)),
+        },
         (None, None, Some(events)) => {
             let mut inv = events.inventory();
             // One base session for both: naming the accounts and knowing the caller's own.
@@ -324,6 +283,106 @@ fn check_tag_vars(
     Ok(())
 }
 
+/// `--event`: each event that is not a success said; none a success is nothing to do (why).
+fn nothing_to_do(printer: &Printer, events: &EventBridgeEvents) -> Option<String> {
+    for line in &events.idle {
+        printer.say(line);
+    }
+    events.is_idle().then(|| {
+        let why = format!(
+            "{}: no event is a success (SUCCEEDED, ENABLED): nothing to do",
+            events.path.display()
+        );
+        printer.say(&why);
+        why
+    })
+}
+
+/// The events alone name accounts, not regions: a new account's come from -r. The
+/// organization's accounts have none either.
+fn regions_given(
+    args: &RunSettings,
+    alone: bool,
+    events: Option<&EventBridgeEvents>,
+) -> Result<(), InputError> {
+    let source = &args.source;
+    let new_accounts = events.is_some_and(|e| !e.accounts.is_empty());
+    if args.select.regions.is_some() || !(source.org.is_some() || (alone && new_accounts)) {
+        return Ok(());
+    }
+    let whose = if source.org.is_some() {
+        "the organization's accounts'"
+    } else {
+        "a new account's"
+    };
+    Err(InputError::Problems(vec![Problem::flag(
+        "-r",
+        format!(
+            "{whose} regions come from -r: pass -r LIST, or -r all for the regions each account has enabled"
+        ),
+    )]))
+}
+
+/// `--org`: the walk, bounded by the deadline, its tags from the cache where one is kept.
+async fn walk_org(
+    printer: &Printer,
+    args: &RunSettings,
+    ous: &[String],
+    prefs: &Preferences,
+    selection: &Selection,
+) -> Result<Result<(Inventory, OrgWalk), String>, InputError> {
+    // Under a deadline the walk has half the time to the run's stop: the accounts it found
+    // are run in the other half, rather than a walk too long for the deadline (tags read one
+    // call per account) leaving no time to run any.
+    let now = std::time::Instant::now();
+    let deadline = args.deadline();
+    let opts = WalkOptions {
+        ous,
+        include_management: true,
+        read_tags: tags_needed(prefs, selection),
+        known_tags: None,
+        stop_at: deadline.map(|d| now + d.stop_at.saturating_duration_since(now) / 2),
+        abandon_at: deadline.map(|d| d.stop_at),
+    };
+    let cache = args.source.org_tags.as_ref().filter(|_| opts.read_tags);
+    org_inventory(printer, &args.aws.session, &opts, cache, prefs).await
+}
+
+/// The accounts the walk found, as the inventory's; the caller's own reached with the base
+/// credentials.
+fn accounts_found(found: &Discovery, caller: Option<&AccountId>) -> Vec<Arc<Account>> {
+    found
+        .accounts
+        .iter()
+        .filter_map(|f| {
+            let id = AccountId::parse(&f.id).ok()?;
+            let mut a = Account::new(id, 0);
+            a.name = f.name.clone();
+            a.email = Some(f.email.clone()).filter(|e| !e.is_empty());
+            a.tags = f.tags.clone();
+            a.vars = f.vars.clone();
+            a.base_credentials = caller == Some(&a.id);
+            Some(Arc::new(a))
+        })
+        .collect()
+}
+
+/// `--org`'s line: how many accounts, where, the SUSPENDED left out, the caller's own.
+fn say_found(printer: &Printer, accounts: &[Arc<Account>], place: &str, suspended: usize) {
+    printer.note(&format!(
+        "--org: {} in {place}{}{}",
+        count(accounts.len(), "ACTIVE account"),
+        match suspended {
+            0 => String::new(),
+            n => format!(" ({n} SUSPENDED left out)"),
+        },
+        match accounts.iter().find(|a| a.base_credentials) {
+            Some(a) => format!("; {} (the caller's) with the base credentials", a.id),
+            None => String::new(),
+        }
+    ));
+}
+
 /// `--org`: the organization's ACTIVE accounts (under the OUs, if any) as an inventory, with
 /// the caller's own account — the management account or a delegated administrator, which
 /// has no member role — reached with the base credentials. `Err` when the organization could
@@ -368,20 +427,7 @@ async fn org_inventory(
             "--org: STS GetCallerIdentity failed, so the caller's own account is not known: it is reached through --role-name like the others (leave it out with --not-accounts if it has no such role)",
         );
     }
-    let accounts: Vec<Arc<Account>> = found
-        .accounts
-        .iter()
-        .filter_map(|f| {
-            let id = AccountId::parse(&f.id).ok()?;
-            let mut a = Account::new(id, 0);
-            a.name = f.name.clone();
-            a.email = Some(f.email.clone()).filter(|e| !e.is_empty());
-            a.tags = f.tags.clone();
-            a.vars = f.vars.clone();
-            a.base_credentials = caller.as_ref() == Some(&a.id);
-            Some(Arc::new(a))
-        })
-        .collect();
+    let accounts = accounts_found(&found, caller.as_ref());
     let place = if ous.is_empty() {
         "the organization".to_string()
     } else {
@@ -398,18 +444,7 @@ async fn org_inventory(
         )));
     }
     check_tag_vars(printer, &accounts, prefs)?;
-    printer.note(&format!(
-        "--org: {} in {place}{}{}",
-        count(accounts.len(), "ACTIVE account"),
-        match found.suspended.len() {
-            0 => String::new(),
-            n => format!(" ({n} SUSPENDED left out)"),
-        },
-        match accounts.iter().find(|a| a.base_credentials) {
-            Some(a) => format!("; {} (the caller's) with the base credentials", a.id),
-            None => String::new(),
-        }
-    ));
+    say_found(printer, &accounts, &place, found.suspended.len());
     Ok(Ok((
         Inventory {
             path: place.into(),
