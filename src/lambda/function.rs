@@ -161,28 +161,7 @@ impl Function {
         if get("SSM_PREFS_REGIONS").is_none() {
             common.extend(["-r".to_string(), "all".to_string()]);
         }
-        let mut apply = vec![];
-        for var in VARS {
-            if let Some(value) = get(var.name) {
-                // Each alone first, so that a bad value is named by its variable.
-                (var.set)(&mut settings, &value)
-                    .map_err(|e| format!("{}={value}: {}", var.name, first_line(&e)))?;
-                let flags = if APPLY_ONLY.contains(&var.flag) {
-                    &mut apply
-                } else {
-                    &mut common
-                };
-                flags.extend([var.flag.to_string(), value]);
-            }
-        }
-        if let Some(vars) = get("SSM_PREFS_VARS") {
-            for pair in vars.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                settings
-                    .var(pair)
-                    .map_err(|e| format!("SSM_PREFS_VARS={vars}: {}", first_line(&e)))?;
-                common.extend(["--var".to_string(), pair.to_string()]);
-            }
-        }
+        let apply = variables(&get, &mut settings, &mut common)?;
         settings.ous(&ous);
         // Then the settings as a whole, as every run has them.
         let settings = settings
@@ -258,6 +237,38 @@ impl Function {
     pub(crate) fn reads_organization(&self, kind: Kind) -> bool {
         kind == Kind::Scheduled || !self.ous.is_empty()
     }
+}
+
+/// The table's variables and `SSM_PREFS_VARS`, each checked alone (so that a bad value is
+/// named by its variable) into `settings`, and added as flags: to every run's (`common`), or
+/// apply's own (returned).
+fn variables(
+    get: &impl Fn(&str) -> Option<String>,
+    settings: &mut FunctionSettings,
+    common: &mut Vec<String>,
+) -> Result<Vec<String>, String> {
+    let mut apply = vec![];
+    for var in VARS {
+        if let Some(value) = get(var.name) {
+            (var.set)(settings, &value)
+                .map_err(|e| format!("{}={value}: {}", var.name, first_line(&e)))?;
+            let flags = if APPLY_ONLY.contains(&var.flag) {
+                &mut apply
+            } else {
+                &mut *common
+            };
+            flags.extend([var.flag.to_string(), value]);
+        }
+    }
+    if let Some(vars) = get("SSM_PREFS_VARS") {
+        for pair in vars.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            settings
+                .var(pair)
+                .map_err(|e| format!("SSM_PREFS_VARS={vars}: {}", first_line(&e)))?;
+            common.extend(["--var".to_string(), pair.to_string()]);
+        }
+    }
+    Ok(apply)
 }
 
 /// `SSM_PREFS_REPORTS` as (bucket, prefix without a trailing `/`).
