@@ -9,14 +9,12 @@ use crate::error::{InputError, Problem};
 use crate::inventory::{self, Inventory};
 use crate::model::{Command, ReportRow, Status, rfc3339};
 use crate::report::csv as report_csv;
-use crate::run::fanout::Control;
 use crate::run::{
     Run, RunOutcome, confirm_or_cancel, open_report, run_meta, warn_all, warn_missing_profiles,
 };
 use crate::settings::{self, Caller};
 use crate::steps::Undo;
 use crate::target::{Account, AccountId, Target};
-use crate::terminal::events::EventLog;
 use crate::terminal::printer::Printer;
 use crate::words::count;
 
@@ -74,19 +72,15 @@ pub(crate) async fn rollback(
     )
     .await;
     let run = Run {
-        meta,
-        log: EventLog::new(printer),
-        session,
-        control: Arc::new(Control::default()),
-        started,
-        printer: printer.clone(),
-        output: args.output.clone(),
-        concurrency: args.aws.concurrency,
-        deadline: None,
         listed: undos.iter().map(|u| u.target.clone()).collect(),
-        pre: vec![],
-        waves: None,
-        walk: None,
+        ..Run::new(
+            printer,
+            meta,
+            session,
+            &args.output,
+            args.aws.concurrency,
+            started,
+        )
     };
     let step = crate::run::Rollback {
         session: &run.session,

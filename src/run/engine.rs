@@ -110,6 +110,33 @@ impl Phase {
 }
 
 impl Run {
+    /// A run over no target yet, started at `started`: no deadline, no waves, no row decided
+    /// before it (what a run over targets sets, it sets after).
+    pub(crate) fn new(
+        printer: &Printer,
+        meta: RunMeta,
+        session: Session,
+        output: &Output,
+        concurrency: usize,
+        started: Instant,
+    ) -> Run {
+        Run {
+            meta,
+            log: EventLog::new(printer),
+            session,
+            control: Arc::new(Control::default()),
+            started,
+            printer: printer.clone(),
+            output: output.clone(),
+            concurrency,
+            deadline: None,
+            listed: vec![],
+            pre: vec![],
+            waves: None,
+            walk: None,
+        }
+    }
+
     /// A phase that reports to `csv` (none: apply's reading), its sinks named `label`, with
     /// the rows decided before the run already in them (`shown`: their lines already printed)
     /// and Ctrl-C listened for.

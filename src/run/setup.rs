@@ -99,19 +99,17 @@ impl Prepared {
         .await;
         let job = Arc::new(job(args, inputs.prefs));
         let run = Run {
-            meta,
-            log: EventLog::new(printer),
-            session,
-            control: Arc::new(Control::default()),
-            started,
-            printer: printer.clone(),
-            output: args.output.clone(),
-            concurrency: args.aws.concurrency,
             deadline: args.deadline(),
-            listed: vec![],
-            pre: vec![],
             waves,
             walk: inputs.walk,
+            ..Run::new(
+                printer,
+                meta,
+                session,
+                &args.output,
+                args.aws.concurrency,
+                started,
+            )
         };
         let prepared = ready(run, job, inputs.targets, &inputs.all_regions, args).await;
         Ok(Start::Run(prepared, csv))
