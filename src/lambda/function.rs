@@ -206,6 +206,16 @@ impl Function {
         Ok(function)
     }
 
+    /// Where the organization's account tags are kept: `organization-tags.json` under the
+    /// reports' prefix.
+    pub(crate) fn tags_cache(&self) -> String {
+        let (bucket, prefix) = &self.reports;
+        match prefix.as_str() {
+            "" => format!("s3://{bucket}/organization-tags.json"),
+            p => format!("s3://{bucket}/{p}/organization-tags.json"),
+        }
+    }
+
     /// The runs an invocation makes, in order, each as (command, flags): the reports'
     /// flags are added by the caller.
     pub(crate) fn runs(
@@ -227,6 +237,9 @@ impl Function {
                 source.extend(["--wait-ready".to_string(), format!("{seconds}s")]);
             }
         }
+        // The organization's account tags, kept beside the reports: a daily run reads only
+        // those it has not seen and the stalest, and an event's accounts' are read again.
+        source.extend(["--org-tags-cache".to_string(), self.tags_cache()]);
         let flags = |extra: &[String]| [source.as_slice(), &self.common, extra].concat();
         let hub = vec!["--security-hub".to_string()];
         match (self.mode, self.security_hub) {
@@ -292,12 +305,12 @@ mod tests {
         assert_eq!(runs[0].0, "apply");
         assert_eq!(
             runs[0].1.join(" "),
-            "--org -p s3://prefs/session.json -r all --yes"
+            "--org --org-tags-cache s3://reports/runs/organization-tags.json -p s3://prefs/session.json -r all --yes"
         );
         let events = f.runs(Kind::Events, "e.json", Some(600));
         assert_eq!(
             events[0].1.join(" "),
-            "--event e.json --wait-ready 600s -p s3://prefs/session.json -r all --yes"
+            "--event e.json --wait-ready 600s --org-tags-cache s3://reports/runs/organization-tags.json -p s3://prefs/session.json -r all --yes"
         );
     }
 
@@ -322,8 +335,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "apply --org --ou ou-ab12-11111111 --ou ou-ab12-22222222 -p s3://prefs/session.json -r us-east-1,eu-west-1 --role-name SessionManagerPreferencesRollout --var log_bucket=central-logs --var team=sec --yes --waves 10%,100% --max-failures 5%",
-                "audit --org --ou ou-ab12-11111111 --ou ou-ab12-22222222 -p s3://prefs/session.json -r us-east-1,eu-west-1 --role-name SessionManagerPreferencesRollout --var log_bucket=central-logs --var team=sec --security-hub",
+                "apply --org --ou ou-ab12-11111111 --ou ou-ab12-22222222 --org-tags-cache s3://reports/runs/organization-tags.json -p s3://prefs/session.json -r us-east-1,eu-west-1 --role-name SessionManagerPreferencesRollout --var log_bucket=central-logs --var team=sec --yes --waves 10%,100% --max-failures 5%",
+                "audit --org --ou ou-ab12-11111111 --ou ou-ab12-22222222 --org-tags-cache s3://reports/runs/organization-tags.json -p s3://prefs/session.json -r us-east-1,eu-west-1 --role-name SessionManagerPreferencesRollout --var log_bucket=central-logs --var team=sec --security-hub",
             ]
         );
         let events = f.runs(Kind::Events, "e.json", None);
