@@ -165,13 +165,13 @@ pub(crate) struct RunArgs {
     // Not clap's `requires = "org"`: it takes --org's default (false) as given; settings check it.
     #[arg(long = "ou", value_name = "OU_ID", value_delimiter = ',')]
     pub ous: Vec<String>,
-    /// With --org: keep the accounts' tags between runs in this file (or s3://BUCKET/KEY), so a run reads only the tags it has not seen, and --org-tags-refresh of the rest (only where a tag may fill a placeholder or -t selects by one)
+    /// With --org: keep the accounts' tags between runs in this file (or s3://BUCKET/KEY), so a run reads only the tags it has not seen, and --org-tags-refresh of the rest (only where a tag may fill a placeholder or -t selects by one); with --event, the events' accounts' tags, read again, are kept in it
     #[arg(long, value_name = "FILE")]
     pub org_tags_cache: Option<String>,
     /// With --org-tags-cache: the accounts whose cached tags are read again each run, those read longest ago first [default: 500]
     #[arg(long, value_name = "N")]
     pub org_tags_refresh: Option<String>,
-    /// Amazon EventBridge events decide the targets (`-` reads stdin): a new account (Control Tower CreateManagedAccount, Organizations CreateAccountResult) or a region opted in; with -i or --org they narrow its selection
+    /// Amazon EventBridge events decide the targets (`-` reads stdin): a new account (Control Tower CreateManagedAccount, Organizations CreateAccountResult), a region opted in, or an account's tags changed (Organizations TagResource, UntagResource); with -i or --org they narrow its selection
     #[arg(long, value_name = "FILE|-")]
     pub event: Option<PathBuf>,
     /// Wait this long for a new account to be ready (its role assumable, an opt-in region done ENABLING), retrying with backoff, e.g. 15m, 90s, 0 [default: 15m with --event, else 0]

@@ -186,6 +186,16 @@ impl Function {
         self.settings.session()
     }
 
+    /// Where the organization's account tags are kept: `organization-tags.json` under the
+    /// reports' prefix.
+    pub(crate) fn tags_cache(&self) -> String {
+        let (bucket, prefix) = &self.reports;
+        match prefix.as_str() {
+            "" => format!("s3://{bucket}/organization-tags.json"),
+            p => format!("s3://{bucket}/{p}/organization-tags.json"),
+        }
+    }
+
     /// The runs an invocation makes, in order: the reports' flags are added by the caller.
     pub(crate) fn runs(&self, kind: Kind, events: &str, wait_ready: Option<u64>) -> Vec<Run> {
         let mut source = vec![];
@@ -201,6 +211,9 @@ impl Function {
                 source.extend(["--wait-ready".to_string(), format!("{seconds}s")]);
             }
         }
+        // The organization's account tags, kept beside the reports: a daily run reads only
+        // those it has not seen and the stalest, and an event's accounts' are read again.
+        source.extend(["--org-tags-cache".to_string(), self.tags_cache()]);
         let flags = |extra: &[String]| [source.as_slice(), &self.common, extra].concat();
         let hub = vec!["--security-hub".to_string()];
         let audit = |security_hub: bool| Run {
@@ -323,12 +336,12 @@ mod tests {
         assert_eq!(runs[0].command, Command::Apply);
         assert_eq!(
             runs[0].flags.join(" "),
-            "--org -p s3://prefs/session.json -r all --yes"
+            "--org --org-tags-cache s3://reports/runs/organization-tags.json -p s3://prefs/session.json -r all --yes"
         );
         let events = f.runs(Kind::Events, "e.json", Some(600));
         assert_eq!(
             events[0].flags.join(" "),
-            "--event e.json --wait-ready 600s -p s3://prefs/session.json -r all --yes"
+            "--event e.json --wait-ready 600s --org-tags-cache s3://reports/runs/organization-tags.json -p s3://prefs/session.json -r all --yes"
         );
     }
 
@@ -353,8 +366,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "apply --org --ou ou-ab12-11111111 --ou ou-ab12-22222222 -p s3://prefs/session.json -r us-east-1,eu-west-1 --role-name SessionManagerPreferencesRollout --var log_bucket=central-logs --var team=sec --yes --waves 10%,100% --max-failures 5%",
-                "audit --org --ou ou-ab12-11111111 --ou ou-ab12-22222222 -p s3://prefs/session.json -r us-east-1,eu-west-1 --role-name SessionManagerPreferencesRollout --var log_bucket=central-logs --var team=sec --security-hub",
+                "apply --org --ou ou-ab12-11111111 --ou ou-ab12-22222222 --org-tags-cache s3://reports/runs/organization-tags.json -p s3://prefs/session.json -r us-east-1,eu-west-1 --role-name SessionManagerPreferencesRollout --var log_bucket=central-logs --var team=sec --yes --waves 10%,100% --max-failures 5%",
+                "audit --org --ou ou-ab12-11111111 --ou ou-ab12-22222222 --org-tags-cache s3://reports/runs/organization-tags.json -p s3://prefs/session.json -r us-east-1,eu-west-1 --role-name SessionManagerPreferencesRollout --var log_bucket=central-logs --var team=sec --security-hub",
             ]
         );
         let events = f.runs(Kind::Events, "e.json", None);
@@ -451,6 +464,7 @@ mod tests {
                     deadline: Deadline::within(std::time::Duration::from_secs(60)),
                 },
                 external_id: Some("-starts-with-a-dash".into()),
+                tags_cache: f.tags_cache(),
             })
         };
         let scheduled = f.runs(Kind::Scheduled, "e.json", None);
@@ -476,6 +490,12 @@ mod tests {
             Some(vec!["ou-ab12-11111111".to_string()])
         );
         assert!(apply.run.source.events.is_none());
+        // The organization's tags kept beside the reports.
+        let tags = apply.run.source.org_tags.as_ref().expect("a tags cache");
+        assert_eq!(
+            (tags.at.as_str(), tags.refresh),
+            ("s3://reports/runs/organization-tags.json", 500)
+        );
         let Settings::Audit(audit) = settings(&scheduled[1], Kind::Scheduled) else {
             panic!("then an audit");
         };

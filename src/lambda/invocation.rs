@@ -286,6 +286,7 @@ impl<'a> Invocation<'a> {
             },
             // Set, never parsed: any value STS takes, a leading `-` too.
             external_id: self.external_id.clone(),
+            tags_cache: self.function.tags_cache(),
         });
         printer.say(&shown);
         let result = crate::execute(&settings, printer, &Caller::invoked(shown.clone())).await;

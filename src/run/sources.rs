@@ -12,7 +12,7 @@ use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, EventBridgeEvents, Inventory, Selection, Strictness};
 use crate::model::{Ended, OrgWalk};
-use crate::preferences::{BUILTIN_PLACEHOLDERS, Preferences, VarsFrom};
+use crate::preferences::{Preferences, VarsFrom};
 use crate::settings::{OrgTagsCache, RunSettings};
 use crate::target::{Account, AccountId};
 use crate::terminal::printer::Printer;
@@ -43,8 +43,7 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
     prefs.vars_from = match (&inv, &source.org, &args.invoked) {
         (Some(_), _, _) => VarsFrom::Inventory,
         (None, _, Some(_)) => VarsFrom::Function,
-        (None, Some(_), None) => VarsFrom::Organization,
-        (None, None, None) => VarsFrom::Events,
+        (None, _, None) => VarsFrom::Organization,
     };
     if let Some(why) = events.as_ref().and_then(|e| nothing_to_do(printer, e)) {
         return Ok(Sourced::Ended(Ended::Success, why));
@@ -68,18 +67,24 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
     let mut walk = None;
     let inv = match (inv, &source.org, &events) {
         (Some(inv), _, _) => inv,
-        (None, Some(ous), _) => match walk_org(printer, args, ous, &prefs, &selection).await? {
-            Ok((inv, walked)) => {
-                walk = Some(walked);
-                inv
+        (None, Some(ous), _) => {
+            match walk_org(printer, args, ous, &prefs, &selection, events.as_ref()).await? {
+                Ok((inv, walked)) => {
+                    walk = Some(walked);
+                    inv
+                }
+                Err(why) => return Ok(Sourced::Ended(Ended::Failures, why)),
             }
-            Err(why) => return Ok(Sourced::Ended(Ended::Failures, why)),
-        },
+        }
         (None, None, Some(events)) => {
             let mut inv = events.inventory();
             // One base session for both: naming the accounts and knowing the caller's own.
             let session = Session::new(&args.aws.session, &[]).await;
             name_from_organizations(printer, &session, &mut inv, &prefs, &selection).await;
+            if tags_needed(&prefs, &selection) {
+                let cache = source.org_tags.as_ref();
+                tags_from_organizations(printer, &session, &mut inv, &selection, cache).await;
+            }
             caller_on_base_credentials(printer, &session, &mut inv).await;
             inv
         }
@@ -109,16 +114,7 @@ async fn name_from_organizations(
     prefs: &Preferences,
     selection: &Selection,
 ) {
-    // A selection that is bad input is reported by `resolve`, before any target runs.
-    let Ok(selected) = inventory::select(inv, selection) else {
-        return;
-    };
-    let kept: HashSet<AccountId> = selected
-        .targets
-        .iter()
-        .map(|t| t.account.id.clone())
-        .chain(selected.all_regions.iter().map(|a| a.id.clone()))
-        .collect();
+    let kept = selected_accounts(inv, selection);
     if !inv
         .accounts
         .iter()
@@ -159,6 +155,64 @@ async fn name_from_organizations(
                 a.name_unknown = Some(why);
             }
         }
+    }
+}
+
+/// The accounts of the events the selection keeps. A selection that is bad input keeps none
+/// here: `resolve` reports it, before any target runs.
+fn selected_accounts(inv: &Inventory, selection: &Selection) -> HashSet<AccountId> {
+    let Ok(selected) = inventory::select(inv, selection) else {
+        return HashSet::new();
+    };
+    selected
+        .targets
+        .iter()
+        .map(|t| t.account.id.clone())
+        .chain(selected.all_regions.iter().map(|a| a.id.clone()))
+        .collect()
+}
+
+/// The events alone, where a tag may fill a placeholder: each account's Organizations tags,
+/// read now (an event says they changed, or names a new account), never from the tags cache;
+/// the cache, where given, keeps what was read. Where a read fails, the account's tags are
+/// unknown, said in a line: its targets are blocked, never written with another value.
+async fn tags_from_organizations(
+    printer: &Printer,
+    session: &Session,
+    inv: &mut Inventory,
+    selection: &Selection,
+    cache: Option<&OrgTagsCache>,
+) {
+    let kept = selected_accounts(inv, selection);
+    let org = session.organizations();
+    let gate = session.organizations_gate();
+    let endpoint = session.endpoint("Organizations", None);
+    let mut read = vec![];
+    for account in &mut inv.accounts {
+        if !kept.contains(&account.id) {
+            continue;
+        }
+        let a = Arc::make_mut(account);
+        match organizations::account_tags(&org, &gate, &endpoint, &a.id).await {
+            Ok(pairs) => {
+                (a.tags, a.vars) = organizations::tag_values(&pairs);
+                read.push((a.id.to_string(), pairs));
+            }
+            Err(e) => {
+                let why = format!(
+                    "Organizations ListTagsForResource failed: {}: {}",
+                    e.reason, e.message
+                );
+                printer.warn(&format!(
+                    "account {}: its tags are not known: {why} (its targets are blocked: a tag may fill a placeholder of the preferences)",
+                    a.id
+                ));
+                a.tags_unknown = Some(why);
+            }
+        }
+    }
+    if let Some(cache) = cache {
+        tags_cache::update(printer, session, cache, read).await;
     }
 }
 
@@ -213,11 +267,7 @@ pub(crate) async fn read_organization(
 /// built-ins: `--var` gives a value only where the account's tags give none), or `-t`
 /// selects by a tag other than the walk's own `ou:PATH`.
 fn tags_needed(prefs: &Preferences, selection: &Selection) -> bool {
-    prefs
-        .placeholders
-        .iter()
-        .any(|(name, _)| !BUILTIN_PLACEHOLDERS.contains(&name.as_str()))
-        || selection.tags.iter().any(|t| !t.starts_with("ou:"))
+    !prefs.tag_placeholders().is_empty() || selection.tags.iter().any(|t| !t.starts_with("ou:"))
 }
 
 /// The walk's figures as a line: its calls, the throttles tried again, and how far it got.
@@ -330,6 +380,7 @@ async fn walk_org(
     ous: &[String],
     prefs: &Preferences,
     selection: &Selection,
+    events: Option<&EventBridgeEvents>,
 ) -> Result<Result<(Inventory, OrgWalk), String>, InputError> {
     // Under a deadline the walk has half the time to the run's stop: the accounts it found
     // are run in the other half, rather than a walk too long for the deadline (tags read one
@@ -345,7 +396,13 @@ async fn walk_org(
         abandon_at: deadline.map(|d| d.stop_at),
     };
     let cache = args.source.org_tags.as_ref().filter(|_| opts.read_tags);
-    org_inventory(printer, &args.aws.session, &opts, cache, prefs).await
+    // An account whose tags an event says changed is read again, never taken from the cache.
+    let fresh: Vec<String> = events
+        .iter()
+        .flat_map(|e| e.retagged.iter().map(|a| a.to_string()))
+        .collect();
+    let cached = cache.map(|c| (c, fresh.as_slice()));
+    org_inventory(printer, &args.aws.session, &opts, cached, prefs).await
 }
 
 /// The accounts the walk found, as the inventory's; the caller's own reached with the base
@@ -391,20 +448,22 @@ async fn org_inventory(
     printer: &Printer,
     opts: &SessionOptions,
     walk: &WalkOptions<'_>,
-    cache: Option<&OrgTagsCache>,
+    cache: Option<(&OrgTagsCache, &[String])>,
     prefs: &Preferences,
 ) -> Result<Result<(Inventory, OrgWalk), String>, InputError> {
     let ous = walk.ous;
     let session = Session::new(opts, &[]).await;
-    // Tags kept between runs: the walk reads only those it has not seen, and the stalest.
+    // Tags kept between runs: the walk reads only those it has not seen, the stalest, and
+    // those an event says changed.
     let cached = match cache {
-        Some(cache) => Some(tags_cache::load(printer, &session, cache).await),
+        Some((cache, _)) => Some(tags_cache::load(printer, &session, cache).await),
         None => None,
     };
     let known = cached
         .as_ref()
         .zip(cache)
-        .map(|(t, c)| tags_cache::known(t, c.refresh));
+        .map(|(t, (c, fresh))| tags_cache::known(t, c.refresh, fresh));
+    let cache = cache.map(|(c, _)| c);
     let walk = &WalkOptions {
         known_tags: known.as_ref(),
         ..walk.clone()

@@ -175,8 +175,8 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
     })
 }
 
-/// `--org-tags-cache` and `--org-tags-refresh`: only with `--org` (and the refresh only with
-/// a cache), the object `s3://BUCKET/KEY` whole.
+/// `--org-tags-cache` and `--org-tags-refresh`: only with `--org` or `--event` (and the
+/// refresh only with a cache), the object `s3://BUCKET/KEY` whole.
 fn org_tags_cache(a: &RunArgs) -> Result<Option<OrgTagsCache>, InputError> {
     if a.org_tags_refresh.is_some() && a.org_tags_cache.is_none() {
         return Err(InputError::flag(
@@ -187,10 +187,10 @@ fn org_tags_cache(a: &RunArgs) -> Result<Option<OrgTagsCache>, InputError> {
     let Some(at) = &a.org_tags_cache else {
         return Ok(None);
     };
-    if !a.org {
+    if !a.org && a.event.is_none() {
         return Err(InputError::flag(
             "--org-tags-cache",
-            "goes with --org: it keeps the organization's account tags between runs",
+            "goes with --org or --event: it keeps the organization's account tags between runs",
         ));
     }
     if at.starts_with("s3://")

@@ -172,6 +172,8 @@ pub(crate) struct FunctionRun<'a> {
     pub(crate) invoked: Invoked,
     /// The external id the roles are assumed with.
     pub(crate) external_id: Option<String>,
+    /// Where the organization's account tags are kept (`--org-tags-cache`).
+    pub(crate) tags_cache: String,
 }
 
 impl FunctionRuns {
@@ -196,7 +198,10 @@ impl FunctionRuns {
                 inventory: None,
                 org: run.org.then(|| self.ous.clone()),
                 events: run.events.map(Path::to_path_buf),
-                org_tags: None,
+                org_tags: Some(OrgTagsCache {
+                    at: run.tags_cache,
+                    refresh: ORG_TAGS_REFRESH,
+                }),
             },
             wait_ready,
             select: self.select.clone(),
