@@ -20,6 +20,7 @@ mod faults;
 mod harness;
 mod html;
 mod lambda;
+mod layout;
 mod lifecycle;
 mod new_user;
 mod objects;
