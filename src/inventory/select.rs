@@ -208,3 +208,280 @@ pub(crate) fn select(inv: &Inventory, sel: &Selection) -> Result<Selected, Input
         Err(InputError::Problems(problems))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::error::Origin;
+
+    fn region(r: &str) -> Region {
+        Region::parse(r).unwrap()
+    }
+
+    /// An account from the inventory's line `line`: its id, name, tags and regions.
+    fn account(
+        id: &str,
+        name: &str,
+        tags: &[&str],
+        regions: Option<&[&str]>,
+        line: usize,
+    ) -> Arc<Account> {
+        let mut a = Account::new(AccountId::parse(id).unwrap(), line);
+        a.name = name.to_string();
+        a.tags = tags.iter().map(|t| t.to_string()).collect();
+        a.regions = regions.map(|rs| rs.iter().map(|r| region(r)).collect());
+        Arc::new(a)
+    }
+
+    /// inv.yml: prod (two regions, tagged env:prod and team:core), dev (one region, env:dev),
+    /// lab (no regions of its own, env:dev).
+    fn inventory() -> Inventory {
+        Inventory {
+            path: PathBuf::from("inv.yml"),
+            accounts: vec![
+                account(
+                    "111111111111",
+                    "prod",
+                    &["env:prod", "team:core"],
+                    Some(&["eu-west-1", "us-east-1"]),
+                    2,
+                ),
+                account("222222222222", "dev", &["env:dev"], Some(&["eu-west-1"]), 6),
+                account("333333333333", "lab", &["env:dev", "team:core"], None, 9),
+            ],
+            warnings: vec![],
+        }
+    }
+
+    fn names(s: &Selected) -> Vec<String> {
+        s.targets
+            .iter()
+            .map(|t| format!("{}/{}", t.account.name, t.region))
+            .collect()
+    }
+
+    /// The problems of a refused selection, as `ORIGIN[:LINE]: message`.
+    fn refused(inv: &Inventory, sel: &Selection) -> Vec<String> {
+        match select(inv, sel) {
+            Ok(s) => panic!("selected {:?}", names(&s)),
+            Err(InputError::Problems(ps)) => ps.iter().map(ToString::to_string).collect(),
+            Err(other) => panic!("not a problem list: {other}"),
+        }
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn accounts_by_name_or_id_and_not_accounts_keep_file_order() {
+        let inv = inventory();
+        let sel = Selection {
+            accounts: strings(&["dev", "111111111111"]),
+            ..Selection::default()
+        };
+        assert_eq!(
+            names(&select(&inv, &sel).unwrap()),
+            ["prod/eu-west-1", "prod/us-east-1", "dev/eu-west-1"],
+            "file order, not the order of -a"
+        );
+        let sel = Selection {
+            not_accounts: strings(&["prod", "333333333333"]),
+            ..Selection::default()
+        };
+        assert_eq!(names(&select(&inv, &sel).unwrap()), ["dev/eu-west-1"]);
+        let sel = Selection {
+            accounts: strings(&["prod", "dev"]),
+            not_accounts: strings(&["dev"]),
+            ..Selection::default()
+        };
+        assert_eq!(
+            names(&select(&inv, &sel).unwrap()),
+            ["prod/eu-west-1", "prod/us-east-1"],
+            "--not-accounts wins over -a"
+        );
+    }
+
+    #[test]
+    fn every_tag_must_match_and_r_replaces_the_regions() {
+        let inv = inventory();
+        let sel = Selection {
+            tags: strings(&["env:dev", "team:core"]),
+            regions: Some(Regions::List(vec![region("ap-south-1")])),
+            ..Selection::default()
+        };
+        assert_eq!(names(&select(&inv, &sel).unwrap()), ["lab/ap-south-1"]);
+        let sel = Selection {
+            regions: Some(Regions::List(vec![
+                region("us-west-2"),
+                region("eu-west-1"),
+            ])),
+            ..Selection::default()
+        };
+        assert_eq!(
+            names(&select(&inv, &sel).unwrap()),
+            [
+                "prod/us-west-2",
+                "prod/eu-west-1",
+                "dev/us-west-2",
+                "dev/eu-west-1",
+                "lab/us-west-2",
+                "lab/eu-west-1",
+            ]
+        );
+    }
+
+    #[test]
+    fn r_all_leaves_the_regions_to_each_account() {
+        let inv = inventory();
+        let sel = Selection {
+            tags: strings(&["team:core"]),
+            regions: Some(Regions::All),
+            ..Selection::default()
+        };
+        let s = select(&inv, &sel).unwrap();
+        assert!(s.targets.is_empty());
+        let all: Vec<&str> = s.all_regions.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(all, ["prod", "lab"], "lab needs no regions of its own");
+    }
+
+    #[test]
+    fn unknown_names_and_tags_are_every_one_named_with_a_hint() {
+        let inv = inventory();
+        let sel = Selection {
+            accounts: strings(&["prdo", "dev"]),
+            not_accounts: strings(&["999999999999"]),
+            tags: strings(&["env:prd"]),
+            ..Selection::default()
+        };
+        assert_eq!(
+            refused(&inv, &sel),
+            [
+                "-a: no account \"prdo\" in inv.yml (did you mean \"prod\"?)",
+                "--not-accounts: no account \"999999999999\" in inv.yml",
+                "-t: the selection is empty: no account in inv.yml carries the tag \"env:prd\" (did you mean \"env:prod\"?)",
+            ]
+        );
+        let e = select(&inv, &sel).unwrap_err();
+        let InputError::Problems(ps) = e else {
+            panic!("not a problem list")
+        };
+        assert!(matches!(ps[0].origin, Origin::Flag("-a")));
+    }
+
+    #[test]
+    fn an_empty_selection_says_which_flags_left_nothing() {
+        let inv = inventory();
+        let sel = Selection {
+            accounts: strings(&["dev"]),
+            not_accounts: strings(&["dev"]),
+            shard: None,
+            ..Selection::default()
+        };
+        assert_eq!(
+            refused(&inv, &sel),
+            [
+                "inv.yml: the selection is empty: none of the 3 accounts is left after -a dev --not-accounts dev"
+            ]
+        );
+        let sel = Selection {
+            regions: Some(Regions::List(vec![])),
+            ..Selection::default()
+        };
+        assert_eq!(
+            refused(&inv, &sel),
+            ["inv.yml: the selection is empty: -r names no region"]
+        );
+    }
+
+    #[test]
+    fn an_account_with_no_regions_is_a_problem_at_its_line_unless_r_gives_them() {
+        let inv = inventory();
+        let sel = Selection {
+            accounts: strings(&["lab", "dev"]),
+            ..Selection::default()
+        };
+        assert_eq!(
+            refused(&inv, &sel),
+            [
+                "inv.yml:9: account 333333333333 has no regions: add `regions:` to it or to the top of the file, or pass -r"
+            ]
+        );
+    }
+
+    #[test]
+    fn events_decide_how_strict_a_selection_is() {
+        let inv = inventory();
+        // Narrowed by events afterwards: an empty result is nothing to do, unknown names still
+        // an error.
+        let empty = Selection {
+            accounts: strings(&["dev"]),
+            not_accounts: strings(&["dev"]),
+            strictness: Strictness::EmptyOk,
+            ..Selection::default()
+        };
+        assert!(select(&inv, &empty).unwrap().targets.is_empty());
+        let unknown = Selection {
+            accounts: strings(&["nope"]),
+            strictness: Strictness::EmptyOk,
+            ..Selection::default()
+        };
+        assert_eq!(refused(&inv, &unknown).len(), 1);
+        // The events are the inventory: a name or tag not there selects nothing.
+        let lenient = Selection {
+            accounts: strings(&["nope", "dev"]),
+            tags: strings(&["env:none"]),
+            strictness: Strictness::Lenient,
+            ..Selection::default()
+        };
+        assert!(select(&inv, &lenient).unwrap().targets.is_empty());
+        let lenient = Selection {
+            accounts: strings(&["nope", "dev"]),
+            strictness: Strictness::Lenient,
+            ..Selection::default()
+        };
+        assert_eq!(names(&select(&inv, &lenient).unwrap()), ["dev/eu-west-1"]);
+    }
+
+    #[test]
+    fn shards_split_whole_accounts_and_cover_the_selection_once() {
+        let inv = inventory();
+        let r = || Some(Regions::List(vec![region("eu-west-1")]));
+        let mut seen = vec![];
+        for k in 1..=2 {
+            let sel = Selection {
+                regions: r(),
+                shard: Some((k, 2)),
+                ..Selection::default()
+            };
+            seen.extend(names(&select(&inv, &sel).unwrap()));
+        }
+        seen.sort();
+        assert_eq!(seen, ["dev/eu-west-1", "lab/eu-west-1", "prod/eu-west-1"]);
+        // Largest first to the lightest shard: prod (2 regions) alone, dev and lab together.
+        let w = |id: &str, n| (AccountId::parse(id).unwrap(), n);
+        let weights = [
+            w("111111111111", 2),
+            w("222222222222", 1),
+            w("333333333333", 1),
+        ];
+        let first = shard_accounts(&weights, (1, 2));
+        assert_eq!(first.len(), 1);
+        assert!(first.contains(&weights[0].0));
+        assert_eq!(shard_accounts(&weights, (2, 2)).len(), 2);
+        // A shard with nothing left is the empty selection, naming --shard.
+        let sel = Selection {
+            accounts: strings(&["dev"]),
+            shard: Some((2, 2)),
+            ..Selection::default()
+        };
+        assert_eq!(
+            refused(&inv, &sel),
+            [
+                "inv.yml: the selection is empty: none of the 3 accounts is left after -a dev --shard 2/2"
+            ]
+        );
+    }
+}
