@@ -218,3 +218,193 @@ impl RunStats {
             .join(" · ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ending::Ended;
+    use crate::model::reason::{Finding, Findings, Severity, TargetError};
+    use crate::model::row::ReportRow;
+    use crate::target::Region;
+
+    fn row(status: Status) -> ReportRow {
+        ReportRow {
+            status,
+            ..ReportRow::empty()
+        }
+    }
+
+    fn failed(reason: Reason, message: &str) -> ReportRow {
+        ReportRow {
+            error_code: Some(reason),
+            error_message: message.to_string(),
+            ..row(Status::Failed)
+        }
+    }
+
+    fn in_region(mut r: ReportRow, region: &str) -> ReportRow {
+        r.region = Region::parse(region).unwrap();
+        r
+    }
+
+    fn blocking(r: ReportRow) -> ReportRow {
+        r.with_findings(Findings(vec![Finding {
+            reason: Reason::LogGroupNotFound,
+            severity: Severity::Blocking,
+            subject: "/sessions".to_string(),
+            message: "no group".to_string(),
+        }]))
+    }
+
+    /// The exit code these counts make, with no stop and every output written.
+    fn exit_code(stats: &RunStats) -> u8 {
+        Ended::of(None, stats, false).exit_code()
+    }
+
+    fn stats_of(rows: &[ReportRow]) -> RunStats {
+        let mut stats = RunStats::new(rows.len());
+        rows.iter().for_each(|r| stats.record(r));
+        stats
+    }
+
+    #[test]
+    fn every_row_is_counted_by_status_and_region() {
+        let stats = stats_of(&[
+            row(Status::Created),
+            in_region(row(Status::Created), "eu-west-1"),
+            row(Status::Unchanged),
+            in_region(failed(Reason::Http(503), "unavailable"), "eu-west-1"),
+        ]);
+        assert_eq!((stats.total, stats.finished), (4, 4));
+        assert_eq!(stats.count(Status::Created), 2);
+        assert_eq!(stats.count(Status::Updated), 0);
+        assert_eq!(stats.counts_line(), "created 2 · unchanged 1 · failed 1");
+        let region = |r: &str| stats.by_region[r].clone().into_iter().collect::<Vec<_>>();
+        assert_eq!(
+            region("us-east-1"),
+            [(Status::Created, 1), (Status::Unchanged, 1)]
+        );
+        assert_eq!(
+            region("eu-west-1"),
+            [(Status::Created, 1), (Status::Failed, 1)]
+        );
+    }
+
+    #[test]
+    fn what_is_not_done_splits_into_failed_and_not_compliant() {
+        let excused = ReportRow {
+            error_code: Some(Reason::RegionNotEnabled),
+            ..row(Status::Skipped)
+        };
+        let stats = stats_of(&[
+            failed(Reason::Http(500), "boom"),
+            ReportRow {
+                error_code: Some(Reason::Interrupted),
+                ..row(Status::Skipped)
+            },
+            excused,
+            row(Status::Drifted),
+            row(Status::Missing),
+            blocking(row(Status::Blocked)),
+            blocking(row(Status::Compliant)),
+            row(Status::Compliant),
+        ]);
+        assert!(stats.any_failure());
+        assert_eq!(
+            stats.not_done(),
+            6,
+            "the excused skip and the compliant row are done"
+        );
+        assert_eq!(
+            stats.failed(),
+            2,
+            "failed and the interrupted skip: worth running again"
+        );
+        assert_eq!(stats.not_compliant(), 4);
+        assert_eq!(
+            stats.blocked(),
+            2,
+            "blocked, and compliant with a blocking finding"
+        );
+        assert_eq!(stats.blocked_quietly, 1);
+        assert_eq!(
+            stats.not_done_line().unwrap(),
+            "6 targets not done: failed 1, skipped 1, compliant 1 with a blocking preflight \
+             finding, drifted 1, missing 1, blocked 1"
+        );
+    }
+
+    #[test]
+    fn a_run_with_every_target_done_has_no_failure_line() {
+        let stats = stats_of(&[
+            row(Status::Unchanged),
+            ReportRow {
+                error_code: Some(Reason::DeniedByScp),
+                ..row(Status::Skipped)
+            },
+        ]);
+        assert!(!stats.any_failure());
+        assert_eq!(
+            (stats.not_done(), stats.failed(), stats.not_compliant()),
+            (0, 0, 0)
+        );
+        assert_eq!(stats.not_done_line(), None);
+        assert_eq!(stats.delivery_line(), None, "no finding sent");
+        assert_eq!(stats.undelivered(), 0);
+        assert_eq!(RunStats::new(0).counts_line(), "");
+    }
+
+    #[test]
+    fn errors_are_ranked_by_count_then_code_with_the_first_message() {
+        let stats = stats_of(&[
+            failed(Reason::Http(500), "first 500"),
+            failed(Reason::InvalidContent, "too large"),
+            failed(Reason::Http(500), "second 500"),
+            failed(Reason::DocumentNotActive, "stuck"),
+        ]);
+        assert_eq!(
+            (stats.not_done(), stats.failed(), exit_code(&stats)),
+            (4, 4, 1)
+        );
+        let ranked = stats.ranked_errors();
+        assert_eq!(ranked[0], (&Reason::Http(500), 2, "first 500"));
+        assert_eq!(ranked.len(), 3);
+        assert!(ranked[1].0 < ranked[2].0, "ties by code: {ranked:?}");
+        assert!(ranked[1..].iter().all(|(_, n, _)| *n == 1));
+    }
+
+    #[test]
+    fn security_hub_deliveries_are_counted_and_a_lost_one_is_said() {
+        let sent = |delivery| ReportRow {
+            security_hub: delivery,
+            ..row(Status::Compliant)
+        };
+        let lost =
+            |m: &str| HubDelivery::NotDelivered(TargetError::new(Reason::SecurityHubNotEnabled, m));
+        let stats = stats_of(&[
+            sent(HubDelivery::Delivered),
+            sent(HubDelivery::Delivered),
+            sent(lost("not subscribed")),
+            sent(lost("still not subscribed")),
+            sent(HubDelivery::NotSent),
+        ]);
+        assert_eq!((stats.findings_sent, stats.findings_delivered), (4, 2));
+        assert_eq!(stats.undelivered(), 2);
+        assert_eq!(
+            stats.undelivered["SecurityHubNotEnabled"],
+            (2, "not subscribed".to_string())
+        );
+        assert_eq!(
+            stats.delivery_line().unwrap(),
+            "findings delivered to 2 of 4 targets (not delivered: SecurityHubNotEnabled 2)"
+        );
+        assert!(!stats.any_failure(), "the rows themselves are compliant");
+        assert_eq!(
+            exit_code(&stats),
+            1,
+            "but a lost finding makes the run fail"
+        );
+        let all = stats_of(&[sent(HubDelivery::Delivered)]);
+        assert_eq!((all.undelivered(), exit_code(&all)), (0, 0));
+    }
+}
