@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -69,6 +69,8 @@ pub struct LambdaApi {
     pub address: String,
     state: Arc<Mutex<State>>,
     queued: Arc<Notify>,
+    /// Woken each time the function posts an answer.
+    answered: Arc<Notify>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -78,9 +80,9 @@ impl LambdaApi {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address").to_string();
         let state = Arc::new(Mutex::new(State::default()));
-        let queued = Arc::new(Notify::new());
+        let (queued, answered) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let (s, q) = (state.clone(), queued.clone());
+        let (s, q, a) = (state.clone(), queued.clone(), answered.clone());
         tokio::spawn(async move {
             loop {
                 let conn = tokio::select! {
@@ -88,11 +90,11 @@ impl LambdaApi {
                     conn = listener.accept() => conn,
                 };
                 let Ok((stream, _)) = conn else { continue };
-                let (s, q) = (s.clone(), q.clone());
+                let (s, q, a) = (s.clone(), q.clone(), a.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
-                        let (s, q) = (s.clone(), q.clone());
-                        async move { Ok::<_, Infallible>(serve(req, &s, &q).await) }
+                        let (s, q, a) = (s.clone(), q.clone(), a.clone());
+                        async move { Ok::<_, Infallible>(serve(req, &s, &q, &a).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -104,6 +106,7 @@ impl LambdaApi {
             address,
             state,
             queued,
+            answered,
             _stop: stop,
         }
     }
@@ -127,19 +130,24 @@ impl LambdaApi {
         id
     }
 
-    /// The function's answer to the invocation `id`, waited for up to `limit`.
+    /// The function's answer to the invocation `id`, waited for up to `limit`: woken by each
+    /// answer the function posts.
     pub async fn answer(&self, id: &str, limit: Duration) -> Answer {
-        let until = Instant::now() + limit;
-        loop {
-            if let Some(a) = self.state.lock().unwrap().answers.get(id) {
-                return a.clone();
+        let wait = async {
+            loop {
+                // Registered before the look, so an answer posted in between still wakes it.
+                let answered = self.answered.notified();
+                tokio::pin!(answered);
+                answered.as_mut().enable();
+                if let Some(a) = self.state.lock().unwrap().answers.get(id) {
+                    return a.clone();
+                }
+                answered.await;
             }
-            assert!(
-                Instant::now() < until,
-                "the function did not answer invocation {id} within {limit:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        };
+        tokio::time::timeout(limit, wait).await.unwrap_or_else(|_| {
+            panic!("the function did not answer invocation {id} within {limit:?}")
+        })
     }
 }
 
@@ -147,6 +155,7 @@ async fn serve(
     req: Request<Incoming>,
     state: &Mutex<State>,
     queued: &Notify,
+    answered: &Notify,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
@@ -192,6 +201,7 @@ async fn serve(
                 .unwrap()
                 .answers
                 .insert(id.to_string(), Answer::Response(value));
+            answered.notify_waiters();
             status(202)
         }
         ["invocation", id, "error"] => {
@@ -204,6 +214,7 @@ async fn serve(
                     message: text("errorMessage"),
                 },
             );
+            answered.notify_waiters();
             status(202)
         }
         _ => status(404),
