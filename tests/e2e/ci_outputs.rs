@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -390,18 +390,13 @@ async fn an_interrupted_run_writes_its_files_saying_so() {
         xml.to_str().unwrap(),
         "--summary-json",
         "-",
+        // Each row a line on stderr once the report holds it: what the test waits on.
+        "-v",
     ]);
-    let child = spawn_piped(args);
-    let started = Instant::now();
-    while std::fs::read_to_string(&report).map_or(0, |s| s.lines().count()) < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no row was written"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    signal(&child, "-TERM");
-    let out = exits_with(child, 130);
+    let mut child = Watched::start(args);
+    child.wait_for_rows("created", 1, Duration::from_secs(30));
+    child.signal("-TERM");
+    let out = child.exits_with(130);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let summary: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"));

@@ -146,11 +146,12 @@ async fn slow_answers_time_out_instead_of_hanging() {
     );
 }
 
-/// Starts the binary in the background, as a user's terminal would.
-fn spawn(f: &Fleet, report: &std::path::Path, extra: &[&str]) -> std::process::Child {
+/// Starts the binary in the background, as a user's terminal would; with `-v`, each target's
+/// row is a line on stderr once the report holds it, which the test waits on.
+fn spawn(f: &Fleet, report: &std::path::Path, extra: &[&str]) -> Watched {
     let mut args = f.args("apply", report);
-    args.extend(extra.iter().map(|a| a.to_string()));
-    spawn_piped(args)
+    args.extend(["-v"].iter().chain(extra).map(|a| a.to_string()));
+    Watched::start(args)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -161,10 +162,10 @@ async fn first_interrupt_finishes_in_flight_and_skips_the_rest() {
         ..Default::default()
     });
     let report = f.dir.path("apply.csv");
-    let child = spawn(&f, &report, &["-c", "2"]);
-    wait_for_rows(&report, 2, Duration::from_secs(30));
-    signal(&child, "-INT");
-    let out = exits_with(child, 130);
+    let mut child = spawn(&f, &report, &["-c", "2"]);
+    child.wait_for_rows("created", 2, Duration::from_secs(30));
+    child.signal("-INT");
+    let out = child.exits_with(130);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("interrupted"), "{stderr}");
     let rows = rows_by_target(&report);
@@ -198,20 +199,16 @@ async fn second_interrupt_abandons_in_flight_targets() {
         ..Default::default()
     });
     let report = f.dir.path("apply.csv");
-    let child = spawn(&f, &report, &["-c", "2"]);
-    // Wait until the writes are in flight (the reads are fast).
     let started = Instant::now();
-    while f.proxy.count("CreateDocument") < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "writes never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    signal(&child, "-INT");
-    std::thread::sleep(Duration::from_millis(300));
-    signal(&child, "-INT");
-    exits_with(child, 130);
+    let mut child = spawn(&f, &report, &["-c", "2"]);
+    // Wait until the writes are in flight (the reads are fast).
+    f.proxy
+        .wait_for("CreateDocument", 2, Duration::from_secs(30));
+    child.signal("-INT");
+    // The second Ctrl-C once the first one was taken (the run says so).
+    child.wait_for("Ctrl-C again to abandon", Duration::from_secs(10));
+    child.signal("-INT");
+    child.exits_with(130);
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "abandoning took {:?}",
@@ -236,9 +233,9 @@ async fn after_a_kill_the_report_is_whole_and_a_rerun_converges() {
     });
     let report = f.dir.path("killed.csv");
     let mut child = spawn(&f, &report, &["-c", "2"]);
-    wait_for_rows(&report, 3, Duration::from_secs(30));
-    signal(&child, "-KILL");
-    let _ = child.wait();
+    child.wait_for_rows("created", 3, Duration::from_secs(30));
+    child.signal("-KILL");
+    child.finish(Duration::from_secs(30), "apply after a kill");
     // Every row written before the kill parses whole.
     let text = std::fs::read_to_string(&report).unwrap();
     assert!(text.ends_with('\n'), "a torn last row");
@@ -266,8 +263,8 @@ async fn two_applies_at_once_both_end_correctly() {
     let (r1, r2) = (f.dir.path("one.csv"), f.dir.path("two.csv"));
     let a = spawn(&f, &r1, &[]);
     let b = spawn(&f, &r2, &[]);
-    exits_with(a, 0);
-    exits_with(b, 0);
+    a.exits_with(0);
+    b.exits_with(0);
     f.assert_converged(&r1).await;
     // No target is left with an unpromoted latest version.
     for id in &f.ids {
@@ -286,10 +283,10 @@ async fn sigterm_stops_like_the_first_interrupt() {
         ..Default::default()
     });
     let report = f.dir.path("apply.csv");
-    let child = spawn(&f, &report, &["-c", "1"]);
-    wait_for_rows(&report, 1, Duration::from_secs(30));
-    signal(&child, "-TERM");
-    exits_with(child, 130);
+    let mut child = spawn(&f, &report, &["-c", "1"]);
+    child.wait_for_rows("created", 1, Duration::from_secs(30));
+    child.signal("-TERM");
+    child.exits_with(130);
     let rows = read_report(&report);
     assert_eq!(rows.len(), 6, "every target has a row");
     assert!(

@@ -5,7 +5,6 @@
 //! report's rows, the `wave` column included.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -124,22 +123,6 @@ fn created_in(proxy: &Proxy) -> Vec<String> {
         .into_iter()
         .map(|s| s.account)
         .collect()
-}
-
-/// Waits (bounded) for a started binary to exit; kills it on overrun.
-fn wait_exit(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what}: still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 // 1. Waves of 1, 25% and 100% of 40 accounts; a failing wave halts the rest; a retry
@@ -350,15 +333,10 @@ async fn a_target_changed_before_its_read_back_fails_verify_and_halts() {
     let report = f.dir.path("apply.csv");
     let mut args = f.args("apply", &report);
     args.extend(["--waves", "2,100%"].map(String::from));
-    let mut child = spawn_piped(&args);
-    let started = Instant::now();
-    while f.proxy.count("DescribeDocument") < 2 {
-        if started.elapsed() > Duration::from_secs(30) || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            panic!("the read-back never started: {:?}", f.proxy.counts());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = Watched::start(&args);
+    // The read-back has started: both requests arrived (and are held for 3 s).
+    f.proxy
+        .wait_for("DescribeDocument", 2, Duration::from_secs(30));
     let reached = Instant::now();
     let other = AWS_PAGE_EXAMPLE;
     // Account 0: a version added and made the default. Account 1: added, not promoted.
@@ -371,8 +349,13 @@ async fn a_target_changed_before_its_read_back_fails_verify_and_halts() {
         "the changes took {:?}: they may have come after the read-back's answer",
         reached.elapsed()
     );
-    wait_exit(&mut child, Duration::from_secs(30), "apply");
-    let out = exits_with(child, 1);
+    let out = child.finish(Duration::from_secs(30), "apply");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let rows = rows_by_target(&report);
     assert_eq!(rows.len(), 4);
@@ -574,17 +557,15 @@ async fn ctrl_c_during_the_wave_wait_stops_at_once() {
     let mut args = f.args("apply", &report);
     args.extend(["--waves", "1,100%", "--wave-wait", "60s"].map(String::from));
     let started = Instant::now();
-    let mut child = spawn_piped(&args);
-    // Wave 1's one row is in the report once it was written and read back: the wait is on.
-    wait_for_rows(&report, 1, Duration::from_secs(30));
-    std::thread::sleep(Duration::from_millis(200));
-    signal(&child, "-INT");
+    let mut child = Watched::start(&args);
+    // Wave 1 was written and read back, and the run says the wait is on.
+    child.wait_for("baking: waiting 60s before wave 2", Duration::from_secs(30));
+    child.signal("-INT");
     let signalled = Instant::now();
-    let status = wait_exit(&mut child, Duration::from_secs(15), "apply after Ctrl-C");
+    let out = child.finish(Duration::from_secs(15), "apply after Ctrl-C");
     let stopped_in = signalled.elapsed();
-    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(
         stopped_in < Duration::from_secs(5) && started.elapsed() < Duration::from_secs(40),
         "stopped {stopped_in:?} after Ctrl-C, {:?} after the start",

@@ -464,19 +464,146 @@ pub fn command_line<'a>(
     args
 }
 
-/// Waits until the report has at least `n` data rows (the binary writes it row by row).
-pub fn wait_for_rows(report: &Path, n: usize, limit: std::time::Duration) {
-    let started = std::time::Instant::now();
-    while started.elapsed() < limit {
-        let lines = std::fs::read_to_string(report)
-            .map(|s| s.lines().count())
-            .unwrap_or(0);
-        if lines > n {
-            return;
+/// A binary started in the background, its output read as it comes: each line of its stderr
+/// reaches the test the moment it is printed, so a test waits on the line it needs (a target's
+/// row with `-v`, an event) and on the pipes closing at its end, never on a timer.
+pub struct Watched {
+    child: std::process::Child,
+    /// stderr's lines as printed; disconnected when the process ends (its pipe closes).
+    lines: std::sync::mpsc::Receiver<String>,
+    /// The lines received so far.
+    seen: Vec<String>,
+    stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
+    stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+impl Watched {
+    /// Starts the binary with `args`, stdout and stderr piped.
+    pub fn start<I, S>(args: I) -> Watched
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        use std::io::{BufRead, Read};
+        let mut child = spawn_piped(args);
+        let mut out = child.stdout.take().expect("piped");
+        let stdout = std::thread::spawn(move || {
+            let mut all = vec![];
+            let _ = out.read_to_end(&mut all);
+            all
+        });
+        let (send, lines) = std::sync::mpsc::channel();
+        let mut err = std::io::BufReader::new(child.stderr.take().expect("piped"));
+        let stderr = std::thread::spawn(move || {
+            let mut all = vec![];
+            let mut line = vec![];
+            while err.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                all.extend_from_slice(&line);
+                let _ = send.send(String::from_utf8_lossy(&line).trim_end().to_string());
+                line.clear();
+            }
+            all
+        });
+        Watched {
+            child,
+            lines,
+            seen: vec![],
+            stdout: Some(stdout),
+            stderr: Some(stderr),
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    panic!("the report did not reach {n} rows in {limit:?}");
+
+    /// Waits, at most `limit`, until `n` lines of stderr (since the start) match `wanted`;
+    /// panics, with what was printed, if the binary ends first or the time runs out.
+    pub fn wait_for_lines(
+        &mut self,
+        what: &str,
+        n: usize,
+        limit: std::time::Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) {
+        let until = std::time::Instant::now() + limit;
+        while self.seen.iter().filter(|l| wanted(l)).count() < n {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(e) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "{n} × {what} not printed ({e:?} after {limit:?}); stderr:\n{}",
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits until stderr shows a line containing `text`.
+    pub fn wait_for(&mut self, text: &str, limit: std::time::Duration) {
+        self.wait_for_lines(text, 1, limit, |l| l.contains(text));
+    }
+
+    /// Waits until `-v` has printed `n` rows of this status (`created 111111111111/us-east-1
+    /// (name)`): each is printed once the report holds it.
+    pub fn wait_for_rows(&mut self, status: &str, n: usize, limit: std::time::Duration) {
+        let what = format!("{status} row");
+        self.wait_for_lines(&what, n, limit, |l| {
+            l.strip_prefix(status)
+                .and_then(|rest| rest.strip_prefix(' '))
+                .is_some_and(|rest| rest.split(' ').next().is_some_and(|t| t.contains('/')))
+        });
+    }
+
+    /// Sends the binary a signal as `kill` does (`-INT` is Ctrl-C).
+    pub fn signal(&self, sig: &str) {
+        signal(&self.child, sig);
+    }
+
+    /// Waits, at most `limit`, for the binary to end (its pipes close when it does): its
+    /// output; kills it and panics, with its stderr, on overrun.
+    pub fn finish(mut self, limit: std::time::Duration, what: &str) -> Output {
+        let until = std::time::Instant::now() + limit;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!(
+                        "{what}: still running after {limit:?}; stderr so far:\n{}",
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+        let status = self.child.wait().unwrap();
+        Output {
+            status,
+            stdout: self.stdout.take().unwrap().join().unwrap(),
+            stderr: self.stderr.take().unwrap().join().unwrap(),
+        }
+    }
+
+    /// Waits (at most two minutes) for the binary to end and asserts its exit code (its
+    /// stderr shown where it differs); its output.
+    pub fn exits_with(self, code: i32) -> Output {
+        let out = self.finish(std::time::Duration::from_secs(120), "the binary");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        out
+    }
+}
+
+impl Drop for Watched {
+    /// A failed test leaves no binary running behind it.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// Runs an async test on a thread of its own with a 32 MiB stack: Security Hub's finding type

@@ -64,6 +64,8 @@ struct State {
     deny_assume_role_first: std::collections::HashMap<String, usize>,
     /// Operation → how many of its next requests fail, and with what (HTTP status, code).
     fail_first: std::collections::HashMap<String, (usize, u16, &'static str)>,
+    /// Woken as each request is recorded (`Proxy::wait_for`).
+    arrived: Arc<std::sync::Condvar>,
 }
 
 pub struct Proxy {
@@ -225,6 +227,20 @@ impl Proxy {
             *out.entry(s.operation).or_insert(0) += 1;
         }
         out
+    }
+
+    /// Waits, at most `limit`, until `n` requests of `operation` have arrived (counted on
+    /// arrival, as `count` does): woken by each request, not polled.
+    pub fn wait_for(&self, operation: &str, n: usize, limit: Duration) {
+        let arrived = self.state.lock().unwrap().arrived.clone();
+        let st = self.state.lock().unwrap();
+        let few = |st: &mut State| st.seen.iter().filter(|s| s.operation == operation).count() < n;
+        let (_st, waited) = arrived.wait_timeout_while(st, limit, few).unwrap();
+        assert!(
+            !waited.timed_out(),
+            "fewer than {n} {operation} requests in {limit:?}: {:?}",
+            self.counts()
+        );
     }
 
     pub fn count(&self, operation: &str) -> usize {
@@ -517,6 +533,7 @@ async fn handle(
             path,
             response: String::new(),
         });
+        st.arrived.notify_all();
         st.seen.len() - 1
     };
     if !delay.is_zero() {
@@ -951,6 +968,7 @@ fn account_call(
         path: parts.uri.path().to_string(),
         response: String::new(),
     });
+    st.arrived.notify_all();
     account
 }
 
