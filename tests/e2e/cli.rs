@@ -3,10 +3,9 @@
 //! a failing `discover -o`, a refused connection, the one-partition check, singular counts.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -37,38 +36,14 @@ impl Finished {
 }
 
 /// Waits for `child` at most `limit` (then kills it and fails), reading whatever of its
-/// stdout and stderr is still piped.
-fn finish(mut child: Child, limit: Duration, what: &str) -> Finished {
-    fn reader<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<String> {
-        std::thread::spawn(move || {
-            let mut s = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut s);
-            }
-            String::from_utf8_lossy(&s).into_owned()
-        })
-    }
-    let out = reader(child.stdout.take());
-    let err = reader(child.stderr.take());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{what}: still running after {limit:?}; stderr so far:\n{}",
-                err.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+/// stdout and stderr is still piped; its end is its stderr's pipe closing.
+fn finish(child: impl Into<Watched>, limit: Duration, what: &str) -> Finished {
+    let out = child.into().finish(limit, what);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     Finished {
-        code: status.code(),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
+        code: out.status.code(),
+        stdout: text(&out.stdout),
+        stderr: text(&out.stderr),
     }
 }
 
@@ -440,22 +415,10 @@ async fn one_interrupt_on_900_targets_prints_a_screenful_and_reports_every_targe
     let report = f.dir.path("apply.csv");
     let mut args = f.args("apply", &report);
     args.extend(["-c".into(), "4".into()]);
-    let started = Instant::now();
-    let mut child = spawn_piped(&args);
+    let child = Watched::start(&args);
     // The reads have started (and, at 400 ms each, 4 at a time, are far from done).
-    while f.proxy.count("GetDocument") == 0 {
-        if started.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            let out = finish(child, Duration::from_secs(10), "apply killed");
-            panic!(
-                "no GetDocument within 30 s: {:?}\n{}",
-                f.proxy.counts(),
-                out.all()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    signal(&child, "-INT");
+    f.proxy.wait_for("GetDocument", 1, Duration::from_secs(30));
+    child.signal("-INT");
     let out = finish(child, Duration::from_secs(40), "apply after one Ctrl-C");
     assert_eq!(out.code, Some(130), "{}", out.all());
     let printed = lines(&out.stdout) + lines(&out.stderr);

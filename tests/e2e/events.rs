@@ -172,20 +172,13 @@ fn ctrl_c_ends_the_wait_with_every_target_reported() {
         "-r",
         "us-east-1,eu-west-1",
     ]);
-    let child = ssm_prefs_command(&a)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while proxy.count("AssumeRole") == 0 {
-        assert!(started.elapsed().as_secs() < 30, "no AssumeRole came");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    signal(&child, "-INT");
+    let mut child = Watched::start(&a);
+    // The role was tried, and the run says it waits for the account.
+    proxy.wait_for("AssumeRole", 1, std::time::Duration::from_secs(30));
+    child.wait_for("waiting for account", std::time::Duration::from_secs(30));
+    child.signal("-INT");
     let signalled = std::time::Instant::now();
-    let out = exits_with(child, 130);
+    let out = child.exits_with(130);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         signalled.elapsed().as_secs() < 5,

@@ -484,12 +484,19 @@ impl Watched {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        Watched::of(spawn_piped(args))
+    }
+
+    /// Watches a process started with its stderr piped (and its stdout, unless the test
+    /// closed or redirected it).
+    pub fn of(mut child: std::process::Child) -> Watched {
         use std::io::{BufRead, Read};
-        let mut child = spawn_piped(args);
-        let mut out = child.stdout.take().expect("piped");
+        let out = child.stdout.take();
         let stdout = std::thread::spawn(move || {
             let mut all = vec![];
-            let _ = out.read_to_end(&mut all);
+            if let Some(mut out) = out {
+                let _ = out.read_to_end(&mut all);
+            }
             all
         });
         let (send, lines) = std::sync::mpsc::channel();
@@ -593,6 +600,12 @@ impl Watched {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{stderr}");
         out
+    }
+}
+
+impl From<std::process::Child> for Watched {
+    fn from(child: std::process::Child) -> Watched {
+        Watched::of(child)
     }
 }
 

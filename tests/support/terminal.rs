@@ -5,8 +5,8 @@
 
 use std::io::{Read, Write};
 use std::process::{Child, ChildStdin, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use super::fixtures::ssm_prefs_command;
 
@@ -14,7 +14,15 @@ use super::fixtures::ssm_prefs_command;
 pub struct Terminal {
     child: Child,
     keyboard: Option<ChildStdin>,
-    screen: Arc<Mutex<String>>,
+    /// The screen, and a Condvar woken as each piece of it arrives and when it closes.
+    screen: Arc<(Mutex<Screen>, Condvar)>,
+}
+
+/// What the tool wrote to the terminal, and whether the terminal closed (the tool ended).
+#[derive(Default)]
+struct Screen {
+    text: String,
+    closed: bool,
 }
 
 impl Terminal {
@@ -43,19 +51,22 @@ impl Terminal {
             .expect(
                 "`script` (util-linux) runs the binary on a pseudo-terminal: apt-get install bsdutils",
             );
-        let screen = Arc::new(Mutex::new(String::new()));
+        let screen = Arc::new((Mutex::new(Screen::default()), Condvar::new()));
         let mut stdout = child.stdout.take().unwrap();
         let seen = screen.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
+            let (lock, arrived) = &*seen;
             while let Ok(n) = stdout.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
-                seen.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+                let text = String::from_utf8_lossy(&buf[..n]);
+                lock.lock().unwrap().text.push_str(&text);
+                arrived.notify_all();
             }
+            lock.lock().unwrap().closed = true;
+            arrived.notify_all();
         });
         let keyboard = child.stdin.take();
         Terminal {
@@ -67,20 +78,30 @@ impl Terminal {
 
     /// What the tool wrote to the terminal so far.
     pub fn screen(&self) -> String {
-        self.screen.lock().unwrap().clone()
+        self.screen.0.lock().unwrap().text.clone()
+    }
+
+    /// Waits, at most `limit`, while `pending` holds of the screen: woken by each write to
+    /// it and by its close. Whether `pending` still holds at the end.
+    fn wait_while(&self, limit: Duration, pending: impl Fn(&Screen) -> bool) -> bool {
+        let (lock, arrived) = &*self.screen;
+        let screen = lock.lock().unwrap();
+        let (screen, _) = arrived
+            .wait_timeout_while(screen, limit, |s| pending(s))
+            .unwrap();
+        pending(&screen)
     }
 
     /// Waits until the screen shows `text`; panics, with the screen, after `limit` or when the
     /// tool ended without showing it.
     pub fn wait_for(&mut self, text: &str, limit: Duration) {
-        let started = Instant::now();
-        while !self.screen.lock().unwrap().contains(text) {
-            if started.elapsed() > limit || self.child.try_wait().unwrap().is_some() {
-                let _ = self.child.kill();
-                panic!("no {text:?} on the terminal: {}", self.screen());
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if !self.wait_while(limit, |s| !s.text.contains(text) && !s.closed)
+            && self.screen().contains(text)
+        {
+            return;
         }
+        let _ = self.child.kill();
+        panic!("no {text:?} on the terminal: {}", self.screen());
     }
 
     /// Types `keys` (`b"\x03"` is Ctrl-C, `b"n\r"` a no and Enter).
@@ -95,19 +116,14 @@ impl Terminal {
 
     /// Waits for the tool to end; kills it and panics, with the screen, after `limit`.
     pub fn wait_exit(&mut self, limit: Duration, what: &str) -> ExitStatus {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                self.keyboard = None;
-                return status;
-            }
-            if started.elapsed() > limit {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("{what}: still running after {limit:?}: {}", self.screen());
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        // The terminal closes when the tool (and `script` around it) ends.
+        if self.wait_while(limit, |s| !s.closed) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            panic!("{what}: still running after {limit:?}: {}", self.screen());
         }
+        self.keyboard = None;
+        self.child.wait().unwrap()
     }
 }
 
