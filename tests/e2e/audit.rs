@@ -253,28 +253,14 @@ async fn rollback_restores_prior_defaults_and_skips_changed_targets() {
     // A foreign file is an input error, before any AWS call.
     proxy.clear();
     let foreign = dir.write("foreign.csv", "id,name\n1,2\n");
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        foreign.to_str().unwrap(),
-        "--yes",
-        "--endpoint-url",
-        proxy.url.as_str(),
-    ]);
+    let out = rollback_refused(&foreign, &proxy.url);
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
         out.stderr.contains("foreign.csv:1") && out.stderr.contains("not an ssm-prefs report"),
         "{}",
         out.stderr
     );
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        report.to_str().unwrap(),
-        "--yes",
-        "--endpoint-url",
-        proxy.url.as_str(),
-    ]);
+    let out = rollback_refused(&report, &proxy.url);
     assert_eq!(
         out.code,
         2,

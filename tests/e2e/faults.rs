@@ -2,6 +2,7 @@
 //! region, failure tolerance, timeouts, interrupts and kills. Each test checks the
 //! emulator's final state and the report, not just the exit code.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::support::fixtures::*;
@@ -154,15 +155,22 @@ fn spawn(f: &Fleet, report: &std::path::Path, extra: &[&str]) -> Watched {
     Watched::start(args)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn first_interrupt_finishes_in_flight_and_skips_the_rest() {
-    let f = Fleet::new(12, &["us-east-1"]);
+/// `n` accounts in us-east-1 whose CreateDocument answers `slow` late, and an apply over them
+/// started in the background with `-c concurrency`; its report is apply.csv.
+fn slow_apply(n: usize, slow: Duration, concurrency: &str) -> (Fleet, PathBuf, Watched) {
+    let f = Fleet::new(n, &["us-east-1"]);
     f.proxy.set_faults(Faults {
-        slow: Some((vec!["CreateDocument".into()], Duration::from_millis(700))),
+        slow: Some((vec!["CreateDocument".into()], slow)),
         ..Default::default()
     });
     let report = f.dir.path("apply.csv");
-    let mut child = spawn(&f, &report, &["-c", "2"]);
+    let child = spawn(&f, &report, &["-c", concurrency]);
+    (f, report, child)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_interrupt_finishes_in_flight_and_skips_the_rest() {
+    let (f, report, mut child) = slow_apply(12, Duration::from_millis(700), "2");
     child.wait_for_rows("created", 2, Duration::from_secs(30));
     child.signal("-INT");
     let out = child.exits_with(130);
@@ -193,14 +201,8 @@ async fn first_interrupt_finishes_in_flight_and_skips_the_rest() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn second_interrupt_abandons_in_flight_targets() {
-    let f = Fleet::new(6, &["us-east-1"]);
-    f.proxy.set_faults(Faults {
-        slow: Some((vec!["CreateDocument".into()], Duration::from_secs(20))),
-        ..Default::default()
-    });
-    let report = f.dir.path("apply.csv");
     let started = Instant::now();
-    let mut child = spawn(&f, &report, &["-c", "2"]);
+    let (f, report, mut child) = slow_apply(6, Duration::from_secs(20), "2");
     // Wait until the writes are in flight (the reads are fast).
     f.proxy
         .wait_for("CreateDocument", 2, Duration::from_secs(30));
@@ -226,13 +228,7 @@ async fn second_interrupt_abandons_in_flight_targets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_a_kill_the_report_is_whole_and_a_rerun_converges() {
-    let f = Fleet::new(16, &["us-east-1"]);
-    f.proxy.set_faults(Faults {
-        slow: Some((vec!["CreateDocument".into()], Duration::from_millis(400))),
-        ..Default::default()
-    });
-    let report = f.dir.path("killed.csv");
-    let mut child = spawn(&f, &report, &["-c", "2"]);
+    let (f, report, mut child) = slow_apply(16, Duration::from_millis(400), "2");
     child.wait_for_rows("created", 3, Duration::from_secs(30));
     child.signal("-KILL");
     child.finish(Duration::from_secs(30), "apply after a kill");
@@ -277,13 +273,7 @@ async fn two_applies_at_once_both_end_correctly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_like_the_first_interrupt() {
-    let f = Fleet::new(6, &["us-east-1"]);
-    f.proxy.set_faults(Faults {
-        slow: Some((vec!["CreateDocument".into()], Duration::from_millis(700))),
-        ..Default::default()
-    });
-    let report = f.dir.path("apply.csv");
-    let mut child = spawn(&f, &report, &["-c", "1"]);
+    let (_f, report, mut child) = slow_apply(6, Duration::from_millis(700), "1");
     child.wait_for_rows("created", 1, Duration::from_secs(30));
     child.signal("-TERM");
     child.exits_with(130);

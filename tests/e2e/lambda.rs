@@ -792,19 +792,9 @@ async fn an_external_id_starting_with_a_hyphen_is_presented_and_never_shown() {
     let dir = Dir::new();
     let prefs = dir.write("prefs.json", &lambda_prefs().to_string());
     let inv = dir.write("inv.yml", &inventory(&world.accounts[1..2], &["us-east-1"]));
-    let run = ssm_prefs([
-        "plan",
-        "-p",
-        prefs.to_str().unwrap(),
-        "-i",
-        inv.to_str().unwrap(),
-        "--external-id",
-        "--Zsecret-dd-77",
-        "--endpoint-url",
-        &world.url,
-        "-o",
-        dir.path("plan.csv").to_str().unwrap(),
-    ]);
+    let report = dir.path("plan.csv");
+    let external_id = ["--external-id", "--Zsecret-dd-77"];
+    let run = run_at("plan", &world.url, &inv, &prefs, &report, &external_id);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(!run.all().contains("Zsecret"), "{}", run.all());
 }

@@ -317,6 +317,18 @@ const RENDERERS: &[&str] = &[
     "src/terminal/summary.rs",
 ];
 
+/// What is built from the settings and the inputs, or renders what those built: the
+/// settings and the inputs import none of it.
+const BUILT_FROM_INPUTS: &[&str] = &[
+    "src/run/",
+    "src/steps/",
+    "src/aws/",
+    "src/commands/",
+    "src/lambda/",
+    "src/report/",
+    "src/terminal/",
+];
+
 const RULES: &[Rule] = &[
     Rule {
         says: "data flows one way: settings → inputs → targets → the engine → a target's \
@@ -340,15 +352,7 @@ const RULES: &[Rule] = &[
             "src/yaml.rs",
             "src/target.rs",
         ],
-        never: &[
-            "src/run/",
-            "src/steps/",
-            "src/aws/",
-            "src/commands/",
-            "src/lambda/",
-            "src/report/",
-            "src/terminal/",
-        ],
+        never: BUILT_FROM_INPUTS,
         crates: AWS_CRATES,
     },
     Rule {
@@ -367,15 +371,7 @@ const RULES: &[Rule] = &[
     Rule {
         says: "settings import no AWS code (and, data, none of what is built from them)",
         parts: &["src/settings/"],
-        never: &[
-            "src/aws/",
-            "src/run/",
-            "src/steps/",
-            "src/commands/",
-            "src/lambda/",
-            "src/report/",
-            "src/terminal/",
-        ],
+        never: BUILT_FROM_INPUTS,
         crates: AWS_CRATES,
     },
     Rule {

@@ -199,14 +199,7 @@ async fn a_report_says_its_command_and_is_not_taken_for_another() {
         out.stderr
     );
     assert!(!merged.exists());
-    let out = ssm_prefs([
-        "rollback",
-        "--from",
-        plan.to_str().unwrap(),
-        "--yes",
-        "--endpoint-url",
-        proxy.url.as_str(),
-    ]);
+    let out = rollback_refused(&plan, &proxy.url);
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
         out.stderr

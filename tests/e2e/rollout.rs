@@ -424,17 +424,10 @@ async fn one_account_failing_leaves_the_rest_done() {
 #[test]
 fn apply_without_a_terminal_needs_yes_and_calls_nothing() {
     let (_, _, dir, inv, prefs, proxy) = Fleet::new(1, &["us-east-1"]).parts();
-    let out = ssm_prefs([
-        "apply",
-        "-i",
-        inv.to_str().unwrap(),
-        "-p",
-        prefs.to_str().unwrap(),
-        "--endpoint-url",
-        proxy.url.as_str(),
-        "-o",
-        dir.path("r.csv").to_str().unwrap(),
-    ]);
+    let report = dir.path("r.csv");
+    let mut args = inventory_line("apply", &inv, &prefs, &report, &proxy.url);
+    args.retain(|a| *a != "--yes");
+    let out = ssm_prefs(args);
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stderr.contains("--yes"), "{}", out.stderr);
     assert!(proxy.seen().is_empty());

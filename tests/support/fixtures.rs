@@ -368,6 +368,14 @@ pub fn rollback_from(from: &std::path::Path, report: &std::path::Path, endpoint:
     ssm_prefs(rollback_line(from, report, endpoint))
 }
 
+/// `rollback --from FROM --yes --endpoint-url ENDPOINT`, no `-o`: a rollback the test
+/// expects refused before any call (and so before any report).
+pub fn rollback_refused(from: &std::path::Path, endpoint: &str) -> Run {
+    let mut args = rollback_line(from, Path::new("-"), endpoint);
+    args.retain(|a| !["-o", "-"].contains(a));
+    ssm_prefs(args)
+}
+
 /// `rollback --from FROM --yes -o REPORT --endpoint-url ENDPOINT`, for a test to add to.
 pub fn rollback_line<'a>(
     from: &'a std::path::Path,
