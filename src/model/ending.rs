@@ -102,4 +102,33 @@ mod tests {
         assert_eq!(Ended::Interrupted.with_problem(), Ended::Interrupted);
         assert_eq!(exit_code(&Err(InputError::usage("x"))), 2);
     }
+
+    /// The counts' side of the exit code: a skip the account excuses is done (0); drift or a
+    /// blocking finding on a done-looking row is not (1).
+    #[test]
+    fn excused_skips_pass_and_quiet_blocks_fail() {
+        use crate::model::reason::{Finding, Findings, Severity};
+        let of = |rows: &[ReportRow]| {
+            let mut stats = RunStats::new(rows.len());
+            rows.iter().for_each(|r| stats.record(r));
+            Ended::of(None, &stats, false).exit_code()
+        };
+        let row = |status| ReportRow {
+            status,
+            ..ReportRow::empty()
+        };
+        let excused = ReportRow {
+            error_code: Some(Reason::DeniedByScp),
+            ..row(Status::Skipped)
+        };
+        assert_eq!(of(&[row(Status::Unchanged), excused]), 0);
+        assert_eq!(of(&[row(Status::Compliant), row(Status::Drifted)]), 1);
+        let blocked = row(Status::Compliant).with_findings(Findings(vec![Finding {
+            reason: Reason::LogGroupNotFound,
+            severity: Severity::Blocking,
+            subject: "/sessions".to_string(),
+            message: "no group".to_string(),
+        }]));
+        assert_eq!(of(&[blocked]), 1);
+    }
 }
