@@ -14,6 +14,7 @@ pub mod lambda;
 pub mod lifecycle;
 pub mod model;
 mod names;
+mod nodes;
 pub mod preferences;
 mod preflight;
 #[cfg(test)]
