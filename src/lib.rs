@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+mod answers;
 mod aws;
 pub mod cli;
 mod commands;

@@ -17,6 +17,7 @@ use crate::target::Target;
 #[derive(Clone)]
 pub(crate) struct NodeClients {
     ssm: aws_sdk_ssm::Client,
+    partition: &'static str,
     pub(crate) query: Query,
     region: aws_config::Region,
     endpoint: Arc<str>,
@@ -35,6 +36,7 @@ impl Session {
         });
         NodeClients {
             ssm,
+            partition,
             query,
             region: aws_config::Region::new(target.region.as_str().to_string()),
             endpoint: self
@@ -51,6 +53,16 @@ impl NodeClients {
 
     fn region(&self) -> &str {
         self.region.as_ref()
+    }
+
+    /// `aws`, `aws-cn`, `aws-us-gov`.
+    pub(crate) fn partition(&self) -> &'static str {
+        self.partition
+    }
+
+    /// Where the calls go, as an error message names it.
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 }
 

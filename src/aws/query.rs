@@ -97,13 +97,16 @@ impl Query {
         params: &[(String, String)],
     ) -> Result<Xml, TargetError> {
         let (url, signing_region) = self.endpoint(service, region);
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("Action", action)
-            .append_pair("Version", service.version());
-        for (k, v) in params {
-            form.append_pair(k, v);
-        }
-        let body = form.finish();
+        // Built before any await: the serializer is not Send.
+        let body = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("Action", action)
+                .append_pair("Version", service.version());
+            for (k, v) in params {
+                form.append_pair(k, v);
+            }
+            form.finish()
+        };
         let failed = |why: String| TargetError::new(Reason::DispatchFailure, why);
         let credentials = self
             .credentials

@@ -470,11 +470,12 @@ mod tests {
     /// A compliant row whose preflight found the bucket it names gone.
     fn bucket_gone(bucket: &str) -> ReportRow {
         let mut gone = row(Status::Compliant, "");
-        gone.findings = crate::model::Findings(vec![crate::model::Finding {
+        gone.findings = crate::model::Findings::of(vec![crate::model::Finding {
             reason: Reason::BucketNotFound,
             severity: crate::model::Severity::Blocking,
             subject: bucket.into(),
             message: "gone".into(),
+            nodes: 0,
         }]);
         gone
     }

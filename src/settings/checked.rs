@@ -102,8 +102,8 @@ pub struct RunSettings {
     pub(crate) wait_ready: Duration,
     pub(crate) select: Selection,
     pub(crate) retry_failed: Option<PathBuf>,
-    /// Preflight's checks, `Some(strict)`; `None` with `--no-preflight`.
-    pub(crate) preflight: Option<bool>,
+    /// Preflight's checks and how they judge; `None` with `--no-preflight`.
+    pub(crate) preflight: Option<crate::preflight::PreflightMode>,
     /// `--waves` / `--canary` (plan and apply).
     pub(crate) waves: Option<Waves>,
     /// `--existing` (with `--merge` as `merge`).

@@ -152,7 +152,10 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
         wait_ready,
         select: selection(&a.select)?,
         retry_failed: a.retry_failed.clone(),
-        preflight: (!a.preflight.no_preflight).then_some(a.preflight.strict),
+        preflight: (!a.preflight.no_preflight).then_some(crate::preflight::PreflightMode {
+            strict: a.preflight.strict,
+            accept_node_risk: a.preflight.accept_node_risk,
+        }),
         waves: None,
         existing,
         mark: Mark::parse(&a.owner_tag).map_err(flag("--owner-tag"))?,
