@@ -46,6 +46,24 @@ enum RoleOf {
 }
 
 impl NodeCheck {
+    /// The region's managed nodes, listed once per account and region.
+    async fn listed(&self, c: &NodeClients, target: &Target) -> Shared<Vec<Node>> {
+        self.nodes
+            .get(
+                (target.account_id().clone(), target.region.as_str()),
+                || async { nodes::managed_nodes(c).await.map(Arc::new) },
+            )
+            .await
+    }
+
+    /// Whether the target has an online managed node (so what the permissions name is
+    /// worth resolving); `false` when they cannot be listed.
+    pub(crate) async fn any_online(&self, c: &NodeClients, target: &Target) -> bool {
+        self.listed(c, target)
+            .await
+            .is_ok_and(|all| all.iter().any(Node::online))
+    }
+
     /// The nodes of `target` judged against `desired`'s inputs; `resolved` holds what
     /// preflight resolved (the key's ARN, the bucket's key). Nothing is asked when nothing the
     /// preferences turn on asks anything of a node.
@@ -62,15 +80,7 @@ impl NodeCheck {
         if features.is_empty() {
             return NodeReport::default();
         }
-        let account = target.account_id().clone();
-        let region = target.region.as_str();
-        let listed = self
-            .nodes
-            .get((account.clone(), region), || async {
-                nodes::managed_nodes(c).await.map(Arc::new)
-            })
-            .await;
-        let all = match listed {
+        let all = match self.listed(c, target).await {
             Ok(all) => all,
             Err(e) => {
                 return NodeReport {
