@@ -25,4 +25,4 @@ pub(crate) use event::{Abandon, RunEvent};
 pub(crate) use meta::{Command, RunMeta};
 pub(crate) use reason::{Finding, Findings, NodeCounts, Reason, Severity, TargetError};
 pub(crate) use row::{Action, HubDelivery, Outcome, ReportRow, Status, StopReason, rfc3339};
-pub(crate) use stats::{OrgWalk, RunStats};
+pub(crate) use stats::{NodeTotals, OrgWalk, RunStats};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::model::{OrgWalk, RunEvent, RunMeta, RunStats};
+use crate::model::{NodeTotals, OrgWalk, RunEvent, RunMeta, RunStats};
 
 /// The object's `schema_version`.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -70,6 +70,9 @@ struct Summary<'a> {
     /// `--org`: the walk of the organization (its calls, retries, and how far it got).
     #[serde(skip_serializing_if = "Option::is_none")]
     organization: Option<&'a OrgWalk>,
+    /// The node check's totals, where it counted any target's nodes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nodes: Option<&'a NodeTotals>,
 }
 
 #[derive(Serialize)]
@@ -167,6 +170,7 @@ pub(crate) fn render(run: &Facts) -> String {
                 .collect(),
         }),
         organization: run.stats.walk.as_ref(),
+        nodes: (run.stats.nodes.targets_checked > 0).then_some(&run.stats.nodes),
     };
     let mut text = serde_json::to_string_pretty(&summary).expect("plain data serializes");
     text.push('\n');

@@ -62,6 +62,20 @@ pub(crate) fn render(
             let _ = writeln!(s, "  {n:>6} × {code}: {}", truncate(msg, 120));
         }
     }
+    let n = &stats.nodes;
+    if n.targets_checked > 0 {
+        let _ = writeln!(
+            s,
+            "  managed nodes: {} online in {}, {} at risk of losing sessions{}",
+            n.online,
+            count(n.targets_checked, "target"),
+            n.at_risk,
+            match n.targets_at_risk {
+                0 => String::new(),
+                t => format!(" (in {})", count(t, "target")),
+            }
+        );
+    }
     if let Some(line) = stats.delivery_line() {
         let _ = writeln!(s, "  security hub: {line}");
         for (code, (n, msg)) in &stats.undelivered {
