@@ -769,6 +769,7 @@ fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
         [
             "ManageSessionManagerPreferences",
             "PreflightReadsWhatThePreferencesName",
+            "PreflightReadsTheManagedNodes",
             "ListTheAccountsEnabledRegions",
             "ImportThisAccountsFindings",
             "ReadTheFindingBackByItsId",
