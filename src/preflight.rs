@@ -49,12 +49,15 @@ impl Preflight {
         }
     }
 
-    /// The findings for `target` holding `desired` (its rendered preferences).
+    /// The findings for `target` holding `desired` (its rendered preferences); its nodes are
+    /// judged against `in_force` where given (audit: the preferences the target holds, `Null`
+    /// for none), else against `desired`.
     pub(crate) async fn check(
         &self,
         c: &CheckClients,
         target: &Target,
         desired: &Value,
+        in_force: Option<&Value>,
     ) -> Findings {
         let inputs = desired.get("inputs");
         let text = |key: &str| {
@@ -65,10 +68,8 @@ impl Preflight {
         };
         let on = |key: &str| inputs.and_then(|i| i.get(key)) == Some(&Value::Bool(true));
         let mut found = vec![];
-        let mut bucket_region = None;
         if let Some(bucket) = text("s3BucketName") {
-            bucket_region = self
-                .bucket(c, target, bucket, on("s3EncryptionEnabled"), &mut found)
+            self.bucket(c, target, bucket, on("s3EncryptionEnabled"), &mut found)
                 .await;
         }
         if let Some(group) = text("cloudWatchLogGroupName") {
@@ -81,12 +82,11 @@ impl Preflight {
             )
             .await;
         }
-        let mut key_arn = None;
         if let Some(key) = text("kmsKeyId") {
-            key_arn = self.key(c, target, key, &mut found).await;
+            self.key(c, target, key, &mut found).await;
         }
         let counts = self
-            .nodes_of(c, target, desired, key_arn, bucket_region, &mut found)
+            .nodes_of(c, target, in_force.unwrap_or(desired), &mut found)
             .await;
         if self.mode.strict {
             for f in &mut found {
@@ -111,20 +111,48 @@ impl Preflight {
         Findings(found, counts)
     }
 
-    /// The node check of `target` (src/nodes/): its findings into `found`, its counts
-    /// returned. `key_arn`: the key preflight found; `bucket_region`: where the bucket is.
+    /// The node check of `target` (src/nodes/) against the preferences `against`: its
+    /// findings into `found`, its counts returned. The key's ARN and the bucket's region come
+    /// from preflight's caches (asked here only where `against` names others than the
+    /// preferences checked above; what is wrong with them is not this check's to say).
     async fn nodes_of(
         &self,
         c: &CheckClients,
         target: &Target,
-        desired: &Value,
-        key_arn: Option<String>,
-        bucket_region: Option<String>,
+        against: &Value,
         found: &mut Vec<Finding>,
     ) -> NodeCounts {
-        let inputs = desired.get("inputs");
+        let inputs = against.get("inputs");
         if requirements::features(inputs).is_empty() {
             return NodeCounts::default();
+        }
+        let text = |key: &str| {
+            inputs
+                .and_then(|i| i.get(key))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        let account = target.account_id();
+        let region = target.region.as_str();
+        let mut key_arn = None;
+        if let Some(id) = text("kmsKeyId")
+            && arn_region(id).is_none_or(|r| r == region)
+        {
+            let key = (account.clone(), region, id.to_string());
+            if let Ok(Some(k)) = self.keys.get(key, || resources::key(c, id)).await {
+                key_arn = Some(k.arn).filter(|a| !a.is_empty());
+            }
+        }
+        let mut bucket_region = None;
+        if let Some(bucket) = text("s3BucketName") {
+            let key = (account.clone(), bucket.to_string());
+            if let Ok(Some(r)) = self
+                .buckets
+                .get(key, || resources::bucket_region(c, bucket))
+                .await
+            {
+                bucket_region = Some(r);
+            }
         }
         // The bucket's own key, when it is SSE-KMS: a node writing there needs
         // kms:GenerateDataKey on it. Asked once per account and bucket, as preflight asks.
@@ -173,7 +201,7 @@ impl Preflight {
         };
         let report = self
             .nodes
-            .check(&c.nodes, &c.kms, target, desired, &resolved)
+            .check(&c.nodes, &c.kms, target, against, &resolved)
             .await;
         found.extend(report.findings);
         report.counts

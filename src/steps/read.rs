@@ -147,7 +147,7 @@ pub(crate) async fn read_and_decide(
     let findings = match refused {
         Some(f) => Findings::of(vec![f]),
         None if kept => Findings::default(),
-        None => job.findings(checks.as_ref(), &target, &desired).await,
+        None => job.findings(checks.as_ref(), &target, &desired, None).await,
     };
 
     if action == Action::Update {

@@ -250,9 +250,26 @@ async fn nodes_that_would_lose_sessions_block_their_target_and_nothing_else() {
         json!({"role": {"name": ROLE, "actions": NO_DECRYPT}}),
     );
     let audit = f.dir.path("audit.csv");
-    let r = run(&f, "audit", &audit, &[]);
+    let summary = f.dir.path("audit.json");
+    let r = run(
+        &f,
+        "audit",
+        &audit,
+        &["--summary-json", summary.to_str().unwrap()],
+    );
     assert_eq!(r.code, 1, "{}", r.all());
     let rows = rows_by_target(&audit);
+    // Judged against the preferences in force: a target never written holds none, which
+    // ask nothing of its node.
+    let missing = &rows[&(no_decrypt.clone(), REGION.to_string())];
+    assert_eq!(missing["status"], "missing", "{missing:?}");
+    assert_eq!(missing["nodes"], "");
+    let totals: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(
+        totals["nodes"],
+        json!({"targets_checked": 3, "online": 2, "at_risk": 2, "targets_at_risk": 1}),
+        "{totals:#}"
+    );
     let row = &rows[&(healthy.clone(), REGION.to_string())];
     assert_eq!(row["status"], "compliant", "{row:?}");
     assert_eq!(row["nodes"], "2");
