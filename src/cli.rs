@@ -315,6 +315,9 @@ pub(crate) struct PreflightArgs {
     /// Write even where a managed node's role or agent cannot serve the preferences (it would lose Session Manager): the nodes at risk are still reported, as warnings
     #[arg(long, conflicts_with = "no_preflight")]
     pub accept_node_risk: bool,
+    /// Write a CSV of every managed node the node check saw: account, region, instance id, platform, agent version, role, what fails and why
+    #[arg(long, value_name = "FILE", conflicts_with = "no_preflight")]
+    pub nodes_report: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -11,17 +11,20 @@ use crate::answers::Cache;
 use crate::aws::resources::{self, CheckClients, Encryption, Key};
 use crate::model::{Finding, Findings, NodeCounts, Reason, Severity, TargetError};
 use crate::nodes::{NodeCheck, requirements};
+use crate::report::nodes::NodesReport;
 use crate::target::{AccountId, Target};
 
 type Answer<T> = Result<Option<T>, TargetError>;
 
-/// How preflight judges: `--strict`, `--accept-node-risk`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How preflight judges: `--strict`, `--accept-node-risk`; `--nodes-report`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct PreflightMode {
     /// `--strict`: warnings and unverified checks block too.
     pub strict: bool,
     /// `--accept-node-risk`: nodes that would lose sessions are reported, and block nothing.
     pub accept_node_risk: bool,
+    /// `--nodes-report FILE`: every node the node check saw.
+    pub nodes_report: Option<std::path::PathBuf>,
 }
 
 /// The run's checks and what they found so far.
@@ -35,12 +38,20 @@ pub(crate) struct Preflight {
     keys: Cache<(AccountId, &'static str, String), Answer<Key>>,
     /// What the preferences require of each target's managed nodes, and whether they can.
     nodes: NodeCheck,
+    /// `--nodes-report`: the file, or why it could not be created (said on each target whose
+    /// nodes it would have listed).
+    nodes_report: Option<Result<NodesReport, String>>,
 }
 
 impl Preflight {
     pub(crate) fn new(mode: PreflightMode) -> Self {
+        let nodes_report = mode.nodes_report.as_ref().map(|path| {
+            NodesReport::create(path)
+                .map_err(|e| format!("--nodes-report {} cannot be written: {e}", path.display()))
+        });
         Self {
             mode,
+            nodes_report,
             buckets: Cache::new(),
             encryption: Cache::new(),
             log_groups: Cache::new(),
@@ -204,6 +215,21 @@ impl Preflight {
             .check(&c.nodes, &c.kms, target, against, &resolved)
             .await;
         found.extend(report.findings);
+        let written = match &self.nodes_report {
+            Some(Ok(r)) => r
+                .write(&report.lines)
+                .map_err(|e| format!("--nodes-report: {e}")),
+            Some(Err(e)) if !report.lines.is_empty() => Err(e.clone()),
+            _ => Ok(()),
+        };
+        if let Err(why) = written {
+            found.push(finding(
+                Reason::CheckUnverified,
+                Severity::Warning,
+                "nodes report",
+                format!("this target's nodes are not in the nodes report: {why}"),
+            ));
+        }
         report.counts
     }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::answers::Cache;
 use crate::aws::nodes::{self, Decision, Node, NodeClients};
-use crate::model::{Finding, NodeCounts, Reason, Severity, TargetError};
+use crate::model::{Finding, NodeCounts, NodeLine, Reason, Severity, TargetError};
 use crate::nodes::requirements::{
     self, AgentVerdict, Feature, Permission, Resolved, agent_verdict, shell_profile_for,
 };
@@ -35,6 +35,8 @@ pub(crate) struct NodeCheck {
 pub(crate) struct NodeReport {
     pub findings: Vec<Finding>,
     pub counts: NodeCounts,
+    /// Each node seen, for the nodes report.
+    pub lines: Vec<NodeLine>,
 }
 
 /// Where an online node's role came from, or why it is not known.
@@ -92,10 +94,31 @@ impl NodeCheck {
                         0,
                     )],
                     counts: NodeCounts::default(),
+                    lines: vec![],
                 };
             }
         };
         let mut report = NodeReport::default();
+        let mut lines: BTreeMap<String, NodeLine> = all
+            .iter()
+            .map(|n| {
+                let line = NodeLine {
+                    account_id: target.account_id().to_string(),
+                    region: target.region.to_string(),
+                    instance_id: n.id.clone(),
+                    ping_status: n.ping.clone(),
+                    platform: n.platform.clone(),
+                    agent_version: n.agent.clone(),
+                    ..NodeLine::default()
+                };
+                (n.id.clone(), line)
+            })
+            .collect();
+        let mut fail = |id: &str, code: &str, why: &str| {
+            if let Some(l) = lines.get_mut(id) {
+                l.fail(code, why);
+            }
+        };
         let (online, offline): (Vec<&Node>, Vec<&Node>) = all.iter().partition(|n| n.online());
         if !offline.is_empty() {
             report.findings.push(Finding {
@@ -109,6 +132,9 @@ impl NodeCheck {
                 ),
                 nodes: offline.len() as u32,
             });
+            for n in &offline {
+                fail(&n.id, "NodesOffline", "not online: not checked");
+            }
         }
         // Problems found, each with the nodes it concerns: (reason, subject, why) → ids.
         let mut risks: BTreeMap<(Reason, String, String), BTreeSet<String>> = BTreeMap::new();
@@ -122,6 +148,11 @@ impl NodeCheck {
             ) {
                 AgentVerdict::Enough => {}
                 AgentVerdict::TooOld(feature, minimum) => {
+                    fail(
+                        &node.id,
+                        "NodeAgentTooOld",
+                        &format!("{} needs SSM Agent {minimum} or later", feature.input()),
+                    );
                     risks
                         .entry((
                             Reason::NodeAgentTooOld,
@@ -135,6 +166,7 @@ impl NodeCheck {
                         .insert(format!("{} ({})", node.id, node.agent));
                 }
                 AgentVerdict::Unknown => {
+                    fail(&node.id, "CheckUnverified", "no agent version reported");
                     unsure
                         .entry((
                             "SSM Agent version".into(),
@@ -146,12 +178,23 @@ impl NodeCheck {
             }
         }
         let permissions = requirements::permissions(inputs, resolved);
+        // Each online node's role, as the nodes report names it.
+        let mut roles: BTreeMap<String, String> = BTreeMap::new();
         if !permissions.is_empty() && !online.is_empty() {
             let mut by_role: BTreeMap<String, Vec<&Node>> = BTreeMap::new();
             for node in &online {
                 match self.role_of(c, target, node).await {
-                    RoleOf::Role(arn) => by_role.entry(arn).or_default().push(node),
+                    RoleOf::Role(arn) => {
+                        roles.insert(node.id.clone(), arn.clone());
+                        by_role.entry(arn).or_default().push(node);
+                    }
                     RoleOf::None => {
+                        roles.insert(node.id.clone(), "none".into());
+                        fail(
+                            &node.id,
+                            "NodeRoleDenied",
+                            "no instance profile and no Default Host Management role",
+                        );
                         risks
                             .entry((
                                 Reason::NodeRoleDenied,
@@ -162,6 +205,15 @@ impl NodeCheck {
                             .insert(node.id.clone());
                     }
                     RoleOf::Unknown(e, permission) => {
+                        roles.insert(node.id.clone(), "unknown".into());
+                        fail(
+                            &node.id,
+                            "CheckUnverified",
+                            &format!(
+                                "role not found: {}: {} (needs {permission})",
+                                e.reason, e.message
+                            ),
+                        );
                         unsure
                             .entry((
                                 "node roles".into(),
@@ -183,6 +235,9 @@ impl NodeCheck {
                 {
                     Ok(denied) => {
                         for (reason, subject, why) in denied {
+                            for n in &members {
+                                fail(&n.id, <&str>::from(&reason), &subject);
+                            }
                             risks
                                 .entry((reason, subject, why))
                                 .or_default()
@@ -190,6 +245,16 @@ impl NodeCheck {
                         }
                     }
                     Err((e, permission)) => {
+                        for n in &members {
+                            fail(
+                                &n.id,
+                                "CheckUnverified",
+                                &format!(
+                                    "role not checked: {}: {} (needs {permission})",
+                                    e.reason, e.message
+                                ),
+                            );
+                        }
                         unsure
                             .entry((
                                 format!("role {}", role_name(&role)),
@@ -236,6 +301,12 @@ impl NodeCheck {
                 nodes: 0,
             });
         }
+        for (id, role) in roles {
+            if let Some(l) = lines.get_mut(&id) {
+                l.role = role;
+            }
+        }
+        report.lines = lines.into_values().collect();
         report.counts = NodeCounts {
             seen: Some(online.len() as u32),
             at_risk: Some(at_risk.len() as u32),

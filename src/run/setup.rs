@@ -187,7 +187,7 @@ pub(crate) async fn prepare(
         prune_versions: args.prune_versions,
         who: args.who,
         security_hub: fix,
-        preflight: args.preflight.map(Preflight::new),
+        preflight: args.preflight.clone().map(Preflight::new),
         names: Default::default(),
     });
     let log = EventLog::new(printer);

@@ -163,7 +163,13 @@ async fn nodes_that_would_lose_sessions_block_their_target_and_nothing_else() {
 
     // apply: the targets whose online nodes would lose sessions are blocked, never written.
     let report = f.dir.path("apply.csv");
-    let r = run(&f, "apply", &report, &[]);
+    let nodes_report = f.dir.path("nodes.csv");
+    let r = run(
+        &f,
+        "apply",
+        &report,
+        &["--nodes-report", nodes_report.to_str().unwrap()],
+    );
     assert_eq!(r.code, 1, "a blocked target fails the run: {}", r.all());
     let rows = rows_by_target(&report);
     let row = |id: &String| &rows[&(id.clone(), REGION.to_string())];
@@ -242,6 +248,27 @@ async fn nodes_that_would_lose_sessions_block_their_target_and_nothing_else() {
         row(denied)
     );
     assert_eq!(row(denied)["nodes"], "");
+
+    // The nodes report: every node seen, its role, and what fails for it and why.
+    let lines: BTreeMap<String, BTreeMap<String, String>> = read_report(&nodes_report)
+        .into_iter()
+        .map(|l| (l["instance_id"].clone(), l))
+        .collect();
+    assert_eq!(lines.len(), 5, "{lines:#?}");
+    let line = |id: &String, i: usize| &lines[&instance(id, i)];
+    let role_arn = |id: &String| set[id]["role_arn"].as_str().unwrap().to_string();
+    for i in 0..2 {
+        assert_eq!(line(healthy, i)["fails"], "");
+        assert_eq!(line(healthy, i)["role"], role_arn(healthy));
+        assert_eq!(line(healthy, i)["account_id"], *healthy);
+    }
+    assert_eq!(line(no_decrypt, 0)["fails"], "NodeRoleDenied");
+    assert_eq!(line(no_decrypt, 0)["why"], subject);
+    assert_eq!(line(no_decrypt, 0)["role"], role_arn(no_decrypt));
+    assert_eq!(line(old_agent, 0)["fails"], "NodeAgentTooOld");
+    assert_eq!(line(old_agent, 0)["agent_version"], "2.3.100.0");
+    assert_eq!(line(offline, 0)["fails"], "NodesOffline");
+    assert_eq!(line(offline, 0)["ping_status"], "ConnectionLost");
 
     // audit: a compliant target whose node can no longer decrypt.
     set_up(
