@@ -5,6 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::settings::{
+    DEFAULT_CONCURRENCY, DEFAULT_DOCUMENT_NAME, DEFAULT_MAX_ATTEMPTS, DEFAULT_OPERATION_TIMEOUT,
+    DEFAULT_OWNER_TAG, DEFAULT_ROLE_NAME,
+};
+
 const ABOUT: &str = "Roll out AWS Session Manager preferences (the SSM-SessionManagerRunShell document) to every account and region of an organization, then prove every target holds them.";
 
 const AFTER_HELP: &str = "\
@@ -15,13 +20,6 @@ Typical use:
 
 Exit codes: 0 every target succeeded; 1 at least one target failed; 2 bad usage or
 input (nothing was sent to AWS); 130 interrupted.";
-
-/// `--role-name`'s default: the role AWS Organizations creates in each account it creates.
-pub(crate) const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
-/// `--document-name`'s default: the document Session Manager reads its preferences from.
-pub(crate) const DEFAULT_DOCUMENT_NAME: &str = "SSM-SessionManagerRunShell";
-/// `--owner-tag`'s default.
-pub(crate) const DEFAULT_OWNER_TAG: &str = "managed-by=ssm-prefs";
 
 /// The command line as typed (`Cli::parse`); `Settings::from_cli` checks it.
 #[derive(Debug, Parser)]
@@ -167,13 +165,13 @@ pub(crate) struct RunArgs {
     // Not clap's `requires = "org"`: it takes --org's default (false) as given; settings check it.
     #[arg(long = "ou", value_name = "OU_ID", value_delimiter = ',')]
     pub ous: Vec<String>,
-    /// With --org: keep the accounts' tags between runs in this file (or s3://BUCKET/KEY), so a run reads only the tags it has not seen, and --org-tags-refresh of the rest (only where a tag may fill a placeholder or -t selects by one)
+    /// With --org: keep the accounts' tags between runs in this file (or s3://BUCKET/KEY), so a run reads only the tags it has not seen, and --org-tags-refresh of the rest (only where a tag may fill a placeholder or -t selects by one); with --event, the events' accounts' tags, read again, are kept in it
     #[arg(long, value_name = "FILE")]
     pub org_tags_cache: Option<String>,
     /// With --org-tags-cache: the accounts whose cached tags are read again each run, those read longest ago first [default: 500]
     #[arg(long, value_name = "N")]
     pub org_tags_refresh: Option<String>,
-    /// Amazon EventBridge events decide the targets (`-` reads stdin): a new account (Control Tower CreateManagedAccount, Organizations CreateAccountResult) or a region opted in; with -i or --org they narrow its selection
+    /// Amazon EventBridge events decide the targets (`-` reads stdin): a new account (Control Tower CreateManagedAccount, Organizations CreateAccountResult), a region opted in, or an account's tags changed (Organizations TagResource, UntagResource); with -i or --org they narrow its selection
     #[arg(long, value_name = "FILE|-")]
     pub event: Option<PathBuf>,
     /// Wait this long for a new account to be ready (its role assumable, an opt-in region done ENABLING), retrying with backoff, e.g. 15m, 90s, 0 [default: 15m with --event, else 0]
@@ -353,7 +351,7 @@ pub(crate) struct AwsArgs {
         short = 'c',
         long,
         value_name = "N",
-        default_value = "32",
+        default_value = DEFAULT_CONCURRENCY,
         allow_hyphen_values = true
     )]
     pub concurrency: String,
@@ -361,7 +359,7 @@ pub(crate) struct AwsArgs {
     #[arg(
         long,
         value_name = "N",
-        default_value = "8",
+        default_value = DEFAULT_MAX_ATTEMPTS,
         allow_hyphen_values = true
     )]
     pub max_attempts: String,
@@ -369,7 +367,7 @@ pub(crate) struct AwsArgs {
     #[arg(
         long,
         value_name = "SECS",
-        default_value = "60",
+        default_value = DEFAULT_OPERATION_TIMEOUT,
         allow_hyphen_values = true
     )]
     pub operation_timeout: String,

@@ -1,13 +1,14 @@
 //! Entry point: parse the command line, check it, run the command, map the outcome to an
 //! exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 
 use ssm_prefs::cli::Cli;
-use ssm_prefs::settings::{self, Settings};
+use ssm_prefs::settings::{self, Caller, Settings};
 use ssm_prefs::terminal::printer::Printer;
 
 // The SDK allocates for every header, config layer and type-erased value of every call: with
@@ -17,16 +18,19 @@ use ssm_prefs::terminal::printer::Printer;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    if ssm_prefs::lambda::started_by_lambda() {
+    // Read once, here: the run is handed what it needs of the process.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let interactive = std::io::stdin().is_terminal();
+    if ssm_prefs::lambda::started_by_lambda(args.len()) {
         return serve_lambda();
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(&args);
     let printer = Printer::new(settings::verbosity(&cli));
     print_panics_once(printer.clone());
     if settings::summary_json_on_stdout(&cli) {
         printer.keep_stdout_for_product();
     }
-    let settings = match Settings::from_cli(&cli) {
+    let settings = match Settings::from_cli(&cli, interactive) {
         Ok(s) => s,
         Err(e) => {
             printer.error(&e.to_string());
@@ -52,8 +56,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let run =
-        std::panic::AssertUnwindSafe(|| runtime.block_on(ssm_prefs::run(&settings, &printer)));
+    let caller = Caller::new(interactive, args);
+    let run = std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(ssm_prefs::run(&settings, &printer, &caller))
+    });
     let Ok(result) = std::panic::catch_unwind(run) else {
         // Outside a target's task: the run itself stopped, its report unfinished.
         printer.error("internal error: the run stopped on a bug in ssm-prefs (said above); its report is not complete");

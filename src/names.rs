@@ -171,6 +171,11 @@ pub(crate) fn check_role_name(role: &str) -> Result<(), String> {
     }
 }
 
+/// `s3://BUCKET/KEY` as (bucket, key); `None` for anything else (a local path).
+pub(crate) fn s3_uri(text: &str) -> Option<(&str, &str)> {
+    text.strip_prefix("s3://")?.split_once('/')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -199,6 +199,9 @@ pub(crate) struct Account {
     /// Why the account's name is not known (an event redacts it, and Organizations could not
     /// be asked): `name` is then its id, which `{account_name}` must never be filled with.
     pub name_unknown: Option<String>,
+    /// Why the account's Organizations tags are not known (`--event` alone, and
+    /// `ListTagsForResource` failed): a placeholder a tag may fill must never take another value.
+    pub tags_unknown: Option<String>,
     /// Where the inventory defines it (0 when it comes from elsewhere, such as a report).
     pub line: usize,
 }
@@ -218,6 +221,7 @@ impl Account {
             email: None,
             base_credentials: false,
             name_unknown: None,
+            tags_unknown: None,
             line,
         }
     }

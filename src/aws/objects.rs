@@ -23,10 +23,8 @@ pub(crate) fn s3_client(conf: &aws_config::SdkConfig) -> Client {
     Client::from_conf(s3.build())
 }
 
-/// `s3://BUCKET/KEY` as (bucket, key); `None` for anything else (a local path).
-pub(crate) fn s3_uri(text: &str) -> Option<(&str, &str)> {
-    text.strip_prefix("s3://")?.split_once('/')
-}
+/// `s3://BUCKET/KEY` read as the settings read it (src/names.rs).
+pub(crate) use crate::names::s3_uri;
 
 /// The object's bytes. Asked in the base region first; a bucket elsewhere answers with a
 /// redirect naming its region (`x-amz-bucket-region`), where it is asked again.

@@ -532,19 +532,45 @@ type Pending<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Read, TargetErro
 /// An account's tags as the inventory holds them (`KEY:VALUE`, then its `ou:PATH`), and its
 /// tags `ssm-prefs:KEY` as placeholders' values.
 fn set_tags(a: &mut Found, tags: &[(String, String)]) {
+    let ou = a.tags.pop();
+    let (listed, vars) = tag_values(tags);
+    a.vars = vars;
+    a.tags = listed.into_iter().chain(ou).collect();
+}
+
+/// An account's tags (key, value) as an inventory holds them (`KEY:VALUE`), and its tags
+/// `ssm-prefs:KEY` as placeholders' values.
+pub(crate) fn tag_values(tags: &[(String, String)]) -> (Vec<String>, BTreeMap<String, String>) {
     // From the tag's own key and value: a value may hold `:` too.
-    a.vars = tags
+    let vars = tags
         .iter()
         .filter_map(|(key, value)| Some((key.strip_prefix(VAR_TAG)?, value)))
         .filter(|(k, _)| is_placeholder_name(k))
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    let ou = a.tags.pop();
-    a.tags = tags
+    let listed = tags
         .iter()
         .map(|(key, value)| format!("{key}:{value}"))
-        .chain(ou)
         .collect();
+    (listed, vars)
+}
+
+/// One account's tags (`ListTagsForResource`, every page): `--event` alone, where a tag may
+/// fill a placeholder.
+pub(crate) async fn account_tags(
+    org: &Client,
+    gate: &Gate,
+    endpoint: &str,
+    id: &AccountId,
+) -> Result<Vec<(String, String)>, TargetError> {
+    let (tags, _) = every_page(gate, endpoint, None, |token| {
+        org.list_tags_for_resource()
+            .resource_id(id.to_string())
+            .set_next_token(token)
+            .send()
+    })
+    .await?;
+    Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
 }
 
 /// Every page of a listing through the gate (`send` asks for the page after the token), until

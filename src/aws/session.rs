@@ -32,17 +32,8 @@ use crate::aws::error::target_error;
 use crate::model::TargetError;
 use crate::target::{Account, AccountId, Region, Target};
 
-/// Where and as whom to connect, from the command line.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct SessionOptions {
-    pub role_name: String,
-    pub external_id: Option<String>,
-    pub session_name: Option<String>,
-    pub profile: Option<String>,
-    pub endpoint_url: Option<String>,
-    pub max_attempts: u32,
-    pub operation_timeout: std::time::Duration,
-}
+/// Where and as whom to connect: the settings' (src/settings/checked.rs).
+pub(crate) use crate::settings::SessionOptions;
 
 /// The base config, one SSM client, and one credentials provider per account.
 pub(crate) struct Session {

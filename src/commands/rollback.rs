@@ -1,25 +1,20 @@
 //! `rollback --from`: undo an apply from its report.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::aws::session::Session;
 use crate::error::{InputError, Problem};
-use crate::inventory;
-use crate::model::{Command, Ended, Status, StopReason, rfc3339};
+use crate::inventory::{self, Inventory};
+use crate::model::{Command, ReportRow, Status, rfc3339};
 use crate::report::csv as report_csv;
-use crate::run::confirm_or_cancel;
-use crate::run::fanout::{self, Control};
-use crate::run::warn_all;
-use crate::run::{INTERRUPT_GRACE, listen_for_interrupts};
-use crate::run::{Sinks, open_report};
-use crate::run::{redacted_command_line, run_meta, warn_missing_profiles};
-use crate::settings;
-use crate::steps::{self, Undo};
+use crate::run::{
+    Run, RunOutcome, confirm_or_cancel, open_report, run_meta, warn_all, warn_missing_profiles,
+};
+use crate::settings::{self, Caller};
+use crate::steps::Undo;
 use crate::target::{Account, AccountId, Target};
-use crate::terminal::events::EventLog;
 use crate::terminal::printer::Printer;
 use crate::words::count;
 
@@ -27,8 +22,9 @@ use crate::words::count;
 pub(crate) async fn rollback(
     printer: &Printer,
     args: &settings::Rollback,
-) -> Result<Ended, InputError> {
-    if !args.yes && !std::io::stdin().is_terminal() {
+    caller: &Caller,
+) -> Result<RunOutcome, InputError> {
+    if !args.yes && !caller.interactive {
         return Err(InputError::usage(
             "rollback needs --yes when stdin is not a terminal (nothing was sent to AWS)",
         ));
@@ -37,6 +33,67 @@ pub(crate) async fn rollback(
     let from_sha256 = std::fs::read(&args.from)
         .map(|bytes| crate::preferences::sha256_hex(&bytes))
         .map_err(|source| InputError::read(&args.from, source))?;
+    let (undos, accounts) = undos(printer, args)?;
+    let csv = open_report(&args.output, Command::Rollback)?;
+    let started = Instant::now();
+    let started_at = rfc3339(SystemTime::now());
+    let session = Session::new(&args.aws.session, &accounts).await;
+    warn_missing_profiles(printer, &session);
+    let deletes = undos
+        .iter()
+        .filter(|u| u.applied.status == Status::Created)
+        .count();
+    printer.out(&format!(
+        "rollback: {}: {} to restore their previous default version, {deletes} to delete (created by that apply)\n",
+        count(undos.len(), "target"),
+        undos.len() - deletes
+    ));
+    let csv = if args.yes {
+        csv
+    } else {
+        match confirm_or_cancel(printer, Command::Rollback, "Roll back", undos.len(), csv).await {
+            Ok(csv) => csv,
+            Err(ended) => return Ok(RunOutcome::bare(ended)),
+        }
+    };
+    // The page names what was undone: the apply report's path stands where a run over an
+    // inventory names its preferences file.
+    let meta = run_meta(
+        Command::Rollback,
+        &args.output,
+        caller.command_line.clone(),
+        &session,
+        started_at,
+        (args.from.display().to_string(), from_sha256),
+        undos
+            .first()
+            .map(|u| u.applied.document_name.as_str())
+            .unwrap_or_default(),
+    )
+    .await;
+    let run = Run {
+        listed: undos.iter().map(|u| u.target.clone()).collect(),
+        ..Run::new(
+            printer,
+            meta,
+            session,
+            &args.output,
+            args.aws.concurrency,
+            started,
+        )
+    };
+    let step = crate::run::Rollback {
+        session: &run.session,
+    };
+    Ok(run.execute(csv, undos, &step).await)
+}
+
+/// The apply report read: each target it created or updated, to undo, and their accounts
+/// (from `-i`, or as the report names them).
+fn undos(
+    printer: &Printer,
+    args: &settings::Rollback,
+) -> Result<(Vec<Undo>, Vec<Arc<Account>>), InputError> {
     let rows = report_csv::read(&args.from)?;
     if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| {
         r.command != Some(Command::Apply) || !r.status.commands().contains(&Command::Apply)
@@ -62,39 +119,18 @@ pub(crate) async fn rollback(
         if !matches!(row.status, Status::Created | Status::Updated) {
             continue;
         }
-        let line = Some(i + 2);
         let account = match accounts.get(&row.account_id) {
             Some(a) => a.clone(),
-            None => {
-                let found = match &inventory {
-                    Some(inv) => inv
-                        .accounts
-                        .iter()
-                        .find(|a| a.id == row.account_id)
-                        .cloned()
-                        .ok_or_else(|| {
-                            format!(
-                                "account {} is not in the inventory {}",
-                                row.account_id,
-                                inv.path.display()
-                            )
-                        }),
-                    None => Ok(Arc::new(Account {
-                        name: row.account_name.clone(),
-                        ..Account::new(row.account_id.clone(), 0)
-                    })),
-                };
-                match found {
-                    Ok(a) => {
-                        accounts.insert(row.account_id.clone(), a.clone());
-                        a
-                    }
-                    Err(e) => {
-                        problems.push(Problem::at(&args.from, line, e));
-                        continue;
-                    }
+            None => match account_of(&row, inventory.as_ref()) {
+                Ok(a) => {
+                    accounts.insert(row.account_id.clone(), a.clone());
+                    a
                 }
-            }
+                Err(e) => {
+                    problems.push(Problem::at(&args.from, Some(i + 2), e));
+                    continue;
+                }
+            },
         };
         undos.push(Undo {
             target: Target {
@@ -114,74 +150,27 @@ pub(crate) async fn rollback(
             "nothing to roll back: that apply created or updated no target",
         ));
     }
-    let csv = open_report(&args.output, Command::Rollback)?;
-    let started = Instant::now();
-    let started_at = rfc3339(SystemTime::now());
-    let session = Session::new(
-        &args.aws.session,
-        &accounts.values().cloned().collect::<Vec<_>>(),
-    )
-    .await;
-    warn_missing_profiles(printer, &session);
-    let deletes = undos
-        .iter()
-        .filter(|u| u.applied.status == Status::Created)
-        .count();
-    printer.out(&format!(
-        "rollback: {}: {} to restore their previous default version, {deletes} to delete (created by that apply)\n",
-        count(undos.len(), "target"),
-        undos.len() - deletes
-    ));
-    let csv = if args.yes {
-        csv
-    } else {
-        match confirm_or_cancel(printer, Command::Rollback, "Roll back", undos.len(), csv).await {
-            Ok(csv) => csv,
-            Err(ended) => return Ok(ended),
-        }
-    };
-    // The page names what was undone: the apply report's path stands where a run over an
-    // inventory names its preferences file.
-    let meta = run_meta(
-        Command::Rollback,
-        &args.output,
-        redacted_command_line(std::env::args_os()),
-        &session,
-        started_at,
-        (args.from.display().to_string(), from_sha256),
-        undos
-            .first()
-            .map(|u| u.applied.document_name.as_str())
-            .unwrap_or_default(),
-    )
-    .await;
-    let targets: Vec<Target> = undos.iter().map(|u| u.target.clone()).collect();
-    let control = Arc::new(Control::default());
-    let log = EventLog::new(printer);
-    let mut sinks = Sinks::new(
-        "rollback",
-        &targets,
-        &args.output,
-        printer,
-        Some(csv),
-        meta,
-        log.clone(),
-    )
-    .with_files(&args.output);
-    let listener = listen_for_interrupts(control.clone(), log, INTERRUPT_GRACE, None);
-    fanout::run(
-        undos,
-        args.aws.concurrency,
-        &control,
-        |u| {
-            let client = session.client(&u.target);
-            steps::rollback(u, client)
-        },
-        |u, reason| u.stopped(reason, false),
-        |u| u.stopped(StopReason::Interrupted, true),
-        |o| sinks.record(&o),
-    )
-    .await;
-    listener.abort();
-    Ok(sinks.finish(started.elapsed(), &control, None))
+    Ok((undos, accounts.into_values().collect()))
+}
+
+/// A row's account: from the inventory where one is given, else as the report names it.
+fn account_of(row: &ReportRow, inventory: Option<&Inventory>) -> Result<Arc<Account>, String> {
+    match inventory {
+        Some(inv) => inv
+            .accounts
+            .iter()
+            .find(|a| a.id == row.account_id)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "account {} is not in the inventory {}",
+                    row.account_id,
+                    inv.path.display()
+                )
+            }),
+        None => Ok(Arc::new(Account {
+            name: row.account_name.clone(),
+            ..Account::new(row.account_id.clone(), 0)
+        })),
+    }
 }

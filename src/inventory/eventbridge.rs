@@ -1,5 +1,6 @@
 //! `--event`: Amazon EventBridge events read into the accounts and regions they name (a new
-//! account from Control Tower or Organizations, a region opted in), before any AWS call.
+//! account from Control Tower or Organizations, a region opted in, an account's tags changed),
+//! before any AWS call.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,10 @@ pub(crate) struct EventBridgeEvents {
     pub accounts: Vec<(AccountId, Option<String>)>,
     /// Regions opted in: (account, region).
     pub regions: Vec<(AccountId, Region)>,
+    /// Accounts whose Organizations tags changed (`TagResource`, `UntagResource`): also in
+    /// `accounts`, since a tag may fill a placeholder; their tags are read again, never taken
+    /// from the tags cache.
+    pub retagged: Vec<AccountId>,
     /// One line for each event that is nothing to do (a state other than success).
     pub idle: Vec<String>,
 }
@@ -29,7 +34,7 @@ pub(crate) struct EventBridgeEvents {
 pub(crate) const NOT_IN_THE_EVENT: &str = "the event does not give it (Organizations redacts it)";
 
 /// The kinds accepted, as an error names them.
-const ACCEPTED: &str = "accepted: Control Tower CreateManagedAccount, Organizations CreateAccountResult, and Account Management Region Opt-In Status Change events";
+const ACCEPTED: &str = "accepted: Control Tower CreateManagedAccount, Organizations CreateAccountResult, TagResource and UntagResource, and Account Management Region Opt-In Status Change events";
 
 /// Reads the events from a file, or standard input for `-`.
 pub(crate) fn load(path: &Path) -> Result<EventBridgeEvents, InputError> {
@@ -100,6 +105,14 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<EventBridgeEvents, InputE
                     events.accounts.push((id, name));
                 }
             }
+            Ok(Asked::Retagged(id)) => {
+                if !events.accounts.iter().any(|(a, _)| *a == id) {
+                    events.accounts.push((id.clone(), None));
+                }
+                if !events.retagged.contains(&id) {
+                    events.retagged.push(id);
+                }
+            }
             Ok(Asked::Region(id, region)) => {
                 if !events.regions.contains(&(id.clone(), region.clone())) {
                     events.regions.push((id, region));
@@ -123,6 +136,8 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<EventBridgeEvents, InputE
 enum Asked {
     Account(AccountId, Option<String>),
     Region(AccountId, Region),
+    /// An account's tags changed.
+    Retagged(AccountId),
     /// Not a success: why.
     Nothing(String),
 }
@@ -186,6 +201,25 @@ fn read_kind(event: &Value) -> Result<Asked, String> {
             }
             let id = account(at(&["accountId"]), "createAccountStatus.accountId")?;
             Ok(Asked::Account(id, given_name(at(&["accountName"]))))
+        }
+        ("aws.organizations", "TagResource" | "UntagResource") => {
+            let id = text(detail, &["requestParameters", "resourceId"])
+                .ok_or("the event has no detail.requestParameters.resourceId")?;
+            if let Some(code) = text(detail, &["errorCode"]) {
+                return Ok(Asked::Nothing(format!(
+                    "Organizations {event_name} of {id} failed ({code})"
+                )));
+            }
+            // An OU's, a root's or a policy's tags fill no placeholder.
+            if !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Ok(Asked::Nothing(format!(
+                    "Organizations {event_name} of {id}, not an account"
+                )));
+            }
+            Ok(Asked::Retagged(account(
+                Some(id),
+                "requestParameters.resourceId",
+            )?))
         }
         ("aws.account", _) if detail_type == "Region Opt-In Status Change" => {
             let id = account(text(detail, &["accountId"]), "detail.accountId")?;
@@ -330,6 +364,45 @@ mod tests {
             "{}",
             p[0].message
         );
+    }
+
+    fn tagged(event: &str, id: &str, error: &str) -> String {
+        format!(
+            r#"{{"source":"aws.organizations","detail-type":"AWS API Call via CloudTrail","detail":{{"eventName":"{event}",{error}"requestParameters":{{"resourceId":"{id}","tagKeys":["ssm-prefs:log_bucket"]}}}}}}"#
+        )
+    }
+
+    #[test]
+    fn an_accounts_tags_changed_name_it_and_other_resources_are_nothing_to_do() {
+        let text = [
+            tagged("TagResource", "111122223333", ""),
+            tagged("UntagResource", "111122223333", ""),
+            ct("SUCCEEDED", "444455556666"),
+            tagged("TagResource", "444455556666", ""),
+            tagged("TagResource", "ou-ab12-11111111", ""),
+            tagged(
+                "UntagResource",
+                "111122223333",
+                r#""errorCode":"AccessDenied","#,
+            ),
+        ]
+        .join("\n");
+        let e = parse(Path::new("e.json"), &text).unwrap();
+        let ids = |v: &[AccountId]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let accounts: Vec<AccountId> = e.accounts.iter().map(|(a, _)| a.clone()).collect();
+        assert_eq!(ids(&accounts), ["111122223333", "444455556666"]);
+        // The new account keeps the name its own event gave.
+        assert_eq!(e.accounts[1].1.as_deref(), Some("new"));
+        assert_eq!(ids(&e.retagged), ["111122223333", "444455556666"]);
+        assert!(e.idle[0].starts_with("e.json:5: "), "{:?}", e.idle);
+        assert!(e.idle[0].contains("ou-ab12-11111111, not an account"));
+        assert!(e.idle[1].contains("failed (AccessDenied)"), "{:?}", e.idle);
+        let Err(InputError::Problems(p)) =
+            parse(Path::new("e.json"), &tagged("TagResource", "12345", ""))
+        else {
+            panic!("refused")
+        };
+        assert!(p[0].message.contains("resourceId"), "{}", p[0].message);
     }
 
     #[test]

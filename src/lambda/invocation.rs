@@ -8,18 +8,19 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::function::{Function, Kind, check};
+use super::function::{Function, Kind, Run};
 use crate::aws::objects;
 use crate::aws::session::Session;
 use crate::error::InputError;
 use crate::inventory::parse_events;
 use crate::model::{Ended, rfc3339};
+use crate::report::json::RunSummary;
 use crate::report::metrics::{self, RunMetrics};
-use crate::run::redacted_command_line;
-use crate::settings::{Deadline, Invoked, Settings};
+use crate::settings::{
+    Caller, Deadline, Destination, FunctionRun, Invoked, Output, redacted_command_line,
+};
 use crate::terminal::printer::Printer;
 
 /// The key of the object a payload that is not JSON is handed on as (src/lambda/mod.rs).
@@ -60,9 +61,10 @@ pub(crate) async fn serve(
     let mut done: Vec<Value> = vec![];
     let mut failed: Vec<String> = vec![];
     let mut unreadable = false;
-    for (command, flags) in function.runs(kind, &events.to_string_lossy(), Some(wait_ready)) {
-        let run = inv.run(command, flags).await?;
-        let report = run.summary.report_uri();
+    for planned in function.runs(kind, &events.to_string_lossy(), Some(wait_ready)) {
+        let command = planned.command;
+        let run = inv.run(planned, kind, &events, wait_ready).await?;
+        let report = run.report_uri();
         match run.verdict() {
             Verdict::Done => {}
             Verdict::NotCompliant(n) => printer.say(&format!(
@@ -97,46 +99,8 @@ pub(crate) async fn serve(
     Ok(response)
 }
 
-/// What a run's summary JSON says, as the invocation reads it back (docs/usage.md "The
-/// summary JSON").
-#[derive(Debug, Deserialize)]
-struct RunSummary {
-    command: String,
-    total_targets: u64,
-    #[serde(default)]
-    not_done: u64,
-    #[serde(default)]
-    failed: u64,
-    #[serde(default)]
-    not_compliant: u64,
-    #[serde(default)]
-    blocked: u64,
-    #[serde(default)]
-    counts: BTreeMap<String, u64>,
-    why: String,
-    #[serde(default)]
-    report: String,
-    #[serde(default)]
-    duration_ms: u64,
-    security_hub: Option<HubSummary>,
-}
-
-#[derive(Debug, Deserialize)]
-struct HubSummary {
-    not_delivered: Vec<Value>,
-}
-
-impl RunSummary {
-    fn report_uri(&self) -> &str {
-        if self.report.is_empty() {
-            "none"
-        } else {
-            &self.report
-        }
-    }
-}
-
-/// One run done: how it ended, its summary read back, and that summary as the response has it.
+/// One run done: how it ended, its summary (the run's own, typed), and that summary as the
+/// response has it (with the reports' S3 URIs).
 struct Done {
     ended: Ended,
     summary: RunSummary,
@@ -155,6 +119,14 @@ enum Verdict {
 }
 
 impl Done {
+    fn report_uri(&self) -> &str {
+        if self.summary.report.is_empty() {
+            "none"
+        } else {
+            &self.summary.report
+        }
+    }
+
     fn verdict(&self) -> Verdict {
         let s = &self.summary;
         match self.ended {
@@ -170,7 +142,7 @@ impl Done {
                 if s.failed > 0 || undelivered || s.not_done == 0 {
                     Verdict::Retry(s.why.clone())
                 } else {
-                    Verdict::NotCompliant(s.not_compliant)
+                    Verdict::NotCompliant(s.not_compliant as u64)
                 }
             }
         }
@@ -179,15 +151,20 @@ impl Done {
     /// The run's counts as a CloudWatch embedded-metric line.
     fn metrics(&self, function: &str) -> String {
         let s = &self.summary;
+        let counts: BTreeMap<String, u64> = s
+            .counts
+            .iter()
+            .map(|(status, n)| (status.as_str().to_string(), *n as u64))
+            .collect();
         metrics::render(&RunMetrics {
             function,
-            command: &s.command,
+            command: s.command.as_str(),
             timestamp_ms: now_ms(),
-            total: s.total_targets,
-            counts: &s.counts,
-            failed: s.failed,
-            not_compliant: s.not_compliant,
-            blocked: s.blocked,
+            total: s.total_targets as u64,
+            counts: &counts,
+            failed: s.failed as u64,
+            not_compliant: s.not_compliant as u64,
+            blocked: s.blocked as u64,
             duration_ms: s.duration_ms,
         })
     }
@@ -218,7 +195,7 @@ impl<'a> Invocation<'a> {
         id: String,
         deadline: Deadline,
     ) -> Result<Invocation<'a>, Diagnostic> {
-        let base = Session::new(&function.session, &[]).await;
+        let base = Session::new(function.session(), &[]).await;
         let (bucket, prefix) = &function.reports;
         let s3 = objects::s3_client(base.base());
         let endpoint = base.endpoint("S3", None);
@@ -268,11 +245,18 @@ impl<'a> Invocation<'a> {
         })
     }
 
-    /// One run, as its command line would make it (checked as the CLI checks it), bounded
-    /// by the deadline; its reports stored whatever its end, and its counts said as metrics.
-    /// Bad input is the error.
-    async fn run(&self, command: &str, flags: Vec<String>) -> Result<Done, Diagnostic> {
+    /// One run, with the settings its command line would make (the function's, checked at
+    /// start), bounded by the deadline; its reports stored whatever its end, and its counts
+    /// said as metrics. Bad input is the error.
+    async fn run(
+        &self,
+        planned: Run,
+        kind: Kind,
+        events: &Path,
+        wait_ready: u64,
+    ) -> Result<Done, Diagnostic> {
         let printer = self.printer;
+        let command = planned.command.as_str();
         // As the HTML page and the log show it: no local paths, no external id.
         let shown = format!(
             "{} (AWS Lambda request {})",
@@ -280,52 +264,62 @@ impl<'a> Invocation<'a> {
                 ["ssm-prefs", command]
                     .into_iter()
                     .map(str::to_string)
-                    .chain(flags.iter().cloned())
+                    .chain(planned.flags.iter().cloned())
             ),
             self.id
         );
         let files = Reports::under(self.dir.path(), command);
-        let mut args: Vec<String> = vec![command.to_string()];
-        args.extend(flags);
-        args.extend(files.flags());
-        let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut settings: Settings =
-            check(&arg_refs).map_err(|e| failure(printer, "BadInput", e))?;
-        if let Some(run) = settings.run_settings_mut() {
-            run.invoked = Some(Invoked {
-                command_line: shown.clone(),
-                deadline: self.deadline,
-            });
-            // Set, not passed as a flag: any value STS takes, a leading `-` too, never parsed.
-            run.aws.session.external_id = self.external_id.clone();
-            run.output.stored_at = Some((
-                self.dir.path().to_path_buf(),
+        let events = (kind == Kind::Events).then_some(events);
+        let settings = self.function.settings.settings(FunctionRun {
+            command: planned.command,
+            org: self.function.reads_organization(kind),
+            events,
+            wait_ready: events.map(|_| Duration::from_secs(wait_ready)),
+            security_hub: planned.security_hub,
+            waves: planned.waves,
+            output: files.output(
+                self.dir.path(),
                 format!("s3://{}/{}", self.bucket, self.key_prefix),
-            ));
-        }
+            ),
+            invoked: Invoked {
+                deadline: self.deadline,
+            },
+            // Set, never parsed: any value STS takes, a leading `-` too.
+            external_id: self.external_id.clone(),
+            tags_cache: self.function.tags_cache(),
+        });
         printer.say(&shown);
-        let result = crate::run(&settings, printer).await;
+        let result = crate::execute(&settings, printer, &Caller::invoked(shown.clone())).await;
         let key = format!("{}/{command}", self.key_prefix);
-        let stored = files
-            .store(&self.s3, &self.endpoint, self.bucket, &key)
-            .await;
         // Bad input (exit 2: the preferences object missing or not valid, say) wrote nothing.
-        let ended = result.map_err(|e| self.bad_input(&e))?;
-        let json = stored.map_err(|e| failure(printer, "ReportsNotStored", e))?;
-        let summary: RunSummary =
-            serde_json::from_value(Value::Object(json.clone())).map_err(|e| {
-                failure(
-                    printer,
-                    "ReportsNotStored",
-                    format!("the run's summary JSON cannot be read back: {e}"),
-                )
-            })?;
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // Whatever the run wrote before it stopped is stored, as a run with a summary's.
+                let _ = files
+                    .store(&self.s3, &self.endpoint, self.bucket, &key, None)
+                    .await;
+                return Err(self.bad_input(&e));
+            }
+        };
+        let summary = outcome.summary;
+        let json = files
+            .store(
+                &self.s3,
+                &self.endpoint,
+                self.bucket,
+                &key,
+                summary.as_ref(),
+            )
+            .await
+            .map_err(|e| failure(printer, "ReportsNotStored", e))?;
+        let summary = summary.expect("stored: the run has its summary");
         let done = Done {
-            ended,
+            ended: outcome.ended,
             summary,
             json,
         };
-        if done.summary.total_targets > 0 || ended != Ended::Success {
+        if done.summary.total_targets > 0 || done.ended != Ended::Success {
             // Alone on its line on stdout: CloudWatch Logs reads it as metrics.
             let _ = printer.product(&format!("{}\n", done.metrics(&self.function.name)));
         }
@@ -449,26 +443,28 @@ impl Reports {
         }
     }
 
-    fn flags(&self) -> Vec<String> {
-        [
-            ("-o", &self.csv),
-            ("--html", &self.html),
-            ("--summary-json", &self.json),
-        ]
-        .into_iter()
-        .flat_map(|(flag, path)| [flag.to_string(), path.to_string_lossy().into_owned()])
-        .collect()
+    /// The run's outputs: the files under `dir`, named by their S3 URIs under `uri`.
+    fn output(&self, dir: &Path, uri: String) -> Output {
+        Output {
+            report: Some(self.csv.clone()),
+            html: Some(self.html.clone()),
+            junit: None,
+            summary_json: Some(Destination::File(self.json.clone())),
+            no_progress: false,
+            stored_at: Some((dir.to_path_buf(), uri)),
+        }
     }
 
     /// Each file the run wrote, stored under `key` (with its extension), and the summary: the
-    /// run's summary JSON (which names the reports by their S3 URIs already: `stored_at`) with
-    /// `reports` added, stored too. A run that had nothing to do stores nothing.
+    /// run's (which names the reports by their S3 URIs already: `stored_at`) with `reports`
+    /// added, stored too. A run that had nothing to do stores nothing.
     async fn store(
         &self,
         s3: &aws_sdk_s3::Client,
         endpoint: &str,
         bucket: &str,
         key: &str,
+        summary: Option<&RunSummary>,
     ) -> Result<Map<String, Value>, String> {
         let put = |key: String, body: ByteStream, content_type: &'static str| async move {
             objects::write(s3, endpoint, (bucket, &key), body, content_type)
@@ -492,14 +488,14 @@ impl Reports {
                 uris.insert(name.to_string(), Value::String(uri));
             }
         }
-        // Every run with a summary-json flag writes it, even one ended before its targets;
-        // without it the run stopped at bad input, which is the invocation's error.
-        let mut summary = std::fs::read(&self.json)
-            .map_err(|e| format!("the run wrote no summary JSON ({e}): its lines above say why"))
-            .and_then(|b| {
-                serde_json::from_slice::<Map<String, Value>>(&b)
-                    .map_err(|e| format!("the run's summary JSON cannot be read: {e}"))
-            })?;
+        // Every run over targets has its summary, even one ended before its targets; without
+        // it the run stopped at bad input, which is the invocation's error.
+        let Some(summary) = summary else {
+            return Err("the run has no summary: its lines above say why".into());
+        };
+        let Ok(Value::Object(mut summary)) = serde_json::to_value(summary) else {
+            return Err("the run's summary is not an object".into());
+        };
         // Nothing to do (an event that names nothing here): nothing to keep.
         let nothing = summary.get("total_targets") == Some(&Value::from(0))
             && summary.get("exit_code") == Some(&Value::from(0));
@@ -523,7 +519,17 @@ impl Reports {
 mod tests {
     use super::*;
 
-    fn done(ended: Ended, summary: Value) -> Done {
+    /// A run's summary: these fields over a summary JSON with nothing in it.
+    fn done(ended: Ended, fields: Value) -> Done {
+        let mut summary = json!({"schema_version": 1, "tool_version": "0", "command": "audit",
+            "document": "d", "preferences": null, "from": null, "total_targets": 0,
+            "not_done": 0, "failed": 0, "not_compliant": 0, "blocked": 0, "counts": {},
+            "regions": {}, "errors": [], "report": "", "html": null, "junit": null,
+            "exit_code": 0, "why": "", "started_at": "", "ended_at": "", "duration_ms": 0,
+            "events": []});
+        for (k, v) in fields.as_object().unwrap() {
+            summary[k] = v.clone();
+        }
         let json = summary.as_object().unwrap().clone();
         Done {
             ended,

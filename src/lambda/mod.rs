@@ -11,9 +11,10 @@ use serde_json::Value;
 
 use crate::terminal::printer::Printer;
 
-/// Whether Lambda started this process: no arguments, and the runtime API to serve.
-pub fn started_by_lambda() -> bool {
-    std::env::args_os().len() == 1 && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+/// Whether Lambda started this process: no arguments (`args`: the program's name and its
+/// arguments, counted), and the runtime API to serve.
+pub fn started_by_lambda(args: usize) -> bool {
+    args == 1 && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
 }
 
 /// Serves invocations until the runtime API goes away. The function's settings are checked

@@ -1,11 +1,13 @@
 //! What happens to a run as a whole, beside its targets' rows: waves starting, verified and
 //! halted, the run stopped or interrupted. The commands emit these; reporters render them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::meta::Command;
 
 /// One event of the run; a target's own end is its row, not an event. In the summary JSON
 /// each is an object named by its `event` (`wave_started`, …) with its fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub(crate) enum RunEvent {
     /// A wave starts writing.
@@ -53,11 +55,11 @@ pub(crate) enum RunEvent {
     /// `--wait-ready`: an account that was waited for is ready, after `seconds`.
     Ready { account: String, seconds: u64 },
     /// The operator declined (or interrupted) the confirmation: nothing was written.
-    Cancelled { command: &'static str },
+    Cancelled { command: Command },
 }
 
 /// Why the targets in flight were abandoned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Abandon {
     InterruptedAgain,

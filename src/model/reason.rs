@@ -42,6 +42,9 @@ pub enum Reason {
     /// plan, apply, audit: the account's name is not known (an event redacts it, and
     /// Organizations could not be asked) and the preferences fill `{account_name}`.
     AccountNameUnknown,
+    /// plan, apply, audit: `--event` alone, the account's Organizations tags could not be
+    /// read, and the preferences hold a placeholder a tag may fill.
+    AccountTagsUnknown,
     /// A bug in this tool: the target's task panicked, so what it did is unknown.
     InternalError,
     /// rollback: the target no longer holds what the apply left.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::reason::Reason;
 use super::row::{HubDelivery, ReportRow, Status};
@@ -11,7 +11,7 @@ use crate::words::count;
 
 /// `--org`: the walk of the organization before the run, as the summary states it: what it
 /// found, the calls it made and those tried again after a throttle, and how far it got.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OrgWalk {
     /// ACTIVE accounts found (before the selection), the management account among them.
     pub accounts: usize,
@@ -37,7 +37,7 @@ pub struct OrgWalk {
 }
 
 /// The node check's totals over the targets it looked at (docs/report.md "Nodes").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeTotals {
     /// Targets whose nodes were counted.
     pub targets_checked: usize,

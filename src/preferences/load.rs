@@ -39,10 +39,9 @@ pub(crate) enum VarsFrom {
     /// An inventory file's `vars`, or `--var`.
     #[default]
     Inventory,
-    /// `--org`: the account's Organizations tag `ssm-prefs:KEY`, or `--var`.
+    /// `--org`, and `--event` alone: the account's Organizations tag `ssm-prefs:KEY`, or
+    /// `--var`.
     Organization,
-    /// `--event` alone: `--var` only.
-    Events,
     /// Lambda mode: the account's tag, or the stack's `Vars` (SSM_PREFS_VARS).
     Function,
 }
@@ -56,7 +55,6 @@ impl VarsFrom {
             VarsFrom::Organization => format!(
                 "tag the account ssm-prefs:{name} in AWS Organizations, or pass --var {name}=VALUE"
             ),
-            VarsFrom::Events => format!("pass --var {name}=VALUE"),
             VarsFrom::Function => format!(
                 "tag the account ssm-prefs:{name} in AWS Organizations, or add {name}=VALUE to the stack's Vars parameter (SSM_PREFS_VARS)"
             ),
@@ -104,6 +102,16 @@ impl Preferences {
     }
 
     /// Whether a placeholder of this name is filled somewhere in the file.
+    /// The placeholders an account's Organizations tag `ssm-prefs:KEY` may fill: any but the
+    /// built-ins (`--var` gives a value only where the account's tags give none).
+    pub(crate) fn tag_placeholders(&self) -> BTreeSet<&str> {
+        self.placeholders
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .filter(|name| !BUILTIN_PLACEHOLDERS.contains(name))
+            .collect()
+    }
+
     pub(crate) fn uses(&self, placeholder: &str) -> bool {
         self.placeholders
             .iter()

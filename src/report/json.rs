@@ -4,13 +4,13 @@
 //! contract (docs/usage.md "JUnit and JSON outputs"): fields are only ever added, under a new
 //! `schema_version` if one changed meaning.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 
-use crate::model::{NodeTotals, OrgWalk, RunEvent, RunMeta, RunStats};
+use crate::model::{Command, NodeTotals, OrgWalk, RunEvent, RunMeta, RunStats, Status};
 
 /// The object's `schema_version`.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -31,156 +31,150 @@ pub(crate) struct Facts<'a> {
     pub elapsed: Duration,
 }
 
-#[derive(Serialize)]
-struct Summary<'a> {
-    schema_version: u32,
-    tool_version: &'a str,
-    command: &'a str,
-    document: &'a str,
+/// The summary JSON, field by field: what `--summary-json` writes and what Lambda mode takes
+/// from the run (serde writes it and reads it back; the field order is the file's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RunSummary {
+    pub schema_version: u32,
+    pub tool_version: String,
+    pub command: Command,
+    pub document: String,
     /// plan, apply, audit: the preferences file.
-    preferences: Option<Input<'a>>,
+    pub preferences: Option<Input>,
     /// rollback: the apply report undone.
-    from: Option<Input<'a>>,
-    total_targets: usize,
-    not_done: usize,
+    pub from: Option<Input>,
+    pub total_targets: usize,
+    pub not_done: usize,
     /// Of `not_done`, the targets the run could not act on (failed, skipped): a retry may fix
     /// them.
-    failed: usize,
+    pub failed: usize,
     /// Of `not_done`, the targets known not to hold the preferences (drifted, missing,
     /// blocked): a person must act.
-    not_compliant: usize,
+    pub not_compliant: usize,
     /// Targets a blocking preflight finding kept from being written.
-    blocked: usize,
-    counts: Map<String, Value>,
-    regions: Map<String, Value>,
-    errors: Vec<ErrorCount<'a>>,
-    report: String,
-    html: Option<String>,
-    junit: Option<String>,
-    exit_code: u8,
-    why: &'a str,
-    started_at: &'a str,
-    ended_at: &'a str,
-    duration_ms: u64,
+    pub blocked: usize,
+    /// Targets per status, in the summary's order, only the statuses some target has.
+    pub counts: BTreeMap<Status, usize>,
+    pub regions: BTreeMap<String, BTreeMap<Status, usize>>,
+    pub errors: Vec<ErrorCount>,
+    pub report: String,
+    pub html: Option<String>,
+    pub junit: Option<String>,
+    pub exit_code: u8,
+    pub why: String,
+    pub started_at: String,
+    pub ended_at: String,
+    pub duration_ms: u64,
     /// The run's events, in order; empty when nothing happened to the run as a whole.
-    events: &'a [RunEvent],
+    pub events: Vec<RunEvent>,
     /// `audit --security-hub`: the findings sent, delivered, and why the others were not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    security_hub: Option<Delivery<'a>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_hub: Option<Delivery>,
     /// `--org`: the walk of the organization (its calls, retries, and how far it got).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    organization: Option<&'a OrgWalk>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrgWalk>,
     /// The node check's totals, where it counted any target's nodes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nodes: Option<&'a NodeTotals>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<NodeTotals>,
 }
 
-#[derive(Serialize)]
-struct Delivery<'a> {
-    sent: usize,
-    delivered: usize,
-    not_delivered: Vec<ErrorCount<'a>>,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Delivery {
+    pub sent: usize,
+    pub delivered: usize,
+    pub not_delivered: Vec<ErrorCount>,
 }
 
-#[derive(Serialize)]
-struct Input<'a> {
-    path: &'a str,
-    sha256: &'a str,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Input {
+    pub path: String,
+    pub sha256: String,
 }
 
-#[derive(Serialize)]
-struct ErrorCount<'a> {
-    code: String,
-    count: usize,
-    first_message: &'a str,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ErrorCount {
+    pub code: String,
+    pub count: usize,
+    pub first_message: String,
 }
 
-/// Counts per status, in the summary's order, only the statuses some target has.
-fn counts(
-    by_status: &std::collections::BTreeMap<crate::model::Status, usize>,
-) -> Map<String, Value> {
-    by_status
-        .iter()
-        .map(|(st, n)| (st.as_str().to_string(), Value::from(*n)))
-        .collect()
-}
-
-/// The object, pretty-printed, with a final newline.
-pub(crate) fn render(run: &Facts) -> String {
-    let meta = run.meta;
-    let input = Input {
-        path: &meta.input_path,
-        sha256: &meta.input_sha256,
-    };
-    let (preferences, from) = if meta.command.reads_a_report() {
-        (None, Some(input))
-    } else {
-        (Some(input), None)
-    };
-    let summary = Summary {
-        schema_version: SCHEMA_VERSION,
-        tool_version: &meta.tool_version,
-        command: meta.command.as_str(),
-        document: &meta.document_name,
-        preferences,
-        from,
-        total_targets: run.stats.total,
-        not_done: run.stats.not_done(),
-        failed: run.stats.failed(),
-        not_compliant: run.stats.not_compliant(),
-        blocked: run.stats.blocked(),
-        counts: counts(&run.stats.by_status),
-        regions: run
-            .stats
-            .by_region
-            .iter()
-            .map(|(region, by_status)| (region.clone(), Value::Object(counts(by_status))))
-            .collect(),
-        errors: run
-            .stats
-            .ranked_errors()
-            .into_iter()
-            .map(|(code, count, first_message)| ErrorCount {
-                code: code.to_string(),
-                count,
-                first_message,
-            })
-            .collect(),
-        report: run.report.display().to_string(),
-        html: run.html.map(|p| p.display().to_string()),
-        junit: run.junit.map(|p| p.display().to_string()),
-        exit_code: run.exit_code,
-        why: run.why,
-        started_at: &meta.started_at,
-        ended_at: &meta.ended_at,
-        duration_ms: run.elapsed.as_millis() as u64,
-        events: run.events,
-        security_hub: (run.stats.findings_sent > 0).then(|| Delivery {
-            sent: run.stats.findings_sent,
-            delivered: run.stats.findings_delivered,
-            not_delivered: run
-                .stats
-                .undelivered
-                .iter()
-                .map(|(code, (count, first_message))| ErrorCount {
-                    code: code.clone(),
-                    count: *count,
-                    first_message,
+impl RunSummary {
+    /// The summary of a run, from its facts.
+    pub(crate) fn of(run: &Facts) -> RunSummary {
+        let meta = run.meta;
+        let input = Input {
+            path: meta.input_path.clone(),
+            sha256: meta.input_sha256.clone(),
+        };
+        let (preferences, from) = if meta.command.reads_a_report() {
+            (None, Some(input))
+        } else {
+            (Some(input), None)
+        };
+        let stats = run.stats;
+        RunSummary {
+            schema_version: SCHEMA_VERSION,
+            tool_version: meta.tool_version.clone(),
+            command: meta.command,
+            document: meta.document_name.clone(),
+            preferences,
+            from,
+            total_targets: stats.total,
+            not_done: stats.not_done(),
+            failed: stats.failed(),
+            not_compliant: stats.not_compliant(),
+            blocked: stats.blocked(),
+            counts: stats.by_status.clone(),
+            regions: stats.by_region.clone(),
+            errors: stats
+                .ranked_errors()
+                .into_iter()
+                .map(|(code, count, first_message)| ErrorCount {
+                    code: code.to_string(),
+                    count,
+                    first_message: first_message.to_string(),
                 })
                 .collect(),
-        }),
-        organization: run.stats.walk.as_ref(),
-        nodes: (run.stats.nodes.targets_checked > 0).then_some(&run.stats.nodes),
-    };
-    let mut text = serde_json::to_string_pretty(&summary).expect("plain data serializes");
-    text.push('\n');
-    text
+            report: run.report.display().to_string(),
+            html: run.html.map(|p| p.display().to_string()),
+            junit: run.junit.map(|p| p.display().to_string()),
+            exit_code: run.exit_code,
+            why: run.why.to_string(),
+            started_at: meta.started_at.clone(),
+            ended_at: meta.ended_at.clone(),
+            duration_ms: run.elapsed.as_millis() as u64,
+            events: run.events.to_vec(),
+            security_hub: (stats.findings_sent > 0).then(|| Delivery {
+                sent: stats.findings_sent,
+                delivered: stats.findings_delivered,
+                not_delivered: stats
+                    .undelivered
+                    .iter()
+                    .map(|(code, (count, first_message))| ErrorCount {
+                        code: code.clone(),
+                        count: *count,
+                        first_message: first_message.clone(),
+                    })
+                    .collect(),
+            }),
+            organization: stats.walk.clone(),
+            nodes: (stats.nodes.targets_checked > 0).then_some(stats.nodes),
+        }
+    }
+
+    /// The object, pretty-printed, with a final newline.
+    pub(crate) fn render(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("plain data serializes");
+        text.push('\n');
+        text
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Command, Reason, ReportRow, Status, TargetError};
+    use crate::model::{Reason, ReportRow, TargetError};
+    use serde_json::Value;
 
     #[test]
     fn counts_come_from_the_stats() {
@@ -212,7 +206,7 @@ mod tests {
                 failed: 1,
             },
         ];
-        let text = render(&Facts {
+        let summary = RunSummary::of(&Facts {
             events: &events,
             meta: &meta,
             stats: &stats,
@@ -223,6 +217,12 @@ mod tests {
             why: "1 target not done: failed 1",
             elapsed: Duration::from_millis(1500),
         });
+        let text = summary.render();
+        assert_eq!(
+            serde_json::from_str::<RunSummary>(&text).unwrap(),
+            summary,
+            "read back as written"
+        );
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             v["counts"],

@@ -12,6 +12,17 @@ use crate::model::{Abandon, RunEvent, StopReason};
 use crate::settings::Deadline;
 use crate::terminal::events::EventLog;
 
+/// The interrupt listener of a phase: it listens for as long as this is held, and stops when
+/// it is dropped (a phase that ends, by any path, never leaves a listener behind).
+#[must_use = "the listener stops when this is dropped"]
+pub(crate) struct Listening(tokio::task::JoinHandle<()>);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Ctrl-C: the first stops new targets and lets those in flight finish (for at most
 /// `grace`); the second, or the end of the grace, abandons them. With a `deadline` (Lambda
 /// mode) its stop time is a first Ctrl-C, and its abandon time ends any grace: the rows and
@@ -21,8 +32,8 @@ pub(crate) fn listen_for_interrupts(
     log: EventLog,
     grace: Duration,
     deadline: Option<Deadline>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+) -> Listening {
+    Listening(tokio::spawn(async move {
         // A CI job being cancelled sends SIGTERM: it gets the same orderly stop as Ctrl-C.
         let Ok(mut term) =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -66,7 +77,7 @@ pub(crate) fn listen_for_interrupts(
         };
         log.emit(RunEvent::Abandoned { why });
         control.abandon();
-    })
+    }))
 }
 
 pub(crate) const INTERRUPT_GRACE: Duration = Duration::from_secs(30);

@@ -1,9 +1,11 @@
 //! The run engine, which the commands (src/commands/) call and which never imports one: a
-//! run's inputs read and resolved to targets (inputs, sources), the run prepared (setup), the
-//! bounded fan-out over targets (fanout), apply's write phase at once or wave by wave
-//! (executor), what a run reports to (sinks), Ctrl-C and SIGTERM (interrupt) and the
-//! confirmation prompt (prompt). No step (src/steps/) imports it.
+//! run's inputs read and resolved to targets (inputs, sources), the run prepared (setup), then
+//! executed with a step into a phase's sinks, ending in its outcome (engine); the bounded
+//! fan-out over targets (fanout), apply's write phase at once or wave by wave (executor),
+//! what a run reports to (sinks), Ctrl-C and SIGTERM (interrupt) and the confirmation prompt
+//! (prompt). No step (src/steps/) imports it.
 
+mod engine;
 pub(crate) mod executor;
 pub(crate) mod fanout;
 mod inputs;
@@ -14,9 +16,10 @@ mod sinks;
 mod sources;
 mod tags_cache;
 
+pub(crate) use engine::{Audit, Plan, Read, Rollback, Run, each};
 pub(crate) use inputs::{load_inputs, region_totals, warn_all};
-pub(crate) use interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
+pub(crate) use interrupt::Listening;
 pub(crate) use prompt::confirm_or_cancel;
-pub(crate) use setup::{Start, prepare, redacted_command_line, run_meta, warn_missing_profiles};
-pub(crate) use sinks::{Sinks, open_report};
+pub(crate) use setup::{Prepared, Start, run_meta, warn_missing_profiles};
+pub(crate) use sinks::{RunOutcome, open_report};
 pub(crate) use sources::read_organization;

@@ -32,12 +32,7 @@ pub(crate) async fn confirm_or_cancel(
     let path = csv.path().to_path_buf();
     drop(csv);
     let _ = std::fs::remove_file(path);
-    events::show(
-        printer,
-        &RunEvent::Cancelled {
-            command: command.as_str(),
-        },
-    );
+    events::show(printer, &RunEvent::Cancelled { command });
     Err(if answer == Confirmed::Interrupted {
         Ended::Interrupted
     } else {

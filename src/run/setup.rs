@@ -8,91 +8,120 @@ use std::time::{Instant, SystemTime};
 
 use futures::StreamExt;
 
+use super::engine::Run;
 use super::fanout::{self, Control};
-use super::inputs::{retry_only, unique_accounts};
-use super::interrupt::{INTERRUPT_GRACE, listen_for_interrupts};
-use super::sinks::{Sinks, ended_early, open_report};
+use super::inputs::{Inputs, retry_only, unique_accounts};
+use super::sinks::{RunOutcome, ended_early, open_report};
 use super::sources::{self, Sourced};
 use crate::aws::regions;
 use crate::aws::retry::{Stop, sleep_unless};
 use crate::aws::session::{Prefetch, Session};
-use crate::cli::{DEFAULT_DOCUMENT_NAME, DEFAULT_OWNER_TAG, DEFAULT_ROLE_NAME};
 use crate::error::InputError;
-use crate::model::{
-    Command, Ended, OrgWalk, Outcome, Reason, RunEvent, RunMeta, TargetError, rfc3339,
-};
+use crate::model::{Command, Outcome, Reason, RunEvent, RunMeta, TargetError, rfc3339};
+use crate::preferences::Preferences;
 use crate::preflight::Preflight;
 use crate::report::csv::CsvReport;
-use crate::settings::{self, Output};
-use crate::steps::{self, FixCommand, Job, Planned};
+use crate::settings::{
+    self, Caller, DEFAULT_DOCUMENT_NAME, DEFAULT_OWNER_TAG, DEFAULT_ROLE_NAME, Output,
+};
+use crate::steps::{self, FixCommand, Job};
 use crate::target::{Account, AccountId, Region, Target};
 use crate::terminal::events::EventLog;
 use crate::terminal::printer::Printer;
 use crate::waves::WavePlan;
 use crate::words::count;
 
-/// Everything a run over targets needs, built after the inputs are checked.
+/// A run over targets (plan, apply, audit) set up: what every run shares, the job its targets
+/// share and the targets, built after the inputs are checked.
 pub(crate) struct Prepared {
-    /// What the run is, for the report's renderers.
-    pub(crate) meta: RunMeta,
-    /// The run's events, kept across its phases.
-    pub(crate) log: EventLog,
+    pub(crate) run: Run,
     pub(crate) job: Arc<Job>,
     /// The targets to run.
     pub(crate) targets: Vec<Target>,
-    /// Rows decided before the run (regions not enabled, or not listable).
-    pub(crate) pre: Vec<Outcome>,
-    /// Every target that gets a row: `targets` and those of `pre`.
-    pub(crate) listed: Vec<Target>,
-    pub(crate) session: Session,
-    pub(crate) control: Arc<Control>,
-    pub(crate) started: Instant,
-    pub(crate) printer: Printer,
-    /// With `--waves` or `--canary`: the accounts of each wave.
-    pub(crate) waves: Option<Arc<WavePlan>>,
-    /// `-c`: targets in flight at once.
-    pub(crate) concurrency: usize,
-    /// Lambda mode or `--deadline`: when the run stops, so that its reports are stored in time.
-    pub(crate) deadline: Option<crate::settings::Deadline>,
-    /// `--org`: how the walk of the organization went, for the summary.
-    pub(crate) walk: Option<OrgWalk>,
     /// The accounts' roles assumed ahead of their targets, for as long as the run lasts.
     pub(crate) _prefetch: Prefetch,
 }
 
-/// A run set up, or why it ends before it starts (nothing to do, or the organization could
+/// A run set up, or how it ended before it started (nothing to do, or the organization could
 /// not be read).
 // One per run, moved once: its size costs nothing.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Start {
     Run(Prepared, CsvReport),
-    Ended(Ended),
+    Ended(RunOutcome),
 }
 
-/// Checks the inputs, builds the session and opens the report — in that order, so a run
-/// that stops for bad input (exit 2) leaves no report behind.
-pub(crate) async fn prepare(
+impl Prepared {
+    /// Checks the inputs, builds the session and opens the report — in that order, so a run
+    /// that stops for bad input (exit 2) leaves no report behind.
+    pub(crate) async fn start(
+        printer: &Printer,
+        args: &settings::RunSettings,
+        command: Command,
+        caller: &Caller,
+    ) -> Result<Start, InputError> {
+        let mut inputs = match sources::inputs(printer, args).await? {
+            Sourced::Run(inputs) => inputs,
+            Sourced::Ended(ended, why) => {
+                let meta = RunMeta {
+                    document_name: args.prefs.document_name.clone(),
+                    input_path: args.prefs.path.display().to_string(),
+                    ..RunMeta::new(command)
+                };
+                let outcome = ended_early(printer, &args.output, meta, ended, &why);
+                return Ok(Start::Ended(outcome));
+            }
+        };
+        narrow_to_retry(printer, args, &mut inputs)?;
+        let mut accounts = unique_accounts(&inputs.targets);
+        accounts.extend(inputs.all_regions.iter().cloned());
+        let started = Instant::now();
+        let started_at = rfc3339(SystemTime::now());
+        let session = Session::new(&args.aws.session, &accounts).await;
+        warn_missing_profiles(printer, &session);
+        one_partition(&inputs.targets, &session)?;
+        let waves = wave_plan(printer, args, &accounts)?;
+        let csv = open_report(&args.output, command)?;
+        say_header(printer, command, &inputs, accounts.len());
+        let input = (
+            inputs.prefs.path.display().to_string(),
+            inputs.prefs.file_sha256.clone(),
+        );
+        let meta = run_meta(
+            command,
+            &args.output,
+            caller.command_line.clone(),
+            &session,
+            started_at,
+            input,
+            &args.prefs.document_name,
+        )
+        .await;
+        let job = Arc::new(job(args, inputs.prefs));
+        let run = Run {
+            deadline: args.deadline(),
+            waves,
+            walk: inputs.walk,
+            ..Run::new(
+                printer,
+                meta,
+                session,
+                &args.output,
+                args.aws.concurrency,
+                started,
+            )
+        };
+        let prepared = ready(run, job, inputs.targets, &inputs.all_regions, args).await;
+        Ok(Start::Run(prepared, csv))
+    }
+}
+
+/// `--retry-failed`: only the targets the report says failed, were skipped or blocked.
+fn narrow_to_retry(
     printer: &Printer,
     args: &settings::RunSettings,
-    command: Command,
-) -> Result<Start, InputError> {
-    let mut inputs = match sources::inputs(printer, args).await? {
-        Sourced::Run(inputs) => inputs,
-        Sourced::Ended(ended, why) => {
-            let meta = RunMeta {
-                document_name: args.prefs.document_name.clone(),
-                input_path: args.prefs.path.display().to_string(),
-                ..RunMeta::new(command)
-            };
-            return Ok(Start::Ended(ended_early(
-                printer,
-                &args.output,
-                meta,
-                ended,
-                &why,
-            )));
-        }
-    };
+    inputs: &mut Inputs,
+) -> Result<(), InputError> {
     if let (Some(report), Some(rows)) = (&args.retry_failed, inputs.retry.take()) {
         // The report names concrete regions, so `-r all` accounts need no listing here.
         let mut candidates = std::mem::take(&mut inputs.targets);
@@ -104,52 +133,58 @@ pub(crate) async fn prepare(
         }
         inputs.targets = retry_only(printer, report, &rows, candidates)?;
     }
-    let mut accounts = unique_accounts(&inputs.targets);
-    accounts.extend(inputs.all_regions.iter().cloned());
-    let started = Instant::now();
-    let started_at = rfc3339(SystemTime::now());
-    let session = Session::new(&args.aws.session, &accounts).await;
-    warn_missing_profiles(printer, &session);
-    // One set of credentials reaches one partition: refuse, before any call, a run that mixes.
-    if let Some(t) = inputs
-        .targets
+    Ok(())
+}
+
+/// One set of credentials reaches one partition: a run that mixes is refused before any call.
+fn one_partition(targets: &[Target], session: &Session) -> Result<(), InputError> {
+    match targets
         .iter()
         .find(|t| t.region.partition() != session.partition())
     {
-        return Err(InputError::usage(format!(
+        Some(t) => Err(InputError::usage(format!(
             "target {}/{} is in partition {}, but the base credentials' region is in {}: run each partition separately, with credentials (and AWS_REGION) for it",
             t.account.id,
             t.region,
             t.region.partition(),
             session.partition()
-        )));
+        ))),
+        None => Ok(()),
     }
-    let waves = match &args.waves {
-        Some(w) => {
-            // A retry holds only what was left: canary accounts done before are not in it.
-            let mut canary = w.canary.clone();
-            if args.retry_failed.is_some() {
-                canary.retain(|c| {
-                    let kept = accounts.iter().any(|a| a.id.as_str() == c || a.name == *c);
-                    if !kept {
-                        printer.warn(&format!(
-                            "--canary {c}: nothing of it to retry; the waves start with the rest"
-                        ));
-                    }
-                    kept
-                });
-            }
-            Some(Arc::new(
-                WavePlan::new(&w.spec, &w.stages, &canary, &accounts).map_err(InputError::usage)?,
-            ))
-        }
-        None => None,
+}
+
+/// `--waves` / `--canary`: the accounts of each wave.
+fn wave_plan(
+    printer: &Printer,
+    args: &settings::RunSettings,
+    accounts: &[Arc<Account>],
+) -> Result<Option<Arc<WavePlan>>, InputError> {
+    let Some(w) = &args.waves else {
+        return Ok(None);
     };
-    let csv = open_report(&args.output, command)?;
+    // A retry holds only what was left: canary accounts done before are not in it.
+    let mut canary = w.canary.clone();
+    if args.retry_failed.is_some() {
+        canary.retain(|c| {
+            let kept = accounts.iter().any(|a| a.id.as_str() == c || a.name == *c);
+            if !kept {
+                printer.warn(&format!(
+                    "--canary {c}: nothing of it to retry; the waves start with the rest"
+                ));
+            }
+            kept
+        });
+    }
+    let plan = WavePlan::new(&w.spec, &w.stages, &canary, accounts).map_err(InputError::usage)?;
+    Ok(Some(Arc::new(plan)))
+}
+
+/// The run's first line: how many targets, in how many accounts, with which preferences.
+fn say_header(printer: &Printer, command: Command, inputs: &Inputs, accounts: usize) {
     printer.out(&format!(
         "{command}: {} in {}{}; preferences {} (sha256 {})\n",
         count(inputs.targets.len(), "target"),
-        count(accounts.len(), "account"),
+        count(accounts, "account"),
         if inputs.all_regions.is_empty() {
             ""
         } else {
@@ -158,29 +193,15 @@ pub(crate) async fn prepare(
         inputs.prefs.path.display(),
         inputs.prefs.file_sha256
     ));
-    // Lambda mode: the command line the invocation stands for; the process has none.
-    let command_line = match &args.invoked {
-        Some(invoked) => invoked.command_line.clone(),
-        None => redacted_command_line(std::env::args_os()),
-    };
-    let meta = run_meta(
-        command,
-        &args.output,
-        command_line,
-        &session,
-        started_at,
-        (
-            inputs.prefs.path.display().to_string(),
-            inputs.prefs.file_sha256.clone(),
-        ),
-        &args.prefs.document_name,
-    )
-    .await;
+}
+
+/// What every target of the run shares: the preferences and the flags its steps follow.
+fn job(args: &settings::RunSettings, prefs: Preferences) -> Job {
     let fix = args
         .security_hub
-        .then(|| fix_command(args, &inputs.prefs.sensitive_placeholders()));
-    let job = Arc::new(Job {
-        prefs: inputs.prefs,
+        .then(|| fix_command(args, &prefs.sensitive_placeholders()));
+    Job {
+        prefs,
         document_name: args.prefs.document_name.clone(),
         existing: args.existing,
         mark: args.mark.clone(),
@@ -189,87 +210,87 @@ pub(crate) async fn prepare(
         security_hub: fix,
         preflight: args.preflight.clone().map(Preflight::new),
         names: Default::default(),
-    });
-    let log = EventLog::new(printer);
-    let control = Arc::new(Control::default());
+    }
+}
+
+/// `--wait-ready`, then each account's regions resolved; the roles then assumed ahead.
+async fn ready(
+    mut run: Run,
+    job: Arc<Job>,
+    targets: Vec<Target>,
+    all_regions: &[Arc<Account>],
+    args: &settings::RunSettings,
+) -> Prepared {
     // Set when the run starts: the wait covers roles and regions together. Ctrl-C (or SIGTERM)
     // ends it: the run then reports every target as interrupted.
     let now = Instant::now();
     let ready = (!args.wait_ready.is_zero()).then(|| Ready {
         until: now + args.wait_ready,
         since: now,
-        log: &log,
-        control: &control,
+        log: &run.log,
+        control: &run.control,
     });
     // Roles are assumed this many at a time, waited for or fetched ahead.
     let in_flight = (args.aws.concurrency / 4).clamp(4, 64);
-    let deadline = args.deadline();
-    let listener = ready
-        .as_ref()
-        .map(|_| listen_for_interrupts(control.clone(), log.clone(), INTERRUPT_GRACE, deadline));
+    let listening = ready.as_ref().map(|_| run.listen());
     if let Some(ready) = &ready {
-        let order: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
-        session
-            .wait_ready(
-                &order,
-                in_flight,
-                ready.until,
-                &*control,
-                |id, left| {
-                    log.emit(RunEvent::Waiting {
-                        account: id.to_string(),
-                        waiting_for: "its role is not assumable yet (AccessDenied: a new account's role takes minutes to appear)".to_string(),
-                        seconds: left.as_secs(),
-                    })
-                },
-                |id, waited| {
-                    log.emit(RunEvent::Ready {
-                        account: id.to_string(),
-                        seconds: waited.as_secs(),
-                    })
-                },
-            )
-            .await;
+        let mut order = unique_accounts(&targets);
+        order.extend(all_regions.iter().cloned());
+        wait_for_roles(&run, ready, &order, in_flight).await;
     }
     let (targets, pre) = resolve_regions(
-        &session,
+        &run.session,
         &job,
-        inputs.targets,
-        &inputs.all_regions,
+        targets,
+        all_regions,
         args.aws.concurrency,
         ready.as_ref(),
     )
     .await;
-    if let Some(listener) = listener {
-        listener.abort();
-    }
+    drop(listening);
     // Targets stay account by account, as listed: the prefetch assumes the accounts' roles in
     // that order, so each role assumed lets all the account's regions start at once.
     let order: Vec<AccountId> = targets.iter().map(|t| t.account_id().clone()).collect();
-    let stop = control.clone();
-    let prefetch = session.prefetch(&order, in_flight, move || stop.stopped().is_some());
-    let mut listed = targets.clone();
-    listed.extend(pre.iter().map(|(t, _)| t.clone()));
-    Ok(Start::Run(
-        Prepared {
-            meta,
-            log,
-            job,
-            targets,
-            pre: pre.into_iter().map(|(_, o)| o).collect(),
-            listed,
-            session,
-            control,
-            started,
-            printer: printer.clone(),
-            waves,
-            concurrency: args.aws.concurrency,
-            deadline,
-            walk: inputs.walk,
-            _prefetch: prefetch,
-        },
-        csv,
-    ))
+    let stop = run.control.clone();
+    let prefetch = run
+        .session
+        .prefetch(&order, in_flight, move || stop.stopped().is_some());
+    run.listed = targets.clone();
+    run.listed.extend(pre.iter().map(|(t, _)| t.clone()));
+    run.pre = pre.into_iter().map(|(_, o)| o).collect();
+    Prepared {
+        run,
+        job,
+        targets,
+        _prefetch: prefetch,
+    }
+}
+
+/// `--wait-ready`: each account's role waited for until it can be assumed.
+async fn wait_for_roles(run: &Run, ready: &Ready<'_>, accounts: &[Arc<Account>], in_flight: usize) {
+    let order: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
+    let log = &run.log;
+    run.session
+        .wait_ready(
+            &order,
+            in_flight,
+            ready.until,
+            &*run.control,
+            |id, left| {
+                log.emit(RunEvent::Waiting {
+                    account: id.to_string(),
+                    waiting_for: "its role is not assumable yet (AccessDenied: a new account's role takes minutes to appear)".to_string(),
+                    seconds: left.as_secs(),
+                })
+            },
+            |id, waited| {
+                log.emit(RunEvent::Ready {
+                    account: id.to_string(),
+                    seconds: waited.as_secs(),
+                })
+            },
+        )
+        .await;
 }
 
 /// `--security-hub`: the apply a finding recommends, with this run's preferences file, where
@@ -378,7 +399,56 @@ pub(crate) async fn resolve_regions(
     if ask.is_empty() {
         return (targets, vec![]);
     }
-    let mut enabled: HashMap<AccountId, Result<Vec<String>, TargetError>> = HashMap::new();
+    let enabled = list_enabled(session, ask, concurrency).await;
+    let mut run = vec![];
+    let mut pre = vec![];
+    let mut not_listed = vec![];
+    for t in targets {
+        match enabled.get(t.account_id()) {
+            Some(Ok(list)) if !list.iter().any(|r| r == t.region.as_str()) => match ready {
+                Some(_) => not_listed.push(t),
+                None => {
+                    let o = steps::region_not_enabled(job, &t);
+                    pre.push((t, o));
+                }
+            },
+            Some(Err(e)) if t.region.opt_in() => {
+                let o = steps::regions_unknown(job, &t, e);
+                pre.push((t, o));
+            }
+            _ => run.push(t),
+        }
+    }
+    if let Some(ready) = ready {
+        wait_for_regions(
+            session,
+            job,
+            not_listed,
+            concurrency,
+            ready,
+            (&mut run, &mut pre),
+        )
+        .await;
+    }
+    for account in all {
+        all_regions_of(
+            session,
+            job,
+            account,
+            &enabled[&account.id],
+            (&mut run, &mut pre),
+        );
+    }
+    (run, pre)
+}
+
+/// Each account's enabled regions, or why they could not be listed.
+async fn list_enabled(
+    session: &Session,
+    ask: Vec<Arc<Account>>,
+    concurrency: usize,
+) -> HashMap<AccountId, Result<Vec<String>, TargetError>> {
+    let mut enabled = HashMap::new();
     let endpoint = session.endpoint("Account API", None);
     let not_asked = |a: &Arc<Account>| {
         (
@@ -402,77 +472,72 @@ pub(crate) async fn resolve_regions(
         },
     )
     .await;
-    let mut run = vec![];
-    let mut pre = vec![];
-    let mut not_listed = vec![];
-    for t in targets {
-        match enabled.get(t.account_id()) {
-            Some(Ok(list)) if !list.iter().any(|r| r == t.region.as_str()) => match ready {
-                Some(_) => not_listed.push(t),
-                None => {
-                    let o = steps::region_not_enabled(job, &t);
-                    pre.push((t, o));
-                }
-            },
-            Some(Err(e)) if t.region.opt_in() => {
+    enabled
+}
+
+/// `--wait-ready`: every region not listed yet asked at once (the wait is one wait, not one
+/// per target), each then run or given its row.
+async fn wait_for_regions(
+    session: &Session,
+    job: &Job,
+    not_listed: Vec<Target>,
+    concurrency: usize,
+    ready: &Ready<'_>,
+    (run, pre): (&mut Vec<Target>, &mut Vec<(Target, Outcome)>),
+) {
+    let asked = futures::stream::iter(not_listed)
+        .map(|t| async move {
+            let enabled = until_enabled(session, &t, ready).await;
+            (t, enabled)
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    for (t, enabled) in asked {
+        let o = match enabled {
+            Enabled::Yes => {
+                run.push(t);
+                continue;
+            }
+            Enabled::No => steps::region_not_enabled(job, &t),
+            Enabled::NotYet => steps::region_not_ready(job, &t, ready.since.elapsed()),
+            Enabled::Unknown(e) => steps::regions_unknown(job, &t, &e),
+        };
+        pre.push((t, o));
+    }
+}
+
+/// `-r all`: an account's targets are the regions it has enabled in the run's partition.
+fn all_regions_of(
+    session: &Session,
+    job: &Job,
+    account: &Arc<Account>,
+    enabled: &Result<Vec<String>, TargetError>,
+    (run, pre): (&mut Vec<Target>, &mut Vec<(Target, Outcome)>),
+) {
+    let partition = session.partition();
+    match enabled {
+        Ok(list) => run.extend(
+            Region::all()
+                .filter(|r| r.partition() == partition && list.iter().any(|n| n == r.as_str()))
+                .map(|region| Target {
+                    account: account.clone(),
+                    region,
+                }),
+        ),
+        // Without the list, the account's regions are unknown: a failed row for each region
+        // every account has, so the gap shows in the report instead of vanishing.
+        Err(e) => {
+            for region in Region::all().filter(|r| r.partition() == partition && !r.opt_in()) {
+                let t = Target {
+                    account: account.clone(),
+                    region,
+                };
                 let o = steps::regions_unknown(job, &t, e);
                 pre.push((t, o));
             }
-            _ => run.push(t),
         }
     }
-    if let Some(ready) = ready {
-        // Every region not listed yet is asked at once: the wait is one wait, not one per target.
-        let asked = futures::stream::iter(not_listed)
-            .map(|t| async move {
-                let enabled = until_enabled(session, &t, ready).await;
-                (t, enabled)
-            })
-            .buffer_unordered(concurrency)
-            .collect::<Vec<_>>()
-            .await;
-        for (t, enabled) in asked {
-            let o = match enabled {
-                Enabled::Yes => {
-                    run.push(t);
-                    continue;
-                }
-                Enabled::No => steps::region_not_enabled(job, &t),
-                Enabled::NotYet => steps::region_not_ready(job, &t, ready.since.elapsed()),
-                Enabled::Unknown(e) => steps::regions_unknown(job, &t, &e),
-            };
-            pre.push((t, o));
-        }
-    }
-    for account in all {
-        match &enabled[&account.id] {
-            Ok(list) => run.extend(
-                Region::all()
-                    .filter(|r| {
-                        r.partition() == session.partition() && list.iter().any(|n| n == r.as_str())
-                    })
-                    .map(|region| Target {
-                        account: account.clone(),
-                        region,
-                    }),
-            ),
-            // Without the list, the account's regions are unknown: a failed row for each region
-            // every account has, so the gap shows in the report instead of vanishing.
-            Err(e) => {
-                for region in
-                    Region::all().filter(|r| r.partition() == session.partition() && !r.opt_in())
-                {
-                    let t = Target {
-                        account: account.clone(),
-                        region,
-                    };
-                    let o = steps::regions_unknown(job, &t, e);
-                    pre.push((t, o));
-                }
-            }
-        }
-    }
-    (run, pre)
 }
 
 /// `--wait-ready`: until when new accounts are waited for, since when, where the waits are
@@ -525,118 +590,18 @@ async fn until_enabled(session: &Session, t: &Target, ready: &Ready<'_>) -> Enab
     }
 }
 
-impl Prepared {
-    /// The reporters of a phase that writes the report, with the rows decided before the run
-    /// already in it, and Ctrl-C listened for.
-    /// `shown`: apply's reading phase already printed the rows decided before the run.
-    pub(crate) fn report_sinks(
-        &self,
-        out: &Output,
-        csv: CsvReport,
-        shown: bool,
-    ) -> (Sinks, tokio::task::JoinHandle<()>) {
-        let label = self.meta.command.as_str();
-        self.listening(
-            Sinks::new(
-                label,
-                &self.listed,
-                out,
-                &self.printer,
-                Some(csv),
-                self.meta.clone(),
-                self.log.clone(),
-            )
-            .with_files(out)
-            .with_waves(self.waves.clone()),
-            shown,
-        )
-    }
-
-    /// `sinks` with the rows decided before the run already in them, and Ctrl-C listened for.
-    pub(crate) fn listening(
-        &self,
-        mut sinks: Sinks,
-        shown: bool,
-    ) -> (Sinks, tokio::task::JoinHandle<()>) {
-        sinks.stats.walk = self.walk.clone();
-        for o in &self.pre {
-            sinks.record_as(o, !shown);
-        }
-        let listener = listen_for_interrupts(
-            self.control.clone(),
-            self.log.clone(),
-            INTERRUPT_GRACE,
-            self.deadline,
-        );
-        (sinks, listener)
-    }
-
-    /// Phase of reads (plan, and apply's first phase): every target read and decided.
-    pub(crate) async fn reads(
-        &self,
-        concurrency: usize,
-        on_done: impl FnMut(Result<Planned, Box<Outcome>>),
-    ) {
-        let job = &self.job;
-        fanout::run(
-            self.targets.clone(),
-            concurrency,
-            &self.control,
-            |t| {
-                let checks = job.preflight.as_ref().map(|_| self.session.checks(&t));
-                steps::read_and_decide(job.clone(), t.clone(), self.session.client(&t), checks)
-            },
-            |t, reason| Err(Box::new(steps::skipped(job, &t, reason))),
-            |t| Err(Box::new(steps::interrupted(job, t))),
-            on_done,
-        )
-        .await;
-    }
-}
-
-/// The command line as typed, for the HTML report, with external ids replaced: they are
-/// shared secrets between the hub and the member accounts.
-pub(crate) fn redacted_command_line(
-    args: impl IntoIterator<Item = impl Into<std::ffi::OsString>>,
-) -> String {
-    let mut out = vec![];
-    let mut hide_next = false;
-    // Lossy: a non-UTF-8 argument (a path) must not panic the page's header. The program is
-    // named as a person types it, not by where this machine keeps it.
-    for (i, arg) in args.into_iter().map(Into::into).enumerate() {
-        let arg = match i {
-            0 => std::path::Path::new(&arg)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "ssm-prefs".into()),
-            _ => arg.to_string_lossy().into_owned(),
-        };
-        if hide_next {
-            out.push("<redacted>".to_string());
-            hide_next = false;
-        } else if arg == "--external-id" {
-            hide_next = true;
-            out.push(arg);
-        } else if arg.starts_with("--external-id=") {
-            out.push("--external-id=<redacted>".into());
-        } else {
-            out.push(arg);
-        }
-    }
-    out.join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Cli;
-    use crate::settings::Settings;
-    use clap::Parser;
+    use crate::settings::{Settings, from_args};
 
     fn fix_for(args: &[&str], sensitive: &[&str]) -> String {
-        let cli = Cli::try_parse_from(["ssm-prefs", "audit", "--security-hub"].iter().chain(args))
-            .expect("parses");
-        let Ok(Settings::Audit(fleet)) = Settings::from_cli(&cli) else {
+        let line: Vec<&str> = ["audit", "--security-hub"]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        let Ok(Settings::Audit(fleet)) = from_args(&line) else {
             panic!("an audit's settings");
         };
         let sensitive = sensitive.iter().map(|s| s.to_string()).collect();

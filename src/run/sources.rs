@@ -10,9 +10,9 @@ use super::tags_cache;
 use crate::aws::organizations::{self, Discovery, VAR_TAG, WalkError, WalkOptions};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
-use crate::inventory::{self, Inventory, Selection, Strictness};
+use crate::inventory::{self, EventBridgeEvents, Inventory, Selection, Strictness};
 use crate::model::{Ended, OrgWalk};
-use crate::preferences::{BUILTIN_PLACEHOLDERS, Preferences, VarsFrom};
+use crate::preferences::{Preferences, VarsFrom};
 use crate::settings::{OrgTagsCache, RunSettings};
 use crate::target::{Account, AccountId};
 use crate::terminal::printer::Printer;
@@ -43,39 +43,13 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
     prefs.vars_from = match (&inv, &source.org, &args.invoked) {
         (Some(_), _, _) => VarsFrom::Inventory,
         (None, _, Some(_)) => VarsFrom::Function,
-        (None, Some(_), None) => VarsFrom::Organization,
-        (None, None, None) => VarsFrom::Events,
+        (None, _, None) => VarsFrom::Organization,
     };
-    if let Some(events) = &events {
-        for line in &events.idle {
-            printer.say(line);
-        }
-        if events.is_idle() {
-            let why = format!(
-                "{}: no event is a success (SUCCEEDED, ENABLED): nothing to do",
-                events.path.display()
-            );
-            printer.say(&why);
-            return Ok(Sourced::Ended(Ended::Success, why));
-        }
+    if let Some(why) = events.as_ref().and_then(|e| nothing_to_do(printer, e)) {
+        return Ok(Sourced::Ended(Ended::Success, why));
     }
-    // The events alone name accounts, not regions: a new account's come from -r. The
-    // organization's accounts have none either.
     let alone = inv.is_none() && source.org.is_none();
-    let new_accounts = events.as_ref().is_some_and(|e| !e.accounts.is_empty());
-    if args.select.regions.is_none() && (source.org.is_some() || (alone && new_accounts)) {
-        let whose = if source.org.is_some() {
-            "the organization's accounts'"
-        } else {
-            "a new account's"
-        };
-        return Err(InputError::Problems(vec![Problem::flag(
-            "-r",
-            format!(
-                "{whose} regions come from -r: pass -r LIST, or -r all for the regions each account has enabled"
-            ),
-        )]));
-    }
+    regions_given(args, alone, events.as_ref())?;
     // Checked before the organization is read: bad input makes no call.
     let retry = args
         .retry_failed
@@ -94,21 +68,7 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
     let inv = match (inv, &source.org, &events) {
         (Some(inv), _, _) => inv,
         (None, Some(ous), _) => {
-            // Under a deadline the walk has half the time to the run's stop: the accounts it
-            // found are run in the other half, rather than a walk too long for the deadline
-            // (tags read one call per account) leaving no time to run any.
-            let now = std::time::Instant::now();
-            let deadline = args.deadline();
-            let opts = WalkOptions {
-                ous,
-                include_management: true,
-                read_tags: tags_needed(&prefs, &selection),
-                known_tags: None,
-                stop_at: deadline.map(|d| now + d.stop_at.saturating_duration_since(now) / 2),
-                abandon_at: deadline.map(|d| d.stop_at),
-            };
-            let cache = source.org_tags.as_ref().filter(|_| opts.read_tags);
-            match org_inventory(printer, &args.aws.session, &opts, cache, &prefs).await? {
+            match walk_org(printer, args, ous, &prefs, &selection, events.as_ref()).await? {
                 Ok((inv, walked)) => {
                     walk = Some(walked);
                     inv
@@ -121,6 +81,10 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
             // One base session for both: naming the accounts and knowing the caller's own.
             let session = Session::new(&args.aws.session, &[]).await;
             name_from_organizations(printer, &session, &mut inv, &prefs, &selection).await;
+            if tags_needed(&prefs, &selection) {
+                let cache = source.org_tags.as_ref();
+                tags_from_organizations(printer, &session, &mut inv, &selection, cache).await;
+            }
             caller_on_base_credentials(printer, &session, &mut inv).await;
             inv
         }
@@ -150,16 +114,7 @@ async fn name_from_organizations(
     prefs: &Preferences,
     selection: &Selection,
 ) {
-    // A selection that is bad input is reported by `resolve`, before any target runs.
-    let Ok(selected) = inventory::select(inv, selection) else {
-        return;
-    };
-    let kept: HashSet<AccountId> = selected
-        .targets
-        .iter()
-        .map(|t| t.account.id.clone())
-        .chain(selected.all_regions.iter().map(|a| a.id.clone()))
-        .collect();
+    let kept = selected_accounts(inv, selection);
     if !inv
         .accounts
         .iter()
@@ -200,6 +155,64 @@ async fn name_from_organizations(
                 a.name_unknown = Some(why);
             }
         }
+    }
+}
+
+/// The accounts of the events the selection keeps. A selection that is bad input keeps none
+/// here: `resolve` reports it, before any target runs.
+fn selected_accounts(inv: &Inventory, selection: &Selection) -> HashSet<AccountId> {
+    let Ok(selected) = inventory::select(inv, selection) else {
+        return HashSet::new();
+    };
+    selected
+        .targets
+        .iter()
+        .map(|t| t.account.id.clone())
+        .chain(selected.all_regions.iter().map(|a| a.id.clone()))
+        .collect()
+}
+
+/// The events alone, where a tag may fill a placeholder: each account's Organizations tags,
+/// read now (an event says they changed, or names a new account), never from the tags cache;
+/// the cache, where given, keeps what was read. Where a read fails, the account's tags are
+/// unknown, said in a line: its targets are blocked, never written with another value.
+async fn tags_from_organizations(
+    printer: &Printer,
+    session: &Session,
+    inv: &mut Inventory,
+    selection: &Selection,
+    cache: Option<&OrgTagsCache>,
+) {
+    let kept = selected_accounts(inv, selection);
+    let org = session.organizations();
+    let gate = session.organizations_gate();
+    let endpoint = session.endpoint("Organizations", None);
+    let mut read = vec![];
+    for account in &mut inv.accounts {
+        if !kept.contains(&account.id) {
+            continue;
+        }
+        let a = Arc::make_mut(account);
+        match organizations::account_tags(&org, &gate, &endpoint, &a.id).await {
+            Ok(pairs) => {
+                (a.tags, a.vars) = organizations::tag_values(&pairs);
+                read.push((a.id.to_string(), pairs));
+            }
+            Err(e) => {
+                let why = format!(
+                    "Organizations ListTagsForResource failed: {}: {}",
+                    e.reason, e.message
+                );
+                printer.warn(&format!(
+                    "account {}: its tags are not known: {why} (its targets are blocked: a tag may fill a placeholder of the preferences)",
+                    a.id
+                ));
+                a.tags_unknown = Some(why);
+            }
+        }
+    }
+    if let Some(cache) = cache {
+        tags_cache::update(printer, session, cache, read).await;
     }
 }
 
@@ -254,11 +267,7 @@ pub(crate) async fn read_organization(
 /// built-ins: `--var` gives a value only where the account's tags give none), or `-t`
 /// selects by a tag other than the walk's own `ou:PATH`.
 fn tags_needed(prefs: &Preferences, selection: &Selection) -> bool {
-    prefs
-        .placeholders
-        .iter()
-        .any(|(name, _)| !BUILTIN_PLACEHOLDERS.contains(&name.as_str()))
-        || selection.tags.iter().any(|t| !t.starts_with("ou:"))
+    !prefs.tag_placeholders().is_empty() || selection.tags.iter().any(|t| !t.starts_with("ou:"))
 }
 
 /// The walk's figures as a line: its calls, the throttles tried again, and how far it got.
@@ -324,6 +333,113 @@ fn check_tag_vars(
     Ok(())
 }
 
+/// `--event`: each event that is not a success said; none a success is nothing to do (why).
+fn nothing_to_do(printer: &Printer, events: &EventBridgeEvents) -> Option<String> {
+    for line in &events.idle {
+        printer.say(line);
+    }
+    events.is_idle().then(|| {
+        let why = format!(
+            "{}: no event is a success (SUCCEEDED, ENABLED): nothing to do",
+            events.path.display()
+        );
+        printer.say(&why);
+        why
+    })
+}
+
+/// The events alone name accounts, not regions: a new account's come from -r. The
+/// organization's accounts have none either.
+fn regions_given(
+    args: &RunSettings,
+    alone: bool,
+    events: Option<&EventBridgeEvents>,
+) -> Result<(), InputError> {
+    let source = &args.source;
+    let new_accounts = events.is_some_and(|e| !e.accounts.is_empty());
+    if args.select.regions.is_some() || !(source.org.is_some() || (alone && new_accounts)) {
+        return Ok(());
+    }
+    let whose = if source.org.is_some() {
+        "the organization's accounts'"
+    } else {
+        "a new account's"
+    };
+    Err(InputError::Problems(vec![Problem::flag(
+        "-r",
+        format!(
+            "{whose} regions come from -r: pass -r LIST, or -r all for the regions each account has enabled"
+        ),
+    )]))
+}
+
+/// `--org`: the walk, bounded by the deadline, its tags from the cache where one is kept.
+async fn walk_org(
+    printer: &Printer,
+    args: &RunSettings,
+    ous: &[String],
+    prefs: &Preferences,
+    selection: &Selection,
+    events: Option<&EventBridgeEvents>,
+) -> Result<Result<(Inventory, OrgWalk), String>, InputError> {
+    // Under a deadline the walk has half the time to the run's stop: the accounts it found
+    // are run in the other half, rather than a walk too long for the deadline (tags read one
+    // call per account) leaving no time to run any.
+    let now = std::time::Instant::now();
+    let deadline = args.deadline();
+    let opts = WalkOptions {
+        ous,
+        include_management: true,
+        read_tags: tags_needed(prefs, selection),
+        known_tags: None,
+        stop_at: deadline.map(|d| now + d.stop_at.saturating_duration_since(now) / 2),
+        abandon_at: deadline.map(|d| d.stop_at),
+    };
+    let cache = args.source.org_tags.as_ref().filter(|_| opts.read_tags);
+    // An account whose tags an event says changed is read again, never taken from the cache.
+    let fresh: Vec<String> = events
+        .iter()
+        .flat_map(|e| e.retagged.iter().map(|a| a.to_string()))
+        .collect();
+    let cached = cache.map(|c| (c, fresh.as_slice()));
+    org_inventory(printer, &args.aws.session, &opts, cached, prefs).await
+}
+
+/// The accounts the walk found, as the inventory's; the caller's own reached with the base
+/// credentials.
+fn accounts_found(found: &Discovery, caller: Option<&AccountId>) -> Vec<Arc<Account>> {
+    found
+        .accounts
+        .iter()
+        .filter_map(|f| {
+            let id = AccountId::parse(&f.id).ok()?;
+            let mut a = Account::new(id, 0);
+            a.name = f.name.clone();
+            a.email = Some(f.email.clone()).filter(|e| !e.is_empty());
+            a.tags = f.tags.clone();
+            a.vars = f.vars.clone();
+            a.base_credentials = caller == Some(&a.id);
+            Some(Arc::new(a))
+        })
+        .collect()
+}
+
+/// `--org`'s line: how many accounts, where, the SUSPENDED left out, the caller's own.
+fn say_found(printer: &Printer, accounts: &[Arc<Account>], place: &str, suspended: usize) {
+    printer.note(&format!(
+        "--org: {} in {place}{}{}",
+        count(accounts.len(), "ACTIVE account"),
+        match suspended {
+            0 => String::new(),
+            n => format!(" ({n} SUSPENDED left out)"),
+        },
+        match accounts.iter().find(|a| a.base_credentials) {
+            Some(a) => format!("; {} (the caller's) with the base credentials", a.id),
+            None => String::new(),
+        }
+    ));
+}
+
 /// `--org`: the organization's ACTIVE accounts (under the OUs, if any) as an inventory, with
 /// the caller's own account — the management account or a delegated administrator, which
 /// has no member role — reached with the base credentials. `Err` when the organization could
@@ -332,20 +448,22 @@ async fn org_inventory(
     printer: &Printer,
     opts: &SessionOptions,
     walk: &WalkOptions<'_>,
-    cache: Option<&OrgTagsCache>,
+    cache: Option<(&OrgTagsCache, &[String])>,
     prefs: &Preferences,
 ) -> Result<Result<(Inventory, OrgWalk), String>, InputError> {
     let ous = walk.ous;
     let session = Session::new(opts, &[]).await;
-    // Tags kept between runs: the walk reads only those it has not seen, and the stalest.
+    // Tags kept between runs: the walk reads only those it has not seen, the stalest, and
+    // those an event says changed.
     let cached = match cache {
-        Some(cache) => Some(tags_cache::load(printer, &session, cache).await),
+        Some((cache, _)) => Some(tags_cache::load(printer, &session, cache).await),
         None => None,
     };
     let known = cached
         .as_ref()
         .zip(cache)
-        .map(|(t, c)| tags_cache::known(t, c.refresh));
+        .map(|(t, (c, fresh))| tags_cache::known(t, c.refresh, fresh));
+    let cache = cache.map(|(c, _)| c);
     let walk = &WalkOptions {
         known_tags: known.as_ref(),
         ..walk.clone()
@@ -368,20 +486,7 @@ async fn org_inventory(
             "--org: STS GetCallerIdentity failed, so the caller's own account is not known: it is reached through --role-name like the others (leave it out with --not-accounts if it has no such role)",
         );
     }
-    let accounts: Vec<Arc<Account>> = found
-        .accounts
-        .iter()
-        .filter_map(|f| {
-            let id = AccountId::parse(&f.id).ok()?;
-            let mut a = Account::new(id, 0);
-            a.name = f.name.clone();
-            a.email = Some(f.email.clone()).filter(|e| !e.is_empty());
-            a.tags = f.tags.clone();
-            a.vars = f.vars.clone();
-            a.base_credentials = caller.as_ref() == Some(&a.id);
-            Some(Arc::new(a))
-        })
-        .collect();
+    let accounts = accounts_found(&found, caller.as_ref());
     let place = if ous.is_empty() {
         "the organization".to_string()
     } else {
@@ -398,18 +503,7 @@ async fn org_inventory(
         )));
     }
     check_tag_vars(printer, &accounts, prefs)?;
-    printer.note(&format!(
-        "--org: {} in {place}{}{}",
-        count(accounts.len(), "ACTIVE account"),
-        match found.suspended.len() {
-            0 => String::new(),
-            n => format!(" ({n} SUSPENDED left out)"),
-        },
-        match accounts.iter().find(|a| a.base_credentials) {
-            Some(a) => format!("; {} (the caller's) with the base credentials", a.id),
-            None => String::new(),
-        }
-    ));
+    say_found(printer, &accounts, &place, found.suspended.len());
     Ok(Ok((
         Inventory {
             path: place.into(),

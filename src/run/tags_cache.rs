@@ -47,11 +47,15 @@ pub(crate) async fn load(printer: &Printer, session: &Session, cache: &OrgTagsCa
 }
 
 /// The tags the walk takes as they are: every cached account's but the `refresh` read
-/// longest ago.
-pub(crate) fn known(tags: &OrgTags, refresh: usize) -> BTreeMap<String, Vec<(String, String)>> {
+/// longest ago, and the `fresh` (an event says their tags changed).
+pub(crate) fn known(
+    tags: &OrgTags,
+    refresh: usize,
+    fresh: &[String],
+) -> BTreeMap<String, Vec<(String, String)>> {
     let stale: std::collections::HashSet<String> = tags.stalest(refresh).into_iter().collect();
     tags.accounts()
-        .filter(|(id, _)| !stale.contains(*id))
+        .filter(|(id, _)| !stale.contains(*id) && !fresh.contains(id))
         .map(|(id, e)| (id.clone(), e.tags.clone()))
         .collect()
 }
@@ -68,9 +72,7 @@ pub(crate) async fn store(
     found: &Discovery,
     whole_organization: bool,
 ) {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = now();
     let mut read = 0;
     for a in &found.accounts {
         if let Some(pairs) = &a.tags_read {
@@ -83,6 +85,53 @@ pub(crate) async fn store(
     } else {
         0
     };
+    let line = format!(
+        "the tags of {} taken from the cache, {} read{}",
+        count(found.walk.tags_cached, "account"),
+        read,
+        match dropped {
+            0 => String::new(),
+            n => format!(
+                ", {} gone from the organization dropped",
+                count(n, "account")
+            ),
+        },
+    );
+    save(printer, session, cache, &tags, &line).await;
+}
+
+/// `--event` alone: the tags of the events' accounts, read now, set in the cache (the others
+/// kept as they are).
+pub(crate) async fn update(
+    printer: &Printer,
+    session: &Session,
+    cache: &OrgTagsCache,
+    read: Vec<(String, Vec<(String, String)>)>,
+) {
+    let mut tags = load(printer, session, cache).await;
+    let n = read.len();
+    for (id, pairs) in read {
+        tags.set(&id, pairs, now());
+    }
+    let line = format!("the tags of {} read again", count(n, "account"));
+    save(printer, session, cache, &tags, &line).await;
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The cache stored whole (a file persisted into place; an object put), said in a line
+/// after `what`; one that cannot be stored is a warning.
+async fn save(
+    printer: &Printer,
+    session: &Session,
+    cache: &OrgTagsCache,
+    tags: &OrgTags,
+    what: &str,
+) {
     let json = tags.to_json();
     let stored = match objects::s3_uri(&cache.at) {
         Some(at) => {
@@ -97,17 +146,8 @@ pub(crate) async fn store(
     };
     match stored {
         Ok(()) => printer.note(&format!(
-            "--org-tags-cache {}: the tags of {} taken from the cache, {} read{}; {} kept",
+            "--org-tags-cache {}: {what}; {} kept",
             cache.at,
-            count(found.walk.tags_cached, "account"),
-            read,
-            match dropped {
-                0 => String::new(),
-                n => format!(
-                    ", {} gone from the organization dropped",
-                    count(n, "account")
-                ),
-            },
             count(tags.len(), "account"),
         )),
         Err(e) => printer.warn(&format!(

@@ -5,11 +5,23 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::aws::session::SessionOptions;
 use crate::inventory::Selection;
 use crate::lifecycle::{Existing, Mark};
 use crate::target::Region;
 use crate::waves::Stage;
+
+/// `--role-name`'s default: the role AWS Organizations creates in each account it creates.
+pub(crate) const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+/// `--document-name`'s default: the document Session Manager reads its preferences from.
+pub(crate) const DEFAULT_DOCUMENT_NAME: &str = "SSM-SessionManagerRunShell";
+/// `--owner-tag`'s default.
+pub(crate) const DEFAULT_OWNER_TAG: &str = "managed-by=ssm-prefs";
+/// `-c`'s default: targets in flight at once.
+pub(crate) const DEFAULT_CONCURRENCY: &str = "32";
+/// `--max-attempts`' default.
+pub(crate) const DEFAULT_MAX_ATTEMPTS: &str = "8";
+/// `--operation-timeout`'s default, in seconds.
+pub(crate) const DEFAULT_OPERATION_TIMEOUT: &str = "60";
 
 /// What to run, with every flag checked.
 pub enum Settings {
@@ -36,17 +48,6 @@ pub enum Settings {
     Completions(clap_complete::Shell),
     /// `man`: the man page.
     Man,
-}
-
-impl Settings {
-    /// The settings of a run over targets (plan, apply, audit), for Lambda mode to bound.
-    pub(crate) fn run_settings_mut(&mut self) -> Option<&mut RunSettings> {
-        match self {
-            Settings::Plan(s) | Settings::Audit(s) => Some(s),
-            Settings::Apply(a) => Some(&mut a.run),
-            _ => None,
-        }
-    }
 }
 
 /// `-p` and `--document-name`, checked (`--merge` is folded into [`RunSettings::existing`]).
@@ -131,11 +132,9 @@ impl RunSettings {
     }
 }
 
-/// What a Lambda invocation gives its run: the command line it stands for, and its deadline.
+/// What a Lambda invocation gives its run beside its settings: its deadline.
 #[derive(Debug, Clone)]
 pub(crate) struct Invoked {
-    /// As the HTML page shows the command line (external ids redacted).
-    pub(crate) command_line: String,
     pub(crate) deadline: Deadline,
 }
 
@@ -176,6 +175,7 @@ pub struct Apply {
 
 /// The waves asked for: the stages, and the canary accounts as named (resolved against the
 /// selection once it is known).
+#[derive(Debug, Clone)]
 pub(crate) struct Waves {
     /// The flags that asked for them, as the summary names the waves.
     pub(crate) spec: String,
@@ -200,7 +200,20 @@ pub struct Discover {
     pub(crate) role_name: String,
 }
 
+/// Where and as whom to connect, from the command line or the function's settings.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SessionOptions {
+    pub(crate) role_name: String,
+    pub(crate) external_id: Option<String>,
+    pub(crate) session_name: Option<String>,
+    pub(crate) profile: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
+    pub(crate) max_attempts: u32,
+    pub(crate) operation_timeout: std::time::Duration,
+}
+
 /// How to reach AWS, and how many targets at once.
+#[derive(Debug, Clone)]
 pub(crate) struct Aws {
     pub(crate) session: SessionOptions,
     pub(crate) concurrency: usize,

@@ -2,11 +2,9 @@
 //! the ones that must not meet (an output that is an input), and the verbosity known before.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::aws::session::SessionOptions;
 use crate::cli::{
     ApplyArgs, AwsArgs, Cli, CommandArgs, DiscoverArgs, OutputArgs, PrefsArgs, ReportCommand,
     RollbackArgs, RunArgs, SelectArgs, ValidateArgs, WaveArgs,
@@ -23,8 +21,9 @@ use super::values::*;
 
 impl Settings {
     /// The raw flags checked: every range and value, with one message naming the flag
-    /// (exit 2) before anything runs.
-    pub fn from_cli(cli: &Cli) -> Result<Settings, InputError> {
+    /// (exit 2) before anything runs. `interactive`: whether stdin is a terminal (`--pause`
+    /// asks there), as `main` read it.
+    pub fn from_cli(cli: &Cli, interactive: bool) -> Result<Settings, InputError> {
         Ok(match &cli.command {
             CommandArgs::Validate(a) => Settings::Validate(validate(a)?),
             CommandArgs::Plan(a) => Settings::Plan(RunSettings {
@@ -36,7 +35,7 @@ impl Settings {
                 security_hub: a.security_hub,
                 ..run_settings(&a.run)?
             }),
-            CommandArgs::Apply(a) => Settings::Apply(apply(a)?),
+            CommandArgs::Apply(a) => Settings::Apply(apply(a, interactive)?),
             CommandArgs::Rollback(a) => Settings::Rollback(rollback(a)?),
             CommandArgs::Discover(a) => Settings::Discover(discover(a)?),
             CommandArgs::Report(ReportCommand::Merge(m)) => merge(&m.reports, &m.output)?,
@@ -44,6 +43,16 @@ impl Settings {
             CommandArgs::Man => Settings::Man,
         })
     }
+}
+
+/// A command line (without the program's name) parsed and checked, stdin not a terminal: what
+/// the unit tests beside the code build their settings from.
+#[cfg(test)]
+pub(crate) fn from_args(args: &[&str]) -> Result<Settings, InputError> {
+    use clap::Parser;
+    let cli = Cli::try_parse_from(std::iter::once("ssm-prefs").chain(args.iter().copied()))
+        .map_err(|e| InputError::usage(e.to_string()))?;
+    Settings::from_cli(&cli, false)
 }
 
 /// The output flags of a command that writes a report, raw.
@@ -187,8 +196,8 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
     })
 }
 
-/// `--org-tags-cache` and `--org-tags-refresh`: only with `--org` (and the refresh only with
-/// a cache), the object `s3://BUCKET/KEY` whole.
+/// `--org-tags-cache` and `--org-tags-refresh`: only with `--org` or `--event` (and the
+/// refresh only with a cache), the object `s3://BUCKET/KEY` whole.
 fn org_tags_cache(a: &RunArgs) -> Result<Option<OrgTagsCache>, InputError> {
     if a.org_tags_refresh.is_some() && a.org_tags_cache.is_none() {
         return Err(InputError::flag(
@@ -199,14 +208,14 @@ fn org_tags_cache(a: &RunArgs) -> Result<Option<OrgTagsCache>, InputError> {
     let Some(at) = &a.org_tags_cache else {
         return Ok(None);
     };
-    if !a.org {
+    if !a.org && a.event.is_none() {
         return Err(InputError::flag(
             "--org-tags-cache",
-            "goes with --org: it keeps the organization's account tags between runs",
+            "goes with --org or --event: it keeps the organization's account tags between runs",
         ));
     }
     if at.starts_with("s3://")
-        && crate::aws::objects::s3_uri(at).is_none_or(|(b, k)| b.is_empty() || k.is_empty())
+        && names::s3_uri(at).is_none_or(|(b, k)| b.is_empty() || k.is_empty())
     {
         return Err(InputError::flag(
             "--org-tags-cache",
@@ -223,7 +232,7 @@ fn org_tags_cache(a: &RunArgs) -> Result<Option<OrgTagsCache>, InputError> {
     }))
 }
 
-pub(super) fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
+pub(super) fn apply(a: &ApplyArgs, interactive: bool) -> Result<Apply, InputError> {
     let region_order = each(&a.region_order, "--region-order", Region::parse)?;
     // A region order alone is one wave, written region by region.
     let waves = match waves(&a.waves)? {
@@ -242,7 +251,7 @@ pub(super) fn apply(a: &ApplyArgs) -> Result<Apply, InputError> {
             "--pause and --wave-wait go with --waves (or --canary): they act between waves",
         ));
     }
-    if a.pause && !std::io::stdin().is_terminal() {
+    if a.pause && !interactive {
         return Err(InputError::usage(
             "--pause asks on the terminal, and stdin is not one: use --wave-wait for an unattended pause",
         ));
@@ -276,7 +285,7 @@ pub(super) fn rollback(a: &RollbackArgs) -> Result<Rollback, InputError> {
 
 /// `--wait-ready`'s default with `--event`: a new account's role and Systems Manager take
 /// minutes to be usable (about 7 by reports; the default leaves room twice over).
-const DEFAULT_WAIT_READY: Duration = Duration::from_secs(15 * 60);
+pub(super) const DEFAULT_WAIT_READY: Duration = Duration::from_secs(15 * 60);
 
 /// An OU id as Organizations writes them (`ou-` root part `-` OU part, lowercase letters and
 /// digits): a typo stops here, before the walk.
@@ -320,7 +329,16 @@ pub(super) fn discover(a: &DiscoverArgs) -> Result<Discover, InputError> {
 }
 
 pub(super) fn waves(w: &WaveArgs) -> Result<Option<Waves>, InputError> {
-    let spec = match (&w.waves, w.canary.is_empty()) {
+    wave_options(w.waves.as_ref(), &w.canary)
+}
+
+/// `--waves` and `--canary`, checked.
+pub(super) fn wave_options(
+    spec: Option<&String>,
+    canary: &[String],
+) -> Result<Option<Waves>, InputError> {
+    let given = spec;
+    let spec = match (given, canary.is_empty()) {
         (Some(spec), _) => spec.clone(),
         // A canary alone: it, then everyone else.
         (None, false) => "100%".to_string(),
@@ -329,22 +347,31 @@ pub(super) fn waves(w: &WaveArgs) -> Result<Option<Waves>, InputError> {
     let stages = waves::parse_spec(&spec).map_err(flag("--waves"))?;
     // What the summary names the waves by: the flags as given.
     let mut label = vec![];
-    if !w.canary.is_empty() {
-        label.push(format!("--canary {}", w.canary.join(",")));
+    if !canary.is_empty() {
+        label.push(format!("--canary {}", canary.join(",")));
     }
-    if let Some(spec) = &w.waves {
+    if let Some(spec) = given {
         label.push(format!("--waves {spec}"));
     }
     Ok(Some(Waves {
         spec: label.join(" "),
         stages,
-        canary: w.canary.clone(),
+        canary: canary.to_vec(),
     }))
 }
 
 pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
+    prefs_options(&a.preferences, &a.document_name, &a.vars)
+}
+
+/// `-p`, `--document-name` and each `--var`, checked.
+pub(super) fn prefs_options(
+    preferences: &Path,
+    document_name: &str,
+    given_vars: &[String],
+) -> Result<PrefsOptions, InputError> {
     let mut vars = BTreeMap::new();
-    for given in &a.vars {
+    for given in given_vars {
         let (key, value) = parse_var(given).map_err(flag("--var"))?;
         if let Some(before) = vars.insert(key.clone(), value.clone())
             && before != value
@@ -355,9 +382,9 @@ pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
             ));
         }
     }
-    let path = a.preferences.to_string_lossy();
+    let path = preferences.to_string_lossy();
     if path.starts_with("s3://")
-        && crate::aws::objects::s3_uri(&path).is_none_or(|(b, k)| b.is_empty() || k.is_empty())
+        && names::s3_uri(&path).is_none_or(|(b, k)| b.is_empty() || k.is_empty())
     {
         return Err(InputError::flag(
             "-p",
@@ -365,9 +392,9 @@ pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
         ));
     }
     Ok(PrefsOptions {
-        path: a.preferences.clone(),
-        document_name: names::check_document_name(&a.document_name)
-            .map(|()| a.document_name.clone())
+        path: preferences.to_path_buf(),
+        document_name: names::check_document_name(document_name)
+            .map(|()| document_name.to_string())
             .map_err(flag("--document-name"))?,
         vars,
     })
@@ -375,32 +402,10 @@ pub(super) fn prefs(a: &PrefsArgs) -> Result<PrefsOptions, InputError> {
 
 pub(super) fn selection(s: &SelectArgs) -> Result<Selection, InputError> {
     let mut problems = vec![];
-    let regions = s.regions.as_ref().map(|given| {
-        let names: Vec<&str> = given
-            .iter()
-            .flat_map(|s| s.split(','))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        if names.contains(&"all") {
-            if names.len() > 1 {
-                problems.push(Problem::flag(
-                    "-r",
-                    "`all` stands alone: it means every region each account has enabled",
-                ));
-            }
-            return Regions::All;
-        }
-        let mut list: Vec<Region> = vec![];
-        for name in names {
-            match Region::parse(name) {
-                Ok(r) if !list.contains(&r) => list.push(r),
-                Ok(_) => {}
-                Err(e) => problems.push(Problem::flag("-r", e)),
-            }
-        }
-        Regions::List(list)
-    });
+    let regions = s
+        .regions
+        .as_ref()
+        .map(|given| regions(given, &mut problems));
     for tag in s.tags.iter().filter(|t| !t.contains(':')) {
         problems.push(Problem::flag(
             "-t",
@@ -420,19 +425,74 @@ pub(super) fn selection(s: &SelectArgs) -> Result<Selection, InputError> {
     })
 }
 
+/// `-r LIST` (each item may hold commas): `all`, alone, or regions; each problem added.
+pub(super) fn regions(given: &[String], problems: &mut Vec<Problem>) -> Regions {
+    let names: Vec<&str> = given
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.contains(&"all") {
+        if names.len() > 1 {
+            problems.push(Problem::flag(
+                "-r",
+                "`all` stands alone: it means every region each account has enabled",
+            ));
+        }
+        return Regions::All;
+    }
+    let mut list: Vec<Region> = vec![];
+    for name in names {
+        match Region::parse(name) {
+            Ok(r) if !list.contains(&r) => list.push(r),
+            Ok(_) => {}
+            Err(e) => problems.push(Problem::flag("-r", e)),
+        }
+    }
+    Regions::List(list)
+}
+
 pub(super) fn aws(a: &AwsArgs) -> Result<Aws, InputError> {
-    let concurrency = whole(&a.concurrency, 1, 1024).map_err(flag("--concurrency"))?;
-    let max_attempts = whole(&a.max_attempts, 1, 20).map_err(flag("--max-attempts"))?;
+    aws_options(&AwsFlags {
+        role_name: &a.role_name,
+        external_id: a.external_id.as_ref(),
+        session_name: a.session_name.as_ref(),
+        profile: a.profile.as_ref(),
+        endpoint_url: a.endpoint_url.as_ref(),
+        concurrency: &a.concurrency,
+        max_attempts: &a.max_attempts,
+        operation_timeout: &a.operation_timeout,
+    })
+}
+
+/// How to reach AWS, as given (text, as the command line or the function's settings give
+/// it), before it is checked.
+pub(super) struct AwsFlags<'a> {
+    pub(super) role_name: &'a str,
+    pub(super) external_id: Option<&'a String>,
+    pub(super) session_name: Option<&'a String>,
+    pub(super) profile: Option<&'a String>,
+    pub(super) endpoint_url: Option<&'a String>,
+    pub(super) concurrency: &'a str,
+    pub(super) max_attempts: &'a str,
+    pub(super) operation_timeout: &'a str,
+}
+
+/// `--role-name`, `-c`, `--max-attempts`, `--operation-timeout` and the endpoint, checked.
+pub(super) fn aws_options(a: &AwsFlags) -> Result<Aws, InputError> {
+    let concurrency = whole(a.concurrency, 1, 1024).map_err(flag("--concurrency"))?;
+    let max_attempts = whole(a.max_attempts, 1, 20).map_err(flag("--max-attempts"))?;
     let operation_timeout =
-        seconds(&a.operation_timeout, 3600.0).map_err(flag("--operation-timeout"))?;
-    names::check_role_name(&a.role_name).map_err(flag("--role-name"))?;
+        seconds(a.operation_timeout, 3600.0).map_err(flag("--operation-timeout"))?;
+    names::check_role_name(a.role_name).map_err(flag("--role-name"))?;
     Ok(Aws {
         session: SessionOptions {
-            role_name: a.role_name.clone(),
-            external_id: a.external_id.clone(),
-            session_name: a.session_name.clone(),
-            profile: a.profile.clone(),
-            endpoint_url: endpoint_url(a)?,
+            role_name: a.role_name.to_string(),
+            external_id: a.external_id.cloned(),
+            session_name: a.session_name.cloned(),
+            profile: a.profile.cloned(),
+            endpoint_url: endpoint_url(a.endpoint_url)?,
             max_attempts: max_attempts as u32,
             operation_timeout,
         },
@@ -443,9 +503,11 @@ pub(super) fn aws(a: &AwsArgs) -> Result<Aws, InputError> {
 /// `--endpoint-url`, or else the `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` variables
 /// the SDK reads (unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true): each is checked here,
 /// once. The SDK panics in every call on a URL it cannot use, an empty one too.
-fn endpoint_url(a: &AwsArgs) -> Result<Option<String>, InputError> {
-    if a.endpoint_url.is_some() {
-        return optional(&a.endpoint_url, "--endpoint-url", parse_endpoint);
+fn endpoint_url(given: Option<&String>) -> Result<Option<String>, InputError> {
+    if let Some(url) = given {
+        return parse_endpoint(url)
+            .map(Some)
+            .map_err(flag("--endpoint-url"));
     }
     let ignored = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
@@ -536,4 +598,140 @@ fn merge(reports: &[PathBuf], output: &Path) -> Result<Settings, InputError> {
         reports: reports.to_vec(),
         output: output.to_path_buf(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-line error a command line stops with (exit 2), or panics if it is good.
+    fn refused(args: &[&str]) -> String {
+        match from_args(args) {
+            Ok(_) => panic!("{args:?} was taken"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// `plan` over an inventory, with these flags added.
+    fn plan<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        let mut line = vec!["plan", "-i", "inv.yml", "-p", "prefs.json"];
+        line.extend(extra);
+        line
+    }
+
+    fn run_settings(extra: &[&str]) -> RunSettings {
+        match from_args(&plan(extra)) {
+            Ok(Settings::Plan(s)) => s,
+            Ok(_) => panic!("not a plan"),
+            Err(e) => panic!("{extra:?}: {e}"),
+        }
+    }
+
+    #[test]
+    fn each_flag_is_refused_naming_itself() {
+        for (extra, says) in [
+            (&["-c", "0"][..], "--concurrency: "),
+            (&["-c", "1025"], "--concurrency: "),
+            (&["--max-attempts", "21"], "--max-attempts: "),
+            (&["--operation-timeout", "-1"], "--operation-timeout: "),
+            (&["--role-name", "bad role"], "--role-name: "),
+            (&["--endpoint-url", "localhost:4566"], "--endpoint-url: "),
+            (&["-r", "all,us-east-1"], "-r: `all` stands alone"),
+            (&["-r", "us-east-9"], "-r: "),
+            (&["-t", "team"], "-t: tag \"team\" must be KEY:VALUE"),
+            (&["--shard", "3/2"], "--shard: "),
+            (&["--var", "=x"], "--var: "),
+            (&["--var", "a=1", "--var", "a=2"], "--var: a is given twice"),
+            (&["--document-name", "AWS-Nope"], "--document-name: "),
+            (&["--ou", "ou-ab12-11111111"], "--ou: goes with --org"),
+            (&["--wait-ready", "soon"], "--wait-ready: "),
+            (&["--existing", "overwrite"], "--existing: "),
+            (
+                &["--merge", "--existing", "keep"],
+                "--merge is --existing merge",
+            ),
+            (&["--owner-tag", "nokey"], "--owner-tag: "),
+            (&["--deadline", "later"], "--deadline: "),
+            (&["-o", "prefs.json"], "-o prefs.json is also given as -p"),
+            (&["--junit", "-"], "--junit -: the JUnit file is a file"),
+            (
+                &["--org-tags-refresh", "5"],
+                "--org-tags-refresh: goes with",
+            ),
+            (
+                &["--org-tags-cache", "tags.json"],
+                "--org-tags-cache: goes with --org",
+            ),
+        ] {
+            let e = refused(&plan(extra));
+            assert!(e.contains(says), "{extra:?}: {e}");
+        }
+        let e = refused(&["plan", "--org", "-p", "p.json", "--ou", "ou-x"]);
+        assert!(e.contains("--ou: \"ou-x\" is not an OU id"), "{e}");
+        let e = refused(&["validate", "-p", "s3://bucket/key"]);
+        assert!(e.starts_with("-p: validate reads local files only"), "{e}");
+    }
+
+    #[test]
+    fn apply_flags_are_checked_with_what_they_need() {
+        let apply = |extra: &[&str]| {
+            let mut line = vec!["apply", "-i", "inv.yml", "-p", "prefs.json"];
+            line.extend(extra);
+            refused(&line)
+        };
+        assert!(apply(&["--pause"]).contains("--pause and --wave-wait go with --waves"));
+        assert!(apply(&["--waves", "1,100%", "--pause"]).contains("stdin is not one"));
+        assert!(apply(&["--prune-versions", "0"]).contains("--prune-versions: "));
+        assert!(apply(&["--max-failures", "lots"]).contains("--max-failures: "));
+        assert!(apply(&["--waves", "0"]).contains("--waves: "));
+        assert!(apply(&["--region-order", "mars-1"]).contains("--region-order: "));
+        let Ok(Settings::Apply(a)) = from_args(&[
+            "apply",
+            "-i",
+            "inv.yml",
+            "-p",
+            "prefs.json",
+            "--region-order",
+            "eu-west-1",
+            "--max-failures",
+            "10%",
+        ]) else {
+            panic!("an apply");
+        };
+        // A region order alone is one wave, written region by region.
+        let waves = a.run.waves.expect("one wave");
+        assert_eq!(waves.spec, "--region-order eu-west-1");
+        assert_eq!(a.max_failures, Some(MaxFailures::Percent(10.0)));
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = run_settings(&[]);
+        assert_eq!(s.aws.concurrency, 32);
+        assert_eq!(s.aws.session.role_name, DEFAULT_ROLE_NAME);
+        assert_eq!(s.aws.session.max_attempts, 8);
+        assert_eq!(s.aws.session.operation_timeout, Duration::from_secs(60));
+        assert_eq!(s.prefs.document_name, DEFAULT_DOCUMENT_NAME);
+        assert_eq!(s.mark.to_string(), DEFAULT_OWNER_TAG);
+        assert_eq!(s.existing, Existing::Update);
+        assert_eq!(
+            s.preflight,
+            Some(crate::preflight::PreflightMode::default())
+        );
+        assert_eq!(s.wait_ready, Duration::ZERO);
+        assert!(s.select.regions.is_none());
+        // --event waits for new accounts unless told.
+        let events = run_settings(&["--event", "e.json"]);
+        assert_eq!(events.wait_ready, DEFAULT_WAIT_READY);
+        let merged = run_settings(&["--merge"]);
+        assert_eq!(merged.existing, Existing::Merge);
+        let regions = run_settings(&["-r", "us-east-1, eu-west-1,us-east-1"]);
+        assert_eq!(
+            regions.select.regions,
+            Some(Regions::List(vec![
+                Region::parse("us-east-1").unwrap(),
+                Region::parse("eu-west-1").unwrap()
+            ]))
+        );
+    }
 }

@@ -185,15 +185,29 @@ pub(crate) fn interrupted(job: &Job, target: &Target) -> Outcome {
 }
 
 /// Where the account's name is not known (an event that redacts it, and Organizations could
-/// not be asked) and the preferences fill `{account_name}`: the content would carry a guess,
-/// so the target is never written, and audit cannot judge it.
+/// not be asked) and the preferences fill `{account_name}`, or its tags are not known and a tag
+/// may fill a placeholder: the content would carry a guess, so the target is never written,
+/// and audit cannot judge it.
 pub(super) fn name_unknown(job: &Job, target: &Target) -> Option<TargetError> {
-    let why = target.account.name_unknown.as_ref()?;
-    job.prefs.uses("account_name").then(|| {
-        TargetError::new(
+    let account = &target.account;
+    if let Some(why) = &account.name_unknown
+        && job.prefs.uses("account_name")
+    {
+        return Some(TargetError::new(
             Reason::AccountNameUnknown,
             format!(
                 "the account's name is not known ({why}): the preferences fill {{account_name}} with it, and a guess is never written; name the account in an inventory (-i), or allow organizations:DescribeAccount to the caller"
+            ),
+        ));
+    }
+    let why = account.tags_unknown.as_ref()?;
+    let filled = job.prefs.tag_placeholders();
+    (!filled.is_empty()).then(|| {
+        TargetError::new(
+            Reason::AccountTagsUnknown,
+            format!(
+                "the account's Organizations tags are not known ({why}): a tag ssm-prefs:KEY fills {}, and a guess is never written; give the values in an inventory (-i), or allow organizations:ListTagsForResource to the caller",
+                filled.iter().map(|k| format!("{{{k}}}")).collect::<Vec<_>>().join(", ")
             ),
         )
     })

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::model::{Change, Command, Findings, Reason, ReportRow, RunStats, Severity, Status};
 use crate::terminal::printer::visible;
+use crate::waves::WavePlan;
 use crate::words::count;
 
 /// The summary in one line: how many targets, how long, the counts per status.
@@ -274,6 +275,31 @@ fn show(v: &Option<Value>) -> String {
         Some(Value::String(s)) => truncate(&visible(s), 60),
         Some(other) => truncate(&other.to_string(), 60),
     }
+}
+
+/// Which accounts each wave holds, for `plan --waves`: the first few names of each.
+pub(crate) fn wave_accounts(plan: &WavePlan) -> String {
+    const NAMES: usize = 8;
+    let n = plan.waves.len();
+    let mut s = format!("the waves apply would write ({}):\n", plan.spec);
+    for (i, wave) in plan.waves.iter().enumerate() {
+        let names: Vec<String> = wave
+            .iter()
+            .take(NAMES)
+            .map(|a| format!("{} ({})", visible(&a.name), a.id))
+            .collect();
+        let more = match wave.len().saturating_sub(NAMES) {
+            0 => String::new(),
+            m => format!(", … and {m} more"),
+        };
+        s.push_str(&format!(
+            "  wave {} of {n}, {}: {}{more}\n",
+            i + 1,
+            count(wave.len(), "account"),
+            names.join(", ")
+        ));
+    }
+    s
 }
 
 #[cfg(test)]

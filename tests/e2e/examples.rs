@@ -18,15 +18,18 @@ use crate::support::org::{MANAGEMENT, Organization, name_of, organizations};
 const FIX: &str = "run `bash scripts/test.sh` once: scripts/emulator-env.sh installs it in .venv/";
 
 /// The events the rule must match, and those it must not.
-const MATCHED: [&str; 3] = [
+const MATCHED: [&str; 5] = [
     "control-tower-create-managed-account.json",
     "organizations-create-account-result.json",
     "account-region-opt-in-enabled.json",
+    "organizations-tag-resource.json",
+    "organizations-untag-resource.json",
 ];
-const UNMATCHED: [&str; 4] = [
+const UNMATCHED: [&str; 5] = [
     "control-tower-create-managed-account-failed.json",
     "organizations-create-account-result-failed.json",
     "account-region-opt-in-enabling.json",
+    "organizations-tag-resource-denied.json",
     "ec2-instance-state-change.json",
 ];
 

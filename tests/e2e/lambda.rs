@@ -1033,3 +1033,86 @@ async fn a_control_tower_event_forwarded_from_its_home_region_is_applied() {
         .assert_converged(&report, std::slice::from_ref(&new))
         .await;
 }
+
+/// Preferences with a placeholder a tag fills: the daily run keeps the organization's tags in
+/// the reports bucket, and an Organizations `TagResource` event applies its account again with
+/// the tag read now, and updates what is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tags_are_kept_beside_the_reports_and_a_tag_event_applies_its_account() {
+    let world = World::new().await;
+    let mut prefs = lambda_prefs();
+    prefs["description"] = json!("Session Manager preferences of team {team}");
+    world
+        .put_prefs(PREFS_KEY, prefs.to_string().into_bytes())
+        .await;
+    let member = world.accounts[1].clone();
+    world.org.tag(&member, "ssm-prefs:team", "payments").await;
+    let api = LambdaApi::start().await;
+    let function = world.start(
+        &api,
+        &world.env(&[("SSM_PREFS_VARS", "team=platform")]),
+        "function.log",
+    );
+    let kept = || async {
+        let stored = world.reports().await;
+        let body = stored
+            .get("reports/organization-tags.json")
+            .unwrap_or_else(|| panic!("no tags kept: {:?}", stored.keys()));
+        serde_json::from_slice::<Value>(body).unwrap()
+    };
+    async fn description(url: &str, account: &str) -> Value {
+        let (_, content) = default_doc(&ssm_in(url, account, "us-east-1").await, DOC)
+            .await
+            .expect("written");
+        serde_json::from_str::<Value>(&content).unwrap()["description"].clone()
+    }
+
+    // The daily run: every account's tags read and kept, the member's tag in its document.
+    let id = api.invoke(&scheduled_event(), Duration::from_secs(900));
+    let summary = api.answer(&id, ANSWER).await.response().clone();
+    assert_eq!(
+        count(&summary, "created"),
+        8,
+        "{summary}\n{}",
+        function.log()
+    );
+    assert_eq!(world.proxy.count("ListTagsForResource"), 4);
+    let tags = kept().await;
+    assert_eq!(tags["accounts"].as_object().unwrap().len(), 4, "{tags}");
+    assert_eq!(
+        tags["accounts"][&member]["tags"],
+        json!([["ssm-prefs:team", "payments"]])
+    );
+    assert_eq!(
+        description(&world.url, &member).await,
+        "Session Manager preferences of team payments"
+    );
+    assert_eq!(
+        description(&world.url, &world.accounts[2]).await,
+        "Session Manager preferences of team platform"
+    );
+
+    // The tag changed: its event applies that account alone, with the tag read now.
+    world.org.tag(&member, "ssm-prefs:team", "ops").await;
+    world.proxy.clear();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/events/organizations-tag-resource.json");
+    let event = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("111122223333", &member);
+    let id = api.invoke(&event, Duration::from_secs(900));
+    let summary = api.answer(&id, ANSWER).await.response().clone();
+    assert_eq!(summary["total_targets"], 2, "{summary}");
+    assert_eq!(count(&summary, "updated"), 2, "{summary}");
+    assert_eq!(world.proxy.count("ListTagsForResource"), 1);
+    assert_eq!(
+        description(&world.url, &member).await,
+        "Session Manager preferences of team ops"
+    );
+    let tags = kept().await;
+    assert_eq!(
+        tags["accounts"][&member]["tags"],
+        json!([["ssm-prefs:team", "ops"]])
+    );
+    assert_eq!(tags["accounts"].as_object().unwrap().len(), 4, "{tags}");
+}

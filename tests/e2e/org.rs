@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use crate::support::emulator::emulator;
+use crate::support::emulator::{emulator, private_emulator};
 use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
 use crate::support::org::{MANAGEMENT, Organization, name_of, organizations};
@@ -1114,4 +1114,149 @@ async fn the_tags_cache_reads_only_the_tags_it_has_not_seen_and_the_stalest() {
         assert!(out.stderr.contains(says), "{}", out.stderr);
     }
     assert!(proxy.seen().is_empty());
+}
+
+/// Organizations' `TagResource` and `UntagResource` events: the account is applied again with
+/// its tags read now, never the cache's, alone or narrowing `--org`; the cache keeps what was
+/// read; tags that cannot be read block the account's targets. An organization of its own: the
+/// tags change under the test.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tag_event_applies_its_account_with_the_tags_read_again() {
+    let emulator = private_emulator();
+    let url = emulator.url.clone();
+    let org = Organization::create(organizations(&url).await).await;
+    let id = org.create_account("payments", "aws+pay@example.com").await;
+    let dir = Dir::new();
+    let proxy = Proxy::start(&url);
+    let mut with_team = desired();
+    with_team["inputs"]["s3KeyPrefix"] = "sessions/{team}".into();
+    let prefs = dir.write("team.json", &with_team.to_string());
+    let cache = dir.path("org-tags.json");
+    let doc = "TagEventPrefs";
+    let event = |name: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/events")
+            .join(name);
+        let text = std::fs::read_to_string(path)
+            .unwrap()
+            .replace("111122223333", &id);
+        dir.write(name, &text)
+    };
+    let tagged = event("organizations-tag-resource.json");
+    let untagged = event("organizations-untag-resource.json");
+    let run = |name: &str, source: &[&str]| {
+        let report = dir.path(&format!("{name}.csv"));
+        let mut a = command_line("apply", &prefs, &report, &proxy.url);
+        a.extend(source);
+        a.extend([
+            "-r",
+            "us-east-1",
+            "--document-name",
+            doc,
+            "--wait-ready",
+            "0",
+        ]);
+        a.extend(["--var", "team=platform"]);
+        a.extend(["--org-tags-cache", cache.to_str().unwrap()]);
+        proxy.clear();
+        let out = ssm_prefs(&a);
+        (out, read_report(&report))
+    };
+    let content = || async {
+        default_doc(&ssm_in(&url, &id, "us-east-1").await, doc)
+            .await
+            .expect("written")
+            .1
+    };
+    let cached = || -> serde_json::Value {
+        let kept: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+        kept["accounts"][&id]["tags"].clone()
+    };
+
+    // Tagged: the event alone applies the account with its tag's value, and the cache keeps it.
+    org.tag(&id, "ssm-prefs:team", "payments").await;
+    let (out, rows) = run("tagged", &["--event", tagged.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0]["account_id"].as_str(), rows[0]["status"].as_str()),
+        (id.as_str(), "created")
+    );
+    assert!(content().await.contains("sessions/payments"));
+    assert_eq!(
+        proxy.count("ListTagsForResource"),
+        1,
+        "{:?}",
+        proxy.counts()
+    );
+    assert_eq!(
+        cached(),
+        serde_json::json!([["ssm-prefs:team", "payments"]])
+    );
+
+    // Untagged: --var's value again, and the cache says so.
+    org.untag(&id, "ssm-prefs:team").await;
+    let (out, rows) = run("untagged", &["--event", untagged.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(rows[0]["status"], "updated", "{rows:?}");
+    assert!(content().await.contains("sessions/platform"));
+    assert_eq!(cached(), serde_json::json!([]));
+
+    // With --org: the cache filled by a walk, then the tag changed. The event's account alone
+    // is read again (every other account's tags from the cache) and written with the new value.
+    let (out, _) = run("walk", &["--org", "--org-tags-refresh", "0"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    org.tag(&id, "ssm-prefs:team", "ops").await;
+    let (out, rows) = run(
+        "org-event",
+        &[
+            "--org",
+            "--event",
+            tagged.to_str().unwrap(),
+            "--org-tags-refresh",
+            "0",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["status"], "updated", "{rows:?}");
+    assert!(content().await.contains("sessions/ops"));
+    // The cache said no team: the value shows the event's account was read, the count that
+    // it alone was.
+    assert_eq!(
+        proxy.count("ListTagsForResource"),
+        1,
+        "{:?}",
+        proxy.counts()
+    );
+    assert_eq!(cached(), serde_json::json!([["ssm-prefs:team", "ops"]]));
+
+    // Tags that cannot be read: the account's targets are blocked, never written with --var's
+    // value, and the cache keeps what it had.
+    org.untag(&id, "ssm-prefs:team").await;
+    proxy.fail_first(
+        "ListTagsForResource",
+        usize::MAX,
+        400,
+        "AccessDeniedException",
+    );
+    let (out, rows) = run("denied", &["--event", untagged.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        (rows[0]["status"].as_str(), rows[0]["error_code"].as_str()),
+        ("blocked", "AccountTagsUnknown"),
+        "{rows:?}"
+    );
+    assert!(
+        rows[0]["error_message"].contains("fills {team}"),
+        "{rows:?}"
+    );
+    assert!(
+        out.stderr.contains("its tags are not known"),
+        "{}",
+        out.stderr
+    );
+    assert!(content().await.contains("sessions/ops"), "not written");
+    assert_eq!(cached(), serde_json::json!([["ssm-prefs:team", "ops"]]));
 }

@@ -110,6 +110,17 @@ impl Organization {
             .unwrap();
     }
 
+    /// Removes an account's tag.
+    pub async fn untag(&self, account: &str, key: &str) {
+        self.client
+            .untag_resource()
+            .resource_id(account)
+            .tag_keys(key)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Closes an account (SUSPENDED, then gone from the tool's walk).
     pub async fn close(&self, account: &str) {
         self.client
