@@ -12,20 +12,10 @@ use crate::aws::resources::{self, CheckClients, Encryption, Key};
 use crate::model::{Finding, Findings, NodeCounts, Reason, Severity, TargetError};
 use crate::nodes::{NodeCheck, requirements};
 use crate::report::nodes::NodesReport;
+use crate::settings::PreflightMode;
 use crate::target::{AccountId, Target};
 
 type Answer<T> = Result<Option<T>, TargetError>;
-
-/// How preflight judges: `--strict`, `--accept-node-risk`; `--nodes-report`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct PreflightMode {
-    /// `--strict`: warnings and unverified checks block too.
-    pub strict: bool,
-    /// `--accept-node-risk`: nodes that would lose sessions are reported, and block nothing.
-    pub accept_node_risk: bool,
-    /// `--nodes-report FILE`: every node the node check saw.
-    pub nodes_report: Option<std::path::PathBuf>,
-}
 
 /// The run's checks and what they found so far.
 pub(crate) struct Preflight {

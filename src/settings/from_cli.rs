@@ -178,7 +178,7 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
         wait_ready,
         select: selection(&a.select)?,
         retry_failed: a.retry_failed.clone(),
-        preflight: (!a.preflight.no_preflight).then(|| crate::preflight::PreflightMode {
+        preflight: (!a.preflight.no_preflight).then(|| PreflightMode {
             strict: a.preflight.strict,
             accept_node_risk: a.preflight.accept_node_risk,
             nodes_report: a.preflight.nodes_report.clone(),
@@ -714,10 +714,7 @@ mod tests {
         assert_eq!(s.prefs.document_name, DEFAULT_DOCUMENT_NAME);
         assert_eq!(s.mark.to_string(), DEFAULT_OWNER_TAG);
         assert_eq!(s.existing, Existing::Update);
-        assert_eq!(
-            s.preflight,
-            Some(crate::preflight::PreflightMode::default())
-        );
+        assert_eq!(s.preflight, Some(PreflightMode::default()));
         assert_eq!(s.wait_ready, Duration::ZERO);
         assert!(s.select.regions.is_none());
         // --event waits for new accounts unless told.
