@@ -123,11 +123,12 @@ mod tests {
         };
         assert_eq!(of(&[row(Status::Unchanged), excused]), 0);
         assert_eq!(of(&[row(Status::Compliant), row(Status::Drifted)]), 1);
-        let blocked = row(Status::Compliant).with_findings(Findings(vec![Finding {
+        let blocked = row(Status::Compliant).with_findings(Findings::of(vec![Finding {
             reason: Reason::LogGroupNotFound,
             severity: Severity::Blocking,
             subject: "/sessions".to_string(),
             message: "no group".to_string(),
+            nodes: 0,
         }]));
         assert_eq!(of(&[blocked]), 1);
     }

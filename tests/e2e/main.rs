@@ -23,6 +23,7 @@ mod lambda;
 mod layout;
 mod lifecycle;
 mod new_user;
+mod nodes;
 mod objects;
 mod org;
 mod preflight;
