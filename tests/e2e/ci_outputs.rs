@@ -422,9 +422,7 @@ async fn an_interrupted_run_writes_its_files_saying_so() {
 
 #[test]
 fn ci_outputs_are_checked_before_any_call() {
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&accounts(1), &["us-east-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
+    let (dir, inv, prefs) = Dir::with_inputs(1, &["us-east-1"]);
     let report = dir.path("r.csv");
     let base = |extra: &[&str]| run_at("plan", "http://127.0.0.1:9", &inv, &prefs, &report, extra);
     let out = base(&["--junit", report.to_str().unwrap()]);

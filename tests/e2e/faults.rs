@@ -13,13 +13,11 @@ use crate::support::terminal::Terminal;
 #[tokio::test(flavor = "multi_thread")]
 async fn thirty_percent_throttling_still_converges() {
     let f = Fleet::new(8, &["us-east-1", "eu-west-1"]);
-    f.proxy.set_faults(Faults {
+    let faults = Faults {
         throttle: 0.3,
         ..Default::default()
-    });
-    let (out, report) = f.apply("apply.csv", &[]);
-    assert_eq!(out.code, 0, "{}", out.all());
-    f.assert_converged(&report).await;
+    };
+    let report = converges_with(&f, faults, "apply.csv").await;
     // The attempts column shows the retries some targets needed.
     let rows = read_report(&report);
     let attempts: u32 = rows
@@ -40,14 +38,22 @@ async fn thirty_percent_throttling_still_converges() {
 #[tokio::test(flavor = "multi_thread")]
 async fn server_errors_and_resets_are_retried() {
     let f = Fleet::new(6, &["us-east-1", "eu-west-1"]);
-    f.proxy.set_faults(Faults {
+    let faults = Faults {
         server_error: 0.2,
         reset: 0.1,
         ..Default::default()
-    });
-    let (out, report) = f.apply("apply.csv", &[]);
+    };
+    converges_with(&f, faults, "apply.csv").await;
+}
+
+/// Through the proxy with `faults`, an apply (its report `name`) exits 0 and every target
+/// holds the preferences; its report.
+async fn converges_with(f: &Fleet, faults: Faults, name: &str) -> PathBuf {
+    f.proxy.set_faults(faults);
+    let (out, report) = f.apply(name, &[]);
     assert_eq!(out.code, 0, "{}", out.all());
     f.assert_converged(&report).await;
+    report
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -242,10 +248,7 @@ async fn after_a_kill_the_report_is_whole_and_a_rerun_converges() {
         assert_eq!(row["status"], "created");
         assert!(!row["content_sha256"].is_empty() && row["duration_ms"].parse::<u64>().is_ok());
     }
-    f.proxy.set_faults(Faults::default());
-    let (out, rerun) = f.apply("rerun.csv", &[]);
-    assert_eq!(out.code, 0, "{}", out.all());
-    f.assert_converged(&rerun).await;
+    converges_with(&f, Faults::default(), "rerun.csv").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -32,9 +32,7 @@ async fn an_ou_without_org_is_refused_before_any_call() {
 
 #[test]
 fn an_endpoint_the_sdk_cannot_use_is_refused_naming_the_flag() {
-    let dir = Dir::new();
-    let inv = dir.write("inv.yml", &inventory(&accounts(2), &["us-east-1"]));
-    let prefs = dir.write("prefs.json", &desired().to_string());
+    let (dir, inv, prefs) = Dir::with_inputs(2, &["us-east-1"]);
     let report = dir.path("plan.csv");
     let (p, i, r) = (path_str(&prefs), path_str(&inv), path_str(&report));
     let args = ["plan", "-p", p, "-i", i, "-o", r];

@@ -34,6 +34,15 @@ pub fn accounts(n: usize) -> Vec<String> {
 pub struct Dir(pub tempfile::TempDir);
 
 impl Dir {
+    /// A temp dir holding inv.yml (`n` fresh accounts in `regions`) and prefs.json (the
+    /// desired preferences): (the dir, the inventory, the preferences).
+    pub fn with_inputs(n: usize, regions: &[&str]) -> (Dir, PathBuf, PathBuf) {
+        let dir = Dir::new();
+        let inv = dir.write("inv.yml", &inventory(&accounts(n), regions));
+        let prefs = dir.write("prefs.json", &desired().to_string());
+        (dir, inv, prefs)
+    }
+
     pub fn new() -> Dir {
         Dir(tempfile::tempdir().unwrap())
     }
