@@ -10,13 +10,11 @@ use aws_sdk_securityhub::types::{
     Remediation, Resource, Severity, SeverityLabel, StringFilter, StringFilterComparison,
 };
 
-use aws_sdk_securityhub::primitives::{DateTime, DateTimeFormat};
-
 use serde_json::Value;
 
 use crate::aws::error::target_error;
 use crate::aws::session::Session;
-use crate::model::{Change, Reason, ReportRow, Status, TargetError};
+use crate::model::{Change, Reason, ReportRow, Status, TargetError, rfc3339};
 use crate::sensitive;
 use crate::target::Target;
 
@@ -321,17 +319,9 @@ pub(crate) fn finding(row: &ReportRow, cx: &Context<'_>) -> AwsSecurityFinding {
 /// `now`, or just after the finding's `UpdatedAt` where that is not earlier (a runner whose
 /// clock ran ahead wrote it): Security Hub ignores an update that is not newer.
 fn later_than(now: &str, updated: Option<&str>) -> String {
-    let parse = |s: &str| DateTime::from_str(s, DateTimeFormat::DateTime).ok();
+    let parse = |s: &str| humantime::parse_rfc3339(s).ok();
     match (parse(now), updated.and_then(parse)) {
-        (Some(n), Some(u)) if u >= n => u
-            .to_millis()
-            .ok()
-            .and_then(|ms| {
-                DateTime::from_millis(ms + 1)
-                    .fmt(DateTimeFormat::DateTime)
-                    .ok()
-            })
-            .unwrap_or_else(|| now.to_string()),
+        (Some(n), Some(u)) if u >= n => rfc3339(u + std::time::Duration::from_millis(1)),
         _ => now.to_string(),
     }
 }
