@@ -15,7 +15,7 @@ use aws_sdk_ssm::types::{
 use serde_json::Value;
 
 use crate::aws::retry::Backoff;
-use crate::aws::session::TargetClient;
+use crate::aws::session::{TargetClient, scoped};
 use crate::lifecycle::{self, Mark};
 use crate::model::{Reason, TargetError, rfc3339};
 use crate::preferences::{diff, sha256_hex};
@@ -70,15 +70,14 @@ async fn get(
     name: &str,
     version: Option<&str>,
 ) -> Result<Option<Current>, TargetError> {
-    let answer = ssm
-        .ssm()
-        .get_document()
-        .name(name)
-        .set_document_version(version.map(String::from))
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await;
+    let answer = scoped!(
+        ssm.ssm()
+            .get_document()
+            .name(name)
+            .set_document_version(version.map(String::from)),
+        ssm.scope()
+    )
+    .await;
     let missing = |e: &GetDocumentError| matches!(e, GetDocumentError::InvalidDocument(_));
     let Some(out) = unless_missing(ssm, answer, missing)? else {
         return Ok(None);
@@ -120,19 +119,18 @@ pub(crate) async fn create(
     content: &str,
     mark: &Mark,
 ) -> Result<Written, TargetError> {
-    let out = ssm
-        .ssm()
-        .create_document()
-        .name(name)
-        .content(content)
-        .document_type(DocumentType::Session)
-        .document_format(DocumentFormat::Json)
-        .tags(tag(mark))
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(|e| ssm.error(e))?;
+    let out = scoped!(
+        ssm.ssm()
+            .create_document()
+            .name(name)
+            .content(content)
+            .document_type(DocumentType::Session)
+            .document_format(DocumentFormat::Json)
+            .tags(tag(mark)),
+        ssm.scope()
+    )
+    .await
+    .map_err(|e| ssm.error(e))?;
     let desc = out.document_description;
     let version = desc
         .as_ref()
@@ -178,15 +176,15 @@ pub(crate) async fn update(
     opts: UpdateOptions<'_>,
 ) -> Result<Written, TargetError> {
     let send = |content: &str| {
-        ssm.ssm()
-            .update_document()
-            .name(name)
-            .content(content)
-            .document_version("$LATEST")
-            .document_format(DocumentFormat::Json)
-            .customize()
-            .config_override(ssm.scope())
-            .send()
+        scoped!(
+            ssm.ssm()
+                .update_document()
+                .name(name)
+                .content(content)
+                .document_version("$LATEST")
+                .document_format(DocumentFormat::Json),
+            ssm.scope()
+        )
     };
     let mut pruned = 0;
     let mut sent = send(content).await;
@@ -365,16 +363,16 @@ pub(crate) async fn add_mark(
     name: &str,
     mark: &Mark,
 ) -> Result<(), TargetError> {
-    ssm.ssm()
-        .add_tags_to_resource()
-        .resource_type(ResourceTypeForTagging::Document)
-        .resource_id(name)
-        .tags(tag(mark))
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(|e| ssm.error(e))?;
+    scoped!(
+        ssm.ssm()
+            .add_tags_to_resource()
+            .resource_type(ResourceTypeForTagging::Document)
+            .resource_id(name)
+            .tags(tag(mark)),
+        ssm.scope()
+    )
+    .await
+    .map_err(|e| ssm.error(e))?;
     Ok(())
 }
 
@@ -389,16 +387,15 @@ pub(crate) async fn is_marked(
     if mark.is_on(described.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         return Ok(true);
     }
-    let out = ssm
-        .ssm()
-        .list_tags_for_resource()
-        .resource_type(ResourceTypeForTagging::Document)
-        .resource_id(name)
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(|e| ssm.error(e))?;
+    let out = scoped!(
+        ssm.ssm()
+            .list_tags_for_resource()
+            .resource_type(ResourceTypeForTagging::Document)
+            .resource_id(name),
+        ssm.scope()
+    )
+    .await
+    .map_err(|e| ssm.error(e))?;
     Ok(mark.is_on(out.tag_list().iter().map(|t| (t.key(), t.value()))))
 }
 
@@ -478,16 +475,15 @@ async fn wait_active(
             Some(_) => {}
         }
         tokio::time::sleep(POLL.wait(n)).await;
-        let out = ssm
-            .ssm()
-            .describe_document()
-            .name(name)
-            .document_version(version)
-            .customize()
-            .config_override(ssm.scope())
-            .send()
-            .await
-            .map_err(|e| ssm.error(e))?;
+        let out = scoped!(
+            ssm.ssm()
+                .describe_document()
+                .name(name)
+                .document_version(version),
+            ssm.scope()
+        )
+        .await
+        .map_err(|e| ssm.error(e))?;
         status = out.document.and_then(|d| d.status);
     }
     Err(TargetError::new(
@@ -519,14 +515,7 @@ pub(crate) async fn versions(
     ssm: &TargetClient,
     name: &str,
 ) -> Result<Option<Versions>, TargetError> {
-    let answer = ssm
-        .ssm()
-        .describe_document()
-        .name(name)
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await;
+    let answer = scoped!(ssm.ssm().describe_document().name(name), ssm.scope()).await;
     let missing =
         |e: &DescribeDocumentError| matches!(e, DescribeDocumentError::InvalidDocument(_));
     let Some(out) = unless_missing(ssm, answer, missing)? else {
@@ -590,15 +579,15 @@ pub(crate) async fn promote(
     name: &str,
     version: &str,
 ) -> Result<(), TargetError> {
-    ssm.ssm()
-        .update_document_default_version()
-        .name(name)
-        .document_version(version)
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(|e| ssm.error(e))?;
+    scoped!(
+        ssm.ssm()
+            .update_document_default_version()
+            .name(name)
+            .document_version(version),
+        ssm.scope()
+    )
+    .await
+    .map_err(|e| ssm.error(e))?;
     Ok(())
 }
 
@@ -609,15 +598,15 @@ pub(crate) async fn delete(
     name: &str,
     version: Option<&str>,
 ) -> Result<(), TargetError> {
-    ssm.ssm()
-        .delete_document()
-        .name(name)
-        .set_document_version(version.map(String::from))
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(|e| ssm.error(e))?;
+    scoped!(
+        ssm.ssm()
+            .delete_document()
+            .name(name)
+            .set_document_version(version.map(String::from)),
+        ssm.scope()
+    )
+    .await
+    .map_err(|e| ssm.error(e))?;
     Ok(())
 }
 

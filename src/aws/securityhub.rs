@@ -2,28 +2,21 @@
 //! (BatchImportFindings), after the finding already there is read by its id (GetFindings);
 //! what the finding says is src/report/asff.rs's.
 
-use std::sync::Arc;
-
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingFilters, StringFilter, StringFilterComparison,
 };
 
 use crate::aws::error::target_error;
-use crate::aws::session::Session;
+use crate::aws::session::{OnTarget, Session, on_target, scoped};
 use crate::model::{Reason, TargetError};
 use crate::target::Target;
 
 /// The run's Security Hub client, its calls sent to one target's account and region.
 pub(crate) struct HubClient {
     pub client: aws_sdk_securityhub::Client,
-    /// The target account's credentials, set on each call.
-    pub credentials: aws_sdk_securityhub::config::SharedCredentialsProvider,
-    /// The run's identity cache, set with the credentials (else the SDK builds a cache per call).
-    pub identity_cache: Option<aws_sdk_securityhub::config::SharedIdentityCache>,
-    pub region: aws_config::Region,
+    /// The target's account, region and endpoint, set on each call.
+    pub on: OnTarget,
     pub partition: &'static str,
-    /// Where the calls go, as an error message names it.
-    pub endpoint: Arc<str>,
 }
 
 impl Session {
@@ -41,11 +34,8 @@ impl Session {
         });
         HubClient {
             client,
-            credentials: self.credentials(target.account_id()),
-            identity_cache: self.base().identity_cache(),
-            region: aws_config::Region::new(target.region.as_str().to_string()),
+            on: self.on_target(target, "Security Hub"),
             partition: target.region.partition(),
-            endpoint: self.endpoint("Security Hub", Some(&target.region)).into(),
         }
     }
 }
@@ -58,48 +48,36 @@ pub(crate) async fn deliver(
     id: &str,
     build: impl FnOnce(Option<&AwsSecurityFinding>) -> AwsSecurityFinding,
 ) -> Result<(), TargetError> {
-    let scope = || {
-        let mut conf = aws_sdk_securityhub::config::Builder::default().region(hub.region.clone());
-        // `set_` keeps the account's provider and its identity cache partition as they are.
-        conf.set_credentials_provider(Some(hub.credentials.clone()));
-        if let Some(c) = &hub.identity_cache {
-            conf.set_identity_cache(c.clone());
-        }
-        conf
-    };
+    let scope = || on_target!(aws_sdk_securityhub::config::Builder::default(), hub.on);
     // Without it (a role that may only import, a timeout), the finding still goes: seen now.
-    let existing = hub
-        .client
-        .get_findings()
-        .filters(
-            AwsSecurityFindingFilters::builder()
-                .id(StringFilter::builder()
-                    .value(id)
-                    .comparison(StringFilterComparison::Equals)
-                    .build())
-                .build(),
-        )
-        .max_results(1)
-        .customize()
-        .config_override(scope())
-        .send()
-        .await
-        .ok();
+    let existing = scoped!(
+        hub.client
+            .get_findings()
+            .filters(
+                AwsSecurityFindingFilters::builder()
+                    .id(StringFilter::builder()
+                        .value(id)
+                        .comparison(StringFilterComparison::Equals)
+                        .build())
+                    .build(),
+            )
+            .max_results(1),
+        scope()
+    )
+    .await
+    .ok();
     let there = existing
         .as_ref()
         .map(|e| e.findings())
         .unwrap_or_default()
         .iter()
         .find(|f| f.id() == Some(id));
-    let out = hub
-        .client
-        .batch_import_findings()
-        .findings(build(there))
-        .customize()
-        .config_override(scope())
-        .send()
-        .await
-        .map_err(|e| hub_error(target_error(e, &hub.endpoint)))?;
+    let out = scoped!(
+        hub.client.batch_import_findings().findings(build(there)),
+        scope()
+    )
+    .await
+    .map_err(|e| hub_error(target_error(e, &hub.on.endpoint)))?;
     match out.failed_findings().first() {
         None => Ok(()),
         // Security Hub off can also come as a failed finding inside a successful answer.

@@ -61,22 +61,60 @@ struct AccountClients {
     others: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
 }
 
+/// `request` (an SDK fluent builder) sent with `settings` as its per-call override: how every
+/// call on a run-wide client is pointed at its target (an account's credentials, a region). A
+/// macro, not a generic function: the bound the SDK puts on `send` (`CustomizableSend`) is
+/// private to each SDK crate, so no function outside it can name it.
+macro_rules! scoped {
+    ($request:expr, $settings:expr) => {
+        $request.customize().config_override($settings).send()
+    };
+}
+pub(crate) use scoped;
+
+/// Where and as whom one target's calls go: its account's credentials (with the run's identity
+/// cache beside them), its region, and its endpoint as an error message names it. The one
+/// description of a target that SSM's [`TargetClient`] and Security Hub's client share.
+#[derive(Clone)]
+pub(crate) struct OnTarget {
+    /// The account's credentials (their identity cache partition with them).
+    pub(crate) credentials: Option<SharedCredentialsProvider>,
+    /// The run's identity cache, set beside the credentials on each call: a call whose
+    /// override names credentials but no cache gets a new cache of its own from the SDK,
+    /// built and dropped per call.
+    pub(crate) identity_cache: Option<SharedIdentityCache>,
+    pub(crate) region: aws_config::Region,
+    /// Where its calls go, as an error message names it.
+    pub(crate) endpoint: Arc<str>,
+}
+
+/// `conf` (any SDK's config builder) with [`OnTarget`]'s settings: its region, its account's
+/// credentials and the identity cache. A macro because each SDK crate has its own builder type.
+macro_rules! on_target {
+    ($conf:expr, $on:expr) => {{
+        let on: &$crate::aws::session::OnTarget = &$on;
+        let mut conf = $conf.region(on.region.clone());
+        // `set_` keeps the account's provider (and its cache partition) as it is; the plain
+        // `credentials_provider` would wrap it anew, a cache partition per call.
+        if let Some(c) = &on.credentials {
+            conf.set_credentials_provider(Some(c.clone()));
+        }
+        if let Some(c) = &on.identity_cache {
+            conf.set_identity_cache(c.clone());
+        }
+        conf
+    }};
+}
+pub(crate) use on_target;
+
 /// A target: its account's SSM client, the region its calls go to, and a count of the HTTP
 /// attempts its calls made (the report's `attempts`).
 #[derive(Clone)]
 pub(crate) struct TargetClient {
     ssm: aws_sdk_ssm::Client,
-    /// The account's credentials (their identity cache partition with them).
-    credentials: Option<SharedCredentialsProvider>,
-    /// The run's identity cache, set beside the credentials on each call: a call whose
-    /// override names credentials but no cache gets a new cache of its own from the SDK,
-    /// built and dropped per call.
-    identity_cache: Option<SharedIdentityCache>,
-    region: aws_config::Region,
+    on: OnTarget,
     retry_partition: RetryPartition,
     attempts: Arc<AtomicU32>,
-    /// Where its calls go, as an error message names it.
-    endpoint: Arc<str>,
 }
 
 impl TargetClient {
@@ -85,12 +123,14 @@ impl TargetClient {
     pub(crate) fn for_tests(ssm: aws_sdk_ssm::Client) -> Self {
         TargetClient {
             ssm,
-            credentials: None,
-            identity_cache: None,
-            region: aws_config::Region::from_static("us-east-1"),
+            on: OnTarget {
+                credentials: None,
+                identity_cache: None,
+                region: aws_config::Region::from_static("us-east-1"),
+                endpoint: "mock".into(),
+            },
             retry_partition: RetryPartition::new("ssm-prefs/tests"),
             attempts: Arc::new(AtomicU32::new(0)),
-            endpoint: "mock".into(),
         }
     }
 
@@ -103,11 +143,11 @@ impl TargetClient {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        target_error(err, &self.endpoint)
+        target_error(err, &self.on.endpoint)
     }
 
-    /// The run's client; every call on it goes through `customize().config_override(
-    /// target.scope())`, which points it at this target.
+    /// The run's client; every call on it goes through [`scoped!`] with
+    /// `target.scope()`, which points it at this target.
     pub(crate) fn ssm(&self) -> &aws_sdk_ssm::Client {
         &self.ssm
     }
@@ -126,19 +166,9 @@ impl TargetClient {
 
     /// `conf` with this target's settings.
     fn on_target(&self, conf: aws_sdk_ssm::config::Builder) -> aws_sdk_ssm::config::Builder {
-        let mut conf = conf
-            .region(self.region.clone())
+        on_target!(conf, self.on)
             .retry_partition(self.retry_partition.clone())
-            .interceptor(CountAttempts(self.attempts.clone()));
-        // `set_` keeps the account's provider (and its cache partition) as it is; the plain
-        // `credentials_provider` would wrap it anew, a cache partition per call.
-        if let Some(c) = &self.credentials {
-            conf.set_credentials_provider(Some(c.clone()));
-        }
-        if let Some(c) = &self.identity_cache {
-            conf.set_identity_cache(c.clone());
-        }
-        conf
+            .interceptor(CountAttempts(self.attempts.clone()))
     }
 }
 
@@ -334,12 +364,6 @@ impl Session {
             .clone()
     }
 
-    /// The account's credentials provider, for a call's config override (`set_
-    /// credentials_provider`, which keeps its identity cache partition).
-    pub(crate) fn credentials(&self, account: &AccountId) -> SharedCredentialsProvider {
-        self.account(account).credentials.clone()
-    }
-
     /// A client of the account built by `build` from the base config with the account's
     /// credentials, not kept: for calls made once per account (the Account API's).
     pub(crate) fn once<C>(&self, account: &AccountId, build: impl FnOnce(&SdkConfig) -> C) -> C {
@@ -371,12 +395,9 @@ impl Session {
     /// (so the account's targets share its role and cache partition); all clients share the
     /// base config's identity cache and HTTP connection pool.
     pub(crate) fn client(&self, target: &Target) -> TargetClient {
-        let account = self.account(target.account_id());
         TargetClient {
             ssm: self.ssm.clone(),
-            credentials: Some(account.credentials.clone()),
-            identity_cache: self.base.identity_cache(),
-            region: aws_config::Region::from_static(target.region.as_str()),
+            on: self.on_target(target, "SSM"),
             // AWS throttles per account and region: so does the retry token bucket, rather than
             // one bucket per region that a single throttled account would drain for all. The
             // bucket is the target's own (a custom partition), freed with it: a partition
@@ -389,7 +410,17 @@ impl Session {
             .token_bucket(TokenBucket::default())
             .build(),
             attempts: Arc::new(AtomicU32::new(0)),
-            endpoint: self.endpoint("SSM", Some(&target.region)).into(),
+        }
+    }
+
+    /// Where and as whom `target`'s calls to `service` go: the one function SSM's and
+    /// Security Hub's clients take a target's settings from.
+    pub(crate) fn on_target(&self, target: &Target, service: &str) -> OnTarget {
+        OnTarget {
+            credentials: Some(self.account(target.account_id()).credentials.clone()),
+            identity_cache: self.base.identity_cache(),
+            region: aws_config::Region::from_static(target.region.as_str()),
+            endpoint: self.endpoint(service, Some(&target.region)).into(),
         }
     }
 
