@@ -15,7 +15,7 @@ use aws_sdk_ssm::types::{
 use serde_json::Value;
 
 use crate::aws::retry::Backoff;
-use crate::aws::session::{TargetClient, scoped};
+use crate::aws::session::{TargetClient, scoped, ssm_call};
 use crate::lifecycle::{self, Mark};
 use crate::model::{Reason, TargetError, rfc3339};
 use crate::preferences::{diff, sha256_hex};
@@ -119,30 +119,16 @@ pub(crate) async fn create(
     content: &str,
     mark: &Mark,
 ) -> Result<Written, TargetError> {
-    let out = scoped!(
-        ssm.ssm()
-            .create_document()
+    let out = ssm_call!(
+        ssm,
+        create_document()
             .name(name)
             .content(content)
             .document_type(DocumentType::Session)
             .document_format(DocumentFormat::Json)
-            .tags(tag(mark)),
-        ssm.scope()
-    )
-    .await
-    .map_err(|e| ssm.error(e))?;
-    let desc = out.document_description;
-    let version = desc
-        .as_ref()
-        .and_then(|d| d.document_version.clone())
-        .unwrap_or_else(|| "1".into());
-    wait_active(
-        ssm,
-        name,
-        &version,
-        desc.as_ref().and_then(|d| d.status.as_ref()),
-    )
-    .await?;
+            .tags(tag(mark))
+    )?;
+    let version = active_version(ssm, name, out.document_description, "1").await?;
     Ok(Written {
         version,
         content_sha256: sha256_hex(content.as_bytes()),
@@ -243,18 +229,7 @@ pub(crate) async fn update(
         let written = match (holder, sent) {
             (Some(found), _) => Written { pruned, ..found },
             (None, Ok(out)) => {
-                let desc = out.document_description;
-                let version = desc
-                    .as_ref()
-                    .and_then(|d| d.document_version.clone())
-                    .unwrap_or_default();
-                wait_active(
-                    ssm,
-                    name,
-                    &version,
-                    desc.as_ref().and_then(|d| d.status.as_ref()),
-                )
-                .await?;
+                let version = active_version(ssm, name, out.document_description, "").await?;
                 Written {
                     version,
                     content_sha256: sha256_hex(content.as_bytes()),
@@ -363,16 +338,13 @@ pub(crate) async fn add_mark(
     name: &str,
     mark: &Mark,
 ) -> Result<(), TargetError> {
-    scoped!(
-        ssm.ssm()
-            .add_tags_to_resource()
+    ssm_call!(
+        ssm,
+        add_tags_to_resource()
             .resource_type(ResourceTypeForTagging::Document)
             .resource_id(name)
-            .tags(tag(mark)),
-        ssm.scope()
-    )
-    .await
-    .map_err(|e| ssm.error(e))?;
+            .tags(tag(mark))
+    )?;
     Ok(())
 }
 
@@ -387,15 +359,12 @@ pub(crate) async fn is_marked(
     if mark.is_on(described.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         return Ok(true);
     }
-    let out = scoped!(
-        ssm.ssm()
-            .list_tags_for_resource()
+    let out = ssm_call!(
+        ssm,
+        list_tags_for_resource()
             .resource_type(ResourceTypeForTagging::Document)
-            .resource_id(name),
-        ssm.scope()
-    )
-    .await
-    .map_err(|e| ssm.error(e))?;
+            .resource_id(name)
+    )?;
     Ok(mark.is_on(out.tag_list().iter().map(|t| (t.key(), t.value()))))
 }
 
@@ -458,6 +427,27 @@ async fn find_version(
     ))
 }
 
+/// The version a write made, as SSM's answer `desc` names it (else `unnamed`), once Active.
+async fn active_version(
+    ssm: &TargetClient,
+    name: &str,
+    desc: Option<aws_sdk_ssm::types::DocumentDescription>,
+    unnamed: &str,
+) -> Result<String, TargetError> {
+    let version = desc
+        .as_ref()
+        .and_then(|d| d.document_version.clone())
+        .unwrap_or_else(|| unnamed.into());
+    wait_active(
+        ssm,
+        name,
+        &version,
+        desc.as_ref().and_then(|d| d.status.as_ref()),
+    )
+    .await?;
+    Ok(version)
+}
+
 /// SSM answers a write with the version's status; poll only while it is not yet Active.
 async fn wait_active(
     ssm: &TargetClient,
@@ -475,15 +465,10 @@ async fn wait_active(
             Some(_) => {}
         }
         tokio::time::sleep(POLL.wait(n)).await;
-        let out = scoped!(
-            ssm.ssm()
-                .describe_document()
-                .name(name)
-                .document_version(version),
-            ssm.scope()
-        )
-        .await
-        .map_err(|e| ssm.error(e))?;
+        let out = ssm_call!(
+            ssm,
+            describe_document().name(name).document_version(version)
+        )?;
         status = out.document.and_then(|d| d.status);
     }
     Err(TargetError::new(
@@ -579,15 +564,12 @@ pub(crate) async fn promote(
     name: &str,
     version: &str,
 ) -> Result<(), TargetError> {
-    scoped!(
-        ssm.ssm()
-            .update_document_default_version()
+    ssm_call!(
+        ssm,
+        update_document_default_version()
             .name(name)
-            .document_version(version),
-        ssm.scope()
-    )
-    .await
-    .map_err(|e| ssm.error(e))?;
+            .document_version(version)
+    )?;
     Ok(())
 }
 
@@ -598,15 +580,12 @@ pub(crate) async fn delete(
     name: &str,
     version: Option<&str>,
 ) -> Result<(), TargetError> {
-    scoped!(
-        ssm.ssm()
-            .delete_document()
+    ssm_call!(
+        ssm,
+        delete_document()
             .name(name)
-            .set_document_version(version.map(String::from)),
-        ssm.scope()
-    )
-    .await
-    .map_err(|e| ssm.error(e))?;
+            .set_document_version(version.map(String::from))
+    )?;
     Ok(())
 }
 

@@ -72,6 +72,17 @@ macro_rules! scoped {
 }
 pub(crate) use scoped;
 
+/// An SSM call on `target` (a [`TargetClient`]), awaited: the run's client, the target's
+/// per-call settings, a failure as the target's error. `ssm_call!(target, get_document()..)`.
+macro_rules! ssm_call {
+    ($target:expr, $($call:tt)+) => {
+        $crate::aws::session::scoped!($target.ssm().$($call)+, $target.scope())
+            .await
+            .map_err(|e| $target.error(e))
+    };
+}
+pub(crate) use ssm_call;
+
 /// Where and as whom one target's calls go: its account's credentials (with the run's identity
 /// cache beside them), its region, and its endpoint as an error message names it. The one
 /// description of a target that SSM's [`TargetClient`] and Security Hub's client share.
