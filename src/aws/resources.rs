@@ -47,13 +47,17 @@ impl Session {
     /// Preflight's clients for one target: its account's S3, CloudWatch Logs and KMS
     /// clients (built once per account), each call pointed at the region it is about.
     pub(crate) fn checks(&self, target: &Target) -> CheckClients {
-        let (s3, logs, kms) = self.shared(target.account_id(), |conf| {
-            (
-                crate::aws::objects::s3_client(conf),
-                aws_sdk_cloudwatchlogs::Client::new(conf),
-                aws_sdk_kms::Client::new(conf),
-            )
-        });
+        let (s3, logs, kms) = self.shared(
+            target.account_id(),
+            |o| &o.checks,
+            |conf| {
+                (
+                    crate::aws::objects::s3_client(conf),
+                    aws_sdk_cloudwatchlogs::Client::new(conf),
+                    aws_sdk_kms::Client::new(conf),
+                )
+            },
+        );
         CheckClients {
             s3,
             logs,

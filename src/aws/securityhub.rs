@@ -23,15 +23,18 @@ impl Session {
     /// `audit --security-hub`'s client for one target (built once for the run), with the
     /// account's credentials and the region its calls go to.
     pub(crate) fn hub(&self, target: &Target) -> HubClient {
-        let client = self.run_wide(|conf| {
-            let mut conf = aws_sdk_securityhub::config::Builder::from(conf);
-            // BatchImportFindings allows 10 requests a second per account and region (a burst
-            // of 30): a throttled import waits and tries again (backoff up to 20 s).
-            conf.set_retry_config(Some(
-                aws_config::retry::RetryConfig::standard().with_max_attempts(10),
-            ));
-            aws_sdk_securityhub::Client::from_conf(conf.build())
-        });
+        let client = self.run_wide(
+            |r| &r.hub,
+            |conf| {
+                let mut conf = aws_sdk_securityhub::config::Builder::from(conf);
+                // BatchImportFindings allows 10 requests a second per account and region (a burst
+                // of 30): a throttled import waits and tries again (backoff up to 20 s).
+                conf.set_retry_config(Some(
+                    aws_config::retry::RetryConfig::standard().with_max_attempts(10),
+                ));
+                aws_sdk_securityhub::Client::from_conf(conf.build())
+            },
+        );
         HubClient {
             client,
             on: self.on_target(target, "Security Hub"),

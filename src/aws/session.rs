@@ -7,10 +7,9 @@
 //! clients are built beside their calls (cloudtrail.rs, securityhub.rs, resources.rs,
 //! regions.rs, organizations.rs, caller.rs); `--wait-ready`'s wait is in wait_ready.rs.
 
-use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
@@ -47,7 +46,7 @@ pub(crate) struct Session {
     accounts: HashMap<AccountId, AccountClients>,
     /// Clients of other services that act in every account, one each for the run (see
     /// [`Session::run_wide`]).
-    run_wide: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    run_wide: RunWide,
     /// Accounts whose inventory `profile` is in none of the AWS config files, with its name.
     missing_profiles: Vec<(AccountId, String)>,
 }
@@ -56,9 +55,30 @@ struct AccountClients {
     credentials: SharedCredentialsProvider,
     /// The assumed role behind `credentials`, for fetching ahead (none for a profile alone).
     assumed: Option<Arc<Assumed>>,
-    /// The account's other clients (CloudTrail, Security Hub, preflight's), by type, each
-    /// built on its first use: see [`Session::shared`].
-    others: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    /// The account's other clients, each built on its first use: see [`Session::shared`].
+    others: PerAccount,
+}
+
+/// The clients of other services one account's targets share, each built on the account's
+/// first use (with its credentials) and kept for the run.
+#[derive(Default)]
+pub(crate) struct PerAccount {
+    /// `audit --who`'s (src/aws/cloudtrail.rs).
+    pub(crate) trail: OnceLock<aws_sdk_cloudtrail::Client>,
+    /// Preflight's S3, CloudWatch Logs and KMS clients (src/aws/resources.rs).
+    pub(crate) checks: OnceLock<(
+        aws_sdk_s3::Client,
+        aws_sdk_cloudwatchlogs::Client,
+        aws_sdk_kms::Client,
+    )>,
+}
+
+/// The clients of other services that act in every account, one each for the run: each call
+/// names its account's credentials in its per-call settings ([`OnTarget`]).
+#[derive(Default)]
+pub(crate) struct RunWide {
+    /// `audit --security-hub`'s (src/aws/securityhub.rs).
+    pub(crate) hub: OnceLock<aws_sdk_securityhub::Client>,
 }
 
 /// `request` (an SDK fluent builder) sent with `settings` as its per-call override: how every
@@ -303,13 +323,13 @@ impl Session {
                         None => chain,
                     },
                     assumed,
-                    others: Mutex::default(),
+                    others: PerAccount::default(),
                 },
             );
         }
         Self {
             ssm: aws_sdk_ssm::Client::new(&base),
-            run_wide: Mutex::default(),
+            run_wide: RunWide::default(),
             base,
             partition,
             accounts: providers,
@@ -342,36 +362,31 @@ impl Session {
         &self.base
     }
 
-    /// The account's client of type `C`, built by `build` from the base config with the
+    /// The account's client in `slot`, built by `build` from the base config with the
     /// account's credentials on the account's first use, then shared by all its targets (and
     /// so its credentials provider, its cache partition and the connection pool).
-    pub(crate) fn shared<C>(&self, account: &AccountId, build: impl FnOnce(&SdkConfig) -> C) -> C
-    where
-        C: Clone + Send + Sync + 'static,
-    {
+    pub(crate) fn shared<C: Clone>(
+        &self,
+        account: &AccountId,
+        slot: impl FnOnce(&PerAccount) -> &OnceLock<C>,
+        build: impl FnOnce(&SdkConfig) -> C,
+    ) -> C {
         let clients = self.account(account);
-        let mut others = clients.others.lock().expect("not poisoned");
-        others
-            .entry(TypeId::of::<C>())
-            .or_insert_with(|| Box::new(build(&self.config_of(clients))))
-            .downcast_ref::<C>()
-            .expect("stored under its own type")
+        slot(&clients.others)
+            .get_or_init(|| build(&self.config_of(clients)))
             .clone()
     }
 
-    /// The client of type `C` for the whole run, built by `build` from the base config on
-    /// first use: its calls name their account's credentials ([`Session::credentials`]) in
-    /// their per-call config. A client per account would cost tens of kilobytes each.
-    pub(crate) fn run_wide<C>(&self, build: impl FnOnce(&SdkConfig) -> C) -> C
-    where
-        C: Clone + Send + Sync + 'static,
-    {
-        let mut clients = self.run_wide.lock().expect("not poisoned");
-        clients
-            .entry(TypeId::of::<C>())
-            .or_insert_with(|| Box::new(build(&self.base)))
-            .downcast_ref::<C>()
-            .expect("stored under its own type")
+    /// The run's client in `slot`, built by `build` from the base config on first use: its
+    /// calls name their account's credentials ([`Session::on_target`]) in their per-call
+    /// config. A client per account would cost tens of kilobytes each.
+    pub(crate) fn run_wide<C: Clone>(
+        &self,
+        slot: impl FnOnce(&RunWide) -> &OnceLock<C>,
+        build: impl FnOnce(&SdkConfig) -> C,
+    ) -> C {
+        slot(&self.run_wide)
+            .get_or_init(|| build(&self.base))
             .clone()
     }
 
