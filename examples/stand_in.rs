@@ -2,7 +2,7 @@
 //!
 //!   stand_in [--latency-ms N] [--rate R --burst B] [--sts-rate R --sts-burst B] [--threads N]
 //!            [--opted-in REGION,...] [--org-accounts N [--org-ous N] [--org-first ID] [--org-tags]]
-//!            [--org-rate R --org-burst B] [--org-in-flight N]
+//!            [--org-rate R --org-burst B] [--org-in-flight N] [--nodes-per-target N]
 //!
 //! `--rate`/`--burst` turn on SSM's token bucket per (account, region), `--sts-rate`/
 //! `--sts-burst` the one bucket of all STS calls; a rate given without its burst takes the
@@ -17,7 +17,9 @@
 //! `--org-ous` OUs, tagged with `ssm-prefs:log_bucket` where `--org-tags` says;
 //! `--org-rate`/`--org-burst` turn on its bucket per caller (default 10/s burst 20) and
 //! `--org-in-flight` its bound on a caller's requests in progress (`bucket:org` in the
-//! counts: Organizations requests let through). Runs until killed.
+//! counts: Organizations requests let through). `--nodes-per-target` answers preflight's
+//! node check (and KMS's DescribeKey and GetKeyPolicy) with that many online nodes in every
+//! account and region. Runs until killed.
 
 // The test support it runs is `pub` for the tests and examples alike.
 #![allow(unreachable_pub)]
@@ -69,6 +71,9 @@ fn main() {
             "--org-in-flight" => {
                 options.org_in_flight = Some(number("--org-in-flight").max(1.0) as usize)
             }
+            "--nodes-per-target" => {
+                options.nodes_per_target = number("--nodes-per-target") as usize
+            }
             "-h" | "--help" => usage(""),
             _ => usage(&format!("unknown argument {a}")),
         }
@@ -111,7 +116,7 @@ fn main() {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "stand_in: {problem}\nusage: stand_in [--latency-ms N] [--rate R --burst B] [--sts-rate R --sts-burst B] [--threads N] [--opted-in REGION,...] [--org-accounts N [--org-ous N] [--org-first ID] [--org-tags]] [--org-rate R --org-burst B] [--org-in-flight N]"
+        "stand_in: {problem}\nusage: stand_in [--latency-ms N] [--rate R --burst B] [--sts-rate R --sts-burst B] [--threads N] [--opted-in REGION,...] [--org-accounts N [--org-ous N] [--org-first ID] [--org-tags]] [--org-rate R --org-burst B] [--org-in-flight N] [--nodes-per-target N]"
     );
     std::process::exit(2)
 }

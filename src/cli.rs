@@ -310,6 +310,12 @@ pub(crate) struct PreflightArgs {
     /// Skip preflight: write without checking that the bucket, log group and KMS key the preferences name exist and are usable in each target. One wrong name then turns off Session Manager in every target written
     #[arg(long, conflicts_with = "strict")]
     pub no_preflight: bool,
+    /// Write even where a managed node's role or agent cannot serve the preferences (it would lose Session Manager): the nodes at risk are still reported, as warnings
+    #[arg(long, conflicts_with = "no_preflight")]
+    pub accept_node_risk: bool,
+    /// Write a CSV of every managed node the node check saw: account, region, instance id, platform, agent version, role, what fails and why
+    #[arg(long, value_name = "FILE", conflicts_with = "no_preflight")]
+    pub nodes_report: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

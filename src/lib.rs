@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+mod answers;
 mod aws;
 pub mod cli;
 mod commands;
@@ -14,6 +15,7 @@ pub mod lambda;
 pub mod lifecycle;
 pub mod model;
 mod names;
+mod nodes;
 pub mod preferences;
 mod preflight;
 #[cfg(test)]

@@ -2,76 +2,63 @@
 //! bucket, the CloudWatch Logs log group, the KMS key — is checked from that target's account
 //! and region, and each thing that would break its sessions becomes a finding. A bucket is
 //! checked once per account (buckets are global), a log group and a key once per account and
-//! region, however many targets share them.
-
-use std::collections::HashMap;
-use std::future::Future;
-use std::hash::Hash;
-use std::sync::{Arc, Mutex};
+//! region, however many targets share them. Then the target's managed nodes are checked
+//! against what the preferences require of them (src/nodes/).
 
 use serde_json::Value;
-use tokio::sync::OnceCell;
 
-use crate::aws::resources::{self, CheckClients, Key};
-use crate::model::{Finding, Findings, Reason, Severity, TargetError};
+use crate::answers::Cache;
+use crate::aws::resources::{self, CheckClients, Encryption, Key};
+use crate::model::{Finding, Findings, NodeCounts, Reason, Severity, TargetError};
+use crate::nodes::{NodeCheck, requirements};
+use crate::report::nodes::NodesReport;
+use crate::settings::PreflightMode;
 use crate::target::{AccountId, Target};
-
-/// One answer per key, shared by every target that asks: the first asks AWS, the others wait
-/// for its answer.
-struct Cache<K, T> {
-    cells: Mutex<HashMap<K, Arc<OnceCell<T>>>>,
-}
-
-impl<K: Eq + Hash, T: Clone> Cache<K, T> {
-    fn new() -> Self {
-        Self {
-            cells: Mutex::new(HashMap::new()),
-        }
-    }
-
-    async fn get<Fut: Future<Output = T>>(&self, key: K, fetch: impl FnOnce() -> Fut) -> T {
-        let cell = self
-            .cells
-            .lock()
-            .expect("not poisoned")
-            .entry(key)
-            .or_default()
-            .clone();
-        cell.get_or_init(fetch).await.clone()
-    }
-}
 
 type Answer<T> = Result<Option<T>, TargetError>;
 
 /// The run's checks and what they found so far.
 pub(crate) struct Preflight {
-    /// `--strict`: warnings and unverified checks block too.
-    strict: bool,
+    mode: PreflightMode,
     /// A bucket's region as one account sees it (`None`: no such bucket).
     buckets: Cache<(AccountId, String), Answer<String>>,
     /// Whether it has default encryption, asked only for targets that turn S3 encryption on.
-    encryption: Cache<(AccountId, String), Result<bool, TargetError>>,
+    encryption: Cache<(AccountId, String), Result<Encryption, TargetError>>,
     log_groups: Cache<(AccountId, &'static str, String), Answer<Option<String>>>,
     keys: Cache<(AccountId, &'static str, String), Answer<Key>>,
+    /// What the preferences require of each target's managed nodes, and whether they can.
+    nodes: NodeCheck,
+    /// `--nodes-report`: the file, or why it could not be created (said on each target whose
+    /// nodes it would have listed).
+    nodes_report: Option<Result<NodesReport, String>>,
 }
 
 impl Preflight {
-    pub(crate) fn new(strict: bool) -> Self {
+    pub(crate) fn new(mode: PreflightMode) -> Self {
+        let nodes_report = mode.nodes_report.as_ref().map(|path| {
+            NodesReport::create(path)
+                .map_err(|e| format!("--nodes-report {} cannot be written: {e}", path.display()))
+        });
         Self {
-            strict,
+            mode,
+            nodes_report,
             buckets: Cache::new(),
             encryption: Cache::new(),
             log_groups: Cache::new(),
             keys: Cache::new(),
+            nodes: NodeCheck::default(),
         }
     }
 
-    /// The findings for `target` holding `desired` (its rendered preferences).
+    /// The findings for `target` holding `desired` (its rendered preferences); its nodes are
+    /// judged against `in_force` where given (audit: the preferences the target holds, `Null`
+    /// for none), else against `desired`.
     pub(crate) async fn check(
         &self,
         c: &CheckClients,
         target: &Target,
         desired: &Value,
+        in_force: Option<&Value>,
     ) -> Findings {
         let inputs = desired.get("inputs");
         let text = |key: &str| {
@@ -99,7 +86,10 @@ impl Preflight {
         if let Some(key) = text("kmsKeyId") {
             self.key(c, target, key, &mut found).await;
         }
-        if self.strict {
+        let counts = self
+            .nodes_of(c, target, in_force.unwrap_or(desired), &mut found)
+            .await;
+        if self.mode.strict {
             for f in &mut found {
                 if f.severity != Severity::Blocking {
                     f.message = format!(
@@ -111,7 +101,126 @@ impl Preflight {
                 }
             }
         }
-        Findings(found)
+        if self.mode.accept_node_risk {
+            for f in &mut found {
+                if is_node_risk(&f.reason) && f.severity == Severity::Blocking {
+                    f.message = format!("{} (accepted: --accept-node-risk)", f.message);
+                    f.severity = Severity::Warning;
+                }
+            }
+        }
+        Findings(found, counts)
+    }
+
+    /// The node check of `target` (src/nodes/) against the preferences `against`: its
+    /// findings into `found`, its counts returned. The key's ARN and the bucket's region come
+    /// from preflight's caches (asked here only where `against` names others than the
+    /// preferences checked above; what is wrong with them is not this check's to say).
+    async fn nodes_of(
+        &self,
+        c: &CheckClients,
+        target: &Target,
+        against: &Value,
+        found: &mut Vec<Finding>,
+    ) -> NodeCounts {
+        let inputs = against.get("inputs");
+        if requirements::features(inputs).is_empty() {
+            return NodeCounts::default();
+        }
+        let text = |key: &str| {
+            inputs
+                .and_then(|i| i.get(key))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        let account = target.account_id();
+        let region = target.region.as_str();
+        let mut key_arn = None;
+        if let Some(id) = text("kmsKeyId")
+            && arn_region(id).is_none_or(|r| r == region)
+        {
+            let key = (account.clone(), region, id.to_string());
+            if let Ok(Some(k)) = self.keys.get(key, || resources::key(c, id)).await {
+                key_arn = Some(k.arn).filter(|a| !a.is_empty());
+            }
+        }
+        let mut bucket_region = None;
+        if let Some(bucket) = text("s3BucketName") {
+            let key = (account.clone(), bucket.to_string());
+            if let Ok(Some(r)) = self
+                .buckets
+                .get(key, || resources::bucket_region(c, bucket))
+                .await
+            {
+                bucket_region = Some(r);
+            }
+        }
+        // The bucket's own key, when it is SSE-KMS: a node writing there needs
+        // kms:GenerateDataKey on it. Asked once per account and bucket, as preflight asks.
+        let mut bucket_key = None;
+        let bucket = inputs
+            .and_then(|i| i.get("s3BucketName"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
+        let encryption_asked =
+            inputs.and_then(|i| i.get("s3EncryptionEnabled")) == Some(&Value::Bool(true));
+        if let (Some(bucket), Some(region)) = (bucket, bucket_region.as_deref())
+            && self.nodes.any_online(&c.nodes, target).await
+        {
+            let key = (target.account_id().clone(), bucket.to_string());
+            match self
+                .encryption
+                .get(key, || resources::bucket_encrypted(c, bucket, region))
+                .await
+            {
+                Ok(e) => {
+                    bucket_key = e.kms_key.map(|k| {
+                        key_arn_of(
+                            &k,
+                            c.nodes.partition(),
+                            region,
+                            target.account_id().as_str(),
+                        )
+                    })
+                }
+                // Said once: the bucket's own check already said it where it asked.
+                Err(_) if encryption_asked => {}
+                Err(e) => found.push(unverified(
+                    bucket,
+                    "the bucket's encryption (for the nodes' kms:GenerateDataKey)",
+                    "s3:GetEncryptionConfiguration",
+                    &e,
+                )),
+            }
+        }
+        let resolved = requirements::Resolved {
+            partition: c.nodes.partition(),
+            region: target.region.as_str(),
+            account: target.account_id().as_str(),
+            key_arn: key_arn.as_deref(),
+            bucket_key_arn: bucket_key.as_deref(),
+        };
+        let report = self
+            .nodes
+            .check(&c.nodes, &c.kms, target, against, &resolved)
+            .await;
+        found.extend(report.findings);
+        let written = match &self.nodes_report {
+            Some(Ok(r)) => r
+                .write(&report.lines)
+                .map_err(|e| format!("--nodes-report: {e}")),
+            Some(Err(e)) if !report.lines.is_empty() => Err(e.clone()),
+            _ => Ok(()),
+        };
+        if let Err(why) = written {
+            found.push(finding(
+                Reason::CheckUnverified,
+                Severity::Warning,
+                "nodes report",
+                format!("this target's nodes are not in the nodes report: {why}"),
+            ));
+        }
+        report.counts
     }
 
     async fn bucket(
@@ -121,7 +230,7 @@ impl Preflight {
         name: &str,
         encryption: bool,
         found: &mut Vec<Finding>,
-    ) {
+    ) -> Option<String> {
         let key = (target.account_id().clone(), name.to_string());
         let answer = self
             .buckets
@@ -131,7 +240,7 @@ impl Preflight {
         let region = match answer {
             Ok(Some(region)) => region,
             Ok(None) => {
-                return found.push(finding(
+                found.push(finding(
                     Reason::BucketNotFound,
                     Severity::Blocking,
                     name,
@@ -139,14 +248,16 @@ impl Preflight {
                         "bucket {name} does not exist or account {account} cannot see it: sessions could not write their logs (create it, or fix s3BucketName)"
                     ),
                 ));
+                return None;
             }
             Err(e) => {
-                return found.push(unverified(
+                found.push(unverified(
                     name,
                     "the bucket",
                     "s3:ListBucket (HeadBucket)",
                     &e,
                 ));
+                return None;
             }
         };
         let encrypted = if encryption {
@@ -158,7 +269,7 @@ impl Preflight {
         } else {
             None
         };
-        match encrypted {
+        match encrypted.map(|e| e.map(|e| e.on)) {
             Some(Ok(false)) => found.push(finding(
                 Reason::BucketNotEncrypted,
                 Severity::Blocking,
@@ -186,6 +297,7 @@ impl Preflight {
                 ),
             ));
         }
+        Some(region)
     }
 
     async fn log_group(
@@ -229,12 +341,19 @@ impl Preflight {
         }
     }
 
-    async fn key(&self, c: &CheckClients, target: &Target, id: &str, found: &mut Vec<Finding>) {
+    /// The key's ARN, when it exists.
+    async fn key(
+        &self,
+        c: &CheckClients,
+        target: &Target,
+        id: &str,
+        found: &mut Vec<Finding>,
+    ) -> Option<String> {
         let region = target.region.as_str();
         // A key or alias ARN names its region: one elsewhere cannot serve this target, and
         // asking this region's KMS about it proves nothing.
         if let Some(other) = arn_region(id).filter(|r| *r != region) {
-            return found.push(finding(
+            found.push(finding(
                 Reason::KmsKeyInOtherRegion,
                 Severity::Blocking,
                 id,
@@ -242,13 +361,14 @@ impl Preflight {
                     "KMS key {id} is in {other}, not {region}: a key encrypts only in its own region (use a key of {region}, or a multi-Region replica there)"
                 ),
             ));
+            return None;
         }
         let key = (target.account_id().clone(), region, id.to_string());
         let answer = self.keys.get(key, || resources::key(c, id)).await;
         let key = match answer {
             Ok(Some(k)) => k,
             Ok(None) => {
-                return found.push(finding(
+                found.push(finding(
                     Reason::KmsKeyNotFound,
                     Severity::Blocking,
                     id,
@@ -257,8 +377,12 @@ impl Preflight {
                         target.account_id()
                     ),
                 ));
+                return None;
             }
-            Err(e) => return found.push(unverified(id, "the KMS key", "kms:DescribeKey", &e)),
+            Err(e) => {
+                found.push(unverified(id, "the KMS key", "kms:DescribeKey", &e));
+                return None;
+            }
         };
         if key.state != "Enabled" {
             found.push(finding(
@@ -296,6 +420,27 @@ impl Preflight {
                 format!("KMS key {id} is in {other}, not {region}"),
             ));
         }
+        Some(key.arn).filter(|a| !a.is_empty())
+    }
+}
+
+/// The node check's own reasons: what `--accept-node-risk` accepts.
+fn is_node_risk(reason: &Reason) -> bool {
+    matches!(
+        reason,
+        Reason::NodeRoleDenied | Reason::NodeKeyPolicyDenied | Reason::NodeAgentTooOld
+    )
+}
+
+/// A bucket's KMS key as an ARN: S3 may name it by id or alias; a key of the bucket's region
+/// and (unless an ARN says otherwise) the target's account.
+fn key_arn_of(key: &str, partition: &str, region: &str, account: &str) -> String {
+    if key.starts_with("arn:") {
+        key.to_string()
+    } else if key.starts_with("alias/") {
+        format!("arn:{partition}:kms:{region}:{account}:{key}")
+    } else {
+        format!("arn:{partition}:kms:{region}:{account}:key/{key}")
     }
 }
 
@@ -305,6 +450,7 @@ fn finding(reason: Reason, severity: Severity, subject: &str, message: String) -
         severity,
         subject: subject.to_string(),
         message,
+        nodes: 0,
     }
 }
 

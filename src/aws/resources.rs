@@ -20,6 +20,8 @@ pub(crate) struct CheckClients {
     pub(crate) region: Region,
     /// Where the calls go, as an error message names it.
     pub(crate) endpoint: Arc<str>,
+    /// The node check's (src/aws/nodes.rs).
+    pub(crate) nodes: crate::aws::nodes::NodeClients,
 }
 
 impl CheckClients {
@@ -66,6 +68,7 @@ impl Session {
             endpoint: self
                 .endpoint("S3, CloudWatch Logs or KMS", Some(&target.region))
                 .into(),
+            nodes: self.node_clients(target),
         }
     }
 }
@@ -113,23 +116,48 @@ pub(crate) async fn bucket_region(
     }
 }
 
+/// A bucket's default encryption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Encryption {
+    /// It has one (SSE-S3 or SSE-KMS).
+    pub on: bool,
+    /// SSE-KMS: its key, as the bucket names it (an id, an alias or an ARN).
+    pub kms_key: Option<String>,
+}
+
 /// GetBucketEncryption, the call the Session Manager agent makes before it writes: whether
-/// the bucket has default encryption. Sent to the bucket's own region.
+/// the bucket has default encryption, and with which KMS key. Sent to the bucket's own region.
 pub(crate) async fn bucket_encrypted(
     c: &CheckClients,
     bucket: &str,
     region: &str,
-) -> Result<bool, TargetError> {
+) -> Result<Encryption, TargetError> {
     match scoped!(
         c.s3.get_bucket_encryption().bucket(bucket),
         CheckClients::s3_in(region)
     )
     .await
     {
-        Ok(out) => Ok(out
-            .server_side_encryption_configuration()
-            .is_some_and(|c| !c.rules().is_empty())),
-        Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => Ok(false),
+        Ok(out) => {
+            let rules = out
+                .server_side_encryption_configuration()
+                .map(|c| c.rules())
+                .unwrap_or_default();
+            Ok(Encryption {
+                on: !rules.is_empty(),
+                kms_key: rules
+                    .iter()
+                    .filter_map(|r| r.apply_server_side_encryption_by_default())
+                    .find_map(|d| d.kms_master_key_id())
+                    .map(String::from),
+            })
+        }
+        Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+            Ok(Encryption {
+                on: false,
+                kms_key: None,
+            })
+        }
         Err(e) => Err(target_error(e, &c.endpoint)),
     }
 }

@@ -71,6 +71,8 @@ pub(crate) struct PerAccount {
         aws_sdk_cloudwatchlogs::Client,
         aws_sdk_kms::Client,
     )>,
+    /// The node check's SSM client and its EC2 and IAM queries (src/aws/nodes.rs).
+    pub(crate) nodes: OnceLock<(aws_sdk_ssm::Client, crate::aws::query::Query)>,
 }
 
 /// The clients of other services that act in every account, one each for the run: each call

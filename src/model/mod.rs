@@ -5,6 +5,7 @@ mod change;
 mod ending;
 mod event;
 mod meta;
+mod nodes;
 mod reason;
 #[expect(
     unreachable_pub,
@@ -23,6 +24,7 @@ pub use row::COLUMNS;
 pub(crate) use change::Change;
 pub(crate) use event::{Abandon, RunEvent};
 pub(crate) use meta::{Command, RunMeta};
-pub(crate) use reason::{Finding, Findings, Reason, Severity, TargetError};
+pub(crate) use nodes::NodeLine;
+pub(crate) use reason::{Finding, Findings, NodeCounts, Reason, Severity, TargetError};
 pub(crate) use row::{Action, HubDelivery, Outcome, ReportRow, Status, StopReason, rfc3339};
-pub(crate) use stats::{OrgWalk, RunStats};
+pub(crate) use stats::{NodeTotals, OrgWalk, RunStats};

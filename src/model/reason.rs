@@ -89,6 +89,14 @@ pub enum Reason {
     KmsKeyInOtherRegion,
     /// Preflight: the member role could not run a check (AccessDenied, or another error).
     CheckUnverified,
+    /// Node check: a node's role may not do what the preferences require (IAM's simulation).
+    NodeRoleDenied,
+    /// Node check: the KMS key's policy neither delegates to IAM nor grants the node's role.
+    NodeKeyPolicyDenied,
+    /// Node check: a node's SSM Agent is older than a feature the preferences turn on needs.
+    NodeAgentTooOld,
+    /// Node check: managed nodes that are not online (counted apart; a warning).
+    NodesOffline,
     /// Waves: a written target did not read back as written.
     VerifyFailed,
     /// Waves: not started, an earlier wave failed (or the operator stopped at `--pause`).
@@ -239,14 +247,32 @@ pub(crate) struct Finding {
     pub subject: String,
     /// What is wrong and how to fix it (in the row's `error_message`, not in `findings`).
     pub message: String,
+    /// The node check: how many of the target's managed nodes it is about (0 for the others).
+    pub nodes: u32,
 }
 
-/// A row's findings: in the CSV, `Code(severity) subject` joined by `; `.
+/// A row's findings: in the CSV, `Code(severity) subject` joined by `; `. The node check's
+/// counts ride along to the row's own columns (`nodes`, `nodes_at_risk`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
-pub(crate) struct Findings(pub Vec<Finding>);
+pub(crate) struct Findings(pub Vec<Finding>, pub NodeCounts);
+
+/// What the node check counted in a target; `None` where it did not look (nothing the
+/// preferences turn on asks anything of a node, or the nodes could not be listed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct NodeCounts {
+    /// Online managed nodes seen.
+    pub seen: Option<u32>,
+    /// Those that would lose sessions (audit: that cannot start one).
+    pub at_risk: Option<u32>,
+}
 
 impl Findings {
+    /// Findings with no node counts.
+    pub(crate) fn of(found: Vec<Finding>) -> Self {
+        Findings(found, NodeCounts::default())
+    }
+
     pub(crate) fn blocking(&self) -> bool {
         self.0.iter().any(|f| f.severity == Severity::Blocking)
     }
@@ -290,6 +316,7 @@ impl TryFrom<String> for Findings {
                     severity: Severity::parse(severity)?,
                     subject: subject.to_string(),
                     message: String::new(),
+                    nodes: 0,
                 })
             });
             match parsed {
@@ -297,7 +324,7 @@ impl TryFrom<String> for Findings {
                 None => return Err(format!("findings {item:?} is not `Code(severity) subject`")),
             }
         }
-        Ok(Findings(out))
+        Ok(Findings::of(out))
     }
 }
 

@@ -159,6 +159,13 @@ pub struct ReportRow {
     pub changed_at: String,
     /// `audit --security-hub`: what became of the target's finding.
     pub security_hub: HubDelivery,
+    /// The node check: online managed nodes seen (empty: not checked). Reports written
+    /// before the column read back without it.
+    #[serde(default)]
+    pub nodes: Option<u32>,
+    /// The node check: those that would lose sessions (audit: that cannot start one).
+    #[serde(default)]
+    pub nodes_at_risk: Option<u32>,
 }
 
 /// `audit --security-hub`: what became of a target's finding. Its cell is empty (not sent),
@@ -240,6 +247,8 @@ impl ReportRow {
             changed_by: String::new(),
             changed_at: String::new(),
             security_hub: HubDelivery::NotSent,
+            nodes: None,
+            nodes_at_risk: None,
         }
     }
 
@@ -303,6 +312,8 @@ impl ReportRow {
             self.error_message =
                 TargetError::new(worst.reason.clone(), messages.join("; ")).message;
         }
+        self.nodes = findings.1.seen;
+        self.nodes_at_risk = findings.1.at_risk;
         self.findings = findings;
         self
     }
@@ -426,8 +437,9 @@ mod tests {
             severity,
             subject: String::new(),
             message: message.into(),
+            nodes: 0,
         };
-        let row = ReportRow::empty().with_findings(Findings(vec![
+        let row = ReportRow::empty().with_findings(Findings::of(vec![
             finding(Reason::BucketInOtherRegion, Severity::Warning, "bucket far"),
             finding(Reason::LogGroupNotFound, Severity::Blocking, "no group"),
         ]));

@@ -36,6 +36,19 @@ pub struct OrgWalk {
     pub complete: bool,
 }
 
+/// The node check's totals over the targets it looked at (docs/report.md "Nodes").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeTotals {
+    /// Targets whose nodes were counted.
+    pub targets_checked: usize,
+    /// Online managed nodes seen.
+    pub online: u64,
+    /// Those that would lose sessions (audit: that cannot start one).
+    pub at_risk: u64,
+    /// Targets with a node at risk.
+    pub targets_at_risk: usize,
+}
+
 #[derive(Debug, Default)]
 pub struct RunStats {
     pub total: usize,
@@ -60,6 +73,8 @@ pub struct RunStats {
     pub undelivered: BTreeMap<String, (usize, String)>,
     /// `--org`: how the walk of the organization went.
     pub walk: Option<OrgWalk>,
+    /// The node check's totals.
+    pub nodes: NodeTotals,
 }
 
 impl RunStats {
@@ -78,6 +93,13 @@ impl RunStats {
         }
         if row.findings.blocking() && !row.status.is_failure() {
             self.blocked_quietly += 1;
+        }
+        if let Some(seen) = row.nodes {
+            let at_risk = row.nodes_at_risk.unwrap_or(0);
+            self.nodes.targets_checked += 1;
+            self.nodes.online += u64::from(seen);
+            self.nodes.at_risk += u64::from(at_risk);
+            self.nodes.targets_at_risk += usize::from(at_risk > 0);
         }
         *self.by_status.entry(row.status).or_default() += 1;
         *self

@@ -139,6 +139,20 @@ fn recommendation(row: &ReportRow, fix: &str) -> String {
         cut(&found.join(", "), 160)
     };
     let blocked = row.findings.blocking();
+    // Nodes at risk: no write fixes them either; their roles or agents must change.
+    let nodes_only = blocked
+        && row
+            .findings
+            .0
+            .iter()
+            .filter(|f| f.severity == crate::model::Severity::Blocking)
+            .all(|f| f.nodes > 0);
+    if nodes_only {
+        return format!(
+            "Give the managed nodes what the preferences require of them ({}): the permissions their roles lack, or a newer SSM Agent; the next audit passes once every online node can start a session. Should the preferences drift, put them back with: {fix}",
+            gone()
+        );
+    }
     match row.status {
         Status::Compliant if blocked => format!(
             "Restore what the preferences name that preflight found unusable ({}): the document holds the preferences, and the next audit passes once sessions can log there again. Or name what exists in the preferences file and run: {fix}",
@@ -197,6 +211,11 @@ pub(crate) fn finding(row: &ReportRow, cx: &Context<'_>) -> AwsSecurityFinding {
             row.error_message
         ),
     };
+    if let (Some(seen), Some(at_risk @ 1..)) = (row.nodes, row.nodes_at_risk) {
+        description.push_str(&format!(
+            " {at_risk} of its {seen} online managed nodes cannot start a Session Manager session under these preferences."
+        ));
+    }
     if let Some(note) = row
         .error_code
         .as_ref()
@@ -332,11 +351,12 @@ mod tests {
     /// A compliant row whose preflight found the bucket it names gone.
     fn bucket_gone(bucket: &str) -> ReportRow {
         let mut gone = row(Status::Compliant, "");
-        gone.findings = crate::model::Findings(vec![crate::model::Finding {
+        gone.findings = crate::model::Findings::of(vec![crate::model::Finding {
             reason: Reason::BucketNotFound,
             severity: crate::model::Severity::Blocking,
             subject: bucket.into(),
             message: "gone".into(),
+            nodes: 0,
         }]);
         gone
     }
@@ -433,6 +453,40 @@ mod tests {
         for status in [Status::Compliant, Status::Failed] {
             assert!(text(&row(status, "")).ends_with(fix));
         }
+        // Compliant, but a node cannot decrypt: its role must change, and the text says so.
+        let locked_out = row(Status::Compliant, "").with_findings(crate::model::Findings(
+            vec![crate::model::Finding {
+                reason: Reason::NodeRoleDenied,
+                severity: crate::model::Severity::Blocking,
+                subject: "kms:Decrypt denied to role NodeRole on arn:k".into(),
+                message: "1 online node would lose Session Manager".into(),
+                nodes: 1,
+            }],
+            crate::model::NodeCounts {
+                seen: Some(3),
+                at_risk: Some(1),
+            },
+        ));
+        let said = text(&locked_out);
+        assert!(
+            said.starts_with("Give the managed nodes what the preferences require of them (NodeRoleDenied: kms:Decrypt denied to role NodeRole on arn:k)"),
+            "{said}"
+        );
+        let cx = Context {
+            partition: "aws",
+            now: "2026-12-04T10:00:00.000Z",
+            first_seen: "2026-12-04T10:00:00.000Z",
+            fix,
+            preferences_sha256: "ab",
+            changes: &[],
+        };
+        let description = finding(&locked_out, &cx).description.unwrap_or_default();
+        assert!(
+            description
+                .contains("1 of its 3 online managed nodes cannot start a Session Manager session"),
+            "{description}"
+        );
+        assert_eq!(compliance(&locked_out), ComplianceStatus::Failed);
     }
 
     #[test]

@@ -87,6 +87,9 @@ pub fn default_path(command: &str) -> PathBuf {
     PathBuf::from("reports").join(format!("{command}-{stamp}Z.csv"))
 }
 
+/// The node check's columns, the report's last: older reports end before them.
+const NODE_COLUMNS: [&str; 2] = ["nodes", "nodes_at_risk"];
+
 /// Reads a report this tool wrote (for `rollback --from` and `--retry-failed`). Anything
 /// else — another tool's CSV, a damaged row — is an input error naming the file and line.
 pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
@@ -103,7 +106,9 @@ pub fn read(path: &Path) -> Result<Vec<ReportRow>, crate::error::InputError> {
         )
     })?;
     let header: Vec<&str> = headers.iter().collect();
-    if header != *COLUMNS {
+    // Reports written before the node check's columns (the last two) read back without them.
+    let before_nodes = &COLUMNS[..COLUMNS.len() - NODE_COLUMNS.len()];
+    if header != *COLUMNS && header != before_nodes {
         return Err(InputError::one(
             path,
             Some(1),
@@ -243,6 +248,33 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<ReportRow>, crate::error::InputErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reports_before_the_node_columns_read_back() {
+        assert!(COLUMNS.ends_with(&NODE_COLUMNS));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.csv");
+        let mut row = ReportRow::empty();
+        row.nodes = Some(3);
+        row.nodes_at_risk = Some(1);
+        write_whole(&path, std::slice::from_ref(&row)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The same report as an older ssm-prefs wrote it: without the last two columns.
+        let old: String = text
+            .lines()
+            .map(|l| {
+                let cut = l.rmatch_indices(',').nth(1).unwrap().0;
+                format!("{}\n", &l[..cut])
+            })
+            .collect();
+        std::fs::write(&path, old).unwrap();
+        let back = read(&path).unwrap();
+        assert_eq!(back[0].nodes, None);
+        assert_eq!(back[0].account_id, row.account_id);
+        write_whole(&path, &[row]).unwrap();
+        let back = read(&path).unwrap();
+        assert_eq!((back[0].nodes, back[0].nodes_at_risk), (Some(3), Some(1)));
+    }
     use crate::model::{Action, HubDelivery, Reason, Status, TargetError, rfc3339};
 
     #[test]
@@ -278,6 +310,8 @@ mod tests {
                 Reason::SecurityHubNotEnabled,
                 "not subscribed",
             )),
+            nodes: Some(14),
+            nodes_at_risk: Some(2),
         };
         report.write(&row).unwrap();
         let mut r = csv::Reader::from_path(&path).unwrap();
@@ -339,11 +373,12 @@ mod tests {
             attempts: 3,
             started_at: "t".into(),
             duration_ms: 9,
-            findings: crate::model::Findings(vec![crate::model::Finding {
+            findings: crate::model::Findings::of(vec![crate::model::Finding {
                 reason: crate::model::Reason::BucketNotFound,
                 severity: crate::model::Severity::Blocking,
                 subject: "b".into(),
                 message: String::new(),
+                nodes: 0,
             }]),
             wave: Some(2),
             version_created_at: "c".into(),
@@ -353,6 +388,8 @@ mod tests {
             changed_by: "w".into(),
             changed_at: "z".into(),
             security_hub: HubDelivery::Delivered,
+            nodes: Some(0),
+            nodes_at_risk: None,
         };
         // The csv crate writes the header from serde's field names itself.
         let mut serde_writer = csv::Writer::from_writer(vec![]);
@@ -366,11 +403,12 @@ mod tests {
             String::from_utf8(ours.into_inner().unwrap()).unwrap(),
             String::from_utf8(serde_writer.into_inner().unwrap()).unwrap()
         );
-        assert_eq!(COLUMNS.len(), 24);
+        assert_eq!(COLUMNS.len(), 26);
     }
 
     /// Rows of every kind of cell, and the report's bytes as the tool wrote them before the
-    /// columns were declared once (at f7b27d0): the format is a contract.
+    /// columns were declared once (at f7b27d0), plus the node check's two columns at the end:
+    /// the format is a contract.
     #[test]
     fn the_report_is_byte_for_byte_as_it_was() {
         fn cell<T: serde::de::DeserializeOwned>(text: &str) -> T {
@@ -402,6 +440,8 @@ mod tests {
                 changed_by: "@arn".into(),
                 changed_at: "\tz".into(),
                 security_hub: HubDelivery::Delivered,
+                nodes: None,
+                nodes_at_risk: None,
             },
             ReportRow {
                 account_id: cell("000000000001"),
@@ -425,11 +465,11 @@ mod tests {
         let path = dir.path().join("r.csv");
         write_whole(&path, &rows).unwrap();
         let want = concat!(
-            "account_id,account_name,region,document_name,action,status,previous_version,document_version,content_sha256,changed_inputs,error_code,error_message,attempts,started_at,duration_ms,findings,wave,version_created_at,version_author,pruned_versions,command,changed_by,changed_at,security_hub\n",
+            "account_id,account_name,region,document_name,action,status,previous_version,document_version,content_sha256,changed_inputs,error_code,error_message,attempts,started_at,duration_ms,findings,wave,version_created_at,version_author,pruned_versions,command,changed_by,changed_at,security_hub,nodes,nodes_at_risk\n",
             "012345678901,\"'=HYPERLINK(\"\"http://x.example\"\",\"\"a\"\")\",eu-west-1,SSM-SessionManagerRunShell,update,updated,3,12,ab,s3BucketName;+x,AccessDenied,\"'-2, \"\"quoted\"\"\n",
-            "next\",3,2026-01-02T03:04:05.006Z,1234,BucketNotFound(blocking) b; KmsKeyNotFound(warning) @k,2,2026-01-02T03:04:05.000Z,''already quoted,4,audit,'@arn,'\tz,delivered\n",
-            "000000000001,plain,us-east-1,D,none,failed,,,,,,,0,,0,,,,,,,,,\"SecurityHubNotEnabled: not, subscribed: x\"\n",
-            "000000000002,two,ap-south-1,D,none,failed,,,,,MaxFailuresExceeded,,0,,0,,,,,,,,,'=X: -y\n"
+            "next\",3,2026-01-02T03:04:05.006Z,1234,BucketNotFound(blocking) b; KmsKeyNotFound(warning) @k,2,2026-01-02T03:04:05.000Z,''already quoted,4,audit,'@arn,'\tz,delivered,,\n",
+            "000000000001,plain,us-east-1,D,none,failed,,,,,,,0,,0,,,,,,,,,\"SecurityHubNotEnabled: not, subscribed: x\",,\n",
+            "000000000002,two,ap-south-1,D,none,failed,,,,,MaxFailuresExceeded,,0,,0,,,,,,,,,'=X: -y,,\n"
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
         assert_eq!(read(&path).unwrap(), rows);

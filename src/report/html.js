@@ -46,6 +46,7 @@
     if (r.changed_inputs) s.push("changed inputs: " + r.changed_inputs.split(";").join(", "));
     if (r.error_code || r.error_message) s.push("error: " + why(r));
     if (r.findings) s.push("preflight: " + r.findings);
+    if (r.nodes) s.push("managed nodes online: " + r.nodes + ", at risk: " + (r.nodes_at_risk || "0"));
     if (r.version_created_at) s.push("version in force: created " + r.version_created_at + ", author " + r.version_author);
     if (r.pruned_versions) s.push("old versions pruned: " + r.pruned_versions);
     return s.join("\n");
@@ -427,6 +428,7 @@
       line(td, "changed by", r.changed_by);
       line(td, "at", r.changed_at);
       line(td, "Security Hub", r.security_hub);
+      line(td, "nodes", r.nodes && r.nodes + (r.nodes_at_risk && r.nodes_at_risk !== "0" ? " (" + r.nodes_at_risk + " at risk)" : ""));
       line(td, "wave", r.wave);
       line(td, "started", r.started_at, "mono");
       tr.appendChild(td);

@@ -373,6 +373,8 @@ impl PageRows {
             r.changed_by.as_str(),
             r.changed_at.as_str(),
             &hub,
+            &r.nodes.map(|n| n.to_string()).unwrap_or_default(),
+            &r.nodes_at_risk.map(|n| n.to_string()).unwrap_or_default(),
         ] {
             let i = self.intern(t);
             let _ = write!(out, ",{i}");

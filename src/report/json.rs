@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Command, OrgWalk, RunEvent, RunMeta, RunStats, Status};
+use crate::model::{Command, NodeTotals, OrgWalk, RunEvent, RunMeta, RunStats, Status};
 
 /// The object's `schema_version`.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -73,6 +73,9 @@ pub(crate) struct RunSummary {
     /// `--org`: the walk of the organization (its calls, retries, and how far it got).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<OrgWalk>,
+    /// The node check's totals, where it counted any target's nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<NodeTotals>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,6 +158,7 @@ impl RunSummary {
                     .collect(),
             }),
             organization: stats.walk.clone(),
+            nodes: (stats.nodes.targets_checked > 0).then_some(stats.nodes),
         }
     }
 

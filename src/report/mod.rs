@@ -17,3 +17,4 @@ pub(crate) mod json;
 )]
 pub(crate) mod junit;
 pub(crate) mod metrics;
+pub(crate) mod nodes;

@@ -208,7 +208,7 @@ fn job(args: &settings::RunSettings, prefs: Preferences) -> Job {
         prune_versions: args.prune_versions,
         who: args.who,
         security_hub: fix,
-        preflight: args.preflight.map(Preflight::new),
+        preflight: args.preflight.clone().map(Preflight::new),
         names: Default::default(),
     }
 }

@@ -103,8 +103,8 @@ pub struct RunSettings {
     pub(crate) wait_ready: Duration,
     pub(crate) select: Selection,
     pub(crate) retry_failed: Option<PathBuf>,
-    /// Preflight's checks, `Some(strict)`; `None` with `--no-preflight`.
-    pub(crate) preflight: Option<bool>,
+    /// Preflight's checks and how they judge; `None` with `--no-preflight`.
+    pub(crate) preflight: Option<PreflightMode>,
     /// `--waves` / `--canary` (plan and apply).
     pub(crate) waves: Option<Waves>,
     /// `--existing` (with `--merge` as `merge`).
@@ -329,3 +329,14 @@ impl Settings {
 
 /// The highest `-c` that runs on one thread (see [`Settings::threads`]).
 const ONE_THREAD_UP_TO: usize = 1024;
+
+/// How preflight judges: `--strict`, `--accept-node-risk`; `--nodes-report`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PreflightMode {
+    /// `--strict`: warnings and unverified checks block too.
+    pub strict: bool,
+    /// `--accept-node-risk`: nodes that would lose sessions are reported, and block nothing.
+    pub accept_node_risk: bool,
+    /// `--nodes-report FILE`: every node the node check saw.
+    pub nodes_report: Option<std::path::PathBuf>,
+}

@@ -115,8 +115,25 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
             ("-p", Some(&a.prefs.preferences)),
             ("-i", a.inventory.as_ref()),
             ("--event", a.event.as_ref()),
+            // An output too: no other output may overwrite it (nor it an input).
+            ("--nodes-report", a.preflight.nodes_report.as_ref()),
         ],
     )?;
+    if let Some(nodes) = &a.preflight.nodes_report
+        && let Some((name, _)) = [
+            ("--retry-failed", a.retry_failed.as_ref()),
+            ("-p", Some(&a.prefs.preferences)),
+            ("-i", a.inventory.as_ref()),
+            ("--event", a.event.as_ref()),
+        ]
+        .into_iter()
+        .find(|(_, p)| p.is_some_and(|p| same_file(nodes, p)))
+    {
+        return Err(InputError::usage(format!(
+            "--nodes-report {} is also given as {name}: the run would overwrite it",
+            nodes.display()
+        )));
+    }
     // clap's `requires` takes a flag's default (`--org` false) as given, so it is checked here:
     // an OU the user reads as "only these accounts" must never be dropped.
     if !a.ous.is_empty() && !a.org {
@@ -161,7 +178,11 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
         wait_ready,
         select: selection(&a.select)?,
         retry_failed: a.retry_failed.clone(),
-        preflight: (!a.preflight.no_preflight).then_some(a.preflight.strict),
+        preflight: (!a.preflight.no_preflight).then(|| PreflightMode {
+            strict: a.preflight.strict,
+            accept_node_risk: a.preflight.accept_node_risk,
+            nodes_report: a.preflight.nodes_report.clone(),
+        }),
         waves: None,
         existing,
         mark: Mark::parse(&a.owner_tag).map_err(flag("--owner-tag"))?,
@@ -693,7 +714,7 @@ mod tests {
         assert_eq!(s.prefs.document_name, DEFAULT_DOCUMENT_NAME);
         assert_eq!(s.mark.to_string(), DEFAULT_OWNER_TAG);
         assert_eq!(s.existing, Existing::Update);
-        assert_eq!(s.preflight, Some(false));
+        assert_eq!(s.preflight, Some(PreflightMode::default()));
         assert_eq!(s.wait_ready, Duration::ZERO);
         assert!(s.select.regions.is_none());
         // --event waits for new accounts unless told.

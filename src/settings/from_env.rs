@@ -206,7 +206,7 @@ impl FunctionRuns {
             wait_ready,
             select: self.select.clone(),
             retry_failed: None,
-            preflight: Some(false),
+            preflight: Some(PreflightMode::default()),
             waves: None,
             existing: Existing::Update,
             mark: self.mark.clone(),

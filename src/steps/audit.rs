@@ -169,12 +169,20 @@ async fn audit_steps(
     };
     let Some(versions) = document::versions(ssm, name).await? else {
         let desired = desired(None)?;
-        return Ok((None, job.findings(checks, target, &desired).await));
+        // No document: Session Manager's defaults are in force, which ask nothing of a node.
+        let findings = job
+            .findings(checks, target, &desired, Some(&Value::Null))
+            .await;
+        return Ok((None, findings));
     };
     let current = document::read_version(ssm, name, &versions.default_version).await?;
     let desired = desired(current.value.as_ref())?;
     let (_, changes) = decide(&desired, Some(&current));
-    let findings = job.findings(checks, target, &desired).await;
+    // The nodes are judged against what the target holds: can they start a session now?
+    let in_force = current.value.clone().unwrap_or(Value::Null);
+    let findings = job
+        .findings(checks, target, &desired, Some(&in_force))
+        .await;
     let mut unpromoted = None;
     // Whichever version Session Manager reads must hold the preferences: a latest version
     // whose content differs from the default's makes the target drifted, with its inputs.

@@ -88,17 +88,19 @@ impl FixCommand {
 }
 
 impl Job {
-    /// Preflight's findings for `target` holding `desired`; none without preflight.
+    /// Preflight's findings for `target` holding `desired`, its nodes judged against
+    /// `in_force` where given (audit); none without preflight.
     pub(super) async fn findings(
         &self,
         checks: Option<&CheckClients>,
         target: &Target,
         desired: &Value,
+        in_force: Option<&Value>,
     ) -> Findings {
         match (&self.preflight, checks) {
             // Boxed: the checks' SDK futures run to kilobytes, and inline they would grow every
             // target's future (allocated and moved per target) even with --no-preflight.
-            (Some(p), Some(c)) => Box::pin(p.check(c, target, desired)).await,
+            (Some(p), Some(c)) => Box::pin(p.check(c, target, desired, in_force)).await,
             _ => Findings::default(),
         }
     }

@@ -145,9 +145,9 @@ pub(crate) async fn read_and_decide(
     }
     // Nothing is written where the document stays or is refused: nothing to check.
     let findings = match refused {
-        Some(f) => Findings(vec![f]),
+        Some(f) => Findings::of(vec![f]),
         None if kept => Findings::default(),
-        None => job.findings(checks.as_ref(), &target, &desired).await,
+        None => job.findings(checks.as_ref(), &target, &desired, None).await,
     };
 
     if action == Action::Update {
@@ -214,6 +214,7 @@ fn wrong_kind(job: &Job, current: &Current, desired: &Value) -> Option<Finding> 
             "{} is {what}, not the {wanted} preferences: never overwritten (check --document-name)",
             job.document_name
         ),
+        nodes: 0,
     })
 }
 
@@ -235,6 +236,7 @@ pub(super) fn unmanaged(job: &Job, unread: Option<TargetError>) -> Finding {
         severity: Severity::Blocking,
         subject: job.document_name.clone(),
         message,
+        nodes: 0,
     }
 }
 

@@ -63,6 +63,20 @@ pub(crate) fn render(
             let _ = writeln!(s, "  {n:>6} × {code}: {}", truncate(msg, 120));
         }
     }
+    let n = &stats.nodes;
+    if n.targets_checked > 0 {
+        let _ = writeln!(
+            s,
+            "  managed nodes: {} online in {}, {} at risk of losing sessions{}",
+            n.online,
+            count(n.targets_checked, "target"),
+            n.at_risk,
+            match n.targets_at_risk {
+                0 => String::new(),
+                t => format!(" (in {})", count(t, "target")),
+            }
+        );
+    }
     if let Some(line) = stats.delivery_line() {
         let _ = writeln!(s, "  security hub: {line}");
         for (code, (n, msg)) in &stats.undelivered {
@@ -180,19 +194,23 @@ impl WaveSummary {
 }
 
 /// Groups identical preflight findings across targets: "212 targets: BucketNotEncrypted
-/// (blocking) org-session-logs".
+/// (blocking) org-session-logs"; the node check's count their nodes too: "NodeRoleDenied
+/// (blocking) kms:Decrypt denied to role NodeRole on …: 14 nodes in 3 targets".
 #[derive(Debug, Default)]
 pub(crate) struct FindingSummary {
-    groups: HashMap<(Severity, Reason, String), usize>,
+    /// Each finding's targets and nodes.
+    groups: HashMap<(Severity, Reason, String), (usize, u64)>,
 }
 
 impl FindingSummary {
     pub(crate) fn add(&mut self, findings: &Findings) {
         for f in &findings.0 {
-            *self
+            let group = self
                 .groups
                 .entry((f.severity, f.reason.clone(), f.subject.clone()))
-                .or_default() += 1;
+                .or_default();
+            group.0 += 1;
+            group.1 += u64::from(f.nodes);
         }
     }
 
@@ -222,13 +240,21 @@ impl FindingSummary {
         let mut groups: Vec<_> = self.groups.iter().collect();
         groups.sort_by(|a, b| a.0.0.cmp(&b.0.0).then(b.1.cmp(a.1)).then(a.0.cmp(b.0)));
         let mut s = String::new();
-        for ((severity, reason, subject), n) in groups.iter().take(max_lines) {
-            let _ = writeln!(
-                s,
-                "  {}: {reason} ({}) {subject}",
-                count(**n, "target"),
-                severity.as_str()
-            );
+        for ((severity, reason, subject), (n, nodes)) in groups.iter().take(max_lines) {
+            let severity = severity.as_str();
+            let _ = match nodes {
+                0 => writeln!(
+                    s,
+                    "  {}: {reason} ({severity}) {subject}",
+                    count(*n, "target")
+                ),
+                _ => writeln!(
+                    s,
+                    "  {reason} ({severity}) {subject}: {} in {}",
+                    count(*nodes as usize, "node"),
+                    count(*n, "target")
+                ),
+            };
         }
         if groups.len() > max_lines {
             let _ = writeln!(
@@ -287,11 +313,12 @@ mod tests {
             severity: Severity::Blocking,
             subject: "x".into(),
             message: String::new(),
+            nodes: 0,
         };
         let mut f = FindingSummary::default();
-        f.add(&Findings(vec![finding(Reason::BucketNotFound)]));
+        f.add(&Findings::of(vec![finding(Reason::BucketNotFound)]));
         assert_eq!(f.title(), "preflight findings");
-        f.add(&Findings(vec![finding(Reason::UnmanagedDocument)]));
+        f.add(&Findings::of(vec![finding(Reason::UnmanagedDocument)]));
         assert_eq!(f.title(), "findings (preflight, --existing refuse)");
     }
 

@@ -276,6 +276,7 @@ fn the_roles_grant_what_docs_iam_documents() {
     for sid in [
         "ManageSessionManagerPreferences",
         "PreflightReadsWhatThePreferencesName",
+        "PreflightReadsTheManagedNodes",
     ] {
         assert_eq!(actions(&member, sid), actions(&documented, sid), "{sid}");
     }
@@ -297,6 +298,10 @@ fn the_roles_grant_what_docs_iam_documents() {
     assert_eq!(
         actions(&function, "ManageThisAccountsPreferences"),
         actions(&documented, "ManageSessionManagerPreferences")
+    );
+    assert_eq!(
+        actions(&function, "PreflightReadsTheManagedNodesInThisAccount"),
+        actions(&documented, "PreflightReadsTheManagedNodes")
     );
 }
 
@@ -764,6 +769,7 @@ fn the_stack_and_the_member_role_deploy_on_the_emulator_s_cloudformation() {
         [
             "ManageSessionManagerPreferences",
             "PreflightReadsWhatThePreferencesName",
+            "PreflightReadsTheManagedNodes",
             "ListTheAccountsEnabledRegions",
             "ImportThisAccountsFindings",
             "ReadTheFindingBackByItsId",

@@ -22,6 +22,7 @@ mod html;
 mod lambda;
 mod lifecycle;
 mod new_user;
+mod nodes;
 mod objects;
 mod org;
 mod preflight;

@@ -563,6 +563,63 @@ async fn the_binary_applies_and_audits_against_the_stand_in() {
     }
 }
 
+/// The node check against the stand-in: `kmsKeyId` on, 5 nodes per target, every call of
+/// it answered, each per-account call made once per account (the caches), the per-region ones
+/// once per target.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_node_check_runs_against_the_stand_in() {
+    let stand_in = StandIn::start_with(Options {
+        nodes_per_target: 5,
+        ..Options::default()
+    });
+    let ids = accounts(3);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &REGIONS));
+    let prefs = json!({
+        "schemaVersion": "1.0",
+        "description": "node check bench",
+        "sessionType": "Standard_Stream",
+        "inputs": {"kmsKeyId": "alias/ssm", "idleSessionTimeout": "20"}
+    });
+    let prefs = dir.write("prefs.json", &prefs.to_string());
+    let report = dir.path("plan.csv");
+    let out = run_at(
+        "plan",
+        &stand_in.url,
+        &inv,
+        &prefs,
+        &report,
+        &["--strict", "--no-progress"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = read_report(&report);
+    let targets = ids.len() * REGIONS.len();
+    assert_eq!(rows.len(), targets);
+    for r in &rows {
+        assert_eq!(
+            (r["status"].as_str(), r["findings"].as_str()),
+            ("would-create", ""),
+            "{r:?}"
+        );
+        assert_eq!(
+            (r["nodes"].as_str(), r["nodes_at_risk"].as_str()),
+            ("5", "0"),
+            "{r:?}"
+        );
+    }
+    let counts = stand_in.counts();
+    for (op, n) in [
+        ("DescribeInstanceInformation", targets),
+        ("DescribeIamInstanceProfileAssociations", targets),
+        ("DescribeKey", targets),
+        ("GetKeyPolicy", targets),
+        ("GetInstanceProfile", ids.len()),
+        ("SimulatePrincipalPolicy", ids.len() * REGIONS.len()),
+    ] {
+        assert_eq!(counts.get(op), Some(&(n as u64)), "{op}: {counts:?}");
+    }
+}
+
 /// One raw HTTP/1.1 request; (status, body).
 fn raw(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(url.trim_start_matches("http://")).unwrap();

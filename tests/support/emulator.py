@@ -2,11 +2,18 @@
 
 Prints "ready PORT" once it answers. The test binary (or script) that started it holds
 stdin; when that process exits for any reason the pipe closes and the emulator stops too.
+
+The node check's calls moto lacks are answered from moto's own state (nodes_emulator.py).
 """
 import os
 import sys
 
-from moto.server import ThreadedMotoServer
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nodes_emulator  # noqa: E402
+
+nodes_emulator.install()
+
+from moto.server import ThreadedMotoServer  # noqa: E402
 
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]) if len(sys.argv) > 1 else 0, verbose=False)
 server.start()

@@ -95,7 +95,7 @@ impl Seen {
 }
 
 /// Services whose requests preflight sends (`--no-preflight` sends none).
-pub const CHECK_SERVICES: &[&str] = &["s3", "logs", "kms"];
+pub const CHECK_SERVICES: &[&str] = &["s3", "logs", "kms", "ec2", "iam"];
 
 impl Proxy {
     /// Starts a proxy to `upstream` (http://host:port) on a thread and runtime of its own, so

@@ -16,6 +16,12 @@
 //! ListTagsForResource, DescribeAccount, DescribeOrganizationalUnit) for an organization of
 //! `Options::org`'s shape, throttled as AWS's is: a token bucket per caller and a bound on the
 //! caller's requests in progress, each answered `TooManyRequestsException`.
+//! Preflight's node check is answered for `Options::nodes_per_target` online EC2 nodes in
+//! every account and region, each with the instance profile `NodeProfile` of role `NodeRole`,
+//! which may do everything (SSM DescribeInstanceInformation and GetServiceSetting, EC2
+//! DescribeIamInstanceProfileAssociations, IAM GetInstanceProfile and SimulatePrincipalPolicy),
+//! and KMS's DescribeKey and GetKeyPolicy for any key (enabled, symmetric, its policy
+//! delegating to the account), so a run with `kmsKeyId` and preflight on can be measured.
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -77,6 +83,8 @@ pub struct Options {
     /// The most Organizations requests one caller may have in progress; more are answered
     /// "another request is already in progress". None: no bound.
     pub org_in_flight: Option<usize>,
+    /// Online managed nodes in every account and region (the node check's calls).
+    pub nodes_per_target: usize,
 }
 
 /// The stand-in's organization: the base credentials' account ([`DEFAULT_ACCOUNT`]) manages
@@ -128,6 +136,7 @@ impl Default for Options {
             org: OrgShape::default(),
             org_rate: None,
             org_in_flight: None,
+            nodes_per_target: 0,
         }
     }
 }
@@ -547,6 +556,23 @@ async fn handle(req: Request<Incoming>, sh: Arc<Shared>) -> Result<Answer, Infal
     let rid = sh.request_id();
     let answer = if let Some(op) = target.strip_prefix("AWSOrganizationsV20161128.") {
         organizations(&sh, op, &body, &account_of(key), &rid).await
+    } else if let Some(op) = target
+        .strip_prefix("AmazonSSM.")
+        .filter(|op| NODE_OPS.contains(op))
+    {
+        pause(&sh).await;
+        sh.counter.add(op, false);
+        node_ssm(&sh, op, &account_of(key), region, &rid)
+    } else if let Some(op) = target.strip_prefix("TrentService.") {
+        pause(&sh).await;
+        sh.counter.add(op, false);
+        kms(op, &body, &account_of(key), region, &rid)
+    } else if service == "ec2" || service == "iam" {
+        let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+        let op = params.get("Action").map_or("", String::as_str);
+        pause(&sh).await;
+        sh.counter.add(op, false);
+        node_query(&sh, op, &params, &account_of(key), region, &rid)
     } else if let Some(op) = target.strip_prefix("AmazonSSM.") {
         pause(&sh).await;
         ssm(&sh, op, &body, key, region, &rid)
@@ -602,6 +628,157 @@ async fn handle(req: Request<Incoming>, sh: Arc<Shared>) -> Result<Answer, Infal
         )
     };
     Ok(answer)
+}
+
+/// SSM's calls of the node check, answered apart from the document calls (no bucket).
+const NODE_OPS: [&str; 2] = ["DescribeInstanceInformation", "GetServiceSetting"];
+
+/// The instance id of node `n` of an account and region (the same in every node call).
+fn node_id(account: &str, n: usize) -> String {
+    format!("i-{account}{n:05}")
+}
+
+fn node_ssm(sh: &Shared, op: &str, account: &str, region: &str, rid: &str) -> Answer {
+    let body = match op {
+        "DescribeInstanceInformation" => {
+            let nodes: Vec<Value> = (0..sh.options.nodes_per_target)
+                .map(|n| {
+                    json!({
+                        "InstanceId": node_id(account, n),
+                        "PingStatus": "Online",
+                        "AgentVersion": "3.3.1142.0",
+                        "PlatformType": "Linux",
+                        "ResourceType": "EC2Instance",
+                        "IsLatestVersion": true,
+                    })
+                })
+                .collect();
+            json!({"InstanceInformationList": nodes})
+        }
+        _ => json!({"ServiceSetting": {
+            "SettingId": "/ssm/managed-instance/default-ec2-instance-management-role",
+            "SettingValue": "$None",
+            "Status": "Default",
+            "ARN": format!("arn:aws:ssm:{region}:{account}:servicesetting/ssm/managed-instance/default-ec2-instance-management-role"),
+        }}),
+    };
+    json_answer(200, body.to_string(), rid)
+}
+
+/// KMS: any key exists, enabled and symmetric, its policy delegating to the account's IAM.
+fn kms(op: &str, body: &[u8], account: &str, region: &str, rid: &str) -> Answer {
+    let input: Value = serde_json::from_slice(body).unwrap_or_default();
+    let id = input["KeyId"].as_str().unwrap_or("stand-in");
+    let arn = if id.starts_with("arn:") {
+        id.to_string()
+    } else {
+        format!(
+            "arn:aws:kms:{region}:{account}:key/stand-in-{}",
+            id.trim_start_matches("alias/")
+        )
+    };
+    let out = match op {
+        "DescribeKey" => json!({"KeyMetadata": {
+            "KeyId": arn.rsplit('/').next().unwrap_or(""),
+            "Arn": arn,
+            "KeyState": "Enabled",
+            "KeySpec": "SYMMETRIC_DEFAULT",
+            "KeyUsage": "ENCRYPT_DECRYPT",
+            "Enabled": true,
+        }}),
+        "GetKeyPolicy" => json!({"PolicyName": "default", "Policy": json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+                "Action": "kms:*", "Resource": "*"}],
+        }).to_string()}),
+        _ => {
+            return json_error(
+                "UnsupportedOperationException",
+                &format!("the stand-in does not serve KMS {op}"),
+                rid,
+            );
+        }
+    };
+    json_answer(200, out.to_string(), rid)
+}
+
+/// EC2's and IAM's Query calls of the node check: every node has the profile `NodeProfile`
+/// of the role `NodeRole`, which may do everything asked.
+fn node_query(
+    sh: &Shared,
+    op: &str,
+    params: &HashMap<String, String>,
+    account: &str,
+    region: &str,
+    rid: &str,
+) -> Answer {
+    let profile = format!("arn:aws:iam::{account}:instance-profile/NodeProfile");
+    let role = format!("arn:aws:iam::{account}:role/NodeRole");
+    let body = match op {
+        "DescribeIamInstanceProfileAssociations" => {
+            let items: String = (0..sh.options.nodes_per_target)
+                .map(|n| {
+                    format!(
+                        "<item><associationId>iip-assoc-{n}</associationId><instanceId>{}</instanceId>\
+                         <iamInstanceProfile><arn>{profile}</arn><id>AIPA{n}</id></iamInstanceProfile>\
+                         <state>associated</state></item>",
+                        node_id(account, n)
+                    )
+                })
+                .collect();
+            format!(
+                "<DescribeIamInstanceProfileAssociationsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+                 <requestId>{rid}</requestId><iamInstanceProfileAssociationSet>{items}</iamInstanceProfileAssociationSet>\
+                 </DescribeIamInstanceProfileAssociationsResponse>"
+            )
+        }
+        "GetInstanceProfile" => format!(
+            "<GetInstanceProfileResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetInstanceProfileResult>\
+             <InstanceProfile><InstanceProfileName>NodeProfile</InstanceProfileName><Arn>{profile}</Arn>\
+             <Roles><member><RoleName>NodeRole</RoleName><Arn>{role}</Arn></member></Roles></InstanceProfile>\
+             </GetInstanceProfileResult><ResponseMetadata><RequestId>{rid}</RequestId></ResponseMetadata></GetInstanceProfileResponse>"
+        ),
+        "SimulatePrincipalPolicy" => {
+            let list = |prefix: &str| -> Vec<&String> {
+                let mut keys: Vec<(usize, &String)> = params
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.parse().ok()?, v)))
+                    .collect();
+                keys.sort();
+                keys.into_iter().map(|(_, v)| v).collect()
+            };
+            let mut results = String::new();
+            for action in list("ActionNames.member.") {
+                for resource in list("ResourceArns.member.") {
+                    results.push_str(&format!(
+                        "<member><EvalActionName>{}</EvalActionName><EvalResourceName>{}</EvalResourceName>\
+                         <EvalDecision>allowed</EvalDecision></member>",
+                        escape(action),
+                        escape(resource)
+                    ));
+                }
+            }
+            format!(
+                "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+                 <SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>{results}</EvaluationResults>\
+                 </SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>{rid}</RequestId></ResponseMetadata>\
+                 </SimulatePrincipalPolicyResponse>"
+            )
+        }
+        _ => {
+            return xml(
+                400,
+                sts_error(
+                    "InvalidAction",
+                    &format!("the stand-in does not serve {op} ({region})"),
+                    rid,
+                ),
+                rid,
+            );
+        }
+    };
+    xml(200, body, rid)
 }
 
 async fn pause(sh: &Shared) {

@@ -1,0 +1,541 @@
+//! The node check (docs/report.md "Nodes"): a target's managed nodes, each online node's role
+//! and agent, judged against what the preferences require of them (requirements.rs). Asks
+//! once per account for roles, profiles and simulations, once per account and region for the
+//! nodes and their profile associations, however many targets share them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::answers::Cache;
+use crate::aws::nodes::{self, Decision, Node, NodeClients};
+use crate::model::{Finding, NodeCounts, NodeLine, Reason, Severity, TargetError};
+use crate::nodes::requirements::{
+    self, AgentVerdict, Feature, Permission, Resolved, agent_verdict, shell_profile_for,
+};
+use crate::target::{AccountId, Target};
+
+type Shared<T> = Result<Arc<T>, TargetError>;
+
+/// The node check's answers so far, shared by the run's targets.
+#[derive(Default)]
+pub(crate) struct NodeCheck {
+    nodes: Cache<(AccountId, &'static str), Shared<Vec<Node>>>,
+    associations: Cache<(AccountId, &'static str), Shared<HashMap<String, String>>>,
+    host_roles: Cache<(AccountId, &'static str), Result<Option<String>, TargetError>>,
+    profiles: Cache<(AccountId, String), Result<Option<String>, TargetError>>,
+    /// Per role and the permissions asked (one requirement set).
+    simulations: Cache<(AccountId, String, String), Shared<Vec<Decision>>>,
+    key_policies: Cache<(AccountId, &'static str, String), Result<String, TargetError>>,
+}
+
+/// What the node check found in one target.
+#[derive(Debug, Default)]
+pub(crate) struct NodeReport {
+    pub findings: Vec<Finding>,
+    pub counts: NodeCounts,
+    /// Each node seen, for the nodes report.
+    pub lines: Vec<NodeLine>,
+}
+
+/// Where an online node's role came from, or why it is not known.
+enum RoleOf {
+    Role(String),
+    /// An EC2 node with no instance profile and no Default Host Management role.
+    None,
+    Unknown(TargetError, &'static str),
+}
+
+impl NodeCheck {
+    /// The region's managed nodes, listed once per account and region.
+    async fn listed(&self, c: &NodeClients, target: &Target) -> Shared<Vec<Node>> {
+        self.nodes
+            .get(
+                (target.account_id().clone(), target.region.as_str()),
+                || async { nodes::managed_nodes(c).await.map(Arc::new) },
+            )
+            .await
+    }
+
+    /// Whether the target has an online managed node (so what the permissions name is
+    /// worth resolving); `false` when they cannot be listed.
+    pub(crate) async fn any_online(&self, c: &NodeClients, target: &Target) -> bool {
+        self.listed(c, target)
+            .await
+            .is_ok_and(|all| all.iter().any(Node::online))
+    }
+
+    /// The nodes of `target` judged against `desired`'s inputs; `resolved` holds what
+    /// preflight resolved (the key's ARN, the bucket's key). Nothing is asked when nothing the
+    /// preferences turn on asks anything of a node.
+    pub(crate) async fn check(
+        &self,
+        c: &NodeClients,
+        kms: &aws_sdk_kms::Client,
+        target: &Target,
+        desired: &Value,
+        resolved: &Resolved<'_>,
+    ) -> NodeReport {
+        let inputs = desired.get("inputs");
+        let features = requirements::features(inputs);
+        if features.is_empty() {
+            return NodeReport::default();
+        }
+        let all = match self.listed(c, target).await {
+            Ok(all) => all,
+            Err(e) => {
+                return NodeReport {
+                    findings: vec![unverified(
+                        "managed nodes",
+                        "list the managed nodes",
+                        "ssm:DescribeInstanceInformation",
+                        &e,
+                        0,
+                    )],
+                    counts: NodeCounts::default(),
+                    lines: vec![],
+                };
+            }
+        };
+        let mut report = NodeReport::default();
+        let mut lines: BTreeMap<String, NodeLine> = all
+            .iter()
+            .map(|n| {
+                let line = NodeLine {
+                    account_id: target.account_id().to_string(),
+                    region: target.region.to_string(),
+                    instance_id: n.id.clone(),
+                    ping_status: n.ping.clone(),
+                    platform: n.platform.clone(),
+                    agent_version: n.agent.clone(),
+                    ..NodeLine::default()
+                };
+                (n.id.clone(), line)
+            })
+            .collect();
+        let mut fail = |id: &str, code: &str, why: &str| {
+            if let Some(l) = lines.get_mut(id) {
+                l.fail(code, why);
+            }
+        };
+        let (online, offline): (Vec<&Node>, Vec<&Node>) = all.iter().partition(|n| n.online());
+        if !offline.is_empty() {
+            report.findings.push(Finding {
+                reason: Reason::NodesOffline,
+                severity: Severity::Warning,
+                subject: "managed nodes not online".into(),
+                message: format!(
+                    "{} not online ({}): not checked, and they cannot start sessions until they are",
+                    crate::words::count(offline.len(), "managed node"),
+                    list(offline.iter().map(|n| format!("{} {}", n.id, n.ping)))
+                ),
+                nodes: offline.len() as u32,
+            });
+            for n in &offline {
+                fail(&n.id, "NodesOffline", "not online: not checked");
+            }
+        }
+        // Problems found, each with the nodes it concerns: (reason, subject, why) → ids.
+        let mut risks: BTreeMap<(Reason, String, String), BTreeSet<String>> = BTreeMap::new();
+        let mut unsure: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        for node in &online {
+            match agent_verdict(
+                &node.agent,
+                &node.platform,
+                &features,
+                shell_profile_for(inputs, &node.platform),
+            ) {
+                AgentVerdict::Enough => {}
+                AgentVerdict::TooOld(feature, minimum) => {
+                    fail(
+                        &node.id,
+                        "NodeAgentTooOld",
+                        &format!("{} needs SSM Agent {minimum} or later", feature.input()),
+                    );
+                    risks
+                        .entry((
+                            Reason::NodeAgentTooOld,
+                            format!("SSM Agent older than {minimum} ({})", feature.input()),
+                            format!(
+                                "{} needs SSM Agent {minimum} or later: update the agent (AWS-UpdateSSMAgent)",
+                                feature.input()
+                            ),
+                        ))
+                        .or_default()
+                        .insert(format!("{} ({})", node.id, node.agent));
+                }
+                AgentVerdict::Unknown => {
+                    fail(&node.id, "CheckUnverified", "no agent version reported");
+                    unsure
+                        .entry((
+                            "SSM Agent version".into(),
+                            "the node reports no agent version".into(),
+                        ))
+                        .or_default()
+                        .insert(node.id.clone());
+                }
+            }
+        }
+        let permissions = requirements::permissions(inputs, resolved);
+        // Each online node's role, as the nodes report names it.
+        let mut roles: BTreeMap<String, String> = BTreeMap::new();
+        if !permissions.is_empty() && !online.is_empty() {
+            let mut by_role: BTreeMap<String, Vec<&Node>> = BTreeMap::new();
+            for node in &online {
+                match self.role_of(c, target, node).await {
+                    RoleOf::Role(arn) => {
+                        roles.insert(node.id.clone(), arn.clone());
+                        by_role.entry(arn).or_default().push(node);
+                    }
+                    RoleOf::None => {
+                        roles.insert(node.id.clone(), "none".into());
+                        fail(
+                            &node.id,
+                            "NodeRoleDenied",
+                            "no instance profile and no Default Host Management role",
+                        );
+                        risks
+                            .entry((
+                                Reason::NodeRoleDenied,
+                                "no role: no instance profile and no Default Host Management role".into(),
+                                "the node has no role to write logs or decrypt with: attach an instance profile, or set the Default Host Management Configuration".into(),
+                            ))
+                            .or_default()
+                            .insert(node.id.clone());
+                    }
+                    RoleOf::Unknown(e, permission) => {
+                        roles.insert(node.id.clone(), "unknown".into());
+                        fail(
+                            &node.id,
+                            "CheckUnverified",
+                            &format!(
+                                "role not found: {}: {} (needs {permission})",
+                                e.reason, e.message
+                            ),
+                        );
+                        unsure
+                            .entry((
+                                "node roles".into(),
+                                format!(
+                                    "could not find the node's role: {}: {} (the member role needs {permission})",
+                                    e.reason, e.message
+                                ),
+                            ))
+                            .or_default()
+                            .insert(node.id.clone());
+                    }
+                }
+            }
+            for (role, members) in by_role {
+                let ids = || members.iter().map(|n| n.id.clone());
+                match self
+                    .judge_role(c, kms, target, &role, &permissions, resolved)
+                    .await
+                {
+                    Ok(denied) => {
+                        for (reason, subject, why) in denied {
+                            for n in &members {
+                                fail(&n.id, <&str>::from(&reason), &subject);
+                            }
+                            risks
+                                .entry((reason, subject, why))
+                                .or_default()
+                                .extend(ids());
+                        }
+                    }
+                    Err((e, permission)) => {
+                        for n in &members {
+                            fail(
+                                &n.id,
+                                "CheckUnverified",
+                                &format!(
+                                    "role not checked: {}: {} (needs {permission})",
+                                    e.reason, e.message
+                                ),
+                            );
+                        }
+                        unsure
+                            .entry((
+                                format!("role {}", role_name(&role)),
+                                format!(
+                                    "could not check what role {} may do: {}: {} (the member role needs {permission})",
+                                    role_name(&role),
+                                    e.reason,
+                                    e.message
+                                ),
+                            ))
+                            .or_default()
+                            .extend(ids());
+                    }
+                }
+            }
+        }
+        let mut at_risk: BTreeSet<&str> = BTreeSet::new();
+        for ((reason, subject, why), ids) in &risks {
+            for id in ids {
+                at_risk.insert(id.split(' ').next().unwrap_or(id));
+            }
+            report.findings.push(Finding {
+                reason: reason.clone(),
+                severity: Severity::Blocking,
+                subject: subject.clone(),
+                message: format!(
+                    "{} would lose Session Manager: {subject} ({}); {why}",
+                    crate::words::count(ids.len(), "online node"),
+                    list(ids.iter().cloned())
+                ),
+                nodes: ids.len() as u32,
+            });
+        }
+        for ((subject, why), ids) in unsure {
+            report.findings.push(Finding {
+                reason: Reason::CheckUnverified,
+                severity: Severity::Unverified,
+                subject: format!("nodes: {subject}"),
+                message: format!(
+                    "{} not verified ({}): {why}",
+                    crate::words::count(ids.len(), "online node"),
+                    list(ids.into_iter())
+                ),
+                nodes: 0,
+            });
+        }
+        for (id, role) in roles {
+            if let Some(l) = lines.get_mut(&id) {
+                l.role = role;
+            }
+        }
+        report.lines = lines.into_values().collect();
+        report.counts = NodeCounts {
+            seen: Some(online.len() as u32),
+            at_risk: Some(at_risk.len() as u32),
+        };
+        report
+    }
+
+    /// An online node's role: a hybrid node's (and Quick Setup's) as SSM names it; an EC2
+    /// node's from its instance profile, else the Default Host Management role.
+    async fn role_of(&self, c: &NodeClients, target: &Target, node: &Node) -> RoleOf {
+        let account = target.account_id();
+        let partition = c.partition();
+        let arn_of = |name: &str| {
+            if name.starts_with("arn:") {
+                name.to_string()
+            } else {
+                format!("arn:{partition}:iam::{account}:role/{name}")
+            }
+        };
+        if !node.iam_role.is_empty() {
+            return RoleOf::Role(arn_of(&node.iam_role));
+        }
+        if !node.is_ec2() {
+            return RoleOf::None;
+        }
+        let region = target.region.as_str();
+        let associations = self
+            .associations
+            .get((account.clone(), region), || async {
+                nodes::profile_associations(c).await.map(Arc::new)
+            })
+            .await;
+        let associations = match associations {
+            Ok(a) => a,
+            Err(e) => return RoleOf::Unknown(e, "ec2:DescribeIamInstanceProfileAssociations"),
+        };
+        if let Some(profile) = associations.get(&node.id) {
+            let role = self
+                .profiles
+                .get((account.clone(), profile.clone()), || {
+                    nodes::profile_role(c, profile)
+                })
+                .await;
+            return match role {
+                Ok(Some(role)) => RoleOf::Role(role),
+                Ok(None) => RoleOf::None,
+                Err(e) => RoleOf::Unknown(e, "iam:GetInstanceProfile"),
+            };
+        }
+        let host = self
+            .host_roles
+            .get((account.clone(), region), || nodes::default_host_role(c))
+            .await;
+        match host {
+            Ok(Some(name)) => RoleOf::Role(arn_of(&name)),
+            Ok(None) => RoleOf::None,
+            Err(e) => RoleOf::Unknown(e, "ssm:GetServiceSetting"),
+        }
+    }
+
+    /// What `role` may not do of `permissions`: (reason, subject, how to fix) each.
+    async fn judge_role(
+        &self,
+        c: &NodeClients,
+        kms: &aws_sdk_kms::Client,
+        target: &Target,
+        role: &str,
+        permissions: &[Permission],
+        resolved: &Resolved<'_>,
+    ) -> Result<Vec<(Reason, String, String)>, (TargetError, &'static str)> {
+        let account = target.account_id();
+        let actions: BTreeSet<&str> = permissions.iter().map(|p| p.action).collect();
+        let resources: BTreeSet<&str> = permissions.iter().map(|p| p.resource.as_str()).collect();
+        let actions: Vec<&str> = actions.into_iter().collect();
+        let resources: Vec<&str> = resources.into_iter().collect();
+        let set = permissions
+            .iter()
+            .map(|p| format!("{} {}", p.action, p.resource))
+            .collect::<Vec<_>>()
+            .join(",");
+        let decisions = self
+            .simulations
+            .get((account.clone(), role.to_string(), set), || async {
+                nodes::simulate(c, role, &actions, &resources)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .map_err(|e| (e, "iam:SimulatePrincipalPolicy"))?;
+        let name = role_name(role);
+        let mut denied = vec![];
+        for p in permissions {
+            let decision = decisions
+                .iter()
+                .find(|d| d.action == p.action && (d.resource == p.resource || d.resource == "*"))
+                .map_or("implicitDeny", |d| d.decision.as_str());
+            if decision != "allowed" {
+                denied.push((
+                    Reason::NodeRoleDenied,
+                    format!("{} denied to role {name} on {}", p.action, p.resource),
+                    format!(
+                        "IAM's simulation says {decision} ({}): allow it in the role's policies (and any permissions boundary or SCP)",
+                        p.feature.input()
+                    ),
+                ));
+            } else if p.action == "kms:Decrypt" && p.feature == Feature::KmsEncryption {
+                // IAM's "allowed" cannot see the key policy: read it.
+                let region = target.region.as_str();
+                let policy = self
+                    .key_policies
+                    .get((account.clone(), region, p.resource.clone()), || {
+                        nodes::key_policy(kms, region, &p.resource, c.endpoint())
+                    })
+                    .await
+                    .map_err(|e| (e, "kms:GetKeyPolicy"))?;
+                if !key_policy_grants(&policy, resolved.partition, account.as_str(), role) {
+                    denied.push((
+                        Reason::NodeKeyPolicyDenied,
+                        format!("kms:Decrypt not granted to role {name} by the policy of {}", p.resource),
+                        "the key policy neither delegates to the account's IAM (a statement for its root) nor allows the role kms:Decrypt: add the role to the key policy".to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(denied)
+    }
+}
+
+/// A role's name, from its ARN (the last path segment).
+fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// Up to five items, then how many more.
+fn list(items: impl Iterator<Item = String>) -> String {
+    let all: Vec<String> = items.collect();
+    let shown = all.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    match all.len() {
+        n if n > 5 => format!("{shown} and {} more", n - 5),
+        _ => shown,
+    }
+}
+
+fn unverified(subject: &str, what: &str, permission: &str, e: &TargetError, nodes: u32) -> Finding {
+    Finding {
+        reason: Reason::CheckUnverified,
+        severity: Severity::Unverified,
+        subject: subject.to_string(),
+        message: format!(
+            "could not {what}: {}: {} (the member role needs {permission}); the nodes' access is not verified",
+            e.reason, e.message
+        ),
+        nodes,
+    }
+}
+
+/// Whether a key policy lets `role` decrypt: it delegates to the account's IAM (an Allow for
+/// the account's root, which IAM's simulation then decides), or it allows the role (or
+/// everyone) `kms:Decrypt` itself; an explicit Deny of it for the role wins.
+pub(crate) fn key_policy_grants(policy: &str, partition: &str, account: &str, role: &str) -> bool {
+    let Ok(doc) = serde_json::from_str::<Value>(policy) else {
+        return false;
+    };
+    let statements: Vec<&Value> = match doc.get("Statement") {
+        Some(Value::Array(s)) => s.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => vec![],
+    };
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
+            _ => vec![],
+        }
+    };
+    let root = format!("arn:{partition}:iam::{account}:root");
+    let principals = |s: &Value| -> Vec<String> {
+        match s.get("Principal") {
+            Some(Value::String(star)) => vec![star.clone()],
+            Some(p) => strings(p.get("AWS")),
+            None => vec![],
+        }
+    };
+    let decrypts = |s: &Value| {
+        strings(s.get("Action"))
+            .iter()
+            .any(|a| matches!(a.as_str(), "*" | "kms:*" | "kms:Decrypt" | "kms:Decrypt*"))
+    };
+    let mut allowed = false;
+    for s in statements {
+        let who = principals(s);
+        let effect = s.get("Effect").and_then(Value::as_str).unwrap_or("");
+        let is_role = who.iter().any(|p| p == role || p == "*");
+        let is_root = who.iter().any(|p| p == &root || p == account);
+        match effect {
+            "Deny" if is_role && decrypts(s) => return false,
+            "Allow" if is_root || (is_role && decrypts(s)) => allowed = true,
+            _ => {}
+        }
+    }
+    allowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLE: &str = "arn:aws:iam::111111111111:role/NodeRole";
+
+    #[test]
+    fn a_key_policy_grants_by_delegation_or_by_name() {
+        let root = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"kms:*","Resource":"*"}]}"#;
+        assert!(key_policy_grants(root, "aws", "111111111111", ROLE));
+        let named = r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:role/NodeRole"]},"Action":["kms:Decrypt"],"Resource":"*"}}"#;
+        assert!(key_policy_grants(named, "aws", "111111111111", ROLE));
+        let other = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/Admin"},"Action":"kms:*","Resource":"*"}]}"#;
+        assert!(!key_policy_grants(other, "aws", "111111111111", ROLE));
+        let denied = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"kms:*"},{"Effect":"Deny","Principal":"*","Action":"kms:Decrypt"}]}"#;
+        assert!(!key_policy_grants(denied, "aws", "111111111111", ROLE));
+        assert!(!key_policy_grants("not json", "aws", "111111111111", ROLE));
+    }
+
+    #[test]
+    fn lists_stay_short() {
+        let ids = (1..=7).map(|i| format!("i-{i}"));
+        assert_eq!(list(ids), "i-1, i-2, i-3, i-4, i-5 and 2 more");
+    }
+}
