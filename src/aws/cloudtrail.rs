@@ -60,13 +60,17 @@ impl Session {
     /// `audit --who`'s CloudTrail client for one target (built once per account), with the
     /// region its calls go to.
     pub(crate) fn trail(&self, target: &Target) -> TrailClient {
-        let client = self.shared(target.account_id(), |conf| {
-            let mut conf = aws_sdk_cloudtrail::config::Builder::from(conf);
-            // The lookup retries on its own terms (below): a throttle waits its turn at the
-            // account's 2 a second, another failure is tried briefly, a few times.
-            conf.set_retry_config(Some(aws_config::retry::RetryConfig::disabled()));
-            aws_sdk_cloudtrail::Client::from_conf(conf.build())
-        });
+        let client = self.shared(
+            target.account_id(),
+            |o| &o.trail,
+            |conf| {
+                let mut conf = aws_sdk_cloudtrail::config::Builder::from(conf);
+                // The lookup retries on its own terms (below): a throttle waits its turn at the
+                // account's 2 a second, another failure is tried briefly, a few times.
+                conf.set_retry_config(Some(aws_config::retry::RetryConfig::disabled()));
+                aws_sdk_cloudtrail::Client::from_conf(conf.build())
+            },
+        );
         TrailClient {
             client,
             region: aws_config::Region::new(target.region.as_str().to_string()),

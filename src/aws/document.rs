@@ -15,7 +15,7 @@ use aws_sdk_ssm::types::{
 use serde_json::Value;
 
 use crate::aws::retry::Backoff;
-use crate::aws::session::TargetClient;
+use crate::aws::session::{TargetClient, scoped, ssm_call};
 use crate::lifecycle::{self, Mark};
 use crate::model::{Reason, TargetError, rfc3339};
 use crate::preferences::{diff, sha256_hex};
@@ -70,15 +70,14 @@ async fn get(
     name: &str,
     version: Option<&str>,
 ) -> Result<Option<Current>, TargetError> {
-    let answer = ssm
-        .ssm()
-        .get_document()
-        .name(name)
-        .set_document_version(version.map(String::from))
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await;
+    let answer = scoped!(
+        ssm.ssm()
+            .get_document()
+            .name(name)
+            .set_document_version(version.map(String::from)),
+        ssm.scope()
+    )
+    .await;
     let missing = |e: &GetDocumentError| matches!(e, GetDocumentError::InvalidDocument(_));
     let Some(out) = unless_missing(ssm, answer, missing)? else {
         return Ok(None);
@@ -120,31 +119,16 @@ pub(crate) async fn create(
     content: &str,
     mark: &Mark,
 ) -> Result<Written, TargetError> {
-    let out = ssm
-        .ssm()
-        .create_document()
-        .name(name)
-        .content(content)
-        .document_type(DocumentType::Session)
-        .document_format(DocumentFormat::Json)
-        .tags(tag(mark))
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(|e| ssm.error(e))?;
-    let desc = out.document_description;
-    let version = desc
-        .as_ref()
-        .and_then(|d| d.document_version.clone())
-        .unwrap_or_else(|| "1".into());
-    wait_active(
+    let out = ssm_call!(
         ssm,
-        name,
-        &version,
-        desc.as_ref().and_then(|d| d.status.as_ref()),
-    )
-    .await?;
+        create_document()
+            .name(name)
+            .content(content)
+            .document_type(DocumentType::Session)
+            .document_format(DocumentFormat::Json)
+            .tags(tag(mark))
+    )?;
+    let version = active_version(ssm, name, out.document_description, "1").await?;
     Ok(Written {
         version,
         content_sha256: sha256_hex(content.as_bytes()),
@@ -178,15 +162,15 @@ pub(crate) async fn update(
     opts: UpdateOptions<'_>,
 ) -> Result<Written, TargetError> {
     let send = |content: &str| {
-        ssm.ssm()
-            .update_document()
-            .name(name)
-            .content(content)
-            .document_version("$LATEST")
-            .document_format(DocumentFormat::Json)
-            .customize()
-            .config_override(ssm.scope())
-            .send()
+        scoped!(
+            ssm.ssm()
+                .update_document()
+                .name(name)
+                .content(content)
+                .document_version("$LATEST")
+                .document_format(DocumentFormat::Json),
+            ssm.scope()
+        )
     };
     let mut pruned = 0;
     let mut sent = send(content).await;
@@ -245,18 +229,7 @@ pub(crate) async fn update(
         let written = match (holder, sent) {
             (Some(found), _) => Written { pruned, ..found },
             (None, Ok(out)) => {
-                let desc = out.document_description;
-                let version = desc
-                    .as_ref()
-                    .and_then(|d| d.document_version.clone())
-                    .unwrap_or_default();
-                wait_active(
-                    ssm,
-                    name,
-                    &version,
-                    desc.as_ref().and_then(|d| d.status.as_ref()),
-                )
-                .await?;
+                let version = active_version(ssm, name, out.document_description, "").await?;
                 Written {
                     version,
                     content_sha256: sha256_hex(content.as_bytes()),
@@ -365,16 +338,13 @@ pub(crate) async fn add_mark(
     name: &str,
     mark: &Mark,
 ) -> Result<(), TargetError> {
-    ssm.ssm()
-        .add_tags_to_resource()
-        .resource_type(ResourceTypeForTagging::Document)
-        .resource_id(name)
-        .tags(tag(mark))
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(|e| ssm.error(e))?;
+    ssm_call!(
+        ssm,
+        add_tags_to_resource()
+            .resource_type(ResourceTypeForTagging::Document)
+            .resource_id(name)
+            .tags(tag(mark))
+    )?;
     Ok(())
 }
 
@@ -389,16 +359,12 @@ pub(crate) async fn is_marked(
     if mark.is_on(described.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         return Ok(true);
     }
-    let out = ssm
-        .ssm()
-        .list_tags_for_resource()
-        .resource_type(ResourceTypeForTagging::Document)
-        .resource_id(name)
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(|e| ssm.error(e))?;
+    let out = ssm_call!(
+        ssm,
+        list_tags_for_resource()
+            .resource_type(ResourceTypeForTagging::Document)
+            .resource_id(name)
+    )?;
     Ok(mark.is_on(out.tag_list().iter().map(|t| (t.key(), t.value()))))
 }
 
@@ -461,6 +427,27 @@ async fn find_version(
     ))
 }
 
+/// The version a write made, as SSM's answer `desc` names it (else `unnamed`), once Active.
+async fn active_version(
+    ssm: &TargetClient,
+    name: &str,
+    desc: Option<aws_sdk_ssm::types::DocumentDescription>,
+    unnamed: &str,
+) -> Result<String, TargetError> {
+    let version = desc
+        .as_ref()
+        .and_then(|d| d.document_version.clone())
+        .unwrap_or_else(|| unnamed.into());
+    wait_active(
+        ssm,
+        name,
+        &version,
+        desc.as_ref().and_then(|d| d.status.as_ref()),
+    )
+    .await?;
+    Ok(version)
+}
+
 /// SSM answers a write with the version's status; poll only while it is not yet Active.
 async fn wait_active(
     ssm: &TargetClient,
@@ -478,16 +465,10 @@ async fn wait_active(
             Some(_) => {}
         }
         tokio::time::sleep(POLL.wait(n)).await;
-        let out = ssm
-            .ssm()
-            .describe_document()
-            .name(name)
-            .document_version(version)
-            .customize()
-            .config_override(ssm.scope())
-            .send()
-            .await
-            .map_err(|e| ssm.error(e))?;
+        let out = ssm_call!(
+            ssm,
+            describe_document().name(name).document_version(version)
+        )?;
         status = out.document.and_then(|d| d.status);
     }
     Err(TargetError::new(
@@ -519,14 +500,7 @@ pub(crate) async fn versions(
     ssm: &TargetClient,
     name: &str,
 ) -> Result<Option<Versions>, TargetError> {
-    let answer = ssm
-        .ssm()
-        .describe_document()
-        .name(name)
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await;
+    let answer = scoped!(ssm.ssm().describe_document().name(name), ssm.scope()).await;
     let missing =
         |e: &DescribeDocumentError| matches!(e, DescribeDocumentError::InvalidDocument(_));
     let Some(out) = unless_missing(ssm, answer, missing)? else {
@@ -590,15 +564,12 @@ pub(crate) async fn promote(
     name: &str,
     version: &str,
 ) -> Result<(), TargetError> {
-    ssm.ssm()
-        .update_document_default_version()
-        .name(name)
-        .document_version(version)
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(|e| ssm.error(e))?;
+    ssm_call!(
+        ssm,
+        update_document_default_version()
+            .name(name)
+            .document_version(version)
+    )?;
     Ok(())
 }
 
@@ -609,15 +580,12 @@ pub(crate) async fn delete(
     name: &str,
     version: Option<&str>,
 ) -> Result<(), TargetError> {
-    ssm.ssm()
-        .delete_document()
-        .name(name)
-        .set_document_version(version.map(String::from))
-        .customize()
-        .config_override(ssm.scope())
-        .send()
-        .await
-        .map_err(|e| ssm.error(e))?;
+    ssm_call!(
+        ssm,
+        delete_document()
+            .name(name)
+            .set_document_version(version.map(String::from))
+    )?;
     Ok(())
 }
 

@@ -23,17 +23,15 @@ pub(crate) struct NodeClients {
     endpoint: Arc<str>,
 }
 
-/// What the account's clients are stored as in the session (one per account).
-#[derive(Clone)]
-struct Stored(aws_sdk_ssm::Client, Query);
-
 impl Session {
     /// The node check's clients for one target, built once per account.
     pub(crate) fn node_clients(&self, target: &Target) -> NodeClients {
         let partition = self.partition();
-        let Stored(ssm, query) = self.shared(target.account_id(), |conf| {
-            Stored(aws_sdk_ssm::Client::new(conf), Query::new(conf, partition))
-        });
+        let (ssm, query) = self.shared(
+            target.account_id(),
+            |c| &c.nodes,
+            |conf| (aws_sdk_ssm::Client::new(conf), Query::new(conf, partition)),
+        );
         NodeClients {
             ssm,
             partition,

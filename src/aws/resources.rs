@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_sdk_ssm::error::ProvideErrorMetadata;
 
 use crate::aws::error::target_error;
-use crate::aws::session::Session;
+use crate::aws::session::{Session, scoped};
 use crate::model::TargetError;
 use crate::target::{Region, Target};
 
@@ -49,13 +49,17 @@ impl Session {
     /// Preflight's clients for one target: its account's S3, CloudWatch Logs and KMS
     /// clients (built once per account), each call pointed at the region it is about.
     pub(crate) fn checks(&self, target: &Target) -> CheckClients {
-        let (s3, logs, kms) = self.shared(target.account_id(), |conf| {
-            (
-                crate::aws::objects::s3_client(conf),
-                aws_sdk_cloudwatchlogs::Client::new(conf),
-                aws_sdk_kms::Client::new(conf),
-            )
-        });
+        let (s3, logs, kms) = self.shared(
+            target.account_id(),
+            |o| &o.checks,
+            |conf| {
+                (
+                    crate::aws::objects::s3_client(conf),
+                    aws_sdk_cloudwatchlogs::Client::new(conf),
+                    aws_sdk_kms::Client::new(conf),
+                )
+            },
+        );
         CheckClients {
             s3,
             logs,
@@ -91,14 +95,11 @@ pub(crate) async fn bucket_region(
     bucket: &str,
 ) -> Result<Option<String>, TargetError> {
     let asked = c.region.as_str();
-    match c
-        .s3
-        .head_bucket()
-        .bucket(bucket)
-        .customize()
-        .config_override(CheckClients::s3_in(asked))
-        .send()
-        .await
+    match scoped!(
+        c.s3.head_bucket().bucket(bucket),
+        CheckClients::s3_in(asked)
+    )
+    .await
     {
         Ok(out) => Ok(Some(out.bucket_region().unwrap_or(asked).to_string())),
         Err(e) => {
@@ -131,14 +132,11 @@ pub(crate) async fn bucket_encrypted(
     bucket: &str,
     region: &str,
 ) -> Result<Encryption, TargetError> {
-    match c
-        .s3
-        .get_bucket_encryption()
-        .bucket(bucket)
-        .customize()
-        .config_override(CheckClients::s3_in(region))
-        .send()
-        .await
+    match scoped!(
+        c.s3.get_bucket_encryption().bucket(bucket),
+        CheckClients::s3_in(region)
+    )
+    .await
     {
         Ok(out) => {
             let rules = out
@@ -172,15 +170,12 @@ pub(crate) async fn log_group_key(
 ) -> Result<Option<Option<String>>, TargetError> {
     // The prefix narrows the answer to this name and longer ones sharing it, in name order:
     // the name itself, when it exists, is the first of the first page. One call.
-    let page = c
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        .customize()
-        .config_override(c.logs_scope())
-        .send()
-        .await
-        .map_err(|e| target_error(e, &c.endpoint))?;
+    let page = scoped!(
+        c.logs.describe_log_groups().log_group_name_prefix(name),
+        c.logs_scope()
+    )
+    .await
+    .map_err(|e| target_error(e, &c.endpoint))?;
     Ok(page
         .log_groups()
         .iter()
@@ -191,15 +186,7 @@ pub(crate) async fn log_group_key(
 /// DescribeKey in the target's region (by key id, key ARN, alias name or alias ARN); `None`
 /// when there is no such key or alias.
 pub(crate) async fn key(c: &CheckClients, key_id: &str) -> Result<Option<Key>, TargetError> {
-    match c
-        .kms
-        .describe_key()
-        .key_id(key_id)
-        .customize()
-        .config_override(c.kms_scope())
-        .send()
-        .await
-    {
+    match scoped!(c.kms.describe_key().key_id(key_id), c.kms_scope()).await {
         Ok(out) => Ok(out.key_metadata().map(|m| Key {
             arn: m.arn().unwrap_or_default().to_string(),
             state: m

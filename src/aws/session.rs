@@ -7,10 +7,9 @@
 //! clients are built beside their calls (cloudtrail.rs, securityhub.rs, resources.rs,
 //! regions.rs, organizations.rs, caller.rs); `--wait-ready`'s wait is in wait_ready.rs.
 
-use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
@@ -47,7 +46,7 @@ pub(crate) struct Session {
     accounts: HashMap<AccountId, AccountClients>,
     /// Clients of other services that act in every account, one each for the run (see
     /// [`Session::run_wide`]).
-    run_wide: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    run_wide: RunWide,
     /// Accounts whose inventory `profile` is in none of the AWS config files, with its name.
     missing_profiles: Vec<(AccountId, String)>,
 }
@@ -56,27 +55,99 @@ struct AccountClients {
     credentials: SharedCredentialsProvider,
     /// The assumed role behind `credentials`, for fetching ahead (none for a profile alone).
     assumed: Option<Arc<Assumed>>,
-    /// The account's other clients (CloudTrail, Security Hub, preflight's), by type, each
-    /// built on its first use: see [`Session::shared`].
-    others: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    /// The account's other clients, each built on its first use: see [`Session::shared`].
+    others: PerAccount,
 }
+
+/// The clients of other services one account's targets share, each built on the account's
+/// first use (with its credentials) and kept for the run.
+#[derive(Default)]
+pub(crate) struct PerAccount {
+    /// `audit --who`'s (src/aws/cloudtrail.rs).
+    pub(crate) trail: OnceLock<aws_sdk_cloudtrail::Client>,
+    /// Preflight's S3, CloudWatch Logs and KMS clients (src/aws/resources.rs).
+    pub(crate) checks: OnceLock<(
+        aws_sdk_s3::Client,
+        aws_sdk_cloudwatchlogs::Client,
+        aws_sdk_kms::Client,
+    )>,
+    /// The node check's SSM client and its EC2 and IAM queries (src/aws/nodes.rs).
+    pub(crate) nodes: OnceLock<(aws_sdk_ssm::Client, crate::aws::query::Query)>,
+}
+
+/// The clients of other services that act in every account, one each for the run: each call
+/// names its account's credentials in its per-call settings ([`OnTarget`]).
+#[derive(Default)]
+pub(crate) struct RunWide {
+    /// `audit --security-hub`'s (src/aws/securityhub.rs).
+    pub(crate) hub: OnceLock<aws_sdk_securityhub::Client>,
+}
+
+/// `request` (an SDK fluent builder) sent with `settings` as its per-call override: how every
+/// call on a run-wide client is pointed at its target (an account's credentials, a region). A
+/// macro, not a generic function: the bound the SDK puts on `send` (`CustomizableSend`) is
+/// private to each SDK crate, so no function outside it can name it.
+macro_rules! scoped {
+    ($request:expr, $settings:expr) => {
+        $request.customize().config_override($settings).send()
+    };
+}
+pub(crate) use scoped;
+
+/// An SSM call on `target` (a [`TargetClient`]), awaited: the run's client, the target's
+/// per-call settings, a failure as the target's error. `ssm_call!(target, get_document()..)`.
+macro_rules! ssm_call {
+    ($target:expr, $($call:tt)+) => {
+        $crate::aws::session::scoped!($target.ssm().$($call)+, $target.scope())
+            .await
+            .map_err(|e| $target.error(e))
+    };
+}
+pub(crate) use ssm_call;
+
+/// Where and as whom one target's calls go: its account's credentials (with the run's identity
+/// cache beside them), its region, and its endpoint as an error message names it. The one
+/// description of a target that SSM's [`TargetClient`] and Security Hub's client share.
+#[derive(Clone)]
+pub(crate) struct OnTarget {
+    /// The account's credentials (their identity cache partition with them).
+    pub(crate) credentials: Option<SharedCredentialsProvider>,
+    /// The run's identity cache, set beside the credentials on each call: a call whose
+    /// override names credentials but no cache gets a new cache of its own from the SDK,
+    /// built and dropped per call.
+    pub(crate) identity_cache: Option<SharedIdentityCache>,
+    pub(crate) region: aws_config::Region,
+    /// Where its calls go, as an error message names it.
+    pub(crate) endpoint: Arc<str>,
+}
+
+/// `conf` (any SDK's config builder) with [`OnTarget`]'s settings: its region, its account's
+/// credentials and the identity cache. A macro because each SDK crate has its own builder type.
+macro_rules! on_target {
+    ($conf:expr, $on:expr) => {{
+        let on: &$crate::aws::session::OnTarget = &$on;
+        let mut conf = $conf.region(on.region.clone());
+        // `set_` keeps the account's provider (and its cache partition) as it is; the plain
+        // `credentials_provider` would wrap it anew, a cache partition per call.
+        if let Some(c) = &on.credentials {
+            conf.set_credentials_provider(Some(c.clone()));
+        }
+        if let Some(c) = &on.identity_cache {
+            conf.set_identity_cache(c.clone());
+        }
+        conf
+    }};
+}
+pub(crate) use on_target;
 
 /// A target: its account's SSM client, the region its calls go to, and a count of the HTTP
 /// attempts its calls made (the report's `attempts`).
 #[derive(Clone)]
 pub(crate) struct TargetClient {
     ssm: aws_sdk_ssm::Client,
-    /// The account's credentials (their identity cache partition with them).
-    credentials: Option<SharedCredentialsProvider>,
-    /// The run's identity cache, set beside the credentials on each call: a call whose
-    /// override names credentials but no cache gets a new cache of its own from the SDK,
-    /// built and dropped per call.
-    identity_cache: Option<SharedIdentityCache>,
-    region: aws_config::Region,
+    on: OnTarget,
     retry_partition: RetryPartition,
     attempts: Arc<AtomicU32>,
-    /// Where its calls go, as an error message names it.
-    endpoint: Arc<str>,
 }
 
 impl TargetClient {
@@ -85,12 +156,14 @@ impl TargetClient {
     pub(crate) fn for_tests(ssm: aws_sdk_ssm::Client) -> Self {
         TargetClient {
             ssm,
-            credentials: None,
-            identity_cache: None,
-            region: aws_config::Region::from_static("us-east-1"),
+            on: OnTarget {
+                credentials: None,
+                identity_cache: None,
+                region: aws_config::Region::from_static("us-east-1"),
+                endpoint: "mock".into(),
+            },
             retry_partition: RetryPartition::new("ssm-prefs/tests"),
             attempts: Arc::new(AtomicU32::new(0)),
-            endpoint: "mock".into(),
         }
     }
 
@@ -103,11 +176,11 @@ impl TargetClient {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        target_error(err, &self.endpoint)
+        target_error(err, &self.on.endpoint)
     }
 
-    /// The run's client; every call on it goes through `customize().config_override(
-    /// target.scope())`, which points it at this target.
+    /// The run's client; every call on it goes through [`scoped!`] with
+    /// `target.scope()`, which points it at this target.
     pub(crate) fn ssm(&self) -> &aws_sdk_ssm::Client {
         &self.ssm
     }
@@ -126,19 +199,9 @@ impl TargetClient {
 
     /// `conf` with this target's settings.
     fn on_target(&self, conf: aws_sdk_ssm::config::Builder) -> aws_sdk_ssm::config::Builder {
-        let mut conf = conf
-            .region(self.region.clone())
+        on_target!(conf, self.on)
             .retry_partition(self.retry_partition.clone())
-            .interceptor(CountAttempts(self.attempts.clone()));
-        // `set_` keeps the account's provider (and its cache partition) as it is; the plain
-        // `credentials_provider` would wrap it anew, a cache partition per call.
-        if let Some(c) = &self.credentials {
-            conf.set_credentials_provider(Some(c.clone()));
-        }
-        if let Some(c) = &self.identity_cache {
-            conf.set_identity_cache(c.clone());
-        }
-        conf
+            .interceptor(CountAttempts(self.attempts.clone()))
     }
 }
 
@@ -262,13 +325,13 @@ impl Session {
                         None => chain,
                     },
                     assumed,
-                    others: Mutex::default(),
+                    others: PerAccount::default(),
                 },
             );
         }
         Self {
             ssm: aws_sdk_ssm::Client::new(&base),
-            run_wide: Mutex::default(),
+            run_wide: RunWide::default(),
             base,
             partition,
             accounts: providers,
@@ -301,43 +364,32 @@ impl Session {
         &self.base
     }
 
-    /// The account's client of type `C`, built by `build` from the base config with the
+    /// The account's client in `slot`, built by `build` from the base config with the
     /// account's credentials on the account's first use, then shared by all its targets (and
     /// so its credentials provider, its cache partition and the connection pool).
-    pub(crate) fn shared<C>(&self, account: &AccountId, build: impl FnOnce(&SdkConfig) -> C) -> C
-    where
-        C: Clone + Send + Sync + 'static,
-    {
+    pub(crate) fn shared<C: Clone>(
+        &self,
+        account: &AccountId,
+        slot: impl FnOnce(&PerAccount) -> &OnceLock<C>,
+        build: impl FnOnce(&SdkConfig) -> C,
+    ) -> C {
         let clients = self.account(account);
-        let mut others = clients.others.lock().expect("not poisoned");
-        others
-            .entry(TypeId::of::<C>())
-            .or_insert_with(|| Box::new(build(&self.config_of(clients))))
-            .downcast_ref::<C>()
-            .expect("stored under its own type")
+        slot(&clients.others)
+            .get_or_init(|| build(&self.config_of(clients)))
             .clone()
     }
 
-    /// The client of type `C` for the whole run, built by `build` from the base config on
-    /// first use: its calls name their account's credentials ([`Session::credentials`]) in
-    /// their per-call config. A client per account would cost tens of kilobytes each.
-    pub(crate) fn run_wide<C>(&self, build: impl FnOnce(&SdkConfig) -> C) -> C
-    where
-        C: Clone + Send + Sync + 'static,
-    {
-        let mut clients = self.run_wide.lock().expect("not poisoned");
-        clients
-            .entry(TypeId::of::<C>())
-            .or_insert_with(|| Box::new(build(&self.base)))
-            .downcast_ref::<C>()
-            .expect("stored under its own type")
+    /// The run's client in `slot`, built by `build` from the base config on first use: its
+    /// calls name their account's credentials ([`Session::on_target`]) in their per-call
+    /// config. A client per account would cost tens of kilobytes each.
+    pub(crate) fn run_wide<C: Clone>(
+        &self,
+        slot: impl FnOnce(&RunWide) -> &OnceLock<C>,
+        build: impl FnOnce(&SdkConfig) -> C,
+    ) -> C {
+        slot(&self.run_wide)
+            .get_or_init(|| build(&self.base))
             .clone()
-    }
-
-    /// The account's credentials provider, for a call's config override (`set_
-    /// credentials_provider`, which keeps its identity cache partition).
-    pub(crate) fn credentials(&self, account: &AccountId) -> SharedCredentialsProvider {
-        self.account(account).credentials.clone()
     }
 
     /// A client of the account built by `build` from the base config with the account's
@@ -371,12 +423,9 @@ impl Session {
     /// (so the account's targets share its role and cache partition); all clients share the
     /// base config's identity cache and HTTP connection pool.
     pub(crate) fn client(&self, target: &Target) -> TargetClient {
-        let account = self.account(target.account_id());
         TargetClient {
             ssm: self.ssm.clone(),
-            credentials: Some(account.credentials.clone()),
-            identity_cache: self.base.identity_cache(),
-            region: aws_config::Region::from_static(target.region.as_str()),
+            on: self.on_target(target, "SSM"),
             // AWS throttles per account and region: so does the retry token bucket, rather than
             // one bucket per region that a single throttled account would drain for all. The
             // bucket is the target's own (a custom partition), freed with it: a partition
@@ -389,7 +438,17 @@ impl Session {
             .token_bucket(TokenBucket::default())
             .build(),
             attempts: Arc::new(AtomicU32::new(0)),
-            endpoint: self.endpoint("SSM", Some(&target.region)).into(),
+        }
+    }
+
+    /// Where and as whom `target`'s calls to `service` go: the one function SSM's and
+    /// Security Hub's clients take a target's settings from.
+    pub(crate) fn on_target(&self, target: &Target, service: &str) -> OnTarget {
+        OnTarget {
+            credentials: Some(self.account(target.account_id()).credentials.clone()),
+            identity_cache: self.base.identity_cache(),
+            region: aws_config::Region::from_static(target.region.as_str()),
+            endpoint: self.endpoint(service, Some(&target.region)).into(),
         }
     }
 

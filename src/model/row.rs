@@ -4,7 +4,6 @@
 use std::sync::LazyLock;
 use std::time::{Instant, SystemTime};
 
-use serde::de::{DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use strum::{EnumIter, IntoStaticStr};
 
@@ -101,40 +100,26 @@ impl Status {
     }
 }
 
-/// The report's header: [`ReportRow`]'s fields, in order, as serde names them.
-pub static COLUMNS: LazyLock<&'static [&'static str]> = LazyLock::new(field_names::<ReportRow>);
-
-/// The names serde gives `T`'s fields, in order: `T`'s `Deserialize` is asked which fields it
-/// expects, and nothing is read.
-fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
-    struct Names(&'static [&'static str]);
-    impl<'de> Deserializer<'de> for &mut Names {
-        type Error = serde::de::value::Error;
-
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-            Err(serde::de::Error::custom("only a struct has field names"))
-        }
-
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            fields: &'static [&'static str],
-            _: V,
-        ) -> Result<V::Value, Self::Error> {
-            self.0 = fields;
-            Err(serde::de::Error::custom("names only"))
-        }
-
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
-            identifier ignored_any
-        }
-    }
-    let mut names = Names(&[]);
-    let _ = T::deserialize(&mut names);
-    names.0
-}
+/// The report's header: [`ReportRow`]'s fields, in order, as serde names them. The csv crate
+/// writes that header itself before the first struct it serializes; it is read back from there
+/// once, so the names have one source, the struct.
+pub static COLUMNS: LazyLock<&'static [&'static str]> = LazyLock::new(|| {
+    let mut writer = csv::Writer::from_writer(vec![]);
+    writer
+        .serialize(ReportRow::empty())
+        .expect("a row serializes");
+    let written = writer.into_inner().expect("a Vec takes every byte");
+    let mut reader = csv::Reader::from_reader(written.as_slice());
+    let header = reader
+        .headers()
+        .expect("the csv crate reads its own header");
+    // Built once, and kept for the life of the process.
+    let names: Vec<&'static str> = header
+        .iter()
+        .map(|name| &*Box::leak(name.to_string().into_boxed_str()))
+        .collect();
+    Box::leak(names.into_boxed_slice())
+});
 
 /// One report row, and the report's columns: each field is a column, in this order (the
 /// header is the field names, docs/report.md "The report"), written and read back through
@@ -267,8 +252,8 @@ impl ReportRow {
         }
     }
 
-    /// A row for account 000000000000 in us-east-1 with nothing done, for tests to fill.
-    #[cfg(test)]
+    /// A row for account 000000000000 in us-east-1 with nothing done: the row the header is
+    /// read from ([`COLUMNS`]), and for tests to fill.
     pub fn empty() -> Self {
         let target = Target {
             account: std::sync::Arc::new(crate::target::Account::new(
@@ -420,15 +405,7 @@ impl Outcome {
 
 /// RFC 3339 UTC, to the millisecond.
 pub fn rfc3339(t: SystemTime) -> String {
-    let dt = aws_sdk_ssm::primitives::DateTime::from(t);
-    let whole = aws_sdk_ssm::primitives::DateTime::from_secs(dt.secs())
-        .fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_default();
-    format!(
-        "{}.{:03}Z",
-        whole.trim_end_matches('Z'),
-        dt.subsec_nanos() / 1_000_000
-    )
+    humantime::format_rfc3339_millis(t).to_string()
 }
 
 #[cfg(test)]

@@ -7,9 +7,12 @@
 //! `'`, and read back with exactly one leading `'` removed, so every value reads back as it was.
 //! Numeric columns are written as they are.
 
+mod guard;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use self::guard::Guarded;
 use crate::files::Replacement;
 use crate::model::{COLUMNS, Command, ReportRow};
 use crate::target::{AccountId, Region};
@@ -40,7 +43,7 @@ impl CsvReport {
     }
 
     pub fn write(&mut self, row: &ReportRow) -> std::io::Result<()> {
-        self.writer.write_record(&guarded(row)?)?;
+        self.writer.serialize(Guarded(row))?;
         self.writer.flush()
     }
 
@@ -58,43 +61,11 @@ pub fn write_whole(path: &Path, rows: &[ReportRow]) -> std::io::Result<()> {
             .from_writer(out.file());
         writer.write_record(*COLUMNS)?;
         for row in rows {
-            writer.write_record(&guarded(row)?)?;
+            writer.serialize(Guarded(row))?;
         }
         writer.flush()?;
     }
     out.commit()
-}
-
-/// Whether a text cell starting so would be a formula (or data) to a spreadsheet; `'` is in
-/// the list so that the prefix can always be taken off again. A number never starts so.
-fn needs_guard(cell: &str) -> bool {
-    cell.starts_with(['=', '+', '-', '@', '\t', '\r', '\''])
-}
-
-/// The row as the cells written, in [`COLUMNS`] order: each field as serde gives it (a
-/// number as it is, `None` empty), each text cell guarded. Through `serde_json::Value`, whose
-/// map keeps the fields' order, rather than the csv crate's serializer, which has no place to
-/// guard a cell.
-fn guarded(row: &ReportRow) -> std::io::Result<csv::StringRecord> {
-    use serde_json::Value;
-    let Value::Object(fields) = serde_json::to_value(row)? else {
-        unreachable!("a struct serializes as a map")
-    };
-    let mut record = csv::StringRecord::with_capacity(256, fields.len());
-    for (column, value) in fields {
-        match value {
-            Value::String(text) if needs_guard(&text) => record.push_field(&format!("'{text}")),
-            Value::String(text) => record.push_field(&text),
-            Value::Number(n) => record.push_field(&n.to_string()),
-            Value::Null => record.push_field(""),
-            other => {
-                return Err(std::io::Error::other(format!(
-                    "report column {column} holds {other}, not one cell"
-                )));
-            }
-        }
-    }
-    Ok(record)
 }
 
 /// A record as read, each guarded cell's one leading `'` removed.
@@ -107,9 +78,7 @@ fn unguarded(record: &csv::StringRecord) -> csv::StringRecord {
 
 /// `reports/<command>-<UTC timestamp>.csv`
 pub fn default_path(command: &str) -> PathBuf {
-    let stamp = aws_sdk_ssm::primitives::DateTime::from(std::time::SystemTime::now())
-        .fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_default();
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let stamp: String = stamp
         .chars()
         .take(19)
@@ -425,9 +394,11 @@ mod tests {
         // The csv crate writes the header from serde's field names itself.
         let mut serde_writer = csv::Writer::from_writer(vec![]);
         serde_writer.serialize(&row).unwrap();
-        let mut ours = csv::Writer::from_writer(vec![]);
+        let mut ours = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(vec![]);
         ours.write_record(*COLUMNS).unwrap();
-        ours.write_record(&guarded(&row).unwrap()).unwrap();
+        ours.serialize(Guarded(&row)).unwrap();
         assert_eq!(
             String::from_utf8(ours.into_inner().unwrap()).unwrap(),
             String::from_utf8(serde_writer.into_inner().unwrap()).unwrap()

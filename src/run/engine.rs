@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::fanout::{self, Control, Panicked};
+use super::findings;
 use super::interrupt::{INTERRUPT_GRACE, Listening, listen_for_interrupts};
 use super::sinks::{RunOutcome, Sinks};
 use crate::aws::session::Session;
@@ -278,7 +279,11 @@ impl Step for Audit<'_> {
         let trail = job.who.then(|| session.trail(&t));
         let hub = job.security_hub.as_ref().map(|_| session.hub(&t));
         let client = session.client(&t);
-        steps::audit(job.clone(), t, client, checks, trail, hub)
+        let job = job.clone();
+        async move {
+            let audited = steps::audit(job.clone(), t, client, checks, trail).await;
+            findings::send(&job, hub, audited).await
+        }
     }
 
     fn skipped(&self, t: Target, reason: StopReason) -> Outcome {

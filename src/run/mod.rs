@@ -2,12 +2,13 @@
 //! run's inputs read and resolved to targets (inputs, sources), the run prepared (setup), then
 //! executed with a step into a phase's sinks, ending in its outcome (engine); the bounded
 //! fan-out over targets (fanout), apply's write phase at once or wave by wave (executor),
-//! what a run reports to (sinks), Ctrl-C and SIGTERM (interrupt) and the confirmation prompt
+//! what a run reports to (sinks), audit's Security Hub findings sent (findings), Ctrl-C and SIGTERM (interrupt) and the confirmation prompt
 //! (prompt). No step (src/steps/) imports it.
 
 mod engine;
 pub(crate) mod executor;
 pub(crate) mod fanout;
+mod findings;
 mod inputs;
 mod interrupt;
 mod prompt;

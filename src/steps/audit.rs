@@ -11,11 +11,8 @@ use super::read::*;
 use crate::aws::cloudtrail::{self, TrailClient};
 use crate::aws::document::{self, Current};
 use crate::aws::resources::CheckClients;
-use crate::aws::securityhub::{self, HubClient};
 use crate::aws::session::TargetClient;
-use crate::model::{
-    Action, Change, Findings, HubDelivery, Outcome, Reason, ReportRow, Status, TargetError, rfc3339,
-};
+use crate::model::{Action, Change, Findings, Outcome, Reason, ReportRow, Status, TargetError};
 use crate::preferences::{changed_keys, diff};
 use crate::target::Target;
 
@@ -29,8 +26,7 @@ pub(crate) async fn audit(
     client: TargetClient,
     checks: Option<CheckClients>,
     trail: Option<TrailClient>,
-    hub: Option<HubClient>,
-) -> Outcome {
+) -> Audited {
     let started_at = SystemTime::now();
     let started = Instant::now();
     let result = audit_steps(&job, &target, &client, checks.as_ref()).await;
@@ -116,32 +112,29 @@ pub(crate) async fn audit(
             }
         }
     }
-    // `--security-hub`: the verdict as a finding in the target's own account and region. One
-    // that is not delivered leaves the verdict as it is and says why.
-    // A skipped target (a region a service control policy closes) gets none: nothing there
-    // to protect, and the same policy would refuse the finding.
-    if let (Some(hub), Some(fix), false) = (hub, &job.security_hub, row.status == Status::Skipped) {
-        // Boxed: the finding's SDK types are large, and inline they would grow every audited
-        // target's future, with --security-hub or without.
-        let sent = Box::pin(securityhub::deliver(
-            &hub,
-            &row,
-            &rfc3339(SystemTime::now()),
-            &fix.for_target(&target, unmarked),
-            &job.prefs.file_sha256,
-            &changes,
-        ))
-        .await;
-        row.security_hub = match sent {
-            Ok(()) => HubDelivery::Delivered,
-            Err(e) => HubDelivery::NotDelivered(e),
-        };
+    // `--security-hub`: the command the target's finding recommends (the engine sends the
+    // finding, src/run/findings.rs). A skipped target (a region a service control policy
+    // closes) gets none: nothing there to protect, and the same policy would refuse it.
+    let fix = job
+        .security_hub
+        .as_ref()
+        .filter(|_| row.status != Status::Skipped)
+        .map(|fix| fix.for_target(&target, unmarked));
+    Audited {
+        outcome: Outcome {
+            row,
+            changes,
+            reused_version: false,
+        },
+        fix,
     }
-    Outcome {
-        row,
-        changes,
-        reused_version: false,
-    }
+}
+
+/// An audited target, and with `--security-hub` the command its finding recommends: only
+/// the audit knows whether the document lacks the ownership tag, which changes that command.
+pub(crate) struct Audited {
+    pub(crate) outcome: Outcome,
+    pub(crate) fix: Option<String>,
 }
 
 /// `version_author` where SSM does not say who created the version.

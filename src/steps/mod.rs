@@ -7,7 +7,7 @@ mod read;
 mod rollback;
 mod write;
 
-pub(crate) use audit::audit;
+pub(crate) use audit::{Audited, audit};
 pub(crate) use job::{
     FixCommand, Job, interrupted, region_not_enabled, region_not_ready, regions_unknown, skipped,
 };
