@@ -72,7 +72,9 @@ pub(crate) async fn serve(
                 metrics::NOT_COMPLIANT
             )),
             Verdict::Retry(why) => {
-                unreadable |= run.summary.total_targets == 0;
+                // Failed before any target: the organization was not read. A run the deadline
+                // stopped before it had targets is not that: it is the deadline's.
+                unreadable |= run.summary.total_targets == 0 && run.ended == Ended::Failures;
                 failed.push(format!("{command}: {why} (report {report})"));
             }
         }
