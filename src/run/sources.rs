@@ -80,10 +80,17 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
             let mut inv = events.inventory();
             // One base session for both: naming the accounts and knowing the caller's own.
             let session = Session::new(&args.aws.session, &[]).await;
-            name_from_organizations(printer, &session, &mut inv, &prefs, &selection).await;
+            // Asked of Organizations: the accounts the selection keeps, whatever their tags
+            // (-t selects by the tags read here).
+            let untagged = Selection {
+                tags: vec![],
+                ..selection.clone()
+            };
+            let kept = selected_accounts(&inv, &untagged);
+            name_from_organizations(printer, &session, &mut inv, &prefs, &kept).await;
             if tags_needed(&prefs, &selection) {
                 let cache = source.org_tags.as_ref();
-                tags_from_organizations(printer, &session, &mut inv, &selection, cache).await;
+                tags_from_organizations(printer, &session, &mut inv, &kept, cache).await;
             }
             caller_on_base_credentials(printer, &session, &mut inv).await;
             inv
@@ -106,15 +113,14 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
 /// it in `CreateAccountResult`; a region event has none) is named by Organizations'
 /// `DescribeAccount`. Where that read fails the name stays unknown, said in a line: its
 /// targets are blocked where the preferences need `{account_name}`, never written with a guess.
-/// Only the accounts the selection keeps are asked.
+/// Only the `kept` accounts are asked.
 async fn name_from_organizations(
     printer: &Printer,
     session: &Session,
     inv: &mut Inventory,
     prefs: &Preferences,
-    selection: &Selection,
+    kept: &HashSet<AccountId>,
 ) {
-    let kept = selected_accounts(inv, selection);
     if !inv
         .accounts
         .iter()
@@ -175,15 +181,15 @@ fn selected_accounts(inv: &Inventory, selection: &Selection) -> HashSet<AccountI
 /// The events alone, where a tag may fill a placeholder: each account's Organizations tags,
 /// read now (an event says they changed, or names a new account), never from the tags cache;
 /// the cache, where given, keeps what was read. Where a read fails, the account's tags are
-/// unknown, said in a line: its targets are blocked, never written with another value.
+/// unknown, said in a line: its targets are blocked, never written with another value. Only
+/// the `kept` accounts are asked.
 async fn tags_from_organizations(
     printer: &Printer,
     session: &Session,
     inv: &mut Inventory,
-    selection: &Selection,
+    kept: &HashSet<AccountId>,
     cache: Option<&OrgTagsCache>,
 ) {
-    let kept = selected_accounts(inv, selection);
     let org = session.organizations();
     let gate = session.organizations_gate();
     let endpoint = session.endpoint("Organizations", None);

@@ -109,9 +109,9 @@ pub(crate) async fn update(
     read: Vec<(String, Vec<(String, String)>)>,
 ) {
     let mut tags = load(printer, session, cache).await;
-    let n = read.len();
+    let (n, now) = (read.len(), now());
     for (id, pairs) in read {
-        tags.set(&id, pairs, now());
+        tags.set(&id, pairs, now);
     }
     let line = format!("the tags of {} read again", count(n, "account"));
     save(printer, session, cache, &tags, &line).await;

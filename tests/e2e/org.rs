@@ -1232,6 +1232,20 @@ async fn a_tag_event_applies_its_account_with_the_tags_read_again() {
     );
     assert_eq!(cached(), serde_json::json!([["ssm-prefs:team", "ops"]]));
 
+    // -t selects the events' accounts by the tags read now.
+    let (out, rows) = run(
+        "selected",
+        &[
+            "--event",
+            tagged.to_str().unwrap(),
+            "-t",
+            "ssm-prefs:team:ops",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["status"], "unchanged", "{rows:?}");
+
     // Tags that cannot be read: the account's targets are blocked, never written with --var's
     // value, and the cache keeps what it had.
     org.untag(&id, "ssm-prefs:team").await;
