@@ -278,6 +278,10 @@ pub(crate) struct WalkOptions<'a> {
     pub stop_at: Option<Instant>,
     /// The calls still in flight are given up: the run's rows and reports come first.
     pub abandon_at: Option<Instant>,
+    /// Each account found, sent as soon as it is, so that its targets start while the walk
+    /// goes on (src/run/walking.rs). Only where no tag is read: an account whose tags are
+    /// needed is known only once they are.
+    pub found: Option<futures::channel::mpsc::UnboundedSender<Found>>,
 }
 
 type Tags = Vec<Tag>;
@@ -492,6 +496,10 @@ pub(crate) async fn walk(
             if let Some(known) = known.filter(|_| opts.read_tags) {
                 set_tags(&mut account, known);
                 tags_cached += 1;
+            }
+            if let Some(sent) = &opts.found {
+                // The run gone (interrupted, or its last target done) wants no more.
+                let _ = sent.unbounded_send(account.clone());
             }
             found.accounts.push(account);
         }

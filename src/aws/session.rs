@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
@@ -34,6 +34,9 @@ use crate::target::{Account, AccountId, Region, Target};
 /// Where and as whom to connect: the settings' (src/settings/checked.rs).
 pub(crate) use crate::settings::SessionOptions;
 
+/// Accounts an organization may hold that a session built before the walk has room for.
+const ORG_ROOM: usize = 100_000;
+
 /// The base config, one SSM client, and one credentials provider per account.
 pub(crate) struct Session {
     base: SdkConfig,
@@ -43,12 +46,55 @@ pub(crate) struct Session {
     ssm: aws_sdk_ssm::Client,
     /// The partition of the base region: every target must be in it.
     partition: &'static str,
-    accounts: HashMap<AccountId, AccountClients>,
+    /// Each account's credentials, built when the run starts, or as `--org`'s walk finds the
+    /// account where it streams them ([`Session::add`]).
+    accounts: RwLock<HashMap<AccountId, Arc<AccountClients>>>,
+    /// What an account's credentials are built from.
+    makes: Makes,
     /// Clients of other services that act in every account, one each for the run (see
     /// [`Session::run_wide`]).
     run_wide: RunWide,
     /// Accounts whose inventory `profile` is in none of the AWS config files, with its name.
     missing_profiles: Vec<(AccountId, String)>,
+}
+
+/// What an account's credentials provider is built from: the base config's STS, the session
+/// options, the run's STS pacer and the session name.
+struct Makes {
+    sts_base: Arc<SdkConfig>,
+    opts: SessionOptions,
+    pacer: Arc<Pacer>,
+    session_name: Arc<str>,
+}
+
+impl Makes {
+    fn clients(&self, account: &Account, partition: &str) -> AccountClients {
+        let (chain, assumes_role) = account_credentials(
+            &self.sts_base,
+            &self.opts,
+            account,
+            partition,
+            &self.session_name,
+        );
+        let assumed = assumes_role.then(|| {
+            Arc::new(Assumed::new(
+                chain.clone(),
+                self.pacer.clone(),
+                self.opts.max_attempts,
+                self.opts.operation_timeout,
+            ))
+        });
+        AccountClients {
+            credentials: match &assumed {
+                Some(a) => SharedCredentialsProvider::new(
+                    a.clone() as Arc<dyn aws_credential_types::provider::ProvideCredentials>
+                ),
+                None => chain,
+            },
+            assumed,
+            others: PerAccount::default(),
+        }
+    }
 }
 
 struct AccountClients {
@@ -245,9 +291,11 @@ impl Session {
     /// once per account, by the identity cache the regional clients share.
     pub(crate) async fn new(opts: &SessionOptions, accounts: &[Arc<Account>]) -> Self {
         // One cache partition per account: the SDK's default of 64 partitions would evict
-        // accounts mid-run in a large fleet and assume their roles again.
+        // accounts mid-run in a large fleet and assume their roles again. Room too for the
+        // accounts `--org`'s walk adds as it finds them (partitions are made as used: the bound
+        // costs nothing).
         let cache = IdentityCache::lazy()
-            .max_partitions(accounts.len() + 8)
+            .max_partitions(accounts.len().max(ORG_ROOM) + 8)
             .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).identity_cache(cache);
         if let Some(profile) = &opts.profile {
@@ -298,43 +346,26 @@ impl Session {
             .into_builder()
             .retry_config(RetryConfig::standard().with_max_attempts(1))
             .build();
-        let pacer = Arc::new(Pacer::default());
-        let sts_base = Arc::new(sts_base);
-        let session_name: Arc<str> = session_name.into();
+        let makes = Makes {
+            sts_base: Arc::new(sts_base),
+            opts: opts.clone(),
+            pacer: Arc::new(Pacer::default()),
+            session_name: session_name.into(),
+        };
         let mut providers = HashMap::new();
         for account in accounts {
-            if providers.contains_key(&account.id) {
-                continue;
+            if !providers.contains_key(&account.id) {
+                let clients = makes.clients(account, partition);
+                providers.insert(account.id.clone(), Arc::new(clients));
             }
-            let (chain, assumes_role) =
-                account_credentials(&sts_base, opts, account, partition, &session_name);
-            let assumed = assumes_role.then(|| {
-                Arc::new(Assumed::new(
-                    chain.clone(),
-                    pacer.clone(),
-                    opts.max_attempts,
-                    opts.operation_timeout,
-                ))
-            });
-            providers.insert(
-                account.id.clone(),
-                AccountClients {
-                    credentials: match &assumed {
-                        Some(a) => SharedCredentialsProvider::new(a.clone()
-                            as Arc<dyn aws_credential_types::provider::ProvideCredentials>),
-                        None => chain,
-                    },
-                    assumed,
-                    others: PerAccount::default(),
-                },
-            );
         }
         Self {
             ssm: aws_sdk_ssm::Client::new(&base),
             run_wide: RunWide::default(),
             base,
             partition,
-            accounts: providers,
+            accounts: RwLock::new(providers),
+            makes,
             missing_profiles: missing_profiles(accounts).await,
         }
     }
@@ -375,7 +406,7 @@ impl Session {
     ) -> C {
         let clients = self.account(account);
         slot(&clients.others)
-            .get_or_init(|| build(&self.config_of(clients)))
+            .get_or_init(|| build(&self.config_of(&clients)))
             .clone()
     }
 
@@ -395,7 +426,7 @@ impl Session {
     /// A client of the account built by `build` from the base config with the account's
     /// credentials, not kept: for calls made once per account (the Account API's).
     pub(crate) fn once<C>(&self, account: &AccountId, build: impl FnOnce(&SdkConfig) -> C) -> C {
-        build(&self.config_of(self.account(account)))
+        build(&self.config_of(&self.account(account)))
     }
 
     /// The base config with the account's credentials: a service's config built from it
@@ -413,10 +444,29 @@ impl Session {
         role_arn(role, self.partition, account)
     }
 
-    fn account(&self, account: &AccountId) -> &AccountClients {
-        self.accounts
-            .get(account)
+    /// Accounts `--org`'s walk found while the run goes on, each given its credentials (an
+    /// account already known keeps its own).
+    pub(crate) fn add(&self, accounts: &[Arc<Account>]) {
+        let mut known = self.accounts.write().expect("accounts lock");
+        for account in accounts {
+            if !known.contains_key(&account.id) {
+                let clients = self.makes.clients(account, self.partition);
+                known.insert(account.id.clone(), Arc::new(clients));
+            }
+        }
+    }
+
+    fn account(&self, account: &AccountId) -> Arc<AccountClients> {
+        self.account_if(account)
             .expect("session built for every selected account")
+    }
+
+    fn account_if(&self, account: &AccountId) -> Option<Arc<AccountClients>> {
+        self.accounts
+            .read()
+            .expect("accounts lock")
+            .get(account)
+            .cloned()
     }
 
     /// A client for one target: the run's SSM client with its account's credentials provider
@@ -482,7 +532,7 @@ impl Session {
         order
             .iter()
             .filter(|id| seen.insert((*id).clone()))
-            .filter_map(|id| Some((id, self.accounts.get(id)?.assumed.clone()?)))
+            .filter_map(|id| Some((id, self.account_if(id)?.assumed.clone()?)))
             .collect()
     }
 }

@@ -8,7 +8,11 @@ use crate::error::InputError;
 use crate::model::{Command, Outcome, RunEvent, StopReason};
 use crate::report::csv::CsvReport;
 use crate::run::executor;
-use crate::run::{Listening, Prepared, Read, RunOutcome, Start, confirm_or_cancel, each};
+use crate::run::{
+    Arrival, Listening, Phase, Prepared, Read, RunOutcome, Start, confirm_or_cancel, each_arriving,
+};
+use crate::target::Target;
+use futures::StreamExt;
 use crate::settings::{self, Caller};
 use crate::steps::{self, Planned};
 use crate::terminal::printer::Printer;
@@ -56,6 +60,8 @@ pub(crate) async fn apply(
 struct Reads {
     planned: Vec<Planned>,
     failures: Vec<Outcome>,
+    /// Every target the phase went over: listed, or as they arrived from `--org`'s walk.
+    arrived: Vec<Target>,
     /// The run's time leaves out the operator's time at the prompt.
     elapsed: Duration,
 }
@@ -65,14 +71,21 @@ struct Reads {
 async fn read_all(p: &Prepared) -> (Reads, Listening) {
     let run = &p.run;
     let mut phase = run.phase("reading", None, false);
-    let (mut planned, mut failures) = (vec![], vec![]);
+    let (mut planned, mut failures, mut arrived) = (vec![], vec![], vec![]);
     let step = Read {
         job: &p.job,
         session: &run.session,
     };
+    let items = p.items();
+    phase.sinks.arriving(items.arrived());
     let preview = &mut phase.sinks;
-    each(
-        p.targets.clone(),
+    let arriving = items.arriving.inspect(|item| {
+        arrived.push(match item {
+            Arrival::Run(t) | Arrival::Decided(t, _) => t.clone(),
+        })
+    });
+    each_arriving(
+        arriving,
         run.concurrency,
         &run.control,
         &step,
@@ -88,6 +101,9 @@ async fn read_all(p: &Prepared) -> (Reads, Listening) {
         },
     )
     .await;
+    if let Some(walked) = items.walked {
+        preview.walked(run.walk_ended(walked).await);
+    }
     let elapsed = run.started.elapsed();
     let (sinks, listening) = phase.into_parts();
     let preview = sinks.preview();
@@ -110,21 +126,32 @@ async fn read_all(p: &Prepared) -> (Reads, Listening) {
     let reads = Reads {
         planned,
         failures,
+        arrived,
         elapsed,
     };
     (reads, listening)
 }
 
+/// The report's phase, over every target: those listed, or those that arrived while reading
+/// (`--org`'s walk streamed them, and the rows decided before they ran among them).
+fn phase_of(p: &Prepared, csv: CsvReport, read: &Reads) -> Phase {
+    let label = Command::Apply.as_str();
+    match p.run.listed.is_empty() {
+        true => p.run.phase_over(label, Some(csv), true, &read.arrived),
+        false => p.run.phase(label, Some(csv), true),
+    }
+}
+
 /// Interrupted while reading: nothing was written. Every target is reported skipped.
 fn interrupted_reading(p: &Prepared, csv: CsvReport, read: &Reads) -> RunOutcome {
-    let mut phase = p.run.phase(Command::Apply.as_str(), Some(csv), true);
+    let mut phase = phase_of(p, csv, read);
     // The targets that had failed or been skipped already got their line while reading.
     let shown: HashSet<_> = read
         .failures
         .iter()
         .map(|o| (o.row.account_id.clone(), o.row.region.clone()))
         .collect();
-    for t in &p.targets {
+    for t in &read.arrived {
         let o = steps::skipped(&p.job, t, StopReason::Interrupted);
         let seen = shown.contains(&(o.row.account_id.clone(), o.row.region.clone()));
         phase.sinks.record_as(&o, !seen);
@@ -141,9 +168,9 @@ async fn write_all(
 ) -> RunOutcome {
     let run = &p.run;
     let writes_started = Instant::now();
-    let mut phase = run.phase(Command::Apply.as_str(), Some(csv), true);
+    let mut phase = phase_of(p, csv, &read);
     let sinks = &mut phase.sinks;
-    let total = run.listed.len();
+    let total = read.arrived.len() + run.pre.len();
     let max_failures = args.max_failures;
     // Failures so far (recorded, and in wave mode written but not yet read back).
     let check_tolerance = |failed: usize| {

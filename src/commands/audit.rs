@@ -19,5 +19,5 @@ pub(crate) async fn audit(
         job: &p.job,
         session: &p.run.session,
     };
-    Ok(p.run.execute(csv, p.targets.clone(), &step).await)
+    Ok(p.run.execute(csv, p.items(), &step).await)
 }

@@ -20,5 +20,5 @@ pub(crate) async fn plan(
         job: &p.job,
         session: &p.run.session,
     });
-    Ok(p.run.execute(csv, p.targets.clone(), &step).await)
+    Ok(p.run.execute(csv, p.items(), &step).await)
 }

@@ -10,7 +10,7 @@ use crate::inventory::{self, Inventory};
 use crate::model::{Command, ReportRow, Status, rfc3339};
 use crate::report::csv as report_csv;
 use crate::run::{
-    Run, RunOutcome, confirm_or_cancel, open_report, run_meta, warn_all, warn_missing_profiles,
+    Items, Run, RunOutcome, confirm_or_cancel, open_report, run_meta, warn_all, warn_missing_profiles,
 };
 use crate::settings::{self, Caller};
 use crate::steps::Undo;
@@ -37,7 +37,7 @@ pub(crate) async fn rollback(
     let csv = open_report(&args.output, Command::Rollback)?;
     let started = Instant::now();
     let started_at = rfc3339(SystemTime::now());
-    let session = Session::new(&args.aws.session, &accounts).await;
+    let session = std::sync::Arc::new(Session::new(&args.aws.session, &accounts).await);
     warn_missing_profiles(printer, &session);
     let deletes = undos
         .iter()
@@ -85,7 +85,7 @@ pub(crate) async fn rollback(
     let step = crate::run::Rollback {
         session: &run.session,
     };
-    Ok(run.execute(csv, undos, &step).await)
+    Ok(run.execute(csv, Items::listed(undos), &step).await)
 }
 
 /// The apply report read: each target it created or updated, to undo, and their accounts

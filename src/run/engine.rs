@@ -4,13 +4,17 @@
 //! `RunOutcome` (how it ended, and the run's typed summary).
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use futures::future::Either;
+use futures::{Stream, StreamExt};
 
 use super::fanout::{self, Control, Panicked};
 use super::findings;
 use super::interrupt::{INTERRUPT_GRACE, Listening, listen_for_interrupts};
 use super::sinks::{RunOutcome, Sinks};
+use super::walking::{Arrived, Walked};
 use crate::aws::session::Session;
 use crate::model::{OrgWalk, Outcome, RunMeta, StopReason};
 use crate::report::csv::CsvReport;
@@ -33,6 +37,37 @@ pub(crate) trait Step {
     fn skipped(&self, item: Self::Item, reason: StopReason) -> Self::Done;
     /// The result of an item abandoned in flight (also what a panic in it becomes).
     fn abandoned(&self, item: &Self::Item) -> Self::Done;
+    /// The result of a target whose row was decided before it could run.
+    fn decided(&self, target: Target, row: Outcome) -> Self::Done;
+}
+
+/// An item of a run: one to run, or a target whose row was decided before it could run (its
+/// region not enabled, say), which arrives among the others when `--org`'s walk streams them.
+pub(crate) enum Arrival<I> {
+    Run(I),
+    Decided(Target, Box<Outcome>),
+}
+
+/// What a run goes over: its items listed, or arriving as `--org`'s walk finds their
+/// accounts (src/run/walking.rs), with the walk's end to wait for once they stop arriving.
+pub(crate) struct Items<I> {
+    pub(crate) arriving: futures::stream::BoxStream<'static, Arrival<I>>,
+    pub(crate) walked: Option<Walked>,
+}
+
+impl<I: Send + 'static> Items<I> {
+    pub(crate) fn listed(items: Vec<I>) -> Self {
+        Items {
+            arriving: futures::stream::iter(items).map(Arrival::Run).boxed(),
+            walked: None,
+        }
+    }
+
+    /// The targets' counts by region as they arrive, for the progress and the totals (none
+    /// when listed: the phase knows them from the list).
+    pub(crate) fn arrived(&self) -> Option<Arc<Arrived>> {
+        self.walked.as_ref().map(|w| w.arrived.clone())
+    }
 }
 
 /// A step whose results are the report's rows: plan, audit, rollback.
@@ -53,13 +88,35 @@ pub(crate) async fn each<S: Step>(
     step: &S,
     on_done: impl FnMut(S::Done),
 ) {
+    let items = futures::stream::iter(items).map(Arrival::Run);
+    each_arriving(items, concurrency, control, step, on_done).await;
+}
+
+/// As [`each`], over items as they arrive; a row decided before its target could run is
+/// passed on as it is.
+pub(crate) async fn each_arriving<S: Step>(
+    items: impl Stream<Item = Arrival<S::Item>>,
+    concurrency: usize,
+    control: &Control,
+    step: &S,
+    on_done: impl FnMut(S::Done),
+) {
     fanout::run(
         items,
         concurrency,
         control,
-        |item| step.start(item),
-        |item, reason| step.skipped(item, reason),
-        |item| step.abandoned(item),
+        |item| match item {
+            Arrival::Run(item) => Either::Left(step.start(item)),
+            Arrival::Decided(t, row) => Either::Right(std::future::ready(step.decided(t, *row))),
+        },
+        |item, reason| match item {
+            Arrival::Run(item) => step.skipped(item, reason),
+            Arrival::Decided(t, row) => step.decided(t, *row),
+        },
+        |item| match item {
+            Arrival::Run(item) => step.abandoned(item),
+            Arrival::Decided(t, row) => step.decided(t.clone(), (**row).clone()),
+        },
         on_done,
     )
     .await;
@@ -71,7 +128,7 @@ pub(crate) struct Run {
     pub(crate) meta: RunMeta,
     /// The run's events, kept across its phases.
     pub(crate) log: EventLog,
-    pub(crate) session: Session,
+    pub(crate) session: Arc<Session>,
     pub(crate) control: Arc<Control>,
     pub(crate) started: Instant,
     pub(crate) printer: Printer,
@@ -87,8 +144,9 @@ pub(crate) struct Run {
     pub(crate) pre: Vec<Outcome>,
     /// With `--waves` or `--canary`: the accounts of each wave.
     pub(crate) waves: Option<Arc<WavePlan>>,
-    /// `--org`: how the walk of the organization went, for the summary.
-    pub(crate) walk: Option<OrgWalk>,
+    /// `--org`: how the walk of the organization went, for the summary (set when the walk
+    /// ends, which is after the run starts where the walk streams its accounts).
+    pub(crate) walk: OnceLock<OrgWalk>,
 }
 
 /// A phase of a run: its sinks, and Ctrl-C listened for until the phase ends.
@@ -116,7 +174,7 @@ impl Run {
     pub(crate) fn new(
         printer: &Printer,
         meta: RunMeta,
-        session: Session,
+        session: Arc<Session>,
         output: &Output,
         concurrency: usize,
         started: Instant,
@@ -134,7 +192,7 @@ impl Run {
             listed: vec![],
             pre: vec![],
             waves: None,
-            walk: None,
+            walk: OnceLock::new(),
         }
     }
 
@@ -142,16 +200,28 @@ impl Run {
     /// the rows decided before the run already in them (`shown`: their lines already printed)
     /// and Ctrl-C listened for.
     pub(crate) fn phase(&self, label: &str, csv: Option<CsvReport>, shown: bool) -> Phase {
+        self.phase_over(label, csv, shown, &self.listed)
+    }
+
+    /// As [`Run::phase`], over `listed` (the targets that arrived, where the walk streamed
+    /// them).
+    pub(crate) fn phase_over(
+        &self,
+        label: &str,
+        csv: Option<CsvReport>,
+        shown: bool,
+        listed: &[Target],
+    ) -> Phase {
         let files = csv.is_some();
         let mut sinks = Sinks::new(
             label,
-            &self.listed,
+            listed,
             &self.output,
             &self.printer,
             csv,
             (self.meta.clone(), self.log.clone()),
         )
-        .with_walk(self.walk.clone());
+        .with_walk(self.walk.get().cloned());
         if files {
             sinks = sinks
                 .with_files(&self.output)
@@ -164,6 +234,13 @@ impl Run {
             sinks,
             listening: self.listen(),
         }
+    }
+
+    /// The streamed walk's end, once its last account arrived: kept for the phases after.
+    pub(crate) async fn walk_ended(&self, walked: Walked) -> OrgWalk {
+        let walk = walked.end().await;
+        let _ = self.walk.set(walk.clone());
+        walk
     }
 
     /// Ctrl-C and SIGTERM (and the deadline) listened for, until the guard is dropped.
@@ -181,17 +258,21 @@ impl Run {
     pub(crate) async fn execute<S: RowStep>(
         &self,
         csv: CsvReport,
-        items: Vec<S::Item>,
+        items: Items<S::Item>,
         step: &S,
     ) -> RunOutcome {
         let Phase {
             mut sinks,
             listening,
         } = self.phase(self.meta.command.as_str(), Some(csv), false);
-        each(items, self.concurrency, &self.control, step, |o| {
+        sinks.arriving(items.arrived());
+        each_arriving(items.arriving, self.concurrency, &self.control, step, |o| {
             sinks.record(&o)
         })
         .await;
+        if let Some(walked) = items.walked {
+            sinks.walked(self.walk_ended(walked).await);
+        }
         drop(listening);
         step.before_summary(self);
         sinks.finish(self.started.elapsed(), &self.control, step.change_title())
@@ -221,6 +302,10 @@ impl Step for Read<'_> {
     fn abandoned(&self, t: &Target) -> Self::Done {
         Err(Box::new(steps::interrupted(self.job, t)))
     }
+
+    fn decided(&self, _: Target, row: Outcome) -> Self::Done {
+        Err(Box::new(row))
+    }
 }
 
 /// `plan`: each target read and decided, its row what apply would do.
@@ -247,6 +332,10 @@ impl Step for Plan<'_> {
 
     fn abandoned(&self, t: &Target) -> Outcome {
         steps::interrupted(self.0.job, t)
+    }
+
+    fn decided(&self, _: Target, row: Outcome) -> Outcome {
+        row
     }
 }
 
@@ -293,6 +382,10 @@ impl Step for Audit<'_> {
     fn abandoned(&self, t: &Target) -> Outcome {
         steps::interrupted(self.job, t)
     }
+
+    fn decided(&self, _: Target, row: Outcome) -> Outcome {
+        row
+    }
 }
 
 impl RowStep for Audit<'_> {
@@ -321,6 +414,10 @@ impl Step for Rollback<'_> {
 
     fn abandoned(&self, u: &Undo) -> Outcome {
         u.stopped(StopReason::Interrupted, true)
+    }
+
+    fn decided(&self, _: Target, row: Outcome) -> Outcome {
+        row
     }
 }
 

@@ -41,6 +41,10 @@ impl Step for Write<'_> {
     fn abandoned(&self, p: &Planned) -> Self::Done {
         (p.target.clone(), p.interrupted(self.job))
     }
+
+    fn decided(&self, target: Target, row: Outcome) -> Self::Done {
+        (target, row)
+    }
 }
 
 /// `--waves`: a target written, read back.
@@ -65,6 +69,10 @@ impl Step for Verify<'_> {
 
     fn abandoned(&self, (_, o): &Self::Item) -> Outcome {
         o.clone()
+    }
+
+    fn decided(&self, _: Target, row: Outcome) -> Outcome {
+        row
     }
 }
 

@@ -149,12 +149,13 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".into())
 }
 
-/// Runs `work` over `items` with at most `concurrency` in flight, calling `on_done` with each
-/// result as it finishes, on the caller's task. Once stopped, items not yet started get
+/// Runs `work` over `items` (a list, or a stream whose items arrive while the run goes on:
+/// `--org`'s walk) with at most `concurrency` in flight, calling `on_done` with each result as
+/// it finishes, on the caller's task. Once stopped, items not yet started get
 /// `skipped(item)`; when abandoned, items in flight get the `abandoned` result made for them
 /// when they started; an item whose task panicked gets that result, [`Panicked`].
 pub(crate) async fn run<I, O, F, Fut>(
-    items: Vec<I>,
+    items: impl futures::Stream<Item = I>,
     concurrency: usize,
     control: &Control,
     work: F,
@@ -169,7 +170,7 @@ pub(crate) async fn run<I, O, F, Fut>(
 {
     // `buffer_unordered` pulls the next item only when a slot frees, so items start lazily,
     // see the stop switch as it is when their turn comes, and memory holds only what is in flight.
-    let mut results = futures::stream::iter(items)
+    let results = items
         .map(|item| match control.stopped() {
             Some(reason) => Either::Left(futures::future::ready(Ok(skipped(item, reason)))),
             None => {
@@ -205,6 +206,7 @@ pub(crate) async fn run<I, O, F, Fut>(
             }
         })
         .buffer_unordered(concurrency.max(1));
+    futures::pin_mut!(results);
     while let Some(joined) = results.next().await {
         match joined {
             Ok(out) => on_done(out),

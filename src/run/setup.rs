@@ -3,16 +3,17 @@
 //! phase plan and apply share.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use futures::StreamExt;
 
-use super::engine::Run;
+use super::engine::{Items, Run};
 use super::fanout::{self, Control};
 use super::inputs::{Inputs, retry_only, unique_accounts};
 use super::sinks::{RunOutcome, ended_early, open_report};
 use super::sources::{self, Sourced};
+use super::walking::{self, Streamed, Walking};
 use crate::aws::regions;
 use crate::aws::retry::{Stop, sleep_unless};
 use crate::aws::session::{Prefetch, Session};
@@ -36,10 +37,13 @@ use crate::words::count;
 pub(crate) struct Prepared {
     pub(crate) run: Run,
     pub(crate) job: Arc<Job>,
-    /// The targets to run.
+    /// The targets to run (none listed where `--org`'s walk streams them).
     pub(crate) targets: Vec<Target>,
+    /// `--org`, streamed: the targets as the walk finds their accounts, taken by the first
+    /// phase (src/run/walking.rs).
+    streamed: Mutex<Option<Items<Target>>>,
     /// The accounts' roles assumed ahead of their targets, for as long as the run lasts.
-    pub(crate) _prefetch: Prefetch,
+    pub(crate) _prefetch: Option<Prefetch>,
 }
 
 /// A run set up, or how it ended before it started (nothing to do, or the organization could
@@ -52,6 +56,14 @@ pub(crate) enum Start {
 }
 
 impl Prepared {
+    /// The targets of the run's first phase: listed, or arriving as the walk finds them.
+    pub(crate) fn items(&self) -> Items<Target> {
+        match self.streamed.lock().expect("streamed lock").take() {
+            Some(items) => items,
+            None => Items::listed(self.targets.clone()),
+        }
+    }
+
     /// Checks the inputs, builds the session and opens the report — in that order, so a run
     /// that stops for bad input (exit 2) leaves no report behind.
     pub(crate) async fn start(
@@ -60,8 +72,9 @@ impl Prepared {
         command: Command,
         caller: &Caller,
     ) -> Result<Start, InputError> {
-        let mut inputs = match sources::inputs(printer, args).await? {
-            Sourced::Run(inputs) => inputs,
+        let (mut inputs, walking) = match sources::inputs(printer, args).await? {
+            Sourced::Run(inputs) => (inputs, None),
+            Sourced::Walking(inputs, walking) => (inputs, Some(walking)),
             Sourced::Ended(ended, why) => {
                 let meta = RunMeta {
                     document_name: args.prefs.document_name.clone(),
@@ -77,12 +90,18 @@ impl Prepared {
         accounts.extend(inputs.all_regions.iter().cloned());
         let started = Instant::now();
         let started_at = rfc3339(SystemTime::now());
-        let session = Session::new(&args.aws.session, &accounts).await;
+        let session = match &walking {
+            Some(w) => w.session.clone(),
+            None => Arc::new(Session::new(&args.aws.session, &accounts).await),
+        };
         warn_missing_profiles(printer, &session);
         one_partition(&inputs.targets, &session)?;
         let waves = wave_plan(printer, args, &accounts)?;
         let csv = open_report(&args.output, command)?;
-        say_header(printer, command, &inputs, accounts.len());
+        match &walking {
+            None => say_header(printer, command, &inputs, accounts.len()),
+            Some(w) => say_streaming(printer, command, &inputs, &w.place),
+        }
         let input = (
             inputs.prefs.path.display().to_string(),
             inputs.prefs.file_sha256.clone(),
@@ -101,7 +120,7 @@ impl Prepared {
         let run = Run {
             deadline: args.deadline(),
             waves,
-            walk: inputs.walk,
+            walk: inputs.walk.map(OnceLock::from).unwrap_or_default(),
             ..Run::new(
                 printer,
                 meta,
@@ -111,7 +130,10 @@ impl Prepared {
                 started,
             )
         };
-        let prepared = ready(run, job, inputs.targets, &inputs.all_regions, args).await;
+        let prepared = match walking {
+            None => ready(run, job, inputs.targets, &inputs.all_regions, args).await,
+            Some(walking) => streaming(run, job, walking, args),
+        };
         Ok(Start::Run(prepared, csv))
     }
 }
@@ -195,6 +217,34 @@ fn say_header(printer: &Printer, command: Command, inputs: &Inputs, accounts: us
     ));
 }
 
+/// The streamed run's first line: the organization's accounts, as the walk finds them.
+fn say_streaming(printer: &Printer, command: Command, inputs: &Inputs, place: &str) {
+    printer.out(&format!(
+        "{command}: the targets of each account of {place} as the walk finds it; preferences {} (sha256 {})\n",
+        inputs.prefs.path.display(),
+        inputs.prefs.file_sha256
+    ));
+}
+
+/// `--org`, streamed: each account's targets run as the walk finds the account.
+fn streaming(run: Run, job: Arc<Job>, walking: Walking, args: &settings::RunSettings) -> Prepared {
+    let how = Streamed {
+        job: job.clone(),
+        regions: args.select.regions.clone(),
+        printer: run.printer.clone(),
+        control: run.control.clone(),
+        in_flight: (args.aws.concurrency / 4).clamp(4, 64),
+    };
+    let items = walking::stream(walking, how);
+    Prepared {
+        run,
+        job,
+        targets: vec![],
+        streamed: Mutex::new(Some(items)),
+        _prefetch: None,
+    }
+}
+
 /// What every target of the run shares: the preferences and the flags its steps follow.
 fn job(args: &settings::RunSettings, prefs: Preferences) -> Job {
     let fix = args
@@ -262,7 +312,8 @@ async fn ready(
         run,
         job,
         targets,
-        _prefetch: prefetch,
+        streamed: Mutex::new(None),
+        _prefetch: Some(prefetch),
     }
 }
 
@@ -457,7 +508,7 @@ async fn list_enabled(
         )
     };
     fanout::run(
-        ask,
+        futures::stream::iter(ask),
         concurrency,
         &Control::default(),
         |a| {

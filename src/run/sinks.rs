@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use super::fanout::Control;
 use super::inputs::region_totals;
+use super::walking::Arrived;
 use crate::error::InputError;
 use crate::files;
 use crate::model::{
@@ -236,6 +237,8 @@ pub(crate) struct Sinks {
     printer: Printer,
     /// How the outputs' paths are shown (Lambda mode: their S3 URIs).
     out: Output,
+    /// `--org`, streamed: the targets as they arrive.
+    arrived: Option<Arc<Arrived>>,
 }
 
 /// What apply's reading phase leaves for its plan: the counts, the changes and the findings.
@@ -283,6 +286,7 @@ impl Sinks {
             waves: None,
             printer: printer.clone(),
             out: out.clone(),
+            arrived: None,
         }
     }
 
@@ -307,6 +311,28 @@ impl Sinks {
         }
         self.json = out.summary_json.clone().map(JsonSink);
         self
+    }
+
+    /// `--org`, streamed: the targets' counts grow as they arrive.
+    pub(crate) fn arriving(&mut self, arrived: Option<Arc<Arrived>>) {
+        self.arrived = arrived;
+    }
+
+    /// The streamed walk ended: how it went, for the summary.
+    pub(crate) fn walked(&mut self, walk: OrgWalk) {
+        self.grow();
+        self.stats.walk = Some(walk);
+    }
+
+    /// The targets arrived so far, where they stream in: the totals and the bars follow.
+    fn grow(&mut self) {
+        if let Some(arrived) = &self.arrived {
+            let total = arrived.total();
+            if total != self.stats.total {
+                self.stats.total = total;
+                self.progress.0.grow(total, || arrived.by_region());
+            }
+        }
     }
 
     /// With `--org`: how the walk went, for the summary.
@@ -347,6 +373,7 @@ impl Sinks {
             row.wave = plan.wave_of(row.account_id.as_str());
             summary.add(&row);
         }
+        self.grow();
         self.stats.record(&row);
         self.findings.add(&row.findings);
         for file in &mut self.files {
@@ -399,6 +426,7 @@ impl Sinks {
             waves,
             printer,
             out,
+            arrived: _,
         } = self;
         let shown = out.shown(&report);
         meta.ended_at = rfc3339(SystemTime::now());

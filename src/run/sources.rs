@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use super::inputs::{Inputs, Resolved, check_retry_report, fetch_preferences, read_files, resolve};
 use super::tags_cache;
-use crate::aws::organizations::{self, Discovery, VAR_TAG, WalkError, WalkOptions};
+use super::walking::{self, Walk, Walking};
+use crate::aws::organizations::{self, Discovery, Found, VAR_TAG, WalkError, WalkOptions};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, EventBridgeEvents, Inventory, Selection, Strictness};
@@ -23,6 +24,9 @@ use crate::words::count;
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Sourced {
     Run(Inputs),
+    /// `--org`, its accounts run as the walk finds them: the inputs checked with the first
+    /// one found (every account's targets pass the same checks: src/run/walking.rs).
+    Walking(Inputs, Walking),
     /// Nothing to do (exit 0), or the organization could not be read (exit 1), and why (the
     /// line said, for the summary JSON).
     Ended(Ended, String),
@@ -65,8 +69,24 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
         ..args.select.clone()
     };
     let mut walk = None;
+    let tags_read = tags_needed(&prefs, &selection);
     let inv = match (inv, &source.org, &events) {
         (Some(inv), _, _) => inv,
+        (None, Some(ous), None) if walking::streams(args, &prefs, tags_read, false) => {
+            match walk_streaming(printer, args, ous, &prefs).await? {
+                Streams::Yes(inv, walking) => {
+                    return Ok(match resolve(printer, prefs, &inv, &selection, None)? {
+                        Resolved::Targets(inputs) => Sourced::Walking(inputs, walking),
+                        Resolved::Nothing(why) => Sourced::Ended(Ended::Success, why),
+                    });
+                }
+                Streams::No(Ok((inv, walked))) => {
+                    walk = Some(walked);
+                    inv
+                }
+                Streams::No(Err(why)) => return Ok(Sourced::Ended(Ended::Failures, why)),
+            }
+        }
         (None, Some(ous), _) => {
             match walk_org(printer, args, ous, &prefs, &selection, events.as_ref()).await? {
                 Ok((inv, walked)) => {
@@ -251,7 +271,17 @@ pub(crate) async fn read_organization(
 ) -> Result<Result<Discovery, String>, InputError> {
     let endpoint = session.endpoint("Organizations", None);
     let gate = session.organizations_gate();
-    match organizations::walk(&session.organizations(), &gate, &endpoint, opts).await {
+    let answered = organizations::walk(&session.organizations(), &gate, &endpoint, opts).await;
+    walk_answered(printer, answered)
+}
+
+/// What the walk answered: an OU the organization does not hold is bad input; a failure is
+/// said in a line, the `Err`.
+fn walk_answered(
+    printer: &Printer,
+    answered: Result<Discovery, WalkError>,
+) -> Result<Result<Discovery, String>, InputError> {
+    match answered {
         Ok(found) => Ok(Ok(found)),
         Err(WalkError::UnknownOu(ou)) => Err(InputError::flag(
             "--ou",
@@ -379,6 +409,51 @@ fn regions_given(
     )]))
 }
 
+/// `--org` where its accounts may run as the walk finds them: streaming once the walk found
+/// one, or the whole walk where it found none (or failed) before.
+enum Streams {
+    Yes(Inventory, Walking),
+    No(Result<(Inventory, OrgWalk), String>),
+}
+
+/// `--org`, streamed: the walk started on the run's session; the first account found, as an
+/// inventory of one, checks the inputs for all (src/run/walking.rs).
+async fn walk_streaming(
+    printer: &Printer,
+    args: &RunSettings,
+    ous: &[String],
+    prefs: &Preferences,
+) -> Result<Streams, InputError> {
+    let session = Arc::new(Session::new(&args.aws.session, &[]).await);
+    let (walk, caller) = tokio::join!(
+        walking::start(session.clone(), ous, args.deadline()),
+        caller_account(printer, &session)
+    );
+    let mut walking = match walk {
+        Walk::Streaming(walking) => walking,
+        Walk::Whole(answered) => {
+            return Ok(Streams::No(match walk_answered(printer, answered)? {
+                Ok(found) => found_inventory(printer, found, caller, ous, prefs)?,
+                Err(why) => Err(why),
+            }));
+        }
+    };
+    let first = account_of(&walking.first, caller.as_ref())
+        .ok_or_else(|| InputError::usage(format!("--org: an account id {:?} that is not 12 digits", walking.first.id)))?;
+    walking.caller = caller;
+    walking.place = place(ous);
+    printer.note(&format!(
+        "--org: each account of {} runs as the walk finds it",
+        walking.place
+    ));
+    let inv = Inventory {
+        path: walking.place.clone().into(),
+        accounts: vec![first],
+        warnings: vec![],
+    };
+    Ok(Streams::Yes(inv, walking))
+}
+
 /// `--org`: the walk, bounded by the deadline, its tags from the cache where one is kept.
 async fn walk_org(
     printer: &Printer,
@@ -400,6 +475,7 @@ async fn walk_org(
         known_tags: None,
         stop_at: deadline.map(|d| now + d.stop_at.saturating_duration_since(now) / 2),
         abandon_at: deadline.map(|d| d.stop_at),
+        found: None,
     };
     let cache = args.source.org_tags.as_ref().filter(|_| opts.read_tags);
     // An account whose tags an event says changed is read again, never taken from the cache.
@@ -417,21 +493,33 @@ fn accounts_found(found: &Discovery, caller: Option<&AccountId>) -> Vec<Arc<Acco
     found
         .accounts
         .iter()
-        .filter_map(|f| {
-            let id = AccountId::parse(&f.id).ok()?;
-            let mut a = Account::new(id, 0);
-            a.name = f.name.clone();
-            a.email = Some(f.email.clone()).filter(|e| !e.is_empty());
-            a.tags = f.tags.clone();
-            a.vars = f.vars.clone();
-            a.base_credentials = caller == Some(&a.id);
-            Some(Arc::new(a))
-        })
+        .filter_map(|f| account_of(f, caller))
         .collect()
 }
 
+/// An account the walk found, as the inventory's.
+pub(super) fn account_of(f: &Found, caller: Option<&AccountId>) -> Option<Arc<Account>> {
+    let id = AccountId::parse(&f.id).ok()?;
+    let mut a = Account::new(id, 0);
+    a.name = f.name.clone();
+    a.email = Some(f.email.clone()).filter(|e| !e.is_empty());
+    a.tags = f.tags.clone();
+    a.vars = f.vars.clone();
+    a.base_credentials = caller == Some(&a.id);
+    Some(Arc::new(a))
+}
+
+/// The walk's line: a note, or a warning where it was cut short.
+pub(super) fn say_walk(printer: &Printer, walk: &OrgWalk) {
+    if walk.complete {
+        printer.note(&walk_line(walk));
+    } else {
+        printer.warn(&walk_line(walk));
+    }
+}
+
 /// `--org`'s line: how many accounts, where, the SUSPENDED left out, the caller's own.
-fn say_found(printer: &Printer, accounts: &[Arc<Account>], place: &str, suspended: usize) {
+pub(super) fn say_found(printer: &Printer, accounts: &[Arc<Account>], place: &str, suspended: usize) {
     printer.note(&format!(
         "--org: {} in {place}{}{}",
         count(accounts.len(), "ACTIVE account"),
@@ -481,23 +569,43 @@ async fn org_inventory(
     if let (Some(cache), Some(tags)) = (cache, cached) {
         tags_cache::store(printer, &session, cache, tags, &found, ous.is_empty()).await;
     }
-    if found.walk.complete {
-        printer.note(&walk_line(&found.walk));
-    } else {
-        printer.warn(&walk_line(&found.walk));
-    }
+    let caller = caller_account(printer, &session).await;
+    found_inventory(printer, found, caller, ous, prefs)
+}
+
+/// The caller's own account, said in a line where STS cannot tell it.
+async fn caller_account(printer: &Printer, session: &Session) -> Option<AccountId> {
     let caller = session.caller_account().await;
     if caller.is_none() {
         printer.warn(
             "--org: STS GetCallerIdentity failed, so the caller's own account is not known: it is reached through --role-name like the others (leave it out with --not-accounts if it has no such role)",
         );
     }
-    let accounts = accounts_found(&found, caller.as_ref());
-    let place = if ous.is_empty() {
+    caller
+}
+
+/// Where `--org`'s accounts are, as lines name it.
+fn place(ous: &[String]) -> String {
+    if ous.is_empty() {
         "the organization".to_string()
     } else {
         format!("the organization's OUs {}", ous.join(", "))
-    };
+    }
+}
+
+/// What the whole walk found, as an inventory: the walk's line, the accounts found (none is
+/// bad input, or the walk's failure where the stop time came first), their tags' values
+/// checked, and the line that counts them.
+fn found_inventory(
+    printer: &Printer,
+    found: Discovery,
+    caller: Option<AccountId>,
+    ous: &[String],
+    prefs: &Preferences,
+) -> Result<Result<(Inventory, OrgWalk), String>, InputError> {
+    say_walk(printer, &found.walk);
+    let accounts = accounts_found(&found, caller.as_ref());
+    let place = place(ous);
     if accounts.is_empty() && !found.walk.complete {
         let why = "--org: the run's stop time came before the walk found any account".to_string();
         printer.error(&why);

@@ -18,6 +18,7 @@ enum Mode {
         multi: MultiProgress,
         overall: ProgressBar,
         regions: BTreeMap<String, ProgressBar>,
+        region_style: ProgressStyle,
         last_update: Instant,
     },
     Plain {
@@ -91,12 +92,42 @@ impl Progress {
                 multi,
                 overall,
                 regions,
+                region_style,
                 last_update: Instant::now(),
             }
         };
         Self {
             mode,
             printer: printer.clone(),
+        }
+    }
+
+    /// More targets arrived (`--org`'s walk streams them): the bars lengthen to `total`, and
+    /// to `by_region` (asked only when the bars are redrawn), a region's bar added as its
+    /// first target arrives.
+    pub(crate) fn grow(&mut self, total: usize, by_region: impl FnOnce() -> BTreeMap<String, usize>) {
+        if let Mode::Bars {
+            multi,
+            overall,
+            regions,
+            region_style,
+            last_update,
+        } = &mut self.mode
+        {
+            overall.set_length(total as u64);
+            if last_update.elapsed() < BARS_EVERY {
+                return;
+            }
+            for (region, n) in by_region() {
+                let bar = regions.entry(region.clone()).or_insert_with(|| {
+                    multi.add(
+                        ProgressBar::new(0)
+                            .with_style(region_style.clone())
+                            .with_prefix(region),
+                    )
+                });
+                bar.set_length(n as u64);
+            }
         }
     }
 

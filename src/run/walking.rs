@@ -1,0 +1,305 @@
+//! `--org` streamed into the run: each account's targets start as soon as the walk finds the
+//! account, so that the walk's time overlaps the targets' instead of coming first
+//! (docs/inputs.md "The organization's accounts as the walk finds them").
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::StreamExt;
+use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+
+use super::engine::{Arrival, Items};
+use super::fanout::Control;
+use super::setup::resolve_regions;
+use crate::aws::organizations::{self, Discovery, Found, Gate, WalkError, WalkOptions};
+use crate::aws::retry::Stop;
+use crate::aws::session::Session;
+use crate::inventory::Regions;
+use crate::model::{OrgWalk, TargetError};
+use crate::preferences::Preferences;
+use crate::settings::{Deadline, RunSettings};
+use crate::steps::Job;
+use crate::target::{Account, AccountId, Target};
+use crate::terminal::printer::Printer;
+
+/// Whether `--org`'s accounts run as the walk finds them. Only where an account alone decides
+/// its targets, so that nothing found later could make the run bad input (exit 2) after its
+/// first target started: no tag read (a tag may fill a placeholder or select), no account
+/// named (`-a`, `--not-accounts`: each must be in the organization), no `--shard` (it weighs
+/// every account), no `{account_name}` (a name may not fit where the preferences put it),
+/// no waves (they split every account), no `--retry-failed`, no `--wait-ready`, no events,
+/// and one OU at most (an account under two OUs given is one, under the longer path).
+/// Otherwise the walk ends before the first target starts, as it always did.
+pub(crate) fn streams(
+    args: &RunSettings,
+    prefs: &Preferences,
+    tags_read: bool,
+    events: bool,
+) -> bool {
+    let s = &args.select;
+    args.source.org.as_ref().is_some_and(|ous| ous.len() <= 1)
+        && !tags_read
+        && !events
+        && s.accounts.is_empty()
+        && s.not_accounts.is_empty()
+        && s.tags.is_empty()
+        && s.shard.is_none()
+        && !prefs.uses("account_name")
+        && args.waves.is_none()
+        && args.retry_failed.is_none()
+        && args.wait_ready.is_zero()
+}
+
+/// The walk started: streaming (an account found, the walk going on), or already over (it
+/// found no account, or failed first), with what it answered.
+pub(crate) enum Walk {
+    Streaming(Walking),
+    Whole(Result<Discovery, WalkError>),
+}
+
+/// The walk going on, its first account found.
+pub(crate) struct Walking {
+    /// The run's session: the walk's, and the one the accounts found are added to.
+    pub(crate) session: Arc<Session>,
+    pub(crate) first: Found,
+    rest: UnboundedReceiver<Found>,
+    walk: JoinHandle<Result<Discovery, WalkError>>,
+    gate: Arc<Gate>,
+    started: Instant,
+    /// The caller's own account, reached with the base credentials.
+    pub(crate) caller: Option<AccountId>,
+    /// How the lines name where the accounts are.
+    pub(crate) place: String,
+}
+
+/// Starts the walk on a task of its own and waits for its first account (or its end).
+pub(crate) async fn start(
+    session: Arc<Session>,
+    ous: &[String],
+    deadline: Option<Deadline>,
+) -> Walk {
+    let (found, mut rest) = mpsc::unbounded();
+    let gate = Arc::new(session.organizations_gate());
+    let ous = ous.to_vec();
+    let (walker, walk_gate) = (session.clone(), gate.clone());
+    let started = Instant::now();
+    let walk = tokio::spawn(async move {
+        // The walk shares the run's time: it stops where the run stops starting targets.
+        let opts = WalkOptions {
+            ous: &ous,
+            include_management: true,
+            read_tags: false,
+            known_tags: None,
+            stop_at: deadline.map(|d| d.stop_at),
+            abandon_at: deadline.map(|d| d.stop_at),
+            found: Some(found),
+        };
+        let org = walker.organizations();
+        let endpoint = walker.endpoint("Organizations", None);
+        organizations::walk(&org, &walk_gate, &endpoint, &opts).await
+    });
+    match rest.next().await {
+        Some(first) => Walk::Streaming(Walking {
+            session,
+            first,
+            rest,
+            walk,
+            gate,
+            started,
+            caller: None,
+            place: String::new(),
+        }),
+        None => Walk::Whole(walk.await.unwrap_or_else(|e| {
+            std::panic::resume_unwind(e.into_panic());
+        })),
+    }
+}
+
+/// The targets' counts as they arrive, by region, for the progress bars and the totals.
+#[derive(Default)]
+pub(crate) struct Arrived {
+    total: AtomicUsize,
+    by_region: Mutex<BTreeMap<String, usize>>,
+}
+
+impl Arrived {
+    fn add(&self, t: &Target) {
+        *self
+            .by_region
+            .lock()
+            .expect("arrivals lock")
+            .entry(t.region.to_string())
+            .or_default() += 1;
+        self.total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn total(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn by_region(&self) -> BTreeMap<String, usize> {
+        self.by_region.lock().expect("arrivals lock").clone()
+    }
+}
+
+/// The streamed walk as the run sees it: the targets' counts as they arrive, and the walk's
+/// end (its figures), once the last account's targets have arrived.
+pub(crate) struct Walked {
+    pub(crate) arrived: Arc<Arrived>,
+    end: JoinHandle<OrgWalk>,
+}
+
+impl Walked {
+    pub(crate) async fn end(self) -> OrgWalk {
+        self.end
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+}
+
+/// What each account found turns into targets with: the run's job, its regions (`-r`), the
+/// caller's account (reached with the base credentials), where lines go and when to stop.
+pub(crate) struct Streamed {
+    pub(crate) job: Arc<Job>,
+    /// `-r`: the regions of every account.
+    pub(crate) regions: Option<Regions>,
+    pub(crate) printer: Printer,
+    pub(crate) control: Arc<Control>,
+    /// Accounts made ready (role assumed, regions listed) at once.
+    pub(crate) in_flight: usize,
+}
+
+/// The targets of each account found, as they arrive: each account added to the session, its
+/// role assumed ahead (as the prefetch does) and its regions listed where `-r` needs it, then
+/// its targets sent. When the walk ends, its lines are said and its figures kept.
+pub(crate) fn stream(walking: Walking, how: Streamed) -> Items<Target> {
+    let (sent, arriving) = mpsc::unbounded();
+    let arrived = Arc::new(Arrived::default());
+    let counts = arrived.clone();
+    let end = tokio::spawn(async move {
+        let Walking {
+            session,
+            first,
+            rest,
+            mut walk,
+            gate,
+            started,
+            caller,
+            place,
+        } = walking;
+        let found_by = (caller, place);
+        let found = futures::stream::once(std::future::ready(first)).chain(rest);
+        let stopped = how.control.until_stopped();
+        found
+            .take_until(stopped)
+            .map(|f| ready_account(&session, &how, found_by.0.as_ref(), f, &sent, &counts))
+            .buffer_unordered(how.in_flight.max(1))
+            .for_each(|()| std::future::ready(()))
+            .await;
+        let answered = if how.control.is_stopped() && !walk.is_finished() {
+            walk.abort();
+            None
+        } else {
+            Some((&mut walk).await.unwrap_or_else(|e| {
+                std::panic::resume_unwind(e.into_panic());
+            }))
+        };
+        walked(&how, &found_by, answered, &gate, started)
+    });
+    Items {
+        arriving: arriving.boxed(),
+        walked: Some(Walked { arrived, end }),
+    }
+}
+
+/// One account found: added to the session, made ready, its targets (and the rows decided
+/// for those that cannot run) sent.
+async fn ready_account(
+    session: &Session,
+    how: &Streamed,
+    caller: Option<&AccountId>,
+    found: Found,
+    sent: &UnboundedSender<Arrival<Target>>,
+    arrived: &Arrived,
+) {
+    let Some(account) = super::sources::account_of(&found, caller) else {
+        return;
+    };
+    session.add(std::slice::from_ref(&account));
+    // Assumed ahead, as the prefetch does for a listed run: a failure is left for the
+    // targets' own calls to report.
+    if let Some((_, role)) = session.assumed(std::slice::from_ref(&account.id)).pop() {
+        let _ = role.fetch().await;
+    }
+    let (targets, all) = match &how.regions {
+        Some(Regions::List(regions)) => {
+            let targets = regions.iter().map(|region| Target {
+                account: account.clone(),
+                region: region.clone(),
+            });
+            (targets.collect(), vec![])
+        }
+        _ => (vec![], vec![account]),
+    };
+    let (run, decided) = resolve_regions(session, &how.job, targets, &all, 1, None).await;
+    for t in run {
+        arrived.add(&t);
+        let _ = sent.unbounded_send(Arrival::Run(t));
+    }
+    for (t, row) in decided {
+        arrived.add(&t);
+        let _ = sent.unbounded_send(Arrival::Decided(t, Box::new(row)));
+    }
+}
+
+/// The walk's end said, as a run that walked first says it; its figures for the summary. A
+/// walk that failed after its first account, or that the run's stop cut, is incomplete: the
+/// run then fails, as a walk cut short does.
+fn walked(
+    how: &Streamed,
+    (caller, place): &(Option<AccountId>, String),
+    answered: Option<Result<Discovery, WalkError>>,
+    gate: &Gate,
+    started: Instant,
+) -> OrgWalk {
+    let printer = &how.printer;
+    match answered {
+        Some(Ok(found)) => {
+            super::sources::say_walk(printer, &found.walk);
+            let accounts: Vec<Arc<Account>> = found
+                .accounts
+                .iter()
+                .filter_map(|f| super::sources::account_of(f, caller.as_ref()))
+                .collect();
+            super::sources::say_found(printer, &accounts, place, found.suspended.len());
+            found.walk
+        }
+        failed => {
+            let why = match failed {
+                Some(Err(WalkError::Failed(e))) => e,
+                Some(Err(WalkError::UnknownOu(ou))) => {
+                    TargetError::internal(&format!("the OU {ou} was not found after the walk began"))
+                }
+                _ => TargetError::new(
+                    crate::model::Reason::Interrupted,
+                    "the run stopped before the walk ended",
+                ),
+            };
+            printer.error(&format!(
+                "cannot read the whole organization: {}: {} (the accounts found before are run; those after are not)",
+                why.reason, why.message
+            ));
+            let (calls, retries) = gate.counts();
+            OrgWalk {
+                calls,
+                retries,
+                duration_ms: started.elapsed().as_millis() as u64,
+                complete: false,
+                ..OrgWalk::default()
+            }
+        }
+    }
+}
