@@ -11,12 +11,12 @@ use crate::run::executor;
 use crate::run::{
     Arrival, Listening, Phase, Prepared, Read, RunOutcome, Start, confirm_or_cancel, each_arriving,
 };
-use crate::target::Target;
-use futures::StreamExt;
 use crate::settings::{self, Caller};
 use crate::steps::{self, Planned};
+use crate::target::Target;
 use crate::terminal::printer::Printer;
 use crate::words::count;
+use futures::StreamExt;
 
 pub(crate) async fn apply(
     printer: &Printer,

@@ -10,7 +10,8 @@ use crate::inventory::{self, Inventory};
 use crate::model::{Command, ReportRow, Status, rfc3339};
 use crate::report::csv as report_csv;
 use crate::run::{
-    Items, Run, RunOutcome, confirm_or_cancel, open_report, run_meta, warn_all, warn_missing_profiles,
+    Items, Run, RunOutcome, confirm_or_cancel, open_report, run_meta, warn_all,
+    warn_missing_profiles,
 };
 use crate::settings::{self, Caller};
 use crate::steps::Undo;

@@ -273,7 +273,7 @@ mod tests {
         let mut order = vec![];
         let control = Control::default();
         run(
-            vec![300u64, 10, 10, 10],
+            futures::stream::iter(vec![300u64, 10, 10, 10]),
             2,
             &control,
             sleep_for,
@@ -289,7 +289,7 @@ mod tests {
     async fn a_panicking_item_is_its_own_result_and_the_others_go_on() {
         let mut out = vec![];
         run(
-            vec![1u64, 0, 2],
+            futures::stream::iter(vec![1u64, 0, 2]),
             2,
             &Control::default(),
             |ms| async move {
@@ -310,7 +310,7 @@ mod tests {
         let control = Control::default();
         let mut out = vec![];
         run(
-            vec![1u64, 5000, 2, 3, 4],
+            futures::stream::iter(vec![1u64, 5000, 2, 3, 4]),
             2,
             &control,
             sleep_for,

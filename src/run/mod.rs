@@ -18,9 +18,7 @@ mod sources;
 mod tags_cache;
 mod walking;
 
-pub(crate) use engine::{
-    Arrival, Audit, Items, Phase, Plan, Read, Rollback, Run, each_arriving,
-};
+pub(crate) use engine::{Arrival, Audit, Items, Phase, Plan, Read, Rollback, Run, each_arriving};
 pub(crate) use inputs::{load_inputs, region_totals, warn_all};
 pub(crate) use interrupt::Listening;
 pub(crate) use prompt::confirm_or_cancel;

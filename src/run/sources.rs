@@ -438,8 +438,12 @@ async fn walk_streaming(
             }));
         }
     };
-    let first = account_of(&walking.first, caller.as_ref())
-        .ok_or_else(|| InputError::usage(format!("--org: an account id {:?} that is not 12 digits", walking.first.id)))?;
+    let first = account_of(&walking.first, caller.as_ref()).ok_or_else(|| {
+        InputError::usage(format!(
+            "--org: an account id {:?} that is not 12 digits",
+            walking.first.id
+        ))
+    })?;
     walking.caller = caller;
     walking.place = place(ous);
     printer.note(&format!(
@@ -519,7 +523,12 @@ pub(super) fn say_walk(printer: &Printer, walk: &OrgWalk) {
 }
 
 /// `--org`'s line: how many accounts, where, the SUSPENDED left out, the caller's own.
-pub(super) fn say_found(printer: &Printer, accounts: &[Arc<Account>], place: &str, suspended: usize) {
+pub(super) fn say_found(
+    printer: &Printer,
+    accounts: &[Arc<Account>],
+    place: &str,
+    suspended: usize,
+) {
     printer.note(&format!(
         "--org: {} in {place}{}{}",
         count(accounts.len(), "ACTIVE account"),

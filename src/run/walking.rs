@@ -280,9 +280,9 @@ fn walked(
         failed => {
             let why = match failed {
                 Some(Err(WalkError::Failed(e))) => e,
-                Some(Err(WalkError::UnknownOu(ou))) => {
-                    TargetError::internal(&format!("the OU {ou} was not found after the walk began"))
-                }
+                Some(Err(WalkError::UnknownOu(ou))) => TargetError::internal(&format!(
+                    "the OU {ou} was not found after the walk began"
+                )),
                 _ => TargetError::new(
                     crate::model::Reason::Interrupted,
                     "the run stopped before the walk ended",

@@ -105,7 +105,11 @@ impl Progress {
     /// More targets arrived (`--org`'s walk streams them): the bars lengthen to `total`, and
     /// to `by_region` (asked only when the bars are redrawn), a region's bar added as its
     /// first target arrives.
-    pub(crate) fn grow(&mut self, total: usize, by_region: impl FnOnce() -> BTreeMap<String, usize>) {
+    pub(crate) fn grow(
+        &mut self,
+        total: usize,
+        by_region: impl FnOnce() -> BTreeMap<String, usize>,
+    ) {
         if let Mode::Bars {
             multi,
             overall,
