@@ -1320,3 +1320,130 @@ fn org_plan(
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     (read_report(&report), summary["organization"].clone())
 }
+
+/// `apply --org` on the stand-in whose last OU's accounts are held back until SSM has answered
+/// 40 requests (`org_hold`); its report's rows, its summary's walk, and the run's output.
+fn org_apply_held(
+    stand_in: &StandIn,
+    extra: &[&str],
+) -> (
+    Vec<std::collections::BTreeMap<String, String>>,
+    Value,
+    String,
+) {
+    let dir = Dir::new();
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let report = dir.path("apply.csv");
+    let summary = dir.path("apply.json");
+    let mut args = vec![
+        "apply",
+        "--yes",
+        "-p",
+        prefs.to_str().unwrap(),
+        "--org",
+        "-r",
+        "us-east-1,eu-west-1",
+        "--endpoint-url",
+        &stand_in.url,
+        "--no-preflight",
+        "--no-progress",
+        "-o",
+        report.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let out = ssm_prefs(&args);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    (
+        read_report(&report),
+        summary["organization"].clone(),
+        out.all(),
+    )
+}
+
+const HELD: OrgShape = OrgShape {
+    accounts: 60,
+    ous: 3,
+    first: 200_000_000_000,
+    tags: false,
+};
+
+/// `--org` streams its accounts into the run: the last OU's accounts are listed only once SSM
+/// has answered 40 requests, which the targets of the accounts found before make only if they
+/// start while the walk goes on. Every account (the management account with the base
+/// credentials) still ends as one row per region, and what was written is read back.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_walk_streams_each_account_into_the_run_as_it_finds_it() {
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(5),
+        org: HELD,
+        org_hold: Some(40),
+        ..Options::default()
+    });
+    let (rows, walk, out) = org_apply_held(&stand_in, &[]);
+    assert_eq!(
+        stand_in.held_too_long(),
+        0,
+        "the targets waited for the walk:\n{out}"
+    );
+    assert!(out.contains("runs as the walk finds it"), "{out}");
+    let mut ids: Vec<String> = HELD.ids().collect();
+    ids.push(DEFAULT_ACCOUNT.to_string());
+    ids.sort();
+    let regions = ["us-east-1", "eu-west-1"];
+    let mut got: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["account_id"].clone(),
+                r["region"].clone(),
+                r["status"].clone(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, String, String)> = ids
+        .iter()
+        .flat_map(|id| regions.map(|r| (id.clone(), r.to_string(), "created".to_string())))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(walk["accounts"], 61, "{walk}");
+    assert_eq!(walk["complete"], true, "{walk}");
+    assert_eq!(walk["tags_read"], false, "{walk}");
+    // The management account is the caller's: written with the base credentials.
+    assert_eq!(stand_in.count("AssumeRole"), 60);
+    let want_doc = desired();
+    for ((id, region), doc) in read_all(&stand_in.url, &ids, &regions, DOC).await {
+        let (_, text) = doc.unwrap_or_else(|| panic!("{id}/{region}: no document"));
+        let text = text
+            .replace("{account_id}", &id)
+            .replace("{region}", &region);
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            want_doc,
+            "{id}/{region}"
+        );
+    }
+}
+
+/// Where an account must be named (`--not-accounts`: it must be in the organization), the walk
+/// ends before the first target starts, as it always did: the held OU waits out its hold, and
+/// the run still covers every account but the one left out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_selection_that_names_an_account_walks_the_whole_organization_first() {
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(5),
+        org: HELD,
+        org_hold: Some(40),
+        ..Options::default()
+    });
+    let (rows, walk, out) = org_apply_held(&stand_in, &["--not-accounts", DEFAULT_ACCOUNT]);
+    assert_eq!(stand_in.held_too_long(), 1, "{out}");
+    assert!(!out.contains("runs as the walk finds it"), "{out}");
+    assert_eq!(rows.len(), 60 * 2);
+    assert!(rows.iter().all(|r| r["status"] == "created"));
+    assert_eq!(walk["complete"], true, "{walk}");
+}

@@ -85,7 +85,15 @@ pub struct Options {
     pub org_in_flight: Option<usize>,
     /// Online managed nodes in every account and region (the node check's calls).
     pub nodes_per_target: usize,
+    /// The last OU's `ListAccountsForParent` answers only once SSM has answered this many
+    /// requests (at most [`ORG_HOLD_MAX`] later): a run whose targets wait for the walk's end
+    /// would wait that long, and [`StandIn::held_too_long`] says so.
+    pub org_hold: Option<u64>,
 }
+
+/// How long the last OU's accounts are held back at most (`org_hold`): less than a call's
+/// attempt timeout, so a run that does not stream still ends.
+pub const ORG_HOLD_MAX: Duration = Duration::from_secs(15);
 
 /// The stand-in's organization: the base credentials' account ([`DEFAULT_ACCOUNT`]) manages
 /// it from the root; `accounts` members, `2000000000NN`-style ids from `first`, named
@@ -137,6 +145,7 @@ impl Default for Options {
             org_rate: None,
             org_in_flight: None,
             nodes_per_target: 0,
+            org_hold: None,
         }
     }
 }
@@ -310,6 +319,11 @@ struct Shared {
     org_callers: Mutex<HashMap<String, OrgCaller>>,
     /// Organizations requests the buckets let through since the last clear.
     org_admitted: AtomicU64,
+    /// SSM requests answered (`org_hold`), and who waits for them.
+    ssm_answered: AtomicU64,
+    ssm_answer: tokio::sync::Notify,
+    /// `org_hold`s that ran out before SSM had answered enough.
+    held_too_long: AtomicU64,
 }
 
 struct OrgCaller {
@@ -356,6 +370,9 @@ impl StandIn {
             serial: AtomicU64::new(0),
             org_callers: Mutex::default(),
             org_admitted: AtomicU64::new(0),
+            ssm_answered: AtomicU64::new(0),
+            ssm_answer: tokio::sync::Notify::new(),
+            held_too_long: AtomicU64::new(0),
             options,
         });
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -401,6 +418,12 @@ impl StandIn {
     /// Requests per operation answered with throttling since the last clear.
     pub fn throttled(&self) -> BTreeMap<String, u64> {
         self.shared.counts(true)
+    }
+
+    /// `org_hold`s that ran out before SSM had answered enough: the run's targets waited for
+    /// the walk's end.
+    pub fn held_too_long(&self) -> u64 {
+        self.shared.held_too_long.load(Ordering::Relaxed)
     }
 
     pub fn count(&self, operation: &str) -> u64 {
@@ -575,7 +598,12 @@ async fn handle(req: Request<Incoming>, sh: Arc<Shared>) -> Result<Answer, Infal
         node_query(&sh, op, &params, &account_of(key), region, &rid)
     } else if let Some(op) = target.strip_prefix("AmazonSSM.") {
         pause(&sh).await;
-        ssm(&sh, op, &body, key, region, &rid)
+        let answer = ssm(&sh, op, &body, key, region, &rid);
+        if sh.options.org_hold.is_some() {
+            sh.ssm_answered.fetch_add(1, Ordering::Relaxed);
+            sh.ssm_answer.notify_waiters();
+        }
+        answer
     } else if let Some(op) = target
         .strip_prefix("CloudTrail_20131101.")
         .or_else(|| target.strip_prefix("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."))
@@ -1127,6 +1155,9 @@ async fn organizations(sh: &Shared, op: &str, body: &[u8], caller: &str, rid: &s
     }
     sh.org_admitted.fetch_add(1, Ordering::Relaxed);
     let input: Value = serde_json::from_slice(body).unwrap_or(json!({}));
+    if op == "ListAccountsForParent" {
+        hold_the_last_ou(sh, &input).await;
+    }
     match org_op(&sh.options.org, op, &input) {
         Ok(out) => json_answer(200, out.to_string(), rid),
         Err(Fault(code, message)) => json_answer(
@@ -1138,6 +1169,28 @@ async fn organizations(sh: &Shared, op: &str, body: &[u8], caller: &str, rid: &s
 }
 
 /// One Organizations operation on the stand-in's organization (which never changes).
+/// `org_hold`: the last OU's accounts wait until SSM has answered enough requests.
+async fn hold_the_last_ou(sh: &Shared, input: &Value) {
+    let (Some(enough), k) = (sh.options.org_hold, sh.options.org.ous) else {
+        return;
+    };
+    if k == 0 || text(input, "ParentId") != Some(OrgShape::ou_id(k - 1).as_str()) {
+        return;
+    }
+    let answered = async {
+        loop {
+            let more = sh.ssm_answer.notified();
+            if sh.ssm_answered.load(Ordering::Relaxed) >= enough {
+                return;
+            }
+            more.await;
+        }
+    };
+    if tokio::time::timeout(ORG_HOLD_MAX, answered).await.is_err() {
+        sh.held_too_long.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 fn org_op(shape: &OrgShape, op: &str, input: &Value) -> Result<Value, Fault> {
     let org_id = "o-stndin0001";
     let arn = |kind: &str, id: &str| {
