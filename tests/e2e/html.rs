@@ -96,17 +96,20 @@ fn browse(url: &str, extra: &[&str]) -> Browsed {
         let _ = err.read_to_string(&mut s);
         s
     });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        // Printing 200,000 targets' page takes minutes on a busy machine (docs/operations.md).
-        if started.elapsed() > Duration::from_secs(600) {
-            let _ = child.kill();
-            let _ = child.wait();
+    // Waited on, not polled: a thread waits for the exit and says it; on time out the
+    // process (ours, not yet reaped, so its id is still its own) is killed by its id.
+    let pid = child.id();
+    let (exited, exit) = std::sync::mpsc::channel();
+    std::thread::spawn(move || exited.send(child.wait()));
+    // Printing 200,000 targets' page takes minutes on a busy machine (docs/operations.md).
+    let status = match exit.recv_timeout(Duration::from_secs(600)) {
+        Ok(status) => status.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
             panic!("chromium did not finish {url} within 600 s");
         }
-        std::thread::sleep(Duration::from_millis(20));
     };
     let took = started.elapsed();
     let stdout = reader.join().unwrap();
