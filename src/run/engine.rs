@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::fanout::{self, Control, Panicked};
-use super::findings;
+use super::findings::{self, SecurityHubSink};
 use super::interrupt::{INTERRUPT_GRACE, Listening, listen_for_interrupts};
-use super::sinks::{RunOutcome, Sinks};
+use super::sinks::{RunOutcome, Sink, Sinks};
 use crate::aws::session::Session;
 use crate::model::{OrgWalk, Outcome, RunMeta, StopReason};
 use crate::report::csv::CsvReport;
@@ -43,6 +43,10 @@ pub(crate) trait RowStep: Step<Done = Outcome> {
     }
     /// Said after the last row, before the summary.
     fn before_summary(&self, _run: &Run) {}
+    /// A sink of the step's own, beside the run's (audit's Security Hub findings).
+    fn sink(&self) -> Option<Box<dyn Sink>> {
+        None
+    }
 }
 
 /// Runs `step` over `items`, at most `concurrency` at once, each result to `on_done`.
@@ -184,10 +188,10 @@ impl Run {
         items: Vec<S::Item>,
         step: &S,
     ) -> RunOutcome {
-        let Phase {
-            mut sinks,
-            listening,
-        } = self.phase(self.meta.command.as_str(), Some(csv), false);
+        let (sinks, listening) = self
+            .phase(self.meta.command.as_str(), Some(csv), false)
+            .into_parts();
+        let mut sinks = sinks.with_step_sink(step.sink());
         each(items, self.concurrency, &self.control, step, |o| {
             sinks.record(&o)
         })
@@ -298,6 +302,11 @@ impl Step for Audit<'_> {
 impl RowStep for Audit<'_> {
     fn change_title(&self) -> Option<&'static str> {
         Some("drift (found → desired)")
+    }
+
+    fn sink(&self) -> Option<Box<dyn Sink>> {
+        let hub: Box<dyn Sink> = Box::new(SecurityHubSink);
+        self.job.security_hub.as_ref().map(|_| hub)
     }
 }
 
