@@ -21,7 +21,7 @@ use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
 use crate::support::proxy::Proxy;
 
-use ssm_prefs::report::html::CSP;
+use ssm_prefs::report::html::{CSP, FETCHES};
 const DATA_OPEN: &str = "<script type=\"application/json\" id=\"data\">";
 /// An account name that runs script if any part of the page treats data as markup.
 const EVIL: &str = "</script><img src=x onerror=document.body.setAttribute('data-pwned',1)>";
@@ -375,23 +375,7 @@ async fn audit_html_report_in_a_browser() {
     let head = &page[page.find("<head>").expect("a head") + "<head>".len()..];
     assert!(head.trim_start().starts_with(CSP), "the CSP comes first");
     let own = own_code(&page, &[proxy.url.as_str()]).to_lowercase();
-    for bad in [
-        "http://",
-        "https://",
-        "src=",
-        "href=",
-        "url(",
-        "@import",
-        "<link",
-        "<img",
-        "<iframe",
-        "<object",
-        "<embed",
-        "fetch(",
-        "xmlhttprequest",
-        "websocket",
-        "import(",
-    ] {
+    for bad in FETCHES {
         assert!(!own.contains(bad), "the page's own code contains {bad:?}");
     }
     let (start, end) = data_block(&page);
