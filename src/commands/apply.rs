@@ -8,7 +8,9 @@ use crate::error::InputError;
 use crate::model::{Command, Outcome, RunEvent, StopReason};
 use crate::report::csv::CsvReport;
 use crate::run::executor;
-use crate::run::{Listening, Prepared, Read, RunOutcome, Start, confirm_or_cancel, each};
+use crate::run::{
+    Listening, Prepared, Read, RunOutcome, Start, confirm_or_cancel, each, yes_or_terminal,
+};
 use crate::settings::{self, Caller};
 use crate::steps::{self, Planned};
 use crate::terminal::printer::Printer;
@@ -19,11 +21,7 @@ pub(crate) async fn apply(
     args: &settings::Apply,
     caller: &Caller,
 ) -> Result<RunOutcome, InputError> {
-    if !args.yes && !caller.interactive {
-        return Err(InputError::usage(
-            "apply needs --yes when stdin is not a terminal (nothing was sent to AWS)",
-        ));
-    }
+    yes_or_terminal(Command::Apply, args.yes, caller)?;
     let (p, csv) = match Prepared::start(printer, &args.run, Command::Apply, caller).await? {
         Start::Run(p, csv) => (p, csv),
         Start::Ended(outcome) => return Ok(outcome),

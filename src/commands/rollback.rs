@@ -11,6 +11,7 @@ use crate::model::{Command, ReportRow, Status, rfc3339};
 use crate::report::csv as report_csv;
 use crate::run::{
     Run, RunOutcome, confirm_or_cancel, open_report, run_meta, warn_all, warn_missing_profiles,
+    yes_or_terminal,
 };
 use crate::settings::{self, Caller};
 use crate::steps::Undo;
@@ -24,11 +25,7 @@ pub(crate) async fn rollback(
     args: &settings::Rollback,
     caller: &Caller,
 ) -> Result<RunOutcome, InputError> {
-    if !args.yes && !caller.interactive {
-        return Err(InputError::usage(
-            "rollback needs --yes when stdin is not a terminal (nothing was sent to AWS)",
-        ));
-    }
+    yes_or_terminal(Command::Rollback, args.yes, caller)?;
     // Hashed as read, before anything can change it: the page names exactly this file.
     let from_sha256 = std::fs::read(&args.from)
         .map(|bytes| crate::preferences::sha256_hex(&bytes))
