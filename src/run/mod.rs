@@ -21,6 +21,6 @@ pub(crate) use engine::{Audit, Plan, Read, Rollback, Run, each};
 pub(crate) use inputs::{load_inputs, region_totals, warn_all};
 pub(crate) use interrupt::Listening;
 pub(crate) use prompt::{confirm_or_cancel, yes_or_terminal};
-pub(crate) use setup::{Prepared, Start, run_meta, warn_missing_profiles};
+pub(crate) use setup::{Prepared, Start, Starting};
 pub(crate) use sinks::{RunOutcome, open_report};
 pub(crate) use sources::read_organization;
