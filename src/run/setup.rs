@@ -185,9 +185,7 @@ fn job(args: &settings::RunSettings, prefs: Preferences) -> Job {
     Job {
         prefs,
         document_name: args.prefs.document_name.clone(),
-        existing: args.existing,
-        mark: args.mark.clone(),
-        prune_versions: args.prune_versions,
+        document: args.document.clone(),
         who: args.who,
         security_hub: fix,
         preflight: args.preflight.clone().map(Preflight::new),
@@ -295,8 +293,8 @@ fn fix_command(args: &settings::RunSettings, sensitive: &BTreeSet<String>) -> Fi
     }
     // The fix writes the ownership tag this audit looked for (and --existing as the target
     // needs it: FixCommand::for_target).
-    if args.mark.to_string() != DEFAULT_OWNER_TAG {
-        flags.push_str(&format!(" --owner-tag {}", args.mark));
+    if args.document.mark.to_string() != DEFAULT_OWNER_TAG {
+        flags.push_str(&format!(" --owner-tag {}", args.document.mark));
     }
     // The fix fills the placeholders as the audit did; a value that fills a sensitive input
     // (a shell profile's commands, a user) is never written into a finding.
@@ -310,7 +308,7 @@ fn fix_command(args: &settings::RunSettings, sensitive: &BTreeSet<String>) -> Fi
     }
     FixCommand {
         flags,
-        existing: args.existing,
+        existing: args.document.existing,
     }
 }
 
