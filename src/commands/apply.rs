@@ -10,6 +10,7 @@ use crate::report::csv::CsvReport;
 use crate::run::executor;
 use crate::run::{
     Arrival, Listening, Phase, Prepared, Read, RunOutcome, Start, confirm_or_cancel, each_arriving,
+    yes_or_terminal,
 };
 use crate::settings::{self, Caller};
 use crate::steps::{self, Planned};
@@ -23,11 +24,7 @@ pub(crate) async fn apply(
     args: &settings::Apply,
     caller: &Caller,
 ) -> Result<RunOutcome, InputError> {
-    if !args.yes && !caller.interactive {
-        return Err(InputError::usage(
-            "apply needs --yes when stdin is not a terminal (nothing was sent to AWS)",
-        ));
-    }
+    yes_or_terminal(Command::Apply, args.yes, caller)?;
     let (p, csv) = match Prepared::start(printer, &args.run, Command::Apply, caller).await? {
         Start::Run(p, csv) => (p, csv),
         Start::Ended(outcome) => return Ok(outcome),

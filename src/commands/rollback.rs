@@ -2,16 +2,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
 
-use crate::aws::session::Session;
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, Inventory};
-use crate::model::{Command, ReportRow, Status, rfc3339};
+use crate::model::{Command, ReportRow, Status};
 use crate::report::csv as report_csv;
 use crate::run::{
-    Items, Run, RunOutcome, confirm_or_cancel, open_report, run_meta, warn_all,
-    warn_missing_profiles,
+    Items, Run, RunOutcome, Starting, confirm_or_cancel, open_report, warn_all, yes_or_terminal,
 };
 use crate::settings::{self, Caller};
 use crate::steps::Undo;
@@ -25,21 +22,14 @@ pub(crate) async fn rollback(
     args: &settings::Rollback,
     caller: &Caller,
 ) -> Result<RunOutcome, InputError> {
-    if !args.yes && !caller.interactive {
-        return Err(InputError::usage(
-            "rollback needs --yes when stdin is not a terminal (nothing was sent to AWS)",
-        ));
-    }
+    yes_or_terminal(Command::Rollback, args.yes, caller)?;
     // Hashed as read, before anything can change it: the page names exactly this file.
     let from_sha256 = std::fs::read(&args.from)
         .map(|bytes| crate::preferences::sha256_hex(&bytes))
         .map_err(|source| InputError::read(&args.from, source))?;
     let (undos, accounts) = undos(printer, args)?;
     let csv = open_report(&args.output, Command::Rollback)?;
-    let started = Instant::now();
-    let started_at = rfc3339(SystemTime::now());
-    let session = std::sync::Arc::new(Session::new(&args.aws.session, &accounts).await);
-    warn_missing_profiles(printer, &session);
+    let start = Starting::now(printer, &args.aws, &args.output, &accounts, None).await;
     let deletes = undos
         .iter()
         .filter(|u| u.applied.status == Status::Created)
@@ -59,29 +49,14 @@ pub(crate) async fn rollback(
     };
     // The page names what was undone: the apply report's path stands where a run over an
     // inventory names its preferences file.
-    let meta = run_meta(
-        Command::Rollback,
-        &args.output,
-        caller.command_line.clone(),
-        &session,
-        started_at,
-        (args.from.display().to_string(), from_sha256),
-        undos
-            .first()
-            .map(|u| u.applied.document_name.as_str())
-            .unwrap_or_default(),
-    )
-    .await;
+    let document = undos
+        .first()
+        .map(|u| u.applied.document_name.as_str())
+        .unwrap_or_default();
+    let input = (args.from.display().to_string(), from_sha256);
     let run = Run {
         listed: undos.iter().map(|u| u.target.clone()).collect(),
-        ..Run::new(
-            printer,
-            meta,
-            session,
-            &args.output,
-            args.aws.concurrency,
-            started,
-        )
+        ..start.run(Command::Rollback, caller, input, document).await
     };
     let step = crate::run::Rollback {
         session: &run.session,

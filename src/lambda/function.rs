@@ -377,41 +377,28 @@ mod tests {
 
     #[test]
     fn a_bad_setting_is_one_line_naming_its_variable() {
-        for (vars, says) in [
-            (
-                vec![("SSM_PREFS_MODE", "fix")],
-                "SSM_PREFS_MODE=fix: not a mode",
-            ),
-            (
-                vec![("SSM_PREFS_REGIONS", "us-east-9")],
-                "SSM_PREFS_REGIONS=us-east-9: ",
-            ),
-            (
-                vec![("SSM_PREFS_MAX_FAILURES", "lots")],
-                "SSM_PREFS_MAX_FAILURES=lots: ",
-            ),
-            (
-                vec![("SSM_PREFS_SECURITY_HUB", "yes")],
-                "SSM_PREFS_SECURITY_HUB=yes: not true or false",
-            ),
-            (
-                vec![("SSM_PREFS_PREFERENCES", "prefs.json")],
-                "SSM_PREFS_PREFERENCES=prefs.json: not s3://BUCKET/KEY",
-            ),
-            (
-                vec![("SSM_PREFS_REPORTS", "")],
-                "SSM_PREFS_REPORTS is not set",
-            ),
-            (vec![("SSM_PREFS_VARS", "=x")], "SSM_PREFS_VARS==x: "),
-            (
-                vec![("SSM_PREFS_ROLE_NAME", "bad role!")],
-                "SSM_PREFS_ROLE_NAME=bad role!: --role-name: \"bad role!\" holds ' '",
-            ),
-        ] {
-            let e = function(&vars).unwrap_err();
+        let one_line = |vars: &[(&str, &str)], says: &str| {
+            let e = function(vars).unwrap_err();
             assert!(e.starts_with(says), "{e}");
             assert!(!e.contains('\n'), "{e}");
+        };
+        // A value set: `VAR=value: `, then what is wrong with it.
+        for (var, value, why) in [
+            ("SSM_PREFS_MODE", "fix", "not a mode"),
+            ("SSM_PREFS_REGIONS", "us-east-9", ""),
+            ("SSM_PREFS_MAX_FAILURES", "lots", ""),
+            ("SSM_PREFS_SECURITY_HUB", "yes", "not true or false"),
+            ("SSM_PREFS_PREFERENCES", "prefs.json", "not s3://BUCKET/KEY"),
+            ("SSM_PREFS_VARS", "=x", ""),
+            (
+                "SSM_PREFS_ROLE_NAME",
+                "bad role!",
+                "--role-name: \"bad role!\" holds ' '",
+            ),
+        ] {
+            one_line(&[(var, value)], &format!("{var}={value}: {why}"));
         }
+        one_line(&[("SSM_PREFS_REPORTS", "")], "SSM_PREFS_REPORTS is not set");
     }
 
     #[test]

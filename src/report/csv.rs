@@ -275,31 +275,37 @@ mod tests {
         let back = read(&path).unwrap();
         assert_eq!((back[0].nodes, back[0].nodes_at_risk), (Some(3), Some(1)));
     }
-    use crate::model::{Action, HubDelivery, Reason, Status, TargetError, rfc3339};
+    use crate::model::{
+        Action, Finding, Findings, HubDelivery, Reason, Severity, Status, TargetError, rfc3339,
+    };
 
-    #[test]
-    fn header_matches_the_row_fields() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        let mut report = CsvReport::create(&path).unwrap();
-        let row = ReportRow {
+    /// A row with every field set and every kind of cell in it: each field spelled out, so
+    /// that a new one is a compile error here until the tests below cover it.
+    fn every_cell() -> ReportRow {
+        ReportRow {
             account_id: "012345678901".parse().unwrap(),
             account_name: "a".into(),
             region: "us-east-1".parse().unwrap(),
             document_name: "SSM-SessionManagerRunShell".into(),
-            action: Action::Create,
-            status: Status::Created,
-            previous_version: String::new(),
-            document_version: "1".into(),
+            action: Action::Update,
+            status: Status::Updated,
+            previous_version: "1".into(),
+            document_version: "2".into(),
             content_sha256: "ab".into(),
-            changed_inputs: "s3BucketName".into(),
-            error_code: None,
-            error_message: String::new(),
+            changed_inputs: "s3BucketName;x".into(),
+            error_code: Some(Reason::Aws("AccessDenied".into())),
+            error_message: "m".into(),
             attempts: 2,
             started_at: rfc3339(std::time::SystemTime::UNIX_EPOCH),
             duration_ms: 5,
-            findings: Default::default(),
-            wave: None,
+            findings: Findings::of(vec![Finding {
+                reason: Reason::BucketNotFound,
+                severity: Severity::Blocking,
+                subject: "b".into(),
+                message: String::new(),
+                nodes: 0,
+            }]),
+            wave: Some(2),
             version_created_at: "2026-01-02T03:04:05.000Z".into(),
             version_author: "not reported".into(),
             pruned_versions: Some(3),
@@ -312,7 +318,15 @@ mod tests {
             )),
             nodes: Some(14),
             nodes_at_risk: Some(2),
-        };
+        }
+    }
+
+    #[test]
+    fn header_matches_the_row_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let mut report = CsvReport::create(&path).unwrap();
+        let row = every_cell();
         report.write(&row).unwrap();
         let mut r = csv::Reader::from_path(&path).unwrap();
         assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), *COLUMNS);
@@ -357,40 +371,7 @@ mod tests {
 
     #[test]
     fn the_header_and_cells_are_the_csv_crates_own_from_serde() {
-        let row = ReportRow {
-            account_id: "012345678901".parse().unwrap(),
-            account_name: "a".into(),
-            region: "us-east-1".parse().unwrap(),
-            document_name: "D".into(),
-            action: Action::Update,
-            status: Status::Updated,
-            previous_version: "1".into(),
-            document_version: "2".into(),
-            content_sha256: "ab".into(),
-            changed_inputs: "x;y".into(),
-            error_code: Some(crate::model::Reason::Aws("AccessDenied".into())),
-            error_message: "m".into(),
-            attempts: 3,
-            started_at: "t".into(),
-            duration_ms: 9,
-            findings: crate::model::Findings::of(vec![crate::model::Finding {
-                reason: crate::model::Reason::BucketNotFound,
-                severity: crate::model::Severity::Blocking,
-                subject: "b".into(),
-                message: String::new(),
-                nodes: 0,
-            }]),
-            wave: Some(2),
-            version_created_at: "c".into(),
-            version_author: "v".into(),
-            pruned_versions: Some(4),
-            command: Some(Command::Apply),
-            changed_by: "w".into(),
-            changed_at: "z".into(),
-            security_hub: HubDelivery::Delivered,
-            nodes: Some(0),
-            nodes_at_risk: None,
-        };
+        let row = every_cell();
         // The csv crate writes the header from serde's field names itself.
         let mut serde_writer = csv::Writer::from_writer(vec![]);
         serde_writer.serialize(&row).unwrap();

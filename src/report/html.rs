@@ -525,6 +525,27 @@ fn script_safe(json: &str) -> String {
 /// The page's first element: nothing on it may fetch anything.
 pub const CSP: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">";
 
+/// What the page's own markup, style and script never hold (lower case): whatever could
+/// fetch something, the CSP aside. The unit tests and the browser's test (tests/e2e/html.rs)
+/// hold the page to it.
+pub const FETCHES: &[&str] = &[
+    "http:",
+    "https:",
+    "src=",
+    "href=",
+    "url(",
+    "@import",
+    "<link",
+    "<img",
+    "<iframe",
+    "<object",
+    "<embed",
+    "fetch(",
+    "xmlhttprequest",
+    "websocket",
+    "import(",
+];
+
 const STYLE: &str = include_str!("html.css");
 
 const SCRIPT: &str = include_str!("html.js");
@@ -702,20 +723,7 @@ mod tests {
             "the CSP comes first"
         );
         let lower = page.to_lowercase();
-        for bad in [
-            "http:",
-            "https:",
-            "src=",
-            "href=",
-            "url(",
-            "@import",
-            "<link",
-            "<img",
-            "<iframe",
-            "fetch(",
-            "xmlhttprequest",
-            "import(",
-        ] {
+        for bad in FETCHES {
             assert!(!lower.contains(bad), "the page contains {bad:?}");
         }
     }

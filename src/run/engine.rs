@@ -11,9 +11,9 @@ use futures::future::Either;
 use futures::{Stream, StreamExt};
 
 use super::fanout::{self, Control, Panicked};
-use super::findings;
+use super::findings::{self, SecurityHubSink};
 use super::interrupt::{INTERRUPT_GRACE, Listening, listen_for_interrupts};
-use super::sinks::{RunOutcome, Sinks};
+use super::sinks::{RunOutcome, Sink, Sinks};
 use super::walking::{Arrived, Walked};
 use crate::aws::session::Session;
 use crate::model::{OrgWalk, Outcome, RunMeta, StopReason};
@@ -78,6 +78,10 @@ pub(crate) trait RowStep: Step<Done = Outcome> {
     }
     /// Said after the last row, before the summary.
     fn before_summary(&self, _run: &Run) {}
+    /// A sink of the step's own, beside the run's (audit's Security Hub findings).
+    fn sink(&self) -> Option<Box<dyn Sink>> {
+        None
+    }
 }
 
 /// Runs `step` over `items`, at most `concurrency` at once, each result to `on_done`.
@@ -261,10 +265,10 @@ impl Run {
         items: Items<S::Item>,
         step: &S,
     ) -> RunOutcome {
-        let Phase {
-            mut sinks,
-            listening,
-        } = self.phase(self.meta.command.as_str(), Some(csv), false);
+        let (sinks, listening) = self
+            .phase(self.meta.command.as_str(), Some(csv), false)
+            .into_parts();
+        let mut sinks = sinks.with_step_sink(step.sink());
         sinks.arriving(items.arrived());
         each_arriving(items.arriving, self.concurrency, &self.control, step, |o| {
             sinks.record(&o)
@@ -391,6 +395,11 @@ impl Step for Audit<'_> {
 impl RowStep for Audit<'_> {
     fn change_title(&self) -> Option<&'static str> {
         Some("drift (found → desired)")
+    }
+
+    fn sink(&self) -> Option<Box<dyn Sink>> {
+        let hub: Box<dyn Sink> = Box::new(SecurityHubSink);
+        self.job.security_hub.as_ref().map(|_| hub)
     }
 }
 

@@ -3,8 +3,10 @@
 
 use std::io::BufRead;
 
+use crate::error::InputError;
 use crate::model::{Command, Ended, RunEvent};
 use crate::report::csv::CsvReport;
+use crate::settings::Caller;
 use crate::terminal::events;
 use crate::terminal::printer::Printer;
 use crate::words::count;
@@ -14,6 +16,21 @@ pub(crate) enum Confirmed {
     Yes,
     No,
     Interrupted,
+}
+
+/// Before anything else: `command` asks before it writes, so with no terminal to ask on
+/// (CI), `--yes` must have answered already.
+pub(crate) fn yes_or_terminal(
+    command: Command,
+    yes: bool,
+    caller: &Caller,
+) -> Result<(), InputError> {
+    match yes || caller.interactive {
+        true => Ok(()),
+        false => Err(InputError::usage(format!(
+            "{command} needs --yes when stdin is not a terminal (nothing was sent to AWS)"
+        ))),
+    }
 }
 
 /// Asks before `command` writes; on any answer but yes, removes its report (no row was
@@ -72,6 +89,30 @@ pub(crate) async fn confirm(printer: &Printer, what: &str, n: usize) -> Confirme
         _ = term => {
             printer.ask("\n");
             Confirmed::Interrupted
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_terminal_only_yes_lets_a_write_start() {
+        let ci = Caller::new(false, ["ssm-prefs"]);
+        let at_a_terminal = Caller::new(true, ["ssm-prefs"]);
+        for command in [Command::Apply, Command::Rollback] {
+            assert!(yes_or_terminal(command, true, &ci).is_ok());
+            assert!(yes_or_terminal(command, false, &at_a_terminal).is_ok());
+            let refused = yes_or_terminal(command, false, &ci)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                refused.contains(&format!(
+                    "{command} needs --yes when stdin is not a terminal"
+                )),
+                "{refused}"
+            );
         }
     }
 }

@@ -88,14 +88,9 @@ impl Prepared {
         narrow_to_retry(printer, args, &mut inputs)?;
         let mut accounts = unique_accounts(&inputs.targets);
         accounts.extend(inputs.all_regions.iter().cloned());
-        let started = Instant::now();
-        let started_at = rfc3339(SystemTime::now());
-        let session = match &walking {
-            Some(w) => w.session.clone(),
-            None => Arc::new(Session::new(&args.aws.session, &accounts).await),
-        };
-        warn_missing_profiles(printer, &session);
-        one_partition(&inputs.targets, &session)?;
+        let given = walking.as_ref().map(|w| w.session.clone());
+        let start = Starting::now(printer, &args.aws, &args.output, &accounts, given).await;
+        one_partition(&inputs.targets, &start.session)?;
         let waves = wave_plan(printer, args, &accounts)?;
         let csv = open_report(&args.output, command)?;
         match &walking {
@@ -106,30 +101,15 @@ impl Prepared {
             inputs.prefs.path.display().to_string(),
             inputs.prefs.file_sha256.clone(),
         );
-        let meta = run_meta(
-            command,
-            &args.output,
-            caller.command_line.clone(),
-            &session,
-            started_at,
-            input,
-            &args.prefs.document_name,
-        )
-        .await;
-        let job = Arc::new(job(args, inputs.prefs));
         let run = Run {
             deadline: args.deadline(),
             waves,
             walk: inputs.walk.map(OnceLock::from).unwrap_or_default(),
-            ..Run::new(
-                printer,
-                meta,
-                session,
-                &args.output,
-                args.aws.concurrency,
-                started,
-            )
+            ..start
+                .run(command, caller, input, &args.prefs.document_name)
+                .await
         };
+        let job = Arc::new(job(args, inputs.prefs));
         let prepared = match walking {
             None => ready(run, job, inputs.targets, &inputs.all_regions, args).await,
             Some(walking) => streaming(run, job, walking, args),
@@ -253,9 +233,7 @@ fn job(args: &settings::RunSettings, prefs: Preferences) -> Job {
     Job {
         prefs,
         document_name: args.prefs.document_name.clone(),
-        existing: args.existing,
-        mark: args.mark.clone(),
-        prune_versions: args.prune_versions,
+        document: args.document.clone(),
         who: args.who,
         security_hub: fix,
         preflight: args.preflight.clone().map(Preflight::new),
@@ -364,8 +342,8 @@ fn fix_command(args: &settings::RunSettings, sensitive: &BTreeSet<String>) -> Fi
     }
     // The fix writes the ownership tag this audit looked for (and --existing as the target
     // needs it: FixCommand::for_target).
-    if args.mark.to_string() != DEFAULT_OWNER_TAG {
-        flags.push_str(&format!(" --owner-tag {}", args.mark));
+    if args.document.mark.to_string() != DEFAULT_OWNER_TAG {
+        flags.push_str(&format!(" --owner-tag {}", args.document.mark));
     }
     // The fix fills the placeholders as the audit did; a value that fills a sensitive input
     // (a shell profile's commands, a user) is never written into a finding.
@@ -379,7 +357,7 @@ fn fix_command(args: &settings::RunSettings, sensitive: &BTreeSet<String>) -> Fi
     }
     FixCommand {
         flags,
-        existing: args.existing,
+        existing: args.document.existing,
     }
 }
 
@@ -395,7 +373,7 @@ fn shell_word(s: &str) -> String {
 
 /// One line per account whose inventory `profile` the AWS config lacks: its targets will
 /// fail, and each row alone would only say the credential provider "was not enabled".
-pub(crate) fn warn_missing_profiles(printer: &Printer, session: &Session) {
+fn warn_missing_profiles(printer: &Printer, session: &Session) {
     for (id, profile) in session.missing_profiles() {
         printer.warn(&format!(
             "account {id}: profile {profile:?} is not in the AWS config (~/.aws/config, ~/.aws/credentials, or the files AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE name): its targets will fail"
@@ -403,28 +381,73 @@ pub(crate) fn warn_missing_profiles(printer: &Printer, session: &Session) {
     }
 }
 
-/// The run's metadata: who runs what, since when, on which input file (path and SHA-256) and
-/// document. Only the HTML page names the caller, which costs an STS call.
-pub(crate) async fn run_meta(
-    command: Command,
-    out: &Output,
-    command_line: String,
-    session: &Session,
+/// A run's start: its clock, and the session its targets are reached through (the profiles
+/// the AWS config lacks warned of); the run itself once its input is known.
+pub(crate) struct Starting {
+    started: Instant,
     started_at: String,
-    (input_path, input_sha256): (String, String),
-    document_name: &str,
-) -> RunMeta {
-    RunMeta {
-        command_line,
-        caller_arn: match out.html {
-            Some(_) => session.caller_arn().await,
-            None => String::new(),
-        },
-        started_at,
-        input_path,
-        input_sha256,
-        document_name: document_name.to_string(),
-        ..RunMeta::new(command)
+    pub(crate) session: Arc<Session>,
+    printer: Printer,
+    output: Output,
+    concurrency: usize,
+}
+
+impl Starting {
+    /// Now, for a run over `accounts` with these settings, on the `given` session (`--org`'s
+    /// walk, streamed, started it) or a new one.
+    pub(crate) async fn now(
+        printer: &Printer,
+        aws: &settings::Aws,
+        output: &Output,
+        accounts: &[Arc<Account>],
+        given: Option<Arc<Session>>,
+    ) -> Starting {
+        let started = Instant::now();
+        let started_at = rfc3339(SystemTime::now());
+        let session = match given {
+            Some(session) => session,
+            None => Arc::new(Session::new(&aws.session, accounts).await),
+        };
+        warn_missing_profiles(printer, &session);
+        Starting {
+            started,
+            started_at,
+            session,
+            printer: printer.clone(),
+            output: output.clone(),
+            concurrency: aws.concurrency,
+        }
+    }
+
+    /// The run, with its metadata: who runs what, since when, on which input file (path and
+    /// SHA-256) and document. Only the HTML page names the caller, which costs an STS call.
+    pub(crate) async fn run(
+        self,
+        command: Command,
+        caller: &Caller,
+        (input_path, input_sha256): (String, String),
+        document_name: &str,
+    ) -> Run {
+        let meta = RunMeta {
+            command_line: caller.command_line.clone(),
+            caller_arn: match self.output.html {
+                Some(_) => self.session.caller_arn().await,
+                None => String::new(),
+            },
+            started_at: self.started_at,
+            input_path,
+            input_sha256,
+            document_name: document_name.to_string(),
+            ..RunMeta::new(command)
+        };
+        Run::new(
+            &self.printer,
+            meta,
+            self.session,
+            &self.output,
+            self.concurrency,
+            self.started,
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 //! What a run reports to: the CSV report, progress, change summary, HTML page and JUnit file
-//! fed per target, the run's events, and at the end the summary and the summary JSON, from
-//! the same stats the run's end (src/model/ending.rs) is decided by.
+//! fed per target (and audit's Security Hub findings, src/run/findings.rs), the run's events,
+//! and at the end the summary and the summary JSON, from the same stats the run's end
+//! (src/model/ending.rs) is decided by.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -216,7 +217,7 @@ fn said(
 }
 
 /// The reporters of one phase: the stats, the terminal's lines and summaries, and each sink
-/// (CSV, progress, HTML, JUnit, summary JSON), fed per outcome.
+/// (CSV, progress, Security Hub, HTML, JUnit, summary JSON), fed per outcome.
 pub(crate) struct Sinks {
     /// What the run is, for every renderer that heads its output with it.
     meta: RunMeta,
@@ -227,8 +228,8 @@ pub(crate) struct Sinks {
     csv: Option<CsvSink>,
     /// The report's path, as the summary names it (empty without a report).
     report: PathBuf,
-    /// `--html` and `--junit`, in that order.
-    files: Vec<Box<dyn Sink>>,
+    /// The step's own (audit's Security Hub findings), `--html` and `--junit`, in that order.
+    others: Vec<Box<dyn Sink>>,
     json: Option<JsonSink>,
     changes: ChangeSummary,
     findings: FindingSummary,
@@ -279,7 +280,7 @@ impl Sinks {
                 printer: printer.clone(),
             }),
             report,
-            files: vec![],
+            others: vec![],
             json: None,
             changes: ChangeSummary::default(),
             findings: FindingSummary::default(),
@@ -298,13 +299,13 @@ impl Sinks {
     /// The files `out` asks for, written at the end.
     pub(crate) fn with_files(mut self, out: &Output) -> Self {
         if let Some(path) = &out.html {
-            self.files.push(Box::new(HtmlSink {
+            self.others.push(Box::new(HtmlSink {
                 path: path.clone(),
                 page: html::PageRows::default(),
             }));
         }
         if let Some(path) = &out.junit {
-            self.files.push(Box::new(JunitSink {
+            self.others.push(Box::new(JunitSink {
                 path: path.clone(),
                 rows: self.csv.is_none().then(Vec::new),
             }));
@@ -333,6 +334,13 @@ impl Sinks {
                 self.progress.0.grow(total, || arrived.by_region());
             }
         }
+    }
+
+    /// The step's own sink (audit's Security Hub findings), finished before the files: its
+    /// problem is the first the summary's `why` names after the targets'.
+    pub(crate) fn with_step_sink(mut self, sink: Option<Box<dyn Sink>>) -> Self {
+        self.others.splice(0..0, sink);
+        self
     }
 
     /// With `--org`: how the walk went, for the summary.
@@ -376,8 +384,8 @@ impl Sinks {
         self.grow();
         self.stats.record(&row);
         self.findings.add(&row.findings);
-        for file in &mut self.files {
-            file.row(&row, &self.stats);
+        for sink in &mut self.others {
+            sink.row(&row, &self.stats);
         }
         match (row.action, row.status) {
             (_, Status::Failed | Status::Skipped | Status::Blocked) => {}
@@ -419,7 +427,7 @@ impl Sinks {
             progress,
             csv,
             report,
-            files,
+            others,
             json,
             changes,
             findings,
@@ -445,8 +453,8 @@ impl Sinks {
         say_summaries(&end, change_title, &changes, &findings, waves.as_ref());
         // What went wrong besides the targets, for the exit code and the summary JSON's why.
         let mut problems: Vec<String> = vec![];
-        for file in files {
-            problems.extend(file.finish(&end).err());
+        for sink in others {
+            problems.extend(sink.finish(&end).err());
         }
         // A walk of the organization cut short left accounts without a row: not a success.
         if let Some(walk) = stats.walk.as_ref().filter(|w| !w.complete) {
@@ -531,9 +539,6 @@ fn why(ended: Ended, stats: &RunStats, problems: Vec<String>) -> String {
         return "interrupted".to_string();
     }
     let mut why: Vec<String> = stats.not_done_line().into_iter().collect();
-    if stats.undelivered() > 0 {
-        why.extend(stats.delivery_line());
-    }
     why.extend(problems);
     if why.is_empty() {
         "every target succeeded".to_string()

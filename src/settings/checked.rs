@@ -107,12 +107,7 @@ pub struct RunSettings {
     pub(crate) preflight: Option<PreflightMode>,
     /// `--waves` / `--canary` (plan and apply).
     pub(crate) waves: Option<Waves>,
-    /// `--existing` (with `--merge` as `merge`).
-    pub(crate) existing: Existing,
-    /// `--owner-tag`.
-    pub(crate) mark: Mark,
-    /// `--prune-versions` (apply): the newest versions to keep at SSM's version cap.
-    pub(crate) prune_versions: Option<usize>,
+    pub(crate) document: DocumentRules,
     /// `audit --who`: who last changed each target that is not compliant (CloudTrail).
     pub(crate) who: bool,
     /// `audit --security-hub`: each target's verdict sent to Security Hub as a finding.
@@ -123,6 +118,19 @@ pub struct RunSettings {
     pub(crate) invoked: Option<Invoked>,
     /// `--deadline`: when the run must be done.
     pub(crate) deadline: Option<Deadline>,
+}
+
+/// The rules a target's document is written and judged by; the run's steps follow them as
+/// given (src/steps/job.rs).
+#[derive(Debug, Clone)]
+pub(crate) struct DocumentRules {
+    /// `--existing` (with `--merge` as `merge`): what to do where the document exists and
+    /// differs.
+    pub(crate) existing: Existing,
+    /// `--owner-tag`: put on every document written; `refuse` writes only where it is.
+    pub(crate) mark: Mark,
+    /// `--prune-versions` (apply): the newest versions to keep at SSM's version cap.
+    pub(crate) prune_versions: Option<usize>,
 }
 
 impl RunSettings {

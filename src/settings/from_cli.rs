@@ -184,9 +184,11 @@ pub(super) fn run_settings(a: &RunArgs) -> Result<RunSettings, InputError> {
             nodes_report: a.preflight.nodes_report.clone(),
         }),
         waves: None,
-        existing,
-        mark: Mark::parse(&a.owner_tag).map_err(flag("--owner-tag"))?,
-        prune_versions: None,
+        document: DocumentRules {
+            existing,
+            mark: Mark::parse(&a.owner_tag).map_err(flag("--owner-tag"))?,
+            prune_versions: None,
+        },
         who: false,
         security_hub: false,
         aws: aws(&a.aws)?,
@@ -256,13 +258,19 @@ pub(super) fn apply(a: &ApplyArgs, interactive: bool) -> Result<Apply, InputErro
             "--pause asks on the terminal, and stdin is not one: use --wave-wait for an unattended pause",
         ));
     }
+    // Checked before the run's flags: of two bad flags, --prune-versions is the one named.
+    let prune_versions = optional(&a.prune_versions, "--prune-versions", |v| {
+        whole(v, 1, 10_000)
+    })?;
+    let run = run_settings(&a.run)?;
     Ok(Apply {
         run: RunSettings {
             waves,
-            prune_versions: optional(&a.prune_versions, "--prune-versions", |v| {
-                whole(v, 1, 10_000)
-            })?,
-            ..run_settings(&a.run)?
+            document: DocumentRules {
+                prune_versions,
+                ..run.document
+            },
+            ..run
         },
         yes: a.yes,
         wave_wait: optional(&a.wave_wait, "--wave-wait", parse_duration)?,
@@ -712,8 +720,8 @@ mod tests {
         assert_eq!(s.aws.session.max_attempts, 8);
         assert_eq!(s.aws.session.operation_timeout, Duration::from_secs(60));
         assert_eq!(s.prefs.document_name, DEFAULT_DOCUMENT_NAME);
-        assert_eq!(s.mark.to_string(), DEFAULT_OWNER_TAG);
-        assert_eq!(s.existing, Existing::Update);
+        assert_eq!(s.document.mark.to_string(), DEFAULT_OWNER_TAG);
+        assert_eq!(s.document.existing, Existing::Update);
         assert_eq!(s.preflight, Some(PreflightMode::default()));
         assert_eq!(s.wait_ready, Duration::ZERO);
         assert!(s.select.regions.is_none());
@@ -721,7 +729,7 @@ mod tests {
         let events = run_settings(&["--event", "e.json"]);
         assert_eq!(events.wait_ready, DEFAULT_WAIT_READY);
         let merged = run_settings(&["--merge"]);
-        assert_eq!(merged.existing, Existing::Merge);
+        assert_eq!(merged.document.existing, Existing::Merge);
         let regions = run_settings(&["-r", "us-east-1, eu-west-1,us-east-1"]);
         assert_eq!(
             regions.select.regions,

@@ -164,7 +164,7 @@ async fn audit_steps(
     }
     let desired = |current: Option<&Value>| {
         job.prefs
-            .desired(target, current, job.existing.merges())
+            .desired(target, current, job.document.existing.merges())
             .map_err(|m| TargetError::new(Reason::InvalidContent, m))
     };
     let Some(versions) = document::versions(ssm, name).await? else {
@@ -213,13 +213,13 @@ async fn audit_steps(
         unpromoted = Some(TargetError::new(Reason::UnpromotedVersion, message));
     }
     // A note either way: what the document holds is the verdict, whoever wrote it.
-    let unmanaged = match document::is_marked(ssm, name, &job.mark, &versions.tags).await {
+    let unmanaged = match document::is_marked(ssm, name, &job.document.mark, &versions.tags).await {
         Ok(true) => None,
         Ok(false) => Some(TargetError::new(
             Reason::UnmanagedDocument,
             format!(
                 "the document does not carry the tag {}: ssm-prefs did not write it (or wrote it before it tagged)",
-                job.mark
+                job.document.mark
             ),
         )),
         Err(e) => Some(TargetError::new(

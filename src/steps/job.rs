@@ -6,10 +6,11 @@ use std::time::{Instant, SystemTime};
 use serde_json::Value;
 
 use crate::aws::resources::CheckClients;
-use crate::lifecycle::{Existing, Mark};
+use crate::lifecycle::Existing;
 use crate::model::{Findings, Outcome, Reason, ReportRow, Status, StopReason, TargetError};
 use crate::preferences::Preferences;
 use crate::preflight::Preflight;
+use crate::settings::DocumentRules;
 use crate::target::Target;
 
 /// Content this tool serialized parses back: it is `to_content` of a JSON value.
@@ -21,12 +22,8 @@ pub(super) fn parse_own(content: &str) -> Value {
 pub(crate) struct Job {
     pub prefs: Preferences,
     pub document_name: String,
-    /// `--existing`: what to do where the document exists and differs.
-    pub existing: Existing,
-    /// `--owner-tag`: put on every document written; `refuse` writes only where it is.
-    pub mark: Mark,
-    /// `--prune-versions` (apply).
-    pub prune_versions: Option<usize>,
+    /// `--existing`, `--owner-tag`, `--prune-versions`.
+    pub document: DocumentRules,
     /// The checks, unless `--no-preflight`.
     pub preflight: Option<Preflight>,
     /// `audit --who`: CloudTrail names who last changed a target that is not compliant.

@@ -87,7 +87,7 @@ pub(crate) async fn read_and_decide(
     let desired = match job.prefs.desired(
         &target,
         current.as_ref().and_then(|c| c.value.as_ref()),
-        job.existing.merges(),
+        job.document.existing.merges(),
     ) {
         Ok(d) => d,
         Err(msg) => return Err(fail(TargetError::new(Reason::InvalidContent, msg), &client)),
@@ -127,13 +127,15 @@ pub(crate) async fn read_and_decide(
     if action == Action::Update && wrong_kind.is_some() {
         refused = wrong_kind;
     } else if action == Action::Update {
-        match job.existing {
+        match job.document.existing {
             Existing::Keep => {
                 kept = true;
                 action = Action::None;
             }
             Existing::Refuse => {
-                match document::is_marked(&client, &job.document_name, &job.mark, &[]).await {
+                match document::is_marked(&client, &job.document_name, &job.document.mark, &[])
+                    .await
+                {
                     Ok(true) => marked = true,
                     Ok(false) => refused = Some(unmanaged(&job, None)),
                     // Whose it is cannot be told: refuse writes only where it sees the mark.
@@ -163,7 +165,7 @@ pub(crate) async fn read_and_decide(
         target,
         found_version,
         found_sha,
-        content: if action != Action::None && job.existing.merges() {
+        content: if action != Action::None && job.document.existing.merges() {
             content
         } else {
             String::new()
@@ -224,11 +226,11 @@ pub(super) fn unmanaged(job: &Job, unread: Option<TargetError>) -> Finding {
     let message = match unread {
         None => format!(
             "{} exists without the tag {} (someone else made it, or an ssm-prefs older than the tag): --existing refuse leaves it; --existing update or merge takes it over",
-            job.document_name, job.mark
+            job.document_name, job.document.mark
         ),
         Some(e) => format!(
             "{} exists and its tags could not be read (ListTagsForResource: {}: {}): --existing refuse writes only where it sees the tag {}",
-            job.document_name, e.reason, e.message, job.mark
+            job.document_name, e.reason, e.message, job.document.mark
         ),
     };
     Finding {

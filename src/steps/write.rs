@@ -43,14 +43,14 @@ impl Planned {
         let result = match content {
             Err(e) => Err(e),
             Ok(content) if self.action == Action::Create => {
-                document::create(&client, name, &content, &job.mark)
+                document::create(&client, name, &content, &job.document.mark)
                     .await
                     .map(|w| (Status::Created, w))
             }
             Ok(content) => {
                 let opts = UpdateOptions {
-                    mark: (!self.marked).then_some(&job.mark),
-                    prune: job.prune_versions,
+                    mark: (!self.marked).then_some(&job.document.mark),
+                    prune: job.document.prune_versions,
                 };
                 document::update(&client, name, &content, &parse_own(&content), opts)
                     .await
@@ -70,7 +70,7 @@ impl Planned {
                         Reason::UnmanagedDocument,
                         format!(
                             "written, but the tag {} could not be put on ({}: {}): --existing refuse will leave this document alone",
-                            job.mark, e.reason, e.message
+                            job.document.mark, e.reason, e.message
                         ),
                     );
                     o.row = o.row.with_error(status, &note);
