@@ -13,8 +13,8 @@ use futures::{Stream, StreamExt};
 use super::fanout::{self, Control, Panicked};
 use super::findings::{self, SecurityHubSink};
 use super::interrupt::{INTERRUPT_GRACE, Listening, listen_for_interrupts};
+use super::items::{Arrival, Items, Walked};
 use super::sinks::{RunOutcome, Sink, Sinks};
-use super::walking::{Arrived, Walked};
 use crate::aws::session::Session;
 use crate::model::{OrgWalk, Outcome, RunMeta, StopReason};
 use crate::report::csv::CsvReport;
@@ -39,35 +39,6 @@ pub(crate) trait Step {
     fn abandoned(&self, item: &Self::Item) -> Self::Done;
     /// The result of a target whose row was decided before it could run.
     fn decided(&self, target: Target, row: Outcome) -> Self::Done;
-}
-
-/// An item of a run: one to run, or a target whose row was decided before it could run (its
-/// region not enabled, say), which arrives among the others when `--org`'s walk streams them.
-pub(crate) enum Arrival<I> {
-    Run(I),
-    Decided(Target, Box<Outcome>),
-}
-
-/// What a run goes over: its items listed, or arriving as `--org`'s walk finds their
-/// accounts (src/run/walking.rs), with the walk's end to wait for once they stop arriving.
-pub(crate) struct Items<I> {
-    pub(crate) arriving: futures::stream::BoxStream<'static, Arrival<I>>,
-    pub(crate) walked: Option<Walked>,
-}
-
-impl<I: Send + 'static> Items<I> {
-    pub(crate) fn listed(items: Vec<I>) -> Self {
-        Items {
-            arriving: futures::stream::iter(items).map(Arrival::Run).boxed(),
-            walked: None,
-        }
-    }
-
-    /// The targets' counts by region as they arrive, for the progress and the totals (none
-    /// when listed: the phase knows them from the list).
-    pub(crate) fn arrived(&self) -> Option<Arc<Arrived>> {
-        self.walked.as_ref().map(|w| w.arrived.clone())
-    }
 }
 
 /// A step whose results are the report's rows: plan, audit, rollback.

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use super::fanout::Control;
 use super::inputs::region_totals;
-use super::walking::Arrived;
+use super::items::Arrived;
 use crate::error::InputError;
 use crate::files;
 use crate::model::{

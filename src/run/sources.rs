@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::inputs::{Inputs, Resolved, check_retry_report, fetch_preferences, read_files, resolve};
+use super::org_found::{account_of, say_found, say_walk};
 use super::tags_cache;
 use super::walking::{self, Walk, Walking};
-use crate::aws::organizations::{self, Discovery, Found, VAR_TAG, WalkError, WalkOptions};
+use crate::aws::organizations::{self, Discovery, VAR_TAG, WalkError, WalkOptions};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
 use crate::inventory::{self, EventBridgeEvents, Inventory, Selection, Strictness};
@@ -306,31 +307,6 @@ fn tags_needed(prefs: &Preferences, selection: &Selection) -> bool {
     !prefs.tag_placeholders().is_empty() || selection.tags.iter().any(|t| !t.starts_with("ou:"))
 }
 
-/// The walk's figures as a line: its calls, the throttles tried again, and how far it got.
-fn walk_line(walk: &OrgWalk) -> String {
-    let mut line = format!(
-        "--org: the walk made {} in {:.1} s ({} tried again after a throttle or a passing failure; {})",
-        count(walk.calls as usize, "Organizations call"),
-        walk.duration_ms as f64 / 1000.0,
-        walk.retries,
-        if walk.tags_read {
-            "each account's tags read: a tag may fill a placeholder or -t selects by one"
-        } else {
-            "no account's tags read: no placeholder or -t needs them"
-        }
-    );
-    if !walk.complete {
-        line.push_str(&format!(
-            "; stopped before its end, at half the time to the run's stop: {} of {} read, {}",
-            count(walk.ous_walked, "OU"),
-            walk.ous_walked + walk.ous_left,
-            count(walk.accounts_left, "account"),
-        ));
-        line.push_str(" found whose tags were not read are left out, and every account under the OUs not read");
-    }
-    line
-}
-
 /// `--org`: the accounts' Organizations tags `ssm-prefs:KEY` fill `{KEY}`, said in a line per
 /// key. Not where `{KEY}` stands in a sensitive input (`shellProfile`, `runAsDefaultUser`):
 /// whoever may tag accounts would choose the commands every session runs, or its user, and
@@ -499,48 +475,6 @@ fn accounts_found(found: &Discovery, caller: Option<&AccountId>) -> Vec<Arc<Acco
         .iter()
         .filter_map(|f| account_of(f, caller))
         .collect()
-}
-
-/// An account the walk found, as the inventory's.
-pub(super) fn account_of(f: &Found, caller: Option<&AccountId>) -> Option<Arc<Account>> {
-    let id = AccountId::parse(&f.id).ok()?;
-    let mut a = Account::new(id, 0);
-    a.name = f.name.clone();
-    a.email = Some(f.email.clone()).filter(|e| !e.is_empty());
-    a.tags = f.tags.clone();
-    a.vars = f.vars.clone();
-    a.base_credentials = caller == Some(&a.id);
-    Some(Arc::new(a))
-}
-
-/// The walk's line: a note, or a warning where it was cut short.
-pub(super) fn say_walk(printer: &Printer, walk: &OrgWalk) {
-    if walk.complete {
-        printer.note(&walk_line(walk));
-    } else {
-        printer.warn(&walk_line(walk));
-    }
-}
-
-/// `--org`'s line: how many accounts, where, the SUSPENDED left out, the caller's own.
-pub(super) fn say_found(
-    printer: &Printer,
-    accounts: &[Arc<Account>],
-    place: &str,
-    suspended: usize,
-) {
-    printer.note(&format!(
-        "--org: {} in {place}{}{}",
-        count(accounts.len(), "ACTIVE account"),
-        match suspended {
-            0 => String::new(),
-            n => format!(" ({n} SUSPENDED left out)"),
-        },
-        match accounts.iter().find(|a| a.base_credentials) {
-            Some(a) => format!("; {} (the caller's) with the base credentials", a.id),
-            None => String::new(),
-        }
-    ));
 }
 
 /// `--org`: the organization's ACTIVE accounts (under the OUs, if any) as an inventory, with

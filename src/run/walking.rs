@@ -2,18 +2,17 @@
 //! account, so that the walk's time overlaps the targets' instead of coming first
 //! (docs/inputs.md "The organization's accounts as the walk finds them").
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
-use super::engine::{Arrival, Items};
 use super::fanout::Control;
-use super::setup::resolve_regions;
+use super::items::{Arrival, Arrived, Items, Walked};
+use super::org_found::{account_of, say_found, say_walk};
+use super::regions::resolve_regions;
 use crate::aws::organizations::{self, Discovery, Found, Gate, WalkError, WalkOptions};
 use crate::aws::retry::Stop;
 use crate::aws::session::Session;
@@ -118,48 +117,6 @@ pub(crate) async fn start(
     }
 }
 
-/// The targets' counts as they arrive, by region, for the progress bars and the totals.
-#[derive(Default)]
-pub(crate) struct Arrived {
-    total: AtomicUsize,
-    by_region: Mutex<BTreeMap<String, usize>>,
-}
-
-impl Arrived {
-    fn add(&self, t: &Target) {
-        *self
-            .by_region
-            .lock()
-            .expect("arrivals lock")
-            .entry(t.region.to_string())
-            .or_default() += 1;
-        self.total.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn total(&self) -> usize {
-        self.total.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn by_region(&self) -> BTreeMap<String, usize> {
-        self.by_region.lock().expect("arrivals lock").clone()
-    }
-}
-
-/// The streamed walk as the run sees it: the targets' counts as they arrive, and the walk's
-/// end (its figures), once the last account's targets have arrived.
-pub(crate) struct Walked {
-    pub(crate) arrived: Arc<Arrived>,
-    end: JoinHandle<OrgWalk>,
-}
-
-impl Walked {
-    pub(crate) async fn end(self) -> OrgWalk {
-        self.end
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-    }
-}
-
 /// What each account found turns into targets with: the run's job, its regions (`-r`), the
 /// caller's account (reached with the base credentials), where lines go and when to stop.
 pub(crate) struct Streamed {
@@ -225,7 +182,7 @@ async fn ready_account(
     sent: &UnboundedSender<Arrival<Target>>,
     arrived: &Arrived,
 ) {
-    let Some(account) = super::sources::account_of(&found, caller) else {
+    let Some(account) = account_of(&found, caller) else {
         return;
     };
     session.add(std::slice::from_ref(&account));
@@ -268,13 +225,13 @@ fn walked(
     let printer = &how.printer;
     match answered {
         Some(Ok(found)) => {
-            super::sources::say_walk(printer, &found.walk);
+            say_walk(printer, &found.walk);
             let accounts: Vec<Arc<Account>> = found
                 .accounts
                 .iter()
-                .filter_map(|f| super::sources::account_of(f, caller.as_ref()))
+                .filter_map(|f| account_of(f, caller.as_ref()))
                 .collect();
-            super::sources::say_found(printer, &accounts, place, found.suspended.len());
+            say_found(printer, &accounts, place, found.suspended.len());
             found.walk
         }
         failed => {
