@@ -290,7 +290,8 @@ type Tags = Vec<Tag>;
 /// account's tags; each with whether every page was read before the stop time.
 enum Read {
     Children(String, String, Vec<(String, String)>, bool),
-    Accounts(String, String, Vec<Account>, bool),
+    /// A page of a parent's accounts, whether it was the last, and the next page's token.
+    Accounts(String, String, Vec<Account>, bool, Option<String>),
     Tags(usize, Tags, bool),
 }
 
@@ -377,16 +378,25 @@ pub(crate) async fn walk(
             .collect();
         Ok::<_, TargetError>(Read::Children(parent, path, ous, all))
     };
-    let accounts = |parent: String, path: String| async move {
-        let listed = every_page(gate, endpoint, stop_at, |token| {
-            org.list_accounts_for_parent()
-                .parent_id(&parent)
-                .max_results(PAGE)
-                .set_next_token(token)
-                .send()
-        });
-        let (accounts, all) = listed.await?;
-        Ok::<_, TargetError>(Read::Accounts(parent, path, accounts, all))
+    // A parent's accounts a page at a time, each page's accounts handled as it comes (a run
+    // that streams them starts their targets): the next page is asked once this one is in.
+    let accounts = |parent: String, path: String, token: Option<String>| async move {
+        if stop_at.is_some_and(|at| Instant::now() >= at) {
+            return Ok(Read::Accounts(parent, path, vec![], false, None));
+        }
+        let page = gate
+            .call(|| {
+                org.list_accounts_for_parent()
+                    .parent_id(&parent)
+                    .max_results(PAGE)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| target_error(e, endpoint))?;
+        let next = page.next().map(str::to_string);
+        let last = next.is_none();
+        Ok::<_, TargetError>(Read::Accounts(parent, path, page.items(), last, next))
     };
     let tags = |i: usize, id: String| async move {
         let listed = every_page(gate, endpoint, stop_at, |token| {
@@ -406,7 +416,7 @@ pub(crate) async fn walk(
     for (id, path) in starts {
         whole.insert((id.clone(), path.clone()), 0);
         waiting.push_back(Box::pin(children(id.clone(), path.clone())));
-        waiting.push_back(Box::pin(accounts(id, path)));
+        waiting.push_back(Box::pin(accounts(id, path, None)));
     }
     let abandon = async {
         match opts.abandon_at {
@@ -445,12 +455,21 @@ pub(crate) async fn walk(
                     let path = format!("{path}/{name}");
                     whole.insert((id.clone(), path.clone()), 0);
                     waiting.push_back(Box::pin(children(id.clone(), path.clone())));
-                    waiting.push_back(Box::pin(accounts(id.clone(), path)));
+                    waiting.push_back(Box::pin(accounts(id.clone(), path, None)));
                 }
                 *whole.entry((parent, path)).or_default() += u8::from(all);
                 continue;
             }
-            Read::Accounts(parent, path, listed, all) => (parent, path, listed, all),
+            Read::Accounts(parent, path, listed, last, next) => {
+                if let Some(token) = next {
+                    waiting.push_back(Box::pin(accounts(
+                        parent.clone(),
+                        path.clone(),
+                        Some(token),
+                    )));
+                }
+                (parent, path, listed, last)
+            }
         };
         *whole.entry((parent, path.clone())).or_default() += u8::from(all);
         for account in listed {
@@ -525,6 +544,7 @@ pub(crate) async fn walk(
         accounts_left: untagged.iter().filter(|u| **u).count(),
         tags_read: opts.read_tags,
         tags_cached,
+        streamed: opts.found.is_some(),
         calls,
         retries,
         duration_ms: began.elapsed().as_millis() as u64,

@@ -34,6 +34,10 @@ pub struct OrgWalk {
     pub duration_ms: u64,
     /// Every OU and every needed tag read.
     pub complete: bool,
+    /// Whether each account's targets started as the walk found it (src/run/walking.rs),
+    /// rather than after the walk's end.
+    #[serde(default)]
+    pub streamed: bool,
 }
 
 /// The node check's totals over the targets it looked at (docs/report.md "Nodes").

@@ -24,7 +24,12 @@ fn walk_line(walk: &OrgWalk) -> String {
     );
     if !walk.complete {
         line.push_str(&format!(
-            "; stopped before its end, at half the time to the run's stop: {} of {} read, {}",
+            "; stopped before its end, at {}: {} of {} read, {}",
+            match walk.streamed {
+                // Its accounts ran as it found them: it had the run's whole time.
+                true => "the run's stop",
+                false => "half the time to the run's stop",
+            },
             count(walk.ous_walked, "OU"),
             walk.ous_walked + walk.ous_left,
             count(walk.accounts_left, "account"),

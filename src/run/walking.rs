@@ -52,6 +52,9 @@ pub(crate) fn streams(
         && args.wait_ready.is_zero()
 }
 
+/// How long a walk the run's stop ended is waited for before it is given up.
+const WALK_ENDS: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The walk started: streaming (an account found, the walk going on), or already over (it
 /// found no account, or failed first), with what it answered.
 pub(crate) enum Walk {
@@ -148,23 +151,38 @@ pub(crate) fn stream(walking: Walking, how: Streamed) -> Items<Target> {
             place,
         } = walking;
         let found_by = (caller, place);
-        let found = futures::stream::once(std::future::ready(first)).chain(rest);
-        let stopped = how.control.until_stopped();
+        let mut rest = rest;
+        let found = futures::stream::once(std::future::ready(first)).chain(&mut rest);
+        let accounts = std::sync::atomic::AtomicUsize::new(0);
+        let ready = |f| {
+            accounts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ready_account(&session, &how, found_by.0.as_ref(), f, &sent, &counts)
+        };
         found
-            .take_until(stopped)
-            .map(|f| ready_account(&session, &how, found_by.0.as_ref(), f, &sent, &counts))
+            .take_until(how.control.until_stopped())
+            .map(ready)
             .buffer_unordered(how.in_flight.max(1))
             .for_each(|()| std::future::ready(()))
             .await;
-        let answered = if how.control.is_stopped() && !walk.is_finished() {
-            walk.abort();
-            None
-        } else {
-            Some((&mut walk).await.unwrap_or_else(|e| {
-                std::panic::resume_unwind(e.into_panic());
-            }))
+        // The run stopped: a deadline's stop is the walk's own (it gives up its calls then and
+        // ends with how far it got); a Ctrl-C's is not, and the walk is given up.
+        let answered = match tokio::time::timeout(WALK_ENDS, &mut walk).await {
+            Ok(ended) => Some(ended.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))),
+            Err(_) => {
+                walk.abort();
+                None
+            }
         };
-        walked(&how, &found_by, answered, &gate, started)
+        // The accounts found before the walk ended and not yet made ready: each still gets its
+        // rows (skipped: the run stopped), with no call.
+        while let Some(f) = rest.next().await {
+            ready(f).await;
+        }
+        let sent = (
+            found_by,
+            accounts.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        walked(&how, &sent, answered, &gate, started)
     });
     Items {
         arriving: arriving.boxed(),
@@ -186,6 +204,22 @@ async fn ready_account(
         return;
     };
     session.add(std::slice::from_ref(&account));
+    // Once the run stopped, its targets are sent as they are, to be reported skipped, with
+    // no call: an `-r all` account's regions are not known then, and it has no row (the walk's
+    // figures count it).
+    if how.control.is_stopped() {
+        if let Some(Regions::List(regions)) = &how.regions {
+            for region in regions {
+                let t = Target {
+                    account: account.clone(),
+                    region: region.clone(),
+                };
+                arrived.add(&t);
+                let _ = sent.unbounded_send(Arrival::Run(t));
+            }
+        }
+        return;
+    }
     // Assumed ahead, as the prefetch does for a listed run: a failure is left for the
     // targets' own calls to report.
     if let Some((_, role)) = session.assumed(std::slice::from_ref(&account.id)).pop() {
@@ -217,7 +251,7 @@ async fn ready_account(
 /// run then fails, as a walk cut short does.
 fn walked(
     how: &Streamed,
-    (caller, place): &(Option<AccountId>, String),
+    ((caller, place), sent): &((Option<AccountId>, String), usize),
     answered: Option<Result<Discovery, WalkError>>,
     gate: &Gate,
     started: Instant,
@@ -251,10 +285,12 @@ fn walked(
             ));
             let (calls, retries) = gate.counts();
             OrgWalk {
+                accounts: *sent,
                 calls,
                 retries,
                 duration_ms: started.elapsed().as_millis() as u64,
                 complete: false,
+                streamed: true,
                 ..OrgWalk::default()
             }
         }

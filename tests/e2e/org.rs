@@ -975,6 +975,89 @@ async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
     );
 }
 
+/// `--deadline`, the walk streamed (no account named): the walk goes on while the accounts it
+/// found run, until the run's stop (5.4 s); its last pages are not read. Every account found
+/// has its row (its plan, or skipped where the stop came first), the summary says how far the
+/// walk got, and the run ends as a deadline's stop ends it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_streamed_walk_stops_with_the_run_at_the_deadline() {
+    use crate::support::stand_in::{DEFAULT_ACCOUNT, Options, OrgShape, StandIn};
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(500),
+        org: OrgShape {
+            accounts: 300,
+            ous: 1,
+            first: 200_000_000_000,
+            tags: false,
+        },
+        ..Options::default()
+    });
+    let dir = Dir::new();
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let report = dir.path("plan.csv");
+    let summary = dir.path("plan.json");
+    let mut a = command_line("plan", &prefs, &report, &stand_in.url);
+    a.extend([
+        "--org",
+        "-r",
+        "us-east-1",
+        "--deadline",
+        "6s",
+        "--no-preflight",
+    ]);
+    a.extend(["--summary-json", summary.to_str().unwrap()]);
+    let started = Instant::now();
+    let out = ssm_prefs(&a);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(9), "{took:?}: {}", out.all());
+    // The stop left targets unstarted: the run ends as a deadline's stop does (130).
+    assert_eq!(out.code, 130, "{}", out.all());
+    assert!(
+        out.stderr.contains("runs as the walk finds it"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("stopped before its end, at the run's stop: 1 OU of 2 read"),
+        "{}",
+        out.stderr
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&summary).unwrap_or_else(|e| panic!("{e}: {}", out.all())),
+    )
+    .unwrap();
+    let walk = &summary["organization"];
+    assert_eq!(walk["complete"], false, "{walk}");
+    // The walk went on while the targets ran, up to the run's stop: more pages than half
+    // the time would have read, not all 16.
+    let found = walk["accounts"].as_u64().unwrap();
+    assert!(found > 100 && found < 301, "{walk}");
+    let rows = read_report(&report);
+    let ids: BTreeSet<&str> = rows.iter().map(|r| r["account_id"].as_str()).collect();
+    assert_eq!(ids.len(), rows.len(), "one row per account (one region)");
+    assert!(ids.contains(DEFAULT_ACCOUNT), "{ids:?}");
+    assert!(
+        rows.len() as u64 <= found,
+        "{} rows, {found} found",
+        rows.len()
+    );
+    assert!(
+        rows.iter().any(|r| r["status"] == "would-create"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| ["would-create", "skipped", "failed"].contains(&r["status"].as_str())),
+        "{rows:?}"
+    );
+    assert_eq!(
+        summary["total_targets"].as_u64(),
+        Some(rows.len() as u64),
+        "{summary}"
+    );
+}
+
 /// `--org-tags-cache`: the first run reads every account's tags and keeps them; the next reads
 /// only the `--org-tags-refresh` read longest ago and takes the rest from the cache, with the
 /// same targets and the same rendered preferences, and `-t` selecting by a cached tag. A
