@@ -280,7 +280,7 @@ fn walked(
                 ),
             };
             printer.error(&format!(
-                "cannot read the whole organization: {}: {} (the accounts found before are run; those after are not)",
+                "the walk of the organization stopped before its end: {}: {} (the accounts it found have their rows; those it did not find have none)",
                 why.reason, why.message
             ));
             let (calls, retries) = gate.counts();
