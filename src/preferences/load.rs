@@ -118,6 +118,19 @@ impl Preferences {
             .any(|(name, _)| name == placeholder)
     }
 
+    /// Whether `{placeholder}` stands in an input whose value is held to a name's rules (a
+    /// bucket, a log group, a key, a user): its value may then make the preferences bad input.
+    pub(crate) fn names_with(&self, placeholder: &str) -> bool {
+        let Some(Value::Object(inputs)) = self.doc.get("inputs") else {
+            return false;
+        };
+        let wanted = format!("{{{placeholder}}}");
+        super::check::NAMED_INPUTS
+            .iter()
+            .filter_map(|key| inputs.get(*key).and_then(Value::as_str))
+            .any(|v| v.contains(&wanted))
+    }
+
     /// Placeholders that the given targets cannot fill, each naming the first targets that lack it.
     pub(crate) fn unfillable(&self, targets: &[Target]) -> Vec<Problem> {
         let mut out = vec![];
@@ -453,5 +466,29 @@ mod tests {
             prop_assert_eq!(changed_keys(&changes), key.as_str());
             prop_assert_eq!(&changes[0].from, &None);
         }
+    }
+}
+
+#[cfg(test)]
+mod names_with {
+    use std::path::Path;
+
+    use super::load_bytes;
+
+    #[test]
+    fn a_placeholder_names_with_only_where_a_names_rules_hold() {
+        let prefs = |inputs: &str| {
+            let doc = format!(
+                r#"{{"schemaVersion": "1.0", "description": "d", "sessionType": "Standard_Stream", "inputs": {inputs}}}"#
+            );
+            load_bytes(Path::new("p.json"), doc.into_bytes()).expect("valid preferences")
+        };
+        let in_prefix =
+            prefs(r#"{"s3BucketName": "logs-{account_id}", "s3KeyPrefix": "{account_name}/x"}"#);
+        assert!(in_prefix.uses("account_name"));
+        assert!(!in_prefix.names_with("account_name"));
+        let in_group = prefs(r#"{"cloudWatchLogGroupName": "/ssm/{account_name}"}"#);
+        assert!(in_group.names_with("account_name"));
+        assert!(!in_group.names_with("account_id"));
     }
 }

@@ -28,7 +28,8 @@ use crate::terminal::printer::Printer;
 /// its targets, so that nothing found later could make the run bad input (exit 2) after its
 /// first target started: no tag read (a tag may fill a placeholder or select), no account
 /// named (`-a`, `--not-accounts`: each must be in the organization), no `--shard` (it weighs
-/// every account), no `{account_name}` (a name may not fit where the preferences put it),
+/// every account), no `{account_name}` where a name's rules hold (a bucket, a log group, a
+/// key, a user: an account's name may not fit there),
 /// no waves (they split every account), no `--retry-failed`, no `--wait-ready`, no events,
 /// and one OU at most (an account under two OUs given is one, under the longer path).
 /// Otherwise the walk ends before the first target starts, as it always did.
@@ -46,7 +47,7 @@ pub(crate) fn streams(
         && s.not_accounts.is_empty()
         && s.tags.is_empty()
         && s.shard.is_none()
-        && !prefs.uses("account_name")
+        && !prefs.names_with("account_name")
         && args.waves.is_none()
         && args.retry_failed.is_none()
         && args.wait_ready.is_zero()
