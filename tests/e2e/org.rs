@@ -11,6 +11,7 @@ use crate::support::fixtures::*;
 use crate::support::fleet::Fleet;
 use crate::support::org::{MANAGEMENT, Organization, name_of, organizations};
 use crate::support::proxy::Proxy;
+use crate::support::stand_in::DEFAULT_ACCOUNT as DEFAULT_STAND_IN_ACCOUNT;
 
 /// The commercial partition's regions every account has (the tool's own table).
 fn default_regions() -> Vec<&'static str> {
@@ -898,94 +899,23 @@ async fn the_walk_reads_tags_only_where_a_placeholder_needs_them_and_rides_out_t
     assert_eq!(walk["calls"], 15, "{walk}");
 }
 
-/// `--deadline`: the walk starts no call after half the time to the run's stop, and gives up
-/// those in flight at the run's stop. On the stand-in (its own clock: moto's answers slow
-/// down with the other tests' load), every answer takes 0.5 s and one OU holds 200 accounts,
-/// 10 pages: the walk would take 6.5 s. With `--deadline 6s` (the run's stop at 5.4 s, the
-/// walk's at 2.7 s) the OU's pages after the walk's stop are not read. The summary says so,
-/// the run (of the management account alone, selected) writes its row in time, and fails
-/// (exit 1): accounts were left without a row.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
-    use crate::support::stand_in::{DEFAULT_ACCOUNT, Options, OrgShape, StandIn};
+/// `plan --org -r us-east-1 --deadline 6s` with `extra`, on a stand-in whose every answer takes
+/// 0.5 s and whose one OU holds `accounts` accounts: the run's output, how long it took, its
+/// summary JSON and its report's rows.
+fn plan_by_6s(
+    accounts: usize,
+    extra: &[&str],
+) -> (
+    Run,
+    Duration,
+    serde_json::Value,
+    Vec<BTreeMap<String, String>>,
+) {
+    use crate::support::stand_in::{Options, OrgShape, StandIn};
     let stand_in = StandIn::start_with(Options {
         latency: Duration::from_millis(500),
         org: OrgShape {
-            accounts: 200,
-            ous: 1,
-            first: 200_000_000_000,
-            tags: false,
-        },
-        ..Options::default()
-    });
-    let dir = Dir::new();
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let report = dir.path("plan.csv");
-    let summary = dir.path("plan.json");
-    let mut a = command_line("plan", &prefs, &report, &stand_in.url);
-    a.extend([
-        "--org",
-        "-r",
-        "us-east-1",
-        "--deadline",
-        "6s",
-        "-a",
-        DEFAULT_ACCOUNT,
-    ]);
-    a.extend([
-        "--no-preflight",
-        "--summary-json",
-        summary.to_str().unwrap(),
-    ]);
-    let started = Instant::now();
-    let out = ssm_prefs(&a);
-    let took = started.elapsed();
-    // The process's start and end are slow on a loaded test machine: the walk's own time is
-    // the one held to the deadline; the whole run only roughly.
-    assert!(took < Duration::from_secs(9), "{took:?}: {}", out.all());
-    assert_eq!(out.code, 1, "{}", out.all());
-    assert!(
-        out.stderr
-            .contains("stopped before its end, at half the time to the run's stop: 1 OU of 2 read"),
-        "{}",
-        out.stderr
-    );
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&summary).unwrap_or_else(|e| panic!("{e}: {}", out.all())),
-    )
-    .unwrap();
-    let walk = &summary["organization"];
-    assert_eq!(walk["complete"], false, "{walk}");
-    assert_eq!(walk["ous_walked"], 1, "{walk}");
-    assert_eq!(walk["ous_left"], 1, "{walk}");
-    assert!(walk["duration_ms"].as_u64().unwrap() < 5400, "{walk}");
-    // Some of the OU's pages were read, not all: the accounts found, and the one selected.
-    let found = walk["accounts"].as_u64().unwrap();
-    assert!(found > 1 && found < 201, "{walk}");
-    let rows = read_report(&report);
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(rows[0]["account_id"], DEFAULT_ACCOUNT, "{rows:?}");
-    assert_eq!(rows[0]["status"], "would-create", "{rows:?}");
-    assert!(
-        summary["why"]
-            .as_str()
-            .unwrap()
-            .contains("the walk of the organization stopped before its end (1 of 2 OUs read"),
-        "{summary}"
-    );
-}
-
-/// `--deadline`, the walk streamed (no account named): the walk goes on while the accounts it
-/// found run, until the run's stop (5.4 s); its last pages are not read. Every account found
-/// has its row (its plan, or skipped where the stop came first), the summary says how far the
-/// walk got, and the run ends as a deadline's stop ends it.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_streamed_walk_stops_with_the_run_at_the_deadline() {
-    use crate::support::stand_in::{DEFAULT_ACCOUNT, Options, OrgShape, StandIn};
-    let stand_in = StandIn::start_with(Options {
-        latency: Duration::from_millis(500),
-        org: OrgShape {
-            accounts: 300,
+            accounts,
             ous: 1,
             first: 200_000_000_000,
             tags: false,
@@ -1006,9 +936,64 @@ async fn a_streamed_walk_stops_with_the_run_at_the_deadline() {
         "--no-preflight",
     ]);
     a.extend(["--summary-json", summary.to_str().unwrap()]);
+    a.extend(extra);
     let started = Instant::now();
     let out = ssm_prefs(&a);
     let took = started.elapsed();
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&summary).unwrap_or_else(|e| panic!("{e}: {}", out.all())),
+    )
+    .unwrap();
+    (out, took, summary, read_report(&report))
+}
+
+/// `--deadline`: the walk starts no call after half the time to the run's stop, and gives up
+/// those in flight at the run's stop. On the stand-in (its own clock: moto's answers slow
+/// down with the other tests' load), every answer takes 0.5 s and one OU holds 200 accounts,
+/// 10 pages: the walk would take 6.5 s. With `--deadline 6s` (the run's stop at 5.4 s, the
+/// walk's at 2.7 s) the OU's pages after the walk's stop are not read. The summary says so,
+/// the run (of the management account alone, selected) writes its row in time, and fails
+/// (exit 1): accounts were left without a row.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deadline_bounds_the_walk_and_the_summary_says_how_far_it_got() {
+    let (out, took, summary, rows) = plan_by_6s(200, &["-a", DEFAULT_STAND_IN_ACCOUNT]);
+    // The process's start and end are slow on a loaded test machine: the walk's own time is
+    // the one held to the deadline; the whole run only roughly.
+    assert!(took < Duration::from_secs(9), "{took:?}: {}", out.all());
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("stopped before its end, at half the time to the run's stop: 1 OU of 2 read"),
+        "{}",
+        out.stderr
+    );
+    let walk = &summary["organization"];
+    assert_eq!(walk["complete"], false, "{walk}");
+    assert_eq!(walk["ous_walked"], 1, "{walk}");
+    assert_eq!(walk["ous_left"], 1, "{walk}");
+    assert!(walk["duration_ms"].as_u64().unwrap() < 5400, "{walk}");
+    // Some of the OU's pages were read, not all: the accounts found, and the one selected.
+    let found = walk["accounts"].as_u64().unwrap();
+    assert!(found > 1 && found < 201, "{walk}");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["account_id"], DEFAULT_STAND_IN_ACCOUNT, "{rows:?}");
+    assert_eq!(rows[0]["status"], "would-create", "{rows:?}");
+    assert!(
+        summary["why"]
+            .as_str()
+            .unwrap()
+            .contains("the walk of the organization stopped before its end (1 of 2 OUs read"),
+        "{summary}"
+    );
+}
+
+/// `--deadline`, the walk streamed (no account named): the walk goes on while the accounts it
+/// found run, until the run's stop (5.4 s); its last pages are not read. Every account found
+/// has its row (its plan, or skipped where the stop came first), the summary says how far the
+/// walk got, and the run ends as a deadline's stop ends it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_streamed_walk_stops_with_the_run_at_the_deadline() {
+    let (out, took, summary, rows) = plan_by_6s(300, &[]);
     assert!(took < Duration::from_secs(9), "{took:?}: {}", out.all());
     // The stop left targets unstarted: the run ends as a deadline's stop does (130).
     assert_eq!(out.code, 130, "{}", out.all());
@@ -1023,20 +1008,15 @@ async fn a_streamed_walk_stops_with_the_run_at_the_deadline() {
         "{}",
         out.stderr
     );
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&summary).unwrap_or_else(|e| panic!("{e}: {}", out.all())),
-    )
-    .unwrap();
     let walk = &summary["organization"];
     assert_eq!(walk["complete"], false, "{walk}");
     // The walk went on while the targets ran, up to the run's stop: more pages than half
     // the time would have read, not all 16.
     let found = walk["accounts"].as_u64().unwrap();
     assert!(found > 100 && found < 301, "{walk}");
-    let rows = read_report(&report);
     let ids: BTreeSet<&str> = rows.iter().map(|r| r["account_id"].as_str()).collect();
     assert_eq!(ids.len(), rows.len(), "one row per account (one region)");
-    assert!(ids.contains(DEFAULT_ACCOUNT), "{ids:?}");
+    assert!(ids.contains(DEFAULT_STAND_IN_ACCOUNT), "{ids:?}");
     assert!(
         rows.len() as u64 <= found,
         "{} rows, {found} found",

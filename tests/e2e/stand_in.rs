@@ -1292,19 +1292,33 @@ fn org_plan(
     prefs: &Value,
     extra: &[&str],
 ) -> (Vec<std::collections::BTreeMap<String, String>>, Value) {
+    let mut args = vec!["plan", "--not-accounts", DEFAULT_ACCOUNT, "-r", "us-east-1"];
+    args.extend(extra);
+    let (rows, walk, _) = org_run(stand_in, prefs, &args);
+    (rows, walk)
+}
+
+/// `args` (a command and its flags) with `--org`, these preferences and the stand-in, a report
+/// and a summary JSON: the report's rows, the summary's walk and the run's output; it must
+/// exit 0.
+fn org_run(
+    stand_in: &StandIn,
+    prefs: &Value,
+    args: &[&str],
+) -> (
+    Vec<std::collections::BTreeMap<String, String>>,
+    Value,
+    String,
+) {
     let dir = Dir::new();
     let prefs = dir.write("prefs.json", &prefs.to_string());
-    let report = dir.path("plan.csv");
-    let summary = dir.path("plan.json");
-    let mut args = vec![
-        "plan",
+    let report = dir.path("report.csv");
+    let summary = dir.path("summary.json");
+    let mut all = args.to_vec();
+    all.extend([
         "-p",
         prefs.to_str().unwrap(),
         "--org",
-        "-r",
-        "us-east-1",
-        "--not-accounts",
-        DEFAULT_ACCOUNT,
         "--endpoint-url",
         &stand_in.url,
         "--no-preflight",
@@ -1313,12 +1327,15 @@ fn org_plan(
         report.to_str().unwrap(),
         "--summary-json",
         summary.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    let out = ssm_prefs(&args);
+    ]);
+    let out = ssm_prefs(&all);
     assert_eq!(out.code, 0, "{}", out.all());
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
-    (read_report(&report), summary["organization"].clone())
+    (
+        read_report(&report),
+        summary["organization"].clone(),
+        out.all(),
+    )
 }
 
 /// `apply --org` on the stand-in whose last OU's accounts are held back until SSM has answered
@@ -1331,36 +1348,9 @@ fn org_apply_held(
     Value,
     String,
 ) {
-    let dir = Dir::new();
-    let prefs = dir.write("prefs.json", &desired().to_string());
-    let report = dir.path("apply.csv");
-    let summary = dir.path("apply.json");
-    let mut args = vec![
-        "apply",
-        "--yes",
-        "-p",
-        prefs.to_str().unwrap(),
-        "--org",
-        "-r",
-        "us-east-1,eu-west-1",
-        "--endpoint-url",
-        &stand_in.url,
-        "--no-preflight",
-        "--no-progress",
-        "-o",
-        report.to_str().unwrap(),
-        "--summary-json",
-        summary.to_str().unwrap(),
-    ];
+    let mut args = vec!["apply", "--yes", "-r", "us-east-1,eu-west-1"];
     args.extend(extra);
-    let out = ssm_prefs(&args);
-    assert_eq!(out.code, 0, "{}", out.all());
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
-    (
-        read_report(&report),
-        summary["organization"].clone(),
-        out.all(),
-    )
+    org_run(stand_in, &desired(), &args)
 }
 
 const HELD: OrgShape = OrgShape {
