@@ -1,6 +1,6 @@
 //! `--org` streamed into the run: each account's targets start as soon as the walk finds the
 //! account, so that the walk's time overlaps the targets' instead of coming first
-//! (docs/inputs.md "The organization's accounts as the walk finds them").
+//! (docs/inputs.md "The accounts run as the walk finds them").
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,9 +29,9 @@ use crate::terminal::printer::Printer;
 /// first target started: no tag read (a tag may fill a placeholder or select), no account
 /// named (`-a`, `--not-accounts`: each must be in the organization), no `--shard` (it weighs
 /// every account), no `{account_name}` where a name's rules hold (a bucket, a log group, a
-/// key, a user: an account's name may not fit there),
-/// no waves (they split every account), no `--retry-failed`, no `--wait-ready`, no events,
-/// and one OU at most (an account under two OUs given is one, under the longer path).
+/// key, a user: an account's name may not fit there), no waves (they split every account), no
+/// `--retry-failed`, no `--wait-ready`, no events, and one OU at most (an account under two
+/// OUs given is one, under the longer path).
 /// Otherwise the walk ends before the first target starts, as it always did.
 pub(crate) fn streams(
     args: &RunSettings,
@@ -121,8 +121,8 @@ pub(crate) async fn start(
     }
 }
 
-/// What each account found turns into targets with: the run's job, its regions (`-r`), the
-/// caller's account (reached with the base credentials), where lines go and when to stop.
+/// What each account found turns into targets with: the run's job, its regions (`-r`), where
+/// lines go, when to stop, and how many accounts are made ready at once.
 pub(crate) struct Streamed {
     pub(crate) job: Arc<Job>,
     /// `-r`: the regions of every account.
