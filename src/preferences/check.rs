@@ -296,9 +296,6 @@ pub(super) fn check_inputs(
     }
 }
 
-/// Why a string input's value cannot work, by AWS's naming rules; a value with placeholders
-/// is checked with each placeholder standing for a short valid word (the rendered values are
-/// checked per target once the inventory is known: [`Preferences::invalid_names`]).
 /// The inputs whose values are held to a name's rules ([`name_problem`]).
 pub(super) const NAMED_INPUTS: [&str; 4] = [
     "s3BucketName",
@@ -307,6 +304,9 @@ pub(super) const NAMED_INPUTS: [&str; 4] = [
     "runAsDefaultUser",
 ];
 
+/// Why a string input's value cannot work, by AWS's naming rules; a value with placeholders
+/// is checked with each placeholder standing for a short valid word (the rendered values are
+/// checked per target once the inventory is known: [`Preferences::invalid_names`]).
 pub(super) fn name_problem(key: &str, value: &str) -> Option<String> {
     let templated = has_placeholder(value);
     let sample = if templated {

@@ -1168,7 +1168,6 @@ async fn organizations(sh: &Shared, op: &str, body: &[u8], caller: &str, rid: &s
     }
 }
 
-/// One Organizations operation on the stand-in's organization (which never changes).
 /// `org_hold`: the last OU's accounts wait until SSM has answered enough requests.
 async fn hold_the_last_ou(sh: &Shared, input: &Value) {
     let (Some(enough), k) = (sh.options.org_hold, sh.options.org.ous) else {
@@ -1191,6 +1190,7 @@ async fn hold_the_last_ou(sh: &Shared, input: &Value) {
     }
 }
 
+/// One Organizations operation on the stand-in's organization (which never changes).
 fn org_op(shape: &OrgShape, op: &str, input: &Value) -> Result<Value, Fault> {
     let org_id = "o-stndin0001";
     let arn = |kind: &str, id: &str| {
