@@ -381,22 +381,18 @@ pub(crate) async fn walk(
     // A parent's accounts a page at a time, each page's accounts handled as it comes (a run
     // that streams them starts their targets): the next page is asked once this one is in.
     let accounts = |parent: String, path: String, token: Option<String>| async move {
-        if stop_at.is_some_and(|at| Instant::now() >= at) {
-            return Ok(Read::Accounts(parent, path, vec![], false, None));
-        }
-        let page = gate
-            .call(|| {
-                org.list_accounts_for_parent()
-                    .parent_id(&parent)
-                    .max_results(PAGE)
-                    .set_next_token(token.clone())
-                    .send()
-            })
-            .await
-            .map_err(|e| target_error(e, endpoint))?;
-        let next = page.next().map(str::to_string);
-        let last = next.is_none();
-        Ok::<_, TargetError>(Read::Accounts(parent, path, page.items(), last, next))
+        let send = |token: Option<String>| {
+            org.list_accounts_for_parent()
+                .parent_id(&parent)
+                .max_results(PAGE)
+                .set_next_token(token)
+                .send()
+        };
+        let read = match one_page(gate, endpoint, stop_at, token, &send).await? {
+            Some((page, next)) => Read::Accounts(parent.clone(), path, page, next.is_none(), next),
+            None => Read::Accounts(parent.clone(), path, vec![], false, None),
+        };
+        Ok::<_, TargetError>(read)
     };
     let tags = |i: usize, id: String| async move {
         let listed = every_page(gate, endpoint, stop_at, |token| {
@@ -618,19 +614,41 @@ where
     let mut items = vec![];
     let mut token: Option<String> = None;
     loop {
-        if stop_at.is_some_and(|at| Instant::now() >= at) {
+        let Some((page, next)) = one_page(gate, endpoint, stop_at, token, &send).await? else {
             return Ok((items, false));
-        }
-        let page = gate
-            .call(|| send(token.clone()))
-            .await
-            .map_err(|e| target_error(e, endpoint))?;
-        token = page.next().map(str::to_string);
-        items.extend(page.items());
-        if token.is_none() {
-            return Ok((items, true));
+        };
+        items.extend(page);
+        match next {
+            Some(next) => token = Some(next),
+            None => return Ok((items, true)),
         }
     }
+}
+
+/// The page of a listing after `token`, through the gate, and the next page's token; none
+/// once the stop time has come.
+async fn one_page<P, E, F, Fut>(
+    gate: &Gate,
+    endpoint: &str,
+    stop_at: Option<Instant>,
+    token: Option<String>,
+    send: &F,
+) -> Result<Option<(Vec<P::Item>, Option<String>)>, TargetError>
+where
+    P: Page,
+    F: Fn(Option<String>) -> Fut,
+    Fut: Future<Output = Result<P, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if stop_at.is_some_and(|at| Instant::now() >= at) {
+        return Ok(None);
+    }
+    let page = gate
+        .call(|| send(token.clone()))
+        .await
+        .map_err(|e| target_error(e, endpoint))?;
+    let next = page.next().map(str::to_string);
+    Ok(Some((page.items(), next)))
 }
 
 /// A page of a listing: its items, and the token of the next page, if any.

@@ -59,6 +59,11 @@ struct Reads {
     failures: Vec<Outcome>,
     /// Every target the phase went over: listed, or as they arrived from `--org`'s walk.
     arrived: Vec<Target>,
+    /// Those whose row was decided before they could run, as they arrived from the walk
+    /// (listed, such rows are the run's `pre`).
+    decided: Vec<Outcome>,
+    /// Whether the targets arrived from `--org`'s walk rather than listed.
+    streamed: bool,
     /// The run's time leaves out the operator's time at the prompt.
     elapsed: Duration,
 }
@@ -68,7 +73,7 @@ struct Reads {
 async fn read_all(p: &Prepared) -> (Reads, Listening) {
     let run = &p.run;
     let mut phase = run.phase("reading", None, false);
-    let (mut planned, mut failures, mut arrived) = (vec![], vec![], vec![]);
+    let (mut planned, mut failures, mut arrived, mut decided) = (vec![], vec![], vec![], vec![]);
     let step = Read {
         job: &p.job,
         session: &run.session,
@@ -76,10 +81,13 @@ async fn read_all(p: &Prepared) -> (Reads, Listening) {
     let items = p.items();
     phase.sinks.arriving(items.arrived());
     let preview = &mut phase.sinks;
-    let arriving = items.arriving.inspect(|item| {
-        arrived.push(match item {
-            Arrival::Run(t) | Arrival::Decided(t, _) => t.clone(),
-        })
+    let streamed = items.walked.is_some();
+    let arriving = items.arriving.inspect(|item| match item {
+        Arrival::Run(t) => arrived.push(t.clone()),
+        Arrival::Decided(t, row) => {
+            arrived.push(t.clone());
+            decided.push((**row).clone());
+        }
     });
     each_arriving(
         arriving,
@@ -124,6 +132,8 @@ async fn read_all(p: &Prepared) -> (Reads, Listening) {
         planned,
         failures,
         arrived,
+        decided,
+        streamed,
         elapsed,
     };
     (reads, listening)
@@ -133,25 +143,28 @@ async fn read_all(p: &Prepared) -> (Reads, Listening) {
 /// (`--org`'s walk streamed them, and the rows decided before they ran among them).
 fn phase_of(p: &Prepared, csv: CsvReport, read: &Reads) -> Phase {
     let label = Command::Apply.as_str();
-    match p.run.listed.is_empty() {
+    match read.streamed {
         true => p.run.phase_over(label, Some(csv), true, &read.arrived),
         false => p.run.phase(label, Some(csv), true),
     }
 }
 
-/// Interrupted while reading: nothing was written. Every target is reported skipped.
+/// Interrupted while reading: nothing was written. Every target is reported skipped, but those
+/// whose row was decided before they could run, which keep it.
 fn interrupted_reading(p: &Prepared, csv: CsvReport, read: &Reads) -> RunOutcome {
     let mut phase = phase_of(p, csv, read);
+    let key = |o: &Outcome| (o.row.account_id.clone(), o.row.region.clone());
     // The targets that had failed or been skipped already got their line while reading.
-    let shown: HashSet<_> = read
-        .failures
-        .iter()
-        .map(|o| (o.row.account_id.clone(), o.row.region.clone()))
-        .collect();
+    let shown: HashSet<_> = read.failures.iter().map(key).collect();
+    let decided: HashSet<_> = read.decided.iter().map(key).collect();
+    for o in &read.decided {
+        phase.sinks.record_as(o, false);
+    }
     for t in &read.arrived {
         let o = steps::skipped(&p.job, t, StopReason::Interrupted);
-        let seen = shown.contains(&(o.row.account_id.clone(), o.row.region.clone()));
-        phase.sinks.record_as(&o, !seen);
+        if !decided.contains(&key(&o)) {
+            phase.sinks.record_as(&o, !shown.contains(&key(&o)));
+        }
     }
     phase.end(&p.run, read.elapsed, None)
 }

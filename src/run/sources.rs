@@ -73,7 +73,7 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
     let tags_read = tags_needed(&prefs, &selection);
     let inv = match (inv, &source.org, &events) {
         (Some(inv), _, _) => inv,
-        (None, Some(ous), None) if walking::streams(args, &prefs, tags_read, false) => {
+        (None, Some(ous), None) if walking::streams(args, &prefs, tags_read) => {
             match walk_streaming(printer, args, ous, &prefs).await? {
                 Streams::Yes(inv, walking) => {
                     return Ok(match resolve(printer, prefs, &inv, &selection, None)? {
@@ -409,7 +409,11 @@ async fn walk_streaming(
         Walk::Streaming(walking) => walking,
         Walk::Whole(answered) => {
             return Ok(Streams::No(match walk_answered(printer, answered)? {
-                Ok(found) => found_inventory(printer, found, caller, ous, prefs)?,
+                // No account was found while it went on: none ran beside it.
+                Ok(mut found) => {
+                    found.walk.streamed = false;
+                    found_inventory(printer, found, caller, ous, prefs)?
+                }
                 Err(why) => Err(why),
             }));
         }

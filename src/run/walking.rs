@@ -21,7 +21,7 @@ use crate::model::{OrgWalk, TargetError};
 use crate::preferences::Preferences;
 use crate::settings::{Deadline, RunSettings};
 use crate::steps::Job;
-use crate::target::{Account, AccountId, Target};
+use crate::target::{Account, AccountId, Region, Target};
 use crate::terminal::printer::Printer;
 
 /// Whether `--org`'s accounts run as the walk finds them. Only where an account alone decides
@@ -33,20 +33,16 @@ use crate::terminal::printer::Printer;
 /// `--retry-failed`, no `--wait-ready`, no events, and one OU at most (an account under two
 /// OUs given is one, under the longer path).
 /// Otherwise the walk ends before the first target starts, as it always did.
-pub(crate) fn streams(
-    args: &RunSettings,
-    prefs: &Preferences,
-    tags_read: bool,
-    events: bool,
-) -> bool {
-    let s = &args.select;
-    args.source.org.as_ref().is_some_and(|ous| ous.len() <= 1)
+pub(crate) fn streams(args: &RunSettings, prefs: &Preferences, tags_read: bool) -> bool {
+    let s = &args.source;
+    let select = &args.select;
+    s.org.as_ref().is_some_and(|ous| ous.len() <= 1)
         && !tags_read
-        && !events
-        && s.accounts.is_empty()
-        && s.not_accounts.is_empty()
-        && s.tags.is_empty()
-        && s.shard.is_none()
+        && s.events.is_none()
+        && select.accounts.is_empty()
+        && select.not_accounts.is_empty()
+        && select.tags.is_empty()
+        && select.shard.is_none()
         && !prefs.names_with("account_name")
         && args.waves.is_none()
         && args.retry_failed.is_none()
@@ -205,38 +201,33 @@ async fn ready_account(
         return;
     };
     session.add(std::slice::from_ref(&account));
-    // Once the run stopped, its targets are sent as they are, to be reported skipped, with
-    // no call: an `-r all` account's regions are not known then, and it has no row (the walk's
-    // figures count it).
-    if how.control.is_stopped() {
-        if let Some(Regions::List(regions)) = &how.regions {
-            for region in regions {
-                let t = Target {
-                    account: account.clone(),
-                    region: region.clone(),
-                };
-                arrived.add(&t);
-                let _ = sent.unbounded_send(Arrival::Run(t));
-            }
-        }
-        return;
-    }
-    // Assumed ahead, as the prefetch does for a listed run: a failure is left for the
-    // targets' own calls to report.
-    if let Some((_, role)) = session.assumed(std::slice::from_ref(&account.id)).pop() {
-        let _ = role.fetch().await;
-    }
     let (targets, all) = match &how.regions {
-        Some(Regions::List(regions)) => {
-            let targets = regions.iter().map(|region| Target {
-                account: account.clone(),
-                region: region.clone(),
-            });
-            (targets.collect(), vec![])
-        }
-        _ => (vec![], vec![account]),
+        Some(Regions::List(regions)) => (targets_in(&account, regions.iter().cloned()), vec![]),
+        _ => (vec![], vec![account.clone()]),
     };
-    let (run, decided) = resolve_regions(session, &how.job, targets, &all, 1, None).await;
+    // Its role assumed ahead, as the prefetch does for a listed run (a failure is left for the
+    // targets' own calls to report), then its regions listed where `-r` needs it.
+    let ready = async {
+        if let Some((_, role)) = session.assumed(std::slice::from_ref(&account.id)).pop() {
+            let _ = role.fetch().await;
+        }
+        resolve_regions(session, &how.job, targets.clone(), &all, 1, None).await
+    };
+    // The run's stop ends this where it is, with no call after it: the targets are sent as
+    // they are, to be reported skipped (an `-r all` account's, with its regions not known,
+    // are those every account has).
+    let (run, decided) = tokio::select! {
+        biased;
+        () = how.control.until_stopped() => match all.is_empty() {
+            true => (targets, vec![]),
+            false => {
+                let partition = session.partition();
+                let every = Region::all().filter(|r| r.partition() == partition && !r.opt_in());
+                (targets_in(&account, every), vec![])
+            }
+        },
+        resolved = ready => resolved,
+    };
     for t in run {
         arrived.add(&t);
         let _ = sent.unbounded_send(Arrival::Run(t));
@@ -245,6 +236,16 @@ async fn ready_account(
         arrived.add(&t);
         let _ = sent.unbounded_send(Arrival::Decided(t, Box::new(row)));
     }
+}
+
+/// The account's targets in these regions.
+fn targets_in(account: &Arc<Account>, regions: impl Iterator<Item = Region>) -> Vec<Target> {
+    regions
+        .map(|region| Target {
+            account: account.clone(),
+            region,
+        })
+        .collect()
 }
 
 /// The walk's end said, as a run that walked first says it; its figures for the summary. A
