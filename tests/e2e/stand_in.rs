@@ -1437,3 +1437,64 @@ async fn a_selection_that_names_an_account_walks_the_whole_organization_first() 
     assert!(rows.iter().all(|r| r["status"] == "created"));
     assert_eq!(walk["complete"], true, "{walk}");
 }
+
+/// Ctrl-C while the walk is held (its last OU's accounts listed only after 15 s): the run ends
+/// at once, not when the walk would, with nothing written, every account found reported (the
+/// read phase interrupted: each target skipped), and the summary saying the walk stopped.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_a_streamed_walk_ends_the_run_and_the_walk_at_once() {
+    let stand_in = StandIn::start_with(Options {
+        latency: Duration::from_millis(5),
+        org: HELD,
+        org_hold: Some(u64::MAX),
+        ..Options::default()
+    });
+    let dir = Dir::new();
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let report = dir.path("apply.csv");
+    let summary = dir.path("apply.json");
+    let args = [
+        "apply",
+        "--yes",
+        "-v",
+        "-p",
+        prefs.to_str().unwrap(),
+        "--org",
+        "-r",
+        "us-east-1",
+        "--endpoint-url",
+        &stand_in.url,
+        "--no-preflight",
+        "--no-progress",
+        "-o",
+        report.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ];
+    let mut run = Watched::start(&args);
+    run.wait_for_rows("would-create", 10, Duration::from_secs(60));
+    let interrupted = Instant::now();
+    run.signal("-INT");
+    let out = run.finish(Duration::from_secs(60), "the interrupted run");
+    let took = interrupted.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "{took:?}: the run waited for the walk"
+    );
+    assert_eq!(stand_in.count("CreateDocument"), 0);
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let walk = &summary["organization"];
+    assert_eq!(walk["complete"], false, "{walk}");
+    assert_eq!(walk["streamed"], true, "{walk}");
+    let rows = read_report(&report);
+    // Each account found (at most the root's and the two OUs' not held: 41) has its row.
+    assert_eq!(Some(rows.len() as u64), walk["accounts"].as_u64(), "{walk}");
+    assert!((10..=41).contains(&rows.len()), "{rows:?}");
+    assert!(rows.iter().all(|r| r["status"] == "skipped"), "{rows:?}");
+}
