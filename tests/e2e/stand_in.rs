@@ -1471,7 +1471,7 @@ async fn ctrl_c_during_a_streamed_walk_ends_the_run_and_the_walk_at_once() {
         "--summary-json",
         summary.to_str().unwrap(),
     ];
-    let mut run = Watched::start(&args);
+    let mut run = Watched::start(args);
     run.wait_for_rows("would-create", 10, Duration::from_secs(60));
     let interrupted = Instant::now();
     run.signal("-INT");
