@@ -237,6 +237,9 @@ fn job(args: &settings::RunSettings, prefs: Preferences) -> Job {
     }
 }
 
+/// Under a deadline, the time `--wait-ready` leaves the targets before the run's stop, at most.
+const LAST_TRY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `--wait-ready`, then each account's regions resolved; the roles then assumed ahead.
 async fn ready(
     mut run: Run,
@@ -248,8 +251,19 @@ async fn ready(
     // Set when the run starts: the wait covers roles and regions together. Ctrl-C (or SIGTERM)
     // ends it: the run then reports every target as interrupted.
     let now = Instant::now();
+    // Under a deadline the wait ends before the run's stop, by a quarter of what is left (at
+    // most 2 s), so that the targets still make their call and their rows say why (a role
+    // not assumable yet) rather than only that the run stopped: the wait was set before the
+    // run's inputs were read, which takes longer on a loaded machine.
+    let until = match run.deadline {
+        Some(d) => {
+            let left = d.stop_at.saturating_duration_since(now);
+            (now + args.wait_ready).min(now + left - (left / 4).min(LAST_TRY))
+        }
+        None => now + args.wait_ready,
+    };
     let ready = (!args.wait_ready.is_zero()).then(|| Ready {
-        until: now + args.wait_ready,
+        until,
         since: now,
         log: &run.log,
         control: &run.control,
