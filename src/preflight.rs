@@ -5,15 +5,19 @@
 //! region, however many targets share them. Then the target's managed nodes are checked
 //! against what the preferences require of them (src/nodes/).
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::answers::Cache;
 use crate::aws::resources::{self, CheckClients, Encryption, Key};
 use crate::model::{Finding, Findings, NodeCounts, Reason, Severity, TargetError};
-use crate::nodes::{NodeCheck, requirements};
+use crate::nodes::{AccountWide, NodeCheck, requirements};
 use crate::report::nodes::NodesReport;
 use crate::settings::PreflightMode;
-use crate::target::{AccountId, Target};
+use crate::target::{AccountId, Region, Target};
 
 type Answer<T> = Result<Option<T>, TargetError>;
 
@@ -28,6 +32,9 @@ pub(crate) struct Preflight {
     keys: Cache<(AccountId, &'static str, String), Answer<Key>>,
     /// What the preferences require of each target's managed nodes, and whether they can.
     nodes: NodeCheck,
+    /// Each account's regions in this run, once its targets are known (`plan`): the node
+    /// check simulates a role once for all of them.
+    regions: OnceLock<HashMap<AccountId, Vec<Region>>>,
     /// `--nodes-report`: the file, or why it could not be created (said on each target whose
     /// nodes it would have listed).
     nodes_report: Option<Result<NodesReport, String>>,
@@ -47,6 +54,42 @@ impl Preflight {
             log_groups: Cache::new(),
             keys: Cache::new(),
             nodes: NodeCheck::default(),
+            regions: OnceLock::new(),
+        }
+    }
+
+    /// The run's targets, once its regions are resolved: each account's regions.
+    pub(crate) fn plan(&self, targets: &[Target]) {
+        let mut regions: HashMap<AccountId, Vec<Region>> = HashMap::new();
+        for t in targets {
+            let of = regions.entry(t.account_id().clone()).or_default();
+            if !of.contains(&t.region) {
+                of.push(t.region.clone());
+            }
+        }
+        let _ = self.regions.set(regions);
+    }
+
+    /// The ARN of the key `id` names in `region` of `target`'s account (DescribeKey there,
+    /// asked once per account and region as the key's own check asks it).
+    async fn key_in(
+        &self,
+        c: &CheckClients,
+        target: &Target,
+        region: Region,
+        id: &str,
+    ) -> Option<String> {
+        if arn_region(id).is_some_and(|r| r != region.as_str()) {
+            return None;
+        }
+        let key = (target.account_id().clone(), region.as_str(), id.to_string());
+        let there = CheckClients {
+            region,
+            ..c.clone()
+        };
+        match self.keys.get(key, || resources::key(&there, id)).await {
+            Ok(Some(k)) => Some(k.arn).filter(|a| !a.is_empty()),
+            _ => None,
         }
     }
 
@@ -200,9 +243,26 @@ impl Preflight {
             key_arn: key_arn.as_deref(),
             bucket_key_arn: bucket_key.as_deref(),
         };
+        let regions: Vec<&'static str> = self
+            .regions
+            .get()
+            .and_then(|r| r.get(account))
+            .map(|r| r.iter().map(Region::as_str).collect())
+            .unwrap_or_default();
+        let kms_key_id = text("kmsKeyId").unwrap_or_default();
+        let key_in = |r: &'static str| -> BoxFuture<'_, Option<String>> {
+            Box::pin(async move {
+                let region = Region::parse(r).ok()?;
+                self.key_in(c, target, region, kms_key_id).await
+            })
+        };
+        let wide = AccountWide {
+            regions: &regions,
+            key_in: &key_in,
+        };
         let report = self
             .nodes
-            .check(&c.nodes, &c.kms, target, against, &resolved)
+            .check(&c.nodes, &c.kms, target, against, &resolved, &wide)
             .await;
         found.extend(report.findings);
         let written = match &self.nodes_report {

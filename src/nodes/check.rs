@@ -1,11 +1,13 @@
 //! The node check (docs/report.md "Nodes"): a target's managed nodes, each online node's role
 //! and agent, judged against what the preferences require of them (requirements.rs). Asks
-//! once per account for roles, profiles and simulations, once per account and region for the
-//! nodes and their profile associations, however many targets share them.
+//! once per account for roles, profiles and simulations (one per role and requirement set,
+//! naming every region's resources at once), once per account and region for the nodes and
+//! their profile associations, however many targets share them (docs/operations.md "Cost").
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use futures::future::{BoxFuture, join_all};
 use serde_json::Value;
 
 use crate::answers::Cache;
@@ -25,8 +27,9 @@ pub(crate) struct NodeCheck {
     associations: Cache<(AccountId, &'static str), Shared<HashMap<String, String>>>,
     host_roles: Cache<(AccountId, &'static str), Result<Option<String>, TargetError>>,
     profiles: Cache<(AccountId, String), Result<Option<String>, TargetError>>,
-    /// Per role and the permissions asked (one requirement set).
-    simulations: Cache<(AccountId, String, String), Shared<Vec<Decision>>>,
+    /// Per account, role and requirement set (the permissions asked, their region left out):
+    /// one simulation for all the account's regions.
+    simulations: Cache<(AccountId, String, String), Shared<Decisions>>,
     key_policies: Cache<(AccountId, &'static str, String), Result<String, TargetError>>,
 }
 
@@ -37,6 +40,40 @@ pub(crate) struct NodeReport {
     pub counts: NodeCounts,
     /// Each node seen, for the nodes report.
     pub lines: Vec<NodeLine>,
+}
+
+/// What the node check learns of the target's account beyond the target: its regions in this
+/// run, and the preferences' key in each (preflight's DescribeKey, cached), so that one
+/// simulation per role names every region's resources.
+pub(crate) struct AccountWide<'a> {
+    pub regions: &'a [&'static str],
+    pub key_in: &'a (dyn Fn(&'static str) -> BoxFuture<'a, Option<String>> + Sync),
+}
+
+/// IAM's decisions of one simulation: action → resource (`*` for any) → decision.
+#[derive(Debug, Default)]
+pub(crate) struct Decisions(HashMap<String, HashMap<String, String>>);
+
+impl Decisions {
+    fn of(all: Vec<Decision>) -> Self {
+        let mut out = Decisions::default();
+        for d in all {
+            out.0
+                .entry(d.action)
+                .or_default()
+                .insert(d.resource, d.decision);
+        }
+        out
+    }
+
+    /// IAM's decision for `p`, `None` when the simulation did not ask about it.
+    fn of_permission(&self, p: &Permission) -> Option<&str> {
+        let by_resource = self.0.get(p.action)?;
+        by_resource
+            .get(&p.resource)
+            .or_else(|| by_resource.get("*"))
+            .map(String::as_str)
+    }
 }
 
 /// Where an online node's role came from, or why it is not known.
@@ -76,6 +113,7 @@ impl NodeCheck {
         target: &Target,
         desired: &Value,
         resolved: &Resolved<'_>,
+        wide: &AccountWide<'_>,
     ) -> NodeReport {
         let inputs = desired.get("inputs");
         let features = requirements::features(inputs);
@@ -230,7 +268,7 @@ impl NodeCheck {
             for (role, members) in by_role {
                 let ids = || members.iter().map(|n| n.id.clone());
                 match self
-                    .judge_role(c, kms, target, &role, &permissions, resolved)
+                    .judge_role(c, kms, target, &role, &permissions, resolved, wide)
                     .await
                 {
                     Ok(denied) => {
@@ -368,6 +406,7 @@ impl NodeCheck {
     }
 
     /// What `role` may not do of `permissions`: (reason, subject, how to fix) each.
+    #[allow(clippy::too_many_arguments)]
     async fn judge_role(
         &self,
         c: &NodeClients,
@@ -376,33 +415,52 @@ impl NodeCheck {
         role: &str,
         permissions: &[Permission],
         resolved: &Resolved<'_>,
+        wide: &AccountWide<'_>,
     ) -> Result<Vec<(Reason, String, String)>, (TargetError, &'static str)> {
         let account = target.account_id();
-        let actions: BTreeSet<&str> = permissions.iter().map(|p| p.action).collect();
-        let resources: BTreeSet<&str> = permissions.iter().map(|p| p.resource.as_str()).collect();
-        let actions: Vec<&str> = actions.into_iter().collect();
-        let resources: Vec<&str> = resources.into_iter().collect();
-        let set = permissions
-            .iter()
-            .map(|p| format!("{} {}", p.action, p.resource))
-            .collect::<Vec<_>>()
-            .join(",");
+        let region = target.region.as_str();
+        // One simulation per account, role and requirement set: the first target asks for
+        // every region of the account, the others wait for its answer.
+        let set = requirement_set(permissions, region, resolved.key_arn);
         let decisions = self
             .simulations
             .get((account.clone(), role.to_string(), set), || async {
-                nodes::simulate(c, role, &actions, &resources)
-                    .await
-                    .map(Arc::new)
+                let all = account_permissions(permissions, region, resolved.key_arn, wide).await;
+                simulate(c, role, &all).await
             })
             .await
             .map_err(|e| (e, "iam:SimulatePrincipalPolicy"))?;
+        // What the account's simulation did not name (this target's resources are not those
+        // its region's name stands for in the others'): asked for this target alone.
+        let missing: Vec<Permission> = permissions
+            .iter()
+            .filter(|p| decisions.of_permission(p).is_none())
+            .cloned()
+            .collect();
+        let own = if missing.is_empty() {
+            None
+        } else {
+            let set = missing
+                .iter()
+                .map(|p| format!("{} {}", p.action, p.resource))
+                .collect::<Vec<_>>()
+                .join(",");
+            Some(
+                self.simulations
+                    .get((account.clone(), role.to_string(), set), || {
+                        simulate(c, role, &missing)
+                    })
+                    .await
+                    .map_err(|e| (e, "iam:SimulatePrincipalPolicy"))?,
+            )
+        };
         let name = role_name(role);
         let mut denied = vec![];
         for p in permissions {
             let decision = decisions
-                .iter()
-                .find(|d| d.action == p.action && (d.resource == p.resource || d.resource == "*"))
-                .map_or("implicitDeny", |d| d.decision.as_str());
+                .of_permission(p)
+                .or_else(|| own.as_ref().and_then(|d| d.of_permission(p)))
+                .unwrap_or("implicitDeny");
             if decision != "allowed" {
                 denied.push((
                     Reason::NodeRoleDenied,
@@ -433,6 +491,80 @@ impl NodeCheck {
         }
         Ok(denied)
     }
+}
+
+/// The requirement set of `permissions` as the account's other regions share it: the
+/// target's region and its key stand as `{region}` and `{key}`.
+fn requirement_set(permissions: &[Permission], region: &str, key: Option<&str>) -> String {
+    permissions
+        .iter()
+        .map(|p| format!("{} {}", p.action, generic(p, region, key)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A permission's resource with the region's name as `{region}` (a log group's ARN, a prefix
+/// rendered from `{region}`) and the preferences' key as `{key}`; the bucket's key stays.
+fn generic(p: &Permission, region: &str, key: Option<&str>) -> String {
+    if p.feature == Feature::KmsEncryption && Some(p.resource.as_str()) == key {
+        "{key}".to_string()
+    } else if p.action == "kms:GenerateDataKey" {
+        p.resource.clone()
+    } else {
+        p.resource.replace(region, "{region}")
+    }
+}
+
+/// `permissions` as each region of the account would need them: the target's own, and for
+/// every other region, its region's name in place of the target's and that region's key.
+async fn account_permissions(
+    permissions: &[Permission],
+    region: &str,
+    key: Option<&str>,
+    wide: &AccountWide<'_>,
+) -> Vec<Permission> {
+    let others: Vec<&'static str> = wide
+        .regions
+        .iter()
+        .copied()
+        .filter(|r| *r != region)
+        .collect();
+    let wants_key = permissions
+        .iter()
+        .any(|p| p.feature == Feature::KmsEncryption && Some(p.resource.as_str()) == key);
+    let keys: Vec<Option<String>> = if wants_key {
+        join_all(others.iter().map(|r| (wide.key_in)(*r))).await
+    } else {
+        vec![None; others.len()]
+    };
+    let mut out: BTreeSet<Permission> = permissions.iter().cloned().collect();
+    for (other, other_key) in others.iter().zip(keys) {
+        for p in permissions {
+            let resource = match generic(p, region, key).as_str() {
+                "{key}" => match &other_key {
+                    Some(k) => k.clone(),
+                    None => continue,
+                },
+                g => g.replace("{region}", other),
+            };
+            out.insert(Permission {
+                resource,
+                ..p.clone()
+            });
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// One SimulatePrincipalPolicy of `role` for the actions and resources of `permissions`.
+async fn simulate(c: &NodeClients, role: &str, permissions: &[Permission]) -> Shared<Decisions> {
+    let actions: BTreeSet<&str> = permissions.iter().map(|p| p.action).collect();
+    let resources: BTreeSet<&str> = permissions.iter().map(|p| p.resource.as_str()).collect();
+    let actions: Vec<&str> = actions.into_iter().collect();
+    let resources: Vec<&str> = resources.into_iter().collect();
+    nodes::simulate(c, role, &actions, &resources)
+        .await
+        .map(|d| Arc::new(Decisions::of(d)))
 }
 
 /// A role's name, from its ARN (the last path segment).
