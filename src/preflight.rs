@@ -111,27 +111,33 @@ impl Preflight {
                 .filter(|s| !s.is_empty())
         };
         let on = |key: &str| inputs.and_then(|i| i.get(key)) == Some(&Value::Bool(true));
-        let mut found = vec![];
-        if let Some(bucket) = text("s3BucketName") {
-            self.bucket(c, target, bucket, on("s3EncryptionEnabled"), &mut found)
+        let against = in_force.unwrap_or(desired);
+        // The nodes and their roles are listed while the resources are checked: the node
+        // check's own calls do not wait on these (docs/operations.md "Cost").
+        let resources = async {
+            let mut found = vec![];
+            if let Some(bucket) = text("s3BucketName") {
+                self.bucket(c, target, bucket, on("s3EncryptionEnabled"), &mut found)
+                    .await;
+            }
+            if let Some(group) = text("cloudWatchLogGroupName") {
+                self.log_group(
+                    c,
+                    target,
+                    group,
+                    on("cloudWatchEncryptionEnabled"),
+                    &mut found,
+                )
                 .await;
-        }
-        if let Some(group) = text("cloudWatchLogGroupName") {
-            self.log_group(
-                c,
-                target,
-                group,
-                on("cloudWatchEncryptionEnabled"),
-                &mut found,
-            )
-            .await;
-        }
-        if let Some(key) = text("kmsKeyId") {
-            self.key(c, target, key, &mut found).await;
-        }
-        let counts = self
-            .nodes_of(c, target, in_force.unwrap_or(desired), &mut found)
-            .await;
+            }
+            if let Some(key) = text("kmsKeyId") {
+                self.key(c, target, key, &mut found).await;
+            }
+            found
+        };
+        let ahead = self.nodes.ahead(&c.nodes, target, against.get("inputs"));
+        let (mut found, ()) = futures::join!(resources, ahead);
+        let counts = self.nodes_of(c, target, against, &mut found).await;
         if self.mode.strict {
             for f in &mut found {
                 if f.severity != Severity::Blocking {

@@ -55,9 +55,18 @@ pub(crate) struct AccountWide<'a> {
 pub(crate) struct Decisions(HashMap<String, HashMap<String, String>>);
 
 impl Decisions {
-    fn of(all: Vec<Decision>) -> Self {
+    /// The decisions of `all` about `asked` (IAM judges every action on every resource named:
+    /// the others are dropped, not kept for the run).
+    fn of(all: Vec<Decision>, asked: &[Permission]) -> Self {
+        let wanted: BTreeSet<(&str, &str)> = asked
+            .iter()
+            .map(|p| (p.action, p.resource.as_str()))
+            .collect();
         let mut out = Decisions::default();
         for d in all {
+            if d.resource != "*" && !wanted.contains(&(d.action.as_str(), d.resource.as_str())) {
+                continue;
+            }
             out.0
                 .entry(d.action)
                 .or_default()
@@ -93,6 +102,20 @@ impl NodeCheck {
                 || async { nodes::managed_nodes(c).await.map(Arc::new) },
             )
             .await
+    }
+
+    /// The target's nodes and their roles asked ahead (into the caches `check` reads), when
+    /// the preferences `inputs` ask anything of a node.
+    pub(crate) async fn ahead(&self, c: &NodeClients, target: &Target, inputs: Option<&Value>) {
+        if requirements::features(inputs).is_empty() {
+            return;
+        }
+        let Ok(all) = self.listed(c, target).await else {
+            return;
+        };
+        for node in all.iter().filter(|n| n.online()) {
+            self.role_of(c, target, node).await;
+        }
     }
 
     /// Whether the target has an online managed node (so what the permissions name is
@@ -564,7 +587,7 @@ async fn simulate(c: &NodeClients, role: &str, permissions: &[Permission]) -> Sh
     let resources: Vec<&str> = resources.into_iter().collect();
     nodes::simulate(c, role, &actions, &resources)
         .await
-        .map(|d| Arc::new(Decisions::of(d)))
+        .map(|d| Arc::new(Decisions::of(d, permissions)))
 }
 
 /// A role's name, from its ARN (the last path segment).

@@ -706,7 +706,12 @@ fn logs(op: &str, body: &[u8], account: &str, region: &str, rid: &str) -> Answer
 /// S3 (path-style, as the SDK asks an endpoint override): every bucket exists in us-east-1,
 /// owned by the caller's account, SSE-KMS with that account's key `stand-in-bucket`.
 fn s3(op: &str, uri: &hyper::Uri, account: &str, rid: &str) -> Answer {
-    let bucket = uri.path().trim_start_matches('/').split('/').next().unwrap_or("");
+    let bucket = uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("");
     let ok = |body: String| {
         let mut a = answer(200, "application/xml", body, rid);
         a.headers_mut().insert(
