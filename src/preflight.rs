@@ -12,6 +12,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::answers::Cache;
+use crate::aws::nodes;
 use crate::aws::resources::{self, CheckClients, Encryption, Key};
 use crate::model::{Finding, Findings, NodeCounts, Reason, Severity, TargetError};
 use crate::nodes::{AccountWide, NodeCheck, requirements};
@@ -26,6 +27,8 @@ pub(crate) struct Preflight {
     mode: PreflightMode,
     /// A bucket's region as one account sees it (`None`: no such bucket).
     buckets: Cache<(AccountId, String), Answer<String>>,
+    /// Whether the bucket is among the account's own (ListBuckets), asked for the node check.
+    own_buckets: Cache<(AccountId, String), Result<bool, TargetError>>,
     /// Whether it has default encryption, asked only for targets that turn S3 encryption on.
     encryption: Cache<(AccountId, String), Result<Encryption, TargetError>>,
     log_groups: Cache<(AccountId, &'static str, String), Answer<Option<String>>>,
@@ -51,6 +54,7 @@ impl Preflight {
             nodes_report,
             buckets: Cache::new(),
             encryption: Cache::new(),
+            own_buckets: Cache::new(),
             log_groups: Cache::new(),
             keys: Cache::new(),
             nodes: NodeCheck::default(),
@@ -242,12 +246,35 @@ impl Preflight {
                 )),
             }
         }
+        // A bucket of another account: its bucket policy decides too, and cannot be read.
+        let mut bucket_elsewhere = false;
+        if let (Some(bucket), Some(_)) = (bucket, bucket_region.as_deref())
+            && self.nodes.any_online(&c.nodes, target).await
+        {
+            let key = (account.clone(), bucket.to_string());
+            match self
+                .own_buckets
+                .get(key, || {
+                    nodes::own_bucket(&c.s3, bucket, target.region.as_str(), &c.endpoint)
+                })
+                .await
+            {
+                Ok(own) => bucket_elsewhere = !own,
+                Err(e) => found.push(unverified(
+                    bucket,
+                    "which account owns (for the nodes' s3:PutObject, its bucket policy) the bucket",
+                    "s3:ListAllMyBuckets",
+                    &e,
+                )),
+            }
+        }
         let resolved = requirements::Resolved {
             partition: c.nodes.partition(),
             region: target.region.as_str(),
             account: target.account_id().as_str(),
             key_arn: key_arn.as_deref(),
             bucket_key_arn: bucket_key.as_deref(),
+            bucket_elsewhere,
         };
         let regions: Vec<&'static str> = self
             .regions

@@ -30,7 +30,8 @@ pub(crate) struct NodeCheck {
     /// Per account, role and requirement set (the permissions asked, their region left out):
     /// one simulation for all the account's regions.
     simulations: Cache<(AccountId, String, String), Shared<Decisions>>,
-    key_policies: Cache<(AccountId, &'static str, String), Result<String, TargetError>>,
+    /// Per key (its region and ARN): the preferences' key and the bucket's.
+    key_policies: Cache<(AccountId, String, String), Result<String, TargetError>>,
 }
 
 /// What the node check found in one target.
@@ -83,6 +84,13 @@ impl Decisions {
             .or_else(|| by_resource.get("*"))
             .map(String::as_str)
     }
+}
+
+/// What a role's check found: a permission it lacks (reason, subject, how to fix), or one
+/// that could not be verified (subject, why).
+enum Judged {
+    Denied(Reason, String, String),
+    Unsure(String, String),
 }
 
 /// Where an online node's role came from, or why it is not known.
@@ -294,15 +302,25 @@ impl NodeCheck {
                     .judge_role(c, kms, target, &role, &permissions, resolved, wide)
                     .await
                 {
-                    Ok(denied) => {
-                        for (reason, subject, why) in denied {
-                            for n in &members {
-                                fail(&n.id, <&str>::from(&reason), &subject);
+                    Ok(judged) => {
+                        for j in judged {
+                            match j {
+                                Judged::Denied(reason, subject, why) => {
+                                    for n in &members {
+                                        fail(&n.id, <&str>::from(&reason), &subject);
+                                    }
+                                    risks
+                                        .entry((reason, subject, why))
+                                        .or_default()
+                                        .extend(ids());
+                                }
+                                Judged::Unsure(subject, why) => {
+                                    for n in &members {
+                                        fail(&n.id, "CheckUnverified", &subject);
+                                    }
+                                    unsure.entry((subject, why)).or_default().extend(ids());
+                                }
                             }
-                            risks
-                                .entry((reason, subject, why))
-                                .or_default()
-                                .extend(ids());
                         }
                     }
                     Err((e, permission)) => {
@@ -439,7 +457,7 @@ impl NodeCheck {
         permissions: &[Permission],
         resolved: &Resolved<'_>,
         wide: &AccountWide<'_>,
-    ) -> Result<Vec<(Reason, String, String)>, (TargetError, &'static str)> {
+    ) -> Result<Vec<Judged>, (TargetError, &'static str)> {
         let account = target.account_id();
         let region = target.region.as_str();
         // One simulation per account, role and requirement set: the first target asks for
@@ -478,14 +496,14 @@ impl NodeCheck {
             )
         };
         let name = role_name(role);
-        let mut denied = vec![];
+        let mut judged = vec![];
         for p in permissions {
             let decision = decisions
                 .of_permission(p)
                 .or_else(|| own.as_ref().and_then(|d| d.of_permission(p)))
                 .unwrap_or("implicitDeny");
             if decision != "allowed" {
-                denied.push((
+                judged.push(Judged::Denied(
                     Reason::NodeRoleDenied,
                     format!("{} denied to role {name} on {}", p.action, p.resource),
                     format!(
@@ -493,26 +511,55 @@ impl NodeCheck {
                         p.feature.input()
                     ),
                 ));
-            } else if p.action == "kms:Decrypt" && p.feature == Feature::KmsEncryption {
-                // IAM's "allowed" cannot see the key policy: read it.
-                let region = target.region.as_str();
-                let policy = self
-                    .key_policies
-                    .get((account.clone(), region, p.resource.clone()), || {
-                        nodes::key_policy(kms, region, &p.resource, c.endpoint())
-                    })
-                    .await
-                    .map_err(|e| (e, "kms:GetKeyPolicy"))?;
-                if !key_policy_grants(&policy, resolved.partition, account.as_str(), role) {
-                    denied.push((
-                        Reason::NodeKeyPolicyDenied,
-                        format!("kms:Decrypt not granted to role {name} by the policy of {}", p.resource),
-                        "the key policy neither delegates to the account's IAM (a statement for its root) nor allows the role kms:Decrypt: add the role to the key policy".to_string(),
-                    ));
-                }
+                continue;
+            }
+            // IAM's "allowed" sees the role's own policies only: a key's policy, and another
+            // account's bucket policy, decide too.
+            if p.action == "s3:PutObject" && resolved.bucket_elsewhere {
+                judged.push(Judged::Unsure(
+                    format!("{} on {} of another account", p.action, p.resource),
+                    format!(
+                        "the bucket is not among account {account}'s own: its bucket policy, which the simulation cannot see and this account cannot read, must allow role {name} {} (IAM allows it on the role's side)",
+                        p.action
+                    ),
+                ));
+            }
+            if !p.action.starts_with("kms:") {
+                continue;
+            }
+            let key_account = arn_account(&p.resource).unwrap_or(account.as_str());
+            if key_account != account.as_str() {
+                judged.push(Judged::Unsure(
+                    format!("{} on {} of account {key_account}", p.action, p.resource),
+                    format!(
+                        "the key belongs to account {key_account}: its key policy cannot be read from account {account} (kms:GetKeyPolicy works in the key's own account only), so whether it allows role {name} {} is not verified (IAM allows it on the role's side)",
+                        p.action
+                    ),
+                ));
+                continue;
+            }
+            let key_region = arn_region(&p.resource).unwrap_or(region);
+            let policy = self
+                .key_policies
+                .get(
+                    (account.clone(), key_region.to_string(), p.resource.clone()),
+                    || nodes::key_policy(kms, key_region, &p.resource, c.endpoint()),
+                )
+                .await
+                .map_err(|e| (e, "kms:GetKeyPolicy"))?;
+            if !key_policy_grants(&policy, resolved.partition, account.as_str(), role, p.action) {
+                judged.push(Judged::Denied(
+                    Reason::NodeKeyPolicyDenied,
+                    format!("{} not granted to role {name} by the policy of {}", p.action, p.resource),
+                    format!(
+                        "the key policy neither delegates to the account's IAM (a statement for its root) nor allows the role {}: add the role to the key policy ({})",
+                        p.action,
+                        p.feature.input()
+                    ),
+                ));
             }
         }
-        Ok(denied)
+        Ok(judged)
     }
 }
 
@@ -618,10 +665,33 @@ fn unverified(subject: &str, what: &str, permission: &str, e: &TargetError, node
     }
 }
 
-/// Whether a key policy lets `role` decrypt: it delegates to the account's IAM (an Allow for
-/// the account's root, which IAM's simulation then decides), or it allows the role (or
-/// everyone) `kms:Decrypt` itself; an explicit Deny of it for the role wins.
-pub(crate) fn key_policy_grants(policy: &str, partition: &str, account: &str, role: &str) -> bool {
+/// The account field of an ARN (`arn:aws:kms:eu-west-1:111122223333:key/…`).
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:")?
+        .split(':')
+        .nth(3)
+        .filter(|a| !a.is_empty())
+}
+
+/// The region field of an ARN.
+fn arn_region(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:")?
+        .split(':')
+        .nth(2)
+        .filter(|r| !r.is_empty())
+}
+
+/// Whether a key policy lets `role` do `action` (`kms:Decrypt`, `kms:GenerateDataKey`): it
+/// delegates to the account's IAM (an Allow for the account's root, which IAM's simulation
+/// then decides), or it allows the role (or everyone) the action itself; an explicit Deny of
+/// it for the role wins.
+pub(crate) fn key_policy_grants(
+    policy: &str,
+    partition: &str,
+    account: &str,
+    role: &str,
+    action: &str,
+) -> bool {
     let Ok(doc) = serde_json::from_str::<Value>(policy) else {
         return false;
     };
@@ -649,11 +719,11 @@ pub(crate) fn key_policy_grants(policy: &str, partition: &str, account: &str, ro
             None => vec![],
         }
     };
-    let decrypts = |s: &Value| {
-        strings(s.get("Action"))
-            .iter()
-            .any(|a| matches!(a.as_str(), "*" | "kms:*" | "kms:Decrypt" | "kms:Decrypt*"))
+    let covers = |pattern: &str| match pattern.strip_suffix('*') {
+        Some(prefix) => action.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()),
+        None => pattern.eq_ignore_ascii_case(action),
     };
+    let decrypts = |s: &Value| strings(s.get("Action")).iter().any(|a| covers(a));
     let mut allowed = false;
     for s in statements {
         let who = principals(s);
@@ -678,14 +748,21 @@ mod tests {
     #[test]
     fn a_key_policy_grants_by_delegation_or_by_name() {
         let root = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"kms:*","Resource":"*"}]}"#;
-        assert!(key_policy_grants(root, "aws", "111111111111", ROLE));
+        let grants = |policy: &str| key_policy_grants(policy, "aws", "111111111111", ROLE, "kms:Decrypt");
+        assert!(grants(root));
         let named = r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:role/NodeRole"]},"Action":["kms:Decrypt"],"Resource":"*"}}"#;
-        assert!(key_policy_grants(named, "aws", "111111111111", ROLE));
+        assert!(grants(named));
         let other = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/Admin"},"Action":"kms:*","Resource":"*"}]}"#;
-        assert!(!key_policy_grants(other, "aws", "111111111111", ROLE));
+        assert!(!grants(other));
         let denied = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"kms:*"},{"Effect":"Deny","Principal":"*","Action":"kms:Decrypt"}]}"#;
-        assert!(!key_policy_grants(denied, "aws", "111111111111", ROLE));
-        assert!(!key_policy_grants("not json", "aws", "111111111111", ROLE));
+        assert!(!grants(denied));
+        assert!(!grants("not json"));
+        // The bucket's key: kms:GenerateDataKey, by name or by a wildcard.
+        let generate = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/NodeRole"},"Action":["kms:GenerateDataKey*"],"Resource":"*"}]}"#;
+        assert!(key_policy_grants(generate, "aws", "111111111111", ROLE, "kms:GenerateDataKey"));
+        assert!(!grants(generate));
+        assert_eq!(arn_account("arn:aws:kms:eu-west-1:222222222222:key/k"), Some("222222222222"));
+        assert_eq!(arn_region("arn:aws:kms:eu-west-1:222222222222:key/k"), Some("eu-west-1"));
     }
 
     #[test]
