@@ -547,7 +547,13 @@ impl NodeCheck {
                 )
                 .await
                 .map_err(|e| (e, "kms:GetKeyPolicy"))?;
-            if !key_policy_grants(&policy, resolved.partition, account.as_str(), role, p.action) {
+            if !key_policy_grants(
+                &policy,
+                resolved.partition,
+                account.as_str(),
+                role,
+                p.action,
+            ) {
                 judged.push(Judged::Denied(
                     Reason::NodeKeyPolicyDenied,
                     format!("{} not granted to role {name} by the policy of {}", p.action, p.resource),
@@ -720,7 +726,9 @@ pub(crate) fn key_policy_grants(
         }
     };
     let covers = |pattern: &str| match pattern.strip_suffix('*') {
-        Some(prefix) => action.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()),
+        Some(prefix) => action
+            .to_ascii_lowercase()
+            .starts_with(&prefix.to_ascii_lowercase()),
         None => pattern.eq_ignore_ascii_case(action),
     };
     let decrypts = |s: &Value| strings(s.get("Action")).iter().any(|a| covers(a));
@@ -748,7 +756,8 @@ mod tests {
     #[test]
     fn a_key_policy_grants_by_delegation_or_by_name() {
         let root = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"kms:*","Resource":"*"}]}"#;
-        let grants = |policy: &str| key_policy_grants(policy, "aws", "111111111111", ROLE, "kms:Decrypt");
+        let grants =
+            |policy: &str| key_policy_grants(policy, "aws", "111111111111", ROLE, "kms:Decrypt");
         assert!(grants(root));
         let named = r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:role/NodeRole"]},"Action":["kms:Decrypt"],"Resource":"*"}}"#;
         assert!(grants(named));
@@ -759,10 +768,22 @@ mod tests {
         assert!(!grants("not json"));
         // The bucket's key: kms:GenerateDataKey, by name or by a wildcard.
         let generate = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/NodeRole"},"Action":["kms:GenerateDataKey*"],"Resource":"*"}]}"#;
-        assert!(key_policy_grants(generate, "aws", "111111111111", ROLE, "kms:GenerateDataKey"));
+        assert!(key_policy_grants(
+            generate,
+            "aws",
+            "111111111111",
+            ROLE,
+            "kms:GenerateDataKey"
+        ));
         assert!(!grants(generate));
-        assert_eq!(arn_account("arn:aws:kms:eu-west-1:222222222222:key/k"), Some("222222222222"));
-        assert_eq!(arn_region("arn:aws:kms:eu-west-1:222222222222:key/k"), Some("eu-west-1"));
+        assert_eq!(
+            arn_account("arn:aws:kms:eu-west-1:222222222222:key/k"),
+            Some("222222222222")
+        );
+        assert_eq!(
+            arn_region("arn:aws:kms:eu-west-1:222222222222:key/k"),
+            Some("eu-west-1")
+        );
     }
 
     #[test]
