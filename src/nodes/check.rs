@@ -385,6 +385,12 @@ impl NodeCheck {
                 l.role = role;
             }
         }
+        // The nodes and their profiles are the target's own (its account and region): no
+        // other target asks for them again.
+        let own = (target.account_id().clone(), target.region.as_str());
+        self.nodes.forget(&own);
+        self.associations.forget(&own);
+        self.host_roles.forget(&own);
         report.lines = lines.into_values().collect();
         report.counts = NodeCounts {
             seen: Some(online.len() as u32),
