@@ -792,6 +792,75 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn one_simulation_names_every_regions_resources() {
+        let inputs = serde_json::json!({
+            "s3BucketName": "logs", "s3KeyPrefix": "sessions/eu-west-1",
+            "cloudWatchLogGroupName": "/ssm", "kmsKeyId": "alias/ssm"
+        });
+        let key = "arn:aws:kms:eu-west-1:111111111111:key/k-eu-west-1";
+        let resolved = Resolved {
+            partition: "aws",
+            region: "eu-west-1",
+            account: "111111111111",
+            key_arn: Some(key),
+            bucket_key_arn: Some("arn:aws:kms:eu-west-1:111111111111:key/bucket"),
+            bucket_elsewhere: false,
+        };
+        let own = requirements::permissions(Some(&inputs), &resolved);
+        // Another region's target of the same preferences: the same requirement set.
+        let there = Resolved {
+            region: "us-east-1",
+            key_arn: Some("arn:aws:kms:us-east-1:111111111111:key/k-us-east-1"),
+            ..resolved.clone()
+        };
+        let inputs_there = serde_json::json!({
+            "s3BucketName": "logs", "s3KeyPrefix": "sessions/us-east-1",
+            "cloudWatchLogGroupName": "/ssm", "kmsKeyId": "alias/ssm"
+        });
+        let theirs = requirements::permissions(Some(&inputs_there), &there);
+        assert_eq!(
+            requirement_set(&own, "eu-west-1", Some(key)),
+            requirement_set(&theirs, "us-east-1", there.key_arn)
+        );
+        fn key_in<'a>(r: &'static str) -> BoxFuture<'a, Option<String>> {
+            Box::pin(async move { Some(format!("arn:aws:kms:{r}:111111111111:key/k-{r}")) })
+        }
+        let wide = AccountWide {
+            regions: &["eu-west-1", "us-east-1"],
+            key_in: &key_in,
+        };
+        let all = account_permissions(&own, "eu-west-1", Some(key), &wide).await;
+        // Every permission of both targets, the bucket's key once.
+        for p in own.iter().chain(&theirs) {
+            assert!(all.contains(p), "{p:?} in {all:#?}");
+        }
+        assert_eq!(all.len(), 2 * own.len() - 2, "{all:#?}");
+        // The decisions kept are those asked about; IAM's `*` stands for any resource.
+        let d = |a: &str, r: &str, v: &str| Decision {
+            action: a.into(),
+            resource: r.into(),
+            decision: v.into(),
+        };
+        let decisions = Decisions::of(
+            vec![
+                d("kms:Decrypt", key, "allowed"),
+                d("kms:Decrypt", "arn:aws:s3:::logs", "implicitDeny"),
+                d("logs:PutLogEvents", "*", "explicitDeny"),
+            ],
+            &all,
+        );
+        let decrypt = own.iter().find(|p| p.action == "kms:Decrypt").unwrap();
+        assert_eq!(decisions.of_permission(decrypt), Some("allowed"));
+        let put = own
+            .iter()
+            .find(|p| p.action == "logs:PutLogEvents")
+            .unwrap();
+        assert_eq!(decisions.of_permission(put), Some("explicitDeny"));
+        let object = own.iter().find(|p| p.action == "s3:PutObject").unwrap();
+        assert_eq!(decisions.of_permission(object), None);
+    }
+
     #[test]
     fn lists_stay_short() {
         let ids = (1..=7).map(|i| format!("i-{i}"));
