@@ -469,14 +469,35 @@ impl NodeCheck {
         // One simulation per account, role and requirement set: the first target asks for
         // every region of the account, the others wait for its answer.
         let set = requirement_set(permissions, region, resolved.key_arn);
-        let decisions = self
+        let simulation = self
             .simulations
             .get((account.clone(), role.to_string(), set), || async {
                 let all = account_permissions(permissions, region, resolved.key_arn, wide).await;
                 simulate(c, role, &all).await
-            })
-            .await
-            .map_err(|e| (e, "iam:SimulatePrincipalPolicy"))?;
+            });
+        // The key policies (the account's own keys') are read while IAM simulates: needed
+        // wherever IAM allows, which is the common case.
+        let policies = join_all(
+            permissions
+                .iter()
+                .filter(|p| {
+                    p.action.starts_with("kms:")
+                        && arn_account(&p.resource).is_none_or(|a| a == account.as_str())
+                })
+                .map(|p| async move {
+                    let key_region = arn_region(&p.resource).unwrap_or(region);
+                    let policy = self
+                        .key_policies
+                        .get(
+                            (account.clone(), key_region.to_string(), p.resource.clone()),
+                            || nodes::key_policy(kms, key_region, &p.resource, c.endpoint()),
+                        )
+                        .await;
+                    (p.resource.as_str(), policy)
+                }),
+        );
+        let (decisions, policies) = futures::join!(simulation, policies);
+        let decisions = decisions.map_err(|e| (e, "iam:SimulatePrincipalPolicy"))?;
         // What the account's simulation did not name (this target's resources are not those
         // its region's name stands for in the others'): asked for this target alone.
         let missing: Vec<Permission> = permissions
@@ -544,14 +565,11 @@ impl NodeCheck {
                 ));
                 continue;
             }
-            let key_region = arn_region(&p.resource).unwrap_or(region);
-            let policy = self
-                .key_policies
-                .get(
-                    (account.clone(), key_region.to_string(), p.resource.clone()),
-                    || nodes::key_policy(kms, key_region, &p.resource, c.endpoint()),
-                )
-                .await
+            let policy = policies
+                .iter()
+                .find(|(resource, _)| *resource == p.resource)
+                .map(|(_, policy)| policy.clone())
+                .expect("every key of the account read")
                 .map_err(|e| (e, "kms:GetKeyPolicy"))?;
             if !key_policy_grants(
                 &policy,
