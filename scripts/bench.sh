@@ -23,7 +23,8 @@
 #   5. bench/aws_cli_loop.sh (the AWS page's commands in a loop) on a sample, fresh emulator.
 # --stand-in puts examples/stand_in.rs (tests/support/stand_in.rs as a process: STS and SSM in
 # memory, thousands of requests/s) in place of moto and the proxy, so the client is what is
-# measured; contenders 1-4 only (no preflight: the stand-in serves STS and SSM). --throttle is
+# measured; contenders 1-4 only (no preflight, as the baselines check nothing; --nodes below
+# measures preflight, which the stand-in answers too). --throttle is
 # --stand-in with its token buckets on (SSM per account and region, default 5/s burst 10; all
 # STS calls, default 20/s burst 50) and 100 ms latency unless --latency says otherwise.
 # --huge is --throttle at an organization's largest (10,000 accounts x 20 regions, three of them
@@ -529,7 +530,7 @@ fi
 
 if ((stand_in)); then
   # 1-3 on one stand-in (the second apply and the audit need the first's state), 4 on a fresh
-  # one; nobody runs preflight, which the stand-in does not serve.
+  # one; nobody runs preflight, as the baselines check nothing (--nodes measures it).
   start_stack
   common=(-i "$inventory" -p "$prefs" --endpoint-url "$proxy_url" -c "$concurrency" --no-progress --no-preflight)
   measure "ssm-prefs apply (fresh)" "$targets" "$accounts" "$concurrency" -- \
