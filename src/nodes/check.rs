@@ -633,7 +633,7 @@ async fn account_permissions(
         .iter()
         .any(|p| p.feature == Feature::KmsEncryption && Some(p.resource.as_str()) == key);
     let keys: Vec<Option<String>> = if wants_key {
-        join_all(others.iter().map(|r| (wide.key_in)(*r))).await
+        join_all(others.iter().map(|r| (wide.key_in)(r))).await
     } else {
         vec![None; others.len()]
     };
