@@ -262,7 +262,7 @@ impl Preflight {
                 Ok(own) => bucket_elsewhere = !own,
                 Err(e) => found.push(unverified(
                     bucket,
-                    "which account owns (for the nodes' s3:PutObject, its bucket policy) the bucket",
+                    "the owning account (whose bucket policy the nodes' s3:PutObject needs too) of bucket",
                     "s3:ListAllMyBuckets",
                     &e,
                 )),
