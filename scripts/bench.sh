@@ -7,6 +7,7 @@
 #   scripts/bench.sh --throttle [--rate R --burst B --sts-rate R --sts-burst B] ...  # AWS-like buckets
 #   scripts/bench.sh --stand-in --huge [--baseline BIN]  # 10,000 x 20 beside 1,000 x 17, AWS-like
 #   scripts/bench.sh --stand-in --huge --org [--org-ous N] [--org-tags-deadline 14m] [--org-untagged]
+#   scripts/bench.sh --stand-in --scale --nodes N [--baseline BIN]  # preflight's node check's cost
 #
 # Defaults: 200 accounts x 5 regions = 1,000 targets, concurrency 32, a CLI sample of 20,
 # 2 emulators; BENCH_TIMEOUT (seconds, default 3600) bounds each contender.
@@ -22,7 +23,8 @@
 #   5. bench/aws_cli_loop.sh (the AWS page's commands in a loop) on a sample, fresh emulator.
 # --stand-in puts examples/stand_in.rs (tests/support/stand_in.rs as a process: STS and SSM in
 # memory, thousands of requests/s) in place of moto and the proxy, so the client is what is
-# measured; contenders 1-4 only (no preflight: the stand-in serves STS and SSM). --throttle is
+# measured; contenders 1-4 only (no preflight, as the baselines check nothing; --nodes below
+# measures preflight, which the stand-in answers too). --throttle is
 # --stand-in with its token buckets on (SSM per account and region, default 5/s burst 10; all
 # STS calls, default 20/s burst 50) and 100 ms latency unless --latency says otherwise.
 # --huge is --throttle at an organization's largest (10,000 accounts x 20 regions, three of them
@@ -39,6 +41,12 @@
 # and with it again from a tags cache (--org-tags-cache, filled first by this binary on an
 # unthrottled stand-in, as earlier runs would leave it), reading the stalest 500 again, under
 # --deadline 14m as the function runs it; --org-untagged: the first two alone.
+# --nodes N (with --stand-in) measures what preflight and its node check cost: apply --yes
+# (fresh) with preflight on, the bench's preferences with kmsKeyId set, on a fresh stand-in
+# answering N online EC2 nodes per account and region (their role may do everything) and
+# preflight's S3, CloudWatch Logs and KMS reads; with --baseline BIN, the same run by another
+# binary (a release build from before the node check) beside it, and bench/nodes.py prints
+# the ratios (CPU per target, makespan, requests per target) and appends to bench/nodes.csv.
 # Everything goes to 127.0.0.1 with fake credentials: never to AWS. Prints a table and appends
 # to bench/results.csv; see bench/README.md for the columns.
 set -euo pipefail
@@ -46,14 +54,14 @@ cd "$(dirname "$0")/.."
 root="$PWD"
 
 usage() {
-  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 latency=0 scale=0 concurrency=32 cli_sample=20 emulators=2 contender_timeout="${BENCH_TIMEOUT:-3600}"
 stand_in=0 throttle=0 latency_given=0 boto3_sample="" stand_in_threads=1
 ssm_rate=5 ssm_burst=10 sts_rate=20 sts_burst=50
-huge=0 baseline_bin="" concurrency_given=0 sts_rate_given=0
+huge=0 baseline_bin="" concurrency_given=0 sts_rate_given=0 nodes=0
 org=0 org_untagged=0 org_ous=50 org_rate=10 org_burst=20 org_in_flight=4 org_tags_deadline=14m
 positional=()
 while (($#)); do
@@ -70,6 +78,7 @@ while (($#)); do
     --sts-burst) sts_burst="${2:?--sts-burst takes a number of requests}"; shift 2 ;;
     --scale) scale=1; shift ;;
     --huge) huge=1 throttle=1 stand_in=1; shift ;;
+    --nodes) nodes="${2:?--nodes takes a number of nodes per target}"; shift 2 ;;
     --baseline) baseline_bin="${2:?--baseline takes an ssm-prefs binary}"; shift 2 ;;
     --org) org=1; shift ;;
     --org-ous) org_ous="${2:?--org-ous takes a number of OUs}"; shift 2 ;;
@@ -89,6 +98,9 @@ done
 accounts="${positional[0]:-200}" regions="${positional[1]:-5}"
 if ((scale)); then accounts=1000 regions=17; fi
 # The largest organizations: 10,000 accounts in 20 regions, the hub's STS quota, -c 1024.
+if ((nodes)); then
+  ((stand_in && !huge && !org)) || { echo "bench.sh: --nodes goes with --stand-in (not --huge)" >&2; exit 2; }
+fi
 if ((huge)); then
   accounts=10000 regions=20
   ((concurrency_given)) || concurrency=1024
@@ -99,7 +111,7 @@ if ((org)); then
   [[ -z "$baseline_bin" ]] || { echo "bench.sh: --org measures one binary: leave out --baseline" >&2; exit 2; }
 fi
 if [[ -n "$baseline_bin" ]]; then
-  ((huge)) || { echo "bench.sh: --baseline goes with --huge" >&2; exit 2; }
+  ((huge || nodes)) || { echo "bench.sh: --baseline goes with --huge or --nodes" >&2; exit 2; }
   [[ -x "$baseline_bin" ]] || { echo "bench.sh: --baseline $baseline_bin is not an executable" >&2; exit 2; }
   baseline_bin="$(cd "$(dirname "$baseline_bin")" && pwd)/$(basename "$baseline_bin")"
 fi
@@ -108,7 +120,7 @@ if ((throttle && !latency_given)); then latency=100; fi
 # boto3 at 17,000 targets takes many minutes of its own CPU: a sample of the accounts.
 if [[ -z "$boto3_sample" ]]; then boto3_sample=$accounts; ((scale && stand_in)) && boto3_sample=100; fi
 for n in "$latency" "$concurrency" "$cli_sample" "$emulators" "$accounts" "$regions" "$contender_timeout" \
-  "$boto3_sample" "$stand_in_threads" "$org_ous" "$org_in_flight"; do
+  "$boto3_sample" "$stand_in_threads" "$org_ous" "$org_in_flight" "$nodes"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench.sh: '$n' is not a whole number" >&2; exit 2; }
 done
 for n in "$ssm_rate" "$ssm_burst" "$sts_rate" "$sts_burst" "$org_rate" "$org_burst"; do
@@ -134,6 +146,7 @@ if ((stand_in)); then
   ((scale)) && mode=stand-in-scale
   ((throttle)) && mode=throttle
   ((huge)) && mode=huge
+  ((nodes)) && mode=nodes
 fi
 
 # --- tools --------------------------------------------------------------------------------
@@ -471,6 +484,28 @@ if ((huge && org)); then
   exit 0
 fi
 
+if ((nodes)); then
+  # Preflight on, and with it the node check (the code measured; the baseline, built before
+  # it, checks the bucket, the log group and the key only): each binary on a fresh stand-in.
+  prefs_nodes="$work/preferences-nodes.json"
+  sed 's|"kmsKeyId": ""|"kmsKeyId": "alias/session-manager"|' "$prefs" > "$prefs_nodes"
+  grep -q 'alias/session-manager' "$prefs_nodes"
+  bins=("ssm-prefs|$bin")
+  [[ -n "$baseline_bin" ]] && bins+=("baseline|$baseline_bin")
+  for b in "${bins[@]}"; do
+    who="${b%%|*}" exe="${b#*|}"
+    start_stack --nodes-per-target "$nodes"
+    measure "$who apply (fresh) preflight" "$targets" "$accounts" "$concurrency" -- \
+      "$exe" apply --yes -i "$inventory" -p "$prefs_nodes" --endpoint-url "$proxy_url" -c "$concurrency" \
+      --no-progress -o "$work/$who-apply-preflight.csv"
+    stop_stack
+  done
+  "$py" bench/nodes.py --tsv "$work/results.tsv" --csv bench/nodes.csv --run "$run_id" --commit "$commit" \
+    --baseline "${baseline_bin:+$(git -C "$(dirname "$baseline_bin")" rev-parse --short HEAD 2>/dev/null || basename "$baseline_bin")}" \
+    --latency-ms "$latency" --nodes "$nodes"
+  exit 0
+fi
+
 if ((huge)); then
   # Each binary on a fresh stand-in per fleet: apply (fresh), then audit and audit
   # --security-hub, which read what the apply wrote. The 17,000-target fleet first.
@@ -502,7 +537,7 @@ fi
 
 if ((stand_in)); then
   # 1-3 on one stand-in (the second apply and the audit need the first's state), 4 on a fresh
-  # one; nobody runs preflight, which the stand-in does not serve.
+  # one; nobody runs preflight, as the baselines check nothing (--nodes measures it).
   start_stack
   common=(-i "$inventory" -p "$prefs" --endpoint-url "$proxy_url" -c "$concurrency" --no-progress --no-preflight)
   measure "ssm-prefs apply (fresh)" "$targets" "$accounts" "$concurrency" -- \

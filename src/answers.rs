@@ -33,6 +33,12 @@ impl<K: Eq + Hash, T: Clone> Cache<K, T> {
             .clone();
         cell.get_or_init(fetch).await.clone()
     }
+
+    /// Forgets the answer to `key`: one no other target will ask for again, not kept for the
+    /// rest of the run.
+    pub(crate) fn forget(&self, key: &K) {
+        self.cells.lock().expect("not poisoned").remove(key);
+    }
 }
 
 impl<K: Eq + Hash, T: Clone> Default for Cache<K, T> {

@@ -5,15 +5,19 @@
 //! region, however many targets share them. Then the target's managed nodes are checked
 //! against what the preferences require of them (src/nodes/).
 
+use std::collections::HashMap;
+
+use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::answers::Cache;
+use crate::aws::nodes;
 use crate::aws::resources::{self, CheckClients, Encryption, Key};
 use crate::model::{Finding, Findings, NodeCounts, Reason, Severity, TargetError};
-use crate::nodes::{NodeCheck, requirements};
+use crate::nodes::{AccountWide, NodeCheck, requirements};
 use crate::report::nodes::NodesReport;
 use crate::settings::PreflightMode;
-use crate::target::{AccountId, Target};
+use crate::target::{AccountId, Region, Target};
 
 type Answer<T> = Result<Option<T>, TargetError>;
 
@@ -22,12 +26,18 @@ pub(crate) struct Preflight {
     mode: PreflightMode,
     /// A bucket's region as one account sees it (`None`: no such bucket).
     buckets: Cache<(AccountId, String), Answer<String>>,
+    /// Whether the bucket is among the account's own (ListBuckets), asked for the node check.
+    own_buckets: Cache<(AccountId, String), Result<bool, TargetError>>,
     /// Whether it has default encryption, asked only for targets that turn S3 encryption on.
     encryption: Cache<(AccountId, String), Result<Encryption, TargetError>>,
     log_groups: Cache<(AccountId, &'static str, String), Answer<Option<String>>>,
     keys: Cache<(AccountId, &'static str, String), Answer<Key>>,
     /// What the preferences require of each target's managed nodes, and whether they can.
     nodes: NodeCheck,
+    /// Each account's regions in this run, once its targets are known (`plan`: all at once,
+    /// or account by account as `--org`'s walk streams them): the node check simulates a role
+    /// once for all of them.
+    regions: std::sync::RwLock<HashMap<AccountId, Vec<Region>>>,
     /// `--nodes-report`: the file, or why it could not be created (said on each target whose
     /// nodes it would have listed).
     nodes_report: Option<Result<NodesReport, String>>,
@@ -44,9 +54,46 @@ impl Preflight {
             nodes_report,
             buckets: Cache::new(),
             encryption: Cache::new(),
+            own_buckets: Cache::new(),
             log_groups: Cache::new(),
             keys: Cache::new(),
             nodes: NodeCheck::default(),
+            regions: Default::default(),
+        }
+    }
+
+    /// Targets of the run, once their regions are resolved, before any of them runs: each
+    /// account's regions.
+    pub(crate) fn plan(&self, targets: &[Target]) {
+        let mut regions = self.regions.write().expect("regions lock");
+        for t in targets {
+            let of = regions.entry(t.account_id().clone()).or_default();
+            if !of.contains(&t.region) {
+                of.push(t.region.clone());
+            }
+        }
+    }
+
+    /// The ARN of the key `id` names in `region` of `target`'s account (DescribeKey there,
+    /// asked once per account and region as the key's own check asks it).
+    async fn key_in(
+        &self,
+        c: &CheckClients,
+        target: &Target,
+        region: Region,
+        id: &str,
+    ) -> Option<String> {
+        if arn_region(id).is_some_and(|r| r != region.as_str()) {
+            return None;
+        }
+        let key = (target.account_id().clone(), region.as_str(), id.to_string());
+        let there = CheckClients {
+            region,
+            ..c.clone()
+        };
+        match self.keys.get(key, || resources::key(&there, id)).await {
+            Ok(Some(k)) => Some(k.arn).filter(|a| !a.is_empty()),
+            _ => None,
         }
     }
 
@@ -68,27 +115,33 @@ impl Preflight {
                 .filter(|s| !s.is_empty())
         };
         let on = |key: &str| inputs.and_then(|i| i.get(key)) == Some(&Value::Bool(true));
-        let mut found = vec![];
-        if let Some(bucket) = text("s3BucketName") {
-            self.bucket(c, target, bucket, on("s3EncryptionEnabled"), &mut found)
+        let against = in_force.unwrap_or(desired);
+        // The nodes and their roles are listed while the resources are checked: the node
+        // check's own calls do not wait on these (docs/operations.md "Cost").
+        let resources = async {
+            let mut found = vec![];
+            if let Some(bucket) = text("s3BucketName") {
+                self.bucket(c, target, bucket, on("s3EncryptionEnabled"), &mut found)
+                    .await;
+            }
+            if let Some(group) = text("cloudWatchLogGroupName") {
+                self.log_group(
+                    c,
+                    target,
+                    group,
+                    on("cloudWatchEncryptionEnabled"),
+                    &mut found,
+                )
                 .await;
-        }
-        if let Some(group) = text("cloudWatchLogGroupName") {
-            self.log_group(
-                c,
-                target,
-                group,
-                on("cloudWatchEncryptionEnabled"),
-                &mut found,
-            )
-            .await;
-        }
-        if let Some(key) = text("kmsKeyId") {
-            self.key(c, target, key, &mut found).await;
-        }
-        let counts = self
-            .nodes_of(c, target, in_force.unwrap_or(desired), &mut found)
-            .await;
+            }
+            if let Some(key) = text("kmsKeyId") {
+                self.key(c, target, key, &mut found).await;
+            }
+            found
+        };
+        let ahead = self.nodes.ahead(&c.nodes, target, against.get("inputs"));
+        let (mut found, ()) = futures::join!(resources, ahead);
+        let counts = self.nodes_of(c, target, against, &mut found).await;
         if self.mode.strict {
             for f in &mut found {
                 if f.severity != Severity::Blocking {
@@ -193,16 +246,57 @@ impl Preflight {
                 )),
             }
         }
+        // A bucket of another account: its bucket policy decides too, and cannot be read.
+        let mut bucket_elsewhere = false;
+        if let (Some(bucket), Some(_)) = (bucket, bucket_region.as_deref())
+            && self.nodes.any_online(&c.nodes, target).await
+        {
+            let key = (account.clone(), bucket.to_string());
+            match self
+                .own_buckets
+                .get(key, || {
+                    nodes::own_bucket(&c.s3, bucket, target.region.as_str(), &c.endpoint)
+                })
+                .await
+            {
+                Ok(own) => bucket_elsewhere = !own,
+                Err(e) => found.push(unverified(
+                    bucket,
+                    "the owning account (whose bucket policy the nodes' s3:PutObject needs too) of bucket",
+                    "s3:ListAllMyBuckets",
+                    &e,
+                )),
+            }
+        }
         let resolved = requirements::Resolved {
             partition: c.nodes.partition(),
             region: target.region.as_str(),
             account: target.account_id().as_str(),
             key_arn: key_arn.as_deref(),
             bucket_key_arn: bucket_key.as_deref(),
+            bucket_elsewhere,
+        };
+        let regions: Vec<&'static str> = self
+            .regions
+            .read()
+            .expect("regions lock")
+            .get(account)
+            .map(|r| r.iter().map(Region::as_str).collect())
+            .unwrap_or_default();
+        let kms_key_id = text("kmsKeyId").unwrap_or_default();
+        let key_in = |r: &'static str| -> BoxFuture<'_, Option<String>> {
+            Box::pin(async move {
+                let region = Region::parse(r).ok()?;
+                self.key_in(c, target, region, kms_key_id).await
+            })
+        };
+        let wide = AccountWide {
+            regions: &regions,
+            key_in: &key_in,
         };
         let report = self
             .nodes
-            .check(&c.nodes, &c.kms, target, against, &resolved)
+            .check(&c.nodes, &c.kms, target, against, &resolved, &wide)
             .await;
         found.extend(report.findings);
         let written = match &self.nodes_report {

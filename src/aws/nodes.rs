@@ -2,7 +2,8 @@
 //! (SSM DescribeInstanceInformation), the Default Host Management role (SSM GetServiceSetting),
 //! EC2 instances' profiles (EC2 DescribeIamInstanceProfileAssociations), a profile's role (IAM
 //! GetInstanceProfile), what a role may do (IAM SimulatePrincipalPolicy) and a key's policy
-//! (KMS GetKeyPolicy). EC2's and IAM's go through src/aws/query.rs.
+//! (KMS GetKeyPolicy), and whether a bucket is the account's own (S3 ListBuckets). EC2's and
+//! IAM's go through src/aws/query.rs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -323,7 +324,39 @@ fn decisions(r: &Xml) -> Vec<Decision> {
     }]
 }
 
-/// GetKeyPolicy (`default`) of a key, by its ARN, in the target's region.
+/// ListBuckets with the bucket's name as the prefix: whether `bucket` is one of the account's
+/// own (a bucket of another account is not listed; its policy cannot be read from here).
+pub(crate) async fn own_bucket(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    region: &str,
+    endpoint: &str,
+) -> Result<bool, TargetError> {
+    let mut token: Option<String> = None;
+    loop {
+        let page = s3
+            .list_buckets()
+            .prefix(bucket)
+            .set_continuation_token(token.take())
+            .customize()
+            .config_override(
+                aws_sdk_s3::config::Builder::default()
+                    .region(aws_config::Region::new(region.to_string())),
+            )
+            .send()
+            .await
+            .map_err(|e| target_error(e, endpoint))?;
+        if page.buckets().iter().any(|b| b.name() == Some(bucket)) {
+            return Ok(true);
+        }
+        match page.continuation_token().filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t.to_string()),
+            None => return Ok(false),
+        }
+    }
+}
+
+/// GetKeyPolicy (`default`) of a key, by its ARN, in its region.
 pub(crate) async fn key_policy(
     kms: &aws_sdk_kms::Client,
     region: &str,

@@ -1,11 +1,13 @@
 //! The node check (docs/report.md "Nodes"): a target's managed nodes, each online node's role
 //! and agent, judged against what the preferences require of them (requirements.rs). Asks
-//! once per account for roles, profiles and simulations, once per account and region for the
-//! nodes and their profile associations, however many targets share them.
+//! once per account for roles, profiles and simulations (one per role and requirement set,
+//! naming every region's resources at once), once per account and region for the nodes and
+//! their profile associations, however many targets share them (docs/operations.md "Cost").
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use futures::future::{BoxFuture, join_all};
 use serde_json::Value;
 
 use crate::answers::Cache;
@@ -25,9 +27,11 @@ pub(crate) struct NodeCheck {
     associations: Cache<(AccountId, &'static str), Shared<HashMap<String, String>>>,
     host_roles: Cache<(AccountId, &'static str), Result<Option<String>, TargetError>>,
     profiles: Cache<(AccountId, String), Result<Option<String>, TargetError>>,
-    /// Per role and the permissions asked (one requirement set).
-    simulations: Cache<(AccountId, String, String), Shared<Vec<Decision>>>,
-    key_policies: Cache<(AccountId, &'static str, String), Result<String, TargetError>>,
+    /// Per account, role and requirement set (the permissions asked, their region left out):
+    /// one simulation for all the account's regions.
+    simulations: Cache<(AccountId, String, String), Shared<Decisions>>,
+    /// Per key (its region and ARN): the preferences' key and the bucket's.
+    key_policies: Cache<(AccountId, String, String), Result<String, TargetError>>,
 }
 
 /// What the node check found in one target.
@@ -37,6 +41,56 @@ pub(crate) struct NodeReport {
     pub counts: NodeCounts,
     /// Each node seen, for the nodes report.
     pub lines: Vec<NodeLine>,
+}
+
+/// What the node check learns of the target's account beyond the target: its regions in this
+/// run, and the preferences' key in each (preflight's DescribeKey, cached), so that one
+/// simulation per role names every region's resources.
+pub(crate) struct AccountWide<'a> {
+    pub regions: &'a [&'static str],
+    pub key_in: &'a (dyn Fn(&'static str) -> BoxFuture<'a, Option<String>> + Sync),
+}
+
+/// IAM's decisions of one simulation: action → resource (`*` for any) → decision.
+#[derive(Debug, Default)]
+pub(crate) struct Decisions(HashMap<String, HashMap<String, String>>);
+
+impl Decisions {
+    /// The decisions of `all` about `asked` (IAM judges every action on every resource named:
+    /// the others are dropped, not kept for the run).
+    fn of(all: Vec<Decision>, asked: &[Permission]) -> Self {
+        let wanted: BTreeSet<(&str, &str)> = asked
+            .iter()
+            .map(|p| (p.action, p.resource.as_str()))
+            .collect();
+        let mut out = Decisions::default();
+        for d in all {
+            if d.resource != "*" && !wanted.contains(&(d.action.as_str(), d.resource.as_str())) {
+                continue;
+            }
+            out.0
+                .entry(d.action)
+                .or_default()
+                .insert(d.resource, d.decision);
+        }
+        out
+    }
+
+    /// IAM's decision for `p`, `None` when the simulation did not ask about it.
+    fn of_permission(&self, p: &Permission) -> Option<&str> {
+        let by_resource = self.0.get(p.action)?;
+        by_resource
+            .get(&p.resource)
+            .or_else(|| by_resource.get("*"))
+            .map(String::as_str)
+    }
+}
+
+/// What a role's check found: a permission it lacks (reason, subject, how to fix), or one
+/// that could not be verified (subject, why).
+enum Judged {
+    Denied(Reason, String, String),
+    Unsure(String, String),
 }
 
 /// Where an online node's role came from, or why it is not known.
@@ -58,6 +112,20 @@ impl NodeCheck {
             .await
     }
 
+    /// The target's nodes and their roles asked ahead (into the caches `check` reads), when
+    /// the preferences `inputs` ask anything of a node.
+    pub(crate) async fn ahead(&self, c: &NodeClients, target: &Target, inputs: Option<&Value>) {
+        if requirements::features(inputs).is_empty() {
+            return;
+        }
+        let Ok(all) = self.listed(c, target).await else {
+            return;
+        };
+        for node in all.iter().filter(|n| n.online()) {
+            self.role_of(c, target, node).await;
+        }
+    }
+
     /// Whether the target has an online managed node (so what the permissions name is
     /// worth resolving); `false` when they cannot be listed.
     pub(crate) async fn any_online(&self, c: &NodeClients, target: &Target) -> bool {
@@ -76,6 +144,7 @@ impl NodeCheck {
         target: &Target,
         desired: &Value,
         resolved: &Resolved<'_>,
+        wide: &AccountWide<'_>,
     ) -> NodeReport {
         let inputs = desired.get("inputs");
         let features = requirements::features(inputs);
@@ -230,18 +299,28 @@ impl NodeCheck {
             for (role, members) in by_role {
                 let ids = || members.iter().map(|n| n.id.clone());
                 match self
-                    .judge_role(c, kms, target, &role, &permissions, resolved)
+                    .judge_role(c, kms, target, &role, &permissions, resolved, wide)
                     .await
                 {
-                    Ok(denied) => {
-                        for (reason, subject, why) in denied {
-                            for n in &members {
-                                fail(&n.id, <&str>::from(&reason), &subject);
+                    Ok(judged) => {
+                        for j in judged {
+                            match j {
+                                Judged::Denied(reason, subject, why) => {
+                                    for n in &members {
+                                        fail(&n.id, <&str>::from(&reason), &subject);
+                                    }
+                                    risks
+                                        .entry((reason, subject, why))
+                                        .or_default()
+                                        .extend(ids());
+                                }
+                                Judged::Unsure(subject, why) => {
+                                    for n in &members {
+                                        fail(&n.id, "CheckUnverified", &subject);
+                                    }
+                                    unsure.entry((subject, why)).or_default().extend(ids());
+                                }
                             }
-                            risks
-                                .entry((reason, subject, why))
-                                .or_default()
-                                .extend(ids());
                         }
                     }
                     Err((e, permission)) => {
@@ -306,6 +385,12 @@ impl NodeCheck {
                 l.role = role;
             }
         }
+        // The nodes and their profiles are the target's own (its account and region): no
+        // other target asks for them again.
+        let own = (target.account_id().clone(), target.region.as_str());
+        self.nodes.forget(&own);
+        self.associations.forget(&own);
+        self.host_roles.forget(&own);
         report.lines = lines.into_values().collect();
         report.counts = NodeCounts {
             seen: Some(online.len() as u32),
@@ -368,6 +453,7 @@ impl NodeCheck {
     }
 
     /// What `role` may not do of `permissions`: (reason, subject, how to fix) each.
+    #[allow(clippy::too_many_arguments)]
     async fn judge_role(
         &self,
         c: &NodeClients,
@@ -376,35 +462,75 @@ impl NodeCheck {
         role: &str,
         permissions: &[Permission],
         resolved: &Resolved<'_>,
-    ) -> Result<Vec<(Reason, String, String)>, (TargetError, &'static str)> {
+        wide: &AccountWide<'_>,
+    ) -> Result<Vec<Judged>, (TargetError, &'static str)> {
         let account = target.account_id();
-        let actions: BTreeSet<&str> = permissions.iter().map(|p| p.action).collect();
-        let resources: BTreeSet<&str> = permissions.iter().map(|p| p.resource.as_str()).collect();
-        let actions: Vec<&str> = actions.into_iter().collect();
-        let resources: Vec<&str> = resources.into_iter().collect();
-        let set = permissions
-            .iter()
-            .map(|p| format!("{} {}", p.action, p.resource))
-            .collect::<Vec<_>>()
-            .join(",");
-        let decisions = self
+        let region = target.region.as_str();
+        // One simulation per account, role and requirement set: the first target asks for
+        // every region of the account, the others wait for its answer.
+        let set = requirement_set(permissions, region, resolved.key_arn);
+        let simulation = self
             .simulations
             .get((account.clone(), role.to_string(), set), || async {
-                nodes::simulate(c, role, &actions, &resources)
+                let all = account_permissions(permissions, region, resolved.key_arn, wide).await;
+                simulate(c, role, &all).await
+            });
+        // The key policies (the account's own keys') are read while IAM simulates: needed
+        // wherever IAM allows, which is the common case.
+        let policies = join_all(
+            permissions
+                .iter()
+                .filter(|p| {
+                    p.action.starts_with("kms:")
+                        && arn_account(&p.resource).is_none_or(|a| a == account.as_str())
+                })
+                .map(|p| async move {
+                    let key_region = arn_region(&p.resource).unwrap_or(region);
+                    let policy = self
+                        .key_policies
+                        .get(
+                            (account.clone(), key_region.to_string(), p.resource.clone()),
+                            || nodes::key_policy(kms, key_region, &p.resource, c.endpoint()),
+                        )
+                        .await;
+                    (p.resource.as_str(), policy)
+                }),
+        );
+        let (decisions, policies) = futures::join!(simulation, policies);
+        let decisions = decisions.map_err(|e| (e, "iam:SimulatePrincipalPolicy"))?;
+        // What the account's simulation did not name (this target's resources are not those
+        // its region's name stands for in the others'): asked for this target alone.
+        let missing: Vec<Permission> = permissions
+            .iter()
+            .filter(|p| decisions.of_permission(p).is_none())
+            .cloned()
+            .collect();
+        let own = if missing.is_empty() {
+            None
+        } else {
+            let set = missing
+                .iter()
+                .map(|p| format!("{} {}", p.action, p.resource))
+                .collect::<Vec<_>>()
+                .join(",");
+            Some(
+                self.simulations
+                    .get((account.clone(), role.to_string(), set), || {
+                        simulate(c, role, &missing)
+                    })
                     .await
-                    .map(Arc::new)
-            })
-            .await
-            .map_err(|e| (e, "iam:SimulatePrincipalPolicy"))?;
+                    .map_err(|e| (e, "iam:SimulatePrincipalPolicy"))?,
+            )
+        };
         let name = role_name(role);
-        let mut denied = vec![];
+        let mut judged = vec![];
         for p in permissions {
             let decision = decisions
-                .iter()
-                .find(|d| d.action == p.action && (d.resource == p.resource || d.resource == "*"))
-                .map_or("implicitDeny", |d| d.decision.as_str());
+                .of_permission(p)
+                .or_else(|| own.as_ref().and_then(|d| d.of_permission(p)))
+                .unwrap_or("implicitDeny");
             if decision != "allowed" {
-                denied.push((
+                judged.push(Judged::Denied(
                     Reason::NodeRoleDenied,
                     format!("{} denied to role {name} on {}", p.action, p.resource),
                     format!(
@@ -412,27 +538,133 @@ impl NodeCheck {
                         p.feature.input()
                     ),
                 ));
-            } else if p.action == "kms:Decrypt" && p.feature == Feature::KmsEncryption {
-                // IAM's "allowed" cannot see the key policy: read it.
-                let region = target.region.as_str();
-                let policy = self
-                    .key_policies
-                    .get((account.clone(), region, p.resource.clone()), || {
-                        nodes::key_policy(kms, region, &p.resource, c.endpoint())
-                    })
-                    .await
-                    .map_err(|e| (e, "kms:GetKeyPolicy"))?;
-                if !key_policy_grants(&policy, resolved.partition, account.as_str(), role) {
-                    denied.push((
-                        Reason::NodeKeyPolicyDenied,
-                        format!("kms:Decrypt not granted to role {name} by the policy of {}", p.resource),
-                        "the key policy neither delegates to the account's IAM (a statement for its root) nor allows the role kms:Decrypt: add the role to the key policy".to_string(),
-                    ));
-                }
+                continue;
+            }
+            // IAM's "allowed" sees the role's own policies only: a key's policy, and another
+            // account's bucket policy, decide too.
+            if p.action == "s3:PutObject" && resolved.bucket_elsewhere {
+                judged.push(Judged::Unsure(
+                    format!("{} on {} of another account", p.action, p.resource),
+                    format!(
+                        "the bucket is not among account {account}'s own: its bucket policy, which the simulation cannot see and this account cannot read, must allow role {name} {} (IAM allows it on the role's side)",
+                        p.action
+                    ),
+                ));
+            }
+            if !p.action.starts_with("kms:") {
+                continue;
+            }
+            let key_account = arn_account(&p.resource).unwrap_or(account.as_str());
+            if key_account != account.as_str() {
+                judged.push(Judged::Unsure(
+                    format!("{} on {} of account {key_account}", p.action, p.resource),
+                    format!(
+                        "the key belongs to account {key_account}: its key policy cannot be read from account {account} (kms:GetKeyPolicy works in the key's own account only), so whether it allows role {name} {} is not verified (IAM allows it on the role's side)",
+                        p.action
+                    ),
+                ));
+                continue;
+            }
+            let policy = policies
+                .iter()
+                .find(|(resource, _)| *resource == p.resource)
+                .map(|(_, policy)| policy.clone())
+                .expect("every key of the account read")
+                .map_err(|e| (e, "kms:GetKeyPolicy"))?;
+            if !key_policy_grants(
+                &policy,
+                resolved.partition,
+                account.as_str(),
+                role,
+                p.action,
+            ) {
+                judged.push(Judged::Denied(
+                    Reason::NodeKeyPolicyDenied,
+                    format!("{} not granted to role {name} by the policy of {}", p.action, p.resource),
+                    format!(
+                        "the key policy neither delegates to the account's IAM (a statement for its root) nor allows the role {}: add the role to the key policy ({})",
+                        p.action,
+                        p.feature.input()
+                    ),
+                ));
             }
         }
-        Ok(denied)
+        Ok(judged)
     }
+}
+
+/// The requirement set of `permissions` as the account's other regions share it: the
+/// target's region and its key stand as `{region}` and `{key}`.
+fn requirement_set(permissions: &[Permission], region: &str, key: Option<&str>) -> String {
+    permissions
+        .iter()
+        .map(|p| format!("{} {}", p.action, generic(p, region, key)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A permission's resource with the region's name as `{region}` (a log group's ARN, a prefix
+/// rendered from `{region}`) and the preferences' key as `{key}`; the bucket's key stays.
+fn generic(p: &Permission, region: &str, key: Option<&str>) -> String {
+    if p.feature == Feature::KmsEncryption && Some(p.resource.as_str()) == key {
+        "{key}".to_string()
+    } else if p.action == "kms:GenerateDataKey" {
+        p.resource.clone()
+    } else {
+        p.resource.replace(region, "{region}")
+    }
+}
+
+/// `permissions` as each region of the account would need them: the target's own, and for
+/// every other region, its region's name in place of the target's and that region's key.
+async fn account_permissions(
+    permissions: &[Permission],
+    region: &str,
+    key: Option<&str>,
+    wide: &AccountWide<'_>,
+) -> Vec<Permission> {
+    let others: Vec<&'static str> = wide
+        .regions
+        .iter()
+        .copied()
+        .filter(|r| *r != region)
+        .collect();
+    let wants_key = permissions
+        .iter()
+        .any(|p| p.feature == Feature::KmsEncryption && Some(p.resource.as_str()) == key);
+    let keys: Vec<Option<String>> = if wants_key {
+        join_all(others.iter().map(|r| (wide.key_in)(r))).await
+    } else {
+        vec![None; others.len()]
+    };
+    let mut out: BTreeSet<Permission> = permissions.iter().cloned().collect();
+    for (other, other_key) in others.iter().zip(keys) {
+        for p in permissions {
+            let resource = match generic(p, region, key).as_str() {
+                "{key}" => match &other_key {
+                    Some(k) => k.clone(),
+                    None => continue,
+                },
+                g => g.replace("{region}", other),
+            };
+            out.insert(Permission {
+                resource,
+                ..p.clone()
+            });
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// One SimulatePrincipalPolicy of `role` for the actions and resources of `permissions`.
+async fn simulate(c: &NodeClients, role: &str, permissions: &[Permission]) -> Shared<Decisions> {
+    let actions: BTreeSet<&str> = permissions.iter().map(|p| p.action).collect();
+    let resources: BTreeSet<&str> = permissions.iter().map(|p| p.resource.as_str()).collect();
+    let actions: Vec<&str> = actions.into_iter().collect();
+    let resources: Vec<&str> = resources.into_iter().collect();
+    nodes::simulate(c, role, &actions, &resources)
+        .await
+        .map(|d| Arc::new(Decisions::of(d, permissions)))
 }
 
 /// A role's name, from its ARN (the last path segment).
@@ -463,10 +695,33 @@ fn unverified(subject: &str, what: &str, permission: &str, e: &TargetError, node
     }
 }
 
-/// Whether a key policy lets `role` decrypt: it delegates to the account's IAM (an Allow for
-/// the account's root, which IAM's simulation then decides), or it allows the role (or
-/// everyone) `kms:Decrypt` itself; an explicit Deny of it for the role wins.
-pub(crate) fn key_policy_grants(policy: &str, partition: &str, account: &str, role: &str) -> bool {
+/// The account field of an ARN (`arn:aws:kms:eu-west-1:111122223333:key/…`).
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:")?
+        .split(':')
+        .nth(3)
+        .filter(|a| !a.is_empty())
+}
+
+/// The region field of an ARN.
+fn arn_region(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:")?
+        .split(':')
+        .nth(2)
+        .filter(|r| !r.is_empty())
+}
+
+/// Whether a key policy lets `role` do `action` (`kms:Decrypt`, `kms:GenerateDataKey`): it
+/// delegates to the account's IAM (an Allow for the account's root, which IAM's simulation
+/// then decides), or it allows the role (or everyone) the action itself; an explicit Deny of
+/// it for the role wins.
+pub(crate) fn key_policy_grants(
+    policy: &str,
+    partition: &str,
+    account: &str,
+    role: &str,
+    action: &str,
+) -> bool {
     let Ok(doc) = serde_json::from_str::<Value>(policy) else {
         return false;
     };
@@ -494,11 +749,13 @@ pub(crate) fn key_policy_grants(policy: &str, partition: &str, account: &str, ro
             None => vec![],
         }
     };
-    let decrypts = |s: &Value| {
-        strings(s.get("Action"))
-            .iter()
-            .any(|a| matches!(a.as_str(), "*" | "kms:*" | "kms:Decrypt" | "kms:Decrypt*"))
+    let covers = |pattern: &str| match pattern.strip_suffix('*') {
+        Some(prefix) => action
+            .to_ascii_lowercase()
+            .starts_with(&prefix.to_ascii_lowercase()),
+        None => pattern.eq_ignore_ascii_case(action),
     };
+    let decrypts = |s: &Value| strings(s.get("Action")).iter().any(|a| covers(a));
     let mut allowed = false;
     for s in statements {
         let who = principals(s);
@@ -523,14 +780,103 @@ mod tests {
     #[test]
     fn a_key_policy_grants_by_delegation_or_by_name() {
         let root = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"kms:*","Resource":"*"}]}"#;
-        assert!(key_policy_grants(root, "aws", "111111111111", ROLE));
+        let grants =
+            |policy: &str| key_policy_grants(policy, "aws", "111111111111", ROLE, "kms:Decrypt");
+        assert!(grants(root));
         let named = r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:role/NodeRole"]},"Action":["kms:Decrypt"],"Resource":"*"}}"#;
-        assert!(key_policy_grants(named, "aws", "111111111111", ROLE));
+        assert!(grants(named));
         let other = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/Admin"},"Action":"kms:*","Resource":"*"}]}"#;
-        assert!(!key_policy_grants(other, "aws", "111111111111", ROLE));
+        assert!(!grants(other));
         let denied = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"kms:*"},{"Effect":"Deny","Principal":"*","Action":"kms:Decrypt"}]}"#;
-        assert!(!key_policy_grants(denied, "aws", "111111111111", ROLE));
-        assert!(!key_policy_grants("not json", "aws", "111111111111", ROLE));
+        assert!(!grants(denied));
+        assert!(!grants("not json"));
+        // The bucket's key: kms:GenerateDataKey, by name or by a wildcard.
+        let generate = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/NodeRole"},"Action":["kms:GenerateDataKey*"],"Resource":"*"}]}"#;
+        assert!(key_policy_grants(
+            generate,
+            "aws",
+            "111111111111",
+            ROLE,
+            "kms:GenerateDataKey"
+        ));
+        assert!(!grants(generate));
+        assert_eq!(
+            arn_account("arn:aws:kms:eu-west-1:222222222222:key/k"),
+            Some("222222222222")
+        );
+        assert_eq!(
+            arn_region("arn:aws:kms:eu-west-1:222222222222:key/k"),
+            Some("eu-west-1")
+        );
+    }
+
+    #[tokio::test]
+    async fn one_simulation_names_every_regions_resources() {
+        let inputs = serde_json::json!({
+            "s3BucketName": "logs", "s3KeyPrefix": "sessions/eu-west-1",
+            "cloudWatchLogGroupName": "/ssm", "kmsKeyId": "alias/ssm"
+        });
+        let key = "arn:aws:kms:eu-west-1:111111111111:key/k-eu-west-1";
+        let resolved = Resolved {
+            partition: "aws",
+            region: "eu-west-1",
+            account: "111111111111",
+            key_arn: Some(key),
+            bucket_key_arn: Some("arn:aws:kms:eu-west-1:111111111111:key/bucket"),
+            bucket_elsewhere: false,
+        };
+        let own = requirements::permissions(Some(&inputs), &resolved);
+        // Another region's target of the same preferences: the same requirement set.
+        let there = Resolved {
+            region: "us-east-1",
+            key_arn: Some("arn:aws:kms:us-east-1:111111111111:key/k-us-east-1"),
+            ..resolved.clone()
+        };
+        let inputs_there = serde_json::json!({
+            "s3BucketName": "logs", "s3KeyPrefix": "sessions/us-east-1",
+            "cloudWatchLogGroupName": "/ssm", "kmsKeyId": "alias/ssm"
+        });
+        let theirs = requirements::permissions(Some(&inputs_there), &there);
+        assert_eq!(
+            requirement_set(&own, "eu-west-1", Some(key)),
+            requirement_set(&theirs, "us-east-1", there.key_arn)
+        );
+        fn key_in<'a>(r: &'static str) -> BoxFuture<'a, Option<String>> {
+            Box::pin(async move { Some(format!("arn:aws:kms:{r}:111111111111:key/k-{r}")) })
+        }
+        let wide = AccountWide {
+            regions: &["eu-west-1", "us-east-1"],
+            key_in: &key_in,
+        };
+        let all = account_permissions(&own, "eu-west-1", Some(key), &wide).await;
+        // Every permission of both targets, the bucket's key once.
+        for p in own.iter().chain(&theirs) {
+            assert!(all.contains(p), "{p:?} in {all:#?}");
+        }
+        assert_eq!(all.len(), 2 * own.len() - 2, "{all:#?}");
+        // The decisions kept are those asked about; IAM's `*` stands for any resource.
+        let d = |a: &str, r: &str, v: &str| Decision {
+            action: a.into(),
+            resource: r.into(),
+            decision: v.into(),
+        };
+        let decisions = Decisions::of(
+            vec![
+                d("kms:Decrypt", key, "allowed"),
+                d("kms:Decrypt", "arn:aws:s3:::logs", "implicitDeny"),
+                d("logs:PutLogEvents", "*", "explicitDeny"),
+            ],
+            &all,
+        );
+        let decrypt = own.iter().find(|p| p.action == "kms:Decrypt").unwrap();
+        assert_eq!(decisions.of_permission(decrypt), Some("allowed"));
+        let put = own
+            .iter()
+            .find(|p| p.action == "logs:PutLogEvents")
+            .unwrap();
+        assert_eq!(decisions.of_permission(put), Some("explicitDeny"));
+        let object = own.iter().find(|p| p.action == "s3:PutObject").unwrap();
+        assert_eq!(decisions.of_permission(object), None);
     }
 
     #[test]

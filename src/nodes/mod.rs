@@ -4,4 +4,4 @@
 mod check;
 pub(crate) mod requirements;
 
-pub(crate) use check::NodeCheck;
+pub(crate) use check::{AccountWide, NodeCheck};

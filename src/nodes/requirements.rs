@@ -198,6 +198,9 @@ pub(crate) struct Resolved<'a> {
     pub key_arn: Option<&'a str>,
     /// The S3 bucket's default-encryption key, when it is SSE-KMS.
     pub bucket_key_arn: Option<&'a str>,
+    /// The bucket belongs to another account (not among the account's own buckets): its
+    /// bucket policy, which the simulation cannot see, decides too.
+    pub bucket_elsewhere: bool,
 }
 
 /// The permissions a node's role needs for what `inputs` turn on, in a stable order. The
@@ -270,6 +273,7 @@ mod tests {
             account: "111111111111",
             key_arn: Some("arn:aws:kms:eu-west-1:111111111111:key/k1"),
             bucket_key_arn: None,
+            bucket_elsewhere: false,
         }
     }
 

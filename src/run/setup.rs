@@ -286,6 +286,10 @@ async fn ready(
     )
     .await;
     drop(listening);
+    // The node check simulates a role once per account, for all its regions at once.
+    if let Some(p) = &job.preflight {
+        p.plan(&targets);
+    }
     // Targets stay account by account, as listed: the prefetch assumes the accounts' roles in
     // that order, so each role assumed lets all the account's regions start at once.
     let order: Vec<AccountId> = targets.iter().map(|t| t.account_id().clone()).collect();

@@ -228,6 +228,10 @@ async fn ready_account(
         },
         resolved = ready => resolved,
     };
+    // The node check asks once for all the account's regions.
+    if let Some(preflight) = &how.job.preflight {
+        preflight.plan(&run);
+    }
     for t in run {
         arrived.add(&t);
         let _ = sent.unbounded_send(Arrival::Run(t));

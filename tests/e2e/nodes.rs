@@ -326,3 +326,101 @@ async fn nodes_that_would_lose_sessions_block_their_target_and_nothing_else() {
     assert!(row(no_decrypt)["error_message"].contains("accepted: --accept-node-risk"));
     assert_eq!(r.code, 0, "{}", r.all());
 }
+
+/// S3 logging to a bucket under SSE-KMS: a node writing there needs kms:GenerateDataKey on the
+/// bucket's key, which its key policy must allow; a bucket (and its key) of another account
+/// has policies this account cannot read: unverified, never a silent pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_buckets_key_and_another_accounts_bucket() {
+    let url = emulator().url.clone();
+    let ids = accounts(3);
+    let (own, user, owner) = (&ids[0], &ids[1], &ids[2]);
+    let s3_actions = [
+        "s3:PutObject",
+        "s3:GetEncryptionConfiguration",
+        "kms:GenerateDataKey",
+    ];
+    let role = json!({"name": ROLE, "actions": s3_actions});
+    // The own bucket's key allows an Admin role only: no delegation to the account's IAM.
+    let own_bucket = format!("nodes-own-logs-{own}");
+    let own_set = set_up(
+        &url,
+        own,
+        json!({"bucket": {"name": own_bucket, "key_policy": {"Version": "2012-10-17", "Statement": [
+                  {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{own}:role/Admin")},
+                   "Action": "kms:*", "Resource": "*"}]}},
+               "role": role, "instances": [node("3.3.1142.0", None)]}),
+    );
+    // The shared bucket and its key are the owner's (a log archive account's), not a target.
+    let shared_bucket = format!("nodes-shared-logs-{owner}");
+    let owner_set = set_up(&url, owner, json!({"bucket": {"name": shared_bucket}}));
+    set_up(
+        &url,
+        user,
+        json!({"role": role, "instances": [node("3.3.1142.0", None)]}),
+    );
+    let targets = vec![own.clone(), user.clone()];
+    let mut inv = format!("regions: [{REGION}]\naccounts:\n");
+    for (id, bucket) in [(own, &own_bucket), (user, &shared_bucket)] {
+        inv.push_str(&format!(
+            "  - account_id: \"{id}\"\n    vars: {{log_bucket: \"{bucket}\"}}\n"
+        ));
+    }
+    let prefs = json!({
+        "schemaVersion": "1.0",
+        "description": "Session logs to S3 under SSE-KMS",
+        "sessionType": "Standard_Stream",
+        "inputs": {"s3BucketName": "{log_bucket}", "s3EncryptionEnabled": true, "idleSessionTimeout": "20"}
+    });
+    let f = Fleet::with_files(targets, &[REGION], &inv, &prefs.to_string());
+    let report = f.dir.path("apply.csv");
+    let r = run(&f, "apply", &report, &[]);
+    assert_eq!(r.code, 1, "the blocked target fails the run: {}", r.all());
+    let rows = rows_by_target(&report);
+    let row = |id: &String| &rows[&(id.clone(), REGION.to_string())];
+
+    // The bucket's key policy does not let the node's role make data keys: blocked.
+    let own_key = own_set["bucket_key_arn"].as_str().unwrap();
+    assert!(!written(&url, own).await, "never written: {}", r.all());
+    assert_eq!(row(own)["status"], "blocked", "{:?}", row(own));
+    assert_eq!(
+        row(own)["findings"],
+        format!(
+            "NodeKeyPolicyDenied(blocking) kms:GenerateDataKey not granted to role {ROLE} by the policy of {own_key}"
+        )
+    );
+    assert_eq!(
+        (
+            row(own)["nodes"].as_str(),
+            row(own)["nodes_at_risk"].as_str()
+        ),
+        ("1", "1")
+    );
+
+    // Another account's bucket and key: what IAM allows the role is necessary, not proven.
+    let owner_key = owner_set["bucket_key_arn"].as_str().unwrap();
+    assert!(written(&url, user).await, "written: {}", r.all());
+    assert_eq!(row(user)["status"], "created", "{:?}", row(user));
+    let findings = &row(user)["findings"];
+    for subject in [
+        format!("nodes: s3:PutObject on arn:aws:s3:::{shared_bucket}/* of another account"),
+        format!("nodes: kms:GenerateDataKey on {owner_key} of account {owner}"),
+    ] {
+        assert!(
+            findings.contains(&format!("CheckUnverified(unverified) {subject}")),
+            "{findings}"
+        );
+    }
+    assert!(
+        row(user)["error_message"].contains("cannot be read from account"),
+        "{:?}",
+        row(user)
+    );
+    assert_eq!(
+        (
+            row(user)["nodes"].as_str(),
+            row(user)["nodes_at_risk"].as_str()
+        ),
+        ("1", "0")
+    );
+}

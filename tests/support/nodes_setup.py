@@ -8,7 +8,10 @@ Spec: {"endpoint", "account", "region", and any of
           allowing these actions on every resource, and an instance profile of the same name,
   "instances": [{"agent", "ping", "profile": bool}]: run instances tagged as the emulator's
           DescribeInstanceInformation reads them, associated with the role's profile if asked,
-  "default_host_role": the Default Host Management role's name (ssm UpdateServiceSetting)}.
+  "default_host_role": the Default Host Management role's name (ssm UpdateServiceSetting),
+  "bucket": {"name", "key_policy"?}: create this S3 bucket with SSE-KMS default encryption
+          under a new KMS key (with this key policy, else KMS's default, which delegates to
+          the account's IAM); the key's ARN is printed as "bucket_key_arn"}.
 """
 import json
 import sys
@@ -29,6 +32,15 @@ if "key_alias" in spec:
     out["key_arn"] = key["Arn"]
 if "log_group" in spec:
     boto3.client("logs", **kw).create_log_group(logGroupName=spec["log_group"])
+if "bucket" in spec:
+    kms = boto3.client("kms", **kw)
+    extra = {"Policy": json.dumps(spec["bucket"]["key_policy"])} if spec["bucket"].get("key_policy") else {}
+    key = kms.create_key(**extra)["KeyMetadata"]
+    s3 = boto3.client("s3", **kw)
+    s3.create_bucket(Bucket=spec["bucket"]["name"])
+    s3.put_bucket_encryption(Bucket=spec["bucket"]["name"], ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["Arn"]}}]})
+    out["bucket_key_arn"] = key["Arn"]
 iam = boto3.client("iam", **kw)
 if "role" in spec:
     name = spec["role"]["name"]

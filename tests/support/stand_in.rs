@@ -21,7 +21,11 @@
 //! which may do everything (SSM DescribeInstanceInformation and GetServiceSetting, EC2
 //! DescribeIamInstanceProfileAssociations, IAM GetInstanceProfile and SimulatePrincipalPolicy),
 //! and KMS's DescribeKey and GetKeyPolicy for any key (enabled, symmetric, its policy
-//! delegating to the account), so a run with `kmsKeyId` and preflight on can be measured.
+//! delegating to the account); and the rest of preflight's reads: S3's HeadBucket (any bucket
+//! exists, in us-east-1, the caller's own), ListBuckets (the caller's buckets: any name asked
+//! for) and GetBucketEncryption (SSE-KMS with the account's key `stand-in-bucket` there), and
+//! CloudWatch Logs' DescribeLogGroups (any group exists, encrypted), so a run with preflight
+//! on can be measured.
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -586,6 +590,20 @@ async fn handle(req: Request<Incoming>, sh: Arc<Shared>) -> Result<Answer, Infal
         pause(&sh).await;
         sh.counter.add(op, false);
         node_ssm(&sh, op, &account_of(key), region, &rid)
+    } else if let Some(op) = target.strip_prefix("Logs_20140328.") {
+        pause(&sh).await;
+        sh.counter.add(op, false);
+        logs(op, &body, &account_of(key), region, &rid)
+    } else if service == "s3" {
+        let op = match (parts.method.as_str(), parts.uri.query().unwrap_or("")) {
+            ("HEAD", _) => "HeadBucket",
+            ("GET", q) if q.contains("encryption") => "GetBucketEncryption",
+            ("GET", _) if parts.uri.path() == "/" => "ListBuckets",
+            _ => "S3",
+        };
+        pause(&sh).await;
+        sh.counter.add(op, false);
+        s3(op, &parts.uri, &account_of(key), &rid)
     } else if let Some(op) = target.strip_prefix("TrentService.") {
         pause(&sh).await;
         sh.counter.add(op, false);
@@ -642,7 +660,6 @@ async fn handle(req: Request<Incoming>, sh: Arc<Shared>) -> Result<Answer, Infal
             xml(400, sts_error("Throttling", "Rate exceeded", &rid), &rid)
         }
     } else {
-        // Preflight's S3, Logs and KMS reads are not served: the bench runs --no-preflight.
         let op = target.rsplit('.').next().filter(|o| !o.is_empty());
         sh.counter.add(
             op.unwrap_or(&format!("{} {}", parts.method, parts.uri.path())),
@@ -691,6 +708,83 @@ fn node_ssm(sh: &Shared, op: &str, account: &str, region: &str, rid: &str) -> An
         }}),
     };
     json_answer(200, body.to_string(), rid)
+}
+
+/// CloudWatch Logs: any log group exists, encrypted with the account's key of its region.
+fn logs(op: &str, body: &[u8], account: &str, region: &str, rid: &str) -> Answer {
+    let input: Value = serde_json::from_slice(body).unwrap_or_default();
+    match op {
+        "DescribeLogGroups" => {
+            let name = input["logGroupNamePrefix"].as_str().unwrap_or("stand-in");
+            let out = json!({"logGroups": [{
+                "logGroupName": name,
+                "arn": format!("arn:aws:logs:{region}:{account}:log-group:{name}:*"),
+                "kmsKeyId": format!("arn:aws:kms:{region}:{account}:key/stand-in-logs"),
+            }]});
+            json_answer(200, out.to_string(), rid)
+        }
+        _ => json_error(
+            "UnknownOperationException",
+            &format!("the stand-in does not serve CloudWatch Logs {op}"),
+            rid,
+        ),
+    }
+}
+
+/// S3 (path-style, as the SDK asks an endpoint override): every bucket exists in us-east-1,
+/// owned by the caller's account, SSE-KMS with that account's key `stand-in-bucket`.
+fn s3(op: &str, uri: &hyper::Uri, account: &str, rid: &str) -> Answer {
+    let bucket = uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let ok = |body: String| {
+        let mut a = answer(200, "application/xml", body, rid);
+        a.headers_mut().insert(
+            "x-amz-bucket-region",
+            hyper::header::HeaderValue::from_static("us-east-1"),
+        );
+        a
+    };
+    match op {
+        "HeadBucket" => ok(String::new()),
+        "GetBucketEncryption" => ok(format!(
+            "<ServerSideEncryptionConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Rule>\
+             <ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm>\
+             <KMSMasterKeyID>arn:aws:kms:us-east-1:{account}:key/stand-in-bucket</KMSMasterKeyID>\
+             </ApplyServerSideEncryptionByDefault><BucketKeyEnabled>true</BucketKeyEnabled></Rule>\
+             </ServerSideEncryptionConfiguration>"
+        )),
+        "ListBuckets" => {
+            // The caller's own buckets: whatever the prefix asks for.
+            let prefix = uri
+                .query()
+                .and_then(|q| {
+                    form_urlencoded::parse(q.as_bytes())
+                        .find(|(k, _)| k == "prefix")
+                        .map(|(_, v)| v.into_owned())
+                })
+                .unwrap_or_else(|| "stand-in".to_string());
+            ok(format!(
+                "<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+                 <Owner><ID>{account}</ID></Owner><Buckets><Bucket><Name>{}</Name>\
+                 <CreationDate>2026-01-01T00:00:00.000Z</CreationDate><BucketRegion>us-east-1</BucketRegion>\
+                 </Bucket></Buckets></ListAllMyBucketsResult>",
+                escape(&prefix)
+            ))
+        }
+        _ => answer(
+            400,
+            "application/xml",
+            format!(
+                "<Error><Code>NotImplemented</Code><Message>the stand-in does not serve this S3 call on {}</Message><RequestId>{rid}</RequestId></Error>",
+                escape(bucket)
+            ),
+            rid,
+        ),
+    }
 }
 
 /// KMS: any key exists, enabled and symmetric, its policy delegating to the account's IAM.
