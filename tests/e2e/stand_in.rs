@@ -575,27 +575,56 @@ async fn the_node_check_runs_against_the_stand_in() {
     let ids = accounts(3);
     let dir = Dir::new();
     let inv = dir.write("inv.yml", &inventory(&ids, &REGIONS));
-    let prefs = json!({
+    let prefs = dir.write("prefs.json", &node_check_prefs().to_string());
+    let report = dir.path("plan.csv");
+    let extra = ["--strict", "--no-progress"];
+    let out = run_at("plan", &stand_in.url, &inv, &prefs, &report, &extra);
+    assert_eq!(out.code, 0, "{}", out.all());
+    node_check_counted(&stand_in, &read_report(&report), ids.len());
+}
+
+/// The same, the accounts streamed from `--org` as the walk finds them: each account's
+/// simulation still names all its regions.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_node_check_asks_once_per_account_as_the_walk_streams_them() {
+    let stand_in = StandIn::start_with(Options {
+        nodes_per_target: 5,
+        org: OrgShape {
+            accounts: 3,
+            ous: 0,
+            first: 200_000_000_000,
+            tags: false,
+        },
+        ..Options::default()
+    });
+    let regions = REGIONS.join(",");
+    let args = ["plan", "--strict", "-r", &regions];
+    let (rows, walk, out) = org_run_checked(&stand_in, &node_check_prefs(), &args);
+    assert_eq!(walk["streamed"], true, "{out}");
+    // The three members and the management account.
+    node_check_counted(&stand_in, &rows, 4);
+}
+
+/// Preferences that turn on KMS encryption: the node check asks about every node.
+fn node_check_prefs() -> Value {
+    json!({
         "schemaVersion": "1.0",
         "description": "node check bench",
         "sessionType": "Standard_Stream",
         "inputs": {"kmsKeyId": "alias/ssm", "idleSessionTimeout": "20"}
-    });
-    let prefs = dir.write("prefs.json", &prefs.to_string());
-    let report = dir.path("plan.csv");
-    let out = run_at(
-        "plan",
-        &stand_in.url,
-        &inv,
-        &prefs,
-        &report,
-        &["--strict", "--no-progress"],
-    );
-    assert_eq!(out.code, 0, "{}", out.all());
-    let rows = read_report(&report);
-    let targets = ids.len() * REGIONS.len();
+    })
+}
+
+/// Every target planned with its 5 nodes, none at risk; the node check's calls each made once
+/// per target, or once per account where it is the account's (its caches).
+fn node_check_counted(
+    stand_in: &StandIn,
+    rows: &[std::collections::BTreeMap<String, String>],
+    accounts: usize,
+) {
+    let targets = accounts * REGIONS.len();
     assert_eq!(rows.len(), targets);
-    for r in &rows {
+    for r in rows {
         assert_eq!(
             (r["status"].as_str(), r["findings"].as_str()),
             ("would-create", ""),
@@ -613,9 +642,9 @@ async fn the_node_check_runs_against_the_stand_in() {
         ("DescribeIamInstanceProfileAssociations", targets),
         ("DescribeKey", targets),
         ("GetKeyPolicy", targets),
-        ("GetInstanceProfile", ids.len()),
+        ("GetInstanceProfile", accounts),
         // One per account and role: the first target names every region's key.
-        ("SimulatePrincipalPolicy", ids.len()),
+        ("SimulatePrincipalPolicy", accounts),
     ] {
         assert_eq!(counts.get(op), Some(&(n as u64)), "{op}: {counts:?}");
     }
@@ -1302,15 +1331,17 @@ fn org_plan(
 /// `args` (a command and its flags) with `--org`, these preferences and the stand-in, a report
 /// and a summary JSON: the report's rows, the summary's walk and the run's output; it must
 /// exit 0.
-fn org_run(
-    stand_in: &StandIn,
-    prefs: &Value,
-    args: &[&str],
-) -> (
-    Vec<std::collections::BTreeMap<String, String>>,
-    Value,
-    String,
-) {
+fn org_run(stand_in: &StandIn, prefs: &Value, args: &[&str]) -> (Rows, Value, String) {
+    let mut all = args.to_vec();
+    all.push("--no-preflight");
+    org_run_checked(stand_in, prefs, &all)
+}
+
+/// A report's rows, each by column.
+type Rows = Vec<std::collections::BTreeMap<String, String>>;
+
+/// As [`org_run`], with preflight's checks.
+fn org_run_checked(stand_in: &StandIn, prefs: &Value, args: &[&str]) -> (Rows, Value, String) {
     let dir = Dir::new();
     let prefs = dir.write("prefs.json", &prefs.to_string());
     let report = dir.path("report.csv");
@@ -1322,7 +1353,6 @@ fn org_run(
         "--org",
         "--endpoint-url",
         &stand_in.url,
-        "--no-preflight",
         "--no-progress",
         "-o",
         report.to_str().unwrap(),
