@@ -319,6 +319,8 @@ async fn a_scheduled_event_fixes_a_tampered_and_a_missing_target_and_stores_its_
     assert_eq!(summary["command"], "apply", "{summary}");
     assert_eq!(summary["total_targets"], 8, "{summary}");
     assert_eq!(count(summary, "created"), 8, "{summary}");
+    // The organization's accounts ran as the walk found them.
+    assert_eq!(summary["organization"]["streamed"], true, "{summary}");
     let report = world.fetch(&summary["reports"]["csv"]).await;
     world.assert_converged(&report, &world.accounts).await;
 
