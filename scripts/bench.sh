@@ -455,10 +455,9 @@ if ((huge && org)); then
     common=(-p "$prefs" --endpoint-url "$proxy_url" -c "$concurrency" --no-progress --no-preflight)
     case "$how" in
       inventory) source_args=(-i "$inventory") ;;
-      # No account named, so each account's targets start as the walk finds it (naming one,
-      # as --not-accounts does, makes the run walk first): the management account is in
-      # this row, 20 targets more than the inventory's 200,000.
-      --org) source_args=(--org -r "$regions_flag") ;;
+      # The management account left out by its id: each account's targets still start as the
+      # walk finds it (docs/inputs.md).
+      --org) source_args=(--org -r "$regions_flag" --not-accounts 123456789012) ;;
       # One call per account for its tags: bounded as a Lambda invocation is (15 minutes),
       # to show how far one gets.
       "--org tags") source_args=(--org -r "$regions_flag" --not-accounts 123456789012 --deadline "$org_tags_deadline")

@@ -694,6 +694,29 @@ pub(crate) async fn name(
         .ok_or_else(|| TargetError::new(Reason::ServiceError, "the answer names no account"))
 }
 
+/// Whether the organization holds the account (`DescribeAccount`): `false` where it answers
+/// that it does not.
+pub(crate) async fn holds(
+    org: &Client,
+    gate: &Gate,
+    endpoint: &str,
+    id: &AccountId,
+) -> Result<bool, TargetError> {
+    match gate
+        .call(|| org.describe_account().account_id(id.to_string()).send())
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_account_not_found_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(target_error(e, endpoint)),
+    }
+}
+
 /// ACTIVE by the newer `State` where the API sends it, else by the older `Status`.
 fn is_active(a: &Account) -> bool {
     match (a.state(), a.status()) {

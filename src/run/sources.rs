@@ -73,23 +73,31 @@ pub(crate) async fn inputs(printer: &Printer, args: &RunSettings) -> Result<Sour
     let tags_read = tags_needed(&prefs, &selection);
     let inv = match (inv, &source.org, &events) {
         (Some(inv), _, _) => inv,
-        (None, Some(ous), None) if walking::streams(args, &prefs, tags_read) => {
-            match walk_streaming(printer, args, ous, &prefs).await? {
+        (None, Some(ous), _) => {
+            let streams = events.is_none() && walking::streams(args, &prefs, tags_read);
+            let walked = match streams {
+                true => walk_streaming(printer, args, ous, &prefs).await?,
+                false => Streams::Walk,
+            };
+            let walked = match walked {
                 Streams::Yes(inv, walking) => {
-                    return Ok(match resolve(printer, prefs, &inv, &selection, None)? {
+                    // The first account checks the inputs for all, whether left out or not:
+                    // the accounts left out were checked against the organization itself.
+                    let checks = Selection {
+                        not_accounts: vec![],
+                        ..selection.clone()
+                    };
+                    return Ok(match resolve(printer, prefs, &inv, &checks, None)? {
                         Resolved::Targets(inputs) => Sourced::Walking(inputs, walking),
                         Resolved::Nothing(why) => Sourced::Ended(Ended::Success, why),
                     });
                 }
-                Streams::No(Ok((inv, walked))) => {
-                    walk = Some(walked);
-                    inv
+                Streams::No(walked) => walked,
+                Streams::Walk => {
+                    walk_org(printer, args, ous, &prefs, &selection, events.as_ref()).await?
                 }
-                Streams::No(Err(why)) => return Ok(Sourced::Ended(Ended::Failures, why)),
-            }
-        }
-        (None, Some(ous), _) => {
-            match walk_org(printer, args, ous, &prefs, &selection, events.as_ref()).await? {
+            };
+            match walked {
                 Ok((inv, walked)) => {
                     walk = Some(walked);
                     inv
@@ -390,6 +398,8 @@ fn regions_given(
 enum Streams {
     Yes(Inventory, Walking),
     No(Result<(Inventory, OrgWalk), String>),
+    /// The walk goes first after all (an account left out could not be asked about).
+    Walk,
 }
 
 /// `--org`, streamed: the walk started on the run's session; the first account found, as an
@@ -401,8 +411,14 @@ async fn walk_streaming(
     prefs: &Preferences,
 ) -> Result<Streams, InputError> {
     let session = Arc::new(Session::new(&args.aws.session, &[]).await);
+    // One gate for the run's Organizations calls: the walk's figures count them all.
+    let gate = Arc::new(session.organizations_gate());
+    let not_accounts = &args.select.not_accounts;
+    let Some(left_out) = walking::left_out(&session, &gate, not_accounts).await? else {
+        return Ok(Streams::Walk);
+    };
     let (walk, caller) = tokio::join!(
-        walking::start(session.clone(), ous, args.deadline()),
+        walking::start(session.clone(), gate, ous, args.deadline()),
         caller_account(printer, &session)
     );
     let mut walking = match walk {
@@ -426,6 +442,7 @@ async fn walk_streaming(
     })?;
     walking.caller = caller;
     walking.place = place(ous);
+    walking.left_out = left_out;
     printer.note(&format!(
         "--org: each account of {} runs as the walk finds it",
         walking.place

@@ -27,7 +27,8 @@ use crate::terminal::printer::Printer;
 /// Whether `--org`'s accounts run as the walk finds them. Only where an account alone decides
 /// its targets, so that nothing found later could make the run bad input (exit 2) after its
 /// first target started: no tag read (a tag may fill a placeholder or select), no account
-/// named (`-a`, `--not-accounts`: each must be in the organization), no `--shard` (it weighs
+/// named by `-a` or by name in `--not-accounts` (each must be in the organization; an id left
+/// out is asked of Organizations before the walk: [`left_out`]), no `--shard` (it weighs
 /// every account), no `{account_name}` where a name's rules hold (a bucket, a log group, a
 /// key, a user: an account's name may not fit there), no waves (they split every account), no
 /// `--retry-failed`, no `--wait-ready`, no events, and one OU at most (an account under two
@@ -40,7 +41,10 @@ pub(crate) fn streams(args: &RunSettings, prefs: &Preferences, tags_read: bool) 
         && !tags_read
         && s.events.is_none()
         && select.accounts.is_empty()
-        && select.not_accounts.is_empty()
+        && select
+            .not_accounts
+            .iter()
+            .all(|a| AccountId::parse(a).is_ok())
         && select.tags.is_empty()
         && select.shard.is_none()
         && !prefs.names_with("account_name")
@@ -72,16 +76,18 @@ pub(crate) struct Walking {
     pub(crate) caller: Option<AccountId>,
     /// How the lines name where the accounts are.
     pub(crate) place: String,
+    /// `--not-accounts`: left out as the walk finds them.
+    pub(crate) left_out: Vec<AccountId>,
 }
 
 /// Starts the walk on a task of its own and waits for its first account (or its end).
 pub(crate) async fn start(
     session: Arc<Session>,
+    gate: Arc<Gate>,
     ous: &[String],
     deadline: Option<Deadline>,
 ) -> Walk {
     let (found, mut rest) = mpsc::unbounded();
-    let gate = Arc::new(session.organizations_gate());
     let ous = ous.to_vec();
     let (walker, walk_gate) = (session.clone(), gate.clone());
     let started = Instant::now();
@@ -110,6 +116,7 @@ pub(crate) async fn start(
             started,
             caller: None,
             place: String::new(),
+            left_out: vec![],
         }),
         None => Walk::Whole(walk.await.unwrap_or_else(|e| {
             std::panic::resume_unwind(e.into_panic());
@@ -129,6 +136,36 @@ pub(crate) struct Streamed {
     pub(crate) in_flight: usize,
 }
 
+/// `--not-accounts`, streamed: each id asked of Organizations (`DescribeAccount`) before the
+/// walk, so that one the organization does not hold is bad input (exit 2) before any target
+/// runs, as the walk-first run finds it. `Ok(None)` where an answer could not be had: the run
+/// then walks first.
+pub(crate) async fn left_out(
+    session: &Session,
+    gate: &Gate,
+    ids: &[String],
+) -> Result<Option<Vec<AccountId>>, crate::error::InputError> {
+    let org = session.organizations();
+    let endpoint = session.endpoint("Organizations", None);
+    let mut out = vec![];
+    for id in ids {
+        let Ok(account) = AccountId::parse(id) else {
+            return Ok(None);
+        };
+        match organizations::holds(&org, gate, &endpoint, &account).await {
+            Ok(true) => out.push(account),
+            Ok(false) => {
+                return Err(crate::error::InputError::flag(
+                    "--not-accounts",
+                    format!("no account {id:?} in the organization the base credentials read"),
+                ));
+            }
+            Err(_) => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
 /// The targets of each account found, as they arrive: each account added to the session, its
 /// role assumed ahead (as the prefetch does) and its regions listed where `-r` needs it, then
 /// its targets sent. When the walk ends, its lines are said and its figures kept.
@@ -146,6 +183,7 @@ pub(crate) fn stream(walking: Walking, how: Streamed) -> Items<Target> {
             started,
             caller,
             place,
+            left_out,
         } = walking;
         let found_by = (caller, place);
         let mut rest = rest;
@@ -153,7 +191,14 @@ pub(crate) fn stream(walking: Walking, how: Streamed) -> Items<Target> {
         let accounts = std::sync::atomic::AtomicUsize::new(0);
         let ready = |f| {
             accounts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            ready_account(&session, &how, found_by.0.as_ref(), f, &sent, &counts)
+            ready_account(
+                &session,
+                &how,
+                (found_by.0.as_ref(), &left_out),
+                f,
+                &sent,
+                &counts,
+            )
         };
         found
             .take_until(how.control.until_stopped())
@@ -192,7 +237,7 @@ pub(crate) fn stream(walking: Walking, how: Streamed) -> Items<Target> {
 async fn ready_account(
     session: &Session,
     how: &Streamed,
-    caller: Option<&AccountId>,
+    (caller, left_out): (Option<&AccountId>, &[AccountId]),
     found: Found,
     sent: &UnboundedSender<Arrival<Target>>,
     arrived: &Arrived,
@@ -200,6 +245,9 @@ async fn ready_account(
     let Some(account) = account_of(&found, caller) else {
         return;
     };
+    if left_out.contains(&account.id) {
+        return;
+    }
     session.add(std::slice::from_ref(&account));
     let (targets, all) = match &how.regions {
         Some(Regions::List(regions)) => (targets_in(&account, regions.iter().cloned()), vec![]),

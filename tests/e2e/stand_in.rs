@@ -1394,7 +1394,8 @@ const HELD: OrgShape = OrgShape {
 /// `--org` streams its accounts into the run: the last OU's accounts are listed only once SSM
 /// has answered 40 requests, which the targets of the accounts found before make only if they
 /// start while the walk goes on. Every account (the management account with the base
-/// credentials) still ends as one row per region, and what was written is read back.
+/// credentials) but the one left out by its id still ends as one row per region, and what was
+/// written is read back.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_walk_streams_each_account_into_the_run_as_it_finds_it() {
     let stand_in = StandIn::start_with(Options {
@@ -1403,14 +1404,16 @@ async fn the_walk_streams_each_account_into_the_run_as_it_finds_it() {
         org_hold: Some(40),
         ..Options::default()
     });
-    let (rows, walk, out) = org_apply_held(&stand_in, &[]);
+    // One member left out by its id (asked of Organizations before the walk).
+    let left_out = HELD.ids().next().unwrap();
+    let (rows, walk, out) = org_apply_held(&stand_in, &["--not-accounts", &left_out]);
     assert_eq!(
         stand_in.held_too_long(),
         0,
         "the targets waited for the walk:\n{out}"
     );
     assert!(out.contains("runs as the walk finds it"), "{out}");
-    let mut ids: Vec<String> = HELD.ids().collect();
+    let mut ids: Vec<String> = HELD.ids().filter(|id| *id != left_out).collect();
     ids.push(DEFAULT_ACCOUNT.to_string());
     ids.sort();
     let regions = ["us-east-1", "eu-west-1"];
@@ -1435,7 +1438,16 @@ async fn the_walk_streams_each_account_into_the_run_as_it_finds_it() {
     assert_eq!(walk["complete"], true, "{walk}");
     assert_eq!(walk["tags_read"], false, "{walk}");
     // The management account is the caller's: written with the base credentials.
-    assert_eq!(stand_in.count("AssumeRole"), 60);
+    assert_eq!(stand_in.count("AssumeRole"), 59);
+    // Every Organizations call counted, the one asking for the account left out too.
+    let org_calls: u64 = stand_in
+        .counts()
+        .iter()
+        .filter(|(op, _)| op.starts_with("Organizations."))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(walk["calls"], org_calls, "{walk}");
+    assert_eq!(stand_in.count("Organizations.DescribeAccount"), 1);
     let want_doc = desired();
     for ((id, region), doc) in read_all(&stand_in.url, &ids, &regions, DOC).await {
         let (_, text) = doc.unwrap_or_else(|| panic!("{id}/{region}: no document"));
@@ -1450,9 +1462,9 @@ async fn the_walk_streams_each_account_into_the_run_as_it_finds_it() {
     }
 }
 
-/// Where an account must be named (`--not-accounts`: it must be in the organization), the walk
-/// ends before the first target starts, as it always did: the held OU waits out its hold, and
-/// the run still covers every account but the one left out.
+/// Where an account is named by its name (`--not-accounts`: it must be in the organization),
+/// the walk ends before the first target starts, as it always did: the held OU waits out its
+/// hold, and the run still covers every account but the one left out.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_selection_that_names_an_account_walks_the_whole_organization_first() {
     let stand_in = StandIn::start_with(Options {
@@ -1461,7 +1473,8 @@ async fn a_selection_that_names_an_account_walks_the_whole_organization_first() 
         org_hold: Some(40),
         ..Options::default()
     });
-    let (rows, walk, out) = org_apply_held(&stand_in, &["--not-accounts", DEFAULT_ACCOUNT]);
+    // Named by its name: only the walk can say whether the organization holds it.
+    let (rows, walk, out) = org_apply_held(&stand_in, &["--not-accounts", "bench-00001"]);
     assert_eq!(stand_in.held_too_long(), 1, "{out}");
     assert!(!out.contains("runs as the walk finds it"), "{out}");
     assert_eq!(rows.len(), 60 * 2);
@@ -1528,4 +1541,45 @@ async fn ctrl_c_during_a_streamed_walk_ends_the_run_and_the_walk_at_once() {
     assert_eq!(Some(rows.len() as u64), walk["accounts"].as_u64(), "{walk}");
     assert!((10..=41).contains(&rows.len()), "{rows:?}");
     assert!(rows.iter().all(|r| r["status"] == "skipped"), "{rows:?}");
+}
+
+/// `--not-accounts` with an id the organization does not hold, where the run would stream: bad
+/// input (exit 2, naming it) before the walk, and no target touched.
+#[test]
+fn an_account_left_out_that_the_organization_does_not_hold_is_bad_input() {
+    let stand_in = StandIn::start_with(Options {
+        org: HELD,
+        ..Options::default()
+    });
+    let dir = Dir::new();
+    let prefs = dir.write("prefs.json", &desired().to_string());
+    let report = dir.path("apply.csv");
+    let out = ssm_prefs([
+        "apply",
+        "--yes",
+        "-p",
+        prefs.to_str().unwrap(),
+        "--org",
+        "-r",
+        "us-east-1",
+        "--not-accounts",
+        "999999999999",
+        "--endpoint-url",
+        &stand_in.url,
+        "--no-preflight",
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("--not-accounts")
+            && out
+                .stderr
+                .contains("no account \"999999999999\" in the organization"),
+        "{}",
+        out.stderr
+    );
+    assert!(!report.exists());
+    assert_eq!(stand_in.count("Organizations.ListAccountsForParent"), 0);
+    assert_eq!(stand_in.count("AssumeRole"), 0);
 }
