@@ -395,6 +395,8 @@ fn regions_given(
 
 /// `--org` where its accounts may run as the walk finds them: streaming once the walk found
 /// one, or the whole walk where it found none (or failed) before.
+// One per run, moved once: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Streams {
     Yes(Inventory, Walking),
     No(Result<(Inventory, OrgWalk), String>),
