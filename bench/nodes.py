@@ -12,6 +12,8 @@ import csv
 import json
 import os
 
+import summarize
+
 COLUMNS = ["run", "commit", "baseline", "latency_ms", "nodes_per_target", "contender", "targets",
            "accounts", "concurrency", "exit_code", "failed_targets", "wall_s", "cpu_ms_per_target",
            "peak_rss_mb", "requests_per_target", "node_requests_per_target", "per_account_requests",
@@ -22,21 +24,17 @@ NODE_OPS = ["DescribeInstanceInformation", "GetServiceSetting", "DescribeIamInst
 
 
 def load(path):
+    """summarize.py's rows, with this table's figures per target."""
     rows = []
-    with open(path) as f:
-        for line in f:
-            fields = line.rstrip("\n").split("\t")
-            name, targets, accounts, conc, wall, user, sys_, rss, rc, counts = fields[:10]
-            failed = (fields[10:11] + [""])[0]
-            counts = {k: v for k, v in json.loads(counts).items() if ":" not in k}
-            targets = int(targets)
-            rows.append(dict(
-                contender=name, targets=targets, accounts=int(accounts), concurrency=int(conc),
-                wall=float(wall), cpu_ms=(float(user) + float(sys_)) * 1000 / targets,
-                rss_mb=int(rss) / 1024, rc=int(rc), failed=failed, counts=counts,
-                requests=sum(counts.values()) / targets,
-                node_requests=sum(counts.get(op, 0) for op in NODE_OPS) / targets,
-            ))
+    for r in summarize.load(path):
+        counts = {k: v for k, v in r["counts"].items() if ":" not in k}
+        targets = r["targets"]
+        rows.append(dict(
+            r, counts=counts, cpu_ms=r["cpu"] * 1000 / targets, rss_mb=r["rss_kb"] / 1024,
+            failed="" if r["failed"] is None else r["failed"],
+            requests=sum(counts.values()) / targets,
+            node_requests=sum(counts.get(op, 0) for op in NODE_OPS) / targets,
+        ))
     return rows
 
 
