@@ -1583,3 +1583,52 @@ fn an_account_left_out_that_the_organization_does_not_hold_is_bad_input() {
     assert_eq!(stand_in.count("Organizations.ListAccountsForParent"), 0);
     assert_eq!(stand_in.count("AssumeRole"), 0);
 }
+
+/// S3 logging and nodes, the member role denied `s3:ListAllMyBuckets`: whether the bucket is
+/// the account's own cannot be told, so its bucket policy may decide for the nodes unseen. That
+/// is said (`CheckUnverified`, naming the permission), never a silent pass, and `--strict`
+/// blocks on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_whose_owner_cannot_be_listed_is_unverified_for_the_nodes() {
+    let stand_in = StandIn::start_with(Options {
+        nodes_per_target: 2,
+        s3_denied: vec!["ListBuckets"],
+        ..Options::default()
+    });
+    let ids = accounts(1);
+    let dir = Dir::new();
+    let inv = dir.write("inv.yml", &inventory(&ids, &["us-east-1"]));
+    let prefs = json!({
+        "schemaVersion": "1.0",
+        "description": "S3 logging",
+        "sessionType": "Standard_Stream",
+        "inputs": {"s3BucketName": "logs-{account_id}", "s3EncryptionEnabled": true}
+    });
+    let prefs = dir.write("prefs.json", &prefs.to_string());
+    for (strict, status) in [(false, "would-create"), (true, "blocked")] {
+        let report = dir.path(&format!("plan-{strict}.csv"));
+        let mut args = inventory_line("plan", &inv, &prefs, &report, &stand_in.url);
+        args.push("--no-progress");
+        if strict {
+            args.push("--strict");
+        }
+        // Preflight on (the fixtures' runs leave it out unless told).
+        let out = preflight_command(&args).output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows = read_report(&report);
+        assert_eq!(rows.len(), 1, "{all}");
+        let row = &rows[0];
+        assert_eq!(row["status"], status, "{row:?}\n{all}");
+        assert!(row["findings"].contains("CheckUnverified"), "{row:?}");
+        assert!(
+            row["error_message"].contains("the member role needs s3:ListAllMyBuckets"),
+            "{row:?}"
+        );
+        assert_eq!(row["nodes"], "2", "{row:?}");
+    }
+    assert!(stand_in.count("ListBuckets") >= 2);
+}

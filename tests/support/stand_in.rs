@@ -93,6 +93,8 @@ pub struct Options {
     /// requests (at most [`ORG_HOLD_MAX`] later): a run whose targets wait for the walk's end
     /// would wait that long, and [`StandIn::held_too_long`] says so.
     pub org_hold: Option<u64>,
+    /// S3 calls answered `AccessDenied` (403), as S3 answers a caller its policy does not let.
+    pub s3_denied: Vec<&'static str>,
 }
 
 /// How long the last OU's accounts are held back at most (`org_hold`): less than a call's
@@ -150,6 +152,7 @@ impl Default for Options {
             org_in_flight: None,
             nodes_per_target: 0,
             org_hold: None,
+            s3_denied: vec![],
         }
     }
 }
@@ -603,6 +606,16 @@ async fn handle(req: Request<Incoming>, sh: Arc<Shared>) -> Result<Answer, Infal
         };
         pause(&sh).await;
         sh.counter.add(op, false);
+        if sh.options.s3_denied.contains(&op) {
+            return Ok(answer(
+                403,
+                "application/xml",
+                format!(
+                    "<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>{rid}</RequestId></Error>"
+                ),
+                &rid,
+            ));
+        }
         s3(op, &parts.uri, &account_of(key), &rid)
     } else if let Some(op) = target.strip_prefix("TrentService.") {
         pause(&sh).await;
