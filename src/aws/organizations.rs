@@ -278,6 +278,9 @@ pub(crate) struct WalkOptions<'a> {
     pub stop_at: Option<Instant>,
     /// The calls still in flight are given up: the run's rows and reports come first.
     pub abandon_at: Option<Instant>,
+    /// Set when the run gives the walk up (Ctrl-C): as at `abandon_at`, the calls in flight
+    /// are given up and the walk ends with how far it got.
+    pub given_up: Option<tokio::sync::watch::Receiver<bool>>,
     /// Each account found, sent as soon as it is, so that its targets start while the walk
     /// goes on (src/run/walking.rs). Only where no tag is read: an account whose tags are
     /// needed is known only once they are.
@@ -414,10 +417,25 @@ pub(crate) async fn walk(
         waiting.push_back(Box::pin(children(id.clone(), path.clone())));
         waiting.push_back(Box::pin(accounts(id, path, None)));
     }
+    let mut given_up = opts.given_up.clone();
     let abandon = async {
-        match opts.abandon_at {
-            Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
-            None => std::future::pending().await,
+        let at = async {
+            match opts.abandon_at {
+                Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                None => std::future::pending().await,
+            }
+        };
+        let told = async {
+            match given_up.as_mut() {
+                Some(told) => {
+                    let _ = told.wait_for(|g| *g).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = at => {}
+            () = told => {}
         }
     };
     tokio::pin!(abandon);

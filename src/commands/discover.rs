@@ -41,6 +41,7 @@ pub(crate) async fn discover(
         known_tags: None,
         stop_at: None,
         abandon_at: None,
+        given_up: None,
         found: None,
     };
     let Ok(found) = read_organization(printer, &session, &opts).await? else {

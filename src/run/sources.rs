@@ -478,6 +478,7 @@ async fn walk_org(
         known_tags: None,
         stop_at: deadline.map(|d| now + d.stop_at.saturating_duration_since(now) / 2),
         abandon_at: deadline.map(|d| d.stop_at),
+        given_up: None,
         found: None,
     };
     let cache = args.source.org_tags.as_ref().filter(|_| opts.read_tags);

@@ -70,6 +70,8 @@ pub(crate) struct Walking {
     pub(crate) first: Found,
     rest: UnboundedReceiver<Found>,
     walk: JoinHandle<Result<Discovery, WalkError>>,
+    /// Tells the walk the run gave it up.
+    give_up: tokio::sync::watch::Sender<bool>,
     gate: Arc<Gate>,
     started: Instant,
     /// The caller's own account, reached with the base credentials.
@@ -88,6 +90,7 @@ pub(crate) async fn start(
     deadline: Option<Deadline>,
 ) -> Walk {
     let (found, mut rest) = mpsc::unbounded();
+    let (give_up, given_up) = tokio::sync::watch::channel(false);
     let ous = ous.to_vec();
     let (walker, walk_gate) = (session.clone(), gate.clone());
     let started = Instant::now();
@@ -100,6 +103,7 @@ pub(crate) async fn start(
             known_tags: None,
             stop_at: deadline.map(|d| d.stop_at),
             abandon_at: deadline.map(|d| d.stop_at),
+            given_up: Some(given_up),
             found: Some(found),
         };
         let org = walker.organizations();
@@ -112,6 +116,7 @@ pub(crate) async fn start(
             first,
             rest,
             walk,
+            give_up,
             gate,
             started,
             caller: None,
@@ -179,6 +184,7 @@ pub(crate) fn stream(walking: Walking, how: Streamed) -> Items<Target> {
             first,
             rest,
             mut walk,
+            give_up,
             gate,
             started,
             caller,
@@ -206,8 +212,11 @@ pub(crate) fn stream(walking: Walking, how: Streamed) -> Items<Target> {
             .buffer_unordered(how.in_flight.max(1))
             .for_each(|()| std::future::ready(()))
             .await;
-        // The run stopped: a deadline's stop is the walk's own (it gives up its calls then and
-        // ends with how far it got); a Ctrl-C's is not, and the walk is given up.
+        // The run stopped (or the walk ended): the walk gives up its calls in flight and ends
+        // with how far it got; one that does not end at once is cut off.
+        if how.control.is_stopped() {
+            give_up.send_replace(true);
+        }
         let answered = match tokio::time::timeout(WALK_ENDS, &mut walk).await {
             Ok(ended) => Some(ended.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))),
             Err(_) => {

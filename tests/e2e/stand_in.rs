@@ -1536,6 +1536,12 @@ async fn ctrl_c_during_a_streamed_walk_ends_the_run_and_the_walk_at_once() {
     let walk = &summary["organization"];
     assert_eq!(walk["complete"], false, "{walk}");
     assert_eq!(walk["streamed"], true, "{walk}");
+    // The walk given up says how far it got: the root and two OUs read, the held one not.
+    assert_eq!(
+        (&walk["ous_walked"], &walk["ous_left"]),
+        (&json!(3), &json!(1)),
+        "{walk}"
+    );
     let rows = read_report(&report);
     // Each account found (at most the root's and the two OUs' not held: 41) has its row.
     assert_eq!(Some(rows.len() as u64), walk["accounts"].as_u64(), "{walk}");
