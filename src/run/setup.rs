@@ -91,7 +91,7 @@ impl Prepared {
         let csv = open_report(&args.output, command)?;
         match &walking {
             None => say_header(printer, command, &inputs, accounts.len()),
-            Some(w) => say_streaming(printer, command, &inputs, &w.place),
+            Some(w) => say_streaming(printer, command, &inputs, &w.found_by.place),
         }
         let input = (
             inputs.prefs.path.display().to_string(),

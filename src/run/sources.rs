@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::inputs::{Inputs, Resolved, check_retry_report, fetch_preferences, read_files, resolve};
 use super::org_found::{account_of, say_found, say_walk};
 use super::tags_cache;
-use super::walking::{self, Walk, Walking};
+use super::walking::{self, FoundBy, Walk, Walking};
 use crate::aws::organizations::{self, Discovery, VAR_TAG, WalkError, WalkOptions};
 use crate::aws::session::{Session, SessionOptions};
 use crate::error::{InputError, Problem};
@@ -442,15 +442,17 @@ async fn walk_streaming(
             walking.first.id
         ))
     })?;
-    walking.caller = caller;
-    walking.place = place(ous);
-    walking.left_out = left_out;
+    walking.found_by = FoundBy {
+        caller,
+        place: place(ous),
+        left_out,
+    };
     printer.note(&format!(
         "--org: each account of {} runs as the walk finds it",
-        walking.place
+        walking.found_by.place
     ));
     let inv = Inventory {
-        path: walking.place.clone().into(),
+        path: walking.found_by.place.clone().into(),
         accounts: vec![first],
         warnings: vec![],
     };

@@ -74,6 +74,13 @@ pub(crate) struct Walking {
     give_up: tokio::sync::watch::Sender<bool>,
     gate: Arc<Gate>,
     started: Instant,
+    /// What the accounts found are taken with (set once the walk has started).
+    pub(crate) found_by: FoundBy,
+}
+
+/// What each account found is taken with, and how the walk's lines name where they are.
+#[derive(Default)]
+pub(crate) struct FoundBy {
     /// The caller's own account, reached with the base credentials.
     pub(crate) caller: Option<AccountId>,
     /// How the lines name where the accounts are.
@@ -119,9 +126,7 @@ pub(crate) async fn start(
             give_up,
             gate,
             started,
-            caller: None,
-            place: String::new(),
-            left_out: vec![],
+            found_by: FoundBy::default(),
         }),
         None => Walk::Whole(walk.await.unwrap_or_else(|e| {
             std::panic::resume_unwind(e.into_panic());
@@ -187,24 +192,14 @@ pub(crate) fn stream(walking: Walking, how: Streamed) -> Items<Target> {
             give_up,
             gate,
             started,
-            caller,
-            place,
-            left_out,
+            found_by,
         } = walking;
-        let found_by = (caller, place);
         let mut rest = rest;
         let found = futures::stream::once(std::future::ready(first)).chain(&mut rest);
         let accounts = std::sync::atomic::AtomicUsize::new(0);
         let ready = |f| {
             accounts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            ready_account(
-                &session,
-                &how,
-                (found_by.0.as_ref(), &left_out),
-                f,
-                &sent,
-                &counts,
-            )
+            ready_account(&session, &how, &found_by, f, &sent, &counts)
         };
         found
             .take_until(how.control.until_stopped())
@@ -229,11 +224,8 @@ pub(crate) fn stream(walking: Walking, how: Streamed) -> Items<Target> {
         while let Some(f) = rest.next().await {
             ready(f).await;
         }
-        let sent = (
-            found_by,
-            accounts.load(std::sync::atomic::Ordering::Relaxed),
-        );
-        walked(&how, &sent, answered, &gate, started)
+        let accounts_found = accounts.load(std::sync::atomic::Ordering::Relaxed);
+        walked(&how, &found_by, accounts_found, answered, &gate, started)
     });
     Items {
         arriving: arriving.boxed(),
@@ -246,15 +238,15 @@ pub(crate) fn stream(walking: Walking, how: Streamed) -> Items<Target> {
 async fn ready_account(
     session: &Session,
     how: &Streamed,
-    (caller, left_out): (Option<&AccountId>, &[AccountId]),
+    by: &FoundBy,
     found: Found,
     sent: &UnboundedSender<Arrival<Target>>,
     arrived: &Arrived,
 ) {
-    let Some(account) = account_of(&found, caller) else {
+    let Some(account) = account_of(&found, by.caller.as_ref()) else {
         return;
     };
-    if left_out.contains(&account.id) {
+    if by.left_out.contains(&account.id) {
         return;
     }
     session.add(std::slice::from_ref(&account));
@@ -314,7 +306,8 @@ fn targets_in(account: &Arc<Account>, regions: impl Iterator<Item = Region>) -> 
 /// run then fails, as a walk cut short does.
 fn walked(
     how: &Streamed,
-    ((caller, place), sent): &((Option<AccountId>, String), usize),
+    by: &FoundBy,
+    accounts_found: usize,
     answered: Option<Result<Discovery, WalkError>>,
     gate: &Gate,
     started: Instant,
@@ -326,9 +319,9 @@ fn walked(
             let accounts: Vec<Arc<Account>> = found
                 .accounts
                 .iter()
-                .filter_map(|f| account_of(f, caller.as_ref()))
+                .filter_map(|f| account_of(f, by.caller.as_ref()))
                 .collect();
-            say_found(printer, &accounts, place, found.suspended.len());
+            say_found(printer, &accounts, &by.place, found.suspended.len());
             found.walk
         }
         failed => {
@@ -348,7 +341,7 @@ fn walked(
             ));
             let (calls, retries) = gate.counts();
             OrgWalk {
-                accounts: *sent,
+                accounts: accounts_found,
                 calls,
                 retries,
                 duration_ms: started.elapsed().as_millis() as u64,
