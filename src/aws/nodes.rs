@@ -180,29 +180,34 @@ pub(crate) async fn profile_associations(
         if let Some(t) = token.take() {
             params.push(("NextToken".to_string(), t));
         }
-        let page = c
+        let next = c
             .query
             .call(
                 Service::Ec2,
                 c.region(),
                 "DescribeIamInstanceProfileAssociations",
                 &params,
+                |page| {
+                    let items = page
+                        .child("iamInstanceProfileAssociationSet")
+                        .into_iter()
+                        .flat_map(|set| set.all("item"));
+                    for item in items {
+                        let state = item.text_of("state").unwrap_or("associated");
+                        let id = item.text_of("instanceId");
+                        let arn = item
+                            .child("iamInstanceProfile")
+                            .and_then(|p| p.text_of("arn"));
+                        if let (Some(id), Some(arn), "associated") = (id, arn, state) {
+                            out.insert(id.to_string(), arn.to_string());
+                        }
+                    }
+                    page.text_of("nextToken").map(String::from)
+                },
             )
             .await?;
-        if let Some(set) = page.child("iamInstanceProfileAssociationSet") {
-            for item in set.all("item") {
-                let state = item.text_of("state").unwrap_or("associated");
-                let id = item.text_of("instanceId");
-                let arn = item
-                    .child("iamInstanceProfile")
-                    .and_then(|p| p.text_of("arn"));
-                if let (Some(id), Some(arn), "associated") = (id, arn, state) {
-                    out.insert(id.to_string(), arn.to_string());
-                }
-            }
-        }
-        match page.text_of("nextToken") {
-            Some(t) => token = Some(t.to_string()),
+        match next {
+            Some(t) => token = Some(t),
             None => return Ok(out),
         }
     }
@@ -223,14 +228,16 @@ pub(crate) async fn profile_role(
             c.region(),
             "GetInstanceProfile",
             &[("InstanceProfileName".to_string(), name.to_string())],
+            |x| {
+                x.find("Roles")
+                    .and_then(|roles| roles.child("member"))
+                    .and_then(|role| role.text_of("Arn"))
+                    .map(String::from)
+            },
         )
         .await;
     match answer {
-        Ok(x) => Ok(x
-            .find("Roles")
-            .and_then(|roles| roles.child("member"))
-            .and_then(|role| role.text_of("Arn"))
-            .map(String::from)),
+        Ok(role) => Ok(role),
         Err(e) if e.reason == Reason::Aws("NoSuchEntity".into()) => Ok(None),
         Err(e) => Err(e),
     }
@@ -244,14 +251,16 @@ pub(crate) struct Decision {
     pub decision: String,
 }
 
-/// SimulatePrincipalPolicy of `role_arn` for every action on every resource given (IAM
-/// evaluates each pair; the caller picks the pairs it needs): one call, IAM's decision with
-/// SCPs and permissions boundaries.
+/// SimulatePrincipalPolicy of `role_arn` for every action on every resource given: one call,
+/// IAM's decision with SCPs and permissions boundaries. IAM evaluates each pair; `keep`
+/// picks the (action, resource) pairs the caller needs as the answer is read, so the others
+/// (most of an account's: each action on every region's resources) are never kept.
 pub(crate) async fn simulate(
     c: &NodeClients,
     role_arn: &str,
     actions: &[&str],
     resources: &[&str],
+    keep: impl Fn(&str, &str) -> bool,
 ) -> Result<Vec<Decision>, TargetError> {
     let mut params = vec![
         ("PolicySourceArn".to_string(), role_arn.to_string()),
@@ -270,58 +279,69 @@ pub(crate) async fn simulate(
         if let Some(m) = marker.take() {
             page_params.push(("Marker".to_string(), m));
         }
-        let answer = c
+        let next = c
             .query
             .call(
                 Service::Iam,
                 c.region(),
                 "SimulatePrincipalPolicy",
                 &page_params,
+                |answer| {
+                    let results = answer.find("EvaluationResults")?;
+                    for r in results.all("member") {
+                        decisions(r, &keep, &mut out);
+                    }
+                    let truncated = answer
+                        .find("IsTruncated")
+                        .is_some_and(|t| t.text.trim() == "true");
+                    let m = answer.find("Marker").map(|m| m.text.trim())?;
+                    (truncated && !m.is_empty()).then(|| m.to_string())
+                },
             )
             .await?;
-        let Some(results) = answer.find("EvaluationResults") else {
-            return Ok(out);
-        };
-        for r in results.all("member") {
-            out.extend(decisions(r));
-        }
-        let truncated = answer
-            .find("IsTruncated")
-            .is_some_and(|t| t.text.trim() == "true");
-        match answer.find("Marker").map(|m| m.text.trim().to_string()) {
-            Some(m) if truncated && !m.is_empty() => marker = Some(m),
-            _ => return Ok(out),
+        match next {
+            Some(m) => marker = Some(m),
+            None => return Ok(out),
         }
     }
 }
 
-/// One EvaluationResult's decisions: per resource where IAM lists them
-/// (`ResourceSpecificResults`), else the result's own.
-fn decisions(r: &Xml) -> Vec<Decision> {
-    let action = r.text_of("EvalActionName").unwrap_or_default().to_string();
-    let specific: Vec<Decision> = r
+/// One EvaluationResult's decisions that `keep` picks, onto `out`: per resource where IAM
+/// lists them (`ResourceSpecificResults`), else the result's own.
+fn decisions(r: &Xml<'_>, keep: &impl Fn(&str, &str) -> bool, out: &mut Vec<Decision>) {
+    let action = r.text_of("EvalActionName").unwrap_or_default();
+    let mut specific = false;
+    let per_resource = r
         .child("ResourceSpecificResults")
         .into_iter()
-        .flat_map(|s| s.all("member"))
-        .filter_map(|m| {
-            Some(Decision {
-                action: action.clone(),
-                resource: m.text_of("EvalResourceName")?.to_string(),
-                decision: m.text_of("EvalResourceDecision")?.to_string(),
-            })
-        })
-        .collect();
-    if !specific.is_empty() {
-        return specific;
+        .flat_map(|s| s.all("member"));
+    for m in per_resource {
+        let (Some(resource), Some(decision)) = (
+            m.text_of("EvalResourceName"),
+            m.text_of("EvalResourceDecision"),
+        ) else {
+            continue;
+        };
+        specific = true;
+        if keep(action, resource) {
+            out.push(Decision {
+                action: action.to_string(),
+                resource: resource.to_string(),
+                decision: decision.to_string(),
+            });
+        }
     }
-    vec![Decision {
-        action,
-        resource: r.text_of("EvalResourceName").unwrap_or("*").to_string(),
-        decision: r
-            .text_of("EvalDecision")
-            .unwrap_or("implicitDeny")
-            .to_string(),
-    }]
+    let resource = r.text_of("EvalResourceName").unwrap_or("*");
+    if !specific && keep(action, resource) {
+        out.push(Decision {
+            action: action.to_string(),
+            resource: resource.to_string(),
+            decision: r
+                .text_of("EvalDecision")
+                .unwrap_or("implicitDeny")
+                .to_string(),
+        });
+    }
 }
 
 /// ListBuckets with the bucket's name as the prefix: whether `bucket` is one of the account's
@@ -382,22 +402,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn simulation_results_read_per_resource() {
+    fn simulation_results_read_per_resource_keeping_the_pairs_asked() {
         let x = Xml::parse(
             r#"<SimulatePrincipalPolicyResponse><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>
             <member><EvalActionName>kms:Decrypt</EvalActionName><EvalResourceName>arn:k</EvalResourceName><EvalDecision>implicitDeny</EvalDecision><MatchedStatements/></member>
             <member><EvalActionName>s3:PutObject</EvalActionName><EvalResourceName>*</EvalResourceName><EvalDecision>allowed</EvalDecision>
               <ResourceSpecificResults><member><EvalResourceName>arn:a</EvalResourceName><EvalResourceDecision>allowed</EvalResourceDecision><MatchedStatements><member><SourcePolicyId>p</SourcePolicyId></member></MatchedStatements></member>
-              <member><EvalResourceName>arn:b</EvalResourceName><EvalResourceDecision>explicitDeny</EvalResourceDecision></member></ResourceSpecificResults></member>
+              <member><EvalResourceName>arn:b</EvalResourceName><EvalResourceDecision>explicitDeny</EvalResourceDecision></member>
+              <member><EvalResourceName>arn:c</EvalResourceName><EvalResourceDecision>allowed</EvalResourceDecision></member></ResourceSpecificResults></member>
             </EvaluationResults></SimulatePrincipalPolicyResult></SimulatePrincipalPolicyResponse>"#,
         )
         .unwrap();
-        let got: Vec<Decision> = x
-            .find("EvaluationResults")
-            .unwrap()
-            .all("member")
-            .flat_map(decisions)
-            .collect();
+        let mut got = vec![];
+        for r in x.find("EvaluationResults").unwrap().all("member") {
+            decisions(r, &|_, r| r != "arn:c", &mut got);
+        }
         let d = |a: &str, r: &str, d: &str| Decision {
             action: a.into(),
             resource: r.into(),

@@ -11,6 +11,7 @@
 //! retry is not there: a throttle or 5xx that a Query call meets becomes its target's
 //! "unverified" warning, never a silent pass (docs/report.md "Nodes").
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -87,15 +88,17 @@ impl Query {
         }
     }
 
-    /// Calls `action` of `service` with `params`; the answer's XML as a tree, or the call's
-    /// error as a row's (AWS's code and message where it sent one).
-    pub(crate) async fn call(
+    /// Calls `action` of `service` with `params`; what `read` takes from the answer's XML (a
+    /// tree borrowing the answer's text, read once and dropped), or the call's error as a
+    /// row's (AWS's code and message where it sent one).
+    pub(crate) async fn call<T>(
         &self,
         service: Service,
         region: &str,
         action: &str,
         params: &[(String, String)],
-    ) -> Result<Xml, TargetError> {
+        read: impl FnOnce(&Xml<'_>) -> T,
+    ) -> Result<T, TargetError> {
         let (url, signing_region) = self.endpoint(service, region);
         // Built before any await: the serializer is not Send.
         let body = {
@@ -182,7 +185,7 @@ impl Query {
                     )
                 })?
                 .into_bytes();
-            Ok::<_, TargetError>((status, String::from_utf8_lossy(&bytes).into_owned()))
+            Ok::<_, TargetError>((status, bytes))
         })
         .await
         .map_err(|_| {
@@ -191,10 +194,11 @@ impl Query {
                 format!("no answer from {endpoint} within --operation-timeout"),
             )
         })??;
-        let (status, text) = answer;
+        let (status, bytes) = answer;
+        let text = String::from_utf8_lossy(&bytes);
         let xml = Xml::parse(&text);
         if status == 200 {
-            return xml.ok_or_else(|| {
+            return xml.as_ref().map(read).ok_or_else(|| {
                 TargetError::new(
                     Reason::ResponseError,
                     format!("cannot read the answer of {endpoint} to {action}: not XML"),
@@ -232,29 +236,39 @@ fn connector() -> SharedHttpConnector {
         .clone()
 }
 
-/// An XML element: its name, its text, its children in order.
+/// An XML element: its name, its text, its children in order, borrowed from the answer's
+/// text where no entity needs replacing (a simulation's answer has thousands of elements).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Xml {
-    pub name: String,
-    pub text: String,
-    pub children: Vec<Xml>,
+pub(crate) struct Xml<'a> {
+    pub name: &'a str,
+    pub text: Cow<'a, str>,
+    pub children: Vec<Xml<'a>>,
 }
 
-impl Xml {
-    /// The document's root element; `None` when the text is not XML.
-    pub(crate) fn parse(text: &str) -> Option<Xml> {
+impl<'a> Xml<'a> {
+    /// The document's root element; `None` when the text is not XML. Whitespace between
+    /// elements is left out: every reader trims an element's text.
+    pub(crate) fn parse(text: &'a str) -> Option<Xml<'a>> {
         use xmlparser::{ElementEnd, Token, Tokenizer};
-        let mut stack: Vec<Xml> = vec![];
+        let mut stack: Vec<Xml<'a>> = vec![];
         let mut root = None;
         for token in Tokenizer::from(text) {
             match token.ok()? {
                 Token::ElementStart { local, .. } => stack.push(Xml {
-                    name: local.as_str().to_string(),
+                    name: local.as_str(),
                     ..Xml::default()
                 }),
                 Token::Text { text } | Token::Cdata { text, .. } => {
-                    if let Some(top) = stack.last_mut() {
-                        top.text.push_str(&unescape(text.as_str()));
+                    let text = text.as_str();
+                    if let Some(top) = stack.last_mut()
+                        && !text.trim().is_empty()
+                    {
+                        let text = unescape(text);
+                        if top.text.is_empty() {
+                            top.text = text;
+                        } else {
+                            top.text.to_mut().push_str(&text);
+                        }
                     }
                 }
                 Token::ElementEnd {
@@ -274,12 +288,12 @@ impl Xml {
     }
 
     /// The children named `name`.
-    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Xml> + 'a {
+    pub(crate) fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Xml<'a>> + 's {
         self.children.iter().filter(move |c| c.name == name)
     }
 
     /// The first child named `name`.
-    pub(crate) fn child(&self, name: &str) -> Option<&Xml> {
+    pub(crate) fn child(&self, name: &str) -> Option<&Xml<'a>> {
         self.children.iter().find(|c| c.name == name)
     }
 
@@ -291,7 +305,7 @@ impl Xml {
     }
 
     /// The first element named `name` at any depth, this one included.
-    pub(crate) fn find(&self, name: &str) -> Option<&Xml> {
+    pub(crate) fn find(&self, name: &str) -> Option<&Xml<'a>> {
         if self.name == name {
             return Some(self);
         }
@@ -300,9 +314,9 @@ impl Xml {
 }
 
 /// XML's five entities and numeric references.
-fn unescape(text: &str) -> String {
+fn unescape(text: &str) -> Cow<'_, str> {
     if !text.contains('&') {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -311,7 +325,7 @@ fn unescape(text: &str) -> String {
         let tail = &rest[at..];
         let Some(end) = tail.find(';') else {
             out.push_str(tail);
-            return out;
+            return Cow::Owned(out);
         };
         let entity = &tail[1..end];
         let ch = match entity {
@@ -333,7 +347,7 @@ fn unescape(text: &str) -> String {
         rest = &tail[end + 1..];
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

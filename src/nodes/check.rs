@@ -4,7 +4,7 @@
 //! naming every region's resources at once), once per account and region for the nodes and
 //! their profile associations, however many targets share them (docs/operations.md "Cost").
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::{BoxFuture, join_all};
@@ -56,24 +56,26 @@ pub(crate) struct AccountWide<'a> {
 pub(crate) struct Decisions(HashMap<String, HashMap<String, String>>);
 
 impl Decisions {
-    /// The decisions of `all` about `asked` (IAM judges every action on every resource named:
-    /// the others are dropped, not kept for the run).
-    fn of(all: Vec<Decision>, asked: &[Permission]) -> Self {
-        let wanted: BTreeSet<(&str, &str)> = asked
-            .iter()
-            .map(|p| (p.action, p.resource.as_str()))
-            .collect();
+    /// The decisions of a simulation, each about a pair asked ([`Decisions::asked`]).
+    fn of(all: Vec<Decision>) -> Self {
         let mut out = Decisions::default();
         for d in all {
-            if d.resource != "*" && !wanted.contains(&(d.action.as_str(), d.resource.as_str())) {
-                continue;
-            }
             out.0
                 .entry(d.action)
                 .or_default()
                 .insert(d.resource, d.decision);
         }
         out
+    }
+
+    /// Whether IAM's decision of `action` on `resource` answers one of `asked` (IAM judges
+    /// every action on every resource named: the others are dropped as the answer is read).
+    fn asked(asked: &[Permission]) -> impl Fn(&str, &str) -> bool + '_ {
+        let wanted: HashSet<(&str, &str)> = asked
+            .iter()
+            .map(|p| (p.action, p.resource.as_str()))
+            .collect();
+        move |action, resource| resource == "*" || wanted.contains(&(action, resource))
     }
 
     /// IAM's decision for `p`, `None` when the simulation did not ask about it.
@@ -391,6 +393,14 @@ impl NodeCheck {
         self.nodes.forget(&own);
         self.associations.forget(&own);
         self.host_roles.forget(&own);
+        // So is the preferences' key of its region: its policy is not kept for the run (one
+        // per target, a few kilobytes each in an organization's real policies).
+        if let Some(key) = resolved.key_arn
+            && arn_region(key) == Some(own.1)
+        {
+            self.key_policies
+                .forget(&(own.0.clone(), own.1.to_string(), key.to_string()));
+        }
         report.lines = lines.into_values().collect();
         report.counts = NodeCounts {
             seen: Some(online.len() as u32),
@@ -662,9 +672,9 @@ async fn simulate(c: &NodeClients, role: &str, permissions: &[Permission]) -> Sh
     let resources: BTreeSet<&str> = permissions.iter().map(|p| p.resource.as_str()).collect();
     let actions: Vec<&str> = actions.into_iter().collect();
     let resources: Vec<&str> = resources.into_iter().collect();
-    nodes::simulate(c, role, &actions, &resources)
+    nodes::simulate(c, role, &actions, &resources, Decisions::asked(permissions))
         .await
-        .map(|d| Arc::new(Decisions::of(d, permissions)))
+        .map(|d| Arc::new(Decisions::of(d)))
 }
 
 /// A role's name, from its ARN (the last path segment).
@@ -860,13 +870,16 @@ mod tests {
             resource: r.into(),
             decision: v.into(),
         };
+        let keep = Decisions::asked(&all);
         let decisions = Decisions::of(
-            vec![
+            [
                 d("kms:Decrypt", key, "allowed"),
                 d("kms:Decrypt", "arn:aws:s3:::logs", "implicitDeny"),
                 d("logs:PutLogEvents", "*", "explicitDeny"),
-            ],
-            &all,
+            ]
+            .into_iter()
+            .filter(|d| keep(&d.action, &d.resource))
+            .collect(),
         );
         let decrypt = own.iter().find(|p| p.action == "kms:Decrypt").unwrap();
         assert_eq!(decisions.of_permission(decrypt), Some("allowed"));
