@@ -255,7 +255,7 @@ impl Preflight {
             match self
                 .own_buckets
                 .get(key, || {
-                    nodes::own_bucket(&c.s3, bucket, target.region.as_str(), &c.endpoint)
+                    nodes::own_bucket(c, bucket, target.region.as_str())
                 })
                 .await
             {
@@ -296,7 +296,7 @@ impl Preflight {
         };
         let report = self
             .nodes
-            .check(&c.nodes, &c.kms, target, against, &resolved, &wide)
+            .check(&c.nodes, c, target, against, &resolved, &wide)
             .await;
         found.extend(report.findings);
         let written = match &self.nodes_report {

@@ -6,52 +6,45 @@
 //! IAM's go through src/aws/query.rs.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::aws::error::target_error;
 use crate::aws::query::{Query, Service, Xml};
-use crate::aws::session::Session;
+use crate::aws::resources::CheckClients;
+use crate::aws::session::{OnTarget, Session, on_target, scoped};
 use crate::model::{Reason, TargetError};
 use crate::target::Target;
 
-/// An account's clients for the node check, each SSM call pointed at the target's region.
+/// The node check's clients for one target: the run's SSM client and a Query caller, each
+/// call naming the target's account (its credentials) and region.
 #[derive(Clone)]
 pub(crate) struct NodeClients {
     ssm: aws_sdk_ssm::Client,
+    on: OnTarget,
     partition: &'static str,
     pub(crate) query: Query,
-    region: aws_config::Region,
-    endpoint: Arc<str>,
 }
 
 impl Session {
-    /// The node check's clients for one target, built once per account.
+    /// The node check's clients for one target: nothing built per account (a client per
+    /// account would cost tens of kilobytes each).
     pub(crate) fn node_clients(&self, target: &Target) -> NodeClients {
-        let partition = self.partition();
-        let (ssm, query) = self.shared(
-            target.account_id(),
-            |c| &c.nodes,
-            |conf| (aws_sdk_ssm::Client::new(conf), Query::new(conf, partition)),
-        );
+        let on = self.on_target(target, "SSM, EC2 or IAM");
         NodeClients {
-            ssm,
-            partition,
-            query,
-            region: aws_config::Region::new(target.region.as_str().to_string()),
-            endpoint: self
-                .endpoint("SSM, EC2 or IAM", Some(&target.region))
-                .into(),
+            ssm: self.run_ssm(),
+            query: Query::new(self.base(), on.credentials.clone(), self.partition()),
+            partition: self.partition(),
+            on,
         }
     }
 }
 
 impl NodeClients {
     fn ssm_scope(&self) -> aws_sdk_ssm::config::Builder {
-        aws_sdk_ssm::config::Builder::default().region(self.region.clone())
+        on_target!(aws_sdk_ssm::config::Builder::default(), self.on)
     }
 
     fn region(&self) -> &str {
-        self.region.as_ref()
+        self.on.region.as_ref()
     }
 
     /// `aws`, `aws-cn`, `aws-us-gov`.
@@ -61,7 +54,7 @@ impl NodeClients {
 
     /// Where the calls go, as an error message names it.
     pub(crate) fn endpoint(&self) -> &str {
-        &self.endpoint
+        &self.on.endpoint
     }
 }
 
@@ -106,7 +99,7 @@ pub(crate) async fn managed_nodes(c: &NodeClients) -> Result<Vec<Node>, TargetEr
             .config_override(c.ssm_scope())
             .send()
             .await
-            .map_err(|e| target_error(e, &c.endpoint))?;
+            .map_err(|e| target_error(e, c.endpoint()))?;
         for i in page.instance_information_list() {
             out.push(Node {
                 id: i.instance_id().unwrap_or_default().to_string(),
@@ -160,7 +153,7 @@ pub(crate) async fn default_host_role(c: &NodeClients) -> Result<Option<String>,
         {
             Ok(None)
         }
-        Err(e) => Err(target_error(e, &c.endpoint)),
+        Err(e) => Err(target_error(e, c.endpoint())),
     }
 }
 
@@ -347,25 +340,20 @@ fn decisions(r: &Xml<'_>, keep: &impl Fn(&str, &str) -> bool, out: &mut Vec<Deci
 /// ListBuckets with the bucket's name as the prefix: whether `bucket` is one of the account's
 /// own (a bucket of another account is not listed; its policy cannot be read from here).
 pub(crate) async fn own_bucket(
-    s3: &aws_sdk_s3::Client,
+    c: &CheckClients,
     bucket: &str,
     region: &str,
-    endpoint: &str,
 ) -> Result<bool, TargetError> {
     let mut token: Option<String> = None;
     loop {
-        let page = s3
-            .list_buckets()
-            .prefix(bucket)
-            .set_continuation_token(token.take())
-            .customize()
-            .config_override(
-                aws_sdk_s3::config::Builder::default()
-                    .region(aws_config::Region::new(region.to_string())),
-            )
-            .send()
-            .await
-            .map_err(|e| target_error(e, endpoint))?;
+        let page = scoped!(
+            c.s3.list_buckets()
+                .prefix(bucket)
+                .set_continuation_token(token.take()),
+            c.s3_in(region)
+        )
+        .await
+        .map_err(|e| target_error(e, &c.endpoint))?;
         if page.buckets().iter().any(|b| b.name() == Some(bucket)) {
             return Ok(true);
         }
@@ -378,23 +366,20 @@ pub(crate) async fn own_bucket(
 
 /// GetKeyPolicy (`default`) of a key, by its ARN, in its region.
 pub(crate) async fn key_policy(
-    kms: &aws_sdk_kms::Client,
+    c: &CheckClients,
     region: &str,
     key_arn: &str,
-    endpoint: &str,
 ) -> Result<String, TargetError> {
-    kms.get_key_policy()
-        .key_id(key_arn)
-        .policy_name("default")
-        .customize()
-        .config_override(
-            aws_sdk_kms::config::Builder::default()
-                .region(aws_config::Region::new(region.to_string())),
-        )
-        .send()
-        .await
-        .map(|out| out.policy().unwrap_or_default().to_string())
-        .map_err(|e| target_error(e, endpoint))
+    scoped!(
+        c.kms
+            .get_key_policy()
+            .key_id(key_arn)
+            .policy_name("default"),
+        c.kms_in(region)
+    )
+    .await
+    .map(|out| out.policy().unwrap_or_default().to_string())
+    .map_err(|e| target_error(e, &c.endpoint))
 }
 
 #[cfg(test)]

@@ -57,10 +57,15 @@ pub(crate) struct Query {
 }
 
 impl Query {
-    /// The caller of the account whose config (its credentials) is `conf`.
-    pub(crate) fn new(conf: &SdkConfig, partition: &'static str) -> Self {
+    /// The caller of the account whose credentials are `credentials`; where calls go and how
+    /// long they may take from the run's config `conf`.
+    pub(crate) fn new(
+        conf: &SdkConfig,
+        credentials: Option<SharedCredentialsProvider>,
+        partition: &'static str,
+    ) -> Self {
         Self {
-            credentials: conf.credentials_provider(),
+            credentials,
             endpoint_url: conf.endpoint_url().map(Arc::from),
             partition,
             timeout: conf

@@ -7,17 +7,20 @@ use std::sync::Arc;
 use aws_sdk_ssm::error::ProvideErrorMetadata;
 
 use crate::aws::error::target_error;
-use crate::aws::session::{Session, scoped};
+use crate::aws::session::{OnTarget, Session, on_target, scoped};
 use crate::model::TargetError;
 use crate::target::{Region, Target};
 
-/// An account's clients for the checks, pointed at one target's region per call.
+/// The run's clients for the checks, each call pointed at one target's account (its
+/// credentials) and the region it is about.
 #[derive(Clone)]
 pub(crate) struct CheckClients {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
     pub(crate) kms: aws_sdk_kms::Client,
     pub(crate) region: Region,
+    /// The target's account, region and endpoint, as every call's settings name them.
+    pub(crate) on: OnTarget,
     /// Where the calls go, as an error message names it.
     pub(crate) endpoint: Arc<str>,
     /// The node check's (src/aws/nodes.rs).
@@ -26,32 +29,30 @@ pub(crate) struct CheckClients {
 
 impl CheckClients {
     /// S3's per-call settings for a call sent to `region` (a bucket's own, or the target's).
-    fn s3_in(region: &str) -> aws_sdk_s3::config::Builder {
-        aws_sdk_s3::config::Builder::default().region(aws_config::Region::new(region.to_string()))
+    pub(crate) fn s3_in(&self, region: &str) -> aws_sdk_s3::config::Builder {
+        on_target!(aws_sdk_s3::config::Builder::default(), self.on)
+            .region(aws_config::Region::new(region.to_string()))
     }
 
-    /// CloudWatch Logs' per-call settings: the target's region.
+    /// CloudWatch Logs' per-call settings: the target's account and region.
     fn logs_scope(&self) -> aws_sdk_cloudwatchlogs::config::Builder {
-        aws_sdk_cloudwatchlogs::config::Builder::default().region(self.region())
+        on_target!(aws_sdk_cloudwatchlogs::config::Builder::default(), self.on)
     }
 
-    /// KMS's per-call settings: the target's region.
-    fn kms_scope(&self) -> aws_sdk_kms::config::Builder {
-        aws_sdk_kms::config::Builder::default().region(self.region())
-    }
-
-    fn region(&self) -> aws_config::Region {
-        aws_config::Region::new(self.region.as_str().to_string())
+    /// KMS's per-call settings for a call sent to `region` (a key's own, or the target's).
+    pub(crate) fn kms_in(&self, region: &str) -> aws_sdk_kms::config::Builder {
+        on_target!(aws_sdk_kms::config::Builder::default(), self.on)
+            .region(aws_config::Region::new(region.to_string()))
     }
 }
 
 impl Session {
-    /// Preflight's clients for one target: its account's S3, CloudWatch Logs and KMS
-    /// clients (built once per account), each call pointed at the region it is about.
+    /// Preflight's clients for one target: the run's S3, CloudWatch Logs and KMS clients
+    /// (built once; a client per account would cost tens of kilobytes each, most of a large
+    /// organization's memory), each call naming the target's account and its region.
     pub(crate) fn checks(&self, target: &Target) -> CheckClients {
-        let (s3, logs, kms) = self.shared(
-            target.account_id(),
-            |o| &o.checks,
+        let (s3, logs, kms) = self.run_wide(
+            |r| &r.checks,
             |conf| {
                 (
                     crate::aws::objects::s3_client(conf),
@@ -60,14 +61,14 @@ impl Session {
                 )
             },
         );
+        let on = self.on_target(target, "S3, CloudWatch Logs or KMS");
         CheckClients {
             s3,
             logs,
             kms,
             region: target.region.clone(),
-            endpoint: self
-                .endpoint("S3, CloudWatch Logs or KMS", Some(&target.region))
-                .into(),
+            endpoint: on.endpoint.clone(),
+            on,
             nodes: self.node_clients(target),
         }
     }
@@ -95,12 +96,7 @@ pub(crate) async fn bucket_region(
     bucket: &str,
 ) -> Result<Option<String>, TargetError> {
     let asked = c.region.as_str();
-    match scoped!(
-        c.s3.head_bucket().bucket(bucket),
-        CheckClients::s3_in(asked)
-    )
-    .await
-    {
+    match scoped!(c.s3.head_bucket().bucket(bucket), c.s3_in(asked)).await {
         Ok(out) => Ok(Some(out.bucket_region().unwrap_or(asked).to_string())),
         Err(e) => {
             let raw = e.raw_response();
@@ -132,12 +128,7 @@ pub(crate) async fn bucket_encrypted(
     bucket: &str,
     region: &str,
 ) -> Result<Encryption, TargetError> {
-    match scoped!(
-        c.s3.get_bucket_encryption().bucket(bucket),
-        CheckClients::s3_in(region)
-    )
-    .await
-    {
+    match scoped!(c.s3.get_bucket_encryption().bucket(bucket), c.s3_in(region)).await {
         Ok(out) => {
             let rules = out
                 .server_side_encryption_configuration()
@@ -186,7 +177,12 @@ pub(crate) async fn log_group_key(
 /// DescribeKey in the target's region (by key id, key ARN, alias name or alias ARN); `None`
 /// when there is no such key or alias.
 pub(crate) async fn key(c: &CheckClients, key_id: &str) -> Result<Option<Key>, TargetError> {
-    match scoped!(c.kms.describe_key().key_id(key_id), c.kms_scope()).await {
+    match scoped!(
+        c.kms.describe_key().key_id(key_id),
+        c.kms_in(c.region.as_str())
+    )
+    .await
+    {
         Ok(out) => Ok(out.key_metadata().map(|m| Key {
             arn: m.arn().unwrap_or_default().to_string(),
             state: m

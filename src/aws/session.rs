@@ -111,14 +111,6 @@ struct AccountClients {
 pub(crate) struct PerAccount {
     /// `audit --who`'s (src/aws/cloudtrail.rs).
     pub(crate) trail: OnceLock<aws_sdk_cloudtrail::Client>,
-    /// Preflight's S3, CloudWatch Logs and KMS clients (src/aws/resources.rs).
-    pub(crate) checks: OnceLock<(
-        aws_sdk_s3::Client,
-        aws_sdk_cloudwatchlogs::Client,
-        aws_sdk_kms::Client,
-    )>,
-    /// The node check's SSM client and its EC2 and IAM queries (src/aws/nodes.rs).
-    pub(crate) nodes: OnceLock<(aws_sdk_ssm::Client, crate::aws::query::Query)>,
 }
 
 /// The clients of other services that act in every account, one each for the run: each call
@@ -127,6 +119,12 @@ pub(crate) struct PerAccount {
 pub(crate) struct RunWide {
     /// `audit --security-hub`'s (src/aws/securityhub.rs).
     pub(crate) hub: OnceLock<aws_sdk_securityhub::Client>,
+    /// Preflight's S3, CloudWatch Logs and KMS clients (src/aws/resources.rs).
+    pub(crate) checks: OnceLock<(
+        aws_sdk_s3::Client,
+        aws_sdk_cloudwatchlogs::Client,
+        aws_sdk_kms::Client,
+    )>,
 }
 
 /// `request` (an SDK fluent builder) sent with `settings` as its per-call override: how every
@@ -469,6 +467,11 @@ impl Session {
             .cloned()
     }
 
+    /// The run's SSM client; each call names its target's settings ([`Session::on_target`]).
+    pub(crate) fn run_ssm(&self) -> aws_sdk_ssm::Client {
+        self.ssm.clone()
+    }
+
     /// A client for one target: the run's SSM client with its account's credentials provider
     /// (so the account's targets share its role and cache partition); all clients share the
     /// base config's identity cache and HTTP connection pool.
@@ -491,8 +494,9 @@ impl Session {
         }
     }
 
-    /// Where and as whom `target`'s calls to `service` go: the one function SSM's and
-    /// Security Hub's clients take a target's settings from.
+    /// Where and as whom `target`'s calls to `service` go: the one function the run-wide
+    /// clients (SSM's, preflight's, the node check's, Security Hub's) take a target's
+    /// settings from.
     pub(crate) fn on_target(&self, target: &Target, service: &str) -> OnTarget {
         OnTarget {
             credentials: Some(self.account(target.account_id()).credentials.clone()),

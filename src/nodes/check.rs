@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::answers::Cache;
 use crate::aws::nodes::{self, Decision, Node, NodeClients};
+use crate::aws::resources::CheckClients;
 use crate::model::{Finding, NodeCounts, NodeLine, Reason, Severity, TargetError};
 use crate::nodes::requirements::{
     self, AgentVerdict, Feature, Permission, Resolved, agent_verdict, shell_profile_for,
@@ -142,7 +143,7 @@ impl NodeCheck {
     pub(crate) async fn check(
         &self,
         c: &NodeClients,
-        kms: &aws_sdk_kms::Client,
+        checks: &CheckClients,
         target: &Target,
         desired: &Value,
         resolved: &Resolved<'_>,
@@ -301,7 +302,7 @@ impl NodeCheck {
             for (role, members) in by_role {
                 let ids = || members.iter().map(|n| n.id.clone());
                 match self
-                    .judge_role(c, kms, target, &role, &permissions, resolved, wide)
+                    .judge_role(c, checks, target, &role, &permissions, resolved, wide)
                     .await
                 {
                     Ok(judged) => {
@@ -467,7 +468,7 @@ impl NodeCheck {
     async fn judge_role(
         &self,
         c: &NodeClients,
-        kms: &aws_sdk_kms::Client,
+        checks: &CheckClients,
         target: &Target,
         role: &str,
         permissions: &[Permission],
@@ -500,7 +501,7 @@ impl NodeCheck {
                         .key_policies
                         .get(
                             (account.clone(), key_region.to_string(), p.resource.clone()),
-                            || nodes::key_policy(kms, key_region, &p.resource, c.endpoint()),
+                            || nodes::key_policy(checks, key_region, &p.resource),
                         )
                         .await;
                     (p.resource.as_str(), policy)
