@@ -1,7 +1,8 @@
 """Prints what scripts/bench.sh --nodes measured and appends it to bench/nodes.csv: apply
-(fresh) with preflight on, by the code measured (with the node check) and by a baseline
-binary built before it, each on a fresh stand-in; and the ratios within the run (the node
-check's goal: CPU per target and the makespan at most 1.5x the baseline's).
+(fresh) with preflight on, then audit of what it wrote, by the code measured (with the node
+check) and by a baseline binary built before it, each on a fresh stand-in; and the ratios
+within the run, each command against the baseline's same command (the node check's goal: CPU
+per target and the makespan at most 1.5x the baseline's).
 
 Input: scripts/bench.sh's TSV, one line per contender:
     contender  targets  accounts  concurrency  wall_s  user_s  sys_s  peak_rss_kb  exit_code  counts_json
@@ -49,7 +50,8 @@ def main():
     ap.add_argument("--nodes", default="0")
     a = ap.parse_args()
     rows = load(a.tsv)
-    base = next((r for r in rows if r["contender"].startswith("baseline")), None)
+    # Each command's row of the code measured against the baseline's row of the same command.
+    bases = {r["contender"].split(" ", 1)[1]: r for r in rows if r["contender"].startswith("baseline")}
     print(f"\n{'contender':<34} {'targets':>7} {'rc':>3} {'failed':>6} {'wall s':>8} {'CPU ms/tgt':>10} "
           f"{'RSS MB':>7} {'req/tgt':>7} {'node req/tgt':>12}")
     for r in rows:
@@ -61,10 +63,11 @@ def main():
               + ", ".join(f"{op} {v:.3f}" for op, v in per_target.items()))
         r["per_account"] = {op: n / r["accounts"] for op, n in r["counts"].items()
                             if n / r["targets"] < 0.5}
-    if base:
+    if bases:
         print()
         for r in rows:
-            if r is base:
+            base = bases.get(r["contender"].split(" ", 1)[1])
+            if base is None or r is base:
                 continue
             r["x_cpu"] = r["cpu_ms"] / base["cpu_ms"] if base["cpu_ms"] else None
             r["x_wall"] = r["wall"] / base["wall"] if base["wall"] else None

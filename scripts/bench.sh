@@ -42,7 +42,7 @@
 # unthrottled stand-in, as earlier runs would leave it), reading the stalest 500 again, under
 # --deadline 14m as the function runs it; --org-untagged: the first two alone.
 # --nodes N (with --stand-in) measures what preflight and its node check cost: apply --yes
-# (fresh) with preflight on, the bench's preferences with kmsKeyId set, on a fresh stand-in
+# (fresh) with preflight on, then audit of what it wrote (preflight on too), the bench's preferences with kmsKeyId set, on a fresh stand-in
 # answering N online EC2 nodes per account and region (their role may do everything) and
 # preflight's S3, CloudWatch Logs and KMS reads; with --baseline BIN, the same run by another
 # binary (a release build from before the node check) beside it, and bench/nodes.py prints
@@ -497,6 +497,9 @@ if ((nodes)); then
     measure "$who apply (fresh) preflight" "$targets" "$accounts" "$concurrency" -- \
       "$exe" apply --yes -i "$inventory" -p "$prefs_nodes" --endpoint-url "$proxy_url" -c "$concurrency" \
       --no-progress -o "$work/$who-apply-preflight.csv"
+    measure "$who audit preflight" "$targets" "$accounts" "$concurrency" -- \
+      "$exe" audit -i "$inventory" -p "$prefs_nodes" --endpoint-url "$proxy_url" -c "$concurrency" \
+      --no-progress -o "$work/$who-audit-preflight.csv"
     stop_stack
   done
   "$py" bench/nodes.py --tsv "$work/results.tsv" --csv bench/nodes.csv --run "$run_id" --commit "$commit" \
