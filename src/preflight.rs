@@ -11,7 +11,6 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::answers::Cache;
-use crate::aws::nodes;
 use crate::aws::resources::{self, CheckClients, Encryption, Key};
 use crate::model::{Finding, Findings, NodeCounts, Reason, Severity, TargetError};
 use crate::nodes::{AccountWide, NodeCheck, requirements};
@@ -38,6 +37,9 @@ pub(crate) struct Preflight {
     /// or account by account as `--org`'s walk streams them): the node check simulates a role
     /// once for all of them.
     regions: std::sync::RwLock<HashMap<AccountId, Vec<Region>>>,
+    /// Each account's regions whose nodes are checked so far: once all are, what its targets
+    /// shared is dropped ([`NodeCheck::account_done`]).
+    nodes_checked: std::sync::Mutex<HashMap<AccountId, Vec<Region>>>,
     /// `--nodes-report`: the file, or why it could not be created (said on each target whose
     /// nodes it would have listed).
     nodes_report: Option<Result<NodesReport, String>>,
@@ -59,6 +61,7 @@ impl Preflight {
             keys: Cache::new(),
             nodes: NodeCheck::default(),
             regions: Default::default(),
+            nodes_checked: Default::default(),
         }
     }
 
@@ -71,6 +74,27 @@ impl Preflight {
             if !of.contains(&t.region) {
                 of.push(t.region.clone());
             }
+        }
+    }
+
+    /// Notes that `target`'s nodes are checked; once every one of its account's `regions`
+    /// is, the node check drops what the account's targets shared.
+    fn nodes_checked_in(&self, target: &Target, regions: usize) {
+        let account = target.account_id();
+        let done = {
+            let mut checked = self.nodes_checked.lock().expect("not poisoned");
+            let of = checked.entry(account.clone()).or_default();
+            if !of.contains(&target.region) {
+                of.push(target.region.clone());
+            }
+            let done = regions > 0 && of.len() >= regions;
+            if done {
+                checked.remove(account);
+            }
+            done
+        };
+        if done {
+            self.nodes.account_done(account);
         }
     }
 
@@ -255,7 +279,7 @@ impl Preflight {
             match self
                 .own_buckets
                 .get(key, || {
-                    nodes::own_bucket(c, bucket, target.region.as_str())
+                    resources::own_bucket(c, bucket, target.region.as_str())
                 })
                 .await
             {
@@ -298,6 +322,7 @@ impl Preflight {
             .nodes
             .check(&c.nodes, c, target, against, &resolved, &wide)
             .await;
+        self.nodes_checked_in(target, regions.len());
         found.extend(report.findings);
         let written = match &self.nodes_report {
             Some(Ok(r)) => r

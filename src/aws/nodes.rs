@@ -1,16 +1,15 @@
 //! The read-only calls of preflight's node check in a target's account: its managed nodes
 //! (SSM DescribeInstanceInformation), the Default Host Management role (SSM GetServiceSetting),
 //! EC2 instances' profiles (EC2 DescribeIamInstanceProfileAssociations), a profile's role (IAM
-//! GetInstanceProfile), what a role may do (IAM SimulatePrincipalPolicy) and a key's policy
-//! (KMS GetKeyPolicy), and whether a bucket is the account's own (S3 ListBuckets). EC2's and
-//! IAM's go through src/aws/query.rs.
+//! GetInstanceProfile) and what a role may do (IAM SimulatePrincipalPolicy); EC2's and IAM's go
+//! through src/aws/query.rs. Its S3 and KMS reads (a bucket's owner, a key's policy) are
+//! src/aws/resources.rs's, beside preflight's own.
 
 use std::collections::HashMap;
 
 use crate::aws::error::target_error;
 use crate::aws::query::{Query, Service, Xml};
-use crate::aws::resources::CheckClients;
-use crate::aws::session::{OnTarget, Session, on_target, scoped};
+use crate::aws::session::{OnTarget, Session, on_target};
 use crate::model::{Reason, TargetError};
 use crate::target::Target;
 
@@ -335,51 +334,6 @@ fn decisions(r: &Xml<'_>, keep: &impl Fn(&str, &str) -> bool, out: &mut Vec<Deci
                 .to_string(),
         });
     }
-}
-
-/// ListBuckets with the bucket's name as the prefix: whether `bucket` is one of the account's
-/// own (a bucket of another account is not listed; its policy cannot be read from here).
-pub(crate) async fn own_bucket(
-    c: &CheckClients,
-    bucket: &str,
-    region: &str,
-) -> Result<bool, TargetError> {
-    let mut token: Option<String> = None;
-    loop {
-        let page = scoped!(
-            c.s3.list_buckets()
-                .prefix(bucket)
-                .set_continuation_token(token.take()),
-            c.s3_in(region)
-        )
-        .await
-        .map_err(|e| target_error(e, &c.endpoint))?;
-        if page.buckets().iter().any(|b| b.name() == Some(bucket)) {
-            return Ok(true);
-        }
-        match page.continuation_token().filter(|t| !t.is_empty()) {
-            Some(t) => token = Some(t.to_string()),
-            None => return Ok(false),
-        }
-    }
-}
-
-/// GetKeyPolicy (`default`) of a key, by its ARN, in its region.
-pub(crate) async fn key_policy(
-    c: &CheckClients,
-    region: &str,
-    key_arn: &str,
-) -> Result<String, TargetError> {
-    scoped!(
-        c.kms
-            .get_key_policy()
-            .key_id(key_arn)
-            .policy_name("default"),
-        c.kms_in(region)
-    )
-    .await
-    .map(|out| out.policy().unwrap_or_default().to_string())
-    .map_err(|e| target_error(e, &c.endpoint))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The read-only calls preflight makes in a target's account: where an S3 bucket is and
 //! whether it has default encryption, a CloudWatch Logs log group and its KMS key, a KMS key's
-//! state and kind. Each answers what AWS says, or the call's error as a row's error.
+//! state and kind; and for the node check, whether a bucket is the account's own and a key's
+//! policy. Each answers what AWS says, or the call's error as a row's error.
 
 use std::sync::Arc;
 
@@ -201,4 +202,49 @@ pub(crate) async fn key(c: &CheckClients, key_id: &str) -> Result<Option<Key>, T
         Err(e) if e.code() == Some("NotFoundException") => Ok(None),
         Err(e) => Err(target_error(e, &c.endpoint)),
     }
+}
+
+/// ListBuckets with the bucket's name as the prefix: whether `bucket` is one of the account's
+/// own (a bucket of another account is not listed; its policy cannot be read from here).
+pub(crate) async fn own_bucket(
+    c: &CheckClients,
+    bucket: &str,
+    region: &str,
+) -> Result<bool, TargetError> {
+    let mut token: Option<String> = None;
+    loop {
+        let page = scoped!(
+            c.s3.list_buckets()
+                .prefix(bucket)
+                .set_continuation_token(token.take()),
+            c.s3_in(region)
+        )
+        .await
+        .map_err(|e| target_error(e, &c.endpoint))?;
+        if page.buckets().iter().any(|b| b.name() == Some(bucket)) {
+            return Ok(true);
+        }
+        match page.continuation_token().filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t.to_string()),
+            None => return Ok(false),
+        }
+    }
+}
+
+/// GetKeyPolicy (`default`) of a key, by its ARN, in its region.
+pub(crate) async fn key_policy(
+    c: &CheckClients,
+    region: &str,
+    key_arn: &str,
+) -> Result<String, TargetError> {
+    scoped!(
+        c.kms
+            .get_key_policy()
+            .key_id(key_arn)
+            .policy_name("default"),
+        c.kms_in(region)
+    )
+    .await
+    .map(|out| out.policy().unwrap_or_default().to_string())
+    .map_err(|e| target_error(e, &c.endpoint))
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::answers::Cache;
 use crate::aws::nodes::{self, Decision, Node, NodeClients};
-use crate::aws::resources::CheckClients;
+use crate::aws::resources::{self, CheckClients};
 use crate::model::{Finding, NodeCounts, NodeLine, Reason, Severity, TargetError};
 use crate::nodes::requirements::{
     self, AgentVerdict, Feature, Permission, Resolved, agent_verdict, shell_profile_for,
@@ -33,6 +33,17 @@ pub(crate) struct NodeCheck {
     simulations: Cache<(AccountId, String, String), Shared<Decisions>>,
     /// Per key (its region and ARN): the preferences' key and the bucket's.
     key_policies: Cache<(AccountId, String, String), Result<String, TargetError>>,
+    /// The keys of the answers above each account's targets shared, to drop them once the
+    /// account's last target is checked ([`NodeCheck::account_done`]).
+    shared: std::sync::Mutex<HashMap<AccountId, SharedKeys>>,
+}
+
+/// The keys of an account's shared answers (its account id left out).
+#[derive(Default)]
+struct SharedKeys {
+    simulations: HashSet<(String, String)>,
+    profiles: HashSet<String>,
+    key_policies: HashSet<(String, String)>,
 }
 
 /// What the node check found in one target.
@@ -105,6 +116,33 @@ enum RoleOf {
 }
 
 impl NodeCheck {
+    /// Notes a key of `account`'s shared answers.
+    fn note(&self, account: &AccountId, add: impl FnOnce(&mut SharedKeys) -> bool) {
+        let mut shared = self.shared.lock().expect("not poisoned");
+        add(shared.entry(account.clone()).or_default());
+    }
+
+    /// Drops what `account`'s targets shared (its simulations, profiles, key policies): its
+    /// last target is checked, and an organization's thousands of accounts would otherwise
+    /// keep them all to the run's end. A target of it checked later asks again.
+    pub(crate) fn account_done(&self, account: &AccountId) {
+        let keys = self
+            .shared
+            .lock()
+            .expect("not poisoned")
+            .remove(account)
+            .unwrap_or_default();
+        for (role, set) in keys.simulations {
+            self.simulations.forget(&(account.clone(), role, set));
+        }
+        for profile in keys.profiles {
+            self.profiles.forget(&(account.clone(), profile));
+        }
+        for (region, key) in keys.key_policies {
+            self.key_policies.forget(&(account.clone(), region, key));
+        }
+    }
+
     /// The region's managed nodes, listed once per account and region.
     async fn listed(&self, c: &NodeClients, target: &Target) -> Shared<Vec<Node>> {
         self.nodes
@@ -440,6 +478,7 @@ impl NodeCheck {
             Err(e) => return RoleOf::Unknown(e, "ec2:DescribeIamInstanceProfileAssociations"),
         };
         if let Some(profile) = associations.get(&node.id) {
+            self.note(account, |k| k.profiles.insert(profile.clone()));
             let role = self
                 .profiles
                 .get((account.clone(), profile.clone()), || {
@@ -480,6 +519,9 @@ impl NodeCheck {
         // One simulation per account, role and requirement set: the first target asks for
         // every region of the account, the others wait for its answer.
         let set = requirement_set(permissions, region, resolved.key_arn);
+        self.note(account, |k| {
+            k.simulations.insert((role.to_string(), set.clone()))
+        });
         let simulation = self
             .simulations
             .get((account.clone(), role.to_string(), set), || async {
@@ -497,11 +539,15 @@ impl NodeCheck {
                 })
                 .map(|p| async move {
                     let key_region = arn_region(&p.resource).unwrap_or(region);
+                    self.note(account, |k| {
+                        k.key_policies
+                            .insert((key_region.to_string(), p.resource.clone()))
+                    });
                     let policy = self
                         .key_policies
                         .get(
                             (account.clone(), key_region.to_string(), p.resource.clone()),
-                            || nodes::key_policy(checks, key_region, &p.resource),
+                            || resources::key_policy(checks, key_region, &p.resource),
                         )
                         .await;
                     (p.resource.as_str(), policy)
@@ -524,6 +570,9 @@ impl NodeCheck {
                 .map(|p| format!("{} {}", p.action, p.resource))
                 .collect::<Vec<_>>()
                 .join(",");
+            self.note(account, |k| {
+                k.simulations.insert((role.to_string(), set.clone()))
+            });
             Some(
                 self.simulations
                     .get((account.clone(), role.to_string(), set), || {
@@ -891,6 +940,45 @@ mod tests {
         assert_eq!(decisions.of_permission(put), Some("explicitDeny"));
         let object = own.iter().find(|p| p.action == "s3:PutObject").unwrap();
         assert_eq!(decisions.of_permission(object), None);
+    }
+
+    #[tokio::test]
+    async fn an_accounts_shared_answers_are_dropped_once_it_is_done() {
+        let check = NodeCheck::default();
+        let id = |a: &str| AccountId::parse(a).unwrap();
+        let (done, other) = (id("111111111111"), id("222222222222"));
+        let asked = std::sync::atomic::AtomicU32::new(0);
+        let simulate = |account: &AccountId| {
+            let key = (account.clone(), "arn:role".to_string(), "set".to_string());
+            check.note(account, |k| {
+                k.simulations.insert((key.1.clone(), key.2.clone()))
+            });
+            check.simulations.get(key, || async {
+                asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(Arc::new(Decisions::default()))
+            })
+        };
+        for account in [&done, &other, &done] {
+            simulate(account).await.unwrap();
+        }
+        assert_eq!(
+            asked.load(std::sync::atomic::Ordering::Relaxed),
+            2,
+            "one per account"
+        );
+        check.account_done(&done);
+        simulate(&other).await.unwrap();
+        assert_eq!(
+            asked.load(std::sync::atomic::Ordering::Relaxed),
+            2,
+            "the other kept"
+        );
+        simulate(&done).await.unwrap();
+        assert_eq!(
+            asked.load(std::sync::atomic::Ordering::Relaxed),
+            3,
+            "asked again"
+        );
     }
 
     #[test]
