@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::answers::Cache;
 use crate::aws::resources::{self, CheckClients, Encryption, Key};
+use crate::aws::session::OnTarget;
 use crate::model::{Finding, Findings, NodeCounts, Reason, Severity, TargetError};
 use crate::nodes::{AccountWide, NodeCheck, requirements};
 use crate::report::nodes::NodesReport;
@@ -112,7 +113,10 @@ impl Preflight {
         }
         let key = (target.account_id().clone(), region.as_str(), id.to_string());
         let there = CheckClients {
-            region,
+            on: OnTarget {
+                region: aws_config::Region::from_static(region.as_str()),
+                ..c.on.clone()
+            },
             ..c.clone()
         };
         match self.keys.get(key, || resources::key(&there, id)).await {

@@ -3,14 +3,12 @@
 //! state and kind; and for the node check, whether a bucket is the account's own and a key's
 //! policy. Each answers what AWS says, or the call's error as a row's error.
 
-use std::sync::Arc;
-
 use aws_sdk_ssm::error::ProvideErrorMetadata;
 
 use crate::aws::error::target_error;
 use crate::aws::session::{OnTarget, Session, on_target, scoped};
 use crate::model::TargetError;
-use crate::target::{Region, Target};
+use crate::target::Target;
 
 /// The run's clients for the checks, each call pointed at one target's account (its
 /// credentials) and the region it is about.
@@ -19,16 +17,23 @@ pub(crate) struct CheckClients {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
     pub(crate) kms: aws_sdk_kms::Client,
-    pub(crate) region: Region,
     /// The target's account, region and endpoint, as every call's settings name them.
     pub(crate) on: OnTarget,
-    /// Where the calls go, as an error message names it.
-    pub(crate) endpoint: Arc<str>,
     /// The node check's (src/aws/nodes.rs).
     pub(crate) nodes: crate::aws::nodes::NodeClients,
 }
 
 impl CheckClients {
+    /// The region the calls are about (the target's, or another of its account's).
+    fn region(&self) -> &str {
+        self.on.region.as_ref()
+    }
+
+    /// Where the calls go, as an error message names it.
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.on.endpoint
+    }
+
     /// S3's per-call settings for a call sent to `region` (a bucket's own, or the target's).
     pub(crate) fn s3_in(&self, region: &str) -> aws_sdk_s3::config::Builder {
         on_target!(aws_sdk_s3::config::Builder::default(), self.on)
@@ -62,14 +67,11 @@ impl Session {
                 )
             },
         );
-        let on = self.on_target(target, "S3, CloudWatch Logs or KMS");
         CheckClients {
             s3,
             logs,
             kms,
-            region: target.region.clone(),
-            endpoint: on.endpoint.clone(),
-            on,
+            on: self.on_target(target, "S3, CloudWatch Logs or KMS"),
             nodes: self.node_clients(target),
         }
     }
@@ -96,7 +98,7 @@ pub(crate) async fn bucket_region(
     c: &CheckClients,
     bucket: &str,
 ) -> Result<Option<String>, TargetError> {
-    let asked = c.region.as_str();
+    let asked = c.region();
     match scoped!(c.s3.head_bucket().bucket(bucket), c.s3_in(asked)).await {
         Ok(out) => Ok(Some(out.bucket_region().unwrap_or(asked).to_string())),
         Err(e) => {
@@ -107,7 +109,7 @@ pub(crate) async fn bucket_region(
             match (raw.map(|r| r.status().as_u16()), region) {
                 (Some(404), _) => Ok(None),
                 (_, Some(region)) => Ok(Some(region)),
-                _ => Err(target_error(e, &c.endpoint)),
+                _ => Err(target_error(e, c.endpoint())),
             }
         }
     }
@@ -150,7 +152,7 @@ pub(crate) async fn bucket_encrypted(
                 kms_key: None,
             })
         }
-        Err(e) => Err(target_error(e, &c.endpoint)),
+        Err(e) => Err(target_error(e, c.endpoint())),
     }
 }
 
@@ -167,7 +169,7 @@ pub(crate) async fn log_group_key(
         c.logs_scope()
     )
     .await
-    .map_err(|e| target_error(e, &c.endpoint))?;
+    .map_err(|e| target_error(e, c.endpoint()))?;
     Ok(page
         .log_groups()
         .iter()
@@ -178,12 +180,7 @@ pub(crate) async fn log_group_key(
 /// DescribeKey in the target's region (by key id, key ARN, alias name or alias ARN); `None`
 /// when there is no such key or alias.
 pub(crate) async fn key(c: &CheckClients, key_id: &str) -> Result<Option<Key>, TargetError> {
-    match scoped!(
-        c.kms.describe_key().key_id(key_id),
-        c.kms_in(c.region.as_str())
-    )
-    .await
-    {
+    match scoped!(c.kms.describe_key().key_id(key_id), c.kms_in(c.region())).await {
         Ok(out) => Ok(out.key_metadata().map(|m| Key {
             arn: m.arn().unwrap_or_default().to_string(),
             state: m
@@ -200,7 +197,7 @@ pub(crate) async fn key(c: &CheckClients, key_id: &str) -> Result<Option<Key>, T
                 .unwrap_or_default(),
         })),
         Err(e) if e.code() == Some("NotFoundException") => Ok(None),
-        Err(e) => Err(target_error(e, &c.endpoint)),
+        Err(e) => Err(target_error(e, c.endpoint())),
     }
 }
 
@@ -220,7 +217,7 @@ pub(crate) async fn own_bucket(
             c.s3_in(region)
         )
         .await
-        .map_err(|e| target_error(e, &c.endpoint))?;
+        .map_err(|e| target_error(e, c.endpoint()))?;
         if page.buckets().iter().any(|b| b.name() == Some(bucket)) {
             return Ok(true);
         }
@@ -246,5 +243,5 @@ pub(crate) async fn key_policy(
     )
     .await
     .map(|out| out.policy().unwrap_or_default().to_string())
-    .map_err(|e| target_error(e, &c.endpoint))
+    .map_err(|e| target_error(e, c.endpoint()))
 }
