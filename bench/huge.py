@@ -12,10 +12,8 @@ and each --org row's makespan over the inventory row's (same targets, same run):
 adds, against the issue's 30%.
 """
 import argparse
-import csv
-import os
 
-from summarize import load
+from summarize import append, load
 
 COLUMNS = ["run", "commit", "baseline", "latency_ms", "contender", "targets", "accounts",
            "concurrency", "exit_code", "failed_targets", "wall_s", "targets_per_s",
@@ -97,18 +95,13 @@ def main():
                 line += f"; makespan over the inventory's x{r['wall'] / base['wall']:.2f}"
             print(line)
 
-    new = not os.path.exists(a.csv)
-    with open(a.csv, "a", newline="") as f:
-        w = csv.writer(f)
-        if new:
-            w.writerow(COLUMNS)
-        for r in rows:
-            w.writerow([a.run, a.commit, a.baseline, a.latency_ms, r["contender"], r["targets"],
-                        r["accounts"], r["concurrency"], r["rc"], "" if r["failed"] is None else r["failed"],
-                        f"{r['wall']:.3f}", f"{r['tps']:.1f}", f"{r['cpu_ms']:.4f}", f"{r['rss_mb']:.1f}",
-                        r["requests"], r["throttled"], f"{r['sts_bound']:.2f}", f"{r['latency_bound']:.2f}",
-                        f"{r['ideal']:.2f}", "" if r["over"] is None else f"{r['over']:.3f}"])
-
+    append(a.csv, COLUMNS, ([
+        a.run, a.commit, a.baseline, a.latency_ms, r["contender"], r["targets"],
+        r["accounts"], r["concurrency"], r["rc"], "" if r["failed"] is None else r["failed"],
+        f"{r['wall']:.3f}", f"{r['tps']:.1f}", f"{r['cpu_ms']:.4f}", f"{r['rss_mb']:.1f}",
+        r["requests"], r["throttled"], f"{r['sts_bound']:.2f}", f"{r['latency_bound']:.2f}",
+        f"{r['ideal']:.2f}", "" if r["over"] is None else f"{r['over']:.3f}",
+    ] for r in rows))
 
 if __name__ == "__main__":
     main()

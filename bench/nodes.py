@@ -9,9 +9,7 @@ Input: scripts/bench.sh's TSV, one line per contender:
     [failed_targets  server_cpu_s]
 """
 import argparse
-import csv
 import json
-import os
 
 import summarize
 
@@ -75,21 +73,16 @@ def main():
                 ok = x is not None and x <= 1.5
                 print(f"  [{'met ' if ok else 'MISS'}] {what} at most 1.5x the baseline's "
                       f"({a.baseline}): {r['contender']}: {x:.2f}x")
-    new = not os.path.exists(a.csv)
-    with open(a.csv, "a", newline="") as f:
-        w = csv.writer(f)
-        if new:
-            w.writerow(COLUMNS)
-        for r in rows:
-            fmt = lambda x: "" if x is None else f"{x:.3f}"
-            w.writerow([a.run, a.commit, a.baseline, a.latency_ms, a.nodes, r["contender"], r["targets"],
-                        r["accounts"], r["concurrency"], r["rc"], r["failed"], f"{r['wall']:.3f}",
-                        f"{r['cpu_ms']:.3f}", f"{r['rss_mb']:.1f}", f"{r['requests']:.3f}",
-                        f"{r['node_requests']:.3f}",
-                        json.dumps({k: round(v, 3) for k, v in sorted(r['per_account'].items())}),
-                        fmt(r.get("x_cpu")), fmt(r.get("x_wall")),
-                        json.dumps(r["counts"], sort_keys=True)])
-
+    fmt = lambda x: "" if x is None else f"{x:.3f}"
+    summarize.append(a.csv, COLUMNS, ([
+        a.run, a.commit, a.baseline, a.latency_ms, a.nodes, r["contender"], r["targets"],
+        r["accounts"], r["concurrency"], r["rc"], r["failed"], f"{r['wall']:.3f}",
+        f"{r['cpu_ms']:.3f}", f"{r['rss_mb']:.1f}", f"{r['requests']:.3f}",
+        f"{r['node_requests']:.3f}",
+        json.dumps({k: round(v, 3) for k, v in sorted(r['per_account'].items())}),
+        fmt(r.get("x_cpu")), fmt(r.get("x_wall")),
+        json.dumps(r["counts"], sort_keys=True),
+    ] for r in rows))
 
 if __name__ == "__main__":
     main()

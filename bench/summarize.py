@@ -48,6 +48,35 @@ COLUMNS = [
 PAD = {"emulators": "1"}
 
 
+def append(path, columns, lines, pad=None):
+    """Appends `lines` (lists of cells) to the CSV at `path` under the header `columns`. A file
+    written before the last columns were added is padded first (`pad`: an added column's
+    value in old rows, else empty), so old rows keep their place; one whose header differs
+    otherwise is kept as PATH.old and a new file started."""
+    new = not os.path.exists(path) or os.path.getsize(path) == 0
+    if not new:
+        with open(path) as f:
+            header = f.readline().strip()
+        old = header.split(",")
+        if len(old) < len(columns) and columns[:len(old)] == old:
+            with open(path, newline="") as f:
+                rows = list(csv.reader(f))[1:]
+            padding = [(pad or {}).get(col, "") for col in columns[len(old):]]
+            with open(path, "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(columns)
+                w.writerows(row + padding for row in rows)
+        elif header != ",".join(columns):
+            os.replace(path, path + ".old")
+            print(f"(the header of {path} changed: the old file is now {path}.old)")
+            new = True
+    with open(path, "a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(columns)
+        w.writerows(lines)
+
+
 def load(path):
     rows = []
     with open(path) as f:
@@ -340,42 +369,19 @@ def main():
     for name, ok, got in checks:
         print(f"  [{'met ' if ok else 'MISS'}] {name}: {got}")
 
-    new = not os.path.exists(a.csv) or os.path.getsize(a.csv) == 0
-    if not new:
-        with open(a.csv) as f:
-            header = f.readline().strip()
-        old = header.split(",")
-        if len(old) < len(COLUMNS) and COLUMNS[:len(old)] == old:
-            # Written before the last columns were added: padded, so old rows keep their place.
-            with open(a.csv, newline="") as f:
-                lines = list(csv.reader(f))[1:]
-            pad = [PAD.get(col, "") for col in COLUMNS[len(old):]]
-            with open(a.csv, "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(COLUMNS)
-                w.writerows(line + pad for line in lines)
-        elif header != ",".join(COLUMNS):
-            os.replace(a.csv, a.csv + ".old")
-            print(f"(the header of {a.csv} changed: the old file is now {a.csv}.old)")
-            new = True
-    with open(a.csv, "a", newline="") as f:
-        w = csv.writer(f)
-        if new:
-            w.writerow(COLUMNS)
-        for r in rows:
-            w.writerow([
-                a.run, a.commit, a.mode, a.latency_ms, a.accounts, a.regions, r["contender"], r["targets"],
-                r["concurrency"], r["rc"], f"{r['wall']:.3f}", f"{r['tps']:.2f}",
-                f"{r['ar_per_account']:.3f}", f"{r['get']:.3f}", f"{r['create']:.3f}",
-                f"{r['describe']:.3f}", f"{r['other']:.3f}", f"{r['ssm']:.3f}", f"{r['total']:.3f}",
-                f"{r['cpu_ms']:.3f}", f"{r['rss_mb']:.1f}", fmt(r["x_boto3"], ".3f", ""),
-                fmt(r["x_cli"], ".2f", ""), fmt(r["ideal"], ".3f", ""),
-                fmt(r["over_ideal"], ".3f", ""), a.emulators,
-                fmt(r["failed"], "d", ""), f"{r['throttled_pct']:.3f}", fmt(r["server_ms"], ".4f", ""),
-                fmt(r["bound"], ".3f", ""),
-                fmt(r["issue_ideal"], ".3f", ""), fmt(r["over_issue"], ".3f", ""),
-                fmt(r["floor"] and r["floor"]["floor"], ".3f", ""), fmt(r["floor"] and r["floor"]["over"], ".3f", ""),
-            ])
+    append(a.csv, COLUMNS, ([
+            a.run, a.commit, a.mode, a.latency_ms, a.accounts, a.regions, r["contender"], r["targets"],
+            r["concurrency"], r["rc"], f"{r['wall']:.3f}", f"{r['tps']:.2f}",
+            f"{r['ar_per_account']:.3f}", f"{r['get']:.3f}", f"{r['create']:.3f}",
+            f"{r['describe']:.3f}", f"{r['other']:.3f}", f"{r['ssm']:.3f}", f"{r['total']:.3f}",
+            f"{r['cpu_ms']:.3f}", f"{r['rss_mb']:.1f}", fmt(r["x_boto3"], ".3f", ""),
+            fmt(r["x_cli"], ".2f", ""), fmt(r["ideal"], ".3f", ""),
+            fmt(r["over_ideal"], ".3f", ""), a.emulators,
+            fmt(r["failed"], "d", ""), f"{r['throttled_pct']:.3f}", fmt(r["server_ms"], ".4f", ""),
+            fmt(r["bound"], ".3f", ""),
+            fmt(r["issue_ideal"], ".3f", ""), fmt(r["over_issue"], ".3f", ""),
+            fmt(r["floor"] and r["floor"]["floor"], ".3f", ""), fmt(r["floor"] and r["floor"]["over"], ".3f", ""),
+        ] for r in rows), PAD)
     print(f"\nappended {len(rows)} rows to {a.csv}")
     return 0
 
